@@ -1,0 +1,80 @@
+//! The `qsign` command line: one file per subcommand. The only module that prints to stdout.
+//!
+//! Failures end as one line on stderr (`qsign: error: ...`) and a non-zero exit code:
+//! 2 for configuration and usage errors, 1 for everything else.
+
+#![allow(clippy::print_stdout, reason = "the command line is where output belongs")]
+
+mod bootstrap;
+mod config_check;
+mod init;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// qsign: a remote qualified signing service.
+#[derive(Debug, Parser)]
+#[command(name = "qsign", version, about)]
+struct Cli {
+    /// Configuration file (TOML); also `QSIGN_CONFIG`. Defaults apply without one.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the service (on the embedded defaults, creates the token and keys on first run).
+    Serve,
+    /// Create the HSM token (managed SoftHSM) and the long-lived keys; idempotent.
+    Init,
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate and print the effective configuration, secrets redacted.
+    Check,
+}
+
+/// Parses the command line and runs the subcommand.
+#[must_use]
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let file = cli.config.clone().or_else(|| std::env::var_os("QSIGN_CONFIG").map(PathBuf::from));
+    let config = match Config::load(file.as_deref(), std::env::vars()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("qsign: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config.log);
+    let result = match cli.command {
+        Command::Config { command: ConfigCommand::Check } => config_check::run(&config),
+        Command::Init => init::run(config),
+        Command::Serve => serve::run(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qsign: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A multi-threaded runtime, built after the process-wide set-up (environment) is done.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

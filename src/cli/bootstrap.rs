@@ -1,0 +1,109 @@
+//! Shared start-up: resolve the PKCS#11 module and PIN, create the managed token and keys when
+//! asked, open the HSM and the database.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
+use crate::store::{self, Store};
+
+/// What `open` found or made, for the init report.
+pub(super) struct Opened {
+    pub hsm: Hsm,
+    pub store: Store,
+    pub token: Option<TokenStatus>,
+    pub keys: Vec<(&'static str, KeyStatus)>,
+}
+
+/// Process-wide HSM set-up that must happen before threads start (SoftHSM reads its
+/// configuration path from the environment).
+pub(super) struct HsmSetup {
+    options: hsm::Options,
+    so_pin: Option<Zeroizing<String>>,
+    managed: bool,
+}
+
+pub(super) fn prepare_hsm(config: &Config) -> anyhow::Result<HsmSetup> {
+    let module = match &config.hsm.module {
+        Some(path) => path.clone(),
+        None => softhsm::find_module().context(
+            "no PKCS#11 module: SoftHSM2 is not installed (apt-get install softhsm2) \
+             and hsm.module is not set",
+        )?,
+    };
+    let managed = if config.hsm.managed_softhsm {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        let managed = softhsm::prepare(&config.softhsm_dir())?;
+        softhsm::point_env_at(&managed.conf);
+        Some(managed)
+    } else {
+        None
+    };
+    let pin = match (&config.hsm.pin, &managed) {
+        (Some(pin), _) => Zeroizing::new(pin.expose().to_owned()),
+        (None, Some(m)) => m.pin.clone(),
+        (None, None) => bail!("hsm.pin is not set (QSIGN_HSM_PIN)"),
+    };
+    let so_pin = match (&config.hsm.so_pin, &managed) {
+        (Some(pin), _) => Some(Zeroizing::new(pin.expose().to_owned())),
+        (None, Some(m)) => Some(m.so_pin.clone()),
+        (None, None) => None,
+    };
+    Ok(HsmSetup {
+        options: hsm::Options {
+            module,
+            token_label: config.hsm.token_label.clone(),
+            pin,
+            sessions: config.hsm.sessions,
+            timeout: Duration::from_millis(config.hsm.timeout_ms),
+        },
+        so_pin,
+        managed: managed.is_some(),
+    })
+}
+
+/// Opens the HSM and the database. With `create`, makes the managed token and any missing
+/// key first; without, requires them to exist.
+pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyhow::Result<Opened> {
+    let HsmSetup { options, so_pin, managed } = setup;
+    let token = if create && managed {
+        let module = options.module.clone();
+        let label = options.token_label.clone();
+        let pin = options.pin.clone();
+        let so_pin = so_pin.context("hsm.so_pin is needed to create the token")?;
+        Some(
+            tokio::task::spawn_blocking(move || hsm::init_token(&module, &label, &so_pin, &pin))
+                .await??,
+        )
+    } else {
+        None
+    };
+    let hsm = tokio::task::spawn_blocking(move || Hsm::open(options)).await??;
+    let keys = if create {
+        hsm.ensure_keys().await?
+    } else {
+        hsm.ping().await.context("the HSM token has no master key; run `qsign init`")?;
+        Vec::new()
+    };
+    let store = Store::connect(
+        config.database_url().expose(),
+        &store::Options {
+            max_connections: config.database.max_connections,
+            connect_timeout: Duration::from_secs(config.database.connect_timeout_secs),
+        },
+    )
+    .await?;
+    Ok(Opened { hsm, store, token, keys })
+}
+
+/// SHA-256 of the root CA's SubjectPublicKeyInfo, hex.
+pub(super) async fn root_fingerprint(hsm: &Hsm) -> anyhow::Result<String> {
+    let spki = hsm.public_key(ServiceKey::RootCa).await?;
+    Ok(hex::encode(Sha256::digest(&spki)))
+}

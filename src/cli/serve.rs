@@ -1,0 +1,62 @@
+//! `qsign serve`: start the service; on a managed SoftHSM token, initialise on first run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use super::bootstrap;
+use crate::clock;
+use crate::config::Config;
+use crate::http::{serve, AppState};
+use crate::service::Service;
+use crate::telemetry::Metrics;
+
+pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
+    let setup = bootstrap::prepare_hsm(&config)?;
+    let managed = config.hsm.managed_softhsm;
+    super::runtime()?.block_on(async move {
+        let opened = bootstrap::open(&config, setup, managed).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let bound = listener.local_addr()?;
+        config.listen = bound;
+        let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
+        let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+        let service = Service::new(opened.store, opened.hsm, clock::system());
+        let state = AppState {
+            service: service.clone(),
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
+        };
+        tracing::info!(root_ca_sha256 = %fingerprint, addr = %bound, "qsign started");
+        println!("qsign listening on {} (bound to {bound})", state.config.public_url());
+        serve(listener, state, shutdown_signal(), grace).await?;
+        service.close().await;
+        tracing::info!("qsign stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

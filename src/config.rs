@@ -1,0 +1,497 @@
+//! The one typed configuration of qsign.
+//!
+//! Loaded as built-in defaults, then an optional TOML file (unknown keys are rejected), then
+//! `QSIGN_*` environment overrides (a fixed, documented list; an unknown `QSIGN_*` variable is an
+//! error, so a typo never silently falls back to a default). `examples/qsign.toml` documents
+//! every key. Secrets are [`Secret`] values whose `Debug`, `Display` and serialisation are
+//! redacted, so `qsign config check` can print the effective configuration safely.
+//!
+//! This module uses nothing else of the crate.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize, Serializer};
+use zeroize::Zeroize;
+
+/// Errors while loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The TOML was malformed, had an unknown key or a value of the wrong type.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The file that was read.
+        path: PathBuf,
+        /// The parser's message (names the key and line).
+        message: String,
+    },
+    /// A `QSIGN_*` environment variable that is not an override qsign knows.
+    #[error("unknown configuration key in environment: {0} (see examples/qsign.toml for the list)")]
+    UnknownEnv(String),
+    /// An override whose value does not parse.
+    #[error("invalid value for {name}: {message}")]
+    InvalidEnv {
+        /// The environment variable.
+        name: String,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// A value that parses but makes no sense (zero sessions, relative URL, ...).
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A secret string: redacted in `Debug`, `Display` and serialisation, zeroized on drop.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself; call only where it is handed to the component that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds (`QSIGN_LISTEN`).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and the managed SoftHSM token (`QSIGN_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Public base URL used in certificate URLs, OpenID discovery and passkeys
+    /// (`QSIGN_PUBLIC_URL`); derived from `listen` when unset.
+    pub public_url: Option<String>,
+    /// Log filter in `tracing` syntax (`QSIGN_LOG`).
+    pub log: String,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// HSM settings.
+    pub hsm: HsmConfig,
+    /// HTTP server limits.
+    pub http: HttpConfig,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://...` (`QSIGN_DATABASE_URL`); SQLite in the data directory
+    /// when unset. May hold a password, so it is printed redacted.
+    pub url: Option<Secret>,
+    /// Largest number of pooled connections (`QSIGN_DATABASE_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// How long to wait for a connection before failing, in seconds
+    /// (`QSIGN_DATABASE_CONNECT_TIMEOUT_SECS`).
+    pub connect_timeout_secs: u64,
+}
+
+/// HSM settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HsmConfig {
+    /// Path of the PKCS#11 module (`QSIGN_HSM_MODULE`); SoftHSM2 is searched for when unset.
+    pub module: Option<PathBuf>,
+    /// Label of the token holding qsign's keys (`QSIGN_HSM_TOKEN_LABEL`).
+    pub token_label: String,
+    /// User PIN (`QSIGN_HSM_PIN`). With a managed SoftHSM token and no PIN set, a random PIN is
+    /// generated at first start and kept in `DATA_DIR/softhsm/pins.toml` (mode 0600).
+    pub pin: Option<Secret>,
+    /// Security officer PIN, needed only to create a token (`QSIGN_HSM_SO_PIN`).
+    pub so_pin: Option<Secret>,
+    /// Whether qsign creates and owns a SoftHSM token in `DATA_DIR/softhsm`
+    /// (`QSIGN_HSM_MANAGED_SOFTHSM`). Turn off for a network HSM or a token set up by hand.
+    pub managed_softhsm: bool,
+    /// Number of PKCS#11 sessions in the pool (`QSIGN_HSM_SESSIONS`).
+    pub sessions: usize,
+    /// Longest wait for a free HSM session, in milliseconds (`QSIGN_HSM_TIMEOUT_MS`).
+    pub timeout_ms: u64,
+}
+
+/// HTTP server limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body in bytes (`QSIGN_HTTP_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Longest time a request may take, in seconds (`QSIGN_HTTP_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout_secs: u64,
+    /// Most requests processed at once; further ones wait (`QSIGN_HTTP_MAX_IN_FLIGHT`).
+    pub max_in_flight: usize,
+    /// Longest time graceful shutdown waits for in-flight requests, in seconds
+    /// (`QSIGN_HTTP_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./var"),
+            public_url: None,
+            log: "info".to_owned(),
+            database: DatabaseConfig::default(),
+            hsm: HsmConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 8, connect_timeout_secs: 5 }
+    }
+}
+
+impl Default for HsmConfig {
+    fn default() -> Self {
+        Self {
+            module: None,
+            token_label: "qsign".to_owned(),
+            pin: None,
+            so_pin: None,
+            managed_softhsm: true,
+            sessions: 8,
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout_secs: 30,
+            max_in_flight: 256,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+/// The environment overrides, as (variable, key path) pairs; also the documentation of
+/// `examples/qsign.toml`. `QSIGN_CONFIG` names the file and is not an override.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("QSIGN_LISTEN", "listen"),
+    ("QSIGN_DATA_DIR", "data_dir"),
+    ("QSIGN_PUBLIC_URL", "public_url"),
+    ("QSIGN_LOG", "log"),
+    ("QSIGN_DATABASE_URL", "database.url"),
+    ("QSIGN_DATABASE_MAX_CONNECTIONS", "database.max_connections"),
+    ("QSIGN_DATABASE_CONNECT_TIMEOUT_SECS", "database.connect_timeout_secs"),
+    ("QSIGN_HSM_MODULE", "hsm.module"),
+    ("QSIGN_HSM_TOKEN_LABEL", "hsm.token_label"),
+    ("QSIGN_HSM_PIN", "hsm.pin"),
+    ("QSIGN_HSM_SO_PIN", "hsm.so_pin"),
+    ("QSIGN_HSM_MANAGED_SOFTHSM", "hsm.managed_softhsm"),
+    ("QSIGN_HSM_SESSIONS", "hsm.sessions"),
+    ("QSIGN_HSM_TIMEOUT_MS", "hsm.timeout_ms"),
+    ("QSIGN_HTTP_BODY_LIMIT", "http.body_limit"),
+    ("QSIGN_HTTP_REQUEST_TIMEOUT_SECS", "http.request_timeout_secs"),
+    ("QSIGN_HTTP_MAX_IN_FLIGHT", "http.max_in_flight"),
+    ("QSIGN_HTTP_SHUTDOWN_GRACE_SECS", "http.shutdown_grace_secs"),
+];
+
+/// Variables with the `QSIGN_` prefix that are not configuration overrides.
+const ENV_NOT_OVERRIDES: &[&str] = &["QSIGN_CONFIG"];
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the `QSIGN_*` variables of `env`.
+    ///
+    /// # Errors
+    /// Unreadable file, malformed TOML, unknown keys (file or environment), bad values.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Error> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| Error::Read { path: path.to_owned(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let normalised = name.replace("__", "_");
+            if !normalised.starts_with("QSIGN_") || ENV_NOT_OVERRIDES.contains(&name.as_str()) {
+                continue;
+            }
+            let Some((_, key)) = ENV_OVERRIDES.iter().find(|(n, _)| *n == normalised) else {
+                return Err(Error::UnknownEnv(name));
+            };
+            set_path(&mut table, key, typed_value(&name, &value)?);
+        }
+        let origin = file.map_or_else(|| PathBuf::from("<environment>"), Path::to_owned);
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Parse { path: origin, message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.hsm.sessions == 0 {
+            return Err(Error::Invalid("hsm.sessions must be at least 1".into()));
+        }
+        if self.database.max_connections == 0 {
+            return Err(Error::Invalid("database.max_connections must be at least 1".into()));
+        }
+        if self.http.max_in_flight == 0 || self.http.body_limit == 0 {
+            return Err(Error::Invalid(
+                "http.max_in_flight and http.body_limit must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Invalid(format!(
+                    "public_url must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose();
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(Error::Invalid(
+                    "database.url must start with sqlite:, postgres:// or postgresql://".into(),
+                ));
+            }
+        }
+        if self.hsm.token_label.is_empty() || self.hsm.token_label.len() > 32 {
+            return Err(Error::Invalid("hsm.token_label must be 1 to 32 bytes".into()));
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash: `public_url`, or derived from `listen`
+    /// (`http://localhost:PORT` on loopback, so passkeys work).
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let port = self.listen.port();
+        if self.listen.ip().is_loopback() || self.listen.ip().is_unspecified() {
+            format!("http://localhost:{port}")
+        } else {
+            format!("http://{}", self.listen)
+        }
+    }
+
+    /// The database URL: the configured one, or a SQLite file in the data directory.
+    #[must_use]
+    pub fn database_url(&self) -> Secret {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => Secret::new(format!("sqlite://{}", self.data_dir.join("qsign.db").display())),
+        }
+    }
+
+    /// Directory of the managed SoftHSM token and its configuration.
+    #[must_use]
+    pub fn softhsm_dir(&self) -> PathBuf {
+        self.data_dir.join("softhsm")
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    ///
+    /// # Errors
+    /// Only if serialisation fails, which the types rule out in practice.
+    pub fn to_redacted_toml(&self) -> Result<String, Error> {
+        toml::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))
+    }
+}
+
+/// Converts an environment value to the TOML type the key expects (by trying integer and
+/// boolean first; string fields accept anything, and serde reports mismatches).
+fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
+    let key = ENV_OVERRIDES
+        .iter()
+        .find(|(n, _)| *n == name.replace("__", "_"))
+        .map_or("", |(_, k)| *k);
+    let numeric = matches!(
+        key,
+        "database.max_connections"
+            | "database.connect_timeout_secs"
+            | "hsm.sessions"
+            | "hsm.timeout_ms"
+            | "http.body_limit"
+            | "http.request_timeout_secs"
+            | "http.max_in_flight"
+            | "http.shutdown_grace_secs"
+    );
+    if numeric {
+        let n: i64 = value.trim().parse().map_err(|_| Error::InvalidEnv {
+            name: name.to_owned(),
+            message: format!("expected a whole number, got {value:?}"),
+        })?;
+        return Ok(toml::Value::Integer(n));
+    }
+    if key == "hsm.managed_softhsm" {
+        return match value.trim() {
+            "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
+            _ => Err(Error::InvalidEnv {
+                name: name.to_owned(),
+                message: format!("expected true or false, got {value:?}"),
+            }),
+        };
+    }
+    Ok(toml::Value::String(value.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let entry = table
+                .entry(head.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_sqlite_in_data_dir() {
+        let c = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url(), "http://localhost:8080");
+        assert_eq!(c.database_url().expose(), "sqlite://./var/qsign.db");
+        assert_eq!(c.softhsm_dir(), PathBuf::from("./var/softhsm"));
+    }
+
+    #[test]
+    fn env_overrides_file_and_accepts_double_underscore() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\n[hsm]\nsessions = 2\n").unwrap();
+        let c = Config::load(
+            Some(&path),
+            env(&[
+                ("QSIGN_HSM__SESSIONS", "5"),
+                ("QSIGN_DATABASE_URL", "postgres://u:pw@h/db"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.hsm.sessions, 5);
+        assert_eq!(c.database_url().expose(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn unknown_file_key_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, "[hsm]\nsesions = 2\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("sesions"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_key_is_rejected() {
+        let err = Config::load(None, env(&[("QSIGN_LISTN", "x")])).unwrap_err();
+        assert!(matches!(err, Error::UnknownEnv(ref n) if n == "QSIGN_LISTN"), "{err}");
+    }
+
+    #[test]
+    fn bad_numbers_and_urls_are_rejected() {
+        assert!(matches!(
+            Config::load(None, env(&[("QSIGN_HSM_SESSIONS", "many")])),
+            Err(Error::InvalidEnv { .. })
+        ));
+        assert!(matches!(
+            Config::load(None, env(&[("QSIGN_HSM_SESSIONS", "0")])),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::load(None, env(&[("QSIGN_DATABASE_URL", "mysql://x")])),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::load(None, env(&[("QSIGN_PUBLIC_URL", "localhost")])),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let c = Config::load(
+            None,
+            env(&[("QSIGN_HSM_PIN", "s3cret-pin"), ("QSIGN_DATABASE_URL", "postgres://a:pw9@h/d")]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}{}", c.to_redacted_toml().unwrap());
+        assert!(!shown.contains("s3cret-pin"));
+        assert!(!shown.contains("pw9"));
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn public_url_is_derived_or_trimmed() {
+        let c = Config::load(None, env(&[("QSIGN_LISTEN", "10.1.2.3:443")])).unwrap();
+        assert_eq!(c.public_url(), "http://10.1.2.3:443");
+        let c = Config::load(None, env(&[("QSIGN_PUBLIC_URL", "https://sign.example/")])).unwrap();
+        assert_eq!(c.public_url(), "https://sign.example");
+    }
+}

@@ -1,0 +1,738 @@
+//! The HSM, through PKCS#11: the only module that imports `cryptoki`.
+//!
+//! What lives in the token for good (DESIGN.md §2): the AES-256 master wrapping key and the
+//! service's signing keys ([`ServiceKey`]: CAs, TSA, SAD, audit, IdP). User keys never stay: they
+//! are generated as session objects, wrapped under the master key with `CKM_AES_KEY_WRAP_PAD`
+//! (RFC 5649) into a [`WrappedKey`] blob that the database keeps, and for each signature unwrapped
+//! into a session object (not token, sensitive, not extractable), used once and destroyed,
+//! also when signing fails.
+//!
+//! Every PKCS#11 call runs on a blocking thread, never on an async worker, behind a semaphore
+//! sized like the session pool ([`Hsm::run`]). Sessions are reused from a pool. One "anchor"
+//! session stays open for the life of the process because closing every session logs the
+//! application out; when the module reports a lost session or login, the pool is rebuilt and the
+//! operation tried once more.
+//!
+//! Uses nothing else of the crate.
+
+mod blob;
+mod mechanism;
+mod provision;
+mod pubkey;
+pub mod softhsm;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::AuthPin;
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+pub use blob::WrappedKey;
+pub use mechanism::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
+pub use provision::TokenStatus;
+
+/// Label (and `CKA_ID`) of the master wrapping key.
+pub const MASTER_KEY_LABEL: &str = "qsign-master-1";
+
+/// Errors from the HSM layer. Messages name keys, tokens and operations, never PINs or key bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The PKCS#11 module file does not exist.
+    #[error("PKCS#11 module not found at {0} (install softhsm2 or set hsm.module)")]
+    ModuleMissing(String),
+    /// The module exists but could not be loaded.
+    #[error("cannot load PKCS#11 module {path}: {message}")]
+    ModuleLoad {
+        /// Module path.
+        path: String,
+        /// Loader message.
+        message: String,
+    },
+    /// No token carries the configured label.
+    #[error("no HSM token labelled {0:?} (run `qsign init` or check hsm.token_label)")]
+    TokenMissing(String),
+    /// No slot is free to create a token in.
+    #[error("the PKCS#11 module has no free slot to create a token in")]
+    NoFreeSlot,
+    /// The user PIN was refused.
+    #[error("HSM login failed: wrong PIN for token {0:?}")]
+    WrongPin(String),
+    /// The user PIN is locked after too many failures.
+    #[error("HSM login failed: the PIN of token {0:?} is locked")]
+    PinLocked(String),
+    /// The module lacks a mechanism qsign needs.
+    #[error("the HSM does not support {0}")]
+    MechanismUnsupported(String),
+    /// A service key is missing from the token.
+    #[error("HSM key {0:?} not found (run `qsign init`)")]
+    KeyMissing(String),
+    /// All sessions stayed busy for the whole timeout.
+    #[error("all HSM sessions are busy (waited {0} ms)")]
+    Busy(u64),
+    /// A digest of the wrong length for its algorithm.
+    #[error("digest is {got} bytes, its algorithm needs {expected}")]
+    BadDigest {
+        /// Length the algorithm needs.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+    /// A signature scheme that does not fit the key type.
+    #[error("signature scheme {scheme:?} does not fit a {key} key")]
+    AlgorithmMismatch {
+        /// Key algorithm name.
+        key: &'static str,
+        /// Requested scheme.
+        scheme: SignAlgorithm,
+    },
+    /// A signature returned by the module has an unexpected form.
+    #[error("the HSM returned a malformed signature")]
+    BadSignature,
+    /// A public key attribute that cannot be turned into a SubjectPublicKeyInfo.
+    #[error("malformed public key from the HSM: {0}")]
+    BadPublicKey(&'static str),
+    /// A stored wrapped-key blob that does not decode.
+    #[error("wrapped key blob is malformed: {0}")]
+    BadBlob(&'static str),
+    /// A template could not be built.
+    #[error("cannot build a PKCS#11 template")]
+    BadTemplate,
+    /// The session or login was lost; the pool rebuilds and retries once.
+    #[error("HSM session lost during {op}: {rv}")]
+    SessionLost {
+        /// The PKCS#11 function.
+        op: &'static str,
+        /// The return value.
+        rv: String,
+    },
+    /// An unwrapped key object could not be destroyed; its session is closed instead.
+    #[error("could not destroy a temporary key object: {0}")]
+    DestroyFailed(String),
+    /// Managed SoftHSM files could not be set up.
+    #[error("SoftHSM set-up failed: {0}")]
+    Setup(String),
+    /// Any other PKCS#11 failure.
+    #[error("HSM operation {op} failed: {rv}")]
+    Pkcs11 {
+        /// The PKCS#11 function.
+        op: &'static str,
+        /// The return value.
+        rv: String,
+    },
+    /// The blocking worker panicked or was cancelled.
+    #[error("HSM worker failed: {0}")]
+    Worker(String),
+}
+
+impl Error {
+    fn from_rv(op: &'static str, rv: RvError) -> Self {
+        match rv {
+            RvError::SessionHandleInvalid
+            | RvError::SessionClosed
+            | RvError::UserNotLoggedIn
+            | RvError::DeviceRemoved
+            | RvError::TokenNotPresent
+            | RvError::CryptokiNotInitialized
+            | RvError::UnwrappingKeyHandleInvalid
+            | RvError::WrappingKeyHandleInvalid
+            | RvError::KeyHandleInvalid
+            | RvError::ObjectHandleInvalid => Self::SessionLost { op, rv: format!("{rv:?}") },
+            RvError::MechanismInvalid | RvError::MechanismParamInvalid => {
+                Self::MechanismUnsupported(format!("{op}: {rv:?}"))
+            }
+            other => Self::Pkcs11 { op, rv: format!("{other:?}") },
+        }
+    }
+
+    fn from_ck(op: &'static str, e: CkError) -> Self {
+        match e {
+            CkError::Pkcs11(rv, _) => Self::from_rv(op, rv),
+            other => Self::Pkcs11 { op, rv: other.to_string() },
+        }
+    }
+
+    /// Whether the error came from the token refusing a template (a policy attribute such as
+    /// the master key's unwrap template).
+    #[must_use]
+    pub fn is_template_refusal(&self) -> bool {
+        matches!(self, Self::Pkcs11 { rv, .. } if rv.starts_with("Template")
+            || rv.starts_with("AttributeValueInvalid") || rv.starts_with("KeyFunctionNotPermitted"))
+    }
+}
+
+/// The service's long-lived signing keys (token objects), by role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKey {
+    /// Root CA.
+    RootCa,
+    /// Issuing CA (signs user certificates, CRLs).
+    IssuingCa,
+    /// RFC 3161 timestamp authority.
+    Tsa,
+    /// Signs signature activation data.
+    Sad,
+    /// Signs audit checkpoints.
+    Audit,
+    /// Signs IdP access tokens (ES256).
+    Idp,
+}
+
+impl ServiceKey {
+    /// Every service key, in creation order.
+    pub const ALL: [Self; 6] =
+        [Self::RootCa, Self::IssuingCa, Self::Tsa, Self::Sad, Self::Audit, Self::Idp];
+
+    /// The token label (also `CKA_ID`).
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::RootCa => "qsign-root-ca-1",
+            Self::IssuingCa => "qsign-issuing-ca-1",
+            Self::Tsa => "qsign-tsa-1",
+            Self::Sad => "qsign-sad-1",
+            Self::Audit => "qsign-audit-1",
+            Self::Idp => "qsign-idp-1",
+        }
+    }
+
+    /// The key type: P-384 for the root CA (long-lived), P-256 otherwise.
+    #[must_use]
+    pub const fn algorithm(self) -> KeyAlgorithm {
+        match self {
+            Self::RootCa => KeyAlgorithm::EcP384,
+            _ => KeyAlgorithm::EcP256,
+        }
+    }
+}
+
+/// Whether `ensure_keys` found or made a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// The key was generated now.
+    Created,
+    /// The key was already in the token.
+    Existing,
+}
+
+/// How to reach the token.
+#[derive(Debug)]
+pub struct Options {
+    /// Path of the PKCS#11 module.
+    pub module: PathBuf,
+    /// Label of the token.
+    pub token_label: String,
+    /// User PIN.
+    pub pin: Zeroizing<String>,
+    /// Size of the session pool and of the concurrency bound.
+    pub sessions: usize,
+    /// Longest wait for a free session.
+    pub timeout: Duration,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+struct Stats {
+    operations: AtomicU64,
+    failures: AtomicU64,
+    rebuilds: AtomicU64,
+    unwraps: AtomicU64,
+}
+
+/// A snapshot of the HSM counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Operations run (each may include several PKCS#11 calls).
+    pub operations: u64,
+    /// Operations that ended in an error.
+    pub failures: u64,
+    /// Times the session pool was rebuilt after a lost session or login.
+    pub rebuilds: u64,
+    /// User keys unwrapped (each destroyed after use).
+    pub unwraps: u64,
+    /// Sessions idle in the pool now.
+    pub idle_sessions: u64,
+}
+
+/// A handle on the HSM: cheap to clone, shared by the whole service.
+#[derive(Clone)]
+pub struct Hsm {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Hsm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hsm")
+            .field("module", &self.inner.module)
+            .field("token", &self.inner.token_label)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    pkcs11: Pkcs11,
+    module: PathBuf,
+    slot: Slot,
+    token_label: String,
+    pin: AuthPin,
+    /// Keeps the application logged in: closing every session would log it out.
+    anchor: Mutex<Option<Session>>,
+    /// Idle sessions ready for reuse.
+    idle: Mutex<Vec<Session>>,
+    /// Token object handles by label and class; cleared on rebuild.
+    handles: Mutex<HashMap<(String, u64), ObjectHandle>>,
+    /// Bounds concurrent PKCS#11 work to the pool size.
+    permits: Arc<Semaphore>,
+    sessions: usize,
+    timeout: Duration,
+    stats: Stats,
+}
+
+/// Loads a PKCS#11 module and initialises it (a second initialisation in the same process is
+/// fine: cryptoki contexts share the library).
+///
+/// # Errors
+/// [`Error::ModuleMissing`], [`Error::ModuleLoad`], or the module's own failure.
+pub fn load_module(path: &Path) -> Result<Pkcs11, Error> {
+    if !path.is_file() {
+        return Err(Error::ModuleMissing(path.display().to_string()));
+    }
+    let pkcs11 = Pkcs11::new(path).map_err(|e| Error::ModuleLoad {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => Ok(pkcs11),
+        Err(e) => Err(Error::from_ck("C_Initialize", e)),
+    }
+}
+
+/// Creates the token `label` with the given PINs unless it exists (SoftHSM and HSMs that allow
+/// `C_InitToken`).
+///
+/// # Errors
+/// Module errors, no free slot, PKCS#11 failures.
+pub fn init_token(
+    module: &Path,
+    label: &str,
+    so_pin: &str,
+    user_pin: &str,
+) -> Result<TokenStatus, Error> {
+    let pkcs11 = load_module(module)?;
+    provision::init_token(&pkcs11, label, so_pin, user_pin)
+}
+
+fn find_slot(pkcs11: &Pkcs11, label: &str) -> Result<Option<Slot>, Error> {
+    let slots = pkcs11.get_slots_with_token().map_err(|e| Error::from_ck("C_GetSlotList", e))?;
+    for slot in slots {
+        let info = pkcs11.get_token_info(slot).map_err(|e| Error::from_ck("C_GetTokenInfo", e))?;
+        if info.token_initialized() && info.label().trim_end() == label {
+            return Ok(Some(slot));
+        }
+    }
+    Ok(None)
+}
+
+impl Hsm {
+    /// Loads the module, finds the token by label and logs in. Blocking: call before the
+    /// runtime starts or from `spawn_blocking`.
+    ///
+    /// # Errors
+    /// Missing module or token, wrong or locked PIN, PKCS#11 failures.
+    pub fn open(options: Options) -> Result<Self, Error> {
+        let pkcs11 = load_module(&options.module)?;
+        let slot = find_slot(&pkcs11, &options.token_label)?
+            .ok_or_else(|| Error::TokenMissing(options.token_label.clone()))?;
+        let pin = AuthPin::new(options.pin.as_str().into());
+        let inner = Inner {
+            pkcs11,
+            module: options.module,
+            slot,
+            token_label: options.token_label,
+            pin,
+            anchor: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
+            handles: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(options.sessions.max(1))),
+            sessions: options.sessions.max(1),
+            timeout: options.timeout,
+            stats: Stats::default(),
+        };
+        inner.rebuild()?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The token label.
+    #[must_use]
+    pub fn token_label(&self) -> &str {
+        &self.inner.token_label
+    }
+
+    /// Counters for monitoring.
+    #[must_use]
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.inner.stats;
+        StatsSnapshot {
+            operations: s.operations.load(Ordering::Relaxed),
+            failures: s.failures.load(Ordering::Relaxed),
+            rebuilds: s.rebuilds.load(Ordering::Relaxed),
+            unwraps: s.unwraps.load(Ordering::Relaxed),
+            idle_sessions: u64::try_from(lock(&self.inner.idle).len()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Checks that the token answers and the master key is reachable (for `/readyz`).
+    ///
+    /// # Errors
+    /// Any HSM failure.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.run(|inner, session| {
+            inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL).map(|_| ())
+        })
+        .await
+    }
+
+    /// Creates the master key and every [`ServiceKey`] that is missing; reports what it did.
+    /// Idempotent.
+    ///
+    /// # Errors
+    /// PKCS#11 failures.
+    pub async fn ensure_keys(&self) -> Result<Vec<(&'static str, KeyStatus)>, Error> {
+        self.run(|inner, session| {
+            let mut report = Vec::new();
+            let master = match inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL) {
+                Ok(_) => KeyStatus::Existing,
+                Err(Error::KeyMissing(_)) => {
+                    provision::generate_master_key(&inner.module, session, MASTER_KEY_LABEL)?;
+                    KeyStatus::Created
+                }
+                Err(e) => return Err(e),
+            };
+            report.push((MASTER_KEY_LABEL, master));
+            for key in ServiceKey::ALL {
+                let status = match inner.find(session, ObjectClass::PRIVATE_KEY, key.label()) {
+                    Ok(_) => KeyStatus::Existing,
+                    Err(Error::KeyMissing(_)) => {
+                        generate_pair(session, key.algorithm(), Some(key.label()))?;
+                        KeyStatus::Created
+                    }
+                    Err(e) => return Err(e),
+                };
+                report.push((key.label(), status));
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// The DER SubjectPublicKeyInfo of a service key.
+    ///
+    /// # Errors
+    /// [`Error::KeyMissing`] before `qsign init`; PKCS#11 failures.
+    pub async fn public_key(&self, key: ServiceKey) -> Result<Vec<u8>, Error> {
+        self.run(move |inner, session| {
+            let handle = inner.find(session, ObjectClass::PUBLIC_KEY, key.label())?;
+            public_key_der(session, key.algorithm(), handle)
+        })
+        .await
+    }
+
+    /// Signs `digest` with a service key. ECDSA results are raw `r || s`.
+    ///
+    /// # Errors
+    /// Scheme and key mismatch, missing key, PKCS#11 failures.
+    pub async fn sign(
+        &self,
+        key: ServiceKey,
+        scheme: SignAlgorithm,
+        digest: Digest,
+    ) -> Result<Vec<u8>, Error> {
+        mechanism::sign_input(key.algorithm(), scheme, &digest)?;
+        self.run(move |inner, session| {
+            let (mechanism, input) = mechanism::sign_input(key.algorithm(), scheme, &digest)?;
+            let handle = inner.find(session, ObjectClass::PRIVATE_KEY, key.label())?;
+            session.sign(&mechanism, handle, &input).map_err(|e| Error::from_ck("C_Sign", e))
+        })
+        .await
+    }
+
+    /// Generates a user key pair inside the HSM as session objects, wraps the private key under
+    /// the master key and destroys both objects. Returns the blob and the SPKI DER.
+    ///
+    /// # Errors
+    /// PKCS#11 failures.
+    pub async fn generate_wrapped(
+        &self,
+        algorithm: KeyAlgorithm,
+    ) -> Result<(WrappedKey, Vec<u8>), Error> {
+        self.run(move |inner, session| {
+            let master = inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL)?;
+            let (public, private) = generate_pair(session, algorithm, None)?;
+            let result = public_key_der(session, algorithm, public).and_then(|spki| {
+                let wrapped = session
+                    .wrap_key(&Mechanism::AesKeyWrapPad, master, private)
+                    .map_err(|e| Error::from_ck("C_WrapKey", e))?;
+                Ok((WrappedKey::new(algorithm, MASTER_KEY_LABEL, wrapped)?, spki))
+            });
+            destroy(session, private)?;
+            destroy(session, public)?;
+            result
+        })
+        .await
+    }
+
+    /// Unwraps a user key into a session object (not token, sensitive, not extractable), signs
+    /// `digest`, and destroys the object whatever happened. ECDSA results are raw `r || s`.
+    ///
+    /// Only the signature activation module may call this for user keys (DESIGN.md §2).
+    ///
+    /// # Errors
+    /// Scheme and key mismatch, unknown master key, PKCS#11 failures.
+    pub async fn sign_with_wrapped(
+        &self,
+        key: &WrappedKey,
+        scheme: SignAlgorithm,
+        digest: Digest,
+    ) -> Result<Vec<u8>, Error> {
+        mechanism::sign_input(key.algorithm(), scheme, &digest)?;
+        let key = key.clone();
+        self.run(move |inner, session| {
+            let (mechanism, input) = mechanism::sign_input(key.algorithm(), scheme, &digest)?;
+            let master = inner.find(session, ObjectClass::SECRET_KEY, key.master_label())?;
+            let handle = session
+                .unwrap_key(
+                    &Mechanism::AesKeyWrapPad,
+                    master,
+                    key.wrapped_bytes(),
+                    &unwrap_template(key.algorithm()),
+                )
+                .map_err(|e| Error::from_ck("C_UnwrapKey", e))?;
+            inner.stats.unwraps.fetch_add(1, Ordering::Relaxed);
+            let signed =
+                session.sign(&mechanism, handle, &input).map_err(|e| Error::from_ck("C_Sign", e));
+            destroy(session, handle)?;
+            signed
+        })
+        .await
+    }
+
+    /// Runs `op` with a pooled session on a blocking thread, bounded by the pool size and the
+    /// configured wait. Retries once after rebuilding the pool if the session or login was lost.
+    async fn run<T, F>(&self, op: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: Fn(&Inner, &Session) -> Result<T, Error> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let timeout_ms = u64::try_from(inner.timeout.as_millis()).unwrap_or(u64::MAX);
+        let permit =
+            tokio::time::timeout(inner.timeout, Arc::clone(&inner.permits).acquire_owned())
+                .await
+                .map_err(|_| Error::Busy(timeout_ms))?
+                .map_err(|_| Error::Worker("HSM pool closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let result = inner.with_session(&op);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| Error::Worker(e.to_string()))?
+    }
+}
+
+impl Inner {
+    fn with_session<T>(
+        &self,
+        op: &dyn Fn(&Self, &Session) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.stats.operations.fetch_add(1, Ordering::Relaxed);
+        let result = match self.attempt(op) {
+            Err(Error::SessionLost { op: name, rv }) => {
+                tracing::warn!(op = name, rv = %rv, "HSM session lost; rebuilding the pool");
+                self.rebuild()?;
+                self.attempt(op)
+            }
+            other => other,
+        };
+        if result.is_err() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn attempt<T>(&self, op: &dyn Fn(&Self, &Session) -> Result<T, Error>) -> Result<T, Error> {
+        let session = match lock(&self.idle).pop() {
+            Some(s) => s,
+            None => self
+                .pkcs11
+                .open_rw_session(self.slot)
+                .map_err(|e| Error::from_ck("C_OpenSession", e))?,
+        };
+        let result = op(self, &session);
+        match &result {
+            // A session whose state is unknown is closed (which destroys its session objects),
+            // not reused.
+            Err(Error::SessionLost { .. } | Error::DestroyFailed(_) | Error::Worker(_)) => {
+                drop(session);
+            }
+            _ => {
+                let mut idle = lock(&self.idle);
+                if idle.len() < self.sessions {
+                    idle.push(session);
+                }
+            }
+        }
+        result
+    }
+
+    /// Opens a fresh anchor session and logs in, then drops the old sessions and handles.
+    fn rebuild(&self) -> Result<(), Error> {
+        let anchor = self
+            .pkcs11
+            .open_rw_session(self.slot)
+            .map_err(|e| Error::from_ck("C_OpenSession", e))?;
+        match anchor.login(UserType::User, Some(&self.pin)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
+                return Err(Error::WrongPin(self.token_label.clone()));
+            }
+            Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
+                return Err(Error::PinLocked(self.token_label.clone()));
+            }
+            Err(e) => return Err(Error::from_ck("C_Login", e)),
+        }
+        let old = lock(&self.anchor).replace(anchor);
+        let old_idle = std::mem::take(&mut *lock(&self.idle));
+        lock(&self.handles).clear();
+        drop(old);
+        drop(old_idle);
+        self.stats.rebuilds.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Finds a token object by class and label, with a cache of handles.
+    fn find(&self, session: &Session, class: ObjectClass, label: &str) -> Result<ObjectHandle, Error> {
+        let key = (label.to_owned(), u64::from(class));
+        if let Some(handle) = lock(&self.handles).get(&key) {
+            return Ok(*handle);
+        }
+        let found = session
+            .find_objects(&[
+                Attribute::Token(true),
+                Attribute::Class(class),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
+            .map_err(|e| Error::from_ck("C_FindObjects", e))?;
+        let handle = *found.first().ok_or_else(|| Error::KeyMissing(label.to_owned()))?;
+        lock(&self.handles).insert(key, handle);
+        Ok(handle)
+    }
+}
+
+/// Locks a mutex, recovering the data if a holder panicked (the data are plain collections
+/// whose invariants hold between statements).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn destroy(session: &Session, handle: ObjectHandle) -> Result<(), Error> {
+    session.destroy_object(handle).map_err(|e| Error::DestroyFailed(format!("{e}")))
+}
+
+/// The template every unwrap must use; the master key's `CKA_UNWRAP_TEMPLATE` enforces the
+/// token, sensitive and extractable attributes.
+fn unwrap_template(algorithm: KeyAlgorithm) -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::PRIVATE_KEY),
+        Attribute::KeyType(if algorithm.is_ec() { KeyType::EC } else { KeyType::RSA }),
+        Attribute::Token(false),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Private(true),
+        Attribute::Sign(true),
+    ]
+}
+
+/// Generates a key pair. With a label, both halves are token objects (service keys, never
+/// extractable); without, session objects whose private half can be wrapped once.
+fn generate_pair(
+    session: &Session,
+    algorithm: KeyAlgorithm,
+    label: Option<&str>,
+) -> Result<(ObjectHandle, ObjectHandle), Error> {
+    let token = label.is_some();
+    let mut public = vec![Attribute::Token(token), Attribute::Private(false), Attribute::Verify(true)];
+    let mut private = vec![
+        Attribute::Token(token),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(!token),
+        Attribute::Sign(true),
+        Attribute::Decrypt(false),
+        Attribute::Derive(false),
+    ];
+    if let Some(label) = label {
+        for t in [&mut public, &mut private] {
+            t.push(Attribute::Label(label.as_bytes().to_vec()));
+            t.push(Attribute::Id(label.as_bytes().to_vec()));
+        }
+        private.push(Attribute::Modifiable(false));
+    }
+    let mechanism = match algorithm.ec_params() {
+        Some(params) => {
+            public.push(Attribute::EcParams(params.to_vec()));
+            Mechanism::EccKeyPairGen
+        }
+        None => {
+            public.push(Attribute::ModulusBits(3072.into()));
+            public.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
+            Mechanism::RsaPkcsKeyPairGen
+        }
+    };
+    session
+        .generate_key_pair(&mechanism, &public, &private)
+        .map_err(|e| Error::from_ck("C_GenerateKeyPair", e))
+}
+
+fn public_key_der(
+    session: &Session,
+    algorithm: KeyAlgorithm,
+    handle: ObjectHandle,
+) -> Result<Vec<u8>, Error> {
+    if algorithm.is_ec() {
+        let attrs = session
+            .get_attributes(handle, &[AttributeType::EcPoint])
+            .map_err(|e| Error::from_ck("C_GetAttributeValue", e))?;
+        let point = attrs.iter().find_map(|a| match a {
+            Attribute::EcPoint(p) => Some(p.as_slice()),
+            _ => None,
+        });
+        pubkey::ec_spki(algorithm, point.ok_or(Error::BadPublicKey("no CKA_EC_POINT"))?)
+    } else {
+        let attrs = session
+            .get_attributes(handle, &[AttributeType::Modulus, AttributeType::PublicExponent])
+            .map_err(|e| Error::from_ck("C_GetAttributeValue", e))?;
+        let mut modulus = None;
+        let mut exponent = None;
+        for a in &attrs {
+            match a {
+                Attribute::Modulus(m) => modulus = Some(m.as_slice()),
+                Attribute::PublicExponent(e) => exponent = Some(e.as_slice()),
+                _ => {}
+            }
+        }
+        pubkey::rsa_spki(
+            modulus.ok_or(Error::BadPublicKey("no CKA_MODULUS"))?,
+            exponent.ok_or(Error::BadPublicKey("no CKA_PUBLIC_EXPONENT"))?,
+        )
+    }
+}

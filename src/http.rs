@@ -1,0 +1,12 @@
+//! The HTTP interface (axum). Holds no business logic: handlers extract, call one `service`
+//! function and convert the result; [`error`] is the single error-to-response mapping.
+//!
+//! May use `service`, `config` and `telemetry`.
+
+pub mod error;
+mod ops;
+mod router;
+mod serve;
+
+pub use router::{router, AppState};
+pub use serve::serve;

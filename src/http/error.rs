@@ -1,0 +1,147 @@
+//! The single mapping from errors to HTTP responses.
+//!
+//! Handlers return [`service::Error`]; its `IntoResponse` sets the status and attaches the
+//! error as a response extension, without a body. The [`envelope`] middleware, which knows the
+//! request id, then writes the one body shape every error has
+//! (`{"error", "error_description", "support_ref"}`), logs the request, and also dresses the
+//! bare errors that axum and tower produce (unknown route, wrong method, body too large,
+//! timeout) in that same shape.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::router::{AppState, RequestId};
+use crate::service::{self, ErrorCode};
+
+/// The JSON error body.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+    support_ref: &'a str,
+}
+
+/// The error carried from a handler to [`envelope`].
+#[derive(Debug, Clone)]
+struct ErrorInfo {
+    code: ErrorCode,
+    message: String,
+    detail: Option<String>,
+}
+
+/// The HTTP status of each code.
+#[must_use]
+pub fn status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::TemporarilyUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for service::Error {
+    fn into_response(self) -> Response {
+        let mut response = status(self.code).into_response();
+        response.extensions_mut().insert(ErrorInfo {
+            code: self.code,
+            message: self.message,
+            detail: self.detail,
+        });
+        response
+    }
+}
+
+/// The code for an error status that did not come from a handler.
+fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::TemporarilyUnavailable,
+        s if s.is_client_error() => ErrorCode::InvalidRequest,
+        _ => ErrorCode::InternalError,
+    }
+}
+
+/// Logs each request once, counts it, and writes the error body with the support reference.
+pub async fn envelope(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let support_ref =
+        request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let method = request.method().clone();
+    // The path only: query strings may carry codes or tokens.
+    let path = request.uri().path().to_owned();
+    state.metrics.start();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let info = response.extensions_mut().remove::<ErrorInfo>().or_else(|| {
+        (status.is_client_error() || status.is_server_error()).then(|| {
+            let code = code_for_status(status);
+            ErrorInfo { code, message: code.description().to_owned(), detail: None }
+        })
+    });
+    if let Some(info) = info {
+        if let Some(detail) = &info.detail {
+            if info.code == ErrorCode::InternalError {
+                tracing::error!(support_ref = %support_ref, code = info.code.as_str(), detail = %detail, "request failed");
+            } else {
+                tracing::warn!(support_ref = %support_ref, code = info.code.as_str(), detail = %detail, "request failed");
+            }
+        }
+        let body = ErrorBody {
+            error: info.code.as_str(),
+            error_description: &info.message,
+            support_ref: &support_ref,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.remove(header::CONTENT_LENGTH);
+        *response.body_mut() = Body::from(json);
+    }
+    let elapsed = started.elapsed();
+    state.metrics.finish(status.as_u16(), elapsed);
+    tracing::info!(
+        support_ref = %support_ref,
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_an_error_status() {
+        for code in ErrorCode::ALL {
+            let s = status(*code);
+            assert!(s.is_client_error() || s.is_server_error(), "{}", code.as_str());
+        }
+    }
+
+    #[test]
+    fn framework_statuses_map_to_their_codes() {
+        assert_eq!(code_for_status(StatusCode::PAYLOAD_TOO_LARGE), ErrorCode::PayloadTooLarge);
+        assert_eq!(code_for_status(StatusCode::METHOD_NOT_ALLOWED), ErrorCode::MethodNotAllowed);
+        assert_eq!(code_for_status(StatusCode::UNPROCESSABLE_ENTITY), ErrorCode::InvalidRequest);
+        assert_eq!(code_for_status(StatusCode::BAD_GATEWAY), ErrorCode::InternalError);
+    }
+}

@@ -1,0 +1,92 @@
+//! The router: routes, limits, timeouts and the request-id, logging and error layers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use super::{error, ops};
+use crate::config::Config;
+use crate::service::Service;
+use crate::telemetry::Metrics;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: Service,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The effective configuration.
+    pub config: Arc<Config>,
+}
+
+/// The request id of the current request: the caller's `X-Request-Id` when it is safe to log,
+/// else a new UUID. It is the `support_ref` of error bodies.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The whole HTTP interface as a router (tests call it with `oneshot` or serve it on port 0).
+pub fn router(state: AppState) -> Router {
+    let http = &state.config.http;
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(http.body_limit))
+        .layer(RequestBodyLimitLayer::new(http.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(http.request_timeout_secs),
+        ))
+        .layer(GlobalConcurrencyLimitLayer::new(http.max_in_flight))
+        .layer(middleware::from_fn_with_state(state.clone(), error::envelope))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_safe_request_id(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// 1 to 64 characters from `[A-Za-z0-9._-]`: safe in logs and headers.
+fn is_safe_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_callers_are_filtered() {
+        assert!(is_safe_request_id("abc-123_X.y"));
+        assert!(!is_safe_request_id(""));
+        assert!(!is_safe_request_id("a b"));
+        assert!(!is_safe_request_id("line\nbreak"));
+        assert!(!is_safe_request_id(&"a".repeat(65)));
+    }
+}

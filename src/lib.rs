@@ -1,0 +1,38 @@
+//! qsign: a remote qualified signing service.
+//!
+//! The signer's private key never leaves an HSM, and only the signer, freshly authenticated at a
+//! high level of assurance, can make the HSM use it ("sole control"). See `DESIGN.md` for the
+//! architecture and `README.md` for how to run it.
+//!
+//! # Layout
+//!
+//! | module | responsibility |
+//! |---|---|
+//! | [`cli`] | the `qsign` subcommands; the only place that prints to stdout |
+//! | [`config`] | one typed configuration: TOML file, then `QSIGN_*` environment overrides |
+//! | [`telemetry`] | tracing subscriber and the Prometheus metrics registry |
+//! | [`clock`] | the only reader of the wall clock |
+//! | [`http`] | axum router, the single error-to-response mapping, ops endpoints |
+//! | [`service`] | use cases and the stable error-code catalogue |
+//! | [`store`] | sqlx over SQLite (default) or PostgreSQL; the only place with SQL |
+//! | [`hsm`] | PKCS#11 through cryptoki; the only importer of `cryptoki` |
+//!
+//! # Dependency direction
+//!
+//! ```text
+//!   main -> cli -> { config, telemetry, http, service, store, hsm }
+//!   http -> service, config, telemetry
+//!   service -> store, hsm, clock, config
+//!   store, hsm, clock, config -> (nothing internal)
+//! ```
+//!
+//! `tests/it/layering.rs` enforces this table.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod hsm;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;

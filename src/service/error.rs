@@ -1,0 +1,181 @@
+//! The service error and the catalogue of stable error codes.
+//!
+//! A code is part of the public contract: never renamed or reused once released. The unit test
+//! at the bottom pins the whole list; `http::error` is the only place that turns an [`Error`]
+//! into a response.
+
+use crate::{hsm, store};
+
+/// Stable, machine-readable error codes (snake_case, in the style of OAuth 2.0 and CSC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request is malformed or misses a parameter.
+    InvalidRequest,
+    /// No such resource.
+    NotFound,
+    /// The resource exists but not with this HTTP method.
+    MethodNotAllowed,
+    /// The request body is larger than the configured limit.
+    PayloadTooLarge,
+    /// The body's media type is not accepted here.
+    UnsupportedMediaType,
+    /// The request took longer than the configured limit.
+    RequestTimeout,
+    /// A dependency (database, HSM) is not available right now; try again later.
+    TemporarilyUnavailable,
+    /// The service is not ready to take traffic.
+    NotReady,
+    /// An unexpected failure; the support reference finds the log line.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, in catalogue order.
+    pub const ALL: &'static [Self] = &[
+        Self::InvalidRequest,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RequestTimeout,
+        Self::TemporarilyUnavailable,
+        Self::NotReady,
+        Self::InternalError,
+    ];
+
+    /// The wire form.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RequestTimeout => "request_timeout",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::NotReady => "not_ready",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// What a person can read about the code (also the basis of the help page).
+    #[must_use]
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "The request is malformed or misses a required parameter.",
+            Self::NotFound => "Nothing exists at this address.",
+            Self::MethodNotAllowed => "This address does not accept this HTTP method.",
+            Self::PayloadTooLarge => "The request body is larger than this service accepts.",
+            Self::UnsupportedMediaType => "The body's content type is not accepted here.",
+            Self::RequestTimeout => "The request took too long and was stopped.",
+            Self::TemporarilyUnavailable => {
+                "A component of the service is busy or unreachable; try again shortly."
+            }
+            Self::NotReady => "The service is starting or has lost a dependency.",
+            Self::InternalError => {
+                "Something went wrong on our side; quote the support reference."
+            }
+        }
+    }
+}
+
+/// A service failure: a stable code, a message safe to show the caller, and (for internal
+/// failures) a detail that goes to the log only.
+#[derive(Debug, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct Error {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// What the caller is told.
+    pub message: String,
+    /// What only the log sees.
+    pub detail: Option<String>,
+}
+
+impl Error {
+    /// An error with a code and a caller-facing message.
+    #[must_use]
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), detail: None }
+    }
+
+    /// An internal failure: the caller sees a generic message, the log the detail.
+    #[must_use]
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::InternalError,
+            message: ErrorCode::InternalError.description().to_owned(),
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::NotFound => Self::new(ErrorCode::NotFound, "not found"),
+            store::Error::Unavailable { .. } => Self {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: "the database is unavailable".into(),
+                detail: Some(e.to_string()),
+            },
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<hsm::Error> for Error {
+    fn from(e: hsm::Error) -> Self {
+        match e {
+            hsm::Error::Busy(_) | hsm::Error::SessionLost { .. } => Self {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: "the HSM is busy or unreachable".into(),
+                detail: Some(e.to_string()),
+            },
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The released catalogue. Adding a code appends here; changing a line breaks clients.
+    #[test]
+    fn error_code_catalogue_is_stable() {
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "invalid_request",
+                "not_found",
+                "method_not_allowed",
+                "payload_too_large",
+                "unsupported_media_type",
+                "request_timeout",
+                "temporarily_unavailable",
+                "not_ready",
+                "internal_error",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_code_is_described_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(code.description().ends_with('.'), "{}", code.as_str());
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let e = Error::from(store::Error::Query("syntax error near secret_table".into()));
+        assert_eq!(e.code, ErrorCode::InternalError);
+        assert!(!e.message.contains("secret_table"));
+        assert!(e.detail.unwrap().contains("secret_table"));
+    }
+}

@@ -1,0 +1,321 @@
+//! Persistence over sqlx: SQLite (the embedded default, WAL) or PostgreSQL (several nodes),
+//! chosen by URL. The only module with SQL.
+//!
+//! Both back ends run the same queries, written with `$N` placeholders (SQLite accepts them),
+//! checked at run time (no compile-time macros, which would need a live database of each kind
+//! at build time). Each back end has its own migration folder with identical version numbers;
+//! a test asserts both reach the same version and tables.
+//!
+//! SQLite allows one writer at a time: writes go through a one-connection pool, reads through a
+//! pool of their own, so writers queue in order instead of sleeping in the busy handler.
+//! `synchronous = FULL`: a committed transaction survives power loss, which the audit log
+//! promises.
+//!
+//! Uses nothing else of the crate.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+
+/// Errors from the store. Messages never carry the database password.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database cannot be reached or opened.
+    #[error("database unavailable ({target}): {message}")]
+    Unavailable {
+        /// The URL without credentials.
+        target: String,
+        /// Driver message.
+        message: String,
+    },
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A row with the same key exists.
+    #[error("already exists")]
+    Conflict,
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Query(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable { target: "pool".into(), message: e.to_string() }
+            }
+            other => Self::Query(other.to_string()),
+        }
+    }
+}
+
+/// Which database engine a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A wrapped user key as stored (the blob format belongs to the HSM module).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredKey {
+    /// Random identifier.
+    pub id: String,
+    /// Key algorithm name.
+    pub algorithm: String,
+    /// The wrapped-key blob.
+    pub blob: Vec<u8>,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest pool size.
+    pub max_connections: u32,
+    /// Longest wait to connect or to get a pooled connection.
+    pub connect_timeout: Duration,
+}
+
+/// The database: cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// SQLite with a single writer connection and a read pool.
+    Sqlite {
+        /// One connection: SQLite has one writer.
+        write: SqlitePool,
+        /// Readers (WAL lets them run beside the writer).
+        read: SqlitePool,
+    },
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs the same expression on whichever pool the store has.
+macro_rules! on_pool {
+    ($store:expr, $kind:ident, |$pool:ident| $body:expr) => {
+        match $store {
+            Store::Sqlite { $kind: $pool, .. } => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+const TABLES_SQLITE: &str = "SELECT name FROM sqlite_master WHERE type = 'table' \
+     AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name";
+const TABLES_POSTGRES: &str = "SELECT table_name AS name FROM information_schema.tables \
+     WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' ORDER BY table_name";
+const SCHEMA_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) AS version FROM _sqlx_migrations WHERE success";
+const PUT_SETTING: &str = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+const GET_SETTING: &str = "SELECT value FROM settings WHERE name = $1";
+const INSERT_KEY: &str = "INSERT INTO wrapped_keys (id, algorithm, blob, public_key, created_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+const GET_KEY: &str =
+    "SELECT id, algorithm, blob, public_key, created_at FROM wrapped_keys WHERE id = $1";
+
+impl Store {
+    /// Connects to `url` (`sqlite:` or `postgres://`) and applies the migrations.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the database cannot be reached; [`Error::Migration`].
+    pub async fn connect(url: &str, options: &Options) -> Result<Self, Error> {
+        let target = redact_url(url);
+        let unavailable = |e: sqlx::Error| Error::Unavailable {
+            target: target.clone(),
+            message: e.to_string(),
+        };
+        let store = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(unavailable)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(options.connect_timeout);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(options.connect_timeout)
+                .connect_with(connect.clone())
+                .await
+                .map_err(unavailable)?;
+            sqlx::migrate!("src/store/migrations/sqlite")
+                .run(&write)
+                .await
+                .map_err(|e| Error::Migration(e.to_string()))?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.connect_timeout)
+                .connect_with(connect.read_only(true))
+                .await
+                .map_err(unavailable)?;
+            Self::Sqlite { write, read }
+        } else {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.connect_timeout)
+                .connect(url)
+                .await
+                .map_err(unavailable)?;
+            sqlx::migrate!("src/store/migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| Error::Migration(e.to_string()))?;
+            Self::Postgres(pool)
+        };
+        Ok(store)
+    }
+
+    /// The engine in use.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite { .. } => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] or a query error.
+    pub async fn ping(&self) -> Result<(), Error> {
+        on_pool!(self, read, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The highest applied migration version.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn schema_version(&self) -> Result<i64, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query(SCHEMA_VERSION)
+            .fetch_one(pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>("version")))?)
+    }
+
+    /// The application's table names, sorted.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn tables(&self) -> Result<Vec<String>, Error> {
+        let names = match self {
+            Self::Sqlite { read, .. } => {
+                let rows = sqlx::query(TABLES_SQLITE).fetch_all(read).await?;
+                rows.iter().map(|r| r.try_get::<String, _>("name")).collect::<Result<_, _>>()
+            }
+            Self::Postgres(pool) => {
+                let rows = sqlx::query(TABLES_POSTGRES).fetch_all(pool).await?;
+                rows.iter().map(|r| r.try_get::<String, _>("name")).collect::<Result<_, _>>()
+            }
+        };
+        Ok(names?)
+    }
+
+    /// Sets a named setting.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn put_setting(&self, name: &str, value: &str, now: i64) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(PUT_SETTING)
+            .bind(name)
+            .bind(value)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Reads a named setting.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query(GET_SETTING)
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+            .and_then(|row| row.map(|r| r.try_get::<String, _>("value")).transpose()))?)
+    }
+
+    /// Stores a wrapped key.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for a duplicate id; query errors.
+    pub async fn insert_wrapped_key(&self, key: &StoredKey) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(INSERT_KEY)
+            .bind(&key.id)
+            .bind(&key.algorithm)
+            .bind(&key.blob)
+            .bind(&key.public_key)
+            .bind(key.created_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Reads a wrapped key.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; query errors.
+    pub async fn wrapped_key(&self, id: &str) -> Result<StoredKey, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, StoredKey>(GET_KEY)
+            .bind(id)
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// The URL without user information, for messages.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://<redacted>@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_credentials() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://<redacted>@h:5432/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact_url("sqlite://./var/q.db"), "sqlite://./var/q.db");
+    }
+}
