@@ -3,7 +3,10 @@
 //! Failures end as one line on stderr (`qsign: error: ...`) and a non-zero exit code:
 //! 2 for configuration and usage errors, 1 for everything else.
 
-#![allow(clippy::print_stdout, reason = "the command line is where output belongs")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the command line is where output belongs"
+)]
 
 mod bootstrap;
 mod config_check;
@@ -51,7 +54,10 @@ enum ConfigCommand {
 #[must_use]
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let file = cli.config.clone().or_else(|| std::env::var_os("QSIGN_CONFIG").map(PathBuf::from));
+    let file = cli
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("QSIGN_CONFIG").map(PathBuf::from));
     let config = match Config::load(file.as_deref(), std::env::vars()) {
         Ok(config) => config,
         Err(e) => {
@@ -61,7 +67,9 @@ pub fn run() -> ExitCode {
     };
     crate::telemetry::init(&config.log);
     let result = match cli.command {
-        Command::Config { command: ConfigCommand::Check } => config_check::run(&config),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => config_check::run(&config),
         Command::Init => init::run(config),
         Command::Serve => serve::run(config),
     };
@@ -76,5 +84,7 @@ pub fn run() -> ExitCode {
 
 /// A multi-threaded runtime, built after the process-wide set-up (environment) is done.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

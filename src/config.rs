@@ -35,7 +35,9 @@ pub enum Error {
         message: String,
     },
     /// A `QSIGN_*` environment variable that is not an override qsign knows.
-    #[error("unknown configuration key in environment: {0} (see examples/qsign.toml for the list)")]
+    #[error(
+        "unknown configuration key in environment: {0} (see examples/qsign.toml for the list)"
+    )]
     UnknownEnv(String),
     /// An override whose value does not parse.
     #[error("invalid value for {name}: {message}")]
@@ -181,7 +183,11 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 8, connect_timeout_secs: 5 }
+        Self {
+            url: None,
+            max_connections: 8,
+            connect_timeout_secs: 5,
+        }
     }
 }
 
@@ -219,7 +225,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_LOG", "log"),
     ("QSIGN_DATABASE_URL", "database.url"),
     ("QSIGN_DATABASE_MAX_CONNECTIONS", "database.max_connections"),
-    ("QSIGN_DATABASE_CONNECT_TIMEOUT_SECS", "database.connect_timeout_secs"),
+    (
+        "QSIGN_DATABASE_CONNECT_TIMEOUT_SECS",
+        "database.connect_timeout_secs",
+    ),
     ("QSIGN_HSM_MODULE", "hsm.module"),
     ("QSIGN_HSM_TOKEN_LABEL", "hsm.token_label"),
     ("QSIGN_HSM_PIN", "hsm.pin"),
@@ -228,7 +237,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_HSM_SESSIONS", "hsm.sessions"),
     ("QSIGN_HSM_TIMEOUT_MS", "hsm.timeout_ms"),
     ("QSIGN_HTTP_BODY_LIMIT", "http.body_limit"),
-    ("QSIGN_HTTP_REQUEST_TIMEOUT_SECS", "http.request_timeout_secs"),
+    (
+        "QSIGN_HTTP_REQUEST_TIMEOUT_SECS",
+        "http.request_timeout_secs",
+    ),
     ("QSIGN_HTTP_MAX_IN_FLIGHT", "http.max_in_flight"),
     ("QSIGN_HTTP_SHUTDOWN_GRACE_SECS", "http.shutdown_grace_secs"),
 ];
@@ -247,10 +259,14 @@ impl Config {
     ) -> Result<Self, Error> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| Error::Read { path: path.to_owned(), source })?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })?
+                let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>().map_err(|e| Error::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
             }
             None => toml::Table::new(),
         };
@@ -267,7 +283,10 @@ impl Config {
         let origin = file.map_or_else(|| PathBuf::from("<environment>"), Path::to_owned);
         let config: Self = toml::Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| Error::Parse { path: origin, message: e.to_string() })?;
+            .map_err(|e: toml::de::Error| Error::Parse {
+                path: origin,
+                message: e.to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -277,7 +296,9 @@ impl Config {
             return Err(Error::Invalid("hsm.sessions must be at least 1".into()));
         }
         if self.database.max_connections == 0 {
-            return Err(Error::Invalid("database.max_connections must be at least 1".into()));
+            return Err(Error::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
         }
         if self.http.max_in_flight == 0 || self.http.body_limit == 0 {
             return Err(Error::Invalid(
@@ -293,7 +314,8 @@ impl Config {
         }
         if let Some(url) = &self.database.url {
             let url = url.expose();
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://")
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
                 || url.starts_with("postgresql://"))
             {
                 return Err(Error::Invalid(
@@ -302,7 +324,9 @@ impl Config {
             }
         }
         if self.hsm.token_label.is_empty() || self.hsm.token_label.len() > 32 {
-            return Err(Error::Invalid("hsm.token_label must be 1 to 32 bytes".into()));
+            return Err(Error::Invalid(
+                "hsm.token_label must be 1 to 32 bytes".into(),
+            ));
         }
         Ok(())
     }
@@ -327,7 +351,10 @@ impl Config {
     pub fn database_url(&self) -> Secret {
         match &self.database.url {
             Some(url) => url.clone(),
-            None => Secret::new(format!("sqlite://{}", self.data_dir.join("qsign.db").display())),
+            None => Secret::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("qsign.db").display()
+            )),
         }
     }
 
@@ -408,7 +435,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -451,7 +481,10 @@ mod tests {
     #[test]
     fn unknown_env_key_is_rejected() {
         let err = Config::load(None, env(&[("QSIGN_LISTN", "x")])).unwrap_err();
-        assert!(matches!(err, Error::UnknownEnv(ref n) if n == "QSIGN_LISTN"), "{err}");
+        assert!(
+            matches!(err, Error::UnknownEnv(ref n) if n == "QSIGN_LISTN"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -478,7 +511,10 @@ mod tests {
     fn secrets_are_redacted_everywhere() {
         let c = Config::load(
             None,
-            env(&[("QSIGN_HSM_PIN", "s3cret-pin"), ("QSIGN_DATABASE_URL", "postgres://a:pw9@h/d")]),
+            env(&[
+                ("QSIGN_HSM_PIN", "s3cret-pin"),
+                ("QSIGN_DATABASE_URL", "postgres://a:pw9@h/d"),
+            ]),
         )
         .unwrap();
         let shown = format!("{c:?}{}", c.to_redacted_toml().unwrap());

@@ -31,7 +31,7 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use tokio::sync::Semaphore;
@@ -146,18 +146,27 @@ impl Error {
             | RvError::UnwrappingKeyHandleInvalid
             | RvError::WrappingKeyHandleInvalid
             | RvError::KeyHandleInvalid
-            | RvError::ObjectHandleInvalid => Self::SessionLost { op, rv: format!("{rv:?}") },
+            | RvError::ObjectHandleInvalid => Self::SessionLost {
+                op,
+                rv: format!("{rv:?}"),
+            },
             RvError::MechanismInvalid | RvError::MechanismParamInvalid => {
                 Self::MechanismUnsupported(format!("{op}: {rv:?}"))
             }
-            other => Self::Pkcs11 { op, rv: format!("{other:?}") },
+            other => Self::Pkcs11 {
+                op,
+                rv: format!("{other:?}"),
+            },
         }
     }
 
     fn from_ck(op: &'static str, e: CkError) -> Self {
         match e {
             CkError::Pkcs11(rv, _) => Self::from_rv(op, rv),
-            other => Self::Pkcs11 { op, rv: other.to_string() },
+            other => Self::Pkcs11 {
+                op,
+                rv: other.to_string(),
+            },
         }
     }
 
@@ -189,8 +198,14 @@ pub enum ServiceKey {
 
 impl ServiceKey {
     /// Every service key, in creation order.
-    pub const ALL: [Self; 6] =
-        [Self::RootCa, Self::IssuingCa, Self::Tsa, Self::Sad, Self::Audit, Self::Idp];
+    pub const ALL: [Self; 6] = [
+        Self::RootCa,
+        Self::IssuingCa,
+        Self::Tsa,
+        Self::Sad,
+        Self::Audit,
+        Self::Idp,
+    ];
 
     /// The token label (also `CKA_ID`).
     #[must_use]
@@ -332,9 +347,13 @@ pub fn init_token(
 }
 
 fn find_slot(pkcs11: &Pkcs11, label: &str) -> Result<Option<Slot>, Error> {
-    let slots = pkcs11.get_slots_with_token().map_err(|e| Error::from_ck("C_GetSlotList", e))?;
+    let slots = pkcs11
+        .get_slots_with_token()
+        .map_err(|e| Error::from_ck("C_GetSlotList", e))?;
     for slot in slots {
-        let info = pkcs11.get_token_info(slot).map_err(|e| Error::from_ck("C_GetTokenInfo", e))?;
+        let info = pkcs11
+            .get_token_info(slot)
+            .map_err(|e| Error::from_ck("C_GetTokenInfo", e))?;
         if info.token_initialized() && info.label().trim_end() == label {
             return Ok(Some(slot));
         }
@@ -368,7 +387,9 @@ impl Hsm {
             stats: Stats::default(),
         };
         inner.rebuild()?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The token label.
@@ -396,7 +417,9 @@ impl Hsm {
     /// Any HSM failure.
     pub async fn ping(&self) -> Result<(), Error> {
         self.run(|inner, session| {
-            inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL).map(|_| ())
+            inner
+                .find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL)
+                .map(|_| ())
         })
         .await
     }
@@ -460,7 +483,9 @@ impl Hsm {
         self.run(move |inner, session| {
             let (mechanism, input) = mechanism::sign_input(key.algorithm(), scheme, &digest)?;
             let handle = inner.find(session, ObjectClass::PRIVATE_KEY, key.label())?;
-            session.sign(&mechanism, handle, &input).map_err(|e| Error::from_ck("C_Sign", e))
+            session
+                .sign(&mechanism, handle, &input)
+                .map_err(|e| Error::from_ck("C_Sign", e))
         })
         .await
     }
@@ -517,8 +542,9 @@ impl Hsm {
                 )
                 .map_err(|e| Error::from_ck("C_UnwrapKey", e))?;
             inner.stats.unwraps.fetch_add(1, Ordering::Relaxed);
-            let signed =
-                session.sign(&mechanism, handle, &input).map_err(|e| Error::from_ck("C_Sign", e));
+            let signed = session
+                .sign(&mechanism, handle, &input)
+                .map_err(|e| Error::from_ck("C_Sign", e));
             destroy(session, handle)?;
             signed
         })
@@ -620,7 +646,12 @@ impl Inner {
     }
 
     /// Finds a token object by class and label, with a cache of handles.
-    fn find(&self, session: &Session, class: ObjectClass, label: &str) -> Result<ObjectHandle, Error> {
+    fn find(
+        &self,
+        session: &Session,
+        class: ObjectClass,
+        label: &str,
+    ) -> Result<ObjectHandle, Error> {
         let key = (label.to_owned(), u64::from(class));
         if let Some(handle) = lock(&self.handles).get(&key) {
             return Ok(*handle);
@@ -632,7 +663,23 @@ impl Inner {
                 Attribute::Label(label.as_bytes().to_vec()),
             ])
             .map_err(|e| Error::from_ck("C_FindObjects", e))?;
-        let handle = *found.first().ok_or_else(|| Error::KeyMissing(label.to_owned()))?;
+        let Some(handle) = found.first().copied() else {
+            // Private objects are invisible when the login is gone: say so, so the pool is
+            // rebuilt, rather than report the key as missing.
+            let info = session
+                .get_session_info()
+                .map_err(|e| Error::from_ck("C_GetSessionInfo", e))?;
+            if !matches!(
+                info.session_state(),
+                SessionState::RoUser | SessionState::RwUser
+            ) {
+                return Err(Error::SessionLost {
+                    op: "C_FindObjects",
+                    rv: "not logged in".into(),
+                });
+            }
+            return Err(Error::KeyMissing(label.to_owned()));
+        };
         lock(&self.handles).insert(key, handle);
         Ok(handle)
     }
@@ -641,11 +688,15 @@ impl Inner {
 /// Locks a mutex, recovering the data if a holder panicked (the data are plain collections
 /// whose invariants hold between statements).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn destroy(session: &Session, handle: ObjectHandle) -> Result<(), Error> {
-    session.destroy_object(handle).map_err(|e| Error::DestroyFailed(format!("{e}")))
+    session
+        .destroy_object(handle)
+        .map_err(|e| Error::DestroyFailed(format!("{e}")))
 }
 
 /// The template every unwrap must use; the master key's `CKA_UNWRAP_TEMPLATE` enforces the
@@ -653,7 +704,11 @@ fn destroy(session: &Session, handle: ObjectHandle) -> Result<(), Error> {
 fn unwrap_template(algorithm: KeyAlgorithm) -> Vec<Attribute> {
     vec![
         Attribute::Class(ObjectClass::PRIVATE_KEY),
-        Attribute::KeyType(if algorithm.is_ec() { KeyType::EC } else { KeyType::RSA }),
+        Attribute::KeyType(if algorithm.is_ec() {
+            KeyType::EC
+        } else {
+            KeyType::RSA
+        }),
         Attribute::Token(false),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
@@ -670,7 +725,11 @@ fn generate_pair(
     label: Option<&str>,
 ) -> Result<(ObjectHandle, ObjectHandle), Error> {
     let token = label.is_some();
-    let mut public = vec![Attribute::Token(token), Attribute::Private(false), Attribute::Verify(true)];
+    let mut public = vec![
+        Attribute::Token(token),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+    ];
     let mut private = vec![
         Attribute::Token(token),
         Attribute::Private(true),
@@ -716,10 +775,16 @@ fn public_key_der(
             Attribute::EcPoint(p) => Some(p.as_slice()),
             _ => None,
         });
-        pubkey::ec_spki(algorithm, point.ok_or(Error::BadPublicKey("no CKA_EC_POINT"))?)
+        pubkey::ec_spki(
+            algorithm,
+            point.ok_or(Error::BadPublicKey("no CKA_EC_POINT"))?,
+        )
     } else {
         let attrs = session
-            .get_attributes(handle, &[AttributeType::Modulus, AttributeType::PublicExponent])
+            .get_attributes(
+                handle,
+                &[AttributeType::Modulus, AttributeType::PublicExponent],
+            )
             .map_err(|e| Error::from_ck("C_GetAttributeValue", e))?;
         let mut modulus = None;
         let mut exponent = None;

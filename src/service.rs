@@ -67,7 +67,10 @@ impl Service {
     /// Checks the database and the HSM, concurrently.
     pub async fn readiness(&self) -> Readiness {
         let (db, hsm) = tokio::join!(self.store.ping(), self.hsm.ping());
-        Readiness { database: db.err().map(|e| e.to_string()), hsm: hsm.err().map(|e| e.to_string()) }
+        Readiness {
+            database: db.err().map(|e| e.to_string()),
+            hsm: hsm.err().map(|e| e.to_string()),
+        }
     }
 
     /// HSM counters.

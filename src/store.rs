@@ -53,7 +53,10 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::RowNotFound => Self::NotFound,
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable { target: "pool".into(), message: e.to_string() }
+                Self::Unavailable {
+                    target: "pool".into(),
+                    message: e.to_string(),
+                }
             }
             other => Self::Query(other.to_string()),
         }
@@ -197,7 +200,10 @@ impl Store {
     /// # Errors
     /// [`Error::Unavailable`] or a query error.
     pub async fn ping(&self) -> Result<(), Error> {
-        on_pool!(self, read, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        on_pool!(self, read, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -220,11 +226,15 @@ impl Store {
         let names = match self {
             Self::Sqlite { read, .. } => {
                 let rows = sqlx::query(TABLES_SQLITE).fetch_all(read).await?;
-                rows.iter().map(|r| r.try_get::<String, _>("name")).collect::<Result<_, _>>()
+                rows.iter()
+                    .map(|r| r.try_get::<String, _>("name"))
+                    .collect::<Result<_, _>>()
             }
             Self::Postgres(pool) => {
                 let rows = sqlx::query(TABLES_POSTGRES).fetch_all(pool).await?;
-                rows.iter().map(|r| r.try_get::<String, _>("name")).collect::<Result<_, _>>()
+                rows.iter()
+                    .map(|r| r.try_get::<String, _>("name"))
+                    .collect::<Result<_, _>>()
             }
         };
         Ok(names?)
@@ -254,7 +264,9 @@ impl Store {
             .bind(name)
             .fetch_optional(pool)
             .await
-            .and_then(|row| row.map(|r| r.try_get::<String, _>("value")).transpose()))?)
+            .and_then(|row| row
+                .map(|r| r.try_get::<String, _>("value"))
+                .transpose()))?)
     }
 
     /// Stores a wrapped key.
@@ -279,10 +291,12 @@ impl Store {
     /// # Errors
     /// [`Error::NotFound`]; query errors.
     pub async fn wrapped_key(&self, id: &str) -> Result<StoredKey, Error> {
-        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, StoredKey>(GET_KEY)
-            .bind(id)
-            .fetch_one(pool)
-            .await)?)
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, StoredKey>(GET_KEY)
+                .bind(id)
+                .fetch_one(pool)
+                .await
+        })?)
     }
 
     /// Closes the pools, waiting for connections to be returned.
@@ -314,7 +328,10 @@ mod tests {
 
     #[test]
     fn redact_url_hides_credentials() {
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://<redacted>@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://<redacted>@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
         assert_eq!(redact_url("sqlite://./var/q.db"), "sqlite://./var/q.db");
     }

@@ -73,9 +73,12 @@ impl Metrics {
         for (i, counter) in self.responses.iter().enumerate() {
             let n = counter.load(Ordering::Relaxed);
             total += n;
-            let _ = writeln!(out, "qsign_http_responses_total{{class=\"{}xx\"}} {n}", i + 1);
+            let _ = writeln!(
+                out,
+                "qsign_http_responses_total{{class=\"{}xx\"}} {n}",
+                i + 1
+            );
         }
-        #[expect(clippy::cast_precision_loss, reason = "a metric, not an amount")]
         let seconds = self.duration_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = write!(
             out,
@@ -113,7 +116,12 @@ mod tests {
         m.finish(200, Duration::from_millis(3));
         m.start();
         m.finish(503, Duration::from_millis(1));
-        let text = m.render(&[Sample { name: "x_total", help: "h", kind: "counter", value: 7 }]);
+        let text = m.render(&[Sample {
+            name: "x_total",
+            help: "h",
+            kind: "counter",
+            value: 7,
+        }]);
         assert!(text.contains("qsign_http_responses_total{class=\"2xx\"} 1"));
         assert!(text.contains("qsign_http_responses_total{class=\"5xx\"} 1"));
         assert!(text.contains("qsign_http_request_duration_seconds_count 2"));

@@ -71,7 +71,11 @@ pub(super) fn prepare_hsm(config: &Config) -> anyhow::Result<HsmSetup> {
 /// Opens the HSM and the database. With `create`, makes the managed token and any missing
 /// key first; without, requires them to exist.
 pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyhow::Result<Opened> {
-    let HsmSetup { options, so_pin, managed } = setup;
+    let HsmSetup {
+        options,
+        so_pin,
+        managed,
+    } = setup;
     let token = if create && managed {
         let module = options.module.clone();
         let label = options.token_label.clone();
@@ -88,7 +92,9 @@ pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyh
     let keys = if create {
         hsm.ensure_keys().await?
     } else {
-        hsm.ping().await.context("the HSM token has no master key; run `qsign init`")?;
+        hsm.ping()
+            .await
+            .context("the HSM token has no master key; run `qsign init`")?;
         Vec::new()
     };
     let store = Store::connect(
@@ -99,7 +105,12 @@ pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyh
         },
     )
     .await?;
-    Ok(Opened { hsm, store, token, keys })
+    Ok(Opened {
+        hsm,
+        store,
+        token,
+        keys,
+    })
 }
 
 /// SHA-256 of the root CA's SubjectPublicKeyInfo, hex.

@@ -10,7 +10,10 @@ pub(super) fn run(config: &Config) -> anyhow::Result<()> {
     println!();
     println!("# derived values");
     println!("public_url = {:?}", config.public_url());
-    println!("database_url = {:?}", redact_url(config.database_url().expose()));
+    println!(
+        "database_url = {:?}",
+        redact_url(config.database_url().expose())
+    );
     let module = config.hsm.module.clone().or_else(softhsm::find_module);
     match module {
         Some(path) => println!("hsm_module = {:?}", path.display().to_string()),

@@ -20,10 +20,17 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
         }
         for (label, status) in &opened.keys {
             changed |= *status == KeyStatus::Created;
-            let word = if *status == KeyStatus::Created { "created" } else { "exists" };
+            let word = if *status == KeyStatus::Created {
+                "created"
+            } else {
+                "exists"
+            };
             println!("key {label}: {word}");
         }
-        println!("root CA public key SHA-256: {}", bootstrap::root_fingerprint(&opened.hsm).await?);
+        println!(
+            "root CA public key SHA-256: {}",
+            bootstrap::root_fingerprint(&opened.hsm).await?
+        );
         println!(
             "database {}: schema version {}",
             redact_url(config.database_url().expose()),

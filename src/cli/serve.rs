@@ -32,7 +32,10 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             config: Arc::new(config),
         };
         tracing::info!(root_ca_sha256 = %fingerprint, addr = %bound, "qsign started");
-        println!("qsign listening on {} (bound to {bound})", state.config.public_url());
+        println!(
+            "qsign listening on {} (bound to {bound})",
+            state.config.public_url()
+        );
         serve(listener, state, shutdown_signal(), grace).await?;
         service.close().await;
         tracing::info!("qsign stopped");

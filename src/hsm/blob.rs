@@ -46,7 +46,11 @@ impl WrappedKey {
         if master_label.len() > usize::from(u8::MAX) || u16::try_from(wrapped.len()).is_err() {
             return Err(Error::BadBlob("field too long"));
         }
-        Ok(Self { algorithm, master_label: master_label.to_owned(), wrapped })
+        Ok(Self {
+            algorithm,
+            master_label: master_label.to_owned(),
+            wrapped,
+        })
     }
 
     /// The key's algorithm.
@@ -78,7 +82,11 @@ impl WrappedKey {
         // Lengths were checked in `new`.
         out.push(u8::try_from(self.master_label.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(self.master_label.as_bytes());
-        out.extend_from_slice(&u16::try_from(self.wrapped.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(
+            &u16::try_from(self.wrapped.len())
+                .unwrap_or(u16::MAX)
+                .to_be_bytes(),
+        );
         out.extend_from_slice(&self.wrapped);
         out
     }
@@ -114,9 +122,15 @@ impl WrappedKey {
             return Err(Error::BadBlob("trailing bytes"));
         }
         if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
-            return Err(Error::BadBlob("wrapped key length is not an RFC 5649 output"));
+            return Err(Error::BadBlob(
+                "wrapped key length is not an RFC 5649 output",
+            ));
         }
-        Ok(Self { algorithm, master_label: label, wrapped })
+        Ok(Self {
+            algorithm,
+            master_label: label,
+            wrapped,
+        })
     }
 }
 
@@ -133,7 +147,10 @@ impl<'a> Reader<'a> {
     }
 
     fn byte(&mut self) -> Result<u8, Error> {
-        self.take(1)?.first().copied().ok_or(Error::BadBlob("truncated"))
+        self.take(1)?
+            .first()
+            .copied()
+            .ok_or(Error::BadBlob("truncated"))
     }
 }
 
@@ -156,11 +173,17 @@ mod tests {
     fn blob_rejects_every_truncation_and_trailing_data() {
         let blob = sample().encode();
         for n in 0..blob.len() {
-            assert!(WrappedKey::decode(&blob[..n]).is_err(), "prefix {n} accepted");
+            assert!(
+                WrappedKey::decode(&blob[..n]).is_err(),
+                "prefix {n} accepted"
+            );
         }
         let mut long = blob.clone();
         long.push(0);
-        assert!(matches!(WrappedKey::decode(&long), Err(Error::BadBlob("trailing bytes"))));
+        assert!(matches!(
+            WrappedKey::decode(&long),
+            Err(Error::BadBlob("trailing bytes"))
+        ));
     }
 
     #[test]
@@ -169,7 +192,10 @@ mod tests {
         for (index, value) in [(0, b'X'), (4, 2), (5, 9), (6, 2)] {
             let mut bad = blob.clone();
             bad[index] = value;
-            assert!(WrappedKey::decode(&bad).is_err(), "byte {index} = {value} accepted");
+            assert!(
+                WrappedKey::decode(&bad).is_err(),
+                "byte {index} = {value} accepted"
+            );
         }
     }
 

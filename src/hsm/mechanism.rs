@@ -35,7 +35,9 @@ impl KeyAlgorithm {
     /// Parses [`KeyAlgorithm::as_str`].
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::EcP256, Self::EcP384, Self::Rsa3072].into_iter().find(|a| a.as_str() == s)
+        [Self::EcP256, Self::EcP384, Self::Rsa3072]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 
     pub(crate) const fn code(self) -> u8 {
@@ -161,7 +163,10 @@ impl Digest {
     /// [`Error::BadDigest`] when the length does not match the algorithm.
     pub fn new(algorithm: HashAlgorithm, bytes: Vec<u8>) -> Result<Self, Error> {
         if bytes.len() != algorithm.len() {
-            return Err(Error::BadDigest { expected: algorithm.len(), got: bytes.len() });
+            return Err(Error::BadDigest {
+                expected: algorithm.len(),
+                got: bytes.len(),
+            });
         }
         Ok(Self { algorithm, bytes })
     }
@@ -201,7 +206,10 @@ pub(crate) fn sign_input(
             };
             Ok((Mechanism::RsaPkcsPss(params), digest.bytes.clone()))
         }
-        _ => Err(Error::AlgorithmMismatch { key: key.as_str(), scheme }),
+        _ => Err(Error::AlgorithmMismatch {
+            key: key.as_str(),
+            scheme,
+        }),
     }
 }
 
@@ -228,7 +236,11 @@ mod tests {
 
     #[test]
     fn key_algorithm_names_round_trip() {
-        for a in [KeyAlgorithm::EcP256, KeyAlgorithm::EcP384, KeyAlgorithm::Rsa3072] {
+        for a in [
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP384,
+            KeyAlgorithm::Rsa3072,
+        ] {
             assert_eq!(KeyAlgorithm::parse(a.as_str()), Some(a));
             assert_eq!(KeyAlgorithm::from_code(a.code()), Some(a));
         }
@@ -241,13 +253,20 @@ mod tests {
         assert!(Digest::new(HashAlgorithm::Sha256, vec![0; 32]).is_ok());
         assert!(matches!(
             Digest::new(HashAlgorithm::Sha384, vec![0; 32]),
-            Err(Error::BadDigest { expected: 48, got: 32 })
+            Err(Error::BadDigest {
+                expected: 48,
+                got: 32
+            })
         ));
     }
 
     #[test]
     fn digest_info_prefix_lengths_match_rfc8017() {
-        for h in [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+        for h in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
             let p = h.digest_info_prefix();
             // The outer SEQUENCE length covers the rest of the prefix plus the digest.
             assert_eq!(usize::from(p[1]), p.len() - 2 + h.len());

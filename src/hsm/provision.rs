@@ -47,7 +47,11 @@ pub(crate) fn generate_master_key(
     let unwrap_template_len = std::mem::size_of_val(&unwrap_template);
 
     let mut template = vec![
-        ptr_attr(sys::CKA_CLASS, std::ptr::from_ref(&class).cast(), std::mem::size_of_val(&class)),
+        ptr_attr(
+            sys::CKA_CLASS,
+            std::ptr::from_ref(&class).cast(),
+            std::mem::size_of_val(&class),
+        ),
         ptr_attr(
             sys::CKA_KEY_TYPE,
             std::ptr::from_ref(&key_type).cast(),
@@ -58,8 +62,16 @@ pub(crate) fn generate_master_key(
             std::ptr::from_ref(&value_len).cast(),
             std::mem::size_of_val(&value_len),
         ),
-        ptr_attr(sys::CKA_LABEL, label_bytes.as_mut_ptr().cast_const().cast(), label_bytes.len()),
-        ptr_attr(sys::CKA_ID, label_bytes.as_mut_ptr().cast_const().cast(), label_bytes.len()),
+        ptr_attr(
+            sys::CKA_LABEL,
+            label_bytes.as_mut_ptr().cast_const().cast(),
+            label_bytes.len(),
+        ),
+        ptr_attr(
+            sys::CKA_ID,
+            label_bytes.as_mut_ptr().cast_const().cast(),
+            label_bytes.len(),
+        ),
         bool_attr(sys::CKA_TOKEN, &yes),
         bool_attr(sys::CKA_PRIVATE, &yes),
         bool_attr(sys::CKA_SENSITIVE, &yes),
@@ -151,18 +163,30 @@ pub fn init_token(
     if super::find_slot(pkcs11, label)?.is_some() {
         return Ok(TokenStatus::Existing);
     }
-    let slots = pkcs11.get_all_slots().map_err(|e| Error::from_ck("C_GetSlotList", e))?;
+    let slots = pkcs11
+        .get_all_slots()
+        .map_err(|e| Error::from_ck("C_GetSlotList", e))?;
     let free = slots.into_iter().find(|slot| {
-        pkcs11.get_token_info(*slot).is_ok_and(|info| !info.token_initialized())
+        pkcs11
+            .get_token_info(*slot)
+            .is_ok_and(|info| !info.token_initialized())
     });
     let slot = free.ok_or(Error::NoFreeSlot)?;
     let so = AuthPin::new(so_pin.into());
-    pkcs11.init_token(slot, &so, label).map_err(|e| Error::from_ck("C_InitToken", e))?;
-    let session = pkcs11.open_rw_session(slot).map_err(|e| Error::from_ck("C_OpenSession", e))?;
-    session.login(UserType::So, Some(&so)).map_err(|e| Error::from_ck("C_Login(SO)", e))?;
+    pkcs11
+        .init_token(slot, &so, label)
+        .map_err(|e| Error::from_ck("C_InitToken", e))?;
+    let session = pkcs11
+        .open_rw_session(slot)
+        .map_err(|e| Error::from_ck("C_OpenSession", e))?;
+    session
+        .login(UserType::So, Some(&so))
+        .map_err(|e| Error::from_ck("C_Login(SO)", e))?;
     session
         .init_pin(&AuthPin::new(user_pin.into()))
         .map_err(|e| Error::from_ck("C_InitPIN", e))?;
-    session.logout().map_err(|e| Error::from_ck("C_Logout", e))?;
+    session
+        .logout()
+        .map_err(|e| Error::from_ck("C_Logout", e))?;
     Ok(TokenStatus::Created)
 }

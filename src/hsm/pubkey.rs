@@ -24,7 +24,9 @@ struct RsaPublicKey {
 
 /// SPKI DER for an EC key from its `CKA_EC_POINT` value.
 pub(crate) fn ec_spki(algorithm: KeyAlgorithm, ec_point: &[u8]) -> Result<Vec<u8>, Error> {
-    let params = algorithm.ec_params().ok_or(Error::BadPublicKey("not an EC algorithm"))?;
+    let params = algorithm
+        .ec_params()
+        .ok_or(Error::BadPublicKey("not an EC algorithm"))?;
     let point_len = match algorithm {
         KeyAlgorithm::EcP256 => 65,
         _ => 97,
@@ -39,10 +41,11 @@ pub(crate) fn ec_spki(algorithm: KeyAlgorithm, ec_point: &[u8]) -> Result<Vec<u8
             .into_vec()
     };
     if point.len() != point_len || point.first() != Some(&0x04) {
-        return Err(Error::BadPublicKey("EC point is not an uncompressed point on the curve"));
+        return Err(Error::BadPublicKey(
+            "EC point is not an uncompressed point on the curve",
+        ));
     }
-    let parameters =
-        Any::from_der(params).map_err(|_| Error::BadPublicKey("curve parameters"))?;
+    let parameters = Any::from_der(params).map_err(|_| Error::BadPublicKey("curve parameters"))?;
     spki_der(ID_EC_PUBLIC_KEY, Some(parameters), &point)
 }
 
@@ -52,7 +55,9 @@ pub(crate) fn rsa_spki(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>, Error
         modulus: Uint::new(modulus).map_err(|_| Error::BadPublicKey("modulus"))?,
         public_exponent: Uint::new(exponent).map_err(|_| Error::BadPublicKey("exponent"))?,
     };
-    let der = key.to_der().map_err(|_| Error::BadPublicKey("RSAPublicKey encoding"))?;
+    let der = key
+        .to_der()
+        .map_err(|_| Error::BadPublicKey("RSAPublicKey encoding"))?;
     let null = Any::from_der(&[0x05, 0x00]).map_err(|_| Error::BadPublicKey("NULL"))?;
     spki_der(RSA_ENCRYPTION, Some(null), &der)
 }
@@ -63,7 +68,8 @@ fn spki_der(oid: ObjectIdentifier, parameters: Option<Any>, key: &[u8]) -> Resul
         subject_public_key: BitString::from_bytes(key)
             .map_err(|_| Error::BadPublicKey("BIT STRING"))?,
     };
-    spki.to_der().map_err(|_| Error::BadPublicKey("SubjectPublicKeyInfo encoding"))
+    spki.to_der()
+        .map_err(|_| Error::BadPublicKey("SubjectPublicKeyInfo encoding"))
 }
 
 #[cfg(test)]

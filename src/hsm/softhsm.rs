@@ -25,7 +25,10 @@ pub const MODULE_CANDIDATES: &[&str] = &[
 /// The first SoftHSM2 module found on this machine.
 #[must_use]
 pub fn find_module() -> Option<PathBuf> {
-    MODULE_CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_file())
+    MODULE_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
 }
 
 /// The files of a managed SoftHSM token.
@@ -60,12 +63,15 @@ pub fn prepare(dir: &Path) -> Result<Managed, Error> {
     }
     let pins_path = dir.join("pins.toml");
     if !pins_path.exists() {
-        let text = format!("pin = \"{}\"\nso_pin = \"{}\"\n", *random_pin()?, *random_pin()?);
+        let text = format!(
+            "pin = \"{}\"\nso_pin = \"{}\"\n",
+            *random_pin()?,
+            *random_pin()?
+        );
         write_private(&pins_path, text.as_bytes())?;
     }
-    let text = Zeroizing::new(
-        std::fs::read_to_string(&pins_path).map_err(|e| setup(&pins_path, &e))?,
-    );
+    let text =
+        Zeroizing::new(std::fs::read_to_string(&pins_path).map_err(|e| setup(&pins_path, &e))?);
     let table: toml::Table = text
         .parse()
         .map_err(|_| Error::Setup(format!("{} is not valid TOML", pins_path.display())))?;
@@ -76,7 +82,11 @@ pub fn prepare(dir: &Path) -> Result<Managed, Error> {
             .map(|s| Zeroizing::new(s.to_owned()))
             .ok_or_else(|| Error::Setup(format!("{} has no {name}", pins_path.display())))
     };
-    Ok(Managed { conf, pin: field("pin")?, so_pin: field("so_pin")? })
+    Ok(Managed {
+        conf,
+        pin: field("pin")?,
+        so_pin: field("so_pin")?,
+    })
 }
 
 /// Points SoftHSM at `conf` unless `SOFTHSM2_CONF` is already set (an operator's or a test
@@ -123,7 +133,10 @@ mod tests {
         assert_eq!(*first.pin, *second.pin);
         assert_eq!(first.pin.len(), 32);
         assert_ne!(*first.pin, *first.so_pin);
-        let mode = std::fs::metadata(dir.path().join("pins.toml")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("pins.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "pins.toml readable by others: {mode:o}");
         let conf = std::fs::read_to_string(first.conf).unwrap();
         assert!(conf.contains("directories.tokendir"));

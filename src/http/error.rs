@@ -79,8 +79,11 @@ fn code_for_status(status: StatusCode) -> ErrorCode {
 /// Logs each request once, counts it, and writes the error body with the support reference.
 pub async fn envelope(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let support_ref =
-        request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let support_ref = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let method = request.method().clone();
     // The path only: query strings may carry codes or tokens.
     let path = request.uri().path().to_owned();
@@ -90,7 +93,11 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
     let info = response.extensions_mut().remove::<ErrorInfo>().or_else(|| {
         (status.is_client_error() || status.is_server_error()).then(|| {
             let code = code_for_status(status);
-            ErrorInfo { code, message: code.description().to_owned(), detail: None }
+            ErrorInfo {
+                code,
+                message: code.description().to_owned(),
+                detail: None,
+            }
         })
     });
     if let Some(info) = info {
@@ -108,7 +115,10 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.remove(header::CONTENT_LENGTH);
         *response.body_mut() = Body::from(json);
     }
@@ -133,15 +143,31 @@ mod tests {
     fn every_code_has_an_error_status() {
         for code in ErrorCode::ALL {
             let s = status(*code);
-            assert!(s.is_client_error() || s.is_server_error(), "{}", code.as_str());
+            assert!(
+                s.is_client_error() || s.is_server_error(),
+                "{}",
+                code.as_str()
+            );
         }
     }
 
     #[test]
     fn framework_statuses_map_to_their_codes() {
-        assert_eq!(code_for_status(StatusCode::PAYLOAD_TOO_LARGE), ErrorCode::PayloadTooLarge);
-        assert_eq!(code_for_status(StatusCode::METHOD_NOT_ALLOWED), ErrorCode::MethodNotAllowed);
-        assert_eq!(code_for_status(StatusCode::UNPROCESSABLE_ENTITY), ErrorCode::InvalidRequest);
-        assert_eq!(code_for_status(StatusCode::BAD_GATEWAY), ErrorCode::InternalError);
+        assert_eq!(
+            code_for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            code_for_status(StatusCode::METHOD_NOT_ALLOWED),
+            ErrorCode::MethodNotAllowed
+        );
+        assert_eq!(
+            code_for_status(StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code_for_status(StatusCode::BAD_GATEWAY),
+            ErrorCode::InternalError
+        );
     }
 }

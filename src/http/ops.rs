@@ -20,7 +20,9 @@ pub async fn healthz() -> impl IntoResponse {
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
     let readiness = state.service.readiness().await;
     if readiness.is_ready() {
-        return Ok(Json(json!({ "status": "ready", "database": "ok", "hsm": "ok" })));
+        return Ok(Json(
+            json!({ "status": "ready", "database": "ok", "hsm": "ok" }),
+        ));
     }
     let failing: Vec<&str> = [("database", &readiness.database), ("hsm", &readiness.hsm)]
         .into_iter()
@@ -29,7 +31,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     Err(Error {
         code: ErrorCode::NotReady,
         message: format!("not ready: {} unavailable", failing.join(" and ")),
-        detail: Some(format!("database: {:?}; hsm: {:?}", readiness.database, readiness.hsm)),
+        detail: Some(format!(
+            "database: {:?}; hsm: {:?}",
+            readiness.database, readiness.hsm
+        )),
     })
 }
 
@@ -69,7 +74,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         },
     ];
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(&extra),
     )
 }

@@ -49,7 +49,10 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(http.request_timeout_secs),
         ))
         .layer(GlobalConcurrencyLimitLayer::new(http.max_in_flight))
-        .layer(middleware::from_fn_with_state(state.clone(), error::envelope))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::envelope,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -74,7 +77,8 @@ async fn request_id(mut request: Request, next: Next) -> Response {
 /// 1 to 64 characters from `[A-Za-z0-9._-]`: safe in logs and headers.
 fn is_safe_request_id(v: &str) -> bool {
     (1..=64).contains(&v.len())
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 #[cfg(test)]

@@ -73,9 +73,7 @@ impl ErrorCode {
                 "A component of the service is busy or unreachable; try again shortly."
             }
             Self::NotReady => "The service is starting or has lost a dependency.",
-            Self::InternalError => {
-                "Something went wrong on our side; quote the support reference."
-            }
+            Self::InternalError => "Something went wrong on our side; quote the support reference.",
         }
     }
 }
@@ -97,7 +95,11 @@ impl Error {
     /// An error with a code and a caller-facing message.
     #[must_use]
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), detail: None }
+        Self {
+            code,
+            message: message.into(),
+            detail: None,
+        }
     }
 
     /// An internal failure: the caller sees a generic message, the log the detail.

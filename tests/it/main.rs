@@ -1,1 +1,20 @@
-fn main(){}
+//! The integration test binary: real SoftHSM, SQLite and PostgreSQL, real HTTP over loopback,
+//! and independent tools (openssl) to check what qsign produces.
+//!
+//! Run with `make test` (cargo nextest: one process per test, so each process points SoftHSM
+//! at its own token directory).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+mod cli;
+mod hsm;
+mod layering;
+mod server;
+mod store;
+mod support;

@@ -1,0 +1,115 @@
+//! Start-up failures: each is one clear line on stderr and a non-zero exit, never a panic.
+
+use std::path::Path;
+
+use crate::support;
+
+/// Runs `qsign ARGS` and returns (exit code, stdout, stderr).
+fn qsign(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = support::qsign(data_dir);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = support::run(&mut cmd);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn assert_one_error_line(stderr: &str, needle: &str) {
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line: {stderr}");
+    assert!(lines[0].starts_with("qsign: error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr}");
+}
+
+#[test]
+fn wrong_pin_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = qsign(dir.path(), &["init"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = qsign(dir.path(), &["serve"], &[("QSIGN_HSM_PIN", "wrong-pin")]);
+    assert_eq!(code, 1);
+    assert_one_error_line(&stderr, "wrong PIN");
+    assert!(!stderr.contains("wrong-pin"), "PIN in output: {stderr}");
+}
+
+#[test]
+fn missing_module_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = qsign(
+        dir.path(),
+        &["serve"],
+        &[("QSIGN_HSM_MODULE", "/nonexistent/libp11.so")],
+    );
+    assert_eq!(code, 1);
+    assert_one_error_line(
+        &stderr,
+        "PKCS#11 module not found at /nonexistent/libp11.so",
+    );
+}
+
+#[test]
+fn unreachable_postgres_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = qsign(
+        dir.path(),
+        &["serve"],
+        &[
+            (
+                "QSIGN_DATABASE_URL",
+                "postgres://postgres:hunter2@127.0.0.1:1/qsign",
+            ),
+            ("QSIGN_DATABASE_CONNECT_TIMEOUT_SECS", "2"),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_one_error_line(
+        &stderr,
+        "database unavailable (postgres://<redacted>@127.0.0.1:1/qsign)",
+    );
+    assert!(!stderr.contains("hunter2"));
+}
+
+#[test]
+fn unknown_config_key_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("qsign.toml");
+    std::fs::write(&file, "[hsm]\ntoken_lable = \"x\"\n").unwrap();
+    let (code, _, stderr) = qsign(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "serve"],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert_one_error_line(&stderr, "unknown field `token_lable`");
+
+    let (code, _, stderr) = qsign(dir.path(), &["serve"], &[("QSIGN_LISTN", "127.0.0.1:1")]);
+    assert_eq!(code, 2);
+    assert_one_error_line(&stderr, "QSIGN_LISTN");
+}
+
+#[test]
+fn config_check_prints_effective_values_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = qsign(
+        dir.path(),
+        &["config", "check"],
+        &[
+            ("QSIGN_HSM_PIN", "topsecret"),
+            ("QSIGN_DATABASE_URL", "postgres://u:pw123@db/q"),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("listen = \"127.0.0.1:0\""), "{stdout}");
+    assert!(stdout.contains("<redacted>"), "{stdout}");
+    assert!(
+        !stdout.contains("topsecret") && !stdout.contains("pw123"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sessions = 8"), "{stdout}");
+}

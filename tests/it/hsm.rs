@@ -1,0 +1,397 @@
+//! The HSM custody rules, on a real SoftHSM token: wrapped keys round-trip and verify with
+//! openssl, unwrapped keys are not extractable, the token refuses weakened unwrap templates,
+//! and the master key can neither decrypt nor be copied.
+
+use cryptoki::context::Pkcs11;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use qsign::hsm::{
+    ecdsa_signature_der, Digest, Error, HashAlgorithm, Hsm, KeyAlgorithm, KeyStatus, ServiceKey,
+    SignAlgorithm, WrappedKey, MASTER_KEY_LABEL,
+};
+use qsign::store::StoredKey;
+
+use crate::support::{self, openssl_verify, sha256, OpensslScheme};
+
+/// What an attacker holding the PIN and a blob could do: a raw PKCS#11 session on the token.
+fn raw_session(token: &support::TestToken) -> Session {
+    let pkcs11 = qsign::hsm::load_module(&support::module()).unwrap();
+    let slot = pkcs11
+        .get_slots_with_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| pkcs11.get_token_info(*s).unwrap().label().trim_end() == token.label)
+        .unwrap();
+    let session = pkcs11.open_rw_session(slot).unwrap();
+    match session.login(
+        UserType::User,
+        Some(&AuthPin::new(token.pin.clone().into())),
+    ) {
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+        }
+        Err(e) => panic!("login: {e}"),
+    }
+    session
+}
+
+fn find(session: &Session, class: ObjectClass, label: &str) -> ObjectHandle {
+    session
+        .find_objects(&[
+            Attribute::Class(class),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .unwrap()[0]
+}
+
+fn unwrap_template(sensitive: bool, extractable: bool, token: bool) -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::PRIVATE_KEY),
+        Attribute::KeyType(KeyType::EC),
+        Attribute::Token(token),
+        Attribute::Sensitive(sensitive),
+        Attribute::Extractable(extractable),
+        Attribute::Private(true),
+        Attribute::Sign(true),
+    ]
+}
+
+async fn round_trip(algorithm: KeyAlgorithm, scheme: SignAlgorithm, openssl: OpensslScheme) {
+    let (_token, hsm) = support::new_hsm(2).await;
+    let (store, _dir) = support::sqlite_store().await;
+    let (wrapped, spki) = hsm.generate_wrapped(algorithm).await.unwrap();
+    store
+        .insert_wrapped_key(&StoredKey {
+            id: "k1".into(),
+            algorithm: algorithm.as_str().into(),
+            blob: wrapped.encode(),
+            public_key: spki.clone(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    let stored = store.wrapped_key("k1").await.unwrap();
+    let blob = WrappedKey::decode(&stored.blob).unwrap();
+    assert_eq!(blob.algorithm(), algorithm);
+
+    let data = b"a contract both parties agreed to";
+    let digest = Digest::new(HashAlgorithm::Sha256, sha256(data)).unwrap();
+    let raw = hsm.sign_with_wrapped(&blob, scheme, digest).await.unwrap();
+    let signature = if algorithm.is_ec() {
+        ecdsa_signature_der(&raw).unwrap()
+    } else {
+        raw
+    };
+    assert!(
+        openssl_verify(&stored.public_key, data, &signature, openssl),
+        "openssl rejected it"
+    );
+    assert!(
+        !openssl_verify(
+            &stored.public_key,
+            b"a contract nobody agreed to",
+            &signature,
+            openssl
+        ),
+        "openssl accepted a signature over other data"
+    );
+    assert_eq!(hsm.stats().unwraps, 1);
+}
+
+#[tokio::test]
+async fn wrapped_p256_key_round_trips_and_verifies_with_openssl() {
+    round_trip(
+        KeyAlgorithm::EcP256,
+        SignAlgorithm::Ecdsa,
+        OpensslScheme::Ecdsa,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrapped_p384_key_round_trips_and_verifies_with_openssl() {
+    round_trip(
+        KeyAlgorithm::EcP384,
+        SignAlgorithm::Ecdsa,
+        OpensslScheme::Ecdsa,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrapped_rsa3072_pss_round_trips_and_verifies_with_openssl() {
+    round_trip(
+        KeyAlgorithm::Rsa3072,
+        SignAlgorithm::RsaPss,
+        OpensslScheme::RsaPss,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrapped_rsa3072_pkcs1_round_trips_and_verifies_with_openssl() {
+    round_trip(
+        KeyAlgorithm::Rsa3072,
+        SignAlgorithm::RsaPkcs1v15,
+        OpensslScheme::RsaPkcs1,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unwrapped_key_is_sensitive_and_not_extractable() {
+    let (token, hsm) = support::new_hsm(1).await;
+    let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    let session = raw_session(&token);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    let key = session
+        .unwrap_key(
+            &Mechanism::AesKeyWrapPad,
+            master,
+            wrapped.wrapped_bytes(),
+            &unwrap_template(true, false, false),
+        )
+        .unwrap();
+    let attrs = session
+        .get_attributes(
+            key,
+            &[
+                AttributeType::Extractable,
+                AttributeType::Sensitive,
+                AttributeType::Token,
+            ],
+        )
+        .unwrap();
+    assert!(attrs.contains(&Attribute::Extractable(false)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::Sensitive(true)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::Token(false)), "{attrs:?}");
+    // Neither wrapping it out again nor reading its value works.
+    assert!(session
+        .wrap_key(&Mechanism::AesKeyWrapPad, master, key)
+        .is_err());
+    let value = session.get_attributes(key, &[AttributeType::Value]);
+    assert!(!matches!(value, Ok(ref v) if v.iter().any(|a| matches!(a, Attribute::Value(_)))));
+    session.destroy_object(key).unwrap();
+}
+
+#[tokio::test]
+async fn unwrap_with_weakened_templates_is_refused_by_the_token() {
+    let (token, hsm) = support::new_hsm(1).await;
+    let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    let session = raw_session(&token);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    for (sensitive, extractable, token_object, what) in [
+        (false, false, false, "Sensitive(false)"),
+        (true, true, false, "Extractable(true)"),
+        (false, true, false, "Sensitive(false) + Extractable(true)"),
+        (true, false, true, "Token(true)"),
+    ] {
+        let result = session.unwrap_key(
+            &Mechanism::AesKeyWrapPad,
+            master,
+            wrapped.wrapped_bytes(),
+            &unwrap_template(sensitive, extractable, token_object),
+        );
+        assert!(result.is_err(), "unwrap with {what} was allowed");
+    }
+}
+
+#[tokio::test]
+async fn master_key_cannot_encrypt_decrypt_sign_or_be_copied() {
+    let (token, _hsm) = support::new_hsm(1).await;
+    let session = raw_session(&token);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    assert!(
+        session
+            .decrypt(&Mechanism::AesEcb, master, &[0u8; 16])
+            .is_err(),
+        "AES-ECB decrypt worked"
+    );
+    assert!(
+        session
+            .encrypt(&Mechanism::AesEcb, master, &[0u8; 16])
+            .is_err(),
+        "AES-ECB encrypt worked"
+    );
+    assert!(
+        session
+            .copy_object(master, &[Attribute::Token(false)])
+            .is_err(),
+        "copy worked"
+    );
+    assert!(session.copy_object(master, &[]).is_err(), "copy worked");
+    assert!(
+        session
+            .update_attributes(master, &[Attribute::Decrypt(true)])
+            .is_err(),
+        "made decryptable"
+    );
+    let attrs = session
+        .get_attributes(
+            master,
+            &[
+                AttributeType::Extractable,
+                AttributeType::Sensitive,
+                AttributeType::Modifiable,
+                AttributeType::Copyable,
+            ],
+        )
+        .unwrap();
+    for expected in [
+        Attribute::Extractable(false),
+        Attribute::Sensitive(true),
+        Attribute::Modifiable(false),
+        Attribute::Copyable(false),
+    ] {
+        assert!(
+            attrs.contains(&expected),
+            "{expected:?} missing from {attrs:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tampered_blob_does_not_unwrap_and_leaves_no_object() {
+    let (token, hsm) = support::new_hsm(1).await;
+    let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    let mut blob = wrapped.encode();
+    let last = blob.len() - 1;
+    blob[last] ^= 0x01;
+    let tampered = WrappedKey::decode(&blob).unwrap();
+    let digest = Digest::new(HashAlgorithm::Sha256, vec![7; 32]).unwrap();
+    assert!(hsm
+        .sign_with_wrapped(&tampered, SignAlgorithm::Ecdsa, digest)
+        .await
+        .is_err());
+    let session = raw_session(&token);
+    let private_keys = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::Token(false),
+        ])
+        .unwrap();
+    assert!(
+        private_keys.is_empty(),
+        "session key objects left behind: {}",
+        private_keys.len()
+    );
+}
+
+#[tokio::test]
+async fn signing_leaves_no_session_key_objects() {
+    let (token, hsm) = support::new_hsm(2).await;
+    let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    for _ in 0..5 {
+        let digest = Digest::new(HashAlgorithm::Sha256, vec![1; 32]).unwrap();
+        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::Ecdsa, digest)
+            .await
+            .unwrap();
+    }
+    // A scheme that does not fit the key fails before any unwrap.
+    let digest = Digest::new(HashAlgorithm::Sha256, vec![1; 32]).unwrap();
+    assert!(matches!(
+        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::RsaPss, digest)
+            .await,
+        Err(Error::AlgorithmMismatch { .. })
+    ));
+    let session = raw_session(&token);
+    let leftovers = session.find_objects(&[Attribute::Token(false)]).unwrap();
+    assert!(
+        leftovers.is_empty(),
+        "{} session objects left",
+        leftovers.len()
+    );
+}
+
+#[tokio::test]
+async fn service_keys_are_created_once_and_keep_their_public_keys() {
+    let (_token, hsm) = support::new_hsm(1).await;
+    let before = hsm.public_key(ServiceKey::RootCa).await.unwrap();
+    let again = hsm.ensure_keys().await.unwrap();
+    assert_eq!(again.len(), 1 + ServiceKey::ALL.len());
+    assert!(
+        again.iter().all(|(_, s)| *s == KeyStatus::Existing),
+        "{again:?}"
+    );
+    assert_eq!(hsm.public_key(ServiceKey::RootCa).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn service_key_signatures_verify_with_openssl_under_concurrency() {
+    let (_token, hsm) = support::new_hsm(4).await;
+    let spki = hsm.public_key(ServiceKey::Audit).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..32u32 {
+        let hsm = hsm.clone();
+        tasks.push(tokio::spawn(async move {
+            let data = format!("checkpoint {i}").into_bytes();
+            let digest = Digest::new(HashAlgorithm::Sha256, sha256(&data)).unwrap();
+            let raw = hsm
+                .sign(ServiceKey::Audit, SignAlgorithm::Ecdsa, digest)
+                .await
+                .unwrap();
+            (data, ecdsa_signature_der(&raw).unwrap())
+        }));
+    }
+    for task in tasks {
+        let (data, sig) = task.await.unwrap();
+        assert!(openssl_verify(&spki, &data, &sig, OpensslScheme::Ecdsa));
+    }
+    assert!(hsm.stats().idle_sessions <= 4);
+}
+
+#[tokio::test]
+async fn lost_login_is_rebuilt_transparently() {
+    let (token, hsm) = support::new_hsm(2).await;
+    let rebuilds = hsm.stats().rebuilds;
+    // Another part of the process logs the application out of the token.
+    let session = raw_session(&token);
+    session.logout().unwrap();
+    let digest = Digest::new(HashAlgorithm::Sha256, vec![3; 32]).unwrap();
+    hsm.sign(ServiceKey::Sad, SignAlgorithm::Ecdsa, digest)
+        .await
+        .unwrap();
+    assert_eq!(hsm.stats().rebuilds, rebuilds + 1);
+}
+
+#[tokio::test]
+async fn wrong_pin_missing_token_and_missing_module_are_distinct_errors() {
+    let token = support::new_token();
+    let mut options = token.options(1);
+    options.pin = zeroize::Zeroizing::new("not-the-pin".into());
+    assert!(matches!(Hsm::open(options), Err(Error::WrongPin(_))));
+
+    let mut options = token.options(1);
+    options.token_label = "no-such-token".into();
+    assert!(matches!(Hsm::open(options), Err(Error::TokenMissing(_))));
+
+    let mut options = token.options(1);
+    options.module = "/nonexistent/libpkcs11.so".into();
+    assert!(matches!(Hsm::open(options), Err(Error::ModuleMissing(_))));
+
+    let mut options = token.options(1);
+    options.module = "/etc/hostname".into();
+    assert!(matches!(Hsm::open(options), Err(Error::ModuleLoad { .. })));
+}
+
+#[tokio::test]
+async fn token_creation_is_idempotent() {
+    let token = support::new_token();
+    let again = qsign::hsm::init_token(&support::module(), &token.label, &token.so_pin, &token.pin)
+        .unwrap();
+    assert_eq!(again, qsign::hsm::TokenStatus::Existing);
+    let _ = Pkcs11::new(support::module()).unwrap();
+}
+
+#[tokio::test]
+async fn digests_of_the_wrong_length_are_rejected() {
+    assert!(matches!(
+        Digest::new(HashAlgorithm::Sha256, vec![0; 31]),
+        Err(Error::BadDigest {
+            expected: 32,
+            got: 31
+        })
+    ));
+}

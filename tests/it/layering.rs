@@ -1,0 +1,135 @@
+//! The dependency direction of STYLE.md §2.3, checked on the source: which crate modules each
+//! module may use, and which external crates only one module may import.
+
+use std::path::{Path, PathBuf};
+
+/// module -> the crate modules it may use.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("main", &["cli"]),
+    ("lib", &[]),
+    (
+        "cli",
+        &[
+            "config",
+            "telemetry",
+            "http",
+            "service",
+            "store",
+            "hsm",
+            "clock",
+        ],
+    ),
+    ("http", &["service", "config", "telemetry"]),
+    (
+        "service",
+        &[
+            "identity", "orgs", "sam", "pki", "formats", "validate", "audit", "store", "hsm",
+            "clock", "config",
+        ],
+    ),
+    ("telemetry", &[]),
+    ("store", &[]),
+    ("hsm", &[]),
+    ("clock", &[]),
+    ("config", &[]),
+];
+
+/// External crates that only one module may import.
+const EXCLUSIVE: &[(&str, &str)] = &[("cryptoki", "hsm"), ("sqlx", "store"), ("axum", "http")];
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a source file belongs to.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy()
+        .into_owned();
+    first.trim_end_matches(".rs").to_owned()
+}
+
+/// Crate modules a file refers to (`crate::x`, and `use crate::{x, y}`).
+fn crate_refs(text: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    for (i, _) in text.match_indices("crate::") {
+        let rest = &text[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    refs.push(name);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            refs.push(name);
+        }
+    }
+    refs
+}
+
+#[test]
+fn modules_use_only_what_the_layering_allows() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut violations = Vec::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        let text = std::fs::read_to_string(file).unwrap();
+        let Some((_, allowed)) = ALLOWED.iter().find(|(m, _)| *m == module) else {
+            violations.push(format!(
+                "{}: module {module} is missing from the layering table",
+                file.display()
+            ));
+            continue;
+        };
+        for target in crate_refs(&text) {
+            if target != module && !allowed.contains(&target.as_str()) {
+                violations.push(format!("{}: {module} uses crate::{target}", file.display()));
+            }
+        }
+        for (krate, owner) in EXCLUSIVE {
+            let uses =
+                text.contains(&format!("use {krate}::")) || text.contains(&format!("{krate}::"));
+            if uses && module != *owner && !text.contains(&format!("{krate}_")) {
+                violations.push(format!(
+                    "{}: {module} uses {krate}, which belongs to {owner}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn the_layering_check_catches_a_violation() {
+    assert_eq!(crate_refs("use crate::store::Store;"), ["store"]);
+    assert_eq!(crate_refs("use crate::{hsm, store::X};"), ["hsm", "store"]);
+}

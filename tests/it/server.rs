@@ -1,0 +1,209 @@
+//! End to end: the real `qsign serve` process over loopback HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support;
+
+/// A running `qsign serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(mut cmd: Command, log: &Path) -> Self {
+        let stderr = std::fs::File::create(log).unwrap();
+        let mut child = cmd
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!(
+                "qsign serve did not start: {}",
+                std::fs::read_to_string(log).unwrap()
+            );
+        };
+        assert!(
+            !line.is_empty(),
+            "qsign serve exited: {}",
+            std::fs::read_to_string(log).unwrap()
+        );
+        // "qsign listening on http://localhost:PORT (bound to 127.0.0.1:PORT)"
+        let bound = line
+            .trim()
+            .rsplit("bound to ")
+            .next()
+            .unwrap()
+            .trim_end_matches(')');
+        Self {
+            child,
+            base: format!("http://{bound}"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    async fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "qsign did not stop after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn init_fingerprint(data_dir: &Path) -> (String, String) {
+    let out = support::run(support::qsign(data_dir).arg("init"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let fp = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("root CA public key SHA-256: "))
+        .unwrap()
+        .to_owned();
+    (fp, stdout)
+}
+
+#[tokio::test]
+async fn first_serve_initialises_answers_and_stops_cleanly_then_reuses_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(support::qsign(dir.path()), &dir.path().join("serve.log"));
+    let client = reqwest::Client::new();
+
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["hsm"], "ok");
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Errors carry a stable code and the request id as support reference.
+    let missing = client
+        .get(server.url("/no/such/page"))
+        .header("X-Request-Id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["x-request-id"], "trace-42");
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    assert_eq!(body["support_ref"], "trace-42");
+    assert!(body["error_description"].as_str().unwrap().len() > 5);
+
+    // A request id unsafe for logs is replaced, not echoed.
+    let replaced = client
+        .get(server.url("/healthz"))
+        .header("X-Request-Id", "a b")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "a b");
+
+    let wrong_method = client.post(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    let body: serde_json::Value = wrong_method.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+
+    let too_big = client
+        .post(server.url("/readyz"))
+        .body(vec![0u8; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    let body: serde_json::Value = too_big.json().await.unwrap();
+    assert_eq!(body["error"], "payload_too_large");
+
+    let metrics = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("qsign_http_responses_total{class=\"4xx\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("qsign_hsm_operations_total"), "{metrics}");
+
+    let status = server.stop().await;
+    assert!(status.success(), "exit after SIGTERM: {status}");
+
+    // The same data directory keeps the same keys.
+    let (fp1, stdout) = init_fingerprint(dir.path());
+    assert!(stdout.contains("nothing to do"), "{stdout}");
+    let server = Server::start(support::qsign(dir.path()), &dir.path().join("serve.log"));
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(server.stop().await.success());
+    let (fp2, _) = init_fingerprint(dir.path());
+    assert_eq!(fp1, fp2);
+    assert_eq!(fp1.len(), 64);
+}
+
+#[tokio::test]
+async fn serve_on_postgres_is_ready() {
+    let db = support::PgDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = support::qsign(dir.path());
+    cmd.env("QSIGN_DATABASE_URL", &db.url);
+    let server = Server::start(cmd, &dir.path().join("serve.log"));
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(server.stop().await.success());
+    assert!(
+        !dir.path().join("qsign.db").exists(),
+        "SQLite used despite QSIGN_DATABASE_URL"
+    );
+    db.drop_now().await;
+}

@@ -1,0 +1,137 @@
+//! The store suite, run once per back end: SQLite and PostgreSQL.
+
+use qsign::store::{Backend, Error, Store, StoredKey};
+
+use crate::support;
+
+fn key(id: &str) -> StoredKey {
+    StoredKey {
+        id: id.into(),
+        algorithm: "ec-p256".into(),
+        blob: vec![0, 1, 2, 255],
+        public_key: vec![48, 3, 1, 2, 3],
+        created_at: 1_700_000_000,
+    }
+}
+
+async fn wrapped_keys_round_trip(store: &Store) {
+    store.insert_wrapped_key(&key("a")).await.unwrap();
+    assert_eq!(store.wrapped_key("a").await.unwrap(), key("a"));
+    assert!(matches!(
+        store.wrapped_key("missing").await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        store.insert_wrapped_key(&key("a")).await,
+        Err(Error::Conflict)
+    ));
+}
+
+async fn settings_upsert(store: &Store) {
+    assert_eq!(store.setting("x").await.unwrap(), None);
+    store.put_setting("x", "1", 1).await.unwrap();
+    store.put_setting("x", "2", 2).await.unwrap();
+    assert_eq!(store.setting("x").await.unwrap().as_deref(), Some("2"));
+}
+
+async fn schema_is_migrated(store: &Store) {
+    assert_eq!(store.schema_version().await.unwrap(), 1);
+    assert_eq!(store.tables().await.unwrap(), ["settings", "wrapped_keys"]);
+    store.ping().await.unwrap();
+}
+
+macro_rules! store_suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test]
+            async fn wrapped_keys_round_trip_and_conflict() {
+                let (store, guard) = $make.await;
+                wrapped_keys_round_trip(&store).await;
+                guard.finish(store).await;
+            }
+
+            #[tokio::test]
+            async fn settings_are_upserted() {
+                let (store, guard) = $make.await;
+                settings_upsert(&store).await;
+                guard.finish(store).await;
+            }
+
+            #[tokio::test]
+            async fn schema_reaches_the_same_version_and_tables() {
+                let (store, guard) = $make.await;
+                schema_is_migrated(&store).await;
+                guard.finish(store).await;
+            }
+        }
+    };
+}
+
+/// Keeps a test database alive and removes it afterwards.
+enum Guard {
+    Sqlite(tempfile::TempDir),
+    Postgres(support::PgDatabase),
+}
+
+impl Guard {
+    async fn finish(self, store: Store) {
+        store.close().await;
+        match self {
+            Self::Sqlite(dir) => drop(dir),
+            Self::Postgres(db) => db.drop_now().await,
+        }
+    }
+}
+
+async fn sqlite() -> (Store, Guard) {
+    let (store, dir) = support::sqlite_store().await;
+    assert_eq!(store.backend(), Backend::Sqlite);
+    (store, Guard::Sqlite(dir))
+}
+
+async fn postgres() -> (Store, Guard) {
+    let db = support::PgDatabase::create().await;
+    let store = Store::connect(&db.url, &support::store_options())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    (store, Guard::Postgres(db))
+}
+
+store_suite!(sqlite_backend, sqlite());
+store_suite!(postgres_backend, postgres());
+
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable_not_a_hang() {
+    let options = qsign::store::Options {
+        max_connections: 1,
+        connect_timeout: std::time::Duration::from_secs(2),
+    };
+    let err = Store::connect("postgres://postgres:pw@127.0.0.1:1/x", &options)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    assert!(
+        !err.to_string().contains("pw"),
+        "password in message: {err}"
+    );
+}
+
+#[tokio::test]
+async fn both_backends_have_the_same_migrations() {
+    let names = |dir: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert_eq!(
+        names(&format!("{root}/src/store/migrations/sqlite")),
+        names(&format!("{root}/src/store/migrations/postgres"))
+    );
+}
