@@ -523,6 +523,20 @@ mod tests {
         assert!(shown.contains("<redacted>"));
     }
 
+    /// `examples/qsign.toml` documents every key with its default: it must load to exactly the
+    /// defaults and name every environment override.
+    #[test]
+    fn example_file_matches_defaults_and_lists_every_override() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/qsign.toml");
+        let example = Config::load(Some(&path), env(&[])).unwrap();
+        let defaults = Config::load(None, env(&[])).unwrap();
+        assert_eq!(example.to_redacted_toml().unwrap(), defaults.to_redacted_toml().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (name, _) in ENV_OVERRIDES {
+            assert!(text.contains(name), "{name} is not documented in examples/qsign.toml");
+        }
+    }
+
     #[test]
     fn public_url_is_derived_or_trimmed() {
         let c = Config::load(None, env(&[("QSIGN_LISTEN", "10.1.2.3:443")])).unwrap();

@@ -1,0 +1,42 @@
+# qsign: two commands for a fresh Debian machine.
+#   make run    install what is missing, build, initialise on first run, serve (prints the URL)
+#   make test   install what is missing, then every test (unit, SoftHSM, SQLite, PostgreSQL, e2e)
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+
+# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl checks signatures in tests;
+# pkg-config and a C compiler build the bundled SQLite.
+RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) procps
+
+.PHONY: run test deps-run deps-test lint unit bench clean-data
+
+run: deps-run
+	$(CARGO) build --release --bin qsign
+	$(CARGO_TARGET_DIR)/release/qsign serve
+
+test: deps-test lint
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --no-fail-fast; \
+	else \
+	  echo "cargo-nextest not found: running cargo test one test at a time"; \
+	  $(CARGO) test -- --test-threads=1; \
+	fi
+
+lint:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+bench: deps-test
+	$(CARGO) bench --bench hsm
+
+deps-run:
+	@./softhsm/install-packages.sh $(RUN_PACKAGES)
+
+deps-test:
+	@./softhsm/install-packages.sh $(TEST_PACKAGES)
+
+# Removes the embedded default data directory (database, SoftHSM token and its PINs).
+clean-data:
+	rm -rf ./var
