@@ -9,6 +9,7 @@
 )]
 
 mod bootstrap;
+mod ca;
 mod config_check;
 mod init;
 mod serve;
@@ -37,10 +38,25 @@ enum Command {
     Serve,
     /// Create the HSM token (managed SoftHSM) and the long-lived keys; idempotent.
     Init,
+    /// The certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Print the root CA certificate as PEM (with --chain: the issuing CA first, then the root).
+    Export {
+        /// Print the whole chain.
+        #[arg(long)]
+        chain: bool,
     },
 }
 
@@ -71,6 +87,9 @@ pub fn run() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check::run(&config),
         Command::Init => init::run(config),
+        Command::Ca {
+            command: CaCommand::Export { chain },
+        } => ca::export(config, chain),
         Command::Serve => serve::run(config),
     };
     match result {

@@ -114,6 +114,67 @@ pub struct Config {
     pub hsm: HsmConfig,
     /// HTTP server limits.
     pub http: HttpConfig,
+    /// The certificate authority, OCSP and TSA.
+    pub pki: PkiConfig,
+}
+
+/// The service's own PKI.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PkiConfig {
+    /// Organisation named in the CA, TSA and OCSP certificates (`QSIGN_PKI_ORGANIZATION`).
+    pub organization: String,
+    /// Country of those certificates, ISO 3166 (`QSIGN_PKI_COUNTRY`).
+    pub country: String,
+    /// Root CA common name (`QSIGN_PKI_ROOT_NAME`).
+    pub root_name: String,
+    /// Issuing CA common name (`QSIGN_PKI_ISSUING_NAME`).
+    pub issuing_name: String,
+    /// Root certificate lifetime in days (`QSIGN_PKI_ROOT_VALIDITY_DAYS`).
+    pub root_validity_days: u32,
+    /// Issuing CA certificate lifetime in days (`QSIGN_PKI_ISSUING_VALIDITY_DAYS`).
+    pub issuing_validity_days: u32,
+    /// TSA and OCSP responder certificate lifetime in days (`QSIGN_PKI_SERVICE_VALIDITY_DAYS`).
+    pub service_validity_days: u32,
+    /// User certificate lifetime in days (`QSIGN_PKI_USER_VALIDITY_DAYS`).
+    pub user_validity_days: u32,
+    /// Hours from a CRL's thisUpdate to its nextUpdate (`QSIGN_PKI_CRL_VALIDITY_HOURS`).
+    pub crl_validity_hours: u32,
+    /// Minutes from an OCSP response's thisUpdate to its nextUpdate
+    /// (`QSIGN_PKI_OCSP_VALIDITY_MINUTES`).
+    pub ocsp_validity_minutes: u32,
+    /// The deployment's own certificate policy OID, added to every certificate below the root
+    /// beside the ETSI policy (`QSIGN_PKI_POLICY_OID`); none by default.
+    pub policy_oid: Option<String>,
+    /// Policy OID of timestamp tokens (`QSIGN_PKI_TSA_POLICY_OID`); by default ETSI's
+    /// best-practices time-stamp policy (EN 319 421, BTSP `0.4.0.2023.1.1`).
+    pub tsa_policy_oid: String,
+    /// PKI disclosure statement URL (QcPDS) (`QSIGN_PKI_PDS_URL`); `PUBLIC_URL/pki/pds` when
+    /// unset.
+    pub pds_url: Option<String>,
+    /// An external RFC 3161 TSA to use instead of the embedded one (`QSIGN_PKI_TSA_URL`).
+    pub tsa_url: Option<String>,
+}
+
+impl Default for PkiConfig {
+    fn default() -> Self {
+        Self {
+            organization: "qsign test deployment".to_owned(),
+            country: "DK".to_owned(),
+            root_name: "qsign Root CA".to_owned(),
+            issuing_name: "qsign Issuing CA".to_owned(),
+            root_validity_days: 7300,
+            issuing_validity_days: 3650,
+            service_validity_days: 1095,
+            user_validity_days: 730,
+            crl_validity_hours: 24,
+            ocsp_validity_minutes: 60,
+            policy_oid: None,
+            tsa_policy_oid: "0.4.0.2023.1.1".to_owned(),
+            pds_url: None,
+            tsa_url: None,
+        }
+    }
 }
 
 /// Database settings.
@@ -177,6 +238,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             hsm: HsmConfig::default(),
             http: HttpConfig::default(),
+            pki: PkiConfig::default(),
         }
     }
 }
@@ -219,6 +281,29 @@ impl Default for HttpConfig {
 /// The environment overrides, as (variable, key path) pairs; also the documentation of
 /// `examples/qsign.toml`. `QSIGN_CONFIG` names the file and is not an override.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
+    ("QSIGN_PKI_COUNTRY", "pki.country"),
+    ("QSIGN_PKI_ROOT_NAME", "pki.root_name"),
+    ("QSIGN_PKI_ISSUING_NAME", "pki.issuing_name"),
+    ("QSIGN_PKI_ROOT_VALIDITY_DAYS", "pki.root_validity_days"),
+    (
+        "QSIGN_PKI_ISSUING_VALIDITY_DAYS",
+        "pki.issuing_validity_days",
+    ),
+    (
+        "QSIGN_PKI_SERVICE_VALIDITY_DAYS",
+        "pki.service_validity_days",
+    ),
+    ("QSIGN_PKI_USER_VALIDITY_DAYS", "pki.user_validity_days"),
+    ("QSIGN_PKI_CRL_VALIDITY_HOURS", "pki.crl_validity_hours"),
+    (
+        "QSIGN_PKI_OCSP_VALIDITY_MINUTES",
+        "pki.ocsp_validity_minutes",
+    ),
+    ("QSIGN_PKI_POLICY_OID", "pki.policy_oid"),
+    ("QSIGN_PKI_TSA_POLICY_OID", "pki.tsa_policy_oid"),
+    ("QSIGN_PKI_PDS_URL", "pki.pds_url"),
+    ("QSIGN_PKI_TSA_URL", "pki.tsa_url"),
     ("QSIGN_LISTEN", "listen"),
     ("QSIGN_DATA_DIR", "data_dir"),
     ("QSIGN_PUBLIC_URL", "public_url"),
@@ -323,6 +408,33 @@ impl Config {
                 ));
             }
         }
+        let oids = [
+            ("pki.policy_oid", self.pki.policy_oid.as_ref()),
+            ("pki.tsa_policy_oid", Some(&self.pki.tsa_policy_oid)),
+        ];
+        for (name, value) in oids.into_iter().filter_map(|(n, v)| v.map(|v| (n, v))) {
+            if der::asn1::ObjectIdentifier::new(value).is_err() {
+                return Err(Error::Invalid(format!("{name} is not an OID: {value:?}")));
+            }
+        }
+        let p = &self.pki;
+        if p.country.len() != 2 || !p.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Error::Invalid(
+                "pki.country must be two capital letters".into(),
+            ));
+        }
+        if [
+            p.root_validity_days,
+            p.issuing_validity_days,
+            p.service_validity_days,
+            p.user_validity_days,
+            p.crl_validity_hours,
+            p.ocsp_validity_minutes,
+        ]
+        .contains(&0)
+        {
+            return Err(Error::Invalid("pki lifetimes must be at least 1".into()));
+        }
         if self.hsm.token_label.is_empty() || self.hsm.token_label.len() > 32 {
             return Err(Error::Invalid(
                 "hsm.token_label must be 1 to 32 bytes".into(),
@@ -390,7 +502,8 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.request_timeout_secs"
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"
-    );
+    ) || (key.starts_with("pki.")
+        && (key.ends_with("_days") || key.ends_with("_hours") || key.ends_with("_minutes")));
     if numeric {
         let n: i64 = value.trim().parse().map_err(|_| Error::InvalidEnv {
             name: name.to_owned(),
@@ -530,10 +643,16 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/qsign.toml");
         let example = Config::load(Some(&path), env(&[])).unwrap();
         let defaults = Config::load(None, env(&[])).unwrap();
-        assert_eq!(example.to_redacted_toml().unwrap(), defaults.to_redacted_toml().unwrap());
+        assert_eq!(
+            example.to_redacted_toml().unwrap(),
+            defaults.to_redacted_toml().unwrap()
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         for (name, _) in ENV_OVERRIDES {
-            assert!(text.contains(name), "{name} is not documented in examples/qsign.toml");
+            assert!(
+                text.contains(name),
+                "{name} is not documented in examples/qsign.toml"
+            );
         }
     }
 

@@ -194,17 +194,20 @@ pub enum ServiceKey {
     Audit,
     /// Signs IdP access tokens (ES256).
     Idp,
+    /// Signs OCSP responses (delegated responder).
+    Ocsp,
 }
 
 impl ServiceKey {
     /// Every service key, in creation order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::RootCa,
         Self::IssuingCa,
         Self::Tsa,
         Self::Sad,
         Self::Audit,
         Self::Idp,
+        Self::Ocsp,
     ];
 
     /// The token label (also `CKA_ID`).
@@ -217,6 +220,7 @@ impl ServiceKey {
             Self::Sad => "qsign-sad-1",
             Self::Audit => "qsign-audit-1",
             Self::Idp => "qsign-idp-1",
+            Self::Ocsp => "qsign-ocsp-1",
         }
     }
 

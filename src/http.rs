@@ -5,6 +5,7 @@
 
 pub mod error;
 mod ops;
+mod pki;
 mod router;
 mod serve;
 

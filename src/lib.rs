@@ -14,6 +14,8 @@
 //! | [`clock`] | the only reader of the wall clock |
 //! | [`http`] | axum router, the single error-to-response mapping, ops endpoints |
 //! | [`service`] | use cases and the stable error-code catalogue |
+//! | [`pki`] | root and issuing CA, ETSI certificate profiles, CRL, OCSP, RFC 3161 TSA |
+//! | [`formats`] | pure: signature formats and the ASN.1 types they need |
 //! | [`store`] | sqlx over SQLite (default) or PostgreSQL; the only place with SQL |
 //! | [`hsm`] | PKCS#11 through cryptoki; the only importer of `cryptoki` |
 //!
@@ -22,8 +24,9 @@
 //! ```text
 //!   main -> cli -> { config, telemetry, http, service, store, hsm }
 //!   http -> service, config, telemetry
-//!   service -> store, hsm, clock, config
-//!   store, hsm, clock, config -> (nothing internal)
+//!   service -> pki, store, hsm, clock, config
+//!   pki -> hsm, store, formats
+//!   formats, store, hsm, clock, config -> (nothing internal)
 //! ```
 //!
 //! `tests/it/layering.rs` enforces this table.
@@ -31,8 +34,10 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod formats;
 pub mod hsm;
 pub mod http;
+pub mod pki;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -7,6 +7,7 @@ pub mod error;
 
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
+use crate::pki::{Ca, Pki};
 use crate::store::Store;
 
 pub use error::{Error, ErrorCode};
@@ -16,6 +17,7 @@ pub use error::{Error, ErrorCode};
 pub struct Service {
     store: Store,
     hsm: Hsm,
+    pki: Pki,
     clock: SharedClock,
 }
 
@@ -54,8 +56,45 @@ pub struct HsmStats {
 impl Service {
     /// Builds the service from its parts.
     #[must_use]
-    pub fn new(store: Store, hsm: Hsm, clock: SharedClock) -> Self {
-        Self { store, hsm, clock }
+    pub fn new(store: Store, hsm: Hsm, pki: Pki, clock: SharedClock) -> Self {
+        Self {
+            store,
+            hsm,
+            pki,
+            clock,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    /// The DER certificate of a CA by name (`root`, `issuing`) for the AIA caIssuers URL.
+    ///
+    /// # Errors
+    /// `not_found` for another name; `not_ready` before `qsign init`.
+    pub async fn ca_certificate(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let ca = Ca::parse(name).ok_or_else(|| Error::new(ErrorCode::NotFound, "no such CA"))?;
+        Ok(self.pki.ca_certificate(ca).await?)
+    }
+
+    /// A freshly signed CRL of a CA by name.
+    ///
+    /// # Errors
+    /// `not_found` for another name; HSM and database failures.
+    pub async fn crl(&self, name: &str) -> Result<Vec<u8>, Error> {
+        let ca = Ca::parse(name).ok_or_else(|| Error::new(ErrorCode::NotFound, "no such CA"))?;
+        Ok(self.pki.crl(ca, self.now()).await?)
+    }
+
+    /// An OCSP response (DER) to a DER request; protocol errors are in the response itself.
+    pub async fn ocsp(&self, request: &[u8]) -> Vec<u8> {
+        self.pki.ocsp(request, self.now()).await
+    }
+
+    /// A time-stamp response (DER) to a DER request; protocol errors are in the response.
+    pub async fn timestamp(&self, request: &[u8]) -> Vec<u8> {
+        self.pki.timestamp(request, self.now()).await
     }
 
     /// The clock.

@@ -87,6 +87,31 @@ pub struct StoredKey {
     pub created_at: i64,
 }
 
+/// A certificate issued by the CA, with its revocation state.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CertificateRow {
+    /// Serial number, lowercase hex without leading zeros stripped.
+    pub serial: String,
+    /// Which CA issued it (`root` or `issuing`).
+    pub issuer: String,
+    /// What it is for (`root`, `issuing`, `tsa`, `ocsp`, `natural_person`, ...).
+    pub role: String,
+    /// The subject DN as text (RFC 4514), for people and queries.
+    pub subject: String,
+    /// The certificate DER.
+    pub der: Vec<u8>,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+    /// Unix seconds; `None` while not revoked.
+    pub revoked_at: Option<i64>,
+    /// RFC 5280 CRLReason code.
+    pub revocation_reason: Option<i32>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -133,6 +158,18 @@ const INSERT_KEY: &str = "INSERT INTO wrapped_keys (id, algorithm, blob, public_
      VALUES ($1, $2, $3, $4, $5)";
 const GET_KEY: &str =
     "SELECT id, algorithm, blob, public_key, created_at FROM wrapped_keys WHERE id = $1";
+
+const CERT_COLUMNS: &str = "serial, issuer, role, subject, der, not_before, not_after, \
+     revoked_at, revocation_reason, created_at";
+const INSERT_CERT: &str = "INSERT INTO certificates (serial, issuer, role, subject, der, \
+     not_before, not_after, revoked_at, revocation_reason, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const REVOKE_CERT: &str = "UPDATE certificates SET revoked_at = $2, revocation_reason = $3 \
+     WHERE serial = $1 AND revoked_at IS NULL";
+const INIT_CRL_NUMBER: &str =
+    "INSERT INTO crl_numbers (issuer, number) VALUES ($1, 0) ON CONFLICT (issuer) DO NOTHING";
+const NEXT_CRL_NUMBER: &str =
+    "UPDATE crl_numbers SET number = number + 1 WHERE issuer = $1 RETURNING number";
 
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres://`) and applies the migrations.
@@ -297,6 +334,126 @@ impl Store {
                 .fetch_one(pool)
                 .await
         })?)
+    }
+
+    /// Records an issued certificate.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for a duplicate serial; query errors.
+    pub async fn insert_certificate(&self, c: &CertificateRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(INSERT_CERT)
+            .bind(&c.serial)
+            .bind(&c.issuer)
+            .bind(&c.role)
+            .bind(&c.subject)
+            .bind(&c.der)
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.revoked_at)
+            .bind(c.revocation_reason)
+            .bind(c.created_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A certificate by serial.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; query errors.
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateRow, Error> {
+        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = $1");
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            CertificateRow,
+        >(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(serial)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// The newest certificate with a role (the CA and service certificates).
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn latest_certificate(&self, role: &str) -> Result<Option<CertificateRow>, Error> {
+        let sql = format!(
+            "SELECT {CERT_COLUMNS} FROM certificates WHERE role = $1 \
+             ORDER BY created_at DESC, serial LIMIT 1"
+        );
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            CertificateRow,
+        >(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(role)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Every revoked certificate of an issuer, for its CRL.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn revoked_certificates(&self, issuer: &str) -> Result<Vec<CertificateRow>, Error> {
+        let sql = format!(
+            "SELECT {CERT_COLUMNS} FROM certificates WHERE issuer = $1 \
+             AND revoked_at IS NOT NULL ORDER BY serial"
+        );
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            CertificateRow,
+        >(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(issuer)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Marks a certificate revoked. Returns `false` when it was already revoked.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown serial; query errors.
+    pub async fn revoke_certificate(
+        &self,
+        serial: &str,
+        at: i64,
+        reason: i32,
+    ) -> Result<bool, Error> {
+        let changed = on_pool!(self, write, |pool| sqlx::query(REVOKE_CERT)
+            .bind(serial)
+            .bind(at)
+            .bind(reason)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if changed == 0 {
+            self.certificate(serial).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The next CRL number of an issuer (1, 2, ...), atomic across nodes.
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn next_crl_number(&self, issuer: &str) -> Result<i64, Error> {
+        on_pool!(self, write, |pool| sqlx::query(INIT_CRL_NUMBER)
+            .bind(issuer)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(on_pool!(self, write, |pool| sqlx::query(NEXT_CRL_NUMBER)
+            .bind(issuer)
+            .fetch_one(pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>("number")))?)
     }
 
     /// Closes the pools, waiting for connections to be returned.

@@ -7,16 +7,20 @@ use anyhow::{bail, Context};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
+use crate::pki::{self, Pki};
 use crate::store::{self, Store};
 
 /// What `open` found or made, for the init report.
 pub(super) struct Opened {
     pub hsm: Hsm,
     pub store: Store,
+    pub pki: Pki,
     pub token: Option<TokenStatus>,
     pub keys: Vec<(&'static str, KeyStatus)>,
+    pub certificates: Vec<(&'static str, pki::CertStatus)>,
 }
 
 /// Process-wide HSM set-up that must happen before threads start (SoftHSM reads its
@@ -70,7 +74,12 @@ pub(super) fn prepare_hsm(config: &Config) -> anyhow::Result<HsmSetup> {
 
 /// Opens the HSM and the database. With `create`, makes the managed token and any missing
 /// key first; without, requires them to exist.
-pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyhow::Result<Opened> {
+pub(super) async fn open(
+    config: &Config,
+    setup: HsmSetup,
+    create: bool,
+    clock: &SharedClock,
+) -> anyhow::Result<Opened> {
     let HsmSetup {
         options,
         so_pin,
@@ -105,11 +114,46 @@ pub(super) async fn open(config: &Config, setup: HsmSetup, create: bool) -> anyh
         },
     )
     .await?;
+    let pki = Pki::new(hsm.clone(), store.clone(), pki_settings(config)?);
+    let certificates = pki.ensure_hierarchy(clock.now().unix_timestamp()).await?;
     Ok(Opened {
         hsm,
         store,
+        pki,
         token,
         keys,
+        certificates,
+    })
+}
+
+/// The PKI settings from the configuration.
+pub(super) fn pki_settings(config: &Config) -> anyhow::Result<pki::Settings> {
+    let p = &config.pki;
+    let base_url = config.public_url();
+    let days = |d: u32| Duration::from_secs(u64::from(d) * 86_400);
+    Ok(pki::Settings {
+        organization: p.organization.clone(),
+        country: p.country.clone(),
+        root_name: p.root_name.clone(),
+        issuing_name: p.issuing_name.clone(),
+        root_validity: days(p.root_validity_days),
+        issuing_validity: days(p.issuing_validity_days),
+        service_validity: days(p.service_validity_days),
+        user_validity: days(p.user_validity_days),
+        crl_validity: Duration::from_secs(u64::from(p.crl_validity_hours) * 3600),
+        ocsp_validity: Duration::from_secs(u64::from(p.ocsp_validity_minutes) * 60),
+        policy_oid: p
+            .policy_oid
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .context("pki.policy_oid")?,
+        tsa_policy_oid: p.tsa_policy_oid.parse().context("pki.tsa_policy_oid")?,
+        pds_url: p
+            .pds_url
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/pki/pds")),
+        base_url,
     })
 }
 

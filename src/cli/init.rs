@@ -1,14 +1,16 @@
 //! `qsign init`: create the managed SoftHSM token and every long-lived key; idempotent.
 
 use super::bootstrap;
+use crate::clock;
 use crate::config::Config;
 use crate::hsm::{KeyStatus, TokenStatus};
+use crate::pki::CertStatus;
 use crate::store::redact_url;
 
 pub(super) fn run(config: Config) -> anyhow::Result<()> {
     let setup = bootstrap::prepare_hsm(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, true).await?;
+        let opened = bootstrap::open(&config, setup, true, &clock::system()).await?;
         let mut changed = false;
         match opened.token {
             Some(TokenStatus::Created) => {
@@ -27,6 +29,15 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
             };
             println!("key {label}: {word}");
         }
+        for (role, status) in &opened.certificates {
+            changed |= *status == CertStatus::Created;
+            let word = if *status == CertStatus::Created {
+                "created"
+            } else {
+                "exists"
+            };
+            println!("certificate {role}: {word}");
+        }
         println!(
             "root CA public key SHA-256: {}",
             bootstrap::root_fingerprint(&opened.hsm).await?
@@ -39,7 +50,7 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
         if changed {
             println!("initialised");
         } else {
-            println!("nothing to do: the token and all keys already exist");
+            println!("nothing to do: the token, all keys and certificates already exist");
         }
         opened.store.close().await;
         Ok(())

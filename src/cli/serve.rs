@@ -17,15 +17,17 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
     let setup = bootstrap::prepare_hsm(&config)?;
     let managed = config.hsm.managed_softhsm;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, managed).await?;
+        // Bind first, so that a port chosen by the OS is in the public URL the PKI uses.
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
         config.listen = bound;
+        let clock = clock::system();
+        let opened = bootstrap::open(&config, setup, managed, &clock).await?;
         let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
         let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-        let service = Service::new(opened.store, opened.hsm, clock::system());
+        let service = Service::new(opened.store, opened.hsm, opened.pki, clock);
         let state = AppState {
             service: service.clone(),
             metrics: Arc::new(Metrics::default()),

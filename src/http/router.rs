@@ -7,13 +7,13 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{error, ops};
+use super::{error, ops, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -41,6 +41,15 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/pki/ca/{file}", get(pki::ca_certificate))
+        .route("/pki/crl/{file}", get(pki::crl))
+        .merge(
+            Router::new()
+                .route("/pki/ocsp", post(pki::ocsp_post))
+                .route("/pki/ocsp/{*request}", get(pki::ocsp_get))
+                .route("/tsa", post(pki::timestamp))
+                .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT)),
+        )
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(RequestBodyLimitLayer::new(http.body_limit))

@@ -4,7 +4,7 @@
 //! at the bottom pins the whole list; `http::error` is the only place that turns an [`Error`]
 //! into a response.
 
-use crate::{hsm, store};
+use crate::{hsm, pki, store};
 
 /// Stable, machine-readable error codes (snake_case, in the style of OAuth 2.0 and CSC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +122,24 @@ impl From<store::Error> for Error {
                 message: "the database is unavailable".into(),
                 detail: Some(e.to_string()),
             },
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<pki::Error> for Error {
+    fn from(e: pki::Error) -> Self {
+        match e {
+            pki::Error::Hsm(e) => e.into(),
+            pki::Error::Store(e) => e.into(),
+            pki::Error::NotInitialised => {
+                Self::new(ErrorCode::NotReady, "the CA is not initialised")
+            }
+            pki::Error::UnknownCertificate => Self::new(ErrorCode::NotFound, "unknown certificate"),
+            pki::Error::InvalidSubject(m) => Self::new(ErrorCode::InvalidRequest, m),
+            pki::Error::InvalidPublicKey => {
+                Self::new(ErrorCode::InvalidRequest, "invalid public key")
+            }
             other => Self::internal(other.to_string()),
         }
     }

@@ -311,6 +311,7 @@ async fn service_keys_are_created_once_and_keep_their_public_keys() {
     let before = hsm.public_key(ServiceKey::RootCa).await.unwrap();
     let again = hsm.ensure_keys().await.unwrap();
     assert_eq!(again.len(), 1 + ServiceKey::ALL.len());
+    assert_eq!(ServiceKey::ALL.len(), 7);
     assert!(
         again.iter().all(|(_, s)| *s == KeyStatus::Existing),
         "{again:?}"

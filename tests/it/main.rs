@@ -15,6 +15,7 @@
 mod cli;
 mod hsm;
 mod layering;
+mod pki;
 mod server;
 mod store;
 mod support;

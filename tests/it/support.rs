@@ -211,3 +211,122 @@ pub fn qsign(data_dir: &Path) -> Command {
         .env("QSIGN_LOG", "warn");
     cmd
 }
+
+/// PKI settings for tests, pointing at `base_url`.
+pub fn pki_settings(base_url: &str) -> qsign::pki::Settings {
+    let day = Duration::from_secs(86_400);
+    qsign::pki::Settings {
+        base_url: base_url.to_owned(),
+        organization: "qsign tests".into(),
+        country: "DK".into(),
+        root_name: "qsign Test Root".into(),
+        issuing_name: "qsign Test Issuing".into(),
+        root_validity: day * 3650,
+        issuing_validity: day * 1825,
+        service_validity: day * 365,
+        user_validity: day * 365,
+        crl_validity: Duration::from_secs(3600),
+        ocsp_validity: Duration::from_secs(600),
+        policy_oid: Some("1.3.6.1.4.1.99999.1.1".parse().unwrap()),
+        tsa_policy_oid: "0.4.0.2023.1.1".parse().unwrap(),
+        pds_url: format!("{base_url}/pki/pds"),
+    }
+}
+
+/// A whole service in this process: HSM token, SQLite store, PKI, and the HTTP server on a
+/// loopback port.
+pub struct Service {
+    pub hsm: Hsm,
+    pub store: Store,
+    pub pki: qsign::pki::Pki,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Service {
+    pub async fn start() -> Self {
+        let (_token, hsm) = new_hsm(4).await;
+        let (store, dir) = sqlite_store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let pki = qsign::pki::Pki::new(hsm.clone(), store.clone(), pki_settings(&base));
+        pki.ensure_hierarchy(now()).await.unwrap();
+        let service = qsign::service::Service::new(
+            store.clone(),
+            hsm.clone(),
+            pki.clone(),
+            qsign::clock::system(),
+        );
+        let state = qsign::http::AppState {
+            service,
+            metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),
+            config: std::sync::Arc::new(qsign::config::Config::default()),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            qsign::http::serve(
+                listener,
+                state,
+                async move {
+                    let _ = stopped.await;
+                },
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        });
+        Self {
+            hsm,
+            store,
+            pki,
+            base,
+            dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Writes a file into the service's temporary directory and returns its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    use qsign::clock::Clock;
+    qsign::clock::SystemClock.now().unix_timestamp()
+}
+
+/// PEM of a DER certificate.
+pub fn cert_pem(der: &[u8]) -> String {
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
+}
+
+/// Runs openssl with arguments; returns (success, stdout + stderr).
+pub fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = run(Command::new("openssl").args(args));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -1,0 +1,91 @@
+//! ETSI and ESS structures for certificates and signed attributes.
+
+use der::asn1::{Ia5String, ObjectIdentifier, OctetString, PrintableString};
+use der::{Any, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::ext::pkix::name::GeneralNames;
+use x509_cert::serial_number::SerialNumber;
+
+/// RFC 3739 §3.2.6:
+///
+/// ```text
+/// QCStatements ::= SEQUENCE OF QCStatement
+/// QCStatement ::= SEQUENCE {
+///     statementId        QC-STATEMENT.&Id({SupportedStatements}),
+///     statementInfo      QC-STATEMENT.&Type({SupportedStatements}{@statementId}) OPTIONAL }
+/// ```
+pub type QcStatements = Vec<QcStatement>;
+
+/// One statement of [`QcStatements`].
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct QcStatement {
+    /// What is stated (ETSI EN 319 412-5 §4).
+    pub statement_id: ObjectIdentifier,
+    /// The statement's parameters, if it has any.
+    pub statement_info: Option<Any>,
+}
+
+/// ETSI EN 319 412-5 §4.3.4:
+///
+/// ```text
+/// PdsLocation ::= SEQUENCE {
+///     url IA5String,
+///     language PrintableString (SIZE(2)) } -- ISO 639-1 language code
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct PdsLocation {
+    /// Where the PKI disclosure statement is.
+    pub url: Ia5String,
+    /// Its language.
+    pub language: PrintableString,
+}
+
+/// RFC 5035 §3:
+///
+/// ```text
+/// SigningCertificateV2 ::= SEQUENCE {
+///     certs        SEQUENCE OF ESSCertIDv2,
+///     policies     SEQUENCE OF PolicyInformation OPTIONAL }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct SigningCertificateV2 {
+    /// The signer's certificate first.
+    pub certs: Vec<EssCertIdV2>,
+    /// Not used by qsign; kept so that others' attributes decode.
+    pub policies: Option<Any>,
+}
+
+/// RFC 5035 §4:
+///
+/// ```text
+/// ESSCertIDv2 ::= SEQUENCE {
+///     hashAlgorithm   AlgorithmIdentifier DEFAULT {algorithm id-sha256},
+///     certHash        Hash,
+///     issuerSerial    IssuerSerial OPTIONAL }
+/// ```
+///
+/// DER leaves out a DEFAULT value, so SHA-256 is encoded as an absent `hash_algorithm`.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct EssCertIdV2 {
+    /// `None` means SHA-256.
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    /// Hash of the whole certificate DER.
+    pub cert_hash: OctetString,
+    /// Issuer and serial of the certificate.
+    pub issuer_serial: Option<IssuerSerial>,
+}
+
+/// RFC 5035 §4:
+///
+/// ```text
+/// IssuerSerial ::= SEQUENCE {
+///     issuer         GeneralNames,
+///     serialNumber   CertificateSerialNumber }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct IssuerSerial {
+    /// The issuer's name as a directoryName.
+    pub issuer: GeneralNames,
+    /// The certificate's serial number.
+    pub serial_number: SerialNumber,
+}

@@ -1,0 +1,113 @@
+//! PKI endpoints: CA certificates (AIA caIssuers), CRLs, OCSP (RFC 6960 Appendix A: POST and
+//! GET) and the RFC 3161 TSA (POST). Protocol errors travel inside the protocol's own response
+//! with HTTP 200, as clients of these protocols expect; HTTP errors are for wrong routes, media
+//! types and sizes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+
+use super::router::AppState;
+use crate::service::{Error, ErrorCode};
+
+/// Largest OCSP or timestamp request accepted (a request for 16 certificates is under 2 KiB).
+pub const REQUEST_LIMIT: usize = 16 * 1024;
+
+/// `GET /pki/ca/{name}.crt`
+pub async fn ca_certificate(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, Error> {
+    let name = file.strip_suffix(".crt").ok_or_else(not_found)?;
+    let der = state.service.ca_certificate(name).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response())
+}
+
+/// `GET /pki/crl/{name}.crl`
+pub async fn crl(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, Error> {
+    let name = file.strip_suffix(".crl").ok_or_else(not_found)?;
+    let der = state.service.crl(name).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pkix-crl"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        der,
+    )
+        .into_response())
+}
+
+/// `POST /pki/ocsp` with `application/ocsp-request`.
+pub async fn ocsp_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    require_type(&headers, "application/ocsp-request")?;
+    Ok(ocsp_reply(state.service.ocsp(&body).await))
+}
+
+/// `GET /pki/ocsp/{base64 of the DER request}` (RFC 6960 Appendix A.1).
+pub async fn ocsp_get(
+    State(state): State<AppState>,
+    Path(encoded): Path<String>,
+) -> Result<Response, Error> {
+    if encoded.len() > REQUEST_LIMIT {
+        return Err(Error::new(
+            ErrorCode::PayloadTooLarge,
+            "OCSP request too large",
+        ));
+    }
+    let request = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim_end_matches('/'))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&encoded))
+        .map_err(|_| Error::new(ErrorCode::InvalidRequest, "the OCSP GET path is not base64"))?;
+    Ok(ocsp_reply(state.service.ocsp(&request).await))
+}
+
+/// `POST /tsa` with `application/timestamp-query`.
+pub async fn timestamp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    require_type(&headers, "application/timestamp-query")?;
+    let reply = state.service.timestamp(&body).await;
+    Ok((
+        [(header::CONTENT_TYPE, "application/timestamp-reply")],
+        reply,
+    )
+        .into_response())
+}
+
+fn ocsp_reply(der: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/ocsp-response")], der).into_response()
+}
+
+fn require_type(headers: &HeaderMap, expected: &str) -> Result<(), Error> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if given
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+    {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("expected Content-Type {expected}"),
+        ))
+    }
+}
+
+fn not_found() -> Error {
+    Error::new(ErrorCode::NotFound, ErrorCode::NotFound.description())
+}
