@@ -30,6 +30,7 @@ lint:
 
 bench: deps-test
 	$(CARGO) bench --bench hsm
+	$(CARGO) bench --bench pki
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

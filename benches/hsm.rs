@@ -16,6 +16,9 @@
     reason = "benchmark harness"
 )]
 
+#[path = "support/setup.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use cryptoki::mechanism::Mechanism;
@@ -32,20 +35,7 @@ const LABEL: &str = "bench";
 const PIN: &str = "bench-pin";
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("tokens")).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.path().join("tokens").display()
-        ),
-    )
-    .unwrap();
-    std::env::set_var("SOFTHSM2_CONF", &conf);
-    let module = hsm::softhsm::find_module().expect("install softhsm2");
-    hsm::init_token(&module, LABEL, "bench-so", PIN).unwrap();
+    let (module, _dir) = support::softhsm_token(LABEL, PIN);
 
     let sessions = std::env::var("BENCH_SESSIONS")
         .ok()

@@ -1,0 +1,245 @@
+//! PKI throughput: RFC 3161 timestamps and OCSP responses per second, in-process through
+//! `Pki` (request parsing, database lookup, HSM signature, encoding), from 1 and 32 tasks.
+//! Both are signed per request: OCSP responses echo the request nonce, so they are not
+//! pre-signed or cached.
+//!
+//! Run: `cargo bench --bench pki`. Figures go to `docs/performance.md`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    missing_docs,
+    reason = "benchmark harness"
+)]
+
+#[path = "support/setup.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use der::asn1::OctetString;
+use der::{Decode, Encode};
+use qsign::formats::asn1::ocsp::{CertId, OcspRequest, Request, TbsRequest};
+use qsign::formats::asn1::oid;
+use qsign::formats::asn1::tsp::{MessageImprint, TimeStampReq};
+use qsign::hsm::{self, Hsm, KeyAlgorithm};
+use qsign::pki::{Ca, NaturalPerson, Pki, Subject};
+use qsign::store::Store;
+use sha1::{Digest as _, Sha1};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use zeroize::Zeroizing;
+
+const RUN: Duration = Duration::from_secs(3);
+
+fn main() {
+    let (module, dir) = support::softhsm_token("bench", "bench-pin");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sessions = 4;
+    let (pki, hsm) = rt.block_on(async {
+        let hsm = Hsm::open(hsm::Options {
+            module,
+            token_label: "bench".into(),
+            pin: Zeroizing::new("bench-pin".into()),
+            sessions,
+            timeout: Duration::from_secs(30),
+        })
+        .unwrap();
+        hsm.ensure_keys().await.unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = Store::connect(
+            &url,
+            &qsign::store::Options {
+                max_connections: 8,
+                connect_timeout: Duration::from_secs(5),
+            },
+        )
+        .await
+        .unwrap();
+        let mut settings = settings();
+        settings.base_url = "http://localhost:8080".into();
+        let pki = Pki::new(hsm.clone(), store, settings);
+        pki.ensure_hierarchy(now()).await.unwrap();
+        (pki, hsm)
+    });
+
+    // An OCSP request for a real user certificate, as a client would send it.
+    let ocsp_request = rt.block_on(async {
+        let (_, spki) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+        let subject = Subject::NaturalPerson(NaturalPerson {
+            given_name: "Bench".into(),
+            family_name: "Mark".into(),
+            person_id: uuid::Uuid::new_v4(),
+            country: "DK".into(),
+            qualified: true,
+        });
+        let issued = pki.issue(&spki, &subject, now()).await.unwrap();
+        let user = Certificate::from_der(&issued.der).unwrap();
+        let issuer =
+            Certificate::from_der(&pki.ca_certificate(Ca::Issuing).await.unwrap()).unwrap();
+        let id = CertId {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: oid::SHA1,
+                parameters: None,
+            },
+            issuer_name_hash: OctetString::new(
+                Sha1::digest(issuer.tbs_certificate().subject().to_der().unwrap()).to_vec(),
+            )
+            .unwrap(),
+            issuer_key_hash: OctetString::new(
+                Sha1::digest(
+                    issuer
+                        .tbs_certificate()
+                        .subject_public_key_info()
+                        .subject_public_key
+                        .raw_bytes(),
+                )
+                .to_vec(),
+            )
+            .unwrap(),
+            serial_number: user.tbs_certificate().serial_number().clone(),
+        };
+        OcspRequest {
+            tbs_request: TbsRequest {
+                version: None,
+                requestor_name: None,
+                request_list: vec![Request {
+                    req_cert: id,
+                    single_request_extensions: None,
+                }],
+                request_extensions: None,
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    });
+    let tsa_request = TimeStampReq {
+        version: 1,
+        message_imprint: MessageImprint {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: oid::SHA256,
+                parameters: None,
+            },
+            hashed_message: OctetString::new(vec![7u8; 32]).unwrap(),
+        },
+        req_policy: None,
+        nonce: None,
+        cert_req: true,
+        extensions: None,
+    }
+    .to_der()
+    .unwrap();
+
+    // Sanity: both answers are what a client wants.
+    let reply = rt.block_on(pki.ocsp(&ocsp_request, now()));
+    assert!(reply.len() > 300, "OCSP answer too short: {}", reply.len());
+    let reply = rt.block_on(pki.timestamp(&tsa_request, now()));
+    assert!(reply.len() > 500, "TSA answer too short: {}", reply.len());
+
+    println!(
+        "qsign PKI benchmark (SoftHSM, {sessions} pool sessions, SQLite, {} s per row)\n",
+        RUN.as_secs()
+    );
+    println!("| operation | tasks | responses/s | p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    let ocsp_request = Arc::new(ocsp_request);
+    let tsa_request = Arc::new(tsa_request);
+    for tasks in [1, 32] {
+        let (p, r) = (pki.clone(), Arc::clone(&ocsp_request));
+        row(
+            "OCSP response (1 certificate, signed per request)",
+            tasks,
+            rt.block_on(measure(tasks, move || {
+                let (p, r) = (p.clone(), Arc::clone(&r));
+                async move {
+                    p.ocsp(&r, now()).await;
+                }
+            })),
+        );
+        let (p, r) = (pki.clone(), Arc::clone(&tsa_request));
+        row(
+            "RFC 3161 timestamp (SHA-256 imprint, with certificate)",
+            tasks,
+            rt.block_on(measure(tasks, move || {
+                let (p, r) = (p.clone(), Arc::clone(&r));
+                async move {
+                    p.timestamp(&r, now()).await;
+                }
+            })),
+        );
+    }
+}
+
+fn settings() -> qsign::pki::Settings {
+    let day = Duration::from_secs(86_400);
+    qsign::pki::Settings {
+        base_url: String::new(),
+        organization: "qsign bench".into(),
+        country: "DK".into(),
+        root_name: "Bench Root".into(),
+        issuing_name: "Bench Issuing".into(),
+        root_validity: day * 3650,
+        issuing_validity: day * 1825,
+        service_validity: day * 365,
+        user_validity: day * 365,
+        crl_validity: Duration::from_secs(3600),
+        ocsp_validity: Duration::from_secs(600),
+        policy_oid: None,
+        tsa_policy_oid: "0.4.0.2023.1.1".parse().unwrap(),
+        pds_url: "http://localhost:8080/pki/pds".into(),
+    }
+}
+
+fn now() -> i64 {
+    use qsign::clock::Clock;
+    qsign::clock::SystemClock.now().unix_timestamp()
+}
+
+fn row(name: &str, tasks: usize, (rate, p50, p99): (f64, Duration, Duration)) {
+    println!(
+        "| {name} | {tasks} | {rate:.0} | {:.2} ms | {:.2} ms |",
+        p50.as_secs_f64() * 1000.0,
+        p99.as_secs_f64() * 1000.0
+    );
+}
+
+async fn measure<F, Fut>(tasks: usize, op: F) -> (f64, Duration, Duration)
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let op = op.clone();
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while start.elapsed() < RUN {
+                let t = Instant::now();
+                op().await;
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort();
+    let n = all.len();
+    (
+        n as f64 / start.elapsed().as_secs_f64(),
+        all[n / 2],
+        all[(n * 99 / 100).min(n - 1)],
+    )
+}
