@@ -66,7 +66,8 @@ fn main() {
         .unwrap();
         let mut settings = settings();
         settings.base_url = "http://localhost:8080".into();
-        let pki = Pki::new(hsm.clone(), store, settings);
+        let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 100);
+        let pki = Pki::new(hsm.clone(), store, audit, settings);
         pki.ensure_hierarchy(now()).await.unwrap();
         (pki, hsm)
     });
@@ -81,7 +82,10 @@ fn main() {
             country: "DK".into(),
             qualified: true,
         });
-        let issued = pki.issue(&spki, &subject, now()).await.unwrap();
+        let issued = pki
+            .issue(&spki, &subject, &qsign::audit::Context::system(), now())
+            .await
+            .unwrap();
         let user = Certificate::from_der(&issued.der).unwrap();
         let issuer =
             Certificate::from_der(&pki.ca_certificate(Ca::Issuing).await.unwrap()).unwrap();
@@ -142,7 +146,7 @@ fn main() {
     // Sanity: both answers are what a client wants.
     let reply = rt.block_on(pki.ocsp(&ocsp_request, now()));
     assert!(reply.len() > 300, "OCSP answer too short: {}", reply.len());
-    let reply = rt.block_on(pki.timestamp(&tsa_request, now()));
+    let reply = rt.block_on(pki.timestamp(&tsa_request, &qsign::audit::Context::system(), now()));
     assert!(reply.len() > 500, "TSA answer too short: {}", reply.len());
 
     println!(
@@ -172,7 +176,8 @@ fn main() {
             rt.block_on(measure(tasks, move || {
                 let (p, r) = (p.clone(), Arc::clone(&r));
                 async move {
-                    p.timestamp(&r, now()).await;
+                    p.timestamp(&r, &qsign::audit::Context::system(), now())
+                        .await;
                 }
             })),
         );

@@ -8,6 +8,7 @@
     reason = "the command line is where output belongs"
 )]
 
+mod audit;
 mod bootstrap;
 mod ca;
 mod config_check;
@@ -38,6 +39,11 @@ enum Command {
     Serve,
     /// Create the HSM token (managed SoftHSM) and the long-lived keys; idempotent.
     Init,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The certificate authority.
     Ca {
         #[command(subcommand)]
@@ -47,6 +53,46 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain and every checkpoint signature; exit 1 naming the first bad record.
+    Verify {
+        /// Start at this sequence number (its predecessor's stored hash is the anchor).
+        #[arg(long, value_name = "SEQ")]
+        from: Option<i64>,
+    },
+    /// Write records as JSON lines for external archiving.
+    Export {
+        /// First sequence number.
+        #[arg(long, default_value_t = 1)]
+        from: i64,
+        /// Last sequence number (default: the head).
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Find records by actor, subject, request id (support reference) or time.
+    Query {
+        /// `person:<uuid>`, `system` or `anonymous`.
+        #[arg(long)]
+        actor: Option<String>,
+        /// A certificate serial, credential id, ...
+        #[arg(long)]
+        subject: Option<String>,
+        /// The support reference of an error response.
+        #[arg(long)]
+        request_id: Option<String>,
+        /// From this time, Unix milliseconds.
+        #[arg(long)]
+        from_ms: Option<i64>,
+        /// Before this time, Unix milliseconds.
+        #[arg(long)]
+        to_ms: Option<i64>,
+        /// At most this many records, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
     },
 }
 
@@ -87,6 +133,7 @@ pub fn run() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check::run(&config),
         Command::Init => init::run(config),
+        Command::Audit { command } => audit::run(config, command),
         Command::Ca {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),

@@ -116,6 +116,24 @@ pub struct Config {
     pub http: HttpConfig,
     /// The certificate authority, OCSP and TSA.
     pub pki: PkiConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
+}
+
+/// The audit log.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Records between two signed checkpoints (`QSIGN_AUDIT_CHECKPOINT_EVERY`).
+    pub checkpoint_every: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: 100,
+        }
+    }
 }
 
 /// The service's own PKI.
@@ -239,6 +257,7 @@ impl Default for Config {
             hsm: HsmConfig::default(),
             http: HttpConfig::default(),
             pki: PkiConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -281,6 +300,7 @@ impl Default for HttpConfig {
 /// The environment overrides, as (variable, key path) pairs; also the documentation of
 /// `examples/qsign.toml`. `QSIGN_CONFIG` names the file and is not an override.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
     ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
     ("QSIGN_PKI_COUNTRY", "pki.country"),
     ("QSIGN_PKI_ROOT_NAME", "pki.root_name"),
@@ -435,6 +455,11 @@ impl Config {
         {
             return Err(Error::Invalid("pki lifetimes must be at least 1".into()));
         }
+        if self.audit.checkpoint_every == 0 {
+            return Err(Error::Invalid(
+                "audit.checkpoint_every must be at least 1".into(),
+            ));
+        }
         if self.hsm.token_label.is_empty() || self.hsm.token_label.len() > 32 {
             return Err(Error::Invalid(
                 "hsm.token_label must be 1 to 32 bytes".into(),
@@ -502,6 +527,7 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.request_timeout_secs"
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"
+            | "audit.checkpoint_every"
     ) || (key.starts_with("pki.")
         && (key.ends_with("_days") || key.ends_with("_hours") || key.ends_with("_minutes")));
     if numeric {

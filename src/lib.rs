@@ -14,6 +14,7 @@
 //! | [`clock`] | the only reader of the wall clock |
 //! | [`http`] | axum router, the single error-to-response mapping, ops endpoints |
 //! | [`service`] | use cases and the stable error-code catalogue |
+//! | [`audit`] | hash-chained, HSM-checkpointed audit log of security events |
 //! | [`pki`] | root and issuing CA, ETSI certificate profiles, CRL, OCSP, RFC 3161 TSA |
 //! | [`formats`] | pure: signature formats and the ASN.1 types they need |
 //! | [`store`] | sqlx over SQLite (default) or PostgreSQL; the only place with SQL |
@@ -24,13 +25,15 @@
 //! ```text
 //!   main -> cli -> { config, telemetry, http, service, store, hsm }
 //!   http -> service, config, telemetry
-//!   service -> pki, store, hsm, clock, config
-//!   pki -> hsm, store, formats
+//!   service -> pki, audit, store, hsm, clock, config
+//!   pki -> audit, hsm, store, formats
+//!   audit -> store, hsm
 //!   formats, store, hsm, clock, config -> (nothing internal)
 //! ```
 //!
 //! `tests/it/layering.rs` enforces this table.
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -32,6 +32,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
+use crate::audit::{self, Audit, Context, Event};
 use crate::formats::asn1::oid;
 use crate::hsm::{
     self, ecdsa_signature_der, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm,
@@ -50,6 +51,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// The audit record could not be written, so the action did not happen.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
     /// ASN.1 encoding failed.
     #[error("ASN.1 encoding failed: {0}")]
     Encoding(String),
@@ -225,16 +229,18 @@ pub enum CertStatus {
 pub struct Pki {
     hsm: Hsm,
     store: Store,
+    audit: Audit,
     settings: Arc<Settings>,
 }
 
 impl Pki {
     /// Builds the PKI over an HSM (with the service keys) and a store.
     #[must_use]
-    pub fn new(hsm: Hsm, store: Store, settings: Settings) -> Self {
+    pub fn new(hsm: Hsm, store: Store, audit: Audit, settings: Settings) -> Self {
         Self {
             hsm,
             store,
+            audit,
             settings: Arc::new(settings),
         }
     }
@@ -272,7 +278,8 @@ impl Pki {
                     CertStatus::Existing
                 }
                 None => {
-                    self.issue_service(role, &spki, now).await?;
+                    self.issue_service(role, &spki, &Context::system(), now)
+                        .await?;
                     CertStatus::Created
                 }
             };
@@ -289,6 +296,7 @@ impl Pki {
         &self,
         spki_der: &[u8],
         subject: &Subject,
+        ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
         let issuing = self.service_cert(Role::Issuing).await?;
@@ -313,30 +321,50 @@ impl Pki {
             urls: Some(self.urls(Ca::Issuing)),
             policy: self.settings.policy_oid,
         };
-        self.build(
-            profile,
-            Ca::Issuing,
-            spki_der,
-            now,
-            self.settings.user_validity,
-            subject.role(),
-        )
-        .await
+        let what = Issue {
+            role: subject.role(),
+            issuer: Ca::Issuing,
+            validity: self.settings.user_validity,
+        };
+        self.build(profile, &what, spki_der, ctx, now).await
     }
 
     /// Revokes a certificate. Returns `false` when it was already revoked.
     ///
     /// # Errors
     /// [`Error::UnknownCertificate`]; store failures.
-    pub async fn revoke(&self, serial: &str, reason: Reason, now: i64) -> Result<bool, Error> {
-        match self
-            .store
-            .revoke_certificate(&serial.to_ascii_lowercase(), now, reason as i32)
-            .await
-        {
-            Err(store::Error::NotFound) => Err(Error::UnknownCertificate),
-            other => Ok(other?),
+    pub async fn revoke(
+        &self,
+        serial: &str,
+        reason: Reason,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let serial = serial.to_ascii_lowercase();
+        let mut tx = self.store.begin().await?;
+        let changed = match tx.revoke_certificate(&serial, now, reason as i32).await {
+            Err(store::Error::NotFound) => return Err(Error::UnknownCertificate),
+            other => other?,
+        };
+        if !changed {
+            return Ok(false);
         }
+        let entry = ctx.entry(
+            Some(serial.clone()),
+            Event::CertificateRevoked {
+                serial,
+                reason: reason as i32,
+            },
+        );
+        let appended = self
+            .audit
+            .append(&mut tx, &entry, now.saturating_mul(1000))
+            .await?;
+        tx.commit().await?;
+        self.audit
+            .committed(appended, now.saturating_mul(1000))
+            .await;
+        Ok(true)
     }
 
     /// The DER certificate of a CA.
@@ -412,7 +440,13 @@ impl Pki {
         ])
     }
 
-    async fn issue_service(&self, role: Role, spki: &[u8], now: i64) -> Result<Issued, Error> {
+    async fn issue_service(
+        &self,
+        role: Role,
+        spki: &[u8],
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
         let s = &self.settings;
         let (kind, subject_cn, issuer, validity) = match role {
             Role::Root => (Kind::Root, s.root_name.clone(), None, s.root_validity),
@@ -460,19 +494,27 @@ impl Pki {
             urls,
             policy: s.policy_oid,
         };
-        self.build(profile, issuer_ca, spki, now, validity, role.as_str())
-            .await
+        let what = Issue {
+            role: role.as_str(),
+            issuer: issuer_ca,
+            validity,
+        };
+        self.build(profile, &what, spki, ctx, now).await
     }
 
     async fn build(
         &self,
         profile: Profile,
-        issuer: Ca,
+        what: &Issue<'_>,
         spki_der: &[u8],
+        ctx: &Context,
         now: i64,
-        validity: Duration,
-        role: &str,
     ) -> Result<Issued, Error> {
+        let Issue {
+            role,
+            issuer,
+            validity,
+        } = *what;
         let spki =
             SubjectPublicKeyInfoOwned::from_der(spki_der).map_err(|_| Error::InvalidPublicKey)?;
         let serial_bytes = random_serial()?;
@@ -492,20 +534,36 @@ impl Pki {
             .map_err(|e| Error::Encoding(e.to_string()))?;
         let der = cert.to_der().map_err(profile::enc)?;
         let serial = hex::encode(serial_bytes);
-        self.store
-            .insert_certificate(&CertificateRow {
+        let mut tx = self.store.begin().await?;
+        tx.insert_certificate(&CertificateRow {
+            serial: serial.clone(),
+            issuer: issuer.as_str().to_owned(),
+            role: role.to_owned(),
+            subject: cert.tbs_certificate().subject().to_string(),
+            der: der.clone(),
+            not_before: now,
+            not_after,
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: now,
+        })
+        .await?;
+        let entry = ctx.entry(
+            Some(serial.clone()),
+            Event::CertificateIssued {
                 serial: serial.clone(),
-                issuer: issuer.as_str().to_owned(),
                 role: role.to_owned(),
-                subject: cert.tbs_certificate().subject().to_string(),
-                der: der.clone(),
-                not_before: now,
-                not_after,
-                revoked_at: None,
-                revocation_reason: None,
-                created_at: now,
-            })
+                issuer: issuer.as_str().to_owned(),
+            },
+        );
+        let appended = self
+            .audit
+            .append(&mut tx, &entry, now.saturating_mul(1000))
             .await?;
+        tx.commit().await?;
+        self.audit
+            .committed(appended, now.saturating_mul(1000))
+            .await;
         Ok(Issued { serial, der })
     }
 
@@ -537,6 +595,14 @@ impl Pki {
     async fn service_cert(&self, role: Role) -> Result<Certificate, Error> {
         parse_cert(&self.service_row(role).await?.der)
     }
+}
+
+/// Which certificate `build` makes: its stored role, its issuer and its lifetime.
+#[derive(Debug, Clone, Copy)]
+struct Issue<'a> {
+    role: &'a str,
+    issuer: Ca,
+    validity: Duration,
 }
 
 /// The signature algorithm of a service key (RFC 5758 §3.2: parameters absent).

@@ -5,6 +5,7 @@
 
 pub mod error;
 
+use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
 use crate::pki::{Ca, Pki};
@@ -18,6 +19,7 @@ pub struct Service {
     store: Store,
     hsm: Hsm,
     pki: Pki,
+    audit: Audit,
     clock: SharedClock,
 }
 
@@ -35,6 +37,14 @@ impl Readiness {
     #[must_use]
     pub fn is_ready(&self) -> bool {
         self.database.is_none() && self.hsm.is_none()
+    }
+}
+
+fn audit_error(e: crate::audit::Error) -> Error {
+    match e {
+        crate::audit::Error::Store(e) => e.into(),
+        crate::audit::Error::Hsm(e) => e.into(),
+        other => Error::internal(other.to_string()),
     }
 }
 
@@ -56,17 +66,51 @@ pub struct HsmStats {
 impl Service {
     /// Builds the service from its parts.
     #[must_use]
-    pub fn new(store: Store, hsm: Hsm, pki: Pki, clock: SharedClock) -> Self {
+    pub fn new(store: Store, hsm: Hsm, pki: Pki, audit: Audit, clock: SharedClock) -> Self {
         Self {
             store,
             hsm,
             pki,
+            audit,
             clock,
         }
     }
 
     fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// Records that the service started with a configuration (its redacted fingerprint).
+    ///
+    /// # Errors
+    /// When the record cannot be written: the service must not start unaudited.
+    pub async fn started(&self, config_sha256: String) -> Result<(), Error> {
+        let event = Event::ServiceStarted {
+            config_sha256,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        let entry = Context::system().entry(None, event);
+        self.audit
+            .record(&entry, self.now_ms())
+            .await
+            .map_err(audit_error)?;
+        Ok(())
+    }
+
+    /// Records the stop and signs a checkpoint over the head of the audit log.
+    ///
+    /// # Errors
+    /// Database or HSM failures.
+    pub async fn stopping(&self) -> Result<(), Error> {
+        let now = self.now_ms();
+        let entry = Context::system().entry(None, Event::ServiceStopped);
+        self.audit.record(&entry, now).await.map_err(audit_error)?;
+        self.audit.checkpoint_head(now).await.map_err(audit_error)?;
+        Ok(())
     }
 
     /// The DER certificate of a CA by name (`root`, `issuing`) for the AIA caIssuers URL.
@@ -92,9 +136,14 @@ impl Service {
         self.pki.ocsp(request, self.now()).await
     }
 
-    /// A time-stamp response (DER) to a DER request; protocol errors are in the response.
-    pub async fn timestamp(&self, request: &[u8]) -> Vec<u8> {
-        self.pki.timestamp(request, self.now()).await
+    /// A time-stamp response (DER) to a DER request; protocol errors are in the response. A
+    /// token is returned only after its audit record is committed.
+    pub async fn timestamp(&self, request: &[u8], request_id: Option<String>) -> Vec<u8> {
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        self.pki.timestamp(request, &ctx, self.now()).await
     }
 
     /// The clock.

@@ -16,11 +16,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, Postgres};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::Row;
+use sqlx::Transaction;
 
 /// Errors from the store. Messages never carry the database password.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,202 @@ pub struct CertificateRow {
     pub created_at: i64,
 }
 
+/// One row of the audit log as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Who acted (`person:<uuid>`, `system`, ...).
+    pub actor: String,
+    /// Event type name.
+    pub event: String,
+    /// What the event is about (a certificate serial, a credential id, ...).
+    pub subject: Option<String>,
+    /// The request id (support reference).
+    pub request_id: Option<String>,
+    /// The canonical encoding of the record (what is hashed).
+    pub record: Vec<u8>,
+    /// SHA-256(previous hash || record).
+    pub hash: Vec<u8>,
+}
+
+/// A signed audit checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CheckpointRow {
+    /// The sequence number it covers (the head at the time).
+    pub seq: i64,
+    /// The hash of that record.
+    pub head_hash: Vec<u8>,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Label of the HSM key that signed it.
+    pub key_label: String,
+    /// DER ECDSA signature.
+    pub signature: Vec<u8>,
+}
+
+/// Which audit rows a query wants; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exact actor.
+    pub actor: Option<String>,
+    /// Exact subject.
+    pub subject: Option<String>,
+    /// Exact request id.
+    pub request_id: Option<String>,
+    /// From this time (Unix ms, inclusive).
+    pub from_ms: Option<i64>,
+    /// Before this time (Unix ms, exclusive).
+    pub to_ms: Option<i64>,
+    /// At most this many rows (newest first).
+    pub limit: i64,
+}
+
+/// A database transaction on either back end. On SQLite it is `BEGIN IMMEDIATE` on the single
+/// writer connection; on PostgreSQL a plain transaction.
+#[derive(Debug)]
+pub enum Tx {
+    /// SQLite.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same expression on whichever connection the transaction has.
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    /// Commits.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn commit(self) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(t) => t.commit().await?,
+            Self::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Serialises audit appends: on PostgreSQL a transaction-scoped advisory lock (released at
+    /// commit or rollback), so appends from every node queue; SQLite's `BEGIN IMMEDIATE`
+    /// already holds the one write lock.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn lock_audit(&mut self) -> Result<(), Error> {
+        if let Self::Postgres(t) = self {
+            sqlx::query(LOCK_AUDIT).execute(&mut **t).await?;
+        }
+        Ok(())
+    }
+
+    /// The last audit record's sequence number and hash, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_head(&mut self) -> Result<Option<(i64, Vec<u8>)>, Error> {
+        Ok(on_tx!(self, |conn| sqlx::query(AUDIT_HEAD)
+            .fetch_optional(conn)
+            .await
+            .and_then(|row| row
+                .map(|r| Ok((
+                    r.try_get::<i64, _>("seq")?,
+                    r.try_get::<Vec<u8>, _>("hash")?
+                )))
+                .transpose()))?)
+    }
+
+    /// Appends an audit row.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] if the sequence number is taken; database errors.
+    pub async fn insert_audit(&mut self, row: &AuditRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(INSERT_AUDIT)
+            .bind(row.seq)
+            .bind(row.at)
+            .bind(&row.actor)
+            .bind(&row.event)
+            .bind(&row.subject)
+            .bind(&row.request_id)
+            .bind(&row.record)
+            .bind(&row.hash)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records an issued certificate inside this transaction.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for a duplicate serial; database errors.
+    pub async fn insert_certificate(&mut self, c: &CertificateRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(INSERT_CERT)
+            .bind(&c.serial)
+            .bind(&c.issuer)
+            .bind(&c.role)
+            .bind(&c.subject)
+            .bind(&c.der)
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.revoked_at)
+            .bind(c.revocation_reason)
+            .bind(c.created_at)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks a certificate revoked inside this transaction; `false` when it already was.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown serial; database errors.
+    pub async fn revoke_certificate(
+        &mut self,
+        serial: &str,
+        at: i64,
+        reason: i32,
+    ) -> Result<bool, Error> {
+        let changed = on_tx!(self, |conn| sqlx::query(REVOKE_CERT)
+            .bind(serial)
+            .bind(at)
+            .bind(reason)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if changed == 1 {
+            return Ok(true);
+        }
+        let exists = on_tx!(self, |conn| sqlx::query(CERT_EXISTS)
+            .bind(serial)
+            .fetch_optional(conn)
+            .await
+            .map(|r| r.is_some()))?;
+        if exists {
+            Ok(false)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -166,6 +364,19 @@ const INSERT_CERT: &str = "INSERT INTO certificates (serial, issuer, role, subje
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const REVOKE_CERT: &str = "UPDATE certificates SET revoked_at = $2, revocation_reason = $3 \
      WHERE serial = $1 AND revoked_at IS NULL";
+const CERT_EXISTS: &str = "SELECT serial FROM certificates WHERE serial = $1";
+/// One fixed 64-bit key for the audit append lock.
+const LOCK_AUDIT: &str = "SELECT pg_advisory_xact_lock(7291000000000000001)";
+const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (seq, at, actor, event, subject, request_id, record, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const AUDIT_COLUMNS: &str = "seq, at, actor, event, subject, request_id, record, hash";
+const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints \
+     (seq, head_hash, at, key_label, signature) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (seq) DO NOTHING";
+const CHECKPOINTS: &str = "SELECT seq, head_hash, at, key_label, signature \
+     FROM audit_checkpoints WHERE seq >= $1 ORDER BY seq";
 const INIT_CRL_NUMBER: &str =
     "INSERT INTO crl_numbers (issuer, number) VALUES ($1, 0) ON CONFLICT (issuer) DO NOTHING";
 const NEXT_CRL_NUMBER: &str =
@@ -454,6 +665,102 @@ impl Store {
             .fetch_one(pool)
             .await
             .and_then(|row| row.try_get::<i64, _>("number")))?)
+    }
+
+    /// Starts a write transaction (see [`Tx`]).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Self::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Audit rows with `seq` in `from..to`, in order.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_range(&self, from: i64, to: i64) -> Result<Vec<AuditRow>, Error> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 AND seq < $2 ORDER BY seq"
+        );
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, AuditRow>(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The highest audit sequence number, 0 when empty.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_last_seq(&self) -> Result<i64, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log"
+        )
+        .fetch_one(pool)
+        .await
+        .and_then(|r| r.try_get::<i64, _>("seq")))?)
+    }
+
+    /// Audit rows matching a filter, newest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_query(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, Error> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE ($1 IS NULL OR actor = $1) \
+             AND ($2 IS NULL OR subject = $2) AND ($3 IS NULL OR request_id = $3) \
+             AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) \
+             ORDER BY seq DESC LIMIT $6"
+        );
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, AuditRow>(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(&f.actor)
+        .bind(&f.subject)
+        .bind(&f.request_id)
+        .bind(f.from_ms)
+        .bind(f.to_ms)
+        .bind(f.limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Stores a checkpoint (a second one for the same `seq` is ignored).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_checkpoint(&self, c: &CheckpointRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(INSERT_CHECKPOINT)
+            .bind(c.seq)
+            .bind(&c.head_hash)
+            .bind(c.at)
+            .bind(&c.key_label)
+            .bind(&c.signature)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Checkpoints from `from` on, in order.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn checkpoints(&self, from: i64) -> Result<Vec<CheckpointRow>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            CheckpointRow,
+        >(CHECKPOINTS)
+        .bind(from)
+        .fetch_all(pool)
+        .await)?)
     }
 
     /// Closes the pools, waiting for connections to be returned.

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
+use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
@@ -17,6 +18,7 @@ use crate::store::{self, Store};
 pub(super) struct Opened {
     pub hsm: Hsm,
     pub store: Store,
+    pub audit: Audit,
     pub pki: Pki,
     pub token: Option<TokenStatus>,
     pub keys: Vec<(&'static str, KeyStatus)>,
@@ -114,11 +116,18 @@ pub(super) async fn open(
         },
     )
     .await?;
-    let pki = Pki::new(hsm.clone(), store.clone(), pki_settings(config)?);
+    let audit = Audit::new(store.clone(), hsm.clone(), config.audit.checkpoint_every);
+    let pki = Pki::new(
+        hsm.clone(),
+        store.clone(),
+        audit.clone(),
+        pki_settings(config)?,
+    );
     let certificates = pki.ensure_hierarchy(clock.now().unix_timestamp()).await?;
     Ok(Opened {
         hsm,
         store,
+        audit,
         pki,
         token,
         keys,

@@ -27,7 +27,9 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
         let opened = bootstrap::open(&config, setup, managed, &clock).await?;
         let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
         let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-        let service = Service::new(opened.store, opened.hsm, opened.pki, clock);
+        let service = Service::new(opened.store, opened.hsm, opened.pki, opened.audit, clock);
+        let redacted = state_config_fingerprint(&config)?;
+        service.started(redacted).await?;
         let state = AppState {
             service: service.clone(),
             metrics: Arc::new(Metrics::default()),
@@ -39,10 +41,21 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             state.config.public_url()
         );
         serve(listener, state, shutdown_signal(), grace).await?;
+        if let Err(e) = service.stopping().await {
+            tracing::error!(error = %e, "could not record the stop in the audit log");
+        }
         service.close().await;
         tracing::info!("qsign stopped");
         Ok(())
     })
+}
+
+/// SHA-256 of the effective configuration with secrets redacted, for the start-up record.
+fn state_config_fingerprint(config: &Config) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    Ok(hex::encode(sha2::Sha256::digest(
+        config.to_redacted_toml()?.as_bytes(),
+    )))
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -4,12 +4,12 @@
 //! types and sizes.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
-use super::router::AppState;
+use super::router::{AppState, RequestId};
 use crate::service::{Error, ErrorCode};
 
 /// Largest OCSP or timestamp request accepted (a request for 16 certificates is under 2 KiB).
@@ -73,11 +73,12 @@ pub async fn ocsp_get(
 /// `POST /tsa` with `application/timestamp-query`.
 pub async fn timestamp(
     State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
     require_type(&headers, "application/timestamp-query")?;
-    let reply = state.service.timestamp(&body).await;
+    let reply = state.service.timestamp(&body, Some(request_id.0)).await;
     Ok((
         [(header::CONTENT_TYPE, "application/timestamp-reply")],
         reply,

@@ -18,6 +18,7 @@ use x509_cert::Certificate;
 
 use super::profile::enc;
 use super::{algorithm, generalized, parse_cert, random_serial, Error, Pki, Role};
+use crate::audit::{Context, Event};
 use crate::formats::asn1::etsi::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use crate::formats::asn1::oid;
 use crate::formats::asn1::tsp::{
@@ -28,7 +29,7 @@ use crate::hsm::ServiceKey;
 impl Pki {
     /// Answers a DER `TimeStampReq` with a DER `TimeStampResp`. Never fails: bad requests get
     /// `rejection` with a failure bit; internal failures `systemFailure` (and are logged).
-    pub async fn timestamp(&self, request: &[u8], now: i64) -> Vec<u8> {
+    pub async fn timestamp(&self, request: &[u8], ctx: &Context, now: i64) -> Vec<u8> {
         let Ok(req) = TimeStampReq::from_der(request) else {
             return rejection(
                 failure::BAD_DATA_FORMAT,
@@ -67,7 +68,7 @@ impl Pki {
                 "extensions are not supported",
             );
         }
-        match self.token(&req, now).await {
+        match self.token(&req, ctx, now).await {
             Ok(token) => TimeStampResp {
                 status: PkiStatusInfo {
                     status: 0,
@@ -85,13 +86,14 @@ impl Pki {
         }
     }
 
-    async fn token(&self, req: &TimeStampReq, now: i64) -> Result<Any, Error> {
+    async fn token(&self, req: &TimeStampReq, ctx: &Context, now: i64) -> Result<Any, Error> {
         let tsa = parse_cert(&self.service_row(Role::Tsa).await?.der)?;
+        let serial = Int::new(&random_serial()?).map_err(enc)?;
         let info = TstInfo {
             version: 1,
             policy: self.settings.tsa_policy_oid,
             message_imprint: req.message_imprint.clone(),
-            serial_number: Int::new(&random_serial()?).map_err(enc)?,
+            serial_number: serial.clone(),
             gen_time: generalized(now)?,
             accuracy: Some(Accuracy {
                 seconds: Some(1),
@@ -134,7 +136,24 @@ impl Pki {
             content_type: oid::SIGNED_DATA,
             content: Any::encode_from(&signed).map_err(enc)?,
         };
-        Any::encode_from(&info).map_err(enc)
+        let token = Any::encode_from(&info).map_err(enc)?;
+        // The token leaves only after its record is durable.
+        let serial = hex::encode(serial.as_bytes());
+        let hash_algorithm = match req.message_imprint.hash_algorithm.oid {
+            o if o == oid::SHA384 => "sha384",
+            o if o == oid::SHA512 => "sha512",
+            _ => "sha256",
+        };
+        let entry = ctx.entry(
+            Some(serial.clone()),
+            Event::TimestampIssued {
+                serial,
+                hash_algorithm: hash_algorithm.to_owned(),
+                imprint: hex::encode(req.message_imprint.hashed_message.as_bytes()),
+            },
+        );
+        self.audit.record(&entry, now.saturating_mul(1000)).await?;
+        Ok(token)
     }
 
     async fn signer_info(&self, tsa: &Certificate, content: &[u8]) -> Result<SignerInfo, Error> {
@@ -325,7 +344,7 @@ impl Source {
             .to_der()
             .map_err(|_| ClientError::Invalid("request encoding"))?;
         let reply = match self {
-            Self::Embedded(pki) => pki.timestamp(&request_der, now).await,
+            Self::Embedded(pki) => pki.timestamp(&request_der, &Context::system(), now).await,
             Self::External { url, client } => {
                 let response = client
                     .post(url)

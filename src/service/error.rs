@@ -132,6 +132,7 @@ impl From<pki::Error> for Error {
         match e {
             pki::Error::Hsm(e) => e.into(),
             pki::Error::Store(e) => e.into(),
+            pki::Error::Audit(crate::audit::Error::Store(e)) => e.into(),
             pki::Error::NotInitialised => {
                 Self::new(ErrorCode::NotReady, "the CA is not initialised")
             }

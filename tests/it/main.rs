@@ -12,7 +12,9 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod audit;
 mod cli;
+mod durability;
 mod hsm;
 mod layering;
 mod pki;

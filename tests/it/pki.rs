@@ -5,6 +5,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use qsign::audit::Context;
 use qsign::hsm::KeyAlgorithm;
 use qsign::pki::tsa::{ImprintHash, Source};
 use qsign::pki::{Ca, CertStatus, Employee, Issued, LegalPerson, NaturalPerson, Reason, Subject};
@@ -27,7 +28,10 @@ async fn issue(svc: &Service, subject: &Subject) -> Issued {
         .generate_wrapped(KeyAlgorithm::EcP256)
         .await
         .unwrap();
-    svc.pki.issue(&spki, subject, now()).await.unwrap()
+    svc.pki
+        .issue(&spki, subject, &Context::system(), now())
+        .await
+        .unwrap()
 }
 
 /// Writes root.pem, issuing.pem and chain.pem (issuing + root).
@@ -97,12 +101,22 @@ async fn user_certificate_chains_to_the_root_and_appears_revoked_on_the_crl() {
 
     assert!(svc
         .pki
-        .revoke(&issued.serial, Reason::KeyCompromise, now())
+        .revoke(
+            &issued.serial,
+            Reason::KeyCompromise,
+            &Context::system(),
+            now()
+        )
         .await
         .unwrap());
     assert!(!svc
         .pki
-        .revoke(&issued.serial, Reason::KeyCompromise, now())
+        .revoke(
+            &issued.serial,
+            Reason::KeyCompromise,
+            &Context::system(),
+            now()
+        )
         .await
         .unwrap());
     let crls = fetch_crls(&svc).await;
@@ -154,7 +168,12 @@ async fn ocsp_reports_good_then_revoked_to_openssl() {
     assert!(!text.contains("WARNING"), "nonce not echoed? {text}");
 
     svc.pki
-        .revoke(&issued.serial, Reason::AffiliationChanged, now())
+        .revoke(
+            &issued.serial,
+            Reason::AffiliationChanged,
+            &Context::system(),
+            now(),
+        )
         .await
         .unwrap();
     let (ok, text) = ask();
@@ -676,7 +695,9 @@ async fn hierarchy_is_made_once_and_serials_are_random_128_bit() {
         assert!(serials.insert(issued.serial));
     }
     assert!(matches!(
-        svc.pki.revoke("00ff", Reason::Unspecified, now()).await,
+        svc.pki
+            .revoke("00ff", Reason::Unspecified, &Context::system(), now())
+            .await,
         Err(qsign::pki::Error::UnknownCertificate)
     ));
     let bad = Subject::Employee(Employee {
@@ -690,12 +711,17 @@ async fn hierarchy_is_made_once_and_serials_are_random_128_bit() {
         .await
         .unwrap();
     assert!(matches!(
-        svc.pki.issue(&spki, &bad, now()).await,
+        svc.pki.issue(&spki, &bad, &Context::system(), now()).await,
         Err(qsign::pki::Error::InvalidSubject(_))
     ));
     assert!(matches!(
         svc.pki
-            .issue(b"not a key", &Subject::NaturalPerson(person(true)), now())
+            .issue(
+                b"not a key",
+                &Subject::NaturalPerson(person(true)),
+                &Context::system(),
+                now()
+            )
             .await,
         Err(qsign::pki::Error::InvalidPublicKey)
     ));

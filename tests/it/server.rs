@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use crate::support;
 
 /// A running `qsign serve`.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(mut cmd: Command, log: &Path) -> Self {
+    pub(crate) fn start(mut cmd: Command, log: &Path) -> Self {
         let stderr = std::fs::File::create(log).unwrap();
         let mut child = cmd
             .arg("serve")
@@ -54,12 +54,12 @@ impl Server {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    async fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) async fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
@@ -100,6 +100,14 @@ async fn raw_post_headers_only(base: &str, path: &str, length: usize) -> (u16, S
     let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
+}
+
+impl Server {
+    /// SIGKILL: no shutdown code runs.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
 }
 
 impl Drop for Server {

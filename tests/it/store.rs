@@ -35,10 +35,17 @@ async fn settings_upsert(store: &Store) {
 }
 
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), 3);
     assert_eq!(
         store.tables().await.unwrap(),
-        ["certificates", "crl_numbers", "settings", "wrapped_keys"]
+        [
+            "audit_checkpoints",
+            "audit_log",
+            "certificates",
+            "crl_numbers",
+            "settings",
+            "wrapped_keys"
+        ]
     );
     store.ping().await.unwrap();
 }

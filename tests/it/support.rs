@@ -251,12 +251,19 @@ impl Service {
         let (store, dir) = sqlite_store().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let pki = qsign::pki::Pki::new(hsm.clone(), store.clone(), pki_settings(&base));
+        let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 10);
+        let pki = qsign::pki::Pki::new(
+            hsm.clone(),
+            store.clone(),
+            audit.clone(),
+            pki_settings(&base),
+        );
         pki.ensure_hierarchy(now()).await.unwrap();
         let service = qsign::service::Service::new(
             store.clone(),
             hsm.clone(),
             pki.clone(),
+            audit.clone(),
             qsign::clock::system(),
         );
         let state = qsign::http::AppState {
