@@ -31,6 +31,7 @@ lint:
 bench: deps-test
 	$(CARGO) bench --bench hsm
 	$(CARGO) bench --bench pki
+	$(CARGO) bench --bench audit
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

@@ -41,6 +41,9 @@ pub enum Error {
     /// A record could not be encoded.
     #[error("audit record encoding failed: {0}")]
     Encoding(String),
+    /// The group commit that carried the record failed; the record is not in the log.
+    #[error("audit group commit failed: {0}")]
+    Commit(String),
 }
 
 /// Who acted.
@@ -323,7 +326,19 @@ pub struct Audit {
     checkpoint_every: i64,
     /// The audit public key (SEC1 point), read once.
     key: Arc<tokio::sync::OnceCell<p256::ecdsa::VerifyingKey>>,
+    /// The group-commit queue of [`Audit::record`], started on first use.
+    queue: Arc<tokio::sync::OnceCell<tokio::sync::mpsc::Sender<Queued>>>,
 }
+
+/// A record waiting for the next group commit, with where to report the outcome.
+type Queued = (
+    Entry,
+    i64,
+    tokio::sync::oneshot::Sender<Result<Appended, String>>,
+);
+
+/// Most records in one group commit.
+const MAX_BATCH: usize = 256;
 
 impl Audit {
     /// The audit log over a store and the HSM's audit key; a checkpoint every
@@ -335,6 +350,7 @@ impl Audit {
             hsm,
             checkpoint_every: i64::from(checkpoint_every.max(1)),
             key: Arc::new(tokio::sync::OnceCell::new()),
+            queue: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -343,32 +359,55 @@ impl Audit {
     /// # Errors
     /// Database or encoding failures; the caller's transaction must then be dropped.
     pub async fn append(&self, tx: &mut Tx, entry: &Entry, now_ms: i64) -> Result<Appended, Error> {
+        let appended = self
+            .append_all(tx, std::iter::once((entry, now_ms)))
+            .await?;
+        appended
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Encoding("nothing appended".into()))
+    }
+
+    /// Appends several entries in order inside `tx`: one lock and one read of the head.
+    async fn append_all<'a>(
+        &self,
+        tx: &mut Tx,
+        entries: impl Iterator<Item = (&'a Entry, i64)>,
+    ) -> Result<Vec<Appended>, Error> {
         tx.lock_audit().await?;
-        let (prev_seq, prev_hash) = tx.audit_head().await?.unwrap_or((0, vec![0; 32]));
-        let seq = prev_seq + 1;
-        let record = Record {
-            v: RECORD_VERSION,
-            seq,
-            at: now_ms,
-            actor: entry.actor.clone(),
-            subject: entry.subject.clone(),
-            request_id: entry.request_id.clone(),
-            event: entry.event.clone(),
-        };
-        let bytes = serde_json::to_vec(&record).map_err(|e| Error::Encoding(e.to_string()))?;
-        let hash = chain_hash(&prev_hash, &bytes);
-        tx.insert_audit(&AuditRow {
-            seq,
-            at: now_ms,
-            actor: entry.actor.key(),
-            event: entry.event.name(),
-            subject: entry.subject.clone(),
-            request_id: entry.request_id.clone(),
-            record: bytes,
-            hash: hash.to_vec(),
-        })
-        .await?;
-        Ok(Appended { seq, hash })
+        let (mut seq, head) = tx.audit_head().await?.unwrap_or((0, vec![0; 32]));
+        let mut prev: [u8; 32] = head
+            .try_into()
+            .map_err(|_| Error::Encoding("stored head hash".into()))?;
+        let mut out = Vec::new();
+        for (entry, now_ms) in entries {
+            seq += 1;
+            let record = Record {
+                v: RECORD_VERSION,
+                seq,
+                at: now_ms,
+                actor: entry.actor.clone(),
+                subject: entry.subject.clone(),
+                request_id: entry.request_id.clone(),
+                event: entry.event.clone(),
+            };
+            let bytes = serde_json::to_vec(&record).map_err(|e| Error::Encoding(e.to_string()))?;
+            let hash = chain_hash(&prev, &bytes);
+            tx.insert_audit(&AuditRow {
+                seq,
+                at: now_ms,
+                actor: entry.actor.key(),
+                event: entry.event.name(),
+                subject: entry.subject.clone(),
+                request_id: entry.request_id.clone(),
+                record: bytes,
+                hash: hash.to_vec(),
+            })
+            .await?;
+            prev = hash;
+            out.push(Appended { seq, hash });
+        }
+        Ok(out)
     }
 
     /// After the transaction of an append committed: signs a checkpoint when the record is at a
@@ -385,16 +424,67 @@ impl Audit {
         }
     }
 
-    /// Records `entry` in a transaction of its own (events with no other database change).
+    /// Records `entry` for an event with no other database change, and returns once it is
+    /// committed. Concurrent calls share transactions (group commit): while one transaction
+    /// commits, the next records queue and go into the following one together.
     ///
     /// # Errors
     /// Database or encoding failures: the event is not recorded, and the caller must not go on
     /// as if it were.
     pub async fn record(&self, entry: &Entry, now_ms: i64) -> Result<Appended, Error> {
+        let queue = self
+            .queue
+            .get_or_init(|| async {
+                let (sender, receiver) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(self.clone().commit_loop(receiver));
+                sender
+            })
+            .await;
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        queue
+            .send((entry.clone(), now_ms, done))
+            .await
+            .map_err(|_| Error::Commit("the audit writer stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| Error::Commit("the audit writer stopped".into()))?
+            .map_err(Error::Commit)
+    }
+
+    /// The group-commit writer: takes everything queued, appends it in one transaction,
+    /// commits, then answers every waiter.
+    async fn commit_loop(self, mut receiver: tokio::sync::mpsc::Receiver<Queued>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let outcome = self.commit_batch(&batch).await;
+            let now_ms = batch.last().map_or(0, |(_, at, _)| *at);
+            match outcome {
+                Ok(appended) => {
+                    // Checkpoints first, so that a caller who sees its record committed also
+                    // sees the checkpoint it was due.
+                    for a in &appended {
+                        self.committed(*a, now_ms).await;
+                    }
+                    for ((_, _, done), a) in batch.drain(..).zip(appended) {
+                        let _ = done.send(Ok(a));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, records = batch.len(), "audit group commit failed");
+                    for (_, _, done) in batch.drain(..) {
+                        let _ = done.send(Err(e.to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn commit_batch(&self, batch: &[Queued]) -> Result<Vec<Appended>, Error> {
         let mut tx = self.store.begin().await?;
-        let appended = self.append(&mut tx, entry, now_ms).await?;
+        let appended = self
+            .append_all(&mut tx, batch.iter().map(|(entry, at, _)| (entry, *at)))
+            .await?;
         tx.commit().await?;
-        self.committed(appended, now_ms).await;
         Ok(appended)
     }
 

@@ -1,0 +1,142 @@
+//! Audit appends per second on SQLite and PostgreSQL, from 1 and 32 concurrent writers. Each
+//! append is one transaction of its own (`Audit::record`): lock, read the head, insert, commit;
+//! a checkpoint is signed in the HSM every 100 records.
+//!
+//! Run: `cargo bench --bench audit` (PostgreSQL at `PG_TEST_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). Figures go to `docs/performance.md`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    missing_docs,
+    reason = "benchmark harness"
+)]
+
+#[path = "support/setup.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use qsign::audit::{Audit, Context, Event};
+use qsign::hsm::{self, Hsm};
+use qsign::store::Store;
+use sqlx::Connection;
+use zeroize::Zeroizing;
+
+const RUN: Duration = Duration::from_secs(3);
+
+fn main() {
+    let (module, dir) = support::softhsm_token("bench", "bench-pin");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hsm = Hsm::open(hsm::Options {
+        module,
+        token_label: "bench".into(),
+        pin: Zeroizing::new("bench-pin".into()),
+        sessions: 4,
+        timeout: Duration::from_secs(30),
+    })
+    .unwrap();
+    rt.block_on(hsm.ensure_keys()).unwrap();
+    let options = qsign::store::Options {
+        max_connections: 32,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let admin = std::env::var("PG_TEST_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let pg_name = format!("qsign_bench_{}", uuid::Uuid::new_v4().simple());
+    let pg_url = format!("{}/{pg_name}", &admin[..admin.rfind('/').unwrap()]);
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {pg_name}")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+
+    println!(
+        "qsign audit benchmark ({} s per row; SQLite synchronous=FULL, WAL)\n",
+        RUN.as_secs()
+    );
+    println!("| back end | writers | appends/s | p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, url) in [
+        (
+            "SQLite",
+            format!("sqlite://{}", dir.path().join("audit.db").display()),
+        ),
+        ("PostgreSQL", pg_url.clone()),
+    ] {
+        let store = rt.block_on(Store::connect(&url, &options)).unwrap();
+        let audit = Audit::new(store.clone(), hsm.clone(), 100);
+        for writers in [1, 32] {
+            let (rate, p50, p99) = rt.block_on(measure(&audit, writers));
+            println!(
+                "| {name} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms |",
+                p50.as_secs_f64() * 1000.0,
+                p99.as_secs_f64() * 1000.0
+            );
+        }
+        let report = rt.block_on(audit.verify(None)).unwrap();
+        assert!(report.to > 0);
+        rt.block_on(store.close());
+    }
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {pg_name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+}
+
+async fn measure(audit: &Audit, writers: usize) -> (f64, Duration, Duration) {
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..writers {
+        let audit = audit.clone();
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = 0u64;
+            while start.elapsed() < RUN {
+                let ctx = Context {
+                    actor: qsign::audit::Actor::System,
+                    request_id: Some(format!("{w}-{i}")),
+                };
+                let entry = ctx.entry(
+                    Some(format!("credential-{w}")),
+                    Event::SignatureMade {
+                        credential: format!("credential-{w}"),
+                        hash: "ab".repeat(32),
+                        algorithm: "1.2.840.10045.4.3.2".into(),
+                        policy: "qualified".into(),
+                    },
+                );
+                let t = Instant::now();
+                audit.record(&entry, 1).await.unwrap();
+                latencies.push(t.elapsed());
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort();
+    let n = all.len();
+    (
+        n as f64 / start.elapsed().as_secs_f64(),
+        all[n / 2],
+        all[(n * 99 / 100).min(n - 1)],
+    )
+}
