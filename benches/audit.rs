@@ -19,7 +19,7 @@
 #[path = "support/setup.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qsign::audit::{Audit, Context, Event};
 use qsign::hsm::{self, Hsm};
@@ -76,11 +76,11 @@ fn main() {
         let store = rt.block_on(Store::connect(&url, &options)).unwrap();
         let audit = Audit::new(store.clone(), hsm.clone(), 100);
         for writers in [1, 32] {
-            let (rate, p50, p99) = rt.block_on(measure(&audit, writers));
+            let f = rt.block_on(measure(&audit, writers));
             println!(
-                "| {name} | {writers} | {rate:.0} | {:.2} ms | {:.2} ms |",
-                p50.as_secs_f64() * 1000.0,
-                p99.as_secs_f64() * 1000.0
+                "| {name} | {writers} | {:.0} | {} |",
+                f.rate,
+                f.latency_cells()
             );
         }
         let report = rt.block_on(audit.verify(None)).unwrap();
@@ -98,45 +98,28 @@ fn main() {
     });
 }
 
-async fn measure(audit: &Audit, writers: usize) -> (f64, Duration, Duration) {
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..writers {
-        let audit = audit.clone();
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = 0u64;
-            while start.elapsed() < RUN {
-                let ctx = Context {
-                    actor: qsign::audit::Actor::System,
-                    request_id: Some(format!("{w}-{i}")),
-                };
-                let entry = ctx.entry(
-                    Some(format!("credential-{w}")),
-                    Event::SignatureMade {
-                        credential: format!("credential-{w}"),
-                        hash: "ab".repeat(32),
-                        algorithm: "1.2.840.10045.4.3.2".into(),
-                        policy: "qualified".into(),
-                    },
-                );
-                let t = Instant::now();
-                audit.record(&entry, 1).await.unwrap();
-                latencies.push(t.elapsed());
-                i += 1;
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.await.unwrap());
-    }
-    all.sort();
-    let n = all.len();
-    (
-        n as f64 / start.elapsed().as_secs_f64(),
-        all[n / 2],
-        all[(n * 99 / 100).min(n - 1)],
-    )
+async fn measure(audit: &Audit, writers: usize) -> support::Figures {
+    let audit = audit.clone();
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    support::measure(writers, RUN, move || {
+        let (audit, counter) = (audit.clone(), std::sync::Arc::clone(&counter));
+        async move {
+            let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let ctx = Context {
+                actor: qsign::audit::Actor::System,
+                request_id: Some(format!("r{i}")),
+            };
+            let entry = ctx.entry(
+                Some(format!("credential-{}", i % 32)),
+                Event::SignatureMade {
+                    credential: format!("credential-{}", i % 32),
+                    hash: "ab".repeat(32),
+                    algorithm: "1.2.840.10045.4.3.2".into(),
+                    policy: "qualified".into(),
+                },
+            );
+            audit.record(&entry, 1).await.unwrap();
+        }
+    })
+    .await
 }

@@ -190,36 +190,11 @@ fn main() {
     }
 }
 
-struct Figures {
-    ops_per_sec: f64,
-    p50: Duration,
-    p99: Duration,
+fn row(name: &str, f: support::Figures) {
+    println!("| {name} | {:.0} | {} |", f.rate, f.latency_cells());
 }
 
-fn row(name: &str, f: Figures) {
-    println!(
-        "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
-        f.ops_per_sec,
-        ms(f.p50),
-        ms(f.p99)
-    );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
-    latencies.sort();
-    let n = latencies.len();
-    Figures {
-        ops_per_sec: n as f64 / elapsed.as_secs_f64(),
-        p50: latencies[n / 2],
-        p99: latencies[(n * 99 / 100).min(n - 1)],
-    }
-}
-
-fn measure_sync(mut op: impl FnMut()) -> Figures {
+fn measure_sync(mut op: impl FnMut()) -> support::Figures {
     let start = Instant::now();
     let mut latencies = Vec::new();
     while start.elapsed() < RUN {
@@ -227,34 +202,16 @@ fn measure_sync(mut op: impl FnMut()) -> Figures {
         op();
         latencies.push(t.elapsed());
     }
-    figures(latencies, start.elapsed())
+    support::figures(latencies, start.elapsed())
 }
 
-async fn measure_async<F, Fut>(hsm: &Hsm, tasks: usize, op: F) -> Figures
+async fn measure_async<F, Fut>(hsm: &Hsm, tasks: usize, op: F) -> support::Figures
 where
     F: Fn(Hsm) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
-        let hsm = hsm.clone();
-        let op = op.clone();
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while start.elapsed() < RUN {
-                let t = Instant::now();
-                op(hsm.clone()).await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.await.unwrap());
-    }
-    figures(all, start.elapsed())
+    let hsm = hsm.clone();
+    support::measure(tasks, RUN, move || op(hsm.clone())).await
 }
 
 fn raw_session(module: &std::path::Path) -> Session {

@@ -20,7 +20,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use der::asn1::OctetString;
 use der::{Decode, Encode};
@@ -162,7 +162,7 @@ fn main() {
         row(
             "OCSP response (1 certificate, signed per request)",
             tasks,
-            rt.block_on(measure(tasks, move || {
+            rt.block_on(support::measure(tasks, RUN, move || {
                 let (p, r) = (p.clone(), Arc::clone(&r));
                 async move {
                     p.ocsp(&r, now()).await;
@@ -173,7 +173,7 @@ fn main() {
         row(
             "RFC 3161 timestamp (SHA-256 imprint, with certificate)",
             tasks,
-            rt.block_on(measure(tasks, move || {
+            rt.block_on(support::measure(tasks, RUN, move || {
                 let (p, r) = (p.clone(), Arc::clone(&r));
                 async move {
                     p.timestamp(&r, &qsign::audit::Context::system(), now())
@@ -209,42 +209,10 @@ fn now() -> i64 {
     qsign::clock::SystemClock.now().unix_timestamp()
 }
 
-fn row(name: &str, tasks: usize, (rate, p50, p99): (f64, Duration, Duration)) {
+fn row(name: &str, tasks: usize, f: support::Figures) {
     println!(
-        "| {name} | {tasks} | {rate:.0} | {:.2} ms | {:.2} ms |",
-        p50.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0
+        "| {name} | {tasks} | {:.0} | {} |",
+        f.rate,
+        f.latency_cells()
     );
-}
-
-async fn measure<F, Fut>(tasks: usize, op: F) -> (f64, Duration, Duration)
-where
-    F: Fn() -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
-        let op = op.clone();
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while start.elapsed() < RUN {
-                let t = Instant::now();
-                op().await;
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.await.unwrap());
-    }
-    all.sort();
-    let n = all.len();
-    (
-        n as f64 / start.elapsed().as_secs_f64(),
-        all[n / 2],
-        all[(n * 99 / 100).min(n - 1)],
-    )
 }

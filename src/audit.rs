@@ -410,6 +410,23 @@ impl Audit {
         Ok(out)
     }
 
+    /// Appends `entry` inside `tx` and commits it: the action and its record land together
+    /// or not at all. Then signs a checkpoint if one is due.
+    ///
+    /// # Errors
+    /// Database or encoding failures; nothing was committed.
+    pub async fn append_and_commit(
+        &self,
+        mut tx: Tx,
+        entry: &Entry,
+        now_ms: i64,
+    ) -> Result<Appended, Error> {
+        let appended = self.append(&mut tx, entry, now_ms).await?;
+        tx.commit().await?;
+        self.committed(appended, now_ms).await;
+        Ok(appended)
+    }
+
     /// After the transaction of an append committed: signs a checkpoint when the record is at a
     /// multiple of `checkpoint_every`. A failure here is logged, not returned: the record is
     /// durable, and the next checkpoint or the shutdown checkpoint covers it.

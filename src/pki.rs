@@ -356,14 +356,9 @@ impl Pki {
                 reason: reason as i32,
             },
         );
-        let appended = self
-            .audit
-            .append(&mut tx, &entry, now.saturating_mul(1000))
-            .await?;
-        tx.commit().await?;
         self.audit
-            .committed(appended, now.saturating_mul(1000))
-            .await;
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
         Ok(true)
     }
 
@@ -556,14 +551,9 @@ impl Pki {
                 issuer: issuer.as_str().to_owned(),
             },
         );
-        let appended = self
-            .audit
-            .append(&mut tx, &entry, now.saturating_mul(1000))
-            .await?;
-        tx.commit().await?;
         self.audit
-            .committed(appended, now.saturating_mul(1000))
-            .await;
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
         Ok(Issued { serial, der })
     }
 

@@ -547,28 +547,6 @@ impl Store {
         })?)
     }
 
-    /// Records an issued certificate.
-    ///
-    /// # Errors
-    /// [`Error::Conflict`] for a duplicate serial; query errors.
-    pub async fn insert_certificate(&self, c: &CertificateRow) -> Result<(), Error> {
-        on_pool!(self, write, |pool| sqlx::query(INSERT_CERT)
-            .bind(&c.serial)
-            .bind(&c.issuer)
-            .bind(&c.role)
-            .bind(&c.subject)
-            .bind(&c.der)
-            .bind(c.not_before)
-            .bind(c.not_after)
-            .bind(c.revoked_at)
-            .bind(c.revocation_reason)
-            .bind(c.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
-    }
-
     /// A certificate by serial.
     ///
     /// # Errors
@@ -624,30 +602,6 @@ impl Store {
         .bind(issuer)
         .fetch_all(pool)
         .await)?)
-    }
-
-    /// Marks a certificate revoked. Returns `false` when it was already revoked.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] for an unknown serial; query errors.
-    pub async fn revoke_certificate(
-        &self,
-        serial: &str,
-        at: i64,
-        reason: i32,
-    ) -> Result<bool, Error> {
-        let changed = on_pool!(self, write, |pool| sqlx::query(REVOKE_CERT)
-            .bind(serial)
-            .bind(at)
-            .bind(reason)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if changed == 0 {
-            self.certificate(serial).await?;
-            return Ok(false);
-        }
-        Ok(true)
     }
 
     /// The next CRL number of an issuer (1, 2, ...), atomic across nodes.
