@@ -14,6 +14,7 @@ mod ca;
 mod config_check;
 mod init;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Accounts of the embedded identity provider.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// The certificate authority.
     Ca {
@@ -97,6 +103,43 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Add {
+        /// Login name.
+        username: String,
+        /// Given name (for certificates).
+        #[arg(long)]
+        given_name: String,
+        /// Family name (for certificates).
+        #[arg(long)]
+        family_name: String,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Also enrol a TOTP secret (printed once).
+        #[arg(long)]
+        totp: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account: its tokens stop working at once.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable an account again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum CaCommand {
     /// Print the root CA certificate as PEM (with --chain: the issuing CA first, then the root).
     Export {
@@ -134,6 +177,7 @@ pub fn run() -> ExitCode {
         } => config_check::run(&config),
         Command::Init => init::run(config),
         Command::Audit { command } => audit::run(config, command),
+        Command::User { command } => user::run(config, command),
         Command::Ca {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),

@@ -118,6 +118,51 @@ pub struct Config {
     pub pki: PkiConfig,
     /// The audit log.
     pub audit: AuditConfig,
+    /// The embedded identity provider.
+    pub identity: IdentityConfig,
+}
+
+/// The embedded identity provider.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// `iss` of access tokens (`QSIGN_IDENTITY_ISSUER`); `PUBLIC_URL/idp` when unset.
+    pub issuer: Option<String>,
+    /// `aud` of access tokens (`QSIGN_IDENTITY_AUDIENCE`).
+    pub audience: String,
+    /// Access token lifetime in seconds (`QSIGN_IDENTITY_TOKEN_LIFETIME_SECS`).
+    pub token_lifetime_secs: u32,
+    /// Argon2id memory in KiB (`QSIGN_IDENTITY_ARGON2_MEMORY_KIB`); OWASP's 19 MiB by default.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (`QSIGN_IDENTITY_ARGON2_ITERATIONS`).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes (`QSIGN_IDENTITY_ARGON2_PARALLELISM`).
+    pub argon2_parallelism: u32,
+    /// Failed logins per username or source address before a lock
+    /// (`QSIGN_IDENTITY_MAX_FAILURES`).
+    pub max_failures: u32,
+    /// First lock in seconds, doubling with each further failure up to a day
+    /// (`QSIGN_IDENTITY_LOCKOUT_SECS`).
+    pub lockout_secs: u32,
+    /// A level-of-assurance policy file replacing the built-in `policies/loa.toml`
+    /// (`QSIGN_IDENTITY_LOA_POLICY`).
+    pub loa_policy: Option<PathBuf>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: "qsign".to_owned(),
+            token_lifetime_secs: 600,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            max_failures: 5,
+            lockout_secs: 60,
+            loa_policy: None,
+        }
+    }
 }
 
 /// The audit log.
@@ -258,6 +303,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             pki: PkiConfig::default(),
             audit: AuditConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -300,6 +346,27 @@ impl Default for HttpConfig {
 /// The environment overrides, as (variable, key path) pairs; also the documentation of
 /// `examples/qsign.toml`. `QSIGN_CONFIG` names the file and is not an override.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("QSIGN_IDENTITY_ISSUER", "identity.issuer"),
+    ("QSIGN_IDENTITY_AUDIENCE", "identity.audience"),
+    (
+        "QSIGN_IDENTITY_TOKEN_LIFETIME_SECS",
+        "identity.token_lifetime_secs",
+    ),
+    (
+        "QSIGN_IDENTITY_ARGON2_MEMORY_KIB",
+        "identity.argon2_memory_kib",
+    ),
+    (
+        "QSIGN_IDENTITY_ARGON2_ITERATIONS",
+        "identity.argon2_iterations",
+    ),
+    (
+        "QSIGN_IDENTITY_ARGON2_PARALLELISM",
+        "identity.argon2_parallelism",
+    ),
+    ("QSIGN_IDENTITY_MAX_FAILURES", "identity.max_failures"),
+    ("QSIGN_IDENTITY_LOCKOUT_SECS", "identity.lockout_secs"),
+    ("QSIGN_IDENTITY_LOA_POLICY", "identity.loa_policy"),
     ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
     ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
     ("QSIGN_PKI_COUNTRY", "pki.country"),
@@ -455,6 +522,21 @@ impl Config {
         {
             return Err(Error::Invalid("pki lifetimes must be at least 1".into()));
         }
+        let i = &self.identity;
+        if i.token_lifetime_secs == 0
+            || i.max_failures == 0
+            || i.argon2_iterations == 0
+            || i.argon2_parallelism == 0
+        {
+            return Err(Error::Invalid(
+                "identity lifetimes, failures and argon2 costs must be at least 1".into(),
+            ));
+        }
+        if i.argon2_memory_kib < 8 * i.argon2_parallelism {
+            return Err(Error::Invalid(
+                "identity.argon2_memory_kib must be at least 8 per lane".into(),
+            ));
+        }
         if self.audit.checkpoint_every == 0 {
             return Err(Error::Invalid(
                 "audit.checkpoint_every must be at least 1".into(),
@@ -528,6 +610,12 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"
             | "audit.checkpoint_every"
+            | "identity.token_lifetime_secs"
+            | "identity.argon2_memory_kib"
+            | "identity.argon2_iterations"
+            | "identity.argon2_parallelism"
+            | "identity.max_failures"
+            | "identity.lockout_secs"
     ) || (key.starts_with("pki.")
         && (key.ends_with("_days") || key.ends_with("_hours") || key.ends_with("_minutes")));
     if numeric {

@@ -4,6 +4,8 @@
 //! May use `service`, `config` and `telemetry`.
 
 pub mod error;
+mod extract;
+mod idp;
 mod ops;
 mod pki;
 mod router;

@@ -14,6 +14,7 @@
 //! | [`clock`] | the only reader of the wall clock |
 //! | [`http`] | axum router, the single error-to-response mapping, ops endpoints |
 //! | [`service`] | use cases and the stable error-code catalogue |
+//! | [`identity`] | embedded IdP: accounts, password and TOTP, levels of assurance, ES256 tokens |
 //! | [`audit`] | hash-chained, HSM-checkpointed audit log of security events |
 //! | [`pki`] | root and issuing CA, ETSI certificate profiles, CRL, OCSP, RFC 3161 TSA |
 //! | [`formats`] | pure: signature formats and the ASN.1 types they need |
@@ -27,6 +28,7 @@
 //!   http -> service, config, telemetry
 //!   service -> pki, audit, store, hsm, clock, config
 //!   pki -> audit, hsm, store, formats
+//!   identity -> audit, store, hsm
 //!   audit -> store, hsm
 //!   formats, store, hsm, clock, config -> (nothing internal)
 //! ```
@@ -40,6 +42,7 @@ pub mod config;
 pub mod formats;
 pub mod hsm;
 pub mod http;
+pub mod identity;
 pub mod pki;
 pub mod service;
 pub mod store;

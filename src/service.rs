@@ -8,7 +8,10 @@ pub mod error;
 use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
+use crate::identity::Identity;
+pub use crate::identity::{Issued, Principal};
 use crate::pki::{Ca, Pki};
+use crate::store::AuditFilter;
 use crate::store::Store;
 
 pub use error::{Error, ErrorCode};
@@ -20,7 +23,25 @@ pub struct Service {
     hsm: Hsm,
     pki: Pki,
     audit: Audit,
+    identity: Identity,
     clock: SharedClock,
+}
+
+/// The parts a [`Service`] is made of.
+#[derive(Debug)]
+pub struct Parts {
+    /// The database.
+    pub store: Store,
+    /// The HSM.
+    pub hsm: Hsm,
+    /// The PKI.
+    pub pki: Pki,
+    /// The audit log.
+    pub audit: Audit,
+    /// The identity provider.
+    pub identity: Identity,
+    /// The clock.
+    pub clock: SharedClock,
 }
 
 /// Readiness of each dependency, for `/readyz`.
@@ -66,14 +87,122 @@ pub struct HsmStats {
 impl Service {
     /// Builds the service from its parts.
     #[must_use]
-    pub fn new(store: Store, hsm: Hsm, pki: Pki, audit: Audit, clock: SharedClock) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            store,
+            hsm,
+            pki,
+            audit,
+            identity,
+            clock,
+        } = parts;
         Self {
             store,
             hsm,
             pki,
             audit,
+            identity,
             clock,
         }
+    }
+
+    /// The password grant of the token endpoint (an extension for scripted clients): a
+    /// password and, optionally, a TOTP code; the token's level follows the factors used.
+    ///
+    /// # Errors
+    /// `invalid_grant` (one code for unknown users, wrong passwords and wrong codes),
+    /// `code_reused`, `too_many_attempts`.
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .password_grant(username, password, otp, source.as_deref(), &ctx, now)
+            .await?)
+    }
+
+    /// Verifies a bearer token.
+    ///
+    /// # Errors
+    /// `invalid_token`.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        Ok(self.identity.authenticate(token, self.now()).await?)
+    }
+
+    /// Revokes the caller's token.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Error> {
+        Ok(self.identity.logout(principal).await?)
+    }
+
+    /// The IdP's JWKS.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn jwks(&self) -> Result<serde_json::Value, Error> {
+        Ok(self.identity.jwks().await?)
+    }
+
+    /// The OpenID provider metadata.
+    #[must_use]
+    pub fn discovery(&self, public_url: &str) -> serde_json::Value {
+        let issuer = &self.identity.settings().issuer;
+        let acr: Vec<&str> = crate::identity::loa::Loa::ALL
+            .iter()
+            .map(|l| l.uri())
+            .collect();
+        serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{public_url}/idp/jwks"),
+            "token_endpoint": format!("{public_url}/idp/token"),
+            "grant_types_supported": ["password"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "acr_values_supported": acr,
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "jti"],
+        })
+    }
+
+    /// The caller's own audit history (logins, enrolments, signatures), newest first.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn my_history(
+        &self,
+        principal: &Principal,
+        limit: i64,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let limit = limit.clamp(1, 1000);
+        let about = AuditFilter {
+            subject: Some(format!("person:{}", principal.person)),
+            limit,
+            ..AuditFilter::default()
+        };
+        let by = AuditFilter {
+            actor: Some(Actor::Person(principal.person).key()),
+            limit,
+            ..AuditFilter::default()
+        };
+        let mut rows = self.audit.query(&about).await.map_err(audit_error)?;
+        rows.extend(self.audit.query(&by).await.map_err(audit_error)?);
+        rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
+        rows.dedup_by_key(|r| r.seq);
+        rows.truncate(usize::try_from(limit).unwrap_or(100));
+        rows.iter()
+            .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
+            .collect()
     }
 
     fn now(&self) -> i64 {

@@ -310,6 +310,29 @@ impl Tx {
     }
 }
 
+/// A person with their login factors.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PersonRow {
+    /// Random UUID, the person's only identifier inside qsign.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Given name (for certificates).
+    pub given_name: String,
+    /// Family name (for certificates).
+    pub family_name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Base32 TOTP secret, when enrolled.
+    pub totp_secret: Option<String>,
+    /// The last TOTP step accepted (replay protection).
+    pub totp_last_step: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -377,6 +400,16 @@ const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints \
      ON CONFLICT (seq) DO NOTHING";
 const CHECKPOINTS: &str = "SELECT seq, head_hash, at, key_label, signature \
      FROM audit_checkpoints WHERE seq >= $1 ORDER BY seq";
+const PERSON_COLUMNS: &str = "id, username, given_name, family_name, status, password_hash, \
+     totp_secret, totp_last_step, created_at";
+const INSERT_PERSON: &str = "INSERT INTO persons (id, username, given_name, family_name, status, \
+     password_hash, totp_secret, totp_last_step, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const CONSUME_TOTP: &str = "UPDATE persons SET totp_last_step = $2 \
+     WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)";
+const COUNT_FAILURE: &str = "INSERT INTO login_throttle (key, failures, locked_until) \
+     VALUES ($1, 1, 0) ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1 \
+     RETURNING failures, locked_until";
 const INIT_CRL_NUMBER: &str =
     "INSERT INTO crl_numbers (issuer, number) VALUES ($1, 0) ON CONFLICT (issuer) DO NOTHING";
 const NEXT_CRL_NUMBER: &str =
@@ -715,6 +748,179 @@ impl Store {
         .bind(from)
         .fetch_all(pool)
         .await)?)
+    }
+
+    /// Adds a person.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the username is taken; database errors.
+    pub async fn insert_person(&self, p: &PersonRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(INSERT_PERSON)
+            .bind(&p.id)
+            .bind(&p.username)
+            .bind(&p.given_name)
+            .bind(&p.family_name)
+            .bind(&p.status)
+            .bind(&p.password_hash)
+            .bind(&p.totp_secret)
+            .bind(p.totp_last_step)
+            .bind(p.created_at)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A person by username or by id.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn person(&self, by_username: bool, key: &str) -> Result<Option<PersonRow>, Error> {
+        let column = if by_username { "username" } else { "id" };
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE {column} = $1");
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Every person, by username.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn persons(&self) -> Result<Vec<PersonRow>, Error> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons ORDER BY username");
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// Sets a person's status; `false` when no such username.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_person_status(&self, username: &str, status: &str) -> Result<bool, Error> {
+        let n = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE persons SET status = $2 WHERE username = $1"
+        )
+        .bind(username)
+        .bind(status)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Records that TOTP `step` was used, only if it is after the last one used: `false` means
+    /// a replay (or an older code), atomically across nodes.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn consume_totp_step(&self, person: &str, step: i64) -> Result<bool, Error> {
+        let n = on_pool!(self, write, |pool| sqlx::query(CONSUME_TOTP)
+            .bind(person)
+            .bind(step)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The failure count and lock of a throttle key (`user:NAME`, `ip:ADDR`).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn throttle(&self, key: &str) -> Result<(i64, i64), Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, (i64, i64)>(
+            "SELECT failures, locked_until FROM login_throttle WHERE key = $1"
+        )
+        .bind(key)
+        .fetch_optional(pool)
+        .await)?
+        .unwrap_or((0, 0)))
+    }
+
+    /// Counts one more failure for a key, atomically; returns the new count.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_failure(&self, key: &str) -> Result<i64, Error> {
+        Ok(
+            on_pool!(self, write, |pool| sqlx::query_as::<_, (i64, i64)>(
+                COUNT_FAILURE
+            )
+            .bind(key)
+            .fetch_one(pool)
+            .await)?
+            .0,
+        )
+    }
+
+    /// Locks a throttle key until `until` (Unix seconds).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn lock_throttle(&self, key: &str, until: i64) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE login_throttle SET locked_until = $2 WHERE key = $1"
+        )
+        .bind(key)
+        .bind(until)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Forgets the failures of a key (after a success).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn clear_throttle(&self, key: &str) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM login_throttle WHERE key = $1"
+        )
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Revokes an access token until it would have expired.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING"
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Whether an access token was revoked.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn token_revoked(&self, jti: &str) -> Result<bool, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query(
+            "SELECT jti FROM revoked_tokens WHERE jti = $1"
+        )
+        .bind(jti)
+        .fetch_optional(pool)
+        .await
+        .map(|r| r.is_some()))?)
     }
 
     /// Closes the pools, waiting for connections to be returned.

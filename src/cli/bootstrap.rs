@@ -11,6 +11,8 @@ use crate::audit::Audit;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
+use crate::identity::loa::LoaPolicy;
+use crate::identity::{self, Identity};
 use crate::pki::{self, Pki};
 use crate::store::{self, Store};
 
@@ -20,6 +22,7 @@ pub(super) struct Opened {
     pub store: Store,
     pub audit: Audit,
     pub pki: Pki,
+    pub identity: Identity,
     pub token: Option<TokenStatus>,
     pub keys: Vec<(&'static str, KeyStatus)>,
     pub certificates: Vec<(&'static str, pki::CertStatus)>,
@@ -124,15 +127,51 @@ pub(super) async fn open(
         pki_settings(config)?,
     );
     let certificates = pki.ensure_hierarchy(clock.now().unix_timestamp()).await?;
+    let identity = Identity::new(
+        store.clone(),
+        hsm.clone(),
+        audit.clone(),
+        identity_settings(config),
+        loa_policy(config)?,
+    )?;
     Ok(Opened {
         hsm,
         store,
         audit,
         pki,
+        identity,
         token,
         keys,
         certificates,
     })
+}
+
+/// The identity provider settings from the configuration.
+pub(super) fn identity_settings(config: &Config) -> identity::Settings {
+    let i = &config.identity;
+    identity::Settings {
+        issuer: i
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("{}/idp", config.public_url())),
+        audience: i.audience.clone(),
+        token_lifetime: Duration::from_secs(u64::from(i.token_lifetime_secs)),
+        argon2_memory_kib: i.argon2_memory_kib,
+        argon2_iterations: i.argon2_iterations,
+        argon2_parallelism: i.argon2_parallelism,
+        max_failures: i.max_failures,
+        lockout: Duration::from_secs(u64::from(i.lockout_secs)),
+    }
+}
+
+/// The level-of-assurance policy: the configured file, or the built-in default.
+fn loa_policy(config: &Config) -> anyhow::Result<LoaPolicy> {
+    let text = match &config.identity.loa_policy {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => identity::loa::DEFAULT_POLICY.to_owned(),
+    };
+    LoaPolicy::parse(&text).map_err(|e| anyhow::anyhow!("invalid level-of-assurance policy: {e}"))
 }
 
 /// The PKI settings from the configuration.

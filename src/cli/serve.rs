@@ -10,7 +10,7 @@ use super::bootstrap;
 use crate::clock;
 use crate::config::Config;
 use crate::http::{serve, AppState};
-use crate::service::Service;
+use crate::service::{Parts, Service};
 use crate::telemetry::Metrics;
 
 pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
@@ -27,7 +27,14 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
         let opened = bootstrap::open(&config, setup, managed, &clock).await?;
         let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
         let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-        let service = Service::new(opened.store, opened.hsm, opened.pki, opened.audit, clock);
+        let service = Service::new(Parts {
+            store: opened.store,
+            hsm: opened.hsm,
+            pki: opened.pki,
+            audit: opened.audit,
+            identity: opened.identity,
+            clock,
+        });
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;
         let state = AppState {

@@ -47,6 +47,12 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::TemporarilyUnavailable | ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType | ErrorCode::CodeReused => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
     }
 }
 
@@ -119,6 +125,12 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if info.code == ErrorCode::InvalidToken {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
         headers.remove(header::CONTENT_LENGTH);
         *response.body_mut() = Body::from(json);
     }

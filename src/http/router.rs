@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{error, ops, pki};
+use super::{error, idp, ops, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -41,6 +41,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/.well-known/openid-configuration", get(idp::discovery))
+        .route("/idp/jwks", get(idp::jwks))
+        .route("/idp/token", post(idp::token))
+        .route("/idp/logout", post(idp::logout))
+        .route("/v1/me/history", get(idp::history))
         .route("/pki/ca/{file}", get(pki::ca_certificate))
         .route("/pki/crl/{file}", get(pki::crl))
         .merge(

@@ -24,7 +24,8 @@ pub async fn serve(
         tracing::info!("shutdown requested; draining in-flight requests");
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;

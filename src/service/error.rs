@@ -4,6 +4,7 @@
 //! at the bottom pins the whole list; `http::error` is the only place that turns an [`Error`]
 //! into a response.
 
+use crate::identity::{self, token::TokenError};
 use crate::{hsm, pki, store};
 
 /// Stable, machine-readable error codes (snake_case, in the style of OAuth 2.0 and CSC).
@@ -27,6 +28,18 @@ pub enum ErrorCode {
     NotReady,
     /// An unexpected failure; the support reference finds the log line.
     InternalError,
+    /// Unknown user, wrong password or wrong one-time code (deliberately one code for all).
+    InvalidGrant,
+    /// A `grant_type` this token endpoint does not offer.
+    UnsupportedGrantType,
+    /// A one-time code that was already used.
+    CodeReused,
+    /// Too many failed logins for this username or address: locked for a while.
+    TooManyAttempts,
+    /// No bearer token, or one that is malformed, forged, expired or revoked.
+    InvalidToken,
+    /// The thing to create exists already.
+    AlreadyExists,
 }
 
 impl ErrorCode {
@@ -41,6 +54,12 @@ impl ErrorCode {
         Self::TemporarilyUnavailable,
         Self::NotReady,
         Self::InternalError,
+        Self::InvalidGrant,
+        Self::UnsupportedGrantType,
+        Self::CodeReused,
+        Self::TooManyAttempts,
+        Self::InvalidToken,
+        Self::AlreadyExists,
     ];
 
     /// The wire form.
@@ -56,6 +75,12 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::NotReady => "not_ready",
             Self::InternalError => "internal_error",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::CodeReused => "code_reused",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::InvalidToken => "invalid_token",
+            Self::AlreadyExists => "already_exists",
         }
     }
 
@@ -74,6 +99,14 @@ impl ErrorCode {
             }
             Self::NotReady => "The service is starting or has lost a dependency.",
             Self::InternalError => "Something went wrong on our side; quote the support reference.",
+            Self::InvalidGrant => "The username, password or one-time code is not right.",
+            Self::UnsupportedGrantType => "This kind of login is not offered here.",
+            Self::CodeReused => "That one-time code was used already; wait for the next one.",
+            Self::TooManyAttempts => {
+                "Too many failed logins; wait a while and try again, or contact support."
+            }
+            Self::InvalidToken => "Log in again: the access token is missing, expired or invalid.",
+            Self::AlreadyExists => "That name is taken already.",
         }
     }
 }
@@ -146,6 +179,40 @@ impl From<pki::Error> for Error {
     }
 }
 
+impl From<identity::Error> for Error {
+    fn from(e: identity::Error) -> Self {
+        use identity::Error as I;
+        match e {
+            I::InvalidCredentials | I::NoLevel => Self::new(
+                ErrorCode::InvalidGrant,
+                ErrorCode::InvalidGrant.description(),
+            ),
+            I::Locked { .. } => Self::new(
+                ErrorCode::TooManyAttempts,
+                ErrorCode::TooManyAttempts.description(),
+            ),
+            I::CodeReused => Self::new(ErrorCode::CodeReused, ErrorCode::CodeReused.description()),
+            I::UsernameTaken => Self::new(ErrorCode::AlreadyExists, "the username is taken"),
+            I::InvalidAccount(m) => Self::new(ErrorCode::InvalidRequest, m),
+            I::UnknownAccount => Self::new(ErrorCode::NotFound, "no such account"),
+            I::Token(t) => Self {
+                code: ErrorCode::InvalidToken,
+                message: t.to_string(),
+                detail: Some(format!("{t:?}")),
+            },
+            I::Store(e) => e.into(),
+            I::Hsm(e) => e.into(),
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(e: TokenError) -> Self {
+        identity::Error::Token(e).into()
+    }
+}
+
 impl From<hsm::Error> for Error {
     fn from(e: hsm::Error) -> Self {
         match e {
@@ -179,6 +246,12 @@ mod tests {
                 "temporarily_unavailable",
                 "not_ready",
                 "internal_error",
+                "invalid_grant",
+                "unsupported_grant_type",
+                "code_reused",
+                "too_many_attempts",
+                "invalid_token",
+                "already_exists",
             ]
         );
     }

@@ -16,6 +16,7 @@ mod audit;
 mod cli;
 mod durability;
 mod hsm;
+mod identity;
 mod layering;
 mod pki;
 mod server;

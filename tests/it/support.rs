@@ -233,12 +233,27 @@ pub fn pki_settings(base_url: &str) -> qsign::pki::Settings {
     }
 }
 
+/// Identity settings for tests: a cheap argon2 profile, 3 failures before a 2-second lock.
+pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
+    qsign::identity::Settings {
+        issuer: format!("{base_url}/idp"),
+        audience: "qsign".into(),
+        token_lifetime: Duration::from_secs(300),
+        argon2_memory_kib: 64,
+        argon2_iterations: 1,
+        argon2_parallelism: 1,
+        max_failures: 3,
+        lockout: Duration::from_secs(2),
+    }
+}
+
 /// A whole service in this process: HSM token, SQLite store, PKI, and the HTTP server on a
 /// loopback port.
 pub struct Service {
     pub hsm: Hsm,
     pub store: Store,
     pub pki: qsign::pki::Pki,
+    pub identity: qsign::identity::Identity,
     pub base: String,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -259,17 +274,29 @@ impl Service {
             pki_settings(&base),
         );
         pki.ensure_hierarchy(now()).await.unwrap();
-        let service = qsign::service::Service::new(
+        let identity = qsign::identity::Identity::new(
             store.clone(),
             hsm.clone(),
-            pki.clone(),
             audit.clone(),
-            qsign::clock::system(),
-        );
+            identity_settings(&base),
+            qsign::identity::loa::LoaPolicy::parse(qsign::identity::loa::DEFAULT_POLICY).unwrap(),
+        )
+        .unwrap();
+        let service = qsign::service::Service::new(qsign::service::Parts {
+            store: store.clone(),
+            hsm: hsm.clone(),
+            pki: pki.clone(),
+            audit: audit.clone(),
+            identity: identity.clone(),
+            clock: qsign::clock::system(),
+        });
         let state = qsign::http::AppState {
             service,
             metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),
-            config: std::sync::Arc::new(qsign::config::Config::default()),
+            config: std::sync::Arc::new(qsign::config::Config {
+                public_url: Some(base.clone()),
+                ..qsign::config::Config::default()
+            }),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -288,6 +315,7 @@ impl Service {
             hsm,
             store,
             pki,
+            identity,
             base,
             dir,
             stop: Some(stop),

@@ -1,0 +1,94 @@
+//! `qsign user add|list|disable|enable`.
+
+use std::io::Read as _;
+
+use zeroize::Zeroizing;
+
+use super::{bootstrap, UserCommand};
+use crate::audit::Context;
+use crate::clock::{self, Clock as _};
+use crate::config::Config;
+use crate::identity::AccountRequest;
+
+pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    // Read the password before anything else touches standard input.
+    let password = match &command {
+        UserCommand::Add { .. } => {
+            let mut text = Zeroizing::new(String::new());
+            std::io::stdin().read_to_string(&mut text)?;
+            Some(Zeroizing::new(
+                text.trim_end_matches(['\n', '\r']).to_owned(),
+            ))
+        }
+        _ => None,
+    };
+    let setup = bootstrap::prepare_hsm(&config)?;
+    super::runtime()?.block_on(async move {
+        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
+        let identity = opened.identity;
+        let now = clock::SystemClock.now().unix_timestamp();
+        let ctx = Context::system();
+        let result = match command {
+            UserCommand::Add {
+                username,
+                given_name,
+                family_name,
+                totp,
+                json,
+                ..
+            } => {
+                let password = password.unwrap_or_default();
+                let account = identity
+                    .create_account(
+                        &AccountRequest {
+                            username: &username,
+                            given_name: &given_name,
+                            family_name: &family_name,
+                            password: &password,
+                            with_totp: totp,
+                        },
+                        &ctx,
+                        now,
+                    )
+                    .await?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "id": account.id,
+                            "username": username,
+                            "totp_secret": account.totp_secret,
+                        })
+                    );
+                } else {
+                    println!("created {username} ({})", account.id);
+                    if let Some(secret) = &account.totp_secret {
+                        println!("TOTP secret (shown once): {secret}");
+                        println!("{}", crate::identity::totp::uri(secret, "qsign", &username));
+                    }
+                }
+                Ok(())
+            }
+            UserCommand::List => {
+                for p in identity.accounts().await? {
+                    let totp = if p.totp_secret.is_some() { "totp" } else { "-" };
+                    println!(
+                        "{}\t{}\t{}\t{} {}\t{totp}",
+                        p.id, p.username, p.status, p.given_name, p.family_name
+                    );
+                }
+                Ok(())
+            }
+            UserCommand::Disable { username } => identity
+                .set_enabled(&username, false, &ctx, now)
+                .await
+                .map_err(Into::into),
+            UserCommand::Enable { username } => identity
+                .set_enabled(&username, true, &ctx, now)
+                .await
+                .map_err(Into::into),
+        };
+        opened.store.close().await;
+        result
+    })
+}

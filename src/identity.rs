@@ -1,0 +1,591 @@
+//! The embedded identity provider: persons, login factors, levels of assurance and access
+//! tokens (DESIGN.md §3). eID only: logging in never unlocks a signing key.
+//!
+//! Persons are random UUIDs; no national identity number is stored. Passwords are argon2id;
+//! TOTP codes are accepted once (the step is consumed atomically in the store). Failed logins
+//! are counted per username (known or not, so a lockout does not reveal whether an account
+//! exists) and per source address; after `max_failures` the key is locked with exponential
+//! back-off. Access tokens are ES256 JWTs signed by the IdP key in the HSM.
+//!
+//! May use `store`, `hsm`, `audit` and `clock`.
+
+pub mod loa;
+pub mod token;
+pub mod totp;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Actor, Audit, Context, Event};
+use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
+use crate::store::{self, PersonRow, Store};
+use loa::{Factor, Loa, LoaPolicy};
+use token::{Claims, TokenError, Verifier};
+
+/// Errors of the identity provider.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Unknown user, wrong password or wrong code: one error for all, on purpose.
+    #[error("invalid username, password or code")]
+    InvalidCredentials,
+    /// Too many failures: locked until the given time.
+    #[error("too many failed attempts; try again later")]
+    Locked {
+        /// Unix seconds.
+        until: i64,
+    },
+    /// A TOTP code that was already used.
+    #[error("this one-time code was already used")]
+    CodeReused,
+    /// The factors used reach no level of assurance.
+    #[error("these factors do not reach any level of assurance")]
+    NoLevel,
+    /// The username is taken.
+    #[error("the username is taken")]
+    UsernameTaken,
+    /// Input that cannot be an account (empty or over-long names, bad characters).
+    #[error("invalid account data: {0}")]
+    InvalidAccount(String),
+    /// No such account.
+    #[error("no such account")]
+    UnknownAccount,
+    /// A token refused.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The HSM failed.
+    #[error(transparent)]
+    Hsm(#[from] hsm::Error),
+    /// The audit record could not be written, so the action did not happen.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+    /// Internal failures (hashing, encoding).
+    #[error("identity internal error: {0}")]
+    Internal(String),
+}
+
+/// Settings of the identity provider.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `iss` of issued tokens.
+    pub issuer: String,
+    /// `aud` of issued tokens (the signing service).
+    pub audience: String,
+    /// Access token lifetime.
+    pub token_lifetime: Duration,
+    /// Argon2id memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// Argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// Failures before a lock.
+    pub max_failures: u32,
+    /// First lock duration; doubles with each further failure, at most a day.
+    pub lockout: Duration,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The JWT.
+    pub access_token: String,
+    /// Seconds until expiry.
+    pub expires_in: u64,
+    /// The level reached.
+    pub loa: Loa,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The person.
+    pub person: uuid::Uuid,
+    /// Level of assurance of the login.
+    pub loa: Loa,
+    /// Factors used.
+    pub amr: Vec<String>,
+    /// Token id.
+    pub jti: String,
+    /// Token expiry.
+    pub exp: i64,
+}
+
+/// What a new account is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountRequest<'a> {
+    /// Login name: 1 to 64 of `[A-Za-z0-9._@-]`.
+    pub username: &'a str,
+    /// Given name (for certificates).
+    pub given_name: &'a str,
+    /// Family name (for certificates).
+    pub family_name: &'a str,
+    /// Password: 8 to 1024 characters.
+    pub password: &'a str,
+    /// Whether to enrol a TOTP secret.
+    pub with_totp: bool,
+}
+
+/// A new account and its TOTP secret, if one was enrolled.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The person's id.
+    pub id: uuid::Uuid,
+    /// Base32 TOTP secret (shown once).
+    pub totp_secret: Option<String>,
+}
+
+/// The identity provider: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    store: Store,
+    hsm: Hsm,
+    audit: Audit,
+    settings: std::sync::Arc<Settings>,
+    policy: std::sync::Arc<LoaPolicy>,
+    /// A hash of a random password, verified when the username is unknown so that unknown
+    /// users take as long as wrong passwords.
+    dummy_hash: std::sync::Arc<String>,
+}
+
+impl Identity {
+    /// Builds the identity provider.
+    ///
+    /// # Errors
+    /// Bad argon2 parameters.
+    pub fn new(
+        store: Store,
+        hsm: Hsm,
+        audit: Audit,
+        settings: Settings,
+        policy: LoaPolicy,
+    ) -> Result<Self, Error> {
+        let mut identity = Self {
+            store,
+            hsm,
+            audit,
+            settings: std::sync::Arc::new(settings),
+            policy: std::sync::Arc::new(policy),
+            dummy_hash: std::sync::Arc::new(String::new()),
+        };
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| Error::Internal(e.to_string()))?;
+        identity.dummy_hash = std::sync::Arc::new(identity.hash_password(&hex::encode(random))?);
+        Ok(identity)
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn argon2(&self) -> Result<Argon2<'static>, Error> {
+        let s = &self.settings;
+        let params = Params::new(
+            s.argon2_memory_kib,
+            s.argon2_iterations,
+            s.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Hashes a password with argon2id and a random salt (PHC string).
+    ///
+    /// # Errors
+    /// Hashing failures.
+    pub fn hash_password(&self, password: &str) -> Result<String, Error> {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| Error::Internal(e.to_string()))?;
+        self.argon2()?
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    fn password_matches(&self, password: &str, hash: &str) -> bool {
+        self.argon2()
+            .is_ok_and(|a| a.verify_password(password.as_bytes(), hash).is_ok())
+    }
+
+    /// Creates an account with a password and, optionally, a TOTP secret.
+    ///
+    /// # Errors
+    /// [`Error::UsernameTaken`], [`Error::InvalidAccount`], store and audit failures.
+    pub async fn create_account(
+        &self,
+        account: &AccountRequest<'_>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<NewAccount, Error> {
+        let AccountRequest {
+            username,
+            given_name,
+            family_name,
+            password,
+            with_totp,
+        } = *account;
+        let valid_name =
+            |s: &str| !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control);
+        if !valid_name(given_name) || !valid_name(family_name) {
+            return Err(Error::InvalidAccount(
+                "given and family names must be 1 to 128 characters".into(),
+            ));
+        }
+        if username.is_empty()
+            || username.len() > 64
+            || !username
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
+        {
+            return Err(Error::InvalidAccount(
+                "usernames are 1 to 64 of [A-Za-z0-9._@-]".into(),
+            ));
+        }
+        if password.chars().count() < 8 || password.len() > 1024 {
+            return Err(Error::InvalidAccount(
+                "passwords are 8 to 1024 characters".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4();
+        let password = Zeroizing::new(password.to_owned());
+        let this = self.clone();
+        let hash = tokio::task::spawn_blocking(move || this.hash_password(&password))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let totp_secret = if with_totp {
+            Some(totp::new_secret().map_err(|e| Error::Internal(e.to_string()))?)
+        } else {
+            None
+        };
+        let row = PersonRow {
+            id: id.to_string(),
+            username: username.to_owned(),
+            given_name: given_name.to_owned(),
+            family_name: family_name.to_owned(),
+            status: "active".into(),
+            password_hash: hash,
+            totp_secret: totp_secret.clone(),
+            totp_last_step: None,
+            created_at: now,
+        };
+        match self.store.insert_person(&row).await {
+            Err(store::Error::Conflict) => return Err(Error::UsernameTaken),
+            other => other?,
+        }
+        let subject = Some(format!("person:{id}"));
+        self.audit
+            .record(
+                &ctx.entry(
+                    subject.clone(),
+                    Event::FactorEnrolled {
+                        factor: "password".into(),
+                    },
+                ),
+                now * 1000,
+            )
+            .await?;
+        if with_totp {
+            self.audit
+                .record(
+                    &ctx.entry(
+                        subject,
+                        Event::FactorEnrolled {
+                            factor: "totp".into(),
+                        },
+                    ),
+                    now * 1000,
+                )
+                .await?;
+        }
+        Ok(NewAccount { id, totp_secret })
+    }
+
+    /// Every account.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn accounts(&self) -> Result<Vec<PersonRow>, Error> {
+        Ok(self.store.persons().await?)
+    }
+
+    /// Enables or disables an account.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; store and audit failures.
+    pub async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        let status = if enabled { "active" } else { "disabled" };
+        if !self.store.set_person_status(username, status).await? {
+            return Err(Error::UnknownAccount);
+        }
+        let action = format!("account {username} {status}");
+        self.audit
+            .record(&ctx.entry(None, Event::AdminAction { action }), now * 1000)
+            .await?;
+        Ok(())
+    }
+
+    /// The resource-owner password grant (an extension for scripted clients): password, and
+    /// optionally a TOTP code. Returns a token at the level the factors reach.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] (the same for unknown users, wrong passwords and wrong
+    /// codes), [`Error::Locked`], [`Error::CodeReused`], store, HSM and audit failures.
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let keys: Vec<String> = std::iter::once(format!("user:{username}"))
+            .chain(source.map(|s| format!("ip:{s}")))
+            .collect();
+        for key in &keys {
+            let (_, until) = self.store.throttle(key).await?;
+            if until > now {
+                return Err(Error::Locked { until });
+            }
+        }
+        let person = self.store.person(true, username).await?;
+        let hash = person.as_ref().map_or_else(
+            || self.dummy_hash.as_str().to_owned(),
+            |p| p.password_hash.clone(),
+        );
+        let this = self.clone();
+        let password = Zeroizing::new(password.to_owned());
+        let password_ok =
+            tokio::task::spawn_blocking(move || this.password_matches(&password, &hash))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        let person = match person {
+            Some(p) if password_ok && p.status == "active" => p,
+            other => {
+                let subject = other.map(|p| format!("person:{}", p.id));
+                return Err(self
+                    .fail(&keys, subject, "invalid_credentials", ctx, now)
+                    .await);
+            }
+        };
+        let subject = Some(format!("person:{}", person.id));
+        let mut factors = BTreeSet::from([Factor::Password]);
+        if let Some(code) = otp {
+            let step = person
+                .totp_secret
+                .as_deref()
+                .and_then(|s| totp::matching_step(s, code, now));
+            let Some(step) = step else {
+                return Err(self
+                    .fail(&keys, subject, "invalid_credentials", ctx, now)
+                    .await);
+            };
+            if !self.store.consume_totp_step(&person.id, step).await? {
+                let e = self.fail(&keys, subject, "code_reused", ctx, now).await;
+                return Err(if matches!(e, Error::InvalidCredentials) {
+                    Error::CodeReused
+                } else {
+                    e
+                });
+            }
+            factors.insert(Factor::Totp);
+        }
+        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
+        for key in &keys {
+            self.store.clear_throttle(key).await?;
+        }
+        let id = uuid::Uuid::parse_str(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
+        let ctx = Context {
+            actor: Actor::Person(id),
+            request_id: ctx.request_id.clone(),
+        };
+        let event = Event::Login {
+            loa: loa.uri().to_owned(),
+            factors: factors.iter().map(|f| f.name().to_owned()).collect(),
+        };
+        self.audit
+            .record(&ctx.entry(subject, event), now * 1000)
+            .await?;
+        self.issue(id, loa, &factors, now, now).await
+    }
+
+    /// Counts a failure against every key, locks keys over the limit, records it; returns the
+    /// error to give the caller.
+    async fn fail(
+        &self,
+        keys: &[String],
+        subject: Option<String>,
+        reason: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Error {
+        let mut locked = None;
+        for key in keys {
+            match self.store.count_failure(key).await {
+                Ok(n) if n >= i64::from(self.settings.max_failures) => {
+                    let over = u32::try_from(n - i64::from(self.settings.max_failures))
+                        .unwrap_or(u32::MAX)
+                        .min(16);
+                    let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
+                    let until = now.saturating_add(secs.saturating_mul(1 << over).min(86_400));
+                    if let Err(e) = self.store.lock_throttle(key, until).await {
+                        return e.into();
+                    }
+                    locked = Some(until);
+                }
+                Ok(_) => {}
+                Err(e) => return e.into(),
+            }
+        }
+        let anon = Context {
+            actor: Actor::Anonymous,
+            request_id: ctx.request_id.clone(),
+        };
+        let mut result = self
+            .audit
+            .record(
+                &anon.entry(
+                    subject.clone(),
+                    Event::LoginFailed {
+                        reason: reason.to_owned(),
+                    },
+                ),
+                now * 1000,
+            )
+            .await;
+        if let (Ok(_), Some(until)) = (&result, locked) {
+            result = self
+                .audit
+                .record(
+                    &anon.entry(
+                        subject,
+                        Event::Lockout {
+                            until_ms: until * 1000,
+                        },
+                    ),
+                    now * 1000,
+                )
+                .await;
+        }
+        match result {
+            Err(e) => e.into(),
+            Ok(_) => Error::InvalidCredentials,
+        }
+    }
+
+    /// Issues an access token for a person at a level.
+    async fn issue(
+        &self,
+        person: uuid::Uuid,
+        loa: Loa,
+        factors: &BTreeSet<Factor>,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            sub: person.to_string(),
+            aud: self.settings.audience.clone(),
+            exp: now.saturating_add(lifetime),
+            iat: now,
+            nbf: Some(now),
+            auth_time,
+            acr: Some(loa.uri().to_owned()),
+            amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let spki = self.hsm.public_key(ServiceKey::Idp).await?;
+        let (input, digest) = token::signing_input(&token::key_id(&spki), &claims)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let raw = self
+            .hsm
+            .sign(
+                ServiceKey::Idp,
+                SignAlgorithm::Ecdsa,
+                Digest::new(HashAlgorithm::Sha256, digest.to_vec())?,
+            )
+            .await?;
+        Ok(Issued {
+            access_token: token::assemble(&input, &raw),
+            expires_in: lifetime.unsigned_abs(),
+            loa,
+        })
+    }
+
+    /// The verifier for this issuer's tokens.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn verifier(&self) -> Result<Verifier, Error> {
+        let spki = self.hsm.public_key(ServiceKey::Idp).await?;
+        let point = spki
+            .get(spki.len().saturating_sub(65)..)
+            .unwrap_or_default();
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Verifier {
+            issuer: self.settings.issuer.clone(),
+            audience: self.settings.audience.clone(),
+            keys: vec![(token::key_id(&spki), key)],
+        })
+    }
+
+    /// Verifies an access token: signature and claims, not revoked, person still active.
+    ///
+    /// # Errors
+    /// [`Error::Token`]; store and HSM failures.
+    pub async fn authenticate(&self, token: &str, now: i64) -> Result<Principal, Error> {
+        let (claims, loa) = self.verifier().await?.verify(token, now)?;
+        if self.store.token_revoked(&claims.jti).await? {
+            return Err(TokenError::Revoked.into());
+        }
+        let person = self.store.person(false, &claims.sub).await?;
+        if person.is_none_or(|p| p.status != "active") {
+            return Err(TokenError::Revoked.into());
+        }
+        let person = uuid::Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Malformed)?;
+        Ok(Principal {
+            person,
+            loa,
+            amr: claims.amr,
+            jti: claims.jti,
+            exp: claims.exp,
+        })
+    }
+
+    /// Revokes the caller's token (logout).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Error> {
+        Ok(self
+            .store
+            .revoke_token(&principal.jti, principal.exp)
+            .await?)
+    }
+
+    /// The JWKS document.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn jwks(&self) -> Result<serde_json::Value, Error> {
+        let spki = self.hsm.public_key(ServiceKey::Idp).await?;
+        Ok(serde_json::json!({ "keys": [token::jwk(&spki)] }))
+    }
+}

@@ -1,0 +1,219 @@
+//! Access tokens: compact JWS (RFC 7515) JWTs (RFC 7519) signed ES256 by the IdP key in the
+//! HSM, and their strict verification.
+//!
+//! Verification accepts exactly one algorithm (ES256) and only keys this service published, by
+//! `kid`; the header's `alg` is checked before anything else, so `none`, HS256 "signed" with the
+//! public key, and other confusions are refused. `iss`, `aud`, `exp`, `nbf` (with a bounded
+//! leeway) and `acr` are required to be right.
+
+use base64::Engine as _;
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::loa::Loa;
+
+/// Leeway for `exp` and `nbf`, seconds.
+pub const LEEWAY: i64 = 30;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject: the person's UUID.
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Not before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// When the person authenticated.
+    pub auth_time: i64,
+    /// Level of assurance (NSIS URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Factors used (RFC 8176 values).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Unique token id (for revocation).
+    pub jti: String,
+}
+
+/// Why a token was refused. Each maps to a stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not three base64url parts of JSON.
+    #[error("malformed token")]
+    Malformed,
+    /// `alg` is not ES256.
+    #[error("token algorithm not accepted")]
+    Algorithm,
+    /// `kid` names no key of this issuer.
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("bad token signature")]
+    Signature,
+    /// Another issuer.
+    #[error("wrong token issuer")]
+    Issuer,
+    /// Another audience.
+    #[error("wrong token audience")]
+    Audience,
+    /// Past `exp`.
+    #[error("token expired")]
+    Expired,
+    /// Before `nbf` or issued in the future.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// No `acr`.
+    #[error("token has no acr")]
+    MissingAcr,
+    /// An `acr` that is no known level.
+    #[error("token acr is not a known level of assurance")]
+    UnknownAcr,
+    /// Revoked (logout).
+    #[error("token revoked")]
+    Revoked,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(s: &str) -> Result<Vec<u8>, TokenError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenError::Malformed)
+}
+
+/// The key id of a public key: base64url of the first 16 bytes of SHA-256 over its SPKI.
+#[must_use]
+pub fn key_id(spki: &[u8]) -> String {
+    b64(Sha256::digest(spki).get(..16).unwrap_or_default())
+}
+
+/// `header.payload` to be signed, and the SHA-256 digest the HSM signs.
+///
+/// # Errors
+/// Only if the claims cannot be serialised.
+pub fn signing_input(kid: &str, claims: &Claims) -> Result<(String, [u8; 32]), serde_json::Error> {
+    let header = Header {
+        alg: "ES256".into(),
+        typ: Some("JWT".into()),
+        kid: Some(kid.to_owned()),
+    };
+    let input = format!(
+        "{}.{}",
+        b64(&serde_json::to_vec(&header)?),
+        b64(&serde_json::to_vec(claims)?)
+    );
+    let digest = Sha256::digest(input.as_bytes()).into();
+    Ok((input, digest))
+}
+
+/// Appends the raw `r || s` signature (which is exactly the JWS ES256 form, RFC 7518 §3.4).
+#[must_use]
+pub fn assemble(input: &str, raw_signature: &[u8]) -> String {
+    format!("{input}.{}", b64(raw_signature))
+}
+
+/// A verifier for this issuer's tokens.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    /// Accepted issuer.
+    pub issuer: String,
+    /// Accepted audience.
+    pub audience: String,
+    /// Keys by `kid`.
+    pub keys: Vec<(String, p256::ecdsa::VerifyingKey)>,
+}
+
+impl Verifier {
+    /// Checks a token completely and returns its claims and level of assurance.
+    ///
+    /// # Errors
+    /// The first [`TokenError`] found.
+    pub fn verify(&self, token: &str, now: i64) -> Result<(Claims, Loa), TokenError> {
+        if token.len() > 8 * 1024 {
+            return Err(TokenError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let header: Header =
+            serde_json::from_slice(&unb64(h)?).map_err(|_| TokenError::Malformed)?;
+        if header.alg != "ES256" {
+            return Err(TokenError::Algorithm);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|(k, _)| *k == kid)
+            .map(|(_, key)| key)
+            .ok_or(TokenError::UnknownKey)?;
+        let signature =
+            p256::ecdsa::Signature::from_slice(&unb64(s)?).map_err(|_| TokenError::Signature)?;
+        let digest = Sha256::digest(format!("{h}.{p}").as_bytes());
+        key.verify_prehash(&digest, &signature)
+            .map_err(|_| TokenError::Signature)?;
+        let claims: Claims =
+            serde_json::from_slice(&unb64(p)?).map_err(|_| TokenError::Malformed)?;
+        if claims.iss != self.issuer {
+            return Err(TokenError::Issuer);
+        }
+        if claims.aud != self.audience {
+            return Err(TokenError::Audience);
+        }
+        if now > claims.exp.saturating_add(LEEWAY) {
+            return Err(TokenError::Expired);
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| now.saturating_add(LEEWAY) < nbf)
+            || now.saturating_add(LEEWAY) < claims.iat
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        let acr = claims.acr.as_deref().ok_or(TokenError::MissingAcr)?;
+        let loa = Loa::parse(acr).ok_or(TokenError::UnknownAcr)?;
+        Ok((claims, loa))
+    }
+}
+
+/// The JWK (RFC 7517) of a P-256 public key given as SPKI DER.
+#[must_use]
+pub fn jwk(spki: &[u8]) -> serde_json::Value {
+    // The last 64 bytes of a P-256 SPKI are x || y of the uncompressed point.
+    let point = spki
+        .get(spki.len().saturating_sub(64)..)
+        .unwrap_or_default();
+    let (x, y) = point.split_at(point.len() / 2);
+    serde_json::json!({
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64(x),
+        "y": b64(y),
+        "kid": key_id(spki),
+        "use": "sig",
+        "alg": "ES256",
+    })
+}

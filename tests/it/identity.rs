@@ -1,0 +1,556 @@
+//! The identity provider: levels of assurance from the factors used, ES256 tokens that openssl
+//! verifies against the served JWKS, forged tokens refused, TOTP codes accepted once, lockout
+//! with back-off, logout and disabled accounts.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use qsign::audit::Context;
+use qsign::hsm::{Digest, HashAlgorithm, ServiceKey, SignAlgorithm};
+use qsign::identity::loa::Loa;
+use qsign::identity::token::{self, Claims, TokenError};
+use qsign::identity::totp;
+use qsign::identity::AccountRequest;
+
+use crate::support::{self, now, Service};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn account(svc: &Service, name: &str) -> (uuid::Uuid, String) {
+    let acct = svc
+        .identity
+        .create_account(
+            &AccountRequest {
+                username: name,
+                given_name: "Karen",
+                family_name: "Blixen",
+                password: PASSWORD,
+                with_totp: true,
+            },
+            &Context::system(),
+            now(),
+        )
+        .await
+        .unwrap();
+    (acct.id, acct.totp_secret.unwrap())
+}
+
+fn code(secret: &str, at: i64) -> String {
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    format!("{:06}", totp::code_at(&key, at.div_euclid(totp::STEP)))
+}
+
+async fn token_request(svc: &Service, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(svc.url("/idp/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+/// DER INTEGER of an unsigned big-endian number (written here, apart from the library).
+fn der_int(bytes: &[u8]) -> Vec<u8> {
+    let mut v: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+    if v.first().is_none_or(|b| b & 0x80 != 0) {
+        v.insert(0, 0);
+    }
+    let mut out = vec![0x02, u8::try_from(v.len()).unwrap()];
+    out.extend(v);
+    out
+}
+
+/// Verifies a JWT with openssl, using only the served JWKS.
+async fn openssl_verifies(svc: &Service, jwt: &str) -> bool {
+    let jwks: serde_json::Value = reqwest::get(svc.url("/idp/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64(jwt.split('.').next().unwrap())).unwrap();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .unwrap();
+    assert_eq!(key["alg"], "ES256");
+    // SubjectPublicKeyInfo for P-256: fixed prefix, then 04 || x || y.
+    let mut spki = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap();
+    spki.push(0x04);
+    spki.extend(b64(key["x"].as_str().unwrap()));
+    spki.extend(b64(key["y"].as_str().unwrap()));
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let raw = b64(sig);
+    let (r, s) = raw.split_at(32);
+    let mut body = der_int(r);
+    body.extend(der_int(s));
+    let mut der = vec![0x30, u8::try_from(body.len()).unwrap()];
+    der.extend(body);
+    support::openssl_verify(&spki, input.as_bytes(), &der, support::OpensslScheme::Ecdsa)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_gives_low_totp_gives_substantial_and_openssl_verifies_the_jwt() {
+    let svc = Service::start().await;
+    let (id, secret) = account(&svc, "karen").await;
+
+    let low: serde_json::Value = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(low["acr"], Loa::Low.uri());
+    assert_eq!(low["token_type"], "Bearer");
+    let jwt = low["access_token"].as_str().unwrap();
+    assert!(
+        openssl_verifies(&svc, jwt).await,
+        "openssl rejected the token"
+    );
+    let claims: Claims = serde_json::from_slice(&b64(jwt.split('.').nth(1).unwrap())).unwrap();
+    assert_eq!(claims.sub, id.to_string());
+    assert_eq!(claims.aud, "qsign");
+    assert_eq!(claims.iss, svc.url("/idp"));
+    assert_eq!(claims.amr, ["pwd"]);
+    assert_eq!(claims.exp - claims.iat, 300);
+
+    let otp = code(&secret, now());
+    let response = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+            ("otp", &otp),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let substantial: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(substantial["acr"], Loa::Substantial.uri());
+    let jwt = substantial["access_token"].as_str().unwrap();
+    assert!(openssl_verifies(&svc, jwt).await);
+    let claims: Claims = serde_json::from_slice(&b64(jwt.split('.').nth(1).unwrap())).unwrap();
+    assert_eq!(claims.amr, ["pwd", "otp"]);
+
+    // The same code again is refused, with its own code.
+    let again = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+            ("otp", &otp),
+        ],
+    )
+    .await;
+    assert_eq!(again.status(), 400);
+    let body: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(body["error"], "code_reused");
+
+    // The token opens the person's own history, which shows both logins.
+    let history: serde_json::Value = reqwest::Client::new()
+        .get(svc.url("/v1/me/history"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let logins = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"]["type"] == "login")
+        .count();
+    assert_eq!(logins, 2);
+    let discovery: serde_json::Value = reqwest::get(svc.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["jwks_uri"], svc.url("/idp/jwks"));
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let mut bodies = Vec::new();
+    for (user, password) in [("karen", "wrong password"), ("nobody", "wrong password")] {
+        let r = token_request(
+            &svc,
+            &[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 400);
+        let mut body: serde_json::Value = r.json().await.unwrap();
+        body["support_ref"] = serde_json::Value::Null;
+        bodies.push(body);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[0]["error"], "invalid_grant");
+    let r = token_request(&svc, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_account_and_the_lock_ends_after_the_back_off() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let ctx = Context::system();
+    let t0 = now();
+    for _ in 0..3 {
+        let e = svc
+            .identity
+            .password_grant("karen", "wrong", None, None, &ctx, t0)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, qsign::identity::Error::InvalidCredentials),
+            "{e}"
+        );
+    }
+    // Locked now, even with the right password.
+    let e = svc
+        .identity
+        .password_grant("karen", PASSWORD, None, None, &ctx, t0 + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, qsign::identity::Error::Locked { .. }), "{e}");
+    // Unknown usernames lock the same way, so a lock says nothing about existence.
+    for _ in 0..3 {
+        let _ = svc
+            .identity
+            .password_grant("ghost", "wrong", None, None, &ctx, t0)
+            .await;
+    }
+    let e = svc
+        .identity
+        .password_grant("ghost", "x", None, None, &ctx, t0 + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, qsign::identity::Error::Locked { .. }), "{e}");
+    // After the back-off (2 s) the right password works and clears the count.
+    let ok = svc
+        .identity
+        .password_grant("karen", PASSWORD, None, None, &ctx, t0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(ok.loa, Loa::Low);
+    // The audit log recorded the failures and the lock.
+    let rows = svc
+        .store
+        .audit_query(&qsign::store::AuditFilter {
+            actor: Some("anonymous".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let kinds: BTreeSet<String> = rows.iter().map(|r| r.event.clone()).collect();
+    assert!(
+        kinds.contains("login_failed") && kinds.contains("lockout"),
+        "{kinds:?}"
+    );
+    svc.stop().await;
+}
+
+/// The token with one character of its signature changed (still valid base64url).
+fn tampered_signature(jwt: &str) -> String {
+    let mut chars: Vec<char> = jwt.chars().collect();
+    let i = chars.len() - 10;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// Signs arbitrary claims with a header of our choosing, using an HSM's IdP key.
+async fn sign_with(hsm: &qsign::hsm::Hsm, kid: &str, claims: &Claims) -> String {
+    let (input, digest) = token::signing_input(kid, claims).unwrap();
+    let raw = hsm
+        .sign(
+            ServiceKey::Idp,
+            SignAlgorithm::Ecdsa,
+            Digest::new(HashAlgorithm::Sha256, digest.to_vec()).unwrap(),
+        )
+        .await
+        .unwrap();
+    token::assemble(&input, &raw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_out_of_date_tokens_are_refused_each_with_its_reason() {
+    let svc = Service::start().await;
+    let (id, _) = account(&svc, "karen").await;
+    let verifier = svc.identity.verifier().await.unwrap();
+    let kid = verifier.keys[0].0.clone();
+    let t = now();
+    let good = Claims {
+        iss: svc.url("/idp"),
+        sub: id.to_string(),
+        aud: "qsign".into(),
+        exp: t + 300,
+        iat: t,
+        nbf: Some(t),
+        auth_time: t,
+        acr: Some(Loa::High.uri().into()),
+        amr: vec!["pwd".into()],
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    let valid = sign_with(&svc.hsm, &kid, &good).await;
+    assert!(verifier.verify(&valid, t).is_ok());
+
+    let enc = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let payload = enc(&serde_json::to_value(&good).unwrap());
+    // alg none.
+    let none = format!(
+        "{}.{payload}.",
+        enc(&serde_json::json!({"alg": "none", "kid": kid}))
+    );
+    // HS256 with the public key as the HMAC secret.
+    let hs_input = format!(
+        "{}.{payload}",
+        enc(&serde_json::json!({"alg": "HS256", "kid": kid}))
+    );
+    let spki = svc.hsm.public_key(ServiceKey::Idp).await.unwrap();
+    let mac = {
+        use hmac::{KeyInit, Mac};
+        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&spki).unwrap();
+        m.update(hs_input.as_bytes());
+        m.finalize().into_bytes()
+    };
+    let hs256 = format!(
+        "{hs_input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+    );
+    // A key this issuer never published.
+    let (_t, stranger) = support::new_hsm(1).await;
+    let unknown_kid = sign_with(&stranger, "another-key", &good).await;
+    let stranger_same_kid = sign_with(&stranger, &kid, &good).await;
+    let with = |f: &dyn Fn(&mut Claims)| {
+        let mut c = good.clone();
+        f(&mut c);
+        c
+    };
+    let mut cases: Vec<(String, TokenError)> = vec![
+        (none, TokenError::Algorithm),
+        (hs256, TokenError::Algorithm),
+        (unknown_kid, TokenError::UnknownKey),
+        (stranger_same_kid, TokenError::Signature),
+        ("not.a.token".into(), TokenError::Malformed),
+        (format!("{valid}x"), TokenError::Malformed),
+        (tampered_signature(&valid), TokenError::Signature),
+    ];
+    for (claims, expected) in [
+        (
+            with(&|c| c.iss = "https://evil.example/idp".into()),
+            TokenError::Issuer,
+        ),
+        (
+            with(&|c| c.aud = "someone-else".into()),
+            TokenError::Audience,
+        ),
+        (with(&|c| c.exp = t - 3600), TokenError::Expired),
+        (with(&|c| c.nbf = Some(t + 3600)), TokenError::NotYetValid),
+        (with(&|c| c.acr = None), TokenError::MissingAcr),
+        (
+            with(&|c| c.acr = Some("https://data.gov.dk/concept/core/nsis/loa/Extreme".into())),
+            TokenError::UnknownAcr,
+        ),
+    ] {
+        cases.push((sign_with(&svc.hsm, &kid, &claims).await, expected));
+    }
+    let client = reqwest::Client::new();
+    for (jwt, expected) in cases {
+        assert_eq!(verifier.verify(&jwt, t).unwrap_err(), expected, "{jwt}");
+        let r = client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{expected:?}");
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token"));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_token");
+        assert_eq!(body["error_description"], expected.to_string());
+    }
+    // The broker form of acr is accepted.
+    let broker =
+        with(&|c| c.acr = Some("https://data.gov.dk/concept/core/nsis/Substantial".into()));
+    assert_eq!(
+        verifier
+            .verify(&sign_with(&svc.hsm, &kid, &broker).await, t)
+            .unwrap()
+            .1,
+        Loa::Substantial
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_and_disabling_an_account_end_its_tokens() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let client = reqwest::Client::new();
+    let get_token = || async {
+        let v: serde_json::Value = token_request(
+            &svc,
+            &[
+                ("grant_type", "password"),
+                ("username", "karen"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    };
+    let jwt = get_token().await;
+    assert_eq!(
+        client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .post(svc.url("/idp/logout"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let jwt = get_token().await;
+    svc.identity
+        .set_enabled("karen", false, &Context::system(), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let r = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(
+        client
+            .get(svc.url("/v1/me/history"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 401
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_need_valid_names_and_unique_usernames() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let ctx = Context::system();
+    let id = &svc.identity;
+    assert!(matches!(
+        id.create_account(
+            &AccountRequest {
+                username: "karen",
+                given_name: "K",
+                family_name: "B",
+                password: PASSWORD,
+                with_totp: false
+            },
+            &ctx,
+            now()
+        )
+        .await,
+        Err(qsign::identity::Error::UsernameTaken)
+    ));
+    for (user, given, password) in [
+        ("bad name", "K", PASSWORD),
+        ("ok", "", PASSWORD),
+        ("ok", "K", "short"),
+    ] {
+        assert!(matches!(
+            id.create_account(
+                &AccountRequest {
+                    username: user,
+                    given_name: given,
+                    family_name: "B",
+                    password,
+                    with_totp: false
+                },
+                &ctx,
+                now()
+            )
+            .await,
+            Err(qsign::identity::Error::InvalidAccount(_))
+        ));
+    }
+    svc.stop().await;
+}
