@@ -32,6 +32,7 @@ bench: deps-test
 	$(CARGO) bench --bench hsm
 	$(CARGO) bench --bench pki
 	$(CARGO) bench --bench audit
+	$(CARGO) bench --bench identity
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

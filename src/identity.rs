@@ -152,6 +152,10 @@ pub struct Identity {
     /// A hash of a random password, verified when the username is unknown so that unknown
     /// users take as long as wrong passwords.
     dummy_hash: std::sync::Arc<String>,
+    /// The verifier (the IdP public key read once from the HSM).
+    verifier: std::sync::Arc<tokio::sync::OnceCell<Verifier>>,
+    /// Tokens already verified.
+    verified: std::sync::Arc<token::VerifiedCache>,
 }
 
 impl Identity {
@@ -173,6 +177,8 @@ impl Identity {
             settings: std::sync::Arc::new(settings),
             policy: std::sync::Arc::new(policy),
             dummy_hash: std::sync::Arc::new(String::new()),
+            verifier: std::sync::Arc::new(tokio::sync::OnceCell::new()),
+            verified: std::sync::Arc::new(token::VerifiedCache::default()),
         };
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| Error::Internal(e.to_string()))?;
@@ -533,6 +539,13 @@ impl Identity {
     /// # Errors
     /// HSM failures.
     pub async fn verifier(&self) -> Result<Verifier, Error> {
+        self.verifier
+            .get_or_try_init(|| self.load_verifier())
+            .await
+            .cloned()
+    }
+
+    async fn load_verifier(&self) -> Result<Verifier, Error> {
         let spki = self.hsm.public_key(ServiceKey::Idp).await?;
         let point = spki
             .get(spki.len().saturating_sub(65)..)
@@ -551,7 +564,8 @@ impl Identity {
     /// # Errors
     /// [`Error::Token`]; store and HSM failures.
     pub async fn authenticate(&self, token: &str, now: i64) -> Result<Principal, Error> {
-        let (claims, loa) = self.verifier().await?.verify(token, now)?;
+        let verifier = self.verifier().await?;
+        let (claims, loa) = self.verified.verify(&verifier, token, now)?;
         if self.store.token_revoked(&claims.jti).await? {
             return Err(TokenError::Revoked.into());
         }

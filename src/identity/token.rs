@@ -199,6 +199,62 @@ impl Verifier {
     }
 }
 
+/// Tokens that verified, by SHA-256 of the token, so that a token presented on every request
+/// costs one signature check, not one per request. Only fully verified tokens enter; `exp` and
+/// `nbf` are checked again on every hit; revocation is the caller's (it is not cached). Bounded:
+/// when full, it is emptied.
+#[derive(Debug, Default)]
+pub struct VerifiedCache {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (Claims, Loa)>>,
+}
+
+/// Most tokens kept in a [`VerifiedCache`].
+const CACHE_LIMIT: usize = 10_000;
+
+impl VerifiedCache {
+    /// Verifies `token` with `verifier`, or answers from the cache.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify(
+        &self,
+        verifier: &Verifier,
+        token: &str,
+        now: i64,
+    ) -> Result<(Claims, Loa), TokenError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let hit = self.lock().get(&key).cloned();
+        if let Some((claims, loa)) = hit {
+            if now > claims.exp.saturating_add(LEEWAY) {
+                self.lock().remove(&key);
+                return Err(TokenError::Expired);
+            }
+            if claims
+                .nbf
+                .is_some_and(|nbf| now.saturating_add(LEEWAY) < nbf)
+            {
+                return Err(TokenError::NotYetValid);
+            }
+            return Ok((claims, loa));
+        }
+        let verified = verifier.verify(token, now)?;
+        let mut entries = self.lock();
+        if entries.len() >= CACHE_LIMIT {
+            entries.clear();
+        }
+        entries.insert(key, verified.clone());
+        Ok(verified)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], (Claims, Loa)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// The JWK (RFC 7517) of a P-256 public key given as SPKI DER.
 #[must_use]
 pub fn jwk(spki: &[u8]) -> serde_json::Value {
@@ -216,4 +272,69 @@ pub fn jwk(spki: &[u8]) -> serde_json::Value {
         "use": "sig",
         "alg": "ES256",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+
+    use super::*;
+
+    fn setup() -> (Verifier, p256::ecdsa::SigningKey) {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let verifier = Verifier {
+            issuer: "iss".into(),
+            audience: "aud".into(),
+            keys: vec![("k1".into(), *key.verifying_key())],
+        };
+        (verifier, key)
+    }
+
+    fn sign(key: &p256::ecdsa::SigningKey, claims: &Claims) -> String {
+        let (input, digest) = signing_input("k1", claims).unwrap();
+        let sig: p256::ecdsa::Signature = key.sign_prehash(&digest).unwrap();
+        assemble(&input, &sig.to_bytes())
+    }
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: "iss".into(),
+            sub: "s".into(),
+            aud: "aud".into(),
+            exp,
+            iat: 100,
+            nbf: None,
+            auth_time: 100,
+            acr: Some(Loa::High.uri().into()),
+            amr: vec![],
+            jti: "j".into(),
+        }
+    }
+
+    #[test]
+    fn cached_tokens_still_expire_and_bad_ones_are_never_cached() {
+        let (verifier, key) = setup();
+        let cache = VerifiedCache::default();
+        let jwt = sign(&key, &claims(1000));
+        assert!(cache.verify(&verifier, &jwt, 500).is_ok());
+        assert!(cache.verify(&verifier, &jwt, 600).is_ok());
+        assert_eq!(
+            cache.verify(&verifier, &jwt, 1000 + LEEWAY + 1),
+            Err(TokenError::Expired)
+        );
+        let forged = format!("{}A", &jwt[..jwt.len() - 1]);
+        for _ in 0..2 {
+            assert!(cache.verify(&verifier, &forged, 500).is_err());
+        }
+        assert!(cache.lock().len() <= 1);
+    }
+
+    #[test]
+    fn oversized_tokens_are_malformed() {
+        let (verifier, _) = setup();
+        assert_eq!(
+            verifier.verify(&"a".repeat(9000), 0),
+            Err(TokenError::Malformed)
+        );
+    }
 }
