@@ -70,6 +70,9 @@ pub enum Error {
     Internal(String),
 }
 
+/// How many times more failures a source address may have than a username before a lock.
+const ADDRESS_FACTOR: i64 = 10;
+
 /// Settings of the identity provider.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -442,11 +445,17 @@ impl Identity {
     ) -> Error {
         let mut locked = None;
         for key in keys {
+            // An address may carry many people (a company's proxy): it gets ten times the
+            // allowance of a username before it is locked.
+            let limit = i64::from(self.settings.max_failures)
+                * if key.starts_with("ip:") {
+                    ADDRESS_FACTOR
+                } else {
+                    1
+                };
             match self.store.count_failure(key).await {
-                Ok(n) if n >= i64::from(self.settings.max_failures) => {
-                    let over = u32::try_from(n - i64::from(self.settings.max_failures))
-                        .unwrap_or(u32::MAX)
-                        .min(16);
+                Ok(n) if n >= limit => {
+                    let over = u32::try_from(n - limit).unwrap_or(u32::MAX).min(16);
                     let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
                     let until = now.saturating_add(secs.saturating_mul(1 << over).min(86_400));
                     if let Err(e) = self.store.lock_throttle(key, until).await {
