@@ -147,6 +147,35 @@ pub struct IdentityConfig {
     /// A level-of-assurance policy file replacing the built-in `policies/loa.toml`
     /// (`QSIGN_IDENTITY_LOA_POLICY`).
     pub loa_policy: Option<PathBuf>,
+    /// Trusted external identity providers (an eID broker, any OIDC provider); file only.
+    pub external: Vec<ExternalIssuerConfig>,
+}
+
+/// A trusted external issuer of access tokens.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIssuerConfig {
+    /// Its `iss`, exactly.
+    pub issuer: String,
+    /// The `aud` its tokens must carry for this service.
+    pub audience: String,
+    /// A JWKS file with its signing keys (ES256, P-256).
+    pub jwks_file: PathBuf,
+    /// The claim that carries the level of assurance (`acr` by default; some brokers use
+    /// `loa`).
+    #[serde(default = "default_loa_claim")]
+    pub loa_claim: String,
+    /// Largest clock difference accepted for `exp`, `nbf` and `iat`, in seconds (at most 300).
+    #[serde(default = "default_skew")]
+    pub max_clock_skew_secs: u32,
+}
+
+fn default_loa_claim() -> String {
+    "acr".to_owned()
+}
+
+const fn default_skew() -> u32 {
+    60
 }
 
 impl Default for IdentityConfig {
@@ -161,6 +190,7 @@ impl Default for IdentityConfig {
             max_failures: 5,
             lockout_secs: 60,
             loa_policy: None,
+            external: Vec::new(),
         }
     }
 }
@@ -536,6 +566,14 @@ impl Config {
             return Err(Error::Invalid(
                 "identity.argon2_memory_kib must be at least 8 per lane".into(),
             ));
+        }
+        for e in &self.identity.external {
+            if e.max_clock_skew_secs > 300 || e.issuer.is_empty() || e.audience.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "identity.external {:?}: issuer and audience are required, skew at most 300 s",
+                    e.issuer
+                )));
+            }
         }
         if self.audit.checkpoint_every == 0 {
             return Err(Error::Invalid(

@@ -9,6 +9,7 @@
 //!
 //! May use `store`, `hsm`, `audit` and `clock`.
 
+pub mod external;
 pub mod loa;
 pub mod token;
 pub mod totp;
@@ -159,6 +160,8 @@ pub struct Identity {
     verifier: std::sync::Arc<tokio::sync::OnceCell<Verifier>>,
     /// Tokens already verified.
     verified: std::sync::Arc<token::VerifiedCache>,
+    /// Trusted external issuers.
+    externals: std::sync::Arc<Vec<external::ExternalIssuer>>,
 }
 
 impl Identity {
@@ -172,6 +175,7 @@ impl Identity {
         audit: Audit,
         settings: Settings,
         policy: LoaPolicy,
+        externals: Vec<external::ExternalIssuer>,
     ) -> Result<Self, Error> {
         let mut identity = Self {
             store,
@@ -182,6 +186,7 @@ impl Identity {
             dummy_hash: std::sync::Arc::new(String::new()),
             verifier: std::sync::Arc::new(tokio::sync::OnceCell::new()),
             verified: std::sync::Arc::new(token::VerifiedCache::default()),
+            externals: std::sync::Arc::new(externals),
         };
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| Error::Internal(e.to_string()))?;
@@ -573,6 +578,10 @@ impl Identity {
     /// # Errors
     /// [`Error::Token`]; store and HSM failures.
     pub async fn authenticate(&self, token: &str, now: i64) -> Result<Principal, Error> {
+        let issuer = token::unverified_issuer(token).ok_or(TokenError::Malformed)?;
+        if issuer != self.settings.issuer {
+            return self.authenticate_external(&issuer, token, now).await;
+        }
         let verifier = self.verifier().await?;
         let (claims, loa) = self.verified.verify(&verifier, token, now)?;
         if self.store.token_revoked(&claims.jti).await? {
@@ -587,6 +596,69 @@ impl Identity {
             person,
             loa,
             amr: claims.amr,
+            jti: claims.jti,
+            exp: claims.exp,
+        })
+    }
+
+    /// A token of a trusted external issuer; the person is provisioned on first use.
+    async fn authenticate_external(
+        &self,
+        issuer: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<Principal, Error> {
+        let trusted = self
+            .externals
+            .iter()
+            .find(|e| e.issuer == issuer)
+            .ok_or(TokenError::Issuer)?;
+        let claims = trusted.verify(token, now)?;
+        if self.store.token_revoked(&claims.jti).await? {
+            return Err(TokenError::Revoked.into());
+        }
+        let person = match self.store.external_person(issuer, &claims.sub).await? {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4();
+                let row = PersonRow {
+                    id: id.to_string(),
+                    username: format!("external-{}", id.simple()),
+                    given_name: claims.given_name.clone().unwrap_or_default(),
+                    family_name: claims.family_name.clone().unwrap_or_default(),
+                    status: "active".into(),
+                    // No password can match this: external persons log in at their issuer.
+                    password_hash: "!".into(),
+                    totp_secret: None,
+                    totp_last_step: None,
+                    created_at: now,
+                };
+                let person = self
+                    .store
+                    .provision_external(issuer, &claims.sub, &row)
+                    .await?;
+                let action = format!("person provisioned from external issuer {issuer}");
+                self.audit
+                    .record(
+                        &Context::system().entry(
+                            Some(format!("person:{person}")),
+                            Event::AdminAction { action },
+                        ),
+                        now * 1000,
+                    )
+                    .await?;
+                person
+            }
+        };
+        let row = self.store.person(false, &person).await?;
+        if row.is_none_or(|p| p.status != "active") {
+            return Err(TokenError::Revoked.into());
+        }
+        let person = uuid::Uuid::parse_str(&person).map_err(|_| TokenError::Malformed)?;
+        Ok(Principal {
+            person,
+            loa: claims.loa,
+            amr: vec!["ext".into()],
             jti: claims.jti,
             exp: claims.exp,
         })

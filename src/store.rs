@@ -923,6 +923,72 @@ impl Store {
         .map(|r| r.is_some()))?)
     }
 
+    /// The person an external issuer's subject maps to.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn external_person(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, Error> {
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT person_id FROM external_subjects WHERE issuer = $1 AND subject = $2",
+            )
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// Adds a person and maps an external subject to them, in one transaction. On a race with
+    /// another node, returns the person the other node created.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn provision_external(
+        &self,
+        issuer: &str,
+        subject: &str,
+        person: &PersonRow,
+    ) -> Result<String, Error> {
+        let mut tx = self.begin().await?;
+        let mapped = on_tx!(&mut tx, |conn| sqlx::query(
+            "INSERT INTO external_subjects (issuer, subject, person_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (issuer, subject) DO NOTHING"
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(&person.id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+        if mapped == 0 {
+            drop(tx);
+            return self
+                .external_person(issuer, subject)
+                .await?
+                .ok_or(Error::NotFound);
+        }
+        on_tx!(&mut tx, |conn| sqlx::query(INSERT_PERSON)
+            .bind(&person.id)
+            .bind(&person.username)
+            .bind(&person.given_name)
+            .bind(&person.family_name)
+            .bind(&person.status)
+            .bind(&person.password_hash)
+            .bind(&person.totp_secret)
+            .bind(person.totp_last_step)
+            .bind(person.created_at)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        tx.commit().await?;
+        Ok(person.id.clone())
+    }
+
     /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
         match self {

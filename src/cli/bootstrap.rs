@@ -133,6 +133,7 @@ pub(super) async fn open(
         audit.clone(),
         identity_settings(config),
         loa_policy(config)?,
+        external_issuers(config)?,
     )?;
     Ok(Opened {
         hsm,
@@ -162,6 +163,27 @@ pub(super) fn identity_settings(config: &Config) -> identity::Settings {
         max_failures: i.max_failures,
         lockout: Duration::from_secs(u64::from(i.lockout_secs)),
     }
+}
+
+/// The trusted external issuers, with their JWKS files read.
+fn external_issuers(config: &Config) -> anyhow::Result<Vec<identity::external::ExternalIssuer>> {
+    config
+        .identity
+        .external
+        .iter()
+        .map(|e| {
+            let jwks = std::fs::read_to_string(&e.jwks_file)
+                .with_context(|| format!("cannot read {}", e.jwks_file.display()))?;
+            identity::external::ExternalIssuer::from_jwks(
+                &e.issuer,
+                &e.audience,
+                &jwks,
+                &e.loa_claim,
+                i64::from(e.max_clock_skew_secs),
+            )
+            .map_err(|m| anyhow::anyhow!("identity.external {}: {m}", e.issuer))
+        })
+        .collect()
 }
 
 /// The level-of-assurance policy: the configured file, or the built-in default.

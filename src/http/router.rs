@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{error, idp, ops, pki};
+use super::{csc, error, idp, ops, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -43,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/.well-known/openid-configuration", get(idp::discovery))
         .route("/idp/jwks", get(idp::jwks))
+        .route("/csc/v2/auth/login", post(csc::login))
+        .route("/csc/v1/auth/login", post(csc::login))
         .route("/idp/token", post(idp::token))
         .route("/idp/logout", post(idp::logout))
         .route("/v1/me/history", get(idp::history))

@@ -132,6 +132,51 @@ pub fn assemble(input: &str, raw_signature: &[u8]) -> String {
     format!("{input}.{}", b64(raw_signature))
 }
 
+/// Checks the compact JWS: size, three parts, `alg` ES256 (checked first), a `kid` among
+/// `keys`, and the signature; returns the payload bytes, not yet interpreted.
+///
+/// # Errors
+/// [`TokenError::Malformed`], [`TokenError::Algorithm`], [`TokenError::UnknownKey`],
+/// [`TokenError::Signature`].
+pub fn verified_payload(
+    token: &str,
+    keys: &[(String, p256::ecdsa::VerifyingKey)],
+) -> Result<Vec<u8>, TokenError> {
+    if token.len() > 8 * 1024 {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let header: Header = serde_json::from_slice(&unb64(h)?).map_err(|_| TokenError::Malformed)?;
+    if header.alg != "ES256" {
+        return Err(TokenError::Algorithm);
+    }
+    let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+    let key = keys
+        .iter()
+        .find(|(k, _)| *k == kid)
+        .map(|(_, key)| key)
+        .ok_or(TokenError::UnknownKey)?;
+    let signature =
+        p256::ecdsa::Signature::from_slice(&unb64(s)?).map_err(|_| TokenError::Signature)?;
+    let digest = Sha256::digest(format!("{h}.{p}").as_bytes());
+    key.verify_prehash(&digest, &signature)
+        .map_err(|_| TokenError::Signature)?;
+    unb64(p)
+}
+
+/// The `iss` of a token, read without verifying anything: only to choose the verifier.
+#[must_use]
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = unb64(token.split('.').nth(1)?).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    value.get("iss")?.as_str().map(str::to_owned)
+}
+
 /// A verifier for this issuer's tokens.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -149,34 +194,8 @@ impl Verifier {
     /// # Errors
     /// The first [`TokenError`] found.
     pub fn verify(&self, token: &str, now: i64) -> Result<(Claims, Loa), TokenError> {
-        if token.len() > 8 * 1024 {
-            return Err(TokenError::Malformed);
-        }
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header: Header =
-            serde_json::from_slice(&unb64(h)?).map_err(|_| TokenError::Malformed)?;
-        if header.alg != "ES256" {
-            return Err(TokenError::Algorithm);
-        }
-        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|(k, _)| *k == kid)
-            .map(|(_, key)| key)
-            .ok_or(TokenError::UnknownKey)?;
-        let signature =
-            p256::ecdsa::Signature::from_slice(&unb64(s)?).map_err(|_| TokenError::Signature)?;
-        let digest = Sha256::digest(format!("{h}.{p}").as_bytes());
-        key.verify_prehash(&digest, &signature)
-            .map_err(|_| TokenError::Signature)?;
-        let claims: Claims =
-            serde_json::from_slice(&unb64(p)?).map_err(|_| TokenError::Malformed)?;
+        let payload = verified_payload(token, &self.keys)?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
         if claims.iss != self.issuer {
             return Err(TokenError::Issuer);
         }

@@ -554,3 +554,173 @@ async fn accounts_need_valid_names_and_unique_usernames() {
     }
     svc.stop().await;
 }
+
+/// A token as an external broker would make it.
+fn broker_token(key: &p256::ecdsa::SigningKey, claims: &serde_json::Value) -> String {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use sha2::Digest as _;
+    let enc = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let input = format!(
+        "{}.{}",
+        enc(&serde_json::json!({"alg": "ES256", "kid": "broker-1", "typ": "JWT"})),
+        enc(claims)
+    );
+    let sig: p256::ecdsa::Signature = key
+        .sign_prehash(&sha2::Sha256::digest(input.as_bytes()))
+        .unwrap();
+    token::assemble(&input, &sig.to_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_not() {
+    let svc = Service::start().await;
+    let t = now();
+    let claims = serde_json::json!({
+        "iss": "https://broker.example",
+        "aud": ["qsign", "other"],
+        "sub": "broker-subject-1",
+        "exp": t + 300,
+        "iat": t,
+        "loa": "https://data.gov.dk/concept/core/nsis/High",
+        "given_name": "Karen",
+        "family_name": "Blixen",
+    });
+    let key = support::broker_key();
+    let jwt = broker_token(&key, &claims);
+    let client = reqwest::Client::new();
+    let mut people = Vec::new();
+    for _ in 0..2 {
+        let r = client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["loa"], Loa::High.uri());
+        people.push(body["person"].clone());
+        let provisioned = body["records"].as_array().unwrap().iter().any(|r| {
+            r["event"]["action"].as_str().is_some_and(|a| {
+                a.contains("provisioned from external issuer https://broker.example")
+            })
+        });
+        assert!(provisioned, "{body}");
+    }
+    assert_eq!(people[0], people[1], "provisioned twice");
+
+    let with = |k: &str, v: serde_json::Value| {
+        let mut c = claims.clone();
+        c[k] = v;
+        c
+    };
+    let mut without_loa = claims.clone();
+    without_loa.as_object_mut().unwrap().remove("loa");
+    let other_key = p256::ecdsa::SigningKey::from_slice(&[0x17; 32]).unwrap();
+    let cases = [
+        (
+            broker_token(&key, &with("iss", "https://evil.example".into())),
+            "wrong token issuer",
+        ),
+        (
+            broker_token(&key, &with("aud", "someone-else".into())),
+            "wrong token audience",
+        ),
+        (
+            broker_token(&key, &with("exp", (t - 120).into())),
+            "token expired",
+        ),
+        (
+            broker_token(&key, &with("nbf", (t + 3600).into())),
+            "token not yet valid",
+        ),
+        (
+            broker_token(
+                &key,
+                &with("loa", "https://data.gov.dk/concept/core/nsis/Ultra".into()),
+            ),
+            "token acr is not a known level of assurance",
+        ),
+        (broker_token(&key, &without_loa), "token has no acr"),
+        (broker_token(&other_key, &claims), "bad token signature"),
+    ];
+    for (jwt, reason) in cases {
+        let r = client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{reason}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error_description"], reason);
+    }
+    // Logging out an external token revokes it here too.
+    assert_eq!(
+        client
+            .post(svc.url("/idp/logout"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        client
+            .get(svc.url("/v1/me/history"))
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csc_auth_login_takes_basic_credentials_and_gives_a_low_token() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let client = reqwest::Client::new();
+    for version in ["v2", "v1"] {
+        let r = client
+            .post(svc.url(&format!("/csc/{version}/auth/login")))
+            .basic_auth("karen", Some(PASSWORD))
+            .json(&serde_json::json!({"rememberMe": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{version}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        let jwt = body["access_token"].as_str().unwrap();
+        assert!(body["expires_in"].as_u64().unwrap() > 0);
+        assert!(openssl_verifies(&svc, jwt).await);
+        let claims: Claims = serde_json::from_slice(&b64(jwt.split('.').nth(1).unwrap())).unwrap();
+        assert_eq!(claims.acr.as_deref(), Some(Loa::Low.uri()));
+    }
+    let wrong = client
+        .post(svc.url("/csc/v2/auth/login"))
+        .basic_auth("karen", Some("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    assert_eq!(
+        wrong.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let missing = client
+        .post(svc.url("/csc/v2/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    svc.stop().await;
+}

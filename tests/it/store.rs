@@ -35,7 +35,7 @@ async fn settings_upsert(store: &Store) {
 }
 
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     assert_eq!(
         store.tables().await.unwrap(),
         [
@@ -43,6 +43,7 @@ async fn schema_is_migrated(store: &Store) {
             "audit_log",
             "certificates",
             "crl_numbers",
+            "external_subjects",
             "login_throttle",
             "persons",
             "revoked_tokens",

@@ -233,6 +233,32 @@ pub fn pki_settings(base_url: &str) -> qsign::pki::Settings {
     }
 }
 
+/// The signing key of the test "external broker" (a fixed P-256 scalar).
+pub fn broker_key() -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[0x42; 32]).unwrap()
+}
+
+/// The test broker as a trusted issuer, from its JWKS.
+pub fn external_issuer() -> qsign::identity::external::ExternalIssuer {
+    use base64::Engine as _;
+    let point = broker_key().verifying_key().to_sec1_point(false);
+    let bytes = point.as_bytes();
+    let (x, y) = bytes[1..].split_at(32);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwks = serde_json::json!({"keys": [
+        {"kty": "RSA", "kid": "ignored", "n": "AQAB", "e": "AQAB"},
+        {"kty": "EC", "crv": "P-256", "kid": "broker-1", "x": b64(x), "y": b64(y)}
+    ]});
+    qsign::identity::external::ExternalIssuer::from_jwks(
+        "https://broker.example",
+        "qsign",
+        &jwks.to_string(),
+        "loa",
+        60,
+    )
+    .unwrap()
+}
+
 /// Identity settings for tests: a cheap argon2 profile, 3 failures before a 2-second lock.
 pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     qsign::identity::Settings {
@@ -280,6 +306,7 @@ impl Service {
             audit.clone(),
             identity_settings(&base),
             qsign::identity::loa::LoaPolicy::parse(qsign::identity::loa::DEFAULT_POLICY).unwrap(),
+            vec![external_issuer()],
         )
         .unwrap();
         let service = qsign::service::Service::new(qsign::service::Parts {

@@ -1,0 +1,149 @@
+//! Trusted external issuers (an eID broker, any OIDC provider): their ES256 access tokens are
+//! accepted when they verify with a key from the configured JWKS and carry the configured
+//! issuer, audience, a valid time window (bounded clock skew) and a known level of assurance.
+
+use base64::Engine as _;
+
+use super::loa::Loa;
+use super::token::{verified_payload, TokenError};
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct ExternalIssuer {
+    /// Its `iss`.
+    pub issuer: String,
+    /// The `aud` required.
+    pub audience: String,
+    /// Its keys by `kid`.
+    pub keys: Vec<(String, p256::ecdsa::VerifyingKey)>,
+    /// The claim with the level of assurance.
+    pub loa_claim: String,
+    /// Largest clock difference accepted, seconds.
+    pub max_skew: i64,
+}
+
+/// What qsign takes from an external token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalClaims {
+    /// The issuer's subject identifier.
+    pub sub: String,
+    /// Given name, if sent.
+    pub given_name: Option<String>,
+    /// Family name, if sent.
+    pub family_name: Option<String>,
+    /// The level of assurance.
+    pub loa: Loa,
+    /// Expiry.
+    pub exp: i64,
+    /// Token id (or a hash of the token when the issuer sends none), for revocation.
+    pub jti: String,
+}
+
+impl ExternalIssuer {
+    /// Reads the P-256 keys of a JWKS document (RFC 7517); other keys are skipped.
+    ///
+    /// # Errors
+    /// A message when the document is not a JWKS or has no usable key.
+    pub fn from_jwks(
+        issuer: &str,
+        audience: &str,
+        jwks: &str,
+        loa_claim: &str,
+        max_skew: i64,
+    ) -> Result<Self, String> {
+        let doc: serde_json::Value =
+            serde_json::from_str(jwks).map_err(|e| format!("JWKS: {e}"))?;
+        let b64 = |v: &serde_json::Value| {
+            v.as_str().and_then(|s| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(s)
+                    .ok()
+            })
+        };
+        let mut keys = Vec::new();
+        for key in doc
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or("JWKS has no keys array")?
+        {
+            if key.get("kty").and_then(|v| v.as_str()) != Some("EC")
+                || key.get("crv").and_then(|v| v.as_str()) != Some("P-256")
+            {
+                continue;
+            }
+            let (Some(kid), Some(x), Some(y)) = (
+                key.get("kid").and_then(|v| v.as_str()),
+                key.get("x").and_then(b64),
+                key.get("y").and_then(b64),
+            ) else {
+                continue;
+            };
+            let mut point = vec![0x04];
+            point.extend(x);
+            point.extend(y);
+            let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                .map_err(|_| format!("JWKS key {kid} is not a P-256 point"))?;
+            keys.push((kid.to_owned(), verifying));
+        }
+        if keys.is_empty() {
+            return Err("JWKS has no P-256 key with a kid".into());
+        }
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys,
+            loa_claim: loa_claim.to_owned(),
+            max_skew,
+        })
+    }
+
+    /// Verifies a token of this issuer.
+    ///
+    /// # Errors
+    /// The first [`TokenError`] found.
+    pub fn verify(&self, token: &str, now: i64) -> Result<ExternalClaims, TokenError> {
+        let payload = verified_payload(token, &self.keys)?;
+        let claims: serde_json::Value =
+            serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+        let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let number = |name: &str| claims.get(name).and_then(serde_json::Value::as_i64);
+        if text("iss").as_deref() != Some(self.issuer.as_str()) {
+            return Err(TokenError::Issuer);
+        }
+        let audience_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => *a == self.audience,
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .any(|a| a.as_str() == Some(self.audience.as_str())),
+            _ => false,
+        };
+        if !audience_ok {
+            return Err(TokenError::Audience);
+        }
+        let exp = number("exp").ok_or(TokenError::Malformed)?;
+        if now > exp.saturating_add(self.max_skew) {
+            return Err(TokenError::Expired);
+        }
+        let early = |t: Option<i64>| t.is_some_and(|t| now.saturating_add(self.max_skew) < t);
+        if early(number("nbf")) || early(number("iat")) {
+            return Err(TokenError::NotYetValid);
+        }
+        let loa = text(&self.loa_claim).ok_or(TokenError::MissingAcr)?;
+        let loa = Loa::parse(&loa).ok_or(TokenError::UnknownAcr)?;
+        let sub = text("sub")
+            .filter(|s| !s.is_empty() && s.len() <= 255)
+            .ok_or(TokenError::Malformed)?;
+        let jti = text("jti").unwrap_or_else(|| {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(token.as_bytes()))
+        });
+        Ok(ExternalClaims {
+            sub,
+            given_name: text("given_name"),
+            family_name: text("family_name"),
+            loa,
+            exp,
+            jti,
+        })
+    }
+}
