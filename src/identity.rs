@@ -11,6 +11,7 @@
 
 pub mod external;
 pub mod loa;
+pub mod passkey;
 pub mod token;
 pub mod totp;
 
@@ -54,6 +55,12 @@ pub enum Error {
     /// No such account.
     #[error("no such account")]
     UnknownAccount,
+    /// The session's level of assurance is below what the action needs.
+    #[error("this needs a login at level {required:?} or higher")]
+    InsufficientLoa {
+        /// The level needed.
+        required: Loa,
+    },
     /// A token refused.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -77,6 +84,8 @@ const ADDRESS_FACTOR: i64 = 10;
 /// Settings of the identity provider.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The public URL: the WebAuthn origin, whose host is the relying-party id.
+    pub public_url: String,
     /// `iss` of issued tokens.
     pub issuer: String,
     /// `aud` of issued tokens (the signing service).
@@ -162,6 +171,8 @@ pub struct Identity {
     verified: std::sync::Arc<token::VerifiedCache>,
     /// Trusted external issuers.
     externals: std::sync::Arc<Vec<external::ExternalIssuer>>,
+    /// The WebAuthn relying party, when the public URL has a domain name.
+    webauthn: Option<std::sync::Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Identity {
@@ -187,7 +198,10 @@ impl Identity {
             verifier: std::sync::Arc::new(tokio::sync::OnceCell::new()),
             verified: std::sync::Arc::new(token::VerifiedCache::default()),
             externals: std::sync::Arc::new(externals),
+            webauthn: None,
         };
+        identity.webauthn =
+            passkey::relying_party(&identity.settings.public_url).map(std::sync::Arc::new);
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| Error::Internal(e.to_string()))?;
         identity.dummy_hash = std::sync::Arc::new(identity.hash_password(&hex::encode(random))?);
@@ -368,26 +382,14 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let keys: Vec<String> = std::iter::once(format!("user:{username}"))
-            .chain(source.map(|s| format!("ip:{s}")))
-            .collect();
-        for key in &keys {
-            let (_, until) = self.store.throttle(key).await?;
-            if until > now {
-                return Err(Error::Locked { until });
-            }
-        }
+        let keys = self.throttle_keys(username, source);
+        self.check_throttle(&keys, now).await?;
         let person = self.store.person(true, username).await?;
         let hash = person.as_ref().map_or_else(
             || self.dummy_hash.as_str().to_owned(),
             |p| p.password_hash.clone(),
         );
-        let this = self.clone();
-        let password = Zeroizing::new(password.to_owned());
-        let password_ok =
-            tokio::task::spawn_blocking(move || this.password_matches(&password, &hash))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?;
+        let password_ok = self.verify_password_blocking(password, hash).await?;
         let person = match person {
             Some(p) if password_ok && p.status == "active" => p,
             other => {
@@ -397,30 +399,106 @@ impl Identity {
                     .await);
             }
         };
-        let subject = Some(format!("person:{}", person.id));
         let mut factors = BTreeSet::from([Factor::Password]);
         if let Some(code) = otp {
-            let step = person
-                .totp_secret
-                .as_deref()
-                .and_then(|s| totp::matching_step(s, code, now));
-            let Some(step) = step else {
-                return Err(self
-                    .fail(&keys, subject, "invalid_credentials", ctx, now)
-                    .await);
-            };
-            if !self.store.consume_totp_step(&person.id, step).await? {
-                let e = self.fail(&keys, subject, "code_reused", ctx, now).await;
-                return Err(if matches!(e, Error::InvalidCredentials) {
-                    Error::CodeReused
-                } else {
-                    e
-                });
-            }
-            factors.insert(Factor::Totp);
+            factors.insert(
+                self.check_second_factor(
+                    &person,
+                    passkey::SecondFactor::Totp(code),
+                    &keys,
+                    ctx,
+                    now,
+                )
+                .await?,
+            );
         }
-        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
-        for key in &keys {
+        self.succeed(&keys, &person, &factors, ctx, now).await
+    }
+
+    /// The throttle keys of a login: the username, and the source address when known.
+    fn throttle_keys(&self, username: &str, source: Option<&str>) -> Vec<String> {
+        std::iter::once(format!("user:{username}"))
+            .chain(source.map(|s| format!("ip:{s}")))
+            .collect()
+    }
+
+    /// Refuses at once while any key is locked.
+    async fn check_throttle(&self, keys: &[String], now: i64) -> Result<(), Error> {
+        for key in keys {
+            let (_, until) = self.store.throttle(key).await?;
+            if until > now {
+                return Err(Error::Locked { until });
+            }
+        }
+        Ok(())
+    }
+
+    async fn verify_password_blocking(&self, password: &str, hash: String) -> Result<bool, Error> {
+        let this = self.clone();
+        let password = Zeroizing::new(password.to_owned());
+        tokio::task::spawn_blocking(move || this.password_matches(&password, &hash))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Checks a password or a TOTP code of a known person; failures count toward the lock.
+    async fn check_second_factor(
+        &self,
+        person: &PersonRow,
+        second: passkey::SecondFactor<'_>,
+        keys: &[String],
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Factor, Error> {
+        let subject = Some(format!("person:{}", person.id));
+        match second {
+            passkey::SecondFactor::Password(password) => {
+                if self
+                    .verify_password_blocking(password, person.password_hash.clone())
+                    .await?
+                {
+                    Ok(Factor::Password)
+                } else {
+                    Err(self
+                        .fail(keys, subject, "invalid_credentials", ctx, now)
+                        .await)
+                }
+            }
+            passkey::SecondFactor::Totp(code) => {
+                let step = person
+                    .totp_secret
+                    .as_deref()
+                    .and_then(|s| totp::matching_step(s, code, now));
+                let Some(step) = step else {
+                    return Err(self
+                        .fail(keys, subject, "invalid_credentials", ctx, now)
+                        .await);
+                };
+                if !self.store.consume_totp_step(&person.id, step).await? {
+                    let e = self.fail(keys, subject, "code_reused", ctx, now).await;
+                    return Err(if matches!(e, Error::InvalidCredentials) {
+                        Error::CodeReused
+                    } else {
+                        e
+                    });
+                }
+                Ok(Factor::Totp)
+            }
+        }
+    }
+
+    /// A successful login: the level the factors reach, the throttle cleared, the record, the
+    /// token.
+    async fn succeed(
+        &self,
+        keys: &[String],
+        person: &PersonRow,
+        factors: &BTreeSet<Factor>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let loa = self.policy.level(factors).ok_or(Error::NoLevel)?;
+        for key in keys {
             self.store.clear_throttle(key).await?;
         }
         let id = uuid::Uuid::parse_str(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
@@ -433,9 +511,12 @@ impl Identity {
             factors: factors.iter().map(|f| f.name().to_owned()).collect(),
         };
         self.audit
-            .record(&ctx.entry(subject, event), now * 1000)
+            .record(
+                &ctx.entry(Some(format!("person:{}", person.id)), event),
+                now * 1000,
+            )
             .await?;
-        self.issue(id, loa, &factors, now, now).await
+        self.issue(id, loa, factors, now, now).await
     }
 
     /// Counts a failure against every key, locks keys over the limit, records it; returns the

@@ -61,6 +61,36 @@ impl Readiness {
     }
 }
 
+/// A passkey login form.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PasskeyLogin {
+    /// The account.
+    pub username: String,
+    /// The state id from the start call.
+    pub state: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.get`.
+    pub credential: serde_json::Value,
+    /// The password, as the second factor.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Or a TOTP code.
+    #[serde(default)]
+    pub otp: Option<String>,
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|e| Error::internal(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidRequest,
+            format!("malformed WebAuthn credential: {e}"),
+        )
+    })
+}
+
 fn audit_error(e: crate::audit::Error) -> Error {
     match e {
         crate::audit::Error::Store(e) => e.into(),
@@ -137,6 +167,157 @@ impl Service {
     /// `invalid_token`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
         Ok(self.identity.authenticate(token, self.now()).await?)
+    }
+
+    /// Starts enrolling a passkey (needs Substantial or above). Returns the state id and the
+    /// WebAuthn creation options for `navigator.credentials.create`.
+    ///
+    /// # Errors
+    /// `insufficient_loa`; `invalid_request` when the public URL has no domain name.
+    pub async fn passkey_register_start(
+        &self,
+        principal: &Principal,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_register_start(principal, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes enrolling a passkey.
+    ///
+    /// # Errors
+    /// `invalid_request` for a malformed credential; `invalid_grant` when it does not verify
+    /// or the state is unknown, used or expired.
+    pub async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: serde_json::Value,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let credential = from_json(credential)?;
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .passkey_register_finish(principal, state, &credential, &ctx, self.now())
+            .await?)
+    }
+
+    /// Starts a passkey login; returns the state id and the request options.
+    ///
+    /// # Errors
+    /// `invalid_grant` when the account has no passkey.
+    pub async fn passkey_login_start(
+        &self,
+        username: &str,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_login_start(username, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes a passkey login with the password or a TOTP code beside it (High).
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`, `invalid_request`.
+    pub async fn passkey_login_finish(
+        &self,
+        login: PasskeyLogin,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let credential = from_json(login.credential)?;
+        let second = match (&login.password, &login.otp) {
+            (Some(p), _) => crate::identity::passkey::SecondFactor::Password(p),
+            (None, Some(code)) => crate::identity::passkey::SecondFactor::Totp(code),
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    "a password or a one-time code must come with the passkey",
+                ))
+            }
+        };
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .passkey_login_finish(
+                &login.username,
+                &login.state,
+                &credential,
+                second,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
+    /// Starts a passkey step-up of the caller's session.
+    ///
+    /// # Errors
+    /// `invalid_grant` when the person has no passkey.
+    pub async fn passkey_stepup_start(
+        &self,
+        principal: &Principal,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_stepup_start(principal, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes a passkey step-up: a new token with the passkey added to the factors.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `invalid_request`.
+    pub async fn passkey_stepup_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: serde_json::Value,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let credential = from_json(credential)?;
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .passkey_stepup_finish(principal, state, &credential, &ctx, self.now())
+            .await?)
+    }
+
+    /// Steps the caller's session up with a TOTP code.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`.
+    pub async fn totp_stepup(
+        &self,
+        principal: &Principal,
+        otp: &str,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .totp_stepup(principal, otp, &ctx, self.now())
+            .await?)
     }
 
     /// Revokes the caller's token.

@@ -989,6 +989,118 @@ impl Store {
         Ok(person.id.clone())
     }
 
+    /// Stores a new passkey (JSON) of a person.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the credential id is registered already; database errors.
+    pub async fn insert_passkey(
+        &self,
+        credential_id: &str,
+        person: &str,
+        passkey: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO passkeys (credential_id, person_id, passkey, created_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(credential_id)
+        .bind(person)
+        .bind(passkey)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// A person's passkeys as (credential id, JSON).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn passkeys(&self, person: &str) -> Result<Vec<(String, String)>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            (String, String),
+        >(
+            "SELECT credential_id, passkey FROM passkeys WHERE person_id = $1 ORDER BY created_at"
+        )
+        .bind(person)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Replaces a stored passkey (its signature counter moved).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn update_passkey(&self, credential_id: &str, passkey: &str) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE passkeys SET passkey = $2 WHERE credential_id = $1"
+        )
+        .bind(credential_id)
+        .bind(passkey)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Keeps a pending WebAuthn ceremony state.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn put_webauthn_state(
+        &self,
+        id: &str,
+        person: &str,
+        kind: &str,
+        state: &str,
+        expires_at: i64,
+    ) -> Result<(), Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO webauthn_states (id, person_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(id)
+        .bind(person)
+        .bind(kind)
+        .bind(state)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Takes a ceremony state once: it is deleted in the same statement, so a second finish
+    /// with the same state finds nothing (also on another node). Expired states are not given.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn take_webauthn_state(
+        &self,
+        id: &str,
+        person: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<Option<String>, Error> {
+        Ok(on_pool!(self, write, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "DELETE FROM webauthn_states WHERE id = $1 AND person_id = $2 AND kind = $3 \
+             AND expires_at > $4 RETURNING state",
+            )
+            .bind(id)
+            .bind(person)
+            .bind(kind)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
     /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
         match self {

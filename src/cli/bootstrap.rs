@@ -151,6 +151,7 @@ pub(super) async fn open(
 pub(super) fn identity_settings(config: &Config) -> identity::Settings {
     let i = &config.identity;
     identity::Settings {
+        public_url: config.public_url(),
         issuer: i
             .issuer
             .clone()

@@ -53,6 +53,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::InsufficientLoa => StatusCode::FORBIDDEN,
     }
 }
 

@@ -89,3 +89,128 @@ pub async fn history(
         json!({ "person": principal.person, "loa": principal.loa.uri(), "records": records }),
     ))
 }
+
+/// A ceremony finish: the state id and the browser's credential.
+#[derive(Debug, Deserialize)]
+pub struct Finish {
+    state: String,
+    credential: serde_json::Value,
+}
+
+/// The username that starts a passkey login.
+#[derive(Debug, Deserialize)]
+pub struct LoginStart {
+    username: String,
+}
+
+/// A TOTP step-up.
+#[derive(Debug, Deserialize)]
+pub struct TotpStepUp {
+    otp: String,
+}
+
+fn ceremony(state: String, options: serde_json::Value) -> Json<serde_json::Value> {
+    Json(json!({ "state": state, "options": options }))
+}
+
+fn token_reply(issued: &crate::service::Issued) -> Json<serde_json::Value> {
+    Json(json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "acr": issued.loa.uri(),
+    }))
+}
+
+/// `POST /idp/passkeys/register/start` (bearer, Substantial or above).
+pub async fn passkey_register_start(
+    State(state): State<AppState>,
+    Bearer(principal): Bearer,
+) -> Result<impl IntoResponse, Error> {
+    let (id, options) = state.service.passkey_register_start(&principal).await?;
+    Ok(ceremony(id, options))
+}
+
+/// `POST /idp/passkeys/register/finish` (bearer).
+pub async fn passkey_register_finish(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(finish): Json<Finish>,
+) -> Result<impl IntoResponse, Error> {
+    state
+        .service
+        .passkey_register_finish(
+            &principal,
+            &finish.state,
+            finish.credential,
+            Some(request_id.0),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /idp/passkeys/login/start`
+pub async fn passkey_login_start(
+    State(state): State<AppState>,
+    Json(start): Json<LoginStart>,
+) -> Result<impl IntoResponse, Error> {
+    let (id, options) = state.service.passkey_login_start(&start.username).await?;
+    Ok(ceremony(id, options))
+}
+
+/// `POST /idp/passkeys/login/finish`: the passkey plus the password or a TOTP code.
+pub async fn passkey_login_finish(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(login): Json<crate::service::PasskeyLogin>,
+) -> Result<impl IntoResponse, Error> {
+    let issued = state
+        .service
+        .passkey_login_finish(login, Some(peer.ip().to_string()), Some(request_id.0))
+        .await?;
+    Ok(token_reply(&issued))
+}
+
+/// `POST /idp/stepup/passkey/start` (bearer).
+pub async fn passkey_stepup_start(
+    State(state): State<AppState>,
+    Bearer(principal): Bearer,
+) -> Result<impl IntoResponse, Error> {
+    let (id, options) = state.service.passkey_stepup_start(&principal).await?;
+    Ok(ceremony(id, options))
+}
+
+/// `POST /idp/stepup/passkey/finish` (bearer): a new token with the passkey added.
+pub async fn passkey_stepup_finish(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(finish): Json<Finish>,
+) -> Result<impl IntoResponse, Error> {
+    let issued = state
+        .service
+        .passkey_stepup_finish(
+            &principal,
+            &finish.state,
+            finish.credential,
+            Some(request_id.0),
+        )
+        .await?;
+    Ok(token_reply(&issued))
+}
+
+/// `POST /idp/stepup/totp` (bearer): a new token with a TOTP code added.
+pub async fn totp_stepup(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(step): Json<TotpStepUp>,
+) -> Result<impl IntoResponse, Error> {
+    let issued = state
+        .service
+        .totp_stepup(&principal, &step.otp, Some(request_id.0))
+        .await?;
+    Ok(token_reply(&issued))
+}

@@ -47,6 +47,25 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v1/auth/login", post(csc::login))
         .route("/idp/token", post(idp::token))
         .route("/idp/logout", post(idp::logout))
+        .route(
+            "/idp/passkeys/register/start",
+            post(idp::passkey_register_start),
+        )
+        .route(
+            "/idp/passkeys/register/finish",
+            post(idp::passkey_register_finish),
+        )
+        .route("/idp/passkeys/login/start", post(idp::passkey_login_start))
+        .route(
+            "/idp/passkeys/login/finish",
+            post(idp::passkey_login_finish),
+        )
+        .route("/idp/stepup/passkey/start", post(idp::passkey_stepup_start))
+        .route(
+            "/idp/stepup/passkey/finish",
+            post(idp::passkey_stepup_finish),
+        )
+        .route("/idp/stepup/totp", post(idp::totp_stepup))
         .route("/v1/me/history", get(idp::history))
         .route("/pki/ca/{file}", get(pki::ca_certificate))
         .route("/pki/crl/{file}", get(pki::crl))

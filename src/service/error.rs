@@ -40,6 +40,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// The thing to create exists already.
     AlreadyExists,
+    /// The login's level of assurance is too low for this; step up first.
+    InsufficientLoa,
 }
 
 impl ErrorCode {
@@ -60,6 +62,7 @@ impl ErrorCode {
         Self::TooManyAttempts,
         Self::InvalidToken,
         Self::AlreadyExists,
+        Self::InsufficientLoa,
     ];
 
     /// The wire form.
@@ -81,6 +84,7 @@ impl ErrorCode {
             Self::TooManyAttempts => "too_many_attempts",
             Self::InvalidToken => "invalid_token",
             Self::AlreadyExists => "already_exists",
+            Self::InsufficientLoa => "insufficient_loa",
         }
     }
 
@@ -107,6 +111,9 @@ impl ErrorCode {
             }
             Self::InvalidToken => "Log in again: the access token is missing, expired or invalid.",
             Self::AlreadyExists => "That name is taken already.",
+            Self::InsufficientLoa => {
+                "This needs a stronger login: add a one-time code or a passkey (step up)."
+            }
         }
     }
 }
@@ -195,6 +202,10 @@ impl From<identity::Error> for Error {
             I::UsernameTaken => Self::new(ErrorCode::AlreadyExists, "the username is taken"),
             I::InvalidAccount(m) => Self::new(ErrorCode::InvalidRequest, m),
             I::UnknownAccount => Self::new(ErrorCode::NotFound, "no such account"),
+            I::InsufficientLoa { required } => Self::new(
+                ErrorCode::InsufficientLoa,
+                format!("this needs a login at {} or higher", required.uri()),
+            ),
             I::Token(t) => Self {
                 code: ErrorCode::InvalidToken,
                 message: t.to_string(),
@@ -252,6 +263,7 @@ mod tests {
                 "too_many_attempts",
                 "invalid_token",
                 "already_exists",
+                "insufficient_loa",
             ]
         );
     }

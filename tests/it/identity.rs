@@ -724,3 +724,248 @@ async fn csc_auth_login_takes_basic_credentials_and_gives_a_low_token() {
     );
     svc.stop().await;
 }
+
+/// Posts JSON with a bearer token (or none) and returns status and body.
+async fn post_json(
+    svc: &Service,
+    path: &str,
+    bearer: Option<&str>,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().post(svc.url(path)).json(body);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn login(svc: &Service, otp: Option<&str>) -> String {
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", "karen"),
+        ("password", PASSWORD),
+    ];
+    if let Some(code) = otp {
+        form.push(("otp", code));
+    }
+    let v: serde_json::Value = token_request(svc, &form).await.json().await.unwrap();
+    v["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned()
+}
+
+fn acr_of(jwt: &str) -> (String, Vec<String>) {
+    let claims: Claims = serde_json::from_slice(&b64(jwt.split('.').nth(1).unwrap())).unwrap();
+    (claims.acr.unwrap(), claims.amr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+    let svc = Service::start().await;
+    let (_, secret) = account(&svc, "karen").await;
+    let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+
+    // A password-only session cannot enrol a passkey.
+    let low = login(&svc, None).await;
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&low),
+        &serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_loa"))
+    );
+
+    // At Substantial it can.
+    let substantial = login(&svc, Some(&code(&secret, now()))).await;
+    let (status, start) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{start}");
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let finish = serde_json::json!({"state": start["state"], "credential": credential});
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/finish",
+        Some(&substantial),
+        &finish,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    // The state is gone: finishing again fails.
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/finish",
+        Some(&substantial),
+        &finish,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // Passkey + password: High.
+    let (_, start) = post_json(
+        &svc,
+        "/idp/passkeys/login/start",
+        None,
+        &serde_json::json!({"username": "karen"}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let finish = serde_json::json!({"username": "karen", "state": start["state"], "credential": assertion, "password": PASSWORD});
+    let (status, high) = post_json(&svc, "/idp/passkeys/login/finish", None, &finish).await;
+    assert_eq!(status, 200, "{high}");
+    assert_eq!(high["acr"], Loa::High.uri());
+    let jwt = high["access_token"].as_str().unwrap();
+    assert!(openssl_verifies(&svc, jwt).await);
+    assert_eq!(acr_of(jwt).1, ["pwd", "hwk"]);
+    // Replaying the same state and assertion is refused.
+    let (status, body) = post_json(&svc, "/idp/passkeys/login/finish", None, &finish).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // An assertion made for one challenge does not finish another ceremony's state.
+    let (_, first) = post_json(
+        &svc,
+        "/idp/passkeys/login/start",
+        None,
+        &serde_json::json!({"username": "karen"}),
+    )
+    .await;
+    let (_, second) = post_json(
+        &svc,
+        "/idp/passkeys/login/start",
+        None,
+        &serde_json::json!({"username": "karen"}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(second["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let crossed = serde_json::json!({"username": "karen", "state": first["state"], "credential": assertion, "password": PASSWORD});
+    let (status, _) = post_json(&svc, "/idp/passkeys/login/finish", None, &crossed).await;
+    assert_eq!(status, 400);
+    // A passkey alone is not a login.
+    let (_, start) = post_json(
+        &svc,
+        "/idp/passkeys/login/start",
+        None,
+        &serde_json::json!({"username": "karen"}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let alone =
+        serde_json::json!({"username": "karen", "state": start["state"], "credential": assertion});
+    let (status, body) = post_json(&svc, "/idp/passkeys/login/finish", None, &alone).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+
+    // Step-up of a Low session with the passkey: High, with both factors named.
+    let low = login(&svc, None).await;
+    let (_, start) = post_json(
+        &svc,
+        "/idp/stepup/passkey/start",
+        Some(&low),
+        &serde_json::json!({}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let (status, stepped) = post_json(
+        &svc,
+        "/idp/stepup/passkey/finish",
+        Some(&low),
+        &serde_json::json!({"state": start["state"], "credential": assertion}),
+    )
+    .await;
+    assert_eq!(status, 200, "{stepped}");
+    assert_eq!(stepped["acr"], Loa::High.uri());
+    assert_eq!(
+        acr_of(stepped["access_token"].as_str().unwrap()).1,
+        ["pwd", "hwk"]
+    );
+
+    // Step-up of a Low session with TOTP (the next step's code: this step's was used): Substantial.
+    let low = login(&svc, None).await;
+    let next = code(&secret, now() + totp::STEP);
+    let (status, stepped) = post_json(
+        &svc,
+        "/idp/stepup/totp",
+        Some(&low),
+        &serde_json::json!({"otp": next}),
+    )
+    .await;
+    assert_eq!(status, 200, "{stepped}");
+    assert_eq!(stepped["acr"], Loa::Substantial.uri());
+    let (status, body) = post_json(
+        &svc,
+        "/idp/stepup/totp",
+        Some(&low),
+        &serde_json::json!({"otp": next}),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("code_reused")));
+
+    // The person's history shows the enrolment and the step-ups.
+    let history: serde_json::Value = reqwest::Client::new()
+        .get(svc.url("/v1/me/history"))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: BTreeSet<String> = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"]["type"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in ["factor_enrolled", "login", "step_up"] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    svc.stop().await;
+}

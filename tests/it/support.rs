@@ -262,6 +262,7 @@ pub fn external_issuer() -> qsign::identity::external::ExternalIssuer {
 /// Identity settings for tests: a cheap argon2 profile, 3 failures before a 2-second lock.
 pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     qsign::identity::Settings {
+        public_url: base_url.replace("127.0.0.1", "localhost"),
         issuer: format!("{base_url}/idp"),
         audience: "qsign".into(),
         token_lifetime: Duration::from_secs(300),

@@ -1,0 +1,380 @@
+//! Passkeys (WebAuthn with user verification, via webauthn-rs): enrolment, login as a second
+//! factor beside a password or a TOTP code, and step-up of an existing session to High.
+//!
+//! Ceremony states live in the database (so any node can finish what another started), each
+//! with a five-minute expiry, and are deleted in the statement that reads them: webauthn-rs
+//! neither consumes nor dates a state, so finishing twice with one state would otherwise work.
+//! The relying-party id is the host of the public URL, which must be a domain name
+//! (`localhost` in development), not an IP address.
+
+use std::collections::BTreeSet;
+
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+
+use super::loa::{Factor, Loa};
+use super::{Error, Identity, Issued, Principal};
+use crate::audit::{Actor, Context, Event};
+use crate::store::PersonRow;
+
+/// How long a ceremony may take, seconds.
+const STATE_LIFETIME: i64 = 300;
+
+/// The relying party for a public URL, or `None` when passkeys cannot work there (an IP
+/// address as host).
+#[must_use]
+pub fn relying_party(public_url: &str) -> Option<Webauthn> {
+    let origin = Url::parse(public_url).ok()?;
+    let host = origin.domain()?.to_owned();
+    WebauthnBuilder::new(&host, &origin)
+        .ok()?
+        .rp_name("qsign")
+        .build()
+        .ok()
+}
+
+impl Identity {
+    fn webauthn(&self) -> Result<&Webauthn, Error> {
+        self.webauthn.as_deref().ok_or_else(|| {
+            Error::InvalidAccount("passkeys need a public URL with a domain name".into())
+        })
+    }
+
+    async fn person_row(&self, id: &uuid::Uuid) -> Result<PersonRow, Error> {
+        self.store
+            .person(false, &id.to_string())
+            .await?
+            .ok_or(Error::UnknownAccount)
+    }
+
+    async fn stored_passkeys(&self, person: &str) -> Result<Vec<(String, Passkey)>, Error> {
+        self.store
+            .passkeys(person)
+            .await?
+            .into_iter()
+            .map(|(id, json)| {
+                Ok((
+                    id,
+                    serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn keep_state<T: serde::Serialize>(
+        &self,
+        person: &str,
+        kind: &str,
+        state: &T,
+        now: i64,
+    ) -> Result<String, Error> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
+        self.store
+            .put_webauthn_state(&id, person, kind, &json, now + STATE_LIFETIME)
+            .await?;
+        Ok(id)
+    }
+
+    async fn take_state<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        person: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<T, Error> {
+        let json = self
+            .store
+            .take_webauthn_state(id, person, kind, now)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Starts enrolling a passkey. Needs a session at Substantial or above, so that a stolen
+    /// password alone cannot add a High factor.
+    ///
+    /// # Errors
+    /// [`Error::InsufficientLoa`]; store failures.
+    pub async fn passkey_register_start(
+        &self,
+        principal: &Principal,
+        now: i64,
+    ) -> Result<(String, CreationChallengeResponse), Error> {
+        if principal.loa < Loa::Substantial {
+            return Err(Error::InsufficientLoa {
+                required: Loa::Substantial,
+            });
+        }
+        let person = self.person_row(&principal.person).await?;
+        let existing = self
+            .stored_passkeys(&person.id)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p.cred_id().clone())
+            .collect();
+        let display = format!("{} {}", person.given_name, person.family_name);
+        let (challenge, state) = self
+            .webauthn()?
+            .start_passkey_registration(
+                principal.person,
+                &person.username,
+                &display,
+                Some(existing),
+            )
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let id = self.keep_state(&person.id, "register", &state, now).await?;
+        Ok((id, challenge))
+    }
+
+    /// Finishes enrolling a passkey.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] for an unknown, used or expired state or a bad
+    /// attestation; store and audit failures.
+    pub async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: &RegisterPublicKeyCredential,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        let person = principal.person.to_string();
+        let registration: PasskeyRegistration =
+            self.take_state(state, &person, "register", now).await?;
+        let passkey = self
+            .webauthn()?
+            .finish_passkey_registration(credential, &registration)
+            .map_err(|_| Error::InvalidCredentials)?;
+        let id = data_encoding::BASE64URL_NOPAD.encode(passkey.cred_id().as_ref());
+        let json = serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
+        match self.store.insert_passkey(&id, &person, &json, now).await {
+            Err(crate::store::Error::Conflict) => return Err(Error::InvalidCredentials),
+            other => other?,
+        }
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id: ctx.request_id.clone(),
+        };
+        let entry = ctx.entry(
+            Some(format!("person:{person}")),
+            Event::FactorEnrolled {
+                factor: "webauthn".into(),
+            },
+        );
+        self.audit.record(&entry, now * 1000).await?;
+        Ok(())
+    }
+
+    /// Starts a passkey login for a username.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] when there is no such active account with a passkey.
+    pub async fn passkey_login_start(
+        &self,
+        username: &str,
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse), Error> {
+        let person = self
+            .store
+            .person(true, username)
+            .await?
+            .filter(|p| p.status == "active")
+            .ok_or(Error::InvalidCredentials)?;
+        self.authentication_start(&person.id, "login", now).await
+    }
+
+    async fn authentication_start(
+        &self,
+        person: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse), Error> {
+        let keys: Vec<Passkey> = self
+            .stored_passkeys(person)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::InvalidCredentials);
+        }
+        let (challenge, state) = self
+            .webauthn()?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let id = self.keep_state(person, kind, &state, now).await?;
+        Ok((id, challenge))
+    }
+
+    /// Checks a passkey assertion against a taken state and saves the new signature counter.
+    async fn authentication_finish(
+        &self,
+        person: &str,
+        kind: &str,
+        state: &str,
+        credential: &PublicKeyCredential,
+        now: i64,
+    ) -> Result<(), Error> {
+        let authentication: PasskeyAuthentication =
+            self.take_state(state, person, kind, now).await?;
+        let result = self
+            .webauthn()?
+            .finish_passkey_authentication(credential, &authentication)
+            .map_err(|_| Error::InvalidCredentials)?;
+        for (id, mut passkey) in self.stored_passkeys(person).await? {
+            if passkey.update_credential(&result) == Some(true) {
+                let json =
+                    serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
+                self.store.update_passkey(&id, &json).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes a passkey login. A passkey is one factor here: a password or a TOTP code must
+    /// come with it, and together they reach High (`policies/loa.toml`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`], [`Error::Locked`], [`Error::CodeReused`]; store, HSM and
+    /// audit failures.
+    #[allow(clippy::too_many_arguments, reason = "one login form")]
+    pub async fn passkey_login_finish(
+        &self,
+        username: &str,
+        state: &str,
+        credential: &PublicKeyCredential,
+        second: SecondFactor<'_>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let keys = self.throttle_keys(username, source);
+        self.check_throttle(&keys, now).await?;
+        let person = self
+            .store
+            .person(true, username)
+            .await?
+            .filter(|p| p.status == "active");
+        let Some(person) = person else {
+            return Err(self
+                .fail(&keys, None, "invalid_credentials", ctx, now)
+                .await);
+        };
+        let subject = Some(format!("person:{}", person.id));
+        if self
+            .authentication_finish(&person.id, "login", state, credential, now)
+            .await
+            .is_err()
+        {
+            return Err(self.fail(&keys, subject, "passkey_refused", ctx, now).await);
+        }
+        let mut factors = BTreeSet::from([Factor::Webauthn]);
+        factors.insert(
+            self.check_second_factor(&person, second, &keys, ctx, now)
+                .await?,
+        );
+        self.succeed(&keys, &person, &factors, ctx, now).await
+    }
+
+    /// Steps a session up with a passkey: a new token whose factors are the old ones plus the
+    /// passkey.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`]; store, HSM and audit failures.
+    pub async fn passkey_stepup_start(
+        &self,
+        principal: &Principal,
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse), Error> {
+        self.authentication_start(&principal.person.to_string(), "stepup", now)
+            .await
+    }
+
+    /// Finishes a passkey step-up.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`]; store, HSM and audit failures.
+    pub async fn passkey_stepup_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: &PublicKeyCredential,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        self.authentication_finish(
+            &principal.person.to_string(),
+            "stepup",
+            state,
+            credential,
+            now,
+        )
+        .await?;
+        self.step_up(principal, Factor::Webauthn, ctx, now).await
+    }
+
+    /// Steps a session up with a TOTP code.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`], [`Error::CodeReused`]; store, HSM and audit failures.
+    pub async fn totp_stepup(
+        &self,
+        principal: &Principal,
+        otp: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let person = self.person_row(&principal.person).await?;
+        let keys = self.throttle_keys(&person.username, None);
+        self.check_throttle(&keys, now).await?;
+        self.check_second_factor(&person, SecondFactor::Totp(otp), &keys, ctx, now)
+            .await?;
+        self.step_up(principal, Factor::Totp, ctx, now).await
+    }
+
+    async fn step_up(
+        &self,
+        principal: &Principal,
+        added: Factor,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let mut factors: BTreeSet<Factor> = principal
+            .amr
+            .iter()
+            .filter_map(|a| {
+                [Factor::Password, Factor::Totp, Factor::Webauthn]
+                    .into_iter()
+                    .find(|f| f.amr() == a)
+            })
+            .collect();
+        factors.insert(added);
+        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id: ctx.request_id.clone(),
+        };
+        let entry = ctx.entry(
+            Some(format!("person:{}", principal.person)),
+            Event::StepUp {
+                loa: loa.uri().to_owned(),
+            },
+        );
+        self.audit.record(&entry, now * 1000).await?;
+        self.issue(principal.person, loa, &factors, now, now).await
+    }
+}
+
+/// What comes with a passkey at login.
+#[derive(Debug, Clone, Copy)]
+pub enum SecondFactor<'a> {
+    /// The account password.
+    Password(&'a str),
+    /// A TOTP code.
+    Totp(&'a str),
+}
