@@ -149,6 +149,21 @@ pub struct IdentityConfig {
     pub loa_policy: Option<PathBuf>,
     /// Trusted external identity providers (an eID broker, any OIDC provider); file only.
     pub external: Vec<ExternalIssuerConfig>,
+    /// Registered OAuth clients (authorization-code flow with PKCE); file only.
+    pub clients: Vec<ClientConfig>,
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Its id.
+    pub client_id: String,
+    /// Exact redirect URIs it may use.
+    pub redirect_uris: Vec<String>,
+    /// The audience of its tokens: absent for a signing client of this service (tokens carry
+    /// the person's id), a relying party's own name otherwise (tokens carry a pairwise `sub`).
+    pub audience: Option<String>,
 }
 
 /// A trusted external issuer of access tokens.
@@ -191,6 +206,7 @@ impl Default for IdentityConfig {
             lockout_secs: 60,
             loa_policy: None,
             external: Vec::new(),
+            clients: Vec::new(),
         }
     }
 }
@@ -566,6 +582,20 @@ impl Config {
             return Err(Error::Invalid(
                 "identity.argon2_memory_kib must be at least 8 per lane".into(),
             ));
+        }
+        for c in &self.identity.clients {
+            let bad_uri = c.redirect_uris.iter().any(|u| {
+                !(u.starts_with("https://")
+                    || u.starts_with("http://localhost")
+                    || u.starts_with("http://127.0.0.1"))
+                    || u.contains('#')
+            });
+            if c.client_id.is_empty() || c.redirect_uris.is_empty() || bad_uri {
+                return Err(Error::Invalid(format!(
+                    "identity.clients {:?}: a client id and https (or loopback http) redirect URIs without fragments are required",
+                    c.client_id
+                )));
+            }
         }
         for e in &self.identity.external {
             if e.max_clock_skew_secs > 300 || e.issuer.is_empty() || e.audience.is_empty() {

@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod idp;
 mod ops;
+mod page;
 mod pki;
 mod router;
 mod serve;

@@ -11,6 +11,7 @@
 
 pub mod external;
 pub mod loa;
+pub mod oauth;
 pub mod passkey;
 pub mod token;
 pub mod totp;
@@ -102,6 +103,8 @@ pub struct Settings {
     pub max_failures: u32,
     /// First lock duration; doubles with each further failure, at most a day.
     pub lockout: Duration,
+    /// Registered OAuth clients (authorization-code flow with PKCE).
+    pub clients: Vec<oauth::Client>,
 }
 
 /// An issued access token.
@@ -382,37 +385,10 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let keys = self.throttle_keys(username, source);
-        self.check_throttle(&keys, now).await?;
-        let person = self.store.person(true, username).await?;
-        let hash = person.as_ref().map_or_else(
-            || self.dummy_hash.as_str().to_owned(),
-            |p| p.password_hash.clone(),
-        );
-        let password_ok = self.verify_password_blocking(password, hash).await?;
-        let person = match person {
-            Some(p) if password_ok && p.status == "active" => p,
-            other => {
-                let subject = other.map(|p| format!("person:{}", p.id));
-                return Err(self
-                    .fail(&keys, subject, "invalid_credentials", ctx, now)
-                    .await);
-            }
-        };
-        let mut factors = BTreeSet::from([Factor::Password]);
-        if let Some(code) = otp {
-            factors.insert(
-                self.check_second_factor(
-                    &person,
-                    passkey::SecondFactor::Totp(code),
-                    &keys,
-                    ctx,
-                    now,
-                )
-                .await?,
-            );
-        }
-        self.succeed(&keys, &person, &factors, ctx, now).await
+        let (id, factors, loa) = self
+            .password_login(username, password, otp, source, ctx, now)
+            .await?;
+        self.issue(id, loa, &factors, now, now).await
     }
 
     /// The throttle keys of a login: the username, and the source address when known.
@@ -496,7 +472,7 @@ impl Identity {
         factors: &BTreeSet<Factor>,
         ctx: &Context,
         now: i64,
-    ) -> Result<Issued, Error> {
+    ) -> Result<(uuid::Uuid, Loa), Error> {
         let loa = self.policy.level(factors).ok_or(Error::NoLevel)?;
         for key in keys {
             self.store.clear_throttle(key).await?;
@@ -516,7 +492,52 @@ impl Identity {
                 now * 1000,
             )
             .await?;
-        self.issue(id, loa, factors, now, now).await
+        Ok((id, loa))
+    }
+
+    /// Checks a password and, optionally, a TOTP code; on success records the login and
+    /// returns the person and the factors used (without issuing a token).
+    async fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
+        let keys = self.throttle_keys(username, source);
+        self.check_throttle(&keys, now).await?;
+        let person = self.store.person(true, username).await?;
+        let hash = person.as_ref().map_or_else(
+            || self.dummy_hash.as_str().to_owned(),
+            |p| p.password_hash.clone(),
+        );
+        let password_ok = self.verify_password_blocking(password, hash).await?;
+        let person = match person {
+            Some(p) if password_ok && p.status == "active" => p,
+            other => {
+                let subject = other.map(|p| format!("person:{}", p.id));
+                return Err(self
+                    .fail(&keys, subject, "invalid_credentials", ctx, now)
+                    .await);
+            }
+        };
+        let mut factors = BTreeSet::from([Factor::Password]);
+        if let Some(code) = otp {
+            factors.insert(
+                self.check_second_factor(
+                    &person,
+                    passkey::SecondFactor::Totp(code),
+                    &keys,
+                    ctx,
+                    now,
+                )
+                .await?,
+            );
+        }
+        let (id, loa) = self.succeed(&keys, &person, &factors, ctx, now).await?;
+        Ok((id, factors, loa))
     }
 
     /// Counts a failure against every key, locks keys over the limit, records it; returns the
@@ -598,11 +619,26 @@ impl Identity {
         auth_time: i64,
         now: i64,
     ) -> Result<Issued, Error> {
+        let audience = self.settings.audience.clone();
+        self.issue_token(person.to_string(), audience, loa, factors, auth_time, now)
+            .await
+    }
+
+    /// Issues an access token with a given subject and audience.
+    async fn issue_token(
+        &self,
+        sub: String,
+        aud: String,
+        loa: Loa,
+        factors: &BTreeSet<Factor>,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<Issued, Error> {
         let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
         let claims = Claims {
             iss: self.settings.issuer.clone(),
-            sub: person.to_string(),
-            aud: self.settings.audience.clone(),
+            sub,
+            aud,
             exp: now.saturating_add(lifetime),
             iat: now,
             nbf: Some(now),

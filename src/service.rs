@@ -8,6 +8,8 @@ pub mod error;
 use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
+use crate::identity::oauth::AuthorizeError;
+pub use crate::identity::oauth::AuthorizeQuery;
 use crate::identity::Identity;
 pub use crate::identity::{Issued, Principal};
 use crate::pki::{Ca, Pki};
@@ -59,6 +61,36 @@ impl Readiness {
     pub fn is_ready(&self) -> bool {
         self.database.is_none() && self.hsm.is_none()
     }
+}
+
+/// What an authorization request leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// Show the login page for this pending request.
+    Login {
+        /// The pending request id (the form's anti-forgery value).
+        request: String,
+        /// The client's id, to show whom the person logs in to.
+        client: String,
+    },
+    /// Show an error page; never redirect (unknown client or redirect URI).
+    ErrorPage(String),
+    /// Send the browser back to the client with an error.
+    Redirect(String),
+}
+
+/// The login page's form.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AuthorizeForm {
+    /// The pending request id.
+    pub request: String,
+    /// The account.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// A TOTP code, optional.
+    #[serde(default)]
+    pub otp: Option<String>,
 }
 
 /// A passkey login form.
@@ -320,6 +352,77 @@ impl Service {
             .await?)
     }
 
+    /// Checks an OAuth authorization request; on success the login page is shown for it.
+    pub async fn authorize_start(&self, query: &AuthorizeQuery) -> AuthorizeOutcome {
+        match self.identity.authorize_start(query, self.now()).await {
+            Ok(row) => AuthorizeOutcome::Login {
+                request: row.id,
+                client: row.client_id,
+            },
+            Err(AuthorizeError::Page(message)) => AuthorizeOutcome::ErrorPage(message),
+            Err(AuthorizeError::Redirect { location }) => AuthorizeOutcome::Redirect(location),
+        }
+    }
+
+    /// The login page's submission: the redirect location with the code, or what to show.
+    ///
+    /// # Errors
+    /// `invalid_grant` (also for an expired page), `code_reused`, `too_many_attempts`.
+    pub async fn authorize_login(
+        &self,
+        form: &AuthorizeForm,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<String, Error> {
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let otp = form.otp.as_deref().filter(|o| !o.is_empty());
+        let now = self.now();
+        Ok(self
+            .identity
+            .authorize_login(
+                &form.request,
+                &form.username,
+                &form.password,
+                otp,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
+    /// The client of a pending authorization request, if it is still pending.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn pending_client(&self, request: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .identity
+            .pending_request(request, self.now())
+            .await?
+            .map(|r| r.client_id))
+    }
+
+    /// Redeems an authorization code with its PKCE verifier.
+    ///
+    /// # Errors
+    /// `invalid_grant`.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        verifier: &str,
+    ) -> Result<Issued, Error> {
+        Ok(self
+            .identity
+            .exchange_code(code, client_id, redirect_uri, verifier, self.now())
+            .await?)
+    }
+
     /// Revokes the caller's token.
     ///
     /// # Errors
@@ -348,7 +451,11 @@ impl Service {
             "issuer": issuer,
             "jwks_uri": format!("{public_url}/idp/jwks"),
             "token_endpoint": format!("{public_url}/idp/token"),
-            "grant_types_supported": ["password"],
+            "authorization_endpoint": format!("{public_url}/idp/authorize"),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "subject_types_supported": ["public", "pairwise"],
+            "grant_types_supported": ["authorization_code", "password"],
             "token_endpoint_auth_methods_supported": ["none"],
             "acr_values_supported": acr,
             "id_token_signing_alg_values_supported": ["ES256"],

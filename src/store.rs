@@ -333,6 +333,44 @@ pub struct PersonRow {
     pub created_at: i64,
 }
 
+/// A pending OAuth authorization request.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OauthRequestRow {
+    /// Random id, also the login form's anti-forgery value.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// Its registered redirect URI used here.
+    pub redirect_uri: String,
+    /// The client's `state`, returned as given.
+    pub state: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// An issued authorization code (stored by hash).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OauthCodeRow {
+    /// SHA-256 hex of the code.
+    pub code_hash: String,
+    /// The client.
+    pub client_id: String,
+    /// The redirect URI the code went to.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    /// The person who logged in.
+    pub person_id: String,
+    /// Factors used, comma separated.
+    pub factors: String,
+    /// When they logged in.
+    pub auth_time: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -534,6 +572,31 @@ impl Store {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Sets a named setting unless it exists, and returns the value that is stored (the
+    /// first writer's, when nodes race).
+    ///
+    /// # Errors
+    /// Query errors.
+    pub async fn insert_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<String, Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        self.setting(name).await?.ok_or(Error::NotFound)
     }
 
     /// Reads a named setting.
@@ -1098,6 +1161,119 @@ impl Store {
             .bind(now)
             .fetch_optional(pool)
             .await
+        })?)
+    }
+
+    /// Stores a pending authorization request.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn put_oauth_request(&self, r: &OauthRequestRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO oauth_requests (id, client_id, redirect_uri, state, code_challenge, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(&r.id)
+        .bind(&r.client_id)
+        .bind(&r.redirect_uri)
+        .bind(&r.state)
+        .bind(&r.code_challenge)
+        .bind(r.expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// A pending authorization request that has not expired, without consuming it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn oauth_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<OauthRequestRow>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            OauthRequestRow,
+        >(
+            "SELECT id, client_id, redirect_uri, state, code_challenge, expires_at \
+             FROM oauth_requests WHERE id = $1 AND expires_at > $2"
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Consumes a pending authorization request (once, across nodes).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn take_oauth_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<OauthRequestRow>, Error> {
+        Ok(on_pool!(self, write, |pool| sqlx::query_as::<
+            _,
+            OauthRequestRow,
+        >(
+            "DELETE FROM oauth_requests WHERE id = $1 AND expires_at > $2 \
+             RETURNING id, client_id, redirect_uri, state, code_challenge, expires_at"
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Stores an authorization code.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn put_oauth_code(&self, c: &OauthCodeRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| {
+            sqlx::query(
+            "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, person_id, \
+             factors, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(&c.code_hash)
+        .bind(&c.client_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.code_challenge)
+        .bind(&c.person_id)
+        .bind(&c.factors)
+        .bind(c.auth_time)
+        .bind(c.expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Redeems an authorization code (once, across nodes); expired codes are not given.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn take_oauth_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<Option<OauthCodeRow>, Error> {
+        Ok(on_pool!(self, write, |pool| {
+            sqlx::query_as::<_, OauthCodeRow>(
+            "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2 RETURNING code_hash, \
+             client_id, redirect_uri, code_challenge, person_id, factors, auth_time, expires_at"
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
         })?)
     }
 

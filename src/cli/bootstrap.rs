@@ -151,6 +151,15 @@ pub(super) async fn open(
 pub(super) fn identity_settings(config: &Config) -> identity::Settings {
     let i = &config.identity;
     identity::Settings {
+        clients: i
+            .clients
+            .iter()
+            .map(|c| identity::oauth::Client {
+                client_id: c.client_id.clone(),
+                redirect_uris: c.redirect_uris.clone(),
+                audience: c.audience.clone().unwrap_or_else(|| i.audience.clone()),
+            })
+            .collect(),
         public_url: config.public_url(),
         issuer: i
             .issuer

@@ -69,6 +69,11 @@ impl IntoResponse for service::Error {
     }
 }
 
+/// Marks a response whose body is already meant for people (an HTML page): the envelope
+/// leaves its body alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered;
+
 /// The code for an error status that did not come from a handler.
 fn code_for_status(status: StatusCode) -> ErrorCode {
     match status {
@@ -97,8 +102,9 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
     state.metrics.start();
     let mut response = next.run(request).await;
     let status = response.status();
+    let rendered = response.extensions().get::<Rendered>().is_some();
     let info = response.extensions_mut().remove::<ErrorInfo>().or_else(|| {
-        (status.is_client_error() || status.is_server_error()).then(|| {
+        (!rendered && (status.is_client_error() || status.is_server_error())).then(|| {
             let code = code_for_status(status);
             ErrorInfo {
                 code,

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::Bearer;
+use super::page;
 use super::router::{AppState, RequestId};
+use crate::service::AuthorizeOutcome;
 use crate::service::{Error, ErrorCode};
 
 /// `GET /.well-known/openid-configuration`
@@ -24,13 +26,69 @@ pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, Er
     Ok(Json(state.service.jwks().await?))
 }
 
-/// The token request (RFC 6749 §4.3, form-encoded), with `otp` as qsign's extension.
+/// The token request (RFC 6749 §4.1.3 and §4.3, form-encoded), with `otp` as qsign's
+/// extension of the password grant.
 #[derive(Debug, Deserialize)]
 pub struct TokenRequest {
     grant_type: String,
     username: Option<String>,
     password: Option<String>,
     otp: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    code_verifier: Option<String>,
+}
+
+/// `GET /idp/authorize`: the login page of the authorization-code flow.
+pub async fn authorize(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
+) -> axum::response::Response {
+    match state.service.authorize_start(&query).await {
+        AuthorizeOutcome::Login { request, client } => page::login(&request, &client, None),
+        AuthorizeOutcome::ErrorPage(message) => page::error(StatusCode::BAD_REQUEST, &message),
+        AuthorizeOutcome::Redirect(location) => redirect(&location),
+    }
+}
+
+/// `POST /idp/authorize`: the login form; on success back to the client with a code.
+pub async fn authorize_submit(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Form(form): Form<crate::service::AuthorizeForm>,
+) -> axum::response::Response {
+    match state.service.authorize_login(&form, Some(peer.ip().to_string()), Some(request_id.0.clone())).await {
+        Ok(location) => redirect(&location),
+        Err(e) => match state.service.pending_client(&form.request).await {
+            Ok(Some(client)) => {
+                let message = format!("{} (support reference {})", e.message, request_id.0);
+                page::login(&form.request, &client, Some(&message))
+            }
+            _ => page::error(
+                StatusCode::BAD_REQUEST,
+                &format!("This login page has expired. Go back to the application and start again. (support reference {})", request_id.0),
+            ),
+        },
+    }
+}
+
+fn redirect(location: &str) -> axum::response::Response {
+    match axum::http::HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response
+                .headers_mut()
+                .insert(axum::http::header::LOCATION, value);
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(_) => page::error(StatusCode::BAD_REQUEST, "the redirect address is not valid"),
+    }
 }
 
 /// `POST /idp/token`
@@ -40,10 +98,28 @@ pub async fn token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(request): Form<TokenRequest>,
 ) -> Result<impl IntoResponse, Error> {
+    if request.grant_type == "authorization_code" {
+        let (Some(code), Some(redirect_uri), Some(client_id), Some(verifier)) = (
+            request.code,
+            request.redirect_uri,
+            request.client_id,
+            request.code_verifier,
+        ) else {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "code, redirect_uri, client_id and code_verifier are required",
+            ));
+        };
+        let issued = state
+            .service
+            .exchange_code(&code, &client_id, &redirect_uri, &verifier)
+            .await?;
+        return Ok(token_reply(&issued));
+    }
     if request.grant_type != "password" {
         return Err(Error::new(
             ErrorCode::UnsupportedGrantType,
-            "only grant_type=password is offered here",
+            "grant_type must be authorization_code or password",
         ));
     }
     let (Some(username), Some(password)) = (request.username, request.password) else {
@@ -62,12 +138,7 @@ pub async fn token(
             Some(request_id.0),
         )
         .await?;
-    Ok(Json(json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "acr": issued.loa.uri(),
-    })))
+    Ok(token_reply(&issued))
 }
 
 /// `POST /idp/logout`: revokes the bearer token.

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v2/auth/login", post(csc::login))
         .route("/csc/v1/auth/login", post(csc::login))
         .route("/idp/token", post(idp::token))
+        .route(
+            "/idp/authorize",
+            get(idp::authorize).post(idp::authorize_submit),
+        )
         .route("/idp/logout", post(idp::logout))
         .route(
             "/idp/passkeys/register/start",

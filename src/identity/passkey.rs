@@ -278,7 +278,8 @@ impl Identity {
             self.check_second_factor(&person, second, &keys, ctx, now)
                 .await?,
         );
-        self.succeed(&keys, &person, &factors, ctx, now).await
+        let (id, loa) = self.succeed(&keys, &person, &factors, ctx, now).await?;
+        self.issue(id, loa, &factors, now, now).await
     }
 
     /// Steps a session up with a passkey: a new token whose factors are the old ones plus the

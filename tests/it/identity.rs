@@ -969,3 +969,267 @@ async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
     }
     svc.stop().await;
 }
+
+fn pkce() -> (String, String) {
+    use sha2::Digest as _;
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Runs the browser part of the flow; returns the code from the redirect.
+async fn browser_login(
+    svc: &Service,
+    client: &str,
+    redirect: &str,
+    challenge: &str,
+    otp: Option<&str>,
+) -> String {
+    let http = no_redirects();
+    let url = format!(
+        "{}?response_type=code&client_id={client}&redirect_uri={}&state=s-123&code_challenge={challenge}&code_challenge_method=S256",
+        svc.url("/idp/authorize"),
+        qsign::identity::oauth::percent(redirect)
+    );
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let html = page.text().await.unwrap();
+    let request = html
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    // A wrong password shows the page again, with the same request still usable.
+    let wrong = http
+        .post(svc.url("/idp/authorize"))
+        .form(&[
+            ("request", request.as_str()),
+            ("username", "karen"),
+            ("password", "wrong"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 200);
+    assert!(wrong.text().await.unwrap().contains("is not right"));
+    let mut form = vec![
+        ("request", request.as_str()),
+        ("username", "karen"),
+        ("password", PASSWORD),
+    ];
+    if let Some(code) = otp {
+        form.push(("otp", code));
+    }
+    let done = http
+        .post(svc.url("/idp/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{redirect}?code=")),
+        "{location}"
+    );
+    assert!(location.ends_with("&state=s-123"), "{location}");
+    location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn redeem(
+    svc: &Service,
+    client: &str,
+    redirect: &str,
+    code: &str,
+    verifier: &str,
+) -> (u16, serde_json::Value) {
+    let r = token_request(
+        svc,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_code_flow_with_pkce_gives_a_token_once() {
+    let svc = Service::start().await;
+    let (id, secret) = account(&svc, "karen").await;
+    let redirect = "http://localhost:9999/callback";
+
+    let (verifier, challenge) = pkce();
+    let first = browser_login(
+        &svc,
+        "signer-app",
+        redirect,
+        &challenge,
+        Some(&code(&secret, now())),
+    )
+    .await;
+    let (status, body) = redeem(
+        &svc,
+        "signer-app",
+        redirect,
+        &first,
+        "a-wrong-verifier-of-sufficient-length-000000",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // The code was spent by that attempt.
+    let (status, _) = redeem(&svc, "signer-app", redirect, &first, &verifier).await;
+    assert_eq!(status, 400);
+
+    let (verifier, challenge) = pkce();
+    let next = code(&secret, now() + totp::STEP);
+    let second = browser_login(&svc, "signer-app", redirect, &challenge, Some(&next)).await;
+    let (status, body) = redeem(&svc, "signer-app", redirect, &second, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["acr"], Loa::Substantial.uri());
+    let jwt = body["access_token"].as_str().unwrap();
+    assert!(openssl_verifies(&svc, jwt).await);
+    let claims: Claims = serde_json::from_slice(&b64(jwt.split('.').nth(1).unwrap())).unwrap();
+    assert_eq!(
+        (claims.sub, claims.aud),
+        (id.to_string(), "qsign".to_owned())
+    );
+    let (status, _) = redeem(&svc, "signer-app", redirect, &second, &verifier).await;
+    assert_eq!(status, 400, "a code worked twice");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relying_parties_get_stable_pairwise_subjects() {
+    let svc = Service::start().await;
+    let (id, _) = account(&svc, "karen").await;
+    let mut subjects = Vec::new();
+    for (client, redirect) in [
+        ("shop", "https://shop.example/cb"),
+        ("shop", "https://shop.example/cb"),
+        ("bank", "https://bank.example/cb"),
+    ] {
+        let (verifier, challenge) = pkce();
+        let code = browser_login(&svc, client, redirect, &challenge, None).await;
+        let (status, body) = redeem(&svc, client, redirect, &code, &verifier).await;
+        assert_eq!(status, 200, "{body}");
+        let claims: Claims = serde_json::from_slice(&b64(body["access_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap()))
+        .unwrap();
+        assert_eq!(claims.aud, client);
+        assert_eq!(claims.acr.as_deref(), Some(Loa::Low.uri()));
+        subjects.push(claims.sub);
+    }
+    assert_eq!(subjects[0], subjects[1], "not stable for one relying party");
+    assert_ne!(
+        subjects[0], subjects[2],
+        "two relying parties can link the person"
+    );
+    assert!(
+        subjects.iter().all(|s| *s != id.to_string()),
+        "the internal id leaked"
+    );
+    // A relying party's token is not a token for the signing service.
+    let bank_token = {
+        let (verifier, challenge) = pkce();
+        let code = browser_login(&svc, "bank", "https://bank.example/cb", &challenge, None).await;
+        redeem(&svc, "bank", "https://bank.example/cb", &code, &verifier)
+            .await
+            .1["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let r = reqwest::Client::new()
+        .get(svc.url("/v1/me/history"))
+        .bearer_auth(bank_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_authorization_requests_never_go_to_unregistered_addresses() {
+    let svc = Service::start().await;
+    let http = no_redirects();
+    let (_, challenge) = pkce();
+    let base = svc.url("/idp/authorize");
+    // Unknown client, with markup in it: an error page, nothing reflected unescaped.
+    let r = http
+        .get(format!("{base}?response_type=code&client_id=%3Cscript%3Ealert(1)%3C/script%3E&redirect_uri=https://evil.example/&code_challenge={challenge}&code_challenge_method=S256"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert!(!r.text().await.unwrap().contains("<script>"));
+    // A registered client with an unregistered redirect URI: an error page, no redirect.
+    let r = http
+        .get(format!("{base}?response_type=code&client_id=shop&redirect_uri=https://evil.example/cb&code_challenge={challenge}&code_challenge_method=S256"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    // Without PKCE: back to the registered redirect with an error and the state.
+    let r = http
+        .get(format!("{base}?response_type=code&client_id=shop&redirect_uri=https://shop.example/cb&state=st"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://shop.example/cb?error=invalid_request&state=st"
+    );
+    // An expired or made-up login form.
+    let r = http
+        .post(svc.url("/idp/authorize"))
+        .form(&[
+            ("request", "made-up"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("expired"));
+    svc.stop().await;
+}

@@ -35,7 +35,7 @@ async fn settings_upsert(store: &Store) {
 }
 
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 6);
+    assert_eq!(store.schema_version().await.unwrap(), 7);
     assert_eq!(
         store.tables().await.unwrap(),
         [
@@ -45,6 +45,8 @@ async fn schema_is_migrated(store: &Store) {
             "crl_numbers",
             "external_subjects",
             "login_throttle",
+            "oauth_codes",
+            "oauth_requests",
             "passkeys",
             "persons",
             "revoked_tokens",

@@ -262,6 +262,23 @@ pub fn external_issuer() -> qsign::identity::external::ExternalIssuer {
 /// Identity settings for tests: a cheap argon2 profile, 3 failures before a 2-second lock.
 pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     qsign::identity::Settings {
+        clients: vec![
+            qsign::identity::oauth::Client {
+                client_id: "signer-app".into(),
+                redirect_uris: vec!["http://localhost:9999/callback".into()],
+                audience: "qsign".into(),
+            },
+            qsign::identity::oauth::Client {
+                client_id: "shop".into(),
+                redirect_uris: vec!["https://shop.example/cb".into()],
+                audience: "shop".into(),
+            },
+            qsign::identity::oauth::Client {
+                client_id: "bank".into(),
+                redirect_uris: vec!["https://bank.example/cb".into()],
+                audience: "bank".into(),
+            },
+        ],
         public_url: base_url.replace("127.0.0.1", "localhost"),
         issuer: format!("{base_url}/idp"),
         audience: "qsign".into(),

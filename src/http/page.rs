@@ -1,0 +1,90 @@
+//! Server-rendered HTML for the identity provider's login page: escaped text only, no script,
+//! no external assets, strict security headers.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page with security headers: no scripts, styles or frames; not cached; no referrer.
+pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title></head><body><main>{body}</main></body></html>\n",
+        escape(title)
+    );
+    let mut response = (status, page).into_response();
+    response.extensions_mut().insert(super::error::Rendered);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The login form of a pending authorization request.
+pub fn login(request: &str, client: &str, message: Option<&str>) -> Response {
+    let notice = message.map_or_else(String::new, |m| {
+        format!("<p role=\"alert\">{}</p>", escape(m))
+    });
+    let body = format!(
+        "<h1>Log in to qsign</h1><p>{} asks you to log in.</p>{notice}\
+         <form method=\"post\" action=\"/idp/authorize\">\
+         <input type=\"hidden\" name=\"request\" value=\"{}\">\
+         <p><label for=\"username\">Username</label><br>\
+         <input id=\"username\" name=\"username\" autocomplete=\"username\" required></p>\
+         <p><label for=\"password\">Password</label><br>\
+         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
+         <p><label for=\"otp\">One-time code (optional, for a Substantial login)</label><br>\
+         <input id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\"></p>\
+         <p><button type=\"submit\">Log in</button></p></form>",
+        escape(client),
+        escape(request)
+    );
+    html(StatusCode::OK, "Log in to qsign", &body)
+}
+
+/// An error page in plain words.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = format!("<h1>Cannot continue</h1><p>{}</p>", escape(message));
+    html(status, "qsign: cannot continue", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape("<script>\"x\"&'y'</script>"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}

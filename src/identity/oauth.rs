@@ -1,0 +1,316 @@
+//! The OAuth 2.0 authorization-code flow (RFC 6749 §4.1) with PKCE S256 (RFC 7636), for
+//! registered clients only.
+//!
+//! A client is sent to `/idp/authorize`; qsign shows its own login page (the password and a
+//! TOTP code go to qsign, never through the client), then redirects back with a one-time code
+//! that lives 60 seconds and is redeemed once (`DELETE … RETURNING`), with the PKCE verifier.
+//! Tokens for the signing service itself (audience `qsign`) carry the person's UUID as `sub`;
+//! tokens for any other relying party carry a pairwise `sub` (an HMAC of the client id and the
+//! person under a per-installation secret), so two relying parties cannot link a person.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::loa::Factor;
+use super::{Error, Identity, Issued};
+use crate::audit::Context;
+use crate::store::{OauthCodeRow, OauthRequestRow};
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Its id.
+    pub client_id: String,
+    /// Exact redirect URIs it may use.
+    pub redirect_uris: Vec<String>,
+    /// The audience of its tokens: the service's own audience for signing clients (the
+    /// person's UUID as `sub`), anything else for a relying party (a pairwise `sub`).
+    pub audience: String,
+}
+
+/// Seconds a login page may stay open.
+const REQUEST_LIFETIME: i64 = 600;
+/// Seconds a code lives.
+const CODE_LIFETIME: i64 = 60;
+
+/// Why an authorization request cannot proceed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// Unknown client or redirect URI: show an error page, never redirect.
+    Page(String),
+    /// Tell the client through its redirect URI (RFC 6749 §4.1.2.1).
+    Redirect {
+        /// Where to.
+        location: String,
+    },
+}
+
+/// The query of an authorization request.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuthorizeQuery {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The client.
+    pub client_id: Option<String>,
+    /// One of its registered redirect URIs.
+    pub redirect_uri: Option<String>,
+    /// Returned as given.
+    pub state: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// Must be `S256`.
+    pub code_challenge_method: Option<String>,
+}
+
+fn with_params(base: &str, params: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent(v)))
+        .collect();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{}", encoded.join("&"))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+#[must_use]
+pub fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl Identity {
+    /// The registered client with this id.
+    #[must_use]
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.settings.clients.iter().find(|c| c.client_id == id)
+    }
+
+    /// Checks an authorization request and keeps it for the login page.
+    ///
+    /// # Errors
+    /// [`AuthorizeError`]; store failures become a page.
+    pub async fn authorize_start(
+        &self,
+        q: &AuthorizeQuery,
+        now: i64,
+    ) -> Result<OauthRequestRow, AuthorizeError> {
+        let client = q
+            .client_id
+            .as_deref()
+            .and_then(|id| self.client(id))
+            .ok_or_else(|| AuthorizeError::Page("unknown client".into()))?;
+        let redirect = q
+            .redirect_uri
+            .as_deref()
+            .filter(|r| client.redirect_uris.iter().any(|u| u == r))
+            .ok_or_else(|| {
+                AuthorizeError::Page("this redirect URI is not registered for the client".into())
+            })?;
+        let fail = |error: &str| {
+            let mut params = vec![("error", error)];
+            if let Some(state) = q.state.as_deref() {
+                params.push(("state", state));
+            }
+            AuthorizeError::Redirect {
+                location: with_params(redirect, &params),
+            }
+        };
+        if q.response_type.as_deref() != Some("code") {
+            return Err(fail("unsupported_response_type"));
+        }
+        let challenge = q.code_challenge.as_deref().filter(|c| {
+            (43..=128).contains(&c.len())
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        });
+        let (Some(challenge), Some("S256")) = (challenge, q.code_challenge_method.as_deref())
+        else {
+            return Err(fail("invalid_request"));
+        };
+        if q.state.as_ref().is_some_and(|s| s.len() > 512) {
+            return Err(fail("invalid_request"));
+        }
+        let row = OauthRequestRow {
+            id: random_token().map_err(|e| AuthorizeError::Page(e.to_string()))?,
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect.to_owned(),
+            state: q.state.clone(),
+            code_challenge: challenge.to_owned(),
+            expires_at: now + REQUEST_LIFETIME,
+        };
+        self.store
+            .put_oauth_request(&row)
+            .await
+            .map_err(|e| AuthorizeError::Page(e.to_string()))?;
+        Ok(row)
+    }
+
+    /// A pending request, for showing the login page again after a failed attempt.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn pending_request(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<OauthRequestRow>, Error> {
+        Ok(self.store.oauth_request(id, now).await?)
+    }
+
+    /// The login page's submission: checks the password (and TOTP code), then returns where to
+    /// redirect with the code. The request stays usable after a wrong password.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] also for an unknown or expired request; the login errors.
+    #[allow(clippy::too_many_arguments, reason = "one login form")]
+    pub async fn authorize_login(
+        &self,
+        request: &str,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<String, Error> {
+        if self.store.oauth_request(request, now).await?.is_none() {
+            return Err(Error::InvalidCredentials);
+        }
+        let (person, factors, _) = self
+            .password_login(username, password, otp, source, ctx, now)
+            .await?;
+        let pending = self
+            .store
+            .take_oauth_request(request, now)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        let code = random_token().map_err(|e| Error::Internal(e.to_string()))?;
+        self.store
+            .put_oauth_code(&OauthCodeRow {
+                code_hash: hex::encode(Sha256::digest(code.as_bytes())),
+                client_id: pending.client_id,
+                redirect_uri: pending.redirect_uri.clone(),
+                code_challenge: pending.code_challenge,
+                person_id: person.to_string(),
+                factors: factors
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                auth_time: now,
+                expires_at: now + CODE_LIFETIME,
+            })
+            .await?;
+        let mut params = vec![("code", code.as_str())];
+        if let Some(state) = pending.state.as_deref() {
+            params.push(("state", state));
+        }
+        Ok(with_params(&pending.redirect_uri, &params))
+    }
+
+    /// Redeems a code at the token endpoint.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] for an unknown, used or expired code, another client or
+    /// redirect URI, or a wrong PKCE verifier.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let row = self
+            .store
+            .take_oauth_code(&hex::encode(Sha256::digest(code.as_bytes())), now)
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        let pkce_ok: bool = expected
+            .as_bytes()
+            .ct_eq(row.code_challenge.as_bytes())
+            .into();
+        if !pkce_ok || row.client_id != client_id || row.redirect_uri != redirect_uri {
+            return Err(Error::InvalidCredentials);
+        }
+        let client = self
+            .client(client_id)
+            .ok_or(Error::InvalidCredentials)?
+            .clone();
+        let factors: BTreeSet<Factor> = row
+            .factors
+            .split(',')
+            .filter_map(|f| {
+                [Factor::Password, Factor::Totp, Factor::Webauthn]
+                    .into_iter()
+                    .find(|k| k.name() == f)
+            })
+            .collect();
+        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
+        let sub = if client.audience == self.settings.audience {
+            row.person_id.clone()
+        } else {
+            self.pairwise(&client.client_id, &row.person_id, now)
+                .await?
+        };
+        self.issue_token(sub, client.audience, loa, &factors, row.auth_time, now)
+            .await
+    }
+
+    /// The pairwise subject of a person for a relying party: HMAC-SHA-256 under a random
+    /// per-installation secret kept in the database.
+    async fn pairwise(&self, client: &str, person: &str, now: i64) -> Result<String, Error> {
+        let secret = match self.store.setting("pairwise_secret").await? {
+            Some(s) => s,
+            None => {
+                let candidate = random_token().map_err(|e| Error::Internal(e.to_string()))?;
+                self.store
+                    .insert_setting_if_absent("pairwise_secret", &candidate, now)
+                    .await?
+            }
+        };
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        mac.update(client.as_bytes());
+        mac.update(&[0]);
+        mac.update(person.as_bytes());
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// 32 random bytes, base64url.
+fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_parameters_are_encoded() {
+        assert_eq!(
+            with_params("https://a/cb", &[("code", "x y"), ("state", "<s>&")]),
+            "https://a/cb?code=x%20y&state=%3Cs%3E%26"
+        );
+        assert_eq!(
+            with_params("https://a/cb?k=1", &[("error", "invalid_request")]),
+            "https://a/cb?k=1&error=invalid_request"
+        );
+    }
+}
