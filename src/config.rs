@@ -175,7 +175,11 @@ pub struct ExternalIssuerConfig {
     /// The `aud` its tokens must carry for this service.
     pub audience: String,
     /// A JWKS file with its signing keys (ES256, P-256).
-    pub jwks_file: PathBuf,
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// Or the URL of its JWKS, fetched at start-up (10-second timeout).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
     /// The claim that carries the level of assurance (`acr` by default; some brokers use
     /// `loa`).
     #[serde(default = "default_loa_claim")]
@@ -598,9 +602,13 @@ impl Config {
             }
         }
         for e in &self.identity.external {
-            if e.max_clock_skew_secs > 300 || e.issuer.is_empty() || e.audience.is_empty() {
+            if e.max_clock_skew_secs > 300
+                || e.issuer.is_empty()
+                || e.audience.is_empty()
+                || e.jwks_file.is_some() == e.jwks_url.is_some()
+            {
                 return Err(Error::Invalid(format!(
-                    "identity.external {:?}: issuer and audience are required, skew at most 300 s",
+                    "identity.external {:?}: issuer, audience and one of jwks_file or jwks_url are required, skew at most 300 s",
                     e.issuer
                 )));
             }

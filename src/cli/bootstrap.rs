@@ -133,7 +133,7 @@ pub(super) async fn open(
         audit.clone(),
         identity_settings(config),
         loa_policy(config)?,
-        external_issuers(config)?,
+        external_issuers(config).await?,
     )?;
     Ok(Opened {
         hsm,
@@ -175,15 +175,21 @@ pub(super) fn identity_settings(config: &Config) -> identity::Settings {
     }
 }
 
-/// The trusted external issuers, with their JWKS files read.
-fn external_issuers(config: &Config) -> anyhow::Result<Vec<identity::external::ExternalIssuer>> {
-    config
-        .identity
-        .external
-        .iter()
-        .map(|e| {
-            let jwks = std::fs::read_to_string(&e.jwks_file)
-                .with_context(|| format!("cannot read {}", e.jwks_file.display()))?;
+/// The trusted external issuers, with their JWKS read from a file or fetched.
+async fn external_issuers(
+    config: &Config,
+) -> anyhow::Result<Vec<identity::external::ExternalIssuer>> {
+    let mut issuers = Vec::new();
+    for e in &config.identity.external {
+        let jwks = match (&e.jwks_file, &e.jwks_url) {
+            (Some(file), _) => std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?,
+            (None, Some(url)) => identity::external::fetch_jwks(url)
+                .await
+                .map_err(|m| anyhow::anyhow!("identity.external {}: {m}", e.issuer))?,
+            (None, None) => anyhow::bail!("identity.external {}: no JWKS", e.issuer),
+        };
+        issuers.push(
             identity::external::ExternalIssuer::from_jwks(
                 &e.issuer,
                 &e.audience,
@@ -191,9 +197,10 @@ fn external_issuers(config: &Config) -> anyhow::Result<Vec<identity::external::E
                 &e.loa_claim,
                 i64::from(e.max_clock_skew_secs),
             )
-            .map_err(|m| anyhow::anyhow!("identity.external {}: {m}", e.issuer))
-        })
-        .collect()
+            .map_err(|m| anyhow::anyhow!("identity.external {}: {m}", e.issuer))?,
+        );
+    }
+    Ok(issuers)
 }
 
 /// The level-of-assurance policy: the configured file, or the built-in default.

@@ -39,6 +39,26 @@ pub struct ExternalClaims {
     pub jti: String,
 }
 
+/// Fetches a JWKS document over HTTP(S) with a 10-second timeout.
+///
+/// # Errors
+/// A message when it cannot be fetched.
+pub async fn fetch_jwks(url: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    response.text().await.map_err(|e| format!("{url}: {e}"))
+}
+
 impl ExternalIssuer {
     /// Reads the P-256 keys of a JWKS document (RFC 7517); other keys are skipped.
     ///

@@ -1233,3 +1233,27 @@ async fn bad_authorization_requests_never_go_to_unregistered_addresses() {
     assert!(r.text().await.unwrap().contains("expired"));
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_issuers_jwks_can_be_fetched_by_url() {
+    // Another qsign plays the external identity provider: its JWKS is served over HTTP.
+    let provider = Service::start().await;
+    account(&provider, "karen").await;
+    let jwks = qsign::identity::external::fetch_jwks(&provider.url("/idp/jwks"))
+        .await
+        .unwrap();
+    let trusted = qsign::identity::external::ExternalIssuer::from_jwks(
+        &provider.url("/idp"),
+        "qsign",
+        &jwks,
+        "acr",
+        60,
+    )
+    .unwrap();
+    let jwt = login(&provider, None).await;
+    let claims = trusted.verify(&jwt, now()).unwrap();
+    assert_eq!(claims.loa, Loa::Low);
+    let unreachable = qsign::identity::external::fetch_jwks("http://127.0.0.1:1/jwks").await;
+    assert!(unreachable.is_err());
+    provider.stop().await;
+}
