@@ -22,28 +22,17 @@ mod support;
 use std::time::Duration;
 
 use qsign::audit::{Audit, Context, Event};
-use qsign::hsm::{self, Hsm};
 use qsign::store::Store;
 use sqlx::Connection;
-use zeroize::Zeroizing;
 
 const RUN: Duration = Duration::from_secs(3);
 
 fn main() {
-    let (module, dir) = support::softhsm_token("bench", "bench-pin");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let hsm = Hsm::open(hsm::Options {
-        module,
-        token_label: "bench".into(),
-        pin: Zeroizing::new("bench-pin".into()),
-        sessions: 4,
-        timeout: Duration::from_secs(30),
-    })
-    .unwrap();
-    rt.block_on(hsm.ensure_keys()).unwrap();
+    let (hsm, _module, dir) = support::hsm_with_keys(&rt, 4);
     let options = qsign::store::Options {
         max_connections: 32,
         connect_timeout: Duration::from_secs(10),

@@ -28,32 +28,22 @@ use cryptoki::types::AuthPin;
 use qsign::hsm::{
     self, Digest, HashAlgorithm, Hsm, KeyAlgorithm, ServiceKey, SignAlgorithm, WrappedKey,
 };
-use zeroize::Zeroizing;
 
 const RUN: Duration = Duration::from_secs(2);
 const LABEL: &str = "bench";
 const PIN: &str = "bench-pin";
 
 fn main() {
-    let (module, _dir) = support::softhsm_token(LABEL, PIN);
-
     let sessions = std::env::var("BENCH_SESSIONS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
-    let hsm = Hsm::open(hsm::Options {
-        module: module.clone(),
-        token_label: LABEL.into(),
-        pin: Zeroizing::new(PIN.into()),
-        sessions,
-        timeout: Duration::from_secs(30),
-    })
-    .unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(hsm.ensure_keys()).unwrap();
+    // The token is labelled LABEL with the user PIN PIN.
+    let (hsm, module, _dir) = support::hsm_with_keys(&rt, sessions);
 
     let raw = raw_session(&module);
     let p256 = find(&raw, ServiceKey::Sad.label());

@@ -22,28 +22,18 @@ mod support;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use qsign::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
+use qsign::hsm::{Digest, HashAlgorithm, ServiceKey, SignAlgorithm};
 use qsign::identity::loa::Loa;
 use qsign::identity::token::{self, Claims, Verifier};
-use zeroize::Zeroizing;
 
 const RUN: Duration = Duration::from_secs(3);
 
 fn main() {
-    let (module, _dir) = support::softhsm_token("bench", "bench-pin");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let hsm = Hsm::open(hsm::Options {
-        module,
-        token_label: "bench".into(),
-        pin: Zeroizing::new("bench-pin".into()),
-        sessions: 1,
-        timeout: Duration::from_secs(30),
-    })
-    .unwrap();
-    rt.block_on(hsm.ensure_keys()).unwrap();
+    let (hsm, _module, _dir) = support::hsm_with_keys(&rt, 1);
     let spki = rt.block_on(hsm.public_key(ServiceKey::Idp)).unwrap();
     let kid = token::key_id(&spki);
     let claims = Claims {

@@ -27,33 +27,23 @@ use der::{Decode, Encode};
 use qsign::formats::asn1::ocsp::{CertId, OcspRequest, Request, TbsRequest};
 use qsign::formats::asn1::oid;
 use qsign::formats::asn1::tsp::{MessageImprint, TimeStampReq};
-use qsign::hsm::{self, Hsm, KeyAlgorithm};
+use qsign::hsm::KeyAlgorithm;
 use qsign::pki::{Ca, NaturalPerson, Pki, Subject};
 use qsign::store::Store;
 use sha1::{Digest as _, Sha1};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
-use zeroize::Zeroizing;
 
 const RUN: Duration = Duration::from_secs(3);
 
 fn main() {
-    let (module, dir) = support::softhsm_token("bench", "bench-pin");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let sessions = 4;
-    let (pki, hsm) = rt.block_on(async {
-        let hsm = Hsm::open(hsm::Options {
-            module,
-            token_label: "bench".into(),
-            pin: Zeroizing::new("bench-pin".into()),
-            sessions,
-            timeout: Duration::from_secs(30),
-        })
-        .unwrap();
-        hsm.ensure_keys().await.unwrap();
+    let (hsm, _module, dir) = support::hsm_with_keys(&rt, sessions);
+    let pki = rt.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let store = Store::connect(
             &url,
@@ -69,7 +59,7 @@ fn main() {
         let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 100);
         let pki = Pki::new(hsm.clone(), store, audit, settings);
         pki.ensure_hierarchy(now()).await.unwrap();
-        (pki, hsm)
+        pki
     });
 
     // An OCSP request for a real user certificate, as a client would send it.

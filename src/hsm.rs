@@ -421,6 +421,11 @@ impl Hsm {
     /// Any HSM failure.
     pub async fn ping(&self) -> Result<(), Error> {
         self.run(|inner, session| {
+            // Ask the token itself (the handle cache would answer without it), then make sure
+            // the master key is there.
+            session
+                .get_session_info()
+                .map_err(|e| Error::from_ck("C_GetSessionInfo", e))?;
             inner
                 .find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL)
                 .map(|_| ())

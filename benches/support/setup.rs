@@ -80,3 +80,21 @@ where
     }
     figures(all, start.elapsed())
 }
+
+/// A fresh SoftHSM token with every service key, opened with `sessions` pool sessions.
+pub fn hsm_with_keys(
+    rt: &tokio::runtime::Runtime,
+    sessions: usize,
+) -> (qsign::hsm::Hsm, PathBuf, tempfile::TempDir) {
+    let (module, dir) = softhsm_token("bench", "bench-pin");
+    let hsm = qsign::hsm::Hsm::open(qsign::hsm::Options {
+        module: module.clone(),
+        token_label: "bench".into(),
+        pin: zeroize::Zeroizing::new("bench-pin".into()),
+        sessions,
+        timeout: std::time::Duration::from_secs(30),
+    })
+    .unwrap();
+    rt.block_on(hsm.ensure_keys()).unwrap();
+    (hsm, module, dir)
+}
