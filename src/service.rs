@@ -394,6 +394,74 @@ impl Service {
             .await?)
     }
 
+    /// Starts the passkey option of the login page for a pending request.
+    ///
+    /// # Errors
+    /// `invalid_grant` for an expired request or an account without a passkey.
+    pub async fn authorize_passkey_start(
+        &self,
+        request: &str,
+        username: &str,
+    ) -> Result<(String, serde_json::Value), Error> {
+        if self
+            .identity
+            .pending_request(request, self.now())
+            .await?
+            .is_none()
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidGrant,
+                "this login page has expired; start again",
+            ));
+        }
+        self.passkey_login_start(username).await
+    }
+
+    /// Finishes the passkey option of the login page; returns the redirect location.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`, `invalid_request`.
+    pub async fn authorize_passkey_finish(
+        &self,
+        request: &str,
+        login: PasskeyLogin,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<String, Error> {
+        let credential = from_json(login.credential)?;
+        let second = match (
+            login.password.as_deref().filter(|p| !p.is_empty()),
+            login.otp.as_deref().filter(|o| !o.is_empty()),
+        ) {
+            (Some(p), _) => crate::identity::passkey::SecondFactor::Password(p),
+            (None, Some(code)) => crate::identity::passkey::SecondFactor::Totp(code),
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    "a password or a one-time code must come with the passkey",
+                ))
+            }
+        };
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .authorize_passkey(
+                request,
+                &login.username,
+                &login.state,
+                &credential,
+                second,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
     /// The client of a pending authorization request, if it is still pending.
     ///
     /// # Errors

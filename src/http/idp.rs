@@ -74,6 +74,57 @@ pub async fn authorize_submit(
     }
 }
 
+/// The passkey option of the login page.
+#[derive(Debug, Deserialize)]
+pub struct PageLogin {
+    request: String,
+    #[serde(flatten)]
+    login: crate::service::PasskeyLogin,
+}
+
+/// The start of the login page's passkey option.
+#[derive(Debug, Deserialize)]
+pub struct PageStart {
+    request: String,
+    username: String,
+}
+
+/// `POST /idp/authorize/passkey/start`
+pub async fn authorize_passkey_start(
+    State(state): State<AppState>,
+    Json(start): Json<PageStart>,
+) -> Result<impl IntoResponse, Error> {
+    let (id, options) = state
+        .service
+        .authorize_passkey_start(&start.request, &start.username)
+        .await?;
+    Ok(ceremony(id, options))
+}
+
+/// `POST /idp/authorize/passkey/finish`: answers where the browser goes next.
+pub async fn authorize_passkey_finish(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(page): Json<PageLogin>,
+) -> Result<impl IntoResponse, Error> {
+    let location = state
+        .service
+        .authorize_passkey_finish(
+            &page.request,
+            page.login,
+            Some(peer.ip().to_string()),
+            Some(request_id.0),
+        )
+        .await?;
+    Ok(Json(json!({ "location": location })))
+}
+
+/// `GET /idp/static/login.js`
+pub async fn login_script() -> axum::response::Response {
+    page::login_script()
+}
+
 fn redirect(location: &str) -> axum::response::Response {
     match axum::http::HeaderValue::from_str(location) {
         Ok(value) => {

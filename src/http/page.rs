@@ -23,6 +23,19 @@ pub fn escape(text: &str) -> String {
 
 /// A page with security headers: no scripts, styles or frames; not cached; no referrer.
 pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
+    html_with_policy(
+        status,
+        title,
+        body,
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    )
+}
+
+/// The login page's policy: its own script and calls to its own origin, nothing else.
+const LOGIN_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+fn html_with_policy(status: StatusCode, title: &str, body: &str, policy: &'static str) -> Response {
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -34,10 +47,7 @@ pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        (header::CONTENT_SECURITY_POLICY, policy),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::CACHE_CONTROL, "no-store"),
@@ -63,17 +73,39 @@ pub fn login(request: &str, client: &str, message: Option<&str>) -> Response {
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
          <p><label for=\"otp\">One-time code (optional, for a Substantial login)</label><br>\
          <input id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\"></p>\
-         <p><button type=\"submit\">Log in</button></p></form>",
+         <p><button type=\"submit\">Log in</button> \
+         <button type=\"button\" id=\"passkey\" hidden>Log in with a passkey (High)</button></p>\
+         <p id=\"passkey-notice\" role=\"status\"></p></form>\
+         <script src=\"/idp/static/login.js\" defer></script>",
         escape(client),
         escape(request)
     );
-    html(StatusCode::OK, "Log in to qsign", &body)
+    html_with_policy(StatusCode::OK, "Log in to qsign", &body, LOGIN_POLICY)
 }
 
 /// An error page in plain words.
 pub fn error(status: StatusCode, message: &str) -> Response {
     let body = format!("<h1>Cannot continue</h1><p>{}</p>", escape(message));
     html(status, "qsign: cannot continue", &body)
+}
+
+/// The login page's script.
+pub fn login_script() -> Response {
+    let mut response = include_str!("static/login.js").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
 }
 
 #[cfg(test)]

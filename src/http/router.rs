@@ -50,6 +50,15 @@ pub fn router(state: AppState) -> Router {
             "/idp/authorize",
             get(idp::authorize).post(idp::authorize_submit),
         )
+        .route(
+            "/idp/authorize/passkey/start",
+            post(idp::authorize_passkey_start),
+        )
+        .route(
+            "/idp/authorize/passkey/finish",
+            post(idp::authorize_passkey_finish),
+        )
+        .route("/idp/static/login.js", get(idp::login_script))
         .route("/idp/logout", post(idp::logout))
         .route(
             "/idp/passkeys/register/start",

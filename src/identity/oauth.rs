@@ -190,6 +190,45 @@ impl Identity {
         let (person, factors, _) = self
             .password_login(username, password, otp, source, ctx, now)
             .await?;
+        self.complete_authorization(request, person, &factors, now)
+            .await
+    }
+
+    /// The passkey variant of the login page: the assertion plus the password or a TOTP code
+    /// (High); returns where to redirect with the code.
+    ///
+    /// # Errors
+    /// As [`Identity::authorize_login`].
+    #[allow(clippy::too_many_arguments, reason = "one login form")]
+    pub async fn authorize_passkey(
+        &self,
+        request: &str,
+        username: &str,
+        state: &str,
+        credential: &webauthn_rs::prelude::PublicKeyCredential,
+        second: super::passkey::SecondFactor<'_>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<String, Error> {
+        if self.store.oauth_request(request, now).await?.is_none() {
+            return Err(Error::InvalidCredentials);
+        }
+        let (person, factors, _) = self
+            .passkey_login(username, state, credential, second, source, ctx, now)
+            .await?;
+        self.complete_authorization(request, person, &factors, now)
+            .await
+    }
+
+    /// Consumes the pending request and issues its code; returns the redirect location.
+    async fn complete_authorization(
+        &self,
+        request: &str,
+        person: uuid::Uuid,
+        factors: &BTreeSet<Factor>,
+        now: i64,
+    ) -> Result<String, Error> {
         let pending = self
             .store
             .take_oauth_request(request, now)

@@ -253,6 +253,25 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
+        let (id, factors, loa) = self
+            .passkey_login(username, state, credential, second, source, ctx, now)
+            .await?;
+        self.issue(id, loa, &factors, now, now).await
+    }
+
+    /// Checks a passkey assertion and its second factor; on success records the login and
+    /// returns the person, the factors and the level (without issuing a token).
+    #[allow(clippy::too_many_arguments, reason = "one login form")]
+    pub(super) async fn passkey_login(
+        &self,
+        username: &str,
+        state: &str,
+        credential: &PublicKeyCredential,
+        second: SecondFactor<'_>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
         let keys = self.throttle_keys(username, source);
         self.check_throttle(&keys, now).await?;
         let person = self
@@ -279,7 +298,7 @@ impl Identity {
                 .await?,
         );
         let (id, loa) = self.succeed(&keys, &person, &factors, ctx, now).await?;
-        self.issue(id, loa, &factors, now, now).await
+        Ok((id, factors, loa))
     }
 
     /// Steps a session up with a passkey: a new token whose factors are the old ones plus the

@@ -1257,3 +1257,129 @@ async fn an_external_issuers_jwks_can_be_fetched_by_url() {
     assert!(unreachable.is_err());
     provider.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+    let svc = Service::start().await;
+    let (_, secret) = account(&svc, "karen").await;
+    let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+    let substantial = login(&svc, Some(&code(&secret, now()))).await;
+    let (_, start) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({}),
+    )
+    .await;
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let (status, _) = post_json(
+        &svc,
+        "/idp/passkeys/register/finish",
+        Some(&substantial),
+        &serde_json::json!({"state": start["state"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // The page loads its script from this origin only, and the script is served.
+    let (verifier, challenge) = pkce();
+    let redirect = "http://localhost:9999/callback";
+    let url = format!(
+        "{}?response_type=code&client_id=signer-app&redirect_uri={}&state=p1&code_challenge={challenge}&code_challenge_method=S256",
+        svc.url("/idp/authorize"),
+        qsign::identity::oauth::percent(redirect)
+    );
+    let page = no_redirects().get(&url).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("src=\"/idp/static/login.js\"") && html.contains("id=\"passkey\""));
+    let script = reqwest::get(svc.url("/idp/static/login.js")).await.unwrap();
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(script
+        .text()
+        .await
+        .unwrap()
+        .contains("/idp/authorize/passkey/finish"));
+    let request = html
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // What the script does: start, ask the authenticator, finish with the password.
+    let (status, start) = post_json(
+        &svc,
+        "/idp/authorize/passkey/start",
+        None,
+        &serde_json::json!({"request": request, "username": "karen"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{start}");
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let (status, done) = post_json(
+        &svc,
+        "/idp/authorize/passkey/finish",
+        None,
+        &serde_json::json!({
+            "request": request, "username": "karen", "password": PASSWORD, "otp": null,
+            "state": start["state"], "credential": assertion,
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let location = done["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{redirect}?code=")) && location.ends_with("&state=p1"),
+        "{location}"
+    );
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let (status, body) = redeem(&svc, "signer-app", redirect, code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["acr"], Loa::High.uri());
+
+    // The request is spent: the passkey option cannot start again on it.
+    let (status, body) = post_json(
+        &svc,
+        "/idp/authorize/passkey/start",
+        None,
+        &serde_json::json!({"request": request, "username": "karen"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    svc.stop().await;
+}
