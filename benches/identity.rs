@@ -61,10 +61,7 @@ fn main() {
     let verifier = Verifier {
         issuer: claims.iss.clone(),
         audience: "qsign".into(),
-        keys: vec![(
-            kid,
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap(),
-        )],
+        keys: vec![(kid, token::VerifyKey::from_sec1(point).unwrap())],
     };
     assert!(verifier.verify(&jwt, 1_800_000_000).is_ok());
 

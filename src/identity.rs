@@ -681,8 +681,7 @@ impl Identity {
         let point = spki
             .get(spki.len().saturating_sub(65)..)
             .unwrap_or_default();
-        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let key = token::VerifyKey::from_sec1(point)?;
         Ok(Verifier {
             issuer: self.settings.issuer.clone(),
             audience: self.settings.audience.clone(),

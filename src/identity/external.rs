@@ -15,7 +15,7 @@ pub struct ExternalIssuer {
     /// The `aud` required.
     pub audience: String,
     /// Its keys by `kid`.
-    pub keys: Vec<(String, p256::ecdsa::VerifyingKey)>,
+    pub keys: Vec<(String, super::token::VerifyKey)>,
     /// The claim with the level of assurance.
     pub loa_claim: String,
     /// Largest clock difference accepted, seconds.
@@ -101,7 +101,7 @@ impl ExternalIssuer {
             let mut point = vec![0x04];
             point.extend(x);
             point.extend(y);
-            let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+            let verifying = super::token::VerifyKey::from_sec1(&point)
                 .map_err(|_| format!("JWKS key {kid} is not a P-256 point"))?;
             keys.push((kid.to_owned(), verifying));
         }
