@@ -43,11 +43,12 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             config: Arc::new(config),
         };
         tracing::info!(root_ca_sha256 = %fingerprint, addr = %bound, "qsign started");
+        let shutdown = shutdown_signal()?;
         println!(
             "qsign listening on {} (bound to {bound})",
             state.config.public_url()
         );
-        serve(listener, state, shutdown_signal(), grace).await?;
+        serve(listener, state, shutdown, grace).await?;
         if let Err(e) = service.stopping().await {
             tracing::error!(error = %e, "could not record the stop in the audit log");
         }
@@ -65,23 +66,16 @@ fn state_config_fingerprint(config: &Config) -> anyhow::Result<String> {
     )))
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Registers SIGTERM and SIGINT handlers now (so a signal that arrives as soon as the URL is
+/// printed is not lost to the default action) and returns a future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }

@@ -183,7 +183,9 @@ pub fn verified_payload(token: &str, keys: &[(String, VerifyKey)]) -> Result<Vec
         .ok_or(TokenError::UnknownKey)?;
     let signature = unb64(s)?;
     // The signed input is the token up to its last dot, as it came: no copy.
-    let input = token.get(..h.len() + 1 + p.len()).ok_or(TokenError::Malformed)?;
+    let input = token
+        .get(..h.len() + 1 + p.len())
+        .ok_or(TokenError::Malformed)?;
     if signature.len() != 64 || !key.verify(input.as_bytes(), &signature) {
         return Err(TokenError::Signature);
     }

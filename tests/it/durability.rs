@@ -33,9 +33,14 @@ fn query(dir: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// Sends timestamp requests until `stop` or a connection error; returns the serials of the
-/// tokens received.
-async fn load(base: String, query: Arc<Vec<u8>>, stop: Arc<AtomicBool>, max: usize) -> Vec<String> {
+/// Sends timestamp requests until `stop` or a connection error; returns the serials and the
+/// DER of the tokens received.
+async fn load(
+    base: String,
+    query: Arc<Vec<u8>>,
+    stop: Arc<AtomicBool>,
+    max: usize,
+) -> Vec<(String, Vec<u8>)> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -56,7 +61,7 @@ async fn load(base: String, query: Arc<Vec<u8>>, stop: Arc<AtomicBool>, max: usi
         assert_eq!(reply.status.status, 0, "timestamp refused");
         let token = reply.time_stamp_token.unwrap().to_der().unwrap();
         let info = qsign::pki::tsa::token_info(&token).unwrap();
-        serials.push(hex::encode(info.serial_number.as_bytes()));
+        serials.push((hex::encode(info.serial_number.as_bytes()), token));
     }
     serials
 }
@@ -76,6 +81,42 @@ fn exported_timestamp_serials(cmd: &mut std::process::Command) -> Vec<String> {
         .filter(|v| v["record"]["event"]["type"] == "timestamp_issued")
         .map(|v| v["record"]["event"]["serial"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Checks every token with `openssl ts -verify` against the chain `qsign ca export` gives.
+fn openssl_verifies_all(
+    data_dir: &Path,
+    cmd: &mut std::process::Command,
+    tokens: &[(String, Vec<u8>)],
+) {
+    let out = support::run(cmd.args(["ca", "export", "--chain"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chain = data_dir.join("chain.pem");
+    std::fs::write(&chain, &out.stdout).unwrap();
+    let data = data_dir.join("data.txt");
+    for (serial, token) in tokens {
+        let path = data_dir.join("token.der");
+        std::fs::write(&path, token).unwrap();
+        let (ok, text) = support::openssl(&[
+            "ts".as_ref(),
+            "-verify".as_ref(),
+            "-in".as_ref(),
+            path.as_os_str(),
+            "-token_in".as_ref(),
+            "-data".as_ref(),
+            data.as_os_str(),
+            "-CAfile".as_ref(),
+            chain.as_os_str(),
+        ]);
+        assert!(
+            ok && text.contains("Verification: OK"),
+            "token {serial}: {text}"
+        );
+    }
 }
 
 fn verify(cmd: &mut std::process::Command) -> (bool, String) {
@@ -106,16 +147,18 @@ async fn sigkill_during_a_load_loses_no_record_of_a_returned_timestamp() {
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.kill();
-    let mut received = HashSet::new();
+    let mut tokens = Vec::new();
     for t in tasks {
-        received.extend(t.await.unwrap());
+        tokens.extend(t.await.unwrap());
     }
     stop.store(true, Ordering::Relaxed);
+    let received: HashSet<String> = tokens.iter().map(|(serial, _)| serial.clone()).collect();
     assert!(
         received.len() > 50,
         "the load made only {} timestamps",
         received.len()
     );
+    openssl_verifies_all(dir.path(), &mut support::qsign(dir.path()), &tokens);
 
     let (ok, text) = verify(&mut support::qsign(dir.path()));
     assert!(ok, "{text}");
@@ -186,11 +229,12 @@ async fn two_servers_on_one_postgres_write_one_gap_free_chain() {
             )));
         }
     }
-    let mut received = 0;
+    let mut tokens = Vec::new();
     for t in tasks {
-        received += t.await.unwrap().len();
+        tokens.extend(t.await.unwrap());
     }
-    assert_eq!(received, 320);
+    assert_eq!(tokens.len(), 320);
+    openssl_verifies_all(dir.path(), &mut node(), &tokens);
     assert!(a.stop().await.success());
     assert!(b.stop().await.success());
     let (ok, text) = verify(&mut node());

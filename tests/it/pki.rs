@@ -683,9 +683,20 @@ async fn hierarchy_is_made_once_and_serials_are_random_128_bit() {
         "{again:?}"
     );
 
+    let (root, issuing, _) = write_chain(&svc).await;
     let mut serials = std::collections::HashSet::new();
     for _ in 0..16 {
         let issued = issue(&svc, &Subject::NaturalPerson(person(false))).await;
+        let user = svc.file("user.pem", cert_pem(&issued.der).as_bytes());
+        let (ok, text) = openssl(&[
+            "verify".as_ref(),
+            "-CAfile".as_ref(),
+            os(&root),
+            "-untrusted".as_ref(),
+            os(&issuing),
+            os(&user),
+        ]);
+        assert!(ok && text.contains(": OK"), "{text}");
         assert_eq!(issued.serial.len(), 32, "{}", issued.serial);
         assert!(
             matches!(issued.serial.as_bytes()[0], b'4'..=b'7'),

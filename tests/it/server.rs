@@ -11,6 +11,7 @@ use crate::support;
 pub(crate) struct Server {
     child: Child,
     base: String,
+    log: std::path::PathBuf,
 }
 
 impl Server {
@@ -51,6 +52,7 @@ impl Server {
         Self {
             child,
             base: format!("http://{bound}"),
+            log: log.to_owned(),
         }
     }
 
@@ -69,6 +71,12 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if !status.success() {
+                    eprintln!(
+                        "qsign serve log:\n{}",
+                        std::fs::read_to_string(&self.log).unwrap_or_default()
+                    );
+                }
                 return status;
             }
             assert!(
