@@ -1,6 +1,7 @@
-//! Trusted external issuers (an eID broker, any OIDC provider): their ES256 access tokens are
-//! accepted when they verify with a key from the configured JWKS and carry the configured
-//! issuer, audience, a valid time window (bounded clock skew) and a known level of assurance.
+//! Trusted external issuers (an eID broker, any OIDC provider): their ES256 or RS256 access
+//! tokens are accepted when they verify with a key from the configured JWKS (the key decides
+//! the algorithm) and carry the configured issuer, audience, a valid time window (bounded clock
+//! skew) and a known level of assurance.
 
 use base64::Engine as _;
 
@@ -60,7 +61,7 @@ pub async fn fetch_jwks(url: &str) -> Result<String, String> {
 }
 
 impl ExternalIssuer {
-    /// Reads the P-256 keys of a JWKS document (RFC 7517); other keys are skipped.
+    /// Reads the P-256 and RSA keys of a JWKS document (RFC 7517); other keys are skipped.
     ///
     /// # Errors
     /// A message when the document is not a JWKS or has no usable key.
@@ -86,6 +87,19 @@ impl ExternalIssuer {
             .and_then(|k| k.as_array())
             .ok_or("JWKS has no keys array")?
         {
+            if key.get("kty").and_then(|v| v.as_str()) == Some("RSA") {
+                let (Some(kid), Some(n), Some(e)) = (
+                    key.get("kid").and_then(|v| v.as_str()),
+                    key.get("n").and_then(b64),
+                    key.get("e").and_then(b64),
+                ) else {
+                    continue;
+                };
+                let verifying = super::token::VerifyKey::rsa(n, e)
+                    .map_err(|_| format!("JWKS key {kid} is an RSA key under 2048 bits"))?;
+                keys.push((kid.to_owned(), verifying));
+                continue;
+            }
             if key.get("kty").and_then(|v| v.as_str()) != Some("EC")
                 || key.get("crv").and_then(|v| v.as_str()) != Some("P-256")
             {
@@ -106,7 +120,7 @@ impl ExternalIssuer {
             keys.push((kid.to_owned(), verifying));
         }
         if keys.is_empty() {
-            return Err("JWKS has no P-256 key with a kid".into());
+            return Err("JWKS has no P-256 or RSA key with a kid".into());
         }
         Ok(Self {
             issuer: issuer.to_owned(),

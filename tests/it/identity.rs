@@ -1383,3 +1383,90 @@ async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
     );
     svc.stop().await;
 }
+
+/// An RS256 token made with openssl (an independent signer) for a JWKS of an external issuer.
+#[tokio::test]
+async fn rs256_tokens_of_an_external_issuer_verify_and_the_key_decides_the_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("rsa.pem");
+    let (ok, text) = support::openssl(&[
+        "genrsa".as_ref(),
+        "-out".as_ref(),
+        key.as_os_str(),
+        "2048".as_ref(),
+    ]);
+    assert!(ok, "{text}");
+    let (_, modulus) = support::openssl(&[
+        "rsa".as_ref(),
+        "-in".as_ref(),
+        key.as_os_str(),
+        "-noout".as_ref(),
+        "-modulus".as_ref(),
+    ]);
+    let n = hex::decode(
+        modulus
+            .lines()
+            .find_map(|l| l.strip_prefix("Modulus="))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    let enc = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwks = serde_json::json!({"keys": [{"kty": "RSA", "kid": "rsa-1", "n": enc(&n), "e": "AQAB", "alg": "RS256"}]});
+    let trusted = qsign::identity::external::ExternalIssuer::from_jwks(
+        "https://idp.example",
+        "qsign",
+        &jwks.to_string(),
+        "acr",
+        60,
+    )
+    .unwrap();
+    let t = now();
+    let claims = serde_json::json!({"iss": "https://idp.example", "aud": "qsign", "sub": "s-1", "exp": t + 60, "iat": t,
+        "acr": Loa::Substantial.uri()});
+    let sign = |header: &serde_json::Value| {
+        let input = format!(
+            "{}.{}",
+            enc(header.to_string().as_bytes()),
+            enc(claims.to_string().as_bytes())
+        );
+        let data = dir.path().join("input.txt");
+        std::fs::write(&data, &input).unwrap();
+        let sig = dir.path().join("sig.bin");
+        let (ok, text) = support::openssl(&[
+            "dgst".as_ref(),
+            "-sha256".as_ref(),
+            "-sign".as_ref(),
+            key.as_os_str(),
+            "-out".as_ref(),
+            sig.as_os_str(),
+            data.as_os_str(),
+        ]);
+        assert!(ok, "{text}");
+        format!("{input}.{}", enc(&std::fs::read(&sig).unwrap()))
+    };
+    let jwt = sign(&serde_json::json!({"alg": "RS256", "kid": "rsa-1"}));
+    assert_eq!(trusted.verify(&jwt, t).unwrap().loa, Loa::Substantial);
+    assert_eq!(
+        trusted.verify(&tampered_signature(&jwt), t).unwrap_err(),
+        TokenError::Signature
+    );
+    // The same key named with another algorithm is refused before any signature check.
+    let confused = sign(&serde_json::json!({"alg": "ES256", "kid": "rsa-1"}));
+    assert_eq!(
+        trusted.verify(&confused, t).unwrap_err(),
+        TokenError::Algorithm
+    );
+    let hs = sign(&serde_json::json!({"alg": "HS256", "kid": "rsa-1"}));
+    assert_eq!(trusted.verify(&hs, t).unwrap_err(), TokenError::Algorithm);
+    // Small RSA keys are not trusted at all.
+    let small = serde_json::json!({"keys": [{"kty": "RSA", "kid": "small", "n": enc(&[0xff; 128]), "e": "AQAB"}]});
+    assert!(qsign::identity::external::ExternalIssuer::from_jwks(
+        "https://idp.example",
+        "qsign",
+        &small.to_string(),
+        "acr",
+        60
+    )
+    .is_err());
+}

@@ -246,7 +246,7 @@ pub fn external_issuer() -> qsign::identity::external::ExternalIssuer {
     let (x, y) = bytes[1..].split_at(32);
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let jwks = serde_json::json!({"keys": [
-        {"kty": "RSA", "kid": "ignored", "n": "AQAB", "e": "AQAB"},
+        {"kty": "oct", "kid": "ignored", "k": "AQAB"},
         {"kty": "EC", "crv": "P-256", "kid": "broker-1", "x": b64(x), "y": b64(y)}
     ]});
     qsign::identity::external::ExternalIssuer::from_jwks(
