@@ -44,6 +44,12 @@ pub use provision::TokenStatus;
 /// Label (and `CKA_ID`) of the master wrapping key.
 pub const MASTER_KEY_LABEL: &str = "qsign-master-1";
 
+/// Label of the AES-256 data key that seals small secrets kept in the database (TOTP seeds).
+pub const DATA_KEY_LABEL: &str = "qsign-data-1";
+
+/// Format tag of sealed data.
+const SEALED_V1: u8 = 1;
+
 /// Errors from the HSM layer. Messages name keys, tokens and operations, never PINs or key bytes.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -450,6 +456,15 @@ impl Hsm {
                 Err(e) => return Err(e),
             };
             report.push((MASTER_KEY_LABEL, master));
+            let data = match inner.find(session, ObjectClass::SECRET_KEY, DATA_KEY_LABEL) {
+                Ok(_) => KeyStatus::Existing,
+                Err(Error::KeyMissing(_)) => {
+                    generate_data_key(session)?;
+                    KeyStatus::Created
+                }
+                Err(e) => return Err(e),
+            };
+            report.push((DATA_KEY_LABEL, data));
             for key in ServiceKey::ALL {
                 let status = match inner.find(session, ObjectClass::PRIVATE_KEY, key.label()) {
                     Ok(_) => KeyStatus::Existing,
@@ -556,6 +571,59 @@ impl Hsm {
                 .map_err(|e| Error::from_ck("C_Sign", e));
             destroy(session, handle)?;
             signed
+        })
+        .await
+    }
+
+    /// Seals a small secret with AES-256-GCM under the data key in the HSM, bound to `aad`
+    /// (for example the owner's id): `1 || IV (12) || ciphertext || tag (16)`.
+    ///
+    /// # Errors
+    /// PKCS#11 failures.
+    pub async fn seal(&self, plaintext: Vec<u8>, aad: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let mut iv = [0u8; 12];
+        getrandom::fill(&mut iv).map_err(|e| Error::Worker(format!("no randomness: {e}")))?;
+        self.run(move |inner, session| {
+            let key = inner.find(session, ObjectClass::SECRET_KEY, DATA_KEY_LABEL)?;
+            let mut iv = iv;
+            let params = cryptoki::mechanism::aead::GcmParams::new(&mut iv, &aad, 128.into())
+                .map_err(|e| Error::from_ck("GcmParams", e))?;
+            let sealed = session
+                .encrypt(&Mechanism::AesGcm(params), key, &plaintext)
+                .map_err(|e| Error::from_ck("C_Encrypt", e))?;
+            let mut out = Vec::with_capacity(13 + sealed.len());
+            out.push(SEALED_V1);
+            out.extend_from_slice(&iv);
+            out.extend_from_slice(&sealed);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Opens what [`Hsm::seal`] made with the same `aad`.
+    ///
+    /// # Errors
+    /// [`Error::BadBlob`] for a malformed, tampered or differently bound value.
+    pub async fn unseal(&self, sealed: Vec<u8>, aad: Vec<u8>) -> Result<Vec<u8>, Error> {
+        if sealed.len() < 1 + 12 + 16 || sealed.first() != Some(&SEALED_V1) {
+            return Err(Error::BadBlob("sealed value is malformed"));
+        }
+        self.run(move |inner, session| {
+            let key = inner.find(session, ObjectClass::SECRET_KEY, DATA_KEY_LABEL)?;
+            let mut iv: [u8; 12] = sealed
+                .get(1..13)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(Error::BadBlob("sealed value is malformed"))?;
+            let body = sealed
+                .get(13..)
+                .ok_or(Error::BadBlob("sealed value is malformed"))?;
+            let params = cryptoki::mechanism::aead::GcmParams::new(&mut iv, &aad, 128.into())
+                .map_err(|e| Error::from_ck("GcmParams", e))?;
+            session
+                .decrypt(&Mechanism::AesGcm(params), key, body)
+                .map_err(|_| {
+                    Error::BadBlob("sealed value does not open (tampered or bound elsewhere)")
+                })
         })
         .await
     }
@@ -724,6 +792,35 @@ fn unwrap_template(algorithm: KeyAlgorithm) -> Vec<Attribute> {
         Attribute::Private(true),
         Attribute::Sign(true),
     ]
+}
+
+/// Generates the data key: AES-256, a token object that can encrypt and decrypt but never
+/// wrap, unwrap, sign or leave the token.
+fn generate_data_key(session: &Session) -> Result<ObjectHandle, Error> {
+    let label = DATA_KEY_LABEL.as_bytes().to_vec();
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::ValueLen(32.into()),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Modifiable(false),
+        Attribute::Copyable(false),
+        Attribute::Encrypt(true),
+        Attribute::Decrypt(true),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Derive(false),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label),
+    ];
+    session
+        .generate_key(&Mechanism::AesKeyGen, &template)
+        .map_err(|e| Error::from_ck("C_GenerateKey(data)", e))
 }
 
 /// Generates a key pair. With a label, both halves are token objects (service keys, never

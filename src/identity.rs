@@ -79,6 +79,9 @@ pub enum Error {
     Internal(String),
 }
 
+/// Marks a TOTP seed sealed under the HSM data key in the database.
+const SEALED_PREFIX: &str = "sealed:";
+
 /// How many times more failures a source address may have than a username before a lock.
 const ADDRESS_FACTOR: i64 = 10;
 
@@ -304,7 +307,10 @@ impl Identity {
             family_name: family_name.to_owned(),
             status: "active".into(),
             password_hash: hash,
-            totp_secret: totp_secret.clone(),
+            totp_secret: match &totp_secret {
+                Some(secret) => Some(self.seal_secret(&id.to_string(), secret).await?),
+                None => None,
+            },
             totp_last_step: None,
             created_at: now,
         };
@@ -391,6 +397,38 @@ impl Identity {
         self.issue(id, loa, &factors, now, now).await
     }
 
+    /// Seals a TOTP seed under the HSM data key, bound to the person: what the database keeps.
+    async fn seal_secret(&self, person: &str, secret: &str) -> Result<String, Error> {
+        let sealed = self
+            .hsm
+            .seal(secret.as_bytes().to_vec(), person.as_bytes().to_vec())
+            .await?;
+        Ok(format!(
+            "{SEALED_PREFIX}{}",
+            data_encoding::BASE64URL_NOPAD.encode(&sealed)
+        ))
+    }
+
+    /// The person's TOTP seed, unsealed; `None` when there is none or it does not open (which
+    /// is logged: it means the row was tampered with or moved to another person).
+    async fn open_secret(&self, person: &PersonRow) -> Option<Zeroizing<String>> {
+        let stored = person.totp_secret.as_deref()?;
+        let Some(encoded) = stored.strip_prefix(SEALED_PREFIX) else {
+            // A seed stored before sealing existed.
+            return Some(Zeroizing::new(stored.to_owned()));
+        };
+        let sealed = data_encoding::BASE64URL_NOPAD
+            .decode(encoded.as_bytes())
+            .ok()?;
+        match self.hsm.unseal(sealed, person.id.as_bytes().to_vec()).await {
+            Ok(plain) => String::from_utf8(plain).ok().map(Zeroizing::new),
+            Err(e) => {
+                tracing::error!(person = %person.id, error = %e, "TOTP seed does not open");
+                None
+            }
+        }
+    }
+
     /// The throttle keys of a login: the username, and the source address when known.
     fn throttle_keys(&self, username: &str, source: Option<&str>) -> Vec<String> {
         std::iter::once(format!("user:{username}"))
@@ -441,8 +479,8 @@ impl Identity {
                 }
             }
             passkey::SecondFactor::Totp(code) => {
-                let step = person
-                    .totp_secret
+                let secret = self.open_secret(person).await;
+                let step = secret
                     .as_deref()
                     .and_then(|s| totp::matching_step(s, code, now));
                 let Some(step) = step else {

@@ -310,7 +310,7 @@ async fn service_keys_are_created_once_and_keep_their_public_keys() {
     let (_token, hsm) = support::new_hsm(1).await;
     let before = hsm.public_key(ServiceKey::RootCa).await.unwrap();
     let again = hsm.ensure_keys().await.unwrap();
-    assert_eq!(again.len(), 1 + ServiceKey::ALL.len());
+    assert_eq!(again.len(), 2 + ServiceKey::ALL.len());
     assert_eq!(ServiceKey::ALL.len(), 7);
     assert!(
         again.iter().all(|(_, s)| *s == KeyStatus::Existing),
@@ -395,4 +395,85 @@ async fn digests_of_the_wrong_length_are_rejected() {
             got: 31
         })
     ));
+}
+
+#[tokio::test]
+async fn sealed_data_opens_only_with_its_binding_and_the_data_key_stays_in_the_token() {
+    let (token, hsm) = support::new_hsm(1).await;
+    let sealed = hsm
+        .seal(b"JBSWY3DPEHPK3PXP".to_vec(), b"person-1".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(sealed[0], 1);
+    assert!(
+        !sealed.windows(8).any(|w| w == b"JBSWY3DP"),
+        "plaintext visible"
+    );
+    assert_eq!(
+        hsm.unseal(sealed.clone(), b"person-1".to_vec())
+            .await
+            .unwrap(),
+        b"JBSWY3DPEHPK3PXP"
+    );
+    assert!(
+        hsm.unseal(sealed.clone(), b"person-2".to_vec())
+            .await
+            .is_err(),
+        "opened for another person"
+    );
+    let mut tampered = sealed.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(hsm.unseal(tampered, b"person-1".to_vec()).await.is_err());
+    assert!(hsm
+        .unseal(vec![1, 2, 3], b"person-1".to_vec())
+        .await
+        .is_err());
+    // Two seals of the same value differ (a fresh IV each time).
+    let again = hsm
+        .seal(b"JBSWY3DPEHPK3PXP".to_vec(), b"person-1".to_vec())
+        .await
+        .unwrap();
+    assert_ne!(sealed, again);
+
+    let session = raw_session(&token);
+    let data = find(
+        &session,
+        ObjectClass::SECRET_KEY,
+        qsign::hsm::DATA_KEY_LABEL,
+    );
+    let attrs = session
+        .get_attributes(
+            data,
+            &[
+                AttributeType::Extractable,
+                AttributeType::Wrap,
+                AttributeType::Unwrap,
+                AttributeType::Sensitive,
+            ],
+        )
+        .unwrap();
+    for expected in [
+        Attribute::Extractable(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Sensitive(true),
+    ] {
+        assert!(
+            attrs.contains(&expected),
+            "{expected:?} missing from {attrs:?}"
+        );
+    }
+    let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    assert!(
+        session
+            .unwrap_key(
+                &Mechanism::AesKeyWrapPad,
+                data,
+                wrapped.wrapped_bytes(),
+                &unwrap_template(true, false, false)
+            )
+            .is_err(),
+        "the data key unwrapped a user key"
+    );
 }

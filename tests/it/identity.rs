@@ -1470,3 +1470,67 @@ async fn rs256_tokens_of_an_external_issuer_verify_and_the_key_decides_the_algor
     )
     .is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
+    let svc = Service::start().await;
+    let (_, secret) = account(&svc, "karen").await;
+    svc.identity
+        .create_account(
+            &AccountRequest {
+                username: "bob",
+                given_name: "Bob",
+                family_name: "B",
+                password: PASSWORD,
+                with_totp: true,
+            },
+            &Context::system(),
+            now(),
+        )
+        .await
+        .unwrap();
+    let karen = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let stored = karen.totp_secret.clone().unwrap();
+    assert!(stored.starts_with("sealed:"), "{stored}");
+    assert!(
+        !stored.contains(&secret),
+        "the seed is readable in the database"
+    );
+    // The sealed seed works for its person...
+    let ok = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "karen"),
+            ("password", PASSWORD),
+            ("otp", &code(&secret, now())),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    // ...and not when moved to another person's row: Karen's code does not log Bob in.
+    let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE persons SET totp_secret = $1 WHERE username = 'bob'")
+        .bind(&stored)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let moved = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", PASSWORD),
+            ("otp", &code(&secret, now() + totp::STEP)),
+        ],
+    )
+    .await;
+    assert_eq!(moved.status(), 400);
+    assert_eq!(
+        moved.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    svc.stop().await;
+}
