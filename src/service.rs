@@ -110,6 +110,25 @@ pub struct PasskeyLogin {
     pub otp: Option<String>,
 }
 
+impl PasskeyLogin {
+    /// The factor that comes with the passkey: the password, else a TOTP code (empty fields
+    /// count as absent).
+    fn second_factor(&self) -> Result<crate::identity::passkey::SecondFactor<'_>, Error> {
+        use crate::identity::passkey::SecondFactor;
+        match (
+            self.password.as_deref().filter(|p| !p.is_empty()),
+            self.otp.as_deref().filter(|o| !o.is_empty()),
+        ) {
+            (Some(p), _) => Ok(SecondFactor::Password(p)),
+            (None, Some(code)) => Ok(SecondFactor::Totp(code)),
+            (None, None) => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "a password or a one-time code must come with the passkey",
+            )),
+        }
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Error> {
     serde_json::to_value(value).map_err(|e| Error::internal(e.to_string()))
 }
@@ -265,17 +284,8 @@ impl Service {
         source: Option<String>,
         request_id: Option<String>,
     ) -> Result<Issued, Error> {
-        let credential = from_json(login.credential)?;
-        let second = match (&login.password, &login.otp) {
-            (Some(p), _) => crate::identity::passkey::SecondFactor::Password(p),
-            (None, Some(code)) => crate::identity::passkey::SecondFactor::Totp(code),
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorCode::InvalidRequest,
-                    "a password or a one-time code must come with the passkey",
-                ))
-            }
-        };
+        let credential = from_json(login.credential.clone())?;
+        let second = login.second_factor()?;
         let ctx = Context {
             actor: Actor::Anonymous,
             request_id,
@@ -428,20 +438,8 @@ impl Service {
         source: Option<String>,
         request_id: Option<String>,
     ) -> Result<String, Error> {
-        let credential = from_json(login.credential)?;
-        let second = match (
-            login.password.as_deref().filter(|p| !p.is_empty()),
-            login.otp.as_deref().filter(|o| !o.is_empty()),
-        ) {
-            (Some(p), _) => crate::identity::passkey::SecondFactor::Password(p),
-            (None, Some(code)) => crate::identity::passkey::SecondFactor::Totp(code),
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorCode::InvalidRequest,
-                    "a password or a one-time code must come with the passkey",
-                ))
-            }
-        };
+        let credential = from_json(login.credential.clone())?;
+        let second = login.second_factor()?;
         let ctx = Context {
             actor: Actor::Anonymous,
             request_id,
