@@ -255,6 +255,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Adds a person inside this transaction.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the username is taken; database errors.
+    pub async fn insert_person(&mut self, p: &PersonRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(INSERT_PERSON)
+            .bind(&p.id)
+            .bind(&p.username)
+            .bind(&p.given_name)
+            .bind(&p.family_name)
+            .bind(&p.status)
+            .bind(&p.password_hash)
+            .bind(&p.totp_secret)
+            .bind(p.totp_last_step)
+            .bind(p.created_at)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Records an issued certificate inside this transaction.
     ///
     /// # Errors
@@ -818,20 +839,9 @@ impl Store {
     /// # Errors
     /// [`Error::Conflict`] when the username is taken; database errors.
     pub async fn insert_person(&self, p: &PersonRow) -> Result<(), Error> {
-        on_pool!(self, write, |pool| sqlx::query(INSERT_PERSON)
-            .bind(&p.id)
-            .bind(&p.username)
-            .bind(&p.given_name)
-            .bind(&p.family_name)
-            .bind(&p.status)
-            .bind(&p.password_hash)
-            .bind(&p.totp_secret)
-            .bind(p.totp_last_step)
-            .bind(p.created_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.insert_person(p).await?;
+        tx.commit().await
     }
 
     /// A person by username or by id.
@@ -1035,19 +1045,7 @@ impl Store {
                 .await?
                 .ok_or(Error::NotFound);
         }
-        on_tx!(&mut tx, |conn| sqlx::query(INSERT_PERSON)
-            .bind(&person.id)
-            .bind(&person.username)
-            .bind(&person.given_name)
-            .bind(&person.family_name)
-            .bind(&person.status)
-            .bind(&person.password_hash)
-            .bind(&person.totp_secret)
-            .bind(person.totp_last_step)
-            .bind(person.created_at)
-            .execute(conn)
-            .await
-            .map(|_| ()))?;
+        tx.insert_person(person).await?;
         tx.commit().await?;
         Ok(person.id.clone())
     }
