@@ -175,14 +175,6 @@ impl Error {
             },
         }
     }
-
-    /// Whether the error came from the token refusing a template (a policy attribute such as
-    /// the master key's unwrap template).
-    #[must_use]
-    pub fn is_template_refusal(&self) -> bool {
-        matches!(self, Self::Pkcs11 { rv, .. } if rv.starts_with("Template")
-            || rv.starts_with("AttributeValueInvalid") || rv.starts_with("KeyFunctionNotPermitted"))
-    }
 }
 
 /// The service's long-lived signing keys (token objects), by role.
@@ -400,12 +392,6 @@ impl Hsm {
         Ok(Self {
             inner: Arc::new(inner),
         })
-    }
-
-    /// The token label.
-    #[must_use]
-    pub fn token_label(&self) -> &str {
-        &self.inner.token_label
     }
 
     /// Counters for monitoring.

@@ -685,9 +685,15 @@ impl Identity {
             amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        let spki = self.hsm.public_key(ServiceKey::Idp).await?;
-        let (input, digest) = token::signing_input(&token::key_id(&spki), &claims)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        // The key id comes from the verifier, read from the HSM once per process.
+        let verifier = self.verifier().await?;
+        let kid = verifier
+            .keys
+            .first()
+            .map(|(kid, _)| kid.as_str())
+            .ok_or(TokenError::UnknownKey)?;
+        let (input, digest) =
+            token::signing_input(kid, &claims).map_err(|e| Error::Internal(e.to_string()))?;
         let raw = self
             .hsm
             .sign(

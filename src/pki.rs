@@ -157,22 +157,6 @@ pub enum Reason {
     PrivilegeWithdrawn = 9,
 }
 
-impl Reason {
-    /// Parses the names used by the CLI and API.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "unspecified" => Self::Unspecified,
-            "key_compromise" => Self::KeyCompromise,
-            "affiliation_changed" => Self::AffiliationChanged,
-            "superseded" => Self::Superseded,
-            "cessation_of_operation" => Self::CessationOfOperation,
-            "privilege_withdrawn" => Self::PrivilegeWithdrawn,
-            _ => return None,
-        })
-    }
-}
-
 /// Names, lifetimes, URLs and policies of the PKI.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -421,17 +405,14 @@ impl Pki {
     fn ca_name(&self, common_name: &str) -> Result<x509_cert::name::Name, Error> {
         profile::name(&[
             (
-                profile::oid_of("2.5.4.6"),
+                oid::COUNTRY_NAME,
                 Text::Printable(self.settings.country.clone()),
             ),
             (
-                profile::oid_of("2.5.4.10"),
+                oid::ORGANIZATION_NAME,
                 Text::Utf8(self.settings.organization.clone()),
             ),
-            (
-                profile::oid_of("2.5.4.3"),
-                Text::Utf8(common_name.to_owned()),
-            ),
+            (oid::COMMON_NAME, Text::Utf8(common_name.to_owned())),
         ])
     }
 

@@ -629,12 +629,6 @@ impl Service {
         self.pki.timestamp(request, &ctx, self.now()).await
     }
 
-    /// The clock.
-    #[must_use]
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
     /// Checks the database and the HSM, concurrently.
     pub async fn readiness(&self) -> Readiness {
         let (db, hsm) = tokio::join!(self.store.ping(), self.hsm.ping());

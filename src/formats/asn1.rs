@@ -50,6 +50,20 @@ pub mod oid {
     /// NCP+: normalized certificate policy requiring a secure device (ETSI EN 319 411-1).
     pub const NCP_PLUS: ObjectIdentifier = o("0.4.0.2042.1.2");
 
+    /// commonName (X.520).
+    pub const COMMON_NAME: ObjectIdentifier = o("2.5.4.3");
+    /// surname (X.520).
+    pub const SURNAME: ObjectIdentifier = o("2.5.4.4");
+    /// serialNumber (X.520).
+    pub const SERIAL_NUMBER: ObjectIdentifier = o("2.5.4.5");
+    /// countryName (X.520).
+    pub const COUNTRY_NAME: ObjectIdentifier = o("2.5.4.6");
+    /// organizationName (X.520).
+    pub const ORGANIZATION_NAME: ObjectIdentifier = o("2.5.4.10");
+    /// givenName (X.520).
+    pub const GIVEN_NAME: ObjectIdentifier = o("2.5.4.42");
+    /// anyPolicy (RFC 5280 §4.2.1.4).
+    pub const ANY_POLICY: ObjectIdentifier = o("2.5.29.32.0");
     /// organizationIdentifier (X.520, used by EN 319 412-1 §5.1.4).
     pub const ORGANIZATION_IDENTIFIER: ObjectIdentifier = o("2.5.4.97");
 

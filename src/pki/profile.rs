@@ -90,29 +90,29 @@ impl Subject {
         let person_attrs = |p: &NaturalPerson| {
             check_country(&p.country)?;
             Ok::<_, Error>(vec![
-                (oid_of("2.5.4.42"), Text::Utf8(p.given_name.clone())),
-                (oid_of("2.5.4.4"), Text::Utf8(p.family_name.clone())),
+                (oid::GIVEN_NAME, Text::Utf8(p.given_name.clone())),
+                (oid::SURNAME, Text::Utf8(p.family_name.clone())),
                 (
-                    oid_of("2.5.4.5"),
+                    oid::SERIAL_NUMBER,
                     Text::Printable(format!("UUID:{}", p.person_id)),
                 ),
                 (
-                    oid_of("2.5.4.3"),
+                    oid::COMMON_NAME,
                     Text::Utf8(format!("{} {}", p.given_name, p.family_name)),
                 ),
             ])
         };
         let attrs = match self {
             Self::NaturalPerson(p) => {
-                let mut v = vec![(oid_of("2.5.4.6"), Text::Printable(p.country.clone()))];
+                let mut v = vec![(oid::COUNTRY_NAME, Text::Printable(p.country.clone()))];
                 v.extend(person_attrs(p)?);
                 v
             }
             Self::Employee(e) => {
                 check_cvr(&e.cvr)?;
                 let mut v = vec![
-                    (oid_of("2.5.4.6"), Text::Printable(e.person.country.clone())),
-                    (oid_of("2.5.4.10"), Text::Utf8(e.organization.clone())),
+                    (oid::COUNTRY_NAME, Text::Printable(e.person.country.clone())),
+                    (oid::ORGANIZATION_NAME, Text::Utf8(e.organization.clone())),
                     (
                         oid::ORGANIZATION_IDENTIFIER,
                         Text::Utf8(format!("NTRDK-{}", e.cvr)),
@@ -125,13 +125,13 @@ impl Subject {
                 check_cvr(&l.cvr)?;
                 check_country(&l.country)?;
                 vec![
-                    (oid_of("2.5.4.6"), Text::Printable(l.country.clone())),
-                    (oid_of("2.5.4.10"), Text::Utf8(l.organization.clone())),
+                    (oid::COUNTRY_NAME, Text::Printable(l.country.clone())),
+                    (oid::ORGANIZATION_NAME, Text::Utf8(l.organization.clone())),
                     (
                         oid::ORGANIZATION_IDENTIFIER,
                         Text::Utf8(format!("NTRDK-{}", l.cvr)),
                     ),
-                    (oid_of("2.5.4.3"), Text::Utf8(l.organization.clone())),
+                    (oid::COMMON_NAME, Text::Utf8(l.organization.clone())),
                 ]
             }
         };
@@ -273,7 +273,7 @@ impl Profile {
                 });
             }
             // anyPolicy (RFC 5280 §4.2.1.4): the issuing CA may issue under every policy.
-            Kind::IssuingCa => policies.push(oid_of("2.5.29.32.0")),
+            Kind::IssuingCa => policies.push(oid::ANY_POLICY),
             Kind::Root => {}
         }
         if !matches!(self.kind, Kind::Root) && !policies.is_empty() {
@@ -424,10 +424,6 @@ fn check_country(country: &str) -> Result<(), Error> {
             "country must be two capital letters, got {country:?}"
         )))
     }
-}
-
-pub(super) fn oid_of(s: &str) -> ObjectIdentifier {
-    ObjectIdentifier::new(s).unwrap_or(oid::SHA256)
 }
 
 pub(super) fn enc(e: der::Error) -> Error {
