@@ -105,6 +105,8 @@ async fn measure(audit: &Audit, writers: usize) -> support::Figures {
                     hash: "ab".repeat(32),
                     algorithm: "1.2.840.10045.4.3.2".into(),
                     policy: "qualified".into(),
+                    loa: "https://data.gov.dk/concept/core/nsis/loa/High".into(),
+                    sad: "sad-1".into(),
                 },
             );
             audit.record(&entry, 1).await.unwrap();

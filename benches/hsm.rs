@@ -172,7 +172,7 @@ fn main() {
                 rt.block_on(measure_async(&hsm, tasks, move |h| {
                     let blob = blob.clone();
                     async move {
-                        h.sign_with_wrapped(&blob, scheme, d()).await.unwrap();
+                        h.sign_with_wrapped(&blob, scheme, vec![d()]).await.unwrap();
                     }
                 })),
             );

@@ -147,6 +147,11 @@ pub enum Event {
         /// Credential id.
         credential: String,
     },
+    /// A suspended credential was resumed.
+    CredentialResumed {
+        /// Credential id.
+        credential: String,
+    },
     /// A credential was revoked.
     CredentialRevoked {
         /// Credential id.
@@ -158,10 +163,29 @@ pub enum Event {
         sad: String,
         /// Credential id.
         credential: String,
+        /// Signature policy.
+        policy: String,
+        /// Hash algorithm OID.
+        hash_algorithm: String,
         /// Hashes covered, hex.
         hashes: Vec<String>,
-        /// Level of assurance of the activation (URI).
+        /// Signatures allowed.
+        num_signatures: u32,
+        /// Level of assurance of the caller's login (URI).
         loa: String,
+        /// Activation control level reached (`1` or `2`).
+        scal: String,
+        /// The activation factor (`webauthn`, `oauth`, `external`, `totp`).
+        factor: String,
+        /// What the signer was shown the hashes stand for.
+        label: Option<String>,
+    },
+    /// An activation was refused.
+    ActivationRefused {
+        /// Credential id as asked.
+        credential: String,
+        /// Why, as an error code.
+        reason: String,
     },
     /// Signature activation data was used.
     SadConsumed {
@@ -180,6 +204,19 @@ pub enum Event {
         algorithm: String,
         /// Signature policy.
         policy: String,
+        /// Level of assurance of the activation (URI).
+        loa: String,
+        /// The SAD used.
+        sad: String,
+    },
+    /// A signing request was refused.
+    SignatureRefused {
+        /// Credential id as asked.
+        credential: String,
+        /// Why, as an error code.
+        reason: String,
+        /// The SAD presented, when it could be read.
+        sad: Option<String>,
     },
     /// A file was validated.
     ValidationRequested {
@@ -331,13 +368,34 @@ pub struct Audit {
 }
 
 /// A record waiting for the next group commit, with where to report the outcome.
+/// A condition checked inside the audit transaction before its records are appended: the
+/// records land only if it says yes, in the same commit as whatever it wrote (for example a
+/// conditional update that uses up signature activation data).
+pub type Guard = Box<
+    dyn for<'t> FnOnce(
+            &'t mut Tx,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<bool, store::Error>> + Send + 't>,
+        > + Send,
+>;
+
+/// One request to the group-commit writer.
+struct Work {
+    guard: Option<Guard>,
+    /// Appended when there is no guard or it says yes.
+    entries: Vec<Entry>,
+    /// Appended when the guard says no.
+    otherwise: Vec<Entry>,
+    at: i64,
+}
+
+/// A request and where its outcome goes.
 type Queued = (
-    Entry,
-    i64,
-    tokio::sync::oneshot::Sender<Result<Appended, String>>,
+    Work,
+    tokio::sync::oneshot::Sender<Result<(bool, Vec<Appended>), String>>,
 );
 
-/// Most records in one group commit.
+/// The most requests one group commit takes.
 const MAX_BATCH: usize = 256;
 
 impl Audit {
@@ -449,6 +507,42 @@ impl Audit {
     /// Database or encoding failures: the event is not recorded, and the caller must not go on
     /// as if it were.
     pub async fn record(&self, entry: &Entry, now_ms: i64) -> Result<Appended, Error> {
+        let (_, appended) = self
+            .submit(None, vec![entry.clone()], Vec::new(), now_ms)
+            .await?;
+        appended
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Encoding("nothing appended".into()))
+    }
+
+    /// Runs `guard` inside a group-commit transaction; if it says yes, appends `entries` in
+    /// that transaction, otherwise `otherwise`. Returns the guard's answer once the
+    /// transaction committed: what the guard wrote and the records are durable together, or
+    /// neither is.
+    ///
+    /// # Errors
+    /// Database or encoding failures: nothing of it was committed.
+    pub async fn record_if(
+        &self,
+        guard: Guard,
+        entries: Vec<Entry>,
+        otherwise: Vec<Entry>,
+        now_ms: i64,
+    ) -> Result<bool, Error> {
+        Ok(self
+            .submit(Some(guard), entries, otherwise, now_ms)
+            .await?
+            .0)
+    }
+
+    async fn submit(
+        &self,
+        guard: Option<Guard>,
+        entries: Vec<Entry>,
+        otherwise: Vec<Entry>,
+        at: i64,
+    ) -> Result<(bool, Vec<Appended>), Error> {
         let queue = self
             .queue
             .get_or_init(|| async {
@@ -458,8 +552,17 @@ impl Audit {
             })
             .await;
         let (done, outcome) = tokio::sync::oneshot::channel();
+        let queued = (
+            Work {
+                guard,
+                entries,
+                otherwise,
+                at,
+            },
+            done,
+        );
         queue
-            .send((entry.clone(), now_ms, done))
+            .send(queued)
             .await
             .map_err(|_| Error::Commit("the audit writer stopped".into()))?;
         outcome
@@ -468,27 +571,28 @@ impl Audit {
             .map_err(Error::Commit)
     }
 
-    /// The group-commit writer: takes everything queued, appends it in one transaction,
-    /// commits, then answers every waiter.
+    /// The group-commit writer: takes everything queued, runs the guards and appends the
+    /// records in one transaction, commits, then answers every waiter.
     async fn commit_loop(self, mut receiver: tokio::sync::mpsc::Receiver<Queued>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let outcome = self.commit_batch(&batch).await;
-            let now_ms = batch.last().map_or(0, |(_, at, _)| *at);
+            let now_ms = batch.last().map_or(0, |(w, _): &Queued| w.at);
+            let (work, waiters): (Vec<Work>, Vec<_>) = batch.drain(..).unzip();
+            let outcome = self.commit_batch(work).await;
             match outcome {
-                Ok(appended) => {
+                Ok(results) => {
                     // Checkpoints first, so that a caller who sees its record committed also
                     // sees the checkpoint it was due.
-                    for a in &appended {
+                    for a in results.iter().flat_map(|(_, a)| a) {
                         self.committed(*a, now_ms).await;
                     }
-                    for ((_, _, done), a) in batch.drain(..).zip(appended) {
-                        let _ = done.send(Ok(a));
+                    for (done, result) in waiters.into_iter().zip(results) {
+                        let _ = done.send(Ok(result));
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, records = batch.len(), "audit group commit failed");
-                    for (_, _, done) in batch.drain(..) {
+                    tracing::error!(error = %e, requests = waiters.len(), "audit group commit failed");
+                    for done in waiters {
                         let _ = done.send(Err(e.to_string()));
                     }
                 }
@@ -496,13 +600,31 @@ impl Audit {
         }
     }
 
-    async fn commit_batch(&self, batch: &[Queued]) -> Result<Vec<Appended>, Error> {
+    /// One group commit. The audit lock is taken first, so that guards from several nodes
+    /// run one transaction at a time and cannot deadlock on each other's rows.
+    async fn commit_batch(&self, work: Vec<Work>) -> Result<Vec<(bool, Vec<Appended>)>, Error> {
         let mut tx = self.store.begin().await?;
-        let appended = self
-            .append_all(&mut tx, batch.iter().map(|(entry, at, _)| (entry, *at)))
-            .await?;
+        tx.lock_audit().await?;
+        let mut chosen = Vec::with_capacity(work.len());
+        for q in work {
+            let passed = match q.guard {
+                Some(guard) => guard(&mut tx).await?,
+                None => true,
+            };
+            let entries = if passed { q.entries } else { q.otherwise };
+            chosen.push((passed, entries, q.at));
+        }
+        let mut flat: Vec<(&Entry, i64)> = Vec::new();
+        for (_, entries, at) in &chosen {
+            flat.extend(entries.iter().map(|e| (e, *at)));
+        }
+        let appended = self.append_all(&mut tx, flat.into_iter()).await?;
         tx.commit().await?;
-        Ok(appended)
+        let mut appended = appended.into_iter();
+        Ok(chosen
+            .iter()
+            .map(|(passed, entries, _)| (*passed, appended.by_ref().take(entries.len()).collect()))
+            .collect())
     }
 
     /// Signs a checkpoint over the current head unless it already has one (shutdown).

@@ -526,9 +526,12 @@ impl Hsm {
     }
 
     /// Unwraps a user key into a session object (not token, sensitive, not extractable), signs
-    /// `digest`, and destroys the object whatever happened. ECDSA results are raw `r || s`.
+    /// each digest with it, and destroys the object whatever happened: one unwrap for the
+    /// whole batch. ECDSA results are raw `r || s`, in the order of `digests`.
     ///
-    /// Only the signature activation module may call this for user keys (DESIGN.md §2).
+    /// Only the signature activation module (`sam`) may call this: it is the one way to make
+    /// the HSM use a user key, and the layering test checks that no other module names it
+    /// (DESIGN.md §2).
     ///
     /// # Errors
     /// Scheme and key mismatch, unknown master key, PKCS#11 failures.
@@ -536,12 +539,13 @@ impl Hsm {
         &self,
         key: &WrappedKey,
         scheme: SignAlgorithm,
-        digest: Digest,
-    ) -> Result<Vec<u8>, Error> {
-        mechanism::sign_input(key.algorithm(), scheme, &digest)?;
+        digests: Vec<Digest>,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        for digest in &digests {
+            mechanism::sign_input(key.algorithm(), scheme, digest)?;
+        }
         let key = key.clone();
         self.run(move |inner, session| {
-            let (mechanism, input) = mechanism::sign_input(key.algorithm(), scheme, &digest)?;
             let master = inner.find(session, ObjectClass::SECRET_KEY, key.master_label())?;
             let handle = session
                 .unwrap_key(
@@ -552,9 +556,16 @@ impl Hsm {
                 )
                 .map_err(|e| Error::from_ck("C_UnwrapKey", e))?;
             inner.stats.unwraps.fetch_add(1, Ordering::Relaxed);
-            let signed = session
-                .sign(&mechanism, handle, &input)
-                .map_err(|e| Error::from_ck("C_Sign", e));
+            let signed = digests
+                .iter()
+                .map(|digest| {
+                    let (mechanism, input) =
+                        mechanism::sign_input(key.algorithm(), scheme, digest)?;
+                    session
+                        .sign(&mechanism, handle, &input)
+                        .map_err(|e| Error::from_ck("C_Sign", e))
+                })
+                .collect::<Result<Vec<_>, Error>>();
             destroy(session, handle)?;
             signed
         })

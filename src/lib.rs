@@ -43,6 +43,7 @@ pub mod formats;
 pub mod hsm;
 pub mod http;
 pub mod identity;
+pub mod keys;
 pub mod pki;
 pub mod service;
 pub mod store;

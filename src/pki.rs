@@ -283,8 +283,23 @@ impl Pki {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
+        self.issue_under(spki_der, subject, None, ctx, now).await
+    }
+
+    /// [`Pki::issue`], with a signature policy's own OID added to the certificate policies.
+    ///
+    /// # Errors
+    /// As [`Pki::issue`].
+    pub async fn issue_under(
+        &self,
+        spki_der: &[u8],
+        subject: &Subject,
+        signature_policy: Option<ObjectIdentifier>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
         let issuing = self.service_cert(Role::Issuing).await?;
-        let (qc_type, policies) = match subject {
+        let (qc_type, mut policies) = match subject {
             Subject::NaturalPerson(p) if p.qualified => {
                 (Some(oid::QC_TYPE_ESIGN), vec![oid::QCP_N_QSCD])
             }
@@ -294,6 +309,7 @@ impl Pki {
             Subject::LegalPerson(_) => (Some(oid::QC_TYPE_ESEAL), vec![oid::QCP_L_QSCD]),
             _ => (None, vec![oid::NCP_PLUS]),
         };
+        policies.extend(signature_policy);
         let profile = Profile {
             kind: Kind::User {
                 qc_type,

@@ -276,6 +276,76 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a new credential inside this transaction.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for a duplicate id; database errors.
+    pub async fn insert_credential(&mut self, c: &CredentialRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(INSERT_CREDENTIAL)
+            .bind(&c.id)
+            .bind(&c.person)
+            .bind(&c.policy)
+            .bind(&c.algorithm)
+            .bind(&c.wrapped)
+            .bind(&c.serial)
+            .bind(&c.certificate)
+            .bind(&c.status)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Changes a credential's state unless it is revoked (final) or already in that state;
+    /// `true` when it changed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_credential_status(
+        &mut self,
+        id: &str,
+        status: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let n = on_tx!(self, |conn| sqlx::query(SET_CREDENTIAL_STATUS)
+            .bind(id)
+            .bind(status)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Counts `uses` more uses of the SAD `id` if the total stays within `max`; `false` (and
+    /// nothing written) otherwise. Atomic across nodes: one statement, conditional on the
+    /// row as it is when the statement runs.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn use_sad(
+        &mut self,
+        id: &str,
+        uses: i64,
+        max: i64,
+        expires_at: i64,
+    ) -> Result<bool, Error> {
+        if uses > max {
+            return Ok(false);
+        }
+        let n = on_tx!(self, |conn| sqlx::query(USE_SAD)
+            .bind(id)
+            .bind(uses)
+            .bind(max)
+            .bind(expires_at)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Records an issued certificate inside this transaction.
     ///
     /// # Errors
@@ -329,6 +399,31 @@ impl Tx {
             Err(Error::NotFound)
         }
     }
+}
+
+/// A signing credential: the wrapped user key, its certificate and its state.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CredentialRow {
+    /// Random UUID, the CSC `credentialID`.
+    pub id: String,
+    /// The owner's person id.
+    pub person: String,
+    /// The signature policy's name.
+    pub policy: String,
+    /// The key algorithm's stable name.
+    pub algorithm: String,
+    /// The wrapped key blob (`QSWK`).
+    pub wrapped: Vec<u8>,
+    /// The certificate's serial (hex).
+    pub serial: String,
+    /// The certificate, DER.
+    pub certificate: Vec<u8>,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last state change.
+    pub updated_at: i64,
 }
 
 /// A person with their login factors.
@@ -469,6 +564,17 @@ const CONSUME_TOTP: &str = "UPDATE persons SET totp_last_step = $2 \
 const COUNT_FAILURE: &str = "INSERT INTO login_throttle (key, failures, locked_until) \
      VALUES ($1, 1, 0) ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1 \
      RETURNING failures, locked_until";
+const CREDENTIAL_COLUMNS: &str = "id, person, policy, algorithm, wrapped, serial, certificate, \
+     status, created_at, updated_at";
+const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, person, policy, algorithm, wrapped, \
+     serial, certificate, status, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const SET_CREDENTIAL_STATUS: &str = "UPDATE credentials SET status = $2, updated_at = $3 \
+     WHERE id = $1 AND status <> 'revoked' AND status <> $2";
+/// Adds `$2` uses to a SAD only while the total stays within `$3`: zero rows means no.
+const USE_SAD: &str = "INSERT INTO sad_uses (id, used, expires_at) VALUES ($1, $2, $4) \
+     ON CONFLICT (id) DO UPDATE SET used = sad_uses.used + excluded.used \
+     WHERE sad_uses.used + excluded.used <= $3";
 const INIT_CRL_NUMBER: &str =
     "INSERT INTO crl_numbers (issuer, number) VALUES ($1, 0) ON CONFLICT (issuer) DO NOTHING";
 const NEXT_CRL_NUMBER: &str =
@@ -901,6 +1007,64 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
+    }
+
+    /// A person's credentials, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn credentials(&self, person: &str) -> Result<Vec<CredentialRow>, Error> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE person = $1 ORDER BY created_at, id"
+        );
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
+                .bind(person)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// One credential by id.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn credential(&self, id: &str) -> Result<Option<CredentialRow>, Error> {
+        let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE id = $1");
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// How many times a SAD has been used (0 when never).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn sad_uses(&self, id: &str) -> Result<i64, Error> {
+        Ok(on_pool!(self, write, |pool| sqlx::query_as::<_, (i64,)>(
+            "SELECT used FROM sad_uses WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?
+        .map_or(0, |r| r.0))
+    }
+
+    /// Forgets the uses of SADs that expired before `before` (they can no longer verify).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune_sad_uses(&self, before: i64) -> Result<u64, Error> {
+        Ok(on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM sad_uses WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// The failure count and lock of a throttle key (`user:NAME`, `ip:ADDR`).

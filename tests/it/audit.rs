@@ -147,6 +147,8 @@ impl Fixture {
                     hash: hex::encode([u8::try_from(i % 256).unwrap(); 32]),
                     algorithm: "1.2.840.10045.4.3.2".into(),
                     policy: "qualified".into(),
+                    loa: "https://data.gov.dk/concept/core/nsis/loa/High".into(),
+                    sad: "sad-1".into(),
                 },
             };
             self.audit

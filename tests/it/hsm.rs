@@ -78,7 +78,11 @@ async fn round_trip(algorithm: KeyAlgorithm, scheme: SignAlgorithm, openssl: Ope
 
     let data = b"a contract both parties agreed to";
     let digest = Digest::new(HashAlgorithm::Sha256, sha256(data)).unwrap();
-    let raw = hsm.sign_with_wrapped(&blob, scheme, digest).await.unwrap();
+    let raw = hsm
+        .sign_with_wrapped(&blob, scheme, vec![digest])
+        .await
+        .unwrap()
+        .remove(0);
     let signature = if algorithm.is_ec() {
         ecdsa_signature_der(&raw).unwrap()
     } else {
@@ -262,7 +266,7 @@ async fn tampered_blob_does_not_unwrap_and_leaves_no_object() {
     let tampered = WrappedKey::decode(&blob).unwrap();
     let digest = Digest::new(HashAlgorithm::Sha256, vec![7; 32]).unwrap();
     assert!(hsm
-        .sign_with_wrapped(&tampered, SignAlgorithm::Ecdsa, digest)
+        .sign_with_wrapped(&tampered, SignAlgorithm::Ecdsa, vec![digest])
         .await
         .is_err());
     let session = raw_session(&token);
@@ -285,14 +289,14 @@ async fn signing_leaves_no_session_key_objects() {
     let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
     for _ in 0..5 {
         let digest = Digest::new(HashAlgorithm::Sha256, vec![1; 32]).unwrap();
-        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::Ecdsa, digest)
+        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::Ecdsa, vec![digest])
             .await
             .unwrap();
     }
     // A scheme that does not fit the key fails before any unwrap.
     let digest = Digest::new(HashAlgorithm::Sha256, vec![1; 32]).unwrap();
     assert!(matches!(
-        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::RsaPss, digest)
+        hsm.sign_with_wrapped(&wrapped, SignAlgorithm::RsaPss, vec![digest])
             .await,
         Err(Error::AlgorithmMismatch { .. })
     ));

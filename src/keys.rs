@@ -1,0 +1,393 @@
+//! Signing credentials: a key pair generated inside the HSM, wrapped under the master key, the
+//! wrapped blob and the certificate in the database, under one signature policy
+//! (`policies/signature.toml`).
+//!
+//! Nothing per-user stays in the HSM, so one HSM serves any number of credentials. This module
+//! creates, lists, suspends, resumes and revokes credentials; it never makes the HSM use a user
+//! key: only [`crate::sam`] does that, after checking signature activation data.
+
+pub mod policy;
+
+use std::sync::Arc;
+
+use crate::audit::{self, Audit, Context, Event};
+use crate::hsm::{self, Hsm, KeyAlgorithm, WrappedKey};
+use crate::pki::{self, NaturalPerson, Pki, Reason, Subject};
+use crate::store::{self, CredentialRow, Store};
+use policy::{Policies, Policy};
+
+/// What can go wrong with credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such credential for this person (also when it belongs to someone else).
+    #[error("no such credential")]
+    NotFound,
+    /// The credential is suspended.
+    #[error("the credential is suspended")]
+    Suspended,
+    /// The credential is revoked.
+    #[error("the credential is revoked")]
+    Revoked,
+    /// No such signature policy.
+    #[error("unknown signature policy {0:?}")]
+    UnknownPolicy(String),
+    /// The HSM failed.
+    #[error(transparent)]
+    Hsm(#[from] hsm::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The certificate could not be issued or revoked.
+    #[error(transparent)]
+    Pki(#[from] pki::Error),
+    /// The audit record could not be written, so the change did not happen.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+    /// Stored data that does not decode.
+    #[error("stored credential is damaged: {0}")]
+    Damaged(String),
+}
+
+/// A credential's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Usable.
+    Active,
+    /// Temporarily unusable; can be resumed.
+    Suspended,
+    /// Unusable for good; its certificate is revoked.
+    Revoked,
+}
+
+impl Status {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended, Self::Revoked]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A credential as the rest of qsign sees it.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// The CSC `credentialID`.
+    pub id: uuid::Uuid,
+    /// The owner.
+    pub person: uuid::Uuid,
+    /// The signature policy.
+    pub policy: Arc<Policy>,
+    /// The key type.
+    pub algorithm: KeyAlgorithm,
+    /// Certificate serial, hex.
+    pub serial: String,
+    /// Certificate, DER.
+    pub certificate: Vec<u8>,
+    /// State.
+    pub status: Status,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The wrapped key: opaque outside the HSM; only `sam` hands it back to the HSM.
+    pub(crate) wrapped: WrappedKey,
+}
+
+impl Credential {
+    /// Refuses a credential that cannot sign now.
+    ///
+    /// # Errors
+    /// [`Error::Suspended`], [`Error::Revoked`].
+    pub const fn usable(&self) -> Result<(), Error> {
+        match self.status {
+            Status::Active => Ok(()),
+            Status::Suspended => Err(Error::Suspended),
+            Status::Revoked => Err(Error::Revoked),
+        }
+    }
+}
+
+/// The person a credential is made for.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Person id.
+    pub id: uuid::Uuid,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+}
+
+/// Credential management.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    store: Store,
+    hsm: Hsm,
+    pki: Pki,
+    audit: Audit,
+    policies: Arc<Vec<Arc<Policy>>>,
+    country: String,
+}
+
+impl Keys {
+    /// Builds the credential manager; `country` is the ISO 3166 code put in certificates.
+    #[must_use]
+    pub fn new(
+        store: Store,
+        hsm: Hsm,
+        pki: Pki,
+        audit: Audit,
+        policies: &Policies,
+        country: &str,
+    ) -> Self {
+        Self {
+            store,
+            hsm,
+            pki,
+            audit,
+            policies: Arc::new(policies.all().iter().cloned().map(Arc::new).collect()),
+            country: country.to_owned(),
+        }
+    }
+
+    /// A policy by name.
+    #[must_use]
+    pub fn policy(&self, name: &str) -> Option<Arc<Policy>> {
+        self.policies.iter().find(|p| p.name == name).cloned()
+    }
+
+    fn credential(&self, row: CredentialRow) -> Result<Credential, Error> {
+        let damaged = |what: &str| Error::Damaged(format!("{what} of credential {}", row.id));
+        Ok(Credential {
+            id: uuid::Uuid::parse_str(&row.id).map_err(|_| damaged("id"))?,
+            person: uuid::Uuid::parse_str(&row.person).map_err(|_| damaged("owner"))?,
+            policy: self
+                .policy(&row.policy)
+                .ok_or_else(|| Error::UnknownPolicy(row.policy.clone()))?,
+            algorithm: KeyAlgorithm::parse(&row.algorithm).ok_or_else(|| damaged("algorithm"))?,
+            status: Status::parse(&row.status).ok_or_else(|| damaged("status"))?,
+            wrapped: WrappedKey::decode(&row.wrapped).map_err(|_| damaged("wrapped key"))?,
+            serial: row.serial,
+            certificate: row.certificate,
+            created_at: row.created_at,
+        })
+    }
+
+    /// A person's credentials, oldest first (credentials under a policy that is no longer
+    /// configured are left out).
+    ///
+    /// # Errors
+    /// Store failures, damaged rows.
+    pub async fn list(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
+        self.store
+            .credentials(&person.to_string())
+            .await?
+            .into_iter()
+            .filter(|row| self.policy(&row.policy).is_some())
+            .map(|row| self.credential(row))
+            .collect()
+    }
+
+    /// One of `person`'s credentials. Someone else's credential is [`Error::NotFound`] too, so
+    /// that ids cannot be probed.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; store failures.
+    pub async fn owned(&self, person: &uuid::Uuid, id: &str) -> Result<Credential, Error> {
+        let Ok(id) = uuid::Uuid::parse_str(id) else {
+            return Err(Error::NotFound);
+        };
+        let row = self
+            .store
+            .credential(&id.to_string())
+            .await?
+            .ok_or(Error::NotFound)?;
+        if row.person != person.to_string() {
+            return Err(Error::NotFound);
+        }
+        self.credential(row)
+    }
+
+    /// Makes sure the person has a live credential under every enabled policy, creating what
+    /// is missing; returns all their credentials.
+    ///
+    /// # Errors
+    /// HSM, PKI, store and audit failures.
+    pub async fn ensure(
+        &self,
+        owner: &Owner,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Vec<Credential>, Error> {
+        let existing = self.list(&owner.id).await?;
+        for policy in self.policies.iter().filter(|p| p.enabled) {
+            let live = existing
+                .iter()
+                .any(|c| c.policy.name == policy.name && c.status != Status::Revoked);
+            if !live {
+                match self.create(owner, &policy.name, ctx, now).await {
+                    // Another request or node created it meanwhile.
+                    Err(Error::Store(store::Error::Conflict)) => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+        }
+        self.list(&owner.id).await
+    }
+
+    /// Creates a credential under `policy`: a key pair generated in the HSM and wrapped, a
+    /// certificate with the policy's profile, the row and its audit record in one transaction.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPolicy`]; [`Error::Store`] with `Conflict` when the person already has a
+    /// live credential under it; HSM, PKI and audit failures.
+    pub async fn create(
+        &self,
+        owner: &Owner,
+        policy: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Credential, Error> {
+        let policy = self
+            .policy(policy)
+            .ok_or_else(|| Error::UnknownPolicy(policy.to_owned()))?;
+        let (wrapped, spki) = self.hsm.generate_wrapped(policy.key_algorithm).await?;
+        let subject = Subject::NaturalPerson(NaturalPerson {
+            given_name: owner.given_name.clone(),
+            family_name: owner.family_name.clone(),
+            person_id: owner.id,
+            country: self.country.clone(),
+            qualified: policy.qualified,
+        });
+        let issued = self
+            .pki
+            .issue_under(&spki, &subject, policy.oid, ctx, now)
+            .await?;
+        let id = uuid::Uuid::new_v4();
+        let row = CredentialRow {
+            id: id.to_string(),
+            person: owner.id.to_string(),
+            policy: policy.name.clone(),
+            algorithm: policy.key_algorithm.as_str().to_owned(),
+            wrapped: wrapped.encode(),
+            serial: issued.serial.clone(),
+            certificate: issued.der.clone(),
+            status: Status::Active.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        if let Err(e) = tx.insert_credential(&row).await {
+            drop(tx);
+            // The certificate names a key nobody will ever use: withdraw it.
+            self.pki
+                .revoke(&issued.serial, Reason::CessationOfOperation, ctx, now)
+                .await?;
+            return Err(e.into());
+        }
+        let entry = ctx.entry(
+            Some(format!("person:{}", owner.id)),
+            Event::CredentialCreated {
+                credential: id.to_string(),
+                policy: policy.name.clone(),
+            },
+        );
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        self.credential(row)
+    }
+
+    /// Suspends an active credential or resumes a suspended one; `false` when it already was
+    /// in that state.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Revoked`]; store and audit failures.
+    pub async fn set_suspended(
+        &self,
+        person: &uuid::Uuid,
+        id: &str,
+        suspended: bool,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let credential = self.owned(person, id).await?;
+        if credential.status == Status::Revoked {
+            return Err(Error::Revoked);
+        }
+        let (status, event) = if suspended {
+            (
+                Status::Suspended,
+                Event::CredentialSuspended {
+                    credential: credential.id.to_string(),
+                },
+            )
+        } else {
+            (
+                Status::Active,
+                Event::CredentialResumed {
+                    credential: credential.id.to_string(),
+                },
+            )
+        };
+        self.change_status(&credential, status, event, ctx, now)
+            .await
+    }
+
+    /// Revokes a credential for good, and its certificate (CRL and OCSP show it at once).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; PKI, store and audit failures.
+    pub async fn revoke(
+        &self,
+        person: &uuid::Uuid,
+        id: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let credential = self.owned(person, id).await?;
+        let event = Event::CredentialRevoked {
+            credential: credential.id.to_string(),
+        };
+        let changed = self
+            .change_status(&credential, Status::Revoked, event, ctx, now)
+            .await?;
+        // Also when the row was already revoked: a crash between the two steps is repaired by
+        // revoking again.
+        self.pki
+            .revoke(&credential.serial, Reason::CessationOfOperation, ctx, now)
+            .await?;
+        Ok(changed)
+    }
+
+    async fn change_status(
+        &self,
+        credential: &Credential,
+        status: Status,
+        event: Event,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .set_credential_status(&credential.id.to_string(), status.as_str(), now)
+            .await?
+        {
+            return Ok(false);
+        }
+        let entry = ctx.entry(Some(format!("person:{}", credential.person)), event);
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,193 @@
+//! Signature policies (`policies/signature.toml`): typed, checked when loaded.
+
+use const_oid::ObjectIdentifier;
+use serde::Deserialize;
+
+use crate::hsm::KeyAlgorithm;
+use crate::identity::loa::Loa;
+
+/// The built-in policies, compiled in from `policies/signature.toml`.
+pub const DEFAULT_POLICIES: &str = include_str!("../../policies/signature.toml");
+
+/// Signature activation control level (CEN EN 419 241-1): how the signer's activation reaches
+/// the signature activation module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub enum Scal {
+    /// The activation factor may pass through the client application (a TOTP code sent in
+    /// `credentials/authorize`).
+    #[serde(rename = "SCAL1")]
+    Scal1,
+    /// The factor reaches qsign directly and is bound to the hashes (a passkey assertion over
+    /// them, the OAuth authorization-code flow, a trusted issuer's token naming them).
+    #[serde(rename = "SCAL2")]
+    Scal2,
+}
+
+impl Scal {
+    /// `"1"` or `"2"`, as CSC `credentials/info` reports it.
+    #[must_use]
+    pub const fn csc(self) -> &'static str {
+        match self {
+            Self::Scal1 => "1",
+            Self::Scal2 => "2",
+        }
+    }
+}
+
+/// One signature policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Stable name.
+    pub name: String,
+    /// Whether new persons get a credential under it.
+    pub enabled: bool,
+    /// Shown to signers.
+    pub description: String,
+    /// The key type of its credentials.
+    pub key_algorithm: KeyAlgorithm,
+    /// Qualified certificate profile (QCStatements with QcSSCD) or an advanced one.
+    pub qualified: bool,
+    /// The policy's own OID in the certificate policies, if it has one.
+    pub oid: Option<ObjectIdentifier>,
+    /// The least level of the caller's access token.
+    pub min_loa: Loa,
+    /// The weakest activation accepted.
+    pub scal: Scal,
+    /// The most signatures one activation may cover.
+    pub max_signatures: u32,
+}
+
+/// Every policy, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policies(Vec<Policy>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    policy: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    enabled: bool,
+    description: String,
+    key_algorithm: String,
+    qualified: bool,
+    oid: Option<String>,
+    min_loa: Loa,
+    scal: Scal,
+    max_signatures: u32,
+}
+
+impl Policies {
+    /// Parses and checks policies: names unique and made of `[a-z0-9-]`, a known key algorithm,
+    /// a parseable OID, `max_signatures` from 1 to 1000, and a qualified policy that asks for
+    /// a High login and SCAL2 (a qualified signature with less would be a false claim).
+    ///
+    /// # Errors
+    /// A message naming the policy and the problem.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut out: Vec<Policy> = Vec::new();
+        for e in file.policy {
+            let name = e.name;
+            let fail = |m: &str| format!("policy {name:?}: {m}");
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(fail("the name must be made of a-z, 0-9 and -"));
+            }
+            if out.iter().any(|p| p.name == name) {
+                return Err(fail("defined twice"));
+            }
+            let key_algorithm = KeyAlgorithm::parse(&e.key_algorithm)
+                .ok_or_else(|| fail("key_algorithm must be ec-p256, ec-p384 or rsa-3072"))?;
+            let oid = e
+                .oid
+                .as_deref()
+                .map(ObjectIdentifier::new)
+                .transpose()
+                .map_err(|_| fail("oid does not parse"))?;
+            if !(1..=1000).contains(&e.max_signatures) {
+                return Err(fail("max_signatures must be from 1 to 1000"));
+            }
+            if e.qualified && (e.min_loa < Loa::High || e.scal < Scal::Scal2) {
+                return Err(fail("a qualified policy needs min_loa High and scal SCAL2"));
+            }
+            out.push(Policy {
+                name,
+                enabled: e.enabled,
+                description: e.description,
+                key_algorithm,
+                qualified: e.qualified,
+                oid,
+                min_loa: e.min_loa,
+                scal: e.scal,
+                max_signatures: e.max_signatures,
+            });
+        }
+        if out.is_empty() {
+            return Err("no policy defined".into());
+        }
+        Ok(Self(out))
+    }
+
+    /// Every policy, in file order.
+    #[must_use]
+    pub fn all(&self) -> &[Policy] {
+        &self.0
+    }
+
+    /// A policy by name.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Policy> {
+        self.0.iter().find(|p| p.name == name)
+    }
+
+    /// The policies new persons get credentials under.
+    pub fn enabled(&self) -> impl Iterator<Item = &Policy> {
+        self.0.iter().filter(|p| p.enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policies_load() {
+        let p = Policies::parse(DEFAULT_POLICIES).unwrap();
+        let q = p.get("qualified").unwrap();
+        assert!(q.qualified && q.min_loa == Loa::High && q.scal == Scal::Scal2);
+        let a = p.get("advanced").unwrap();
+        assert!(!a.qualified && a.min_loa == Loa::Substantial && a.scal == Scal::Scal1);
+        assert_eq!(p.enabled().count(), 2);
+    }
+
+    #[test]
+    fn a_weak_qualified_policy_is_refused() {
+        let weak = DEFAULT_POLICIES.replacen("min_loa = \"High\"", "min_loa = \"Low\"", 1);
+        assert!(Policies::parse(&weak).unwrap_err().contains("qualified"));
+        let scal1 = DEFAULT_POLICIES.replacen("scal = \"SCAL2\"", "scal = \"SCAL1\"", 1);
+        assert!(Policies::parse(&scal1).unwrap_err().contains("qualified"));
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        let twice = format!(
+            "{DEFAULT_POLICIES}\n{}",
+            &DEFAULT_POLICIES[DEFAULT_POLICIES.find("[[policy]]").unwrap()..]
+        );
+        assert!(Policies::parse(&twice).unwrap_err().contains("twice"));
+        let alg = DEFAULT_POLICIES.replacen("ec-p256", "dsa-1024", 1);
+        assert!(Policies::parse(&alg).unwrap_err().contains("key_algorithm"));
+        let count = DEFAULT_POLICIES.replacen("max_signatures = 100", "max_signatures = 0", 1);
+        assert!(Policies::parse(&count).unwrap_err().contains("max_signatures"));
+        assert!(Policies::parse("[[policy]]\nname = \"x\"").is_err());
+        assert!(Policies::parse("policy = []").unwrap_err().contains("no policy"));
+    }
+}
