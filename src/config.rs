@@ -120,6 +120,42 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The embedded identity provider.
     pub identity: IdentityConfig,
+    /// Credentials and signature activation.
+    pub signing: SigningConfig,
+}
+
+/// When a person's credentials are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsOn {
+    /// When the account is created (and on first use for accounts made otherwise).
+    Enrolment,
+    /// Only on the first request that lists or uses credentials.
+    FirstUse,
+}
+
+/// Credentials and signature activation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SigningConfig {
+    /// Signature policies replacing the built-in `policies/signature.toml`
+    /// (`QSIGN_SIGNING_POLICIES`).
+    pub policies: Option<PathBuf>,
+    /// Lifetime of signature activation data in seconds, 1 to 300
+    /// (`QSIGN_SIGNING_SAD_LIFETIME_SECS`).
+    pub sad_lifetime_secs: u32,
+    /// When credentials are made (`QSIGN_SIGNING_CREDENTIALS_ON`).
+    pub credentials_on: CredentialsOn,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        Self {
+            policies: None,
+            sad_lifetime_secs: 300,
+            credentials_on: CredentialsOn::Enrolment,
+        }
+    }
 }
 
 /// The embedded identity provider.
@@ -354,6 +390,7 @@ impl Default for Config {
             pki: PkiConfig::default(),
             audit: AuditConfig::default(),
             identity: IdentityConfig::default(),
+            signing: SigningConfig::default(),
         }
     }
 }
@@ -418,6 +455,12 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_IDENTITY_LOCKOUT_SECS", "identity.lockout_secs"),
     ("QSIGN_IDENTITY_LOA_POLICY", "identity.loa_policy"),
     ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
+    ("QSIGN_SIGNING_POLICIES", "signing.policies"),
+    (
+        "QSIGN_SIGNING_SAD_LIFETIME_SECS",
+        "signing.sad_lifetime_secs",
+    ),
+    ("QSIGN_SIGNING_CREDENTIALS_ON", "signing.credentials_on"),
     ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
     ("QSIGN_PKI_COUNTRY", "pki.country"),
     ("QSIGN_PKI_ROOT_NAME", "pki.root_name"),
@@ -613,6 +656,11 @@ impl Config {
                 )));
             }
         }
+        if !(1..=300).contains(&self.signing.sad_lifetime_secs) {
+            return Err(Error::Invalid(
+                "signing.sad_lifetime_secs must be from 1 to 300".into(),
+            ));
+        }
         if self.audit.checkpoint_every == 0 {
             return Err(Error::Invalid(
                 "audit.checkpoint_every must be at least 1".into(),
@@ -686,6 +734,7 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"
             | "audit.checkpoint_every"
+            | "signing.sad_lifetime_secs"
             | "identity.token_lifetime_secs"
             | "identity.argon2_memory_kib"
             | "identity.argon2_iterations"

@@ -3,6 +3,7 @@
 //!
 //! May use `service`, `config` and `telemetry`.
 
+mod credentials;
 mod csc;
 pub mod error;
 mod extract;

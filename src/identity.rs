@@ -722,10 +722,7 @@ impl Identity {
 
     async fn load_verifier(&self) -> Result<Verifier, Error> {
         let spki = self.hsm.public_key(ServiceKey::Idp).await?;
-        let point = spki
-            .get(spki.len().saturating_sub(65)..)
-            .unwrap_or_default();
-        let key = token::VerifyKey::from_sec1(point)?;
+        let key = token::VerifyKey::from_spki(&spki)?;
         Ok(Verifier {
             issuer: self.settings.issuer.clone(),
             audience: self.settings.audience.clone(),

@@ -6,6 +6,7 @@
 //! creates, lists, suspends, resumes and revokes credentials; it never makes the HSM use a user
 //! key: only [`crate::sam`] does that, after checking signature activation data.
 
+pub mod algo;
 pub mod policy;
 
 use std::sync::Arc;
@@ -101,6 +102,32 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// Key length in bits (CSC `key/len`).
+    #[must_use]
+    pub const fn key_len(&self) -> u32 {
+        match self.algorithm {
+            KeyAlgorithm::EcP256 => 256,
+            KeyAlgorithm::EcP384 => 384,
+            KeyAlgorithm::Rsa3072 => 3072,
+        }
+    }
+
+    /// The named curve's OID for EC keys (CSC `key/curve`).
+    #[must_use]
+    pub const fn curve_oid(&self) -> Option<&'static str> {
+        match self.algorithm {
+            KeyAlgorithm::EcP256 => Some("1.2.840.10045.3.1.7"),
+            KeyAlgorithm::EcP384 => Some("1.3.132.0.34"),
+            KeyAlgorithm::Rsa3072 => None,
+        }
+    }
+
+    /// The signature algorithm OIDs the key can use (CSC `key/algo`).
+    #[must_use]
+    pub const fn sign_algos(&self) -> &'static [&'static str] {
+        algo::sign_algos(self.algorithm)
+    }
+
     /// Refuses a credential that cannot sign now.
     ///
     /// # Errors

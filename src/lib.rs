@@ -45,6 +45,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod pki;
+pub mod sam;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -1,9 +1,10 @@
 //! Use cases. Owns transaction boundaries, reads the clock once per request, and turns the
 //! domain's failures into [`Error`]s with stable codes.
 //!
-//! May use `store`, `hsm`, `clock` and `config`.
+//! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
 pub mod error;
+mod signing;
 
 use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;
@@ -12,11 +13,17 @@ use crate::identity::oauth::AuthorizeError;
 pub use crate::identity::oauth::AuthorizeQuery;
 use crate::identity::Identity;
 pub use crate::identity::{Issued, Principal};
+use crate::keys::Keys;
 use crate::pki::{Ca, Pki};
+use crate::sam::Sam;
 use crate::store::AuditFilter;
 use crate::store::Store;
 
+pub use crate::keys::policy::Scal;
+pub use crate::keys::{Credential, Status as CredentialStatus};
+pub use crate::sam::Sad;
 pub use error::{Error, ErrorCode};
+pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
 
 /// The service: everything a request needs, cheap to clone.
 #[derive(Debug, Clone)]
@@ -26,6 +33,8 @@ pub struct Service {
     pki: Pki,
     audit: Audit,
     identity: Identity,
+    keys: Keys,
+    sam: Sam,
     clock: SharedClock,
 }
 
@@ -42,6 +51,10 @@ pub struct Parts {
     pub audit: Audit,
     /// The identity provider.
     pub identity: Identity,
+    /// Credentials.
+    pub keys: Keys,
+    /// The signature activation module.
+    pub sam: Sam,
     /// The clock.
     pub clock: SharedClock,
 }
@@ -175,6 +188,8 @@ impl Service {
             pki,
             audit,
             identity,
+            keys,
+            sam,
             clock,
         } = parts;
         Self {
@@ -183,6 +198,8 @@ impl Service {
             pki,
             audit,
             identity,
+            keys,
+            sam,
             clock,
         }
     }
@@ -503,6 +520,12 @@ impl Service {
     /// HSM failures.
     pub async fn jwks(&self) -> Result<serde_json::Value, Error> {
         Ok(self.identity.jwks().await?)
+    }
+
+    /// The issuer of this service's access tokens.
+    #[must_use]
+    pub fn issuer(&self) -> String {
+        self.identity.settings().issuer.clone()
     }
 
     /// The OpenID provider metadata.

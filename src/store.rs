@@ -1044,7 +1044,7 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn sad_uses(&self, id: &str) -> Result<i64, Error> {
-        Ok(on_pool!(self, write, |pool| sqlx::query_as::<_, (i64,)>(
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<_, (i64,)>(
             "SELECT used FROM sad_uses WHERE id = $1"
         )
         .bind(id)

@@ -13,7 +13,10 @@ use crate::config::Config;
 use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
 use crate::identity::loa::LoaPolicy;
 use crate::identity::{self, Identity};
+use crate::keys::policy::{Policies, DEFAULT_POLICIES};
+use crate::keys::Keys;
 use crate::pki::{self, Pki};
+use crate::sam::Sam;
 use crate::store::{self, Store};
 
 /// What `open` found or made, for the init report.
@@ -23,6 +26,8 @@ pub(super) struct Opened {
     pub audit: Audit,
     pub pki: Pki,
     pub identity: Identity,
+    pub credentials: Keys,
+    pub sam: Sam,
     pub token: Option<TokenStatus>,
     pub keys: Vec<(&'static str, KeyStatus)>,
     pub certificates: Vec<(&'static str, pki::CertStatus)>,
@@ -135,12 +140,28 @@ pub(super) async fn open(
         loa_policy(config)?,
         external_issuers(config).await?,
     )?;
+    let credentials = Keys::new(
+        store.clone(),
+        hsm.clone(),
+        pki.clone(),
+        audit.clone(),
+        &signature_policies(config)?,
+        &config.pki.country,
+    );
+    let sam = Sam::new(
+        hsm.clone(),
+        store.clone(),
+        audit.clone(),
+        config.signing.sad_lifetime_secs,
+    );
     Ok(Opened {
         hsm,
         store,
         audit,
         pki,
         identity,
+        credentials,
+        sam,
         token,
         keys,
         certificates,
@@ -211,6 +232,16 @@ fn loa_policy(config: &Config) -> anyhow::Result<LoaPolicy> {
         None => identity::loa::DEFAULT_POLICY.to_owned(),
     };
     LoaPolicy::parse(&text).map_err(|e| anyhow::anyhow!("invalid level-of-assurance policy: {e}"))
+}
+
+/// The signature policies: the configured file, or the built-in default.
+fn signature_policies(config: &Config) -> anyhow::Result<Policies> {
+    let text = match &config.signing.policies {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => DEFAULT_POLICIES.to_owned(),
+    };
+    Policies::parse(&text).map_err(|e| anyhow::anyhow!("invalid signature policies: {e}"))
 }
 
 /// The PKI settings from the configuration.

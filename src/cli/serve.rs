@@ -33,6 +33,8 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             pki: opened.pki,
             audit: opened.audit,
             identity: opened.identity,
+            keys: opened.credentials,
+            sam: opened.sam,
             clock,
         });
         let redacted = state_config_fingerprint(&config)?;

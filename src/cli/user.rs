@@ -7,8 +7,9 @@ use zeroize::Zeroizing;
 use super::{bootstrap, UserCommand};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
-use crate::config::Config;
+use crate::config::{Config, CredentialsOn};
 use crate::identity::AccountRequest;
+use crate::keys::Owner;
 
 pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
     // Read the password before anything else touches standard input.
@@ -25,7 +26,7 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
     let setup = bootstrap::prepare_hsm(&config)?;
     super::runtime()?.block_on(async move {
         let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
-        let identity = opened.identity;
+        let identity = opened.identity.clone();
         let now = clock::SystemClock.now().unix_timestamp();
         let ctx = Context::system();
         let result = match command {
@@ -51,6 +52,20 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                         now,
                     )
                     .await?;
+                let credentials = if config.signing.credentials_on == CredentialsOn::Enrolment {
+                    let owner = Owner {
+                        id: account.id,
+                        given_name: given_name.clone(),
+                        family_name: family_name.clone(),
+                    };
+                    opened.credentials.ensure(&owner, &ctx, now).await?
+                } else {
+                    Vec::new()
+                };
+                let listed: Vec<serde_json::Value> = credentials
+                    .iter()
+                    .map(|c| serde_json::json!({ "id": c.id, "policy": c.policy.name }))
+                    .collect();
                 if json {
                     println!(
                         "{}",
@@ -58,10 +73,14 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                             "id": account.id,
                             "username": username,
                             "totp_secret": account.totp_secret,
+                            "credentials": listed,
                         })
                     );
                 } else {
                     println!("created {username} ({})", account.id);
+                    for c in &credentials {
+                        println!("credential {} ({})", c.id, c.policy.name);
+                    }
                     if let Some(secret) = &account.totp_secret {
                         println!("TOTP secret (shown once): {secret}");
                         println!("{}", crate::identity::totp::uri(secret, "qsign", &username));

@@ -1,18 +1,26 @@
-//! Cloud Signature Consortium API (v2, and the same methods under v1): so far `auth/login`,
-//! which takes HTTP Basic credentials (CSC API v2 §11.2) and returns a Low access token.
+//! Cloud Signature Consortium API v2, and the same methods under `/csc/v1/`.
+//!
+//! Field names follow CSC v2; the v1.0.4 names that widely used clients still send are accepted
+//! beside them (`hash` for `hashes`, `hashAlgo` for `hashAlgorithmOID`, `PIN` and `OTP` beside
+//! `authData`). Errors keep the CSC shape (`error`, `error_description`) plus `support_ref`.
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine as _;
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
+use super::extract::Bearer;
 use super::router::{AppState, RequestId};
-use crate::service::{Error, ErrorCode};
+use crate::service::{
+    Activation, CredentialInfo, CredentialStatus, Error, ErrorCode, Hashes, SignHash,
+};
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
 pub async fn login(
@@ -52,4 +60,453 @@ pub async fn login(
     Ok(Json(
         json!({ "access_token": issued.access_token, "expires_in": issued.expires_in }),
     ))
+}
+
+/// Adds a member to a JSON object.
+fn set(object: &mut Value, name: &str, value: Value) {
+    if let Value::Object(map) = object {
+        map.insert(name.to_owned(), value);
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `POST /csc/v2/info`: what this service offers.
+pub async fn info(State(state): State<AppState>) -> Json<Value> {
+    let base = state.config.public_url();
+    Json(json!({
+        "specs": "2.0.0.2",
+        "name": "qsign",
+        "logo": format!("{base}/static/logo.svg"),
+        "region": "DK",
+        "lang": "en-US",
+        "description": "Remote qualified signing: keys in an HSM, sole control by signature activation data",
+        "authType": ["basic", "oauth2code", "oauth2client"],
+        "oauth2": format!("{base}/idp"),
+        "oauth2Issuer": state.service.issuer(),
+        "asynchronousOperationMode": false,
+        "methods": [
+            "auth/login", "auth/revoke", "credentials/list", "credentials/info",
+            "credentials/authorize", "credentials/getChallenge", "signatures/signHash",
+            "signatures/timestamp"
+        ],
+        "validationInfo": false,
+    }))
+}
+
+/// `POST /csc/v2/auth/revoke`: ends the caller's access token.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Bearer(principal): Bearer,
+) -> Result<StatusCode, Error> {
+    state.service.logout(&principal).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `credentials/list` request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ListRequest {
+    user_id: Option<String>,
+    credential_info: bool,
+    certificates: Option<String>,
+    cert_info: bool,
+    auth_info: bool,
+    only_valid: bool,
+    max_results: Option<u32>,
+}
+
+/// `POST /csc/v2/credentials/list`: the caller's credential ids (made on first use).
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    body: Option<Json<ListRequest>>,
+) -> Result<Json<Value>, Error> {
+    let request = body.map(|Json(b)| b).unwrap_or_default();
+    if request
+        .user_id
+        .as_ref()
+        .is_some_and(|u| *u != principal.person.to_string())
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "userID must be the caller (or left out)",
+        ));
+    }
+    let mut credentials = state
+        .service
+        .credentials(&principal, Some(request_id.0))
+        .await?;
+    if request.only_valid {
+        credentials.retain(|c| c.status == CredentialStatus::Active);
+    }
+    if let Some(max) = request.max_results {
+        credentials.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    let ids: Vec<String> = credentials.iter().map(|c| c.id.to_string()).collect();
+    let mut reply = json!({ "credentialIDs": ids, "onlyValid": request.only_valid });
+    if request.credential_info {
+        let mut infos = Vec::new();
+        for c in &credentials {
+            let info = state
+                .service
+                .credential_info(&principal, &c.id.to_string())
+                .await?;
+            let mut value = describe(
+                &info,
+                request.certificates.as_deref(),
+                request.cert_info,
+                request.auth_info,
+            );
+            set(&mut value, "credentialID", json!(c.id.to_string()));
+            infos.push(value);
+        }
+        set(&mut reply, "credentialInfos", json!(infos));
+    }
+    Ok(Json(reply))
+}
+
+/// `credentials/info` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(default)]
+    certificates: Option<String>,
+    #[serde(default)]
+    cert_info: bool,
+    #[serde(default)]
+    auth_info: bool,
+}
+
+/// `POST /csc/v2/credentials/info`.
+pub async fn credential_info(
+    State(state): State<AppState>,
+    Bearer(principal): Bearer,
+    Json(request): Json<InfoRequest>,
+) -> Result<Json<Value>, Error> {
+    let info = state
+        .service
+        .credential_info(&principal, &request.credential_id)
+        .await?;
+    Ok(Json(describe(
+        &info,
+        request.certificates.as_deref(),
+        request.cert_info,
+        request.auth_info,
+    )))
+}
+
+/// CSC `YYYYMMDDHHMMSSZ`.
+fn generalized(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The CSC description of a credential.
+fn describe(
+    info: &CredentialInfo,
+    certificates: Option<&str>,
+    cert_info: bool,
+    auth_info: bool,
+) -> Value {
+    let c = &info.credential;
+    let policy = &c.policy;
+    let (key_status, cert_status) = match c.status {
+        CredentialStatus::Active => ("enabled", "valid"),
+        CredentialStatus::Suspended => ("disabled", "suspended"),
+        CredentialStatus::Revoked => ("disabled", "revoked"),
+    };
+    let cert_status = if info.certificate_revoked {
+        "revoked"
+    } else {
+        cert_status
+    };
+    let mut key = json!({
+        "status": key_status,
+        "algo": c.sign_algos(),
+        "len": c.key_len(),
+    });
+    if let Some(curve) = c.curve_oid() {
+        set(&mut key, "curve", json!(curve));
+    }
+    let chain: Vec<String> = match certificates.unwrap_or("single") {
+        "none" => Vec::new(),
+        "chain" => info.chain.iter().map(|d| b64(d)).collect(),
+        _ => info.chain.iter().take(1).map(|d| b64(d)).collect(),
+    };
+    let mut cert = json!({ "status": cert_status, "certificates": chain });
+    if cert_info {
+        set(&mut cert, "issuerDN", json!(info.certificate.issuer));
+        set(&mut cert, "subjectDN", json!(info.certificate.subject));
+        set(&mut cert, "serialNumber", json!(info.certificate.serial));
+        set(
+            &mut cert,
+            "validFrom",
+            json!(generalized(info.certificate.not_before)),
+        );
+        set(
+            &mut cert,
+            "validTo",
+            json!(generalized(info.certificate.not_after)),
+        );
+    }
+    let scal2 = policy.scal == crate::service::Scal::Scal2;
+    let auth_mode = if scal2 { "oauth2code" } else { "explicit" };
+    let mut reply = json!({
+        "description": policy.description,
+        "signatureQualifier": if policy.qualified { "eu_eidas_qes" } else { "eu_eidas_aes" },
+        "policy": policy.name,
+        "key": key,
+        "cert": cert,
+        "authMode": auth_mode,
+        "SCAL": policy.scal.csc(),
+        "multisign": policy.max_signatures,
+        "lang": "en-US",
+        // qsign's activation methods for this credential, strongest first.
+        "activation": if scal2 {
+            json!(["webauthn", "oauth2code", "external_token"])
+        } else {
+            json!(["webauthn", "oauth2code", "external_token", "totp"])
+        },
+    });
+    if auth_info {
+        set(
+            &mut reply,
+            "auth",
+            if scal2 {
+                json!({ "mode": "oauth2code" })
+            } else {
+                json!({
+                    "mode": "explicit",
+                    "expression": "OTP",
+                    "objects": [{
+                        "type": "Password", "id": "OTP", "format": "N",
+                        "generator": "totp", "label": "One-time code",
+                        "description": "The 6-digit code of your authenticator app"
+                    }]
+                })
+            },
+        );
+        if !scal2 {
+            set(
+                &mut reply,
+                "OTP",
+                json!({
+                    "presence": "true", "type": "online", "format": "N",
+                    "label": "One-time code", "ID": "totp", "provider": "qsign",
+                    "description": "The 6-digit code of your authenticator app"
+                }),
+            );
+        }
+    }
+    reply
+}
+
+/// One `authData` entry (CSC v2).
+#[derive(Debug, Deserialize)]
+pub struct AuthData {
+    id: String,
+    value: Value,
+}
+
+/// `credentials/authorize` and `credentials/getChallenge` requests.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(default)]
+    num_signatures: Option<u32>,
+    #[serde(default, alias = "hash")]
+    hashes: Vec<String>,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    hash_algorithm: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "authData")]
+    auth_data: Vec<AuthData>,
+    #[serde(default, rename = "PIN")]
+    pin: Option<String>,
+    #[serde(default, rename = "OTP")]
+    otp: Option<String>,
+    #[serde(default, rename = "challengeID")]
+    challenge_id: Option<String>,
+    #[serde(default)]
+    webauthn: Option<Value>,
+}
+
+impl AuthorizeRequest {
+    fn hashes(&self) -> Hashes {
+        Hashes {
+            credential_id: self.credential_id.clone(),
+            hash_algorithm: self.hash_algorithm.clone(),
+            hashes: self.hashes.clone(),
+            num_signatures: self.num_signatures,
+            label: self.description.clone(),
+        }
+    }
+
+    /// The activation factor, from the v2 `authData` entries or the top-level fields.
+    fn activation(self) -> Result<Activation, Error> {
+        let mut otp = self.otp;
+        let mut pin = self.pin;
+        let mut challenge = self.challenge_id;
+        let mut assertion = self.webauthn;
+        for entry in self.auth_data {
+            let text = || entry.value.as_str().map(str::to_owned);
+            match entry.id.to_ascii_lowercase().as_str() {
+                "otp" => otp = text(),
+                "pin" => pin = text(),
+                "challengeid" => challenge = text(),
+                "webauthn" => {
+                    assertion = Some(match entry.value {
+                        Value::String(s) => serde_json::from_str(&s).map_err(|_| {
+                            Error::new(ErrorCode::InvalidRequest, "authData webauthn: not JSON")
+                        })?,
+                        other => other,
+                    });
+                }
+                other => {
+                    return Err(Error::new(
+                        ErrorCode::InvalidRequest,
+                        format!("authData: unknown id {other:?}"),
+                    ))
+                }
+            }
+        }
+        match (otp, challenge, assertion) {
+            (_, Some(challenge_id), Some(assertion)) => Ok(Activation::Passkey {
+                challenge_id,
+                assertion,
+            }),
+            (Some(code), _, _) => Ok(Activation::Totp(code)),
+            _ if pin.take().is_some() => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "qsign credentials have no PIN: activate with an OTP, a passkey (challengeID and webauthn) or the OAuth flow",
+            )),
+            _ => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "an activation factor is required: OTP, or challengeID with webauthn",
+            )),
+        }
+    }
+}
+
+/// `POST /csc/v2/credentials/getChallenge`: a WebAuthn challenge bound to the credential and
+/// the hashes, for a passkey activation.
+pub async fn get_challenge(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(request): Json<AuthorizeRequest>,
+) -> Result<Json<Value>, Error> {
+    let (id, options) = state
+        .service
+        .activation_challenge(&principal, &request.hashes(), Some(request_id.0))
+        .await?;
+    let public_key = options.get("publicKey").cloned().unwrap_or(Value::Null);
+    Ok(Json(json!({ "challengeID": id, "publicKey": public_key })))
+}
+
+/// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes.
+pub async fn authorize(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(request): Json<AuthorizeRequest>,
+) -> Result<Json<Value>, Error> {
+    let hashes = request.hashes();
+    let activation = request.activation()?;
+    let sad = state
+        .service
+        .authorize(&principal, &hashes, activation, Some(request_id.0))
+        .await?;
+    Ok(Json(
+        json!({ "SAD": sad.token, "expiresIn": sad.expires_in }),
+    ))
+}
+
+/// `signatures/signHash` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignHashRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(rename = "SAD")]
+    sad: String,
+    #[serde(default, alias = "hash")]
+    hashes: Vec<String>,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    hash_algorithm: Option<String>,
+    sign_algo: String,
+    #[serde(default)]
+    operation_mode: Option<String>,
+}
+
+/// `POST /csc/v2/signatures/signHash`: the signatures, in the order of the hashes.
+pub async fn sign_hash(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(request): Json<SignHashRequest>,
+) -> Result<Json<Value>, Error> {
+    if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "only the synchronous operation mode (S) is offered",
+        ));
+    }
+    let signatures = state
+        .service
+        .sign_hash(
+            &principal,
+            &SignHash {
+                credential_id: request.credential_id,
+                sad: request.sad,
+                hash_algorithm: request.hash_algorithm,
+                hashes: request.hashes,
+                sign_algo: request.sign_algo,
+            },
+            Some(request_id.0),
+        )
+        .await?;
+    let signatures: Vec<String> = signatures.iter().map(|s| b64(s)).collect();
+    Ok(Json(json!({ "signatures": signatures })))
+}
+
+/// `signatures/timestamp` request.
+#[derive(Debug, Deserialize)]
+pub struct TimestampRequest {
+    hash: String,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    hash_algorithm: Option<String>,
+}
+
+/// `POST /csc/v2/signatures/timestamp`: an RFC 3161 token from the embedded TSA.
+pub async fn timestamp(
+    State(state): State<AppState>,
+    Bearer(_principal): Bearer,
+    Json(request): Json<TimestampRequest>,
+) -> Result<Json<Value>, Error> {
+    let token = state
+        .service
+        .timestamp_hash(request.hash_algorithm.as_deref(), &request.hash)
+        .await?;
+    Ok(Json(json!({ "timestamp": b64(&token) })))
 }

@@ -54,6 +54,18 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         ErrorCode::InsufficientLoa => StatusCode::FORBIDDEN,
+        ErrorCode::CredentialNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::CredentialSuspended
+        | ErrorCode::CredentialRevoked
+        | ErrorCode::SadMismatch
+        | ErrorCode::ActivationTooWeak => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidSad
+        | ErrorCode::SadExpired
+        | ErrorCode::HashNotAuthorized
+        | ErrorCode::SadUsed
+        | ErrorCode::SadCountExceeded
+        | ErrorCode::ActivationFailed
+        | ErrorCode::UnsupportedAlgorithm => StatusCode::BAD_REQUEST,
     }
 }
 

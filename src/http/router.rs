@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{csc, error, idp, ops, pki};
+use super::{credentials, csc, error, idp, ops, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -43,8 +43,24 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/.well-known/openid-configuration", get(idp::discovery))
         .route("/idp/jwks", get(idp::jwks))
+        .route("/csc/v2/info", post(csc::info))
         .route("/csc/v2/auth/login", post(csc::login))
+        .route("/csc/v2/auth/revoke", post(csc::revoke))
+        .route("/csc/v2/credentials/list", post(csc::list))
+        .route("/csc/v2/credentials/info", post(csc::credential_info))
+        .route("/csc/v2/credentials/getChallenge", post(csc::get_challenge))
+        .route("/csc/v2/credentials/authorize", post(csc::authorize))
+        .route("/csc/v2/signatures/signHash", post(csc::sign_hash))
+        .route("/csc/v2/signatures/timestamp", post(csc::timestamp))
+        .route("/csc/v1/info", post(csc::info))
         .route("/csc/v1/auth/login", post(csc::login))
+        .route("/csc/v1/auth/revoke", post(csc::revoke))
+        .route("/csc/v1/credentials/list", post(csc::list))
+        .route("/csc/v1/credentials/info", post(csc::credential_info))
+        .route("/csc/v1/credentials/getChallenge", post(csc::get_challenge))
+        .route("/csc/v1/credentials/authorize", post(csc::authorize))
+        .route("/csc/v1/signatures/signHash", post(csc::sign_hash))
+        .route("/csc/v1/signatures/timestamp", post(csc::timestamp))
         .route("/idp/token", post(idp::token))
         .route(
             "/idp/authorize",
@@ -80,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/idp/stepup/totp", post(idp::totp_stepup))
         .route("/v1/me/history", get(idp::history))
+        .route("/v1/credentials", get(credentials::list))
+        .route("/v1/credentials/{id}/{action}", post(credentials::change))
         .route("/pki/ca/{file}", get(pki::ca_certificate))
         .route("/pki/crl/{file}", get(pki::crl))
         .merge(

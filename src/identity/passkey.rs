@@ -226,8 +226,17 @@ impl Identity {
             .webauthn()?
             .finish_passkey_authentication(credential, &authentication)
             .map_err(|_| Error::InvalidCredentials)?;
+        self.save_counter(person, &result).await
+    }
+
+    /// Saves the new signature counter of the passkey that was used.
+    async fn save_counter(
+        &self,
+        person: &str,
+        result: &webauthn_rs::prelude::AuthenticationResult,
+    ) -> Result<(), Error> {
         for (id, mut passkey) in self.stored_passkeys(person).await? {
-            if passkey.update_credential(&result) == Some(true) {
+            if passkey.update_credential(result) == Some(true) {
                 let json =
                     serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
                 self.store.update_passkey(&id, &json).await?;
@@ -338,6 +347,92 @@ impl Identity {
         self.step_up(principal, Factor::Webauthn, ctx, now).await
     }
 
+    /// Starts a passkey assertion that activates a signature: the WebAuthn challenge is
+    /// SHA-256 over a domain tag, a fresh nonce and `commitment` (which the caller derives from
+    /// the credential and the exact hashes), so the authenticator signs over what is approved.
+    /// Returns the state id and the request options.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] when the person has no passkey; store failures.
+    pub async fn activation_start(
+        &self,
+        person: &uuid::Uuid,
+        commitment: &[u8; 32],
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse), Error> {
+        let keys: Vec<Passkey> = self
+            .stored_passkeys(&person.to_string())
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::InvalidCredentials);
+        }
+        let (mut challenge, state) = self
+            .webauthn()?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| Error::Internal(e.to_string()))?;
+        let bound = activation_challenge(&nonce, commitment);
+        challenge.public_key.challenge = bound.to_vec();
+        let state = with_challenge(&state, &bound)?;
+        let kept = ActivationState {
+            nonce: hex::encode(nonce),
+            state,
+        };
+        let id = self
+            .keep_state(&person.to_string(), "activation", &kept, now)
+            .await?;
+        Ok((id, challenge))
+    }
+
+    /// Checks the passkey assertion of an activation against `commitment` recomputed from the
+    /// authorization request: an assertion made for other hashes or another credential fails.
+    /// The state is used up.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`]; store failures.
+    pub async fn activation_finish(
+        &self,
+        person: &uuid::Uuid,
+        state: &str,
+        commitment: &[u8; 32],
+        credential: &PublicKeyCredential,
+        now: i64,
+    ) -> Result<(), Error> {
+        let person = person.to_string();
+        let kept: ActivationState = self.take_state(state, &person, "activation", now).await?;
+        let nonce = hex::decode(&kept.nonce).map_err(|e| Error::Internal(e.to_string()))?;
+        let expected = with_challenge(&kept.state, &activation_challenge(&nonce, commitment))?;
+        let result = self
+            .webauthn()?
+            .finish_passkey_authentication(credential, &expected)
+            .map_err(|_| Error::InvalidCredentials)?;
+        self.save_counter(&person, &result).await
+    }
+
+    /// Checks a TOTP code as a signature activation factor: right, and not used before (not
+    /// at login either).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`], [`Error::CodeReused`], [`Error::Locked`]; store failures.
+    pub async fn activation_totp(
+        &self,
+        person: &uuid::Uuid,
+        otp: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        let person = self.person_row(person).await?;
+        let keys = self.throttle_keys(&person.username, None);
+        self.check_throttle(&keys, now).await?;
+        self.check_second_factor(&person, SecondFactor::Totp(otp), &keys, ctx, now)
+            .await?;
+        Ok(())
+    }
+
     /// Steps a session up with a TOTP code.
     ///
     /// # Errors
@@ -349,10 +444,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let person = self.person_row(&principal.person).await?;
-        let keys = self.throttle_keys(&person.username, None);
-        self.check_throttle(&keys, now).await?;
-        self.check_second_factor(&person, SecondFactor::Totp(otp), &keys, ctx, now)
+        self.activation_totp(&principal.person, otp, ctx, now)
             .await?;
         self.step_up(principal, Factor::Totp, ctx, now).await
     }
@@ -388,6 +480,44 @@ impl Identity {
         self.audit.record(&entry, now * 1000).await?;
         self.issue(principal.person, loa, &factors, now, now).await
     }
+}
+
+/// A kept activation ceremony: the nonce of its challenge and the library's state.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ActivationState {
+    nonce: String,
+    state: PasskeyAuthentication,
+}
+
+/// The WebAuthn challenge of an activation.
+fn activation_challenge(nonce: &[u8], commitment: &[u8; 32]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"qsign-activation-v1\0");
+    h.update(nonce);
+    h.update(commitment);
+    h.finalize().into()
+}
+
+/// The authentication state with its challenge replaced. webauthn-rs always draws a random
+/// challenge and offers no way to choose one; its serialised state keeps the challenge at
+/// `ast.challenge` (base64url without padding). If a new version moves it, this fails loudly
+/// instead of silently leaving the random challenge in place.
+fn with_challenge(
+    state: &PasskeyAuthentication,
+    challenge: &[u8],
+) -> Result<PasskeyAuthentication, Error> {
+    use base64::Engine as _;
+    let mut value = serde_json::to_value(state).map_err(|e| Error::Internal(e.to_string()))?;
+    let slot = value
+        .get_mut("ast")
+        .and_then(|ast| ast.get_mut("challenge"))
+        .filter(|c| c.is_string())
+        .ok_or_else(|| Error::Internal("webauthn state has no ast.challenge".into()))?;
+    *slot = serde_json::Value::String(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(challenge),
+    );
+    serde_json::from_value(value).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// What comes with a passkey at login.

@@ -110,7 +110,10 @@ pub fn key_id(spki: &[u8]) -> String {
 ///
 /// # Errors
 /// Only if the claims cannot be serialised.
-pub fn signing_input(kid: &str, claims: &Claims) -> Result<(String, [u8; 32]), serde_json::Error> {
+pub fn signing_input<T: serde::Serialize>(
+    kid: &str,
+    claims: &T,
+) -> Result<(String, [u8; 32]), serde_json::Error> {
     let header = Header {
         alg: "ES256".into(),
         typ: Some("JWT".into()),
@@ -157,6 +160,17 @@ impl VerifyKey {
         let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
             .map_err(|_| TokenError::UnknownKey)?;
         Ok(Self::Es256(key.to_sec1_point(false).as_bytes().to_vec()))
+    }
+
+    /// An ES256 key from a DER `SubjectPublicKeyInfo` of a P-256 key.
+    ///
+    /// # Errors
+    /// [`TokenError::UnknownKey`] when it is not one.
+    pub fn from_spki(spki: &[u8]) -> Result<Self, TokenError> {
+        use der::Decode as _;
+        let info =
+            spki::SubjectPublicKeyInfoRef::from_der(spki).map_err(|_| TokenError::UnknownKey)?;
+        Self::from_sec1(info.subject_public_key.raw_bytes())
     }
 
     /// An RS256 key from its modulus and exponent.

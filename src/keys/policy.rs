@@ -186,8 +186,12 @@ mod tests {
         let alg = DEFAULT_POLICIES.replacen("ec-p256", "dsa-1024", 1);
         assert!(Policies::parse(&alg).unwrap_err().contains("key_algorithm"));
         let count = DEFAULT_POLICIES.replacen("max_signatures = 100", "max_signatures = 0", 1);
-        assert!(Policies::parse(&count).unwrap_err().contains("max_signatures"));
+        assert!(Policies::parse(&count)
+            .unwrap_err()
+            .contains("max_signatures"));
         assert!(Policies::parse("[[policy]]\nname = \"x\"").is_err());
-        assert!(Policies::parse("policy = []").unwrap_err().contains("no policy"));
+        assert!(Policies::parse("policy = []")
+            .unwrap_err()
+            .contains("no policy"));
     }
 }

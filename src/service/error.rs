@@ -42,6 +42,30 @@ pub enum ErrorCode {
     AlreadyExists,
     /// The login's level of assurance is too low for this; step up first.
     InsufficientLoa,
+    /// The caller has no credential with that id.
+    CredentialNotFound,
+    /// The credential is suspended.
+    CredentialSuspended,
+    /// The credential is revoked.
+    CredentialRevoked,
+    /// The SAD does not verify or does not decode.
+    InvalidSad,
+    /// The SAD has expired.
+    SadExpired,
+    /// The SAD belongs to another person or credential.
+    SadMismatch,
+    /// A hash is not covered by the SAD.
+    HashNotAuthorized,
+    /// Every use of the SAD is spent.
+    SadUsed,
+    /// More hashes than the SAD has uses left.
+    SadCountExceeded,
+    /// The activation factor did not verify.
+    ActivationFailed,
+    /// The activation is weaker than the policy asks.
+    ActivationTooWeak,
+    /// An algorithm that does not fit.
+    UnsupportedAlgorithm,
 }
 
 impl ErrorCode {
@@ -63,6 +87,18 @@ impl ErrorCode {
         Self::InvalidToken,
         Self::AlreadyExists,
         Self::InsufficientLoa,
+        Self::CredentialNotFound,
+        Self::CredentialSuspended,
+        Self::CredentialRevoked,
+        Self::InvalidSad,
+        Self::SadExpired,
+        Self::SadMismatch,
+        Self::HashNotAuthorized,
+        Self::SadUsed,
+        Self::SadCountExceeded,
+        Self::ActivationFailed,
+        Self::ActivationTooWeak,
+        Self::UnsupportedAlgorithm,
     ];
 
     /// The wire form.
@@ -85,6 +121,18 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::AlreadyExists => "already_exists",
             Self::InsufficientLoa => "insufficient_loa",
+            Self::CredentialNotFound => "credential_not_found",
+            Self::CredentialSuspended => "credential_suspended",
+            Self::CredentialRevoked => "credential_revoked",
+            Self::InvalidSad => "invalid_sad",
+            Self::SadExpired => "sad_expired",
+            Self::SadMismatch => "sad_mismatch",
+            Self::HashNotAuthorized => "hash_not_authorized",
+            Self::SadUsed => "sad_used",
+            Self::SadCountExceeded => "sad_count_exceeded",
+            Self::ActivationFailed => "activation_failed",
+            Self::ActivationTooWeak => "activation_too_weak",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
         }
     }
 
@@ -114,6 +162,18 @@ impl ErrorCode {
             Self::InsufficientLoa => {
                 "This needs a stronger login: add a one-time code or a passkey (step up)."
             }
+            Self::CredentialNotFound => "No such credential for this account.",
+            Self::CredentialSuspended => "The credential is suspended; resume it before signing.",
+            Self::CredentialRevoked => "The credential is revoked and can no longer sign.",
+            Self::InvalidSad => "The signature activation data is not valid; authorize again.",
+            Self::SadExpired => "The signature activation data has expired; authorize again.",
+            Self::SadMismatch => "The signature activation data was issued to another person or for another credential.",
+            Self::HashNotAuthorized => "A hash or the hash algorithm is not among those the signer approved.",
+            Self::SadUsed => "The signature activation data has been used; authorize again.",
+            Self::SadCountExceeded => "More hashes than the signature activation data allows.",
+            Self::ActivationFailed => "The activation factor (one-time code or passkey) did not verify.",
+            Self::ActivationTooWeak => "This credential's policy needs a stronger activation (a passkey or the web approval).",
+            Self::UnsupportedAlgorithm => "The hash or signature algorithm is not supported for this key.",
         }
     }
 }
@@ -264,6 +324,18 @@ mod tests {
                 "invalid_token",
                 "already_exists",
                 "insufficient_loa",
+                "credential_not_found",
+                "credential_suspended",
+                "credential_revoked",
+                "invalid_sad",
+                "sad_expired",
+                "sad_mismatch",
+                "hash_not_authorized",
+                "sad_used",
+                "sad_count_exceeded",
+                "activation_failed",
+                "activation_too_weak",
+                "unsupported_algorithm",
             ]
         );
     }

@@ -20,5 +20,6 @@ mod identity;
 mod layering;
 mod pki;
 mod server;
+mod signing;
 mod store;
 mod support;

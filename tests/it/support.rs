@@ -291,6 +291,23 @@ pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     }
 }
 
+/// A clock that runs with the system clock plus an offset tests can move forward.
+#[derive(Debug, Default)]
+pub struct TestClock(std::sync::atomic::AtomicI64);
+
+impl TestClock {
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl qsign::clock::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        qsign::clock::SystemClock.now()
+            + time::Duration::seconds(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
 /// A whole service in this process: HSM token, SQLite store, PKI, and the HTTP server on a
 /// loopback port.
 pub struct Service {
@@ -298,6 +315,8 @@ pub struct Service {
     pub store: Store,
     pub pki: qsign::pki::Pki,
     pub identity: qsign::identity::Identity,
+    pub audit: qsign::audit::Audit,
+    pub clock: std::sync::Arc<TestClock>,
     pub base: String,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -306,8 +325,13 @@ pub struct Service {
 
 impl Service {
     pub async fn start() -> Self {
-        let (_token, hsm) = new_hsm(4).await;
         let (store, dir) = sqlite_store().await;
+        Self::start_on(store, dir).await
+    }
+
+    /// The service on a given store (PostgreSQL tests).
+    pub async fn start_on(store: Store, dir: tempfile::TempDir) -> Self {
+        let (_token, hsm) = new_hsm(4).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 10);
@@ -327,13 +351,27 @@ impl Service {
             vec![external_issuer()],
         )
         .unwrap();
+        let policies =
+            qsign::keys::policy::Policies::parse(qsign::keys::policy::DEFAULT_POLICIES).unwrap();
+        let keys = qsign::keys::Keys::new(
+            store.clone(),
+            hsm.clone(),
+            pki.clone(),
+            audit.clone(),
+            &policies,
+            "DK",
+        );
+        let sam = qsign::sam::Sam::new(hsm.clone(), store.clone(), audit.clone(), 300);
+        let clock = std::sync::Arc::new(TestClock::default());
         let service = qsign::service::Service::new(qsign::service::Parts {
             store: store.clone(),
             hsm: hsm.clone(),
             pki: pki.clone(),
             audit: audit.clone(),
             identity: identity.clone(),
-            clock: qsign::clock::system(),
+            keys,
+            sam,
+            clock: clock.clone(),
         });
         let state = qsign::http::AppState {
             service,
@@ -361,11 +399,19 @@ impl Service {
             store,
             pki,
             identity,
+            audit,
+            clock,
             base,
             dir,
             stop: Some(stop),
             server: Some(server),
         }
+    }
+
+    /// The service's current time, Unix seconds.
+    pub fn now(&self) -> i64 {
+        use qsign::clock::Clock;
+        self.clock.now().unix_timestamp()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,352 @@
+//! The signature activation module: the one place that makes the HSM use a user key.
+//!
+//! How sole control is enforced:
+//! - User keys exist outside the HSM only wrapped under its master key
+//!   ([`crate::hsm::WrappedKey`]); unwrapping happens inside [`Hsm::sign_with_wrapped`], which
+//!   puts the key in a session object (sensitive, not extractable), signs, and destroys it.
+//!   No function returns an unwrapped key.
+//! - This module is the only caller of `sign_with_wrapped` (the layering test fails if any
+//!   other module names it), and it calls it only from [`Sam::sign`], after the signature
+//!   activation data (SAD) checked out:
+//!   signed by the SAD key in the HSM, not expired, issued to the calling person for this
+//!   credential, the hash algorithm and every hash covered, the policy's level and activation
+//!   strength met, and uses left.
+//! - Uses are counted in the database by one conditional statement in the same transaction as
+//!   the audit records of the signatures ([`Audit::record_if`]); the signatures leave this
+//!   module only after that commit. Two requests racing for the last use, on one node or on
+//!   several, get one signature between them.
+//!
+//! A SAD is a compact JWS (ES256) made by the HSM's SAD key. It is issued by [`Sam::issue`]
+//! only after the service checked a fresh activation factor bound to the same hashes.
+
+mod sad;
+
+use std::sync::Arc;
+
+use crate::audit::{self, Audit, Context, Entry, Event};
+use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
+use crate::identity::loa::Loa;
+use crate::identity::token::{self, VerifyKey};
+use crate::keys::algo;
+use crate::keys::policy::Scal;
+use crate::keys::Credential;
+use crate::store::Store;
+use sad::Claims;
+
+/// Why the SAM refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SAD does not verify or does not decode.
+    #[error("the signature activation data is not valid")]
+    InvalidSad,
+    /// The SAD has expired.
+    #[error("the signature activation data has expired")]
+    Expired,
+    /// The SAD was issued to another person or for another credential.
+    #[error("the signature activation data belongs to another person or credential")]
+    NotYours,
+    /// A hash (or the hash algorithm) is not among those the SAD covers.
+    #[error("a hash is not covered by the signature activation data")]
+    HashNotCovered,
+    /// Every use of the SAD is spent.
+    #[error("the signature activation data has been used")]
+    Used,
+    /// More hashes than the SAD has uses left.
+    #[error("more hashes than the signature activation data allows")]
+    CountExceeded,
+    /// The activation is weaker than the credential's policy asks.
+    #[error("the activation does not meet the credential's policy")]
+    PolicyNotMet,
+    /// The HSM failed.
+    #[error(transparent)]
+    Hsm(#[from] hsm::Error),
+    /// The audit record could not be written: no signature leaves.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+impl Error {
+    /// The stable reason written in the audit record.
+    #[must_use]
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidSad => "invalid_sad",
+            Self::Expired => "sad_expired",
+            Self::NotYours => "sad_mismatch",
+            Self::HashNotCovered => "hash_not_authorized",
+            Self::Used => "sad_used",
+            Self::CountExceeded => "sad_count_exceeded",
+            Self::PolicyNotMet => "activation_too_weak",
+            Self::Hsm(_) | Self::Audit(_) | Self::Store(_) => "internal_error",
+        }
+    }
+}
+
+/// What an activation grants, as the service established it.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    /// The credential.
+    pub credential: &'a Credential,
+    /// Hash algorithm of `hashes`.
+    pub hash_algorithm: HashAlgorithm,
+    /// The exact hashes the signer approved.
+    pub hashes: Vec<Vec<u8>>,
+    /// How many signatures the SAD allows (at least one per hash).
+    pub num_signatures: u32,
+    /// The caller's login level.
+    pub loa: Loa,
+    /// The activation control level reached.
+    pub scal: Scal,
+    /// The activation factor (`webauthn`, `oauth`, `external`, `totp`).
+    pub factor: &'static str,
+    /// What the signer was shown the hashes stand for.
+    pub label: Option<String>,
+}
+
+/// Issued signature activation data.
+#[derive(Debug, Clone)]
+pub struct Sad {
+    /// The SAD token.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// A signing request.
+#[derive(Debug, Clone)]
+pub struct SignRequest<'a> {
+    /// The credential (owned by the caller, checked by the service).
+    pub credential: &'a Credential,
+    /// The SAD presented.
+    pub sad: &'a str,
+    /// Hash algorithm.
+    pub hash_algorithm: HashAlgorithm,
+    /// Hashes to sign.
+    pub hashes: Vec<Vec<u8>>,
+    /// Signature scheme.
+    pub scheme: SignAlgorithm,
+    /// The `signAlgo` OID, for the audit record.
+    pub sign_algo: &'a str,
+}
+
+/// The signature activation module.
+#[derive(Debug, Clone)]
+pub struct Sam {
+    hsm: Hsm,
+    store: Store,
+    audit: Audit,
+    lifetime: i64,
+    key: Arc<tokio::sync::OnceCell<(String, VerifyKey)>>,
+}
+
+impl Sam {
+    /// A SAM whose SADs live `lifetime_secs` (at most 300).
+    #[must_use]
+    pub fn new(hsm: Hsm, store: Store, audit: Audit, lifetime_secs: u32) -> Self {
+        Self {
+            hsm,
+            store,
+            audit,
+            lifetime: i64::from(lifetime_secs.clamp(1, 300)),
+            key: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
+    /// The SAD key's id and public key, read from the HSM once.
+    async fn key(&self) -> Result<&(String, VerifyKey), Error> {
+        self.key
+            .get_or_try_init(|| async {
+                let spki = self.hsm.public_key(ServiceKey::Sad).await?;
+                let key = VerifyKey::from_spki(&spki)
+                    .map_err(|_| hsm::Error::BadBlob("SAD public key"))?;
+                Ok((token::key_id(&spki), key))
+            })
+            .await
+    }
+
+    /// Issues a SAD for a grant the service has checked, and records it.
+    ///
+    /// # Errors
+    /// [`Error::PolicyNotMet`] when the grant is below the credential's policy; HSM and audit
+    /// failures.
+    pub async fn issue(&self, grant: &Grant<'_>, ctx: &Context, now: i64) -> Result<Sad, Error> {
+        let policy = &grant.credential.policy;
+        if grant.loa < policy.min_loa || grant.scal < policy.scal {
+            return Err(Error::PolicyNotMet);
+        }
+        let claims = Claims {
+            jti: uuid::Uuid::new_v4().to_string(),
+            sub: grant.credential.person.to_string(),
+            cred: grant.credential.id.to_string(),
+            pol: policy.name.clone(),
+            halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
+            hashes: grant.hashes.iter().map(|h| sad::b64(h)).collect(),
+            n: grant.num_signatures,
+            iat: now,
+            exp: now + self.lifetime,
+            loa: grant.loa.uri().to_owned(),
+            scal: grant.scal.csc().to_owned(),
+        };
+        let (kid, _) = self.key().await?;
+        let (input, digest) = token::signing_input(kid, &claims)
+            .map_err(|e| audit::Error::Encoding(e.to_string()))?;
+        let digest = Digest::new(HashAlgorithm::Sha256, digest.to_vec())?;
+        let signature = self
+            .hsm
+            .sign(ServiceKey::Sad, SignAlgorithm::Ecdsa, digest)
+            .await?;
+        let entry = ctx.entry(
+            Some(format!("person:{}", grant.credential.person)),
+            Event::SadIssued {
+                sad: claims.jti.clone(),
+                credential: claims.cred.clone(),
+                policy: claims.pol.clone(),
+                hash_algorithm: claims.halg.clone(),
+                hashes: grant.hashes.iter().map(hex::encode).collect(),
+                num_signatures: claims.n,
+                loa: claims.loa.clone(),
+                scal: claims.scal.clone(),
+                factor: grant.factor.to_owned(),
+                label: grant.label.clone(),
+            },
+        );
+        self.audit.record(&entry, now.saturating_mul(1000)).await?;
+        Ok(Sad {
+            token: token::assemble(&input, &signature),
+            expires_in: self.lifetime,
+        })
+    }
+
+    /// Signs every hash of `request` with the credential's key, if the SAD allows it. Refusals
+    /// are recorded in the audit log too.
+    ///
+    /// # Errors
+    /// The [`Error`] variants for each refusal; HSM, store and audit failures.
+    pub async fn sign(
+        &self,
+        request: &SignRequest<'_>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let credential = request.credential;
+        let subject = Some(format!("person:{}", credential.person));
+        let refused = |reason: &str, sad: Option<String>| {
+            ctx.entry(
+                subject.clone(),
+                Event::SignatureRefused {
+                    credential: credential.id.to_string(),
+                    reason: reason.to_owned(),
+                    sad,
+                },
+            )
+        };
+        let claims = match self.check(request, now).await {
+            Ok(c) => c,
+            Err((e, sad)) => {
+                self.audit
+                    .record(&refused(e.reason(), sad), now.saturating_mul(1000))
+                    .await?;
+                return Err(e);
+            }
+        };
+        let digests = request
+            .hashes
+            .iter()
+            .map(|h| Digest::new(request.hash_algorithm, h.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let signatures = self
+            .hsm
+            .sign_with_wrapped(&credential.wrapped, request.scheme, digests)
+            .await?;
+        let count = u32::try_from(request.hashes.len()).unwrap_or(u32::MAX);
+        let mut entries: Vec<Entry> = vec![ctx.entry(
+            subject.clone(),
+            Event::SadConsumed {
+                sad: claims.jti.clone(),
+                count,
+            },
+        )];
+        entries.extend(request.hashes.iter().map(|h| {
+            ctx.entry(
+                subject.clone(),
+                Event::SignatureMade {
+                    credential: credential.id.to_string(),
+                    hash: hex::encode(h),
+                    algorithm: request.sign_algo.to_owned(),
+                    policy: claims.pol.clone(),
+                    loa: claims.loa.clone(),
+                    sad: claims.jti.clone(),
+                },
+            )
+        }));
+        let (id, max, expires_at) = (claims.jti.clone(), i64::from(claims.n), claims.exp);
+        let uses = i64::from(count);
+        let guard: audit::Guard = Box::new(move |tx| {
+            Box::pin(async move { tx.use_sad(&id, uses, max, expires_at).await })
+        });
+        let otherwise = vec![refused("sad_used", Some(claims.jti.clone()))];
+        if self
+            .audit
+            .record_if(guard, entries, otherwise, now.saturating_mul(1000))
+            .await?
+        {
+            Ok(signatures)
+        } else {
+            // The signatures are dropped here: they never leave the SAM.
+            Err(Error::Used)
+        }
+    }
+
+    /// The stateless checks of a SAD against a request. On failure, also the SAD id when the
+    /// SAD could be read.
+    async fn check(
+        &self,
+        request: &SignRequest<'_>,
+        now: i64,
+    ) -> Result<Claims, (Error, Option<String>)> {
+        let (kid, key) = self.key().await.map_err(|e| (e, None))?;
+        let claims = Claims::verify(request.sad, kid, key).ok_or((Error::InvalidSad, None))?;
+        let id = Some(claims.jti.clone());
+        let fail = |e: Error| Err((e, id.clone()));
+        let credential = request.credential;
+        if now >= claims.exp {
+            return fail(Error::Expired);
+        }
+        if claims.sub != credential.person.to_string() || claims.cred != credential.id.to_string() {
+            return fail(Error::NotYours);
+        }
+        let policy = &credential.policy;
+        let loa = Loa::parse(&claims.loa);
+        if claims.pol != policy.name
+            || loa.is_none_or(|l| l < policy.min_loa)
+            || (claims.scal == "1" && policy.scal == Scal::Scal2)
+        {
+            return fail(Error::PolicyNotMet);
+        }
+        if algo::hash_from_oid(&claims.halg) != Some(request.hash_algorithm) {
+            return fail(Error::HashNotCovered);
+        }
+        let covered = claims.hash_bytes();
+        if request.hashes.is_empty() || !request.hashes.iter().all(|h| covered.contains(h)) {
+            return fail(Error::HashNotCovered);
+        }
+        // Spent uses are read here to refuse early (and to tell a replay from too many
+        // hashes); the conditional update at commit decides races.
+        let used = self
+            .store
+            .sad_uses(&claims.jti)
+            .await
+            .map_err(|e| (e.into(), id.clone()))?;
+        let asked = i64::try_from(request.hashes.len()).unwrap_or(i64::MAX);
+        if used >= i64::from(claims.n) {
+            return fail(Error::Used);
+        }
+        if used.saturating_add(asked) > i64::from(claims.n) {
+            return fail(Error::CountExceeded);
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,635 @@
+//! Use cases of signing: credentials, activation (SAD issuance) and signing hashes.
+//!
+//! The service checks who calls and how strongly they activated; the SAM ([`crate::sam`])
+//! checks the SAD and is the only one that makes the HSM sign with a user key.
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use super::{Error, ErrorCode, Service};
+use crate::audit::{Actor, Context, Event};
+use crate::hsm::HashAlgorithm;
+use crate::identity::Principal;
+use crate::keys::policy::Scal;
+use crate::keys::{self, algo, Credential, Owner};
+use crate::pki::Ca;
+use crate::sam::{self, Grant, Sad, SignRequest};
+
+/// The hashes a request is about.
+#[derive(Debug, Clone, Default)]
+pub struct Hashes {
+    /// The CSC `credentialID`.
+    pub credential_id: String,
+    /// Hash algorithm OID (or name); SHA-256 when absent.
+    pub hash_algorithm: Option<String>,
+    /// The hashes, base64.
+    pub hashes: Vec<String>,
+    /// Signatures to allow; the number of hashes when absent.
+    pub num_signatures: Option<u32>,
+    /// What the hashes stand for, shown to the signer and recorded (CSC `description`).
+    pub label: Option<String>,
+}
+
+/// How the signer activates a signature.
+#[derive(Debug, Clone)]
+pub enum Activation {
+    /// A TOTP code sent by the client ("explicit" mode, SCAL1).
+    Totp(String),
+    /// A passkey assertion over a challenge from [`Service::activation_challenge`] (SCAL2).
+    Passkey {
+        /// The challenge id.
+        challenge_id: String,
+        /// The `PublicKeyCredential` JSON.
+        assertion: serde_json::Value,
+    },
+}
+
+/// A signing request.
+#[derive(Debug, Clone)]
+pub struct SignHash {
+    /// The CSC `credentialID`.
+    pub credential_id: String,
+    /// The SAD.
+    pub sad: String,
+    /// Hash algorithm OID; taken from `sign_algo` when that names one.
+    pub hash_algorithm: Option<String>,
+    /// The hashes, base64.
+    pub hashes: Vec<String>,
+    /// The signature algorithm OID.
+    pub sign_algo: String,
+}
+
+/// A credential with its certificate chain (signer first, then the issuing CA and the root).
+#[derive(Debug, Clone)]
+pub struct CredentialInfo {
+    /// The credential.
+    pub credential: Credential,
+    /// DER certificates, the credential's first.
+    pub chain: Vec<Vec<u8>>,
+    /// The credential's certificate, read.
+    pub certificate: crate::pki::Summary,
+    /// Whether the certificate is revoked in the CA's records.
+    pub certificate_revoked: bool,
+}
+
+/// Credential state changes a holder may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChange {
+    /// Suspend an active credential.
+    Suspend,
+    /// Resume a suspended one.
+    Resume,
+    /// Revoke for good (and the certificate).
+    Revoke,
+}
+
+impl From<keys::Error> for Error {
+    fn from(e: keys::Error) -> Self {
+        match e {
+            keys::Error::NotFound => Self::new(
+                ErrorCode::CredentialNotFound,
+                ErrorCode::CredentialNotFound.description(),
+            ),
+            keys::Error::Suspended => Self::new(
+                ErrorCode::CredentialSuspended,
+                ErrorCode::CredentialSuspended.description(),
+            ),
+            keys::Error::Revoked => Self::new(
+                ErrorCode::CredentialRevoked,
+                ErrorCode::CredentialRevoked.description(),
+            ),
+            keys::Error::Hsm(e) => e.into(),
+            keys::Error::Store(e) => e.into(),
+            keys::Error::Pki(e) => e.into(),
+            other => Self::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<sam::Error> for Error {
+    fn from(e: sam::Error) -> Self {
+        let code = match e {
+            sam::Error::InvalidSad => ErrorCode::InvalidSad,
+            sam::Error::Expired => ErrorCode::SadExpired,
+            sam::Error::NotYours => ErrorCode::SadMismatch,
+            sam::Error::HashNotCovered => ErrorCode::HashNotAuthorized,
+            sam::Error::Used => ErrorCode::SadUsed,
+            sam::Error::CountExceeded => ErrorCode::SadCountExceeded,
+            sam::Error::PolicyNotMet => ErrorCode::ActivationTooWeak,
+            sam::Error::Hsm(e) => return e.into(),
+            sam::Error::Store(e) => return e.into(),
+            sam::Error::Audit(e) => return Self::internal(e.to_string()),
+        };
+        Self::new(code, code.description())
+    }
+}
+
+/// The commitment a passkey activation signs: SHA-256 over a tag, the credential, the hash
+/// algorithm, the number of signatures and each hash with its length.
+fn commitment(credential: &str, hash: HashAlgorithm, hashes: &[Vec<u8>], n: u32) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"qsign-sad-v1\0");
+    h.update(credential.as_bytes());
+    h.update(b"\0");
+    h.update(algo::hash_oid(hash).as_bytes());
+    h.update(b"\0");
+    h.update(n.to_be_bytes());
+    for x in hashes {
+        h.update(u32::try_from(x.len()).unwrap_or(u32::MAX).to_be_bytes());
+        h.update(x);
+    }
+    h.finalize().into()
+}
+
+fn bad(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::InvalidRequest, message)
+}
+
+/// Decodes base64 hashes (standard or URL-safe alphabet) and checks their length.
+fn decode_hashes(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Vec<u8>>, Error> {
+    if hashes.is_empty() {
+        return Err(bad("hashes: at least one hash is required"));
+    }
+    hashes
+        .iter()
+        .map(|h| {
+            let h = h.trim();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h)
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h))
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(h))
+                .map_err(|_| bad("hashes: not base64"))?;
+            if bytes.len() == algorithm.len() {
+                Ok(bytes)
+            } else {
+                Err(bad(format!(
+                    "hashes: a {}-byte hash does not fit {}",
+                    bytes.len(),
+                    algo::hash_oid(algorithm)
+                )))
+            }
+        })
+        .collect()
+}
+
+fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
+    oid.map_or(Ok(HashAlgorithm::Sha256), |o| {
+        algo::hash_from_oid(o).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnsupportedAlgorithm,
+                format!("hash algorithm {o:?} is not supported"),
+            )
+        })
+    })
+}
+
+impl Service {
+    fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
+        Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        }
+    }
+
+    async fn owner(&self, person: &uuid::Uuid) -> Result<Owner, Error> {
+        let row = self
+            .store
+            .person(false, &person.to_string())
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "the account no longer exists"))?;
+        Ok(Owner {
+            id: *person,
+            given_name: row.given_name,
+            family_name: row.family_name,
+        })
+    }
+
+    /// Makes the credentials of a new account (when credentials are made at enrolment).
+    ///
+    /// # Errors
+    /// HSM, PKI, store and audit failures.
+    pub async fn enrol_credentials(
+        &self,
+        person: &uuid::Uuid,
+        ctx: &Context,
+    ) -> Result<Vec<Credential>, Error> {
+        let owner = self.owner(person).await?;
+        Ok(self.keys.ensure(&owner, ctx, self.now()).await?)
+    }
+
+    /// The caller's credentials; on first use, one under each enabled policy is made.
+    ///
+    /// # Errors
+    /// HSM, PKI, store and audit failures.
+    pub async fn credentials(
+        &self,
+        principal: &Principal,
+        request_id: Option<String>,
+    ) -> Result<Vec<Credential>, Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        self.enrol_credentials(&principal.person, &ctx).await
+    }
+
+    /// One of the caller's credentials with its certificate chain.
+    ///
+    /// # Errors
+    /// `credential_not_found`.
+    pub async fn credential_info(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<CredentialInfo, Error> {
+        let credential = self.keys.owned(&principal.person, id).await?;
+        let chain = vec![
+            credential.certificate.clone(),
+            self.pki.ca_certificate(Ca::Issuing).await?,
+            self.pki.ca_certificate(Ca::Root).await?,
+        ];
+        let certificate = crate::pki::summary(&credential.certificate)?;
+        let certificate_revoked = self
+            .pki
+            .certificate(&credential.serial)
+            .await?
+            .revoked_at
+            .is_some();
+        Ok(CredentialInfo {
+            credential,
+            chain,
+            certificate,
+            certificate_revoked,
+        })
+    }
+
+    /// Suspends, resumes or revokes one of the caller's credentials; `false` when nothing
+    /// changed. Revoking needs the credential's policy level, like signing.
+    ///
+    /// # Errors
+    /// `credential_not_found`, `credential_revoked`, `insufficient_loa`.
+    pub async fn change_credential(
+        &self,
+        principal: &Principal,
+        id: &str,
+        change: StateChange,
+        request_id: Option<String>,
+    ) -> Result<bool, Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        let now = self.now();
+        let credential = self.keys.owned(&principal.person, id).await?;
+        if principal.loa < credential.policy.min_loa {
+            return Err(insufficient(&credential));
+        }
+        Ok(match change {
+            StateChange::Suspend => {
+                self.keys
+                    .set_suspended(&principal.person, id, true, &ctx, now)
+                    .await?
+            }
+            StateChange::Resume => {
+                self.keys
+                    .set_suspended(&principal.person, id, false, &ctx, now)
+                    .await?
+            }
+            StateChange::Revoke => self.keys.revoke(&principal.person, id, &ctx, now).await?,
+        })
+    }
+
+    /// Checks the parts of an activation request that do not depend on the factor.
+    async fn activation_target(
+        &self,
+        principal: &Principal,
+        request: &Hashes,
+    ) -> Result<(Credential, HashAlgorithm, Vec<Vec<u8>>, u32), Error> {
+        let credential = self
+            .keys
+            .owned(&principal.person, &request.credential_id)
+            .await?;
+        credential.usable()?;
+        if principal.loa < credential.policy.min_loa {
+            return Err(insufficient(&credential));
+        }
+        let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
+        let hashes = decode_hashes(&request.hashes, algorithm)?;
+        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+        let n = request.num_signatures.unwrap_or(count);
+        if n < count || n == 0 || n > credential.policy.max_signatures {
+            return Err(bad(format!(
+                "numSignatures must be from the number of hashes ({count}) to {}",
+                credential.policy.max_signatures
+            )));
+        }
+        if request
+            .label
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > 500)
+        {
+            return Err(bad("description: at most 500 characters"));
+        }
+        Ok((credential, algorithm, hashes, n))
+    }
+
+    /// Records a refused activation and returns the error.
+    async fn refuse_activation(&self, ctx: &Context, credential: &str, e: Error) -> Error {
+        let entry = ctx.entry(
+            None,
+            Event::ActivationRefused {
+                credential: credential.to_owned(),
+                reason: e.code.as_str().to_owned(),
+            },
+        );
+        match self.audit.record(&entry, self.now_ms()).await {
+            Ok(_) => e,
+            Err(a) => Error::internal(a.to_string()),
+        }
+    }
+
+    /// Records a refused signing request and returns the error.
+    async fn refuse_signature(&self, ctx: &Context, credential: &str, e: Error) -> Error {
+        let entry = ctx.entry(
+            None,
+            Event::SignatureRefused {
+                credential: credential.to_owned(),
+                reason: e.code.as_str().to_owned(),
+                sad: None,
+            },
+        );
+        match self.audit.record(&entry, self.now_ms()).await {
+            Ok(_) => e,
+            Err(a) => Error::internal(a.to_string()),
+        }
+    }
+
+    /// Starts a passkey activation: the WebAuthn challenge commits to the credential, the hash
+    /// algorithm, the number of signatures and the exact hashes. Returns the challenge id and
+    /// the options for `navigator.credentials.get`.
+    ///
+    /// # Errors
+    /// As [`Service::authorize`] before the factor is checked; `activation_failed` when the
+    /// person has no passkey.
+    pub async fn activation_challenge(
+        &self,
+        principal: &Principal,
+        request: &Hashes,
+        request_id: Option<String>,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        let result = async {
+            let (credential, algorithm, hashes, n) =
+                self.activation_target(principal, request).await?;
+            let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
+            let (id, options) = self
+                .identity
+                .activation_start(&principal.person, &c, self.now())
+                .await
+                .map_err(|e| match e {
+                    crate::identity::Error::InvalidCredentials => Error::new(
+                        ErrorCode::ActivationFailed,
+                        "this account has no passkey; enrol one first",
+                    ),
+                    other => other.into(),
+                })?;
+            Ok((id, super::to_json(&options)?))
+        }
+        .await;
+        match result {
+            Err(e) => Err(self
+                .refuse_activation(&ctx, &request.credential_id, e)
+                .await),
+            ok => ok,
+        }
+    }
+
+    /// `credentials/authorize`: checks the caller's level against the credential's policy and
+    /// the activation factor, then has the SAM issue signature activation data.
+    ///
+    /// # Errors
+    /// `credential_not_found`, `credential_suspended`, `credential_revoked`,
+    /// `insufficient_loa`, `activation_too_weak` (a TOTP code where the policy needs SCAL2),
+    /// `activation_failed`, `code_reused`, `too_many_attempts`, `invalid_request`.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        request: &Hashes,
+        activation: Activation,
+        request_id: Option<String>,
+    ) -> Result<Sad, Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        let result = self
+            .authorize_checked(principal, request, activation, &ctx)
+            .await;
+        match result {
+            Err(e) => Err(self
+                .refuse_activation(&ctx, &request.credential_id, e)
+                .await),
+            ok => ok,
+        }
+    }
+
+    async fn authorize_checked(
+        &self,
+        principal: &Principal,
+        request: &Hashes,
+        activation: Activation,
+        ctx: &Context,
+    ) -> Result<Sad, Error> {
+        let now = self.now();
+        let (credential, algorithm, hashes, n) = self.activation_target(principal, request).await?;
+        let failed = |e: crate::identity::Error| match e {
+            crate::identity::Error::InvalidCredentials => Error::new(
+                ErrorCode::ActivationFailed,
+                ErrorCode::ActivationFailed.description(),
+            ),
+            other => other.into(),
+        };
+        let (scal, factor) = match activation {
+            Activation::Totp(code) => {
+                if credential.policy.scal > Scal::Scal1 {
+                    return Err(Error::new(
+                        ErrorCode::ActivationTooWeak,
+                        format!(
+                            "the {} policy needs a passkey or the web approval; a one-time code sent by the application is not enough",
+                            credential.policy.name
+                        ),
+                    ));
+                }
+                self.identity
+                    .activation_totp(&principal.person, &code, ctx, now)
+                    .await
+                    .map_err(failed)?;
+                (Scal::Scal1, "totp")
+            }
+            Activation::Passkey {
+                challenge_id,
+                assertion,
+            } => {
+                let assertion = super::from_json(assertion)?;
+                let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
+                self.identity
+                    .activation_finish(&principal.person, &challenge_id, &c, &assertion, now)
+                    .await
+                    .map_err(failed)?;
+                (Scal::Scal2, "webauthn")
+            }
+        };
+        let grant = Grant {
+            credential: &credential,
+            hash_algorithm: algorithm,
+            hashes,
+            num_signatures: n,
+            loa: principal.loa,
+            scal,
+            factor,
+            label: request.label.clone(),
+        };
+        Ok(self.sam.issue(&grant, ctx, now).await?)
+    }
+
+    /// `signatures/signHash`: the SAM signs each hash if the SAD covers it; the signatures
+    /// come back in the order of the hashes, DER for ECDSA (as X.509 and CMS use them).
+    ///
+    /// # Errors
+    /// `credential_not_found`, `credential_suspended`, `credential_revoked`,
+    /// `insufficient_loa`, `invalid_sad`, `sad_expired`, `sad_mismatch`, `hash_not_authorized`,
+    /// `sad_used`, `sad_count_exceeded`, `unsupported_algorithm`, `invalid_request`.
+    pub async fn sign_hash(
+        &self,
+        principal: &Principal,
+        request: &SignHash,
+        request_id: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        let credential = match self.sign_target(principal, request).await {
+            Ok(c) => c,
+            Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
+        };
+        let (credential, scheme, algorithm, hashes) = credential;
+        let raw = self
+            .sam
+            .sign(
+                &SignRequest {
+                    credential: &credential,
+                    sad: &request.sad,
+                    hash_algorithm: algorithm,
+                    hashes,
+                    scheme,
+                    sign_algo: &request.sign_algo,
+                },
+                &ctx,
+                self.now(),
+            )
+            .await?;
+        if credential.algorithm.is_ec() {
+            raw.iter()
+                .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
+                .collect()
+        } else {
+            Ok(raw)
+        }
+    }
+
+    async fn sign_target(
+        &self,
+        principal: &Principal,
+        request: &SignHash,
+    ) -> Result<
+        (
+            Credential,
+            crate::hsm::SignAlgorithm,
+            HashAlgorithm,
+            Vec<Vec<u8>>,
+        ),
+        Error,
+    > {
+        let credential = self
+            .keys
+            .owned(&principal.person, &request.credential_id)
+            .await?;
+        credential.usable()?;
+        if principal.loa < credential.policy.min_loa {
+            return Err(insufficient(&credential));
+        }
+        let hash = request
+            .hash_algorithm
+            .as_deref()
+            .map(|h| hash_algorithm(Some(h)))
+            .transpose()?;
+        let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, credential.algorithm)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UnsupportedAlgorithm,
+                    format!(
+                        "signAlgo {:?} with this hash algorithm does not fit a {} key",
+                        request.sign_algo,
+                        credential.algorithm.as_str()
+                    ),
+                )
+            })?;
+        let hashes = decode_hashes(&request.hashes, algorithm)?;
+        Ok((credential, scheme, algorithm, hashes))
+    }
+
+    /// `signatures/timestamp`: an RFC 3161 token over a hash from the embedded TSA.
+    ///
+    /// # Errors
+    /// `unsupported_algorithm`, `invalid_request`, `temporarily_unavailable`.
+    pub async fn timestamp_hash(
+        &self,
+        hash_algorithm_oid: Option<&str>,
+        hash: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let algorithm = self::hash_algorithm(hash_algorithm_oid)?;
+        let digest = decode_hashes(&[hash.to_owned()], algorithm)?.remove(0);
+        let imprint = match algorithm {
+            HashAlgorithm::Sha256 => crate::pki::tsa::ImprintHash::Sha256,
+            HashAlgorithm::Sha384 => crate::pki::tsa::ImprintHash::Sha384,
+            HashAlgorithm::Sha512 => crate::pki::tsa::ImprintHash::Sha512,
+        };
+        crate::pki::tsa::Source::Embedded(self.pki.clone())
+            .token(imprint, &digest, self.now())
+            .await
+            .map_err(|e| Error {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: "the time-stamping authority did not answer".into(),
+                detail: Some(e.to_string()),
+            })
+    }
+}
+
+fn insufficient(credential: &Credential) -> Error {
+    Error::new(
+        ErrorCode::InsufficientLoa,
+        format!(
+            "the {} policy needs a login at {} or higher",
+            credential.policy.name,
+            credential.policy.min_loa.uri()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commitment_depends_on_every_part() {
+        let h = vec![vec![1u8; 32], vec![2u8; 32]];
+        let base = commitment("c", HashAlgorithm::Sha256, &h, 2);
+        assert_ne!(base, commitment("d", HashAlgorithm::Sha256, &h, 2));
+        assert_ne!(base, commitment("c", HashAlgorithm::Sha384, &h, 2));
+        assert_ne!(base, commitment("c", HashAlgorithm::Sha256, &h, 3));
+        assert_ne!(base, commitment("c", HashAlgorithm::Sha256, &h[..1], 2));
+        let swapped = vec![h[1].clone(), h[0].clone()];
+        assert_ne!(base, commitment("c", HashAlgorithm::Sha256, &swapped, 2));
+    }
+
+    #[test]
+    fn hashes_are_checked() {
+        assert!(decode_hashes(&[], HashAlgorithm::Sha256).is_err());
+        let ok = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(
+            decode_hashes(std::slice::from_ref(&ok), HashAlgorithm::Sha256).unwrap(),
+            vec![vec![7u8; 32]]
+        );
+        assert!(decode_hashes(&[ok], HashAlgorithm::Sha384).is_err());
+        assert!(decode_hashes(&["not base64!".into()], HashAlgorithm::Sha256).is_err());
+    }
+}

@@ -1,0 +1,738 @@
+//! Sole control over the CSC API v2: credentials made on first use, activation by a TOTP code
+//! (advanced policy) or a passkey assertion over the hashes (qualified policy), signHash, and
+//! every refusal with its own code and audit record. Each signature is checked by openssl
+//! against the credential's certificate.
+
+use base64::Engine as _;
+use qsign::audit::Context;
+use qsign::identity::totp;
+use qsign::identity::AccountRequest;
+use serde_json::{json, Value};
+
+use crate::support::{self, Service};
+
+const PASSWORD: &str = "correct horse battery staple";
+const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(s: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.as_str().unwrap())
+        .unwrap()
+}
+
+/// A person with a password and a TOTP secret.
+struct Person {
+    username: String,
+    secret: String,
+}
+
+async fn person(svc: &Service, username: &str) -> Person {
+    let acct = svc
+        .identity
+        .create_account(
+            &AccountRequest {
+                username,
+                given_name: "Karen",
+                family_name: "Blixen",
+                password: PASSWORD,
+                with_totp: true,
+            },
+            &Context::system(),
+            svc.now(),
+        )
+        .await
+        .unwrap();
+    Person {
+        username: username.to_owned(),
+        secret: acct.totp_secret.unwrap(),
+    }
+}
+
+impl Person {
+    /// The TOTP code of the service's current step.
+    fn code(&self, svc: &Service) -> String {
+        let key = data_encoding::BASE32_NOPAD
+            .decode(self.secret.as_bytes())
+            .unwrap();
+        format!(
+            "{:06}",
+            totp::code_at(&key, svc.now().div_euclid(totp::STEP))
+        )
+    }
+
+    /// A token: password alone (Low) or with the current TOTP code (Substantial).
+    async fn login(&self, svc: &Service, with_totp: bool) -> String {
+        let code = self.code(svc);
+        let mut form = vec![
+            ("grant_type", "password"),
+            ("username", self.username.as_str()),
+            ("password", PASSWORD),
+        ];
+        if with_totp {
+            form.push(("otp", code.as_str()));
+        }
+        let v: Value = reqwest::Client::new()
+            .post(svc.url("/idp/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_owned()
+    }
+}
+
+async fn csc(svc: &Service, method: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(svc.url(&format!("/csc/v2/{method}")))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The id of the caller's credential under `policy`.
+async fn credential(svc: &Service, token: &str, policy: &str) -> String {
+    let (status, list) = csc(
+        svc,
+        "credentials/list",
+        token,
+        &json!({"credentialInfo": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    list["credentialInfos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["policy"] == policy)
+        .unwrap_or_else(|| panic!("no {policy} credential in {list}"))["credentialID"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn hashes_of(docs: &[&[u8]]) -> Vec<String> {
+    docs.iter().map(|d| b64(&support::sha256(d))).collect()
+}
+
+/// `credentials/authorize` with a TOTP code; returns the status and body.
+async fn authorize_totp(
+    svc: &Service,
+    token: &str,
+    credential: &str,
+    hashes: &[String],
+    n: usize,
+    otp: &str,
+) -> (u16, Value) {
+    csc(
+        svc,
+        "credentials/authorize",
+        token,
+        &json!({
+            "credentialID": credential,
+            "numSignatures": n,
+            "hashes": hashes,
+            "hashAlgorithmOID": SHA256,
+            "authData": [{"id": "OTP", "value": otp}],
+            "description": "tenancy agreement",
+        }),
+    )
+    .await
+}
+
+async fn sign_hash(
+    svc: &Service,
+    token: &str,
+    credential: &str,
+    sad: &str,
+    hashes: &[String],
+) -> (u16, Value) {
+    csc(
+        svc,
+        "signatures/signHash",
+        token,
+        &json!({
+            "credentialID": credential,
+            "SAD": sad,
+            "hashes": hashes,
+            "hashAlgorithmOID": SHA256,
+            "signAlgo": ECDSA_SHA256,
+        }),
+    )
+    .await
+}
+
+/// The certificate of a credential (DER), from `credentials/info`.
+async fn certificate(svc: &Service, token: &str, credential: &str) -> Vec<u8> {
+    let (status, info) = csc(
+        svc,
+        "credentials/info",
+        token,
+        &json!({"credentialID": credential}),
+    )
+    .await;
+    assert_eq!(status, 200, "{info}");
+    unb64(&info["cert"]["certificates"][0])
+}
+
+/// openssl checks `signature` over `data` with the public key of `cert_der`.
+fn openssl_verifies(svc: &Service, cert_der: &[u8], data: &[u8], signature: &[u8]) -> bool {
+    let name = uuid::Uuid::new_v4();
+    let cert = svc.file(
+        &format!("{name}.pem"),
+        support::cert_pem(cert_der).as_bytes(),
+    );
+    let key = svc.dir.path().join(format!("{name}.pub"));
+    let (ok, out) = support::openssl(&[
+        "x509".as_ref(),
+        "-in".as_ref(),
+        cert.as_os_str(),
+        "-pubkey".as_ref(),
+        "-noout".as_ref(),
+        "-out".as_ref(),
+        key.as_os_str(),
+    ]);
+    assert!(ok, "{out}");
+    let sig = svc.file(&format!("{name}.sig"), signature);
+    let input = svc.file(&format!("{name}.bin"), data);
+    let (ok, out) = support::openssl(&[
+        "dgst".as_ref(),
+        "-sha256".as_ref(),
+        "-verify".as_ref(),
+        key.as_os_str(),
+        "-signature".as_ref(),
+        sig.as_os_str(),
+        input.as_os_str(),
+    ]);
+    ok && out.contains("Verified OK")
+}
+
+/// The audit events of a type, as JSON records.
+async fn audit_events(svc: &Service, event: &str) -> Vec<Value> {
+    svc.store
+        .audit_range(1, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.event == event)
+        .map(|r| serde_json::from_slice::<Value>(&r.record).unwrap()["event"].clone())
+        .collect()
+}
+
+async fn refusal_recorded(svc: &Service, event: &str, reason: &str) -> bool {
+    audit_events(svc, event)
+        .await
+        .iter()
+        .any(|e| e["reason"] == reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_totp_activation_signs_two_hashes_and_openssl_verifies_them() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+
+    // Made on first use: one credential under each enabled policy.
+    let (status, list) = csc(&svc, "credentials/list", &token, &json!({})).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["credentialIDs"].as_array().unwrap().len(), 2);
+    let advanced = credential(&svc, &token, "advanced").await;
+    let qualified = credential(&svc, &token, "qualified").await;
+
+    let (_, info) = csc(
+        &svc,
+        "credentials/info",
+        &token,
+        &json!({"credentialID": advanced, "certificates": "chain", "certInfo": true, "authInfo": true}),
+    )
+    .await;
+    assert_eq!(info["SCAL"], "1");
+    assert_eq!(info["authMode"], "explicit");
+    assert_eq!(info["key"]["status"], "enabled");
+    assert_eq!(info["key"]["len"], 256);
+    assert_eq!(info["key"]["curve"], "1.2.840.10045.3.1.7");
+    assert!(info["key"]["algo"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(ECDSA_SHA256)));
+    assert_eq!(info["cert"]["certificates"].as_array().unwrap().len(), 3);
+    assert!(info["cert"]["issuerDN"].as_str().unwrap().contains("CN="));
+    assert!(info["cert"]["validTo"].as_str().unwrap().ends_with('Z'));
+    let (_, qinfo) = csc(
+        &svc,
+        "credentials/info",
+        &token,
+        &json!({"credentialID": qualified}),
+    )
+    .await;
+    assert_eq!(qinfo["SCAL"], "2");
+    assert_eq!(qinfo["signatureQualifier"], "eu_eidas_qes");
+
+    // The chain verifies with openssl, and only the qualified certificate has QC statements.
+    let chain: Vec<Vec<u8>> = info["cert"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unb64)
+        .collect();
+    let leaf = svc.file("leaf.pem", support::cert_pem(&chain[0]).as_bytes());
+    let issuing = svc.file("issuing.pem", support::cert_pem(&chain[1]).as_bytes());
+    let root = svc.file("root.pem", support::cert_pem(&chain[2]).as_bytes());
+    let (ok, out) = support::openssl(&[
+        "verify".as_ref(),
+        "-CAfile".as_ref(),
+        root.as_os_str(),
+        "-untrusted".as_ref(),
+        issuing.as_os_str(),
+        leaf.as_os_str(),
+    ]);
+    assert!(ok, "{out}");
+    let text = |der: &[u8], name: &str| {
+        let f = svc.file(name, support::cert_pem(der).as_bytes());
+        support::openssl(&[
+            "x509".as_ref(),
+            "-in".as_ref(),
+            f.as_os_str(),
+            "-text".as_ref(),
+            "-noout".as_ref(),
+        ])
+        .1
+    };
+    assert!(!text(&chain[0], "a.pem").contains("qcStatements"));
+    let qcert = certificate(&svc, &token, &qualified).await;
+    let qtext = text(&qcert, "q.pem");
+    assert!(
+        qtext.contains("qcStatements") || qtext.contains("1.3.6.1.5.5.7.1.3"),
+        "{qtext}"
+    );
+
+    // Activation with a new TOTP code (the login's code is spent): a SAD for two hashes.
+    svc.clock.advance(30);
+    let docs: [&[u8]; 2] = [b"lease for Rungstedlund", b"inventory list"];
+    let hashes = hashes_of(&docs);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    assert_eq!(auth["expiresIn"], 300);
+    let sad = auth["SAD"].as_str().unwrap();
+
+    let (status, signed) = sign_hash(&svc, &token, &advanced, sad, &hashes).await;
+    assert_eq!(status, 200, "{signed}");
+    let signatures = signed["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2);
+    for (doc, signature) in docs.iter().zip(signatures) {
+        assert!(openssl_verifies(&svc, &chain[0], doc, &unb64(signature)));
+    }
+    // Not with the other document's data.
+    assert!(!openssl_verifies(
+        &svc,
+        &chain[0],
+        docs[1],
+        &unb64(&signatures[0])
+    ));
+
+    // Replaying the used SAD is refused and recorded.
+    let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("sad_used")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "sad_used").await);
+
+    // The audit log tells the story: SAD issued with its label, consumed, two signatures.
+    let issued = audit_events(&svc, "sad_issued").await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["label"], "tenancy agreement");
+    assert_eq!(issued[0]["scal"], "1");
+    assert_eq!(issued[0]["factor"], "totp");
+    assert_eq!(audit_events(&svc, "sad_consumed").await.len(), 1);
+    let made = audit_events(&svc, "signature_made").await;
+    assert_eq!(made.len(), 2);
+    assert!(made
+        .iter()
+        .all(|m| m["policy"] == "advanced" && m["loa"].as_str().unwrap().ends_with("Substantial")));
+
+    // The v1 names and path work too: hash, hashAlgo, OTP.
+    svc.clock.advance(30);
+    let (status, auth) = reqwest::Client::new()
+        .post(svc.url("/csc/v1/credentials/authorize"))
+        .bearer_auth(&token)
+        .json(&json!({"credentialID": advanced, "numSignatures": 1, "hash": [hashes[0]], "hashAlgo": SHA256, "OTP": karen.code(&svc)}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    let auth: Value = auth.json().await.unwrap();
+    assert_eq!(status, 200, "{auth}");
+    let (status, signed) = reqwest::Client::new()
+        .post(svc.url("/csc/v1/signatures/signHash"))
+        .bearer_auth(&token)
+        .json(&json!({"credentialID": advanced, "SAD": auth["SAD"], "hash": [hashes[0]], "signAlgo": ECDSA_SHA256}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    let signed: Value = signed.json().await.unwrap();
+    assert_eq!(status, 200, "{signed}");
+    assert!(openssl_verifies(
+        &svc,
+        &chain[0],
+        docs[0],
+        &unb64(&signed["signatures"][0])
+    ));
+
+    // signatures/timestamp: an RFC 3161 token over a hash that openssl accepts.
+    let (status, ts) = csc(
+        &svc,
+        "signatures/timestamp",
+        &token,
+        &json!({"hash": hashes[0], "hashAlgorithmOID": SHA256}),
+    )
+    .await;
+    assert_eq!(status, 200, "{ts}");
+    let token_file = svc.file("ts.tst", &unb64(&ts["timestamp"]));
+    let data = svc.file("doc0", docs[0]);
+    let bundle = format!(
+        "{}{}",
+        support::cert_pem(&svc.pki.tsa_certificate().await.unwrap()),
+        support::cert_pem(&chain[1])
+    );
+    let tsa = svc.file("tsa.pem", bundle.as_bytes());
+    let (ok, out) = support::openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-data".as_ref(),
+        data.as_os_str(),
+        "-in".as_ref(),
+        token_file.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        root.as_os_str(),
+        "-untrusted".as_ref(),
+        tsa.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let isak = person(&svc, "isak").await;
+    let login_code = karen.code(&svc);
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let qualified = credential(&svc, &token, "qualified").await;
+    let hashes = hashes_of(&[b"one", b"two", b"three"]);
+
+    // The TOTP code used at login cannot activate a signature.
+    let (status, body) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &login_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("code_reused")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "activation_refused", "code_reused").await);
+    // A wrong code.
+    let (status, body) = authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, "000000").await;
+    let wrong = if karen.code(&svc) == "000000" {
+        "code_reused"
+    } else {
+        "activation_failed"
+    };
+    assert_eq!(body["error"].as_str(), Some(wrong), "{status} {body}");
+
+    // A password-only token is below the policy's level, for authorize and for signHash.
+    let low = karen.login(&svc, false).await;
+    let (status, body) = authorize_totp(&svc, &low, &advanced, &hashes[..1], 1, "123456").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_loa")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "activation_refused", "insufficient_loa").await);
+    // The qualified policy needs High: a Substantial token is not enough, and a TOTP code
+    // is too weak an activation even at High (checked on the SCAL before the code).
+    let (status, body) = authorize_totp(&svc, &token, &qualified, &hashes[..1], 1, "123456").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_loa")),
+        "{body}"
+    );
+
+    // A SAD for two hashes, n = 2.
+    svc.clock.advance(30);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..2], 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let sad = auth["SAD"].as_str().unwrap().to_owned();
+    let (status, body) = sign_hash(&svc, &low, &advanced, &sad, &hashes[..1]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_loa")),
+        "{body}"
+    );
+
+    // A hash the SAD does not cover.
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[2..]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("hash_not_authorized")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "hash_not_authorized").await);
+    // Another hash algorithm.
+    let (status, body) = csc(
+        &svc,
+        "signatures/signHash",
+        &token,
+        &json!({
+        "credentialID": advanced, "SAD": sad, "hashes": [b64(&[1u8; 48])],
+        "hashAlgorithmOID": "2.16.840.1.101.3.4.2.2", "signAlgo": "1.2.840.10045.2.1"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("hash_not_authorized")),
+        "{body}"
+    );
+    // A tampered SAD.
+    let mut forged = sad.clone();
+    forged.pop();
+    forged.push(if sad.ends_with('A') { 'B' } else { 'A' });
+    let (status, body) = sign_hash(&svc, &token, &advanced, &forged, &hashes[..1]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_sad")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "invalid_sad").await);
+    // An algorithm that does not fit the key.
+    let (status, body) = csc(
+        &svc,
+        "signatures/signHash",
+        &token,
+        &json!({
+        "credentialID": advanced, "SAD": sad, "hashes": &hashes[..1],
+        "signAlgo": "1.2.840.113549.1.1.11"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_algorithm")),
+        "{body}"
+    );
+
+    // Use one of the two; then asking for two more exceeds numSignatures; the last one works
+    // once; after that the SAD is used up.
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[..1]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[..2]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("sad_count_exceeded")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "sad_count_exceeded").await);
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[1..2]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[1..2]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("sad_used")),
+        "{body}"
+    );
+
+    // Another person: Karen's credential id is not found for Isak; Isak's SAD does not work
+    // on Karen's credential.
+    let isak_token = isak.login(&svc, true).await;
+    let isak_advanced = credential(&svc, &isak_token, "advanced").await;
+    let (status, body) = sign_hash(&svc, &isak_token, &advanced, &sad, &hashes[..1]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("credential_not_found")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "credential_not_found").await);
+    let (status, body) = authorize_totp(
+        &svc,
+        &isak_token,
+        &advanced,
+        &hashes[..1],
+        1,
+        &isak.code(&svc),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("credential_not_found")),
+        "{body}"
+    );
+    svc.clock.advance(30);
+    let (status, isak_auth) = authorize_totp(
+        &svc,
+        &isak_token,
+        &isak_advanced,
+        &hashes[..1],
+        1,
+        &isak.code(&svc),
+    )
+    .await;
+    assert_eq!(status, 200, "{isak_auth}");
+    let isak_sad = isak_auth["SAD"].as_str().unwrap();
+    let (status, body) = sign_hash(&svc, &token, &advanced, isak_sad, &hashes[..1]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("sad_mismatch")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "sad_mismatch").await);
+
+    // Suspended: no activation and no signing; resumed: signing works again.
+    let (status, sad3) =
+        authorize_totp(&svc, &token, &advanced, &hashes[2..], 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{sad3}");
+    let sad3 = sad3["SAD"].as_str().unwrap().to_owned();
+    let change = |action: &'static str| {
+        let url = svc.url(&format!("/v1/credentials/{advanced}/{action}"));
+        let token = token.clone();
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(
+        change("suspend").await,
+        (200, json!({"id": advanced, "changed": true}))
+    );
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad3, &hashes[2..]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("credential_suspended")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "credential_suspended").await);
+    svc.clock.advance(30);
+    let (status, body) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("credential_suspended")),
+        "{body}"
+    );
+    let (_, info) = csc(
+        &svc,
+        "credentials/info",
+        &token,
+        &json!({"credentialID": advanced}),
+    )
+    .await;
+    assert_eq!(info["key"]["status"], "disabled");
+    assert_eq!(change("resume").await.0, 200);
+    let (status, body) = sign_hash(&svc, &token, &advanced, &sad3, &hashes[2..]).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Expired: a SAD older than five minutes (with a fresh login, since tokens expire too).
+    svc.clock.advance(30);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    svc.clock.advance(301);
+    let token = karen.login(&svc, true).await;
+    let (status, body) = sign_hash(
+        &svc,
+        &token,
+        &advanced,
+        auth["SAD"].as_str().unwrap(),
+        &hashes[..1],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("sad_expired")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "sad_expired").await);
+
+    // Revoked: the certificate too; then neither activation nor signing.
+    svc.clock.advance(30);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let url = svc.url(&format!("/v1/credentials/{advanced}/revoke"));
+    let r = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, body) = sign_hash(
+        &svc,
+        &token,
+        &advanced,
+        auth["SAD"].as_str().unwrap(),
+        &hashes[..1],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("credential_revoked")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "signature_refused", "credential_revoked").await);
+    let (_, info) = csc(
+        &svc,
+        "credentials/info",
+        &token,
+        &json!({"credentialID": advanced, "certInfo": true}),
+    )
+    .await;
+    assert_eq!(info["cert"]["status"], "revoked");
+    let serial = info["cert"]["serialNumber"].as_str().unwrap();
+    assert!(svc
+        .pki
+        .certificate(serial)
+        .await
+        .unwrap()
+        .revoked_at
+        .is_some());
+    // Revocation is final: the next listing makes a new credential under the policy.
+    let (_, list) = csc(
+        &svc,
+        "credentials/list",
+        &token,
+        &json!({"onlyValid": true}),
+    )
+    .await;
+    let ids = list["credentialIDs"].as_array().unwrap();
+    assert_eq!(ids.len(), 2, "{list}");
+    assert!(!ids.contains(&json!(advanced)));
+
+    // The audit chain still verifies after all of this.
+    assert!(svc.audit.verify(None).await.is_ok());
+    svc.stop().await;
+}
