@@ -4,7 +4,7 @@
 //!
 //! Nothing per-user stays in the HSM, so one HSM serves any number of credentials. This module
 //! creates, lists, suspends, resumes and revokes credentials; it never makes the HSM use a user
-//! key: only [`crate::sam`] does that, after checking signature activation data.
+//! key: only the `sam` module does that, after checking signature activation data.
 
 pub mod algo;
 pub mod policy;

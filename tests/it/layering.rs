@@ -20,16 +20,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "pki",
             "audit",
             "identity",
+            "keys",
+            "sam",
         ],
     ),
     ("http", &["service", "config", "telemetry"]),
     (
         "service",
         &[
-            "identity", "orgs", "sam", "pki", "formats", "validate", "audit", "store", "hsm",
-            "clock", "config",
+            "identity", "orgs", "keys", "sam", "pki", "formats", "validate", "audit", "store",
+            "hsm", "clock", "config",
         ],
     ),
+    ("sam", &["keys", "identity", "audit", "store", "hsm"]),
+    ("keys", &["identity", "pki", "audit", "store", "hsm"]),
     ("telemetry", &[]),
     ("pki", &["audit", "hsm", "store", "formats", "clock"]),
     ("audit", &["store", "hsm", "clock"]),
@@ -133,6 +137,31 @@ fn modules_use_only_what_the_layering_allows() {
         "layering violations:\n{}",
         violations.join("\n")
     );
+}
+
+/// Sole control (DESIGN.md §2): the one function that makes the HSM use a user key is named
+/// only in `hsm`, which defines it, and `sam`, which calls it after checking a SAD.
+#[test]
+fn only_the_sam_can_make_the_hsm_use_a_user_key() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let mut callers = std::collections::BTreeSet::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for name in ["sign_with_wrapped", "unwrap_key", "C_UnwrapKey"] {
+            if text.contains(name) {
+                callers.insert((module_of(&src, file), name));
+            }
+        }
+    }
+    let outside: Vec<_> = callers
+        .iter()
+        .filter(|(module, _)| module != "hsm" && module != "sam")
+        .collect();
+    assert!(outside.is_empty(), "user keys reachable from {outside:?}");
+    assert!(callers.contains(&("sam".to_owned(), "sign_with_wrapped")));
+    assert!(callers.contains(&("hsm".to_owned(), "unwrap_key")));
 }
 
 #[test]

@@ -736,3 +736,309 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     assert!(svc.audit.verify(None).await.is_ok());
     svc.stop().await;
 }
+
+/// Enrols a passkey (needs Substantial) and logs in with passkey + password: a High token.
+async fn passkey_login(
+    svc: &Service,
+    who: &Person,
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &webauthn_rs::prelude::Url,
+) -> String {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+    let substantial = who.login(svc, true).await;
+    let post = |path: &str, token: Option<String>, body: Value| {
+        let request = reqwest::Client::new().post(svc.url(path)).json(&body);
+        let request = match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, start) = post(
+        "/idp/passkeys/register/start",
+        Some(substantial.clone()),
+        json!({}),
+    )
+    .await;
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let (status, _) = post(
+        "/idp/passkeys/register/finish",
+        Some(substantial),
+        json!({"state": start["state"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, start) = post(
+        "/idp/passkeys/login/start",
+        None,
+        json!({"username": who.username}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let (status, high) = post(
+        "/idp/passkeys/login/finish",
+        None,
+        json!({"username": who.username, "state": start["state"], "credential": assertion, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{high}");
+    high["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A passkey assertion over the challenge `credentials/getChallenge` gives for these hashes.
+async fn passkey_activation(
+    svc: &Service,
+    token: &str,
+    credential: &str,
+    hashes: &[String],
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &webauthn_rs::prelude::Url,
+) -> (String, Value) {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    let (status, challenge) = csc(
+        svc,
+        "credentials/getChallenge",
+        token,
+        &json!({"credentialID": credential, "numSignatures": hashes.len(), "hashes": hashes, "hashAlgorithmOID": SHA256}),
+    )
+    .await;
+    assert_eq!(status, 200, "{challenge}");
+    let options: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(json!({"publicKey": challenge["publicKey"]})).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    (
+        challenge["challengeID"].as_str().unwrap().to_owned(),
+        serde_json::to_value(assertion).unwrap(),
+    )
+}
+
+async fn authorize_passkey(
+    svc: &Service,
+    token: &str,
+    credential: &str,
+    hashes: &[String],
+    challenge: &str,
+    assertion: &Value,
+) -> (u16, Value) {
+    csc(
+        svc,
+        "credentials/authorize",
+        token,
+        &json!({
+            "credentialID": credential,
+            "numSignatures": hashes.len(),
+            "hashes": hashes,
+            "hashAlgorithmOID": SHA256,
+            "authData": [
+                {"id": "challengeID", "value": challenge},
+                {"id": "webauthn", "value": assertion.to_string()}
+            ],
+        }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_assertion_over_the_hashes_activates_the_qualified_credential() {
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let origin =
+        webauthn_rs::prelude::Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+    let high = passkey_login(&svc, &karen, &mut authenticator, &origin).await;
+    let qualified = credential(&svc, &high, "qualified").await;
+    let docs: [&[u8]; 3] = [b"deed of sale", b"mortgage", b"something else"];
+    let hashes = hashes_of(&docs);
+
+    // An assertion made for two hashes does not activate another pair.
+    let (challenge, assertion) = passkey_activation(
+        &svc,
+        &high,
+        &qualified,
+        &hashes[..2],
+        &mut authenticator,
+        &origin,
+    )
+    .await;
+    let other = [hashes[0].clone(), hashes[2].clone()];
+    let (status, body) =
+        authorize_passkey(&svc, &high, &qualified, &other, &challenge, &assertion).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("activation_failed")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "activation_refused", "activation_failed").await);
+
+    // The right hashes: a SAD at SCAL2.
+    let (challenge, assertion) = passkey_activation(
+        &svc,
+        &high,
+        &qualified,
+        &hashes[..2],
+        &mut authenticator,
+        &origin,
+    )
+    .await;
+    let (status, auth) = authorize_passkey(
+        &svc,
+        &high,
+        &qualified,
+        &hashes[..2],
+        &challenge,
+        &assertion,
+    )
+    .await;
+    assert_eq!(status, 200, "{auth}");
+    // The ceremony is used up: the same assertion cannot make a second SAD.
+    let (status, body) = authorize_passkey(
+        &svc,
+        &high,
+        &qualified,
+        &hashes[..2],
+        &challenge,
+        &assertion,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("activation_failed")),
+        "{body}"
+    );
+
+    let (status, signed) = sign_hash(
+        &svc,
+        &high,
+        &qualified,
+        auth["SAD"].as_str().unwrap(),
+        &hashes[..2],
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    let cert = certificate(&svc, &high, &qualified).await;
+    for (doc, signature) in docs.iter().zip(signed["signatures"].as_array().unwrap()) {
+        assert!(openssl_verifies(&svc, &cert, doc, &unb64(signature)));
+    }
+    let issued = audit_events(&svc, "sad_issued").await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(
+        (issued[0]["scal"].as_str(), issued[0]["factor"].as_str()),
+        (Some("2"), Some("webauthn"))
+    );
+    assert!(issued[0]["loa"].as_str().unwrap().ends_with("High"));
+
+    // A TOTP code is too weak an activation for the qualified policy, even at High.
+    svc.clock.advance(30);
+    let (status, body) =
+        authorize_totp(&svc, &high, &qualified, &hashes[..1], 1, &karen.code(&svc)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("activation_too_weak")),
+        "{body}"
+    );
+    assert!(refusal_recorded(&svc, "activation_refused", "activation_too_weak").await);
+    // The advanced credential takes a passkey activation too.
+    let advanced = credential(&svc, &high, "advanced").await;
+    let (challenge, assertion) = passkey_activation(
+        &svc,
+        &high,
+        &advanced,
+        &hashes[2..],
+        &mut authenticator,
+        &origin,
+    )
+    .await;
+    let (status, auth) =
+        authorize_passkey(&svc, &high, &advanced, &hashes[2..], &challenge, &assertion).await;
+    assert_eq!(status, 200, "{auth}");
+    svc.stop().await;
+}
+
+/// Eight concurrent signHash calls for the last use of one SAD, spread over `nodes`: exactly
+/// one signature comes back, the rest are `sad_used`, and the audit log holds one signature.
+async fn race_for_the_last_use(nodes: &[&Service]) {
+    let first = nodes[0];
+    let karen = person(first, "karen").await;
+    let token = karen.login(first, true).await;
+    let advanced = credential(first, &token, "advanced").await;
+    first.clock.advance(30);
+    let hashes = hashes_of(&[b"only once"]);
+    let (status, auth) =
+        authorize_totp(first, &token, &advanced, &hashes, 1, &karen.code(first)).await;
+    assert_eq!(status, 200, "{auth}");
+    let sad = auth["SAD"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let node = nodes[i % nodes.len()];
+        let request = reqwest::Client::new()
+            .post(node.url("/csc/v2/signatures/signHash"))
+            .bearer_auth(&token)
+            .json(&json!({"credentialID": advanced, "SAD": sad, "hashes": hashes, "signAlgo": ECDSA_SHA256}));
+        tasks.push(tokio::spawn(async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut signed = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        if status == 200 {
+            signed += 1;
+        } else {
+            assert_eq!(body["error"], "sad_used", "{body}");
+        }
+    }
+    assert_eq!(signed, 1);
+    assert_eq!(audit_events(first, "signature_made").await.len(), 1);
+    assert_eq!(audit_events(first, "sad_consumed").await.len(), 1);
+    assert_eq!(first.store.sad_uses(&sad_id(&sad)).await.unwrap(), 1);
+    assert!(first.audit.verify(None).await.is_ok());
+}
+
+fn sad_id(sad: &str) -> String {
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sad.split('.').nth(1).unwrap())
+        .unwrap();
+    serde_json::from_slice::<Value>(&payload).unwrap()["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_for_the_last_use_of_a_sad_yields_one_signature_on_sqlite() {
+    let svc = Service::start().await;
+    race_for_the_last_use(&[&svc]).await;
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_for_the_last_use_of_a_sad_on_two_postgresql_nodes_yields_one_signature() {
+    let db = support::PgDatabase::create().await;
+    let store = qsign::store::Store::connect(&db.url, &support::store_options())
+        .await
+        .unwrap();
+    let one = Service::start_on(store, tempfile::tempdir().unwrap()).await;
+    let two = one.second_node(&db.url).await;
+    race_for_the_last_use(&[&one, &two]).await;
+    one.stop().await;
+    two.stop().await;
+    db.drop_now().await;
+}

@@ -34,14 +34,35 @@ async fn settings_upsert(store: &Store) {
     assert_eq!(store.setting("x").await.unwrap().as_deref(), Some("2"));
 }
 
+/// A SAD's uses grow only up to its maximum; a refused use writes nothing.
+async fn sad_uses_stay_within_their_maximum(store: &Store) {
+    let use_sad = |uses: i64| async move {
+        let mut tx = store.begin().await.unwrap();
+        let ok = tx.use_sad("sad-1", uses, 3, 2_000_000_000).await.unwrap();
+        tx.commit().await.unwrap();
+        ok
+    };
+    assert_eq!(store.sad_uses("sad-1").await.unwrap(), 0);
+    assert!(use_sad(2).await);
+    assert!(!use_sad(2).await, "2 + 2 > 3");
+    assert_eq!(store.sad_uses("sad-1").await.unwrap(), 2);
+    assert!(use_sad(1).await);
+    assert!(!use_sad(1).await, "all three used");
+    assert!(!use_sad(4).await, "more than the maximum at once");
+    assert_eq!(store.sad_uses("sad-1").await.unwrap(), 3);
+    assert_eq!(store.prune_sad_uses(2_000_000_001).await.unwrap(), 1);
+    assert_eq!(store.sad_uses("sad-1").await.unwrap(), 0);
+}
+
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 7);
+    assert_eq!(store.schema_version().await.unwrap(), 8);
     assert_eq!(
         store.tables().await.unwrap(),
         [
             "audit_checkpoints",
             "audit_log",
             "certificates",
+            "credentials",
             "crl_numbers",
             "external_subjects",
             "login_throttle",
@@ -50,6 +71,7 @@ async fn schema_is_migrated(store: &Store) {
             "passkeys",
             "persons",
             "revoked_tokens",
+            "sad_uses",
             "settings",
             "webauthn_states",
             "wrapped_keys"
@@ -62,6 +84,13 @@ macro_rules! store_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
             use super::*;
+
+            #[tokio::test]
+            async fn sad_uses_stay_within_their_maximum() {
+                let (store, guard) = $make.await;
+                super::sad_uses_stay_within_their_maximum(&store).await;
+                guard.finish(store).await;
+            }
 
             #[tokio::test]
             async fn wrapped_keys_round_trip_and_conflict() {

@@ -317,6 +317,7 @@ pub struct Service {
     pub identity: qsign::identity::Identity,
     pub audit: qsign::audit::Audit,
     pub clock: std::sync::Arc<TestClock>,
+    pub token: TestToken,
     pub base: String,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -331,9 +332,47 @@ impl Service {
 
     /// The service on a given store (PostgreSQL tests).
     pub async fn start_on(store: Store, dir: tempfile::TempDir) -> Self {
-        let (_token, hsm) = new_hsm(4).await;
+        let (token, hsm) = new_hsm(4).await;
+        Self::start_with(store, dir, hsm, token, None).await
+    }
+
+    /// Another node: its own HSM sessions on the same token, its own database pools on the
+    /// same database (`url`), its own HTTP server, SAM and audit writer.
+    pub async fn second_node(&self, url: &str) -> Self {
+        let options = self.token.options(4);
+        let hsm = tokio::task::spawn_blocking(move || Hsm::open(options))
+            .await
+            .unwrap()
+            .unwrap();
+        let store = Store::connect(url, &store_options()).await.unwrap();
+        let token = TestToken {
+            label: self.token.label.clone(),
+            pin: self.token.pin.clone(),
+            so_pin: self.token.so_pin.clone(),
+        };
+        let public = self.base.clone();
+        Self::start_with(
+            store,
+            tempfile::tempdir().unwrap(),
+            hsm,
+            token,
+            Some(public),
+        )
+        .await
+    }
+
+    /// A node; `public` is the URL the nodes share (their load balancer's), by default this
+    /// node's own.
+    async fn start_with(
+        store: Store,
+        dir: tempfile::TempDir,
+        hsm: Hsm,
+        token: TestToken,
+        public: Option<String>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let own = format!("http://{}", listener.local_addr().unwrap());
+        let base = public.clone().unwrap_or_else(|| own.clone());
         let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 10);
         let pki = qsign::pki::Pki::new(
             hsm.clone(),
@@ -401,7 +440,8 @@ impl Service {
             identity,
             audit,
             clock,
-            base,
+            token,
+            base: own,
             dir,
             stop: Some(stop),
             server: Some(server),
