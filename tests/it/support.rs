@@ -316,6 +316,10 @@ pub struct Service {
     pub pki: qsign::pki::Pki,
     pub identity: qsign::identity::Identity,
     pub audit: qsign::audit::Audit,
+    #[allow(dead_code, reason = "the signing benchmark issues SADs through them")]
+    pub keys: qsign::keys::Keys,
+    #[allow(dead_code, reason = "the signing benchmark issues SADs through them")]
+    pub sam: qsign::sam::Sam,
     pub clock: std::sync::Arc<TestClock>,
     pub token: TestToken,
     pub base: String,
@@ -408,8 +412,8 @@ impl Service {
             pki: pki.clone(),
             audit: audit.clone(),
             identity: identity.clone(),
-            keys,
-            sam,
+            keys: keys.clone(),
+            sam: sam.clone(),
             clock: clock.clone(),
         });
         let state = qsign::http::AppState {
@@ -439,6 +443,8 @@ impl Service {
             pki,
             identity,
             audit,
+            keys,
+            sam,
             clock,
             token,
             base: own,
