@@ -85,21 +85,34 @@ async fn run() {
         given_name: "Bench".into(),
         family_name: "Mark".into(),
     };
-    let credentials = svc.keys.ensure(&owner, &Context::system(), svc.now()).await.unwrap();
+    let credentials = svc
+        .keys
+        .ensure(&owner, &Context::system(), svc.now())
+        .await
+        .unwrap();
     let credential = credentials
         .into_iter()
         .find(|c| c.policy.name == "advanced")
         .unwrap();
     // A Substantial token (password and TOTP code), as the advanced policy asks.
     let secret = account.totp_secret.clone().unwrap();
-    let key = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
     let code = format!(
         "{:06}",
         qsign::identity::totp::code_at(&key, svc.now().div_euclid(qsign::identity::totp::STEP))
     );
     let token = svc
         .identity
-        .password_grant("bench", "bench password", Some(&code), None, &Context::system(), svc.now())
+        .password_grant(
+            "bench",
+            "bench password",
+            Some(&code),
+            None,
+            &Context::system(),
+            svc.now(),
+        )
         .await
         .unwrap()
         .access_token;
@@ -112,7 +125,11 @@ async fn run() {
     println!("|---|---|---|---|");
 
     // Raw PKCS#11: unwrap + sign + destroy of a P-256 user key, 32 tasks on the same pool.
-    let (wrapped, _) = svc.hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
+    let (wrapped, _) = svc
+        .hsm
+        .generate_wrapped(KeyAlgorithm::EcP256)
+        .await
+        .unwrap();
     let raw = {
         let per_task = 150;
         let start = Instant::now();
@@ -163,7 +180,11 @@ async fn run() {
                 factor: "totp",
                 label: None,
             };
-            let sad = svc.sam.issue(&grant, &Context::system(), svc.now()).await.unwrap();
+            let sad = svc
+                .sam
+                .issue(&grant, &Context::system(), svc.now())
+                .await
+                .unwrap();
             let b64: Vec<String> = hashes
                 .iter()
                 .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
@@ -181,7 +202,8 @@ async fn run() {
         let start = Instant::now();
         let mut handles = Vec::new();
         for _ in 0..TASKS {
-            let (jobs, client, url, token) = (jobs.clone(), client.clone(), url.clone(), token.clone());
+            let (jobs, client, url, token) =
+                (jobs.clone(), client.clone(), url.clone(), token.clone());
             handles.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 loop {
@@ -189,7 +211,13 @@ async fn run() {
                         break;
                     };
                     let t = Instant::now();
-                    let response = client.post(&url).bearer_auth(&token).json(&job).send().await.unwrap();
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&job)
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(response.status().as_u16(), 200);
                     let _ = response.bytes().await.unwrap();
                     lat.push(t.elapsed());

@@ -38,6 +38,14 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     })
 }
 
+/// The OpenAPI document of the whole HTTP interface.
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../docs/openapi.json"),
+    )
+}
+
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let hsm = state.service.hsm_stats();

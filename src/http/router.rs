@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
         .route("/.well-known/openid-configuration", get(idp::discovery))
         .route("/idp/jwks", get(idp::jwks))
         .route("/csc/v2/info", post(csc::info))

@@ -169,3 +169,51 @@ fn the_layering_check_catches_a_violation() {
     assert_eq!(crate_refs("use crate::store::Store;"), ["store"]);
     assert_eq!(crate_refs("use crate::{hsm, store::X};"), ["hsm", "store"]);
 }
+
+/// Every route of the router is in the OpenAPI document with its methods, and the document
+/// names no route that does not exist.
+#[test]
+fn the_openapi_document_covers_every_route() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let router = std::fs::read_to_string(root.join("src/http/router.rs")).unwrap();
+    let mut routes = std::collections::BTreeSet::new();
+    for (i, _) in router.match_indices(".route(") {
+        let rest = &router[i + ".route(".len()..];
+        let start = rest.find('"').unwrap() + 1;
+        let end = start + rest[start..].find('"').unwrap();
+        // `{*request}` (axum catch-all) is `{request}` in OpenAPI.
+        let path = rest[start..end].replace("{*", "{");
+        // The handler expression runs to the `.route(`, `.fallback(` or `.layer(` after it.
+        let tail = &rest[end..];
+        let stop = [".route(", ".fallback(", ".layer("]
+            .iter()
+            .filter_map(|m| tail.find(m))
+            .min()
+            .unwrap_or(tail.len());
+        for method in ["get", "post"] {
+            if tail[..stop].contains(&format!("{method}(")) {
+                routes.insert((path.clone(), method.to_owned()));
+            }
+        }
+    }
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("docs/openapi.json")).unwrap())
+            .unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((path.clone(), method.clone()));
+        }
+    }
+    assert!(routes.len() > 40, "{routes:?}");
+    let missing: Vec<_> = routes.difference(&documented).collect();
+    let stale: Vec<_> = documented.difference(&routes).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from docs/openapi.json: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "documented routes that do not exist: {stale:?}"
+    );
+}

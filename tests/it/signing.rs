@@ -247,6 +247,15 @@ async fn a_totp_activation_signs_two_hashes_and_openssl_verifies_them() {
     let karen = person(&svc, "karen").await;
     let token = karen.login(&svc, true).await;
 
+    // The OpenAPI document is served and names the CSC methods.
+    let doc: Value = reqwest::get(svc.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/csc/v2/signatures/signHash"]["post"].is_object());
+
     // Made on first use: one credential under each enabled policy.
     let (status, list) = csc(&svc, "credentials/list", &token, &json!({})).await;
     assert_eq!(status, 200, "{list}");
