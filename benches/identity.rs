@@ -47,6 +47,7 @@ fn main() {
         acr: Some(Loa::High.uri().into()),
         amr: vec!["pwd".into(), "hwk".into()],
         jti: uuid::Uuid::new_v4().to_string(),
+        authorization_details: None,
     };
     let (input, digest) = token::signing_input(&kid, &claims).unwrap();
     let raw = rt

@@ -134,6 +134,13 @@ pub struct Principal {
     pub jti: String,
     /// Token expiry.
     pub exp: i64,
+    /// When the person authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// What the person approved with this login (RFC 9396 `authorization_details`), if the
+    /// token carries it.
+    pub authorization_details: Option<serde_json::Value>,
+    /// Whether a trusted external issuer made the token.
+    pub external: bool,
 }
 
 /// What a new account is made of.
@@ -658,8 +665,15 @@ impl Identity {
         now: i64,
     ) -> Result<Issued, Error> {
         let audience = self.settings.audience.clone();
-        self.issue_token(person.to_string(), audience, loa, factors, auth_time, now)
-            .await
+        self.issue_token(
+            person.to_string(),
+            audience,
+            loa,
+            factors,
+            (auth_time, None),
+            now,
+        )
+        .await
     }
 
     /// Issues an access token with a given subject and audience.
@@ -669,7 +683,7 @@ impl Identity {
         aud: String,
         loa: Loa,
         factors: &BTreeSet<Factor>,
-        auth_time: i64,
+        (auth_time, details): (i64, Option<serde_json::Value>),
         now: i64,
     ) -> Result<Issued, Error> {
         let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
@@ -684,6 +698,7 @@ impl Identity {
             acr: Some(loa.uri().to_owned()),
             amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
             jti: uuid::Uuid::new_v4().to_string(),
+            authorization_details: details,
         };
         // The key id comes from the verifier, read from the HSM once per process.
         let verifier = self.verifier().await?;
@@ -755,6 +770,9 @@ impl Identity {
             amr: claims.amr,
             jti: claims.jti,
             exp: claims.exp,
+            auth_time: claims.auth_time,
+            authorization_details: claims.authorization_details,
+            external: false,
         })
     }
 
@@ -818,6 +836,9 @@ impl Identity {
             amr: vec!["ext".into()],
             jti: claims.jti,
             exp: claims.exp,
+            auth_time: claims.auth_time,
+            authorization_details: claims.authorization_details,
+            external: true,
         })
     }
 

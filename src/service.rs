@@ -85,6 +85,8 @@ pub enum AuthorizeOutcome {
         request: String,
         /// The client's id, to show whom the person logs in to.
         client: String,
+        /// What the person approves by logging in (documents to sign), one line each.
+        approving: Vec<String>,
     },
     /// Show an error page; never redirect (unknown client or redirect URI).
     ErrorPage(String),
@@ -140,6 +142,27 @@ impl PasskeyLogin {
             )),
         }
     }
+}
+
+/// What a person approves by logging in: one line per document of the request's
+/// `authorization_details` (what you see is what you sign).
+fn approval_lines(details: Option<&str>) -> Vec<String> {
+    let Some(details) = details.and_then(|d| crate::identity::oauth::parse_details(d).ok()) else {
+        return Vec::new();
+    };
+    details
+        .iter()
+        .flat_map(|d| {
+            d.document_digests.iter().map(move |doc| {
+                format!(
+                    "Sign \u{201c}{}\u{201d} with credential {} (digest {})",
+                    doc.label.as_deref().unwrap_or("unnamed document"),
+                    d.credential_id,
+                    doc.hash
+                )
+            })
+        })
+        .collect()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Error> {
@@ -383,6 +406,7 @@ impl Service {
     pub async fn authorize_start(&self, query: &AuthorizeQuery) -> AuthorizeOutcome {
         match self.identity.authorize_start(query, self.now()).await {
             Ok(row) => AuthorizeOutcome::Login {
+                approving: approval_lines(row.authorization_details.as_deref()),
                 request: row.id,
                 client: row.client_id,
             },
@@ -481,12 +505,18 @@ impl Service {
     ///
     /// # Errors
     /// Database failures.
-    pub async fn pending_client(&self, request: &str) -> Result<Option<String>, Error> {
+    pub async fn pending_client(
+        &self,
+        request: &str,
+    ) -> Result<Option<(String, Vec<String>)>, Error> {
         Ok(self
             .identity
             .pending_request(request, self.now())
             .await?
-            .map(|r| r.client_id))
+            .map(|r| {
+                let lines = approval_lines(r.authorization_details.as_deref());
+                (r.client_id, lines)
+            }))
     }
 
     /// Redeems an authorization code with its PKCE verifier.

@@ -464,6 +464,8 @@ pub struct OauthRequestRow {
     pub code_challenge: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// RFC 9396 details to approve (JSON), if asked.
+    pub authorization_details: Option<String>,
 }
 
 /// An issued authorization code (stored by hash).
@@ -485,6 +487,8 @@ pub struct OauthCodeRow {
     pub auth_time: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// RFC 9396 details the person approved (JSON), if any.
+    pub authorization_details: Option<String>,
 }
 
 /// Connection settings.
@@ -1053,6 +1057,18 @@ impl Store {
         .map_or(0, |r| r.0))
     }
 
+    /// Marks `id` used, once: `false` when it was used before (across nodes). Shares the SAD
+    /// use counter table (an approval that may activate one SAD).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn use_once(&self, id: &str, expires_at: i64) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let fresh = tx.use_sad(id, 1, 1, expires_at).await?;
+        tx.commit().await?;
+        Ok(fresh)
+    }
+
     /// Forgets the uses of SADs that expired before `before` (they can no longer verify).
     ///
     /// # Errors
@@ -1333,8 +1349,8 @@ impl Store {
     pub async fn put_oauth_request(&self, r: &OauthRequestRow) -> Result<(), Error> {
         on_pool!(self, write, |pool| {
             sqlx::query(
-            "INSERT INTO oauth_requests (id, client_id, redirect_uri, state, code_challenge, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO oauth_requests (id, client_id, redirect_uri, state, code_challenge, expires_at, \
+             authorization_details) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
         .bind(&r.id)
         .bind(&r.client_id)
@@ -1342,6 +1358,7 @@ impl Store {
         .bind(&r.state)
         .bind(&r.code_challenge)
         .bind(r.expires_at)
+        .bind(&r.authorization_details)
         .execute(pool)
         .await
         .map(|_| ())
@@ -1362,8 +1379,8 @@ impl Store {
             _,
             OauthRequestRow,
         >(
-            "SELECT id, client_id, redirect_uri, state, code_challenge, expires_at \
-             FROM oauth_requests WHERE id = $1 AND expires_at > $2"
+            "SELECT id, client_id, redirect_uri, state, code_challenge, expires_at, \
+             authorization_details FROM oauth_requests WHERE id = $1 AND expires_at > $2"
         )
         .bind(id)
         .bind(now)
@@ -1385,7 +1402,8 @@ impl Store {
             OauthRequestRow,
         >(
             "DELETE FROM oauth_requests WHERE id = $1 AND expires_at > $2 \
-             RETURNING id, client_id, redirect_uri, state, code_challenge, expires_at"
+             RETURNING id, client_id, redirect_uri, state, code_challenge, expires_at, \
+             authorization_details"
         )
         .bind(id)
         .bind(now)
@@ -1401,7 +1419,8 @@ impl Store {
         on_pool!(self, write, |pool| {
             sqlx::query(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, person_id, \
-             factors, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             factors, auth_time, expires_at, authorization_details) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -1411,6 +1430,7 @@ impl Store {
         .bind(&c.factors)
         .bind(c.auth_time)
         .bind(c.expires_at)
+        .bind(&c.authorization_details)
         .execute(pool)
         .await
         .map(|_| ())
@@ -1430,7 +1450,8 @@ impl Store {
         Ok(on_pool!(self, write, |pool| {
             sqlx::query_as::<_, OauthCodeRow>(
             "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2 RETURNING code_hash, \
-             client_id, redirect_uri, code_challenge, person_id, factors, auth_time, expires_at"
+             client_id, redirect_uri, code_challenge, person_id, factors, auth_time, expires_at, \
+             authorization_details"
         )
         .bind(code_hash)
         .bind(now)

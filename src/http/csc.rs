@@ -400,10 +400,8 @@ impl AuthorizeRequest {
                 ErrorCode::InvalidRequest,
                 "qsign credentials have no PIN: activate with an OTP, a passkey (challengeID and webauthn) or the OAuth flow",
             )),
-            _ => Err(Error::new(
-                ErrorCode::InvalidRequest,
-                "an activation factor is required: OTP, or challengeID with webauthn",
-            )),
+            // No factor in the request: the access token must carry the approval.
+            _ => Ok(Activation::Token),
         }
     }
 }
@@ -448,8 +446,8 @@ pub async fn authorize(
 pub struct SignHashRequest {
     #[serde(rename = "credentialID")]
     credential_id: String,
-    #[serde(rename = "SAD")]
-    sad: String,
+    #[serde(default, rename = "SAD")]
+    sad: Option<String>,
     #[serde(default, alias = "hash")]
     hashes: Vec<String>,
     #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]

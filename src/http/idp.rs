@@ -46,7 +46,11 @@ pub async fn authorize(
     axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
 ) -> axum::response::Response {
     match state.service.authorize_start(&query).await {
-        AuthorizeOutcome::Login { request, client } => page::login(&request, &client, None),
+        AuthorizeOutcome::Login {
+            request,
+            client,
+            approving,
+        } => page::login(&request, &client, &approving, None),
         AuthorizeOutcome::ErrorPage(message) => page::error(StatusCode::BAD_REQUEST, &message),
         AuthorizeOutcome::Redirect(location) => redirect(&location),
     }
@@ -62,9 +66,9 @@ pub async fn authorize_submit(
     match state.service.authorize_login(&form, Some(peer.ip().to_string()), Some(request_id.0.clone())).await {
         Ok(location) => redirect(&location),
         Err(e) => match state.service.pending_client(&form.request).await {
-            Ok(Some(client)) => {
+            Ok(Some((client, approving))) => {
                 let message = format!("{} (support reference {})", e.message, request_id.0);
-                page::login(&form.request, &client, Some(&message))
+                page::login(&form.request, &client, &approving, Some(&message))
             }
             _ => page::error(
                 StatusCode::BAD_REQUEST,

@@ -59,12 +59,24 @@ fn html_with_policy(status: StatusCode, title: &str, body: &str, policy: &'stati
 }
 
 /// The login form of a pending authorization request.
-pub fn login(request: &str, client: &str, message: Option<&str>) -> Response {
+pub fn login(request: &str, client: &str, approving: &[String], message: Option<&str>) -> Response {
     let notice = message.map_or_else(String::new, |m| {
         format!("<p role=\"alert\">{}</p>", escape(m))
     });
+    let approval = if approving.is_empty() {
+        String::new()
+    } else {
+        let items: String = approving
+            .iter()
+            .map(|line| format!("<li>{}</li>", escape(line)))
+            .collect();
+        format!(
+            "<h2>You are asked to approve</h2><ul id=\"approving\">{items}</ul>\
+             <p>Logging in approves these signatures.</p>"
+        )
+    };
     let body = format!(
-        "<h1>Log in to qsign</h1><p>{} asks you to log in.</p>{notice}\
+        "<h1>Log in to qsign</h1><p>{} asks you to log in.</p>{approval}{notice}\
          <form method=\"post\" action=\"/idp/authorize\">\
          <input type=\"hidden\" name=\"request\" value=\"{}\">\
          <p><label for=\"username\">Username</label><br>\

@@ -38,6 +38,10 @@ pub struct ExternalClaims {
     pub exp: i64,
     /// Token id (or a hash of the token when the issuer sends none), for revocation.
     pub jti: String,
+    /// When the person authenticated at the issuer (`auth_time`; `iat` when absent).
+    pub auth_time: i64,
+    /// What the person approved at the issuer (RFC 9396), if sent.
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 /// Fetches a JWKS document over HTTP(S) with a 10-second timeout.
@@ -178,6 +182,11 @@ impl ExternalIssuer {
             loa,
             exp,
             jti,
+            auth_time: number("auth_time").or_else(|| number("iat")).unwrap_or(0),
+            authorization_details: claims
+                .get("authorization_details")
+                .filter(|v| !v.is_null())
+                .cloned(),
         })
     }
 }

@@ -64,6 +64,9 @@ pub struct AuthorizeQuery {
     pub code_challenge: Option<String>,
     /// Must be `S256`.
     pub code_challenge_method: Option<String>,
+    /// RFC 9396 rich authorization request: CSC `credential` entries naming the credential,
+    /// the hash algorithm and the digests (with labels) the person is asked to approve.
+    pub authorization_details: Option<String>,
 }
 
 fn with_params(base: &str, params: &[(&str, &str)]) -> String {
@@ -141,6 +144,14 @@ impl Identity {
         if q.state.as_ref().is_some_and(|s| s.len() > 512) {
             return Err(fail("invalid_request"));
         }
+        let details = match q.authorization_details.as_deref() {
+            None => None,
+            Some(text) => Some(
+                parse_details(text)
+                    .map(|_| text.to_owned())
+                    .map_err(|_| fail("invalid_authorization_details"))?,
+            ),
+        };
         let row = OauthRequestRow {
             id: random_token().map_err(|e| AuthorizeError::Page(e.to_string()))?,
             client_id: client.client_id.clone(),
@@ -148,6 +159,7 @@ impl Identity {
             state: q.state.clone(),
             code_challenge: challenge.to_owned(),
             expires_at: now + REQUEST_LIFETIME,
+            authorization_details: details,
         };
         self.store
             .put_oauth_request(&row)
@@ -249,6 +261,7 @@ impl Identity {
                     .join(","),
                 auth_time: now,
                 expires_at: now + CODE_LIFETIME,
+                authorization_details: pending.authorization_details,
             })
             .await?;
         let mut params = vec![("code", code.as_str())];
@@ -305,8 +318,21 @@ impl Identity {
             self.pairwise(&client.client_id, &row.person_id, now)
                 .await?
         };
-        self.issue_token(sub, client.audience, loa, &factors, row.auth_time, now)
-            .await
+        let details = row
+            .authorization_details
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        self.issue_token(
+            sub,
+            client.audience,
+            loa,
+            &factors,
+            (row.auth_time, details),
+            now,
+        )
+        .await
     }
 
     /// The pairwise subject of a person for a relying party: HMAC-SHA-256 under a random
@@ -328,6 +354,62 @@ impl Identity {
         mac.update(person.as_bytes());
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
+}
+
+/// One approved document of a CSC `credential` authorization detail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentDigest {
+    /// The digest, base64.
+    pub hash: String,
+    /// What the document is, shown to the person.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// A CSC `credential` authorization detail (RFC 9396, CSC API v2 §8.3.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialDetail {
+    /// Must be `credential`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The credential.
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// Hash algorithm OID of the digests.
+    #[serde(rename = "hashAlgorithmOID")]
+    pub hash_algorithm_oid: String,
+    /// The documents approved.
+    pub document_digests: Vec<DocumentDigest>,
+}
+
+/// Parses and bounds `authorization_details`: a JSON array of 1 to 10 `credential` entries,
+/// each with 1 to 100 digests, at most 32 KiB in all.
+///
+/// # Errors
+/// A message naming the problem.
+pub fn parse_details(text: &str) -> Result<Vec<CredentialDetail>, String> {
+    if text.len() > 32 * 1024 {
+        return Err("authorization_details is too large".into());
+    }
+    let details: Vec<CredentialDetail> =
+        serde_json::from_str(text).map_err(|e| format!("authorization_details: {e}"))?;
+    if details.is_empty() || details.len() > 10 {
+        return Err("authorization_details: 1 to 10 entries".into());
+    }
+    for d in &details {
+        if d.kind != "credential"
+            || d.document_digests.is_empty()
+            || d.document_digests.len() > 100
+            || d.document_digests
+                .iter()
+                .any(|x| x.hash.len() > 200 || x.label.as_ref().is_some_and(|l| l.len() > 500))
+        {
+            return Err("authorization_details: a credential entry with 1 to 100 digests".into());
+        }
+    }
+    Ok(details)
 }
 
 /// 32 random bytes, base64url.

@@ -41,6 +41,10 @@ pub struct Claims {
     pub amr: Vec<String>,
     /// Unique token id (for revocation).
     pub jti: String,
+    /// What the person approved on qsign's own pages (RFC 9396; CSC `credential` entries with
+    /// the document digests), when the token came from such an authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 /// Why a token was refused. Each maps to a stable error code.
@@ -418,6 +422,7 @@ mod tests {
             acr: Some(Loa::High.uri().into()),
             amr: vec![],
             jti: "j".into(),
+            authorization_details: None,
         }
     }
 

@@ -42,15 +42,24 @@ pub enum Activation {
         /// The `PublicKeyCredential` JSON.
         assertion: serde_json::Value,
     },
+    /// The caller's access token itself: it carries `authorization_details` naming the
+    /// credential and the digests, approved on qsign's login page (the OAuth
+    /// authorization-code flow) or at a trusted external issuer, with a fresh `auth_time`
+    /// (SCAL2). Each token activates once.
+    Token,
 }
+
+/// How recent the approval behind a token activation must be, seconds.
+const APPROVAL_FRESHNESS: i64 = 300;
 
 /// A signing request.
 #[derive(Debug, Clone)]
 pub struct SignHash {
     /// The CSC `credentialID`.
     pub credential_id: String,
-    /// The SAD.
-    pub sad: String,
+    /// The SAD; `None` when the bearer token itself carries the approval
+    /// (`authorization_details`), which then activates this one request.
+    pub sad: Option<String>,
     /// Hash algorithm OID; taken from `sign_algo` when that names one.
     pub hash_algorithm: Option<String>,
     /// The hashes, base64.
@@ -469,6 +478,18 @@ impl Service {
                     .map_err(failed)?;
                 (Scal::Scal2, "webauthn")
             }
+            Activation::Token => {
+                self.check_approval(principal, &credential, algorithm, &hashes, now)
+                    .await?;
+                (
+                    Scal::Scal2,
+                    if principal.external {
+                        "external"
+                    } else {
+                        "oauth"
+                    },
+                )
+            }
         };
         let grant = Grant {
             credential: &credential,
@@ -481,6 +502,59 @@ impl Service {
             label: request.label.clone(),
         };
         Ok(self.sam.issue(&grant, ctx, now).await?)
+    }
+
+    /// Checks an activation by the caller's token: its `authorization_details` name this
+    /// credential, this hash algorithm and every hash; the approval is fresh; and the token has
+    /// not activated before.
+    async fn check_approval(
+        &self,
+        principal: &Principal,
+        credential: &Credential,
+        algorithm: HashAlgorithm,
+        hashes: &[Vec<u8>],
+        now: i64,
+    ) -> Result<(), Error> {
+        let failed = |m: &str| Error::new(ErrorCode::ActivationFailed, m);
+        let details = principal
+            .authorization_details
+            .as_ref()
+            .map(|d| crate::identity::oauth::parse_details(&d.to_string()))
+            .transpose()
+            .map_err(|m| Error::new(ErrorCode::InvalidRequest, m))?
+            .ok_or_else(|| {
+                failed("an activation factor is required: OTP, a passkey (challengeID and webauthn), or a token that carries authorization_details")
+            })?;
+        let id = credential.id.to_string();
+        let approved: Vec<Vec<u8>> = details
+            .iter()
+            .filter(|d| {
+                d.credential_id == id
+                    && algo::hash_from_oid(&d.hash_algorithm_oid) == Some(algorithm)
+            })
+            .flat_map(|d| d.document_digests.iter().map(|x| x.hash.clone()))
+            .filter_map(|h| decode_hashes(&[h], algorithm).ok())
+            .flatten()
+            .collect();
+        if !hashes.iter().all(|h| approved.contains(h)) {
+            return Err(Error::new(
+                ErrorCode::HashNotAuthorized,
+                "the token's authorization_details do not approve these hashes for this credential",
+            ));
+        }
+        if now.saturating_sub(principal.auth_time) > APPROVAL_FRESHNESS {
+            return Err(failed(
+                "the approval is older than five minutes; approve the documents again",
+            ));
+        }
+        if !self
+            .store
+            .use_once(&format!("approval:{}", principal.jti), principal.exp)
+            .await?
+        {
+            return Err(failed("this approval has activated a signature already"));
+        }
+        Ok(())
     }
 
     /// `signatures/signHash`: the SAM signs each hash if the SAD covers it; the signatures
@@ -502,12 +576,33 @@ impl Service {
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
         };
         let (credential, scheme, algorithm, hashes) = credential;
+        let sad = match &request.sad {
+            Some(sad) => sad.clone(),
+            // CSC oauth2code: the token is the activation for exactly these hashes.
+            None => {
+                let wanted = Hashes {
+                    credential_id: request.credential_id.clone(),
+                    hash_algorithm: Some(algo::hash_oid(algorithm).to_owned()),
+                    hashes: request.hashes.clone(),
+                    num_signatures: None,
+                    label: None,
+                };
+                self.authorize(
+                    principal,
+                    &wanted,
+                    Activation::Token,
+                    ctx.request_id.clone(),
+                )
+                .await?
+                .token
+            }
+        };
         let raw = self
             .sam
             .sign(
                 &SignRequest {
                     credential: &credential,
-                    sad: &request.sad,
+                    sad: &sad,
                     hash_algorithm: algorithm,
                     hashes,
                     scheme,

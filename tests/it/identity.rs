@@ -324,6 +324,7 @@ async fn forged_and_out_of_date_tokens_are_refused_each_with_its_reason() {
         acr: Some(Loa::High.uri().into()),
         amr: vec!["pwd".into()],
         jti: uuid::Uuid::new_v4().to_string(),
+        authorization_details: None,
     };
     let valid = sign_with(&svc.hsm, &kid, &good).await;
     assert!(verifier.verify(&valid, t).is_ok());
@@ -555,24 +556,6 @@ async fn accounts_need_valid_names_and_unique_usernames() {
     svc.stop().await;
 }
 
-/// A token as an external broker would make it.
-fn broker_token(key: &p256::ecdsa::SigningKey, claims: &serde_json::Value) -> String {
-    use p256::ecdsa::signature::hazmat::PrehashSigner;
-    use sha2::Digest as _;
-    let enc = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-    };
-    let input = format!(
-        "{}.{}",
-        enc(&serde_json::json!({"alg": "ES256", "kid": "broker-1", "typ": "JWT"})),
-        enc(claims)
-    );
-    let sig: p256::ecdsa::Signature = key
-        .sign_prehash(&sha2::Sha256::digest(input.as_bytes()))
-        .unwrap();
-    token::assemble(&input, &sig.to_bytes())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_not() {
     let svc = Service::start().await;
@@ -588,7 +571,7 @@ async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_no
         "family_name": "Blixen",
     });
     let key = support::broker_key();
-    let jwt = broker_token(&key, &claims);
+    let jwt = support::broker_token(&key, &claims);
     let client = reqwest::Client::new();
     let mut people = Vec::new();
     for _ in 0..2 {
@@ -621,30 +604,36 @@ async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_no
     let other_key = p256::ecdsa::SigningKey::from_slice(&[0x17; 32]).unwrap();
     let cases = [
         (
-            broker_token(&key, &with("iss", "https://evil.example".into())),
+            support::broker_token(&key, &with("iss", "https://evil.example".into())),
             "wrong token issuer",
         ),
         (
-            broker_token(&key, &with("aud", "someone-else".into())),
+            support::broker_token(&key, &with("aud", "someone-else".into())),
             "wrong token audience",
         ),
         (
-            broker_token(&key, &with("exp", (t - 120).into())),
+            support::broker_token(&key, &with("exp", (t - 120).into())),
             "token expired",
         ),
         (
-            broker_token(&key, &with("nbf", (t + 3600).into())),
+            support::broker_token(&key, &with("nbf", (t + 3600).into())),
             "token not yet valid",
         ),
         (
-            broker_token(
+            support::broker_token(
                 &key,
                 &with("loa", "https://data.gov.dk/concept/core/nsis/Ultra".into()),
             ),
             "token acr is not a known level of assurance",
         ),
-        (broker_token(&key, &without_loa), "token has no acr"),
-        (broker_token(&other_key, &claims), "bad token signature"),
+        (
+            support::broker_token(&key, &without_loa),
+            "token has no acr",
+        ),
+        (
+            support::broker_token(&other_key, &claims),
+            "bad token signature",
+        ),
     ];
     for (jwt, reason) in cases {
         let r = client
@@ -970,22 +959,6 @@ async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
     svc.stop().await;
 }
 
-fn pkce() -> (String, String) {
-    use sha2::Digest as _;
-    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// Runs the browser part of the flow; returns the code from the redirect.
 async fn browser_login(
     svc: &Service,
@@ -994,7 +967,7 @@ async fn browser_login(
     challenge: &str,
     otp: Option<&str>,
 ) -> String {
-    let http = no_redirects();
+    let http = support::no_redirects();
     let url = format!(
         "{}?response_type=code&client_id={client}&redirect_uri={}&state=s-123&code_challenge={challenge}&code_challenge_method=S256",
         svc.url("/idp/authorize"),
@@ -1086,7 +1059,7 @@ async fn authorization_code_flow_with_pkce_gives_a_token_once() {
     let (id, secret) = account(&svc, "karen").await;
     let redirect = "http://localhost:9999/callback";
 
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = support::pkce();
     let first = browser_login(
         &svc,
         "signer-app",
@@ -1111,7 +1084,7 @@ async fn authorization_code_flow_with_pkce_gives_a_token_once() {
     let (status, _) = redeem(&svc, "signer-app", redirect, &first, &verifier).await;
     assert_eq!(status, 400);
 
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = support::pkce();
     let next = code(&secret, now() + totp::STEP);
     let second = browser_login(&svc, "signer-app", redirect, &challenge, Some(&next)).await;
     let (status, body) = redeem(&svc, "signer-app", redirect, &second, &verifier).await;
@@ -1139,7 +1112,7 @@ async fn relying_parties_get_stable_pairwise_subjects() {
         ("shop", "https://shop.example/cb"),
         ("bank", "https://bank.example/cb"),
     ] {
-        let (verifier, challenge) = pkce();
+        let (verifier, challenge) = support::pkce();
         let code = browser_login(&svc, client, redirect, &challenge, None).await;
         let (status, body) = redeem(&svc, client, redirect, &code, &verifier).await;
         assert_eq!(status, 200, "{body}");
@@ -1165,7 +1138,7 @@ async fn relying_parties_get_stable_pairwise_subjects() {
     );
     // A relying party's token is not a token for the signing service.
     let bank_token = {
-        let (verifier, challenge) = pkce();
+        let (verifier, challenge) = support::pkce();
         let code = browser_login(&svc, "bank", "https://bank.example/cb", &challenge, None).await;
         redeem(&svc, "bank", "https://bank.example/cb", &code, &verifier)
             .await
@@ -1187,8 +1160,8 @@ async fn relying_parties_get_stable_pairwise_subjects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_authorization_requests_never_go_to_unregistered_addresses() {
     let svc = Service::start().await;
-    let http = no_redirects();
-    let (_, challenge) = pkce();
+    let http = support::no_redirects();
+    let (_, challenge) = support::pkce();
     let base = svc.url("/idp/authorize");
     // Unknown client, with markup in it: an error page, nothing reflected unescaped.
     let r = http
@@ -1291,14 +1264,14 @@ async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
     assert_eq!(status, 204);
 
     // The page loads its script from this origin only, and the script is served.
-    let (verifier, challenge) = pkce();
+    let (verifier, challenge) = support::pkce();
     let redirect = "http://localhost:9999/callback";
     let url = format!(
         "{}?response_type=code&client_id=signer-app&redirect_uri={}&state=p1&code_challenge={challenge}&code_challenge_method=S256",
         svc.url("/idp/authorize"),
         qsign::identity::oauth::percent(redirect)
     );
-    let page = no_redirects().get(&url).send().await.unwrap();
+    let page = support::no_redirects().get(&url).send().await.unwrap();
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()

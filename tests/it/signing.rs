@@ -1051,3 +1051,214 @@ async fn racing_for_the_last_use_of_a_sad_on_two_postgresql_nodes_yields_one_sig
     two.stop().await;
     db.drop_now().await;
 }
+
+/// The CSC `credential` authorization details for documents.
+fn details(credential: &str, docs: &[(&str, &[u8])]) -> Value {
+    json!([{
+        "type": "credential",
+        "credentialID": credential,
+        "hashAlgorithmOID": SHA256,
+        "documentDigests": docs
+            .iter()
+            .map(|(label, d)| json!({"hash": b64(&support::sha256(d)), "label": label}))
+            .collect::<Vec<_>>(),
+    }])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oauth_flow_with_authorization_details_shows_the_documents_and_activates_once() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let docs: [(&str, &[u8]); 2] = [("Lease.pdf", b"lease"), ("Inventory.pdf", b"inventory")];
+    let approval = details(&advanced, &docs);
+
+    // qsign's own page shows what is approved; the person logs in there (password + TOTP).
+    svc.clock.advance(30);
+    let (verifier, challenge) = support::pkce();
+    let redirect = "http://localhost:9999/callback";
+    let http = support::no_redirects();
+    let url = format!(
+        "{}?response_type=code&client_id=signer-app&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256&authorization_details={}",
+        svc.url("/idp/authorize"),
+        qsign::identity::oauth::percent(redirect),
+        qsign::identity::oauth::percent(&approval.to_string()),
+    );
+    let html = http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("You are asked to approve"), "{html}");
+    assert!(html.contains("Lease.pdf") && html.contains("Inventory.pdf"));
+    assert!(html.contains(&b64(&support::sha256(b"lease"))));
+    let request = html
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let otp = karen.code(&svc);
+    let done = http
+        .post(svc.url("/idp/authorize"))
+        .form(&[
+            ("request", request.as_str()),
+            ("username", "karen"),
+            ("password", PASSWORD),
+            ("otp", otp.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let issued: Value = reqwest::Client::new()
+        .post(svc.url("/idp/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", "signer-app"),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let approved = issued["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"));
+
+    // A hash that was not on the page is refused.
+    let other = hashes_of(&[b"something else"]);
+    let (status, body) = csc(
+        &svc,
+        "credentials/authorize",
+        approved,
+        &json!({
+        "credentialID": advanced, "numSignatures": 1, "hashes": other, "hashAlgorithmOID": SHA256}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("hash_not_authorized")),
+        "{body}"
+    );
+
+    // CSC oauth2code: signHash without a SAD, the token being the activation.
+    let hashes = hashes_of(&[b"lease", b"inventory"]);
+    let (status, signed) = csc(&svc, "signatures/signHash", approved, &json!({
+        "credentialID": advanced, "hashes": hashes, "hashAlgorithmOID": SHA256, "signAlgo": ECDSA_SHA256})).await;
+    assert_eq!(status, 200, "{signed}");
+    let cert = certificate(&svc, &token, &advanced).await;
+    for ((_, doc), signature) in docs.iter().zip(signed["signatures"].as_array().unwrap()) {
+        assert!(openssl_verifies(&svc, &cert, doc, &unb64(signature)));
+    }
+    let issued = audit_events(&svc, "sad_issued").await;
+    assert_eq!(
+        (issued[0]["scal"].as_str(), issued[0]["factor"].as_str()),
+        (Some("2"), Some("oauth"))
+    );
+    // The approval activates once.
+    let (status, body) = csc(&svc, "credentials/authorize", approved, &json!({
+        "credentialID": advanced, "numSignatures": 2, "hashes": hashes, "hashAlgorithmOID": SHA256})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("activation_failed")),
+        "{body}"
+    );
+    // A token without authorization_details and no factor: a clear refusal.
+    let (status, body) = csc(
+        &svc,
+        "credentials/authorize",
+        &token,
+        &json!({
+        "credentialID": advanced, "numSignatures": 1, "hashes": &hashes[..1]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("activation_failed")),
+        "{body}"
+    );
+    // Malformed details never reach the page: the client hears about it.
+    let bad = format!(
+        "{}?response_type=code&client_id=signer-app&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256&authorization_details=%5B%7B%7D%5D",
+        svc.url("/idp/authorize"),
+        qsign::identity::oauth::percent(redirect),
+    );
+    let r = http.get(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("error=invalid_authorization_details"));
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_issuers_token_with_authorization_details_activates_the_qualified_credential() {
+    let svc = Service::start().await;
+    let key = support::broker_key();
+    let t = svc.now();
+    let claims = |details: Value, auth_time: i64, jti: &str| {
+        json!({
+            "iss": "https://broker.example", "aud": "qsign", "sub": "broker-subject-7",
+            "exp": t + 300, "iat": t, "auth_time": auth_time, "jti": jti,
+            "loa": "https://data.gov.dk/concept/core/nsis/High",
+            "given_name": "Karen", "family_name": "Blixen",
+            "authorization_details": details,
+        })
+    };
+    // First a plain High token to learn the credential id (made on first use).
+    let plain = support::broker_token(&key, &claims(Value::Null, t, "plain"));
+    let qualified = credential(&svc, &plain, "qualified").await;
+    let docs: [(&str, &[u8]); 1] = [("Deed.pdf", b"deed")];
+    let hashes = hashes_of(&[b"deed"]);
+
+    // An approval made ten minutes ago is stale.
+    let stale = support::broker_token(&key, &claims(details(&qualified, &docs), t - 600, "stale"));
+    let (status, body) = csc(&svc, "credentials/authorize", &stale, &json!({
+        "credentialID": qualified, "numSignatures": 1, "hashes": hashes, "hashAlgorithmOID": SHA256})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("activation_failed")),
+        "{body}"
+    );
+
+    let fresh = support::broker_token(&key, &claims(details(&qualified, &docs), t, "fresh"));
+    let (status, auth) = csc(&svc, "credentials/authorize", &fresh, &json!({
+        "credentialID": qualified, "numSignatures": 1, "hashes": hashes, "hashAlgorithmOID": SHA256})).await;
+    assert_eq!(status, 200, "{auth}");
+    let (status, signed) = sign_hash(
+        &svc,
+        &fresh,
+        &qualified,
+        auth["SAD"].as_str().unwrap(),
+        &hashes,
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    let cert = certificate(&svc, &fresh, &qualified).await;
+    assert!(openssl_verifies(
+        &svc,
+        &cert,
+        b"deed",
+        &unb64(&signed["signatures"][0])
+    ));
+    let issued = audit_events(&svc, "sad_issued").await;
+    assert_eq!(
+        (issued[0]["scal"].as_str(), issued[0]["factor"].as_str()),
+        (Some("2"), Some("external"))
+    );
+    svc.stop().await;
+}

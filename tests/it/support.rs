@@ -502,3 +502,39 @@ pub fn openssl(args: &[&std::ffi::OsStr]) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// A token as an external broker would make it.
+pub fn broker_token(key: &p256::ecdsa::SigningKey, claims: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use sha2::Digest as _;
+    let enc = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let input = format!(
+        "{}.{}",
+        enc(&serde_json::json!({"alg": "ES256", "kid": "broker-1", "typ": "JWT"})),
+        enc(claims)
+    );
+    let sig: p256::ecdsa::Signature = key
+        .sign_prehash(&sha2::Sha256::digest(input.as_bytes()))
+        .unwrap();
+    qsign::identity::token::assemble(&input, &sig.to_bytes())
+}
+
+pub fn pkce() -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}

@@ -25,3 +25,8 @@ CREATE TABLE sad_uses (
     expires_at  BIGINT NOT NULL
 );
 CREATE INDEX sad_uses_expiry ON sad_uses (expires_at);
+
+-- Rich authorization requests (RFC 9396): what the person is asked to approve on the login
+-- page (CSC credential entries with document digests), carried into the code and the token.
+ALTER TABLE oauth_requests ADD COLUMN authorization_details TEXT;
+ALTER TABLE oauth_codes ADD COLUMN authorization_details TEXT;
