@@ -33,6 +33,7 @@ bench: deps-test
 	$(CARGO) bench --bench pki
 	$(CARGO) bench --bench audit
 	$(CARGO) bench --bench identity
+	$(CARGO) bench --bench signing
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)
