@@ -183,7 +183,11 @@ mod tests {
             &DEFAULT_POLICIES[DEFAULT_POLICIES.find("[[policy]]").unwrap()..]
         );
         assert!(Policies::parse(&twice).unwrap_err().contains("twice"));
-        let alg = DEFAULT_POLICIES.replacen("ec-p256", "dsa-1024", 1);
+        let alg = DEFAULT_POLICIES.replacen(
+            "key_algorithm = \"ec-p256\"",
+            "key_algorithm = \"dsa-1024\"",
+            1,
+        );
         assert!(Policies::parse(&alg).unwrap_err().contains("key_algorithm"));
         let count = DEFAULT_POLICIES.replacen("max_signatures = 100", "max_signatures = 0", 1);
         assert!(Policies::parse(&count)
