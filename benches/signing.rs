@@ -1,7 +1,8 @@
 //! signHash throughput over HTTP against the raw PKCS#11 rate, in the same run.
 //!
 //! The service runs in this process on loopback HTTP (SoftHSM, SQLite in WAL with
-//! `synchronous=FULL`, the audit group commit). Signature activation data is issued up front
+//! `synchronous=FULL`, the audit group commit with a checkpoint every 100 records, the
+//! default). Signature activation data is issued up front
 //! through the SAM (the bench measures signing, not activation), one SAD per request, each
 //! covering the request's hashes. 32 client tasks then call `signatures/signHash`, with one
 //! hash and with ten hashes per request; the raw rate is 32 tasks doing unwrap + sign +
@@ -64,7 +65,7 @@ fn main() {
 }
 
 async fn run() {
-    let svc = fixtures::Service::start().await;
+    let svc = fixtures::Service::start_production().await;
     let account = svc
         .identity
         .create_account(

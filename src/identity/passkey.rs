@@ -194,6 +194,16 @@ impl Identity {
         kind: &str,
         now: i64,
     ) -> Result<(String, RequestChallengeResponse), Error> {
+        let (challenge, state) = self.ceremony(person).await?;
+        let id = self.keep_state(person, kind, &state, now).await?;
+        Ok((id, challenge))
+    }
+
+    /// A new authentication ceremony over the person's passkeys.
+    async fn ceremony(
+        &self,
+        person: &str,
+    ) -> Result<(RequestChallengeResponse, PasskeyAuthentication), Error> {
         let keys: Vec<Passkey> = self
             .stored_passkeys(person)
             .await?
@@ -203,12 +213,9 @@ impl Identity {
         if keys.is_empty() {
             return Err(Error::InvalidCredentials);
         }
-        let (challenge, state) = self
-            .webauthn()?
+        self.webauthn()?
             .start_passkey_authentication(&keys)
-            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
-        let id = self.keep_state(person, kind, &state, now).await?;
-        Ok((id, challenge))
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))
     }
 
     /// Checks a passkey assertion against a taken state and saves the new signature counter.
@@ -360,19 +367,7 @@ impl Identity {
         commitment: &[u8; 32],
         now: i64,
     ) -> Result<(String, RequestChallengeResponse), Error> {
-        let keys: Vec<Passkey> = self
-            .stored_passkeys(&person.to_string())
-            .await?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
-        if keys.is_empty() {
-            return Err(Error::InvalidCredentials);
-        }
-        let (mut challenge, state) = self
-            .webauthn()?
-            .start_passkey_authentication(&keys)
-            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let (mut challenge, state) = self.ceremony(&person.to_string()).await?;
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).map_err(|e| Error::Internal(e.to_string()))?;
         let bound = activation_challenge(&nonce, commitment);

@@ -302,6 +302,21 @@ impl Service {
         })
     }
 
+    /// One of the caller's credentials that can sign now, with the caller's login at its
+    /// policy's level.
+    async fn signing_credential(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Credential, Error> {
+        let credential = self.keys.owned(&principal.person, id).await?;
+        credential.usable()?;
+        if principal.loa < credential.policy.min_loa {
+            return Err(insufficient(&credential));
+        }
+        Ok(credential)
+    }
+
     /// Checks the parts of an activation request that do not depend on the factor.
     async fn activation_target(
         &self,
@@ -309,13 +324,8 @@ impl Service {
         request: &Hashes,
     ) -> Result<(Credential, HashAlgorithm, Vec<Vec<u8>>, u32), Error> {
         let credential = self
-            .keys
-            .owned(&principal.person, &request.credential_id)
+            .signing_credential(principal, &request.credential_id)
             .await?;
-        credential.usable()?;
-        if principal.loa < credential.policy.min_loa {
-            return Err(insufficient(&credential));
-        }
         let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
         let hashes = decode_hashes(&request.hashes, algorithm)?;
         let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
@@ -635,13 +645,8 @@ impl Service {
         Error,
     > {
         let credential = self
-            .keys
-            .owned(&principal.person, &request.credential_id)
+            .signing_credential(principal, &request.credential_id)
             .await?;
-        credential.usable()?;
-        if principal.loa < credential.policy.min_loa {
-            return Err(insufficient(&credential));
-        }
         let hash = request
             .hash_algorithm
             .as_deref()

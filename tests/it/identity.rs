@@ -980,14 +980,7 @@ async fn browser_login(
         .unwrap()
         .contains("default-src 'none'"));
     let html = page.text().await.unwrap();
-    let request = html
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let request = support::form_request(&html);
     // A wrong password shows the page again, with the same request still usable.
     let wrong = http
         .post(svc.url("/idp/authorize"))
@@ -1292,14 +1285,7 @@ async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
         .await
         .unwrap()
         .contains("/idp/authorize/passkey/finish"));
-    let request = html
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let request = support::form_request(&html);
 
     // What the script does: start, ask the authenticator, finish with the password.
     let (status, start) = post_json(

@@ -234,6 +234,16 @@ async fn audit_events(svc: &Service, event: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Asserts an error reply: its HTTP status and its stable code.
+fn refused(reply: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(
+        (reply.0, reply.1["error"].as_str()),
+        (status, Some(code)),
+        "{}",
+        reply.1
+    );
+}
+
 async fn refusal_recorded(svc: &Service, event: &str, reason: &str) -> bool {
     audit_events(svc, event)
         .await
@@ -356,11 +366,10 @@ async fn a_totp_activation_signs_two_hashes_and_openssl_verifies_them() {
     ));
 
     // Replaying the used SAD is refused and recorded.
-    let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("sad_used")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, sad, &hashes).await,
+        400,
+        "sad_used",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "sad_used").await);
 
@@ -452,12 +461,10 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     let hashes = hashes_of(&[b"one", b"two", b"three"]);
 
     // The TOTP code used at login cannot activate a signature.
-    let (status, body) =
-        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &login_code).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("code_reused")),
-        "{body}"
+    refused(
+        &authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &login_code).await,
+        400,
+        "code_reused",
     );
     assert!(refusal_recorded(&svc, "activation_refused", "code_reused").await);
     // A wrong code.
@@ -471,20 +478,18 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
 
     // A password-only token is below the policy's level, for authorize and for signHash.
     let low = karen.login(&svc, false).await;
-    let (status, body) = authorize_totp(&svc, &low, &advanced, &hashes[..1], 1, "123456").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("insufficient_loa")),
-        "{body}"
+    refused(
+        &authorize_totp(&svc, &low, &advanced, &hashes[..1], 1, "123456").await,
+        403,
+        "insufficient_loa",
     );
     assert!(refusal_recorded(&svc, "activation_refused", "insufficient_loa").await);
     // The qualified policy needs High: a Substantial token is not enough, and a TOTP code
     // is too weak an activation even at High (checked on the SCAL before the code).
-    let (status, body) = authorize_totp(&svc, &token, &qualified, &hashes[..1], 1, "123456").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("insufficient_loa")),
-        "{body}"
+    refused(
+        &authorize_totp(&svc, &token, &qualified, &hashes[..1], 1, "123456").await,
+        403,
+        "insufficient_loa",
     );
 
     // A SAD for two hashes, n = 2.
@@ -493,19 +498,17 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
         authorize_totp(&svc, &token, &advanced, &hashes[..2], 2, &karen.code(&svc)).await;
     assert_eq!(status, 200, "{auth}");
     let sad = auth["SAD"].as_str().unwrap().to_owned();
-    let (status, body) = sign_hash(&svc, &low, &advanced, &sad, &hashes[..1]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("insufficient_loa")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &low, &advanced, &sad, &hashes[..1]).await,
+        403,
+        "insufficient_loa",
     );
 
     // A hash the SAD does not cover.
-    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[2..]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("hash_not_authorized")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, &sad, &hashes[2..]).await,
+        400,
+        "hash_not_authorized",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "hash_not_authorized").await);
     // Another hash algorithm.
@@ -527,73 +530,67 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     let mut forged = sad.clone();
     forged.pop();
     forged.push(if sad.ends_with('A') { 'B' } else { 'A' });
-    let (status, body) = sign_hash(&svc, &token, &advanced, &forged, &hashes[..1]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_sad")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, &forged, &hashes[..1]).await,
+        400,
+        "invalid_sad",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "invalid_sad").await);
     // An algorithm that does not fit the key.
-    let (status, body) = csc(
-        &svc,
-        "signatures/signHash",
-        &token,
-        &json!({
+    refused(
+        &csc(
+            &svc,
+            "signatures/signHash",
+            &token,
+            &json!({
         "credentialID": advanced, "SAD": sad, "hashes": &hashes[..1],
         "signAlgo": "1.2.840.113549.1.1.11"}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("unsupported_algorithm")),
-        "{body}"
+        )
+        .await,
+        400,
+        "unsupported_algorithm",
     );
 
     // Use one of the two; then asking for two more exceeds numSignatures; the last one works
     // once; after that the SAD is used up.
     let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[..1]).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[..2]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("sad_count_exceeded")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, &sad, &hashes[..2]).await,
+        400,
+        "sad_count_exceeded",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "sad_count_exceeded").await);
     let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[1..2]).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = sign_hash(&svc, &token, &advanced, &sad, &hashes[1..2]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("sad_used")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, &sad, &hashes[1..2]).await,
+        400,
+        "sad_used",
     );
 
     // Another person: Karen's credential id is not found for Isak; Isak's SAD does not work
     // on Karen's credential.
     let isak_token = isak.login(&svc, true).await;
     let isak_advanced = credential(&svc, &isak_token, "advanced").await;
-    let (status, body) = sign_hash(&svc, &isak_token, &advanced, &sad, &hashes[..1]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("credential_not_found")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &isak_token, &advanced, &sad, &hashes[..1]).await,
+        404,
+        "credential_not_found",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "credential_not_found").await);
-    let (status, body) = authorize_totp(
-        &svc,
-        &isak_token,
-        &advanced,
-        &hashes[..1],
-        1,
-        &isak.code(&svc),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("credential_not_found")),
-        "{body}"
+    refused(
+        &authorize_totp(
+            &svc,
+            &isak_token,
+            &advanced,
+            &hashes[..1],
+            1,
+            &isak.code(&svc),
+        )
+        .await,
+        404,
+        "credential_not_found",
     );
     svc.clock.advance(30);
     let (status, isak_auth) = authorize_totp(
@@ -607,11 +604,10 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     .await;
     assert_eq!(status, 200, "{isak_auth}");
     let isak_sad = isak_auth["SAD"].as_str().unwrap();
-    let (status, body) = sign_hash(&svc, &token, &advanced, isak_sad, &hashes[..1]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("sad_mismatch")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, isak_sad, &hashes[..1]).await,
+        403,
+        "sad_mismatch",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "sad_mismatch").await);
 
@@ -637,20 +633,17 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
         change("suspend").await,
         (200, json!({"id": advanced, "changed": true}))
     );
-    let (status, body) = sign_hash(&svc, &token, &advanced, &sad3, &hashes[2..]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("credential_suspended")),
-        "{body}"
+    refused(
+        &sign_hash(&svc, &token, &advanced, &sad3, &hashes[2..]).await,
+        403,
+        "credential_suspended",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "credential_suspended").await);
     svc.clock.advance(30);
-    let (status, body) =
-        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("credential_suspended")),
-        "{body}"
+    refused(
+        &authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await,
+        403,
+        "credential_suspended",
     );
     let (_, info) = csc(
         &svc,
@@ -671,18 +664,17 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     assert_eq!(status, 200, "{auth}");
     svc.clock.advance(301);
     let token = karen.login(&svc, true).await;
-    let (status, body) = sign_hash(
-        &svc,
-        &token,
-        &advanced,
-        auth["SAD"].as_str().unwrap(),
-        &hashes[..1],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("sad_expired")),
-        "{body}"
+    refused(
+        &sign_hash(
+            &svc,
+            &token,
+            &advanced,
+            auth["SAD"].as_str().unwrap(),
+            &hashes[..1],
+        )
+        .await,
+        400,
+        "sad_expired",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "sad_expired").await);
 
@@ -699,18 +691,17 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let (status, body) = sign_hash(
-        &svc,
-        &token,
-        &advanced,
-        auth["SAD"].as_str().unwrap(),
-        &hashes[..1],
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("credential_revoked")),
-        "{body}"
+    refused(
+        &sign_hash(
+            &svc,
+            &token,
+            &advanced,
+            auth["SAD"].as_str().unwrap(),
+            &hashes[..1],
+        )
+        .await,
+        403,
+        "credential_revoked",
     );
     assert!(refusal_recorded(&svc, "signature_refused", "credential_revoked").await);
     let (_, info) = csc(
@@ -887,12 +878,10 @@ async fn a_passkey_assertion_over_the_hashes_activates_the_qualified_credential(
     )
     .await;
     let other = [hashes[0].clone(), hashes[2].clone()];
-    let (status, body) =
-        authorize_passkey(&svc, &high, &qualified, &other, &challenge, &assertion).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("activation_failed")),
-        "{body}"
+    refused(
+        &authorize_passkey(&svc, &high, &qualified, &other, &challenge, &assertion).await,
+        400,
+        "activation_failed",
     );
     assert!(refusal_recorded(&svc, "activation_refused", "activation_failed").await);
 
@@ -917,19 +906,18 @@ async fn a_passkey_assertion_over_the_hashes_activates_the_qualified_credential(
     .await;
     assert_eq!(status, 200, "{auth}");
     // The ceremony is used up: the same assertion cannot make a second SAD.
-    let (status, body) = authorize_passkey(
-        &svc,
-        &high,
-        &qualified,
-        &hashes[..2],
-        &challenge,
-        &assertion,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("activation_failed")),
-        "{body}"
+    refused(
+        &authorize_passkey(
+            &svc,
+            &high,
+            &qualified,
+            &hashes[..2],
+            &challenge,
+            &assertion,
+        )
+        .await,
+        400,
+        "activation_failed",
     );
 
     let (status, signed) = sign_hash(
@@ -955,12 +943,10 @@ async fn a_passkey_assertion_over_the_hashes_activates_the_qualified_credential(
 
     // A TOTP code is too weak an activation for the qualified policy, even at High.
     svc.clock.advance(30);
-    let (status, body) =
-        authorize_totp(&svc, &high, &qualified, &hashes[..1], 1, &karen.code(&svc)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("activation_too_weak")),
-        "{body}"
+    refused(
+        &authorize_totp(&svc, &high, &qualified, &hashes[..1], 1, &karen.code(&svc)).await,
+        403,
+        "activation_too_weak",
     );
     assert!(refusal_recorded(&svc, "activation_refused", "activation_too_weak").await);
     // The advanced credential takes a passkey activation too.
@@ -1089,14 +1075,7 @@ async fn the_oauth_flow_with_authorization_details_shows_the_documents_and_activ
     assert!(html.contains("You are asked to approve"), "{html}");
     assert!(html.contains("Lease.pdf") && html.contains("Inventory.pdf"));
     assert!(html.contains(&b64(&support::sha256(b"lease"))));
-    let request = html
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let request = support::form_request(&html);
     let otp = karen.code(&svc);
     let done = http
         .post(svc.url("/idp/authorize"))
@@ -1140,18 +1119,17 @@ async fn the_oauth_flow_with_authorization_details_shows_the_documents_and_activ
 
     // A hash that was not on the page is refused.
     let other = hashes_of(&[b"something else"]);
-    let (status, body) = csc(
-        &svc,
-        "credentials/authorize",
-        approved,
-        &json!({
+    refused(
+        &csc(
+            &svc,
+            "credentials/authorize",
+            approved,
+            &json!({
         "credentialID": advanced, "numSignatures": 1, "hashes": other, "hashAlgorithmOID": SHA256}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("hash_not_authorized")),
-        "{body}"
+        )
+        .await,
+        400,
+        "hash_not_authorized",
     );
 
     // CSC oauth2code: signHash without a SAD, the token being the activation.
@@ -1169,26 +1147,20 @@ async fn the_oauth_flow_with_authorization_details_shows_the_documents_and_activ
         (Some("2"), Some("oauth"))
     );
     // The approval activates once.
-    let (status, body) = csc(&svc, "credentials/authorize", approved, &json!({
-        "credentialID": advanced, "numSignatures": 2, "hashes": hashes, "hashAlgorithmOID": SHA256})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("activation_failed")),
-        "{body}"
-    );
+    refused(&csc(&svc, "credentials/authorize", approved, &json!({
+        "credentialID": advanced, "numSignatures": 2, "hashes": hashes, "hashAlgorithmOID": SHA256})).await, 400, "activation_failed");
     // A token without authorization_details and no factor: a clear refusal.
-    let (status, body) = csc(
-        &svc,
-        "credentials/authorize",
-        &token,
-        &json!({
+    refused(
+        &csc(
+            &svc,
+            "credentials/authorize",
+            &token,
+            &json!({
         "credentialID": advanced, "numSignatures": 1, "hashes": &hashes[..1]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("activation_failed")),
-        "{body}"
+        )
+        .await,
+        400,
+        "activation_failed",
     );
     // Malformed details never reach the page: the client hears about it.
     let bad = format!(
@@ -1227,13 +1199,8 @@ async fn a_trusted_issuers_token_with_authorization_details_activates_the_qualif
 
     // An approval made ten minutes ago is stale.
     let stale = support::broker_token(&key, &claims(details(&qualified, &docs), t - 600, "stale"));
-    let (status, body) = csc(&svc, "credentials/authorize", &stale, &json!({
-        "credentialID": qualified, "numSignatures": 1, "hashes": hashes, "hashAlgorithmOID": SHA256})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("activation_failed")),
-        "{body}"
-    );
+    refused(&csc(&svc, "credentials/authorize", &stale, &json!({
+        "credentialID": qualified, "numSignatures": 1, "hashes": hashes, "hashAlgorithmOID": SHA256})).await, 400, "activation_failed");
 
     let fresh = support::broker_token(&key, &claims(details(&qualified, &docs), t, "fresh"));
     let (status, auth) = csc(&svc, "credentials/authorize", &fresh, &json!({

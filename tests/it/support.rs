@@ -291,6 +291,10 @@ pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     }
 }
 
+/// Audit records between checkpoints of the services this process starts: 10 in tests (so
+/// that checkpoints happen), the production default in benchmarks.
+static CHECKPOINT_EVERY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(10);
+
 /// A clock that runs with the system clock plus an offset tests can move forward.
 #[derive(Debug, Default)]
 pub struct TestClock(std::sync::atomic::AtomicI64);
@@ -340,6 +344,16 @@ impl Service {
         Self::start_with(store, dir, hsm, token, None).await
     }
 
+    /// The service as deployed by default (an audit checkpoint every 100 records rather than
+    /// every 10), for benchmarks.
+    #[allow(dead_code, reason = "used by the signing benchmark")]
+    pub async fn start_production() -> Self {
+        let (store, dir) = sqlite_store().await;
+        let (token, hsm) = new_hsm(4).await;
+        CHECKPOINT_EVERY.store(100, std::sync::atomic::Ordering::SeqCst);
+        Self::start_with(store, dir, hsm, token, None).await
+    }
+
     /// Another node: its own HSM sessions on the same token, its own database pools on the
     /// same database (`url`), its own HTTP server, SAM and audit writer.
     pub async fn second_node(&self, url: &str) -> Self {
@@ -377,7 +391,11 @@ impl Service {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let own = format!("http://{}", listener.local_addr().unwrap());
         let base = public.clone().unwrap_or_else(|| own.clone());
-        let audit = qsign::audit::Audit::new(store.clone(), hsm.clone(), 10);
+        let audit = qsign::audit::Audit::new(
+            store.clone(),
+            hsm.clone(),
+            CHECKPOINT_EVERY.load(std::sync::atomic::Ordering::SeqCst),
+        );
         let pki = qsign::pki::Pki::new(
             hsm.clone(),
             store.clone(),
@@ -537,4 +555,15 @@ pub fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The pending request id in a login page (its hidden form field).
+pub fn form_request(html: &str) -> String {
+    html.split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
 }
