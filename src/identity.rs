@@ -756,11 +756,7 @@ impl Identity {
         }
         let verifier = self.verifier().await?;
         let (claims, loa) = self.verified.verify(&verifier, token, now)?;
-        if self.store.token_revoked(&claims.jti).await? {
-            return Err(TokenError::Revoked.into());
-        }
-        let person = self.store.person(false, &claims.sub).await?;
-        if person.is_none_or(|p| p.status != "active") {
+        if !self.store.token_usable(&claims.jti, &claims.sub).await? {
             return Err(TokenError::Revoked.into());
         }
         let person = uuid::Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Malformed)?;

@@ -1176,6 +1176,23 @@ impl Store {
         .map(|r| r.is_some()))?)
     }
 
+    /// Whether a token may still be used: not revoked, and its person exists and is active.
+    /// One query, as every authenticated request asks it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn token_usable(&self, jti: &str, person: &str) -> Result<bool, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query(
+            "SELECT id FROM persons WHERE id = $2 AND status = 'active' \
+             AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)"
+        )
+        .bind(jti)
+        .bind(person)
+        .fetch_optional(pool)
+        .await
+        .map(|r| r.is_some()))?)
+    }
+
     /// The person an external issuer's subject maps to.
     ///
     /// # Errors
