@@ -94,4 +94,12 @@ pub mod oid {
     pub const SIGNING_TIME: ObjectIdentifier = o("1.2.840.113549.1.9.5");
     /// id-aa-signingCertificateV2 (RFC 5035 §3).
     pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier = o("1.2.840.113549.1.9.16.2.47");
+    /// id-data (RFC 5652 §4).
+    pub const ID_DATA: ObjectIdentifier = o("1.2.840.113549.1.7.1");
+    /// id-aa-signatureTimeStampToken (RFC 3161 appendix A).
+    pub const SIGNATURE_TIME_STAMP: ObjectIdentifier = o("1.2.840.113549.1.9.16.2.14");
+    /// sha256WithRSAEncryption (RFC 4055).
+    pub const RSA_WITH_SHA256: ObjectIdentifier = o("1.2.840.113549.1.1.11");
+    /// RSASSA-PSS (RFC 4055).
+    pub const RSA_PSS: ObjectIdentifier = o("1.2.840.113549.1.1.10");
 }

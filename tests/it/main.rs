@@ -13,6 +13,7 @@
 )]
 
 mod audit;
+mod cades;
 mod cli;
 mod durability;
 mod hsm;

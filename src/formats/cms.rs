@@ -1,0 +1,377 @@
+//! CAdES (ETSI EN 319 122-1) signatures as CMS SignedData, in the three steps of every format
+//! here: [`prepare`] the signed attributes and the digest to be signed, have the signer sign
+//! that digest (remotely, through the SAM), [`assemble`] the SignedData; then extend it:
+//! [`add_signature_timestamp`] (B-T) and [`add_validation_data`] (B-LT).
+//!
+//! Pure: bytes in, bytes out. The signed attributes are the baseline set: content-type,
+//! message-digest, signing-time and ESS signing-certificate-v2; only SHA-256 is used for the
+//! content and the attributes.
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::revocation::{RevocationInfoChoice, RevocationInfoChoices};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec, UtcTime};
+use der::{Any, Decode, Encode};
+use sha2::{Digest as _, Sha256};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::time::Time;
+use x509_cert::Certificate;
+
+use super::asn1::etsi::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use super::asn1::oid;
+
+/// What is wrong with an input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// A certificate, CRL, token or CMS structure that does not parse.
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    /// A value that cannot be encoded (a time outside UTCTime, for example).
+    #[error("cannot encode: {0}")]
+    Encoding(String),
+}
+
+fn enc(e: der::Error) -> Error {
+    Error::Encoding(e.to_string())
+}
+
+/// The CAdES baseline levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Basic signature.
+    BB,
+    /// With a signature timestamp.
+    BT,
+    /// With the certificates and revocation data to validate it later.
+    BLT,
+}
+
+/// The signature algorithm of the signer's key, as it goes in the SignerInfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    /// ecdsa-with-SHA256 (DER signature value).
+    EcdsaSha256,
+    /// sha256WithRSAEncryption (PKCS#1 v1.5).
+    RsaSha256,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32.
+    RsaPssSha256,
+}
+
+impl SignatureAlgorithm {
+    fn identifier(self) -> Result<AlgorithmIdentifierOwned, Error> {
+        Ok(match self {
+            Self::EcdsaSha256 => AlgorithmIdentifierOwned {
+                oid: oid::ECDSA_WITH_SHA256,
+                parameters: None,
+            },
+            Self::RsaSha256 => AlgorithmIdentifierOwned {
+                oid: oid::RSA_WITH_SHA256,
+                parameters: Some(Any::null()),
+            },
+            Self::RsaPssSha256 => AlgorithmIdentifierOwned {
+                oid: oid::RSA_PSS,
+                // RSASSA-PSS-params { sha256, mgf1SHA256, saltLength 32 } (RFC 4055 §3.1).
+                parameters: Some(Any::from_der(&PSS_SHA256_PARAMS).map_err(enc)?),
+            },
+        })
+    }
+}
+
+/// DER of RSASSA-PSS-params with SHA-256, MGF1 with SHA-256 and a 32-byte salt.
+const PSS_SHA256_PARAMS: [u8; 54] = [
+    0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+    0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+    0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
+];
+
+/// The signed attributes and what the signer must sign.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    attrs: SetOfVec<Attribute>,
+    signer: Certificate,
+    /// SHA-256 over the DER of the signed attributes: the digest to sign.
+    pub to_be_signed: [u8; 32],
+}
+
+/// A single-valued attribute.
+///
+/// # Errors
+/// Encoding failures.
+pub fn attribute(oid: der::asn1::ObjectIdentifier, value: Any) -> Result<Attribute, Error> {
+    let mut values = SetOfVec::new();
+    values.insert(value).map_err(enc)?;
+    Ok(Attribute { oid, values })
+}
+
+/// ESS signing-certificate-v2 naming `cert` by its SHA-256 and issuer and serial.
+///
+/// # Errors
+/// Encoding failures.
+pub fn signing_certificate_v2(cert: &Certificate) -> Result<Attribute, Error> {
+    let der = cert.to_der().map_err(enc)?;
+    let ess = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: None,
+            cert_hash: OctetString::new(Sha256::digest(&der).to_vec()).map_err(enc)?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(
+                    cert.tbs_certificate().issuer().clone(),
+                )],
+                serial_number: cert.tbs_certificate().serial_number().clone(),
+            }),
+        }],
+        policies: None,
+    };
+    attribute(
+        oid::SIGNING_CERTIFICATE_V2,
+        Any::encode_from(&ess).map_err(enc)?,
+    )
+}
+
+/// Step 1: the signed attributes over content whose SHA-256 is `content_digest`, for the
+/// signer's certificate, at `signing_time` (Unix seconds).
+///
+/// # Errors
+/// [`Error::Malformed`] for a certificate that does not parse; encoding failures.
+pub fn prepare(
+    content_digest: &[u8; 32],
+    signer_certificate: &[u8],
+    signing_time: i64,
+) -> Result<Prepared, Error> {
+    let signer =
+        Certificate::from_der(signer_certificate).map_err(|_| Error::Malformed("certificate"))?;
+    let seconds = u64::try_from(signing_time).map_err(|_| Error::Encoding("time".into()))?;
+    let time = UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(enc)?;
+    let mut attrs = SetOfVec::new();
+    for a in [
+        attribute(
+            oid::CONTENT_TYPE,
+            Any::encode_from(&oid::ID_DATA).map_err(enc)?,
+        )?,
+        attribute(
+            oid::MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(content_digest.to_vec()).map_err(enc)?)
+                .map_err(enc)?,
+        )?,
+        attribute(
+            oid::SIGNING_TIME,
+            Any::encode_from(&Time::UtcTime(time)).map_err(enc)?,
+        )?,
+        signing_certificate_v2(&signer)?,
+    ] {
+        attrs.insert(a).map_err(enc)?;
+    }
+    // The signature covers the DER of the attributes as a SET OF (RFC 5652 §5.4).
+    let to_be_signed = Sha256::digest(attrs.to_der().map_err(enc)?).into();
+    Ok(Prepared {
+        attrs,
+        signer,
+        to_be_signed,
+    })
+}
+
+/// Step 3: the SignedData (as a ContentInfo, DER) with the signature over
+/// [`Prepared::to_be_signed`]; `content` attached when given, detached otherwise; `chain` are
+/// the CA certificates to include beside the signer's.
+///
+/// # Errors
+/// [`Error::Malformed`] for a chain certificate that does not parse; encoding failures.
+pub fn assemble(
+    prepared: &Prepared,
+    content: Option<&[u8]>,
+    chain: &[Vec<u8>],
+    algorithm: SignatureAlgorithm,
+    signature: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let tbs = prepared.signer.tbs_certificate();
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: tbs.issuer().clone(),
+            serial_number: tbs.serial_number().clone(),
+        }),
+        digest_alg: sha256_id(),
+        signed_attrs: Some(prepared.attrs.clone()),
+        signature_algorithm: algorithm.identifier()?,
+        signature: OctetString::new(signature.to_vec()).map_err(enc)?,
+        unsigned_attrs: None,
+    };
+    let mut certificates = SetOfVec::new();
+    certificates
+        .insert(CertificateChoices::Certificate(prepared.signer.clone()))
+        .map_err(enc)?;
+    for der in chain {
+        let cert = Certificate::from_der(der).map_err(|_| Error::Malformed("certificate"))?;
+        certificates
+            .insert(CertificateChoices::Certificate(cert))
+            .map_err(enc)?;
+    }
+    let mut digests = SetOfVec::new();
+    digests.insert(sha256_id()).map_err(enc)?;
+    let mut signers = SetOfVec::new();
+    signers.insert(signer_info).map_err(enc)?;
+    let econtent = content
+        .map(|c| Any::encode_from(&OctetString::new(c.to_vec()).map_err(enc)?).map_err(enc))
+        .transpose()?;
+    let signed = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: digests,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oid::ID_DATA,
+            econtent,
+        },
+        certificates: Some(CertificateSet(certificates)),
+        crls: None,
+        signer_infos: SignerInfos(signers),
+    };
+    wrap(&signed)
+}
+
+fn wrap(signed: &SignedData) -> Result<Vec<u8>, Error> {
+    ContentInfo {
+        content_type: oid::SIGNED_DATA,
+        content: Any::encode_from(signed).map_err(enc)?,
+    }
+    .to_der()
+    .map_err(enc)
+}
+
+fn sha256_id() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: oid::SHA256,
+        parameters: None,
+    }
+}
+
+/// The SignedData of a CAdES signature.
+///
+/// # Errors
+/// [`Error::Malformed`].
+fn signed_data(cms: &[u8]) -> Result<SignedData, Error> {
+    let info = ContentInfo::from_der(cms).map_err(|_| Error::Malformed("CMS ContentInfo"))?;
+    if info.content_type != oid::SIGNED_DATA {
+        return Err(Error::Malformed("CMS: not SignedData"));
+    }
+    info.content
+        .decode_as::<SignedData>()
+        .map_err(|_| Error::Malformed("CMS SignedData"))
+}
+
+fn only_signer(signed: &mut SignedData) -> Result<SignerInfo, Error> {
+    let mut infos = signed.signer_infos.0.clone().into_vec();
+    if infos.len() != 1 {
+        return Err(Error::Malformed("CMS: not exactly one signer"));
+    }
+    infos.pop().ok_or(Error::Malformed("CMS: no signer"))
+}
+
+/// The signature value, which the signature timestamp covers (SHA-256 of it is the imprint).
+///
+/// # Errors
+/// [`Error::Malformed`].
+pub fn signature_value(cms: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut signed = signed_data(cms)?;
+    Ok(only_signer(&mut signed)?.signature.as_bytes().to_vec())
+}
+
+/// B-T: adds the signature-time-stamp unsigned attribute with an RFC 3161 token (DER
+/// ContentInfo) over SHA-256 of the signature value.
+///
+/// # Errors
+/// [`Error::Malformed`] for a CMS or token that does not parse.
+pub fn add_signature_timestamp(cms: &[u8], token: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut signed = signed_data(cms)?;
+    let mut signer = only_signer(&mut signed)?;
+    let token = Any::from_der(token).map_err(|_| Error::Malformed("timestamp token"))?;
+    let mut unsigned = signer.unsigned_attrs.take().unwrap_or_default();
+    unsigned
+        .insert(attribute(oid::SIGNATURE_TIME_STAMP, token)?)
+        .map_err(enc)?;
+    signer.unsigned_attrs = Some(unsigned);
+    let mut signers = SetOfVec::new();
+    signers.insert(signer).map_err(enc)?;
+    signed.signer_infos = SignerInfos(signers);
+    wrap(&signed)
+}
+
+/// B-LT: adds certificates (the TSA's and every CA's) and CRLs to the SignedData, so the
+/// signature can be validated after the certificates expire. Duplicates are skipped.
+///
+/// # Errors
+/// [`Error::Malformed`] for a certificate or CRL that does not parse.
+pub fn add_validation_data(
+    cms: &[u8],
+    certificates: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, Error> {
+    let mut signed = signed_data(cms)?;
+    let mut set = signed.certificates.take().map(|c| c.0).unwrap_or_default();
+    for der in certificates {
+        let cert = Certificate::from_der(der).map_err(|_| Error::Malformed("certificate"))?;
+        let choice = CertificateChoices::Certificate(cert);
+        if !set.iter().any(|c| *c == choice) {
+            set.insert(choice).map_err(enc)?;
+        }
+    }
+    signed.certificates = Some(CertificateSet(set));
+    let mut revocations = signed.crls.take().map(|c| c.0).unwrap_or_default();
+    for der in crls {
+        let crl = CertificateList::from_der(der).map_err(|_| Error::Malformed("CRL"))?;
+        let choice = RevocationInfoChoice::Crl(crl);
+        if !revocations.iter().any(|c| *c == choice) {
+            revocations.insert(choice).map_err(enc)?;
+        }
+    }
+    signed.crls = Some(RevocationInfoChoices(revocations));
+    wrap(&signed)
+}
+
+/// The level a CAdES signature has reached, read from its structure.
+///
+/// # Errors
+/// [`Error::Malformed`].
+pub fn level(cms: &[u8]) -> Result<Level, Error> {
+    let mut signed = signed_data(cms)?;
+    let signer = only_signer(&mut signed)?;
+    let timestamped = signer
+        .unsigned_attrs
+        .as_ref()
+        .is_some_and(|u| u.iter().any(|a| a.oid == oid::SIGNATURE_TIME_STAMP));
+    let revocation = signed.crls.as_ref().is_some_and(|c| !c.0.is_empty());
+    Ok(match (timestamped, revocation) {
+        (true, true) => Level::BLT,
+        (true, false) => Level::BT,
+        _ => Level::BB,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pss_parameters_are_well_formed_der() {
+        let any = Any::from_der(&PSS_SHA256_PARAMS).unwrap();
+        assert_eq!(any.to_der().unwrap(), PSS_SHA256_PARAMS);
+    }
+
+    #[test]
+    fn garbage_is_malformed_never_a_panic() {
+        for input in [&b""[..], b"\x30", b"\x30\x03\x02\x01\x05", &[0xff; 64]] {
+            assert!(matches!(signature_value(input), Err(Error::Malformed(_))));
+            assert!(matches!(level(input), Err(Error::Malformed(_))));
+            assert!(add_signature_timestamp(input, input).is_err());
+        }
+        assert!(matches!(
+            prepare(&[0; 32], b"not a certificate", 0),
+            Err(Error::Malformed("certificate"))
+        ));
+    }
+}
