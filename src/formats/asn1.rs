@@ -94,6 +94,10 @@ pub mod oid {
     pub const SIGNING_TIME: ObjectIdentifier = o("1.2.840.113549.1.9.5");
     /// id-aa-signingCertificateV2 (RFC 5035 §3).
     pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier = o("1.2.840.113549.1.9.16.2.47");
+    /// id-aa-ets-archiveTimestampV3 (ETSI EN 319 122-1 §5.5.3).
+    pub const ARCHIVE_TIME_STAMP_V3: ObjectIdentifier = o("0.4.0.1733.2.4");
+    /// id-aa-ATSHashIndexV3 (ETSI EN 319 122-1 §5.5.2).
+    pub const ATS_HASH_INDEX_V3: ObjectIdentifier = o("0.4.0.19122.1.5");
     /// id-data (RFC 5652 §4).
     pub const ID_DATA: ObjectIdentifier = o("1.2.840.113549.1.7.1");
     /// id-aa-signatureTimeStampToken (RFC 3161 appendix A).

@@ -1,7 +1,9 @@
 //! CAdES (ETSI EN 319 122-1) signatures as CMS SignedData, in the three steps of every format
 //! here: [`prepare`] the signed attributes and the digest to be signed, have the signer sign
 //! that digest (remotely, through the SAM), [`assemble`] the SignedData; then extend it:
-//! [`add_signature_timestamp`] (B-T) and [`add_validation_data`] (B-LT).
+//! [`add_signature_timestamp`] (B-T), [`add_validation_data`] (B-LT) and
+//! [`archive_imprint`] with [`add_archive_timestamp`] (B-LTA, archive-time-stamp-v3 with
+//! ATSHashIndexV3).
 //!
 //! Pure: bytes in, bytes out. The signed attributes are the baseline set: content-type,
 //! message-digest, signing-time and ESS signing-certificate-v2; only SHA-256 is used for the
@@ -23,7 +25,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 use x509_cert::Certificate;
 
-use super::asn1::etsi::{EssCertIdV2, IssuerSerial, SigningCertificateV2};
+use super::asn1::etsi::{AtsHashIndexV3, EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use super::asn1::oid;
 
 /// What is wrong with an input.
@@ -50,6 +52,8 @@ pub enum Level {
     BT,
     /// With the certificates and revocation data to validate it later.
     BLT,
+    /// With an archive timestamp over all of it.
+    BLTA,
 }
 
 /// The signature algorithm of the signer's key, as it goes in the SignerInfo.
@@ -344,12 +348,131 @@ pub fn level(cms: &[u8]) -> Result<Level, Error> {
         .unsigned_attrs
         .as_ref()
         .is_some_and(|u| u.iter().any(|a| a.oid == oid::SIGNATURE_TIME_STAMP));
+    let archived = signer
+        .unsigned_attrs
+        .as_ref()
+        .is_some_and(|u| u.iter().any(|a| a.oid == oid::ARCHIVE_TIME_STAMP_V3));
     let revocation = signed.crls.as_ref().is_some_and(|c| !c.0.is_empty());
-    Ok(match (timestamped, revocation) {
-        (true, true) => Level::BLT,
-        (true, false) => Level::BT,
+    Ok(match (timestamped, revocation, archived) {
+        (true, true, true) => Level::BLTA,
+        (true, true, false) => Level::BLT,
+        (true, false, _) => Level::BT,
         _ => Level::BB,
     })
+}
+
+/// What an archive timestamp covers: the ATSHashIndexV3 (DER) to put in the token, and the
+/// SHA-256 message imprint to ask the TSA for (EN 319 122-1 §5.5.3): the eContentType, the
+/// content's hash, the signer info's fields up to the signature, and the hash index.
+/// `content_digest` is the SHA-256 of a detached content; an attached one is hashed here.
+///
+/// # Errors
+/// [`Error::Malformed`], also for a detached signature without `content_digest`.
+pub fn archive_imprint(
+    cms: &[u8],
+    content_digest: Option<&[u8; 32]>,
+) -> Result<(Vec<u8>, [u8; 32]), Error> {
+    let mut signed = signed_data(cms)?;
+    let signer = only_signer(&mut signed)?;
+    let hash = |bytes: &[u8]| OctetString::new(Sha256::digest(bytes).to_vec()).map_err(enc);
+    let mut certificates_hash_index = Vec::new();
+    for c in signed.certificates.iter().flat_map(|c| c.0.iter()) {
+        certificates_hash_index.push(hash(&c.to_der().map_err(enc)?)?);
+    }
+    let mut crls_hash_index = Vec::new();
+    for c in signed.crls.iter().flat_map(|c| c.0.iter()) {
+        crls_hash_index.push(hash(&c.to_der().map_err(enc)?)?);
+    }
+    let mut unsigned_attr_values_hash_index = Vec::new();
+    for a in signer.unsigned_attrs.iter().flat_map(|u| u.iter()) {
+        let kind = a.oid.to_der().map_err(enc)?;
+        for value in a.values.iter() {
+            let mut input = kind.clone();
+            input.extend(value.to_der().map_err(enc)?);
+            unsigned_attr_values_hash_index.push(hash(&input)?);
+        }
+    }
+    let index = AtsHashIndexV3 {
+        hash_ind_algorithm: None,
+        certificates_hash_index,
+        crls_hash_index,
+        unsigned_attr_values_hash_index,
+    }
+    .to_der()
+    .map_err(enc)?;
+    let content_hash: [u8; 32] = match (&signed.encap_content_info.econtent, content_digest) {
+        (Some(content), _) => {
+            let octets = content
+                .decode_as::<OctetString>()
+                .map_err(|_| Error::Malformed("CMS eContent"))?;
+            Sha256::digest(octets.as_bytes()).into()
+        }
+        (None, Some(d)) => *d,
+        (None, None) => return Err(Error::Malformed("detached CMS without its content digest")),
+    };
+    let signed_attrs = signer
+        .signed_attrs
+        .as_ref()
+        .ok_or(Error::Malformed("CMS: no signed attributes"))?;
+    let mut attrs_der = signed_attrs.to_der().map_err(enc)?;
+    // As it stands in the SignerInfo: [0] IMPLICIT, constructed.
+    if let Some(tag) = attrs_der.first_mut() {
+        *tag = 0xa0;
+    }
+    let mut h = Sha256::new();
+    h.update(
+        signed
+            .encap_content_info
+            .econtent_type
+            .to_der()
+            .map_err(enc)?,
+    );
+    h.update(content_hash);
+    h.update(signer.version.to_der().map_err(enc)?);
+    h.update(signer.sid.to_der().map_err(enc)?);
+    h.update(signer.digest_alg.to_der().map_err(enc)?);
+    h.update(&attrs_der);
+    h.update(signer.signature_algorithm.to_der().map_err(enc)?);
+    h.update(signer.signature.to_der().map_err(enc)?);
+    h.update(&index);
+    Ok((index, h.finalize().into()))
+}
+
+/// B-LTA: adds an archive-time-stamp-v3 attribute with `token` (over the imprint of
+/// [`archive_imprint`]), after putting `ats_hash_index` into the token's own unsigned
+/// attributes (which its TSA signature does not cover, as the standard intends).
+///
+/// # Errors
+/// [`Error::Malformed`] for a CMS, token or index that does not parse.
+pub fn add_archive_timestamp(
+    cms: &[u8],
+    token: &[u8],
+    ats_hash_index: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut token_data = signed_data(token).map_err(|_| Error::Malformed("timestamp token"))?;
+    let mut tsa_signer = only_signer(&mut token_data)?;
+    let index = Any::from_der(ats_hash_index).map_err(|_| Error::Malformed("ATSHashIndexV3"))?;
+    let mut unsigned = tsa_signer.unsigned_attrs.take().unwrap_or_default();
+    unsigned
+        .insert(attribute(oid::ATS_HASH_INDEX_V3, index)?)
+        .map_err(enc)?;
+    tsa_signer.unsigned_attrs = Some(unsigned);
+    let mut signers = SetOfVec::new();
+    signers.insert(tsa_signer).map_err(enc)?;
+    token_data.signer_infos = SignerInfos(signers);
+    let token = Any::from_der(&wrap(&token_data)?).map_err(enc)?;
+
+    let mut signed = signed_data(cms)?;
+    let mut signer = only_signer(&mut signed)?;
+    let mut unsigned = signer.unsigned_attrs.take().unwrap_or_default();
+    unsigned
+        .insert(attribute(oid::ARCHIVE_TIME_STAMP_V3, token)?)
+        .map_err(enc)?;
+    signer.unsigned_attrs = Some(unsigned);
+    let mut signers = SetOfVec::new();
+    signers.insert(signer).map_err(enc)?;
+    signed.signer_infos = SignerInfos(signers);
+    wrap(&signed)
 }
 
 #[cfg(test)]

@@ -271,5 +271,57 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
         &["-crl_check_all"],
     );
     assert!(!ok);
+
+    // B-LTA: an archive-time-stamp-v3 over the content, the signer info and the hash index of
+    // the certificates, CRLs and unsigned attributes.
+    let digest: [u8; 32] = support::sha256(content).try_into().unwrap();
+    let (index, imprint) = cms::archive_imprint(&lt, Some(&digest)).unwrap();
+    // The imprint depends on the content and on what the index covers.
+    assert_ne!(
+        cms::archive_imprint(&lt, Some(&[0; 32])).unwrap().1,
+        imprint
+    );
+    assert_ne!(cms::archive_imprint(&bt, Some(&digest)).unwrap().1, imprint);
+    assert!(
+        cms::archive_imprint(&lt, None).is_err(),
+        "detached needs the content digest"
+    );
+    let archive = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+        .token(qsign::pki::tsa::ImprintHash::Sha256, &imprint, svc.now())
+        .await
+        .unwrap();
+    let lta = cms::add_archive_timestamp(&lt, &archive, &index).unwrap();
+    assert_eq!(cms::level(&lta).unwrap(), Level::BLTA);
+    let (ok, out) = openssl_cms_verify(&svc, &signed, &lta, Some(content), &["-crl_check_all"]);
+    assert!(ok, "{out}");
+    let archive_file = svc.file("archive.tst", &archive);
+    let (ok, out) = support::openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-digest".as_ref(),
+        hex::encode(imprint).as_ref(),
+        "-in".as_ref(),
+        archive_file.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        signed.root.as_os_str(),
+        "-untrusted".as_ref(),
+        untrusted.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    let file = svc.file("lta.p7s", &lta);
+    let (_, dump) = support::openssl(&[
+        "cms".as_ref(),
+        "-cmsout".as_ref(),
+        "-print".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert!(
+        dump.contains("0.4.0.1733.2.4"),
+        "archive-time-stamp-v3 missing:\n{dump}"
+    );
     svc.stop().await;
 }

@@ -75,6 +75,27 @@ pub struct EssCertIdV2 {
     pub issuer_serial: Option<IssuerSerial>,
 }
 
+/// ETSI EN 319 122-1 §5.5.2 (the attribute `id-aa-ATSHashIndexV3`, 0.4.0.19122.1.5):
+///
+/// ```text
+/// ATSHashIndexV3 ::= SEQUENCE {
+///     hashIndAlgorithm             AlgorithmIdentifier DEFAULT {algorithm id-sha256},
+///     certificatesHashIndex        SEQUENCE OF OCTET STRING,
+///     crlsHashIndex                SEQUENCE OF OCTET STRING,
+///     unsignedAttrValuesHashIndex  SEQUENCE OF OCTET STRING }
+/// ```
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct AtsHashIndexV3 {
+    /// `None` means SHA-256 (DER leaves out the DEFAULT).
+    pub hash_ind_algorithm: Option<AlgorithmIdentifierOwned>,
+    /// Hash of each CertificateChoices of `SignedData.certificates`.
+    pub certificates_hash_index: Vec<OctetString>,
+    /// Hash of each RevocationInfoChoice of `SignedData.crls`.
+    pub crls_hash_index: Vec<OctetString>,
+    /// Hash of each attribute type with one of its values, over the unsigned attributes.
+    pub unsigned_attr_values_hash_index: Vec<OctetString>,
+}
+
 /// RFC 5035 §4:
 ///
 /// ```text
