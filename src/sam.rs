@@ -24,6 +24,7 @@ mod sad;
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
+use crate::formats::cms;
 use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
 use crate::identity::token::{self, VerifyKey};
@@ -66,6 +67,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    /// The signed attributes could not be built.
+    #[error("cannot build the signature: {0}")]
+    Format(String),
 }
 
 impl Error {
@@ -80,7 +84,7 @@ impl Error {
             Self::Used => "sad_used",
             Self::CountExceeded => "sad_count_exceeded",
             Self::PolicyNotMet => "activation_too_weak",
-            Self::Hsm(_) | Self::Audit(_) | Self::Store(_) => "internal_error",
+            Self::Hsm(_) | Self::Audit(_) | Self::Store(_) | Self::Format(_) => "internal_error",
         }
     }
 }
@@ -130,6 +134,25 @@ pub struct SignRequest<'a> {
     pub scheme: SignAlgorithm,
     /// The `signAlgo` OID, for the audit record.
     pub sign_algo: &'a str,
+    /// `None`: sign the hashes themselves (`signHash`). `Some(time)`: the hashes are documents'
+    /// SHA-256 digests (`signDoc`); for each the SAM builds the CAdES signed attributes with
+    /// the credential's certificate and this signing time, and signs their digest, so what
+    /// gets signed is always derived here from what the SAD covers.
+    pub cades_signing_time: Option<i64>,
+}
+
+/// The digest the HSM signs for one covered hash.
+fn to_sign(request: &SignRequest<'_>, hash: &[u8]) -> Result<Digest, Error> {
+    let Some(time) = request.cades_signing_time else {
+        return Ok(Digest::new(request.hash_algorithm, hash.to_vec())?);
+    };
+    let digest: [u8; 32] = hash.try_into().map_err(|_| Error::HashNotCovered)?;
+    let prepared = cms::prepare(&digest, &request.credential.certificate, time)
+        .map_err(|e| Error::Format(e.to_string()))?;
+    Ok(Digest::new(
+        HashAlgorithm::Sha256,
+        prepared.to_be_signed.to_vec(),
+    )?)
 }
 
 /// The signature activation module.
@@ -255,7 +278,7 @@ impl Sam {
         let digests = request
             .hashes
             .iter()
-            .map(|h| Digest::new(request.hash_algorithm, h.clone()))
+            .map(|h| to_sign(request, h))
             .collect::<Result<Vec<_>, _>>()?;
         let signatures = self
             .hsm

@@ -3,6 +3,7 @@
 //!
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
+mod documents;
 pub mod error;
 mod signing;
 
@@ -22,6 +23,7 @@ use crate::store::Store;
 pub use crate::keys::policy::Scal;
 pub use crate::keys::{Credential, Status as CredentialStatus};
 pub use crate::sam::Sad;
+pub use documents::{Document, Level, SignDoc};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
 

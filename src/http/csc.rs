@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use super::extract::Bearer;
 use super::router::{AppState, RequestId};
 use crate::service::{
-    Activation, CredentialInfo, CredentialStatus, Error, ErrorCode, Hashes, SignHash,
+    Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Hashes, Level,
+    SignDoc, SignHash,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -90,7 +91,7 @@ pub async fn info(State(state): State<AppState>) -> Json<Value> {
         "methods": [
             "auth/login", "auth/revoke", "credentials/list", "credentials/info",
             "credentials/authorize", "credentials/getChallenge", "signatures/signHash",
-            "signatures/timestamp"
+            "signatures/signDoc", "signatures/timestamp"
         ],
         "validationInfo": false,
     }))
@@ -486,6 +487,127 @@ pub async fn sign_hash(
         .await?;
     let signatures: Vec<String> = signatures.iter().map(|s| b64(s)).collect();
     Ok(Json(json!({ "signatures": signatures })))
+}
+
+/// One document of a `signatures/signDoc` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SignDocDocument {
+    /// The document, base64.
+    document: String,
+    /// `C` (CAdES); `P` and `X` come with the PAdES and XAdES formats.
+    signature_format: String,
+    /// `Ades-B-B`, `Ades-B-T`, `Ades-B-LT` or `Ades-B-LTA` (also without `B-`).
+    #[serde(default)]
+    conformance_level: Option<String>,
+    /// `Attached` or `Detached` for CAdES.
+    #[serde(default)]
+    signed_envelope_property: Option<String>,
+    #[serde(default, rename = "signAlgo")]
+    sign_algo: Option<String>,
+}
+
+/// `signatures/signDoc` request.
+#[derive(Debug, Deserialize)]
+pub struct SignDocRequest {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    #[serde(default, rename = "SAD")]
+    sad: Option<String>,
+    #[serde(default)]
+    documents: Vec<SignDocDocument>,
+    #[serde(default, rename = "operationMode")]
+    operation_mode: Option<String>,
+}
+
+fn level(text: Option<&str>) -> Result<Level, Error> {
+    let normal = text
+        .unwrap_or("Ades-B-B")
+        .to_ascii_uppercase()
+        .replace("ADES-", "")
+        .replace("B-", "");
+    match normal.as_str() {
+        "B" => Ok(Level::BB),
+        "T" => Ok(Level::BT),
+        "LT" => Ok(Level::BLT),
+        "LTA" => Ok(Level::BLTA),
+        _ => Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "conformance_level: Ades-B-B, Ades-B-T, Ades-B-LT or Ades-B-LTA",
+        )),
+    }
+}
+
+/// `POST /csc/v2/signatures/signDoc`: CAdES signatures over the documents; attached ones come
+/// back in `DocumentWithSignature`, detached ones in `SignatureObject`, each in request order.
+pub async fn sign_doc(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    Bearer(principal): Bearer,
+    Json(request): Json<SignDocRequest>,
+) -> Result<Json<Value>, Error> {
+    if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "only the synchronous operation mode (S) is offered",
+        ));
+    }
+    let mut documents = Vec::with_capacity(request.documents.len());
+    let mut sign_algo = None;
+    for d in &request.documents {
+        if d.signature_format != "C" {
+            return Err(Error::new(
+                ErrorCode::UnsupportedFormat,
+                format!(
+                    "signature_format {:?}: this service signs CAdES (C) documents so far",
+                    d.signature_format
+                ),
+            ));
+        }
+        let attached = match d.signed_envelope_property.as_deref().unwrap_or("Attached") {
+            "Attached" => true,
+            "Detached" => false,
+            other => {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    format!("signed_envelope_property {other:?}: Attached or Detached for CAdES"),
+                ))
+            }
+        };
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(d.document.trim())
+            .map_err(|_| Error::new(ErrorCode::InvalidRequest, "document: not base64"))?;
+        sign_algo = sign_algo.or_else(|| d.sign_algo.clone());
+        documents.push(Document {
+            content,
+            attached,
+            level: level(d.conformance_level.as_deref())?,
+        });
+    }
+    let signed = state
+        .service
+        .sign_documents(
+            &principal,
+            &SignDoc {
+                credential_id: request.credential_id,
+                sad: request.sad,
+                documents: documents.clone(),
+                sign_algo,
+            },
+            Some(request_id.0),
+        )
+        .await?;
+    let (mut with_document, mut detached) = (Vec::new(), Vec::new());
+    for (document, cms) in documents.iter().zip(&signed) {
+        if document.attached {
+            with_document.push(b64(cms));
+        } else {
+            detached.push(b64(cms));
+        }
+    }
+    Ok(Json(
+        json!({ "DocumentWithSignature": with_document, "SignatureObject": detached }),
+    ))
 }
 
 /// `signatures/timestamp` request.

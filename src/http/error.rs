@@ -65,7 +65,8 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::SadUsed
         | ErrorCode::SadCountExceeded
         | ErrorCode::ActivationFailed
-        | ErrorCode::UnsupportedAlgorithm => StatusCode::BAD_REQUEST,
+        | ErrorCode::UnsupportedAlgorithm
+        | ErrorCode::UnsupportedFormat => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v2/credentials/getChallenge", post(csc::get_challenge))
         .route("/csc/v2/credentials/authorize", post(csc::authorize))
         .route("/csc/v2/signatures/signHash", post(csc::sign_hash))
+        .route("/csc/v2/signatures/signDoc", post(csc::sign_doc))
         .route("/csc/v2/signatures/timestamp", post(csc::timestamp))
         .route("/csc/v1/info", post(csc::info))
         .route("/csc/v1/auth/login", post(csc::login))
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v1/credentials/getChallenge", post(csc::get_challenge))
         .route("/csc/v1/credentials/authorize", post(csc::authorize))
         .route("/csc/v1/signatures/signHash", post(csc::sign_hash))
+        .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
         .route("/csc/v1/signatures/timestamp", post(csc::timestamp))
         .route("/idp/token", post(idp::token))
         .route(

@@ -66,6 +66,8 @@ pub enum ErrorCode {
     ActivationTooWeak,
     /// An algorithm that does not fit.
     UnsupportedAlgorithm,
+    /// A signature format not offered.
+    UnsupportedFormat,
 }
 
 impl ErrorCode {
@@ -99,6 +101,7 @@ impl ErrorCode {
         Self::ActivationFailed,
         Self::ActivationTooWeak,
         Self::UnsupportedAlgorithm,
+        Self::UnsupportedFormat,
     ];
 
     /// The wire form.
@@ -133,6 +136,7 @@ impl ErrorCode {
             Self::ActivationFailed => "activation_failed",
             Self::ActivationTooWeak => "activation_too_weak",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnsupportedFormat => "unsupported_format",
         }
     }
 
@@ -174,6 +178,7 @@ impl ErrorCode {
             Self::ActivationFailed => "The activation factor (one-time code or passkey) did not verify.",
             Self::ActivationTooWeak => "This credential's policy needs a stronger activation (a passkey or the web approval).",
             Self::UnsupportedAlgorithm => "The hash or signature algorithm is not supported for this key.",
+            Self::UnsupportedFormat => "This signature format or packaging is not offered.",
         }
     }
 }
@@ -336,6 +341,7 @@ mod tests {
                 "activation_failed",
                 "activation_too_weak",
                 "unsupported_algorithm",
+                "unsupported_format",
             ]
         );
     }

@@ -128,6 +128,7 @@ impl From<sam::Error> for Error {
             sam::Error::Hsm(e) => return e.into(),
             sam::Error::Store(e) => return e.into(),
             sam::Error::Audit(e) => return Self::internal(e.to_string()),
+            sam::Error::Format(e) => return Self::internal(e),
         };
         Self::new(code, code.description())
     }
@@ -193,7 +194,7 @@ fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
 }
 
 impl Service {
-    fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
+    pub(super) fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
         Context {
             actor: Actor::Person(principal.person),
             request_id,
@@ -304,7 +305,7 @@ impl Service {
 
     /// One of the caller's credentials that can sign now, with the caller's login at its
     /// policy's level.
-    async fn signing_credential(
+    pub(super) async fn signing_credential(
         &self,
         principal: &Principal,
         id: &str,
@@ -362,7 +363,12 @@ impl Service {
     }
 
     /// Records a refused signing request and returns the error.
-    async fn refuse_signature(&self, ctx: &Context, credential: &str, e: Error) -> Error {
+    pub(super) async fn refuse_signature(
+        &self,
+        ctx: &Context,
+        credential: &str,
+        e: Error,
+    ) -> Error {
         let entry = ctx.entry(
             None,
             Event::SignatureRefused {
@@ -617,6 +623,7 @@ impl Service {
                     hashes,
                     scheme,
                     sign_algo: &request.sign_algo,
+                    cades_signing_time: None,
                 },
                 &ctx,
                 self.now(),
@@ -683,14 +690,7 @@ impl Service {
             HashAlgorithm::Sha384 => crate::pki::tsa::ImprintHash::Sha384,
             HashAlgorithm::Sha512 => crate::pki::tsa::ImprintHash::Sha512,
         };
-        crate::pki::tsa::Source::Embedded(self.pki.clone())
-            .token(imprint, &digest, self.now())
-            .await
-            .map_err(|e| Error {
-                code: ErrorCode::TemporarilyUnavailable,
-                message: "the time-stamping authority did not answer".into(),
-                detail: Some(e.to_string()),
-            })
+        self.timestamp_with(imprint, &digest).await
     }
 }
 

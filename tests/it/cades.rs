@@ -70,7 +70,7 @@ async fn sign(
     Signed { cms, root }
 }
 
-/// `openssl cms -verify` of a signature (with the detached content when given).
+/// `openssl cms -verify` of a signature against the signer's root.
 fn openssl_cms_verify(
     svc: &Service,
     signed: &Signed,
@@ -78,32 +78,7 @@ fn openssl_cms_verify(
     content: Option<&[u8]>,
     extra: &[&str],
 ) -> (bool, String) {
-    let name = uuid::Uuid::new_v4();
-    let sig = svc.file(&format!("{name}.p7s"), cms);
-    let out = svc.dir.path().join(format!("{name}.out"));
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "cms".into(),
-        "-verify".into(),
-        "-binary".into(),
-        "-inform".into(),
-        "DER".into(),
-        "-in".into(),
-        sig.into(),
-        "-CAfile".into(),
-        signed.root.clone().into(),
-        "-purpose".into(),
-        "any".into(),
-        "-out".into(),
-        out.into(),
-    ];
-    if let Some(content) = content {
-        let file = svc.file(&format!("{name}.bin"), content);
-        args.push("-content".into());
-        args.push(file.into());
-    }
-    args.extend(extra.iter().map(Into::into));
-    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    support::openssl(&refs)
+    support::cms_verify(svc, &signed.root, cms, content, extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "hsm", "clock", "config",
         ],
     ),
-    ("sam", &["keys", "identity", "audit", "store", "hsm"]),
+    (
+        "sam",
+        &["keys", "identity", "formats", "audit", "store", "hsm"],
+    ),
     ("keys", &["identity", "pki", "audit", "store", "hsm"]),
     ("telemetry", &[]),
     ("pki", &["audit", "hsm", "store", "formats", "clock"]),

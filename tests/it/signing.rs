@@ -1229,3 +1229,89 @@ async fn a_trusted_issuers_token_with_authorization_details_activates_the_qualif
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_verifies() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let contract: &[u8] = b"Contract: the whole document, signed as CAdES.";
+    let annex: &[u8] = b"Annex: signed detached, at B-LTA.";
+    // The SAD covers the SHA-256 of each submitted document.
+    svc.clock.advance(30);
+    let hashes = hashes_of(&[contract, annex]);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let request = json!({
+        "credentialID": advanced,
+        "SAD": auth["SAD"],
+        "documents": [
+            {"document": b64(contract), "signature_format": "C",
+             "conformance_level": "Ades-B-B", "signed_envelope_property": "Attached"},
+            {"document": b64(annex), "signature_format": "C",
+             "conformance_level": "Ades-B-LTA", "signed_envelope_property": "Detached"},
+        ],
+    });
+    let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
+    assert_eq!(status, 200, "{signed}");
+    let attached = unb64(&signed["DocumentWithSignature"][0]);
+    let detached = unb64(&signed["SignatureObject"][0]);
+    let root_der = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root = svc.file("root.pem", support::cert_pem(&root_der).as_bytes());
+    let (ok, out) = support::cms_verify(&svc, &root, &attached, None, &[]);
+    assert!(ok, "{out}");
+    // The service clock runs ahead of the machine's (the test moved it for a new TOTP code).
+    let at = svc.now().to_string();
+    let (ok, out) = support::cms_verify(
+        &svc,
+        &root,
+        &detached,
+        Some(annex),
+        &["-crl_check_all", "-attime", &at],
+    );
+    assert!(ok, "{out}");
+    let (ok, _) = support::cms_verify(&svc, &root, &detached, Some(contract), &[]);
+    assert!(
+        !ok,
+        "a detached signature verifies only with its own document"
+    );
+    assert_eq!(
+        qsign::formats::cms::level(&detached).unwrap(),
+        qsign::formats::cms::Level::BLTA
+    );
+    assert_eq!(
+        qsign::formats::cms::level(&attached).unwrap(),
+        qsign::formats::cms::Level::BB
+    );
+    // The audit records the documents' digests as what was signed.
+    let made = audit_events(&svc, "signature_made").await;
+    let digest = hex::encode(support::sha256(annex));
+    assert!(made.iter().any(|m| m["hash"] == digest.as_str()));
+
+    // The SAD is spent; a document the SAD does not cover and a format not offered are refused.
+    refused(
+        &csc(&svc, "signatures/signDoc", &token, &request).await,
+        400,
+        "sad_used",
+    );
+    svc.clock.advance(30);
+    let (_, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes[..1], 1, &karen.code(&svc)).await;
+    let other = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(b"not approved"), "signature_format": "C"}]});
+    refused(
+        &csc(&svc, "signatures/signDoc", &token, &other).await,
+        400,
+        "hash_not_authorized",
+    );
+    let xml = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(b"<a/>"), "signature_format": "X"}]});
+    refused(
+        &csc(&svc, "signatures/signDoc", &token, &xml).await,
+        400,
+        "unsupported_format",
+    );
+    svc.stop().await;
+}

@@ -567,3 +567,40 @@ pub fn form_request(html: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// `openssl cms -verify` of a CMS signature (DER) against a root (PEM file), with the detached
+/// content when given and any extra options (`-crl_check_all`).
+pub fn cms_verify(
+    svc: &Service,
+    root: &Path,
+    cms: &[u8],
+    content: Option<&[u8]>,
+    extra: &[&str],
+) -> (bool, String) {
+    let name = uuid::Uuid::new_v4();
+    let sig = svc.file(&format!("{name}.p7s"), cms);
+    let out = svc.dir.path().join(format!("{name}.out"));
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "cms".into(),
+        "-verify".into(),
+        "-binary".into(),
+        "-inform".into(),
+        "DER".into(),
+        "-in".into(),
+        sig.into(),
+        "-CAfile".into(),
+        root.into(),
+        "-purpose".into(),
+        "any".into(),
+        "-out".into(),
+        out.into(),
+    ];
+    if let Some(content) = content {
+        let file = svc.file(&format!("{name}.bin"), content);
+        args.push("-content".into());
+        args.push(file.into());
+    }
+    args.extend(extra.iter().map(Into::into));
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    openssl(&refs)
+}

@@ -1,0 +1,223 @@
+//! Whole-document signing (CSC `signatures/signDoc`): CAdES over submitted documents at
+//! B-B, B-T, B-LT or B-LTA. The SAD covers the documents' SHA-256 digests; the SAM builds the
+//! signed attributes over them and signs; the service assembles and extends the CMS.
+
+use sha2::{Digest as _, Sha256};
+
+use super::signing::{Activation, Hashes};
+use super::{Error, ErrorCode, Service};
+pub use crate::formats::cms::Level;
+use crate::formats::cms::{self, SignatureAlgorithm};
+use crate::hsm::{HashAlgorithm, SignAlgorithm};
+use crate::identity::Principal;
+use crate::keys::algo;
+use crate::pki::tsa::{ImprintHash, Source};
+use crate::pki::Ca;
+use crate::sam::SignRequest;
+
+/// One document to sign as CAdES.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// The document's bytes.
+    pub content: Vec<u8>,
+    /// Embed the document in the signature (`Attached`) or not (`Detached`).
+    pub attached: bool,
+    /// The baseline level to reach.
+    pub level: Level,
+}
+
+/// A `signDoc` request.
+#[derive(Debug, Clone)]
+pub struct SignDoc {
+    /// The credential.
+    pub credential_id: String,
+    /// The SAD over the documents' SHA-256 digests; `None` when the bearer token carries the
+    /// approval (`authorization_details`).
+    pub sad: Option<String>,
+    /// The documents, at most 100.
+    pub documents: Vec<Document>,
+    /// The `signAlgo` OID; by default the key's (ECDSA with SHA-256, or RSA PKCS#1 v1.5).
+    pub sign_algo: Option<String>,
+}
+
+fn format_error(e: &cms::Error) -> Error {
+    Error::internal(format!("CAdES: {e}"))
+}
+
+impl Service {
+    /// Signs each document as CAdES at its level; returns the CMS (DER) of each, in order.
+    ///
+    /// # Errors
+    /// As `signatures/signHash`; `invalid_request` for no or too many documents;
+    /// `unsupported_algorithm`; `temporarily_unavailable` when the TSA does not answer.
+    pub async fn sign_documents(
+        &self,
+        principal: &Principal,
+        request: &SignDoc,
+        request_id: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        let credential = match self
+            .signing_credential(principal, &request.credential_id)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
+        };
+        if request.documents.is_empty() || request.documents.len() > 100 {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "documents: 1 to 100 documents",
+            ));
+        }
+        let (scheme, algorithm) = match (credential.algorithm.is_ec(), request.sign_algo.as_deref())
+        {
+            (true, None | Some("1.2.840.10045.4.3.2" | "1.2.840.10045.2.1")) => {
+                (SignAlgorithm::Ecdsa, SignatureAlgorithm::EcdsaSha256)
+            }
+            (false, None | Some("1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.1")) => {
+                (SignAlgorithm::RsaPkcs1v15, SignatureAlgorithm::RsaSha256)
+            }
+            (false, Some("1.2.840.113549.1.1.10")) => {
+                (SignAlgorithm::RsaPss, SignatureAlgorithm::RsaPssSha256)
+            }
+            (_, Some(other)) => {
+                return Err(Error::new(
+                    ErrorCode::UnsupportedAlgorithm,
+                    format!("signAlgo {other:?} does not fit this key for CAdES with SHA-256"),
+                ))
+            }
+        };
+        let digests: Vec<[u8; 32]> = request
+            .documents
+            .iter()
+            .map(|d| Sha256::digest(&d.content).into())
+            .collect();
+        let hashes: Vec<Vec<u8>> = digests.iter().map(|d| d.to_vec()).collect();
+        let sad = match &request.sad {
+            Some(sad) => sad.clone(),
+            None => {
+                use base64::Engine as _;
+                let wanted = Hashes {
+                    credential_id: request.credential_id.clone(),
+                    hash_algorithm: Some(algo::hash_oid(HashAlgorithm::Sha256).to_owned()),
+                    hashes: hashes
+                        .iter()
+                        .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+                        .collect(),
+                    num_signatures: None,
+                    label: None,
+                };
+                self.authorize(
+                    principal,
+                    &wanted,
+                    Activation::Token,
+                    ctx.request_id.clone(),
+                )
+                .await?
+                .token
+            }
+        };
+        let now = self.now();
+        let sign_algo = match algorithm {
+            SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",
+            SignatureAlgorithm::RsaSha256 => "1.2.840.113549.1.1.11",
+            SignatureAlgorithm::RsaPssSha256 => "1.2.840.113549.1.1.10",
+        };
+        let raw = self
+            .sam
+            .sign(
+                &SignRequest {
+                    credential: &credential,
+                    sad: &sad,
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    hashes,
+                    scheme,
+                    sign_algo,
+                    cades_signing_time: Some(now),
+                },
+                &ctx,
+                now,
+            )
+            .await?;
+        let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
+        let mut out = Vec::with_capacity(raw.len());
+        for ((document, digest), signature) in request.documents.iter().zip(&digests).zip(raw) {
+            let signature = if credential.algorithm.is_ec() {
+                crate::hsm::ecdsa_signature_der(&signature)?
+            } else {
+                signature
+            };
+            let prepared =
+                cms::prepare(digest, &credential.certificate, now).map_err(|e| format_error(&e))?;
+            let signed = cms::assemble(
+                &prepared,
+                document.attached.then_some(document.content.as_slice()),
+                &chain,
+                algorithm,
+                &signature,
+            )
+            .map_err(|e| format_error(&e))?;
+            out.push(self.extend_cades(signed, document.level, digest).await?);
+        }
+        Ok(out)
+    }
+
+    /// Extends a CAdES signature to `level` with the embedded TSA, the CA certificates and
+    /// CRLs.
+    async fn extend_cades(
+        &self,
+        mut signed: Vec<u8>,
+        level: Level,
+        content_digest: &[u8; 32],
+    ) -> Result<Vec<u8>, Error> {
+        if level >= Level::BT {
+            let value = cms::signature_value(&signed).map_err(|e| format_error(&e))?;
+            let token = self.timestamp_token(&Sha256::digest(&value)).await?;
+            signed = cms::add_signature_timestamp(&signed, &token).map_err(|e| format_error(&e))?;
+        }
+        if level >= Level::BLT {
+            let now = self.now();
+            let certificates = vec![
+                self.pki.tsa_certificate().await?,
+                self.pki.ca_certificate(Ca::Issuing).await?,
+                self.pki.ca_certificate(Ca::Root).await?,
+            ];
+            let crls = vec![
+                self.pki.crl(Ca::Issuing, now).await?,
+                self.pki.crl(Ca::Root, now).await?,
+            ];
+            signed = cms::add_validation_data(&signed, &certificates, &crls)
+                .map_err(|e| format_error(&e))?;
+        }
+        if level >= Level::BLTA {
+            let (index, imprint) = cms::archive_imprint(&signed, Some(content_digest))
+                .map_err(|e| format_error(&e))?;
+            let token = self.timestamp_token(&imprint).await?;
+            signed = cms::add_archive_timestamp(&signed, &token, &index)
+                .map_err(|e| format_error(&e))?;
+        }
+        Ok(signed)
+    }
+
+    /// A timestamp token of the embedded TSA over a SHA-256 digest.
+    async fn timestamp_token(&self, digest: &[u8]) -> Result<Vec<u8>, Error> {
+        self.timestamp_with(ImprintHash::Sha256, digest).await
+    }
+
+    /// A timestamp token of the embedded TSA over a digest.
+    pub(super) async fn timestamp_with(
+        &self,
+        hash: ImprintHash,
+        digest: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        Source::Embedded(self.pki.clone())
+            .token(hash, digest, self.now())
+            .await
+            .map_err(|e| Error {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: "the time-stamping authority did not answer".into(),
+                detail: Some(e.to_string()),
+            })
+    }
+}
