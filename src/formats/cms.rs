@@ -291,18 +291,24 @@ pub fn signature_value(cms: &[u8]) -> Result<Vec<u8>, Error> {
 /// # Errors
 /// [`Error::Malformed`] for a CMS or token that does not parse.
 pub fn add_signature_timestamp(cms: &[u8], token: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut signed = signed_data(cms)?;
-    let mut signer = only_signer(&mut signed)?;
     let token = Any::from_der(token).map_err(|_| Error::Malformed("timestamp token"))?;
+    let signed = with_unsigned(
+        signed_data(cms)?,
+        attribute(oid::SIGNATURE_TIME_STAMP, token)?,
+    )?;
+    wrap(&signed)
+}
+
+/// The SignedData with one more unsigned attribute on its one signer.
+fn with_unsigned(mut signed: SignedData, attr: Attribute) -> Result<SignedData, Error> {
+    let mut signer = only_signer(&mut signed)?;
     let mut unsigned = signer.unsigned_attrs.take().unwrap_or_default();
-    unsigned
-        .insert(attribute(oid::SIGNATURE_TIME_STAMP, token)?)
-        .map_err(enc)?;
+    unsigned.insert(attr).map_err(enc)?;
     signer.unsigned_attrs = Some(unsigned);
     let mut signers = SetOfVec::new();
     signers.insert(signer).map_err(enc)?;
     signed.signer_infos = SignerInfos(signers);
-    wrap(&signed)
+    Ok(signed)
 }
 
 /// B-LT: adds certificates (the TSA's and every CA's) and CRLs to the SignedData, so the
@@ -449,29 +455,14 @@ pub fn add_archive_timestamp(
     token: &[u8],
     ats_hash_index: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let mut token_data = signed_data(token).map_err(|_| Error::Malformed("timestamp token"))?;
-    let mut tsa_signer = only_signer(&mut token_data)?;
+    let token_data = signed_data(token).map_err(|_| Error::Malformed("timestamp token"))?;
     let index = Any::from_der(ats_hash_index).map_err(|_| Error::Malformed("ATSHashIndexV3"))?;
-    let mut unsigned = tsa_signer.unsigned_attrs.take().unwrap_or_default();
-    unsigned
-        .insert(attribute(oid::ATS_HASH_INDEX_V3, index)?)
-        .map_err(enc)?;
-    tsa_signer.unsigned_attrs = Some(unsigned);
-    let mut signers = SetOfVec::new();
-    signers.insert(tsa_signer).map_err(enc)?;
-    token_data.signer_infos = SignerInfos(signers);
+    let token_data = with_unsigned(token_data, attribute(oid::ATS_HASH_INDEX_V3, index)?)?;
     let token = Any::from_der(&wrap(&token_data)?).map_err(enc)?;
-
-    let mut signed = signed_data(cms)?;
-    let mut signer = only_signer(&mut signed)?;
-    let mut unsigned = signer.unsigned_attrs.take().unwrap_or_default();
-    unsigned
-        .insert(attribute(oid::ARCHIVE_TIME_STAMP_V3, token)?)
-        .map_err(enc)?;
-    signer.unsigned_attrs = Some(unsigned);
-    let mut signers = SetOfVec::new();
-    signers.insert(signer).map_err(enc)?;
-    signed.signer_infos = SignerInfos(signers);
+    let signed = with_unsigned(
+        signed_data(cms)?,
+        attribute(oid::ARCHIVE_TIME_STAMP_V3, token)?,
+    )?;
     wrap(&signed)
 }
 

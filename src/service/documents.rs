@@ -4,13 +4,11 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::signing::{Activation, Hashes};
 use super::{Error, ErrorCode, Service};
 pub use crate::formats::cms::Level;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::hsm::{HashAlgorithm, SignAlgorithm};
 use crate::identity::Principal;
-use crate::keys::algo;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
 use crate::sam::SignRequest;
@@ -94,30 +92,23 @@ impl Service {
             .map(|d| Sha256::digest(&d.content).into())
             .collect();
         let hashes: Vec<Vec<u8>> = digests.iter().map(|d| d.to_vec()).collect();
-        let sad = match &request.sad {
-            Some(sad) => sad.clone(),
-            None => {
-                use base64::Engine as _;
-                let wanted = Hashes {
-                    credential_id: request.credential_id.clone(),
-                    hash_algorithm: Some(algo::hash_oid(HashAlgorithm::Sha256).to_owned()),
-                    hashes: hashes
-                        .iter()
-                        .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
-                        .collect(),
-                    num_signatures: None,
-                    label: None,
-                };
-                self.authorize(
-                    principal,
-                    &wanted,
-                    Activation::Token,
-                    ctx.request_id.clone(),
-                )
-                .await?
-                .token
-            }
+        let encoded: Vec<String> = {
+            use base64::Engine as _;
+            hashes
+                .iter()
+                .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
+                .collect()
         };
+        let sad = self
+            .sad_or_approval(
+                principal,
+                request.sad.as_deref(),
+                &request.credential_id,
+                HashAlgorithm::Sha256,
+                &encoded,
+                &ctx,
+            )
+            .await?;
         let now = self.now();
         let sign_algo = match algorithm {
             SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",

@@ -573,6 +573,38 @@ impl Service {
         Ok(())
     }
 
+    /// The SAD of a signing request, or, when it has none, one made from the approval the
+    /// bearer token carries (CSC oauth2code: the token activates exactly these hashes).
+    pub(super) async fn sad_or_approval(
+        &self,
+        principal: &Principal,
+        sad: Option<&str>,
+        credential_id: &str,
+        algorithm: HashAlgorithm,
+        hashes: &[String],
+        ctx: &Context,
+    ) -> Result<String, Error> {
+        if let Some(sad) = sad {
+            return Ok(sad.to_owned());
+        }
+        let wanted = Hashes {
+            credential_id: credential_id.to_owned(),
+            hash_algorithm: Some(algo::hash_oid(algorithm).to_owned()),
+            hashes: hashes.to_vec(),
+            num_signatures: None,
+            label: None,
+        };
+        Ok(self
+            .authorize(
+                principal,
+                &wanted,
+                Activation::Token,
+                ctx.request_id.clone(),
+            )
+            .await?
+            .token)
+    }
+
     /// `signatures/signHash`: the SAM signs each hash if the SAD covers it; the signatures
     /// come back in the order of the hashes, DER for ECDSA (as X.509 and CMS use them).
     ///
@@ -592,27 +624,16 @@ impl Service {
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
         };
         let (credential, scheme, algorithm, hashes) = credential;
-        let sad = match &request.sad {
-            Some(sad) => sad.clone(),
-            // CSC oauth2code: the token is the activation for exactly these hashes.
-            None => {
-                let wanted = Hashes {
-                    credential_id: request.credential_id.clone(),
-                    hash_algorithm: Some(algo::hash_oid(algorithm).to_owned()),
-                    hashes: request.hashes.clone(),
-                    num_signatures: None,
-                    label: None,
-                };
-                self.authorize(
-                    principal,
-                    &wanted,
-                    Activation::Token,
-                    ctx.request_id.clone(),
-                )
-                .await?
-                .token
-            }
-        };
+        let sad = self
+            .sad_or_approval(
+                principal,
+                request.sad.as_deref(),
+                &request.credential_id,
+                algorithm,
+                &request.hashes,
+                &ctx,
+            )
+            .await?;
         let raw = self
             .sam
             .sign(

@@ -81,6 +81,44 @@ fn openssl_cms_verify(
     support::cms_verify(svc, &signed.root, cms, content, extra)
 }
 
+/// What `openssl cms -cmsout -print` shows of a CMS file.
+fn cms_print(file: &std::path::Path) -> String {
+    let (ok, dump) = support::openssl(&[
+        "cms".as_ref(),
+        "-cmsout".as_ref(),
+        "-print".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert!(ok, "{dump}");
+    dump
+}
+
+/// `openssl ts -verify` of a token over `imprint`.
+fn ts_verify(
+    imprint: &[u8],
+    token: &std::path::Path,
+    root: &std::path::Path,
+    untrusted: &std::path::Path,
+) {
+    let (ok, out) = support::openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-digest".as_ref(),
+        hex::encode(imprint).as_ref(),
+        "-in".as_ref(),
+        token.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        root.as_os_str(),
+        "-untrusted".as_ref(),
+        untrusted.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cades_b_b_attached_and_detached_verify_with_openssl_and_tampering_fails() {
     let svc = Service::start().await;
@@ -142,16 +180,7 @@ async fn cades_b_b_attached_and_detached_verify_with_openssl_and_tampering_fails
     )
     .await;
     let file = svc.file("bb.p7s", &signed.cms);
-    let (ok, dump) = support::openssl(&[
-        "cms".as_ref(),
-        "-cmsout".as_ref(),
-        "-print".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        file.as_os_str(),
-    ]);
-    assert!(ok, "{dump}");
+    let dump = cms_print(&file);
     for attr in [
         "contentType",
         "messageDigest",
@@ -197,30 +226,9 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
         format!("{}{}", support::cert_pem(&tsa), support::cert_pem(&issuing)).as_bytes(),
     );
     let token_file = svc.file("sig.tst", &token);
-    let (ok, out) = support::openssl(&[
-        "ts".as_ref(),
-        "-verify".as_ref(),
-        "-digest".as_ref(),
-        hex::encode(&imprint).as_ref(),
-        "-in".as_ref(),
-        token_file.as_os_str(),
-        "-token_in".as_ref(),
-        "-CAfile".as_ref(),
-        signed.root.as_os_str(),
-        "-untrusted".as_ref(),
-        untrusted.as_os_str(),
-    ]);
-    assert!(ok && out.contains("Verification: OK"), "{out}");
+    ts_verify(&imprint, &token_file, &signed.root, &untrusted);
     let file = svc.file("bt.p7s", &bt);
-    let (_, dump) = support::openssl(&[
-        "cms".as_ref(),
-        "-cmsout".as_ref(),
-        "-print".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        file.as_os_str(),
-    ]);
+    let dump = cms_print(&file);
     assert!(dump.contains("id-smime-aa-timeStampToken"), "{dump}");
 
     // B-LT: the TSA and CA certificates and both CRLs; openssl checks revocation from them.
@@ -270,30 +278,9 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
     let (ok, out) = openssl_cms_verify(&svc, &signed, &lta, Some(content), &["-crl_check_all"]);
     assert!(ok, "{out}");
     let archive_file = svc.file("archive.tst", &archive);
-    let (ok, out) = support::openssl(&[
-        "ts".as_ref(),
-        "-verify".as_ref(),
-        "-digest".as_ref(),
-        hex::encode(imprint).as_ref(),
-        "-in".as_ref(),
-        archive_file.as_os_str(),
-        "-token_in".as_ref(),
-        "-CAfile".as_ref(),
-        signed.root.as_os_str(),
-        "-untrusted".as_ref(),
-        untrusted.as_os_str(),
-    ]);
-    assert!(ok && out.contains("Verification: OK"), "{out}");
+    ts_verify(&imprint, &archive_file, &signed.root, &untrusted);
     let file = svc.file("lta.p7s", &lta);
-    let (_, dump) = support::openssl(&[
-        "cms".as_ref(),
-        "-cmsout".as_ref(),
-        "-print".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        file.as_os_str(),
-    ]);
+    let dump = cms_print(&file);
     assert!(
         dump.contains("0.4.0.1733.2.4"),
         "archive-time-stamp-v3 missing:\n{dump}"
