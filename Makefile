@@ -34,6 +34,7 @@ bench: deps-test
 	$(CARGO) bench --bench audit
 	$(CARGO) bench --bench identity
 	$(CARGO) bench --bench signing
+	$(CARGO) bench --bench formats
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

@@ -1,0 +1,187 @@
+//! CAdES detached signing of a 100 MB file against `openssl cms -sign` with the same key type
+//! (P-256), in the same run.
+//!
+//! qsign's path: stream the file through SHA-256 in 1 MiB chunks (the file is never held in
+//! memory), build the signed attributes, sign their digest with a wrapped P-256 user key in
+//! SoftHSM (unwrap + sign + destroy), assemble the detached SignedData, write it. openssl's:
+//! `openssl cms -sign -binary -md sha256` with the key in a PEM file.
+//!
+//! Run: `cargo bench --bench formats`. Figures go to `docs/performance.md`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    missing_docs,
+    dead_code,
+    reason = "benchmark harness"
+)]
+
+#[path = "../tests/it/support.rs"]
+mod fixtures;
+
+use std::io::{Read as _, Write as _};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use qsign::audit::Context;
+use qsign::formats::cms::{self, SignatureAlgorithm};
+use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
+use qsign::pki::{Ca, NaturalPerson, Subject};
+use sha2::Digest as _;
+
+const SIZE: usize = 100 * 1024 * 1024;
+const RUNS: usize = 3;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let svc = fixtures::Service::start_production().await;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    {
+        let mut f = std::fs::File::create(&big).unwrap();
+        let mut block = vec![0u8; 1024 * 1024];
+        for i in 0..SIZE / block.len() {
+            for (j, b) in block.iter_mut().enumerate() {
+                *b = u8::try_from((i * 31 + j * 7) % 251).unwrap();
+            }
+            f.write_all(&block).unwrap();
+        }
+    }
+
+    // qsign: a wrapped P-256 user key and its certificate from the CA.
+    let (wrapped, spki) = svc
+        .hsm
+        .generate_wrapped(KeyAlgorithm::EcP256)
+        .await
+        .unwrap();
+    let subject = Subject::NaturalPerson(NaturalPerson {
+        given_name: "Bench".into(),
+        family_name: "Mark".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &Context::system(), svc.now())
+        .await
+        .unwrap();
+    let chain = vec![svc.pki.ca_certificate(Ca::Issuing).await.unwrap()];
+    let mut ours = Vec::new();
+    for run in 0..RUNS {
+        let start = Instant::now();
+        let mut file = std::fs::File::open(&big).unwrap();
+        let mut hasher = sha2::Sha256::new();
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let n = file.read(&mut buffer).unwrap();
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let prepared = cms::prepare(&digest, &issued.der, svc.now()).unwrap();
+        let raw = svc
+            .hsm
+            .sign_with_wrapped(
+                &wrapped,
+                SignAlgorithm::Ecdsa,
+                vec![Digest::new(HashAlgorithm::Sha256, prepared.to_be_signed.to_vec()).unwrap()],
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        let signature = ecdsa_signature_der(&raw).unwrap();
+        let signed = cms::assemble(
+            &prepared,
+            None,
+            &chain,
+            SignatureAlgorithm::EcdsaSha256,
+            &signature,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(format!("ours-{run}.p7s")), &signed).unwrap();
+        ours.push(start.elapsed());
+    }
+
+    // openssl: the same key type, the key in a file.
+    let key = dir.path().join("key.pem");
+    let cert = dir.path().join("cert.pem");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=bench",
+            "-days",
+            "1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let mut theirs = Vec::new();
+    for run in 0..RUNS {
+        let start = Instant::now();
+        let out = Command::new("openssl")
+            .args([
+                "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-in",
+            ])
+            .arg(&big)
+            .arg("-signer")
+            .arg(&cert)
+            .arg("-inkey")
+            .arg(&key)
+            .arg("-out")
+            .arg(dir.path().join(format!("openssl-{run}.p7s")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        theirs.push(start.elapsed());
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    println!("| CAdES detached, 100 MiB file, P-256 (median of {RUNS}) | time |");
+    println!("|---|---:|");
+    println!(
+        "| qsign (streamed SHA-256, SoftHSM unwrap + sign, assemble) | {:.0} ms |",
+        ours.as_secs_f64() * 1e3
+    );
+    println!(
+        "| openssl cms -sign (key in a file) | {:.0} ms |",
+        theirs.as_secs_f64() * 1e3
+    );
+    println!(
+        "| ratio qsign / openssl | {:.2} |",
+        ours.as_secs_f64() / theirs.as_secs_f64()
+    );
+    svc.stop().await;
+}
