@@ -8,3 +8,4 @@
 
 pub mod asn1;
 pub mod cms;
+pub mod xml;
