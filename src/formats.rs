@@ -8,4 +8,5 @@
 
 pub mod asn1;
 pub mod cms;
+pub mod xades;
 pub mod xml;

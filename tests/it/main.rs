@@ -24,3 +24,4 @@ mod server;
 mod signing;
 mod store;
 mod support;
+mod xades;

@@ -1,0 +1,224 @@
+//! XAdES (ETSI EN 319 132-1) enveloped signatures at B-B, in the three steps of every format
+//! here: [`prepare_enveloped`] builds the `ds:Signature` with `SignedProperties` (signing time,
+//! `SigningCertificateV2`, `DataObjectFormat`) and the digest of the canonical `SignedInfo` to
+//! be signed; the signer signs it (remotely, through the SAM); [`assemble`] puts the signature
+//! value in and the signature into the document, as the last child of its root element.
+//!
+//! Canonicalization is exclusive C14N 1.0 everywhere (SignedInfo, the document reference after
+//! the enveloped-signature transform, SignedProperties), so verifiers never fall back to
+//! inclusive C14N. Enveloping and detached packaging and the T/LT/LTA levels are not built yet.
+
+use base64::Engine as _;
+use der::{Decode, Encode};
+use sha2::{Digest as _, Sha256};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::Certificate;
+
+use super::asn1::etsi::IssuerSerial;
+use super::xml::{self, c14n, Element, Limits};
+
+/// The XML-DSig namespace.
+pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// The XAdES 1.3.2 namespace.
+pub const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+
+/// What can go wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The document is refused (hostile or malformed XML).
+    #[error(transparent)]
+    Xml(#[from] xml::Error),
+    /// The signer's certificate does not parse.
+    #[error("malformed signer certificate")]
+    Certificate,
+    /// The document cannot carry an enveloped signature (a self-closing root element).
+    #[error("the document element must have an end tag to take an enveloped signature")]
+    NoEndTag,
+    /// A value cannot be encoded.
+    #[error("cannot encode: {0}")]
+    Encoding(String),
+}
+
+/// The signature algorithm of the signer's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    /// ECDSA with SHA-256; the value is raw `r || s` (RFC 4051).
+    EcdsaSha256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RsaSha256,
+}
+
+impl SignatureAlgorithm {
+    const fn uri(self) -> &'static str {
+        match self {
+            Self::EcdsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+            Self::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        }
+    }
+}
+
+/// A signature waiting for its value.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    document: Vec<u8>,
+    insert_at: usize,
+    head: String,
+    tail: String,
+    /// SHA-256 over the canonical `SignedInfo`: the digest to sign.
+    pub to_be_signed: [u8; 32],
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Escapes text for element content and attribute values.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn find<'a>(e: &'a Element, ns: &str, local: &str) -> Option<&'a Element> {
+    if e.ns.as_deref() == Some(ns) && e.local == local {
+        return Some(e);
+    }
+    e.elements().find_map(|c| find(c, ns, local))
+}
+
+fn is_signature(e: &Element) -> bool {
+    e.ns.as_deref() == Some(DS) && e.local == "Signature"
+}
+
+/// UTC `YYYY-MM-DDThh:mm:ssZ`.
+fn xml_time(unix: i64) -> Result<String, Error> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|e| Error::Encoding(e.to_string()))?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+/// Step 1: the enveloped signature over `document` for the signer's certificate, with
+/// `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds).
+///
+/// # Errors
+/// [`Error::Xml`] for a refused document; [`Error::Certificate`]; [`Error::NoEndTag`].
+pub fn prepare_enveloped(
+    document: &[u8],
+    signer_certificate: &[u8],
+    algorithm: SignatureAlgorithm,
+    mime_type: &str,
+    signing_time: i64,
+) -> Result<Prepared, Error> {
+    let parsed = xml::parse(document, Limits::default())?;
+    let cert = Certificate::from_der(signer_certificate).map_err(|_| Error::Certificate)?;
+    // The signature goes right before the root element's end tag.
+    let text =
+        std::str::from_utf8(document).map_err(|_| xml::Error::Malformed("not UTF-8".into()))?;
+    let root_name = match &parsed.root.prefix {
+        Some(p) => format!("{p}:{}", parsed.root.local),
+        None => parsed.root.local.clone(),
+    };
+    let insert_at = text
+        .rfind(&format!("</{root_name}"))
+        .ok_or(Error::NoEndTag)?;
+    let document_digest = Sha256::digest(c14n::exclusive(&parsed.root, &is_signature));
+
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let issuer_serial = IssuerSerial {
+        issuer: vec![GeneralName::DirectoryName(
+            cert.tbs_certificate().issuer().clone(),
+        )],
+        serial_number: cert.tbs_certificate().serial_number().clone(),
+    }
+    .to_der()
+    .map_err(|e| Error::Encoding(e.to_string()))?;
+    let signed_properties = format!(
+        "<xades:SignedProperties Id=\"xades-{id}\">\
+         <xades:SignedSignatureProperties>\
+         <xades:SigningTime>{time}</xades:SigningTime>\
+         <xades:SigningCertificateV2><xades:Cert><xades:CertDigest>\
+         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestValue>{cert_digest}</ds:DigestValue></xades:CertDigest>\
+         <xades:IssuerSerialV2>{issuer_serial}</xades:IssuerSerialV2></xades:Cert>\
+         </xades:SigningCertificateV2></xades:SignedSignatureProperties>\
+         <xades:SignedDataObjectProperties>\
+         <xades:DataObjectFormat ObjectReference=\"#ref-{id}\">\
+         <xades:MimeType>{mime}</xades:MimeType></xades:DataObjectFormat>\
+         </xades:SignedDataObjectProperties></xades:SignedProperties>",
+        time = xml_time(signing_time)?,
+        cert_digest = b64(&Sha256::digest(signer_certificate)),
+        issuer_serial = b64(&issuer_serial),
+        mime = escape(mime_type),
+    );
+    let object = format!(
+        "<ds:Object><xades:QualifyingProperties xmlns:xades=\"{XADES}\" Target=\"#sig-{id}\">\
+         {signed_properties}</xades:QualifyingProperties></ds:Object>"
+    );
+    // The SignedProperties digest, canonicalized as a verifier will find it.
+    let wrapper = format!("<ds:Signature xmlns:ds=\"{DS}\">{object}</ds:Signature>");
+    let wrapper = xml::parse(wrapper.as_bytes(), Limits::default())?;
+    let properties = find(&wrapper.root, XADES, "SignedProperties")
+        .ok_or_else(|| Error::Encoding("SignedProperties".into()))?;
+    let properties_digest = Sha256::digest(c14n::exclusive(properties, &|_| false));
+
+    let c14n_uri = c14n::EXCLUSIVE;
+    let signed_info = format!(
+        "<ds:SignedInfo>\
+         <ds:CanonicalizationMethod Algorithm=\"{c14n_uri}\"/>\
+         <ds:SignatureMethod Algorithm=\"{method}\"/>\
+         <ds:Reference Id=\"ref-{id}\" URI=\"\"><ds:Transforms>\
+         <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+         <ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>\
+         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestValue>{document_digest}</ds:DigestValue></ds:Reference>\
+         <ds:Reference Type=\"http://uri.etsi.org/01903#SignedProperties\" URI=\"#xades-{id}\">\
+         <ds:Transforms><ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>\
+         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestValue>{properties_digest}</ds:DigestValue></ds:Reference>\
+         </ds:SignedInfo>",
+        method = algorithm.uri(),
+        document_digest = b64(&document_digest),
+        properties_digest = b64(&properties_digest),
+    );
+    let head =
+        format!("<ds:Signature xmlns:ds=\"{DS}\" Id=\"sig-{id}\">{signed_info}<ds:SignatureValue>");
+    let tail = format!(
+        "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate>\
+         </ds:X509Data></ds:KeyInfo>{object}</ds:Signature>",
+        b64(signer_certificate)
+    );
+    // The SignedInfo digest, canonicalized in the signature as it will stand.
+    let probe = xml::parse(format!("{head}{tail}").as_bytes(), Limits::default())?;
+    let info =
+        find(&probe.root, DS, "SignedInfo").ok_or_else(|| Error::Encoding("SignedInfo".into()))?;
+    let to_be_signed = Sha256::digest(c14n::exclusive(info, &|_| false)).into();
+    Ok(Prepared {
+        document: document.to_vec(),
+        insert_at,
+        head,
+        tail,
+        to_be_signed,
+    })
+}
+
+/// Step 3: the signed document, with the signature value (raw `r || s` for ECDSA).
+#[must_use]
+pub fn assemble(prepared: &Prepared, signature_value: &[u8]) -> Vec<u8> {
+    let (before, after) = prepared.document.split_at(prepared.insert_at);
+    let mut out = Vec::with_capacity(prepared.document.len() + prepared.head.len() + 4096);
+    out.extend_from_slice(before);
+    out.extend_from_slice(prepared.head.as_bytes());
+    out.extend_from_slice(b64(signature_value).as_bytes());
+    out.extend_from_slice(prepared.tail.as_bytes());
+    out.extend_from_slice(after);
+    out
+}

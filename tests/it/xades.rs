@@ -1,0 +1,128 @@
+//! XAdES B-B enveloped signatures with a P-256 user key in SoftHSM, checked by `xmlsec1 --verify`
+//! with qsign's root as the trusted CA; tampering with the content or the signed properties
+//! makes xmlsec1 fail.
+
+use qsign::audit::Context;
+use qsign::formats::xades::{self, SignatureAlgorithm};
+use qsign::hsm::{Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
+use qsign::pki::{Ca, NaturalPerson, Subject};
+
+use crate::support::{self, Service};
+
+/// Signs `document` enveloped with a new user key; returns the signed XML.
+async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
+    let (wrapped, spki) = svc
+        .hsm
+        .generate_wrapped(KeyAlgorithm::EcP256)
+        .await
+        .unwrap();
+    let subject = Subject::NaturalPerson(NaturalPerson {
+        given_name: "Karen".into(),
+        family_name: "Blixen".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &Context::system(), svc.now())
+        .await
+        .unwrap();
+    let prepared = xades::prepare_enveloped(
+        document,
+        &issued.der,
+        SignatureAlgorithm::EcdsaSha256,
+        "text/xml",
+        svc.now(),
+    )
+    .unwrap();
+    let raw = svc
+        .hsm
+        .sign_with_wrapped(
+            &wrapped,
+            SignAlgorithm::Ecdsa,
+            vec![Digest::new(HashAlgorithm::Sha256, prepared.to_be_signed.to_vec()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    xades::assemble(&prepared, &raw)
+}
+
+/// `xmlsec1 --verify` with the root as trusted and the issuing CA as untrusted certificate.
+async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
+    let name = uuid::Uuid::new_v4();
+    let root = svc.file(
+        &format!("{name}-root.pem"),
+        support::cert_pem(&root).as_bytes(),
+    );
+    let issuing = svc.file(
+        &format!("{name}-ca.pem"),
+        support::cert_pem(&issuing).as_bytes(),
+    );
+    let file = svc.file(&format!("{name}.xml"), signed);
+    let out = support::run(
+        std::process::Command::new("xmlsec1")
+            .arg("--verify")
+            .arg("--trusted-pem")
+            .arg(&root)
+            .arg("--untrusted-pem")
+            .arg(&issuing)
+            .arg("--id-attr:Id")
+            .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
+            .arg(&file),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.contains("OK"), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
+    let svc = Service::start().await;
+    let document = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<contract xmlns=\"urn:example:contract\" xmlns:p=\"urn:example:party\" id=\"c-1\">\n  <p:party role=\"tenant\">Karen Blixen</p:party>\n  <p:party role=\"landlord\">Isak Dinesen</p:party>\n  <terms amount=\"1 000 &amp; more\">Rent &lt;monthly&gt;, paid in advance.<!-- note --></terms>\n</contract>\n";
+    let signed = sign(&svc, document.as_bytes()).await;
+    let (ok, out) = xmlsec_verify(&svc, &signed).await;
+    assert!(ok, "{out}\n{}", String::from_utf8_lossy(&signed));
+    let text = String::from_utf8(signed.clone()).unwrap();
+    for element in [
+        "xades:SigningTime",
+        "xades:SigningCertificateV2",
+        "xades:DataObjectFormat",
+    ] {
+        assert!(text.contains(element), "{element} missing");
+    }
+    // The original document is kept byte for byte around the signature.
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<contract"));
+    assert!(text.ends_with("</ds:Signature></contract>\n"));
+
+    // Changing the content breaks the document reference.
+    let tampered = text.replace("Karen Blixen", "Karen Blixem");
+    let (ok, _) = xmlsec_verify(&svc, tampered.as_bytes()).await;
+    assert!(!ok, "changed content must fail");
+    // Changing a signed property breaks the SignedProperties reference.
+    let tampered = text.replace("<xades:MimeType>text/xml", "<xades:MimeType>text/plain");
+    let (ok, _) = xmlsec_verify(&svc, tampered.as_bytes()).await;
+    assert!(!ok, "changed signed properties must fail");
+
+    // Hostile documents are refused before anything is signed.
+    let bomb = "<!DOCTYPE d [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><d>&b;</d>";
+    let refused = xades::prepare_enveloped(
+        bomb.as_bytes(),
+        &[],
+        SignatureAlgorithm::EcdsaSha256,
+        "text/xml",
+        svc.now(),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        refused,
+        xades::Error::Xml(qsign::formats::xml::Error::Dtd)
+    ));
+    svc.stop().await;
+}
