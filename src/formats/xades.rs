@@ -4,9 +4,13 @@
 //! be signed; the signer signs it (remotely, through the SAM); [`assemble`] puts the signature
 //! value in and the signature into the document, as the last child of its root element.
 //!
+//! Then extend: [`add_signature_timestamp`] (B-T, over the canonical `ds:SignatureValue`) and
+//! [`add_validation_data`] (B-LT: `CertificateValues`, `RevocationValues`).
+//!
 //! Canonicalization is exclusive C14N 1.0 everywhere (SignedInfo, the document reference after
-//! the enveloped-signature transform, SignedProperties), so verifiers never fall back to
-//! inclusive C14N. Enveloping and detached packaging and the T/LT/LTA levels are not built yet.
+//! the enveloped-signature transform, SignedProperties, the timestamped SignatureValue), so
+//! verifiers never fall back to inclusive C14N. Enveloping and detached packaging and B-LTA
+//! (`ArchiveTimeStamp`) are not built yet.
 
 use base64::Engine as _;
 use der::{Decode, Encode};
@@ -221,4 +225,126 @@ pub fn assemble(prepared: &Prepared, signature_value: &[u8]) -> Vec<u8> {
     out.extend_from_slice(prepared.tail.as_bytes());
     out.extend_from_slice(after);
     out
+}
+
+/// The levels a XAdES signature made here can be extended to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Basic signature.
+    BB,
+    /// With a `SignatureTimeStamp`.
+    BT,
+    /// With `CertificateValues` and `RevocationValues`.
+    BLT,
+}
+
+/// The input of the signature timestamp: the exclusive canonical form of `ds:SignatureValue`
+/// (its SHA-256 is the imprint to ask the TSA for).
+///
+/// # Errors
+/// [`Error::Xml`]; [`Error::Encoding`] when the document has no qsign signature.
+pub fn signature_value_c14n(signed: &[u8]) -> Result<Vec<u8>, Error> {
+    let parsed = xml::parse(signed, Limits::default())?;
+    let value = find(&parsed.root, DS, "SignatureValue")
+        .ok_or_else(|| Error::Encoding("no ds:SignatureValue".into()))?;
+    Ok(c14n::exclusive(value, &|_| false))
+}
+
+/// Inserts `fragment` into the unsigned signature properties of the qsign signature in
+/// `signed`, creating `UnsignedProperties` when needed.
+fn add_unsigned(signed: &[u8], fragment: &str) -> Result<Vec<u8>, Error> {
+    let text =
+        std::str::from_utf8(signed).map_err(|_| xml::Error::Malformed("not UTF-8".into()))?;
+    // Checked first, so that only well-formed, acceptable XML is extended.
+    xml::parse(signed, Limits::default())?;
+    let out = if let Some(at) = text.rfind("</xades:UnsignedSignatureProperties>") {
+        format!("{}{fragment}{}", &text[..at], &text[at..])
+    } else {
+        let at = text
+            .rfind("</xades:SignedProperties>")
+            .ok_or_else(|| Error::Encoding("not a qsign XAdES signature".into()))?
+            + "</xades:SignedProperties>".len();
+        format!(
+            "{}<xades:UnsignedProperties><xades:UnsignedSignatureProperties>{fragment}\
+             </xades:UnsignedSignatureProperties></xades:UnsignedProperties>{}",
+            &text[..at],
+            &text[at..]
+        )
+    };
+    Ok(out.into_bytes())
+}
+
+/// B-T: adds a `SignatureTimeStamp` with an RFC 3161 token (DER) over the SHA-256 of
+/// [`signature_value_c14n`].
+///
+/// # Errors
+/// [`Error::Xml`], [`Error::Encoding`].
+pub fn add_signature_timestamp(signed: &[u8], token: &[u8]) -> Result<Vec<u8>, Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    add_unsigned(
+        signed,
+        &format!(
+            "<xades:SignatureTimeStamp Id=\"ts-{id}\">\
+             <ds:CanonicalizationMethod Algorithm=\"{}\"/>\
+             <xades:EncapsulatedTimeStamp>{}</xades:EncapsulatedTimeStamp>\
+             </xades:SignatureTimeStamp>",
+            c14n::EXCLUSIVE,
+            b64(token)
+        ),
+    )
+}
+
+/// B-LT: adds `CertificateValues` (the CA and TSA certificates) and `RevocationValues` (CRLs).
+///
+/// # Errors
+/// [`Error::Xml`], [`Error::Encoding`].
+pub fn add_validation_data(
+    signed: &[u8],
+    certificates: &[Vec<u8>],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, Error> {
+    let certs: String = certificates
+        .iter()
+        .map(|c| {
+            format!(
+                "<xades:EncapsulatedX509Certificate>{}</xades:EncapsulatedX509Certificate>",
+                b64(c)
+            )
+        })
+        .collect();
+    let crls: String = crls
+        .iter()
+        .map(|c| {
+            format!(
+                "<xades:EncapsulatedCRLValue>{}</xades:EncapsulatedCRLValue>",
+                b64(c)
+            )
+        })
+        .collect();
+    add_unsigned(
+        signed,
+        &format!(
+            "<xades:CertificateValues>{certs}</xades:CertificateValues>\
+             <xades:RevocationValues><xades:CRLValues>{crls}</xades:CRLValues></xades:RevocationValues>"
+        ),
+    )
+}
+
+/// The level of a XAdES signature, read from its unsigned properties.
+///
+/// # Errors
+/// [`Error::Xml`].
+pub fn level(signed: &[u8]) -> Result<Level, Error> {
+    let parsed = xml::parse(signed, Limits::default())?;
+    let has = |local: &str| find(&parsed.root, XADES, local).is_some();
+    Ok(
+        match (
+            has("SignatureTimeStamp"),
+            has("CertificateValues") && has("RevocationValues"),
+        ) {
+            (true, true) => Level::BLT,
+            (true, false) => Level::BT,
+            _ => Level::BB,
+        },
+    )
 }

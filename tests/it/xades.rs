@@ -110,6 +110,58 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
     let (ok, _) = xmlsec_verify(&svc, tampered.as_bytes()).await;
     assert!(!ok, "changed signed properties must fail");
 
+    // B-T and B-LT: a signature timestamp over the canonical SignatureValue, then the
+    // certificates and CRLs; xmlsec1 still verifies, openssl checks the timestamp.
+    use sha2::Digest as _;
+    let imprint = sha2::Sha256::digest(xades::signature_value_c14n(&signed).unwrap()).to_vec();
+    let token = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+        .token(qsign::pki::tsa::ImprintHash::Sha256, &imprint, svc.now())
+        .await
+        .unwrap();
+    let bt = xades::add_signature_timestamp(&signed, &token).unwrap();
+    assert_eq!(xades::level(&bt).unwrap(), xades::Level::BT);
+    let (ok, out) = xmlsec_verify(&svc, &bt).await;
+    assert!(ok, "{out}");
+    let tsa = svc.pki.tsa_certificate().await.unwrap();
+    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let root_file = svc.file("root.pem", support::cert_pem(&root).as_bytes());
+    let untrusted = svc.file(
+        "tsa-chain.pem",
+        format!("{}{}", support::cert_pem(&tsa), support::cert_pem(&issuing)).as_bytes(),
+    );
+    let token_file = svc.file("sig.tst", &token);
+    let (ok, out) = support::openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-digest".as_ref(),
+        hex::encode(&imprint).as_ref(),
+        "-in".as_ref(),
+        token_file.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        root_file.as_os_str(),
+        "-untrusted".as_ref(),
+        untrusted.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    let crls = vec![
+        svc.pki.crl(Ca::Issuing, svc.now()).await.unwrap(),
+        svc.pki.crl(Ca::Root, svc.now()).await.unwrap(),
+    ];
+    let lt = xades::add_validation_data(&bt, &[tsa, issuing, root], &crls).unwrap();
+    assert_eq!(xades::level(&lt).unwrap(), xades::Level::BLT);
+    let (ok, out) = xmlsec_verify(&svc, &lt).await;
+    assert!(ok, "{out}");
+    let lt_text = String::from_utf8(lt).unwrap();
+    assert_eq!(
+        lt_text
+            .matches("<xades:UnsignedSignatureProperties>")
+            .count(),
+        1
+    );
+    assert_eq!(lt_text.matches("EncapsulatedX509Certificate>").count(), 6);
+
     // Hostile documents are refused before anything is signed.
     let bomb = "<!DOCTYPE d [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><d>&b;</d>";
     let refused = xades::prepare_enveloped(
