@@ -24,7 +24,7 @@ mod sad;
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
-use crate::formats::cms;
+use crate::formats::{cms, xades};
 use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
 use crate::identity::token::{self, VerifyKey};
@@ -33,6 +33,7 @@ use crate::keys::policy::Scal;
 use crate::keys::Credential;
 use crate::store::Store;
 use sad::Claims;
+use sha2::Digest as _;
 
 /// Why the SAM refused.
 #[derive(Debug, thiserror::Error)]
@@ -134,25 +135,81 @@ pub struct SignRequest<'a> {
     pub scheme: SignAlgorithm,
     /// The `signAlgo` OID, for the audit record.
     pub sign_algo: &'a str,
-    /// `None`: sign the hashes themselves (`signHash`). `Some(time)`: the hashes are documents'
-    /// SHA-256 digests (`signDoc`); for each the SAM builds the CAdES signed attributes with
-    /// the credential's certificate and this signing time, and signs their digest, so what
-    /// gets signed is always derived here from what the SAD covers.
-    pub cades_signing_time: Option<i64>,
+    /// What is signed for each covered hash; the SAM derives it itself, so that what gets
+    /// signed always follows from what the SAD covers.
+    pub derive: Derive<'a>,
 }
 
-/// The digest the HSM signs for one covered hash.
-fn to_sign(request: &SignRequest<'_>, hash: &[u8]) -> Result<Digest, Error> {
-    let Some(time) = request.cades_signing_time else {
-        return Ok(Digest::new(request.hash_algorithm, hash.to_vec())?);
-    };
-    let digest: [u8; 32] = hash.try_into().map_err(|_| Error::HashNotCovered)?;
-    let prepared = cms::prepare(&digest, &request.credential.certificate, time)
-        .map_err(|e| Error::Format(e.to_string()))?;
-    Ok(Digest::new(
-        HashAlgorithm::Sha256,
-        prepared.to_be_signed.to_vec(),
-    )?)
+/// How the SAM derives what it signs from the hashes the SAD covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Derive<'a> {
+    /// The hashes themselves (`signHash`).
+    Hashes,
+    /// The hashes are documents' SHA-256 digests (`signDoc`, CAdES): the SAM builds the CAdES
+    /// signed attributes with the credential's certificate at this signing time and signs
+    /// their digest.
+    Cades(i64),
+    /// The hashes are the SHA-256 digests of these XML documents (`signDoc`, XAdES enveloped):
+    /// the SAM checks each document against its hash, builds the enveloped signature and signs
+    /// its `SignedInfo`; [`Sam::sign`] then returns the signed documents.
+    XadesEnveloped {
+        /// The documents, in the order of the hashes.
+        documents: &'a [Vec<u8>],
+        /// `DataObjectFormat` MIME type.
+        mime: &'a str,
+        /// Signing time, Unix seconds.
+        signing_time: i64,
+        /// The key's XML signature algorithm.
+        algorithm: xades::SignatureAlgorithm,
+    },
+}
+
+/// The digests the HSM signs for the covered hashes, and the XAdES signatures waiting for
+/// their values.
+fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepared>), Error> {
+    let mut digests = Vec::with_capacity(request.hashes.len());
+    let mut pending = Vec::new();
+    for (i, hash) in request.hashes.iter().enumerate() {
+        let to_be_signed = match request.derive {
+            Derive::Hashes => {
+                digests.push(Digest::new(request.hash_algorithm, hash.clone())?);
+                continue;
+            }
+            Derive::Cades(time) => {
+                let digest: [u8; 32] = hash
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Error::HashNotCovered)?;
+                cms::prepare(&digest, &request.credential.certificate, time)
+                    .map_err(|e| Error::Format(e.to_string()))?
+                    .to_be_signed
+            }
+            Derive::XadesEnveloped {
+                documents,
+                mime,
+                signing_time,
+                algorithm,
+            } => {
+                let document = documents.get(i).ok_or(Error::HashNotCovered)?;
+                if sha2::Sha256::digest(document).as_slice() != hash.as_slice() {
+                    return Err(Error::HashNotCovered);
+                }
+                let prepared = xades::prepare_enveloped(
+                    document,
+                    &request.credential.certificate,
+                    algorithm,
+                    mime,
+                    signing_time,
+                )
+                .map_err(|e| Error::Format(e.to_string()))?;
+                let to_be_signed = prepared.to_be_signed;
+                pending.push(prepared);
+                to_be_signed
+            }
+        };
+        digests.push(Digest::new(HashAlgorithm::Sha256, to_be_signed.to_vec())?);
+    }
+    Ok((digests, pending))
 }
 
 /// The signature activation module.
@@ -275,11 +332,7 @@ impl Sam {
                 return Err(e);
             }
         };
-        let digests = request
-            .hashes
-            .iter()
-            .map(|h| to_sign(request, h))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (digests, pending) = to_sign(request)?;
         let signatures = self
             .hsm
             .sign_with_wrapped(&credential.wrapped, request.scheme, digests)
@@ -316,7 +369,15 @@ impl Sam {
             .record_if(guard, entries, otherwise, now.saturating_mul(1000))
             .await?
         {
-            Ok(signatures)
+            if pending.is_empty() {
+                Ok(signatures)
+            } else {
+                Ok(pending
+                    .iter()
+                    .zip(&signatures)
+                    .map(|(p, s)| xades::assemble(p, s))
+                    .collect())
+            }
         } else {
             // The signatures are dropped here: they never leave the SAM.
             Err(Error::Used)

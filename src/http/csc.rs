@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 use super::extract::Bearer;
 use super::router::{AppState, RequestId};
 use crate::service::{
-    Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Hashes, Level,
-    SignDoc, SignHash,
+    Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Format, Hashes,
+    Level, SignDoc, SignHash,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -538,8 +538,9 @@ fn level(text: Option<&str>) -> Result<Level, Error> {
     }
 }
 
-/// `POST /csc/v2/signatures/signDoc`: CAdES signatures over the documents; attached ones come
-/// back in `DocumentWithSignature`, detached ones in `SignatureObject`, each in request order.
+/// `POST /csc/v2/signatures/signDoc`: CAdES or XAdES enveloped signatures over the documents;
+/// attached and enveloped ones come back in `DocumentWithSignature`, detached ones in
+/// `SignatureObject`, each in request order.
 pub async fn sign_doc(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
@@ -555,22 +556,17 @@ pub async fn sign_doc(
     let mut documents = Vec::with_capacity(request.documents.len());
     let mut sign_algo = None;
     for d in &request.documents {
-        if d.signature_format != "C" {
-            return Err(Error::new(
-                ErrorCode::UnsupportedFormat,
-                format!(
-                    "signature_format {:?}: this service signs CAdES (C) documents so far",
-                    d.signature_format
-                ),
-            ));
-        }
-        let attached = match d.signed_envelope_property.as_deref().unwrap_or("Attached") {
-            "Attached" => true,
-            "Detached" => false,
-            other => {
+        let property = d.signed_envelope_property.as_deref();
+        let format = match (d.signature_format.as_str(), property) {
+            ("C", None | Some("Attached")) => Format::Cades { attached: true },
+            ("C", Some("Detached")) => Format::Cades { attached: false },
+            ("X", None | Some("Enveloped")) => Format::XadesEnveloped,
+            (f, p) => {
                 return Err(Error::new(
-                    ErrorCode::InvalidRequest,
-                    format!("signed_envelope_property {other:?}: Attached or Detached for CAdES"),
+                    ErrorCode::UnsupportedFormat,
+                    format!(
+                        "signature_format {f:?} with signed_envelope_property {p:?}: offered are C (Attached, Detached) and X (Enveloped)"
+                    ),
                 ))
             }
         };
@@ -580,7 +576,7 @@ pub async fn sign_doc(
         sign_algo = sign_algo.or_else(|| d.sign_algo.clone());
         documents.push(Document {
             content,
-            attached,
+            format,
             level: level(d.conformance_level.as_deref())?,
         });
     }
@@ -599,7 +595,7 @@ pub async fn sign_doc(
         .await?;
     let (mut with_document, mut detached) = (Vec::new(), Vec::new());
     for (document, cms) in documents.iter().zip(&signed) {
-        if document.attached {
+        if document.format != (Format::Cades { attached: false }) {
             with_document.push(b64(cms));
         } else {
             detached.push(b64(cms));

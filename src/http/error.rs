@@ -66,7 +66,8 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::SadCountExceeded
         | ErrorCode::ActivationFailed
         | ErrorCode::UnsupportedAlgorithm
-        | ErrorCode::UnsupportedFormat => StatusCode::BAD_REQUEST,
+        | ErrorCode::UnsupportedFormat
+        | ErrorCode::InvalidXml => StatusCode::BAD_REQUEST,
     }
 }
 

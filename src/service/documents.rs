@@ -1,25 +1,39 @@
 //! Whole-document signing (CSC `signatures/signDoc`): CAdES over submitted documents at
-//! B-B, B-T, B-LT or B-LTA. The SAD covers the documents' SHA-256 digests; the SAM builds the
-//! signed attributes over them and signs; the service assembles and extends the CMS.
+//! B-B, B-T, B-LT or B-LTA, and XAdES enveloped over XML documents at B-B, B-T or B-LT. The SAD
+//! covers the documents' SHA-256 digests; the SAM derives what it signs from them (the CAdES
+//! signed attributes, or the XAdES `SignedInfo`) and signs; the service extends the result.
 
 use sha2::{Digest as _, Sha256};
 
 use super::{Error, ErrorCode, Service};
 pub use crate::formats::cms::Level;
 use crate::formats::cms::{self, SignatureAlgorithm};
+use crate::formats::{xades, xml};
 use crate::hsm::{HashAlgorithm, SignAlgorithm};
 use crate::identity::Principal;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
 use crate::sam::SignRequest;
 
-/// One document to sign as CAdES.
+/// How a document is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CAdES, with the document embedded (`Attached`) or not (`Detached`).
+    Cades {
+        /// Embed the document.
+        attached: bool,
+    },
+    /// XAdES enveloped: the signature goes inside the XML document.
+    XadesEnveloped,
+}
+
+/// One document to sign.
 #[derive(Debug, Clone)]
 pub struct Document {
     /// The document's bytes.
     pub content: Vec<u8>,
-    /// Embed the document in the signature (`Attached`) or not (`Detached`).
-    pub attached: bool,
+    /// The format and packaging.
+    pub format: Format,
     /// The baseline level to reach.
     pub level: Level,
 }
@@ -36,6 +50,12 @@ pub struct SignDoc {
     pub documents: Vec<Document>,
     /// The `signAlgo` OID; by default the key's (ECDSA with SHA-256, or RSA PKCS#1 v1.5).
     pub sign_algo: Option<String>,
+}
+
+/// A refused XML document: `invalid_xml`, with the kind (`xml_dtd`, `xml_entity`, ...) in the
+/// message.
+fn xml_error(e: &xml::Error) -> Error {
+    Error::new(ErrorCode::InvalidXml, format!("{e} ({})", e.code()))
 }
 
 fn format_error(e: &cms::Error) -> Error {
@@ -109,6 +129,25 @@ impl Service {
                 &ctx,
             )
             .await?;
+        if request
+            .documents
+            .iter()
+            .all(|d| d.format == Format::XadesEnveloped)
+        {
+            return self
+                .sign_xml(principal, &credential, &sad, request, hashes, &ctx)
+                .await;
+        }
+        if request
+            .documents
+            .iter()
+            .any(|d| d.format == Format::XadesEnveloped)
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "documents: one request signs either CAdES or XAdES documents, not both",
+            ));
+        }
         let now = self.now();
         let sign_algo = match algorithm {
             SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",
@@ -125,7 +164,7 @@ impl Service {
                     hashes,
                     scheme,
                     sign_algo,
-                    cades_signing_time: Some(now),
+                    derive: crate::sam::Derive::Cades(now),
                 },
                 &ctx,
                 now,
@@ -143,7 +182,8 @@ impl Service {
                 cms::prepare(digest, &credential.certificate, now).map_err(|e| format_error(&e))?;
             let signed = cms::assemble(
                 &prepared,
-                document.attached.then_some(document.content.as_slice()),
+                matches!(document.format, Format::Cades { attached: true })
+                    .then_some(document.content.as_slice()),
                 &chain,
                 algorithm,
                 &signature,
@@ -152,6 +192,101 @@ impl Service {
             out.push(self.extend_cades(signed, document.level, digest).await?);
         }
         Ok(out)
+    }
+
+    /// XAdES enveloped signatures over XML documents (all of the request's).
+    async fn sign_xml(
+        &self,
+        principal: &Principal,
+        credential: &crate::keys::Credential,
+        sad: &str,
+        request: &SignDoc,
+        hashes: Vec<Vec<u8>>,
+        ctx: &crate::audit::Context,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let _ = principal;
+        if request.documents.iter().any(|d| d.level > Level::BLT) {
+            return Err(Error::new(
+                ErrorCode::UnsupportedFormat,
+                "XAdES is offered up to Ades-B-LT so far",
+            ));
+        }
+        let (scheme, algorithm, sign_algo) = if credential.algorithm.is_ec() {
+            (
+                SignAlgorithm::Ecdsa,
+                xades::SignatureAlgorithm::EcdsaSha256,
+                "1.2.840.10045.4.3.2",
+            )
+        } else {
+            (
+                SignAlgorithm::RsaPkcs1v15,
+                xades::SignatureAlgorithm::RsaSha256,
+                "1.2.840.113549.1.1.11",
+            )
+        };
+        let contents: Vec<Vec<u8>> = request
+            .documents
+            .iter()
+            .map(|d| d.content.clone())
+            .collect();
+        // Refuse hostile or malformed XML before anything is used up.
+        for content in &contents {
+            xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+        }
+        let now = self.now();
+        let signed = self
+            .sam
+            .sign(
+                &SignRequest {
+                    credential,
+                    sad,
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    hashes,
+                    scheme,
+                    sign_algo,
+                    derive: crate::sam::Derive::XadesEnveloped {
+                        documents: &contents,
+                        mime: "text/xml",
+                        signing_time: now,
+                        algorithm,
+                    },
+                },
+                ctx,
+                now,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(signed.len());
+        for (document, mut xml_signed) in request.documents.iter().zip(signed) {
+            let fail = |e: xades::Error| Error::internal(format!("XAdES: {e}"));
+            if document.level >= Level::BT {
+                let c14n = xades::signature_value_c14n(&xml_signed).map_err(fail)?;
+                let token = self.timestamp_token(&Sha256::digest(&c14n)).await?;
+                xml_signed = xades::add_signature_timestamp(&xml_signed, &token).map_err(fail)?;
+            }
+            if document.level >= Level::BLT {
+                let (certificates, crls) = self.validation_data().await?;
+                xml_signed =
+                    xades::add_validation_data(&xml_signed, &certificates, &crls).map_err(fail)?;
+            }
+            out.push(xml_signed);
+        }
+        Ok(out)
+    }
+
+    /// The certificates (TSA, issuing CA, root) and current CRLs a long-term signature embeds.
+    async fn validation_data(&self) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), Error> {
+        let now = self.now();
+        Ok((
+            vec![
+                self.pki.tsa_certificate().await?,
+                self.pki.ca_certificate(Ca::Issuing).await?,
+                self.pki.ca_certificate(Ca::Root).await?,
+            ],
+            vec![
+                self.pki.crl(Ca::Issuing, now).await?,
+                self.pki.crl(Ca::Root, now).await?,
+            ],
+        ))
     }
 
     /// Extends a CAdES signature to `level` with the embedded TSA, the CA certificates and
@@ -168,16 +303,7 @@ impl Service {
             signed = cms::add_signature_timestamp(&signed, &token).map_err(|e| format_error(&e))?;
         }
         if level >= Level::BLT {
-            let now = self.now();
-            let certificates = vec![
-                self.pki.tsa_certificate().await?,
-                self.pki.ca_certificate(Ca::Issuing).await?,
-                self.pki.ca_certificate(Ca::Root).await?,
-            ];
-            let crls = vec![
-                self.pki.crl(Ca::Issuing, now).await?,
-                self.pki.crl(Ca::Root, now).await?,
-            ];
+            let (certificates, crls) = self.validation_data().await?;
             signed = cms::add_validation_data(&signed, &certificates, &crls)
                 .map_err(|e| format_error(&e))?;
         }

@@ -68,6 +68,8 @@ pub enum ErrorCode {
     UnsupportedAlgorithm,
     /// A signature format not offered.
     UnsupportedFormat,
+    /// An XML document refused as hostile or malformed (DTD, entities, nesting, size).
+    InvalidXml,
 }
 
 impl ErrorCode {
@@ -102,6 +104,7 @@ impl ErrorCode {
         Self::ActivationTooWeak,
         Self::UnsupportedAlgorithm,
         Self::UnsupportedFormat,
+        Self::InvalidXml,
     ];
 
     /// The wire form.
@@ -137,6 +140,7 @@ impl ErrorCode {
             Self::ActivationTooWeak => "activation_too_weak",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::UnsupportedFormat => "unsupported_format",
+            Self::InvalidXml => "invalid_xml",
         }
     }
 
@@ -179,6 +183,9 @@ impl ErrorCode {
             Self::ActivationTooWeak => "This credential's policy needs a stronger activation (a passkey or the web approval).",
             Self::UnsupportedAlgorithm => "The hash or signature algorithm is not supported for this key.",
             Self::UnsupportedFormat => "This signature format or packaging is not offered.",
+            Self::InvalidXml => {
+                "The XML document is refused: no DTDs or entities, bounded nesting and size."
+            }
         }
     }
 }
@@ -342,6 +349,7 @@ mod tests {
                 "activation_too_weak",
                 "unsupported_algorithm",
                 "unsupported_format",
+                "invalid_xml",
             ]
         );
     }

@@ -644,7 +644,7 @@ impl Service {
                     hashes,
                     scheme,
                     sign_algo: &request.sign_algo,
-                    cades_signing_time: None,
+                    derive: crate::sam::Derive::Hashes,
                 },
                 &ctx,
                 self.now(),

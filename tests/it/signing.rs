@@ -1306,12 +1306,63 @@ async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_ver
         400,
         "hash_not_authorized",
     );
-    let xml = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
-        {"document": b64(b"<a/>"), "signature_format": "X"}]});
+    let pdf = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(b"%PDF-1.7"), "signature_format": "P"}]});
     refused(
-        &csc(&svc, "signatures/signDoc", &token, &xml).await,
+        &csc(&svc, "signatures/signDoc", &token, &pdf).await,
         400,
         "unsupported_format",
     );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostile_xml() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let xml: &[u8] = b"<?xml version=\"1.0\"?>\n<invoice xmlns=\"urn:example:invoice\"><total currency=\"DKK\">1250.00</total></invoice>\n";
+    svc.clock.advance(30);
+    let hashes = hashes_of(&[xml]);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    // Hostile XML is refused with its code before the SAD is used.
+    let bomb =
+        b"<!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]><d>&b;</d>";
+    let hostile = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(bomb), "signature_format": "X"}]});
+    let reply = csc(&svc, "signatures/signDoc", &token, &hostile).await;
+    refused(&reply, 400, "invalid_xml");
+    assert!(reply.1["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("xml_dtd"));
+    let lta = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(xml), "signature_format": "X", "conformance_level": "Ades-B-LTA"}]});
+    refused(
+        &csc(&svc, "signatures/signDoc", &token, &lta).await,
+        400,
+        "unsupported_format",
+    );
+
+    let request = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(xml), "signature_format": "X", "conformance_level": "Ades-B-LT",
+         "signed_envelope_property": "Enveloped"}]});
+    let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
+    assert_eq!(status, 200, "{signed}");
+    let document = unb64(&signed["DocumentWithSignature"][0]);
+    let (ok, out) = support::xmlsec_verify(&svc, &document).await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        qsign::formats::xades::level(&document).unwrap(),
+        qsign::formats::xades::Level::BLT
+    );
+    let tampered = String::from_utf8(document)
+        .unwrap()
+        .replace("1250.00", "12500.00");
+    let (ok, _) = support::xmlsec_verify(&svc, tampered.as_bytes()).await;
+    assert!(!ok);
     svc.stop().await;
 }

@@ -604,3 +604,30 @@ pub fn cms_verify(
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     openssl(&refs)
 }
+
+/// `xmlsec1 --verify` of a signed XML document, with the service's root as trusted and its
+/// issuing CA as untrusted certificate, and XAdES `SignedProperties` ids registered.
+pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
+    use qsign::pki::Ca;
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
+    let name = uuid::Uuid::new_v4();
+    let root = svc.file(&format!("{name}-root.pem"), cert_pem(&root).as_bytes());
+    let issuing = svc.file(&format!("{name}-ca.pem"), cert_pem(&issuing).as_bytes());
+    let file = svc.file(&format!("{name}.xml"), signed);
+    let out = run(Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(&root)
+        .arg("--untrusted-pem")
+        .arg(&issuing)
+        .arg("--id-attr:Id")
+        .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
+        .arg(&file));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.contains("OK"), text)
+}

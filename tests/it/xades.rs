@@ -49,37 +49,8 @@ async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
     xades::assemble(&prepared, &raw)
 }
 
-/// `xmlsec1 --verify` with the root as trusted and the issuing CA as untrusted certificate.
 async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
-    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
-    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
-    let name = uuid::Uuid::new_v4();
-    let root = svc.file(
-        &format!("{name}-root.pem"),
-        support::cert_pem(&root).as_bytes(),
-    );
-    let issuing = svc.file(
-        &format!("{name}-ca.pem"),
-        support::cert_pem(&issuing).as_bytes(),
-    );
-    let file = svc.file(&format!("{name}.xml"), signed);
-    let out = support::run(
-        std::process::Command::new("xmlsec1")
-            .arg("--verify")
-            .arg("--trusted-pem")
-            .arg(&root)
-            .arg("--untrusted-pem")
-            .arg(&issuing)
-            .arg("--id-attr:Id")
-            .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
-            .arg(&file),
-    );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success() && text.contains("OK"), text)
+    support::xmlsec_verify(svc, signed).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
