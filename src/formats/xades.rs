@@ -1,16 +1,16 @@
-//! XAdES (ETSI EN 319 132-1) enveloped signatures at B-B, in the three steps of every format
-//! here: [`prepare_enveloped`] builds the `ds:Signature` with `SignedProperties` (signing time,
-//! `SigningCertificateV2`, `DataObjectFormat`) and the digest of the canonical `SignedInfo` to
-//! be signed; the signer signs it (remotely, through the SAM); [`assemble`] puts the signature
-//! value in and the signature into the document, as the last child of its root element.
+//! XAdES (ETSI EN 319 132-1) signatures, enveloped, enveloping or detached, in the three steps
+//! of every format here: [`prepare`] builds the `ds:Signature` with `SignedProperties` (signing
+//! time, `SigningCertificateV2`, `DataObjectFormat`) and the digest of the canonical
+//! `SignedInfo` to be signed; the signer signs it (remotely, through the SAM); [`assemble`]
+//! puts the signature value in (and, enveloped, the signature into the document as the last
+//! child of its root element).
 //!
 //! Then extend: [`add_signature_timestamp`] (B-T, over the canonical `ds:SignatureValue`) and
 //! [`add_validation_data`] (B-LT: `CertificateValues`, `RevocationValues`).
 //!
 //! Canonicalization is exclusive C14N 1.0 everywhere (SignedInfo, the document reference after
 //! the enveloped-signature transform, SignedProperties, the timestamped SignatureValue), so
-//! verifiers never fall back to inclusive C14N. Enveloping and detached packaging and B-LTA
-//! (`ArchiveTimeStamp`) are not built yet.
+//! verifiers never fall back to inclusive C14N. B-LTA (`ArchiveTimeStamp`) is not built yet.
 
 use base64::Engine as _;
 use der::{Decode, Encode};
@@ -64,8 +64,8 @@ impl SignatureAlgorithm {
 /// A signature waiting for its value.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    document: Vec<u8>,
-    insert_at: usize,
+    before: Vec<u8>,
+    after: Vec<u8>,
     head: String,
     tail: String,
     /// SHA-256 over the canonical `SignedInfo`: the digest to sign.
@@ -110,11 +110,111 @@ fn xml_time(unix: i64) -> Result<String, Error> {
     ))
 }
 
-/// Step 1: the enveloped signature over `document` for the signer's certificate, with
-/// `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds).
+/// How the signature and the signed data are packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packaging<'a> {
+    /// The signature inside the XML document, as the last child of its root element.
+    Enveloped,
+    /// The XML document's root element inside the signature, in a `ds:Object`.
+    Enveloping,
+    /// The signature apart from the data (any bytes), which it names by `uri`.
+    Detached {
+        /// The reference URI (a file name, for example).
+        uri: &'a str,
+    },
+}
+
+/// What the document reference is: its XML, and where the signature text goes.
+struct DataReference {
+    reference: String,
+    data_object: String,
+    before: Vec<u8>,
+    after: Vec<u8>,
+}
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+fn data_reference(
+    document: &[u8],
+    packaging: Packaging<'_>,
+    id: &str,
+) -> Result<DataReference, Error> {
+    let c14n_uri = c14n::EXCLUSIVE;
+    let reference = |uri: &str, transforms: &str, digest: &[u8]| {
+        format!(
+            "<ds:Reference Id=\"ref-{id}\" URI=\"{uri}\">{transforms}\
+             <ds:DigestMethod Algorithm=\"{SHA256_URI}\"/>\
+             <ds:DigestValue>{}</ds:DigestValue></ds:Reference>",
+            b64(digest)
+        )
+    };
+    if let Packaging::Detached { uri } = packaging {
+        return Ok(DataReference {
+            reference: reference(&escape(uri), "", &Sha256::digest(document)),
+            data_object: String::new(),
+            before: XML_DECLARATION.as_bytes().to_vec(),
+            after: Vec::new(),
+        });
+    }
+    let parsed = xml::parse(document, Limits::default())?;
+    let text =
+        std::str::from_utf8(document).map_err(|_| xml::Error::Malformed("not UTF-8".into()))?;
+    let root_name = match &parsed.root.prefix {
+        Some(p) => format!("{p}:{}", parsed.root.local),
+        None => parsed.root.local.clone(),
+    };
+    if packaging == Packaging::Enveloped {
+        // The signature goes right before the root element's end tag.
+        let insert_at = text
+            .rfind(&format!("</{root_name}"))
+            .ok_or(Error::NoEndTag)?;
+        let digest = Sha256::digest(c14n::exclusive(&parsed.root, &is_signature));
+        let transforms = format!(
+            "<ds:Transforms>\
+             <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+             <ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>"
+        );
+        return Ok(DataReference {
+            reference: reference("", &transforms, &digest),
+            data_object: String::new(),
+            before: document.get(..insert_at).unwrap_or_default().to_vec(),
+            after: document.get(insert_at..).unwrap_or_default().to_vec(),
+        });
+    }
+    // Enveloping: the root element, as written, inside a ds:Object.
+    let start = text
+        .find(&format!("<{root_name}"))
+        .ok_or_else(|| xml::Error::Malformed("no document element".into()))?;
+    let end = text
+        .rfind('>')
+        .ok_or_else(|| xml::Error::Malformed("no document element".into()))?;
+    let root_text = text
+        .get(start..=end)
+        .ok_or_else(|| xml::Error::Malformed("no document element".into()))?;
+    let data_object = format!("<ds:Object Id=\"obj-{id}\">{root_text}</ds:Object>");
+    let wrapper = format!("<ds:Signature xmlns:ds=\"{DS}\">{data_object}</ds:Signature>");
+    let wrapper = xml::parse(wrapper.as_bytes(), Limits::default())?;
+    let object = wrapper
+        .root
+        .elements()
+        .next()
+        .ok_or_else(|| Error::Encoding("ds:Object".into()))?;
+    let digest = Sha256::digest(c14n::exclusive(object, &|_| false));
+    let transforms =
+        format!("<ds:Transforms><ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>");
+    Ok(DataReference {
+        reference: reference(&format!("#obj-{id}"), &transforms, &digest),
+        data_object,
+        before: XML_DECLARATION.as_bytes().to_vec(),
+        after: Vec::new(),
+    })
+}
+
+/// Step 1: the enveloped signature over an XML `document` (see [`prepare`]).
 ///
 /// # Errors
-/// [`Error::Xml`] for a refused document; [`Error::Certificate`]; [`Error::NoEndTag`].
+/// As [`prepare`].
 pub fn prepare_enveloped(
     document: &[u8],
     signer_certificate: &[u8],
@@ -122,21 +222,33 @@ pub fn prepare_enveloped(
     mime_type: &str,
     signing_time: i64,
 ) -> Result<Prepared, Error> {
-    let parsed = xml::parse(document, Limits::default())?;
-    let cert = Certificate::from_der(signer_certificate).map_err(|_| Error::Certificate)?;
-    // The signature goes right before the root element's end tag.
-    let text =
-        std::str::from_utf8(document).map_err(|_| xml::Error::Malformed("not UTF-8".into()))?;
-    let root_name = match &parsed.root.prefix {
-        Some(p) => format!("{p}:{}", parsed.root.local),
-        None => parsed.root.local.clone(),
-    };
-    let insert_at = text
-        .rfind(&format!("</{root_name}"))
-        .ok_or(Error::NoEndTag)?;
-    let document_digest = Sha256::digest(c14n::exclusive(&parsed.root, &is_signature));
+    prepare(
+        document,
+        Packaging::Enveloped,
+        signer_certificate,
+        algorithm,
+        mime_type,
+        signing_time,
+    )
+}
 
+/// Step 1: the signature over `document` packaged as asked, for the signer's certificate,
+/// with `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds).
+///
+/// # Errors
+/// [`Error::Xml`] for a refused document (enveloped and enveloping); [`Error::Certificate`];
+/// [`Error::NoEndTag`].
+pub fn prepare(
+    document: &[u8],
+    packaging: Packaging<'_>,
+    signer_certificate: &[u8],
+    algorithm: SignatureAlgorithm,
+    mime_type: &str,
+    signing_time: i64,
+) -> Result<Prepared, Error> {
     let id = uuid::Uuid::new_v4().simple().to_string();
+    let data = data_reference(document, packaging, &id)?;
+    let cert = Certificate::from_der(signer_certificate).map_err(|_| Error::Certificate)?;
     let issuer_serial = IssuerSerial {
         issuer: vec![GeneralName::DirectoryName(
             cert.tbs_certificate().issuer().clone(),
@@ -150,7 +262,7 @@ pub fn prepare_enveloped(
          <xades:SignedSignatureProperties>\
          <xades:SigningTime>{time}</xades:SigningTime>\
          <xades:SigningCertificateV2><xades:Cert><xades:CertDigest>\
-         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestMethod Algorithm=\"{SHA256_URI}\"/>\
          <ds:DigestValue>{cert_digest}</ds:DigestValue></xades:CertDigest>\
          <xades:IssuerSerialV2>{issuer_serial}</xades:IssuerSerialV2></xades:Cert>\
          </xades:SigningCertificateV2></xades:SignedSignatureProperties>\
@@ -178,27 +290,23 @@ pub fn prepare_enveloped(
     let signed_info = format!(
         "<ds:SignedInfo>\
          <ds:CanonicalizationMethod Algorithm=\"{c14n_uri}\"/>\
-         <ds:SignatureMethod Algorithm=\"{method}\"/>\
-         <ds:Reference Id=\"ref-{id}\" URI=\"\"><ds:Transforms>\
-         <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-         <ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>\
-         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
-         <ds:DigestValue>{document_digest}</ds:DigestValue></ds:Reference>\
+         <ds:SignatureMethod Algorithm=\"{method}\"/>{data_reference}\
          <ds:Reference Type=\"http://uri.etsi.org/01903#SignedProperties\" URI=\"#xades-{id}\">\
          <ds:Transforms><ds:Transform Algorithm=\"{c14n_uri}\"/></ds:Transforms>\
-         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestMethod Algorithm=\"{SHA256_URI}\"/>\
          <ds:DigestValue>{properties_digest}</ds:DigestValue></ds:Reference>\
          </ds:SignedInfo>",
         method = algorithm.uri(),
-        document_digest = b64(&document_digest),
+        data_reference = data.reference,
         properties_digest = b64(&properties_digest),
     );
     let head =
         format!("<ds:Signature xmlns:ds=\"{DS}\" Id=\"sig-{id}\">{signed_info}<ds:SignatureValue>");
     let tail = format!(
         "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate>\
-         </ds:X509Data></ds:KeyInfo>{object}</ds:Signature>",
-        b64(signer_certificate)
+         </ds:X509Data></ds:KeyInfo>{object}{}</ds:Signature>",
+        b64(signer_certificate),
+        data.data_object
     );
     // The SignedInfo digest, canonicalized in the signature as it will stand.
     let probe = xml::parse(format!("{head}{tail}").as_bytes(), Limits::default())?;
@@ -206,24 +314,31 @@ pub fn prepare_enveloped(
         find(&probe.root, DS, "SignedInfo").ok_or_else(|| Error::Encoding("SignedInfo".into()))?;
     let to_be_signed = Sha256::digest(c14n::exclusive(info, &|_| false)).into();
     Ok(Prepared {
-        document: document.to_vec(),
-        insert_at,
+        before: data.before,
+        after: data.after,
         head,
         tail,
         to_be_signed,
     })
 }
 
-/// Step 3: the signed document, with the signature value (raw `r || s` for ECDSA).
+/// Step 3: the signed document (enveloped: the document with the signature in it; enveloping
+/// and detached: the signature document), with the signature value (raw `r || s` for ECDSA).
 #[must_use]
 pub fn assemble(prepared: &Prepared, signature_value: &[u8]) -> Vec<u8> {
-    let (before, after) = prepared.document.split_at(prepared.insert_at);
-    let mut out = Vec::with_capacity(prepared.document.len() + prepared.head.len() + 4096);
-    out.extend_from_slice(before);
+    let value = b64(signature_value);
+    let mut out = Vec::with_capacity(
+        prepared.before.len()
+            + prepared.after.len()
+            + prepared.head.len()
+            + prepared.tail.len()
+            + value.len(),
+    );
+    out.extend_from_slice(&prepared.before);
     out.extend_from_slice(prepared.head.as_bytes());
-    out.extend_from_slice(b64(signature_value).as_bytes());
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(prepared.tail.as_bytes());
-    out.extend_from_slice(after);
+    out.extend_from_slice(&prepared.after);
     out
 }
 

@@ -149,3 +149,113 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
     ));
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
+    let svc = Service::start().await;
+    let (wrapped, spki) = svc
+        .hsm
+        .generate_wrapped(KeyAlgorithm::EcP256)
+        .await
+        .unwrap();
+    let subject = Subject::NaturalPerson(NaturalPerson {
+        given_name: "Karen".into(),
+        family_name: "Blixen".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &Context::system(), svc.now())
+        .await
+        .unwrap();
+    let sign = |document: Vec<u8>, packaging: xades::Packaging<'static>| {
+        let (svc, wrapped, der) = (&svc, wrapped.clone(), issued.der.clone());
+        async move {
+            let prepared = xades::prepare(
+                &document,
+                packaging,
+                &der,
+                SignatureAlgorithm::EcdsaSha256,
+                "application/octet-stream",
+                svc.now(),
+            )
+            .unwrap();
+            let raw = svc
+                .hsm
+                .sign_with_wrapped(
+                    &wrapped,
+                    SignAlgorithm::Ecdsa,
+                    vec![
+                        Digest::new(HashAlgorithm::Sha256, prepared.to_be_signed.to_vec()).unwrap(),
+                    ],
+                )
+                .await
+                .unwrap()
+                .remove(0);
+            xades::assemble(&prepared, &raw)
+        }
+    };
+
+    // Enveloping: the XML document travels inside the signature.
+    let xml = b"<?xml version=\"1.0\"?>\n<order xmlns=\"urn:example:order\"><item qty=\"2\">Coffee</item></order>\n";
+    let enveloping = sign(xml.to_vec(), xades::Packaging::Enveloping).await;
+    let (ok, out) = xmlsec_verify(&svc, &enveloping).await;
+    assert!(ok, "{out}\n{}", String::from_utf8_lossy(&enveloping));
+    assert!(String::from_utf8_lossy(&enveloping).starts_with("<?xml"));
+    let tampered = String::from_utf8(enveloping)
+        .unwrap()
+        .replace("Coffee", "Tea");
+    let (ok, _) = xmlsec_verify(&svc, tampered.as_bytes()).await;
+    assert!(!ok);
+
+    // Detached: any bytes, named by a URI next to the signature.
+    let data = b"%PDF-1.7 any bytes at all \x00\x01\x02".to_vec();
+    let detached = sign(
+        data.clone(),
+        xades::Packaging::Detached {
+            uri: "contract.bin",
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("contract.bin"), &data).unwrap();
+    let signature = dir.path().join("contract.xml");
+    std::fs::write(&signature, &detached).unwrap();
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, support::cert_pem(&root)).unwrap();
+    let issuing_file = dir.path().join("ca.pem");
+    std::fs::write(&issuing_file, support::cert_pem(&issuing)).unwrap();
+    let verify = || {
+        support::run(
+            std::process::Command::new("xmlsec1")
+                .current_dir(dir.path())
+                .arg("--verify")
+                .arg("--enabled-reference-uris")
+                .arg("empty,same-doc,local,remote")
+                .arg("--trusted-pem")
+                .arg(&root_file)
+                .arg("--untrusted-pem")
+                .arg(&issuing_file)
+                .arg("--id-attr:Id")
+                .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
+                .arg("contract.xml"),
+        )
+    };
+    let out = verify();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.path().join("contract.bin"), b"changed").unwrap();
+    assert!(
+        !verify().status.success(),
+        "changed detached data must fail"
+    );
+    svc.stop().await;
+}
