@@ -149,12 +149,14 @@ pub enum Derive<'a> {
     /// signed attributes with the credential's certificate at this signing time and signs
     /// their digest.
     Cades(i64),
-    /// The hashes are the SHA-256 digests of these XML documents (`signDoc`, XAdES enveloped):
-    /// the SAM checks each document against its hash, builds the enveloped signature and signs
-    /// its `SignedInfo`; [`Sam::sign`] then returns the signed documents.
-    XadesEnveloped {
+    /// The hashes are the SHA-256 digests of these documents (`signDoc`, XAdES): the SAM
+    /// checks each document against its hash, builds the signature as packaged and signs its
+    /// `SignedInfo`; [`Sam::sign`] then returns the signed documents.
+    Xades {
         /// The documents, in the order of the hashes.
         documents: &'a [Vec<u8>],
+        /// The packaging of each document.
+        packagings: &'a [xades::Packaging<'a>],
         /// `DataObjectFormat` MIME type.
         mime: &'a str,
         /// Signing time, Unix seconds.
@@ -184,18 +186,25 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                     .map_err(|e| Error::Format(e.to_string()))?
                     .to_be_signed
             }
-            Derive::XadesEnveloped {
+            Derive::Xades {
                 documents,
+                packagings,
                 mime,
                 signing_time,
                 algorithm,
             } => {
                 let document = documents.get(i).ok_or(Error::HashNotCovered)?;
+                let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
                 if sha2::Sha256::digest(document).as_slice() != hash.as_slice() {
                     return Err(Error::HashNotCovered);
                 }
-                let prepared = xades::prepare_enveloped(
+                let mime = match packaging {
+                    xades::Packaging::Detached { .. } => "application/octet-stream",
+                    _ => mime,
+                };
+                let prepared = xades::prepare(
                     document,
+                    packaging,
                     &request.credential.certificate,
                     algorithm,
                     mime,

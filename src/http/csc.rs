@@ -561,11 +561,13 @@ pub async fn sign_doc(
             ("C", None | Some("Attached")) => Format::Cades { attached: true },
             ("C", Some("Detached")) => Format::Cades { attached: false },
             ("X", None | Some("Enveloped")) => Format::XadesEnveloped,
+            ("X", Some("Enveloping")) => Format::XadesEnveloping,
+            ("X", Some("Detached")) => Format::XadesDetached,
             (f, p) => {
                 return Err(Error::new(
                     ErrorCode::UnsupportedFormat,
                     format!(
-                        "signature_format {f:?} with signed_envelope_property {p:?}: offered are C (Attached, Detached) and X (Enveloped)"
+                        "signature_format {f:?} with signed_envelope_property {p:?}: offered are C (Attached, Detached) and X (Enveloped, Enveloping, Detached)"
                     ),
                 ))
             }
@@ -595,7 +597,10 @@ pub async fn sign_doc(
         .await?;
     let (mut with_document, mut detached) = (Vec::new(), Vec::new());
     for (document, cms) in documents.iter().zip(&signed) {
-        if document.format != (Format::Cades { attached: false }) {
+        if !matches!(
+            document.format,
+            Format::Cades { attached: false } | Format::XadesDetached
+        ) {
             with_document.push(b64(cms));
         } else {
             detached.push(b64(cms));

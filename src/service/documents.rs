@@ -25,6 +25,20 @@ pub enum Format {
     },
     /// XAdES enveloped: the signature goes inside the XML document.
     XadesEnveloped,
+    /// XAdES enveloping: the XML document goes inside the signature.
+    XadesEnveloping,
+    /// XAdES detached: the signature names the document (any bytes) as `document-N`, its
+    /// position in the request from 1.
+    XadesDetached,
+}
+
+impl Format {
+    const fn is_xades(self) -> bool {
+        matches!(
+            self,
+            Self::XadesEnveloped | Self::XadesEnveloping | Self::XadesDetached
+        )
+    }
 }
 
 /// One document to sign.
@@ -129,20 +143,12 @@ impl Service {
                 &ctx,
             )
             .await?;
-        if request
-            .documents
-            .iter()
-            .all(|d| d.format == Format::XadesEnveloped)
-        {
+        if request.documents.iter().all(|d| d.format.is_xades()) {
             return self
                 .sign_xml(principal, &credential, &sad, request, hashes, &ctx)
                 .await;
         }
-        if request
-            .documents
-            .iter()
-            .any(|d| d.format == Format::XadesEnveloped)
-        {
+        if request.documents.iter().any(|d| d.format.is_xades()) {
             return Err(Error::new(
                 ErrorCode::InvalidRequest,
                 "documents: one request signs either CAdES or XAdES documents, not both",
@@ -229,9 +235,23 @@ impl Service {
             .iter()
             .map(|d| d.content.clone())
             .collect();
-        // Refuse hostile or malformed XML before anything is used up.
-        for content in &contents {
-            xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+        let names: Vec<String> = (1..=contents.len())
+            .map(|n| format!("document-{n}"))
+            .collect();
+        let mut packagings = Vec::with_capacity(contents.len());
+        for ((document, content), name) in request.documents.iter().zip(&contents).zip(&names) {
+            packagings.push(match document.format {
+                Format::XadesDetached => xades::Packaging::Detached { uri: name },
+                other => {
+                    // Refuse hostile or malformed XML before anything is used up.
+                    xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+                    if other == Format::XadesEnveloping {
+                        xades::Packaging::Enveloping
+                    } else {
+                        xades::Packaging::Enveloped
+                    }
+                }
+            });
         }
         let now = self.now();
         let signed = self
@@ -244,8 +264,9 @@ impl Service {
                     hashes,
                     scheme,
                     sign_algo,
-                    derive: crate::sam::Derive::XadesEnveloped {
+                    derive: crate::sam::Derive::Xades {
                         documents: &contents,
+                        packagings: &packagings,
                         mime: "text/xml",
                         signing_time: now,
                         algorithm,

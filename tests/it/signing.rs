@@ -1364,5 +1364,57 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
         .replace("1250.00", "12500.00");
     let (ok, _) = support::xmlsec_verify(&svc, tampered.as_bytes()).await;
     assert!(!ok);
+
+    // Enveloping (the XML inside the signature) and detached (any bytes, named document-2).
+    let data: &[u8] = b"binary \x00\x01 attachment";
+    svc.clock.advance(30);
+    let hashes = hashes_of(&[xml, data]);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let request = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(xml), "signature_format": "X", "signed_envelope_property": "Enveloping"},
+        {"document": b64(data), "signature_format": "X", "signed_envelope_property": "Detached"}]});
+    let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
+    assert_eq!(status, 200, "{signed}");
+    let enveloping = unb64(&signed["DocumentWithSignature"][0]);
+    let (ok, out) = support::xmlsec_verify(&svc, &enveloping).await;
+    assert!(ok, "{out}");
+    let detached = unb64(&signed["SignatureObject"][0]);
+    assert!(String::from_utf8_lossy(&detached).contains("URI=\"document-2\""));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("document-2"), data).unwrap();
+    std::fs::write(dir.path().join("signature.xml"), &detached).unwrap();
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root = svc.file("root-x.pem", support::cert_pem(&root).as_bytes());
+    let issuing = svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap();
+    let issuing = svc.file("ca-x.pem", support::cert_pem(&issuing).as_bytes());
+    let out = support::run(
+        std::process::Command::new("xmlsec1")
+            .current_dir(dir.path())
+            .args([
+                "--verify",
+                "--enabled-reference-uris",
+                "empty,same-doc,local,remote",
+            ])
+            .arg("--trusted-pem")
+            .arg(&root)
+            .arg("--untrusted-pem")
+            .arg(&issuing)
+            .args([
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+                "signature.xml",
+            ]),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     svc.stop().await;
 }
