@@ -1,5 +1,5 @@
 //! Whole-document signing (CSC `signatures/signDoc`): CAdES over submitted documents at
-//! B-B, B-T, B-LT or B-LTA, and XAdES enveloped over XML documents at B-B, B-T or B-LT. The SAD
+//! B-B, B-T, B-LT or B-LTA, and XAdES (enveloped, enveloping, detached) at the same levels. The SAD
 //! covers the documents' SHA-256 digests; the SAM derives what it signs from them (the CAdES
 //! signed attributes, or the XAdES `SignedInfo`) and signs; the service extends the result.
 
@@ -211,12 +211,6 @@ impl Service {
         ctx: &crate::audit::Context,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let _ = principal;
-        if request.documents.iter().any(|d| d.level > Level::BLT) {
-            return Err(Error::new(
-                ErrorCode::UnsupportedFormat,
-                "XAdES is offered up to Ades-B-LT so far",
-            ));
-        }
         let (scheme, algorithm, sign_algo) = if credential.algorithm.is_ec() {
             (
                 SignAlgorithm::Ecdsa,
@@ -288,6 +282,13 @@ impl Service {
                 let (certificates, crls) = self.validation_data().await?;
                 xml_signed =
                     xades::add_validation_data(&xml_signed, &certificates, &crls).map_err(fail)?;
+            }
+            if document.level >= Level::BLTA {
+                let detached = (document.format == Format::XadesDetached)
+                    .then_some(document.content.as_slice());
+                let input = xades::archive_input(&xml_signed, detached).map_err(fail)?;
+                let token = self.timestamp_token(&Sha256::digest(&input)).await?;
+                xml_signed = xades::add_archive_timestamp(&xml_signed, &token).map_err(fail)?;
             }
             out.push(xml_signed);
         }

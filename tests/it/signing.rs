@@ -1339,16 +1339,16 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
         .as_str()
         .unwrap()
         .contains("xml_dtd"));
-    let lta = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
-        {"document": b64(xml), "signature_format": "X", "conformance_level": "Ades-B-LTA"}]});
+    let pades = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(xml), "signature_format": "P"}]});
     refused(
-        &csc(&svc, "signatures/signDoc", &token, &lta).await,
+        &csc(&svc, "signatures/signDoc", &token, &pades).await,
         400,
         "unsupported_format",
     );
 
     let request = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
-        {"document": b64(xml), "signature_format": "X", "conformance_level": "Ades-B-LT",
+        {"document": b64(xml), "signature_format": "X", "conformance_level": "Ades-B-LTA",
          "signed_envelope_property": "Enveloped"}]});
     let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
     assert_eq!(status, 200, "{signed}");
@@ -1357,7 +1357,7 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
     assert!(ok, "{out}");
     assert_eq!(
         qsign::formats::xades::level(&document).unwrap(),
-        qsign::formats::xades::Level::BLT
+        qsign::formats::xades::Level::BLTA
     );
     let tampered = String::from_utf8(document)
         .unwrap()

@@ -124,6 +124,51 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
     assert_eq!(xades::level(&lt).unwrap(), xades::Level::BLT);
     let (ok, out) = xmlsec_verify(&svc, &lt).await;
     assert!(ok, "{out}");
+    // B-LTA: an archive timestamp over the references' data, SignedInfo, SignatureValue,
+    // KeyInfo and the unsigned properties; changing any of them changes its input.
+    let input = xades::archive_input(&lt, None).unwrap();
+    let lt_str = String::from_utf8(lt.clone()).unwrap();
+    let first_cert = lt_str
+        .split("<xades:EncapsulatedX509Certificate>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let swapped = lt_str.replacen(&first_cert, &first_cert.replacen('M', "N", 1), 1);
+    assert_ne!(
+        xades::archive_input(swapped.as_bytes(), None).unwrap(),
+        input
+    );
+    let archive_imprint = sha2::Sha256::digest(&input).to_vec();
+    let archive = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+        .token(
+            qsign::pki::tsa::ImprintHash::Sha256,
+            &archive_imprint,
+            svc.now(),
+        )
+        .await
+        .unwrap();
+    let lta = xades::add_archive_timestamp(&lt, &archive).unwrap();
+    assert_eq!(xades::level(&lta).unwrap(), xades::Level::BLTA);
+    let (ok, out) = xmlsec_verify(&svc, &lta).await;
+    assert!(ok, "{out}");
+    let archive_file = svc.file("archive.tst", &archive);
+    let (ok, out) = support::openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-digest".as_ref(),
+        hex::encode(&archive_imprint).as_ref(),
+        "-in".as_ref(),
+        archive_file.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        root_file.as_os_str(),
+        "-untrusted".as_ref(),
+        untrusted.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
     let lt_text = String::from_utf8(lt).unwrap();
     assert_eq!(
         lt_text
