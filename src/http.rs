@@ -5,6 +5,7 @@
 
 mod credentials;
 mod csc;
+mod documents;
 pub mod error;
 mod extract;
 mod idp;

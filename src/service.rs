@@ -23,7 +23,7 @@ use crate::store::Store;
 pub use crate::keys::policy::Scal;
 pub use crate::keys::{Credential, Status as CredentialStatus};
 pub use crate::sam::Sad;
-pub use documents::{Document, Format, Level, SignDoc};
+pub use documents::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
 

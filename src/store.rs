@@ -426,6 +426,27 @@ pub struct CredentialRow {
     pub updated_at: i64,
 }
 
+/// A document in the native signing flow.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DocumentRow {
+    /// Random id.
+    pub id: String,
+    /// The owner's person id.
+    pub person: String,
+    /// Format and packaging (`cades-attached`, `xades-enveloped`, ...).
+    pub format: String,
+    /// Baseline level (`B-B` ... `B-LTA`).
+    pub level: String,
+    /// The uploaded document.
+    pub content: Vec<u8>,
+    /// The signed result, once finalised.
+    pub signed: Option<Vec<u8>>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
 /// A person with their login factors.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PersonRow {
@@ -1081,6 +1102,68 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?)
+    }
+
+    /// Stores an uploaded document.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_document(&self, d: &DocumentRow) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "INSERT INTO documents (id, person, format, level, content, signed, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(&d.id)
+        .bind(&d.person)
+        .bind(&d.format)
+        .bind(&d.level)
+        .bind(&d.content)
+        .bind(&d.signed)
+        .bind(d.created_at)
+        .bind(d.expires_at)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A person's document that has not expired.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn document(
+        &self,
+        id: &str,
+        person: &str,
+        now: i64,
+    ) -> Result<Option<DocumentRow>, Error> {
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, DocumentRow>(
+                "SELECT id, person, format, level, content, signed, created_at, expires_at \
+             FROM documents WHERE id = $1 AND person = $2 AND expires_at > $3",
+            )
+            .bind(id)
+            .bind(person)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// Stores the signed result of a document.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_document_signed(&self, id: &str, signed: &[u8]) -> Result<(), Error> {
+        on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE documents SET signed = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(signed)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
     }
 
     /// The failure count and lock of a throttle key (`user:NAME`, `ip:ADDR`).

@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{credentials, csc, error, idp, ops, pki};
+use super::{credentials, csc, documents, error, idp, ops, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -101,6 +101,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/history", get(idp::history))
         .route("/v1/credentials", get(credentials::list))
         .route("/v1/credentials/{id}/{action}", post(credentials::change))
+        .route("/v1/documents", post(documents::upload))
+        .route("/v1/documents/{id}/sign", post(documents::sign))
+        .route("/v1/documents/{id}/signed", get(documents::signed))
         .route("/pki/ca/{file}", get(pki::ca_certificate))
         .route("/pki/crl/{file}", get(pki::crl))
         .merge(

@@ -360,3 +360,196 @@ impl Service {
             })
     }
 }
+
+/// How long an uploaded document is kept, seconds.
+const DOCUMENT_LIFETIME: i64 = 3600;
+
+impl Format {
+    /// The stable name (`cades-attached`, `cades-detached`, `xades-enveloped`,
+    /// `xades-enveloping`, `xades-detached`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cades { attached: true } => "cades-attached",
+            Self::Cades { attached: false } => "cades-detached",
+            Self::XadesEnveloped => "xades-enveloped",
+            Self::XadesEnveloping => "xades-enveloping",
+            Self::XadesDetached => "xades-detached",
+        }
+    }
+
+    /// Parses [`Format::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Cades { attached: true },
+            Self::Cades { attached: false },
+            Self::XadesEnveloped,
+            Self::XadesEnveloping,
+            Self::XadesDetached,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
+    }
+
+    /// The media type of the signed result.
+    #[must_use]
+    pub const fn media_type(self) -> &'static str {
+        match self {
+            Self::Cades { .. } => "application/pkcs7-signature",
+            _ => "application/xml",
+        }
+    }
+}
+
+/// The stable name of a level (`B-B`, `B-T`, `B-LT`, `B-LTA`).
+#[must_use]
+pub const fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::BB => "B-B",
+        Level::BT => "B-T",
+        Level::BLT => "B-LT",
+        Level::BLTA => "B-LTA",
+    }
+}
+
+/// Parses [`level_name`].
+#[must_use]
+pub fn parse_level(s: &str) -> Option<Level> {
+    [Level::BB, Level::BT, Level::BLT, Level::BLTA]
+        .into_iter()
+        .find(|l| level_name(*l) == s)
+}
+
+/// An uploaded document, waiting for its signature.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// Its id.
+    pub id: String,
+    /// Its SHA-256: what `credentials/authorize` must cover.
+    pub sha256: Vec<u8>,
+    /// When it is forgotten, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Service {
+    /// The native flow, step 1: keeps a document to sign (for an hour) and answers its digest,
+    /// which the signer then authorizes (`credentials/authorize`, any activation).
+    ///
+    /// # Errors
+    /// `invalid_xml` for an XML format and a refused document; `invalid_request` when empty.
+    pub async fn upload_document(
+        &self,
+        principal: &Principal,
+        content: Vec<u8>,
+        format: Format,
+        level: Level,
+    ) -> Result<Uploaded, Error> {
+        if content.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "the document is empty",
+            ));
+        }
+        if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
+            xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+        }
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let sha256 = Sha256::digest(&content).to_vec();
+        self.store
+            .insert_document(&crate::store::DocumentRow {
+                id: id.clone(),
+                person: principal.person.to_string(),
+                format: format.as_str().to_owned(),
+                level: level_name(level).to_owned(),
+                content,
+                signed: None,
+                created_at: now,
+                expires_at: now + DOCUMENT_LIFETIME,
+            })
+            .await?;
+        Ok(Uploaded {
+            id,
+            sha256,
+            expires_at: now + DOCUMENT_LIFETIME,
+        })
+    }
+
+    async fn owned_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<crate::store::DocumentRow, Error> {
+        self.store
+            .document(id, &principal.person.to_string(), self.now())
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such document (or it expired)"))
+    }
+
+    /// The native flow, step 2: signs the uploaded document with the credential and the SAD
+    /// over its digest (or the token's approval); signing again is refused.
+    ///
+    /// # Errors
+    /// `not_found`, `already_exists`, and the errors of `signatures/signDoc`.
+    pub async fn sign_uploaded(
+        &self,
+        principal: &Principal,
+        id: &str,
+        credential_id: &str,
+        sad: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let row = self.owned_document(principal, id).await?;
+        if row.signed.is_some() {
+            return Err(Error::new(
+                ErrorCode::AlreadyExists,
+                "this document is signed already",
+            ));
+        }
+        let format = Format::parse(&row.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
+        let level = parse_level(&row.level)
+            .ok_or_else(|| Error::internal(format!("stored level {:?}", row.level)))?;
+        let signed = self
+            .sign_documents(
+                principal,
+                &SignDoc {
+                    credential_id: credential_id.to_owned(),
+                    sad,
+                    documents: vec![Document {
+                        content: row.content,
+                        format,
+                        level,
+                    }],
+                    sign_algo: None,
+                },
+                request_id,
+            )
+            .await?;
+        let signed = signed
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("no signature"))?;
+        self.store.set_document_signed(id, &signed).await?;
+        Ok(())
+    }
+
+    /// The native flow, step 3: the signed result and its media type.
+    ///
+    /// # Errors
+    /// `not_found` (also before it is signed).
+    pub async fn signed_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(Vec<u8>, &'static str), Error> {
+        let row = self.owned_document(principal, id).await?;
+        let format = Format::parse(&row.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
+        let signed = row
+            .signed
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "the document is not signed yet"))?;
+        Ok((signed, format.media_type()))
+    }
+}

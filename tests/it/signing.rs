@@ -1418,3 +1418,116 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_flow_uploads_authorizes_signs_and_downloads_cades_and_xades() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let http = reqwest::Client::new();
+    let upload = |body: Vec<u8>, query: &'static str| {
+        let request = http
+            .post(svc.url(&format!("/v1/documents?{query}")))
+            .bearer_auth(&token)
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let pdf = b"%PDF-1.7 a contract, signed detached at B-LT".to_vec();
+    let xml = b"<?xml version=\"1.0\"?><note><to>Isak</to></note>".to_vec();
+    let (status, cades) = upload(pdf.clone(), "format=cades-detached&level=B-LT").await;
+    assert_eq!(status, 201, "{cades}");
+    assert_eq!(unb64(&cades["sha256"]), support::sha256(&pdf));
+    let (status, xades) = upload(xml.clone(), "format=xades-enveloped&level=B-T").await;
+    assert_eq!(status, 201, "{xades}");
+    // Refusals at upload: a format not offered, hostile XML.
+    refused(
+        &upload(pdf.clone(), "format=pades").await,
+        400,
+        "unsupported_format",
+    );
+    let bomb = b"<!DOCTYPE x [<!ENTITY a \"a\">]><x>&a;</x>".to_vec();
+    refused(
+        &upload(bomb, "format=xades-enveloped").await,
+        400,
+        "invalid_xml",
+    );
+
+    // One activation for both digests.
+    svc.clock.advance(30);
+    let hashes = vec![
+        cades["sha256"].as_str().unwrap().to_owned(),
+        xades["sha256"].as_str().unwrap().to_owned(),
+    ];
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let sign = |id: &Value| {
+        let request = http
+            .post(svc.url(&format!("/v1/documents/{}/sign", id.as_str().unwrap())))
+            .bearer_auth(&token)
+            .json(&json!({"credentialID": advanced, "SAD": auth["SAD"]}));
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let download = |id: &Value| {
+        let request = http
+            .get(svc.url(&format!("/v1/documents/{}/signed", id.as_str().unwrap())))
+            .bearer_auth(&token);
+        async move {
+            let r = request.send().await.unwrap();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+            (r.status().as_u16(), kind, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    assert_eq!(download(&cades["id"]).await.0, 404, "not signed yet");
+    let (status, body) = sign(&cades["id"]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = sign(&xades["id"]).await;
+    assert_eq!(status, 200, "{body}");
+    refused(&sign(&cades["id"]).await, 409, "already_exists");
+
+    let (status, kind, p7s) = download(&cades["id"]).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "application/pkcs7-signature")
+    );
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root = svc.file("root-n.pem", support::cert_pem(&root).as_bytes());
+    let at = svc.now().to_string();
+    let (ok, out) = support::cms_verify(
+        &svc,
+        &root,
+        &p7s,
+        Some(&pdf),
+        &["-crl_check_all", "-attime", &at],
+    );
+    assert!(ok, "{out}");
+    let (status, kind, signed_xml) = download(&xades["id"]).await;
+    assert_eq!((status, kind.as_str()), (200, "application/xml"));
+    let (ok, out) = support::xmlsec_verify(&svc, &signed_xml).await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        qsign::formats::xades::level(&signed_xml).unwrap(),
+        qsign::formats::xades::Level::BT
+    );
+    // Another person cannot see or sign these documents.
+    let isak = person(&svc, "isak").await;
+    let isak_token = isak.login(&svc, true).await;
+    let r = http
+        .get(svc.url(&format!(
+            "/v1/documents/{}/signed",
+            cades["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&isak_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    svc.stop().await;
+}

@@ -64,6 +64,7 @@ async fn schema_is_migrated(store: &Store) {
             "certificates",
             "credentials",
             "crl_numbers",
+            "documents",
             "external_subjects",
             "login_throttle",
             "oauth_codes",

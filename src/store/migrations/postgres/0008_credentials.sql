@@ -30,3 +30,17 @@ CREATE INDEX sad_uses_expiry ON sad_uses (expires_at);
 -- page (CSC credential entries with document digests), carried into the code and the token.
 ALTER TABLE oauth_requests ADD COLUMN authorization_details TEXT;
 ALTER TABLE oauth_codes ADD COLUMN authorization_details TEXT;
+
+-- Whole documents in the native signing flow: uploaded, authorized by their digest, signed,
+-- downloaded by their owner; kept until they expire.
+CREATE TABLE documents (
+    id          TEXT PRIMARY KEY NOT NULL,
+    person      TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    level       TEXT NOT NULL,
+    content     BYTEA NOT NULL,
+    signed      BYTEA,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX documents_expiry ON documents (expires_at);
