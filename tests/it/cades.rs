@@ -280,6 +280,35 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
     let archive_file = svc.file("archive.tst", &archive);
     ts_verify(&imprint, &archive_file, &signed.root, &untrusted);
     let file = svc.file("lta.p7s", &lta);
+    // An attached signature reaches B-LTA too: the archive imprint hashes the embedded content.
+    let attached = sign(
+        &svc,
+        content,
+        true,
+        KeyAlgorithm::EcP256,
+        SignAlgorithm::Ecdsa,
+        SignatureAlgorithm::EcdsaSha256,
+    )
+    .await;
+    let (index, attached_imprint) = cms::archive_imprint(&attached.cms, None).unwrap();
+    assert_eq!(
+        cms::archive_imprint(&attached.cms, Some(&digest))
+            .unwrap()
+            .1,
+        attached_imprint,
+        "the embedded content is hashed like the detached one"
+    );
+    let token = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+        .token(
+            qsign::pki::tsa::ImprintHash::Sha256,
+            &attached_imprint,
+            svc.now(),
+        )
+        .await
+        .unwrap();
+    let archived = cms::add_archive_timestamp(&attached.cms, &token, &index).unwrap();
+    let (ok, out) = openssl_cms_verify(&svc, &attached, &archived, None, &[]);
+    assert!(ok, "{out}");
     let dump = cms_print(&file);
     assert!(
         dump.contains("0.4.0.1733.2.4"),

@@ -249,6 +249,21 @@ async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
     let (ok, out) = xmlsec_verify(&svc, &enveloping).await;
     assert!(ok, "{out}\n{}", String::from_utf8_lossy(&enveloping));
     assert!(String::from_utf8_lossy(&enveloping).starts_with("<?xml"));
+    // Extended to B-LTA: the archive input covers the enveloped data object.
+    use sha2::Digest as _;
+    let input = xades::archive_input(&enveloping, None).unwrap();
+    assert!(String::from_utf8_lossy(&input).contains("Coffee"));
+    let token = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+        .token(
+            qsign::pki::tsa::ImprintHash::Sha256,
+            &sha2::Sha256::digest(&input),
+            svc.now(),
+        )
+        .await
+        .unwrap();
+    let archived = xades::add_archive_timestamp(&enveloping, &token).unwrap();
+    let (ok, out) = xmlsec_verify(&svc, &archived).await;
+    assert!(ok, "{out}");
     let tampered = String::from_utf8(enveloping)
         .unwrap()
         .replace("Coffee", "Tea");
@@ -264,6 +279,10 @@ async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
         },
     )
     .await;
+    // Its archive input needs the detached data, which the signature does not hold.
+    assert!(xades::archive_input(&detached, None).is_err());
+    let with_data = xades::archive_input(&detached, Some(&data)).unwrap();
+    assert!(with_data.windows(data.len()).any(|w| w == data.as_slice()));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("contract.bin"), &data).unwrap();
     let signature = dir.path().join("contract.xml");
