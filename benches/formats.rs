@@ -28,10 +28,9 @@ use std::io::{Read as _, Write as _};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use qsign::audit::Context;
 use qsign::formats::cms::{self, SignatureAlgorithm};
-use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
-use qsign::pki::{Ca, NaturalPerson, Subject};
+use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, SignAlgorithm};
+use qsign::pki::Ca;
 use sha2::Digest as _;
 
 const SIZE: usize = 100 * 1024 * 1024;
@@ -66,23 +65,7 @@ async fn run() {
     }
 
     // qsign: a wrapped P-256 user key and its certificate from the CA.
-    let (wrapped, spki) = svc
-        .hsm
-        .generate_wrapped(KeyAlgorithm::EcP256)
-        .await
-        .unwrap();
-    let subject = Subject::NaturalPerson(NaturalPerson {
-        given_name: "Bench".into(),
-        family_name: "Mark".into(),
-        person_id: uuid::Uuid::new_v4(),
-        country: "DK".into(),
-        qualified: false,
-    });
-    let issued = svc
-        .pki
-        .issue(&spki, &subject, &Context::system(), svc.now())
-        .await
-        .unwrap();
+    let (wrapped, issued_der) = fixtures::user_key(&svc).await;
     let chain = vec![svc.pki.ca_certificate(Ca::Issuing).await.unwrap()];
     let mut ours = Vec::new();
     for run in 0..RUNS {
@@ -98,7 +81,7 @@ async fn run() {
             hasher.update(&buffer[..n]);
         }
         let digest: [u8; 32] = hasher.finalize().into();
-        let prepared = cms::prepare(&digest, &issued.der, svc.now()).unwrap();
+        let prepared = cms::prepare(&digest, &issued_der, svc.now()).unwrap();
         let raw = svc
             .hsm
             .sign_with_wrapped(
@@ -184,7 +167,7 @@ async fn run() {
         "| ratio qsign / openssl | {:.2} |",
         ours.as_secs_f64() / theirs.as_secs_f64()
     );
-    xades_against_xmlsec1(&svc, &issued.der, &wrapped, &key, &cert, dir.path()).await;
+    xades_against_xmlsec1(&svc, &issued_der, &wrapped, &key, &cert, dir.path()).await;
     svc.stop().await;
 }
 

@@ -631,3 +631,26 @@ pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
     );
     (out.status.success() && text.contains("OK"), text)
 }
+
+/// A new P-256 user key wrapped by the service's HSM, with a natural-person certificate from
+/// its CA: the wrapped key and the certificate (DER).
+pub async fn user_key(svc: &Service) -> (hsm::WrappedKey, Vec<u8>) {
+    let (wrapped, spki) = svc
+        .hsm
+        .generate_wrapped(hsm::KeyAlgorithm::EcP256)
+        .await
+        .unwrap();
+    let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
+        given_name: "Karen".into(),
+        family_name: "Blixen".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &qsign::audit::Context::system(), svc.now())
+        .await
+        .unwrap();
+    (wrapped, issued.der)
+}

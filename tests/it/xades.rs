@@ -2,35 +2,18 @@
 //! with qsign's root as the trusted CA; tampering with the content or the signed properties
 //! makes xmlsec1 fail.
 
-use qsign::audit::Context;
 use qsign::formats::xades::{self, SignatureAlgorithm};
-use qsign::hsm::{Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
-use qsign::pki::{Ca, NaturalPerson, Subject};
+use qsign::hsm::{Digest, HashAlgorithm, SignAlgorithm};
+use qsign::pki::Ca;
 
 use crate::support::{self, Service};
 
 /// Signs `document` enveloped with a new user key; returns the signed XML.
 async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
-    let (wrapped, spki) = svc
-        .hsm
-        .generate_wrapped(KeyAlgorithm::EcP256)
-        .await
-        .unwrap();
-    let subject = Subject::NaturalPerson(NaturalPerson {
-        given_name: "Karen".into(),
-        family_name: "Blixen".into(),
-        person_id: uuid::Uuid::new_v4(),
-        country: "DK".into(),
-        qualified: false,
-    });
-    let issued = svc
-        .pki
-        .issue(&spki, &subject, &Context::system(), svc.now())
-        .await
-        .unwrap();
+    let (wrapped, issued_der) = support::user_key(svc).await;
     let prepared = xades::prepare_enveloped(
         document,
-        &issued.der,
+        &issued_der,
         SignatureAlgorithm::EcdsaSha256,
         "text/xml",
         svc.now(),
@@ -198,25 +181,9 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
     let svc = Service::start().await;
-    let (wrapped, spki) = svc
-        .hsm
-        .generate_wrapped(KeyAlgorithm::EcP256)
-        .await
-        .unwrap();
-    let subject = Subject::NaturalPerson(NaturalPerson {
-        given_name: "Karen".into(),
-        family_name: "Blixen".into(),
-        person_id: uuid::Uuid::new_v4(),
-        country: "DK".into(),
-        qualified: false,
-    });
-    let issued = svc
-        .pki
-        .issue(&spki, &subject, &Context::system(), svc.now())
-        .await
-        .unwrap();
+    let (wrapped, issued_der) = support::user_key(&svc).await;
     let sign = |document: Vec<u8>, packaging: xades::Packaging<'static>| {
-        let (svc, wrapped, der) = (&svc, wrapped.clone(), issued.der.clone());
+        let (svc, wrapped, der) = (&svc, wrapped.clone(), issued_der.clone());
         async move {
             let prepared = xades::prepare(
                 &document,
