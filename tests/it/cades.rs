@@ -154,6 +154,12 @@ async fn cades_b_b_attached_and_detached_verify_with_openssl_and_tampering_fails
             &[],
         );
         assert!(!ok, "{algorithm:?}: changed content must fail");
+        // Changing a signed attribute (a digit of the signing time) breaks the signature.
+        let mut tampered = detached.cms.clone();
+        let at = tampered.windows(2).position(|w| w == [0x17, 0x0d]).unwrap();
+        tampered[at + 3] ^= 0x01;
+        let (ok, _) = openssl_cms_verify(&svc, &detached, &tampered, Some(content), &[]);
+        assert!(!ok, "{algorithm:?}: a changed signed attribute must fail");
         assert_eq!(cms::level(&detached.cms).unwrap(), Level::BB);
 
         let attached = sign(&svc, content, true, key, scheme, algorithm).await;

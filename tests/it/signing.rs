@@ -1531,3 +1531,172 @@ async fn the_native_flow_uploads_authorizes_signs_and_downloads_cades_and_xades(
     assert_eq!(r.status().as_u16(), 404);
     svc.stop().await;
 }
+
+/// Elements an independent parser (Python's xml.etree) finds in a signed XML document.
+fn xml_elements(svc: &Service, xml: &[u8]) -> Vec<String> {
+    let file = svc.file(&format!("{}.xml", uuid::Uuid::new_v4()), xml);
+    let out = support::run(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg("import sys, xml.etree.ElementTree as T\nfor e in T.parse(sys.argv[1]).iter(): print(e.tag)")
+            .arg(&file),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every packaging at every level through `signDoc`: each CAdES output checked by `openssl cms
+/// -verify` (with the CRLs it carries from B-LT on) and its attributes by `openssl cms -print`,
+/// each XAdES output by `xmlsec1 --verify` and its elements by Python's XML parser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root = svc.file("root-m.pem", support::cert_pem(&root).as_bytes());
+    let issuing = svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap();
+    let issuing = svc.file("ca-m.pem", support::cert_pem(&issuing).as_bytes());
+    let levels = ["Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"];
+    for (format, packagings) in [
+        ("C", &["Attached", "Detached"][..]),
+        ("X", &["Enveloped", "Enveloping", "Detached"][..]),
+    ] {
+        let mut documents = Vec::new();
+        let mut cases = Vec::new();
+        for packaging in packagings {
+            for (rank, level) in levels.iter().enumerate() {
+                let content = format!(
+                    "<?xml version=\"1.0\"?><doc p=\"{packaging}\" l=\"{level}\">text</doc>"
+                );
+                documents.push(json!({"document": b64(content.as_bytes()),
+                    "signature_format": format, "signed_envelope_property": packaging,
+                    "conformance_level": level}));
+                cases.push((*packaging, rank, content.into_bytes()));
+            }
+        }
+        svc.clock.advance(30);
+        let refs: Vec<&[u8]> = cases.iter().map(|c| c.2.as_slice()).collect();
+        let hashes = hashes_of(&refs);
+        let (status, auth) = authorize_totp(
+            &svc,
+            &token,
+            &advanced,
+            &hashes,
+            hashes.len(),
+            &karen.code(&svc),
+        )
+        .await;
+        assert_eq!(status, 200, "{auth}");
+        let request = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": documents});
+        let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
+        assert_eq!(status, 200, "{signed}");
+        let mut with_document = signed["DocumentWithSignature"].as_array().unwrap().iter();
+        let mut detached = signed["SignatureObject"].as_array().unwrap().iter();
+        let at = svc.now().to_string();
+        for (position, (packaging, rank, content)) in cases.iter().enumerate() {
+            let is_detached = *packaging == "Detached";
+            let output = unb64(if is_detached {
+                detached.next().unwrap()
+            } else {
+                with_document.next().unwrap()
+            });
+            let what = format!("{format} {packaging} {}", levels[*rank]);
+            if format == "C" {
+                let mut extra = vec!["-attime", at.as_str()];
+                if *rank >= 2 {
+                    extra.push("-crl_check_all");
+                }
+                let (ok, out) = support::cms_verify(
+                    &svc,
+                    &root,
+                    &output,
+                    is_detached.then_some(content.as_slice()),
+                    &extra,
+                );
+                assert!(ok, "{what}: {out}");
+                let file = svc.file(&format!("m{position}.p7s"), &output);
+                let (ok, dump) = support::openssl(&[
+                    "cms".as_ref(),
+                    "-cmsout".as_ref(),
+                    "-print".as_ref(),
+                    "-inform".as_ref(),
+                    "DER".as_ref(),
+                    "-in".as_ref(),
+                    file.as_os_str(),
+                ]);
+                assert!(ok, "{dump}");
+                assert!(dump.contains("1.2.840.113549.1.9.16.2.47"), "{what}");
+                assert_eq!(
+                    dump.contains("id-smime-aa-timeStampToken"),
+                    *rank >= 1,
+                    "{what}"
+                );
+                assert_eq!(dump.contains("0.4.0.1733.2.4"), *rank >= 3, "{what}");
+                assert_eq!(
+                    qsign::formats::cms::level(&output).unwrap() as usize,
+                    *rank,
+                    "{what}"
+                );
+            } else {
+                let dir = tempfile::tempdir().unwrap();
+                // A detached XAdES names its document by its position: document-N.
+                std::fs::write(
+                    dir.path().join(format!("document-{}", position + 1)),
+                    content,
+                )
+                .unwrap();
+                std::fs::write(dir.path().join("signature.xml"), &output).unwrap();
+                let out = support::run(
+                    std::process::Command::new("xmlsec1")
+                        .current_dir(dir.path())
+                        .args([
+                            "--verify",
+                            "--enabled-reference-uris",
+                            "empty,same-doc,local,remote",
+                        ])
+                        .arg("--trusted-pem")
+                        .arg(&root)
+                        .arg("--untrusted-pem")
+                        .arg(&issuing)
+                        .args([
+                            "--id-attr:Id",
+                            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+                            "signature.xml",
+                        ]),
+                );
+                assert!(
+                    out.status.success(),
+                    "{what}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let tags = xml_elements(&svc, &output);
+                let has = |t: &str| tags.iter().any(|x| x.ends_with(t));
+                assert!(
+                    has("}SigningCertificateV2") && has("}DataObjectFormat"),
+                    "{what}"
+                );
+                assert_eq!(has("}SignatureTimeStamp"), *rank >= 1, "{what}");
+                assert_eq!(
+                    has("}CertificateValues") && has("}RevocationValues"),
+                    *rank >= 2,
+                    "{what}"
+                );
+                assert_eq!(has("}ArchiveTimeStamp"), *rank >= 3, "{what}");
+            }
+        }
+    }
+    svc.stop().await;
+}
