@@ -156,7 +156,11 @@ async fn cades_b_b_attached_and_detached_verify_with_openssl_and_tampering_fails
         assert!(!ok, "{algorithm:?}: changed content must fail");
         // Changing a signed attribute (a digit of the signing time) breaks the signature.
         let mut tampered = detached.cms.clone();
-        let at = tampered.windows(2).position(|w| w == [0x17, 0x0d]).unwrap();
+        // The last UTCTime: the signing time in the signer info, after the certificates.
+        let at = tampered
+            .windows(2)
+            .rposition(|w| w == [0x17, 0x0d])
+            .unwrap();
         tampered[at + 3] ^= 0x01;
         let (ok, _) = openssl_cms_verify(&svc, &detached, &tampered, Some(content), &[]);
         assert!(!ok, "{algorithm:?}: a changed signed attribute must fail");
