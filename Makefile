@@ -6,10 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl and xmlsec1 check signatures in tests;
+# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl and xmlsec1 check signatures in
+# tests, python3 (its standard XML parser) checks the structure of XAdES output;
 # pkg-config and a C compiler build the bundled SQLite.
 RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1
+TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3
 
 .PHONY: run test deps-run deps-test lint unit bench clean-data
 
