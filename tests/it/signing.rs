@@ -1382,40 +1382,8 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
     assert!(ok, "{out}");
     let detached = unb64(&signed["SignatureObject"][0]);
     assert!(String::from_utf8_lossy(&detached).contains("URI=\"document-2\""));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("document-2"), data).unwrap();
-    std::fs::write(dir.path().join("signature.xml"), &detached).unwrap();
-    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
-    let root = svc.file("root-x.pem", support::cert_pem(&root).as_bytes());
-    let issuing = svc
-        .pki
-        .ca_certificate(qsign::pki::Ca::Issuing)
-        .await
-        .unwrap();
-    let issuing = svc.file("ca-x.pem", support::cert_pem(&issuing).as_bytes());
-    let out = support::run(
-        std::process::Command::new("xmlsec1")
-            .current_dir(dir.path())
-            .args([
-                "--verify",
-                "--enabled-reference-uris",
-                "empty,same-doc,local,remote",
-            ])
-            .arg("--trusted-pem")
-            .arg(&root)
-            .arg("--untrusted-pem")
-            .arg(&issuing)
-            .args([
-                "--id-attr:Id",
-                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
-                "signature.xml",
-            ]),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, out) = support::xmlsec_verify_with(&svc, &detached, Some(("document-2", data))).await;
+    assert!(ok, "{out}");
     svc.stop().await;
 }
 
@@ -1563,12 +1531,6 @@ async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
     let advanced = credential(&svc, &token, "advanced").await;
     let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
     let root = svc.file("root-m.pem", support::cert_pem(&root).as_bytes());
-    let issuing = svc
-        .pki
-        .ca_certificate(qsign::pki::Ca::Issuing)
-        .await
-        .unwrap();
-    let issuing = svc.file("ca-m.pem", support::cert_pem(&issuing).as_bytes());
     let levels = ["Ades-B-B", "Ades-B-T", "Ades-B-LT", "Ades-B-LTA"];
     for (format, packagings) in [
         ("C", &["Attached", "Detached"][..]),
@@ -1651,37 +1613,11 @@ async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
                     "{what}"
                 );
             } else {
-                let dir = tempfile::tempdir().unwrap();
                 // A detached XAdES names its document by its position: document-N.
-                std::fs::write(
-                    dir.path().join(format!("document-{}", position + 1)),
-                    content,
-                )
-                .unwrap();
-                std::fs::write(dir.path().join("signature.xml"), &output).unwrap();
-                let out = support::run(
-                    std::process::Command::new("xmlsec1")
-                        .current_dir(dir.path())
-                        .args([
-                            "--verify",
-                            "--enabled-reference-uris",
-                            "empty,same-doc,local,remote",
-                        ])
-                        .arg("--trusted-pem")
-                        .arg(&root)
-                        .arg("--untrusted-pem")
-                        .arg(&issuing)
-                        .args([
-                            "--id-attr:Id",
-                            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
-                            "signature.xml",
-                        ]),
-                );
-                assert!(
-                    out.status.success(),
-                    "{what}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                let name = format!("document-{}", position + 1);
+                let (ok, out) =
+                    support::xmlsec_verify_with(&svc, &output, Some((&name, content))).await;
+                assert!(ok, "{what}: {out}");
                 let tags = xml_elements(&svc, &output);
                 let has = |t: &str| tags.iter().any(|x| x.ends_with(t));
                 assert!(

@@ -608,22 +608,44 @@ pub fn cms_verify(
 /// `xmlsec1 --verify` of a signed XML document, with the service's root as trusted and its
 /// issuing CA as untrusted certificate, and XAdES `SignedProperties` ids registered.
 pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
+    xmlsec_verify_with(svc, signed, None).await
+}
+
+/// [`xmlsec_verify`] with the data of a detached signature (its URI as a file name beside the
+/// signature; relative references enabled).
+pub async fn xmlsec_verify_with(
+    svc: &Service,
+    signed: &[u8],
+    detached: Option<(&str, &[u8])>,
+) -> (bool, String) {
     use qsign::pki::Ca;
     let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
     let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
-    let name = uuid::Uuid::new_v4();
-    let root = svc.file(&format!("{name}-root.pem"), cert_pem(&root).as_bytes());
-    let issuing = svc.file(&format!("{name}-ca.pem"), cert_pem(&issuing).as_bytes());
-    let file = svc.file(&format!("{name}.xml"), signed);
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, cert_pem(&root)).unwrap();
+    let issuing_file = dir.path().join("issuing.pem");
+    std::fs::write(&issuing_file, cert_pem(&issuing)).unwrap();
+    std::fs::write(dir.path().join("signature.xml"), signed).unwrap();
+    if let Some((name, data)) = detached {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
     let out = run(Command::new("xmlsec1")
-        .arg("--verify")
+        .current_dir(dir.path())
+        .args([
+            "--verify",
+            "--enabled-reference-uris",
+            "empty,same-doc,local,remote",
+        ])
         .arg("--trusted-pem")
-        .arg(&root)
+        .arg(&root_file)
         .arg("--untrusted-pem")
-        .arg(&issuing)
-        .arg("--id-attr:Id")
-        .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
-        .arg(&file));
+        .arg(&issuing_file)
+        .args([
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "signature.xml",
+        ]));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -250,43 +250,11 @@ async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
     assert!(xades::archive_input(&detached, None).is_err());
     let with_data = xades::archive_input(&detached, Some(&data)).unwrap();
     assert!(with_data.windows(data.len()).any(|w| w == data.as_slice()));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("contract.bin"), &data).unwrap();
-    let signature = dir.path().join("contract.xml");
-    std::fs::write(&signature, &detached).unwrap();
-    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
-    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
-    let root_file = dir.path().join("root.pem");
-    std::fs::write(&root_file, support::cert_pem(&root)).unwrap();
-    let issuing_file = dir.path().join("ca.pem");
-    std::fs::write(&issuing_file, support::cert_pem(&issuing)).unwrap();
-    let verify = || {
-        support::run(
-            std::process::Command::new("xmlsec1")
-                .current_dir(dir.path())
-                .arg("--verify")
-                .arg("--enabled-reference-uris")
-                .arg("empty,same-doc,local,remote")
-                .arg("--trusted-pem")
-                .arg(&root_file)
-                .arg("--untrusted-pem")
-                .arg(&issuing_file)
-                .arg("--id-attr:Id")
-                .arg("http://uri.etsi.org/01903/v1.3.2#:SignedProperties")
-                .arg("contract.xml"),
-        )
-    };
-    let out = verify();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(dir.path().join("contract.bin"), b"changed").unwrap();
-    assert!(
-        !verify().status.success(),
-        "changed detached data must fail"
-    );
+    let (ok, out) =
+        support::xmlsec_verify_with(&svc, &detached, Some(("contract.bin", &data))).await;
+    assert!(ok, "{out}");
+    let (ok, _) =
+        support::xmlsec_verify_with(&svc, &detached, Some(("contract.bin", b"changed"))).await;
+    assert!(!ok, "changed detached data must fail");
     svc.stop().await;
 }
