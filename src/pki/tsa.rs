@@ -323,7 +323,9 @@ impl Source {
         };
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|_| ClientError::Invalid("no randomness"))?;
-        nonce[0] &= 0x7f;
+        // Positive and without a leading zero octet, so that its DER form is these 8 bytes and
+        // the answer can be compared byte for byte.
+        nonce[0] = (nonce[0] & 0x7f) | 0x01;
         let imprint = MessageImprint {
             hash_algorithm: AlgorithmIdentifierOwned {
                 oid: algorithm,
