@@ -72,6 +72,20 @@ fn xml_error(e: &xml::Error) -> Error {
     Error::new(ErrorCode::InvalidXml, format!("{e} ({})", e.code()))
 }
 
+/// Certificates and CRLs for B-LT and above.
+type Validation = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// The validation data when `level` needs it.
+fn needed(validation: &Option<Validation>, level: Level) -> Result<Option<&Validation>, Error> {
+    if level < Level::BLT {
+        return Ok(None);
+    }
+    validation
+        .as_ref()
+        .map(Some)
+        .ok_or_else(|| Error::internal("validation data missing"))
+}
+
 fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
 }
@@ -145,7 +159,7 @@ impl Service {
             .await?;
         if request.documents.iter().all(|d| d.format.is_xades()) {
             return self
-                .sign_xml(principal, &credential, &sad, request, hashes, &ctx)
+                .sign_xml(&credential, &sad, request, hashes, &ctx)
                 .await;
         }
         if request.documents.iter().any(|d| d.format.is_xades()) {
@@ -177,6 +191,7 @@ impl Service {
             )
             .await?;
         let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
+        let validation = self.validation_data(&request.documents).await?;
         let mut out = Vec::with_capacity(raw.len());
         for ((document, digest), signature) in request.documents.iter().zip(&digests).zip(raw) {
             let signature = if credential.algorithm.is_ec() {
@@ -195,7 +210,10 @@ impl Service {
                 &signature,
             )
             .map_err(|e| format_error(&e))?;
-            out.push(self.extend_cades(signed, document.level, digest).await?);
+            out.push(
+                self.extend_cades(signed, document.level, digest, &validation)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -203,14 +221,12 @@ impl Service {
     /// XAdES enveloped signatures over XML documents (all of the request's).
     async fn sign_xml(
         &self,
-        principal: &Principal,
         credential: &crate::keys::Credential,
         sad: &str,
         request: &SignDoc,
         hashes: Vec<Vec<u8>>,
         ctx: &crate::audit::Context,
     ) -> Result<Vec<Vec<u8>>, Error> {
-        let _ = principal;
         let (scheme, algorithm, sign_algo) = if credential.algorithm.is_ec() {
             (
                 SignAlgorithm::Ecdsa,
@@ -270,6 +286,7 @@ impl Service {
                 now,
             )
             .await?;
+        let validation = self.validation_data(&request.documents).await?;
         let mut out = Vec::with_capacity(signed.len());
         for (document, mut xml_signed) in request.documents.iter().zip(signed) {
             let fail = |e: xades::Error| Error::internal(format!("XAdES: {e}"));
@@ -278,10 +295,9 @@ impl Service {
                 let token = self.timestamp_token(&Sha256::digest(&c14n)).await?;
                 xml_signed = xades::add_signature_timestamp(&xml_signed, &token).map_err(fail)?;
             }
-            if document.level >= Level::BLT {
-                let (certificates, crls) = self.validation_data().await?;
+            if let Some((certificates, crls)) = needed(&validation, document.level)? {
                 xml_signed =
-                    xades::add_validation_data(&xml_signed, &certificates, &crls).map_err(fail)?;
+                    xades::add_validation_data(&xml_signed, certificates, crls).map_err(fail)?;
             }
             if document.level >= Level::BLTA {
                 let detached = (document.format == Format::XadesDetached)
@@ -295,10 +311,14 @@ impl Service {
         Ok(out)
     }
 
-    /// The certificates (TSA, issuing CA, root) and current CRLs a long-term signature embeds.
-    async fn validation_data(&self) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), Error> {
+    /// The certificates (TSA, issuing CA, root) and current CRLs that long-term signatures
+    /// embed, once for a whole request (each CRL is freshly signed), when a document needs them.
+    async fn validation_data(&self, documents: &[Document]) -> Result<Option<Validation>, Error> {
+        if documents.iter().all(|d| d.level < Level::BLT) {
+            return Ok(None);
+        }
         let now = self.now();
-        Ok((
+        Ok(Some((
             vec![
                 self.pki.tsa_certificate().await?,
                 self.pki.ca_certificate(Ca::Issuing).await?,
@@ -308,7 +328,7 @@ impl Service {
                 self.pki.crl(Ca::Issuing, now).await?,
                 self.pki.crl(Ca::Root, now).await?,
             ],
-        ))
+        )))
     }
 
     /// Extends a CAdES signature to `level` with the embedded TSA, the CA certificates and
@@ -318,15 +338,15 @@ impl Service {
         mut signed: Vec<u8>,
         level: Level,
         content_digest: &[u8; 32],
+        validation: &Option<Validation>,
     ) -> Result<Vec<u8>, Error> {
         if level >= Level::BT {
             let value = cms::signature_value(&signed).map_err(|e| format_error(&e))?;
             let token = self.timestamp_token(&Sha256::digest(&value)).await?;
             signed = cms::add_signature_timestamp(&signed, &token).map_err(|e| format_error(&e))?;
         }
-        if level >= Level::BLT {
-            let (certificates, crls) = self.validation_data().await?;
-            signed = cms::add_validation_data(&signed, &certificates, &crls)
+        if let Some((certificates, crls)) = needed(validation, level)? {
+            signed = cms::add_validation_data(&signed, certificates, crls)
                 .map_err(|e| format_error(&e))?;
         }
         if level >= Level::BLTA {
