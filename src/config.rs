@@ -146,6 +146,9 @@ pub struct SigningConfig {
     pub sad_lifetime_secs: u32,
     /// When credentials are made (`QSIGN_SIGNING_CREDENTIALS_ON`).
     pub credentials_on: CredentialsOn,
+    /// Seconds an uploaded document and its signed result are kept
+    /// (`QSIGN_SIGNING_DOCUMENT_LIFETIME_SECS`).
+    pub document_lifetime_secs: u32,
 }
 
 impl Default for SigningConfig {
@@ -154,6 +157,7 @@ impl Default for SigningConfig {
             policies: None,
             sad_lifetime_secs: 300,
             credentials_on: CredentialsOn::Enrolment,
+            document_lifetime_secs: crate::service::DEFAULT_DOCUMENT_LIFETIME,
         }
     }
 }
@@ -368,6 +372,9 @@ pub struct HsmConfig {
 pub struct HttpConfig {
     /// Largest accepted request body in bytes (`QSIGN_HTTP_BODY_LIMIT`).
     pub body_limit: usize,
+    /// Largest request body carrying documents (`signDoc`, `/v1/documents`,
+    /// `/v1/pdf/extend`), in bytes (`QSIGN_HTTP_DOCUMENT_LIMIT`).
+    pub document_limit: usize,
     /// Longest time a request may take, in seconds (`QSIGN_HTTP_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
     /// Most requests processed at once; further ones wait (`QSIGN_HTTP_MAX_IN_FLIGHT`).
@@ -423,6 +430,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             body_limit: 1024 * 1024,
+            document_limit: 64 * 1024 * 1024,
             request_timeout_secs: 30,
             max_in_flight: 256,
             shutdown_grace_secs: 20,
@@ -461,6 +469,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "signing.sad_lifetime_secs",
     ),
     ("QSIGN_SIGNING_CREDENTIALS_ON", "signing.credentials_on"),
+    (
+        "QSIGN_SIGNING_DOCUMENT_LIFETIME_SECS",
+        "signing.document_lifetime_secs",
+    ),
     ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
     ("QSIGN_PKI_COUNTRY", "pki.country"),
     ("QSIGN_PKI_ROOT_NAME", "pki.root_name"),
@@ -502,6 +514,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_HSM_SESSIONS", "hsm.sessions"),
     ("QSIGN_HSM_TIMEOUT_MS", "hsm.timeout_ms"),
     ("QSIGN_HTTP_BODY_LIMIT", "http.body_limit"),
+    ("QSIGN_HTTP_DOCUMENT_LIMIT", "http.document_limit"),
     (
         "QSIGN_HTTP_REQUEST_TIMEOUT_SECS",
         "http.request_timeout_secs",
@@ -565,9 +578,10 @@ impl Config {
                 "database.max_connections must be at least 1".into(),
             ));
         }
-        if self.http.max_in_flight == 0 || self.http.body_limit == 0 {
+        if self.http.max_in_flight == 0 || self.http.body_limit == 0 || self.http.document_limit == 0 {
             return Err(Error::Invalid(
-                "http.max_in_flight and http.body_limit must be at least 1".into(),
+                "http.max_in_flight, http.body_limit and http.document_limit must be at least 1"
+                    .into(),
             ));
         }
         if let Some(url) = &self.public_url {
@@ -730,11 +744,13 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "hsm.sessions"
             | "hsm.timeout_ms"
             | "http.body_limit"
+            | "http.document_limit"
             | "http.request_timeout_secs"
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"
             | "audit.checkpoint_every"
             | "signing.sad_lifetime_secs"
+            | "signing.document_lifetime_secs"
             | "identity.token_lifetime_secs"
             | "identity.argon2_memory_kib"
             | "identity.argon2_iterations"

@@ -172,6 +172,18 @@ pub struct Summary {
     pub not_after: i64,
 }
 
+/// The subject's common name of a DER certificate, if it has one.
+#[must_use]
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let cert = Certificate::from_der(der).ok()?;
+    cert.tbs_certificate()
+        .subject()
+        .common_name()
+        .ok()
+        .flatten()
+        .map(String::from)
+}
+
 /// Reads the names, serial and validity of a DER certificate.
 ///
 /// # Errors
@@ -412,6 +424,14 @@ impl Pki {
     /// [`Error::NotInitialised`]; store failures.
     pub async fn tsa_certificate(&self) -> Result<Vec<u8>, Error> {
         Ok(self.service_row(Role::Tsa).await?.der)
+    }
+
+    /// The OCSP responder's certificate (DER).
+    ///
+    /// # Errors
+    /// [`Error::NotInitialised`]; store failures.
+    pub async fn ocsp_certificate(&self) -> Result<Vec<u8>, Error> {
+        Ok(self.service_row(Role::Ocsp).await?.der)
     }
 
     /// The chain as PEM: the issuing CA, then the root.

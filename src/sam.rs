@@ -24,7 +24,7 @@ mod sad;
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
-use crate::formats::{cms, xades};
+use crate::formats::{cms, pades, xades};
 use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
 use crate::identity::token::{self, VerifyKey};
@@ -164,6 +164,11 @@ pub enum Derive<'a> {
         /// The key's XML signature algorithm.
         algorithm: xades::SignatureAlgorithm,
     },
+    /// The hashes are the SHA-256 digests of PDF documents (`signDoc`, PAdES), here prepared
+    /// with their signature placeholders, in the order of the hashes: the SAM checks that each
+    /// prepared file begins with exactly the covered document, hashes its byte ranges and
+    /// signs the digest of the CAdES signed attributes over them (no signing-time attribute).
+    Pades(&'a [pades::Prepared]),
 }
 
 /// The digests the HSM signs for the covered hashes, and the XAdES signatures waiting for
@@ -182,7 +187,16 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                     .as_slice()
                     .try_into()
                     .map_err(|_| Error::HashNotCovered)?;
-                cms::prepare(&digest, &request.credential.certificate, time)
+                cms::prepare(&digest, &request.credential.certificate, Some(time))
+                    .map_err(|e| Error::Format(e.to_string()))?
+                    .to_be_signed
+            }
+            Derive::Pades(prepared) => {
+                let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
+                if sha2::Sha256::digest(prepared.original()).as_slice() != hash.as_slice() {
+                    return Err(Error::HashNotCovered);
+                }
+                cms::prepare(&prepared.digest(), &request.credential.certificate, None)
                     .map_err(|e| Error::Format(e.to_string()))?
                     .to_be_signed
             }

@@ -4,6 +4,7 @@
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
 mod documents;
+mod pdf;
 pub mod error;
 mod signing;
 
@@ -38,7 +39,11 @@ pub struct Service {
     keys: Keys,
     sam: Sam,
     clock: SharedClock,
+    document_lifetime: i64,
 }
+
+/// How long an uploaded document is kept by default, seconds.
+pub const DEFAULT_DOCUMENT_LIFETIME: u32 = 900;
 
 /// The parts a [`Service`] is made of.
 #[derive(Debug)]
@@ -226,7 +231,15 @@ impl Service {
             keys,
             sam,
             clock,
+            document_lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
         }
+    }
+
+    /// Keeps uploaded documents (and their signed results) `secs` seconds.
+    #[must_use]
+    pub fn with_document_lifetime(mut self, secs: u32) -> Self {
+        self.document_lifetime = i64::from(secs.max(1));
+        self
     }
 
     /// The password grant of the token endpoint (an extension for scripted clients): a

@@ -437,10 +437,14 @@ pub struct DocumentRow {
     pub format: String,
     /// Baseline level (`B-B` ... `B-LTA`).
     pub level: String,
-    /// The uploaded document.
+    /// The uploaded document; emptied once it is signed.
     pub content: Vec<u8>,
     /// The signed result, once finalised.
     pub signed: Option<Vec<u8>>,
+    /// Format options (JSON), for PDFs.
+    pub options: Option<String>,
+    /// SHA-256 (hex) of the uploaded document.
+    pub sha256: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -1111,7 +1115,7 @@ impl Store {
     pub async fn insert_document(&self, d: &DocumentRow) -> Result<(), Error> {
         on_pool!(self, write, |pool| sqlx::query(
             "INSERT INTO documents (id, person, format, level, content, signed, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             expires_at, options, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )
         .bind(&d.id)
         .bind(&d.person)
@@ -1121,6 +1125,8 @@ impl Store {
         .bind(&d.signed)
         .bind(d.created_at)
         .bind(d.expires_at)
+        .bind(&d.options)
+        .bind(&d.sha256)
         .execute(pool)
         .await
         .map(|_| ()))?;
@@ -1139,8 +1145,8 @@ impl Store {
     ) -> Result<Option<DocumentRow>, Error> {
         Ok(on_pool!(self, read, |pool| {
             sqlx::query_as::<_, DocumentRow>(
-                "SELECT id, person, format, level, content, signed, created_at, expires_at \
-             FROM documents WHERE id = $1 AND person = $2 AND expires_at > $3",
+                "SELECT id, person, format, level, content, signed, created_at, expires_at, \
+                 options, sha256 FROM documents WHERE id = $1 AND person = $2 AND expires_at > $3",
             )
             .bind(id)
             .bind(person)
@@ -1150,20 +1156,50 @@ impl Store {
         })?)
     }
 
-    /// Stores the signed result of a document.
+    /// Stores the signed result of a document and drops the uploaded content.
     ///
     /// # Errors
     /// Database errors.
     pub async fn set_document_signed(&self, id: &str, signed: &[u8]) -> Result<(), Error> {
         on_pool!(self, write, |pool| sqlx::query(
-            "UPDATE documents SET signed = $2 WHERE id = $1"
+            "UPDATE documents SET signed = $2, content = $3 WHERE id = $1"
         )
         .bind(id)
         .bind(signed)
+        .bind(Vec::<u8>::new())
         .execute(pool)
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Deletes a person's document (its signed result too); answers whether there was one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete_document(&self, id: &str, person: &str) -> Result<bool, Error> {
+        Ok(on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM documents WHERE id = $1 AND person = $2"
+        )
+        .bind(id)
+        .bind(person)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected() > 0))?)
+    }
+
+    /// Deletes the documents that expired at or before `now`; answers how many.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune_documents(&self, now: i64) -> Result<u64, Error> {
+        Ok(on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM documents WHERE expires_at <= $1"
+        )
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// The failure count and lock of a throttle key (`user:NAME`, `ip:ADDR`).

@@ -36,7 +36,8 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             keys: opened.credentials,
             sam: opened.sam,
             clock,
-        });
+        })
+        .with_document_lifetime(config.signing.document_lifetime_secs);
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;
         let state = AppState {

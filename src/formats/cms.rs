@@ -140,20 +140,30 @@ pub fn signing_certificate_v2(cert: &Certificate) -> Result<Attribute, Error> {
 }
 
 /// Step 1: the signed attributes over content whose SHA-256 is `content_digest`, for the
-/// signer's certificate, at `signing_time` (Unix seconds).
+/// signer's certificate, with a signing-time attribute at `signing_time` (Unix seconds) when
+/// given (PAdES leaves it out: the time is the signature dictionary's `/M`).
 ///
 /// # Errors
 /// [`Error::Malformed`] for a certificate that does not parse; encoding failures.
 pub fn prepare(
     content_digest: &[u8; 32],
     signer_certificate: &[u8],
-    signing_time: i64,
+    signing_time: Option<i64>,
 ) -> Result<Prepared, Error> {
     let signer =
         Certificate::from_der(signer_certificate).map_err(|_| Error::Malformed("certificate"))?;
-    let seconds = u64::try_from(signing_time).map_err(|_| Error::Encoding("time".into()))?;
-    let time = UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(enc)?;
     let mut attrs = SetOfVec::new();
+    if let Some(signing_time) = signing_time {
+        let seconds = u64::try_from(signing_time).map_err(|_| Error::Encoding("time".into()))?;
+        let time =
+            UtcTime::from_unix_duration(std::time::Duration::from_secs(seconds)).map_err(enc)?;
+        attrs
+            .insert(attribute(
+                oid::SIGNING_TIME,
+                Any::encode_from(&Time::UtcTime(time)).map_err(enc)?,
+            )?)
+            .map_err(enc)?;
+    }
     for a in [
         attribute(
             oid::CONTENT_TYPE,
@@ -163,10 +173,6 @@ pub fn prepare(
             oid::MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(content_digest.to_vec()).map_err(enc)?)
                 .map_err(enc)?,
-        )?,
-        attribute(
-            oid::SIGNING_TIME,
-            Any::encode_from(&Time::UtcTime(time)).map_err(enc)?,
         )?,
         signing_certificate_v2(&signer)?,
     ] {
@@ -274,6 +280,33 @@ fn only_signer(signed: &mut SignedData) -> Result<SignerInfo, Error> {
         return Err(Error::Malformed("CMS: not exactly one signer"));
     }
     infos.pop().ok_or(Error::Malformed("CMS: no signer"))
+}
+
+/// The signer's certificate (DER), found among the SignedData's certificates by the signer
+/// identifier.
+///
+/// # Errors
+/// [`Error::Malformed`], also when the certificate is not included.
+pub fn signer_certificate(cms: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut signed = signed_data(cms)?;
+    let signer = only_signer(&mut signed)?;
+    let SignerIdentifier::IssuerAndSerialNumber(id) = &signer.sid else {
+        return Err(Error::Malformed("CMS: signer named by key identifier"));
+    };
+    signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .find_map(|choice| match choice {
+            CertificateChoices::Certificate(c)
+                if c.tbs_certificate().issuer() == &id.issuer
+                    && c.tbs_certificate().serial_number() == &id.serial_number =>
+            {
+                c.to_der().ok()
+            }
+            _ => None,
+        })
+        .ok_or(Error::Malformed("CMS: the signer's certificate is not included"))
 }
 
 /// The signature value, which the signature timestamp covers (SHA-256 of it is the imprint).
@@ -484,7 +517,7 @@ mod tests {
             assert!(add_signature_timestamp(input, input).is_err());
         }
         assert!(matches!(
-            prepare(&[0; 32], b"not a certificate", 0),
+            prepare(&[0; 32], b"not a certificate", Some(0)),
             Err(Error::Malformed("certificate"))
         ));
     }

@@ -495,16 +495,66 @@ pub async fn sign_hash(
 pub struct SignDocDocument {
     /// The document, base64.
     document: String,
-    /// `C` (CAdES); `P` and `X` come with the PAdES and XAdES formats.
+    /// `C` (CAdES), `X` (XAdES) or `P` (PAdES).
     signature_format: String,
     /// `Ades-B-B`, `Ades-B-T`, `Ades-B-LT` or `Ades-B-LTA` (also without `B-`).
     #[serde(default)]
     conformance_level: Option<String>,
-    /// `Attached` or `Detached` for CAdES.
+    /// `Attached` or `Detached` for CAdES; `Enveloped`, `Enveloping` or `Detached` for
+    /// XAdES; `Revision` or `Certification` for PAdES.
     #[serde(default)]
     signed_envelope_property: Option<String>,
+    /// PAdES extension of qsign: reason, location, contact info and a visible field
+    /// (`{"page": 1, "rect": [x1, y1, x2, y2]}`).
+    #[serde(default, rename = "qsign_pdf")]
+    pdf: Option<PdfExtension>,
     #[serde(default, rename = "signAlgo")]
     sign_algo: Option<String>,
+}
+
+/// The PAdES options a `signDoc` document may carry (a qsign extension).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfExtension {
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    contact_info: Option<String>,
+    #[serde(default)]
+    visible: Option<VisibleField>,
+}
+
+/// A visible signature field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisibleField {
+    #[serde(default = "first_page")]
+    page: u32,
+    rect: [f64; 4],
+}
+
+const fn first_page() -> u32 {
+    1
+}
+
+impl PdfExtension {
+    fn into_options(self) -> crate::formats::pades::Options {
+        crate::formats::pades::Options {
+            reason: self.reason,
+            location: self.location,
+            contact_info: self.contact_info,
+            visible: self.visible.map(|v| crate::formats::pades::Visible {
+                page: v.page,
+                rect: v.rect,
+                signer: String::new(),
+                organisation: None,
+                cvr: None,
+            }),
+            ..crate::formats::pades::Options::default()
+        }
+    }
 }
 
 /// `signatures/signDoc` request.
@@ -563,11 +613,12 @@ pub async fn sign_doc(
             ("X", None | Some("Enveloped")) => Format::XadesEnveloped,
             ("X", Some("Enveloping")) => Format::XadesEnveloping,
             ("X", Some("Detached")) => Format::XadesDetached,
+            ("P", None | Some("Revision" | "Certification")) => Format::Pades,
             (f, p) => {
                 return Err(Error::new(
                     ErrorCode::UnsupportedFormat,
                     format!(
-                        "signature_format {f:?} with signed_envelope_property {p:?}: offered are C (Attached, Detached) and X (Enveloped, Enveloping, Detached)"
+                        "signature_format {f:?} with signed_envelope_property {p:?}: offered are C (Attached, Detached), X (Enveloped, Enveloping, Detached) and P (Revision, Certification)"
                     ),
                 ))
             }
@@ -576,10 +627,17 @@ pub async fn sign_doc(
             .decode(d.document.trim())
             .map_err(|_| Error::new(ErrorCode::InvalidRequest, "document: not base64"))?;
         sign_algo = sign_algo.or_else(|| d.sign_algo.clone());
+        let mut pdf = d
+            .pdf
+            .clone()
+            .map(PdfExtension::into_options)
+            .unwrap_or_default();
+        pdf.certify = property == Some("Certification");
         documents.push(Document {
             content,
             format,
             level: level(d.conformance_level.as_deref())?,
+            pdf,
         });
     }
     let signed = state

@@ -1,5 +1,6 @@
-//! Native whole-document signing: upload a document, authorize its digest (CSC
-//! `credentials/authorize`, any activation), sign it, download the result.
+//! Native whole-document signing: upload a document (with PDF options), authorize its digest
+//! (CSC `credentials/authorize`, any activation), sign it, download the result; and raising a
+//! signed PDF to a higher level.
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
@@ -12,17 +13,75 @@ use serde_json::{json, Value};
 
 use super::extract::Bearer;
 use super::router::{AppState, RequestId};
+use crate::formats::pades;
 use crate::service::{parse_level, Error, ErrorCode, Format};
 
 /// The query of an upload.
 #[derive(Debug, Deserialize)]
 pub struct UploadQuery {
     /// `cades-attached`, `cades-detached`, `xades-enveloped`, `xades-enveloping`,
-    /// `xades-detached`.
+    /// `xades-detached`, `pades`.
     format: String,
     /// `B-B` (default), `B-T`, `B-LT`, `B-LTA`.
     #[serde(default)]
     level: Option<String>,
+    /// PDF: `/Reason`.
+    #[serde(default)]
+    reason: Option<String>,
+    /// PDF: `/Location`.
+    #[serde(default)]
+    location: Option<String>,
+    /// PDF: `/ContactInfo`.
+    #[serde(default)]
+    contact_info: Option<String>,
+    /// PDF: `true` for a certification signature (DocMDP: form filling and signing allowed).
+    #[serde(default)]
+    certify: Option<bool>,
+    /// PDF: the page of a visible signature, from 1.
+    #[serde(default)]
+    page: Option<u32>,
+    /// PDF: the visible signature's rectangle `x1,y1,x2,y2` in points.
+    #[serde(default)]
+    rect: Option<String>,
+}
+
+impl UploadQuery {
+    fn pdf_options(&self) -> Result<pades::Options, Error> {
+        let visible = match (self.page, self.rect.as_deref()) {
+            (None, None) => None,
+            (page, Some(rect)) => {
+                let numbers: Vec<f64> = rect
+                    .split(',')
+                    .map(|n| n.trim().parse::<f64>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| bad_rect())?;
+                let rect: [f64; 4] = numbers.try_into().map_err(|_| bad_rect())?;
+                Some(pades::Visible {
+                    page: page.unwrap_or(1),
+                    rect,
+                    signer: String::new(),
+                    organisation: None,
+                    cvr: None,
+                })
+            }
+            (Some(_), None) => return Err(bad_rect()),
+        };
+        Ok(pades::Options {
+            name: None,
+            reason: self.reason.clone(),
+            location: self.location.clone(),
+            contact_info: self.contact_info.clone(),
+            certify: self.certify.unwrap_or(false),
+            visible,
+        })
+    }
+}
+
+fn bad_rect() -> Error {
+    Error::new(
+        ErrorCode::InvalidRequest,
+        "rect: four numbers x1,y1,x2,y2 (points) for a visible signature",
+    )
 }
 
 /// `POST /v1/documents?format=…&level=…` with the document as the body: answers its id and
@@ -36,14 +95,14 @@ pub async fn upload(
     let format = Format::parse(&query.format).ok_or_else(|| {
         Error::new(
             ErrorCode::UnsupportedFormat,
-            "format: cades-attached, cades-detached, xades-enveloped, xades-enveloping or xades-detached",
+            "format: cades-attached, cades-detached, xades-enveloped, xades-enveloping, xades-detached or pades",
         )
     })?;
     let level = parse_level(query.level.as_deref().unwrap_or("B-B"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-B, B-T, B-LT or B-LTA"))?;
     let uploaded = state
         .service
-        .upload_document(&principal, body.to_vec(), format, level)
+        .upload_document(&principal, body.to_vec(), format, level, &query.pdf_options()?)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -96,4 +155,36 @@ pub async fn signed(
 ) -> Result<impl IntoResponse, Error> {
     let (bytes, media_type) = state.service.signed_document(&principal, &id).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], bytes))
+}
+
+/// `DELETE /v1/documents/{id}`: forgets a document and its signed result now.
+pub async fn remove(
+    State(state): State<AppState>,
+    Bearer(principal): Bearer,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    state.service.delete_document(&principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of an extension.
+#[derive(Debug, Deserialize)]
+pub struct ExtendQuery {
+    /// `B-T`, `B-LT` or `B-LTA` (the default).
+    #[serde(default)]
+    level: Option<String>,
+}
+
+/// `POST /v1/pdf/extend?level=…` with a signed PDF as the body: the PDF raised to the level
+/// (document timestamp, DSS with certificates, CRLs and OCSP responses).
+pub async fn extend(
+    State(state): State<AppState>,
+    Bearer(_principal): Bearer,
+    Query(query): Query<ExtendQuery>,
+    body: Bytes,
+) -> Result<impl IntoResponse, Error> {
+    let level = parse_level(query.level.as_deref().unwrap_or("B-LTA"))
+        .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-T, B-LT or B-LTA"))?;
+    let extended = state.service.extend_pdf(body.to_vec(), level).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], extended))
 }

@@ -67,7 +67,11 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::ActivationFailed
         | ErrorCode::UnsupportedAlgorithm
         | ErrorCode::UnsupportedFormat
-        | ErrorCode::InvalidXml => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidXml
+        | ErrorCode::NotPdf
+        | ErrorCode::PdfEncrypted
+        | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
+        ErrorCode::PdfNoChangesAllowed => StatusCode::CONFLICT,
     }
 }
 

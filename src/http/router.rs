@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -52,7 +52,6 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v2/credentials/getChallenge", post(csc::get_challenge))
         .route("/csc/v2/credentials/authorize", post(csc::authorize))
         .route("/csc/v2/signatures/signHash", post(csc::sign_hash))
-        .route("/csc/v2/signatures/signDoc", post(csc::sign_doc))
         .route("/csc/v2/signatures/timestamp", post(csc::timestamp))
         .route("/csc/v1/info", post(csc::info))
         .route("/csc/v1/auth/login", post(csc::login))
@@ -62,7 +61,6 @@ pub fn router(state: AppState) -> Router {
         .route("/csc/v1/credentials/getChallenge", post(csc::get_challenge))
         .route("/csc/v1/credentials/authorize", post(csc::authorize))
         .route("/csc/v1/signatures/signHash", post(csc::sign_hash))
-        .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
         .route("/csc/v1/signatures/timestamp", post(csc::timestamp))
         .route("/idp/token", post(idp::token))
         .route(
@@ -101,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me/history", get(idp::history))
         .route("/v1/credentials", get(credentials::list))
         .route("/v1/credentials/{id}/{action}", post(credentials::change))
-        .route("/v1/documents", post(documents::upload))
+        .route("/v1/documents/{id}", delete(documents::remove))
         .route("/v1/documents/{id}/sign", post(documents::sign))
         .route("/v1/documents/{id}/signed", get(documents::signed))
         .route("/pki/ca/{file}", get(pki::ca_certificate))
@@ -116,6 +114,16 @@ pub fn router(state: AppState) -> Router {
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(RequestBodyLimitLayer::new(http.body_limit))
+        .merge(
+            // Documents travel in these bodies: their own, larger limit.
+            Router::new()
+                .route("/csc/v2/signatures/signDoc", post(csc::sign_doc))
+                .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
+                .route("/v1/documents", post(documents::upload))
+                .route("/v1/pdf/extend", post(documents::extend))
+                .layer(DefaultBodyLimit::max(http.document_limit))
+                .layer(RequestBodyLimitLayer::new(http.document_limit)),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_secs),

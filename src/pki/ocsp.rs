@@ -15,7 +15,7 @@ use super::profile::enc;
 use super::{algorithm, generalized, Error, Pki, Role};
 use crate::formats::asn1::ocsp::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
-    ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
+    Request, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, TbsRequest,
 };
 use crate::formats::asn1::oid;
 use crate::hsm::ServiceKey;
@@ -41,6 +41,45 @@ impl Pki {
                 status_only(OcspResponseStatus::InternalError)
             }
         }
+    }
+
+    /// A signed OCSP response (DER `OCSPResponse`) on a certificate of the issuing CA, as
+    /// embedded in long-term signatures.
+    ///
+    /// # Errors
+    /// A certificate that does not parse; HSM and store failures.
+    pub async fn ocsp_response_for(&self, certificate: &[u8], now: i64) -> Result<Vec<u8>, Error> {
+        let cert = super::parse_cert(certificate)?;
+        let issuer = self.service_cert(Role::Issuing).await?;
+        let issuer_name = issuer.tbs_certificate().subject().to_der().map_err(enc)?;
+        let issuer_key = issuer
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes();
+        let request = OcspRequest {
+            tbs_request: TbsRequest {
+                version: None,
+                requestor_name: None,
+                request_list: vec![Request {
+                    req_cert: CertId {
+                        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                            oid: oid::SHA1,
+                            parameters: Some(der::Any::from(Null)),
+                        },
+                        issuer_name_hash: OctetString::new(Sha1::digest(&issuer_name).to_vec())
+                            .map_err(enc)?,
+                        issuer_key_hash: OctetString::new(Sha1::digest(issuer_key).to_vec())
+                            .map_err(enc)?,
+                        serial_number: cert.tbs_certificate().serial_number().clone(),
+                    },
+                    single_request_extensions: None,
+                }],
+                request_extensions: None,
+            },
+            optional_signature: None,
+        };
+        self.answer(&request, now).await
     }
 
     async fn answer(&self, request: &OcspRequest, now: i64) -> Result<Vec<u8>, Error> {

@@ -108,8 +108,13 @@ impl Pki {
         let content = info.to_der().map_err(enc)?;
         let signer_info = self.signer_info(&tsa, &content).await?;
         let certificates = if req.cert_req {
+            // The TSA's certificate and its issuing CA's: a verifier that trusts the root
+            // builds the path from the token alone.
+            let issuing = self.service_cert(Role::Issuing).await?;
             let mut set = SetOfVec::new();
             set.insert(CertificateChoices::Certificate(tsa))
+                .map_err(enc)?;
+            set.insert(CertificateChoices::Certificate(issuing))
                 .map_err(enc)?;
             Some(cms::signed_data::CertificateSet(set))
         } else {

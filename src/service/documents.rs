@@ -1,18 +1,20 @@
 //! Whole-document signing (CSC `signatures/signDoc`): CAdES over submitted documents at
-//! B-B, B-T, B-LT or B-LTA, and XAdES (enveloped, enveloping, detached) at the same levels. The SAD
-//! covers the documents' SHA-256 digests; the SAM derives what it signs from them (the CAdES
-//! signed attributes, or the XAdES `SignedInfo`) and signs; the service extends the result.
+//! B-B, B-T, B-LT or B-LTA, XAdES (enveloped, enveloping, detached) and PAdES at the same
+//! levels. The SAD covers the documents' SHA-256 digests; the SAM derives what it signs from
+//! them (the CAdES signed attributes, the XAdES `SignedInfo`, or the CAdES signed attributes
+//! over a prepared PDF's byte ranges) and signs; the service extends the result.
 
 use sha2::{Digest as _, Sha256};
 
 use super::{Error, ErrorCode, Service};
 pub use crate::formats::cms::Level;
 use crate::formats::cms::{self, SignatureAlgorithm};
-use crate::formats::{xades, xml};
+use crate::formats::{pades, xades, xml};
 use crate::hsm::{HashAlgorithm, SignAlgorithm};
 use crate::identity::Principal;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
+use super::pdf::Signer;
 use crate::sam::SignRequest;
 
 /// How a document is signed.
@@ -30,6 +32,8 @@ pub enum Format {
     /// XAdES detached: the signature names the document (any bytes) as `document-N`, its
     /// position in the request from 1.
     XadesDetached,
+    /// PAdES: the signature goes into the PDF as an incremental update.
+    Pades,
 }
 
 impl Format {
@@ -50,6 +54,9 @@ pub struct Document {
     pub format: Format,
     /// The baseline level to reach.
     pub level: Level,
+    /// For PDFs: reason, location, visible field, certification. The signer's name (`/Name`
+    /// and the visible text) is always taken from the certificate.
+    pub pdf: pades::Options,
 }
 
 /// A `signDoc` request.
@@ -88,6 +95,19 @@ fn needed(validation: &Option<Validation>, level: Level) -> Result<Option<&Valid
 
 fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
+}
+
+/// A refused PDF, with its stable code.
+pub(crate) fn pdf_error(e: &pades::Error) -> Error {
+    let code = match e {
+        pades::Error::NotPdf => ErrorCode::NotPdf,
+        pades::Error::Encrypted => ErrorCode::PdfEncrypted,
+        pades::Error::Malformed(_) => ErrorCode::PdfMalformed,
+        pades::Error::NoChangesAllowed => ErrorCode::PdfNoChangesAllowed,
+        pades::Error::Options(_) => ErrorCode::InvalidRequest,
+        pades::Error::TooLarge(_) => return Error::internal(format!("PAdES: {e}")),
+    };
+    Error::new(code, e.to_string())
 }
 
 impl Service {
@@ -162,18 +182,34 @@ impl Service {
                 .sign_xml(&credential, &sad, request, hashes, &ctx)
                 .await;
         }
-        if request.documents.iter().any(|d| d.format.is_xades()) {
+        let all_pdf = request.documents.iter().all(|d| d.format == Format::Pades);
+        if !all_pdf
+            && request
+                .documents
+                .iter()
+                .any(|d| d.format.is_xades() || d.format == Format::Pades)
+        {
             return Err(Error::new(
                 ErrorCode::InvalidRequest,
-                "documents: one request signs either CAdES or XAdES documents, not both",
+                "documents: one request signs documents of one format (CAdES, XAdES or PAdES)",
             ));
         }
-        let now = self.now();
         let sign_algo = match algorithm {
             SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",
             SignatureAlgorithm::RsaSha256 => "1.2.840.113549.1.1.11",
             SignatureAlgorithm::RsaPssSha256 => "1.2.840.113549.1.1.10",
         };
+        let signer = Signer {
+            credential: &credential,
+            sad: &sad,
+            scheme,
+            algorithm,
+            sign_algo,
+        };
+        if all_pdf {
+            return self.sign_pdfs(&signer, request, hashes, &ctx).await;
+        }
+        let now = self.now();
         let raw = self
             .sam
             .sign(
@@ -200,7 +236,7 @@ impl Service {
                 signature
             };
             let prepared =
-                cms::prepare(digest, &credential.certificate, now).map_err(|e| format_error(&e))?;
+                cms::prepare(digest, &credential.certificate, Some(now)).map_err(|e| format_error(&e))?;
             let signed = cms::assemble(
                 &prepared,
                 matches!(document.format, Format::Cades { attached: true })
@@ -381,12 +417,9 @@ impl Service {
     }
 }
 
-/// How long an uploaded document is kept, seconds.
-const DOCUMENT_LIFETIME: i64 = 3600;
-
 impl Format {
     /// The stable name (`cades-attached`, `cades-detached`, `xades-enveloped`,
-    /// `xades-enveloping`, `xades-detached`).
+    /// `xades-enveloping`, `xades-detached`, `pades`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -395,6 +428,7 @@ impl Format {
             Self::XadesEnveloped => "xades-enveloped",
             Self::XadesEnveloping => "xades-enveloping",
             Self::XadesDetached => "xades-detached",
+            Self::Pades => "pades",
         }
     }
 
@@ -407,6 +441,7 @@ impl Format {
             Self::XadesEnveloped,
             Self::XadesEnveloping,
             Self::XadesDetached,
+            Self::Pades,
         ]
         .into_iter()
         .find(|f| f.as_str() == s)
@@ -417,6 +452,7 @@ impl Format {
     pub const fn media_type(self) -> &'static str {
         match self {
             Self::Cades { .. } => "application/pkcs7-signature",
+            Self::Pades => "application/pdf",
             _ => "application/xml",
         }
     }
@@ -453,17 +489,21 @@ pub struct Uploaded {
 }
 
 impl Service {
-    /// The native flow, step 1: keeps a document to sign (for an hour) and answers its digest,
-    /// which the signer then authorizes (`credentials/authorize`, any activation).
+    /// The native flow, step 1: keeps a document to sign (15 minutes by default) with its
+    /// PDF options, and answers its digest, which the signer then authorizes
+    /// (`credentials/authorize`, any activation). Expired documents are deleted here.
     ///
     /// # Errors
-    /// `invalid_xml` for an XML format and a refused document; `invalid_request` when empty.
+    /// `invalid_xml` for an XML format and a refused document; `not_pdf`, `pdf_encrypted`,
+    /// `pdf_malformed`, `pdf_no_changes_allowed` and `invalid_request` (page, rectangle) for a
+    /// PDF that cannot be signed as asked; `invalid_request` when empty.
     pub async fn upload_document(
         &self,
         principal: &Principal,
         content: Vec<u8>,
         format: Format,
         level: Level,
+        pdf: &pades::Options,
     ) -> Result<Uploaded, Error> {
         if content.is_empty() {
             return Err(Error::new(
@@ -474,9 +514,18 @@ impl Service {
         if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
             xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
         }
+        let options = if format == Format::Pades {
+            // Everything about the PDF that can fail, checked before the signer approves.
+            pades::prepare(content.clone(), pdf, 0, None).map_err(|e| pdf_error(&e))?;
+            Some(serde_json::to_string(pdf).map_err(|e| Error::internal(e.to_string()))?)
+        } else {
+            None
+        };
         let now = self.now();
+        self.store.prune_documents(now).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let sha256 = Sha256::digest(&content).to_vec();
+        let lifetime = self.document_lifetime;
         self.store
             .insert_document(&crate::store::DocumentRow {
                 id: id.clone(),
@@ -486,13 +535,15 @@ impl Service {
                 content,
                 signed: None,
                 created_at: now,
-                expires_at: now + DOCUMENT_LIFETIME,
+                expires_at: now + lifetime,
+                options,
+                sha256: Some(hex::encode(&sha256)),
             })
             .await?;
         Ok(Uploaded {
             id,
             sha256,
-            expires_at: now + DOCUMENT_LIFETIME,
+            expires_at: now + lifetime,
         })
     }
 
@@ -531,6 +582,13 @@ impl Service {
             .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
         let level = parse_level(&row.level)
             .ok_or_else(|| Error::internal(format!("stored level {:?}", row.level)))?;
+        let pdf = row
+            .options
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| Error::internal(format!("stored options: {e}")))?
+            .unwrap_or_default();
         let signed = self
             .sign_documents(
                 principal,
@@ -541,6 +599,7 @@ impl Service {
                         content: row.content,
                         format,
                         level,
+                        pdf,
                     }],
                     sign_algo: None,
                 },
@@ -553,6 +612,22 @@ impl Service {
             .ok_or_else(|| Error::internal("no signature"))?;
         self.store.set_document_signed(id, &signed).await?;
         Ok(())
+    }
+
+    /// Deletes a document (and its signed result) before it expires.
+    ///
+    /// # Errors
+    /// `not_found`.
+    pub async fn delete_document(&self, principal: &Principal, id: &str) -> Result<(), Error> {
+        if self
+            .store
+            .delete_document(id, &principal.person.to_string())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorCode::NotFound, "no such document"))
+        }
     }
 
     /// The native flow, step 3: the signed result and its media type.

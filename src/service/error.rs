@@ -70,6 +70,14 @@ pub enum ErrorCode {
     UnsupportedFormat,
     /// An XML document refused as hostile or malformed (DTD, entities, nesting, size).
     InvalidXml,
+    /// The input is not a PDF file.
+    NotPdf,
+    /// An encrypted PDF.
+    PdfEncrypted,
+    /// A PDF that does not parse (broken cross-reference, bad syntax).
+    PdfMalformed,
+    /// A PDF certified with no changes allowed.
+    PdfNoChangesAllowed,
 }
 
 impl ErrorCode {
@@ -105,6 +113,10 @@ impl ErrorCode {
         Self::UnsupportedAlgorithm,
         Self::UnsupportedFormat,
         Self::InvalidXml,
+        Self::NotPdf,
+        Self::PdfEncrypted,
+        Self::PdfMalformed,
+        Self::PdfNoChangesAllowed,
     ];
 
     /// The wire form.
@@ -141,6 +153,10 @@ impl ErrorCode {
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
             Self::UnsupportedFormat => "unsupported_format",
             Self::InvalidXml => "invalid_xml",
+            Self::NotPdf => "not_pdf",
+            Self::PdfEncrypted => "pdf_encrypted",
+            Self::PdfMalformed => "pdf_malformed",
+            Self::PdfNoChangesAllowed => "pdf_no_changes_allowed",
         }
     }
 
@@ -185,6 +201,14 @@ impl ErrorCode {
             Self::UnsupportedFormat => "This signature format or packaging is not offered.",
             Self::InvalidXml => {
                 "The XML document is refused: no DTDs or entities, bounded nesting and size."
+            }
+            Self::NotPdf => "The document is not a PDF file.",
+            Self::PdfEncrypted => "The PDF is encrypted; remove the password protection before signing.",
+            Self::PdfMalformed => {
+                "The PDF is damaged (for example its cross-reference table); repair or re-save it."
+            }
+            Self::PdfNoChangesAllowed => {
+                "The PDF is certified with no changes allowed, so it cannot be signed again."
             }
         }
     }
@@ -350,6 +374,10 @@ mod tests {
                 "unsupported_algorithm",
                 "unsupported_format",
                 "invalid_xml",
+                "not_pdf",
+                "pdf_encrypted",
+                "pdf_malformed",
+                "pdf_no_changes_allowed",
             ]
         );
     }

@@ -37,7 +37,7 @@ async fn sign(
         .await
         .unwrap();
     let digest: [u8; 32] = support::sha256(content).try_into().unwrap();
-    let prepared = cms::prepare(&digest, &issued.der, svc.now()).unwrap();
+    let prepared = cms::prepare(&digest, &issued.der, Some(svc.now())).unwrap();
     let raw = svc
         .hsm
         .sign_with_wrapped(
@@ -94,29 +94,6 @@ fn cms_print(file: &std::path::Path) -> String {
     ]);
     assert!(ok, "{dump}");
     dump
-}
-
-/// `openssl ts -verify` of a token over `imprint`.
-fn ts_verify(
-    imprint: &[u8],
-    token: &std::path::Path,
-    root: &std::path::Path,
-    untrusted: &std::path::Path,
-) {
-    let (ok, out) = support::openssl(&[
-        "ts".as_ref(),
-        "-verify".as_ref(),
-        "-digest".as_ref(),
-        hex::encode(imprint).as_ref(),
-        "-in".as_ref(),
-        token.as_os_str(),
-        "-token_in".as_ref(),
-        "-CAfile".as_ref(),
-        root.as_os_str(),
-        "-untrusted".as_ref(),
-        untrusted.as_os_str(),
-    ]);
-    assert!(ok && out.contains("Verification: OK"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +213,7 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
         format!("{}{}", support::cert_pem(&tsa), support::cert_pem(&issuing)).as_bytes(),
     );
     let token_file = svc.file("sig.tst", &token);
-    ts_verify(&imprint, &token_file, &signed.root, &untrusted);
+    support::ts_verify(&imprint, &token_file, &signed.root, &untrusted);
     let file = svc.file("bt.p7s", &bt);
     let dump = cms_print(&file);
     assert!(dump.contains("id-smime-aa-timeStampToken"), "{dump}");
@@ -288,7 +265,7 @@ async fn cades_b_t_and_b_lt_carry_a_timestamp_and_validation_data_that_openssl_a
     let (ok, out) = openssl_cms_verify(&svc, &signed, &lta, Some(content), &["-crl_check_all"]);
     assert!(ok, "{out}");
     let archive_file = svc.file("archive.tst", &archive);
-    ts_verify(&imprint, &archive_file, &signed.root, &untrusted);
+    support::ts_verify(&imprint, &archive_file, &signed.root, &untrusted);
     let file = svc.file("lta.p7s", &lta);
     // An attached signature reaches B-LTA too: the archive imprint hashes the embedded content.
     let attached = sign(

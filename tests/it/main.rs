@@ -18,6 +18,7 @@ mod cli;
 mod durability;
 mod hsm;
 mod identity;
+mod pades;
 mod layering;
 mod pki;
 mod server;

@@ -324,6 +324,8 @@ pub struct Service {
     pub keys: qsign::keys::Keys,
     #[allow(dead_code, reason = "the signing benchmark issues SADs through them")]
     pub sam: qsign::sam::Sam,
+    #[allow(dead_code, reason = "the benchmarks do not use it")]
+    pub service: qsign::service::Service,
     pub clock: std::sync::Arc<TestClock>,
     pub token: TestToken,
     pub base: String,
@@ -435,7 +437,7 @@ impl Service {
             clock: clock.clone(),
         });
         let state = qsign::http::AppState {
-            service,
+            service: service.clone(),
             metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),
             config: std::sync::Arc::new(qsign::config::Config {
                 public_url: Some(base.clone()),
@@ -463,6 +465,7 @@ impl Service {
             audit,
             keys,
             sam,
+            service,
             clock,
             token,
             base: own,
@@ -675,4 +678,100 @@ pub async fn user_key(svc: &Service) -> (hsm::WrappedKey, Vec<u8>) {
         .await
         .unwrap();
     (wrapped, issued.der)
+}
+
+/// A sample PDF made here (no tool needed): `pages` pages of text in Helvetica, a classic
+/// cross-reference table, header version `version`; with `filler` > 0, page 1 also carries an
+/// unfiltered image of that many bytes (large documents for benchmarks).
+pub fn sample_pdf(pages: usize, version: &str, filler: usize) -> Vec<u8> {
+    let mut objects: Vec<Vec<u8>> = Vec::new();
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(b"<</Type/Catalog/Pages 2 0 R>>".to_vec());
+    objects.push(format!("<</Type/Pages/Kids[{}]/Count {pages}>>", kids.join(" ")).into_bytes());
+    objects.push(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>".to_vec());
+    let image = 4 + 2 * pages;
+    for i in 0..pages {
+        let xobject = if filler > 0 && i == 0 {
+            format!("/XObject<</Im1 {image} 0 R>>")
+        } else {
+            String::new()
+        };
+        objects.push(
+            format!(
+                "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 3 0 R>>{xobject}>>/Contents {} 0 R>>",
+                5 + 2 * i
+            )
+            .into_bytes(),
+        );
+        let text = format!(
+            "BT /F1 20 Tf 72 760 Td (Tenancy agreement, page {}) Tj 0 -30 Td /F1 12 Tf (The parties agree to the terms below.) Tj ET",
+            i + 1
+        );
+        objects.push(
+            format!("<</Length {}>>\nstream\n{text}\nendstream", text.len()).into_bytes(),
+        );
+    }
+    if filler > 0 {
+        let side = (filler as f64).sqrt() as usize;
+        let mut data = vec![0u8; side * side];
+        let mut x = 0x2545_f491_u32;
+        for b in &mut data {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        let mut o = format!(
+            "<</Type/XObject/Subtype/Image/Width {side}/Height {side}/ColorSpace/DeviceGray/BitsPerComponent 8/Length {}>>\nstream\n",
+            data.len()
+        )
+        .into_bytes();
+        o.extend_from_slice(&data);
+        o.extend_from_slice(b"\nendstream");
+        objects.push(o);
+    }
+    let mut out = format!("%PDF-{version}\n%\u{e2}\u{e3}\n").into_bytes();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(o);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {}/Root 1 0 R/ID[<00112233445566778899AABBCCDDEEFF><00112233445566778899AABBCCDDEEFF>]>>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// `openssl ts -verify` of a token over `imprint`.
+pub fn ts_verify(
+    imprint: &[u8],
+    token: &std::path::Path,
+    root: &std::path::Path,
+    untrusted: &std::path::Path,
+) {
+    let (ok, out) = openssl(&[
+        "ts".as_ref(),
+        "-verify".as_ref(),
+        "-digest".as_ref(),
+        hex::encode(imprint).as_ref(),
+        "-in".as_ref(),
+        token.as_os_str(),
+        "-token_in".as_ref(),
+        "-CAfile".as_ref(),
+        root.as_os_str(),
+        "-untrusted".as_ref(),
+        untrusted.as_os_str(),
+    ]);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
 }

@@ -1,0 +1,215 @@
+//! PAdES in the service: signing PDFs (through the SAM) and raising signed PDFs to higher
+//! levels with the embedded TSA, CA and OCSP responder.
+
+use sha2::{Digest as _, Sha256};
+
+use super::documents::{pdf_error, Document, Level, SignDoc};
+use super::{Error, ErrorCode, Service};
+use crate::audit::Context;
+use crate::formats::cms::{self, SignatureAlgorithm};
+use crate::formats::pades;
+use crate::hsm::{HashAlgorithm, SignAlgorithm};
+use crate::keys::Credential;
+use crate::pki::tsa::ImprintHash;
+use crate::pki::Ca;
+use crate::sam::{Derive, SignRequest};
+
+/// The credential, SAD and algorithms of one signing request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Signer<'a> {
+    pub credential: &'a Credential,
+    pub sad: &'a str,
+    pub scheme: SignAlgorithm,
+    pub algorithm: SignatureAlgorithm,
+    pub sign_algo: &'a str,
+}
+
+fn cms_error(e: &cms::Error) -> Error {
+    Error::internal(format!("PAdES CMS: {e}"))
+}
+
+impl Service {
+    /// Signs every document of the request (all PDFs) and raises each to its level.
+    pub(super) async fn sign_pdfs(
+        &self,
+        signer: &Signer<'_>,
+        request: &SignDoc,
+        hashes: Vec<Vec<u8>>,
+        ctx: &Context,
+    ) -> Result<Vec<Vec<u8>>, Error> {
+        let credential = signer.credential;
+        let name = crate::pki::common_name(&credential.certificate)
+            .unwrap_or_else(|| credential.person.to_string());
+        let now = self.now();
+        // B-LT and above: the DSS goes into the signature's own revision, so the signature
+        // covers the whole file.
+        let validation = if request.documents.iter().any(|d| d.level >= Level::BLT) {
+            Some(
+                self.pdf_validation(std::slice::from_ref(&credential.certificate))
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let mut prepared = Vec::with_capacity(request.documents.len());
+        for document in &request.documents {
+            prepared.push(
+                pades::prepare(
+                    document.content.clone(),
+                    &signed_as(document, &name),
+                    now,
+                    validation.as_ref().filter(|_| document.level >= Level::BLT),
+                )
+                .map_err(|e| pdf_error(&e))?,
+            );
+        }
+        let raw = self
+            .sam
+            .sign(
+                &SignRequest {
+                    credential,
+                    sad: signer.sad,
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    hashes,
+                    scheme: signer.scheme,
+                    sign_algo: signer.sign_algo,
+                    derive: Derive::Pades(&prepared),
+                },
+                ctx,
+                now,
+            )
+            .await?;
+        let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
+        let mut out = Vec::with_capacity(prepared.len());
+        for ((document, prepared), signature) in request.documents.iter().zip(prepared).zip(raw) {
+            let signature = if credential.algorithm.is_ec() {
+                crate::hsm::ecdsa_signature_der(&signature)?
+            } else {
+                signature
+            };
+            let attributes = cms::prepare(&prepared.digest(), &credential.certificate, None)
+                .map_err(|e| cms_error(&e))?;
+            let mut cms = cms::assemble(&attributes, None, &chain, signer.algorithm, &signature)
+                .map_err(|e| cms_error(&e))?;
+            let mut level = Level::BB;
+            if document.level >= Level::BT {
+                let value = cms::signature_value(&cms).map_err(|e| cms_error(&e))?;
+                let token = self.timestamp_with(ImprintHash::Sha256, &Sha256::digest(&value)).await?;
+                cms = cms::add_signature_timestamp(&cms, &token).map_err(|e| cms_error(&e))?;
+                level = Level::BT;
+            }
+            if document.level >= Level::BLT {
+                level = Level::BLT;
+            }
+            let signed = pades::assemble(prepared, &cms).map_err(|e| pdf_error(&e))?;
+            out.push(
+                self.raise_pdf(signed, level, document.level, validation.as_ref())
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Raises a signed PDF to `target` (B-T with a document timestamp, B-LT with the
+    /// validation data in the DSS, B-LTA with a document timestamp over it); a PDF at B-LTA
+    /// already gets fresh validation data and a new document timestamp (archive renewal).
+    ///
+    /// # Errors
+    /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
+    /// signature or a target below its level; `temporarily_unavailable` without a TSA.
+    pub async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
+        let current = pades::level(&pdf)
+            .map_err(|e| pdf_error(&e))?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "the PDF has no signature"))?;
+        if target < current {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "the PDF is at {} already, above {}",
+                    super::level_name(current),
+                    super::level_name(target)
+                ),
+            ));
+        }
+        let signers: Vec<Vec<u8>> = pades::signatures(&pdf)
+            .map_err(|e| pdf_error(&e))?
+            .iter()
+            .filter(|s| !s.timestamp)
+            .filter_map(|s| cms::signer_certificate(&s.contents).ok())
+            .collect();
+        let validation = if target >= Level::BLT {
+            Some(self.pdf_validation(&signers).await?)
+        } else {
+            None
+        };
+        self.raise_pdf(pdf, current, target, validation.as_ref())
+            .await
+    }
+
+    async fn raise_pdf(
+        &self,
+        mut pdf: Vec<u8>,
+        current: Level,
+        target: Level,
+        validation: Option<&pades::Validation>,
+    ) -> Result<Vec<u8>, Error> {
+        if target >= Level::BT && current < Level::BT {
+            pdf = self.document_timestamp(pdf).await?;
+        }
+        let renew = current == Level::BLTA && target == Level::BLTA;
+        if target >= Level::BLT && (current < Level::BLT || renew) {
+            let validation =
+                validation.ok_or_else(|| Error::internal("validation data missing"))?;
+            pdf = pades::add_dss(pdf, validation).map_err(|e| pdf_error(&e))?;
+        }
+        if target == Level::BLTA {
+            pdf = self.document_timestamp(pdf).await?;
+        }
+        Ok(pdf)
+    }
+
+    async fn document_timestamp(&self, pdf: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let prepared = pades::prepare_timestamp(pdf).map_err(|e| pdf_error(&e))?;
+        let token = self.timestamp_with(ImprintHash::Sha256, &prepared.digest()).await?;
+        pades::assemble(prepared, &token).map_err(|e| pdf_error(&e))
+    }
+
+    /// What a verifier needs to validate signatures of `signers` (certificates of the
+    /// issuing CA) and timestamps of the embedded TSA, now and later: the certificates, fresh
+    /// CRLs of both CAs, and an OCSP response for each signer.
+    ///
+    /// # Errors
+    /// HSM and store failures.
+    pub async fn pdf_validation(&self, signers: &[Vec<u8>]) -> Result<pades::Validation, Error> {
+        let now = self.now();
+        let mut certificates = signers.to_vec();
+        certificates.extend([
+            self.pki.ca_certificate(Ca::Issuing).await?,
+            self.pki.ca_certificate(Ca::Root).await?,
+            self.pki.tsa_certificate().await?,
+            self.pki.ocsp_certificate().await?,
+        ]);
+        let mut ocsps = Vec::with_capacity(signers.len());
+        for signer in signers {
+            ocsps.push(self.pki.ocsp_response_for(signer, now).await?);
+        }
+        Ok(pades::Validation {
+            certificates,
+            crls: vec![
+                self.pki.crl(Ca::Issuing, now).await?,
+                self.pki.crl(Ca::Root, now).await?,
+            ],
+            ocsps,
+        })
+    }
+}
+
+/// The document's PDF options with the signer's name from the certificate.
+fn signed_as(document: &Document, name: &str) -> pades::Options {
+    let mut options = document.pdf.clone();
+    options.name = Some(name.to_owned());
+    if let Some(visible) = options.visible.as_mut() {
+        name.clone_into(&mut visible.signer);
+    }
+    options
+}

@@ -1,0 +1,576 @@
+//! PAdES: PDFs of every kind (classic cross-reference, object and cross-reference streams,
+//! linearized, hybrid, PDF 2.0, earlier incremental updates) signed at B-B, B-T, B-LT and
+//! B-LTA with a user key in SoftHSM; every output checked by `pdfsig` (poppler), pyHanko
+//! (trusting the service's root) and `qpdf --check`. Also: a visible signature with its
+//! embedded font, a certified two-signer contract, tampering, and the refusals.
+//!
+//! Fixtures are made by the tests: `support::sample_pdf` writes a classic PDF; `qpdf`
+//! rewrites it with object streams (`--object-streams=generate`), linearized
+//! (`--linearize`), as PDF 2.0 (`--force-version=2.0`) and encrypted (`--encrypt`); the
+//! hybrid file and the earlier incremental update are written here, byte by byte.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use qsign::formats::cms::{self, Level, SignatureAlgorithm};
+use qsign::formats::pades::{self, Options, Visible};
+use qsign::formats::pdf::{self, Dict, Object, Pdf, Update};
+use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, SignAlgorithm, WrappedKey};
+use qsign::pki::tsa::{ImprintHash, Source};
+use qsign::pki::Ca;
+use serde_json::Value;
+
+use crate::support::{self, run, sample_pdf, Service};
+
+/// The Python with pyHanko (the Makefile makes the venv).
+fn python() -> PathBuf {
+    std::env::var_os("QSIGN_PYTHON")
+        .map_or_else(|| PathBuf::from("/var/tmp/qsign-venv/bin/python"), PathBuf::from)
+}
+
+fn checker() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pyhanko_check.py")
+}
+
+/// A signer: a P-256 key in the HSM and its certificate.
+struct Key {
+    wrapped: WrappedKey,
+    cert: Vec<u8>,
+}
+
+async fn key(svc: &Service) -> Key {
+    let (wrapped, cert) = support::user_key(svc).await;
+    Key { wrapped, cert }
+}
+
+/// Signs `pdf` at `level` the way the service does: prepare (from B-LT with the DSS in the
+/// same revision), sign the signed attributes' digest in the HSM, CMS (with a signature
+/// timestamp from B-T), assemble; B-LTA then through the service's extension (a document
+/// timestamp).
+async fn sign(svc: &Service, key: &Key, pdf: Vec<u8>, options: &Options, level: Level) -> Vec<u8> {
+    let validation = if level >= Level::BLT {
+        Some(svc.service.pdf_validation(&[key.cert.clone()]).await.unwrap())
+    } else {
+        None
+    };
+    let prepared = pades::prepare(pdf, options, svc.now(), validation.as_ref()).unwrap();
+    let attributes = cms::prepare(&prepared.digest(), &key.cert, None).unwrap();
+    let raw = svc
+        .hsm
+        .sign_with_wrapped(
+            &key.wrapped,
+            SignAlgorithm::Ecdsa,
+            vec![Digest::new(HashAlgorithm::Sha256, attributes.to_be_signed.to_vec()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let chain = vec![svc.pki.ca_certificate(Ca::Issuing).await.unwrap()];
+    let mut signed = cms::assemble(
+        &attributes,
+        None,
+        &chain,
+        SignatureAlgorithm::EcdsaSha256,
+        &ecdsa_signature_der(&raw).unwrap(),
+    )
+    .unwrap();
+    if level >= Level::BT {
+        let value = cms::signature_value(&signed).unwrap();
+        let token = Source::Embedded(svc.pki.clone())
+            .token(ImprintHash::Sha256, &support::sha256(&value), svc.now())
+            .await
+            .unwrap();
+        signed = cms::add_signature_timestamp(&signed, &token).unwrap();
+    }
+    let out = pades::assemble(prepared, &signed).unwrap();
+    if level == Level::BLTA {
+        svc.service.extend_pdf(out, level).await.unwrap()
+    } else {
+        out
+    }
+}
+
+/// `pdfsig` on a file: per signature, whether it is valid and whether it covers the whole
+/// document.
+fn pdfsig(svc: &Service, pdf: &[u8]) -> (Vec<(bool, bool)>, String) {
+    let file = svc.file(&format!("{}.pdf", uuid::Uuid::new_v4()), pdf);
+    let out = run(Command::new("pdfsig").arg(&file));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signatures = text
+        .split("Signature #")
+        .skip(1)
+        .map(|s| {
+            (
+                s.contains("Signature Validation: Signature is Valid."),
+                s.contains("Total document signed"),
+            )
+        })
+        .collect();
+    (signatures, text)
+}
+
+/// pyHanko's findings (see `tests/tools/pyhanko_check.py`).
+async fn pyhanko(svc: &Service, pdf: &[u8], lta: bool) -> Value {
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let name = uuid::Uuid::new_v4();
+    let root_file = svc.file(&format!("{name}.pem"), support::cert_pem(&root).as_bytes());
+    let file = svc.file(&format!("{name}.pdf"), pdf);
+    let mut cmd = Command::new(python());
+    cmd.arg(checker()).arg(&root_file).arg(&file);
+    if lta {
+        cmd.arg("--lta");
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("pyHanko's Python {} cannot run ({e}): run `make test`", python().display())
+    });
+    assert!(
+        out.status.success(),
+        "pyHanko check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `qpdf --check`: no errors, no warnings.
+fn qpdf_check(svc: &Service, pdf: &[u8]) {
+    let file = svc.file(&format!("{}.pdf", uuid::Uuid::new_v4()), pdf);
+    let out = run(Command::new("qpdf").arg("--check").arg(&file));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "qpdf --check: {text}");
+    assert!(text.contains("No syntax or stream encoding errors"), "qpdf --check: {text}");
+}
+
+/// Runs qpdf over `input` with `args`; answers the output.
+fn qpdf(svc: &Service, input: &[u8], args: &[&str]) -> Vec<u8> {
+    let name = uuid::Uuid::new_v4();
+    let src = svc.file(&format!("{name}-in.pdf"), input);
+    let dst = svc.dir.path().join(format!("{name}-out.pdf"));
+    let out = run(Command::new("qpdf").args(args).arg(&src).arg(&dst));
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "qpdf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dst).unwrap()
+}
+
+/// A hybrid file: a classic table whose trailer's `/XRefStm` names a cross-reference stream
+/// for the page, which lives in an object stream.
+fn hybrid() -> Vec<u8> {
+    let page = b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 3 0 R>>>>/Contents 5 0 R>>";
+    let text = b"BT /F1 20 Tf 72 760 Td (Hybrid file) Tj ET";
+    let mut out = b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = [0usize; 8];
+    let mut put = |out: &mut Vec<u8>, n: usize, body: &[u8]| {
+        offsets[n] = out.len();
+        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    put(&mut out, 1, b"<</Type/Catalog/Pages 2 0 R>>");
+    put(&mut out, 2, b"<</Type/Pages/Kids[4 0 R]/Count 1>>");
+    put(&mut out, 3, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+    put(
+        &mut out,
+        5,
+        &[format!("<</Length {}>>\nstream\n", text.len()).as_bytes(), text, b"\nendstream"].concat(),
+    );
+    let header = b"4 0 ";
+    let objstm = [
+        format!("<</Type/ObjStm/N 1/First {}/Length {}>>\nstream\n", header.len(), header.len() + page.len()).as_bytes(),
+        header,
+        page,
+        b"\nendstream",
+    ]
+    .concat();
+    put(&mut out, 6, &objstm);
+    put(
+        &mut out,
+        7,
+        b"<</Type/XRef/Size 8/W[1 2 1]/Index[4 1]/Length 4>>\nstream\n\x02\x00\x06\x00\nendstream",
+    );
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 8\n0000000000 65535 f\r\n");
+    for (n, off) in offsets.iter().enumerate().skip(1) {
+        if n == 4 {
+            out.extend_from_slice(b"0000000000 00000 f\r\n");
+        } else {
+            out.extend_from_slice(format!("{off:010} 00000 n\r\n").as_bytes());
+        }
+    }
+    out.extend_from_slice(
+        format!("trailer\n<</Size 8/Root 1 0 R/XRefStm {}>>\nstartxref\n{xref}\n%%EOF\n", offsets[7]).as_bytes(),
+    );
+    out
+}
+
+/// `pdf` with an earlier incremental update (an amendment added to page 1).
+fn amended(mut bytes: Vec<u8>) -> Vec<u8> {
+    let update = {
+        let pdf = Pdf::parse(&bytes).unwrap();
+        let (num, mut page) = pdf.page(0).unwrap();
+        let mut update = Update::new(&pdf).unwrap();
+        let extra = update.allocate();
+        update.put_stream(extra, Dict::default(), b"BT /F1 12 Tf 72 600 Td (Amended clause 7.) Tj ET");
+        let old = page.get("Contents").cloned().unwrap();
+        page.set("Contents", Object::Array(vec![old, Object::Ref(extra, 0)]));
+        update.put(num, &Object::Dict(page));
+        update
+    };
+    update.write(&mut bytes);
+    bytes
+}
+
+/// Every signature valid and intact in pdfsig and pyHanko, the last covering the whole file,
+/// and qpdf content. pdfsig (poppler 22) cannot check document timestamps ("Signature Type:
+/// unknown"): their tokens go to `openssl ts -verify` over the byte ranges' digest instead.
+async fn assert_valid(svc: &Service, pdf: &[u8], count: usize, lta: bool, what: &str) -> Value {
+    let (sigs, text) = pdfsig(svc, pdf);
+    assert_eq!(sigs.len(), count, "{what}: pdfsig: {text}");
+    let ours = pades::signatures(pdf).unwrap();
+    let timestamps = ours.iter().filter(|s| s.timestamp).count();
+    assert_eq!(text.matches("Signature Type: unknown").count(), timestamps, "{what}: {text}");
+    assert_eq!(
+        sigs.iter().filter(|(valid, _)| *valid).count(),
+        count - timestamps,
+        "{what}: pdfsig: {text}"
+    );
+    assert!(sigs.last().unwrap().1, "{what}: pdfsig: {text}");
+    for stamp in ours.iter().filter(|s| s.timestamp) {
+        let [a, b, c, d] = <[i64; 4]>::try_from(stamp.byte_range.clone()).unwrap().map(|v| v as usize);
+        let digest = support::sha256(&[&pdf[a..a + b], &pdf[c..c + d]].concat());
+        let token = svc.file(&format!("{}.tst", uuid::Uuid::new_v4()), &stamp.contents);
+        let chain = format!(
+            "{}{}",
+            support::cert_pem(&svc.pki.tsa_certificate().await.unwrap()),
+            support::cert_pem(&svc.pki.ca_certificate(Ca::Issuing).await.unwrap())
+        );
+        let untrusted = svc.file(&format!("{}.pem", uuid::Uuid::new_v4()), chain.as_bytes());
+        let root = svc.file(
+            &format!("{}.pem", uuid::Uuid::new_v4()),
+            support::cert_pem(&svc.pki.ca_certificate(Ca::Root).await.unwrap()).as_bytes(),
+        );
+        support::ts_verify(&digest, &token, &root, &untrusted);
+    }
+    let report = pyhanko(svc, pdf, lta).await;
+    let found = report["signatures"].as_array().unwrap();
+    assert_eq!(found.len(), count, "{what}: pyHanko: {report}");
+    for s in found {
+        assert_eq!(s["intact"], true, "{what}: pyHanko: {report}");
+        assert_eq!(s["valid"], true, "{what}: pyHanko: {report}");
+        assert_eq!(s["trusted"], true, "{what}: pyHanko: {report}");
+    }
+    assert_eq!(
+        found.last().unwrap()["coverage"],
+        "ENTIRE_FILE",
+        "{what}: pyHanko: {report}"
+    );
+    qpdf_check(svc, pdf);
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_pyhanko() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let classic = sample_pdf(2, "1.4", 0);
+    let kinds: Vec<(&str, Vec<u8>)> = vec![
+        ("classic cross-reference table, PDF 1.4", classic.clone()),
+        (
+            "object streams and a cross-reference stream",
+            qpdf(&svc, &classic, &["--object-streams=generate"]),
+        ),
+        ("linearized", qpdf(&svc, &classic, &["--linearize"])),
+        (
+            "PDF 2.0 with object streams",
+            qpdf(&svc, &classic, &["--force-version=2.0", "--object-streams=generate"]),
+        ),
+        ("hybrid (/XRefStm)", hybrid()),
+        ("an earlier incremental update", amended(classic.clone())),
+    ];
+    let levels = [Level::BB, Level::BT, Level::BLT, Level::BLTA];
+    for (i, (what, input)) in kinds.iter().enumerate() {
+        qpdf_check(&svc, input);
+        // Each kind at B-B and B-LTA, and the levels between on alternating kinds.
+        for level in [Level::BB, levels[1 + i % 2], Level::BLTA] {
+            let what = format!("{what} at {level:?}");
+            let signed = sign(&svc, &signer, input.clone(), &Options::default(), level).await;
+            assert_eq!(&signed[..input.len()], input.as_slice(), "{what}: original bytes changed");
+            assert_eq!(pades::level(&signed).unwrap(), Some(level), "{what}");
+            let count = if level == Level::BLTA { 2 } else { 1 };
+            let report = assert_valid(&svc, &signed, count, level == Level::BLTA, &what).await;
+            let first = &report["signatures"][0];
+            assert_eq!(first["timestamp"], false, "{what}: {report}");
+            assert_eq!(
+                first["signer_timestamp"],
+                level >= Level::BT,
+                "{what}: {report}"
+            );
+            if level >= Level::BT {
+                assert_eq!(first["signer_timestamp_valid"], true, "{what}: {report}");
+            }
+            if level >= Level::BLT {
+                let dss = &report["dss"];
+                assert!(dss["certs"].as_u64().unwrap() >= 5, "{what}: {report}");
+                assert!(dss["crls"].as_u64().unwrap() >= 2, "{what}: {report}");
+                assert!(dss["ocsps"].as_u64().unwrap() >= 1, "{what}: {report}");
+            } else {
+                assert!(report["dss"].is_null(), "{what}: {report}");
+            }
+            if level == Level::BLTA {
+                assert_eq!(report["signatures"][1]["timestamp"], true, "{what}: {report}");
+                assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
+            }
+        }
+        // Signatures extended later: B-B to B-T with a document timestamp; B-T to B-LTA (the
+        // DSS in a revision of its own, then a document timestamp), and an archive renewal.
+        let what = format!("{what} extended");
+        let bb = sign(&svc, &signer, input.clone(), &Options::default(), Level::BB).await;
+        let stamped = svc.service.extend_pdf(bb.clone(), Level::BT).await.unwrap();
+        assert_eq!(&stamped[..bb.len()], bb.as_slice());
+        assert_eq!(pades::level(&stamped).unwrap(), Some(Level::BT), "{what}");
+        assert_valid(&svc, &stamped, 2, false, &what).await;
+        let bt = sign(&svc, &signer, input.clone(), &Options::default(), Level::BT).await;
+        let lta = svc.service.extend_pdf(bt.clone(), Level::BLTA).await.unwrap();
+        assert_eq!(&lta[..bt.len()], bt.as_slice());
+        assert_eq!(pades::level(&lta).unwrap(), Some(Level::BLTA), "{what}");
+        let report = assert_valid(&svc, &lta, 2, true, &what).await;
+        assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
+        let renewed = svc.service.extend_pdf(lta, Level::BLTA).await.unwrap();
+        let report = assert_valid(&svc, &renewed, 3, true, &what).await;
+        assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
+        let refused = svc.service.extend_pdf(renewed, Level::BT).await.unwrap_err();
+        assert_eq!(refused.code.as_str(), "invalid_request");
+    }
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visible_signature_embeds_its_font_and_renders_on_the_chosen_page() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let options = Options {
+        reason: Some("Tenancy agreement".into()),
+        location: Some("København".into()),
+        visible: Some(Visible {
+            page: 2,
+            rect: [300.0, 80.0, 540.0, 150.0],
+            signer: "Karen Blixen".into(),
+            organisation: Some("Rungstedlund Fonden".into()),
+            cvr: Some("12345678".into()),
+        }),
+        ..Options::default()
+    };
+    let signed = sign(&svc, &signer, sample_pdf(2, "1.7", 0), &options, Level::BT).await;
+    assert_valid(&svc, &signed, 1, false, "visible").await;
+    let file = svc.file("visible.pdf", &signed);
+    let fonts = run(Command::new("pdffonts").arg("-f").arg("2").arg("-l").arg("2").arg(&file));
+    let fonts = String::from_utf8_lossy(&fonts.stdout).into_owned();
+    let line = fonts
+        .lines()
+        .find(|l| l.contains("DejaVuSans"))
+        .unwrap_or_else(|| panic!("no DejaVu Sans on page 2: {fonts}"));
+    assert!(line.contains("TrueType") && line.contains(" yes "), "{fonts}");
+    // Page 2 rendered: the box (light blue) is drawn inside the rectangle, the rest of that
+    // band is white; page 1 has no box.
+    let prefix = svc.dir.path().join("page");
+    let out = run(Command::new("pdftoppm")
+        .args(["-r", "72", "-gray", "-f", "2", "-l", "2"])
+        .arg(&file)
+        .arg(&prefix));
+    assert!(out.status.success());
+    let pgm = std::fs::read_dir(svc.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("page"))
+        .unwrap();
+    let image = std::fs::read(pgm).unwrap();
+    let (width, pixels) = parse_pgm(&image);
+    // PDF y runs up from the bottom (842 points high); the image's rows run down.
+    let at = |x: usize, y_pdf: usize| pixels[(842 - y_pdf) * width + x];
+    let inside: Vec<u8> = (310..530).step_by(10).map(|x| at(x, 145)).collect();
+    assert!(inside.iter().any(|p| *p < 250), "no appearance drawn: {inside:?}");
+    let dark = (85..145)
+        .flat_map(|y| (305..535).map(move |x| (x, y)))
+        .filter(|(x, y)| at(*x, *y) < 128)
+        .count();
+    assert!(dark > 200, "no text in the appearance ({dark} dark pixels)");
+    let outside: Vec<u8> = (20..280).step_by(10).map(|x| at(x, 120)).collect();
+    assert!(outside.iter().all(|p| *p > 250), "{outside:?}");
+    svc.stop().await;
+}
+
+/// Width and pixels of a binary PGM (P5, 8 bits).
+fn parse_pgm(image: &[u8]) -> (usize, &[u8]) {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while image[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while !image[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8_lossy(&image[start..i]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    (fields[1].parse().unwrap(), &image[i + 1..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certified_contract_signed_by_two_keeps_both_signatures_valid_and_tampering_fails() {
+    let svc = Service::start().await;
+    let (first, second) = (key(&svc).await, key(&svc).await);
+    let contract = sample_pdf(3, "1.7", 0);
+    let certified = sign(
+        &svc,
+        &first,
+        contract,
+        &Options {
+            certify: true,
+            reason: Some("Landlord".into()),
+            ..Options::default()
+        },
+        Level::BT,
+    )
+    .await;
+    // Certifying again is refused: a certification signature must come first.
+    assert!(matches!(
+        pades::prepare(certified.clone(), &Options { certify: true, ..Options::default() }, 0, None),
+        Err(pades::Error::Options(_))
+    ));
+    // A new visible field would change a page, which the certification does not permit.
+    let visible = Options {
+        visible: Some(Visible {
+            page: 3,
+            rect: [60.0, 60.0, 260.0, 110.0],
+            signer: "Isak Dinesen".into(),
+            organisation: None,
+            cvr: None,
+        }),
+        ..Options::default()
+    };
+    assert!(matches!(
+        pades::prepare(certified.clone(), &visible, 0, None),
+        Err(pades::Error::Options(_))
+    ));
+    let both = sign(
+        &svc,
+        &second,
+        certified.clone(),
+        &Options {
+            reason: Some("Tenant".into()),
+            ..Options::default()
+        },
+        Level::BLTA,
+    )
+    .await;
+    assert_eq!(&both[..certified.len()], certified.as_slice());
+    let report = assert_valid(&svc, &both, 3, false, "two signers").await;
+    let sigs = report["signatures"].as_array().unwrap();
+    // The certification allows the later signature and the LTA additions.
+    assert_eq!(sigs[0]["docmdp_ok"], true, "{report}");
+    assert_eq!(sigs[0]["bottom_line"], true, "{report}");
+    assert_eq!(sigs[1]["bottom_line"], true, "{report}");
+    assert_eq!(pades::signatures(&both).unwrap().len(), 3);
+
+    // One byte changed inside the first signature's range (the page text): invalid for both.
+    let mut tampered = both.clone();
+    let at = find(&tampered, b"Tenancy agreement, page 1").unwrap();
+    tampered[at] = b'P';
+    let (sigs, text) = pdfsig(&svc, &tampered);
+    assert!(!sigs.is_empty() && sigs.iter().all(|(valid, _)| !valid), "{text}");
+    let report = pyhanko(&svc, &tampered, false).await;
+    for s in report["signatures"].as_array().unwrap() {
+        assert!(s["intact"] == false || s.get("error").is_some(), "{report}");
+    }
+    // A byte changed in the last revision only: the earlier signatures stay valid, the newest
+    // (the document timestamp) fails.
+    let mut tail = both.clone();
+    let at = tail.windows(13).rposition(|w| w == b"Adobe.PPKLite").unwrap();
+    tail[at] = b'B';
+    let (sigs, text) = pdfsig(&svc, &tail);
+    assert!(!sigs.last().unwrap().0, "{text}");
+    svc.stop().await;
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_pdfs_get_their_own_codes_and_never_a_panic() {
+    let svc = Service::start().await;
+    let classic = sample_pdf(1, "1.7", 0);
+    let code = |bytes: Vec<u8>| pades::prepare(bytes, &Options::default(), 0, None).unwrap_err().code();
+    assert_eq!(code(b"PK\x03\x04 a zip file".to_vec()), "not_pdf");
+    assert_eq!(code(Vec::new()), "not_pdf");
+    let encrypted = qpdf(&svc, &classic, &["--encrypt", "user", "owner", "256", "--"]);
+    assert_eq!(code(encrypted), "pdf_encrypted");
+    // A cross-reference whose offsets point into the middle of other objects.
+    let broken = {
+        let xref = find(&classic, b"xref\n").unwrap();
+        let table = String::from_utf8(classic[xref..].to_vec()).unwrap();
+        let shifted: Vec<String> = table
+            .split('\n')
+            .map(|line| match line.strip_suffix(" 00000 n\r") {
+                Some(offset) => format!("{:010} 00000 n\r", offset.parse::<usize>().unwrap() + 3),
+                None => line.to_owned(),
+            })
+            .collect();
+        [&classic[..xref], shifted.join("\n").as_bytes()].concat()
+    };
+    assert_eq!(code(broken), "pdf_malformed");
+    let no_startxref = classic[..classic.len() - 30].to_vec();
+    assert_eq!(code(no_startxref), "pdf_malformed");
+    // Certified with no changes allowed (P = 1).
+    let locked = {
+        let mut bytes = classic.clone();
+        let update = {
+            let pdf = Pdf::parse(&bytes).unwrap();
+            let mut catalog = pdf.catalog().unwrap();
+            let mut update = Update::new(&pdf).unwrap();
+            let sig = update.allocate();
+            let params = Dict::of(vec![("P", Object::Int(1))]);
+            let reference = Dict::of(vec![
+                ("TransformMethod", Object::name("DocMDP")),
+                ("TransformParams", Object::Dict(params)),
+            ]);
+            update.put(
+                sig,
+                &Object::Dict(Dict::of(vec![
+                    ("Type", Object::name("Sig")),
+                    ("Reference", Object::Array(vec![Object::Dict(reference)])),
+                ])),
+            );
+            catalog.set("Perms", Object::Dict(Dict::of(vec![("DocMDP", Object::Ref(sig, 0))])));
+            update.put(pdf.root().unwrap(), &Object::Dict(catalog));
+            update
+        };
+        update.write(&mut bytes);
+        bytes
+    };
+    assert_eq!(code(locked), "pdf_no_changes_allowed");
+    // Every truncation and many single-byte corruptions of a valid file: an error or a
+    // result, never a panic.
+    let objstm = qpdf(&svc, &classic, &["--object-streams=generate"]);
+    for input in [&classic, &objstm] {
+        for cut in (0..input.len()).step_by(7) {
+            let _ = pades::prepare(input[..cut].to_vec(), &Options::default(), 0, None);
+        }
+        for at in (0..input.len()).step_by(3) {
+            let mut bad = input.clone();
+            bad[at] ^= 0x5a;
+            if let Ok(prepared) = pades::prepare(bad, &Options::default(), 0, None) {
+                let _ = pades::assemble(prepared, &[0x30, 0]);
+            }
+            let _ = pdf::Pdf::parse(input);
+        }
+    }
+    svc.stop().await;
+}
