@@ -6,11 +6,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl and xmlsec1 check signatures in
-# tests, python3 (its standard XML parser) checks the structure of XAdES output;
+# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl, xmlsec1 and poppler's
+# pdfsig check signatures in tests, qpdf checks and rewrites PDFs, pdftoppm and pdffonts render
+# visible signatures; python3 (its standard XML parser) checks the structure of XAdES output,
+# and in a venv runs pyHanko (tests/tools/requirements.txt), which validates PDF signatures;
 # pkg-config and a C compiler build the bundled SQLite.
 RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3
+TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3 python3-venv poppler-utils qpdf
+# The venv for pyHanko, outside the clone so that it survives between runs.
+export QSIGN_VENV ?= /var/tmp/qsign-venv
+export QSIGN_PYTHON ?= $(QSIGN_VENV)/bin/python
 
 .PHONY: run test deps-run deps-test lint unit bench clean-data
 
@@ -42,6 +47,11 @@ deps-run:
 
 deps-test:
 	@./softhsm/install-packages.sh $(TEST_PACKAGES)
+	@if ! $(QSIGN_PYTHON) -c 'import pyhanko' 2>/dev/null; then \
+	  echo "installing pyHanko into $(QSIGN_VENV)"; \
+	  python3 -m venv $(QSIGN_VENV) && \
+	  $(QSIGN_VENV)/bin/pip install -q -r tests/tools/requirements.txt; \
+	fi
 
 # Removes the embedded default data directory (database, SoftHSM token and its PINs).
 clean-data:

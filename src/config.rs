@@ -157,7 +157,7 @@ impl Default for SigningConfig {
             policies: None,
             sad_lifetime_secs: 300,
             credentials_on: CredentialsOn::Enrolment,
-            document_lifetime_secs: crate::service::DEFAULT_DOCUMENT_LIFETIME,
+            document_lifetime_secs: 900,
         }
     }
 }
@@ -578,7 +578,10 @@ impl Config {
                 "database.max_connections must be at least 1".into(),
             ));
         }
-        if self.http.max_in_flight == 0 || self.http.body_limit == 0 || self.http.document_limit == 0 {
+        if self.http.max_in_flight == 0
+            || self.http.body_limit == 0
+            || self.http.document_limit == 0
+        {
             return Err(Error::Invalid(
                 "http.max_in_flight, http.body_limit and http.document_limit must be at least 1"
                     .into(),

@@ -4,8 +4,8 @@
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
 mod documents;
-mod pdf;
 pub mod error;
+mod pdf;
 mod signing;
 
 use crate::audit::{Actor, Audit, Context, Event};
@@ -21,6 +21,7 @@ use crate::sam::Sam;
 use crate::store::AuditFilter;
 use crate::store::Store;
 
+pub use crate::formats::pades::{Options as PdfOptions, Visible as PdfVisible};
 pub use crate::keys::policy::Scal;
 pub use crate::keys::{Credential, Status as CredentialStatus};
 pub use crate::sam::Sad;

@@ -306,7 +306,9 @@ pub fn signer_certificate(cms: &[u8]) -> Result<Vec<u8>, Error> {
             }
             _ => None,
         })
-        .ok_or(Error::Malformed("CMS: the signer's certificate is not included"))
+        .ok_or(Error::Malformed(
+            "CMS: the signer's certificate is not included",
+        ))
 }
 
 /// The signature value, which the signature timestamp covers (SHA-256 of it is the imprint).

@@ -17,8 +17,8 @@ use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
 pub use super::cms::Level;
-use super::pdf::{Dict, Object, Pdf, Update};
 pub use super::pdf::Error;
+use super::pdf::{Dict, Object, Pdf, Update};
 
 /// Bytes reserved for the CMS in `/Contents` (hex-encoded, so twice this in the file).
 pub const DEFAULT_RESERVE: usize = 24 * 1024;
@@ -76,7 +76,7 @@ impl Prepared {
     /// The document before this revision.
     #[must_use]
     pub fn original(&self) -> &[u8] {
-        &self.pdf[..self.original]
+        self.pdf.get(..self.original).unwrap_or_default()
     }
 
     /// SHA-256 over the byte ranges: what the signature covers.
@@ -84,8 +84,8 @@ impl Prepared {
     pub fn digest(&self) -> [u8; 32] {
         let [a, b, c, d] = self.range;
         let mut h = Sha256::new();
-        h.update(&self.pdf[a..a + b]);
-        h.update(&self.pdf[c..c + d]);
+        h.update(self.pdf.get(a..a + b).unwrap_or_default());
+        h.update(self.pdf.get(c..c + d).unwrap_or_default());
         h.finalize().into()
     }
 
@@ -160,16 +160,15 @@ pub fn prepare_timestamp(pdf: Vec<u8>) -> Result<Prepared, Error> {
 /// [`Error::TooLarge`] when it does not fit.
 pub fn assemble(prepared: Prepared, cms: &[u8]) -> Result<Vec<u8>, Error> {
     let Prepared { mut pdf, range, .. } = prepared;
-    let start = range[1] + 1;
-    let room = (range[2] - range[1] - 2) / 2;
+    let [_, gap_start, gap_end, _] = range;
+    let room = (gap_end - gap_start - 2) / 2;
     if cms.len() > room {
         return Err(Error::TooLarge(cms.len()));
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for (i, b) in cms.iter().enumerate() {
-        pdf[start + 2 * i] = HEX[usize::from(b >> 4)];
-        pdf[start + 2 * i + 1] = HEX[usize::from(b & 15)];
-    }
+    let hex = hex::encode_upper(cms);
+    pdf.get_mut(gap_start + 1..gap_start + 1 + hex.len())
+        .ok_or_else(|| Error::Malformed("signature placeholder out of range".into()))?
+        .copy_from_slice(hex.as_bytes());
     Ok(pdf)
 }
 
@@ -180,7 +179,8 @@ fn docmdp_permission(pdf: &Pdf<'_>, catalog: &Dict) -> Result<Option<i64>, Error
         return Ok(None);
     };
     let sig = pdf.dict(Some(sig))?;
-    let Some(Object::Array(references)) = sig.get("Reference").map(|r| pdf.resolve(r)).transpose()?
+    let Some(Object::Array(references)) =
+        sig.get("Reference").map(|r| pdf.resolve(r)).transpose()?
     else {
         return Ok(Some(2));
     };
@@ -191,12 +191,7 @@ fn docmdp_permission(pdf: &Pdf<'_>, catalog: &Dict) -> Result<Option<i64>, Error
             .is_some_and(|m| m.is_name("DocMDP"))
         {
             let params = pdf.dict(reference.get("TransformParams"))?;
-            return Ok(Some(
-                params
-                    .get("P")
-                    .and_then(Object::as_int)
-                    .unwrap_or(2),
-            ));
+            return Ok(Some(params.get("P").and_then(Object::as_int).unwrap_or(2)));
         }
     }
     Ok(Some(2))
@@ -413,10 +408,22 @@ fn append_signature(
         );
         update.put(widget, &Object::Dict(annotation));
 
-        if push_to_array(&pdf, &mut update, &mut page, "Annots", Object::Ref(widget, 0))? {
+        if push_to_array(
+            &pdf,
+            &mut update,
+            &mut page,
+            "Annots",
+            Object::Ref(widget, 0),
+        )? {
             update.put(page_num, &Object::Dict(page));
         }
-        let form_changed = push_to_array(&pdf, &mut update, &mut form, "Fields", Object::Ref(widget, 0))?;
+        let form_changed = push_to_array(
+            &pdf,
+            &mut update,
+            &mut form,
+            "Fields",
+            Object::Ref(widget, 0),
+        )?;
         let flags_ok = form.get("SigFlags").and_then(Object::as_int) == Some(3);
         if !flags_ok {
             form.set("SigFlags", Object::Int(3));
@@ -449,14 +456,18 @@ fn append_signature(
         (update, sig, range_at, contents_at)
     };
     let bodies = update.write(&mut bytes);
-    let at = bodies[&sig];
+    let at = *bodies
+        .get(&sig)
+        .ok_or_else(|| Error::Malformed("signature dictionary not written".into()))?;
     let contents = at + contents_at;
     let after = contents + 2 * reserve + 2;
     let range = [0, contents, after, bytes.len() - after];
-    let text = format!("[0 {} {} {}]", range[1], range[2], range[3]);
-    let slot = &mut bytes[at + range_at..at + range_at + BYTE_RANGE_PLACEHOLDER.len()];
-    slot.fill(b' ');
-    slot[..text.len()].copy_from_slice(text.as_bytes());
+    let mut text = format!("[0 {contents} {after} {}]", bytes.len() - after).into_bytes();
+    text.resize(BYTE_RANGE_PLACEHOLDER.len(), b' ');
+    bytes
+        .get_mut(at + range_at..at + range_at + BYTE_RANGE_PLACEHOLDER.len())
+        .ok_or_else(|| Error::Malformed("byte range placeholder out of range".into()))?
+        .copy_from_slice(&text);
     Ok(Prepared {
         pdf: bytes,
         original,
@@ -536,10 +547,15 @@ fn text_of(object: Option<&Object>) -> Option<String> {
     let Some(Object::Str(s)) = object else {
         return None;
     };
-    if s.starts_with(&[0xfe, 0xff]) {
-        let units: Vec<u16> = s[2..]
+    if let Some(utf16) = s.strip_prefix(&[0xfe, 0xff]) {
+        let units: Vec<u16> = utf16
             .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .map(|c| {
+                u16::from_be_bytes([
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                ])
+            })
             .collect();
         Some(String::from_utf16_lossy(&units))
     } else {
@@ -551,10 +567,11 @@ fn text_of(object: Option<&Object>) -> Option<String> {
 fn signature_fields(pdf: &Pdf<'_>) -> Result<Vec<(String, Dict)>, Error> {
     let catalog = pdf.catalog()?;
     let form = pdf.dict(catalog.get("AcroForm"))?;
-    let mut stack: Vec<(Object, String)> = match form.get("Fields").map(|f| pdf.resolve(f)).transpose()? {
-        Some(Object::Array(a)) => a.into_iter().rev().map(|f| (f, String::new())).collect(),
-        _ => Vec::new(),
-    };
+    let mut stack: Vec<(Object, String)> =
+        match form.get("Fields").map(|f| pdf.resolve(f)).transpose()? {
+            Some(Object::Array(a)) => a.into_iter().rev().map(|f| (f, String::new())).collect(),
+            _ => Vec::new(),
+        };
     let mut out = Vec::new();
     let mut visited = 0usize;
     while let Some((field, parent)) = stack.pop() {
@@ -597,8 +614,8 @@ pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>, Error> {
             _ => Vec::new(),
         };
         let contents = der_length(&raw)
-            .filter(|l| *l <= raw.len())
-            .map_or_else(|| raw.clone(), |l| raw[..l].to_vec());
+            .and_then(|l| raw.get(..l))
+            .map_or_else(|| raw.clone(), <[u8]>::to_vec);
         let sub_filter = match value.get("SubFilter") {
             Some(Object::Name(n)) => String::from_utf8_lossy(n).into_owned(),
             _ => String::new(),
@@ -664,12 +681,15 @@ fn write_dss(
         Some(Object::Ref(n, _)) => (Some(n), pdf.dict(Some(&Object::Ref(n, 0)))?),
         other => (None, pdf.dict(other.as_ref())?),
     };
-    let mut refs = Vec::new();
-    for (key, items) in [
+    let mut refs: [Vec<Object>; 3] = Default::default();
+    for ((key, items), these) in [
         ("Certs", &validation.certificates),
         ("CRLs", &validation.crls),
         ("OCSPs", &validation.ocsps),
-    ] {
+    ]
+    .into_iter()
+    .zip(refs.iter_mut())
+    {
         let mut existing = match dss.get(key).map(|a| pdf.resolve(a)).transpose()? {
             Some(Object::Array(a)) => a,
             _ => Vec::new(),
@@ -679,11 +699,11 @@ fn write_dss(
             if let Object::Ref(n, _) = item {
                 let indirect = pdf.indirect(*n)?;
                 if let (Object::Dict(d), Some(range)) = (indirect.object, indirect.data) {
-                    known.push((*n, super::pdf::decode(&d, &pdf.bytes()[range])?));
+                    let raw = pdf.bytes().get(range).unwrap_or_default();
+                    known.push((*n, super::pdf::decode(&d, raw)?));
                 }
             }
         }
-        let mut these = Vec::new();
         for item in items {
             if let Some((n, _)) = known.iter().find(|(_, data)| data == item) {
                 these.push(Object::Ref(*n, 0));
@@ -696,8 +716,8 @@ fn write_dss(
             these.push(Object::Ref(n, 0));
         }
         dss.set(key, Object::Array(existing));
-        refs.push(these);
     }
+    let [certs, crls, ocsps] = refs;
     let mut vri = pdf.dict(dss.get("VRI"))?;
     for (_, signature) in signature_fields(pdf)? {
         let Some(Object::Str(raw)) = signature.get("Contents") else {
@@ -708,9 +728,9 @@ fn write_dss(
             vri.set(
                 &key,
                 Object::Dict(Dict::of(vec![
-                    ("Cert", Object::Array(refs[0].clone())),
-                    ("CRL", Object::Array(refs[1].clone())),
-                    ("OCSP", Object::Array(refs[2].clone())),
+                    ("Cert", Object::Array(certs.clone())),
+                    ("CRL", Object::Array(crls.clone())),
+                    ("OCSP", Object::Array(ocsps.clone())),
                 ])),
             );
         }
@@ -726,7 +746,9 @@ fn write_dss(
 
 /// Where the revision that ends at `end` starts: after the previous `%%EOF`.
 fn revision_start(bytes: &[u8], end: usize) -> usize {
-    let before = &bytes[..end.min(bytes.len()).saturating_sub(5)];
+    let before = bytes
+        .get(..end.min(bytes.len()).saturating_sub(5))
+        .unwrap_or_default();
     before
         .windows(5)
         .rposition(|w| w == b"%%EOF")
@@ -753,8 +775,11 @@ pub fn level(bytes: &[u8]) -> Result<Option<Level>, Error> {
     let Some(last) = all.iter().rposition(|s| !s.timestamp) else {
         return Ok(None);
     };
-    let signature = &all[last];
-    let later_timestamps: Vec<&Signature> = all[last + 1..].iter().filter(|s| s.timestamp).collect();
+    let (_, later) = all.split_at(last);
+    let Some((signature, later)) = later.split_first() else {
+        return Ok(None);
+    };
+    let later_timestamps: Vec<&Signature> = later.iter().filter(|s| s.timestamp).collect();
     let cms_level = super::cms::level(&signature.contents).unwrap_or(Level::BB);
     if cms_level < Level::BT && later_timestamps.is_empty() {
         return Ok(Some(Level::BB));
@@ -795,7 +820,9 @@ mod tests {
         for o in offsets {
             out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
         }
-        out.extend_from_slice(format!("trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out.extend_from_slice(
+            format!("trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
         out
     }
 
@@ -838,11 +865,17 @@ mod tests {
             }),
             ..Options::default()
         };
-        assert!(matches!(prepare(minimal(), &options, 0, None), Err(Error::Options(_))));
+        assert!(matches!(
+            prepare(minimal(), &options, 0, None),
+            Err(Error::Options(_))
+        ));
         if let Some(v) = options.visible.as_mut() {
             v.page = 1;
             v.rect = [10.0, 10.0, 5.0, 60.0];
         }
-        assert!(matches!(prepare(minimal(), &options, 0, None), Err(Error::Options(_))));
+        assert!(matches!(
+            prepare(minimal(), &options, 0, None),
+            Err(Error::Options(_))
+        ));
     }
 }

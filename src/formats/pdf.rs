@@ -291,7 +291,12 @@ impl<'a> Lexer<'a> {
             }
             self.pos += 1;
         }
-        &self.b[start..self.pos]
+        self.b.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// What follows the current position.
+    fn rest(&self) -> &'a [u8] {
+        self.b.get(self.pos..).unwrap_or_default()
     }
 
     fn keyword(&mut self, expected: &[u8]) -> Result<(), Error> {
@@ -405,7 +410,7 @@ impl<'a> Lexer<'a> {
         } else {
             Err(bad(format!(
                 "unexpected {:?} at offset {at}",
-                String::from_utf8_lossy(&word[..word.len().min(16)])
+                String::from_utf8_lossy(word.get(..16).unwrap_or(word))
             )))
         }
     }
@@ -429,18 +434,18 @@ impl<'a> Lexer<'a> {
     fn name(&mut self) -> Result<Vec<u8>, Error> {
         let raw = self.word();
         let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        while i < raw.len() {
-            if raw[i] == b'#' && i + 2 < raw.len() {
-                let hex = std::str::from_utf8(&raw[i + 1..i + 3]).ok();
+        let mut rest = raw;
+        while let Some((&c, tail)) = rest.split_first() {
+            if c == b'#' {
+                let hex = tail.get(..2).and_then(|h| std::str::from_utf8(h).ok());
                 if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     out.push(v);
-                    i += 3;
+                    rest = tail.get(2..).unwrap_or_default();
                     continue;
                 }
             }
-            out.push(raw[i]);
-            i += 1;
+            out.push(c);
+            rest = tail;
         }
         Ok(out)
     }
@@ -576,11 +581,14 @@ fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// The PDF version from the header (`1.7`, `2.0`, ...).
 #[must_use]
 pub fn header_version(bytes: &[u8]) -> Option<(u8, u8)> {
-    let head = &bytes[..bytes.len().min(1024)];
+    let head = bytes.get(..1024).unwrap_or(bytes);
     let at = head.windows(5).position(|w| w == b"%PDF-")?;
-    let v = head.get(at + 5..at + 8)?;
-    (v[0].is_ascii_digit() && v[1] == b'.' && v[2].is_ascii_digit())
-        .then(|| (v[0] - b'0', v[2] - b'0'))
+    match head.get(at + 5..at + 8)? {
+        &[major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
+            Some((major - b'0', minor - b'0'))
+        }
+        _ => None,
+    }
 }
 
 impl<'a> Pdf<'a> {
@@ -593,7 +601,7 @@ impl<'a> Pdf<'a> {
             return Err(Error::NotPdf);
         }
         let tail_start = bytes.len().saturating_sub(2048);
-        let at = find_last(&bytes[tail_start..], b"startxref")
+        let at = find_last(bytes.get(tail_start..).unwrap_or_default(), b"startxref")
             .ok_or_else(|| bad("no startxref"))?
             + tail_start;
         let mut lexer = Lexer::new(bytes, at + 9);
@@ -624,12 +632,12 @@ impl<'a> Pdf<'a> {
                 pdf.section(stm)?;
             }
             if let Some(size) = trailer.get("Size").and_then(Object::as_int) {
-                pdf.size = pdf.size.max(u32::try_from(size).map_err(|_| bad("bad /Size"))?);
+                pdf.size = pdf
+                    .size
+                    .max(u32::try_from(size).map_err(|_| bad("bad /Size"))?);
             }
             next = match trailer.get("Prev") {
-                Some(Object::Int(p)) => {
-                    Some(usize::try_from(*p).map_err(|_| bad("bad /Prev"))?)
-                }
+                Some(Object::Int(p)) => Some(usize::try_from(*p).map_err(|_| bad("bad /Prev"))?),
                 _ => None,
             };
             if first {
@@ -659,11 +667,11 @@ impl<'a> Pdf<'a> {
     fn section(&mut self, offset: usize) -> Result<(Dict, bool), Error> {
         let mut lexer = Lexer::new(self.bytes, offset);
         lexer.skip_whitespace();
-        if self.bytes[lexer.pos..].starts_with(b"xref") {
+        if lexer.rest().starts_with(b"xref") {
             lexer.pos += 4;
             loop {
                 lexer.skip_whitespace();
-                if self.bytes[lexer.pos..].starts_with(b"trailer") {
+                if lexer.rest().starts_with(b"trailer") {
                     lexer.pos += 7;
                     break;
                 }
@@ -680,7 +688,8 @@ impl<'a> Pdf<'a> {
                     let num = u32::try_from(start + i).map_err(|_| bad("object number"))?;
                     if kind == b"n" {
                         let off = usize::try_from(off).map_err(|_| bad("offset"))?;
-                        let generation = u16::try_from(generation).map_err(|_| bad("generation"))?;
+                        let generation =
+                            u16::try_from(generation).map_err(|_| bad("generation"))?;
                         if num != 0 {
                             self.xref.entry(num).or_insert(Entry::At(off, generation));
                         }
@@ -689,9 +698,8 @@ impl<'a> Pdf<'a> {
                     }
                 }
             }
-            let trailer = match lexer.object(0)? {
-                Object::Dict(d) => d,
-                _ => return Err(bad("trailer is not a dictionary")),
+            let Object::Dict(trailer) = lexer.object(0)? else {
+                return Err(bad("trailer is not a dictionary"));
             };
             return Ok((trailer, false));
         }
@@ -702,12 +710,18 @@ impl<'a> Pdf<'a> {
         if !dict.get("Type").is_some_and(|t| t.is_name("XRef")) {
             return Err(bad("startxref does not point at a cross-reference"));
         }
-        let range = indirect.data.ok_or_else(|| bad("cross-reference stream without data"))?;
-        let data = decode(&dict, &self.bytes[range])?;
+        let range = indirect
+            .data
+            .ok_or_else(|| bad("cross-reference stream without data"))?;
+        let data = decode(&dict, self.bytes.get(range).unwrap_or_default())?;
         let widths: Vec<usize> = match dict.get("W") {
             Some(Object::Array(w)) if w.len() == 3 => w
                 .iter()
-                .map(|x| x.as_int().and_then(|v| usize::try_from(v).ok()).filter(|v| *v <= 8))
+                .map(|x| {
+                    x.as_int()
+                        .and_then(|v| usize::try_from(v).ok())
+                        .filter(|v| *v <= 8)
+                })
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad("bad /W"))?,
             _ => return Err(bad("bad /W")),
@@ -735,12 +749,18 @@ impl<'a> Pdf<'a> {
                     return Err(bad("cross-reference stream shorter than its /Index"));
                 };
                 let field = |n: usize| -> u64 {
-                    let from: usize = widths[..n].iter().sum();
-                    r[from..from + widths[n]]
+                    let from: usize = widths.iter().take(n).sum();
+                    let width = widths.get(n).copied().unwrap_or(0);
+                    r.get(from..from + width)
+                        .unwrap_or_default()
                         .iter()
                         .fold(0u64, |acc, b| acc << 8 | u64::from(*b))
                 };
-                let kind = if widths[0] == 0 { 1 } else { field(0) };
+                let kind = if widths.first() == Some(&0) {
+                    1
+                } else {
+                    field(0)
+                };
                 let num = u32::try_from(start + i).map_err(|_| bad("object number"))?;
                 let entry = match kind {
                     1 => Entry::At(
@@ -775,7 +795,7 @@ impl<'a> Pdf<'a> {
         }
         let object = lexer.object(0)?;
         lexer.skip_whitespace();
-        let data = if self.bytes[lexer.pos..].starts_with(b"stream") {
+        let data = if lexer.rest().starts_with(b"stream") {
             let Object::Dict(dict) = &object else {
                 return Err(bad("stream without a dictionary"));
             };
@@ -807,12 +827,15 @@ impl<'a> Pdf<'a> {
             let end = match length.and_then(fits) {
                 Some(end) => end,
                 None => {
-                    let rel = self.bytes[start..]
+                    let rel = self
+                        .bytes
+                        .get(start..)
+                        .unwrap_or_default()
                         .windows(9)
                         .position(|w| w == b"endstream")
                         .ok_or_else(|| bad("stream without endstream"))?;
                     let mut end = start + rel;
-                    while end > start && matches!(self.bytes[end - 1], b'\r' | b'\n') {
+                    while end > start && matches!(self.bytes.get(end - 1), Some(b'\r' | b'\n')) {
                         end -= 1;
                     }
                     end
@@ -909,7 +932,7 @@ impl<'a> Pdf<'a> {
         let (Object::Dict(dict), Some(range)) = (indirect.object, indirect.data) else {
             return Err(bad("object stream is not a stream"));
         };
-        let data = Rc::new(decode(&dict, &self.bytes[range])?);
+        let data = Rc::new(decode(&dict, self.bytes.get(range).unwrap_or_default())?);
         self.object_streams
             .borrow_mut()
             .insert(num, Rc::clone(&data));
@@ -983,7 +1006,8 @@ impl<'a> Pdf<'a> {
             let Object::Dict(dict) = self.get(node)? else {
                 return Err(bad("page tree node is not a dictionary"));
             };
-            let Some(Object::Array(kids)) = dict.get("Kids").map(|k| self.resolve(k)).transpose()?
+            let Some(Object::Array(kids)) =
+                dict.get("Kids").map(|k| self.resolve(k)).transpose()?
             else {
                 if dict.get("Type").is_some_and(|t| t.is_name("Pages")) {
                     return Err(bad("page tree node without /Kids"));
@@ -991,7 +1015,10 @@ impl<'a> Pdf<'a> {
                 if skip == 0 {
                     return Ok((node, dict));
                 }
-                return Err(Error::Options(format!("the document has no page {}", index + 1)));
+                return Err(Error::Options(format!(
+                    "the document has no page {}",
+                    index + 1
+                )));
             };
             for kid in &kids {
                 let Object::Ref(k, _) = kid else {
@@ -1016,7 +1043,10 @@ impl<'a> Pdf<'a> {
                 }
                 skip -= count;
             }
-            return Err(Error::Options(format!("the document has no page {}", index + 1)));
+            return Err(Error::Options(format!(
+                "the document has no page {}",
+                index + 1
+            )));
         }
     }
 }
@@ -1030,8 +1060,8 @@ pub fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, Error> {
         None => None,
         Some(Object::Name(n)) => Some(n.clone()),
         Some(Object::Array(a)) if a.is_empty() => None,
-        Some(Object::Array(a)) if a.len() == 1 => match &a[0] {
-            Object::Name(n) => Some(n.clone()),
+        Some(Object::Array(a)) if a.len() == 1 => match a.first() {
+            Some(Object::Name(n)) => Some(n.clone()),
             _ => return Err(bad("bad /Filter")),
         },
         Some(_) => return Err(bad("unsupported stream filter")),
@@ -1046,10 +1076,17 @@ pub fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, Error> {
     };
     let params = match dict.get("DecodeParms") {
         Some(Object::Dict(d)) => d.clone(),
-        Some(Object::Array(a)) => a.first().and_then(Object::as_dict).cloned().unwrap_or_default(),
+        Some(Object::Array(a)) => a
+            .first()
+            .and_then(Object::as_dict)
+            .cloned()
+            .unwrap_or_default(),
         _ => Dict::default(),
     };
-    let predictor = params.get("Predictor").and_then(Object::as_int).unwrap_or(1);
+    let predictor = params
+        .get("Predictor")
+        .and_then(Object::as_int)
+        .unwrap_or(1);
     if predictor < 10 {
         return if predictor <= 1 {
             Ok(data)
@@ -1072,23 +1109,26 @@ fn unpredict(data: &[u8], columns: usize) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(data.len() / stride * columns);
     let mut prev = vec![0u8; columns];
     for row in data.chunks(stride) {
-        if row.len() != stride {
+        let Some((&kind, bytes)) = row.split_first().filter(|_| row.len() == stride) else {
             return Err(bad("truncated predicted row"));
-        }
-        let (kind, bytes) = (row[0], &row[1..]);
-        let mut cur = vec![0u8; columns];
-        for i in 0..columns {
-            let left = if i > 0 { cur[i - 1] } else { 0 };
-            let up = prev[i];
-            let up_left = if i > 0 { prev[i - 1] } else { 0 };
-            cur[i] = bytes[i].wrapping_add(match kind {
+        };
+        let mut cur: Vec<u8> = Vec::with_capacity(columns);
+        for (i, (&byte, &up)) in bytes.iter().zip(&prev).enumerate() {
+            let left = cur.last().copied().unwrap_or(0);
+            let up_left = i
+                .checked_sub(1)
+                .and_then(|j| prev.get(j))
+                .copied()
+                .unwrap_or(0);
+            let average = u8::try_from((u16::from(left) + u16::from(up)) / 2).unwrap_or(0);
+            cur.push(byte.wrapping_add(match kind {
                 0 => 0,
                 1 => left,
                 2 => up,
-                3 => ((u16::from(left) + u16::from(up)) / 2) as u8,
+                3 => average,
                 4 => paeth(left, up, up_left),
                 _ => return Err(bad("bad predictor row")),
-            });
+            }));
         }
         out.extend_from_slice(&cur);
         prev = cur;
@@ -1158,7 +1198,10 @@ impl Update {
 
     /// Sets object `num` to a stream with `dict` (its `/Length` is set here) and `data`.
     pub fn put_stream(&mut self, num: u32, mut dict: Dict, data: &[u8]) {
-        dict.set("Length", Object::Int(i64::try_from(data.len()).unwrap_or(i64::MAX)));
+        dict.set(
+            "Length",
+            Object::Int(i64::try_from(data.len()).unwrap_or(i64::MAX)),
+        );
         let mut body = Vec::with_capacity(data.len() + 64);
         dict.write(&mut body);
         body.extend_from_slice(b"\nstream\n");
@@ -1196,7 +1239,10 @@ impl Update {
         trailer
             .set("Size", Object::Int(i64::from(size)))
             .set("Root", Object::Ref(self.root, 0))
-            .set("Prev", Object::Int(i64::try_from(self.prev).unwrap_or(i64::MAX)));
+            .set(
+                "Prev",
+                Object::Int(i64::try_from(self.prev).unwrap_or(i64::MAX)),
+            );
         if let Some(info) = self.info {
             trailer.set("Info", info);
         }
@@ -1209,12 +1255,13 @@ impl Update {
             let width = if start > u32::MAX as usize { 8 } else { 4 };
             let mut index = Vec::new();
             let mut rows = Vec::new();
-            for run in runs(&offsets) {
-                index.push(Object::Int(i64::from(run[0].0)));
+            for (first, run) in runs(&offsets) {
+                index.push(Object::Int(i64::from(first)));
                 index.push(Object::Int(i64::try_from(run.len()).unwrap_or(0)));
-                for (_, off) in run {
+                for off in run {
                     rows.push(1u8);
-                    rows.extend_from_slice(&(off as u64).to_be_bytes()[8 - width..]);
+                    let be = (off as u64).to_be_bytes();
+                    rows.extend_from_slice(be.get(8 - width..).unwrap_or(&be));
                     rows.extend_from_slice(&[0, 0]);
                 }
             }
@@ -1229,7 +1276,10 @@ impl Update {
                     ]),
                 )
                 .set("Index", Object::Array(index))
-                .set("Length", Object::Int(i64::try_from(rows.len()).unwrap_or(0)));
+                .set(
+                    "Length",
+                    Object::Int(i64::try_from(rows.len()).unwrap_or(0)),
+                );
             file.extend_from_slice(format!("{xref_num} 0 obj\n").as_bytes());
             trailer.write(file);
             file.extend_from_slice(b"\nstream\n");
@@ -1237,9 +1287,9 @@ impl Update {
             file.extend_from_slice(b"\nendstream\nendobj\n");
         } else {
             let mut table = String::from("xref\n");
-            for run in runs(&offsets) {
-                let _ = writeln!(table, "{} {}", run[0].0, run.len());
-                for (_, off) in run {
+            for (first, run) in runs(&offsets) {
+                let _ = writeln!(table, "{first} {}", run.len());
+                for off in run {
                     let _ = write!(table, "{off:010} 00000 n\r\n");
                 }
             }
@@ -1253,13 +1303,15 @@ impl Update {
     }
 }
 
-/// Consecutive object numbers, grouped.
-fn runs(offsets: &BTreeMap<u32, usize>) -> Vec<Vec<(u32, usize)>> {
-    let mut out: Vec<Vec<(u32, usize)>> = Vec::new();
+/// Consecutive object numbers, grouped: the first number and the offsets.
+fn runs(offsets: &BTreeMap<u32, usize>) -> Vec<(u32, Vec<usize>)> {
+    let mut out: Vec<(u32, Vec<usize>)> = Vec::new();
     for (&num, &off) in offsets {
         match out.last_mut() {
-            Some(run) if run.last().is_some_and(|(n, _)| *n + 1 == num) => run.push((num, off)),
-            _ => out.push(vec![(num, off)]),
+            Some((first, run)) if u32::try_from(run.len()).ok() == num.checked_sub(*first) => {
+                run.push(off);
+            }
+            _ => out.push((num, vec![off])),
         }
     }
     out

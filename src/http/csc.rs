@@ -20,7 +20,7 @@ use super::extract::Bearer;
 use super::router::{AppState, RequestId};
 use crate::service::{
     Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Format, Hashes,
-    Level, SignDoc, SignHash,
+    Level, PdfOptions, PdfVisible, SignDoc, SignHash,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -540,19 +540,19 @@ const fn first_page() -> u32 {
 }
 
 impl PdfExtension {
-    fn into_options(self) -> crate::formats::pades::Options {
-        crate::formats::pades::Options {
+    fn into_options(self) -> PdfOptions {
+        PdfOptions {
             reason: self.reason,
             location: self.location,
             contact_info: self.contact_info,
-            visible: self.visible.map(|v| crate::formats::pades::Visible {
+            visible: self.visible.map(|v| PdfVisible {
                 page: v.page,
                 rect: v.rect,
                 signer: String::new(),
                 organisation: None,
                 cvr: None,
             }),
-            ..crate::formats::pades::Options::default()
+            ..PdfOptions::default()
         }
     }
 }

@@ -13,8 +13,7 @@ use serde_json::{json, Value};
 
 use super::extract::Bearer;
 use super::router::{AppState, RequestId};
-use crate::formats::pades;
-use crate::service::{parse_level, Error, ErrorCode, Format};
+use crate::service::{parse_level, Error, ErrorCode, Format, PdfOptions, PdfVisible};
 
 /// The query of an upload.
 #[derive(Debug, Deserialize)]
@@ -46,7 +45,7 @@ pub struct UploadQuery {
 }
 
 impl UploadQuery {
-    fn pdf_options(&self) -> Result<pades::Options, Error> {
+    fn pdf_options(&self) -> Result<PdfOptions, Error> {
         let visible = match (self.page, self.rect.as_deref()) {
             (None, None) => None,
             (page, Some(rect)) => {
@@ -56,7 +55,7 @@ impl UploadQuery {
                     .collect::<Result<_, _>>()
                     .map_err(|_| bad_rect())?;
                 let rect: [f64; 4] = numbers.try_into().map_err(|_| bad_rect())?;
-                Some(pades::Visible {
+                Some(PdfVisible {
                     page: page.unwrap_or(1),
                     rect,
                     signer: String::new(),
@@ -66,7 +65,7 @@ impl UploadQuery {
             }
             (Some(_), None) => return Err(bad_rect()),
         };
-        Ok(pades::Options {
+        Ok(PdfOptions {
             name: None,
             reason: self.reason.clone(),
             location: self.location.clone(),
@@ -102,7 +101,13 @@ pub async fn upload(
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-B, B-T, B-LT or B-LTA"))?;
     let uploaded = state
         .service
-        .upload_document(&principal, body.to_vec(), format, level, &query.pdf_options()?)
+        .upload_document(
+            &principal,
+            body.to_vec(),
+            format,
+            level,
+            &query.pdf_options()?,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

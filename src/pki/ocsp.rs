@@ -14,8 +14,8 @@ use super::crl::crl_reason;
 use super::profile::enc;
 use super::{algorithm, generalized, Error, Pki, Role};
 use crate::formats::asn1::ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus,
-    Request, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, TbsRequest,
+    BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request,
+    ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse, TbsRequest,
 };
 use crate::formats::asn1::oid;
 use crate::hsm::ServiceKey;

@@ -6,6 +6,7 @@
 
 use sha2::{Digest as _, Sha256};
 
+use super::pdf::Signer;
 use super::{Error, ErrorCode, Service};
 pub use crate::formats::cms::Level;
 use crate::formats::cms::{self, SignatureAlgorithm};
@@ -14,7 +15,6 @@ use crate::hsm::{HashAlgorithm, SignAlgorithm};
 use crate::identity::Principal;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
-use super::pdf::Signer;
 use crate::sam::SignRequest;
 
 /// How a document is signed.
@@ -235,8 +235,8 @@ impl Service {
             } else {
                 signature
             };
-            let prepared =
-                cms::prepare(digest, &credential.certificate, Some(now)).map_err(|e| format_error(&e))?;
+            let prepared = cms::prepare(digest, &credential.certificate, Some(now))
+                .map_err(|e| format_error(&e))?;
             let signed = cms::assemble(
                 &prepared,
                 matches!(document.format, Format::Cades { attached: true })

@@ -94,7 +94,9 @@ impl Service {
             let mut level = Level::BB;
             if document.level >= Level::BT {
                 let value = cms::signature_value(&cms).map_err(|e| cms_error(&e))?;
-                let token = self.timestamp_with(ImprintHash::Sha256, &Sha256::digest(&value)).await?;
+                let token = self
+                    .timestamp_with(ImprintHash::Sha256, &Sha256::digest(&value))
+                    .await?;
                 cms = cms::add_signature_timestamp(&cms, &token).map_err(|e| cms_error(&e))?;
                 level = Level::BT;
             }
@@ -170,7 +172,9 @@ impl Service {
 
     async fn document_timestamp(&self, pdf: Vec<u8>) -> Result<Vec<u8>, Error> {
         let prepared = pades::prepare_timestamp(pdf).map_err(|e| pdf_error(&e))?;
-        let token = self.timestamp_with(ImprintHash::Sha256, &prepared.digest()).await?;
+        let token = self
+            .timestamp_with(ImprintHash::Sha256, &prepared.digest())
+            .await?;
         pades::assemble(prepared, &token).map_err(|e| pdf_error(&e))
     }
 

@@ -193,7 +193,7 @@ fn the_openapi_document_covers_every_route() {
             .filter_map(|m| tail.find(m))
             .min()
             .unwrap_or(tail.len());
-        for method in ["get", "post"] {
+        for method in ["get", "post", "delete"] {
             if tail[..stop].contains(&format!("{method}(")) {
                 routes.insert((path.clone(), method.to_owned()));
             }

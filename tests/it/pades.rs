@@ -24,8 +24,10 @@ use crate::support::{self, run, sample_pdf, Service};
 
 /// The Python with pyHanko (the Makefile makes the venv).
 fn python() -> PathBuf {
-    std::env::var_os("QSIGN_PYTHON")
-        .map_or_else(|| PathBuf::from("/var/tmp/qsign-venv/bin/python"), PathBuf::from)
+    std::env::var_os("QSIGN_PYTHON").map_or_else(
+        || PathBuf::from("/var/tmp/qsign-venv/bin/python"),
+        PathBuf::from,
+    )
 }
 
 fn checker() -> PathBuf {
@@ -49,7 +51,12 @@ async fn key(svc: &Service) -> Key {
 /// timestamp).
 async fn sign(svc: &Service, key: &Key, pdf: Vec<u8>, options: &Options, level: Level) -> Vec<u8> {
     let validation = if level >= Level::BLT {
-        Some(svc.service.pdf_validation(&[key.cert.clone()]).await.unwrap())
+        Some(
+            svc.service
+                .pdf_validation(std::slice::from_ref(&key.cert))
+                .await
+                .unwrap(),
+        )
     } else {
         None
     };
@@ -120,12 +127,19 @@ async fn pyhanko(svc: &Service, pdf: &[u8], lta: bool) -> Value {
     let root_file = svc.file(&format!("{name}.pem"), support::cert_pem(&root).as_bytes());
     let file = svc.file(&format!("{name}.pdf"), pdf);
     let mut cmd = Command::new(python());
-    cmd.arg(checker()).arg(&root_file).arg(&file);
+    cmd.arg(checker())
+        .arg(&root_file)
+        .arg(&file)
+        .arg("--at")
+        .arg((svc.now() + 5).to_string());
     if lta {
         cmd.arg("--lta");
     }
     let out = cmd.output().unwrap_or_else(|e| {
-        panic!("pyHanko's Python {} cannot run ({e}): run `make test`", python().display())
+        panic!(
+            "pyHanko's Python {} cannot run ({e}): run `make test`",
+            python().display()
+        )
     });
     assert!(
         out.status.success(),
@@ -139,9 +153,13 @@ async fn pyhanko(svc: &Service, pdf: &[u8], lta: bool) -> Value {
 fn qpdf_check(svc: &Service, pdf: &[u8]) {
     let file = svc.file(&format!("{}.pdf", uuid::Uuid::new_v4()), pdf);
     let out = run(Command::new("qpdf").arg("--check").arg(&file));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "qpdf --check: {text}");
-    assert!(text.contains("No syntax or stream encoding errors"), "qpdf --check: {text}");
+    assert!(
+        text.contains("No syntax or stream encoding errors"),
+        "qpdf --check: {text}"
+    );
 }
 
 /// Runs qpdf over `input` with `args`; answers the output.
@@ -173,15 +191,29 @@ fn hybrid() -> Vec<u8> {
     };
     put(&mut out, 1, b"<</Type/Catalog/Pages 2 0 R>>");
     put(&mut out, 2, b"<</Type/Pages/Kids[4 0 R]/Count 1>>");
-    put(&mut out, 3, b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>");
+    put(
+        &mut out,
+        3,
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    );
     put(
         &mut out,
         5,
-        &[format!("<</Length {}>>\nstream\n", text.len()).as_bytes(), text, b"\nendstream"].concat(),
+        &[
+            format!("<</Length {}>>\nstream\n", text.len()).as_bytes(),
+            text,
+            b"\nendstream",
+        ]
+        .concat(),
     );
     let header = b"4 0 ";
     let objstm = [
-        format!("<</Type/ObjStm/N 1/First {}/Length {}>>\nstream\n", header.len(), header.len() + page.len()).as_bytes(),
+        format!(
+            "<</Type/ObjStm/N 1/First {}/Length {}>>\nstream\n",
+            header.len(),
+            header.len() + page.len()
+        )
+        .as_bytes(),
         header,
         page,
         b"\nendstream",
@@ -203,7 +235,11 @@ fn hybrid() -> Vec<u8> {
         }
     }
     out.extend_from_slice(
-        format!("trailer\n<</Size 8/Root 1 0 R/XRefStm {}>>\nstartxref\n{xref}\n%%EOF\n", offsets[7]).as_bytes(),
+        format!(
+            "trailer\n<</Size 8/Root 1 0 R/XRefStm {}>>\nstartxref\n{xref}\n%%EOF\n",
+            offsets[7]
+        )
+        .as_bytes(),
     );
     out
 }
@@ -215,7 +251,11 @@ fn amended(mut bytes: Vec<u8>) -> Vec<u8> {
         let (num, mut page) = pdf.page(0).unwrap();
         let mut update = Update::new(&pdf).unwrap();
         let extra = update.allocate();
-        update.put_stream(extra, Dict::default(), b"BT /F1 12 Tf 72 600 Td (Amended clause 7.) Tj ET");
+        update.put_stream(
+            extra,
+            Dict::default(),
+            b"BT /F1 12 Tf 72 600 Td (Amended clause 7.) Tj ET",
+        );
         let old = page.get("Contents").cloned().unwrap();
         page.set("Contents", Object::Array(vec![old, Object::Ref(extra, 0)]));
         update.put(num, &Object::Dict(page));
@@ -233,7 +273,11 @@ async fn assert_valid(svc: &Service, pdf: &[u8], count: usize, lta: bool, what: 
     assert_eq!(sigs.len(), count, "{what}: pdfsig: {text}");
     let ours = pades::signatures(pdf).unwrap();
     let timestamps = ours.iter().filter(|s| s.timestamp).count();
-    assert_eq!(text.matches("Signature Type: unknown").count(), timestamps, "{what}: {text}");
+    assert_eq!(
+        text.matches("Signature Type: unknown").count(),
+        timestamps,
+        "{what}: {text}"
+    );
     assert_eq!(
         sigs.iter().filter(|(valid, _)| *valid).count(),
         count - timestamps,
@@ -241,7 +285,9 @@ async fn assert_valid(svc: &Service, pdf: &[u8], count: usize, lta: bool, what: 
     );
     assert!(sigs.last().unwrap().1, "{what}: pdfsig: {text}");
     for stamp in ours.iter().filter(|s| s.timestamp) {
-        let [a, b, c, d] = <[i64; 4]>::try_from(stamp.byte_range.clone()).unwrap().map(|v| v as usize);
+        let [a, b, c, d] = <[i64; 4]>::try_from(stamp.byte_range.clone())
+            .unwrap()
+            .map(|v| usize::try_from(v).unwrap());
         let digest = support::sha256(&[&pdf[a..a + b], &pdf[c..c + d]].concat());
         let token = svc.file(&format!("{}.tst", uuid::Uuid::new_v4()), &stamp.contents);
         let chain = format!(
@@ -287,7 +333,11 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         ("linearized", qpdf(&svc, &classic, &["--linearize"])),
         (
             "PDF 2.0 with object streams",
-            qpdf(&svc, &classic, &["--force-version=2.0", "--object-streams=generate"]),
+            qpdf(
+                &svc,
+                &classic,
+                &["--force-version=2.0", "--object-streams=generate"],
+            ),
         ),
         ("hybrid (/XRefStm)", hybrid()),
         ("an earlier incremental update", amended(classic.clone())),
@@ -299,7 +349,11 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         for level in [Level::BB, levels[1 + i % 2], Level::BLTA] {
             let what = format!("{what} at {level:?}");
             let signed = sign(&svc, &signer, input.clone(), &Options::default(), level).await;
-            assert_eq!(&signed[..input.len()], input.as_slice(), "{what}: original bytes changed");
+            assert_eq!(
+                &signed[..input.len()],
+                input.as_slice(),
+                "{what}: original bytes changed"
+            );
             assert_eq!(pades::level(&signed).unwrap(), Some(level), "{what}");
             let count = if level == Level::BLTA { 2 } else { 1 };
             let report = assert_valid(&svc, &signed, count, level == Level::BLTA, &what).await;
@@ -322,7 +376,10 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
                 assert!(report["dss"].is_null(), "{what}: {report}");
             }
             if level == Level::BLTA {
-                assert_eq!(report["signatures"][1]["timestamp"], true, "{what}: {report}");
+                assert_eq!(
+                    report["signatures"][1]["timestamp"], true,
+                    "{what}: {report}"
+                );
                 assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
             }
         }
@@ -335,7 +392,11 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         assert_eq!(pades::level(&stamped).unwrap(), Some(Level::BT), "{what}");
         assert_valid(&svc, &stamped, 2, false, &what).await;
         let bt = sign(&svc, &signer, input.clone(), &Options::default(), Level::BT).await;
-        let lta = svc.service.extend_pdf(bt.clone(), Level::BLTA).await.unwrap();
+        let lta = svc
+            .service
+            .extend_pdf(bt.clone(), Level::BLTA)
+            .await
+            .unwrap();
         assert_eq!(&lta[..bt.len()], bt.as_slice());
         assert_eq!(pades::level(&lta).unwrap(), Some(Level::BLTA), "{what}");
         let report = assert_valid(&svc, &lta, 2, true, &what).await;
@@ -343,7 +404,11 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         let renewed = svc.service.extend_pdf(lta, Level::BLTA).await.unwrap();
         let report = assert_valid(&svc, &renewed, 3, true, &what).await;
         assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
-        let refused = svc.service.extend_pdf(renewed, Level::BT).await.unwrap_err();
+        let refused = svc
+            .service
+            .extend_pdf(renewed, Level::BT)
+            .await
+            .unwrap_err();
         assert_eq!(refused.code.as_str(), "invalid_request");
     }
     svc.stop().await;
@@ -368,13 +433,21 @@ async fn a_visible_signature_embeds_its_font_and_renders_on_the_chosen_page() {
     let signed = sign(&svc, &signer, sample_pdf(2, "1.7", 0), &options, Level::BT).await;
     assert_valid(&svc, &signed, 1, false, "visible").await;
     let file = svc.file("visible.pdf", &signed);
-    let fonts = run(Command::new("pdffonts").arg("-f").arg("2").arg("-l").arg("2").arg(&file));
+    let fonts = run(Command::new("pdffonts")
+        .arg("-f")
+        .arg("2")
+        .arg("-l")
+        .arg("2")
+        .arg(&file));
     let fonts = String::from_utf8_lossy(&fonts.stdout).into_owned();
     let line = fonts
         .lines()
         .find(|l| l.contains("DejaVuSans"))
         .unwrap_or_else(|| panic!("no DejaVu Sans on page 2: {fonts}"));
-    assert!(line.contains("TrueType") && line.contains(" yes "), "{fonts}");
+    assert!(
+        line.contains("TrueType") && line.contains(" yes "),
+        "{fonts}"
+    );
     // Page 2 rendered: the box (light blue) is drawn inside the rectangle, the rest of that
     // band is white; page 1 has no box.
     let prefix = svc.dir.path().join("page");
@@ -393,7 +466,10 @@ async fn a_visible_signature_embeds_its_font_and_renders_on_the_chosen_page() {
     // PDF y runs up from the bottom (842 points high); the image's rows run down.
     let at = |x: usize, y_pdf: usize| pixels[(842 - y_pdf) * width + x];
     let inside: Vec<u8> = (310..530).step_by(10).map(|x| at(x, 145)).collect();
-    assert!(inside.iter().any(|p| *p < 250), "no appearance drawn: {inside:?}");
+    assert!(
+        inside.iter().any(|p| *p < 250),
+        "no appearance drawn: {inside:?}"
+    );
     let dark = (85..145)
         .flat_map(|y| (305..535).map(move |x| (x, y)))
         .filter(|(x, y)| at(*x, *y) < 128)
@@ -441,7 +517,15 @@ async fn a_certified_contract_signed_by_two_keeps_both_signatures_valid_and_tamp
     .await;
     // Certifying again is refused: a certification signature must come first.
     assert!(matches!(
-        pades::prepare(certified.clone(), &Options { certify: true, ..Options::default() }, 0, None),
+        pades::prepare(
+            certified.clone(),
+            &Options {
+                certify: true,
+                ..Options::default()
+            },
+            0,
+            None
+        ),
         Err(pades::Error::Options(_))
     ));
     // A new visible field would change a page, which the certification does not permit.
@@ -484,7 +568,10 @@ async fn a_certified_contract_signed_by_two_keeps_both_signatures_valid_and_tamp
     let at = find(&tampered, b"Tenancy agreement, page 1").unwrap();
     tampered[at] = b'P';
     let (sigs, text) = pdfsig(&svc, &tampered);
-    assert!(!sigs.is_empty() && sigs.iter().all(|(valid, _)| !valid), "{text}");
+    assert!(
+        !sigs.is_empty() && sigs.iter().all(|(valid, _)| !valid),
+        "{text}"
+    );
     let report = pyhanko(&svc, &tampered, false).await;
     for s in report["signatures"].as_array().unwrap() {
         assert!(s["intact"] == false || s.get("error").is_some(), "{report}");
@@ -492,7 +579,10 @@ async fn a_certified_contract_signed_by_two_keeps_both_signatures_valid_and_tamp
     // A byte changed in the last revision only: the earlier signatures stay valid, the newest
     // (the document timestamp) fails.
     let mut tail = both.clone();
-    let at = tail.windows(13).rposition(|w| w == b"Adobe.PPKLite").unwrap();
+    let at = tail
+        .windows(13)
+        .rposition(|w| w == b"Adobe.PPKLite")
+        .unwrap();
     tail[at] = b'B';
     let (sigs, text) = pdfsig(&svc, &tail);
     assert!(!sigs.last().unwrap().0, "{text}");
@@ -507,7 +597,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 async fn unusable_pdfs_get_their_own_codes_and_never_a_panic() {
     let svc = Service::start().await;
     let classic = sample_pdf(1, "1.7", 0);
-    let code = |bytes: Vec<u8>| pades::prepare(bytes, &Options::default(), 0, None).unwrap_err().code();
+    let code = |bytes: Vec<u8>| {
+        pades::prepare(bytes, &Options::default(), 0, None)
+            .unwrap_err()
+            .code()
+    };
     assert_eq!(code(b"PK\x03\x04 a zip file".to_vec()), "not_pdf");
     assert_eq!(code(Vec::new()), "not_pdf");
     let encrypted = qpdf(&svc, &classic, &["--encrypt", "user", "owner", "256", "--"]);
@@ -548,7 +642,10 @@ async fn unusable_pdfs_get_their_own_codes_and_never_a_panic() {
                     ("Reference", Object::Array(vec![Object::Dict(reference)])),
                 ])),
             );
-            catalog.set("Perms", Object::Dict(Dict::of(vec![("DocMDP", Object::Ref(sig, 0))])));
+            catalog.set(
+                "Perms",
+                Object::Dict(Dict::of(vec![("DocMDP", Object::Ref(sig, 0))])),
+            );
             update.put(pdf.root().unwrap(), &Object::Dict(catalog));
             update
         };
@@ -573,4 +670,227 @@ async fn unusable_pdfs_get_their_own_codes_and_never_a_panic() {
         }
     }
     svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_doc_signs_pdfs_at_b_lt_and_b_lta_with_the_csc_field_names() {
+    use crate::signing::{authorize_totp, b64, credential, csc, hashes_of, person, unb64};
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    // Log in on the previous TOTP step, so that the activation below uses a fresh code with
+    // the service's clock back on the machine's (pyHanko's LTA checks use the real time).
+    svc.clock.advance(-30);
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let contract = sample_pdf(2, "1.7", 0);
+    let annex = qpdf(
+        &svc,
+        &sample_pdf(1, "1.5", 0),
+        &["--object-streams=generate"],
+    );
+    svc.clock.advance(30);
+    let (status, auth) = authorize_totp(
+        &svc,
+        &token,
+        &advanced,
+        &hashes_of(&[&contract, &annex]),
+        2,
+        &karen.code(&svc),
+    )
+    .await;
+    assert_eq!(status, 200, "{auth}");
+    let request = serde_json::json!({
+        "credentialID": advanced,
+        "SAD": auth["SAD"],
+        "documents": [
+            {"document": b64(&contract), "signature_format": "P",
+             "conformance_level": "Ades-B-LT", "signed_envelope_property": "Revision",
+             "qsign_pdf": {"reason": "Tenant", "location": "Aarhus",
+                           "visible": {"page": 2, "rect": [320, 60, 560, 120]}}},
+            {"document": b64(&annex), "signature_format": "P",
+             "conformance_level": "Ades-B-LTA", "signed_envelope_property": "Certification"},
+        ],
+    });
+    let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(signed["SignatureObject"].as_array().unwrap().len(), 0);
+    let lt = unb64(&signed["DocumentWithSignature"][0]);
+    let lta = unb64(&signed["DocumentWithSignature"][1]);
+    assert_eq!(&lt[..contract.len()], contract.as_slice());
+    assert_eq!(pades::level(&lt).unwrap(), Some(Level::BLT));
+    assert_eq!(pades::level(&lta).unwrap(), Some(Level::BLTA));
+    // B-LT in one revision: the signature covers the whole file.
+    let report = assert_valid(&svc, &lt, 1, false, "signDoc B-LT").await;
+    assert_eq!(
+        report["signatures"][0]["signer_timestamp_valid"], true,
+        "{report}"
+    );
+    assert!(report["dss"]["ocsps"].as_u64().unwrap() >= 1, "{report}");
+    let report = assert_valid(&svc, &lta, 2, true, "signDoc B-LTA certified").await;
+    assert_eq!(report["lta"]["indication"], "PASSED", "{report}");
+    assert_eq!(report["signatures"][0]["docmdp_ok"], true, "{report}");
+    // The name is the certificate's, whatever the client sent.
+    let found = pades::signatures(&lt).unwrap();
+    assert_eq!(found[0].name.as_deref(), Some("Karen Blixen"));
+    // The SAD is spent.
+    crate::signing::refused(
+        &csc(&svc, "signatures/signDoc", &token, &request).await,
+        400,
+        "sad_used",
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_flow_signs_a_pdf_visibly_forgets_it_and_extends_it_later() {
+    use crate::signing::{authorize_totp, credential, person, refused, unb64};
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    // Log in on the previous TOTP step, so that the activation below uses a fresh code with
+    // the service's clock back on the machine's (pyHanko's LTA checks use the real time).
+    svc.clock.advance(-30);
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let http = reqwest::Client::new();
+    let send = |request: reqwest::RequestBuilder| async move {
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, kind, r.bytes().await.unwrap().to_vec())
+    };
+    let json = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null);
+    let upload = |body: Vec<u8>, query: &str| {
+        http.post(svc.url(&format!("/v1/documents?{query}")))
+            .bearer_auth(&token)
+            .body(body)
+    };
+    let contract = sample_pdf(1, "1.7", 0);
+
+    // Refusals at upload, each with its code.
+    for (body, query, code) in [
+        (b"not a pdf".to_vec(), "format=pades", "not_pdf"),
+        (
+            qpdf(&svc, &contract, &["--encrypt", "u", "o", "256", "--"]),
+            "format=pades",
+            "pdf_encrypted",
+        ),
+        (
+            contract.clone(),
+            "format=pades&page=4&rect=1,1,100,50",
+            "invalid_request",
+        ),
+        (
+            contract.clone(),
+            "format=pades&rect=1,1,a,50",
+            "invalid_request",
+        ),
+    ] {
+        let (status, _, body) = send(upload(body, query)).await;
+        refused(&(status, json(&body)), 400, code);
+    }
+
+    let (status, _, body) = send(upload(
+        contract.clone(),
+        "format=pades&level=B-T&reason=Lease&location=Odense&page=1&rect=300,60,560,130",
+    ))
+    .await;
+    let uploaded = json(&body);
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(unb64(&uploaded["sha256"]), support::sha256(&contract));
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    assert!(uploaded["expires_at"].as_i64().unwrap() <= svc.now() + 900);
+    svc.clock.advance(30);
+    let hashes = vec![uploaded["sha256"].as_str().unwrap().to_owned()];
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let (status, _, body) = send(
+        http.post(svc.url(&format!("/v1/documents/{id}/sign")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"credentialID": advanced, "SAD": auth["SAD"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    // The uploaded content is dropped once signed; the signed result waits for download.
+    let row = svc
+        .store
+        .document(&id, &karen_person(&svc, "karen").await, svc.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.content.is_empty() && row.signed.is_some());
+    let download = || {
+        http.get(svc.url(&format!("/v1/documents/{id}/signed")))
+            .bearer_auth(&token)
+    };
+    let (status, kind, signed) = send(download()).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert_eq!(pades::level(&signed).unwrap(), Some(Level::BT));
+    assert_valid(&svc, &signed, 1, false, "native B-T visible").await;
+    let found = pades::signatures(&signed).unwrap();
+    assert_eq!(found[0].name.as_deref(), Some("Karen Blixen"));
+
+    // Extended to B-LTA over the API.
+    let extend = |body: Vec<u8>, level: &str| {
+        http.post(svc.url(&format!("/v1/pdf/extend?level={level}")))
+            .bearer_auth(&token)
+            .body(body)
+    };
+    let (status, kind, lta) = send(extend(signed.clone(), "B-LTA")).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    assert_eq!(&lta[..signed.len()], signed.as_slice());
+    let report = assert_valid(&svc, &lta, 2, true, "native extended").await;
+    assert_eq!(report["lta"]["indication"], "PASSED", "{report}");
+    let (status, _, body) = send(extend(contract.clone(), "B-LTA")).await;
+    refused(&(status, json(&body)), 400, "invalid_request");
+    let (status, _, body) = send(extend(b"GIF89a".to_vec(), "B-LTA")).await;
+    refused(&(status, json(&body)), 400, "not_pdf");
+    let (status, _, body) = send(extend(lta.clone(), "B-T")).await;
+    refused(&(status, json(&body)), 400, "invalid_request");
+
+    // Deleted on request; then gone.
+    let (status, _, _) = send(
+        http.delete(svc.url(&format!("/v1/documents/{id}")))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _, body) = send(download()).await;
+    refused(&(status, json(&body)), 404, "not_found");
+
+    // Another upload expires after the lifetime and is deleted by the next upload.
+    let (_, _, body) = send(upload(contract.clone(), "format=pades")).await;
+    let old = json(&body)["id"].as_str().unwrap().to_owned();
+    svc.clock.advance(901);
+    let later = karen.login(&svc, true).await;
+    let (status, _, _) = send(
+        http.post(svc.url("/v1/documents?format=pades"))
+            .bearer_auth(&later)
+            .body(contract.clone()),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let person = karen_person(&svc, "karen").await;
+    assert!(svc
+        .store
+        .document(&old, &person, 0)
+        .await
+        .unwrap()
+        .is_none());
+    svc.stop().await;
+}
+
+/// A person's id by username.
+async fn karen_person(svc: &Service, username: &str) -> String {
+    svc.store
+        .person(true, username)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
 }

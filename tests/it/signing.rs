@@ -15,23 +15,23 @@ const PASSWORD: &str = "correct horse battery staple";
 const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn unb64(s: &Value) -> Vec<u8> {
+pub(crate) fn unb64(s: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(s.as_str().unwrap())
         .unwrap()
 }
 
 /// A person with a password and a TOTP secret.
-struct Person {
+pub(crate) struct Person {
     username: String,
     secret: String,
 }
 
-async fn person(svc: &Service, username: &str) -> Person {
+pub(crate) async fn person(svc: &Service, username: &str) -> Person {
     let acct = svc
         .identity
         .create_account(
@@ -55,7 +55,7 @@ async fn person(svc: &Service, username: &str) -> Person {
 
 impl Person {
     /// The TOTP code of the service's current step.
-    fn code(&self, svc: &Service) -> String {
+    pub(crate) fn code(&self, svc: &Service) -> String {
         let key = data_encoding::BASE32_NOPAD
             .decode(self.secret.as_bytes())
             .unwrap();
@@ -66,7 +66,7 @@ impl Person {
     }
 
     /// A token: password alone (Low) or with the current TOTP code (Substantial).
-    async fn login(&self, svc: &Service, with_totp: bool) -> String {
+    pub(crate) async fn login(&self, svc: &Service, with_totp: bool) -> String {
         let code = self.code(svc);
         let mut form = vec![
             ("grant_type", "password"),
@@ -92,7 +92,7 @@ impl Person {
     }
 }
 
-async fn csc(svc: &Service, method: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn csc(svc: &Service, method: &str, token: &str, body: &Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(svc.url(&format!("/csc/v2/{method}")))
         .bearer_auth(token)
@@ -106,7 +106,7 @@ async fn csc(svc: &Service, method: &str, token: &str, body: &Value) -> (u16, Va
 }
 
 /// The id of the caller's credential under `policy`.
-async fn credential(svc: &Service, token: &str, policy: &str) -> String {
+pub(crate) async fn credential(svc: &Service, token: &str, policy: &str) -> String {
     let (status, list) = csc(
         svc,
         "credentials/list",
@@ -126,12 +126,12 @@ async fn credential(svc: &Service, token: &str, policy: &str) -> String {
         .to_owned()
 }
 
-fn hashes_of(docs: &[&[u8]]) -> Vec<String> {
+pub(crate) fn hashes_of(docs: &[&[u8]]) -> Vec<String> {
     docs.iter().map(|d| b64(&support::sha256(d))).collect()
 }
 
 /// `credentials/authorize` with a TOTP code; returns the status and body.
-async fn authorize_totp(
+pub(crate) async fn authorize_totp(
     svc: &Service,
     token: &str,
     credential: &str,
@@ -223,7 +223,7 @@ fn openssl_verifies(svc: &Service, cert_der: &[u8], data: &[u8], signature: &[u8
 }
 
 /// The audit events of a type, as JSON records.
-async fn audit_events(svc: &Service, event: &str) -> Vec<Value> {
+pub(crate) async fn audit_events(svc: &Service, event: &str) -> Vec<Value> {
     svc.store
         .audit_range(1, i64::MAX)
         .await
@@ -235,7 +235,7 @@ async fn audit_events(svc: &Service, event: &str) -> Vec<Value> {
 }
 
 /// Asserts an error reply: its HTTP status and its stable code.
-fn refused(reply: &(u16, Value), status: u16, code: &str) {
+pub(crate) fn refused(reply: &(u16, Value), status: u16, code: &str) {
     assert_eq!(
         (reply.0, reply.1["error"].as_str()),
         (status, Some(code)),
@@ -1311,7 +1311,7 @@ async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_ver
     refused(
         &csc(&svc, "signatures/signDoc", &token, &pdf).await,
         400,
-        "unsupported_format",
+        "pdf_malformed",
     );
     svc.stop().await;
 }
@@ -1344,7 +1344,7 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
     refused(
         &csc(&svc, "signatures/signDoc", &token, &pades).await,
         400,
-        "unsupported_format",
+        "not_pdf",
     );
 
     let request = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
@@ -1411,11 +1411,16 @@ async fn the_native_flow_uploads_authorizes_signs_and_downloads_cades_and_xades(
     assert_eq!(unb64(&cades["sha256"]), support::sha256(&pdf));
     let (status, xades) = upload(xml.clone(), "format=xades-enveloped&level=B-T").await;
     assert_eq!(status, 201, "{xades}");
-    // Refusals at upload: a format not offered, hostile XML.
+    // Refusals at upload: a format not offered, a PDF that does not parse, hostile XML.
+    refused(
+        &upload(pdf.clone(), "format=odf").await,
+        400,
+        "unsupported_format",
+    );
     refused(
         &upload(pdf.clone(), "format=pades").await,
         400,
-        "unsupported_format",
+        "pdf_malformed",
     );
     let bomb = b"<!DOCTYPE x [<!ENTITY a \"a\">]><x>&a;</x>".to_vec();
     refused(

@@ -707,19 +707,17 @@ pub fn sample_pdf(pages: usize, version: &str, filler: usize) -> Vec<u8> {
             "BT /F1 20 Tf 72 760 Td (Tenancy agreement, page {}) Tj 0 -30 Td /F1 12 Tf (The parties agree to the terms below.) Tj ET",
             i + 1
         );
-        objects.push(
-            format!("<</Length {}>>\nstream\n{text}\nendstream", text.len()).into_bytes(),
-        );
+        objects.push(format!("<</Length {}>>\nstream\n{text}\nendstream", text.len()).into_bytes());
     }
     if filler > 0 {
-        let side = (filler as f64).sqrt() as usize;
+        let side = (1..).take_while(|s| s * s <= filler).last().unwrap_or(1);
         let mut data = vec![0u8; side * side];
         let mut x = 0x2545_f491_u32;
         for b in &mut data {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
-            *b = x as u8;
+            [*b, ..] = x.to_le_bytes();
         }
         let mut o = format!(
             "<</Type/XObject/Subtype/Image/Width {side}/Height {side}/ColorSpace/DeviceGray/BitsPerComponent 8/Length {}>>\nstream\n",
@@ -739,7 +737,9 @@ pub fn sample_pdf(pages: usize, version: &str, filler: usize) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+    );
     for o in offsets {
         out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
     }

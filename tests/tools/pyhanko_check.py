@@ -1,13 +1,14 @@
 """Validates every signature of a PDF with pyHanko, trusting one root, and prints JSON.
 
-Usage: pyhanko_check.py ROOT.pem FILE.pdf [--lta]
+Usage: pyhanko_check.py ROOT.pem FILE.pdf [--lta] [--at UNIX]
 
 For each signature (and document timestamp), in file order: the field, whether it is a
 document timestamp, intact (digest matches), valid (signature verifies), trusted (chain to
 the root), the coverage and modification level pyHanko finds, and the DocMDP verdict. Then
 whether the document security store is there and what it holds; with --lta, the AdES LTA
 validation of the newest signature (indication and sub-indication). Fetching is off: only
-what the file embeds counts.
+what the file embeds counts. --at sets the validation time (the service under test may run
+ahead of this machine's clock).
 """
 
 import asyncio
@@ -32,9 +33,20 @@ def load_root(path):
     return x509.Certificate.load(data)
 
 
+def at():
+    if "--at" in sys.argv:
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(int(sys.argv[sys.argv.index("--at") + 1]), timezone.utc)
+    return None
+
+
 def context(root):
     return ValidationContext(
-        trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail"
+        trust_roots=[root],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=at(),
     )
 
 
@@ -68,7 +80,14 @@ def lta(sig, root):
             ),
         )
     )
-    result = asyncio.run(ades.ades_lta_validation(sig, spec))
+    timing = None
+    if at() is not None:
+        from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+
+        timing = ValidationTimingInfo(
+            validation_time=at(), best_signature_time=at(), point_in_time_validation=False
+        )
+    result = asyncio.run(ades.ades_lta_validation(sig, spec, timing_info=timing))
     return {
         "indication": str(result.ades_subindic.status.name)
         if result.ades_subindic

@@ -86,20 +86,25 @@ fn glyph(cmap: &[u8], c: u16) -> Option<u16> {
 /// The Unicode character of a WinAnsi code.
 fn win_ansi(code: u8) -> Option<char> {
     const HIGH: [u16; 32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
-        0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+        0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC,
+        0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
     ];
     match code {
         0x20..=0x7e | 0xa0..=0xff => Some(char::from(code)),
-        0x80..=0x9f => char::from_u32(u32::from(HIGH[usize::from(code - 0x80)])).filter(|c| *c != '\0'),
+        0x80..=0x9f => HIGH
+            .get(usize::from(code - 0x80))
+            .and_then(|u| char::from_u32(u32::from(*u)))
+            .filter(|c| *c != '\0'),
         _ => None,
     }
 }
 
 fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(|| read_metrics(FONT).unwrap_or_else(|| unreachable!("the embedded font parses")))
+    METRICS.get_or_init(|| {
+        read_metrics(FONT).unwrap_or_else(|| unreachable!("the embedded font parses"))
+    })
 }
 
 fn read_metrics(font: &[u8]) -> Option<Metrics> {
@@ -141,24 +146,29 @@ fn read_metrics(font: &[u8]) -> Option<Metrics> {
 
 /// `text` in WinAnsi codes; characters the font lacks become `?`.
 fn encode(text: &str) -> Vec<u8> {
-    let m = metrics();
     text.chars()
         .map(|c| {
             (32u8..=255)
-                .find(|code| {
-                    win_ansi(*code) == Some(c) && m.widths[usize::from(*code - 32)].is_some()
-                })
+                .find(|code| win_ansi(*code) == Some(c) && width_of_code(*code).is_some())
                 .unwrap_or(b'?')
         })
         .collect()
 }
 
+/// Width of one WinAnsi code at size 1000, when the font has its glyph.
+fn width_of_code(code: u8) -> Option<i64> {
+    metrics()
+        .widths
+        .get(usize::from(code.checked_sub(32)?))
+        .copied()
+        .flatten()
+}
+
 /// Width of encoded text at size 1000.
 fn width(encoded: &[u8]) -> i64 {
-    let m = metrics();
     encoded
         .iter()
-        .map(|c| m.widths[usize::from(c.saturating_sub(32))].unwrap_or(500))
+        .map(|c| width_of_code(*c).unwrap_or(500))
         .sum()
 }
 
@@ -170,7 +180,10 @@ fn embed_font(update: &mut Update) -> u32 {
         file,
         Dict::of(vec![
             ("Filter", Object::name("FlateDecode")),
-            ("Length1", Object::Int(i64::try_from(FONT.len()).unwrap_or(0))),
+            (
+                "Length1",
+                Object::Int(i64::try_from(FONT.len()).unwrap_or(0)),
+            ),
         ]),
         &m.compressed,
     );
@@ -297,7 +310,7 @@ mod tests {
         assert_eq!(encode("€"), vec![0x80]);
         assert_eq!(encode("\u{4e2d}"), b"?".to_vec());
         // DejaVu Sans: "M" is wider than "i", the space is positive.
-        let (m_w, i_w) = (m.widths[usize::from(b'M' - 32)], m.widths[usize::from(b'i' - 32)]);
+        let (m_w, i_w) = (width_of_code(b'M'), width_of_code(b'i'));
         assert!(m_w.unwrap() > i_w.unwrap() && i_w.unwrap() > 0);
         assert!(m.ascent > 0 && m.descent < 0 && m.bbox[2] > m.bbox[0]);
     }
