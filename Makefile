@@ -41,6 +41,7 @@ bench: deps-test
 	$(CARGO) bench --bench identity
 	$(CARGO) bench --bench signing
 	$(CARGO) bench --bench formats
+	$(CARGO) bench --bench pades
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)
