@@ -34,11 +34,9 @@ mod fixtures;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use qsign::formats::cms::{self, Level, SignatureAlgorithm};
-use qsign::formats::pades::{self, Options, Validation};
-use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, SignAlgorithm, WrappedKey};
-use qsign::pki::tsa::{ImprintHash, Source};
-use qsign::pki::Ca;
+use qsign::formats::cms::Level;
+use qsign::formats::pades::{Options, Validation};
+use qsign::hsm::WrappedKey;
 use sha2::Digest as _;
 
 const RUNS: usize = 5;
@@ -66,48 +64,22 @@ struct Signer {
     svc: fixtures::Service,
     wrapped: WrappedKey,
     cert: Vec<u8>,
-    chain: Vec<Vec<u8>>,
     validation: Validation,
 }
 
 impl Signer {
     async fn sign(&self, pdf: Vec<u8>, level: Level) -> Vec<u8> {
         let validation = (level >= Level::BLT).then_some(&self.validation);
-        let prepared =
-            pades::prepare(pdf, &Options::default(), self.svc.now(), validation).unwrap();
-        let attributes = cms::prepare(&prepared.digest(), &self.cert, None).unwrap();
-        let raw = self
-            .svc
-            .hsm
-            .sign_with_wrapped(
-                &self.wrapped,
-                SignAlgorithm::Ecdsa,
-                vec![Digest::new(HashAlgorithm::Sha256, attributes.to_be_signed.to_vec()).unwrap()],
-            )
-            .await
-            .unwrap()
-            .remove(0);
-        let mut signed = cms::assemble(
-            &attributes,
-            None,
-            &self.chain,
-            SignatureAlgorithm::EcdsaSha256,
-            &ecdsa_signature_der(&raw).unwrap(),
+        fixtures::pades_sign(
+            &self.svc,
+            &self.wrapped,
+            &self.cert,
+            pdf,
+            &Options::default(),
+            level,
+            validation,
         )
-        .unwrap();
-        if level >= Level::BT {
-            let value = cms::signature_value(&signed).unwrap();
-            let token = Source::Embedded(self.svc.pki.clone())
-                .token(
-                    ImprintHash::Sha256,
-                    &sha2::Sha256::digest(&value),
-                    self.svc.now(),
-                )
-                .await
-                .unwrap();
-            signed = cms::add_signature_timestamp(&signed, &token).unwrap();
-        }
-        pades::assemble(prepared, &signed).unwrap()
+        .await
     }
 }
 
@@ -122,7 +94,6 @@ fn main() {
 async fn run() {
     let svc = fixtures::Service::start_production().await;
     let (wrapped, cert) = fixtures::user_key(&svc).await;
-    let chain = vec![svc.pki.ca_certificate(Ca::Issuing).await.unwrap()];
     let validation = svc
         .service
         .pdf_validation(std::slice::from_ref(&cert))
@@ -132,7 +103,6 @@ async fn run() {
         svc,
         wrapped,
         cert,
-        chain,
         validation,
     };
     let python = std::env::var("QSIGN_PYTHON")

@@ -17,12 +17,16 @@
               indexes JSON values (a missing member reads as null, it does not panic)"
 )]
 
+#[path = "common/client.rs"]
+mod client;
+
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use clap::Parser;
+use client::{call, totp};
 use serde_json::{json, Value};
 use sha2::Digest as _;
 
@@ -44,36 +48,6 @@ struct Args {
     /// Where to write documents, signatures and certificates.
     #[arg(long, default_value = "signed")]
     out: PathBuf,
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// The TOTP code of the current 30-second step, and the step.
-fn totp(secret: &[u8]) -> (String, i64) {
-    let step = now().div_euclid(qsign::identity::totp::STEP);
-    (
-        format!("{:06}", qsign::identity::totp::code_at(secret, step)),
-        step,
-    )
-}
-
-async fn call(
-    http: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let response = http.post(url).bearer_auth(token).json(body).send().await?;
-    let status = response.status();
-    let value: Value = response.json().await.context("the answer is not JSON")?;
-    if !status.is_success() {
-        bail!("{url}: {status}: {value}");
-    }
-    Ok(value)
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -96,19 +96,24 @@ impl Prepared {
     }
 }
 
-/// PDF date string, UTC.
-fn pdf_date(unix: i64) -> Result<String, Error> {
+/// A UTC time as its parts, year first.
+fn utc_parts(unix: i64) -> Result<[i32; 6], Error> {
     let t = time::OffsetDateTime::from_unix_timestamp(unix)
         .map_err(|_| Error::Options("signing time out of range".into()))?;
-    Ok(format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+    Ok([
         t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+        i32::from(u8::from(t.month())),
+        i32::from(t.day()),
+        i32::from(t.hour()),
+        i32::from(t.minute()),
+        i32::from(t.second()),
+    ])
+}
+
+/// PDF date string, UTC.
+fn pdf_date(unix: i64) -> Result<String, Error> {
+    let [y, mo, d, h, mi, s] = utc_parts(unix)?;
+    Ok(format!("D:{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}+00'00'"))
 }
 
 /// The kind of signature dictionary.
@@ -481,17 +486,8 @@ fn format_number(v: f64) -> String {
 }
 
 fn display_time(unix: i64) -> Result<String, Error> {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix)
-        .map_err(|_| Error::Options("signing time out of range".into()))?;
-    Ok(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    let [y, mo, d, h, mi, s] = utc_parts(unix)?;
+    Ok(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
 }
 
 /// A signature (or document timestamp) found in a PDF.

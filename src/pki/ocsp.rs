@@ -23,6 +23,15 @@ use crate::hsm::ServiceKey;
 /// Most certificates asked about in one request.
 const MAX_REQUESTS: usize = 16;
 
+/// A CA certificate's subject name (DER) and public key bits, which OCSP `CertID`s hash.
+fn name_and_key(ca: &x509_cert::Certificate) -> Result<(Vec<u8>, &[u8]), Error> {
+    let tbs = ca.tbs_certificate();
+    Ok((
+        tbs.subject().to_der().map_err(enc)?,
+        tbs.subject_public_key_info().subject_public_key.raw_bytes(),
+    ))
+}
+
 impl Pki {
     /// Answers a DER `OCSPRequest` with a DER `OCSPResponse`. Never fails: bad requests get
     /// `malformedRequest`, internal failures `internalError` (and are logged).
@@ -51,12 +60,7 @@ impl Pki {
     pub async fn ocsp_response_for(&self, certificate: &[u8], now: i64) -> Result<Vec<u8>, Error> {
         let cert = super::parse_cert(certificate)?;
         let issuer = self.service_cert(Role::Issuing).await?;
-        let issuer_name = issuer.tbs_certificate().subject().to_der().map_err(enc)?;
-        let issuer_key = issuer
-            .tbs_certificate()
-            .subject_public_key_info()
-            .subject_public_key
-            .raw_bytes();
+        let (issuer_name, issuer_key) = name_and_key(&issuer)?;
         let request = OcspRequest {
             tbs_request: TbsRequest {
                 version: None,
@@ -86,12 +90,7 @@ impl Pki {
         let issuer = self.service_cert(Role::Issuing).await?;
         let responder_row = self.service_row(Role::Ocsp).await?;
         let responder = super::parse_cert(&responder_row.der)?;
-        let issuer_name = issuer.tbs_certificate().subject().to_der().map_err(enc)?;
-        let issuer_key = issuer
-            .tbs_certificate()
-            .subject_public_key_info()
-            .subject_public_key
-            .raw_bytes();
+        let (issuer_name, issuer_key) = name_and_key(&issuer)?;
         let next = now.saturating_add(
             i64::try_from(self.settings.ocsp_validity.as_secs()).unwrap_or(i64::MAX),
         );

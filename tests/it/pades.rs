@@ -12,11 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qsign::formats::cms::{self, Level, SignatureAlgorithm};
+use qsign::formats::cms::Level;
 use qsign::formats::pades::{self, Options, Visible};
 use qsign::formats::pdf::{self, Dict, Object, Pdf, Update};
-use qsign::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, SignAlgorithm, WrappedKey};
-use qsign::pki::tsa::{ImprintHash, Source};
+use qsign::hsm::WrappedKey;
 use qsign::pki::Ca;
 use serde_json::Value;
 
@@ -60,36 +59,16 @@ async fn sign(svc: &Service, key: &Key, pdf: Vec<u8>, options: &Options, level: 
     } else {
         None
     };
-    let prepared = pades::prepare(pdf, options, svc.now(), validation.as_ref()).unwrap();
-    let attributes = cms::prepare(&prepared.digest(), &key.cert, None).unwrap();
-    let raw = svc
-        .hsm
-        .sign_with_wrapped(
-            &key.wrapped,
-            SignAlgorithm::Ecdsa,
-            vec![Digest::new(HashAlgorithm::Sha256, attributes.to_be_signed.to_vec()).unwrap()],
-        )
-        .await
-        .unwrap()
-        .remove(0);
-    let chain = vec![svc.pki.ca_certificate(Ca::Issuing).await.unwrap()];
-    let mut signed = cms::assemble(
-        &attributes,
-        None,
-        &chain,
-        SignatureAlgorithm::EcdsaSha256,
-        &ecdsa_signature_der(&raw).unwrap(),
+    let out = support::pades_sign(
+        svc,
+        &key.wrapped,
+        &key.cert,
+        pdf,
+        options,
+        level,
+        validation.as_ref(),
     )
-    .unwrap();
-    if level >= Level::BT {
-        let value = cms::signature_value(&signed).unwrap();
-        let token = Source::Embedded(svc.pki.clone())
-            .token(ImprintHash::Sha256, &support::sha256(&value), svc.now())
-            .await
-            .unwrap();
-        signed = cms::add_signature_timestamp(&signed, &token).unwrap();
-    }
-    let out = pades::assemble(prepared, &signed).unwrap();
+    .await;
     if level == Level::BLTA {
         svc.service.extend_pdf(out, level).await.unwrap()
     } else {

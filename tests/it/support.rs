@@ -775,3 +775,62 @@ pub fn ts_verify(
     ]);
     assert!(ok && out.contains("Verification: OK"), "{out}");
 }
+
+/// A PAdES signature as the service makes one, up to B-LT: prepare (with the DSS when
+/// `validation` is given), the signed attributes' digest signed by `wrapped` (P-256) in the
+/// HSM, the CMS with a signature timestamp from B-T, assemble.
+#[allow(dead_code, reason = "not every benchmark signs PDFs")]
+pub async fn pades_sign(
+    svc: &Service,
+    wrapped: &hsm::WrappedKey,
+    cert: &[u8],
+    pdf: Vec<u8>,
+    options: &qsign::formats::pades::Options,
+    level: qsign::formats::cms::Level,
+    validation: Option<&qsign::formats::pades::Validation>,
+) -> Vec<u8> {
+    use qsign::formats::cms::{self, Level};
+    use qsign::formats::pades;
+    use sha2::Digest as _;
+    let prepared = pades::prepare(pdf, options, svc.now(), validation).unwrap();
+    let attributes = cms::prepare(&prepared.digest(), cert, None).unwrap();
+    let raw = svc
+        .hsm
+        .sign_with_wrapped(
+            wrapped,
+            hsm::SignAlgorithm::Ecdsa,
+            vec![
+                hsm::Digest::new(hsm::HashAlgorithm::Sha256, attributes.to_be_signed.to_vec())
+                    .unwrap(),
+            ],
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let chain = vec![svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap()];
+    let mut signed = cms::assemble(
+        &attributes,
+        None,
+        &chain,
+        cms::SignatureAlgorithm::EcdsaSha256,
+        &hsm::ecdsa_signature_der(&raw).unwrap(),
+    )
+    .unwrap();
+    if level >= Level::BT {
+        let value = cms::signature_value(&signed).unwrap();
+        let token = qsign::pki::tsa::Source::Embedded(svc.pki.clone())
+            .token(
+                qsign::pki::tsa::ImprintHash::Sha256,
+                &sha2::Sha256::digest(&value),
+                svc.now(),
+            )
+            .await
+            .unwrap();
+        signed = cms::add_signature_timestamp(&signed, &token).unwrap();
+    }
+    pades::assemble(prepared, &signed).unwrap()
+}
