@@ -246,6 +246,38 @@ pub enum Event {
         /// What was done.
         action: String,
     },
+    /// An organisation was registered.
+    OrganisationCreated {
+        /// CVR number.
+        cvr: String,
+        /// Registered name.
+        name: String,
+    },
+    /// Someone was invited into an organisation.
+    MemberInvited {
+        /// CVR number.
+        cvr: String,
+        /// The invited person, when bound to one.
+        person: Option<uuid::Uuid>,
+        /// Joins as administrator.
+        admin: bool,
+    },
+    /// A person joined an organisation (accepted an invitation, or as its first administrator).
+    MemberJoined {
+        /// CVR number.
+        cvr: String,
+        /// Who.
+        person: uuid::Uuid,
+        /// As administrator.
+        admin: bool,
+    },
+    /// A member was removed from an organisation.
+    MemberRemoved {
+        /// CVR number.
+        cvr: String,
+        /// Who.
+        person: uuid::Uuid,
+    },
 }
 
 impl Event {
@@ -483,6 +515,26 @@ impl Audit {
         tx.commit().await?;
         self.committed(appended, now_ms).await;
         Ok(appended)
+    }
+
+    /// Appends several entries inside `tx` and commits them with it.
+    ///
+    /// # Errors
+    /// Database or encoding failures; nothing was committed.
+    pub async fn append_many_and_commit(
+        &self,
+        mut tx: Tx,
+        entries: &[Entry],
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let appended = self
+            .append_all(&mut tx, entries.iter().map(|e| (e, now_ms)))
+            .await?;
+        tx.commit().await?;
+        for a in appended {
+            self.committed(a, now_ms).await;
+        }
+        Ok(())
     }
 
     /// After the transaction of an append committed: signs a checkpoint when the record is at a

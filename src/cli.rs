@@ -13,6 +13,7 @@ mod bootstrap;
 mod ca;
 mod config_check;
 mod init;
+mod org;
 mod serve;
 mod user;
 
@@ -49,6 +50,11 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Organisations (CVR) and their first administrators.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
     },
     /// The certificate authority.
     Ca {
@@ -140,6 +146,24 @@ enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Register an organisation with its first administrator (an existing account).
+    Add {
+        /// CVR number (8 digits, valid check digit).
+        #[arg(long)]
+        cvr: String,
+        /// Registered name.
+        #[arg(long)]
+        name: String,
+        /// The first administrator's username.
+        #[arg(long)]
+        admin: String,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 enum CaCommand {
     /// Print the root CA certificate as PEM (with --chain: the issuing CA first, then the root).
     Export {
@@ -178,6 +202,7 @@ pub fn run() -> ExitCode {
         Command::Init => init::run(config),
         Command::Audit { command } => audit::run(config, command),
         Command::User { command } => user::run(config, command),
+        Command::Org { command } => org::run(config, command),
         Command::Ca {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),

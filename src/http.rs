@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 mod idp;
 mod ops;
+mod orgs;
 mod page;
 mod pki;
 mod router;

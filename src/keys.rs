@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Hsm, KeyAlgorithm, WrappedKey};
-use crate::pki::{self, NaturalPerson, Pki, Reason, Subject};
+use crate::pki::{self, Employee, LegalPerson, NaturalPerson, Pki, Reason, Subject};
 use crate::store::{self, CredentialRow, Store};
 use policy::{Policies, Policy};
 
@@ -78,6 +78,63 @@ impl Status {
     }
 }
 
+/// Whom a credential signs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// The person, privately.
+    Personal,
+    /// The person on behalf of an organisation (employee certificate).
+    Employee {
+        /// CVR number.
+        cvr: String,
+    },
+    /// The organisation itself (legal-person seal), used by members with the right.
+    Seal {
+        /// CVR number.
+        cvr: String,
+    },
+}
+
+impl Kind {
+    const fn name(&self) -> &'static str {
+        match self {
+            Self::Personal => "personal",
+            Self::Employee { .. } => "employee",
+            Self::Seal { .. } => "seal",
+        }
+    }
+
+    /// The organisation's CVR for employee and seal credentials.
+    #[must_use]
+    pub fn cvr(&self) -> Option<&str> {
+        match self {
+            Self::Personal => None,
+            Self::Employee { cvr } | Self::Seal { cvr } => Some(cvr),
+        }
+    }
+}
+
+/// What a new credential's certificate names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum For {
+    /// The person.
+    Personal,
+    /// The person for an organisation.
+    Employee {
+        /// Registered name.
+        organization: String,
+        /// CVR number.
+        cvr: String,
+    },
+    /// The organisation (its seal).
+    Seal {
+        /// Registered name.
+        organization: String,
+        /// CVR number.
+        cvr: String,
+    },
+}
+
 /// A credential as the rest of qsign sees it.
 #[derive(Debug, Clone)]
 pub struct Credential {
@@ -97,11 +154,39 @@ pub struct Credential {
     pub status: Status,
     /// Unix seconds.
     pub created_at: i64,
+    /// Personal, employee or seal.
+    pub kind: Kind,
     /// The wrapped key: opaque outside the HSM; only `sam` hands it back to the HSM.
     pub(crate) wrapped: WrappedKey,
 }
 
 impl Credential {
+    /// The audit subject of what the credential signs: the person, or the organisation
+    /// (`org:<cvr>`) for employee and seal credentials (the actor names the member).
+    #[must_use]
+    pub fn audit_subject(&self) -> String {
+        self.kind.cvr().map_or_else(
+            || format!("person:{}", self.person),
+            |cvr| format!("org:{cvr}"),
+        )
+    }
+
+    /// What the credential is, for people choosing one: the policy's description, and for an
+    /// organisation's credential whom it acts for (the organisation's name from the
+    /// certificate).
+    #[must_use]
+    pub fn description(&self) -> String {
+        let organisation = pki::organization(&self.certificate).unwrap_or_default();
+        match &self.kind {
+            Kind::Personal => format!("{} (personal)", self.policy.description),
+            Kind::Employee { cvr } => format!(
+                "{}, on behalf of {organisation} (CVR {cvr})",
+                self.policy.description
+            ),
+            Kind::Seal { cvr } => format!("Seal of {organisation} (CVR {cvr})"),
+        }
+    }
+
     /// Key length in bits (CSC `key/len`).
     #[must_use]
     pub const fn key_len(&self) -> u32 {
@@ -192,7 +277,14 @@ impl Keys {
 
     fn credential(&self, row: CredentialRow) -> Result<Credential, Error> {
         let damaged = |what: &str| Error::Damaged(format!("{what} of credential {}", row.id));
+        let kind = match (row.kind.as_str(), row.cvr.clone()) {
+            ("personal", _) => Kind::Personal,
+            ("employee", Some(cvr)) => Kind::Employee { cvr },
+            ("seal", Some(cvr)) => Kind::Seal { cvr },
+            _ => return Err(damaged("kind")),
+        };
         Ok(Credential {
+            kind,
             id: uuid::Uuid::parse_str(&row.id).map_err(|_| damaged("id"))?,
             person: uuid::Uuid::parse_str(&row.person).map_err(|_| damaged("owner"))?,
             policy: self
@@ -207,8 +299,8 @@ impl Keys {
         })
     }
 
-    /// A person's credentials, oldest first (credentials under a policy that is no longer
-    /// configured are left out).
+    /// A person's own credentials (personal and employee), oldest first (credentials under a
+    /// policy that is no longer configured are left out).
     ///
     /// # Errors
     /// Store failures, damaged rows.
@@ -217,9 +309,37 @@ impl Keys {
             .credentials(&person.to_string())
             .await?
             .into_iter()
-            .filter(|row| self.policy(&row.policy).is_some())
+            .filter(|row| self.policy(&row.policy).is_some() && row.kind != "seal")
             .map(|row| self.credential(row))
             .collect()
+    }
+
+    /// Any credential by id (the caller decides whether the person may use it).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; store failures.
+    pub async fn by_id(&self, id: &str) -> Result<Credential, Error> {
+        let Ok(id) = uuid::Uuid::parse_str(id) else {
+            return Err(Error::NotFound);
+        };
+        let row = self
+            .store
+            .credential(&id.to_string())
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.credential(row)
+    }
+
+    /// The live seal credential of an organisation.
+    ///
+    /// # Errors
+    /// Store failures, damaged rows.
+    pub async fn seal(&self, cvr: &str) -> Result<Option<Credential>, Error> {
+        self.store
+            .seal_credential(cvr)
+            .await?
+            .map(|row| self.credential(row))
+            .transpose()
     }
 
     /// One of `person`'s credentials. Someone else's credential is [`Error::NotFound`] too, so
@@ -255,11 +375,16 @@ impl Keys {
     ) -> Result<Vec<Credential>, Error> {
         let existing = self.list(&owner.id).await?;
         for policy in self.policies.iter().filter(|p| p.enabled) {
-            let live = existing
-                .iter()
-                .any(|c| c.policy.name == policy.name && c.status != Status::Revoked);
+            let live = existing.iter().any(|c| {
+                c.policy.name == policy.name
+                    && c.status != Status::Revoked
+                    && c.kind == Kind::Personal
+            });
             if !live {
-                match self.create(owner, &policy.name, ctx, now).await {
+                match self
+                    .create(owner, &policy.name, &For::Personal, ctx, now)
+                    .await
+                {
                     // Another request or node created it meanwhile.
                     Err(Error::Store(store::Error::Conflict)) => {}
                     other => {
@@ -272,15 +397,18 @@ impl Keys {
     }
 
     /// Creates a credential under `policy`: a key pair generated in the HSM and wrapped, a
-    /// certificate with the policy's profile, the row and its audit record in one transaction.
+    /// certificate with the policy's profile (natural person, employee or legal person as
+    /// `acting` says), the row and its audit record in one transaction. For a seal, `owner` is
+    /// the administrator who makes it.
     ///
     /// # Errors
     /// [`Error::UnknownPolicy`]; [`Error::Store`] with `Conflict` when the person already has a
-    /// live credential under it; HSM, PKI and audit failures.
+    /// live credential under it (or the organisation a live seal); HSM, PKI and audit failures.
     pub async fn create(
         &self,
         owner: &Owner,
         policy: &str,
+        acting: &For,
         ctx: &Context,
         now: i64,
     ) -> Result<Credential, Error> {
@@ -288,13 +416,32 @@ impl Keys {
             .policy(policy)
             .ok_or_else(|| Error::UnknownPolicy(policy.to_owned()))?;
         let (wrapped, spki) = self.hsm.generate_wrapped(policy.key_algorithm).await?;
-        let subject = Subject::NaturalPerson(NaturalPerson {
+        let person = NaturalPerson {
             given_name: owner.given_name.clone(),
             family_name: owner.family_name.clone(),
             person_id: owner.id,
             country: self.country.clone(),
             qualified: policy.qualified,
-        });
+        };
+        let (subject, kind) = match acting {
+            For::Personal => (Subject::NaturalPerson(person), Kind::Personal),
+            For::Employee { organization, cvr } => (
+                Subject::Employee(Employee {
+                    person,
+                    organization: organization.clone(),
+                    cvr: cvr.clone(),
+                }),
+                Kind::Employee { cvr: cvr.clone() },
+            ),
+            For::Seal { organization, cvr } => (
+                Subject::LegalPerson(LegalPerson {
+                    organization: organization.clone(),
+                    cvr: cvr.clone(),
+                    country: self.country.clone(),
+                }),
+                Kind::Seal { cvr: cvr.clone() },
+            ),
+        };
         let issued = self
             .pki
             .issue_under(&spki, &subject, policy.oid, ctx, now)
@@ -311,6 +458,8 @@ impl Keys {
             status: Status::Active.as_str().to_owned(),
             created_at: now,
             updated_at: now,
+            kind: kind.name().to_owned(),
+            cvr: kind.cvr().map(str::to_owned),
         };
         let mut tx = self.store.begin().await?;
         if let Err(e) = tx.insert_credential(&row).await {
@@ -321,8 +470,12 @@ impl Keys {
                 .await?;
             return Err(e.into());
         }
+        let subject = kind.cvr().map_or_else(
+            || format!("person:{}", owner.id),
+            |cvr| format!("org:{cvr}"),
+        );
         let entry = ctx.entry(
-            Some(format!("person:{}", owner.id)),
+            Some(subject),
             Event::CredentialCreated {
                 credential: id.to_string(),
                 policy: policy.name.clone(),
@@ -382,11 +535,47 @@ impl Keys {
         now: i64,
     ) -> Result<bool, Error> {
         let credential = self.owned(person, id).await?;
+        self.revoke_credential(&credential, ctx, now).await
+    }
+
+    /// Revokes a person's live employee credentials for an organisation (the right was taken
+    /// away or the member removed); answers how many.
+    ///
+    /// # Errors
+    /// PKI, store and audit failures.
+    pub async fn revoke_employee(
+        &self,
+        person: &uuid::Uuid,
+        cvr: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<usize, Error> {
+        let mut revoked = 0;
+        for credential in self.list(person).await? {
+            let employee = matches!(&credential.kind, Kind::Employee { cvr: c } if c == cvr);
+            if employee && credential.status != Status::Revoked {
+                self.revoke_credential(&credential, ctx, now).await?;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes a credential and its certificate.
+    ///
+    /// # Errors
+    /// PKI, store and audit failures.
+    pub async fn revoke_credential(
+        &self,
+        credential: &Credential,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
         let event = Event::CredentialRevoked {
             credential: credential.id.to_string(),
         };
         let changed = self
-            .change_status(&credential, Status::Revoked, event, ctx, now)
+            .change_status(credential, Status::Revoked, event, ctx, now)
             .await?;
         // Also when the row was already revoked: a crash between the two steps is repaired by
         // revoking again.
@@ -411,7 +600,7 @@ impl Keys {
         {
             return Ok(false);
         }
-        let entry = ctx.entry(Some(format!("person:{}", credential.person)), event);
+        let entry = ctx.entry(Some(credential.audit_subject()), event);
         self.audit
             .append_and_commit(tx, &entry, now.saturating_mul(1000))
             .await?;

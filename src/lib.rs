@@ -44,6 +44,7 @@ pub mod hsm;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod orgs;
 pub mod pki;
 pub mod sam;
 pub mod service;

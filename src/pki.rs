@@ -184,6 +184,18 @@ pub fn common_name(der: &[u8]) -> Option<String> {
         .map(String::from)
 }
 
+/// The subject's organisation name of a DER certificate, if it has one.
+#[must_use]
+pub fn organization(der: &[u8]) -> Option<String> {
+    let cert = Certificate::from_der(der).ok()?;
+    cert.tbs_certificate()
+        .subject()
+        .organization()
+        .ok()
+        .flatten()
+        .map(String::from)
+}
+
 /// Reads the names, serial and validity of a DER certificate.
 ///
 /// # Errors

@@ -235,6 +235,15 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
     Ok((digests, pending))
 }
 
+/// Whom a SAD is bound to: the person acting (an organisation's seal is used by its
+/// members, each with their own SAD), or the credential's owner for the service's own work.
+fn signer(ctx: &Context, credential: &Credential) -> String {
+    match ctx.actor {
+        crate::audit::Actor::Person(person) => person.to_string(),
+        _ => credential.person.to_string(),
+    }
+}
+
 /// The signature activation module.
 #[derive(Debug, Clone)]
 pub struct Sam {
@@ -282,7 +291,7 @@ impl Sam {
         }
         let claims = Claims {
             jti: uuid::Uuid::new_v4().to_string(),
-            sub: grant.credential.person.to_string(),
+            sub: signer(ctx, grant.credential),
             cred: grant.credential.id.to_string(),
             pol: policy.name.clone(),
             halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
@@ -302,7 +311,7 @@ impl Sam {
             .sign(ServiceKey::Sad, SignAlgorithm::Ecdsa, digest)
             .await?;
         let entry = ctx.entry(
-            Some(format!("person:{}", grant.credential.person)),
+            Some(grant.credential.audit_subject()),
             Event::SadIssued {
                 sad: claims.jti.clone(),
                 credential: claims.cred.clone(),
@@ -335,7 +344,7 @@ impl Sam {
         now: i64,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let credential = request.credential;
-        let subject = Some(format!("person:{}", credential.person));
+        let subject = Some(credential.audit_subject());
         let refused = |reason: &str, sad: Option<String>| {
             ctx.entry(
                 subject.clone(),
@@ -346,7 +355,7 @@ impl Sam {
                 },
             )
         };
-        let claims = match self.check(request, now).await {
+        let claims = match self.check(request, ctx, now).await {
             Ok(c) => c,
             Err((e, sad)) => {
                 self.audit
@@ -412,6 +421,7 @@ impl Sam {
     async fn check(
         &self,
         request: &SignRequest<'_>,
+        ctx: &Context,
         now: i64,
     ) -> Result<Claims, (Error, Option<String>)> {
         let (kid, key) = self.key().await.map_err(|e| (e, None))?;
@@ -422,7 +432,7 @@ impl Sam {
         if now >= claims.exp {
             return fail(Error::Expired);
         }
-        if claims.sub != credential.person.to_string() || claims.cred != credential.id.to_string() {
+        if claims.sub != signer(ctx, credential) || claims.cred != credential.id.to_string() {
             return fail(Error::NotYours);
         }
         let policy = &credential.policy;

@@ -5,6 +5,7 @@
 
 mod documents;
 pub mod error;
+mod orgs;
 mod pdf;
 mod signing;
 
@@ -23,8 +24,10 @@ use crate::store::Store;
 
 pub use crate::formats::pades::{Options as PdfOptions, Visible as PdfVisible};
 pub use crate::keys::policy::Scal;
-pub use crate::keys::{Credential, Status as CredentialStatus};
+pub use crate::keys::{Credential, Kind as CredentialKind, Status as CredentialStatus};
+pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
+pub use crate::store::{MemberRow, OrganisationRow};
 pub use documents::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
@@ -41,6 +44,7 @@ pub struct Service {
     sam: Sam,
     clock: SharedClock,
     document_lifetime: i64,
+    orgs: crate::orgs::Orgs,
 }
 
 /// How long an uploaded document is kept by default, seconds.
@@ -223,6 +227,8 @@ impl Service {
             sam,
             clock,
         } = parts;
+        let (store_for_orgs, keys_for_orgs, audit_for_orgs) =
+            (store.clone(), keys.clone(), audit.clone());
         Self {
             store,
             hsm,
@@ -233,6 +239,7 @@ impl Service {
             sam,
             clock,
             document_lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
+            orgs: crate::orgs::Orgs::new(store_for_orgs, keys_for_orgs, audit_for_orgs, "advanced"),
         }
     }
 

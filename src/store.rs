@@ -276,6 +276,100 @@ impl Tx {
         Ok(())
     }
 
+    /// Adds a member (or updates an existing member's role and rights) inside this
+    /// transaction.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn upsert_member(&mut self, m: &MemberRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(
+            "INSERT INTO org_members (cvr, person, admin, sign_on_behalf, use_seal, joined_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cvr, person) DO UPDATE SET \
+             admin = excluded.admin, sign_on_behalf = excluded.sign_on_behalf, \
+             use_seal = excluded.use_seal"
+        )
+        .bind(&m.cvr)
+        .bind(&m.person)
+        .bind(m.admin)
+        .bind(m.sign_on_behalf)
+        .bind(m.use_seal)
+        .bind(m.joined_at)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes a member inside this transaction; answers whether there was one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete_member(&mut self, cvr: &str, person: &str) -> Result<bool, Error> {
+        Ok(on_tx!(self, |conn| sqlx::query(
+            "DELETE FROM org_members WHERE cvr = $1 AND person = $2"
+        )
+        .bind(cvr)
+        .bind(person)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() > 0))?)
+    }
+
+    /// Records an organisation inside this transaction.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the CVR is registered already; database errors.
+    pub async fn insert_organisation(&mut self, o: &OrganisationRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(
+            "INSERT INTO organisations (cvr, name, status, created_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(&o.cvr)
+        .bind(&o.name)
+        .bind(&o.status)
+        .bind(o.created_at)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records an invitation inside this transaction.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_invitation(&mut self, i: &InvitationRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(
+            "INSERT INTO org_invitations (id, cvr, person, admin, sign_on_behalf, use_seal, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )
+        .bind(&i.id)
+        .bind(&i.cvr)
+        .bind(&i.person)
+        .bind(i.admin)
+        .bind(i.sign_on_behalf)
+        .bind(i.use_seal)
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .execute(conn)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Takes (deletes and answers) an invitation inside this transaction: used once.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn take_invitation(&mut self, id: &str) -> Result<Option<InvitationRow>, Error> {
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, InvitationRow>(
+            "DELETE FROM org_invitations WHERE id = $1 RETURNING id, cvr, person, admin, \
+             sign_on_behalf, use_seal, created_at, expires_at"
+        )
+        .bind(id)
+        .fetch_optional(conn)
+        .await)?)
+    }
+
     /// Records a new credential inside this transaction.
     ///
     /// # Errors
@@ -292,6 +386,8 @@ impl Tx {
             .bind(&c.status)
             .bind(c.created_at)
             .bind(c.updated_at)
+            .bind(&c.kind)
+            .bind(&c.cvr)
             .execute(conn)
             .await
             .map(|_| ()))?;
@@ -424,6 +520,67 @@ pub struct CredentialRow {
     pub created_at: i64,
     /// Unix seconds of the last state change.
     pub updated_at: i64,
+    /// `personal`, `employee` or `seal`.
+    pub kind: String,
+    /// The organisation an employee or seal credential acts for.
+    pub cvr: Option<String>,
+}
+
+/// An organisation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrganisationRow {
+    /// CVR number.
+    pub cvr: String,
+    /// Registered name.
+    pub name: String,
+    /// `active`.
+    pub status: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A member of an organisation, with the person's names.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberRow {
+    /// CVR number.
+    pub cvr: String,
+    /// Person id.
+    pub person: String,
+    /// Login name.
+    pub username: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Administrator of the organisation.
+    pub admin: bool,
+    /// May sign on behalf of the organisation (has an employee credential).
+    pub sign_on_behalf: bool,
+    /// May use the organisation's seal.
+    pub use_seal: bool,
+    /// Unix seconds.
+    pub joined_at: i64,
+}
+
+/// A pending invitation (its id is the SHA-256 of the code, hex).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvitationRow {
+    /// SHA-256 of the code, hex.
+    pub id: String,
+    /// CVR number.
+    pub cvr: String,
+    /// The invited person, or `None` for whoever holds the code.
+    pub person: Option<String>,
+    /// Joins as administrator.
+    pub admin: bool,
+    /// Gets `sign_on_behalf`.
+    pub sign_on_behalf: bool,
+    /// Gets `use_seal`.
+    pub use_seal: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// A document in the native signing flow.
@@ -594,10 +751,12 @@ const COUNT_FAILURE: &str = "INSERT INTO login_throttle (key, failures, locked_u
      VALUES ($1, 1, 0) ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1 \
      RETURNING failures, locked_until";
 const CREDENTIAL_COLUMNS: &str = "id, person, policy, algorithm, wrapped, serial, certificate, \
-     status, created_at, updated_at";
+     status, created_at, updated_at, kind, cvr";
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, person, policy, algorithm, wrapped, \
-     serial, certificate, status, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     serial, certificate, status, created_at, updated_at, kind, cvr) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const MEMBER_COLUMNS: &str = "m.cvr, m.person, p.username, p.given_name, p.family_name, m.admin, \
+     m.sign_on_behalf, m.use_seal, m.joined_at";
 const SET_CREDENTIAL_STATUS: &str = "UPDATE credentials SET status = $2, updated_at = $3 \
      WHERE id = $1 AND status <> 'revoked' AND status <> $2";
 /// Adds `$2` uses to a SAD only while the total stays within `$3`: zero rows means no.
@@ -1064,6 +1223,106 @@ impl Store {
             sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// The live seal credential of an organisation.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn seal_credential(&self, cvr: &str) -> Result<Option<CredentialRow>, Error> {
+        let sql = format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE cvr = $1 AND kind = 'seal' \
+             AND status <> 'revoked'"
+        );
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
+                .bind(cvr)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// An organisation by CVR.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn organisation(&self, cvr: &str) -> Result<Option<OrganisationRow>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            OrganisationRow,
+        >(
+            "SELECT cvr, name, status, created_at FROM organisations WHERE cvr = $1"
+        )
+        .bind(cvr)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Every organisation, by CVR.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn organisations(&self) -> Result<Vec<OrganisationRow>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            OrganisationRow,
+        >(
+            "SELECT cvr, name, status, created_at FROM organisations ORDER BY cvr"
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// One member of an organisation.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn member(&self, cvr: &str, person: &str) -> Result<Option<MemberRow>, Error> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM org_members m JOIN persons p ON p.id = m.person \
+             WHERE m.cvr = $1 AND m.person = $2"
+        );
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql))
+                .bind(cvr)
+                .bind(person)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// The members of an organisation, by username.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn members(&self, cvr: &str) -> Result<Vec<MemberRow>, Error> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM org_members m JOIN persons p ON p.id = m.person \
+             WHERE m.cvr = $1 ORDER BY p.username"
+        );
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql))
+                .bind(cvr)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// A person's memberships, by CVR.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn memberships(&self, person: &str) -> Result<Vec<MemberRow>, Error> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM org_members m JOIN persons p ON p.id = m.person \
+             WHERE m.person = $1 ORDER BY m.cvr"
+        );
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(sql))
+                .bind(person)
+                .fetch_all(pool)
                 .await
         })?)
     }

@@ -24,7 +24,8 @@ pub async fn list(
             json!({
                 "id": c.id,
                 "policy": c.policy.name,
-                "description": c.policy.description,
+                "description": c.description(),
+                "cvr": c.kind.cvr(),
                 "status": match c.status {
                     CredentialStatus::Active => "active",
                     CredentialStatus::Suspended => "suspended",

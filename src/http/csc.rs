@@ -270,7 +270,13 @@ fn describe(
     let scal2 = policy.scal == crate::service::Scal::Scal2;
     let auth_mode = if scal2 { "oauth2code" } else { "explicit" };
     let mut reply = json!({
-        "description": policy.description,
+        "description": c.description(),
+        "kind": match &c.kind {
+            crate::service::CredentialKind::Personal => "personal",
+            crate::service::CredentialKind::Employee { .. } => "employee",
+            crate::service::CredentialKind::Seal { .. } => "seal",
+        },
+        "cvr": c.kind.cvr(),
         "signatureQualifier": if policy.qualified { "eu_eidas_qes" } else { "eu_eidas_aes" },
         "policy": policy.name,
         "key": key,

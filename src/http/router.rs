@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{credentials, csc, documents, error, idp, ops, pki};
+use super::{credentials, csc, documents, error, idp, ops, orgs, pki};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -100,6 +100,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/credentials", get(credentials::list))
         .route("/v1/credentials/{id}/{action}", post(credentials::change))
         .route("/v1/documents/{id}", delete(documents::remove))
+        .route("/v1/orgs", get(orgs::mine))
+        .route("/v1/orgs/invitations/accept", post(orgs::accept))
+        .route("/v1/orgs/{cvr}/members", get(orgs::members))
+        .route("/v1/orgs/{cvr}/invitations", post(orgs::invite))
+        .route(
+            "/v1/orgs/{cvr}/members/{person}/rights",
+            post(orgs::set_right),
+        )
+        .route("/v1/orgs/{cvr}/members/{person}", delete(orgs::remove))
+        .route("/v1/orgs/{cvr}/seal", post(orgs::seal))
+        .route("/v1/orgs/{cvr}/audit", get(orgs::audit))
         .route("/v1/documents/{id}/sign", post(documents::sign))
         .route("/v1/documents/{id}/signed", get(documents::signed))
         .route("/pki/ca/{file}", get(pki::ca_certificate))

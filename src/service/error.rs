@@ -78,6 +78,12 @@ pub enum ErrorCode {
     PdfMalformed,
     /// A PDF certified with no changes allowed.
     PdfNoChangesAllowed,
+    /// Not a valid CVR number.
+    InvalidCvr,
+    /// The caller may not do this (not an administrator of the organisation).
+    Forbidden,
+    /// The member does not hold the right (`sign_on_behalf`, `use_seal`).
+    RightMissing,
 }
 
 impl ErrorCode {
@@ -117,6 +123,9 @@ impl ErrorCode {
         Self::PdfEncrypted,
         Self::PdfMalformed,
         Self::PdfNoChangesAllowed,
+        Self::InvalidCvr,
+        Self::Forbidden,
+        Self::RightMissing,
     ];
 
     /// The wire form.
@@ -157,6 +166,9 @@ impl ErrorCode {
             Self::PdfEncrypted => "pdf_encrypted",
             Self::PdfMalformed => "pdf_malformed",
             Self::PdfNoChangesAllowed => "pdf_no_changes_allowed",
+            Self::InvalidCvr => "invalid_cvr",
+            Self::Forbidden => "forbidden",
+            Self::RightMissing => "right_missing",
         }
     }
 
@@ -209,6 +221,13 @@ impl ErrorCode {
             }
             Self::PdfNoChangesAllowed => {
                 "The PDF is certified with no changes allowed, so it cannot be signed again."
+            }
+            Self::InvalidCvr => "A CVR number has 8 digits and a valid check digit.",
+            Self::Forbidden => {
+                "Only the organisation's administrators may do that; ask one of them."
+            }
+            Self::RightMissing => {
+                "Your organisation has not given you that right (or has taken it away); ask an administrator."
             }
         }
     }
@@ -378,6 +397,9 @@ mod tests {
                 "pdf_encrypted",
                 "pdf_malformed",
                 "pdf_no_changes_allowed",
+                "invalid_cvr",
+                "forbidden",
+                "right_missing",
             ]
         );
     }

@@ -56,7 +56,7 @@ impl Service {
             prepared.push(
                 pades::prepare(
                     document.content.clone(),
-                    &signed_as(document, &name),
+                    &signed_as(document, &name, credential),
                     now,
                     validation.as_ref().filter(|_| document.level >= Level::BLT),
                 )
@@ -208,12 +208,18 @@ impl Service {
     }
 }
 
-/// The document's PDF options with the signer's name from the certificate.
-fn signed_as(document: &Document, name: &str) -> pades::Options {
+/// The document's PDF options with the signer's name, and for an organisation's credential
+/// the organisation and CVR, from the certificate.
+fn signed_as(document: &Document, name: &str, credential: &Credential) -> pades::Options {
     let mut options = document.pdf.clone();
     options.name = Some(name.to_owned());
     if let Some(visible) = options.visible.as_mut() {
         name.clone_into(&mut visible.signer);
+        visible.cvr = credential.kind.cvr().map(str::to_owned);
+        visible.organisation = credential
+            .kind
+            .cvr()
+            .and_then(|_| crate::pki::organization(&credential.certificate));
     }
     options
 }

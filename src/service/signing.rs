@@ -201,7 +201,7 @@ impl Service {
         }
     }
 
-    async fn owner(&self, person: &uuid::Uuid) -> Result<Owner, Error> {
+    pub(super) async fn owner(&self, person: &uuid::Uuid) -> Result<Owner, Error> {
         let row = self
             .store
             .person(false, &person.to_string())
@@ -237,7 +237,39 @@ impl Service {
         request_id: Option<String>,
     ) -> Result<Vec<Credential>, Error> {
         let ctx = Self::person_ctx(principal, request_id);
-        self.enrol_credentials(&principal.person, &ctx).await
+        let mut credentials = self.enrol_credentials(&principal.person, &ctx).await?;
+        credentials.extend(self.orgs.usable_seals(&principal.person).await?);
+        Ok(credentials)
+    }
+
+    /// A credential the caller may use now: their own personal one, their employee one while
+    /// they hold `sign_on_behalf`, or an organisation's seal while they hold `use_seal`.
+    /// Credentials of others (and seals of organisations the caller is not in) are
+    /// `credential_not_found`.
+    ///
+    /// # Errors
+    /// `credential_not_found`, `right_missing`; store failures.
+    pub(super) async fn usable_credential(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Credential, Error> {
+        let credential = match self.keys.owned(&principal.person, id).await {
+            Ok(c) => c,
+            Err(crate::keys::Error::NotFound) => {
+                let c = self.keys.by_id(id).await?;
+                if !matches!(c.kind, crate::keys::Kind::Seal { .. }) {
+                    return Err(crate::keys::Error::NotFound.into());
+                }
+                c
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match self.orgs.may_use(&principal.person, &credential).await {
+            Ok(()) => Ok(credential),
+            Err(crate::orgs::Error::NoMember) => Err(crate::keys::Error::NotFound.into()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One of the caller's credentials with its certificate chain.
@@ -249,7 +281,7 @@ impl Service {
         principal: &Principal,
         id: &str,
     ) -> Result<CredentialInfo, Error> {
-        let credential = self.keys.owned(&principal.person, id).await?;
+        let credential = self.usable_credential(principal, id).await?;
         let chain = vec![
             credential.certificate.clone(),
             self.pki.ca_certificate(Ca::Issuing).await?,
@@ -310,7 +342,7 @@ impl Service {
         principal: &Principal,
         id: &str,
     ) -> Result<Credential, Error> {
-        let credential = self.keys.owned(&principal.person, id).await?;
+        let credential = self.usable_credential(principal, id).await?;
         credential.usable()?;
         if principal.loa < credential.policy.min_loa {
             return Err(insufficient(&credential));

@@ -113,3 +113,77 @@ fn config_check_prints_effective_values_with_secrets_redacted() {
     );
     assert!(stdout.contains("sessions = 8"), "{stdout}");
 }
+
+#[test]
+fn org_add_registers_an_organisation_with_its_first_administrator() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = qsign(dir.path(), &["init"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let mut add = support::qsign(dir.path());
+    add.args([
+        "user",
+        "add",
+        "astrid",
+        "--given-name",
+        "Astrid",
+        "--family-name",
+        "Admin",
+        "--password-stdin",
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (code, out, err) = qsign(
+        dir.path(),
+        &[
+            "org",
+            "add",
+            "--cvr",
+            "35408002",
+            "--name",
+            "Rungstedlund A/S",
+            "--admin",
+            "astrid",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Rungstedlund A/S (CVR 35408002)"), "{out}");
+    let (code, out, _) = qsign(dir.path(), &["org", "list"], &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("35408002\tactive\tRungstedlund A/S"), "{out}");
+    // A bad check digit and an unknown administrator: one clear line each.
+    let (code, _, err) = qsign(
+        dir.path(),
+        &[
+            "org", "add", "--cvr", "35408003", "--name", "X", "--admin", "astrid",
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert_one_error_line(&err, "not a valid CVR number");
+    let (code, _, err) = qsign(
+        dir.path(),
+        &[
+            "org", "add", "--cvr", "25313763", "--name", "Y", "--admin", "nobody",
+        ],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert_one_error_line(&err, "no such user");
+}

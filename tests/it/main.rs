@@ -19,6 +19,7 @@ mod durability;
 mod hsm;
 mod identity;
 mod layering;
+mod orgs;
 mod pades;
 mod pki;
 mod server;

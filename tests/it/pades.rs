@@ -78,7 +78,7 @@ async fn sign(svc: &Service, key: &Key, pdf: Vec<u8>, options: &Options, level: 
 
 /// `pdfsig` on a file: per signature, whether it is valid and whether it covers the whole
 /// document.
-fn pdfsig(svc: &Service, pdf: &[u8]) -> (Vec<(bool, bool)>, String) {
+pub(crate) fn pdfsig(svc: &Service, pdf: &[u8]) -> (Vec<(bool, bool)>, String) {
     let file = svc.file(&format!("{}.pdf", uuid::Uuid::new_v4()), pdf);
     let out = run(Command::new("pdfsig").arg(&file));
     let text = format!(
@@ -247,7 +247,13 @@ fn amended(mut bytes: Vec<u8>) -> Vec<u8> {
 /// Every signature valid and intact in pdfsig and pyHanko, the last covering the whole file,
 /// and qpdf content. pdfsig (poppler 22) cannot check document timestamps ("Signature Type:
 /// unknown"): their tokens go to `openssl ts -verify` over the byte ranges' digest instead.
-async fn assert_valid(svc: &Service, pdf: &[u8], count: usize, lta: bool, what: &str) -> Value {
+pub(crate) async fn assert_valid(
+    svc: &Service,
+    pdf: &[u8],
+    count: usize,
+    lta: bool,
+    what: &str,
+) -> Value {
     let (sigs, text) = pdfsig(svc, pdf);
     assert_eq!(sigs.len(), count, "{what}: pdfsig: {text}");
     let ours = pades::signatures(pdf).unwrap();

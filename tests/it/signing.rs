@@ -178,7 +178,7 @@ async fn sign_hash(
 }
 
 /// The certificate of a credential (DER), from `credentials/info`.
-async fn certificate(svc: &Service, token: &str, credential: &str) -> Vec<u8> {
+pub(crate) async fn certificate(svc: &Service, token: &str, credential: &str) -> Vec<u8> {
     let (status, info) = csc(
         svc,
         "credentials/info",
@@ -191,7 +191,12 @@ async fn certificate(svc: &Service, token: &str, credential: &str) -> Vec<u8> {
 }
 
 /// openssl checks `signature` over `data` with the public key of `cert_der`.
-fn openssl_verifies(svc: &Service, cert_der: &[u8], data: &[u8], signature: &[u8]) -> bool {
+pub(crate) fn openssl_verifies(
+    svc: &Service,
+    cert_der: &[u8],
+    data: &[u8],
+    signature: &[u8],
+) -> bool {
     let name = uuid::Uuid::new_v4();
     let cert = svc.file(
         &format!("{name}.pem"),
@@ -1039,7 +1044,7 @@ async fn racing_for_the_last_use_of_a_sad_on_two_postgresql_nodes_yields_one_sig
 }
 
 /// The CSC `credential` authorization details for documents.
-fn details(credential: &str, docs: &[(&str, &[u8])]) -> Value {
+pub(crate) fn details(credential: &str, docs: &[(&str, &[u8])]) -> Value {
     json!([{
         "type": "credential",
         "credentialID": credential,

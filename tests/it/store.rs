@@ -55,7 +55,7 @@ async fn sad_uses_stay_within_their_maximum(store: &Store) {
 }
 
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 9);
+    assert_eq!(store.schema_version().await.unwrap(), 10);
     assert_eq!(
         store.tables().await.unwrap(),
         [
@@ -69,6 +69,9 @@ async fn schema_is_migrated(store: &Store) {
             "login_throttle",
             "oauth_codes",
             "oauth_requests",
+            "org_invitations",
+            "org_members",
+            "organisations",
             "passkeys",
             "persons",
             "revoked_tokens",

@@ -1,0 +1,48 @@
+//! `qsign org add|list`: the operator registers an organisation and its first administrator.
+
+use super::{bootstrap, OrgCommand};
+use crate::audit::Context;
+use crate::clock::{self, Clock as _};
+use crate::config::Config;
+use crate::orgs::{Cvr, Orgs};
+
+pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
+    let setup = bootstrap::prepare_hsm(&config)?;
+    super::runtime()?.block_on(async move {
+        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
+        let orgs = Orgs::new(
+            opened.store.clone(),
+            opened.credentials.clone(),
+            opened.audit.clone(),
+            "advanced",
+        );
+        let result = match command {
+            OrgCommand::Add { cvr, name, admin } => {
+                let cvr = Cvr::parse(&cvr)?;
+                let person = opened
+                    .store
+                    .person(true, &admin)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no such user {admin:?}"))?;
+                let person = uuid::Uuid::parse_str(&person.id)?;
+                let now = clock::SystemClock.now().unix_timestamp();
+                let org = orgs
+                    .create(&cvr, &name, &person, &Context::system(), now)
+                    .await?;
+                println!(
+                    "registered {} (CVR {}), administrator {admin}",
+                    org.name, org.cvr
+                );
+                Ok(())
+            }
+            OrgCommand::List => {
+                for org in orgs.all().await? {
+                    println!("{}\t{}\t{}", org.cvr, org.status, org.name);
+                }
+                Ok(())
+            }
+        };
+        opened.store.close().await;
+        result
+    })
+}

@@ -1,0 +1,663 @@
+//! Organisations by CVR number: administrators, members with rights (`sign_on_behalf`,
+//! `use_seal`), invitations, employee credentials and the organisation's seal.
+//!
+//! Rules: only an organisation's administrators see or change its members; an employee
+//! credential exists while the member holds `sign_on_behalf` (taking the right away, or the
+//! member, revokes it and its certificate at once); the seal is used by members holding
+//! `use_seal`, each use activated by the member's own factor and audited under the
+//! organisation with the member as actor. Every change is audited under `org:<cvr>`.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::audit::{self, Audit, Context, Event};
+use crate::keys::{self, Credential, For, Keys, Kind, Owner};
+use crate::store::{self, InvitationRow, MemberRow, OrganisationRow, Store};
+
+/// A CVR number: eight digits, the first not 0, passing the modulus-11 check (weights
+/// 2, 7, 6, 5, 4, 3, 2, 1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cvr(String);
+
+impl Cvr {
+    /// Parses and checks a CVR number.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCvr`].
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        const WEIGHTS: [u32; 8] = [2, 7, 6, 5, 4, 3, 2, 1];
+        let s = s.trim();
+        let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+        let valid = s.len() == 8
+            && digits.len() == 8
+            && digits.first() != Some(&0)
+            && digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11 == 0;
+        if valid {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::InvalidCvr(s.chars().take(16).collect()))
+        }
+    }
+
+    /// The eight digits.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Cvr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A right an administrator grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Right {
+    /// Sign on behalf of the organisation with an employee credential.
+    SignOnBehalf,
+    /// Use the organisation's seal.
+    UseSeal,
+}
+
+impl Right {
+    /// The stable name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SignOnBehalf => "sign_on_behalf",
+            Self::UseSeal => "use_seal",
+        }
+    }
+
+    /// Parses [`Right::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::SignOnBehalf, Self::UseSeal]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// What goes wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Not a valid CVR number.
+    #[error("{0:?} is not a valid CVR number (8 digits with a valid check digit)")]
+    InvalidCvr(String),
+    /// No such organisation.
+    #[error("no such organisation")]
+    NotFound,
+    /// The organisation exists already.
+    #[error("the organisation is registered already")]
+    Exists,
+    /// The caller is not an administrator of the organisation.
+    #[error("only the organisation's administrators may do that")]
+    NotAdmin,
+    /// No such member.
+    #[error("no such member of the organisation")]
+    NoMember,
+    /// The member lacks the right.
+    #[error("the member does not hold the right {0}")]
+    RightMissing(&'static str),
+    /// An invitation code that is unknown, used, expired or for someone else.
+    #[error("the invitation is not valid (unknown, used, expired or for someone else)")]
+    Invitation,
+    /// The last administrator cannot leave or lose the role.
+    #[error("an organisation keeps at least one administrator")]
+    LastAdmin,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Credentials failed.
+    #[error(transparent)]
+    Keys(#[from] keys::Error),
+    /// The audit record could not be written, so nothing changed.
+    #[error(transparent)]
+    Audit(#[from] audit::Error),
+}
+
+/// How long an invitation stays valid, seconds.
+pub const INVITATION_LIFETIME: i64 = 7 * 24 * 3600;
+
+/// What an invitation grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Joins as administrator.
+    pub admin: bool,
+    /// Gets `sign_on_behalf`.
+    pub sign_on_behalf: bool,
+    /// Gets `use_seal`.
+    pub use_seal: bool,
+}
+
+/// An invitation as issued: the code is shown once.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    /// The code to accept with.
+    pub code: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Organisation administration.
+#[derive(Debug, Clone)]
+pub struct Orgs {
+    store: Store,
+    keys: Keys,
+    audit: Audit,
+    policy: String,
+}
+
+fn subject(cvr: &str) -> Option<String> {
+    Some(format!("org:{cvr}"))
+}
+
+impl Orgs {
+    /// Organisation administration; employee and seal credentials are made under `policy`.
+    #[must_use]
+    pub fn new(store: Store, keys: Keys, audit: Audit, policy: &str) -> Self {
+        Self {
+            store,
+            keys,
+            audit,
+            policy: policy.to_owned(),
+        }
+    }
+
+    /// An organisation.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; store failures.
+    pub async fn organisation(&self, cvr: &Cvr) -> Result<OrganisationRow, Error> {
+        self.store
+            .organisation(cvr.as_str())
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Every organisation.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn all(&self) -> Result<Vec<OrganisationRow>, Error> {
+        Ok(self.store.organisations().await?)
+    }
+
+    /// Registers an organisation with its first administrator (an operator's action).
+    ///
+    /// # Errors
+    /// [`Error::Exists`]; store and audit failures.
+    pub async fn create(
+        &self,
+        cvr: &Cvr,
+        name: &str,
+        admin: &uuid::Uuid,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<OrganisationRow, Error> {
+        let row = OrganisationRow {
+            cvr: cvr.to_string(),
+            name: name.trim().to_owned(),
+            status: "active".to_owned(),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        match tx.insert_organisation(&row).await {
+            Err(store::Error::Conflict) => return Err(Error::Exists),
+            other => other?,
+        }
+        tx.upsert_member(&MemberRow {
+            cvr: row.cvr.clone(),
+            person: admin.to_string(),
+            username: String::new(),
+            given_name: String::new(),
+            family_name: String::new(),
+            admin: true,
+            sign_on_behalf: false,
+            use_seal: false,
+            joined_at: now,
+        })
+        .await?;
+        let entries = [
+            ctx.entry(
+                subject(&row.cvr),
+                Event::OrganisationCreated {
+                    cvr: row.cvr.clone(),
+                    name: row.name.clone(),
+                },
+            ),
+            ctx.entry(
+                subject(&row.cvr),
+                Event::MemberJoined {
+                    cvr: row.cvr.clone(),
+                    person: *admin,
+                    admin: true,
+                },
+            ),
+        ];
+        self.audit
+            .append_many_and_commit(tx, &entries, now.saturating_mul(1000))
+            .await?;
+        Ok(row)
+    }
+
+    /// A person's memberships with their organisations.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn memberships(
+        &self,
+        person: &uuid::Uuid,
+    ) -> Result<Vec<(OrganisationRow, MemberRow)>, Error> {
+        let mut out = Vec::new();
+        for member in self.store.memberships(&person.to_string()).await? {
+            if let Some(org) = self.store.organisation(&member.cvr).await? {
+                out.push((org, member));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The caller's membership when they administer the organisation.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::NotAdmin`]; store failures.
+    pub async fn admin_of(&self, caller: &uuid::Uuid, cvr: &Cvr) -> Result<MemberRow, Error> {
+        self.organisation(cvr).await?;
+        match self.store.member(cvr.as_str(), &caller.to_string()).await? {
+            Some(m) if m.admin => Ok(m),
+            _ => Err(Error::NotAdmin),
+        }
+    }
+
+    /// The members (administrators only).
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`].
+    pub async fn members(&self, caller: &uuid::Uuid, cvr: &Cvr) -> Result<Vec<MemberRow>, Error> {
+        self.admin_of(caller, cvr).await?;
+        Ok(self.store.members(cvr.as_str()).await?)
+    }
+
+    /// Invites a person (`invitee`, or whoever holds the code) with `grants`.
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; store and audit failures.
+    pub async fn invite(
+        &self,
+        caller: &uuid::Uuid,
+        cvr: &Cvr,
+        invitee: Option<uuid::Uuid>,
+        grants: Grants,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Invitation, Error> {
+        self.admin_of(caller, cvr).await?;
+        let mut raw = [0u8; 18];
+        getrandom::fill(&mut raw).map_err(|e| store::Error::Query(e.to_string()))?;
+        let code = data_encoding::BASE32_NOPAD.encode(&raw);
+        let expires_at = now.saturating_add(INVITATION_LIFETIME);
+        let mut tx = self.store.begin().await?;
+        tx.insert_invitation(&InvitationRow {
+            id: hex::encode(Sha256::digest(code.as_bytes())),
+            cvr: cvr.to_string(),
+            person: invitee.map(|p| p.to_string()),
+            admin: grants.admin,
+            sign_on_behalf: grants.sign_on_behalf,
+            use_seal: grants.use_seal,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+        let entry = ctx.entry(
+            subject(cvr.as_str()),
+            Event::MemberInvited {
+                cvr: cvr.to_string(),
+                person: invitee,
+                admin: grants.admin,
+            },
+        );
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        Ok(Invitation { code, expires_at })
+    }
+
+    /// Accepts an invitation: the person joins with its grants, and with `sign_on_behalf`
+    /// gets an employee credential.
+    ///
+    /// # Errors
+    /// [`Error::Invitation`]; store, credential and audit failures.
+    pub async fn accept(
+        &self,
+        person: &Owner,
+        code: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<OrganisationRow, Error> {
+        let id = hex::encode(Sha256::digest(code.trim().as_bytes()));
+        let mut tx = self.store.begin().await?;
+        let invitation = tx.take_invitation(&id).await?.ok_or(Error::Invitation)?;
+        let mine = invitation
+            .person
+            .as_deref()
+            .is_none_or(|p| p == person.id.to_string());
+        if !mine || invitation.expires_at <= now {
+            // The transaction is dropped: the invitation stays for its person.
+            return Err(Error::Invitation);
+        }
+        let org = self
+            .store
+            .organisation(&invitation.cvr)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let existing = self
+            .store
+            .member(&invitation.cvr, &person.id.to_string())
+            .await?;
+        let member = MemberRow {
+            cvr: invitation.cvr.clone(),
+            person: person.id.to_string(),
+            username: String::new(),
+            given_name: String::new(),
+            family_name: String::new(),
+            admin: invitation.admin || existing.as_ref().is_some_and(|m| m.admin),
+            sign_on_behalf: invitation.sign_on_behalf
+                || existing.as_ref().is_some_and(|m| m.sign_on_behalf),
+            use_seal: invitation.use_seal || existing.as_ref().is_some_and(|m| m.use_seal),
+            joined_at: existing.as_ref().map_or(now, |m| m.joined_at),
+        };
+        tx.upsert_member(&member).await?;
+        let entry = ctx.entry(
+            subject(&org.cvr),
+            Event::MemberJoined {
+                cvr: org.cvr.clone(),
+                person: person.id,
+                admin: member.admin,
+            },
+        );
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        if member.sign_on_behalf {
+            self.ensure_employee(person, &org, ctx, now).await?;
+        }
+        Ok(org)
+    }
+
+    /// Makes the member's employee credential unless a live one exists.
+    async fn ensure_employee(
+        &self,
+        person: &Owner,
+        org: &OrganisationRow,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        let live = self.keys.list(&person.id).await?.into_iter().any(|c| {
+            matches!(&c.kind, Kind::Employee { cvr } if *cvr == org.cvr)
+                && c.status != keys::Status::Revoked
+        });
+        if !live {
+            let acting = For::Employee {
+                organization: org.name.clone(),
+                cvr: org.cvr.clone(),
+            };
+            match self
+                .keys
+                .create(person, &self.policy, &acting, ctx, now)
+                .await
+            {
+                Err(keys::Error::Store(store::Error::Conflict)) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Grants or revokes a member's right. Granting `sign_on_behalf` issues the employee
+    /// credential; revoking it revokes the credential and its certificate.
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; [`Error::NoMember`]; store, credential and audit failures.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request's parts, each needed"
+    )]
+    pub async fn set_right(
+        &self,
+        caller: &uuid::Uuid,
+        cvr: &Cvr,
+        member: &Owner,
+        right: Right,
+        granted: bool,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        self.admin_of(caller, cvr).await?;
+        let org = self.organisation(cvr).await?;
+        let mut row = self
+            .store
+            .member(cvr.as_str(), &member.id.to_string())
+            .await?
+            .ok_or(Error::NoMember)?;
+        match right {
+            Right::SignOnBehalf => row.sign_on_behalf = granted,
+            Right::UseSeal => row.use_seal = granted,
+        }
+        let mut tx = self.store.begin().await?;
+        tx.upsert_member(&row).await?;
+        let event = if granted {
+            Event::RightGranted {
+                cvr: cvr.to_string(),
+                right: right.as_str().to_owned(),
+                person: member.id,
+            }
+        } else {
+            Event::RightRevoked {
+                cvr: cvr.to_string(),
+                right: right.as_str().to_owned(),
+                person: member.id,
+            }
+        };
+        self.audit
+            .append_and_commit(
+                tx,
+                &ctx.entry(subject(cvr.as_str()), event),
+                now.saturating_mul(1000),
+            )
+            .await?;
+        if right == Right::SignOnBehalf {
+            if granted {
+                self.ensure_employee(member, &org, ctx, now).await?;
+            } else {
+                self.keys
+                    .revoke_employee(&member.id, cvr.as_str(), ctx, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a member (revoking their employee credential). The last administrator stays.
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; [`Error::NoMember`], [`Error::LastAdmin`]; store, credential and
+    /// audit failures.
+    pub async fn remove(
+        &self,
+        caller: &uuid::Uuid,
+        cvr: &Cvr,
+        member: &uuid::Uuid,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        self.admin_of(caller, cvr).await?;
+        let members = self.store.members(cvr.as_str()).await?;
+        let target = members
+            .iter()
+            .find(|m| m.person == member.to_string())
+            .ok_or(Error::NoMember)?;
+        if target.admin && members.iter().filter(|m| m.admin).count() == 1 {
+            return Err(Error::LastAdmin);
+        }
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_member(cvr.as_str(), &member.to_string()).await? {
+            return Err(Error::NoMember);
+        }
+        let entry = ctx.entry(
+            subject(cvr.as_str()),
+            Event::MemberRemoved {
+                cvr: cvr.to_string(),
+                person: *member,
+            },
+        );
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        self.keys
+            .revoke_employee(member, cvr.as_str(), ctx, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes the organisation's seal credential (legal-person certificate), or answers the
+    /// live one.
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; credential failures.
+    pub async fn seal(
+        &self,
+        caller: &Owner,
+        cvr: &Cvr,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Credential, Error> {
+        self.admin_of(&caller.id, cvr).await?;
+        if let Some(existing) = self.keys.seal(cvr.as_str()).await? {
+            return Ok(existing);
+        }
+        let org = self.organisation(cvr).await?;
+        let acting = For::Seal {
+            organization: org.name,
+            cvr: org.cvr,
+        };
+        match self
+            .keys
+            .create(caller, &self.policy, &acting, ctx, now)
+            .await
+        {
+            Err(keys::Error::Store(store::Error::Conflict)) => {
+                self.keys.seal(cvr.as_str()).await?.ok_or(Error::NotFound)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The seals `person` may use (member with `use_seal`).
+    ///
+    /// # Errors
+    /// Store and credential failures.
+    pub async fn usable_seals(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
+        let mut out = Vec::new();
+        for member in self.store.memberships(&person.to_string()).await? {
+            if member.use_seal {
+                if let Some(seal) = self.keys.seal(&member.cvr).await? {
+                    out.push(seal);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `person` may use `credential` now: their own personal credential; their
+    /// employee credential while they hold `sign_on_behalf`; a seal while they hold
+    /// `use_seal`.
+    ///
+    /// # Errors
+    /// [`Error::NoMember`] for an organisation's credential of a non-member,
+    /// [`Error::RightMissing`]; store failures.
+    pub async fn may_use(&self, person: &uuid::Uuid, credential: &Credential) -> Result<(), Error> {
+        let (cvr, right) = match &credential.kind {
+            Kind::Personal => {
+                return if credential.person == *person {
+                    Ok(())
+                } else {
+                    Err(Error::NoMember)
+                }
+            }
+            Kind::Employee { cvr } => {
+                if credential.person != *person {
+                    return Err(Error::NoMember);
+                }
+                (cvr, Right::SignOnBehalf)
+            }
+            Kind::Seal { cvr } => (cvr, Right::UseSeal),
+        };
+        let member = self
+            .store
+            .member(cvr, &person.to_string())
+            .await?
+            .ok_or(Error::NoMember)?;
+        let holds = match right {
+            Right::SignOnBehalf => member.sign_on_behalf,
+            Right::UseSeal => member.use_seal,
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(Error::RightMissing(right.as_str()))
+        }
+    }
+
+    /// The organisation's audit records (administrators only), newest first.
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; audit failures.
+    pub async fn audit(
+        &self,
+        caller: &uuid::Uuid,
+        cvr: &Cvr,
+        limit: i64,
+    ) -> Result<Vec<store::AuditRow>, Error> {
+        self.admin_of(caller, cvr).await?;
+        let mut rows = self
+            .audit
+            .query(&store::AuditFilter {
+                subject: subject(cvr.as_str()),
+                limit: limit.clamp(1, 1000),
+                ..store::AuditFilter::default()
+            })
+            .await?;
+        rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cvr_numbers_need_eight_digits_and_the_check_digit() {
+        for valid in ["35408002", "25313763", "12345674"] {
+            assert!(Cvr::parse(valid).is_ok(), "{valid}");
+        }
+        for invalid in [
+            "12345678",
+            "1234567",
+            "123456789",
+            "0123456X",
+            "01234567",
+            "",
+            "abcdefgh",
+        ] {
+            assert!(
+                matches!(Cvr::parse(invalid), Err(Error::InvalidCvr(_))),
+                "{invalid}"
+            );
+        }
+    }
+}

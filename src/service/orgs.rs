@@ -1,0 +1,250 @@
+//! Organisations in the service: who may administer what, at which level of assurance.
+//! Reads and accepting an invitation need a Substantial login; every change of members or
+//! rights (and making the seal) needs High.
+
+use super::{Error, ErrorCode, Service};
+use crate::identity::loa::Loa;
+use crate::identity::Principal;
+use crate::orgs::{self, Cvr, Grants, Invitation, Right};
+use crate::store::{AuditRow, MemberRow, OrganisationRow};
+
+impl From<orgs::Error> for Error {
+    fn from(e: orgs::Error) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            orgs::Error::Store(inner) => return inner.into(),
+            orgs::Error::Keys(inner) => return inner.into(),
+            orgs::Error::Audit(inner) => return Self::internal(inner.to_string()),
+            orgs::Error::InvalidCvr(_) => ErrorCode::InvalidCvr,
+            orgs::Error::NotFound | orgs::Error::NoMember | orgs::Error::Invitation => {
+                ErrorCode::NotFound
+            }
+            orgs::Error::Exists => ErrorCode::AlreadyExists,
+            orgs::Error::NotAdmin => ErrorCode::Forbidden,
+            orgs::Error::RightMissing(_) => ErrorCode::RightMissing,
+            orgs::Error::LastAdmin => ErrorCode::InvalidRequest,
+        };
+        Self::new(code, message)
+    }
+}
+
+fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
+    if principal.loa >= loa {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::InsufficientLoa,
+            format!("this needs a login at {} (step up)", loa.uri()),
+        ))
+    }
+}
+
+impl Service {
+    /// Registers an organisation with its first administrator (by username): the operator's
+    /// command.
+    ///
+    /// # Errors
+    /// `invalid_cvr`, `already_exists`, `not_found` (no such user).
+    pub async fn create_organisation(
+        &self,
+        cvr: &str,
+        name: &str,
+        admin_username: &str,
+    ) -> Result<OrganisationRow, Error> {
+        let cvr = Cvr::parse(cvr)?;
+        if name.trim().is_empty() || name.len() > 200 {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "name: 1 to 200 characters",
+            ));
+        }
+        let admin = self
+            .store
+            .person(true, admin_username)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
+        let admin = uuid::Uuid::parse_str(&admin.id).map_err(|e| Error::internal(e.to_string()))?;
+        let ctx = crate::audit::Context::system();
+        Ok(self
+            .orgs
+            .create(&cvr, name, &admin, &ctx, self.now())
+            .await?)
+    }
+
+    /// Every organisation (the operator's list).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn organisations(&self) -> Result<Vec<OrganisationRow>, Error> {
+        Ok(self.orgs.all().await?)
+    }
+
+    /// The caller's memberships.
+    ///
+    /// # Errors
+    /// `insufficient_loa`.
+    pub async fn my_organisations(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<(OrganisationRow, MemberRow)>, Error> {
+        at_least(principal, Loa::Substantial)?;
+        Ok(self.orgs.memberships(&principal.person).await?)
+    }
+
+    /// The members of an organisation the caller administers.
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `invalid_cvr`, `not_found`, `forbidden`.
+    pub async fn organisation_members(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+    ) -> Result<Vec<MemberRow>, Error> {
+        at_least(principal, Loa::Substantial)?;
+        Ok(self
+            .orgs
+            .members(&principal.person, &Cvr::parse(cvr)?)
+            .await?)
+    }
+
+    /// Invites a person (by username, or whoever holds the code).
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High), `invalid_cvr`, `not_found`, `forbidden`.
+    pub async fn invite_member(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        username: Option<&str>,
+        grants: Grants,
+        request_id: Option<String>,
+    ) -> Result<Invitation, Error> {
+        at_least(principal, Loa::High)?;
+        let cvr = Cvr::parse(cvr)?;
+        let invitee = match username {
+            None => None,
+            Some(u) => Some(self.person_id(u).await?),
+        };
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .orgs
+            .invite(&principal.person, &cvr, invitee, grants, &ctx, self.now())
+            .await?)
+    }
+
+    async fn person_id(&self, username: &str) -> Result<uuid::Uuid, Error> {
+        let row = self
+            .store
+            .person(true, username)
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
+        uuid::Uuid::parse_str(&row.id).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Accepts an invitation; with `sign_on_behalf` the caller gets an employee credential.
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `not_found` (unknown, used, expired or someone else's code).
+    pub async fn accept_invitation(
+        &self,
+        principal: &Principal,
+        code: &str,
+        request_id: Option<String>,
+    ) -> Result<OrganisationRow, Error> {
+        at_least(principal, Loa::Substantial)?;
+        let owner = self.owner(&principal.person).await?;
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self.orgs.accept(&owner, code, &ctx, self.now()).await?)
+    }
+
+    /// Grants or revokes a member's right (a person id).
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High), `invalid_cvr`, `not_found`, `forbidden`.
+    pub async fn set_member_right(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        member: &str,
+        right: Right,
+        granted: bool,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        at_least(principal, Loa::High)?;
+        let cvr = Cvr::parse(cvr)?;
+        let member = uuid::Uuid::parse_str(member)
+            .map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))?;
+        self.orgs.admin_of(&principal.person, &cvr).await?;
+        let owner = self.owner(&member).await?;
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .orgs
+            .set_right(
+                &principal.person,
+                &cvr,
+                &owner,
+                right,
+                granted,
+                &ctx,
+                self.now(),
+            )
+            .await?)
+    }
+
+    /// Removes a member (a person id).
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High), `invalid_cvr`, `not_found`, `forbidden`, `invalid_request`
+    /// for the last administrator.
+    pub async fn remove_member(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        member: &str,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        at_least(principal, Loa::High)?;
+        let cvr = Cvr::parse(cvr)?;
+        let member = uuid::Uuid::parse_str(member)
+            .map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))?;
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .orgs
+            .remove(&principal.person, &cvr, &member, &ctx, self.now())
+            .await?)
+    }
+
+    /// Makes (or answers) the organisation's seal credential.
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High), `invalid_cvr`, `not_found`, `forbidden`.
+    pub async fn organisation_seal(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        request_id: Option<String>,
+    ) -> Result<super::Credential, Error> {
+        at_least(principal, Loa::High)?;
+        let cvr = Cvr::parse(cvr)?;
+        let owner = self.owner(&principal.person).await?;
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self.orgs.seal(&owner, &cvr, &ctx, self.now()).await?)
+    }
+
+    /// The organisation's audit records, for its administrators.
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `invalid_cvr`, `not_found`, `forbidden`.
+    pub async fn organisation_audit(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, Error> {
+        at_least(principal, Loa::Substantial)?;
+        Ok(self
+            .orgs
+            .audit(&principal.person, &Cvr::parse(cvr)?, limit)
+            .await?)
+    }
+}
