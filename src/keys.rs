@@ -348,18 +348,11 @@ impl Keys {
     /// # Errors
     /// [`Error::NotFound`]; store failures.
     pub async fn owned(&self, person: &uuid::Uuid, id: &str) -> Result<Credential, Error> {
-        let Ok(id) = uuid::Uuid::parse_str(id) else {
-            return Err(Error::NotFound);
-        };
-        let row = self
-            .store
-            .credential(&id.to_string())
-            .await?
-            .ok_or(Error::NotFound)?;
-        if row.person != person.to_string() {
+        let credential = self.by_id(id).await?;
+        if credential.person != *person {
             return Err(Error::NotFound);
         }
-        self.credential(row)
+        Ok(credential)
     }
 
     /// Makes sure the person has a live credential under every enabled policy, creating what

@@ -28,6 +28,10 @@ impl From<orgs::Error> for Error {
     }
 }
 
+fn member_id(member: &str) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::parse_str(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
+}
+
 fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
     if principal.loa >= loa {
         Ok(())
@@ -172,8 +176,7 @@ impl Service {
     ) -> Result<(), Error> {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
-        let member = uuid::Uuid::parse_str(member)
-            .map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))?;
+        let member = member_id(member)?;
         self.orgs.admin_of(&principal.person, &cvr).await?;
         let owner = self.owner(&member).await?;
         let ctx = Self::person_ctx(principal, request_id);
@@ -205,8 +208,7 @@ impl Service {
     ) -> Result<(), Error> {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
-        let member = uuid::Uuid::parse_str(member)
-            .map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))?;
+        let member = member_id(member)?;
         let ctx = Self::person_ctx(principal, request_id);
         Ok(self
             .orgs

@@ -325,17 +325,14 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
     let doc: &[u8] = b"invoice 2026-117";
     let seal_request = json!({"credentialID": seal_id, "numSignatures": 1,
         "hashes": hashes_of(&[doc]), "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"});
-    refused(
-        &csc(
-            &svc,
-            "credentials/authorize",
-            &clerk.token(&svc, Some(details(&seal_id, &[("invoice", doc)]))),
-            &seal_request,
-        )
-        .await,
-        403,
-        "right_missing",
-    );
+    // `credentials/authorize` of the seal by `who`, approved in their broker token.
+    let authorize_seal = |who: &Person| {
+        let token = who.token(&svc, Some(details(&seal_id, &[("invoice", doc)])));
+        let request = seal_request.clone();
+        let svc = &svc;
+        async move { csc(svc, "credentials/authorize", &token, &request).await }
+    };
+    refused(&authorize_seal(&clerk).await, 403, "right_missing");
     let (status, _) = post(
         &svc,
         &format!("/v1/orgs/{CVR}/members/{clerk_id}/rights"),
@@ -376,25 +373,9 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
     // Karen (a member without use_seal) is refused; an outsider does not even see it.
     let outsider = Person::new("outsider-1", "Otto", "Outsider");
     outsider.provision(&svc).await;
+    refused(&authorize_seal(&karen).await, 403, "right_missing");
     refused(
-        &csc(
-            &svc,
-            "credentials/authorize",
-            &karen.token(&svc, Some(details(&seal_id, &[("invoice", doc)]))),
-            &seal_request,
-        )
-        .await,
-        403,
-        "right_missing",
-    );
-    refused(
-        &csc(
-            &svc,
-            "credentials/authorize",
-            &outsider.token(&svc, Some(details(&seal_id, &[("invoice", doc)]))),
-            &seal_request,
-        )
-        .await,
+        &authorize_seal(&outsider).await,
         404,
         "credential_not_found",
     );
@@ -474,17 +455,7 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
     )
     .await;
     assert_eq!(status, 204);
-    refused(
-        &csc(
-            &svc,
-            "credentials/authorize",
-            &clerk.token(&svc, Some(details(&seal_id, &[("invoice", doc)]))),
-            &seal_request,
-        )
-        .await,
-        404,
-        "credential_not_found",
-    );
+    refused(&authorize_seal(&clerk).await, 404, "credential_not_found");
     svc.stop().await;
 }
 
