@@ -15,6 +15,7 @@ mod page;
 mod pki;
 mod router;
 mod serve;
+mod validate;
 
 pub use router::{router, AppState};
 pub use serve::serve;

@@ -50,3 +50,4 @@ pub mod sam;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod validate;

@@ -8,6 +8,7 @@ pub mod error;
 mod orgs;
 mod pdf;
 mod signing;
+mod validation;
 
 use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;

@@ -861,6 +861,26 @@ impl<'a> Pdf<'a> {
         }
     }
 
+    /// Every object number the cross-reference names.
+    #[must_use]
+    pub fn object_numbers(&self) -> Vec<u32> {
+        let mut numbers: Vec<u32> = self.xref.keys().copied().collect();
+        numbers.sort_unstable();
+        numbers
+    }
+
+    /// Where object `num` is, comparable between two readings of the same file: its offset,
+    /// or its object stream and index.
+    #[must_use]
+    pub fn location(&self, num: u32) -> Option<(bool, usize, u32)> {
+        match self.xref.get(&num)? {
+            Entry::At(offset, _) => Some((false, *offset, 0)),
+            Entry::InStream(stream, index) => {
+                Some((true, usize::try_from(*stream).unwrap_or(usize::MAX), *index))
+            }
+        }
+    }
+
     /// Object number `num` (a stream's dictionary for a stream).
     ///
     /// # Errors

@@ -72,7 +72,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::PdfEncrypted
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
         ErrorCode::PdfNoChangesAllowed => StatusCode::CONFLICT,
-        ErrorCode::InvalidCvr => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidCvr | ErrorCode::UnusableInput => StatusCode::BAD_REQUEST,
         ErrorCode::Forbidden | ErrorCode::RightMissing => StatusCode::FORBIDDEN,
     }
 }

@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{credentials, csc, documents, error, idp, ops, orgs, pki};
+use super::{credentials, csc, documents, error, idp, ops, orgs, pki, validate};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
                 .route("/v1/documents", post(documents::upload))
                 .route("/v1/pdf/extend", post(documents::extend))
+                .route("/v1/validate", post(validate::validate))
                 .layer(DefaultBodyLimit::max(http.document_limit))
                 .layer(RequestBodyLimitLayer::new(http.document_limit)),
         )

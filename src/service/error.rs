@@ -84,6 +84,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The member does not hold the right (`sign_on_behalf`, `use_seal`).
     RightMissing,
+    /// A file that cannot be validated (neither a PDF nor a CMS signature, or broken).
+    UnusableInput,
 }
 
 impl ErrorCode {
@@ -126,6 +128,7 @@ impl ErrorCode {
         Self::InvalidCvr,
         Self::Forbidden,
         Self::RightMissing,
+        Self::UnusableInput,
     ];
 
     /// The wire form.
@@ -169,6 +172,7 @@ impl ErrorCode {
             Self::InvalidCvr => "invalid_cvr",
             Self::Forbidden => "forbidden",
             Self::RightMissing => "right_missing",
+            Self::UnusableInput => "unusable_input",
         }
     }
 
@@ -228,6 +232,9 @@ impl ErrorCode {
             }
             Self::RightMissing => {
                 "Your organisation has not given you that right (or has taken it away); ask an administrator."
+            }
+            Self::UnusableInput => {
+                "The file cannot be validated: send a signed PDF or a CMS signature (with its content when detached)."
             }
         }
     }
@@ -400,6 +407,7 @@ mod tests {
                 "invalid_cvr",
                 "forbidden",
                 "right_missing",
+                "unusable_input",
             ]
         );
     }

@@ -26,4 +26,5 @@ mod server;
 mod signing;
 mod store;
 mod support;
+mod validate;
 mod xades;

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::support::{self, run, sample_pdf, Service};
 
 /// The Python with pyHanko (the Makefile makes the venv).
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     std::env::var_os("QSIGN_PYTHON").map_or_else(
         || PathBuf::from("/var/tmp/qsign-venv/bin/python"),
         PathBuf::from,
@@ -34,12 +34,12 @@ fn checker() -> PathBuf {
 }
 
 /// A signer: a P-256 key in the HSM and its certificate.
-struct Key {
+pub(crate) struct Key {
     wrapped: WrappedKey,
-    cert: Vec<u8>,
+    pub(crate) cert: Vec<u8>,
 }
 
-async fn key(svc: &Service) -> Key {
+pub(crate) async fn key(svc: &Service) -> Key {
     let (wrapped, cert) = support::user_key(svc).await;
     Key { wrapped, cert }
 }
@@ -48,7 +48,13 @@ async fn key(svc: &Service) -> Key {
 /// same revision), sign the signed attributes' digest in the HSM, CMS (with a signature
 /// timestamp from B-T), assemble; B-LTA then through the service's extension (a document
 /// timestamp).
-async fn sign(svc: &Service, key: &Key, pdf: Vec<u8>, options: &Options, level: Level) -> Vec<u8> {
+pub(crate) async fn sign(
+    svc: &Service,
+    key: &Key,
+    pdf: Vec<u8>,
+    options: &Options,
+    level: Level,
+) -> Vec<u8> {
     let validation = if level >= Level::BLT {
         Some(
             svc.service

@@ -1,0 +1,46 @@
+//! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
+//! and fresh CRLs of its own CAs as the revocation data a verifier would fetch.
+
+use super::{Error, ErrorCode, Service};
+use crate::pki::Ca;
+use crate::validate::{self, Cert, Material, Report};
+
+/// The largest file validated, bytes.
+pub const VALIDATION_LIMIT: usize = 64 * 1024 * 1024;
+
+impl Service {
+    /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
+    /// service's root and `extra_anchors` (DER).
+    ///
+    /// # Errors
+    /// `unusable_input`, `unsupported_format` (XML), `payload_too_large`; HSM and store
+    /// failures.
+    pub async fn validate_file(
+        &self,
+        file: &[u8],
+        content: Option<&[u8]>,
+        extra_anchors: &[Vec<u8>],
+    ) -> Result<Report, Error> {
+        let now = self.now();
+        let mut anchors = vec![self.pki.ca_certificate(Ca::Root).await?];
+        anchors.extend(extra_anchors.iter().cloned());
+        let material = Material {
+            anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
+            certificates: vec![Cert::parse(&self.pki.ca_certificate(Ca::Issuing).await?)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            crls: vec![
+                self.pki.crl(Ca::Issuing, now).await?,
+                self.pki.crl(Ca::Root, now).await?,
+            ],
+            ocsps: Vec::new(),
+            now,
+        };
+        validate::validate(file, content, &material, VALIDATION_LIMIT).map_err(|e| match e {
+            validate::Error::Unusable(why) => Error::new(ErrorCode::UnusableInput, why),
+            validate::Error::Unsupported(why) => Error::new(ErrorCode::UnsupportedFormat, why),
+            validate::Error::TooLarge(_) => Error::new(ErrorCode::PayloadTooLarge, e.to_string()),
+        })
+    }
+}

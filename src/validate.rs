@@ -1,0 +1,130 @@
+//! Validation for verifiers. **Pure**: bytes, trust anchors and revocation data in, a report
+//! out (facts first — format, digests, signature values, chains, revocation, timestamps — then
+//! the indication per signature, in the spirit of ETSI TS 119 102-2).
+//!
+//! [`pdf`]: every signature and document timestamp of a PDF, with its coverage and the changes
+//! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
+//! and revocation. XAdES validation is not built yet ([`Error::Unsupported`]).
+
+pub mod chain;
+pub mod cms;
+pub mod pdf;
+pub mod report;
+
+use sha2::Digest as _;
+
+pub use chain::Cert;
+pub use cms::Material;
+pub use report::{Indication, Report, SignatureReport, SubIndication};
+
+/// Why a file cannot be validated at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Neither a PDF nor a CMS signature, or a PDF that does not parse.
+    #[error("the file cannot be validated: {0}")]
+    Unusable(String),
+    /// A format whose validation is not built.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Larger than the limit.
+    #[error("the file is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Validates a signed file: a PDF, or a CMS signature (attached, or detached with `content`).
+///
+/// # Errors
+/// [`Error::Unusable`], [`Error::Unsupported`] (XML), [`Error::TooLarge`].
+pub fn validate(
+    file: &[u8],
+    content: Option<&[u8]>,
+    material: &Material,
+    max_bytes: usize,
+) -> Result<Report, Error> {
+    if file.len() > max_bytes || content.is_some_and(|c| c.len() > max_bytes) {
+        return Err(Error::TooLarge(max_bytes));
+    }
+    let validation_time = report::rfc3339(material.now);
+    if crate::formats::pdf::header_version(file).is_some() {
+        let signatures =
+            pdf::validate(file, material).map_err(|e| Error::Unusable(e.to_string()))?;
+        return Ok(Report {
+            file: "pdf".into(),
+            signatures,
+            validation_time,
+        });
+    }
+    if file.first() == Some(&0x30) {
+        return Ok(Report {
+            file: "cms".into(),
+            signatures: vec![cades(file, content, material)?],
+            validation_time,
+        });
+    }
+    let text = file.get(..64).unwrap_or(file);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        return Err(Error::Unsupported(
+            "XAdES validation is not built yet; PDF and CMS files are validated".into(),
+        ));
+    }
+    Err(Error::Unusable(
+        "neither a PDF nor a CMS (DER) signature".into(),
+    ))
+}
+
+fn cades(
+    file: &[u8],
+    content: Option<&[u8]>,
+    material: &Material,
+) -> Result<SignatureReport, Error> {
+    let signed = cms::signed_data(file).map_err(Error::Unusable)?;
+    let attached = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .and_then(|e| e.decode_as::<der::asn1::OctetString>().ok())
+        .map(|o| o.as_bytes().to_vec());
+    let Some(data) = content.map(<[u8]>::to_vec).or(attached) else {
+        return Err(Error::Unusable(
+            "a detached signature: send the signed content too".into(),
+        ));
+    };
+    let checked = cms::check(file, &cms::Parts(vec![&data]), material);
+    let embedded = !signed.crls.as_ref().is_none_or(|c| c.0.is_empty());
+    let archived = signed.signer_infos.0.iter().any(|i| {
+        i.unsigned_attrs.as_ref().is_some_and(|a| {
+            a.iter()
+                .any(|attr| attr.oid == crate::formats::asn1::oid::ARCHIVE_TIME_STAMP_V3)
+        })
+    });
+    let level = match (checked.proven.is_some(), embedded, archived) {
+        (false, ..) => "B-B",
+        (true, false, _) => "B-T",
+        (true, true, false) => "B-LT",
+        (true, true, true) => "B-LTA",
+    };
+    Ok(SignatureReport {
+        id: format!(
+            "signature-{}",
+            hex::encode(sha2::Sha256::digest(&checked.signature_value))
+                .get(..12)
+                .unwrap_or_default()
+        ),
+        format: "CAdES".into(),
+        indication: checked.indication,
+        sub_indication: checked.sub_indication,
+        errors: checked.errors,
+        signer: checked.signer,
+        claimed_signing_time: checked.claimed.map(report::rfc3339),
+        proven_signing_time: checked.proven.map(report::rfc3339),
+        level: Some(level.into()),
+        chain: checked.chain,
+        revocation: match checked.revocation {
+            chain::Status::Good => "good".into(),
+            chain::Status::Revoked(_) => "revoked".into(),
+            chain::Status::Unknown => "unknown".into(),
+        },
+        qualification: checked.qualification,
+        coverage: None,
+    })
+}

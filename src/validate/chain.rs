@@ -1,0 +1,286 @@
+//! Certificates: signature verification (ring), chain building to trust anchors, validity,
+//! key usage, and revocation from CRLs and OCSP responses supplied with the signature.
+
+use std::collections::HashSet;
+
+use der::{Decode, Encode};
+use sha1::Sha1;
+use sha2::{Digest as _, Sha256};
+use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+use x509_cert::Certificate;
+
+use super::report::SubIndication;
+use crate::formats::asn1::ocsp::{BasicOcspResponse, CertStatus, OcspResponse};
+use crate::formats::asn1::oid;
+
+/// Longest chain followed.
+const MAX_DEPTH: usize = 8;
+
+/// Seconds since the epoch of an X.509 time.
+fn unix(t: &x509_cert::time::Time) -> i64 {
+    i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A parsed certificate with its DER.
+#[derive(Debug, Clone)]
+pub struct Cert {
+    /// The certificate.
+    pub cert: Certificate,
+    /// Its DER.
+    pub der: Vec<u8>,
+}
+
+impl Cert {
+    /// Parses DER.
+    #[must_use]
+    pub fn parse(der: &[u8]) -> Option<Self> {
+        Some(Self {
+            cert: Certificate::from_der(der).ok()?,
+            der: der.to_vec(),
+        })
+    }
+
+    /// Not before, not after (Unix seconds).
+    #[must_use]
+    pub fn validity(&self) -> (i64, i64) {
+        let v = self.cert.tbs_certificate().validity();
+        (unix(&v.not_before), unix(&v.not_after))
+    }
+
+    fn extension<T: for<'a> Decode<'a>>(&self, id: der::asn1::ObjectIdentifier) -> Option<T> {
+        self.cert
+            .tbs_certificate()
+            .extensions()?
+            .iter()
+            .find(|e| e.extn_id == id)
+            .and_then(|e| T::from_der(e.extn_value.as_bytes()).ok())
+    }
+
+    /// Whether the certificate is a CA.
+    #[must_use]
+    pub fn is_ca(&self) -> bool {
+        self.extension::<BasicConstraints>(const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS)
+            .is_some_and(|b| b.ca)
+    }
+
+    /// Whether the key usage allows `usage` (a missing extension allows everything).
+    #[must_use]
+    pub fn key_usage(&self, usage: KeyUsages) -> bool {
+        self.extension::<KeyUsage>(const_oid::db::rfc5280::ID_CE_KEY_USAGE)
+            .is_none_or(|k| k.0.contains(usage))
+    }
+
+    /// The subject public key (SPKI BIT STRING contents) and its algorithm OID and curve.
+    fn key(
+        &self,
+    ) -> (
+        &[u8],
+        der::asn1::ObjectIdentifier,
+        Option<der::asn1::ObjectIdentifier>,
+    ) {
+        let spki = self.cert.tbs_certificate().subject_public_key_info();
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok());
+        (
+            spki.subject_public_key.raw_bytes(),
+            spki.algorithm.oid,
+            curve,
+        )
+    }
+
+    /// Verifies `signature` over `message` with this certificate's key and the signature
+    /// algorithm `algorithm` (ECDSA with SHA-256/384, RSA PKCS#1 v1.5 or PSS with SHA-256).
+    #[must_use]
+    pub fn verifies(
+        &self,
+        algorithm: &der::asn1::ObjectIdentifier,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        use ring::signature as rs;
+        let (key, key_alg, curve) = self.key();
+        let p256 = const_oid::db::rfc5912::SECP_256_R_1;
+        let p384 = const_oid::db::rfc5912::SECP_384_R_1;
+        let ec = key_alg == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY;
+        let verifier: &dyn rs::VerificationAlgorithm = match (*algorithm, ec, curve) {
+            (a, true, Some(c)) if a == oid::ECDSA_WITH_SHA256 && c == p256 => {
+                &rs::ECDSA_P256_SHA256_ASN1
+            }
+            (a, true, Some(c)) if a == oid::ECDSA_WITH_SHA384 && c == p256 => {
+                &rs::ECDSA_P256_SHA384_ASN1
+            }
+            (a, true, Some(c)) if a == oid::ECDSA_WITH_SHA256 && c == p384 => {
+                &rs::ECDSA_P384_SHA256_ASN1
+            }
+            (a, true, Some(c)) if a == oid::ECDSA_WITH_SHA384 && c == p384 => {
+                &rs::ECDSA_P384_SHA384_ASN1
+            }
+            (a, false, _) if a == oid::RSA_WITH_SHA256 => &rs::RSA_PKCS1_2048_8192_SHA256,
+            (a, false, _) if a == const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION => {
+                &rs::RSA_PKCS1_2048_8192_SHA384
+            }
+            (a, false, _) if a == oid::RSA_PSS => &rs::RSA_PSS_2048_8192_SHA256,
+            _ => return false,
+        };
+        rs::UnparsedPublicKey::new(verifier, key)
+            .verify(message, signature)
+            .is_ok()
+    }
+
+    /// Whether `issuer` issued this certificate (names match and its key verifies).
+    #[must_use]
+    pub fn issued_by(&self, issuer: &Self) -> bool {
+        let tbs = self.cert.tbs_certificate();
+        if tbs.issuer() != issuer.cert.tbs_certificate().subject() {
+            return false;
+        }
+        let Ok(tbs_der) = tbs.to_der() else {
+            return false;
+        };
+        let Some(signature) = self.cert.signature().as_bytes() else {
+            return false;
+        };
+        issuer.verifies(&self.cert.signature_algorithm().oid, &tbs_der, signature)
+    }
+}
+
+/// What a chain check found.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// From the certificate to the trust anchor.
+    pub certificates: Vec<Cert>,
+}
+
+/// Builds the chain of `leaf` from `pool` to one of `anchors`.
+///
+/// # Errors
+/// `NO_CERTIFICATE_CHAIN_FOUND` (also for a loop or a chain longer than 8),
+/// `CHAIN_CONSTRAINTS_FAILURE` for an issuer that is not a CA.
+pub fn build(leaf: &Cert, pool: &[Cert], anchors: &[Cert]) -> Result<Chain, SubIndication> {
+    let mut chain = vec![leaf.clone()];
+    let mut seen = HashSet::new();
+    seen.insert(Sha256::digest(&leaf.der).to_vec());
+    loop {
+        let Some(current) = chain.last() else {
+            return Err(SubIndication::NoCertificateChainFound);
+        };
+        if anchors.iter().any(|a| a.der == current.der) {
+            return Ok(Chain {
+                certificates: chain,
+            });
+        }
+        if chain.len() > MAX_DEPTH {
+            return Err(SubIndication::NoCertificateChainFound);
+        }
+        let issuer = anchors
+            .iter()
+            .chain(pool)
+            .find(|c| current.issued_by(c))
+            .cloned();
+        let Some(issuer) = issuer else {
+            return Err(SubIndication::NoCertificateChainFound);
+        };
+        if !seen.insert(Sha256::digest(&issuer.der).to_vec()) {
+            return Err(SubIndication::NoCertificateChainFound);
+        }
+        if !issuer.is_ca() {
+            return Err(SubIndication::ChainConstraintsFailure);
+        }
+        chain.push(issuer);
+    }
+}
+
+/// The revocation status of a certificate, from the data at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Not revoked, per a CRL or an OCSP response.
+    Good,
+    /// Revoked at this time (Unix seconds).
+    Revoked(i64),
+    /// No usable revocation data.
+    Unknown,
+}
+
+/// The status of `cert` (issued by `issuer`) from `crls` and `ocsps` (DER), each checked:
+/// signed by the issuer (CRL) or by the issuer or a responder it delegated to (OCSP).
+#[must_use]
+pub fn revocation(cert: &Cert, issuer: &Cert, crls: &[Vec<u8>], ocsps: &[Vec<u8>]) -> Status {
+    let serial = cert.cert.tbs_certificate().serial_number();
+    for der in crls {
+        let Ok(crl) = CertificateList::from_der(der) else {
+            continue;
+        };
+        if crl.tbs_cert_list.issuer != *issuer.cert.tbs_certificate().subject() {
+            continue;
+        }
+        let (Ok(tbs), Some(sig)) = (crl.tbs_cert_list.to_der(), crl.signature.as_bytes()) else {
+            continue;
+        };
+        if !issuer.verifies(&crl.signature_algorithm.oid, &tbs, sig) {
+            continue;
+        }
+        let listed = crl
+            .tbs_cert_list
+            .revoked_certificates
+            .as_ref()
+            .and_then(|list| list.iter().find(|r| r.serial_number == *serial))
+            .map(|r| unix(&r.revocation_date));
+        return listed.map_or(Status::Good, Status::Revoked);
+    }
+    for der in ocsps {
+        if let Some(status) = ocsp_status(cert, issuer, der) {
+            return status;
+        }
+    }
+    Status::Unknown
+}
+
+fn ocsp_status(cert: &Cert, issuer: &Cert, der: &[u8]) -> Option<Status> {
+    let response = OcspResponse::from_der(der).ok()?;
+    let bytes = response.response_bytes?;
+    if bytes.response_type != oid::OCSP_BASIC {
+        return None;
+    }
+    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).ok()?;
+    let tbs = basic.tbs_response_data.to_der().ok()?;
+    let signature = basic.signature.as_bytes()?;
+    let signed_by = |c: &Cert| c.verifies(&basic.signature_algorithm.oid, &tbs, signature);
+    let trusted = signed_by(issuer)
+        || basic.certs.iter().flatten().any(|c| {
+            c.to_der()
+                .ok()
+                .and_then(|d| Cert::parse(&d))
+                .is_some_and(|responder| responder.issued_by(issuer) && signed_by(&responder))
+        });
+    if !trusted {
+        return None;
+    }
+    let name_hash = Sha1::digest(issuer.cert.tbs_certificate().subject().to_der().ok()?);
+    let key_hash = Sha1::digest(issuer.key().0);
+    let serial = cert.cert.tbs_certificate().serial_number();
+    basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .find(|r| {
+            r.cert_id.hash_algorithm.oid == oid::SHA1
+                && r.cert_id.issuer_name_hash.as_bytes() == name_hash.as_slice()
+                && r.cert_id.issuer_key_hash.as_bytes() == key_hash.as_slice()
+                && r.cert_id.serial_number == *serial
+        })
+        .and_then(|r| match &r.cert_status {
+            CertStatus::Good(_) => Some(Status::Good),
+            CertStatus::Revoked(info) => {
+                Some(Status::Revoked(unix_generalized(&info.revocation_time)))
+            }
+            CertStatus::Unknown(_) => None,
+        })
+}
+
+fn unix_generalized(t: &der::asn1::GeneralizedTime) -> i64 {
+    i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+}

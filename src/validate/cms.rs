@@ -1,0 +1,493 @@
+//! One CMS signature (CAdES, or the CMS inside a PAdES signature): format, signing
+//! certificate, message digest, signature value, signature timestamp, chain, validity and
+//! revocation.
+
+use cms::cert::CertificateChoices;
+use cms::content_info::ContentInfo;
+use cms::revocation::RevocationInfoChoice;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use der::asn1::{ObjectIdentifier, OctetString};
+use der::{Decode, Encode};
+use sha2::Digest as _;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::KeyUsages;
+
+use super::chain::{self, Cert, Status};
+use super::report::{Indication, Qualification, Signer, SubIndication};
+use crate::formats::asn1::etsi::{QcStatement, SigningCertificateV2};
+use crate::formats::asn1::oid;
+use crate::formats::asn1::tsp::TstInfo;
+
+/// What validation may use besides the signature itself.
+#[derive(Debug, Clone, Default)]
+pub struct Material {
+    /// Trust anchors.
+    pub anchors: Vec<Cert>,
+    /// More certificates (a PDF's DSS, the caller's).
+    pub certificates: Vec<Cert>,
+    /// CRLs (DER).
+    pub crls: Vec<Vec<u8>>,
+    /// OCSP responses (DER).
+    pub ocsps: Vec<Vec<u8>>,
+    /// Validation time, Unix seconds.
+    pub now: i64,
+}
+
+/// A digest of the signed content with the algorithm the signature names.
+pub trait Content {
+    /// The digest, or `None` for an algorithm not supported.
+    fn digest(&self, algorithm: &ObjectIdentifier) -> Option<Vec<u8>>;
+}
+
+/// Content given as slices (a detached document, or a PDF's byte ranges).
+#[derive(Debug)]
+pub struct Parts<'a>(pub Vec<&'a [u8]>);
+
+impl Content for Parts<'_> {
+    fn digest(&self, algorithm: &ObjectIdentifier) -> Option<Vec<u8>> {
+        fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut h = D::new();
+            for p in parts {
+                h.update(p);
+            }
+            h.finalize().to_vec()
+        }
+        match *algorithm {
+            a if a == oid::SHA256 => Some(run::<sha2::Sha256>(&self.0)),
+            a if a == oid::SHA384 => Some(run::<sha2::Sha384>(&self.0)),
+            a if a == oid::SHA512 => Some(run::<sha2::Sha512>(&self.0)),
+            _ => None,
+        }
+    }
+}
+
+/// What the checks found.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The indication.
+    pub indication: Indication,
+    /// The sub-indication.
+    pub sub_indication: Option<SubIndication>,
+    /// Findings in words.
+    pub errors: Vec<String>,
+    /// The signer.
+    pub signer: Option<Signer>,
+    /// The signing-time attribute, Unix seconds.
+    pub claimed: Option<i64>,
+    /// The signature timestamp's time, Unix seconds.
+    pub proven: Option<i64>,
+    /// Subject DNs from the signer to the anchor.
+    pub chain: Vec<String>,
+    /// The signer certificate's revocation status.
+    pub revocation: Status,
+    /// The chain, from the signer to the anchor.
+    pub certificates: Vec<Cert>,
+    /// QCStatements.
+    pub qualification: Qualification,
+    /// The signature value (what a signature timestamp covers).
+    pub signature_value: Vec<u8>,
+}
+
+impl Checked {
+    fn new() -> Self {
+        Self {
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            errors: Vec::new(),
+            signer: None,
+            claimed: None,
+            proven: None,
+            chain: Vec::new(),
+            revocation: Status::Unknown,
+            certificates: Vec::new(),
+            qualification: Qualification::default(),
+            signature_value: Vec::new(),
+        }
+    }
+
+    /// Records a failure; the first failure decides the indication.
+    pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: impl Into<String>) {
+        self.errors.push(why.into());
+        if self.indication == Indication::TotalPassed
+            || (self.indication == Indication::Indeterminate
+                && indication == Indication::TotalFailed)
+        {
+            self.indication = indication;
+            self.sub_indication = Some(sub);
+        }
+    }
+}
+
+fn attribute<'a>(attrs: &'a [Attribute], id: &ObjectIdentifier) -> Option<&'a der::Any> {
+    attrs.iter().find(|a| a.oid == *id)?.values.iter().next()
+}
+
+/// Parses a DER `ContentInfo` holding `SignedData`.
+///
+/// # Errors
+/// A description of what does not parse.
+pub fn signed_data(der: &[u8]) -> Result<SignedData, String> {
+    let info = ContentInfo::from_der(der).map_err(|e| format!("not a CMS ContentInfo: {e}"))?;
+    if info.content_type != oid::SIGNED_DATA {
+        return Err("the CMS is not SignedData".into());
+    }
+    info.content
+        .decode_as::<SignedData>()
+        .map_err(|e| format!("SignedData does not parse: {e}"))
+}
+
+fn certificates(signed: &SignedData) -> Vec<Cert> {
+    signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => c.to_der().ok().and_then(|d| Cert::parse(&d)),
+            CertificateChoices::Other(_) => None,
+        })
+        .collect()
+}
+
+fn only_signer(signed: &SignedData) -> Result<&SignerInfo, String> {
+    let mut infos = signed.signer_infos.0.iter();
+    match (infos.next(), infos.next()) {
+        (Some(one), None) => Ok(one),
+        _ => Err("the CMS has not exactly one signer".into()),
+    }
+}
+
+fn signer_cert<'a>(info: &SignerInfo, pool: &'a [Cert]) -> Option<&'a Cert> {
+    let SignerIdentifier::IssuerAndSerialNumber(id) = &info.sid else {
+        return None;
+    };
+    pool.iter().find(|c| {
+        let tbs = c.cert.tbs_certificate();
+        tbs.issuer() == &id.issuer && tbs.serial_number() == &id.serial_number
+    })
+}
+
+/// The signature algorithm to verify with: `rsaEncryption` in a signer info means PKCS#1 v1.5
+/// with its digest.
+fn signature_algorithm(info: &SignerInfo) -> ObjectIdentifier {
+    let alg = info.signature_algorithm.oid;
+    if alg == const_oid::db::rfc5912::RSA_ENCRYPTION {
+        match info.digest_alg.oid {
+            d if d == oid::SHA384 => const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+            _ => oid::RSA_WITH_SHA256,
+        }
+    } else {
+        alg
+    }
+}
+
+/// Verifies a signer info against `content`: message digest, signature over the signed
+/// attributes. Answers the signer certificate.
+fn verify_signer<'a>(
+    info: &SignerInfo,
+    pool: &'a [Cert],
+    content: &dyn Content,
+) -> Result<&'a Cert, (Indication, SubIndication, String)> {
+    let cert = signer_cert(info, pool).ok_or((
+        Indication::Indeterminate,
+        SubIndication::NoSigningCertificateFound,
+        "the signer's certificate is not in the signature".to_owned(),
+    ))?;
+    let attrs = info.signed_attrs.as_ref().ok_or((
+        Indication::TotalFailed,
+        SubIndication::FormatFailure,
+        "no signed attributes".to_owned(),
+    ))?;
+    let list: Vec<Attribute> = attrs.iter().cloned().collect();
+    let digest = attribute(&list, &oid::MESSAGE_DIGEST)
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or((
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "no message-digest attribute".to_owned(),
+        ))?;
+    let computed = content.digest(&info.digest_alg.oid).ok_or((
+        Indication::Indeterminate,
+        SubIndication::SigConstraintsFailure,
+        "digest algorithm not supported".to_owned(),
+    ))?;
+    if digest.as_bytes() != computed.as_slice() {
+        return Err((
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            "the signed data does not match the message digest".to_owned(),
+        ));
+    }
+    if let Some(ess) = attribute(&list, &oid::SIGNING_CERTIFICATE_V2)
+        .and_then(|v| v.decode_as::<SigningCertificateV2>().ok())
+    {
+        let hash = sha2::Sha256::digest(&cert.der);
+        let named = ess.certs.first().is_some_and(|id| {
+            id.hash_algorithm
+                .as_ref()
+                .is_none_or(|a| a.oid == oid::SHA256)
+                && id.cert_hash.as_bytes() == hash.as_slice()
+        });
+        if !named {
+            return Err((
+                Indication::Indeterminate,
+                SubIndication::NoSigningCertificateFound,
+                "signing-certificate-v2 names another certificate".to_owned(),
+            ));
+        }
+    }
+    let signed = attrs.to_der().map_err(|e| {
+        (
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            e.to_string(),
+        )
+    })?;
+    if !cert.verifies(
+        &signature_algorithm(info),
+        &signed,
+        info.signature.as_bytes(),
+    ) {
+        return Err((
+            Indication::TotalFailed,
+            SubIndication::SigCryptoFailure,
+            "the signature value does not verify".to_owned(),
+        ));
+    }
+    Ok(cert)
+}
+
+/// A checked timestamp token: its time and whether its TSA chains to an anchor.
+///
+/// # Errors
+/// What does not verify.
+pub fn timestamp(token: &[u8], imprint: &[u8], m: &Material) -> Result<i64, String> {
+    let signed = signed_data(token)?;
+    if signed.encap_content_info.econtent_type != oid::TST_INFO {
+        return Err("the token does not hold TSTInfo".into());
+    }
+    let econtent = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .and_then(|e| e.decode_as::<OctetString>().ok())
+        .ok_or("the token has no content")?;
+    let info = TstInfo::from_der(econtent.as_bytes()).map_err(|e| format!("TSTInfo: {e}"))?;
+    if info.message_imprint.hashed_message.as_bytes() != imprint {
+        return Err("the timestamp covers something else".into());
+    }
+    let mut pool = certificates(&signed);
+    pool.extend(m.certificates.iter().cloned());
+    let signer = only_signer(&signed)?;
+    let tsa = verify_signer(signer, &pool, &Parts(vec![econtent.as_bytes()]))
+        .map_err(|(_, _, why)| format!("timestamp token: {why}"))?;
+    chain::build(tsa, &pool, &m.anchors)
+        .map_err(|s| format!("the TSA certificate does not chain to a trust anchor ({s:?})"))?;
+    let at = i64::try_from(info.gen_time.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    let (from, to) = tsa.validity();
+    if at < from || at > to {
+        return Err("the TSA certificate was not valid at the timestamp's time".into());
+    }
+    Ok(at)
+}
+
+fn signer_of(cert: &Cert) -> Signer {
+    let subject = cert.cert.tbs_certificate().subject();
+    let text = |id: ObjectIdentifier| {
+        subject.iter().find(|atv| atv.oid == id).and_then(|atv| {
+            x509_cert::ext::pkix::name::DirectoryString::try_from(&atv.value)
+                .ok()
+                .map(String::from)
+                .or_else(|| {
+                    der::asn1::PrintableStringRef::try_from(&atv.value)
+                        .ok()
+                        .map(|s| s.as_str().to_owned())
+                })
+        })
+    };
+    Signer {
+        name: text(oid::COMMON_NAME),
+        pseudonym: text(oid::SERIAL_NUMBER),
+        organisation: text(oid::ORGANIZATION_NAME),
+        cvr: text(oid::ORGANIZATION_IDENTIFIER)
+            .and_then(|v| v.strip_prefix("NTRDK-").map(str::to_owned)),
+        subject: subject.to_string(),
+        serial: hex::encode(cert.cert.tbs_certificate().serial_number().as_bytes()),
+    }
+}
+
+fn qualification(cert: &Cert) -> Qualification {
+    let statements: Vec<QcStatement> = cert
+        .cert
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find(|e| e.extn_id == oid::QC_STATEMENTS)
+        .and_then(|e| Vec::<QcStatement>::from_der(e.extn_value.as_bytes()).ok())
+        .unwrap_or_default();
+    let has = |id: ObjectIdentifier| statements.iter().any(|s| s.statement_id == id);
+    let qc_type = statements
+        .iter()
+        .find(|s| s.statement_id == oid::QC_TYPE)
+        .and_then(|s| s.statement_info.as_ref())
+        .and_then(|info| info.decode_as::<Vec<ObjectIdentifier>>().ok())
+        .and_then(|types| {
+            types.iter().find_map(|t| match *t {
+                t if t == oid::QC_TYPE_ESIGN => Some("esign".to_owned()),
+                t if t == oid::QC_TYPE_ESEAL => Some("eseal".to_owned()),
+                _ => None,
+            })
+        });
+    Qualification {
+        qualified_certificate: has(oid::QC_COMPLIANCE),
+        qscd: has(oid::QC_SSCD),
+        qc_type,
+    }
+}
+
+/// Checks one CMS signature over `content`.
+#[must_use]
+pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
+    let mut out = Checked::new();
+    let signed = match signed_data(cms_der) {
+        Ok(s) => s,
+        Err(why) => {
+            out.fail(Indication::TotalFailed, SubIndication::FormatFailure, why);
+            return out;
+        }
+    };
+    let info = match only_signer(&signed) {
+        Ok(i) => i,
+        Err(why) => {
+            out.fail(Indication::TotalFailed, SubIndication::FormatFailure, why);
+            return out;
+        }
+    };
+    out.signature_value = info.signature.as_bytes().to_vec();
+    let mut pool = certificates(&signed);
+    pool.extend(m.certificates.iter().cloned());
+    let cert = match verify_signer(info, &pool, content) {
+        Ok(c) => c.clone(),
+        Err((indication, sub, why)) => {
+            if let Some(c) = signer_cert(info, &pool) {
+                out.signer = Some(signer_of(c));
+            }
+            out.fail(indication, sub, why);
+            return out;
+        }
+    };
+    out.signer = Some(signer_of(&cert));
+    out.qualification = qualification(&cert);
+    let attrs: Vec<Attribute> = info
+        .signed_attrs
+        .iter()
+        .flat_map(|a| a.iter().cloned())
+        .collect();
+    out.claimed = attribute(&attrs, &oid::SIGNING_TIME)
+        .and_then(|v| v.decode_as::<x509_cert::time::Time>().ok())
+        .map(|t| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX));
+    // The signature timestamp.
+    let unsigned: Vec<Attribute> = info
+        .unsigned_attrs
+        .iter()
+        .flat_map(|a| a.iter().cloned())
+        .collect();
+    if let Some(token) = attribute(&unsigned, &oid::SIGNATURE_TIME_STAMP) {
+        let imprint = sha2::Sha256::digest(&out.signature_value);
+        match token
+            .to_der()
+            .map_err(|e| e.to_string())
+            .and_then(|t| timestamp(&t, &imprint, m))
+        {
+            Ok(at) => out.proven = Some(at),
+            Err(why) => out.fail(
+                Indication::Indeterminate,
+                SubIndication::TimestampFailure,
+                format!("signature timestamp: {why}"),
+            ),
+        }
+    }
+    if !cert.key_usage(KeyUsages::NonRepudiation) {
+        out.fail(
+            Indication::Indeterminate,
+            SubIndication::ChainConstraintsFailure,
+            "the signer's certificate does not allow non-repudiation",
+        );
+    }
+    let built = match chain::build(&cert, &pool, &m.anchors) {
+        Ok(c) => c,
+        Err(sub) => {
+            out.fail(
+                Indication::Indeterminate,
+                sub,
+                "the signer's certificate does not chain to a trust anchor",
+            );
+            return out;
+        }
+    };
+    out.chain = built
+        .certificates
+        .iter()
+        .map(|c| c.cert.tbs_certificate().subject().to_string())
+        .collect();
+    // Validity at the best signature time: a timestamp's, else now.
+    let best = out.proven.unwrap_or(m.now);
+    for c in &built.certificates {
+        let (from, to) = c.validity();
+        if best < from {
+            out.fail(
+                Indication::Indeterminate,
+                SubIndication::NotYetValid,
+                format!("{} was not yet valid", c.cert.tbs_certificate().subject()),
+            );
+        } else if best > to {
+            out.fail(
+                Indication::Indeterminate,
+                SubIndication::OutOfBoundsNoPoe,
+                format!(
+                    "{} has expired and no timestamp proves the signature existed before",
+                    c.cert.tbs_certificate().subject()
+                ),
+            );
+        }
+    }
+    // Revocation of every certificate below the anchor.
+    let mut embedded_crls: Vec<Vec<u8>> = signed
+        .crls
+        .iter()
+        .flat_map(|c| c.0.iter())
+        .filter_map(|r| match r {
+            RevocationInfoChoice::Crl(crl) => crl.to_der().ok(),
+            RevocationInfoChoice::Other(_) => None,
+        })
+        .collect();
+    embedded_crls.extend(m.crls.iter().cloned());
+    out.certificates = built.certificates.clone();
+    for pair in built.certificates.windows(2) {
+        let [c, issuer] = pair else { continue };
+        let status = chain::revocation(c, issuer, &embedded_crls, &m.ocsps);
+        if c.der == cert.der {
+            out.revocation = status;
+        }
+        match status {
+            Status::Good => {}
+            Status::Revoked(at) if at > best => {}
+            Status::Revoked(_) => out.fail(
+                Indication::TotalFailed,
+                SubIndication::Revoked,
+                format!("{} is revoked", c.cert.tbs_certificate().subject()),
+            ),
+            Status::Unknown => {
+                out.fail(
+                    Indication::Indeterminate,
+                    SubIndication::TryLater,
+                    format!(
+                        "no revocation information for {}",
+                        c.cert.tbs_certificate().subject()
+                    ),
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,460 @@
+//! PAdES validation: each signature's byte range and `/Contents` checked against the file, the
+//! CMS checked over the ranges, document timestamps checked, and every change made after a
+//! signature judged (DSS, timestamps, further signatures and form filling are allowed; page
+//! content, annotations and anything else are not: shadow and incremental-saving attacks).
+
+use std::collections::HashSet;
+
+use super::chain::{self, Cert, Status};
+use super::cms::{self, Material, Parts};
+use super::report::{rfc3339, Change, Coverage, Indication, SignatureReport, SubIndication};
+use crate::formats::pades;
+use crate::formats::pdf::{self, Dict, Object, Pdf};
+
+/// Where each revision ends (after its `%%EOF` and end of line).
+fn revision_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut from = 0;
+    while let Some(at) = bytes
+        .get(from..)
+        .and_then(|rest| rest.windows(5).position(|w| w == b"%%EOF"))
+    {
+        let mut end = from + at + 5;
+        while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
+            end += 1;
+        }
+        ends.push(end);
+        from = end;
+    }
+    ends
+}
+
+/// What a PDF's document security store holds.
+#[derive(Debug, Default)]
+struct Dss {
+    certificates: Vec<Cert>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+    /// The object numbers its arrays refer to.
+    refs: HashSet<u32>,
+    /// Where the DSS object lies.
+    offset: Option<usize>,
+}
+
+/// The DSS's certificates, CRLs and OCSP responses.
+fn dss(pdf: &Pdf<'_>) -> Dss {
+    let mut out = Dss::default();
+    let Ok(catalog) = pdf.catalog() else {
+        return out;
+    };
+    if let Some(Object::Ref(n, _)) = catalog.get("DSS") {
+        out.offset = pdf.offset_of(*n);
+    }
+    let Ok(dss) = pdf.dict(catalog.get("DSS")) else {
+        return out;
+    };
+    for key in ["Certs", "CRLs", "OCSPs"] {
+        let Ok(Object::Array(items)) = pdf.resolve(dss.get(key).unwrap_or(&Object::Null)) else {
+            continue;
+        };
+        for item in items {
+            let Object::Ref(n, _) = item else { continue };
+            out.refs.insert(n);
+            let Ok(indirect) = pdf.indirect(n) else {
+                continue;
+            };
+            let (Object::Dict(d), Some(range)) = (indirect.object, indirect.data) else {
+                continue;
+            };
+            let Ok(data) = pdf::decode(&d, pdf.bytes().get(range).unwrap_or_default()) else {
+                continue;
+            };
+            match key {
+                "Certs" => out.certificates.extend(Cert::parse(&data)),
+                "CRLs" => out.crls.push(data),
+                _ => out.ocsps.push(data),
+            }
+        }
+    }
+    out
+}
+
+fn is_type(d: &Dict, t: &str) -> bool {
+    d.get("Type").is_some_and(|v| v.is_name(t))
+}
+
+/// `a` and `b` equal but for `keys`.
+fn same_but(a: &Dict, b: &Dict, keys: &[&str]) -> bool {
+    let strip = |d: &Dict| {
+        let mut v: Vec<(Vec<u8>, Object)> =
+            d.0.iter()
+                .filter(|(k, _)| !keys.iter().any(|x| x.as_bytes() == k.as_slice()))
+                .cloned()
+                .collect();
+        v.sort_by(|x, y| x.0.cmp(&y.0));
+        v
+    };
+    strip(a) == strip(b)
+}
+
+fn is_signature_field(new: &Pdf<'_>, object: &Object) -> bool {
+    new.dict(Some(object))
+        .is_ok_and(|d| d.get("FT").is_some_and(|t| t.is_name("Sig")))
+}
+
+/// Only references to signature fields were appended to `old` to make `new`.
+fn only_signature_fields_added(newer: &Pdf<'_>, old: &[Object], new: &[Object]) -> bool {
+    new.len() >= old.len()
+        && new.get(..old.len()) == Some(old)
+        && new
+            .get(old.len()..)
+            .unwrap_or_default()
+            .iter()
+            .all(|o| is_signature_field(newer, o))
+}
+
+/// Judges one object changed or added after the signed revision.
+fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss_refs: &HashSet<u32>) -> Change {
+    let change = |what: &str, allowed: bool| Change {
+        object: num,
+        what: what.to_owned(),
+        allowed,
+    };
+    let existed = old.location(num).is_some();
+    let now = new.get(num).unwrap_or(Object::Null);
+    let before = if existed {
+        old.get(num).unwrap_or(Object::Null)
+    } else {
+        Object::Null
+    };
+    match &now {
+        Object::Dict(d) if is_type(d, "Sig") || is_type(d, "DocTimeStamp") => {
+            change("signature", !existed)
+        }
+        Object::Dict(d) if is_type(d, "DSS") => change("document security store", true),
+        Object::Dict(d) if is_type(d, "XRef") || is_type(d, "ObjStm") => {
+            change("cross-reference", true)
+        }
+        Object::Dict(_) if dss_refs.contains(&num) => change("validation data", !existed),
+        Object::Dict(d) if d.get("FT").is_some_and(|t| t.is_name("Sig")) => {
+            change("signature field", !existed)
+        }
+        Object::Dict(d) if is_type(d, "Catalog") => {
+            let allowed = before
+                .as_dict()
+                .is_some_and(|b| same_but(b, d, &["AcroForm", "DSS", "Extensions"]));
+            change("document catalog", allowed)
+        }
+        Object::Dict(d) if is_type(d, "Page") => {
+            let allowed = before.as_dict().is_some_and(|b| {
+                same_but(b, d, &["Annots"]) && {
+                    let annots = |x: &Dict, p: &Pdf<'_>| match x.get("Annots").map(|a| p.resolve(a))
+                    {
+                        Some(Ok(Object::Array(a))) => a,
+                        _ => Vec::new(),
+                    };
+                    only_signature_fields_added(new, &annots(b, old), &annots(d, new))
+                }
+            });
+            change("page", allowed)
+        }
+        Object::Dict(d) if d.get("Fields").is_some() && !existed => change("form", true),
+        Object::Dict(d) if d.get("Fields").is_some() => {
+            let allowed = before.as_dict().is_some_and(|b| {
+                same_but(b, d, &["Fields", "SigFlags"]) && {
+                    let fields = |x: &Dict, p: &Pdf<'_>| match x.get("Fields").map(|a| p.resolve(a))
+                    {
+                        Some(Ok(Object::Array(a))) => a,
+                        _ => Vec::new(),
+                    };
+                    only_signature_fields_added(new, &fields(b, old), &fields(d, new))
+                }
+            });
+            change("form", allowed)
+        }
+        Object::Dict(d) if d.get("FT").is_some() => {
+            let allowed = before
+                .as_dict()
+                .is_some_and(|b| same_but(b, d, &["V", "AP", "AS"]));
+            change("form field value", allowed)
+        }
+        Object::Array(items) => {
+            let allowed = match &before {
+                Object::Array(old_items) => only_signature_fields_added(new, old_items, items),
+                _ => !existed,
+            };
+            change("array", allowed)
+        }
+        _ if !existed => change("new object", true),
+        _ => change("changed object", false),
+    }
+}
+
+/// The changes after the revision ending at `end`, each judged.
+fn later_changes(bytes: &[u8], end: usize) -> Vec<Change> {
+    let (Some(prefix), Ok(new)) = (bytes.get(..end), Pdf::parse(bytes)) else {
+        return Vec::new();
+    };
+    let Ok(old) = Pdf::parse(prefix) else {
+        return vec![Change {
+            object: 0,
+            what: "the signed revision does not parse on its own".into(),
+            allowed: false,
+        }];
+    };
+    let dss_refs = dss(&new).refs;
+    new.object_numbers()
+        .into_iter()
+        .filter(|n| old.location(*n) != new.location(*n))
+        .map(|n| judge(&old, &new, n, &dss_refs))
+        .collect()
+}
+
+/// `/M` (`D:YYYYMMDDHHmmSS...`) as Unix seconds (UTC; an offset is applied).
+fn pdf_time(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix("D:").unwrap_or(text);
+    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|s| s.parse::<i64>().ok());
+    let date = time::Date::from_calendar_date(
+        i32::try_from(num(0..4)?).ok()?,
+        time::Month::try_from(u8::try_from(num(4..6).unwrap_or(1)).ok()?).ok()?,
+        u8::try_from(num(6..8).unwrap_or(1)).ok()?,
+    )
+    .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(num(8..10).unwrap_or(0)).ok()?,
+        u8::try_from(num(10..12).unwrap_or(0)).ok()?,
+        u8::try_from(num(12..14).unwrap_or(0)).ok()?,
+    )
+    .ok()?;
+    let mut unix = time::PrimitiveDateTime::new(date, t)
+        .assume_utc()
+        .unix_timestamp();
+    let sign = digits.get(14..15);
+    if let (Some(s @ ("+" | "-")), Some(h), Some(m)) = (sign, num(15..17), num(18..20)) {
+        let offset = h * 3600 + m * 60;
+        unix += if s == "+" { -offset } else { offset };
+    }
+    Some(unix)
+}
+
+fn empty_report(id: &str, format: &str) -> SignatureReport {
+    SignatureReport {
+        id: id.to_owned(),
+        format: format.to_owned(),
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        errors: Vec::new(),
+        signer: None,
+        claimed_signing_time: None,
+        proven_signing_time: None,
+        level: None,
+        chain: Vec::new(),
+        revocation: "unknown".into(),
+        qualification: super::report::Qualification::default(),
+        coverage: None,
+    }
+}
+
+fn fail(r: &mut SignatureReport, indication: Indication, sub: SubIndication, why: String) {
+    r.errors.push(why);
+    if r.indication == Indication::TotalPassed
+        || (r.indication == Indication::Indeterminate && indication == Indication::TotalFailed)
+    {
+        r.indication = indication;
+        r.sub_indication = Some(sub);
+    }
+}
+
+/// The byte range problems of a signature, if any.
+fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<String> {
+    let [a, b, c, d] = <[i64; 4]>::try_from(s.byte_range.clone())
+        .ok()?
+        .map(|v| usize::try_from(v).unwrap_or(usize::MAX));
+    if s.byte_range.len() != 4 {
+        return Some("the byte range does not have four numbers".into());
+    }
+    if a != 0 {
+        return Some("the byte range does not start at 0".into());
+    }
+    if c <= b || c.checked_add(d).is_none_or(|e| e > bytes.len()) {
+        return Some("the byte range overlaps or runs past the end".into());
+    }
+    let gap = bytes.get(b..c)?;
+    let hex = gap.get(1..gap.len().saturating_sub(1))?;
+    if gap.first() != Some(&b'<')
+        || gap.last() != Some(&b'>')
+        || !hex.iter().all(u8::is_ascii_hexdigit)
+    {
+        return Some("the unsigned gap is not exactly the /Contents hex string".into());
+    }
+    if hex::decode(hex).ok()? != s.raw_contents {
+        return Some("the signature dictionary was replaced after signing".into());
+    }
+    if !ends.contains(&(c + d)) {
+        return Some("the byte range does not end at the end of a revision".into());
+    }
+    let trailing = s.raw_contents.get(s.contents.len()..).unwrap_or_default();
+    if trailing.iter().any(|b| *b != 0) {
+        return Some("/Contents has data after the signature".into());
+    }
+    None
+}
+
+/// Validates every signature and document timestamp of a PDF.
+///
+/// # Errors
+/// The PDF does not parse.
+pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, pdf::Error> {
+    let parsed = Pdf::parse(bytes)?;
+    let signatures = pades::signatures(bytes)?;
+    let store = dss(&parsed);
+    let (dss_crls, dss_ocsps, dss_at) = (store.crls, store.ocsps, store.offset);
+    let mut material = base.clone();
+    material.certificates.extend(store.certificates);
+    let mut crls = dss_crls.clone();
+    crls.extend(base.crls.iter().cloned());
+    material.crls = crls;
+    let mut ocsps = dss_ocsps.clone();
+    ocsps.extend(base.ocsps.iter().cloned());
+    material.ocsps = ocsps;
+    let ends = revision_ends(bytes);
+    // Document timestamps that verify: (covered end, time).
+    let mut stamps: Vec<(usize, i64)> = Vec::new();
+    let mut out = Vec::new();
+    for s in &signatures {
+        let format = if s.timestamp {
+            "PDF document timestamp"
+        } else {
+            "PAdES"
+        };
+        let mut r = empty_report(&s.field, format);
+        let end = s.end();
+        r.coverage = Some(Coverage {
+            revision: ends.iter().position(|e| *e == end).map_or(0, |i| i + 1),
+            whole_file: end == bytes.len(),
+            later_changes: Vec::new(),
+        });
+        if let Some(problem) = range_problem(bytes, s, &ends) {
+            fail(
+                &mut r,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                problem,
+            );
+            out.push(r);
+            continue;
+        }
+        let [_, a, b, c] = <[i64; 4]>::try_from(s.byte_range.clone())
+            .unwrap_or([0; 4])
+            .map(|v| usize::try_from(v).unwrap_or(0));
+        let ranges = Parts(vec![
+            bytes.get(..a).unwrap_or_default(),
+            bytes.get(b..b + c).unwrap_or_default(),
+        ]);
+        if s.timestamp {
+            let digest = cms::Content::digest(&ranges, &crate::formats::asn1::oid::SHA256)
+                .unwrap_or_default();
+            match cms::timestamp(&s.contents, &digest, &material) {
+                Ok(at) => {
+                    r.proven_signing_time = Some(rfc3339(at));
+                    stamps.push((end, at));
+                }
+                Err(why) => fail(
+                    &mut r,
+                    Indication::TotalFailed,
+                    SubIndication::HashFailure,
+                    why,
+                ),
+            }
+        } else {
+            let checked = cms::check(&s.contents, &ranges, &material);
+            r.indication = checked.indication;
+            r.sub_indication = checked.sub_indication;
+            r.errors.clone_from(&checked.errors);
+            r.signer.clone_from(&checked.signer);
+            r.chain.clone_from(&checked.chain);
+            r.qualification = checked.qualification.clone();
+            r.revocation = match checked.revocation {
+                Status::Good => "good".into(),
+                Status::Revoked(_) => "revoked".into(),
+                Status::Unknown => "unknown".into(),
+            };
+            r.claimed_signing_time = s.time.as_deref().and_then(pdf_time).map(rfc3339);
+            r.proven_signing_time = checked.proven.map(rfc3339);
+            // The level: a timestamp; validation data in the DSS from the signed revision on;
+            // a document timestamp over the DSS.
+            let revision_start = ends
+                .iter()
+                .filter(|e| **e < end)
+                .max()
+                .copied()
+                .unwrap_or(0);
+            let lt_data = match checked.certificates.as_slice() {
+                [signer, issuer, ..] => {
+                    chain::revocation(signer, issuer, &dss_crls, &dss_ocsps) != Status::Unknown
+                }
+                _ => false,
+            };
+            let dss_in_time = dss_at.is_some_and(|at| at >= revision_start);
+            r.level = Some(
+                match (checked.proven.is_some(), lt_data && dss_in_time) {
+                    (false, _) => "B-B",
+                    (true, false) => "B-T",
+                    (true, true) => "B-LT",
+                }
+                .to_owned(),
+            );
+            out.push(r);
+            continue;
+        }
+        out.push(r);
+    }
+    // Later document timestamps raise levels and prove existence; later changes are judged.
+    for (s, r) in signatures.iter().zip(out.iter_mut()) {
+        let end = s.end();
+        let later: Vec<&(usize, i64)> = stamps.iter().filter(|(e, _)| *e > end).collect();
+        if !s.timestamp && r.level.as_deref() == Some("B-B") && !later.is_empty() {
+            r.level = Some("B-T".into());
+        }
+        if r.level.as_deref() == Some("B-LT")
+            && dss_at.is_some_and(|at| later.iter().any(|(e, _)| *e > at))
+        {
+            r.level = Some("B-LTA".into());
+        }
+        if r.proven_signing_time.is_none() {
+            r.proven_signing_time = later.iter().map(|(_, t)| *t).min().map(rfc3339);
+        }
+        if end < bytes.len() && r.sub_indication != Some(SubIndication::FormatFailure) {
+            let changes = later_changes(bytes, end);
+            let bad: Vec<String> = changes
+                .iter()
+                .filter(|c| !c.allowed)
+                .map(|c| format!("{} (object {})", c.what, c.object))
+                .collect();
+            if !bad.is_empty() {
+                fail(
+                    r,
+                    Indication::TotalFailed,
+                    SubIndication::SigConstraintsFailure,
+                    format!("changed after signing: {}", bad.join(", ")),
+                );
+            }
+            if let Some(coverage) = r.coverage.as_mut() {
+                coverage.later_changes = changes;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_read_with_their_offsets() {
+        assert_eq!(pdf_time("D:20261126130500+00'00'"), Some(1_795_698_300));
+        assert_eq!(pdf_time("D:20261126140500+01'00'"), Some(1_795_698_300));
+        assert_eq!(pdf_time("garbage"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! The validation report, in the spirit of ETSI TS 119 102-2: an indication per signature with
+//! its sub-indication, and what was found on the way.
+
+use serde::Serialize;
+
+/// The main indication (ETSI EN 319 102-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum Indication {
+    /// Every check passed.
+    TotalPassed,
+    /// A check could not be completed (missing data, untrusted chain, ...).
+    Indeterminate,
+    /// The signature is invalid.
+    TotalFailed,
+}
+
+/// The sub-indication (ETSI EN 319 102-1 §5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    /// The signature or its container is not well formed.
+    FormatFailure,
+    /// The signed data does not match its digest.
+    HashFailure,
+    /// The signature value does not verify.
+    SigCryptoFailure,
+    /// The signer's certificate was revoked.
+    Revoked,
+    /// The signed attributes or the document's changes break the signature's constraints.
+    SigConstraintsFailure,
+    /// A chain constraint failed (an issuer that is no CA, a key usage that does not allow
+    /// signing).
+    ChainConstraintsFailure,
+    /// No chain to a trust anchor.
+    NoCertificateChainFound,
+    /// No signing certificate found or it does not match the signed reference.
+    NoSigningCertificateFound,
+    /// The certificate expired and nothing proves the signature existed before.
+    OutOfBoundsNoPoe,
+    /// The certificate was not yet valid when the signature was made.
+    NotYetValid,
+    /// The revocation status could not be established; try later.
+    TryLater,
+    /// A timestamp does not verify or does not match.
+    TimestampFailure,
+}
+
+/// Who signed, as the certificate says.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Signer {
+    /// Common name.
+    pub name: Option<String>,
+    /// `serialNumber` (qsign: `UUID:<random id>`, a pseudonym).
+    pub pseudonym: Option<String>,
+    /// Organisation name.
+    pub organisation: Option<String>,
+    /// CVR from `organizationIdentifier` `NTRDK-<CVR>`.
+    pub cvr: Option<String>,
+    /// The full subject DN.
+    pub subject: String,
+    /// Certificate serial (hex).
+    pub serial: String,
+}
+
+/// QCStatements hints.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Qualification {
+    /// `QcCompliance`: an EU qualified certificate.
+    pub qualified_certificate: bool,
+    /// `QcSSCD`: the key is in a qualified device.
+    pub qscd: bool,
+    /// `QcType`: `esign` or `eseal`.
+    pub qc_type: Option<String>,
+}
+
+/// A signature's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Its id in the file (PDF field name, or `signature-N`).
+    pub id: String,
+    /// `PAdES`, `CAdES` or `PDF document timestamp`.
+    pub format: String,
+    /// The indication.
+    pub indication: Indication,
+    /// The sub-indication when not passed.
+    pub sub_indication: Option<SubIndication>,
+    /// What went wrong, in words.
+    pub errors: Vec<String>,
+    /// The signer.
+    pub signer: Option<Signer>,
+    /// The claimed signing time (signing-time attribute or PDF `/M`), RFC 3339.
+    pub claimed_signing_time: Option<String>,
+    /// The time a timestamp proves the signature existed at, RFC 3339.
+    pub proven_signing_time: Option<String>,
+    /// The baseline level reached (`B-B` ... `B-LTA`).
+    pub level: Option<String>,
+    /// The chain, subject DNs from the signer to the anchor.
+    pub chain: Vec<String>,
+    /// `good`, `revoked` or `unknown` for the signer's certificate.
+    pub revocation: String,
+    /// QCStatements.
+    pub qualification: Qualification,
+    /// PDF: which bytes the signature covers.
+    pub coverage: Option<Coverage>,
+}
+
+/// What a PDF signature covers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// The revision (from 1) the signature signs.
+    pub revision: usize,
+    /// Whether it covers the whole file.
+    pub whole_file: bool,
+    /// Changes made after it, each judged.
+    pub later_changes: Vec<Change>,
+}
+
+/// A change made in a later revision.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    /// The object number.
+    pub object: u32,
+    /// What it is (`signature`, `document security store`, `page content`, ...).
+    pub what: String,
+    /// Whether a signature allows it (DSS, timestamps, further signatures, form filling).
+    pub allowed: bool,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The file's kind (`pdf`, `cms`).
+    pub file: String,
+    /// Every signature, in the file's order.
+    pub signatures: Vec<SignatureReport>,
+    /// The validation time, RFC 3339.
+    pub validation_time: String,
+}
+
+impl Report {
+    /// The worst indication over all signatures (none: indeterminate).
+    #[must_use]
+    pub fn overall(&self) -> Indication {
+        if self.signatures.is_empty() {
+            return Indication::Indeterminate;
+        }
+        if self
+            .signatures
+            .iter()
+            .any(|s| s.indication == Indication::TotalFailed)
+        {
+            Indication::TotalFailed
+        } else if self
+            .signatures
+            .iter()
+            .any(|s| s.indication == Indication::Indeterminate)
+        {
+            Indication::Indeterminate
+        } else {
+            Indication::TotalPassed
+        }
+    }
+}
+
+/// RFC 3339 of Unix seconds.
+#[must_use]
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

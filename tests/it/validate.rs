@@ -1,0 +1,444 @@
+//! Validation: qsign's own PAdES and CAdES signatures pass at the level they claim (and pyHanko
+//! agrees); signatures made by openssl (`cms -sign -cades`) and pyHanko with a key of their own
+//! under qsign's CA pass too; the PDF attacks get their indications, never a panic.
+
+use std::process::Command;
+
+use qsign::formats::cms::Level;
+use qsign::formats::pades::{self, Options};
+use qsign::formats::pdf::{Dict, Object, Pdf, Update};
+use qsign::validate::{Indication, Report, SubIndication};
+
+use crate::pades::{assert_valid, key, sign};
+use crate::support::{self, run, sample_pdf, Service};
+
+async fn validate(svc: &Service, file: &[u8], content: Option<&[u8]>) -> Report {
+    svc.service.validate_file(file, content, &[]).await.unwrap()
+}
+
+fn only(report: &Report) -> (Indication, Option<SubIndication>, Option<String>) {
+    let s = report.signatures.first().unwrap();
+    (s.indication, s.sub_indication, s.level.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qsign_pades_signatures_pass_at_their_levels_and_pyhanko_agrees() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    for level in [Level::BB, Level::BT, Level::BLT, Level::BLTA] {
+        let pdf = sign(
+            &svc,
+            &signer,
+            sample_pdf(1, "1.7", 0),
+            &Options::default(),
+            level,
+        )
+        .await;
+        let report = validate(&svc, &pdf, None).await;
+        let name = qsign::service::level_name(level);
+        let first = &report.signatures[0];
+        assert_eq!(
+            first.indication,
+            Indication::TotalPassed,
+            "{name}: {report:?}"
+        );
+        assert_eq!(first.level.as_deref(), Some(name), "{report:?}");
+        assert_eq!(
+            first.signer.as_ref().unwrap().name.as_deref(),
+            Some("Karen Blixen")
+        );
+        assert_eq!(first.revocation, "good");
+        assert!(first
+            .coverage
+            .as_ref()
+            .unwrap()
+            .later_changes
+            .iter()
+            .all(|c| c.allowed));
+        if level >= Level::BT {
+            assert!(first.proven_signing_time.is_some(), "{report:?}");
+        }
+        assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
+        // The independent validator agrees.
+        assert_valid(&svc, &pdf, report.signatures.len(), false, name).await;
+    }
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_tools_signatures_under_qsigns_ca_pass() {
+    let svc = Service::start().await;
+    // A key made by openssl, certified by qsign's CA.
+    let dir = svc.dir.path();
+    let key_file = dir.join("other.key");
+    assert!(run(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out"
+        ])
+        .arg(&key_file))
+    .status
+    .success());
+    let spki = run(Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&key_file))
+    .stdout;
+    let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
+        given_name: "Isak".into(),
+        family_name: "Dinesen".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &qsign::audit::Context::system(), svc.now())
+        .await
+        .unwrap();
+    let cert_file = svc.file("other.pem", support::cert_pem(&issued.der).as_bytes());
+    let issuing = svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap();
+    let chain_file = svc.file("issuing.pem", support::cert_pem(&issuing).as_bytes());
+
+    // openssl cms -sign -cades, detached.
+    let content = b"A contract signed by openssl.";
+    let content_file = svc.file("content.txt", content);
+    let sig_file = dir.join("openssl.p7s");
+    let out = run(Command::new("openssl")
+        .args([
+            "cms", "-sign", "-cades", "-binary", "-md", "sha256", "-outform", "DER", "-in",
+        ])
+        .arg(&content_file)
+        .arg("-signer")
+        .arg(&cert_file)
+        .arg("-inkey")
+        .arg(&key_file)
+        .arg("-certfile")
+        .arg(&chain_file)
+        .arg("-out")
+        .arg(&sig_file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cms = std::fs::read(&sig_file).unwrap();
+    let report = validate(&svc, &cms, Some(content)).await;
+    assert_eq!(
+        only(&report),
+        (Indication::TotalPassed, None, Some("B-B".into())),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.signatures[0]
+            .signer
+            .as_ref()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Isak Dinesen")
+    );
+    // The wrong content: hash failure.
+    let report = validate(&svc, &cms, Some(b"another text")).await;
+    assert_eq!(report.signatures[0].indication, Indication::TotalFailed);
+    assert_eq!(
+        report.signatures[0].sub_indication,
+        Some(SubIndication::HashFailure)
+    );
+
+    // pyHanko signs a PDF with the same key and certificate.
+    let pdf_in = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
+    let pdf_out = dir.join("pyhanko.pdf");
+    let out = run(Command::new(crate::pades::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/pyhanko_sign_pem.py"
+        ))
+        .arg(&key_file)
+        .arg(&cert_file)
+        .arg(&chain_file)
+        .arg(&pdf_in)
+        .arg(&pdf_out));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pdf = std::fs::read(&pdf_out).unwrap();
+    let report = validate(&svc, &pdf, None).await;
+    assert_eq!(only(&report).0, Indication::TotalPassed, "{report:?}");
+    svc.stop().await;
+}
+
+/// `pdf` with an incremental update made by `change` (objects put into the update).
+fn amend(mut bytes: Vec<u8>, change: impl FnOnce(&Pdf<'_>, &mut Update)) -> Vec<u8> {
+    let update = {
+        let pdf = Pdf::parse(&bytes).unwrap();
+        let mut update = Update::new(&pdf).unwrap();
+        change(&pdf, &mut update);
+        update
+    };
+    update.write(&mut bytes);
+    bytes
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pdf_attacks_get_their_indications() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let signed = sign(
+        &svc,
+        &signer,
+        sample_pdf(2, "1.7", 0),
+        &Options::default(),
+        Level::BT,
+    )
+    .await;
+    let first = |r: &Report| (r.signatures[0].indication, r.signatures[0].sub_indication);
+
+    // Allowed later changes: validation data and another signature.
+    let with_dss = pades::add_dss(
+        signed.clone(),
+        &svc.service
+            .pdf_validation(std::slice::from_ref(&signer.cert))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        first(&validate(&svc, &with_dss, None).await),
+        (Indication::TotalPassed, None)
+    );
+    let second = sign(
+        &svc,
+        &key(&svc).await,
+        signed.clone(),
+        &Options::default(),
+        Level::BB,
+    )
+    .await;
+    let report = validate(&svc, &second, None).await;
+    assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
+
+    // Shadow / incremental-saving attack: the page content replaced in a later revision.
+    let shadow = amend(signed.clone(), |pdf, update| {
+        let (num, mut page) = pdf.page(0).unwrap();
+        let text = update.allocate();
+        update.put_stream(
+            text,
+            Dict::default(),
+            b"BT /F1 20 Tf 72 760 Td (Rent: 1 DKK) Tj ET",
+        );
+        page.set("Contents", Object::Ref(text, 0));
+        update.put(num, &Object::Dict(page));
+    });
+    let report = validate(&svc, &shadow, None).await;
+    assert_eq!(
+        first(&report),
+        (
+            Indication::TotalFailed,
+            Some(SubIndication::SigConstraintsFailure)
+        ),
+        "{report:?}"
+    );
+    assert!(
+        report.signatures[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("page")),
+        "{report:?}"
+    );
+    // A new annotation on the page (what is shown changes).
+    let annotated = amend(signed.clone(), |pdf, update| {
+        let (num, mut page) = pdf.page(0).unwrap();
+        let note = update.allocate();
+        update.put(
+            note,
+            &Object::Dict(Dict::of(vec![
+                ("Type", Object::name("Annot")),
+                ("Subtype", Object::name("FreeText")),
+                ("Contents", Object::text("Void")),
+            ])),
+        );
+        page.set("Annots", Object::Array(vec![Object::Ref(note, 0)]));
+        update.put(num, &Object::Dict(page));
+    });
+    assert_eq!(
+        first(&validate(&svc, &annotated, None).await),
+        (
+            Indication::TotalFailed,
+            Some(SubIndication::SigConstraintsFailure)
+        )
+    );
+
+    // ByteRange tricks: not from 0, a gap wider than /Contents.
+    let s = &pades::signatures(&signed).unwrap()[0];
+    let [_, a, b, c] = <[i64; 4]>::try_from(s.byte_range.clone()).unwrap();
+    let at = find(&signed, b"/ByteRange [0 ") + "/ByteRange ".len();
+    let rewrite = |range: String| {
+        let mut bytes = signed.clone();
+        let mut text = range.into_bytes();
+        text.resize(36, b' ');
+        bytes[at..at + 36].copy_from_slice(&text);
+        bytes
+    };
+    for (range, what) in [
+        (format!("[1 {} {b} {c}]", a - 1), "not from 0"),
+        (format!("[0 {} {b} {c}]", a - 1), "gap"),
+        (format!("[0 {a} {} {}]", b - 10, c + 10), "overlap"),
+        (format!("[0 {a} {b} {}]", c - 5), "short"),
+    ] {
+        let report = validate(&svc, &rewrite(range), None).await;
+        assert_eq!(
+            first(&report),
+            (Indication::TotalFailed, Some(SubIndication::FormatFailure)),
+            "{what}: {report:?}"
+        );
+    }
+    // /Contents with garbage after the DER (outside the signed bytes, so the CMS still verifies).
+    let mut garbage = signed.clone();
+    // The gap [a, b) is `<hex>`: `start` at `<`, `end` at `>`.
+    let start = usize::try_from(a).unwrap();
+    let end = usize::try_from(b).unwrap() - 1;
+    garbage[end - 8..end].copy_from_slice(b"DEADBEEF");
+    assert_eq!(
+        first(&validate(&svc, &garbage, None).await),
+        (Indication::TotalFailed, Some(SubIndication::FormatFailure))
+    );
+    // Truncated and over-long ASN.1 in /Contents.
+    for bad in [&b"3082FFFF0201"[..], b"308400000010", b"30"] {
+        let mut bytes = signed.clone();
+        bytes[start + 1..end].fill(b'0');
+        bytes[start + 1..start + 1 + bad.len()].copy_from_slice(bad);
+        let report = validate(&svc, &bytes, None).await;
+        assert_eq!(
+            report.signatures[0].indication,
+            Indication::TotalFailed,
+            "{report:?}"
+        );
+    }
+    // The signature dictionary replaced in a later revision.
+    let sig_num = {
+        let pdf = Pdf::parse(&signed).unwrap();
+        let catalog = pdf.catalog().unwrap();
+        let form = pdf.dict(catalog.get("AcroForm")).unwrap();
+        let Some(Object::Array(fields)) = form.get("Fields").cloned() else {
+            panic!()
+        };
+        let field = pdf.dict(fields.first()).unwrap();
+        let Some(Object::Ref(n, _)) = field.get("V").cloned() else {
+            panic!()
+        };
+        n
+    };
+    let replaced = amend(signed.clone(), |_, update| {
+        update.put(
+            sig_num,
+            &Object::Dict(Dict::of(vec![
+                ("Type", Object::name("Sig")),
+                ("SubFilter", Object::name("ETSI.CAdES.detached")),
+                (
+                    "ByteRange",
+                    Object::Array(vec![
+                        Object::Int(0),
+                        Object::Int(a),
+                        Object::Int(b),
+                        Object::Int(c),
+                    ]),
+                ),
+                ("Contents", Object::Str(vec![0x30, 0x03, 0x02, 0x01, 0x01])),
+            ])),
+        );
+    });
+    assert_eq!(
+        first(&validate(&svc, &replaced, None).await),
+        (Indication::TotalFailed, Some(SubIndication::FormatFailure))
+    );
+
+    // An expired signer certificate: without a timestamp nothing proves the signature existed
+    // in time; with one (B-T) it passes.
+    let bb = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BB,
+    )
+    .await;
+    svc.clock.advance(3 * 365 * 24 * 3600);
+    assert_eq!(
+        first(&validate(&svc, &bb, None).await),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::OutOfBoundsNoPoe)
+        )
+    );
+    assert_eq!(
+        first(&validate(&svc, &signed, None).await),
+        (Indication::TotalPassed, None)
+    );
+
+    // Not signed content at all, and garbage: clear errors.
+    let e = svc
+        .service
+        .validate_file(b"GIF89a", None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_str(), "unusable_input");
+    let e = svc
+        .service
+        .validate_file(b"<x/>", None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_str(), "unsupported_format");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validation_endpoint_answers_json_without_login() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let pdf = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(svc.url("/v1/validate"))
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(report["signatures"][0]["level"], "B-LT", "{report}");
+    let r = http
+        .post(svc.url("/v1/validate"))
+        .body("not a signature")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "unusable_input");
+    svc.stop().await;
+}
