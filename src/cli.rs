@@ -16,6 +16,7 @@ mod init;
 mod org;
 mod serve;
 mod user;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,21 @@ enum Command {
     Ca {
         #[command(subcommand)]
         command: CaCommand,
+    },
+    /// Validate a signed PDF or CMS file offline (exit 0 passed, 1 failed, 2 indeterminate,
+    /// 3 unusable input).
+    Verify {
+        /// The signed file.
+        file: PathBuf,
+        /// The signed content of a detached CMS signature.
+        #[arg(long)]
+        content: Option<PathBuf>,
+        /// More trust anchors (PEM or DER certificates), beside the service's own root.
+        #[arg(long)]
+        trust: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Configuration tools.
     Config {
@@ -195,6 +211,15 @@ pub fn run() -> ExitCode {
         }
     };
     crate::telemetry::init(&config.log);
+    if let Command::Verify {
+        file,
+        content,
+        trust,
+        json,
+    } = &cli.command
+    {
+        return verify::run(&config, file, content.as_ref(), trust, *json);
+    }
     let result = match cli.command {
         Command::Config {
             command: ConfigCommand::Check,
@@ -207,6 +232,7 @@ pub fn run() -> ExitCode {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),
         Command::Serve => serve::run(config),
+        Command::Verify { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,6 +72,54 @@ pub fn validate(
     ))
 }
 
+/// Checks the archive-time-stamp-v3 of a CAdES signature, if it has one: the token must
+/// cover the signature as it stood without it (ATSHashIndexV3) and verify to a trust anchor.
+fn archive_timestamp(
+    signed: &::cms::signed_data::SignedData,
+    content: &[u8],
+    material: &Material,
+) -> Result<bool, String> {
+    use der::Encode as _;
+    let ats = crate::formats::asn1::oid::ARCHIVE_TIME_STAMP_V3;
+    let Some(info) = signed.signer_infos.0.iter().next() else {
+        return Ok(false);
+    };
+    let Some(token) = info
+        .unsigned_attrs
+        .iter()
+        .flat_map(|a| a.iter())
+        .find(|a| a.oid == ats)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok())
+    else {
+        return Ok(false);
+    };
+    let mut without = info.clone();
+    if let Some(attrs) = without.unsigned_attrs.take() {
+        let kept: Vec<x509_cert::attr::Attribute> =
+            attrs.iter().filter(|a| a.oid != ats).cloned().collect();
+        if !kept.is_empty() {
+            without.unsigned_attrs =
+                Some(der::asn1::SetOfVec::try_from(kept).map_err(|e| e.to_string())?);
+        }
+    }
+    let mut copy = signed.clone();
+    copy.signer_infos = ::cms::signed_data::SignerInfos(
+        der::asn1::SetOfVec::try_from(vec![without]).map_err(|e| e.to_string())?,
+    );
+    let der = ::cms::content_info::ContentInfo {
+        content_type: crate::formats::asn1::oid::SIGNED_DATA,
+        content: der::Any::encode_from(&copy).map_err(|e| e.to_string())?,
+    }
+    .to_der()
+    .map_err(|e| e.to_string())?;
+    let digest: [u8; 32] = sha2::Sha256::digest(content).into();
+    let (_, imprint) =
+        crate::formats::cms::archive_imprint(&der, Some(&digest)).map_err(|e| e.to_string())?;
+    cms::timestamp(&token, &imprint, material)?;
+    Ok(true)
+}
+
 fn cades(
     file: &[u8],
     content: Option<&[u8]>,
@@ -89,14 +137,19 @@ fn cades(
             "a detached signature: send the signed content too".into(),
         ));
     };
-    let checked = cms::check(file, &cms::Parts(vec![&data]), material);
+    let mut checked = cms::check(file, &cms::Parts(vec![&data]), material);
     let embedded = !signed.crls.as_ref().is_none_or(|c| c.0.is_empty());
-    let archived = signed.signer_infos.0.iter().any(|i| {
-        i.unsigned_attrs.as_ref().is_some_and(|a| {
-            a.iter()
-                .any(|attr| attr.oid == crate::formats::asn1::oid::ARCHIVE_TIME_STAMP_V3)
-        })
-    });
+    let archived = match archive_timestamp(&signed, &data, material) {
+        Ok(found) => found,
+        Err(why) => {
+            checked.fail(
+                Indication::Indeterminate,
+                SubIndication::TimestampFailure,
+                format!("archive timestamp: {why}"),
+            );
+            false
+        }
+    };
     let level = match (checked.proven.is_some(), embedded, archived) {
         (false, ..) => "B-B",
         (true, false, _) => "B-T",

@@ -5,8 +5,11 @@ use super::{Error, ErrorCode, Service};
 use crate::pki::Ca;
 use crate::validate::{self, Cert, Material, Report};
 
-/// The largest file validated, bytes.
+/// The largest file validated, bytes (also bounded by `http.document_limit` over HTTP).
 pub const VALIDATION_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The longest a validation may take, seconds.
+pub const VALIDATION_TIMEOUT_SECS: u64 = 20;
 
 impl Service {
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
@@ -37,7 +40,24 @@ impl Service {
             ocsps: Vec::new(),
             now,
         };
-        validate::validate(file, content, &material, VALIDATION_LIMIT).map_err(|e| match e {
+        // CPU work off the async runtime, bounded in time.
+        let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));
+        let work = tokio::task::spawn_blocking(move || {
+            validate::validate(&file, content.as_deref(), &material, VALIDATION_LIMIT)
+        });
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(VALIDATION_TIMEOUT_SECS),
+            work,
+        )
+        .await
+        .map_err(|_| {
+            Error::new(
+                ErrorCode::RequestTimeout,
+                "the validation took too long and was stopped",
+            )
+        })?
+        .map_err(|e| Error::internal(format!("validation task: {e}")))?;
+        outcome.map_err(|e| match e {
             validate::Error::Unusable(why) => Error::new(ErrorCode::UnusableInput, why),
             validate::Error::Unsupported(why) => Error::new(ErrorCode::UnsupportedFormat, why),
             validate::Error::TooLarge(_) => Error::new(ErrorCode::PayloadTooLarge, e.to_string()),

@@ -442,3 +442,126 @@ async fn the_validation_endpoint_answers_json_without_login() {
     assert_eq!(body["error"], "unusable_input");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qsign_verify_answers_with_exit_codes() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let lt = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
+    let bb = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BB,
+    )
+    .await;
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root_file = svc.file("root.pem", support::cert_pem(&root).as_bytes());
+    let mut tampered = lt.clone();
+    let at = find(&tampered, b"Tenancy agreement");
+    tampered[at] = b'X';
+    // Another installation (its own root): the signer's root comes with --trust; the B-LT
+    // file carries its own revocation data, the B-B one does not.
+    let data = tempfile::tempdir().unwrap();
+    let init = run(support::qsign(data.path()).arg("init"));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let verify = |name: &str, bytes: &[u8], json: bool| {
+        let file = svc.file(name, bytes);
+        let mut cmd = support::qsign(data.path());
+        cmd.arg("verify").arg("--trust").arg(&root_file).arg(&file);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run(&mut cmd);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = verify("lt.pdf", &lt, false);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("TOTAL-PASSED") && out.contains("Karen Blixen") && out.contains("B-LT"),
+        "{out}"
+    );
+    let (code, out, _) = verify("bb.pdf", &bb, true);
+    assert_eq!(code, 2, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["signatures"][0]["sub_indication"], "TRY_LATER",
+        "{out}"
+    );
+    let (code, out, _) = verify("tampered.pdf", &tampered, false);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("HASH_FAILURE"), "{out}");
+    let (code, _, err) = verify("junk.bin", b"junk", false);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.starts_with("qsign: error: "), "{err}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qsign_cades_signatures_pass_at_their_levels() {
+    use crate::signing::{authorize_totp, b64, credential, csc, hashes_of, person, unb64};
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let docs: Vec<Vec<u8>> = (0..4).map(|i| format!("annex {i}").into_bytes()).collect();
+    let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
+    svc.clock.advance(30);
+    let (_, auth) = authorize_totp(
+        &svc,
+        &token,
+        &advanced,
+        &hashes_of(&refs),
+        4,
+        &karen.code(&svc),
+    )
+    .await;
+    let levels = ["B-B", "B-T", "B-LT", "B-LTA"];
+    let documents: Vec<serde_json::Value> = docs
+        .iter()
+        .zip(levels)
+        .map(|(d, l)| {
+            serde_json::json!({"document": b64(d), "signature_format": "C",
+            "conformance_level": format!("Ades-{l}"), "signed_envelope_property": "Detached"})
+        })
+        .collect();
+    let (status, signed) = csc(
+        &svc,
+        "signatures/signDoc",
+        &token,
+        &serde_json::json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": documents}),
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    for ((cms, doc), level) in signed["SignatureObject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&docs)
+        .zip(levels)
+    {
+        let report = validate(&svc, &unb64(cms), Some(doc)).await;
+        assert_eq!(
+            only(&report),
+            (Indication::TotalPassed, None, Some(level.to_owned())),
+            "{report:?}"
+        );
+    }
+    svc.stop().await;
+}

@@ -1,0 +1,152 @@
+//! `qsign verify FILE [--content FILE] [--trust PEM]... [--json]`: validates a signed file
+//! offline, trusting the service's own root (from its data directory) and any `--trust`
+//! certificates. Exit codes: 0 all signatures passed, 1 one failed, 2 indeterminate,
+//! 3 the file cannot be validated (or read).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::bootstrap;
+use crate::clock::{self, Clock as _};
+use crate::config::Config;
+use crate::pki::Ca;
+use crate::validate::{self, Cert, Indication, Material, Report};
+
+/// Exit code for input that cannot be validated.
+const UNUSABLE: u8 = 3;
+
+fn read_pem_or_der(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(path)?;
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(vec![bytes]);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body: String = block
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        use base64::Engine as _;
+        out.push(base64::engine::general_purpose::STANDARD.decode(body)?);
+    }
+    Ok(out)
+}
+
+fn print_report(report: &Report) {
+    println!("{}: {}", report.file, indication(report.overall()));
+    for s in &report.signatures {
+        let signer = s
+            .signer
+            .as_ref()
+            .and_then(|x| x.name.clone())
+            .unwrap_or_else(|| "unknown signer".into());
+        println!(
+            "  {} ({}): {}{} — {}{}",
+            s.id,
+            s.format,
+            indication(s.indication),
+            s.sub_indication
+                .map(|x| format!(
+                    " / {}",
+                    serde_json::to_value(x)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ))
+                .unwrap_or_default(),
+            signer,
+            s.level
+                .as_deref()
+                .map(|l| format!(", {l}"))
+                .unwrap_or_default(),
+        );
+        for e in &s.errors {
+            println!("    {e}");
+        }
+    }
+}
+
+const fn indication(i: Indication) -> &'static str {
+    match i {
+        Indication::TotalPassed => "TOTAL-PASSED",
+        Indication::Indeterminate => "INDETERMINATE",
+        Indication::TotalFailed => "TOTAL-FAILED",
+    }
+}
+
+pub(super) fn run(
+    config: &Config,
+    file: &Path,
+    content: Option<&PathBuf>,
+    trust: &[PathBuf],
+    json: bool,
+) -> ExitCode {
+    match check(config, file, content, trust) {
+        Ok(Ok(report)) => {
+            if json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => eprintln!("qsign: error: {e}"),
+                }
+            } else {
+                print_report(&report);
+            }
+            ExitCode::from(match report.overall() {
+                Indication::TotalPassed => 0,
+                Indication::TotalFailed => 1,
+                Indication::Indeterminate => 2,
+            })
+        }
+        Ok(Err(e)) => {
+            eprintln!("qsign: error: {e}");
+            ExitCode::from(UNUSABLE)
+        }
+        Err(e) => {
+            eprintln!("qsign: error: {e:#}");
+            ExitCode::from(UNUSABLE)
+        }
+    }
+}
+
+fn check(
+    config: &Config,
+    file: &Path,
+    content: Option<&PathBuf>,
+    trust: &[PathBuf],
+) -> anyhow::Result<Result<Report, validate::Error>> {
+    let bytes = std::fs::read(file)?;
+    let content = content.map(std::fs::read).transpose()?;
+    let mut anchors = Vec::new();
+    for path in trust {
+        anchors.extend(read_pem_or_der(path)?);
+    }
+    let setup = bootstrap::prepare_hsm(config)?;
+    super::runtime()?.block_on(async move {
+        let opened = bootstrap::open(config, setup, false, &clock::system()).await?;
+        let now = clock::SystemClock.now().unix_timestamp();
+        anchors.push(opened.pki.ca_certificate(Ca::Root).await?);
+        let material = Material {
+            anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
+            certificates: Cert::parse(&opened.pki.ca_certificate(Ca::Issuing).await?)
+                .into_iter()
+                .collect(),
+            crls: vec![
+                opened.pki.crl(Ca::Issuing, now).await?,
+                opened.pki.crl(Ca::Root, now).await?,
+            ],
+            ocsps: Vec::new(),
+            now,
+        };
+        opened.store.close().await;
+        Ok(validate::validate(
+            &bytes,
+            content.as_deref(),
+            &material,
+            usize::MAX,
+        ))
+    })
+}
