@@ -42,6 +42,7 @@ bench: deps-test
 	$(CARGO) bench --bench signing
 	$(CARGO) bench --bench formats
 	$(CARGO) bench --bench pades
+	$(CARGO) bench --bench validate
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

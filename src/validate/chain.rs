@@ -17,6 +17,15 @@ use crate::formats::asn1::oid;
 /// Longest chain followed.
 const MAX_DEPTH: usize = 8;
 
+/// Most remembered verifications before the memory is cleared.
+const VERIFIED_MAX: usize = 16_384;
+
+fn verified() -> &'static std::sync::Mutex<HashSet<[u8; 32]>> {
+    static VERIFIED: std::sync::OnceLock<std::sync::Mutex<HashSet<[u8; 32]>>> =
+        std::sync::OnceLock::new();
+    VERIFIED.get_or_init(|| std::sync::Mutex::new(HashSet::new()))
+}
+
 /// Seconds since the epoch of an X.509 time.
 fn unix(t: &x509_cert::time::Time) -> i64 {
     i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
@@ -94,8 +103,39 @@ impl Cert {
 
     /// Verifies `signature` over `message` with this certificate's key and the signature
     /// algorithm `algorithm` (ECDSA with SHA-256/384, RSA PKCS#1 v1.5 or PSS with SHA-256).
+    ///
+    /// Positive results are remembered process-wide (keyed by SHA-256 over the key, the
+    /// algorithm, the message and the signature), so the CA certificates and CRLs a
+    /// long-running service sees again are not verified again.
     #[must_use]
     pub fn verifies(
+        &self,
+        algorithm: &der::asn1::ObjectIdentifier,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        let mut h = Sha256::new();
+        for part in [self.key().0, algorithm.as_bytes(), message, signature] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        let key: [u8; 32] = h.finalize().into();
+        if verified().lock().is_ok_and(|set| set.contains(&key)) {
+            return true;
+        }
+        let ok = self.verify_uncached(algorithm, message, signature);
+        if ok {
+            if let Ok(mut set) = verified().lock() {
+                if set.len() >= VERIFIED_MAX {
+                    set.clear();
+                }
+                set.insert(key);
+            }
+        }
+        ok
+    }
+
+    fn verify_uncached(
         &self,
         algorithm: &der::asn1::ObjectIdentifier,
         message: &[u8],

@@ -13,20 +13,15 @@ use crate::formats::pdf::{self, Dict, Object, Pdf};
 
 /// Where each revision ends (after its `%%EOF` and end of line).
 fn revision_ends(bytes: &[u8]) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut from = 0;
-    while let Some(at) = bytes
-        .get(from..)
-        .and_then(|rest| rest.windows(5).position(|w| w == b"%%EOF"))
-    {
-        let mut end = from + at + 5;
-        while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
-            end += 1;
-        }
-        ends.push(end);
-        from = end;
-    }
-    ends
+    memchr::memmem::find_iter(bytes, b"%%EOF")
+        .map(|at| {
+            let mut end = at + 5;
+            while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
+                end += 1;
+            }
+            end
+        })
+        .collect()
 }
 
 /// What a PDF's document security store holds.
