@@ -431,6 +431,32 @@ async fn the_validation_endpoint_answers_json_without_login() {
     let report: serde_json::Value = r.json().await.unwrap();
     assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
     assert_eq!(report["signatures"][0]["level"], "B-LT", "{report}");
+    // The readable page, escaped.
+    let page = http
+        .post(svc.url("/v1/validate"))
+        .header("accept", "text/html")
+        .body(
+            sign(
+                &svc,
+                &signer,
+                sample_pdf(1, "1.7", 0),
+                &Options::default(),
+                Level::BB,
+            )
+            .await,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("Every signature is valid.") && text.contains("Karen Blixen"),
+        "{text}"
+    );
     let r = http
         .post(svc.url("/v1/validate"))
         .body("not a signature")
