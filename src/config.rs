@@ -122,6 +122,30 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Credentials and signature activation.
     pub signing: SigningConfig,
+    /// Validation for verifiers.
+    pub validation: ValidationConfig,
+}
+
+/// Validation for verifiers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidationConfig {
+    /// Trust anchors beside the service's own root: PEM files of CA certificates (file only).
+    pub trust: Vec<PathBuf>,
+    /// Largest file validated, bytes (`QSIGN_VALIDATION_MAX_BYTES`).
+    pub max_bytes: usize,
+    /// Longest a validation may take, seconds (`QSIGN_VALIDATION_TIMEOUT_SECS`).
+    pub timeout_secs: u64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        Self {
+            trust: Vec::new(),
+            max_bytes: 64 * 1024 * 1024,
+            timeout_secs: 20,
+        }
+    }
 }
 
 /// When a person's credentials are made.
@@ -398,6 +422,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             identity: IdentityConfig::default(),
             signing: SigningConfig::default(),
+            validation: ValidationConfig::default(),
         }
     }
 }
@@ -515,6 +540,8 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_HSM_TIMEOUT_MS", "hsm.timeout_ms"),
     ("QSIGN_HTTP_BODY_LIMIT", "http.body_limit"),
     ("QSIGN_HTTP_DOCUMENT_LIMIT", "http.document_limit"),
+    ("QSIGN_VALIDATION_MAX_BYTES", "validation.max_bytes"),
+    ("QSIGN_VALIDATION_TIMEOUT_SECS", "validation.timeout_secs"),
     (
         "QSIGN_HTTP_REQUEST_TIMEOUT_SECS",
         "http.request_timeout_secs",
@@ -748,6 +775,8 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "hsm.timeout_ms"
             | "http.body_limit"
             | "http.document_limit"
+            | "validation.max_bytes"
+            | "validation.timeout_secs"
             | "http.request_timeout_secs"
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"

@@ -32,6 +32,7 @@ pub use crate::store::{MemberRow, OrganisationRow};
 pub use documents::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
+pub use validation::ValidationSettings;
 
 /// The service: everything a request needs, cheap to clone.
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ pub struct Service {
     clock: SharedClock,
     document_lifetime: i64,
     orgs: crate::orgs::Orgs,
+    validation: std::sync::Arc<validation::ValidationSettings>,
 }
 
 /// How long an uploaded document is kept by default, seconds.
@@ -241,7 +243,15 @@ impl Service {
             clock,
             document_lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
             orgs: crate::orgs::Orgs::new(store_for_orgs, keys_for_orgs, audit_for_orgs, "advanced"),
+            validation: std::sync::Arc::new(validation::ValidationSettings::default()),
         }
+    }
+
+    /// Validates with these settings (trust anchors, limits).
+    #[must_use]
+    pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
+        self.validation = std::sync::Arc::new(settings);
+        self
     }
 
     /// Keeps uploaded documents (and their signed results) `secs` seconds.

@@ -10,7 +10,7 @@ use super::bootstrap;
 use crate::clock;
 use crate::config::Config;
 use crate::http::{serve, AppState};
-use crate::service::{Parts, Service};
+use crate::service::{Parts, Service, ValidationSettings};
 use crate::telemetry::Metrics;
 
 pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
@@ -27,6 +27,13 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
         let opened = bootstrap::open(&config, setup, managed, &clock).await?;
         let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
         let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+        let mut anchors = Vec::new();
+        for path in &config.validation.trust {
+            anchors
+                .extend(super::verify::read_pem_or_der(path).with_context(|| {
+                    format!("validation.trust: cannot read {}", path.display())
+                })?);
+        }
         let service = Service::new(Parts {
             store: opened.store,
             hsm: opened.hsm,
@@ -37,7 +44,12 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             sam: opened.sam,
             clock,
         })
-        .with_document_lifetime(config.signing.document_lifetime_secs);
+        .with_document_lifetime(config.signing.document_lifetime_secs)
+        .with_validation(ValidationSettings {
+            anchors,
+            max_bytes: config.validation.max_bytes,
+            timeout_secs: config.validation.timeout_secs,
+        });
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;
         let state = AppState {

@@ -15,7 +15,11 @@ use crate::validate::{self, Cert, Indication, Material, Report};
 /// Exit code for input that cannot be validated.
 const UNUSABLE: u8 = 3;
 
-fn read_pem_or_der(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+/// The certificates of a PEM file (or one DER certificate).
+///
+/// # Errors
+/// The file cannot be read or its PEM does not decode.
+pub(super) fn read_pem_or_der(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path)?;
     if !bytes.starts_with(b"-----BEGIN") {
         return Ok(vec![bytes]);

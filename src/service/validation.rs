@@ -5,11 +5,26 @@ use super::{Error, ErrorCode, Service};
 use crate::pki::Ca;
 use crate::validate::{self, Cert, Material, Report};
 
-/// The largest file validated, bytes (also bounded by `http.document_limit` over HTTP).
-pub const VALIDATION_LIMIT: usize = 64 * 1024 * 1024;
+/// How validation runs: extra trust anchors, the size and time limits.
+#[derive(Debug, Clone)]
+pub struct ValidationSettings {
+    /// Trust anchors beside the service's root (DER).
+    pub anchors: Vec<Vec<u8>>,
+    /// Largest file, bytes.
+    pub max_bytes: usize,
+    /// Longest validation, seconds.
+    pub timeout_secs: u64,
+}
 
-/// The longest a validation may take, seconds.
-pub const VALIDATION_TIMEOUT_SECS: u64 = 20;
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            max_bytes: 64 * 1024 * 1024,
+            timeout_secs: 20,
+        }
+    }
+}
 
 impl Service {
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
@@ -26,7 +41,9 @@ impl Service {
     ) -> Result<Report, Error> {
         let now = self.now();
         let mut anchors = vec![self.pki.ca_certificate(Ca::Root).await?];
+        anchors.extend(self.validation.anchors.iter().cloned());
         anchors.extend(extra_anchors.iter().cloned());
+        let (max_bytes, timeout) = (self.validation.max_bytes, self.validation.timeout_secs);
         let material = Material {
             anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
             certificates: vec![Cert::parse(&self.pki.ca_certificate(Ca::Issuing).await?)]
@@ -43,20 +60,17 @@ impl Service {
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));
         let work = tokio::task::spawn_blocking(move || {
-            validate::validate(&file, content.as_deref(), &material, VALIDATION_LIMIT)
+            validate::validate(&file, content.as_deref(), &material, max_bytes)
         });
-        let outcome = tokio::time::timeout(
-            std::time::Duration::from_secs(VALIDATION_TIMEOUT_SECS),
-            work,
-        )
-        .await
-        .map_err(|_| {
-            Error::new(
-                ErrorCode::RequestTimeout,
-                "the validation took too long and was stopped",
-            )
-        })?
-        .map_err(|e| Error::internal(format!("validation task: {e}")))?;
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(timeout), work)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorCode::RequestTimeout,
+                    "the validation took too long and was stopped",
+                )
+            })?
+            .map_err(|e| Error::internal(format!("validation task: {e}")))?;
         outcome.map_err(|e| match e {
             validate::Error::Unusable(why) => Error::new(ErrorCode::UnusableInput, why),
             validate::Error::Unsupported(why) => Error::new(ErrorCode::UnsupportedFormat, why),

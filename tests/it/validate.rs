@@ -591,3 +591,240 @@ async fn qsign_cades_signatures_pass_at_their_levels() {
     }
     svc.stop().await;
 }
+
+/// Runs openssl with `args` in `dir`; panics with its output on failure.
+fn openssl_in(dir: &std::path::Path, args: &[&str]) {
+    let out = run(Command::new("openssl").current_dir(dir).args(args));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caught() {
+    let svc = Service::start().await;
+    let dir = svc.dir.path();
+    let ec = [
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+    ];
+    for key in ["ca.key", "leaf.key", "x.key", "y.key", "nr.key"] {
+        openssl_in(dir, &[&["genpkey"], &ec[..], &[key]].concat());
+    }
+    std::fs::write(
+        dir.join("ca.ext"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,nonRepudiation\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("nonr.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+    )
+    .unwrap();
+    // A foreign CA and a leaf under it.
+    openssl_in(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=Foreign CA",
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-out",
+            "ca.pem",
+        ],
+    );
+    let issue = |key: &str, subject: &str, ca: &str, ca_key: &str, ext: &str, out: &str| {
+        openssl_in(
+            dir,
+            &[
+                "req", "-new", "-key", key, "-subj", subject, "-out", "req.csr",
+            ],
+        );
+        openssl_in(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "req.csr",
+                "-CA",
+                ca,
+                "-CAkey",
+                ca_key,
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                ext,
+                "-out",
+                out,
+            ],
+        );
+    };
+    issue(
+        "leaf.key",
+        "/CN=Foreign Signer",
+        "ca.pem",
+        "ca.key",
+        "leaf.ext",
+        "leaf.pem",
+    );
+    issue(
+        "nr.key",
+        "/CN=No Commitment",
+        "ca.pem",
+        "ca.key",
+        "nonr.ext",
+        "nr.pem",
+    );
+    // A loop: X issued by Y, Y issued by X; a leaf under X.
+    openssl_in(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "y.key",
+            "-subj",
+            "/CN=Loop Y",
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-out",
+            "y0.pem",
+        ],
+    );
+    issue("x.key", "/CN=Loop X", "y0.pem", "y.key", "ca.ext", "x.pem");
+    issue("y.key", "/CN=Loop Y", "x.pem", "x.key", "ca.ext", "y.pem");
+    issue(
+        "leaf.key",
+        "/CN=Looped Signer",
+        "x.pem",
+        "x.key",
+        "leaf.ext",
+        "looped.pem",
+    );
+    std::fs::write(dir.join("content.txt"), b"foreign content").unwrap();
+    let sign = |signer: &str, key: &str, certfile: &str, out: &str| {
+        openssl_in(
+            dir,
+            &[
+                "cms",
+                "-sign",
+                "-cades",
+                "-binary",
+                "-md",
+                "sha256",
+                "-outform",
+                "DER",
+                "-in",
+                "content.txt",
+                "-signer",
+                signer,
+                "-inkey",
+                key,
+                "-certfile",
+                certfile,
+                "-out",
+                out,
+            ],
+        );
+        std::fs::read(dir.join(out)).unwrap()
+    };
+    let foreign = sign("leaf.pem", "leaf.key", "ca.pem", "foreign.p7s");
+    std::fs::write(
+        dir.join("loop.pem"),
+        [
+            std::fs::read(dir.join("x.pem")).unwrap(),
+            std::fs::read(dir.join("y.pem")).unwrap(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let looped = sign("looped.pem", "leaf.key", "loop.pem", "looped.p7s");
+    let no_commitment = sign("nr.pem", "nr.key", "ca.pem", "nr.p7s");
+    let content: &[u8] = b"foreign content";
+
+    // Without the foreign CA as an anchor: no chain. With it (as an operator configures):
+    // the chain is found and only revocation data is missing.
+    let report = validate(&svc, &foreign, Some(content)).await;
+    assert_eq!(only(&report).0, Indication::Indeterminate);
+    assert_eq!(
+        only(&report).1,
+        Some(SubIndication::NoCertificateChainFound),
+        "{report:?}"
+    );
+    let ca_pem = std::fs::read_to_string(dir.join("ca.pem")).unwrap();
+    let ca_der = {
+        use base64::Engine as _;
+        let body: String = ca_pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    let configured = svc
+        .service
+        .clone()
+        .with_validation(qsign::service::ValidationSettings {
+            anchors: vec![ca_der],
+            ..qsign::service::ValidationSettings::default()
+        });
+    let report = configured
+        .validate_file(&foreign, Some(content), &[])
+        .await
+        .unwrap();
+    assert_eq!(only(&report).1, Some(SubIndication::TryLater), "{report:?}");
+    assert_eq!(report.signatures[0].chain.len(), 2, "{report:?}");
+    // A chain loop ends the search; a signer without non-repudiation is refused.
+    let report = configured
+        .validate_file(&looped, Some(content), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        only(&report).1,
+        Some(SubIndication::NoCertificateChainFound),
+        "{report:?}"
+    );
+    let report = configured
+        .validate_file(&no_commitment, Some(content), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        only(&report).1,
+        Some(SubIndication::ChainConstraintsFailure),
+        "{report:?}"
+    );
+    // The size limit.
+    let small = svc
+        .service
+        .clone()
+        .with_validation(qsign::service::ValidationSettings {
+            max_bytes: 100,
+            ..qsign::service::ValidationSettings::default()
+        });
+    let e = small
+        .validate_file(&foreign, Some(content), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_str(), "payload_too_large");
+    svc.stop().await;
+}
