@@ -4,12 +4,13 @@
 //!
 //! [`pdf`]: every signature and document timestamp of a PDF, with its coverage and the changes
 //! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
-//! and revocation. XAdES validation is not built yet ([`Error::Unsupported`]).
+//! and revocation; [`xml`]: XAdES and XML-DSig.
 
 pub mod chain;
 pub mod cms;
 pub mod pdf;
 pub mod report;
+pub mod xml;
 
 use sha2::Digest as _;
 
@@ -62,10 +63,19 @@ pub fn validate(
         });
     }
     let text = file.get(..64).unwrap_or(file);
-    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-        return Err(Error::Unsupported(
-            "XAdES validation is not built yet; PDF and CMS files are validated".into(),
-        ));
+    let start = text.iter().find(|b| !b.is_ascii_whitespace());
+    if start == Some(&b'<') || text.starts_with(b"\xef\xbb\xbf<") {
+        let signatures = xml::validate(file, content, material).map_err(Error::Unusable)?;
+        if signatures.is_empty() {
+            return Err(Error::Unusable(
+                "the XML document has no ds:Signature".into(),
+            ));
+        }
+        return Ok(Report {
+            file: "xml".into(),
+            signatures,
+            validation_time,
+        });
     }
     Err(Error::Unusable(
         "neither a PDF nor a CMS (DER) signature".into(),

@@ -89,6 +89,12 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// A result with nothing found wrong yet.
+    #[must_use]
+    pub fn new_passed() -> Self {
+        Self::new()
+    }
+
     fn new() -> Self {
         Self {
             indication: Indication::TotalPassed,
@@ -290,7 +296,9 @@ pub fn timestamp(token: &[u8], imprint: &[u8], m: &Material) -> Result<i64, Stri
     Ok(at)
 }
 
-fn signer_of(cert: &Cert) -> Signer {
+/// Who a certificate names.
+#[must_use]
+pub fn signer_of(cert: &Cert) -> Signer {
     let subject = cert.cert.tbs_certificate().subject();
     let text = |id: ObjectIdentifier| {
         subject.iter().find(|atv| atv.oid == id).and_then(|atv| {
@@ -315,7 +323,9 @@ fn signer_of(cert: &Cert) -> Signer {
     }
 }
 
-fn qualification(cert: &Cert) -> Qualification {
+/// The QCStatements hints of a certificate.
+#[must_use]
+pub fn qualification(cert: &Cert) -> Qualification {
     let statements: Vec<QcStatement> = cert
         .cert
         .tbs_certificate()
@@ -407,6 +417,28 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
             ),
         }
     }
+    let embedded: Vec<Vec<u8>> = signed
+        .crls
+        .iter()
+        .flat_map(|c| c.0.iter())
+        .filter_map(|r| match r {
+            RevocationInfoChoice::Crl(crl) => crl.to_der().ok(),
+            RevocationInfoChoice::Other(_) => None,
+        })
+        .collect();
+    assess(&mut out, &cert, &pool, &embedded, m);
+    out
+}
+
+/// The checks of a verified signer's certificate: key usage, chain, validity at the best
+/// signature time (`out.proven`, else now) and revocation (`embedded_crls` and the material's).
+pub fn assess(
+    out: &mut Checked,
+    cert: &Cert,
+    pool: &[Cert],
+    embedded_crls: &[Vec<u8>],
+    m: &Material,
+) {
     if !cert.key_usage(KeyUsages::NonRepudiation) {
         out.fail(
             Indication::Indeterminate,
@@ -414,7 +446,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
             "the signer's certificate does not allow non-repudiation",
         );
     }
-    let built = match chain::build(&cert, &pool, &m.anchors) {
+    let built = match chain::build(cert, pool, &m.anchors) {
         Ok(c) => c,
         Err(sub) => {
             out.fail(
@@ -422,7 +454,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
                 sub,
                 "the signer's certificate does not chain to a trust anchor",
             );
-            return out;
+            return;
         }
     };
     out.chain = built
@@ -452,15 +484,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
         }
     }
     // Revocation of every certificate below the anchor.
-    let mut embedded_crls: Vec<Vec<u8>> = signed
-        .crls
-        .iter()
-        .flat_map(|c| c.0.iter())
-        .filter_map(|r| match r {
-            RevocationInfoChoice::Crl(crl) => crl.to_der().ok(),
-            RevocationInfoChoice::Other(_) => None,
-        })
-        .collect();
+    let mut embedded_crls = embedded_crls.to_vec();
     embedded_crls.extend(m.crls.iter().cloned());
     out.certificates = built.certificates.clone();
     for pair in built.certificates.windows(2) {
@@ -489,5 +513,4 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
             }
         }
     }
-    out
 }

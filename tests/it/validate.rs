@@ -404,7 +404,7 @@ async fn pdf_attacks_get_their_indications() {
         .validate_file(b"<x/>", None, &[])
         .await
         .unwrap_err();
-    assert_eq!(e.code.as_str(), "unsupported_format");
+    assert_eq!(e.code.as_str(), "unusable_input");
     svc.stop().await;
 }
 
@@ -826,5 +826,161 @@ async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caug
         .await
         .unwrap_err();
     assert_eq!(e.code.as_str(), "payload_too_large");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
+    use crate::signing::{authorize_totp, b64, credential, csc, hashes_of, person, unb64};
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let xml =
+        b"<?xml version=\"1.0\"?>\n<lease><rent currency=\"DKK\">9500</rent></lease>".to_vec();
+    let plain = b"detached annex".to_vec();
+    let cases = [
+        ("Enveloped", "B-B", xml.clone()),
+        ("Enveloping", "B-T", xml.clone()),
+        ("Enveloped", "B-LT", xml.clone()),
+        ("Detached", "B-LTA", plain.clone()),
+    ];
+    let refs: Vec<&[u8]> = cases.iter().map(|c| c.2.as_slice()).collect();
+    svc.clock.advance(30);
+    let (_, auth) = authorize_totp(
+        &svc,
+        &token,
+        &advanced,
+        &hashes_of(&refs),
+        4,
+        &karen.code(&svc),
+    )
+    .await;
+    let documents: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|(p, l, d)| {
+            serde_json::json!({"document": b64(d), "signature_format": "X",
+            "conformance_level": format!("Ades-{l}"), "signed_envelope_property": p})
+        })
+        .collect();
+    let (status, signed) = csc(
+        &svc,
+        "signatures/signDoc",
+        &token,
+        &serde_json::json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": documents}),
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    let mut with = signed["DocumentWithSignature"].as_array().unwrap().iter();
+    let mut without = signed["SignatureObject"].as_array().unwrap().iter();
+    let mut outputs = Vec::new();
+    for (packaging, level, doc) in &cases {
+        let out = unb64(if *packaging == "Detached" {
+            without.next().unwrap()
+        } else {
+            with.next().unwrap()
+        });
+        let content = (*packaging == "Detached").then_some(doc.as_slice());
+        let report = validate(&svc, &out, content).await;
+        assert_eq!(
+            only(&report),
+            (Indication::TotalPassed, None, Some((*level).to_owned())),
+            "{packaging} {level}: {report:?}"
+        );
+        assert_eq!(report.signatures[0].format, "XAdES");
+        outputs.push(out);
+    }
+    // Wrapping: a second element with the signed Id, placed first where a reader looks.
+    let enveloping = String::from_utf8(outputs[1].clone()).unwrap();
+    let id_at = enveloping.find("<ds:Object Id=\"").unwrap() + "<ds:Object Id=\"".len();
+    let id_end = enveloping[id_at..].find('"').unwrap() + id_at;
+    let id = enveloping[id_at..id_end].to_owned();
+    let forged = enveloping.replacen(
+        "<ds:Object Id=",
+        &format!("<ds:Object Id=\"{id}\"><lease><rent currency=\"DKK\">1</rent></lease></ds:Object><ds:Object Id="),
+        1,
+    );
+    let report = validate(&svc, forged.as_bytes(), None).await;
+    assert_eq!(only(&report).0, Indication::TotalFailed, "{report:?}");
+    assert_eq!(
+        only(&report).1,
+        Some(SubIndication::FormatFailure),
+        "{report:?}"
+    );
+    // The signed content changed: hash failure.
+    let changed = String::from_utf8(outputs[0].clone())
+        .unwrap()
+        .replace(">9500<", ">1<");
+    assert_eq!(
+        only(&validate(&svc, changed.as_bytes(), None).await).1,
+        Some(SubIndication::HashFailure)
+    );
+    // XXE and entity bombs: refused before anything is read.
+    for hostile in [
+        &b"<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"[..],
+        b"<!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]><x>&b;</x>",
+    ] {
+        let e = svc
+            .service
+            .validate_file(hostile, None, &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_str(), "unusable_input");
+        assert!(e.message.contains("xml_dtd"), "{}", e.message);
+    }
+
+    // xmlsec1 signs with a key of its own, certified by qsign's CA.
+    let dir = svc.dir.path();
+    openssl_in(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            "x.key",
+        ],
+    );
+    let spki = run(Command::new("openssl")
+        .current_dir(dir)
+        .args(["pkey", "-pubout", "-outform", "DER", "-in", "x.key"]))
+    .stdout;
+    let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
+        given_name: "Xml".into(),
+        family_name: "Signer".into(),
+        person_id: uuid::Uuid::new_v4(),
+        country: "DK".into(),
+        qualified: false,
+    });
+    let issued = svc
+        .pki
+        .issue(&spki, &subject, &qsign::audit::Context::system(), svc.now())
+        .await
+        .unwrap();
+    std::fs::write(dir.join("x.pem"), support::cert_pem(&issued.der)).unwrap();
+    let template = "<?xml version=\"1.0\"?>\n<doc><data>Hello</data><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature></doc>\n";
+    std::fs::write(dir.join("template.xml"), template).unwrap();
+    let out = run(Command::new("xmlsec1").current_dir(dir).args([
+        "--sign",
+        "--privkey-pem",
+        "x.key,x.pem",
+        "--output",
+        "xmlsec.xml",
+        "template.xml",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = validate(&svc, &std::fs::read(dir.join("xmlsec.xml")).unwrap(), None).await;
+    assert_eq!(
+        only(&report),
+        (Indication::TotalPassed, None, Some("B-B".into())),
+        "{report:?}"
+    );
+    assert_eq!(report.signatures[0].format, "XML-DSig");
     svc.stop().await;
 }

@@ -1,0 +1,425 @@
+//! XML signatures (XAdES and plain XML-DSig): the document is read by the hostile-input-proof
+//! parser; each `ds:Signature` has its references resolved only within the document (the whole
+//! document for `URI=""`, an element whose `Id` is unique for `#id` — a duplicate `Id`, the
+//! tell-tale of signature wrapping, fails the signature — or the detached content), digested
+//! after exclusive C14N, and its `SignedInfo` verified; XAdES signing certificate, signature
+//! timestamp, validation data and archive timestamp are checked as in CAdES.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+use super::chain::Cert;
+use super::cms::{self, Checked, Material};
+use super::report::{rfc3339, Indication, SignatureReport, SubIndication};
+use crate::formats::xml::{self, c14n, Element};
+
+const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+fn is(e: &Element, ns: &str, local: &str) -> bool {
+    e.ns.as_deref() == Some(ns) && e.local == local
+}
+
+fn child<'a>(e: &'a Element, ns: &str, local: &str) -> Option<&'a Element> {
+    e.elements().find(|c| is(c, ns, local))
+}
+
+fn descendants<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
+    out.push(e);
+    for c in e.elements() {
+        descendants(c, out);
+    }
+}
+
+fn text(e: &Element) -> String {
+    e.children
+        .iter()
+        .filter_map(|n| match n {
+            xml::Node::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn b64(e: Option<&Element>) -> Option<Vec<u8>> {
+    let t: String = text(e?).chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(t).ok()
+}
+
+/// A raw ECDSA `r || s` as the DER `ECDSA-Sig-Value` ring's ASN.1 verifiers take.
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let int = |half: &[u8]| {
+        let trimmed: Vec<u8> = half.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut v = if trimmed.first().is_some_and(|b| b & 0x80 != 0) {
+            vec![0]
+        } else {
+            Vec::new()
+        };
+        v.extend(if trimmed.is_empty() { vec![0] } else { trimmed });
+        let mut out = vec![0x02, u8::try_from(v.len()).unwrap_or(0)];
+        out.extend(v);
+        out
+    };
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let body = [int(r), int(s)].concat();
+    let mut out = vec![0x30, u8::try_from(body.len()).unwrap_or(0)];
+    out.extend(body);
+    out
+}
+
+fn algorithm(e: Option<&Element>) -> &str {
+    e.and_then(|e| e.attribute("Algorithm")).unwrap_or("")
+}
+
+fn empty_report(id: String, format: &str) -> SignatureReport {
+    SignatureReport {
+        id,
+        format: format.to_owned(),
+        indication: Indication::TotalPassed,
+        sub_indication: None,
+        errors: Vec::new(),
+        signer: None,
+        claimed_signing_time: None,
+        proven_signing_time: None,
+        level: None,
+        chain: Vec::new(),
+        revocation: "unknown".into(),
+        qualification: super::report::Qualification::default(),
+        coverage: None,
+    }
+}
+
+/// Validates every `ds:Signature` of an XML document.
+///
+/// # Errors
+/// The refusal of the XML parser (DTDs, entities, nesting, size), with its code.
+pub fn validate(
+    bytes: &[u8],
+    detached: Option<&[u8]>,
+    m: &Material,
+) -> Result<Vec<SignatureReport>, String> {
+    let doc =
+        xml::parse(bytes, xml::Limits::default()).map_err(|e| format!("{e} ({})", e.code()))?;
+    let mut all = Vec::new();
+    descendants(&doc.root, &mut all);
+    let mut ids: HashMap<&str, Vec<&Element>> = HashMap::new();
+    for e in &all {
+        for a in &e.attributes {
+            if a.ns.is_none() && matches!(a.local.as_str(), "Id" | "ID" | "id") {
+                ids.entry(a.value.as_str()).or_default().push(e);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (n, sig) in all.iter().filter(|e| is(e, DS, "Signature")).enumerate() {
+        out.push(signature(bytes, &doc.root, sig, &ids, detached, m, n + 1));
+    }
+    Ok(out)
+}
+
+fn fail(r: &mut SignatureReport, indication: Indication, sub: SubIndication, why: String) {
+    r.errors.push(why);
+    if r.indication == Indication::TotalPassed
+        || (r.indication == Indication::Indeterminate && indication == Indication::TotalFailed)
+    {
+        r.indication = indication;
+        r.sub_indication = Some(sub);
+    }
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "the checks in order, each a few lines"
+)]
+fn signature(
+    bytes: &[u8],
+    root: &Element,
+    sig: &Element,
+    ids: &HashMap<&str, Vec<&Element>>,
+    detached: Option<&[u8]>,
+    m: &Material,
+    n: usize,
+) -> SignatureReport {
+    let xades = child(sig, DS, "Object")
+        .and_then(|o| child(o, XADES, "QualifyingProperties"))
+        .or_else(|| {
+            sig.elements()
+                .filter(|e| is(e, DS, "Object"))
+                .find_map(|o| child(o, XADES, "QualifyingProperties"))
+        });
+    let format = if xades.is_some() { "XAdES" } else { "XML-DSig" };
+    let mut r = empty_report(
+        sig.attribute("Id")
+            .map_or_else(|| format!("signature-{n}"), str::to_owned),
+        format,
+    );
+    let format_failure = |r: &mut SignatureReport, why: &str| {
+        fail(
+            r,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            why.to_owned(),
+        );
+    };
+    let Some(info) = child(sig, DS, "SignedInfo") else {
+        format_failure(&mut r, "no ds:SignedInfo");
+        return r;
+    };
+    if algorithm(child(info, DS, "CanonicalizationMethod")) != c14n::EXCLUSIVE {
+        format_failure(&mut r, "only exclusive C14N 1.0 is supported");
+        return r;
+    }
+    // References.
+    let mut signed_properties = None;
+    for reference in info.elements().filter(|e| is(e, DS, "Reference")) {
+        let uri = reference.attribute("URI").unwrap_or("");
+        let transforms: Vec<&str> = child(reference, DS, "Transforms")
+            .map(|t| {
+                t.elements()
+                    .filter_map(|e| e.attribute("Algorithm"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if algorithm(child(reference, DS, "DigestMethod")) != SHA256_URI {
+            fail(
+                &mut r,
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                "only SHA-256 digests are supported".into(),
+            );
+            continue;
+        }
+        let expected = b64(child(reference, DS, "DigestValue")).unwrap_or_default();
+        let enveloped = transforms.contains(&ENVELOPED);
+        let skip = |e: &Element| enveloped && std::ptr::eq(e, sig);
+        let digest = if uri.is_empty() {
+            Sha256::digest(c14n::exclusive(root, &skip)).to_vec()
+        } else if let Some(id) = uri.strip_prefix('#') {
+            match ids.get(id).map(Vec::as_slice) {
+                Some([target]) => {
+                    if reference.attribute("Type")
+                        == Some("http://uri.etsi.org/01903#SignedProperties")
+                    {
+                        signed_properties = Some(*target);
+                    }
+                    Sha256::digest(c14n::exclusive(target, &skip)).to_vec()
+                }
+                Some(_) => {
+                    format_failure(
+                        &mut r,
+                        &format!("more than one element has Id {id:?} (signature wrapping)"),
+                    );
+                    return r;
+                }
+                None => {
+                    format_failure(&mut r, &format!("the referenced element #{id} is missing"));
+                    return r;
+                }
+            }
+        } else if let Some(content) = detached {
+            Sha256::digest(content).to_vec()
+        } else {
+            fail(
+                &mut r,
+                Indication::Indeterminate,
+                SubIndication::SigConstraintsFailure,
+                format!("detached data {uri:?} was not supplied"),
+            );
+            return r;
+        };
+        if digest != expected {
+            fail(
+                &mut r,
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                format!("the data of reference {uri:?} does not match its digest"),
+            );
+            return r;
+        }
+    }
+    if xades.is_some() && signed_properties.is_none() {
+        format_failure(&mut r, "the XAdES signed properties are not signed");
+        return r;
+    }
+    // The signer's certificate and the signature value.
+    let certs: Vec<Cert> = sig
+        .elements()
+        .filter(|e| is(e, DS, "KeyInfo"))
+        .flat_map(|k| k.elements().filter(|e| is(e, DS, "X509Data")))
+        .flat_map(|d| d.elements().filter(|e| is(e, DS, "X509Certificate")))
+        .filter_map(|c| b64(Some(c)).and_then(|d| Cert::parse(&d)))
+        .collect();
+    let Some(cert) = certs.first().cloned() else {
+        fail(
+            &mut r,
+            Indication::Indeterminate,
+            SubIndication::NoSigningCertificateFound,
+            "no X509Certificate in KeyInfo".into(),
+        );
+        return r;
+    };
+    let value_element = child(sig, DS, "SignatureValue");
+    let value = b64(value_element).unwrap_or_default();
+    let method = algorithm(child(info, DS, "SignatureMethod"));
+    let signed_info = c14n::exclusive(info, &|_| false);
+    let verified = match method {
+        ECDSA_SHA256 => cert.verifies(
+            &crate::formats::asn1::oid::ECDSA_WITH_SHA256,
+            &signed_info,
+            &ecdsa_der(&value),
+        ),
+        RSA_SHA256 => cert.verifies(
+            &crate::formats::asn1::oid::RSA_WITH_SHA256,
+            &signed_info,
+            &value,
+        ),
+        _ => false,
+    };
+    if !verified {
+        fail(
+            &mut r,
+            Indication::TotalFailed,
+            SubIndication::SigCryptoFailure,
+            "the signature value does not verify".into(),
+        );
+        return r;
+    }
+    // XAdES properties.
+    let mut checked = Checked::new_passed();
+    let mut pool = certs.clone();
+    pool.extend(m.certificates.iter().cloned());
+    let mut crls = Vec::new();
+    if let Some(props) = signed_properties {
+        let mut found = Vec::new();
+        descendants(props, &mut found);
+        let digest = found
+            .iter()
+            .find(|e| is(e, XADES, "CertDigest"))
+            .and_then(|d| b64(child(d, DS, "DigestValue")));
+        if digest.as_deref() != Some(Sha256::digest(&cert.der).as_slice()) {
+            fail(
+                &mut r,
+                Indication::Indeterminate,
+                SubIndication::NoSigningCertificateFound,
+                "SigningCertificateV2 names another certificate".into(),
+            );
+            return r;
+        }
+        r.claimed_signing_time = found
+            .iter()
+            .find(|e| is(e, XADES, "SigningTime"))
+            .map(|e| text(e));
+    }
+    let mut unsigned = Vec::new();
+    if let Some(q) = xades {
+        descendants(q, &mut unsigned);
+    }
+    if let Some(stamp) = unsigned.iter().find(|e| is(e, XADES, "SignatureTimeStamp")) {
+        let token = b64(child(stamp, XADES, "EncapsulatedTimeStamp")).unwrap_or_default();
+        let imprint = value_element
+            .map(|v| Sha256::digest(c14n::exclusive(v, &|_| false)).to_vec())
+            .unwrap_or_default();
+        match cms::timestamp(&token, &imprint, m) {
+            Ok(at) => checked.proven = Some(at),
+            Err(why) => checked.fail(
+                Indication::Indeterminate,
+                SubIndication::TimestampFailure,
+                format!("signature timestamp: {why}"),
+            ),
+        }
+    }
+    for e in &unsigned {
+        if is(e, XADES, "EncapsulatedX509Certificate") {
+            pool.extend(b64(Some(e)).and_then(|d| Cert::parse(&d)));
+        } else if is(e, XADES, "EncapsulatedCRLValue") {
+            crls.extend(b64(Some(e)));
+        }
+    }
+    let embedded = !crls.is_empty();
+    let archived = match unsigned
+        .iter()
+        .find(|e| is(e, XADES141, "ArchiveTimeStamp"))
+    {
+        None => false,
+        Some(stamp) => {
+            let token = b64(child(stamp, XADES, "EncapsulatedTimeStamp"))
+                .or_else(|| b64(child(stamp, XADES141, "EncapsulatedTimeStamp")))
+                .unwrap_or_default();
+            match archive_imprint(bytes, detached) {
+                Ok(imprint) => match cms::timestamp(&token, &imprint, m) {
+                    Ok(_) => true,
+                    Err(why) => {
+                        checked.fail(
+                            Indication::Indeterminate,
+                            SubIndication::TimestampFailure,
+                            format!("archive timestamp: {why}"),
+                        );
+                        false
+                    }
+                },
+                Err(why) => {
+                    checked.fail(
+                        Indication::Indeterminate,
+                        SubIndication::TimestampFailure,
+                        format!("archive timestamp: {why}"),
+                    );
+                    false
+                }
+            }
+        }
+    };
+    cms::assess(&mut checked, &cert, &pool, &crls, m);
+    r.indication = checked.indication;
+    r.sub_indication = checked.sub_indication;
+    r.errors = checked.errors;
+    r.signer = checked.signer.or_else(|| Some(cms::signer_of(&cert)));
+    r.qualification = cms::qualification(&cert);
+    r.chain = checked.chain;
+    r.proven_signing_time = checked.proven.map(rfc3339);
+    r.revocation = match checked.revocation {
+        super::chain::Status::Good => "good".into(),
+        super::chain::Status::Revoked(_) => "revoked".into(),
+        super::chain::Status::Unknown => "unknown".into(),
+    };
+    r.level = Some(
+        match (checked.proven.is_some(), embedded, archived) {
+            (false, ..) => "B-B",
+            (true, false, _) => "B-T",
+            (true, true, false) => "B-LT",
+            (true, true, true) => "B-LTA",
+        }
+        .to_owned(),
+    );
+    r
+}
+
+/// The imprint an `ArchiveTimeStamp` covers: the archive input of the document as it stood
+/// without that element (qsign writes it as one element; others' are cut the same way).
+fn archive_imprint(bytes: &[u8], detached: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
+    let start = text
+        .rfind("<xades141:ArchiveTimeStamp")
+        .ok_or("the ArchiveTimeStamp is not written as xades141:ArchiveTimeStamp")?;
+    let close = "</xades141:ArchiveTimeStamp>";
+    let end = text
+        .get(start..)
+        .and_then(|t| t.find(close))
+        .ok_or("unterminated ArchiveTimeStamp")?
+        + start
+        + close.len();
+    let without = [
+        text.get(..start).unwrap_or(""),
+        text.get(end..).unwrap_or(""),
+    ]
+    .concat();
+    let input = crate::formats::xades::archive_input(without.as_bytes(), detached)
+        .map_err(|e| e.to_string())?;
+    Ok(Sha256::digest(input).to_vec())
+}
