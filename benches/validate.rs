@@ -62,6 +62,7 @@ async fn run() {
         crls: Vec::new(),
         ocsps: Vec::new(),
         now: svc.now(),
+        fetch: None,
     };
     let python = std::env::var("QSIGN_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());

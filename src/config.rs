@@ -136,6 +136,11 @@ pub struct ValidationConfig {
     pub max_bytes: usize,
     /// Longest a validation may take, seconds (`QSIGN_VALIDATION_TIMEOUT_SECS`).
     pub timeout_secs: u64,
+    /// Fetch CRLs of other CAs from their distribution points when a signed file carries no
+    /// revocation data (`QSIGN_VALIDATION_FETCH_REVOCATION`).
+    pub fetch_revocation: bool,
+    /// Longest wait for one fetched CRL, seconds (`QSIGN_VALIDATION_FETCH_TIMEOUT_SECS`).
+    pub fetch_timeout_secs: u64,
 }
 
 impl Default for ValidationConfig {
@@ -144,6 +149,8 @@ impl Default for ValidationConfig {
             trust: Vec::new(),
             max_bytes: 64 * 1024 * 1024,
             timeout_secs: 20,
+            fetch_revocation: false,
+            fetch_timeout_secs: 5,
         }
     }
 }
@@ -543,6 +550,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("QSIGN_VALIDATION_MAX_BYTES", "validation.max_bytes"),
     ("QSIGN_VALIDATION_TIMEOUT_SECS", "validation.timeout_secs"),
     (
+        "QSIGN_VALIDATION_FETCH_REVOCATION",
+        "validation.fetch_revocation",
+    ),
+    (
+        "QSIGN_VALIDATION_FETCH_TIMEOUT_SECS",
+        "validation.fetch_timeout_secs",
+    ),
+    (
         "QSIGN_HTTP_REQUEST_TIMEOUT_SECS",
         "http.request_timeout_secs",
     ),
@@ -777,6 +792,7 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.document_limit"
             | "validation.max_bytes"
             | "validation.timeout_secs"
+            | "validation.fetch_timeout_secs"
             | "http.request_timeout_secs"
             | "http.max_in_flight"
             | "http.shutdown_grace_secs"

@@ -49,6 +49,8 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             anchors,
             max_bytes: config.validation.max_bytes,
             timeout_secs: config.validation.timeout_secs,
+            fetch_revocation: config.validation.fetch_revocation,
+            fetch_timeout_secs: config.validation.fetch_timeout_secs,
         });
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;

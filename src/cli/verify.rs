@@ -144,6 +144,7 @@ fn check(
             ],
             ocsps: Vec::new(),
             now,
+            fetch: None,
         };
         opened.store.close().await;
         Ok(validate::validate(

@@ -14,6 +14,10 @@ pub struct ValidationSettings {
     pub max_bytes: usize,
     /// Longest validation, seconds.
     pub timeout_secs: u64,
+    /// Fetch CRLs of other CAs from their distribution points when a file carries none.
+    pub fetch_revocation: bool,
+    /// Longest wait for one fetched CRL, seconds.
+    pub fetch_timeout_secs: u64,
 }
 
 impl Default for ValidationSettings {
@@ -22,7 +26,37 @@ impl Default for ValidationSettings {
             anchors: Vec::new(),
             max_bytes: 64 * 1024 * 1024,
             timeout_secs: 20,
+            fetch_revocation: false,
+            fetch_timeout_secs: 5,
         }
+    }
+}
+
+/// Largest CRL fetched, bytes.
+const FETCH_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Fetches over HTTP from the validation's blocking thread, through the service's runtime.
+#[derive(Debug)]
+struct HttpFetch {
+    client: reqwest::Client,
+    handle: tokio::runtime::Handle,
+    timeout: std::time::Duration,
+}
+
+impl crate::validate::chain::Fetch for HttpFetch {
+    fn get(&self, url: &str) -> Option<Vec<u8>> {
+        let request = self.client.get(url).timeout(self.timeout).send();
+        self.handle.block_on(async {
+            let response = request.await.ok()?.error_for_status().ok()?;
+            if response
+                .content_length()
+                .is_some_and(|l| l > FETCH_LIMIT as u64)
+            {
+                return None;
+            }
+            let bytes = response.bytes().await.ok()?;
+            (bytes.len() <= FETCH_LIMIT).then(|| bytes.to_vec())
+        })
     }
 }
 
@@ -56,6 +90,13 @@ impl Service {
             ],
             ocsps: Vec::new(),
             now,
+            fetch: self.validation.fetch_revocation.then(|| {
+                std::sync::Arc::new(HttpFetch {
+                    client: reqwest::Client::new(),
+                    handle: tokio::runtime::Handle::current(),
+                    timeout: std::time::Duration::from_secs(self.validation.fetch_timeout_secs),
+                }) as std::sync::Arc<dyn crate::validate::chain::Fetch>
+            }),
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));

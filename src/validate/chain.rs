@@ -245,6 +245,56 @@ pub enum Status {
     Unknown,
 }
 
+/// Fetches revocation data from the network (a CRL distribution point's URL).
+pub trait Fetch: Send + Sync + std::fmt::Debug {
+    /// The bytes at `url`, or `None` (unreachable, too slow, too large, not HTTP).
+    fn get(&self, url: &str) -> Option<Vec<u8>>;
+}
+
+/// The HTTP(S) URLs of a certificate's CRL distribution points.
+#[must_use]
+pub fn crl_urls(cert: &Cert) -> Vec<String> {
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    cert.extension::<x509_cert::ext::pkix::CrlDistributionPoints>(
+        const_oid::db::rfc5280::ID_CE_CRL_DISTRIBUTION_POINTS,
+    )
+    .map(|points| {
+        points
+            .0
+            .iter()
+            .filter_map(|p| match &p.distribution_point {
+                Some(DistributionPointName::FullName(names)) => Some(names),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|n| match n {
+                GeneralName::UniformResourceIdentifier(uri) => Some(uri.as_str().to_owned()),
+                _ => None,
+            })
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// [`revocation`] from the data at hand, then, when that is not enough and `fetch` is given,
+/// from the CRLs at the certificate's distribution points.
+#[must_use]
+pub fn revocation_or_fetch(
+    cert: &Cert,
+    issuer: &Cert,
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+    fetch: Option<&dyn Fetch>,
+) -> Status {
+    let status = revocation(cert, issuer, crls, ocsps);
+    let Some(fetch) = fetch.filter(|_| status == Status::Unknown) else {
+        return status;
+    };
+    let fetched: Vec<Vec<u8>> = crl_urls(cert).iter().filter_map(|u| fetch.get(u)).collect();
+    revocation(cert, issuer, &fetched, &[])
+}
+
 /// The status of `cert` (issued by `issuer`) from `crls` and `ocsps` (DER), each checked:
 /// signed by the issuer (CRL) or by the issuer or a responder it delegated to (OCSP).
 #[must_use]

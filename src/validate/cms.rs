@@ -31,6 +31,8 @@ pub struct Material {
     pub ocsps: Vec<Vec<u8>>,
     /// Validation time, Unix seconds.
     pub now: i64,
+    /// Fetching of CRLs from distribution points when the data at hand says nothing.
+    pub fetch: Option<std::sync::Arc<dyn chain::Fetch>>,
 }
 
 /// A digest of the signed content with the algorithm the signature names.
@@ -489,7 +491,8 @@ pub fn assess(
     out.certificates = built.certificates.clone();
     for pair in built.certificates.windows(2) {
         let [c, issuer] = pair else { continue };
-        let status = chain::revocation(c, issuer, &embedded_crls, &m.ocsps);
+        let status =
+            chain::revocation_or_fetch(c, issuer, &embedded_crls, &m.ocsps, m.fetch.as_deref());
         if c.der == cert.der {
             out.revocation = status;
         }

@@ -984,3 +984,42 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
     assert_eq!(report.signatures[0].format, "XML-DSig");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_installation_fetches_crls_from_the_distribution_points_when_allowed() {
+    let signing = Service::start().await;
+    let signer = key(&signing).await;
+    let pdf = sign(
+        &signing,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BB,
+    )
+    .await;
+    let their_root = signing
+        .pki
+        .ca_certificate(qsign::pki::Ca::Root)
+        .await
+        .unwrap();
+    let verifying = Service::start().await;
+    let settings = |fetch: bool| qsign::service::ValidationSettings {
+        anchors: vec![their_root.clone()],
+        fetch_revocation: fetch,
+        ..qsign::service::ValidationSettings::default()
+    };
+    // Without fetching: the file carries no revocation data.
+    let offline = verifying.service.clone().with_validation(settings(false));
+    let report = offline.validate_file(&pdf, None, &[]).await.unwrap();
+    assert_eq!(only(&report).1, Some(SubIndication::TryLater), "{report:?}");
+    // With fetching: the CRLs come from the signer's installation over HTTP.
+    let online = verifying.service.clone().with_validation(settings(true));
+    let report = online.validate_file(&pdf, None, &[]).await.unwrap();
+    assert_eq!(
+        only(&report),
+        (Indication::TotalPassed, None, Some("B-B".into())),
+        "{report:?}"
+    );
+    verifying.stop().await;
+    signing.stop().await;
+}
