@@ -232,34 +232,6 @@ fn pdf_time(text: &str) -> Option<i64> {
     Some(unix)
 }
 
-fn empty_report(id: &str, format: &str) -> SignatureReport {
-    SignatureReport {
-        id: id.to_owned(),
-        format: format.to_owned(),
-        indication: Indication::TotalPassed,
-        sub_indication: None,
-        errors: Vec::new(),
-        signer: None,
-        claimed_signing_time: None,
-        proven_signing_time: None,
-        level: None,
-        chain: Vec::new(),
-        revocation: "unknown".into(),
-        qualification: super::report::Qualification::default(),
-        coverage: None,
-    }
-}
-
-fn fail(r: &mut SignatureReport, indication: Indication, sub: SubIndication, why: String) {
-    r.errors.push(why);
-    if r.indication == Indication::TotalPassed
-        || (r.indication == Indication::Indeterminate && indication == Indication::TotalFailed)
-    {
-        r.indication = indication;
-        r.sub_indication = Some(sub);
-    }
-}
-
 /// The byte range problems of a signature, if any.
 fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<String> {
     let [a, b, c, d] = <[i64; 4]>::try_from(s.byte_range.clone())
@@ -322,7 +294,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
         } else {
             "PAdES"
         };
-        let mut r = empty_report(&s.field, format);
+        let mut r = SignatureReport::new(s.field.clone(), format);
         let end = s.end();
         r.coverage = Some(Coverage {
             revision: ends.iter().position(|e| *e == end).map_or(0, |i| i + 1),
@@ -330,8 +302,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             later_changes: Vec::new(),
         });
         if let Some(problem) = range_problem(bytes, s, &ends) {
-            fail(
-                &mut r,
+            r.fail(
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
                 problem,
@@ -354,12 +325,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
                     r.proven_signing_time = Some(rfc3339(at));
                     stamps.push((end, at));
                 }
-                Err(why) => fail(
-                    &mut r,
-                    Indication::TotalFailed,
-                    SubIndication::HashFailure,
-                    why,
-                ),
+                Err(why) => r.fail(Indication::TotalFailed, SubIndication::HashFailure, why),
             }
         } else {
             let checked = cms::check(&s.contents, &ranges, &material);
@@ -427,8 +393,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
                 .map(|c| format!("{} (object {})", c.what, c.object))
                 .collect();
             if !bad.is_empty() {
-                fail(
-                    r,
+                r.fail(
                     Indication::TotalFailed,
                     SubIndication::SigConstraintsFailure,
                     format!("changed after signing: {}", bad.join(", ")),

@@ -105,6 +105,41 @@ pub struct SignatureReport {
     pub coverage: Option<Coverage>,
 }
 
+impl SignatureReport {
+    /// A report with nothing found wrong yet.
+    #[must_use]
+    pub fn new(id: String, format: &str) -> Self {
+        Self {
+            id,
+            format: format.to_owned(),
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            errors: Vec::new(),
+            signer: None,
+            claimed_signing_time: None,
+            proven_signing_time: None,
+            level: None,
+            chain: Vec::new(),
+            revocation: "unknown".into(),
+            qualification: Qualification::default(),
+            coverage: None,
+        }
+    }
+
+    /// Records a failure; the first decides the indication, a later total failure overrides an
+    /// indeterminate one.
+    pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: String) {
+        self.errors.push(why);
+        if self.indication == Indication::TotalPassed
+            || (self.indication == Indication::Indeterminate
+                && indication == Indication::TotalFailed)
+        {
+            self.indication = indication;
+            self.sub_indication = Some(sub);
+        }
+    }
+}
+
 /// What a PDF signature covers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {

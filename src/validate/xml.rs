@@ -78,24 +78,6 @@ fn algorithm(e: Option<&Element>) -> &str {
     e.and_then(|e| e.attribute("Algorithm")).unwrap_or("")
 }
 
-fn empty_report(id: String, format: &str) -> SignatureReport {
-    SignatureReport {
-        id,
-        format: format.to_owned(),
-        indication: Indication::TotalPassed,
-        sub_indication: None,
-        errors: Vec::new(),
-        signer: None,
-        claimed_signing_time: None,
-        proven_signing_time: None,
-        level: None,
-        chain: Vec::new(),
-        revocation: "unknown".into(),
-        qualification: super::report::Qualification::default(),
-        coverage: None,
-    }
-}
-
 /// Validates every `ds:Signature` of an XML document.
 ///
 /// # Errors
@@ -124,16 +106,6 @@ pub fn validate(
     Ok(out)
 }
 
-fn fail(r: &mut SignatureReport, indication: Indication, sub: SubIndication, why: String) {
-    r.errors.push(why);
-    if r.indication == Indication::TotalPassed
-        || (r.indication == Indication::Indeterminate && indication == Indication::TotalFailed)
-    {
-        r.indication = indication;
-        r.sub_indication = Some(sub);
-    }
-}
-
 #[allow(
     clippy::too_many_lines,
     reason = "the checks in order, each a few lines"
@@ -155,14 +127,13 @@ fn signature(
                 .find_map(|o| child(o, XADES, "QualifyingProperties"))
         });
     let format = if xades.is_some() { "XAdES" } else { "XML-DSig" };
-    let mut r = empty_report(
+    let mut r = SignatureReport::new(
         sig.attribute("Id")
             .map_or_else(|| format!("signature-{n}"), str::to_owned),
         format,
     );
     let format_failure = |r: &mut SignatureReport, why: &str| {
-        fail(
-            r,
+        r.fail(
             Indication::TotalFailed,
             SubIndication::FormatFailure,
             why.to_owned(),
@@ -188,8 +159,7 @@ fn signature(
             })
             .unwrap_or_default();
         if algorithm(child(reference, DS, "DigestMethod")) != SHA256_URI {
-            fail(
-                &mut r,
+            r.fail(
                 Indication::Indeterminate,
                 SubIndication::SigConstraintsFailure,
                 "only SHA-256 digests are supported".into(),
@@ -226,8 +196,7 @@ fn signature(
         } else if let Some(content) = detached {
             Sha256::digest(content).to_vec()
         } else {
-            fail(
-                &mut r,
+            r.fail(
                 Indication::Indeterminate,
                 SubIndication::SigConstraintsFailure,
                 format!("detached data {uri:?} was not supplied"),
@@ -235,8 +204,7 @@ fn signature(
             return r;
         };
         if digest != expected {
-            fail(
-                &mut r,
+            r.fail(
                 Indication::TotalFailed,
                 SubIndication::HashFailure,
                 format!("the data of reference {uri:?} does not match its digest"),
@@ -257,8 +225,7 @@ fn signature(
         .filter_map(|c| b64(Some(c)).and_then(|d| Cert::parse(&d)))
         .collect();
     let Some(cert) = certs.first().cloned() else {
-        fail(
-            &mut r,
+        r.fail(
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
             "no X509Certificate in KeyInfo".into(),
@@ -283,8 +250,7 @@ fn signature(
         _ => false,
     };
     if !verified {
-        fail(
-            &mut r,
+        r.fail(
             Indication::TotalFailed,
             SubIndication::SigCryptoFailure,
             "the signature value does not verify".into(),
@@ -304,8 +270,7 @@ fn signature(
             .find(|e| is(e, XADES, "CertDigest"))
             .and_then(|d| b64(child(d, DS, "DigestValue")));
         if digest.as_deref() != Some(Sha256::digest(&cert.der).as_slice()) {
-            fail(
-                &mut r,
+            r.fail(
                 Indication::Indeterminate,
                 SubIndication::NoSigningCertificateFound,
                 "SigningCertificateV2 names another certificate".into(),

@@ -12,6 +12,18 @@ use qsign::validate::{Indication, Report, SubIndication};
 use crate::pades::{assert_valid, key, sign};
 use crate::support::{self, run, sample_pdf, Service};
 
+/// A one-page sample PDF signed by `signer` at `level`.
+async fn one_page(svc: &Service, signer: &crate::pades::Key, level: Level) -> Vec<u8> {
+    sign(
+        svc,
+        signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        level,
+    )
+    .await
+}
+
 async fn validate(svc: &Service, file: &[u8], content: Option<&[u8]>) -> Report {
     svc.service.validate_file(file, content, &[]).await.unwrap()
 }
@@ -371,14 +383,7 @@ async fn pdf_attacks_get_their_indications() {
 
     // An expired signer certificate: without a timestamp nothing proves the signature existed
     // in time; with one (B-T) it passes.
-    let bb = sign(
-        &svc,
-        &signer,
-        sample_pdf(1, "1.7", 0),
-        &Options::default(),
-        Level::BB,
-    )
-    .await;
+    let bb = one_page(&svc, &signer, Level::BB).await;
     svc.clock.advance(3 * 365 * 24 * 3600);
     assert_eq!(
         first(&validate(&svc, &bb, None).await),
@@ -412,14 +417,7 @@ async fn pdf_attacks_get_their_indications() {
 async fn the_validation_endpoint_answers_json_without_login() {
     let svc = Service::start().await;
     let signer = key(&svc).await;
-    let pdf = sign(
-        &svc,
-        &signer,
-        sample_pdf(1, "1.7", 0),
-        &Options::default(),
-        Level::BLT,
-    )
-    .await;
+    let pdf = one_page(&svc, &signer, Level::BLT).await;
     let http = reqwest::Client::new();
     let r = http
         .post(svc.url("/v1/validate"))
@@ -435,16 +433,7 @@ async fn the_validation_endpoint_answers_json_without_login() {
     let page = http
         .post(svc.url("/v1/validate"))
         .header("accept", "text/html")
-        .body(
-            sign(
-                &svc,
-                &signer,
-                sample_pdf(1, "1.7", 0),
-                &Options::default(),
-                Level::BB,
-            )
-            .await,
-        )
+        .body(one_page(&svc, &signer, Level::BB).await)
         .send()
         .await
         .unwrap();
@@ -473,22 +462,8 @@ async fn the_validation_endpoint_answers_json_without_login() {
 async fn qsign_verify_answers_with_exit_codes() {
     let svc = Service::start().await;
     let signer = key(&svc).await;
-    let lt = sign(
-        &svc,
-        &signer,
-        sample_pdf(1, "1.7", 0),
-        &Options::default(),
-        Level::BLT,
-    )
-    .await;
-    let bb = sign(
-        &svc,
-        &signer,
-        sample_pdf(1, "1.7", 0),
-        &Options::default(),
-        Level::BB,
-    )
-    .await;
+    let lt = one_page(&svc, &signer, Level::BLT).await;
+    let bb = one_page(&svc, &signer, Level::BB).await;
     let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
     let root_file = svc.file("root.pem", support::cert_pem(&root).as_bytes());
     let mut tampered = lt.clone();
@@ -989,14 +964,7 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
 async fn another_installation_fetches_crls_from_the_distribution_points_when_allowed() {
     let signing = Service::start().await;
     let signer = key(&signing).await;
-    let pdf = sign(
-        &signing,
-        &signer,
-        sample_pdf(1, "1.7", 0),
-        &Options::default(),
-        Level::BB,
-    )
-    .await;
+    let pdf = one_page(&signing, &signer, Level::BB).await;
     let their_root = signing
         .pki
         .ca_certificate(qsign::pki::Ca::Root)
