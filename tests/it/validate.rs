@@ -384,6 +384,13 @@ async fn pdf_attacks_get_their_indications() {
     // An expired signer certificate: without a timestamp nothing proves the signature existed
     // in time; with one (B-T) it passes.
     let bb = one_page(&svc, &signer, Level::BB).await;
+    // Validated at a time before the certificates were issued: not yet valid.
+    svc.clock.advance(-24 * 3600);
+    assert_eq!(
+        first(&validate(&svc, &bb, None).await),
+        (Indication::Indeterminate, Some(SubIndication::NotYetValid))
+    );
+    svc.clock.advance(24 * 3600);
     svc.clock.advance(3 * 365 * 24 * 3600);
     assert_eq!(
         first(&validate(&svc, &bb, None).await),
@@ -563,6 +570,11 @@ async fn qsign_cades_signatures_pass_at_their_levels() {
             (Indication::TotalPassed, None, Some(level.to_owned())),
             "{report:?}"
         );
+        // openssl agrees on the same signature.
+        let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+        let root = svc.file("root.pem", support::cert_pem(&root).as_bytes());
+        let (ok, out) = support::cms_verify(&svc, &root, &unb64(cms), Some(doc), &[]);
+        assert!(ok, "openssl on {level}: {out}");
     }
     svc.stop().await;
 }
@@ -863,6 +875,11 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
             "{packaging} {level}: {report:?}"
         );
         assert_eq!(report.signatures[0].format, "XAdES");
+        // xmlsec1 agrees on the same file.
+        let name = format!("document-{}", outputs.len() + 1);
+        let (ok, text) =
+            support::xmlsec_verify_with(&svc, &out, content.map(|c| (name.as_str(), c))).await;
+        assert!(ok, "xmlsec1 on {packaging} {level}: {text}");
         outputs.push(out);
     }
     // Wrapping: a second element with the signed Id, placed first where a reader looks.
