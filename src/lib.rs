@@ -17,19 +17,27 @@
 //! | [`identity`] | embedded IdP: accounts, password and TOTP, levels of assurance, ES256 tokens |
 //! | [`audit`] | hash-chained, HSM-checkpointed audit log of security events |
 //! | [`pki`] | root and issuing CA, ETSI certificate profiles, CRL, OCSP, RFC 3161 TSA |
-//! | [`formats`] | pure: signature formats and the ASN.1 types they need |
+//! | [`keys`] | signing credentials (personal, employee, seal) under signature policies |
+//! | [`sam`] | the signature activation module: the only user of user keys |
+//! | [`orgs`] | organisations by CVR, members, rights, employee credentials and seals |
+//! | [`formats`] | pure: CAdES, XAdES and PAdES (over a PDF reader/writer), ASN.1 types |
+//! | [`validate`] | pure: validation reports for PDF, CMS and XML signatures |
 //! | [`store`] | sqlx over SQLite (default) or PostgreSQL; the only place with SQL |
 //! | [`hsm`] | PKCS#11 through cryptoki; the only importer of `cryptoki` |
 //!
 //! # Dependency direction
 //!
 //! ```text
-//!   main -> cli -> { config, telemetry, http, service, store, hsm }
+//!   main -> cli -> { config, telemetry, http, service, store, hsm, keys, sam, orgs, validate }
 //!   http -> service, config, telemetry
-//!   service -> pki, audit, store, hsm, clock, config
+//!   service -> identity, orgs, keys, sam, pki, formats, validate, audit, store, hsm, clock
+//!   orgs -> keys, audit, store
+//!   sam -> keys, identity, formats, audit, store, hsm
+//!   keys -> identity, pki, audit, store, hsm
 //!   pki -> audit, hsm, store, formats
 //!   identity -> audit, store, hsm
 //!   audit -> store, hsm
+//!   validate -> formats
 //!   formats, store, hsm, clock, config -> (nothing internal)
 //! ```
 //!
