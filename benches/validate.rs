@@ -63,6 +63,7 @@ async fn run() {
         ocsps: Vec::new(),
         now: svc.now(),
         fetch: None,
+        local: None,
     };
     let python = std::env::var("QSIGN_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());

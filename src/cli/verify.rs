@@ -145,6 +145,7 @@ fn check(
             ocsps: Vec::new(),
             now,
             fetch: None,
+            local: None,
         };
         opened.store.close().await;
         Ok(validate::validate(

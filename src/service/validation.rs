@@ -60,6 +60,25 @@ impl crate::validate::chain::Fetch for HttpFetch {
     }
 }
 
+/// The service's own CA's certificate store as revocation source, read from the validation's
+/// blocking thread through the service's runtime.
+#[derive(Debug)]
+struct OwnCa {
+    store: crate::store::Store,
+    handle: tokio::runtime::Handle,
+}
+
+impl crate::validate::chain::Local for OwnCa {
+    fn status(&self, cert: &Cert) -> Option<crate::validate::chain::Status> {
+        let serial = hex::encode(cert.cert.tbs_certificate().serial_number().as_bytes());
+        let row = self.handle.block_on(self.store.certificate(&serial)).ok()?;
+        (row.der == cert.der).then_some(match row.revoked_at {
+            Some(at) => crate::validate::chain::Status::Revoked(at),
+            None => crate::validate::chain::Status::Good,
+        })
+    }
+}
+
 impl Service {
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
     /// service's root and `extra_anchors` (DER).
@@ -78,18 +97,21 @@ impl Service {
         anchors.extend(self.validation.anchors.iter().cloned());
         anchors.extend(extra_anchors.iter().cloned());
         let (max_bytes, timeout) = (self.validation.max_bytes, self.validation.timeout_secs);
+        // The status of the service's own certificates comes from its certificate store: no
+        // CRL is signed per validation (the endpoint is public).
         let material = Material {
             anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
             certificates: vec![Cert::parse(&self.pki.ca_certificate(Ca::Issuing).await?)]
                 .into_iter()
                 .flatten()
                 .collect(),
-            crls: vec![
-                self.pki.crl(Ca::Issuing, now).await?,
-                self.pki.crl(Ca::Root, now).await?,
-            ],
+            crls: Vec::new(),
             ocsps: Vec::new(),
             now,
+            local: Some(std::sync::Arc::new(OwnCa {
+                store: self.store.clone(),
+                handle: tokio::runtime::Handle::current(),
+            })),
             fetch: self.validation.fetch_revocation.then(|| {
                 std::sync::Arc::new(HttpFetch {
                     client: reqwest::Client::new(),

@@ -251,6 +251,13 @@ pub trait Fetch: Send + Sync + std::fmt::Debug {
     fn get(&self, url: &str) -> Option<Vec<u8>>;
 }
 
+/// Revocation status the validating service's own CA knows first-hand (its certificate
+/// store), so that its own certificates need no freshly signed CRL per validation.
+pub trait Local: Send + Sync + std::fmt::Debug {
+    /// The status of exactly this certificate, when this CA issued it.
+    fn status(&self, cert: &Cert) -> Option<Status>;
+}
+
 /// The HTTP(S) URLs of a certificate's CRL distribution points.
 #[must_use]
 pub fn crl_urls(cert: &Cert) -> Vec<String> {
@@ -277,18 +284,26 @@ pub fn crl_urls(cert: &Cert) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// [`revocation`] from the data at hand, then, when that is not enough and `fetch` is given,
-/// from the CRLs at the certificate's distribution points.
+/// [`revocation`] from the data at hand; when that says nothing, what the validator's own CA
+/// knows (`local`); then, when `fetch` is given, the CRLs at the certificate's distribution
+/// points.
 #[must_use]
 pub fn revocation_or_fetch(
     cert: &Cert,
     issuer: &Cert,
     crls: &[Vec<u8>],
     ocsps: &[Vec<u8>],
+    local: Option<&dyn Local>,
     fetch: Option<&dyn Fetch>,
 ) -> Status {
     let status = revocation(cert, issuer, crls, ocsps);
-    let Some(fetch) = fetch.filter(|_| status == Status::Unknown) else {
+    if status != Status::Unknown {
+        return status;
+    }
+    if let Some(known) = local.and_then(|l| l.status(cert)) {
+        return known;
+    }
+    let Some(fetch) = fetch else {
         return status;
     };
     let fetched: Vec<Vec<u8>> = crl_urls(cert).iter().filter_map(|u| fetch.get(u)).collect();

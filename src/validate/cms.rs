@@ -33,6 +33,8 @@ pub struct Material {
     pub now: i64,
     /// Fetching of CRLs from distribution points when the data at hand says nothing.
     pub fetch: Option<std::sync::Arc<dyn chain::Fetch>>,
+    /// The validating service's own CA's first-hand knowledge.
+    pub local: Option<std::sync::Arc<dyn chain::Local>>,
 }
 
 /// A digest of the signed content with the algorithm the signature names.
@@ -491,8 +493,14 @@ pub fn assess(
     out.certificates = built.certificates.clone();
     for pair in built.certificates.windows(2) {
         let [c, issuer] = pair else { continue };
-        let status =
-            chain::revocation_or_fetch(c, issuer, &embedded_crls, &m.ocsps, m.fetch.as_deref());
+        let status = chain::revocation_or_fetch(
+            c,
+            issuer,
+            &embedded_crls,
+            &m.ocsps,
+            m.local.as_deref(),
+            m.fetch.as_deref(),
+        );
         if c.der == cert.der {
             out.revocation = status;
         }

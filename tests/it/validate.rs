@@ -1008,3 +1008,33 @@ async fn another_installation_fetches_crls_from_the_distribution_points_when_all
     verifying.stop().await;
     signing.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_signer_fails_unless_a_timestamp_proves_the_signature_came_first() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let bb = one_page(&svc, &signer, Level::BB).await;
+    let bt = one_page(&svc, &signer, Level::BT).await;
+    svc.clock.advance(10);
+    let serial = qsign::pki::summary(&signer.cert).unwrap().serial;
+    svc.pki
+        .revoke(
+            &serial,
+            qsign::pki::Reason::KeyCompromise,
+            &qsign::audit::Context::system(),
+            svc.now(),
+        )
+        .await
+        .unwrap();
+    // The service's own certificate store answers at once (no CRL is signed per validation).
+    let report = validate(&svc, &bb, None).await;
+    assert_eq!(
+        (only(&report).0, only(&report).1),
+        (Indication::TotalFailed, Some(SubIndication::Revoked)),
+        "{report:?}"
+    );
+    assert_eq!(report.signatures[0].revocation, "revoked");
+    let report = validate(&svc, &bt, None).await;
+    assert_eq!(only(&report).0, Indication::TotalPassed, "{report:?}");
+    svc.stop().await;
+}
