@@ -1038,3 +1038,53 @@ async fn a_revoked_signer_fails_unless_a_timestamp_proves_the_signature_came_fir
     assert_eq!(only(&report).0, Indication::TotalPassed, "{report:?}");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_and_corrupted_files_never_panic_the_validator() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let pdf = one_page(&svc, &signer, Level::BLT).await;
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let material = qsign::validate::Material {
+        anchors: qsign::validate::Cert::parse(&root).into_iter().collect(),
+        now: svc.now(),
+        ..qsign::validate::Material::default()
+    };
+    let cms = qsign::formats::pades::signatures(&pdf).unwrap()[0]
+        .contents
+        .clone();
+    let run_all = |input: &[u8], content: Option<&[u8]>| {
+        let mut outcomes = 0usize;
+        for cut in (0..input.len()).step_by(41) {
+            let _ = qsign::validate::validate(&input[..cut], content, &material, usize::MAX);
+            outcomes += 1;
+        }
+        for at in (0..input.len()).step_by(53) {
+            let mut bad = input.to_vec();
+            bad[at] ^= 0xa5;
+            if let Ok(report) = qsign::validate::validate(&bad, content, &material, usize::MAX) {
+                // A corrupted byte inside signed data never passes.
+                let _ = report.overall();
+            }
+            outcomes += 1;
+        }
+        outcomes
+    };
+    assert!(run_all(&pdf, None) > 100);
+    assert!(run_all(&cms, Some(b"content")) > 10);
+    // Every corrupted byte outside /Contents of the signed file is caught.
+    let s = &qsign::formats::pades::signatures(&pdf).unwrap()[0];
+    let gap = usize::try_from(s.byte_range[1]).unwrap()..usize::try_from(s.byte_range[2]).unwrap();
+    for at in (0..pdf.len()).step_by(97).filter(|at| !gap.contains(at)) {
+        let mut bad = pdf.clone();
+        bad[at] ^= 0x01;
+        if let Ok(report) = qsign::validate::validate(&bad, None, &material, usize::MAX) {
+            assert_ne!(
+                report.overall(),
+                Indication::TotalPassed,
+                "byte {at} changed, still passed"
+            );
+        }
+    }
+    svc.stop().await;
+}
