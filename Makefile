@@ -13,9 +13,10 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 # pkg-config and a C compiler build the bundled SQLite.
 RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3 python3-venv poppler-utils qpdf
-# The venv for pyHanko, outside the clone so that it survives between runs.
-export QSIGN_VENV ?= /var/tmp/qsign-venv
-export QSIGN_PYTHON ?= $(QSIGN_VENV)/bin/python
+# The venv for pyHanko, outside the clone so that it survives between runs. (Not QSIGN_*:
+# qsign refuses environment variables with its prefix that it does not know.)
+export PYHANKO_VENV ?= /var/tmp/qsign-venv
+export PYHANKO_PYTHON ?= $(PYHANKO_VENV)/bin/python
 
 .PHONY: run test deps-run deps-test lint unit bench clean-data
 
@@ -49,10 +50,10 @@ deps-run:
 
 deps-test:
 	@./softhsm/install-packages.sh $(TEST_PACKAGES)
-	@if ! $(QSIGN_PYTHON) -c 'import pyhanko' 2>/dev/null; then \
-	  echo "installing pyHanko into $(QSIGN_VENV)"; \
-	  python3 -m venv $(QSIGN_VENV) && \
-	  $(QSIGN_VENV)/bin/pip install -q -r tests/tools/requirements.txt; \
+	@if ! $(PYHANKO_PYTHON) -c 'import pyhanko' 2>/dev/null; then \
+	  echo "installing pyHanko into $(PYHANKO_VENV)"; \
+	  python3 -m venv $(PYHANKO_VENV) && \
+	  $(PYHANKO_VENV)/bin/pip install -q -r tests/tools/requirements.txt; \
 	fi
 
 # Removes the embedded default data directory (database, SoftHSM token and its PINs).

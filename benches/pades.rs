@@ -12,7 +12,7 @@
 //! `/proc/self/clear_refs` before each measured run) above its resident set before the input
 //! was made, over the input's size; the input itself counts (1.0 = no copy at all).
 //!
-//! Run: `cargo bench --bench pades` (pyHanko from the venv of `make test`, or `QSIGN_PYTHON`).
+//! Run: `cargo bench --bench pades` (pyHanko from the venv of `make test`, or `PYHANKO_PYTHON`).
 //! Figures go to `docs/performance.md`.
 
 #![allow(
@@ -105,7 +105,7 @@ async fn run() {
         cert,
         validation,
     };
-    let python = std::env::var("QSIGN_PYTHON")
+    let python = std::env::var("PYHANKO_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());
     let dir = tempfile::tempdir().unwrap();
     println!("| size | level | qsign median | SHA-256 once | qsign / SHA-256 | peak memory / size | pyHanko B-B median | pyHanko / qsign |");

@@ -65,7 +65,7 @@ async fn run() {
         fetch: None,
         local: None,
     };
-    let python = std::env::var("QSIGN_PYTHON")
+    let python = std::env::var("PYHANKO_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());
     let dir = tempfile::tempdir().unwrap();
     let root_file = dir.path().join("root.pem");

@@ -187,3 +187,16 @@ fn org_add_registers_an_organisation_with_its_first_administrator() {
     assert_ne!(code, 0);
     assert_one_error_line(&err, "no such user");
 }
+
+/// `make run` passes the Makefile's exported variables to `qsign serve`, which refuses unknown
+/// `QSIGN_*` variables: the Makefile must not export any.
+#[test]
+fn the_makefile_exports_no_qsign_variables() {
+    let makefile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile")).unwrap();
+    let exported: Vec<&str> = makefile
+        .lines()
+        .filter(|l| l.trim_start().starts_with("export QSIGN_"))
+        .collect();
+    assert!(exported.is_empty(), "{exported:?}");
+}

@@ -23,7 +23,7 @@ use crate::support::{self, run, sample_pdf, Service};
 
 /// The Python with pyHanko (the Makefile makes the venv).
 pub(crate) fn python() -> PathBuf {
-    std::env::var_os("QSIGN_PYTHON").map_or_else(
+    std::env::var_os("PYHANKO_PYTHON").map_or_else(
         || PathBuf::from("/var/tmp/qsign-venv/bin/python"),
         PathBuf::from,
     )
