@@ -166,8 +166,9 @@ pub enum Derive<'a> {
     },
     /// The hashes are the SHA-256 digests of PDF documents (`signDoc`, PAdES), here prepared
     /// with their signature placeholders, in the order of the hashes: the SAM checks that each
-    /// prepared file begins with exactly the covered document, hashes its byte ranges and
-    /// signs the digest of the CAdES signed attributes over them (no signing-time attribute).
+    /// prepared file begins with exactly the covered document and signs the digest of the
+    /// CAdES signed attributes over its byte ranges' digest (computed by `pades` when the
+    /// revision was appended; no signing-time attribute).
     Pades(&'a [pades::Prepared]),
 }
 

@@ -70,6 +70,8 @@ pub struct Prepared {
     pdf: Vec<u8>,
     original: usize,
     range: [usize; 4],
+    /// SHA-256 over the byte ranges, computed once when the ranges are final.
+    digest: [u8; 32],
 }
 
 impl Prepared {
@@ -79,14 +81,11 @@ impl Prepared {
         self.pdf.get(..self.original).unwrap_or_default()
     }
 
-    /// SHA-256 over the byte ranges: what the signature covers.
+    /// SHA-256 over the byte ranges: what the signature covers. Computed when the revision was
+    /// appended (nothing outside the `/Contents` gap changes afterwards).
     #[must_use]
-    pub fn digest(&self) -> [u8; 32] {
-        let [a, b, c, d] = self.range;
-        let mut h = Sha256::new();
-        h.update(self.pdf.get(a..a + b).unwrap_or_default());
-        h.update(self.pdf.get(c..c + d).unwrap_or_default());
-        h.finalize().into()
+    pub const fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 
     /// The `/ByteRange`.
@@ -473,7 +472,11 @@ fn append_signature(
         .get_mut(at + range_at..at + range_at + BYTE_RANGE_PLACEHOLDER.len())
         .ok_or_else(|| Error::Malformed("byte range placeholder out of range".into()))?
         .copy_from_slice(&text);
+    let mut h = Sha256::new();
+    h.update(bytes.get(..contents).unwrap_or_default());
+    h.update(bytes.get(after..).unwrap_or_default());
     Ok(Prepared {
+        digest: h.finalize().into(),
         pdf: bytes,
         original,
         range,
@@ -512,13 +515,24 @@ pub struct Signature {
 }
 
 impl Signature {
+    /// `/ByteRange` as four offsets, when it is four non-negative numbers.
+    #[must_use]
+    pub fn range(&self) -> Option<[usize; 4]> {
+        let [a, b, c, d] = <[i64; 4]>::try_from(self.byte_range.as_slice()).ok()?;
+        Some([
+            usize::try_from(a).ok()?,
+            usize::try_from(b).ok()?,
+            usize::try_from(c).ok()?,
+            usize::try_from(d).ok()?,
+        ])
+    }
+
     /// Where the signed part of the file ends.
     #[must_use]
     pub fn end(&self) -> usize {
-        match self.byte_range.as_slice() {
-            [_, _, c, d] => usize::try_from(c.saturating_add(*d)).unwrap_or(0),
-            _ => 0,
-        }
+        self.range()
+            .and_then(|[_, _, c, d]| c.checked_add(d))
+            .unwrap_or(0)
     }
 }
 
@@ -602,9 +616,16 @@ fn signature_fields(pdf: &Pdf<'_>) -> Result<Vec<(String, Dict)>, Error> {
 /// # Errors
 /// As [`Pdf::parse`].
 pub fn signatures(bytes: &[u8]) -> Result<Vec<Signature>, Error> {
-    let pdf = Pdf::parse(bytes)?;
+    signatures_in(&Pdf::parse(bytes)?)
+}
+
+/// [`signatures`] of a PDF already read.
+///
+/// # Errors
+/// [`Error::Malformed`] when a signature field does not parse.
+pub fn signatures_in(pdf: &Pdf<'_>) -> Result<Vec<Signature>, Error> {
     let mut out = Vec::new();
-    for (field, value) in signature_fields(&pdf)? {
+    for (field, value) in signature_fields(pdf)? {
         let raw = match value.get("Contents") {
             Some(Object::Str(s)) => s.clone(),
             _ => Vec::new(),
@@ -740,15 +761,28 @@ fn write_dss(
     Ok(dss_num.is_none())
 }
 
-/// Where the revision that ends at `end` starts: after the previous `%%EOF`.
-fn revision_start(bytes: &[u8], end: usize) -> usize {
-    let before = bytes
-        .get(..end.min(bytes.len()).saturating_sub(5))
-        .unwrap_or_default();
-    before
-        .windows(5)
-        .rposition(|w| w == b"%%EOF")
-        .map_or(0, |at| at + 5)
+/// Where each revision ends: after its `%%EOF` and end of line.
+#[must_use]
+pub fn revision_ends(bytes: &[u8]) -> Vec<usize> {
+    memchr::memmem::find_iter(bytes, b"%%EOF")
+        .map(|at| {
+            let mut end = at + 5;
+            while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
+                end += 1;
+            }
+            end
+        })
+        .collect()
+}
+
+/// Where the revision that ends at `end` starts: the end of the revision before it.
+#[must_use]
+pub fn revision_start(ends: &[usize], end: usize) -> usize {
+    ends.iter()
+        .filter(|e| **e < end)
+        .max()
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Where the DSS object starts, if the document has one.
@@ -767,7 +801,8 @@ fn dss_offset(pdf: &Pdf<'_>) -> Result<Option<usize>, Error> {
 /// # Errors
 /// As [`Pdf::parse`].
 pub fn level(bytes: &[u8]) -> Result<Option<Level>, Error> {
-    let all = signatures(bytes)?;
+    let pdf = Pdf::parse(bytes)?;
+    let all = signatures_in(&pdf)?;
     let Some(last) = all.iter().rposition(|s| !s.timestamp) else {
         return Ok(None);
     };
@@ -780,11 +815,10 @@ pub fn level(bytes: &[u8]) -> Result<Option<Level>, Error> {
     if cms_level < Level::BT && later_timestamps.is_empty() {
         return Ok(Some(Level::BB));
     }
-    let pdf = Pdf::parse(bytes)?;
     let Some(dss) = dss_offset(&pdf)? else {
         return Ok(Some(Level::BT));
     };
-    if dss < revision_start(bytes, signature.end()) {
+    if dss < revision_start(&revision_ends(bytes), signature.end()) {
         return Ok(Some(Level::BT));
     }
     if later_timestamps.iter().any(|t| t.end() > dss) {

@@ -11,19 +11,6 @@ use super::report::{rfc3339, Change, Coverage, Indication, SignatureReport, SubI
 use crate::formats::pades;
 use crate::formats::pdf::{self, Dict, Object, Pdf};
 
-/// Where each revision ends (after its `%%EOF` and end of line).
-fn revision_ends(bytes: &[u8]) -> Vec<usize> {
-    memchr::memmem::find_iter(bytes, b"%%EOF")
-        .map(|at| {
-            let mut end = at + 5;
-            while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
-                end += 1;
-            }
-            end
-        })
-        .collect()
-}
-
 /// What a PDF's document security store holds.
 #[derive(Debug, Default)]
 struct Dss {
@@ -186,8 +173,8 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss_refs: &HashSet<u32>) -> Cha
 }
 
 /// The changes after the revision ending at `end`, each judged.
-fn later_changes(bytes: &[u8], end: usize) -> Vec<Change> {
-    let (Some(prefix), Ok(new)) = (bytes.get(..end), Pdf::parse(bytes)) else {
+fn later_changes(new: &Pdf<'_>, end: usize) -> Vec<Change> {
+    let Some(prefix) = new.bytes().get(..end) else {
         return Vec::new();
     };
     let Ok(old) = Pdf::parse(prefix) else {
@@ -197,11 +184,11 @@ fn later_changes(bytes: &[u8], end: usize) -> Vec<Change> {
             allowed: false,
         }];
     };
-    let dss_refs = dss(&new).refs;
+    let dss_refs = dss(new).refs;
     new.object_numbers()
         .into_iter()
         .filter(|n| old.location(*n) != new.location(*n))
-        .map(|n| judge(&old, &new, n, &dss_refs))
+        .map(|n| judge(&old, new, n, &dss_refs))
         .collect()
 }
 
@@ -234,12 +221,9 @@ fn pdf_time(text: &str) -> Option<i64> {
 
 /// The byte range problems of a signature, if any.
 fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<String> {
-    let [a, b, c, d] = <[i64; 4]>::try_from(s.byte_range.clone())
-        .ok()?
-        .map(|v| usize::try_from(v).unwrap_or(usize::MAX));
-    if s.byte_range.len() != 4 {
-        return Some("the byte range does not have four numbers".into());
-    }
+    let Some([a, b, c, d]) = s.range() else {
+        return Some("the byte range is not four non-negative numbers".into());
+    };
     if a != 0 {
         return Some("the byte range does not start at 0".into());
     }
@@ -273,7 +257,7 @@ fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<S
 /// The PDF does not parse.
 pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, pdf::Error> {
     let parsed = Pdf::parse(bytes)?;
-    let signatures = pades::signatures(bytes)?;
+    let signatures = pades::signatures_in(&parsed)?;
     let store = dss(&parsed);
     let (dss_crls, dss_ocsps, dss_at) = (store.crls, store.ocsps, store.offset);
     let mut material = base.clone();
@@ -284,7 +268,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
     let mut ocsps = dss_ocsps.clone();
     ocsps.extend(base.ocsps.iter().cloned());
     material.ocsps = ocsps;
-    let ends = revision_ends(bytes);
+    let ends = pades::revision_ends(bytes);
     // Document timestamps that verify: (covered end, time).
     let mut stamps: Vec<(usize, i64)> = Vec::new();
     let mut out = Vec::new();
@@ -310,9 +294,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             out.push(r);
             continue;
         }
-        let [_, a, b, c] = <[i64; 4]>::try_from(s.byte_range.clone())
-            .unwrap_or([0; 4])
-            .map(|v| usize::try_from(v).unwrap_or(0));
+        let [_, a, b, c] = s.range().unwrap_or_default();
         let ranges = Parts(vec![
             bytes.get(..a).unwrap_or_default(),
             bytes.get(b..b + c).unwrap_or_default(),
@@ -344,12 +326,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             r.proven_signing_time = checked.proven.map(rfc3339);
             // The level: a timestamp; validation data in the DSS from the signed revision on;
             // a document timestamp over the DSS.
-            let revision_start = ends
-                .iter()
-                .filter(|e| **e < end)
-                .max()
-                .copied()
-                .unwrap_or(0);
+            let revision_start = pades::revision_start(&ends, end);
             let lt_data = match checked.certificates.as_slice() {
                 [signer, issuer, ..] => {
                     chain::revocation(signer, issuer, &dss_crls, &dss_ocsps) != Status::Unknown
@@ -386,7 +363,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             r.proven_signing_time = later.iter().map(|(_, t)| *t).min().map(rfc3339);
         }
         if end < bytes.len() && r.sub_indication != Some(SubIndication::FormatFailure) {
-            let changes = later_changes(bytes, end);
+            let changes = later_changes(&parsed, end);
             let bad: Vec<String> = changes
                 .iter()
                 .filter(|c| !c.allowed)
