@@ -808,11 +808,7 @@ impl<'a> Pdf<'a> {
             }
             let length = match dict.get("Length") {
                 Some(Object::Int(n)) => usize::try_from(*n).ok(),
-                Some(Object::Ref(n, _)) if expect != Some(*n) => self
-                    .get(*n)
-                    .ok()
-                    .and_then(|o| o.as_int())
-                    .and_then(|n| usize::try_from(n).ok()),
+                Some(Object::Ref(n, _)) => self.plain_integer(*n),
                 _ => None,
             };
             let fits = |len: usize| {
@@ -879,6 +875,26 @@ impl<'a> Pdf<'a> {
                 Some((true, usize::try_from(*stream).unwrap_or(usize::MAX), *index))
             }
         }
+    }
+
+    /// Object `num` when it is a plain integer at a file offset (a stream's indirect
+    /// `/Length`). Read without following anything further, so lengths that refer to each
+    /// other cannot recurse; anything else is `None` (the stream end is then searched for).
+    fn plain_integer(&self, num: u32) -> Option<usize> {
+        let Some(Entry::At(offset, _)) = self.xref.get(&num).copied() else {
+            return None;
+        };
+        let mut lexer = Lexer::new(self.bytes, offset);
+        if lexer.unsigned().ok()? != u64::from(num) {
+            return None;
+        }
+        lexer.unsigned().ok()?;
+        lexer.keyword(b"obj").ok()?;
+        lexer
+            .object(0)
+            .ok()?
+            .as_int()
+            .and_then(|n| usize::try_from(n).ok())
     }
 
     /// Object number `num` (a stream's dictionary for a stream).
@@ -1375,6 +1391,38 @@ mod tests {
             Pdf::parse(b"%PDF-1.7\n1 0 obj <<>> endobj\n").unwrap_err(),
             Error::Malformed(_)
         ));
+    }
+
+    #[test]
+    fn stream_lengths_that_refer_to_each_other_do_not_recurse() {
+        // Objects 1 and 2 are streams whose /Length names the other.
+        let mut file = b"%PDF-1.7\n".to_vec();
+        let one = file.len();
+        file.extend_from_slice(b"1 0 obj\n<</Length 2 0 R>>\nstream\nabc\nendstream\nendobj\n");
+        let two = file.len();
+        file.extend_from_slice(b"2 0 obj\n<</Length 1 0 R>>\nstream\nxyz\nendstream\nendobj\n");
+        let xref = file.len();
+        file.extend_from_slice(
+            format!(
+                "xref\n0 3\n0000000000 65535 f\r\n{one:010} 00000 n\r\n{two:010} 00000 n\r\n\
+                 trailer\n<</Size 3/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n"
+            )
+            .as_bytes(),
+        );
+        // The catalog is a stream, so parsing fails cleanly; reading object 1 terminates with
+        // its data found by the end marker.
+        assert!(matches!(Pdf::parse(&file), Err(Error::Malformed(_))));
+        let pdf = Pdf {
+            bytes: &file,
+            xref: HashMap::from([(1, Entry::At(one, 0)), (2, Entry::At(two, 0))]),
+            trailer: Dict::default(),
+            startxref: xref,
+            xref_is_stream: false,
+            size: 3,
+            object_streams: RefCell::new(HashMap::new()),
+        };
+        let data = pdf.indirect(1).unwrap().data.unwrap();
+        assert_eq!(&file[data], b"abc");
     }
 
     #[test]
