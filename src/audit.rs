@@ -135,6 +135,11 @@ pub enum Event {
         /// `password`, `totp`, `webauthn`.
         factor: String,
     },
+    /// A login factor was removed by its owner (a lost phone or key).
+    FactorRemoved {
+        /// `totp`, `webauthn`.
+        factor: String,
+    },
     /// A credential was created.
     CredentialCreated {
         /// Credential id.

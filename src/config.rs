@@ -222,6 +222,9 @@ pub struct IdentityConfig {
     pub external: Vec<ExternalIssuerConfig>,
     /// Registered OAuth clients (authorization-code flow with PKCE); file only.
     pub clients: Vec<ClientConfig>,
+    /// Usernames of support operators, who may look up support references on `/support`
+    /// with a High login; file only.
+    pub operators: Vec<String>,
 }
 
 /// A registered OAuth client.
@@ -282,6 +285,7 @@ impl Default for IdentityConfig {
             loa_policy: None,
             external: Vec::new(),
             clients: Vec::new(),
+            operators: Vec::new(),
         }
     }
 }

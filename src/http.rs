@@ -16,6 +16,7 @@ mod pki;
 mod router;
 mod serve;
 mod validate;
+mod web;
 
 pub use router::{router, AppState};
 pub use serve::serve;

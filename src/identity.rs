@@ -10,6 +10,7 @@
 //! May use `store`, `hsm`, `audit` and `clock`.
 
 pub mod external;
+pub mod factors;
 pub mod loa;
 pub mod oauth;
 pub mod passkey;

@@ -3,6 +3,7 @@
 //!
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
+mod account;
 mod documents;
 pub mod error;
 mod orgs;
@@ -13,6 +14,7 @@ mod validation;
 use crate::audit::{Actor, Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
+pub use crate::identity::loa::Loa;
 use crate::identity::oauth::AuthorizeError;
 pub use crate::identity::oauth::AuthorizeQuery;
 use crate::identity::Identity;
@@ -29,6 +31,7 @@ pub use crate::keys::{Credential, Kind as CredentialKind, Status as CredentialSt
 pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow};
+pub use account::{DocumentInfo, Factors, TotpOffer, PREVIEW_PAGES};
 pub use documents::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};
@@ -48,6 +51,8 @@ pub struct Service {
     document_lifetime: i64,
     orgs: crate::orgs::Orgs,
     validation: std::sync::Arc<validation::ValidationSettings>,
+    /// Usernames of support operators (the support view).
+    operators: std::sync::Arc<Vec<String>>,
 }
 
 /// How long an uploaded document is kept by default, seconds.
@@ -244,7 +249,15 @@ impl Service {
             document_lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
             orgs: crate::orgs::Orgs::new(store_for_orgs, keys_for_orgs, audit_for_orgs, "advanced"),
             validation: std::sync::Arc::new(validation::ValidationSettings::default()),
+            operators: std::sync::Arc::new(Vec::new()),
         }
+    }
+
+    /// Names the support operators (usernames): they may use the support view.
+    #[must_use]
+    pub fn with_operators(mut self, usernames: Vec<String>) -> Self {
+        self.operators = std::sync::Arc::new(usernames);
+        self
     }
 
     /// Validates with these settings (trust anchors, limits).

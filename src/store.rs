@@ -1667,6 +1667,60 @@ impl Store {
         .await)?)
     }
 
+    /// A person's passkeys as (credential id, enrolment time), oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn passkey_list(&self, person: &str) -> Result<Vec<(String, i64)>, Error> {
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, (String, i64)>(
+            "SELECT credential_id, created_at FROM passkeys WHERE person_id = $1 ORDER BY created_at"
+        )
+        .bind(person)
+        .fetch_all(pool)
+        .await
+        })?)
+    }
+
+    /// Deletes one of a person's passkeys; `false` when the person has no such passkey.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn delete_passkey(&self, person: &str, credential_id: &str) -> Result<bool, Error> {
+        let n = on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM passkeys WHERE person_id = $1 AND credential_id = $2"
+        )
+        .bind(person)
+        .bind(credential_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Sets (or with `None` removes) a person's TOTP secret; `last_step` is the step already
+    /// used to confirm it, so that code cannot be replayed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_totp(
+        &self,
+        person: &str,
+        secret: Option<&str>,
+        last_step: Option<i64>,
+    ) -> Result<bool, Error> {
+        let n = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE persons SET totp_secret = $2, totp_last_step = $3 WHERE id = $1"
+        )
+        .bind(person)
+        .bind(secret)
+        .bind(last_step)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Replaces a stored passkey (its signature counter moved).
     ///
     /// # Errors

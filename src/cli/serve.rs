@@ -45,6 +45,7 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             clock,
         })
         .with_document_lifetime(config.signing.document_lifetime_secs)
+        .with_operators(config.identity.operators.clone())
         .with_validation(ValidationSettings {
             anchors,
             max_bytes: config.validation.max_bytes,

@@ -1024,6 +1024,22 @@ impl<'a> Pdf<'a> {
         }
     }
 
+    /// The number of pages, as the page tree's root says (`/Count`).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when the page tree has no usable root.
+    pub fn page_count(&self) -> Result<usize, Error> {
+        let catalog = self.catalog()?;
+        let Some(Object::Ref(node, _)) = catalog.get("Pages").cloned() else {
+            return Err(bad("/Pages is not a reference"));
+        };
+        let Object::Dict(root) = self.get(node)? else {
+            return Err(bad("page tree root is not a dictionary"));
+        };
+        let count = self.resolve(root.get("Count").unwrap_or(&Object::Int(0)))?;
+        usize::try_from(count.as_int().unwrap_or(0)).map_err(|_| bad("negative /Count"))
+    }
+
     /// The object number of page `index` (from 0) and the number of pages.
     ///
     /// # Errors

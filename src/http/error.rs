@@ -73,7 +73,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
         ErrorCode::PdfNoChangesAllowed => StatusCode::CONFLICT,
         ErrorCode::InvalidCvr | ErrorCode::UnusableInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Forbidden | ErrorCode::RightMissing => StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden | ErrorCode::RightMissing | ErrorCode::FormRejected => {
+            StatusCode::FORBIDDEN
+        }
     }
 }
 
@@ -119,6 +121,16 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
     let method = request.method().clone();
     // The path only: query strings may carry codes or tokens.
     let path = request.uri().path().to_owned();
+    // A browser gets an error page in its language rather than JSON.
+    let page_headers = super::web::wants_html(request.headers()).then(|| {
+        let mut h = axum::http::HeaderMap::new();
+        for name in [header::ACCEPT_LANGUAGE, header::COOKIE] {
+            for v in request.headers().get_all(&name) {
+                h.append(name.clone(), v.clone());
+            }
+        }
+        h
+    });
     state.metrics.start();
     let mut response = next.run(request).await;
     let status = response.status();
@@ -141,25 +153,43 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
                 tracing::warn!(support_ref = %support_ref, code = info.code.as_str(), detail = %detail, "request failed");
             }
         }
-        let body = ErrorBody {
-            error: info.code.as_str(),
-            error_description: &info.message,
-            support_ref: &support_ref,
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if info.code == ErrorCode::InvalidToken {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        if let Some(page_headers) = &page_headers {
+            let page = super::web::error_page(
+                page_headers,
+                status,
+                info.code,
+                &info.message,
+                &support_ref,
             );
+            let (parts, body) = page.into_parts();
+            *response.body_mut() = body;
+            let headers = response.headers_mut();
+            headers.remove(header::CONTENT_LENGTH);
+            for (name, value) in &parts.headers {
+                headers.insert(name.clone(), value.clone());
+            }
+            response.extensions_mut().insert(Rendered);
+        } else {
+            let body = ErrorBody {
+                error: info.code.as_str(),
+                error_description: &info.message,
+                support_ref: &support_ref,
+            };
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if info.code == ErrorCode::InvalidToken {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            headers.remove(header::CONTENT_LENGTH);
+            *response.body_mut() = Body::from(json);
         }
-        headers.remove(header::CONTENT_LENGTH);
-        *response.body_mut() = Body::from(json);
     }
     let elapsed = started.elapsed();
     state.metrics.finish(status.as_u16(), elapsed);

@@ -13,7 +13,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{credentials, csc, documents, error, idp, ops, orgs, pki, validate};
+use super::{credentials, csc, documents, error, idp, ops, orgs, pki, validate, web};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/tsa", post(pki::timestamp))
                 .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT)),
         )
+        .merge(web::routes())
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(RequestBodyLimitLayer::new(http.body_limit))
@@ -133,6 +134,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/v1/documents", post(documents::upload))
                 .route("/v1/pdf/extend", post(documents::extend))
                 .route("/v1/validate", post(validate::validate))
+                .merge(web::upload_routes())
                 .layer(DefaultBodyLimit::max(http.document_limit))
                 .layer(RequestBodyLimitLayer::new(http.document_limit)),
         )

@@ -547,7 +547,7 @@ impl Service {
         })
     }
 
-    async fn owned_document(
+    pub(super) async fn owned_document(
         &self,
         principal: &Principal,
         id: &str,

@@ -86,6 +86,8 @@ pub enum ErrorCode {
     RightMissing,
     /// A file that cannot be validated (neither a PDF nor a CMS signature, or broken).
     UnusableInput,
+    /// A page's form without its anti-forgery token, or sent from another site.
+    FormRejected,
 }
 
 impl ErrorCode {
@@ -129,6 +131,7 @@ impl ErrorCode {
         Self::Forbidden,
         Self::RightMissing,
         Self::UnusableInput,
+        Self::FormRejected,
     ];
 
     /// The wire form.
@@ -173,6 +176,48 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::RightMissing => "right_missing",
             Self::UnusableInput => "unusable_input",
+            Self::FormRejected => "form_rejected",
+        }
+    }
+
+    /// What a person can do about it, in plain words (the help page and error pages).
+    #[must_use]
+    pub const fn advice(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "Check the form or request: a field is missing or has a value that is not accepted, as the message says.",
+            Self::NotFound => "The page, document or item does not exist (any more). Uploaded documents are deleted after a while: upload the file again.",
+            Self::MethodNotAllowed => "Open the page from qsign's own links rather than typing the address.",
+            Self::PayloadTooLarge => "The file is larger than this service accepts. Make the file smaller (for example by reducing images) and try again.",
+            Self::UnsupportedMediaType => "Send the file in a format this page accepts.",
+            Self::RequestTimeout => "It took too long. Try again; with a very large file, try a smaller one.",
+            Self::TemporarilyUnavailable | Self::NotReady => "The service is busy or being maintained. Try again in a few minutes.",
+            Self::InternalError => "Something went wrong on our side. Try again; if it happens again, contact support with the support reference.",
+            Self::InvalidGrant => "Check your username, password and the one-time code from your app (codes change every 30 seconds).",
+            Self::UnsupportedGrantType => "The application uses a login method this service does not offer; contact the application's supplier.",
+            Self::CodeReused => "Each one-time code works once. Wait for your app to show the next code and use that.",
+            Self::TooManyAttempts => "After several failed attempts logins are paused for a while. Wait and try again; if it was not you, contact support.",
+            Self::InvalidToken => "Your session has ended or is not valid. Log in again.",
+            Self::AlreadyExists => "It exists already (for example, the document is signed already). Go on from where it is.",
+            Self::InsufficientLoa => "This needs a stronger login. Step up on the account page: a one-time code gives Substantial, a passkey gives High.",
+            Self::CredentialNotFound => "Choose one of your own signing credentials; an employee credential disappears when the right to sign for the organisation is revoked.",
+            Self::CredentialSuspended => "Your signing credential is suspended. Resume it, or contact support if you did not suspend it.",
+            Self::CredentialRevoked => "This signing credential is revoked for good and cannot sign again.",
+            Self::InvalidSad | Self::SadMismatch | Self::HashNotAuthorized => "The approval does not match this signature. Start the signing again and approve it anew.",
+            Self::SadExpired => "The approval expired before the signature was made. Approve again.",
+            Self::SadUsed | Self::SadCountExceeded => "Each approval covers only the documents shown when it was given. Approve again for new documents.",
+            Self::ActivationFailed => "The passkey or code did not verify. Try again with the passkey or app enrolled on your account.",
+            Self::ActivationTooWeak => "A qualified signature must be approved with your passkey, not a one-time code. Enrol a passkey on the account page.",
+            Self::UnsupportedAlgorithm | Self::UnsupportedFormat => "Choose one of the formats and algorithms offered on the signing page.",
+            Self::InvalidXml => "The XML file was refused: it is broken, or uses DTDs or entities, which are not accepted for safety. Save it as plain XML and try again.",
+            Self::NotPdf => "The file is not a PDF even if its name ends in .pdf. Export it as PDF, or sign it as 'any file' (CAdES).",
+            Self::PdfEncrypted => "Password-protected PDFs cannot be signed. Save a copy without the password and upload that.",
+            Self::PdfMalformed => "The PDF is damaged. Open it in a PDF reader and save or print it to a new PDF, then try again.",
+            Self::PdfNoChangesAllowed => "The PDF was certified so that no further signatures are allowed. Ask its author for a copy that allows signing.",
+            Self::InvalidCvr => "A CVR number has 8 digits with a valid check digit. Check the number in the CVR register.",
+            Self::Forbidden => "Only an administrator of the organisation (or a support operator) may do this.",
+            Self::RightMissing => "You do not hold the right for this organisation (sign_on_behalf or use_seal). Ask an administrator to grant it.",
+            Self::UnusableInput => "The file cannot be checked: it is not a signed PDF, XML or CMS file, or it is damaged. Upload the signed file itself (and for a .p7s file also the signed content).",
+            Self::FormRejected => "Go back, reload the page and send the form again. If it keeps happening, allow cookies for this site; never send a qsign form from another site's page.",
         }
     }
 
@@ -235,6 +280,9 @@ impl ErrorCode {
             }
             Self::UnusableInput => {
                 "The file cannot be validated: send a signed PDF or a CMS signature (with its content when detached)."
+            }
+            Self::FormRejected => {
+                "The form was not sent from qsign's own page, or the page is too old (anti-forgery check)."
             }
         }
     }
@@ -408,6 +456,7 @@ mod tests {
                 "forbidden",
                 "right_missing",
                 "unusable_input",
+                "form_rejected",
             ]
         );
     }

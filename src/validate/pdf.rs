@@ -21,6 +21,8 @@ struct Dss {
     refs: HashSet<u32>,
     /// Where the DSS object lies.
     offset: Option<usize>,
+    /// The DSS dictionary's object number (its `/Type` is optional).
+    root: Option<u32>,
 }
 
 /// The DSS's certificates, CRLs and OCSP responses.
@@ -31,6 +33,7 @@ fn dss(pdf: &Pdf<'_>) -> Dss {
     };
     if let Some(Object::Ref(n, _)) = catalog.get("DSS") {
         out.offset = pdf.offset_of(*n);
+        out.root = Some(*n);
     }
     let Ok(dss) = pdf.dict(catalog.get("DSS")) else {
         return out;
@@ -95,8 +98,18 @@ fn only_signature_fields_added(newer: &Pdf<'_>, old: &[Object], new: &[Object]) 
             .all(|o| is_signature_field(newer, o))
 }
 
+/// The DSS objects of the signed and the newer revision.
+struct DssObjects {
+    /// What the newer DSS refers to.
+    refs: HashSet<u32>,
+    /// The newer DSS dictionary.
+    root: Option<u32>,
+    /// The signed revision's DSS dictionary.
+    old_root: Option<u32>,
+}
+
 /// Judges one object changed or added after the signed revision.
-fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss_refs: &HashSet<u32>) -> Change {
+fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: &DssObjects) -> Change {
     let change = |what: &str, allowed: bool| Change {
         object: num,
         what: what.to_owned(),
@@ -113,11 +126,16 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss_refs: &HashSet<u32>) -> Cha
         Object::Dict(d) if is_type(d, "Sig") || is_type(d, "DocTimeStamp") => {
             change("signature", !existed)
         }
-        Object::Dict(d) if is_type(d, "DSS") => change("document security store", true),
+        // Validation data may be added (ETSI EN 319 142-1 5.4): a new DSS, or the signed
+        // revision's own DSS updated. Never another object turned into one.
+        Object::Dict(d) if is_type(d, "DSS") || dss.root == Some(num) => change(
+            "document security store",
+            !existed || dss.old_root == Some(num),
+        ),
         Object::Dict(d) if is_type(d, "XRef") || is_type(d, "ObjStm") => {
             change("cross-reference", true)
         }
-        Object::Dict(_) if dss_refs.contains(&num) => change("validation data", !existed),
+        Object::Dict(_) if dss.refs.contains(&num) => change("validation data", !existed),
         Object::Dict(d) if d.get("FT").is_some_and(|t| t.is_name("Sig")) => {
             change("signature field", !existed)
         }
@@ -184,11 +202,16 @@ fn later_changes(new: &Pdf<'_>, end: usize) -> Vec<Change> {
             allowed: false,
         }];
     };
-    let dss_refs = dss(new).refs;
+    let newer = dss(new);
+    let objects = DssObjects {
+        refs: newer.refs,
+        root: newer.root,
+        old_root: dss(&old).root,
+    };
     new.object_numbers()
         .into_iter()
         .filter(|n| old.location(*n) != new.location(*n))
-        .map(|n| judge(&old, new, n, &dss_refs))
+        .map(|n| judge(&old, new, n, &objects))
         .collect()
 }
 

@@ -27,4 +27,5 @@ mod signing;
 mod store;
 mod support;
 mod validate;
+mod web;
 mod xades;

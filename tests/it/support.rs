@@ -426,6 +426,7 @@ impl Service {
         );
         let sam = qsign::sam::Sam::new(hsm.clone(), store.clone(), audit.clone(), 300);
         let clock = std::sync::Arc::new(TestClock::default());
+        // The browser tests' first citizen is also a support operator.
         let service = qsign::service::Service::new(qsign::service::Parts {
             store: store.clone(),
             hsm: hsm.clone(),
@@ -435,7 +436,8 @@ impl Service {
             keys: keys.clone(),
             sam: sam.clone(),
             clock: clock.clone(),
-        });
+        })
+        .with_operators(vec!["alice".to_owned()]);
         let state = qsign::http::AppState {
             service: service.clone(),
             metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),

@@ -246,6 +246,45 @@ async fn pdf_attacks_get_their_indications() {
     let report = validate(&svc, &second, None).await;
     assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
 
+    // Two signers at B-LT: the second one's validation data updates the first one's DSS
+    // (whose /Type is optional): allowed. Turning another object into the DSS is not.
+    let lt = sign(
+        &svc,
+        &signer,
+        sample_pdf(2, "1.7", 0),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
+    let both = sign(
+        &svc,
+        &key(&svc).await,
+        lt.clone(),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
+    let report = validate(&svc, &both, None).await;
+    assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
+    assert_valid(&svc, &both, 2, false, "two B-LT signers").await;
+    let hijacked = amend(lt.clone(), |pdf, update| {
+        let (num, _) = pdf.page(0).unwrap();
+        let mut catalog = pdf.catalog().unwrap();
+        catalog.set("DSS", Object::Ref(num, 0));
+        update.put(pdf.root().unwrap(), &Object::Dict(catalog));
+        update.put(
+            num,
+            &Object::Dict(Dict::of(vec![("Certs", Object::Array(Vec::new()))])),
+        );
+    });
+    assert_eq!(
+        first(&validate(&svc, &hijacked, None).await),
+        (
+            Indication::TotalFailed,
+            Some(SubIndication::SigConstraintsFailure)
+        )
+    );
+
     // Shadow / incremental-saving attack: the page content replaced in a later revision.
     let shadow = amend(signed.clone(), |pdf, update| {
         let (num, mut page) = pdf.page(0).unwrap();

@@ -1,0 +1,574 @@
+//! The web pages for citizens, business administrators, verifiers and support: server-rendered
+//! askama templates (auto-escaped), one stylesheet, and one script for the WebAuthn steps only.
+//!
+//! Security: a strict Content-Security-Policy (no inline script or style, nothing from other
+//! origins, no framing); the session is the access token in an `HttpOnly; SameSite=Lax` cookie
+//! (`Secure` unless the public URL is loopback HTTP); every POST carries the anti-forgery token
+//! (the form's action names it, scripts send it as `X-CSRF-Token`), compared in constant time
+//! with the `qsign_csrf` cookie, and a POST whose `Origin` is another site is refused. The
+//! check is a layer over all page routes, so no handler can forget it.
+
+mod account;
+mod citizen;
+mod help;
+pub mod i18n;
+mod org;
+pub mod verify;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+
+use super::router::{AppState, RequestId};
+use crate::service::{Error, ErrorCode, Principal};
+pub use i18n::Texts;
+
+/// The session cookie: the access token.
+const SESSION: &str = "qsign_session";
+/// The anti-forgery cookie.
+const CSRF: &str = "qsign_csrf";
+/// The language choice.
+const LANG: &str = "qsign_lang";
+
+/// Pages may load their own script, style and images (page previews), talk to their own
+/// origin, and post forms to it; nothing else.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page routes with small bodies.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(citizen::index))
+        .route("/login", post(citizen::login))
+        .route("/logout", post(citizen::logout))
+        .route(
+            "/web/passkey/login/start",
+            post(citizen::passkey_login_start),
+        )
+        .route(
+            "/web/passkey/login/finish",
+            post(citizen::passkey_login_finish),
+        )
+        .route("/sign/{id}", get(citizen::review))
+        .route("/sign/{id}/pages/{page}", get(citizen::page_image))
+        .route("/sign/{id}/approve", post(citizen::approve_totp))
+        .route(
+            "/sign/{id}/passkey/start",
+            post(citizen::approve_passkey_start),
+        )
+        .route(
+            "/sign/{id}/passkey/finish",
+            post(citizen::approve_passkey_finish),
+        )
+        .route("/sign/{id}/done", get(citizen::done))
+        .route("/sign/{id}/download", get(citizen::download))
+        .route("/sign/{id}/cancel", post(citizen::cancel))
+        .route("/history", get(citizen::history))
+        .route("/account", get(account::page))
+        .route("/account/passkeys/start", post(account::passkey_start))
+        .route("/account/passkeys/finish", post(account::passkey_finish))
+        .route("/account/passkeys/remove", post(account::passkey_remove))
+        .route(
+            "/account/totp",
+            get(account::totp_offer).post(account::totp_enrol),
+        )
+        .route("/account/totp/remove", post(account::totp_remove))
+        .route("/account/stepup/start", post(account::stepup_start))
+        .route("/account/stepup/finish", post(account::stepup_finish))
+        .route("/account/stepup/totp", post(account::stepup_totp))
+        .route("/verify", get(verify::page))
+        .route("/org", get(org::list))
+        .route("/org/accept", post(org::accept))
+        .route("/org/{cvr}", get(org::page))
+        .route("/org/{cvr}/invite", post(org::invite))
+        .route("/org/{cvr}/members/{person}/rights", post(org::set_right))
+        .route("/org/{cvr}/members/{person}/remove", post(org::remove))
+        .route("/help", get(help::help))
+        .route("/support", get(help::support))
+        .route("/lang", get(language))
+        .route("/static/qsign.css", get(stylesheet))
+        .route("/static/qsign.js", get(script))
+        .route_layer(middleware::from_fn(csrf_guard))
+}
+
+/// The page routes that take whole documents (multipart uploads).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route("/sign", post(citizen::upload))
+        .route("/verify", post(verify::submit))
+        .route_layer(middleware::from_fn(csrf_guard))
+}
+
+/// What every page needs from the request: texts, the anti-forgery token, the session token
+/// and where the language switch returns to.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// The texts in the reader's language.
+    pub t: &'static Texts,
+    /// The anti-forgery token (new when the browser had none).
+    pub csrf: String,
+    new_csrf: bool,
+    /// The session's access token, if any.
+    token: Option<String>,
+    /// This page's path, percent-encoded for the language switch.
+    pub back: String,
+    /// Whether cookies get `Secure`.
+    secure: bool,
+    /// The support reference of this request.
+    pub request_id: String,
+    /// The caller's address.
+    source: Option<String>,
+}
+
+/// A cookie's value from the `Cookie` headers.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // Without randomness no token can be made; an empty one never matches (see csrf_guard).
+    if getrandom::fill(&mut bytes).is_err() {
+        return String::new();
+    }
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+/// Percent-encodes a path for a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Whether a public URL is plain HTTP on a loopback host (the only case without `Secure`).
+fn loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}
+
+impl FromRequestParts<AppState> for Web {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let t = i18n::choose(
+            cookie(headers, LANG),
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let existing = cookie(headers, CSRF).filter(|v| v.len() == 43);
+        let (csrf, new_csrf) =
+            existing.map_or_else(|| (random_token(), true), |v| (v.to_owned(), false));
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self {
+            t,
+            csrf,
+            new_csrf,
+            token: cookie(headers, SESSION).map(str::to_owned),
+            back: encode(parts.uri.path()),
+            secure: !loopback_http(&state.config.public_url()),
+            request_id: parts
+                .extensions
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            source,
+        })
+    }
+}
+
+/// The person shown in the page header.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    /// Username.
+    pub name: String,
+    /// Level of assurance, in words.
+    pub loa: String,
+}
+
+/// A logged-in page request: the page context and the verified session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The page context.
+    pub web: Web,
+    /// Who is logged in.
+    pub principal: Principal,
+    /// For the header.
+    pub user: UserView,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let Ok(web) = Web::from_request_parts(parts, state).await;
+        let token = web.token.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidToken,
+                "you are not logged in (or your session ended); log in on the start page",
+            )
+        })?;
+        let principal = state.service.authenticate(&token).await?;
+        let factors = state.service.factors(&principal).await?;
+        let user = UserView {
+            name: factors.username,
+            loa: loa_name(web.t, &principal),
+        };
+        Ok(Self {
+            web,
+            principal,
+            user,
+        })
+    }
+}
+
+/// The level of a session in the reader's language.
+fn loa_name(t: &Texts, principal: &Principal) -> String {
+    let uri = principal.loa.uri();
+    let word = uri.rsplit('/').next().unwrap_or(uri);
+    match (t.lang, word) {
+        ("da", "low") => "Lav".into(),
+        ("da", "substantial") => "Betydelig".into(),
+        ("da", "high") => "Høj".into(),
+        (_, w) => {
+            let mut c = w.chars();
+            c.next()
+                .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+        }
+    }
+}
+
+impl Web {
+    /// A rendered page with the security headers (and the anti-forgery cookie when new).
+    fn render(&self, page: &impl Template) -> Response {
+        match page.render() {
+            Ok(html) => self.html(StatusCode::OK, html),
+            Err(e) => Error::internal(format!("template: {e}")).into_response(),
+        }
+    }
+
+    fn html(&self, status: StatusCode, html: String) -> Response {
+        let mut response = (status, html).into_response();
+        response.extensions_mut().insert(super::error::Rendered);
+        secure_headers(response.headers_mut());
+        if self.new_csrf && !self.csrf.is_empty() {
+            self.set_cookie(&mut response, CSRF, &self.csrf, None, "Strict");
+        }
+        response
+    }
+
+    fn set_cookie(
+        &self,
+        response: &mut Response,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        same_site: &str,
+    ) {
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+
+    /// A redirect that also starts a session with this access token.
+    fn start_session(&self, to: &str, token: &str, expires_in: u64) -> Response {
+        let mut response = Redirect::to(to).into_response();
+        self.set_cookie(&mut response, SESSION, token, Some(expires_in), "Lax");
+        response
+    }
+
+    /// A JSON reply that also replaces the session token (passkey login and step-up).
+    fn json_session(&self, body: serde_json::Value, token: &str, expires_in: u64) -> Response {
+        let mut response = axum::Json(body).into_response();
+        self.set_cookie(&mut response, SESSION, token, Some(expires_in), "Lax");
+        response
+    }
+
+    fn end_session(&self) -> Response {
+        let mut response = Redirect::to("/").into_response();
+        self.set_cookie(&mut response, SESSION, "", Some(0), "Lax");
+        response
+    }
+}
+
+fn secure_headers(headers: &mut HeaderMap) {
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the
+        // anti-forgery check could not tell our own pages from others.
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// Refuses a POST without the right anti-forgery token, or from another site's page.
+async fn csrf_guard(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let expected = cookie(headers, CSRF).unwrap_or("");
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            request.uri().query().and_then(|q| {
+                q.split('&')
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| *k == "csrf")
+                    .map(|(_, v)| v.to_owned())
+            })
+        })
+        .unwrap_or_default();
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "cross-site" || v == "same-site");
+    let same_origin = !cross_site
+        && headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|origin| {
+                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+                host.is_some_and(|h| {
+                    origin
+                        .strip_prefix("http://")
+                        .or_else(|| origin.strip_prefix("https://"))
+                        == Some(h)
+                })
+            });
+    let matches = !expected.is_empty()
+        && expected.len() == sent.len()
+        && bool::from(expected.as_bytes().ct_eq(sent.as_bytes()));
+    if matches && same_origin {
+        return next.run(request).await;
+    }
+    Error::new(
+        ErrorCode::FormRejected,
+        "this form was not sent from qsign's own page, or the page is too old (anti-forgery check); reload the page and try again",
+    )
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `GET /lang?to=da&back=/path`: remembers the language and returns to the page.
+async fn language(web: Web, Query(q): Query<LangQuery>) -> Response {
+    let lang = if q.to == "da" { "da" } else { "en" };
+    // Only a local path: never an open redirect.
+    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
+        q.back
+    } else {
+        "/".to_owned()
+    };
+    let mut response = Redirect::to(&back).into_response();
+    web.set_cookie(&mut response, LANG, lang, Some(31_536_000), "Lax");
+    response
+}
+
+async fn stylesheet() -> Response {
+    asset(
+        include_str!("web/static/qsign.css"),
+        "text/css; charset=utf-8",
+    )
+}
+
+async fn script() -> Response {
+    asset(
+        include_str!("web/static/qsign.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+fn asset(body: &'static str, media_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// An audit record as a table row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// UTC time.
+    pub when: String,
+    /// The event type.
+    pub what: String,
+    /// The event's fields.
+    pub details: String,
+}
+
+impl Row {
+    fn from_record(record: &serde_json::Value) -> Self {
+        let at = record["at"].as_i64().unwrap_or(0);
+        let when = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let event = &record["event"];
+        let what = event["type"].as_str().unwrap_or("").to_owned();
+        let details = event
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "type")
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self {
+            when,
+            what,
+            details,
+        }
+    }
+}
+
+/// The error page: the message in plain words, what to do, the code and the support reference.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    message: &'a str,
+    advice: &'static str,
+    code: &'static str,
+    support_ref: &'a str,
+}
+
+/// The error page for a browser (used by the error envelope for requests that accept HTML).
+pub fn error_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    support_ref: &str,
+) -> Response {
+    let t = i18n::choose(
+        cookie(headers, LANG),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let page = ErrorPage {
+        t,
+        user: None,
+        csrf: "",
+        back: "/",
+        message,
+        advice: code.advice(),
+        code: code.as_str(),
+        support_ref,
+    };
+    let html = page
+        .render()
+        .unwrap_or_else(|_| format!("{}: {}", code.as_str(), support_ref));
+    let mut response = (status, html).into_response();
+    response.extensions_mut().insert(super::error::Rendered);
+    secure_headers(response.headers_mut());
+    response
+}
+
+/// Whether a request prefers an HTML answer (a browser's navigation or form post).
+#[must_use]
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; qsign_csrf_x=2; qsign_csrf=3"),
+        );
+        assert_eq!(cookie(&h, "qsign_csrf"), Some("3"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+
+    #[test]
+    fn only_loopback_http_goes_without_secure_cookies() {
+        assert!(loopback_http("http://localhost:8080"));
+        assert!(loopback_http("http://127.0.0.1:1/x"));
+        assert!(!loopback_http("https://localhost"));
+        assert!(!loopback_http("http://sign.example.dk"));
+        assert!(!loopback_http("http://localhost.evil.example"));
+    }
+
+    #[test]
+    fn paths_are_encoded_for_the_language_switch() {
+        assert_eq!(encode("/sign/a b?x"), "/sign/a%20b%3Fx");
+    }
+}

@@ -1,0 +1,261 @@
+//! The account page: the session's level, step-up, passkeys and the authenticator app — add
+//! them, and remove a lost one from a session made with another factor.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Session, Texts, UserView};
+use crate::http::router::AppState;
+use crate::service::{Error, TotpOffer};
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    message: Option<&'static str>,
+    loa: String,
+    passkeys: Vec<(String, String)>,
+    factors: crate::service::Factors,
+}
+
+/// Which message to show after a change (a fixed set: nothing from the query is reflected).
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+fn message(t: &'static Texts, done: &str) -> Option<&'static str> {
+    Some(match done {
+        "passkey-added" => t.msg_passkey_added,
+        "passkey-removed" => t.msg_passkey_removed,
+        "totp-enrolled" => t.msg_totp_enrolled,
+        "totp-removed" => t.msg_totp_removed,
+        "stepped-up" => t.msg_stepped_up,
+        _ => return None,
+    })
+}
+
+fn date(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `GET /account`
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(done): Query<Done>,
+) -> Result<Response, Error> {
+    let factors = state.service.factors(&session.principal).await?;
+    let t = session.web.t;
+    Ok(session.web.render(&AccountPage {
+        t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        message: message(t, &done.done),
+        loa: session.user.loa.clone(),
+        passkeys: factors
+            .passkeys
+            .iter()
+            .map(|(id, at)| (id.clone(), date(*at)))
+            .collect(),
+        factors,
+    }))
+}
+
+/// A WebAuthn ceremony's finish from the page script.
+#[derive(Debug, Deserialize)]
+pub struct Finish {
+    state: String,
+    credential: serde_json::Value,
+}
+
+/// `POST /account/passkeys/start` (JSON; Substantial or above).
+pub async fn passkey_start(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Error> {
+    let (id, options) = state
+        .service
+        .passkey_register_start(&session.principal)
+        .await?;
+    Ok(Json(json!({ "state": id, "options": options })).into_response())
+}
+
+/// `POST /account/passkeys/finish` (JSON).
+pub async fn passkey_finish(
+    State(state): State<AppState>,
+    session: Session,
+    Json(finish): Json<Finish>,
+) -> Result<Response, Error> {
+    state
+        .service
+        .passkey_register_finish(
+            &session.principal,
+            &finish.state,
+            finish.credential,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Json(json!({ "location": "/account?done=passkey-added" })).into_response())
+}
+
+/// The passkey to remove.
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    id: String,
+}
+
+/// `POST /account/passkeys/remove`
+pub async fn passkey_remove(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Form(form): axum::Form<RemoveForm>,
+) -> Result<Response, Error> {
+    state
+        .service
+        .remove_passkey(
+            &session.principal,
+            &form.id,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Redirect::to("/account?done=passkey-removed").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+struct TotpPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    offer: TotpOffer,
+}
+
+/// `GET /account/totp`: a new secret to add to an authenticator app (High only).
+pub async fn totp_offer(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Error> {
+    let offer = state.service.totp_offer(&session.principal).await?;
+    Ok(session.web.render(&TotpPage {
+        t: session.web.t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        offer,
+    }))
+}
+
+/// The confirmation of a new secret.
+#[derive(Debug, Deserialize)]
+pub struct TotpForm {
+    secret: String,
+    code: String,
+}
+
+/// `POST /account/totp`
+pub async fn totp_enrol(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Form(form): axum::Form<TotpForm>,
+) -> Result<Response, Error> {
+    state
+        .service
+        .totp_enrol(
+            &session.principal,
+            &form.secret,
+            &form.code,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Redirect::to("/account?done=totp-enrolled").into_response())
+}
+
+/// `POST /account/totp/remove`
+pub async fn totp_remove(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Error> {
+    state
+        .service
+        .remove_totp(&session.principal, Some(session.web.request_id.clone()))
+        .await?;
+    Ok(Redirect::to("/account?done=totp-removed").into_response())
+}
+
+/// `POST /account/stepup/start` (JSON).
+pub async fn stepup_start(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Error> {
+    let (id, options) = state
+        .service
+        .passkey_stepup_start(&session.principal)
+        .await?;
+    Ok(Json(json!({ "state": id, "options": options })).into_response())
+}
+
+/// `POST /account/stepup/finish` (JSON): the session becomes High.
+pub async fn stepup_finish(
+    State(state): State<AppState>,
+    session: Session,
+    Json(finish): Json<Finish>,
+) -> Result<Response, Error> {
+    let issued = state
+        .service
+        .passkey_stepup_finish(
+            &session.principal,
+            &finish.state,
+            finish.credential,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(session.web.json_session(
+        json!({ "location": "/account?done=stepped-up" }),
+        &issued.access_token,
+        issued.expires_in,
+    ))
+}
+
+/// A one-time code.
+#[derive(Debug, Deserialize)]
+pub struct OtpForm {
+    otp: String,
+}
+
+/// `POST /account/stepup/totp`: the session becomes Substantial.
+pub async fn stepup_totp(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Form(form): axum::Form<OtpForm>,
+) -> Result<Response, Error> {
+    let issued = state
+        .service
+        .totp_stepup(
+            &session.principal,
+            form.otp.trim(),
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(session.web.start_session(
+        "/account?done=stepped-up",
+        &issued.access_token,
+        issued.expires_in,
+    ))
+}

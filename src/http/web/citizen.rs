@@ -1,0 +1,641 @@
+//! The citizen's pages: log in, upload, review (pages as pictures, size, SHA-256), choose the
+//! credential, approve with a passkey or (where the policy allows) a one-time code, download;
+//! and the person's own history.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Row, Session, Texts, UserView, Web};
+use crate::http::router::AppState;
+use crate::service::{
+    Activation, CredentialKind, CredentialStatus, DocumentInfo, Error, ErrorCode, Format, Hashes,
+    PasskeyLogin, PdfOptions, PdfVisible, Scal,
+};
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    orgs: Vec<(String, String)>,
+}
+
+/// `GET /`: the login form, or the upload form once logged in.
+pub async fn index(State(state): State<AppState>, web: Web) -> Response {
+    let session = match web.token.as_deref() {
+        Some(token) => state.service.authenticate(token).await.ok(),
+        None => None,
+    };
+    let (user, orgs) = match session {
+        Some(principal) => {
+            let name = state
+                .service
+                .factors(&principal)
+                .await
+                .map(|f| f.username)
+                .unwrap_or_default();
+            let orgs = state
+                .service
+                .my_organisations(&principal)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(o, _)| (o.cvr, o.name))
+                .collect();
+            (
+                Some(UserView {
+                    name,
+                    loa: super::loa_name(web.t, &principal),
+                }),
+                orgs,
+            )
+        }
+        None => (None, Vec::new()),
+    };
+    web.render(&IndexPage {
+        t: web.t,
+        user,
+        csrf: &web.csrf,
+        back: &web.back,
+        orgs,
+    })
+}
+
+/// The login form.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    otp: String,
+}
+
+/// `POST /login`: password and, optionally, a one-time code.
+pub async fn login(
+    State(state): State<AppState>,
+    web: Web,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Result<Response, Error> {
+    let otp = Some(form.otp.trim()).filter(|o| !o.is_empty());
+    let issued = state
+        .service
+        .password_grant(
+            form.username.trim(),
+            &form.password,
+            otp,
+            web.source.clone(),
+            Some(web.request_id.clone()),
+        )
+        .await?;
+    Ok(web.start_session("/", &issued.access_token, issued.expires_in))
+}
+
+/// `POST /logout`: revokes the token and clears the cookie.
+pub async fn logout(State(state): State<AppState>, web: Web) -> Response {
+    if let Some(token) = web.token.as_deref() {
+        if let Ok(principal) = state.service.authenticate(token).await {
+            // The cookie is cleared either way.
+            let _ = state.service.logout(&principal).await;
+        }
+    }
+    web.end_session()
+}
+
+/// Starts a passkey login.
+#[derive(Debug, Deserialize)]
+pub struct PasskeyStart {
+    username: String,
+}
+
+/// `POST /web/passkey/login/start` (JSON).
+pub async fn passkey_login_start(
+    State(state): State<AppState>,
+    Json(start): Json<PasskeyStart>,
+) -> Result<Response, Error> {
+    let (id, options) = state
+        .service
+        .passkey_login_start(start.username.trim())
+        .await?;
+    Ok(Json(json!({ "state": id, "options": options })).into_response())
+}
+
+/// `POST /web/passkey/login/finish` (JSON): the passkey with the password or a code; starts
+/// a High session.
+pub async fn passkey_login_finish(
+    State(state): State<AppState>,
+    web: Web,
+    Json(login): Json<PasskeyLogin>,
+) -> Result<Response, Error> {
+    let issued = state
+        .service
+        .passkey_login_finish(login, web.source.clone(), Some(web.request_id.clone()))
+        .await?;
+    Ok(web.json_session(
+        json!({ "location": "/" }),
+        &issued.access_token,
+        issued.expires_in,
+    ))
+}
+
+/// The largest file name kept for the review page.
+const NAME_LIMIT: usize = 200;
+
+/// `POST /sign` (multipart): keeps the document and shows it for review.
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    mut multipart: Multipart,
+) -> Result<Response, Error> {
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut fields = std::collections::HashMap::new();
+    let bad = |m: &str| Error::new(ErrorCode::InvalidRequest, m.to_owned());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(&e))?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            let file_name: String = field
+                .file_name()
+                .unwrap_or("document")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(NAME_LIMIT)
+                .collect();
+            let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+            file = Some((file_name, bytes.to_vec()));
+        } else if fields.len() < 16 {
+            let value = field.text().await.map_err(|e| multipart_error(&e))?;
+            if value.len() > 1000 {
+                return Err(bad("a form field is too long"));
+            }
+            fields.insert(name, value);
+        }
+    }
+    let (file_name, content) = file.ok_or_else(|| bad("choose a file to sign"))?;
+    let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let format = Format::parse(get("format").unwrap_or("pades")).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnsupportedFormat,
+            "choose one of the formats offered",
+        )
+    })?;
+    let level = crate::service::parse_level(get("level").unwrap_or("B-T"))
+        .ok_or_else(|| bad("choose one of the levels offered"))?;
+    let mut pdf = PdfOptions {
+        reason: get("reason").map(str::to_owned),
+        location: get("location").map(str::to_owned),
+        ..PdfOptions::default()
+    };
+    if format == Format::Pades && get("visible") == Some("1") {
+        let page: u32 = get("page")
+            .unwrap_or("1")
+            .parse()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| bad("the page of the visible signature is a number from 1"))?;
+        pdf.visible = Some(PdfVisible {
+            page,
+            rect: corner(get("corner").unwrap_or("bottom-left")),
+            // Filled from the certificate when signing.
+            signer: String::new(),
+            organisation: None,
+            cvr: None,
+        });
+    }
+    let uploaded = state
+        .service
+        .upload_document(&session.principal, content, format, level, &pdf)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/sign/{}?name={}",
+        uploaded.id,
+        super::encode(&file_name)
+    ))
+    .into_response())
+}
+
+/// The visible signature's rectangle (points on an A4 page) for a corner.
+fn corner(which: &str) -> [f64; 4] {
+    let (x, y) = match which {
+        "bottom-right" => (355.0, 36.0),
+        "top-left" => (36.0, 736.0),
+        "top-right" => (355.0, 736.0),
+        _ => (36.0, 36.0),
+    };
+    [x, y, x + 204.0, y + 70.0]
+}
+
+pub(super) fn multipart_error(e: &axum::extract::multipart::MultipartError) -> Error {
+    let status = e.status();
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::new(
+            ErrorCode::PayloadTooLarge,
+            "the file is larger than this service accepts",
+        )
+    } else {
+        Error::new(
+            ErrorCode::InvalidRequest,
+            format!("the upload is malformed: {}", e.body_text()),
+        )
+    }
+}
+
+/// A credential offered on the review page.
+#[derive(Debug, Clone)]
+struct CredentialOption {
+    id: String,
+    label: String,
+    scal: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "sign.html")]
+struct ReviewPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    name: String,
+    doc: DocumentInfo,
+    shown: Vec<usize>,
+    credentials: Vec<CredentialOption>,
+}
+
+/// The review page's query: the file name as uploaded.
+#[derive(Debug, Deserialize)]
+pub struct NameQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// `GET /sign/{id}`: what will be signed, and the approval.
+pub async fn review(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, Error> {
+    let doc = state.service.document_info(&session.principal, &id).await?;
+    if doc.signed {
+        return Ok(
+            Redirect::to(&format!("/sign/{id}/done?name={}", super::encode(&q.name)))
+                .into_response(),
+        );
+    }
+    let t = session.web.t;
+    let credentials = state
+        .service
+        .credentials(&session.principal, Some(session.web.request_id.clone()))
+        .await?
+        .into_iter()
+        .filter(|c| c.status == CredentialStatus::Active)
+        .map(|c| {
+            let who = match &c.kind {
+                CredentialKind::Personal => t.cred_personal.to_owned(),
+                CredentialKind::Employee { cvr } => format!("{} CVR {cvr}", t.cred_employee),
+                CredentialKind::Seal { cvr } => format!("{} CVR {cvr}", t.cred_seal),
+            };
+            CredentialOption {
+                id: c.id.to_string(),
+                label: format!("{who} — {}", c.policy.description),
+                scal: if c.policy.scal > Scal::Scal1 {
+                    "2"
+                } else {
+                    "1"
+                },
+            }
+        })
+        .collect();
+    let shown = (1..=doc.pages.min(crate::service::PREVIEW_PAGES)).collect();
+    let name: String = q
+        .name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(NAME_LIMIT)
+        .collect();
+    Ok(session.web.render(&ReviewPage {
+        t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        name,
+        doc,
+        shown,
+        credentials,
+    }))
+}
+
+/// `GET /sign/{id}/pages/{n}`: one page as a PNG picture.
+pub async fn page_image(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, page)): Path<(String, usize)>,
+) -> Result<Response, Error> {
+    let png = state
+        .service
+        .document_page(&session.principal, &id, page)
+        .await?;
+    let mut response = png.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// The one-time-code approval form.
+#[derive(Debug, Deserialize)]
+pub struct ApproveForm {
+    credential: String,
+    otp: String,
+}
+
+fn hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
+    Hashes {
+        credential_id: credential.to_owned(),
+        hash_algorithm: None,
+        hashes: vec![doc.sha256_b64.clone()],
+        num_signatures: Some(1),
+        label: Some(format!("{} ({} bytes)", doc.format, doc.size)),
+    }
+}
+
+/// `POST /sign/{id}/approve`: approve with a one-time code (SCAL1 policies only) and sign.
+pub async fn approve_totp(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<NameQuery>,
+    axum::Form(form): axum::Form<ApproveForm>,
+) -> Result<Response, Error> {
+    let doc = state.service.document_info(&session.principal, &id).await?;
+    let rid = Some(session.web.request_id.clone());
+    let sad = state
+        .service
+        .authorize(
+            &session.principal,
+            &hashes(&form.credential, &doc),
+            Activation::Totp(form.otp.trim().to_owned()),
+            rid.clone(),
+        )
+        .await?;
+    state
+        .service
+        .sign_uploaded(
+            &session.principal,
+            &id,
+            &form.credential,
+            Some(sad.token),
+            rid,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/sign/{id}/done?name={}", super::encode(&q.name))).into_response())
+}
+
+/// The credential a passkey approval starts for.
+#[derive(Debug, Deserialize)]
+pub struct PasskeyApproveStart {
+    credential: String,
+}
+
+/// `POST /sign/{id}/passkey/start` (JSON): the WebAuthn challenge bound to this document's
+/// hash and the credential.
+pub async fn approve_passkey_start(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Json(start): Json<PasskeyApproveStart>,
+) -> Result<Response, Error> {
+    let doc = state.service.document_info(&session.principal, &id).await?;
+    let (challenge, options) = state
+        .service
+        .activation_challenge(
+            &session.principal,
+            &hashes(&start.credential, &doc),
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Json(json!({ "state": challenge, "options": options })).into_response())
+}
+
+/// A passkey approval.
+#[derive(Debug, Deserialize)]
+pub struct PasskeyApproveFinish {
+    credential: String,
+    state: String,
+    assertion: serde_json::Value,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /sign/{id}/passkey/finish` (JSON): checks the assertion, signs, and answers where
+/// the download is.
+pub async fn approve_passkey_finish(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Json(finish): Json<PasskeyApproveFinish>,
+) -> Result<Response, Error> {
+    let doc = state.service.document_info(&session.principal, &id).await?;
+    let rid = Some(session.web.request_id.clone());
+    let sad = state
+        .service
+        .authorize(
+            &session.principal,
+            &hashes(&finish.credential, &doc),
+            Activation::Passkey {
+                challenge_id: finish.state,
+                assertion: finish.assertion,
+            },
+            rid.clone(),
+        )
+        .await?;
+    state
+        .service
+        .sign_uploaded(
+            &session.principal,
+            &id,
+            &finish.credential,
+            Some(sad.token),
+            rid,
+        )
+        .await?;
+    Ok(
+        Json(
+            json!({ "location": format!("/sign/{id}/done?name={}", super::encode(&finish.name)) }),
+        )
+        .into_response(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "signed.html")]
+struct DonePage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    id: String,
+    name_q: String,
+    download_name: String,
+}
+
+/// The signed file's name: `contract.pdf` stays `contract.pdf` for PAdES (a PDF with its
+/// signature inside), gets `.p7s` for a detached CAdES signature.
+fn signed_name(name: &str, media_type: &str) -> String {
+    let base = if name.is_empty() { "document" } else { name };
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match media_type {
+        "application/pkcs7-signature" => format!("{clean}.p7s"),
+        _ => {
+            let stem = clean.rsplit_once('.').map_or(clean.as_str(), |(s, _)| s);
+            let ext = if media_type == "application/pdf" {
+                "pdf"
+            } else {
+                "xml"
+            };
+            format!("{stem}-signed.{ext}")
+        }
+    }
+}
+
+/// `GET /sign/{id}/done`: the download.
+pub async fn done(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, Error> {
+    let (_, media_type) = state
+        .service
+        .signed_document(&session.principal, &id)
+        .await?;
+    Ok(session.web.render(&DonePage {
+        t: session.web.t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        name_q: super::encode(&q.name),
+        download_name: signed_name(&q.name, media_type),
+        id,
+    }))
+}
+
+/// `GET /sign/{id}/download`: the signed file as an attachment.
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, Error> {
+    let (bytes, media_type) = state
+        .service
+        .signed_document(&session.principal, &id)
+        .await?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        signed_name(&q.name, media_type)
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+/// `POST /sign/{id}/cancel`: forgets the upload.
+pub async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    state
+        .service
+        .delete_document(&session.principal, &id)
+        .await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    rows: Vec<Row>,
+}
+
+/// `GET /history`: the person's own audit history (signatures, logins, factor changes).
+pub async fn history(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
+    let rows = state
+        .service
+        .my_history(&session.principal, 200)
+        .await?
+        .iter()
+        .map(Row::from_record)
+        .collect();
+    Ok(session.web.render(&HistoryPage {
+        t: session.web.t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        rows,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_file_names_are_plain() {
+        assert_eq!(
+            signed_name("Aftale 1.pdf", "application/pdf"),
+            "Aftale_1-signed.pdf"
+        );
+        assert_eq!(
+            signed_name("<x>\".pdf", "application/pdf"),
+            "_x__-signed.pdf"
+        );
+        assert_eq!(
+            signed_name("", "application/pkcs7-signature"),
+            "document.p7s"
+        );
+        assert_eq!(signed_name("a.xml", "application/xml"), "a-signed.xml");
+    }
+}

@@ -1,0 +1,103 @@
+//! Self-service help — every stable error code explained, generated from the one error enum so
+//! it cannot drift — and the operators' support lookup of a support reference.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{Row, Session, Texts, UserView, Web};
+use crate::http::router::AppState;
+use crate::service::{Error, ErrorCode};
+
+/// One code on the help page.
+#[derive(Debug, Clone)]
+struct CodeHelp {
+    code: &'static str,
+    description: &'static str,
+    advice: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "help.html")]
+struct HelpPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    codes: Vec<CodeHelp>,
+}
+
+/// `GET /help`
+pub async fn help(web: Web) -> Response {
+    let codes = ErrorCode::ALL
+        .iter()
+        .map(|c| CodeHelp {
+            code: c.as_str(),
+            description: c.description(),
+            advice: c.advice(),
+        })
+        .collect();
+    web.render(&HelpPage {
+        t: web.t,
+        user: None,
+        csrf: &web.csrf,
+        back: &web.back,
+        codes,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "support.html")]
+struct SupportPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    reference: String,
+    searched: bool,
+    rows: Vec<Row>,
+}
+
+/// The reference to look up.
+#[derive(Debug, Deserialize)]
+pub struct SupportQuery {
+    #[serde(default, rename = "ref")]
+    reference: String,
+}
+
+/// `GET /support?ref=…` (support operators, High session).
+pub async fn support(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<SupportQuery>,
+) -> Result<Response, Error> {
+    let searched = !q.reference.trim().is_empty();
+    let rows = if searched {
+        state
+            .service
+            .support_lookup(&session.principal, &q.reference)
+            .await?
+            .iter()
+            .map(Row::from_record)
+            .collect()
+    } else {
+        // The empty form is for operators only too.
+        if !state.service.is_operator(&session.principal).await? {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "only support operators may use this page",
+            ));
+        }
+        Vec::new()
+    };
+    Ok(session.web.render(&SupportPage {
+        t: session.web.t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        reference: q.reference.trim().to_owned(),
+        searched,
+        rows,
+    }))
+}

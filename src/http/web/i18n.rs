@@ -1,0 +1,231 @@
+//! The pages' texts in English and Danish. Each text is one line of the table below, so a
+//! text cannot exist in one language only; the language comes from the `qsign_lang` cookie
+//! (the switch on every page), else from `Accept-Language`, else English.
+
+macro_rules! texts {
+    ($($field:ident: $en:expr, $da:expr;)*) => {
+        /// Every text of the pages in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            /// The BCP 47 language tag.
+            pub lang: &'static str,
+            $(#[allow(missing_docs, reason = "the field names say it")] pub $field: &'static str,)*
+        }
+
+        /// English.
+        pub static EN: Texts = Texts { lang: "en", $($field: $en,)* };
+        /// Danish.
+        pub static DA: Texts = Texts { lang: "da", $($field: $da,)* };
+    };
+}
+
+texts! {
+    skip_to_content: "Skip to content", "Spring til indholdet";
+    nav_label: "Main", "Hovedmenu";
+    nav_sign: "Sign", "Underskriv";
+    nav_verify: "Verify", "Kontrollér";
+    nav_history: "My signatures", "Mine underskrifter";
+    nav_orgs: "Organisations", "Virksomheder";
+    nav_account: "Account", "Konto";
+    nav_help: "Help", "Hjælp";
+    log_out: "Log out", "Log ud";
+    footer: "qsign — qualified electronic signatures with keys kept in an HSM under your sole control.", "qsign — kvalificerede elektroniske underskrifter med nøgler i en HSM under din enekontrol.";
+    welcome_title: "Sign documents with qsign", "Underskriv dokumenter med qsign";
+    welcome_intro: "Log in to sign a PDF, an XML file or any file. To check a signed file, you need no login.", "Log ind for at underskrive en PDF, en XML-fil eller en hvilken som helst fil. Du skal ikke logge ind for at kontrollere en underskrevet fil.";
+    username: "Username", "Brugernavn";
+    password: "Password", "Adgangskode";
+    otp_optional: "One-time code from your app (optional; gives level Substantial)", "Engangskode fra din app (valgfri; giver niveau Betydelig)";
+    log_in: "Log in", "Log ind";
+    log_in_passkey: "Log in with a passkey (level High)", "Log ind med en adgangsnøgle (niveau Høj)";
+    verify_hint: "Received a signed document?", "Har du modtaget et underskrevet dokument?";
+    sign_title: "Sign a document", "Underskriv et dokument";
+    sign_intro: "Choose the file and how to sign it. You will see the document before you approve.", "Vælg filen og hvordan den skal underskrives. Du ser dokumentet, før du godkender.";
+    file_label: "File (PDF, XML or any file)", "Fil (PDF, XML eller en hvilken som helst fil)";
+    format_label: "Signature format", "Underskriftsformat";
+    format_pades: "PDF signature inside the PDF (PAdES)", "PDF-underskrift i PDF'en (PAdES)";
+    format_xades: "XML signature inside the XML (XAdES)", "XML-underskrift i XML-filen (XAdES)";
+    format_cades: "Separate signature file for any file (CAdES, .p7s)", "Separat underskriftsfil til enhver fil (CAdES, .p7s)";
+    level_label: "Signature level", "Underskriftsniveau";
+    level_bb: "basic", "grundlæggende";
+    level_bt: "with a trusted time", "med et betroet tidspunkt";
+    level_blt: "with revocation data for long-term checks", "med spærreoplysninger til langtidskontrol";
+    level_blta: "with archive timestamp", "med arkivtidsstempel";
+    pdf_options: "PDF options", "PDF-indstillinger";
+    reason_label: "Reason (optional)", "Begrundelse (valgfri)";
+    location_label: "Place (optional)", "Sted (valgfrit)";
+    visible_label: "Show a visible signature field", "Vis et synligt underskriftsfelt";
+    visible_page_label: "On page", "På side";
+    visible_corner_label: "Position on the page", "Placering på siden";
+    corner_bottom_left: "bottom left", "nederst til venstre";
+    corner_bottom_right: "bottom right", "nederst til højre";
+    corner_top_left: "top left", "øverst til venstre";
+    corner_top_right: "top right", "øverst til højre";
+    upload_button: "Upload and review", "Upload og gennemse";
+    your_orgs: "Your organisations", "Dine virksomheder";
+    review_title: "Review what you sign", "Gennemse det, du underskriver";
+    review_intro: "Check that this is the document you mean to sign. Your approval covers exactly this SHA-256 fingerprint.", "Kontrollér, at det er det dokument, du vil underskrive. Din godkendelse dækker præcis dette SHA-256-fingeraftryk.";
+    file_name: "File name", "Filnavn";
+    file_size: "Size", "Størrelse";
+    bytes: "bytes", "byte";
+    pages: "Pages", "Sider";
+    page: "Page", "Side";
+    more_pages: "Only the first pages are shown; the signature covers the whole document.", "Kun de første sider vises; underskriften dækker hele dokumentet.";
+    approve_title: "Approve the signature", "Godkend underskriften";
+    no_credentials: "You have no usable signing credential.", "Du har ingen brugbar underskriftsnøgle.";
+    credential_label: "Sign as", "Underskriv som";
+    approve_passkey: "Approve with my passkey", "Godkend med min adgangsnøgle";
+    approve_otp_label: "Or a one-time code from your app (only where the credential allows it)", "Eller en engangskode fra din app (kun hvor nøglen tillader det)";
+    approve_otp: "Approve with the code", "Godkend med koden";
+    cancel: "Cancel and delete the upload", "Annullér og slet det uploadede";
+    signed_title: "Signed", "Underskrevet";
+    signed_intro: "The document is signed. Download it now: it is deleted from qsign after a while.", "Dokumentet er underskrevet. Hent det nu: det slettes fra qsign efter et stykke tid.";
+    download: "Download the signed file", "Hent den underskrevne fil";
+    second_signer: "Another signer can add a signature by uploading the signed PDF again.", "En anden underskriver kan tilføje sin underskrift ved at uploade den underskrevne PDF igen.";
+    sign_another: "Sign another document", "Underskriv et andet dokument";
+    history_title: "My signatures and logins", "Mine underskrifter og login";
+    history_intro: "Everything done in your name, newest first. If you see something you did not do, remove the lost factor on the account page and contact support.", "Alt, der er gjort i dit navn, nyeste først. Ser du noget, du ikke har gjort, så fjern den mistede faktor på kontosiden og kontakt support.";
+    history_empty: "Nothing yet.", "Intet endnu.";
+    when: "When", "Hvornår";
+    what: "What", "Hvad";
+    details: "Details", "Detaljer";
+    account_title: "Your account and login factors", "Din konto og dine loginfaktorer";
+    account_level: "This session's level of assurance is", "Denne sessions sikringsniveau er";
+    stepup_passkey: "Step up to High with my passkey", "Løft til Høj med min adgangsnøgle";
+    stepup_otp_label: "Step up to Substantial with a one-time code", "Løft til Betydelig med en engangskode";
+    stepup_otp: "Step up", "Løft";
+    passkeys: "Passkeys", "Adgangsnøgler";
+    no_passkeys: "No passkey yet. A passkey is needed for qualified signatures.", "Ingen adgangsnøgle endnu. En adgangsnøgle kræves til kvalificerede underskrifter.";
+    passkey_added: "Passkey added", "Adgangsnøgle tilføjet";
+    add_passkey: "Add a passkey", "Tilføj en adgangsnøgle";
+    remove: "Remove", "Fjern";
+    totp: "One-time codes (authenticator app)", "Engangskoder (autentificeringsapp)";
+    totp_enrolled: "An authenticator app is enrolled.", "En autentificeringsapp er tilmeldt.";
+    totp_none: "No authenticator app is enrolled.", "Ingen autentificeringsapp er tilmeldt.";
+    remove_totp: "Remove the app (lost phone)", "Fjern appen (mistet telefon)";
+    totp_new: "Enrol a new authenticator app (needs level High)", "Tilmeld en ny autentificeringsapp (kræver niveau Høj)";
+    totp_scan: "Add this secret to your authenticator app, then type the code it shows.", "Tilføj denne hemmelighed i din autentificeringsapp, og skriv derefter koden, den viser.";
+    totp_confirm_label: "Code from the app", "Kode fra appen";
+    totp_confirm: "Confirm", "Bekræft";
+    lost_title: "Lost your phone or key?", "Mistet din telefon eller nøgle?";
+    lost_intro: "Log in with another factor (your password with the other one), remove the lost factor on the account page, then look through your recent logins and signatures for anything you did not do.", "Log ind med en anden faktor (din adgangskode og den anden faktor), fjern den mistede faktor på kontosiden, og gennemse derefter dine seneste login og underskrifter for noget, du ikke har gjort.";
+    recent_activity: "Recent logins and signatures", "Seneste login og underskrifter";
+    verify_title: "Verify a signed file", "Kontrollér en underskrevet fil";
+    verify_intro: "Upload a signed PDF, XML or CMS (.p7s) file. No login is needed and the file is not kept.", "Upload en underskrevet PDF-, XML- eller CMS-fil (.p7s). Du skal ikke logge ind, og filen gemmes ikke.";
+    verify_file: "Signed file", "Underskrevet fil";
+    verify_content: "Signed content, for a separate signature file (optional)", "Underskrevet indhold, til en separat underskriftsfil (valgfrit)";
+    verify_button: "Verify", "Kontrollér";
+    report_title: "Validation report", "Valideringsrapport";
+    checked_at: "Checked at", "Kontrolleret";
+    signatures_found: "signature(s) found.", "underskrift(er) fundet.";
+    signature: "Signature", "Underskrift";
+    result: "Result", "Resultat";
+    signer: "Signer", "Underskriver";
+    organisation: "Organisation", "Virksomhed";
+    claimed_time: "Signing time claimed by the signer", "Underskriftstidspunkt angivet af underskriveren";
+    proven_time: "Time proven by a timestamp", "Tidspunkt bevist af et tidsstempel";
+    revocation: "Revocation check", "Spærrekontrol";
+    covers: "Covers", "Dækker";
+    revision: "revision", "revision";
+    whole_file: "the whole file", "hele filen";
+    later_changes: "Changes made after this signature:", "Ændringer efter denne underskrift:";
+    allowed: "allowed", "tilladt";
+    not_allowed: "NOT allowed", "IKKE tilladt";
+    download_json: "Download the report as JSON", "Hent rapporten som JSON";
+    verify_another: "Verify another file", "Kontrollér en anden fil";
+    verdict_passed: "Every signature is valid.", "Alle underskrifter er gyldige.";
+    verdict_failed: "At least one signature is NOT valid.", "Mindst én underskrift er IKKE gyldig.";
+    verdict_indeterminate: "The signatures could not be fully checked.", "Underskrifterne kunne ikke kontrolleres fuldt ud.";
+    verdict_none: "The file has no signature.", "Filen har ingen underskrift.";
+    result_passed: "valid", "gyldig";
+    result_failed: "NOT valid", "IKKE gyldig";
+    result_indeterminate: "could not be fully checked", "kunne ikke kontrolleres fuldt ud";
+    none: "—", "—";
+    orgs_title: "Your organisations", "Dine virksomheder";
+    orgs_none: "You are not a member of any organisation.", "Du er ikke medlem af nogen virksomhed.";
+    accept_title: "Join with an invitation", "Tilmeld dig med en invitation";
+    invitation_code: "Invitation code", "Invitationskode";
+    accept: "Join", "Tilmeld";
+    org_needs_high: "Changing members and rights needs a High session.", "Ændring af medlemmer og rettigheder kræver en session på niveau Høj.";
+    members: "Members", "Medlemmer";
+    member: "Member", "Medlem";
+    admin: "Administrator", "Administrator";
+    actions: "Actions", "Handlinger";
+    grant: "Grant", "Giv";
+    revoke: "Revoke", "Fratag";
+    invite_title: "Invite a member", "Invitér et medlem";
+    invite: "Invite", "Invitér";
+    org_audit: "Audit trail", "Revisionsspor";
+    help_title: "Help", "Hjælp";
+    help_intro: "Every error page names a code and a support reference. Find the code below to see what it means and what you can do. If you contact support, give them the support reference.", "Hver fejlside angiver en kode og en supportreference. Find koden nedenfor for at se, hvad den betyder, og hvad du kan gøre. Giv supportreferencen, hvis du kontakter support.";
+    codes_title: "Error codes", "Fejlkoder";
+    support_title: "Support lookup", "Supportopslag";
+    support_ref: "Support reference", "Supportreference";
+    search: "Find", "Find";
+    support_none: "No audit record carries this reference.", "Ingen revisionspost har denne reference.";
+    support_records: "Audit records", "Revisionsposter";
+    support_logs: "In the service's log, search for", "Søg i tjenestens log efter";
+    error_title: "That did not work", "Det lykkedes ikke";
+    error_code: "Error code", "Fejlkode";
+    back_home: "Back to the start page", "Tilbage til forsiden";
+    msg_passkey_added: "The passkey is added.", "Adgangsnøglen er tilføjet.";
+    msg_passkey_removed: "The passkey is removed.", "Adgangsnøglen er fjernet.";
+    msg_totp_enrolled: "The authenticator app is enrolled.", "Autentificeringsappen er tilmeldt.";
+    msg_totp_removed: "The authenticator app is removed.", "Autentificeringsappen er fjernet.";
+    msg_stepped_up: "Your session is stepped up.", "Din session er løftet.";
+    msg_right_changed: "The right is changed.", "Rettigheden er ændret.";
+    msg_member_removed: "The member is removed.", "Medlemmet er fjernet.";
+    msg_invited: "Invitation made. Give the member this code (shown once):", "Invitationen er lavet. Giv medlemmet denne kode (vises én gang):";
+    cred_personal: "Myself", "Mig selv";
+    cred_employee: "Employee of", "Medarbejder i";
+    cred_seal: "Seal of", "Segl for";
+}
+
+/// The texts for a request: the cookie's choice, else the first of `da`/`en` in
+/// `Accept-Language` (in the order given), else English.
+#[must_use]
+pub fn choose(cookie: Option<&str>, accept_language: Option<&str>) -> &'static Texts {
+    match cookie {
+        Some("da") => return &DA,
+        Some("en") => return &EN,
+        _ => {}
+    }
+    for range in accept_language.unwrap_or("").split(',') {
+        let tag = range
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let primary = tag.split('-').next().unwrap_or("");
+        match primary {
+            "da" => return &DA,
+            "en" => return &EN,
+            _ => {}
+        }
+    }
+    &EN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_follows_the_cookie_then_the_header() {
+        assert_eq!(choose(None, Some("da-DK,da;q=0.9,en;q=0.8")).lang, "da");
+        assert_eq!(choose(None, Some("en-GB,da;q=0.5")).lang, "en");
+        assert_eq!(choose(None, Some("de-DE,da;q=0.5")).lang, "da");
+        assert_eq!(choose(None, Some("fr")).lang, "en");
+        assert_eq!(choose(None, None).lang, "en");
+        assert_eq!(choose(Some("en"), Some("da")).lang, "en");
+        assert_eq!(choose(Some("xx"), Some("da")).lang, "da");
+    }
+
+    #[test]
+    fn no_text_is_left_empty() {
+        for t in [&EN, &DA] {
+            let debug = format!("{t:?}");
+            assert!(!debug.contains(": \"\""), "an empty text in {}", t.lang);
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Business administration: an administrator sees the members and their rights, invites,
+//! grants and revokes `sign_on_behalf` and `use_seal`, and reads the organisation's audit
+//! trail; members join with an invitation code. Changes need a High session (the service says
+//! so with `insufficient_loa`, shown as a page that points to the step-up).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{Row, Session, Texts, UserView};
+use crate::http::router::AppState;
+use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Right};
+
+/// An organisation in the list.
+#[derive(Debug, Clone)]
+struct OrgItem {
+    cvr: String,
+    name: String,
+    rights: String,
+}
+
+#[derive(Template)]
+#[template(path = "orgs.html")]
+struct OrgsPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    orgs: Vec<OrgItem>,
+}
+
+/// `GET /org`: the caller's organisations, and joining one.
+pub async fn list(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
+    let t = session.web.t;
+    let orgs = state
+        .service
+        .my_organisations(&session.principal)
+        .await?
+        .into_iter()
+        .map(|(o, m)| {
+            let mut rights = Vec::new();
+            if m.admin {
+                rights.push(t.admin);
+            }
+            if m.sign_on_behalf {
+                rights.push("sign_on_behalf");
+            }
+            if m.use_seal {
+                rights.push("use_seal");
+            }
+            OrgItem {
+                cvr: o.cvr,
+                name: o.name,
+                rights: rights.join(", "),
+            }
+        })
+        .collect();
+    Ok(session.web.render(&OrgsPage {
+        t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        orgs,
+    }))
+}
+
+/// An invitation code.
+#[derive(Debug, Deserialize)]
+pub struct AcceptForm {
+    code: String,
+}
+
+/// `POST /org/accept`
+pub async fn accept(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Form(form): axum::Form<AcceptForm>,
+) -> Result<Response, Error> {
+    let org = state
+        .service
+        .accept_invitation(
+            &session.principal,
+            form.code.trim(),
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/org?joined={}", org.cvr)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+    cvr: String,
+    name: String,
+    high: bool,
+    message: Option<String>,
+    members: Vec<MemberRow>,
+    audit: Vec<Row>,
+}
+
+/// What happened, for the message on the page.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+async fn render_org(
+    state: &AppState,
+    session: &Session,
+    cvr: &str,
+    message: Option<String>,
+) -> Result<Response, Error> {
+    let members = state
+        .service
+        .organisation_members(&session.principal, cvr)
+        .await?;
+    let org = state
+        .service
+        .my_organisations(&session.principal)
+        .await?
+        .into_iter()
+        .find(|(o, _)| o.cvr == cvr)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::Forbidden,
+                "you are not a member of this organisation",
+            )
+        })?;
+    if !org.1.admin {
+        return Err(Error::new(
+            ErrorCode::Forbidden,
+            "only the organisation's administrators see this page",
+        ));
+    }
+    let audit = state
+        .service
+        .organisation_audit(&session.principal, cvr, 100)
+        .await?
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.record).ok())
+        .map(|v| Row::from_record(&v))
+        .collect();
+    Ok(session.web.render(&OrgPage {
+        t: session.web.t,
+        user: Some(session.user.clone()),
+        csrf: &session.web.csrf,
+        back: &session.web.back,
+        cvr: org.0.cvr,
+        name: org.0.name,
+        high: session.principal.loa >= Loa::High,
+        message,
+        members,
+        audit,
+    }))
+}
+
+/// `GET /org/{cvr}` (administrators).
+pub async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cvr): Path<String>,
+    Query(done): Query<Done>,
+) -> Result<Response, Error> {
+    let t = session.web.t;
+    let message = match done.done.as_str() {
+        "right" => Some(t.msg_right_changed.to_owned()),
+        "removed" => Some(t.msg_member_removed.to_owned()),
+        _ => None,
+    };
+    render_org(&state, &session, &cvr, message).await
+}
+
+/// An invitation.
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    username: String,
+    #[serde(default)]
+    admin: Option<String>,
+    #[serde(default)]
+    sign_on_behalf: Option<String>,
+    #[serde(default)]
+    use_seal: Option<String>,
+}
+
+/// `POST /org/{cvr}/invite`: shows the code once.
+pub async fn invite(
+    State(state): State<AppState>,
+    session: Session,
+    Path(cvr): Path<String>,
+    axum::Form(form): axum::Form<InviteForm>,
+) -> Result<Response, Error> {
+    let grants = Grants {
+        admin: form.admin.is_some(),
+        sign_on_behalf: form.sign_on_behalf.is_some(),
+        use_seal: form.use_seal.is_some(),
+    };
+    let invitation = state
+        .service
+        .invite_member(
+            &session.principal,
+            &cvr,
+            Some(form.username.trim()),
+            grants,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    let message = format!("{} {}", session.web.t.msg_invited, invitation.code);
+    render_org(&state, &session, &cvr, Some(message)).await
+}
+
+/// A right to grant or revoke.
+#[derive(Debug, Deserialize)]
+pub struct RightForm {
+    right: String,
+    granted: String,
+}
+
+/// `POST /org/{cvr}/members/{person}/rights`
+pub async fn set_right(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cvr, person)): Path<(String, String)>,
+    axum::Form(form): axum::Form<RightForm>,
+) -> Result<Response, Error> {
+    let right = match form.right.as_str() {
+        "sign_on_behalf" => Right::SignOnBehalf,
+        "use_seal" => Right::UseSeal,
+        _ => {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "right: sign_on_behalf or use_seal",
+            ))
+        }
+    };
+    let granted = form.granted == "true";
+    state
+        .service
+        .set_member_right(
+            &session.principal,
+            &cvr,
+            &person,
+            right,
+            granted,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=right")).into_response())
+}
+
+/// `POST /org/{cvr}/members/{person}/remove`
+pub async fn remove(
+    State(state): State<AppState>,
+    session: Session,
+    Path((cvr, person)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    state
+        .service
+        .remove_member(
+            &session.principal,
+            &cvr,
+            &person,
+            Some(session.web.request_id.clone()),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=removed")).into_response())
+}

@@ -1,0 +1,152 @@
+// qsign pages: only the WebAuthn steps need script (passkey login, enrolment, step-up and
+// approval); everything else is plain forms. Every call sends the anti-forgery token.
+"use strict";
+
+const fromB64u = (s) => {
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+};
+const toB64u = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+const post = (path, csrf, body) =>
+  fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+    body: JSON.stringify(body || {}),
+  });
+
+const notice = (text) => {
+  const el = document.getElementById("notice");
+  if (el) {
+    el.textContent = text;
+  }
+};
+
+const failed = async (response) => {
+  const body = response ? await response.json().catch(() => ({})) : {};
+  const reference = body.support_ref ? ` (${body.error}, support reference ${body.support_ref})` : "";
+  notice((body.error_description || "The passkey step did not succeed.") + reference);
+};
+
+const requestOptions = (options) => {
+  const publicKey = options.publicKey;
+  publicKey.challenge = fromB64u(publicKey.challenge);
+  for (const allowed of publicKey.allowCredentials || []) {
+    allowed.id = fromB64u(allowed.id);
+  }
+  return publicKey;
+};
+
+const assertion = (credential) => ({
+  id: credential.id,
+  rawId: toB64u(credential.rawId),
+  type: credential.type,
+  response: {
+    authenticatorData: toB64u(credential.response.authenticatorData),
+    clientDataJSON: toB64u(credential.response.clientDataJSON),
+    signature: toB64u(credential.response.signature),
+    userHandle: credential.response.userHandle ? toB64u(credential.response.userHandle) : null,
+  },
+  extensions: {},
+});
+
+// A ceremony: start, ask the authenticator, finish, then go where the server says.
+const ceremony = (button, run) => {
+  if (!button || !window.PublicKeyCredential) {
+    return;
+  }
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    notice("");
+    try {
+      const response = await run(button.dataset.csrf);
+      if (!response.ok) {
+        await failed(response);
+      } else {
+        window.location.assign((await response.json()).location);
+      }
+    } catch (e) {
+      notice(`The passkey step did not succeed: ${e.message || e}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+};
+
+// Runs a get-assertion ceremony between `start` and `finish`.
+const getCeremony = async (csrf, start, startBody, finish, finishBody) => {
+  const started = await post(start, csrf, startBody);
+  if (!started.ok) {
+    return started;
+  }
+  const { state, options } = await started.json();
+  const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  return post(finish, csrf, finishBody(state, assertion(credential)));
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  const login = document.getElementById("passkey-login");
+  ceremony(login, (csrf) => {
+    const form = new FormData(login.form);
+    const username = form.get("username");
+    return getCeremony(csrf, "/web/passkey/login/start", { username }, "/web/passkey/login/finish", (state, credential) => ({
+      username,
+      password: form.get("password") || null,
+      otp: form.get("otp") || null,
+      state,
+      credential,
+    }));
+  });
+
+  ceremony(document.getElementById("stepup"), (csrf) =>
+    getCeremony(csrf, "/account/stepup/start", {}, "/account/stepup/finish", (state, credential) => ({ state, credential })),
+  );
+
+  const approve = document.getElementById("approve-passkey");
+  ceremony(approve, (csrf) => {
+    const id = approve.dataset.document;
+    const credentialId = document.getElementById("credential").value;
+    const name = new URLSearchParams(window.location.search).get("name") || "";
+    return getCeremony(csrf, `/sign/${id}/passkey/start`, { credential: credentialId }, `/sign/${id}/passkey/finish`, (state, credential) => ({
+      credential: credentialId,
+      state,
+      assertion: credential,
+      name,
+    }));
+  });
+
+  ceremony(document.getElementById("enrol-passkey"), async (csrf) => {
+    const started = await post("/account/passkeys/start", csrf);
+    if (!started.ok) {
+      return started;
+    }
+    const { state, options } = await started.json();
+    const publicKey = options.publicKey;
+    publicKey.challenge = fromB64u(publicKey.challenge);
+    publicKey.user.id = fromB64u(publicKey.user.id);
+    for (const excluded of publicKey.excludeCredentials || []) {
+      excluded.id = fromB64u(excluded.id);
+    }
+    const credential = await navigator.credentials.create({ publicKey });
+    return post("/account/passkeys/finish", csrf, {
+      state,
+      credential: {
+        id: credential.id,
+        rawId: toB64u(credential.rawId),
+        type: credential.type,
+        response: {
+          attestationObject: toB64u(credential.response.attestationObject),
+          clientDataJSON: toB64u(credential.response.clientDataJSON),
+          transports: credential.response.getTransports ? credential.response.getTransports() : [],
+        },
+        extensions: {},
+      },
+    });
+  });
+});

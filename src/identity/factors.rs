@@ -1,0 +1,197 @@
+//! A person's own management of login factors: list them, enrol a new TOTP secret, and remove
+//! a lost phone or key from a session made with another factor.
+//!
+//! Rules: changing factors needs a Substantial session (two factors); a TOTP secret can only be
+//! (re)placed from a High session (a passkey was used), so a stolen phone plus password cannot
+//! swap the phone; and the last second factor cannot be removed, so an account never falls back
+//! to a password alone by accident.
+
+use super::{Error, Identity, Loa, Principal};
+use crate::audit::{Actor, Context, Event};
+
+/// What a person has enrolled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factors {
+    /// Login name.
+    pub username: String,
+    /// Whether a TOTP secret is enrolled.
+    pub totp: bool,
+    /// Passkeys as (credential id, enrolment time in Unix seconds), oldest first.
+    pub passkeys: Vec<(String, i64)>,
+}
+
+/// A new TOTP secret offered for enrolment: shown once, stored only when a code confirms it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpOffer {
+    /// Base32 secret.
+    pub secret: String,
+    /// `otpauth://` URI for authenticator apps.
+    pub uri: String,
+}
+
+impl Identity {
+    /// The factors of the caller.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; store failures.
+    pub async fn factors(&self, principal: &Principal) -> Result<Factors, Error> {
+        let id = principal.person.to_string();
+        let person = self
+            .store
+            .person(false, &id)
+            .await?
+            .ok_or(Error::UnknownAccount)?;
+        Ok(Factors {
+            username: person.username,
+            totp: person.totp_secret.is_some(),
+            passkeys: self.store.passkey_list(&id).await?,
+        })
+    }
+
+    /// A fresh TOTP secret for the caller to confirm with [`Identity::totp_enrol`].
+    ///
+    /// # Errors
+    /// [`Error::InsufficientLoa`] below High; store failures.
+    pub async fn totp_offer(&self, principal: &Principal) -> Result<TotpOffer, Error> {
+        need(principal, Loa::High)?;
+        let factors = self.factors(principal).await?;
+        let secret = super::totp::new_secret().map_err(|e| Error::Internal(e.to_string()))?;
+        let uri = super::totp::uri(&secret, "qsign", &factors.username);
+        Ok(TotpOffer { secret, uri })
+    }
+
+    /// Stores a TOTP secret once a current code from it is shown (replacing any earlier one).
+    ///
+    /// # Errors
+    /// [`Error::InsufficientLoa`] below High, [`Error::InvalidCredentials`] for a code that does
+    /// not match; store and audit failures.
+    pub async fn totp_enrol(
+        &self,
+        principal: &Principal,
+        secret: &str,
+        code: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        need(principal, Loa::High)?;
+        let step = super::totp::matching_step(secret.trim(), code.trim(), now)
+            .ok_or(Error::InvalidCredentials)?;
+        self.store
+            .set_totp(
+                &principal.person.to_string(),
+                Some(secret.trim()),
+                Some(step),
+            )
+            .await?;
+        self.factor_event(
+            principal,
+            ctx,
+            Event::FactorEnrolled {
+                factor: "totp".into(),
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Removes the caller's TOTP secret (a lost phone); a passkey must remain.
+    ///
+    /// # Errors
+    /// [`Error::InsufficientLoa`] below Substantial, [`Error::InvalidAccount`] when no passkey
+    /// would remain or there is no TOTP; store and audit failures.
+    pub async fn remove_totp(
+        &self,
+        principal: &Principal,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        need(principal, Loa::Substantial)?;
+        let factors = self.factors(principal).await?;
+        if !factors.totp {
+            return Err(Error::InvalidAccount(
+                "no one-time code app is enrolled".into(),
+            ));
+        }
+        if factors.passkeys.is_empty() {
+            return Err(Error::InvalidAccount(
+                "the last second factor cannot be removed: enrol a passkey first".into(),
+            ));
+        }
+        self.store
+            .set_totp(&principal.person.to_string(), None, None)
+            .await?;
+        self.factor_event(
+            principal,
+            ctx,
+            Event::FactorRemoved {
+                factor: "totp".into(),
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Removes one of the caller's passkeys (a lost key); another second factor must remain.
+    ///
+    /// # Errors
+    /// [`Error::InsufficientLoa`] below Substantial, [`Error::UnknownAccount`] for a passkey
+    /// the caller does not have, [`Error::InvalidAccount`] for the last second factor; store and
+    /// audit failures.
+    pub async fn remove_passkey(
+        &self,
+        principal: &Principal,
+        credential_id: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        need(principal, Loa::Substantial)?;
+        let factors = self.factors(principal).await?;
+        if !factors.passkeys.iter().any(|(id, _)| id == credential_id) {
+            return Err(Error::UnknownAccount);
+        }
+        if !factors.totp && factors.passkeys.len() == 1 {
+            return Err(Error::InvalidAccount(
+                "the last second factor cannot be removed: enrol another one first".into(),
+            ));
+        }
+        if !self
+            .store
+            .delete_passkey(&principal.person.to_string(), credential_id)
+            .await?
+        {
+            return Err(Error::UnknownAccount);
+        }
+        self.factor_event(
+            principal,
+            ctx,
+            Event::FactorRemoved {
+                factor: "webauthn".into(),
+            },
+            now,
+        )
+        .await
+    }
+
+    async fn factor_event(
+        &self,
+        principal: &Principal,
+        ctx: &Context,
+        event: Event,
+        now: i64,
+    ) -> Result<(), Error> {
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id: ctx.request_id.clone(),
+        };
+        let entry = ctx.entry(Some(format!("person:{}", principal.person)), event);
+        self.audit.record(&entry, now.saturating_mul(1000)).await?;
+        Ok(())
+    }
+}
+
+fn need(principal: &Principal, required: Loa) -> Result<(), Error> {
+    if principal.loa < required {
+        return Err(Error::InsufficientLoa { required });
+    }
+    Ok(())
+}

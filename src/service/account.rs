@@ -1,0 +1,284 @@
+//! What the web pages need beyond the APIs: a person's own factors, a look at an uploaded
+//! document before approving it (its facts and its pages as pictures), and the operators'
+//! support lookup.
+
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+use super::{audit_error, Error, ErrorCode, Service};
+use crate::formats::pdf::Pdf;
+use crate::identity::loa::Loa;
+use crate::identity::Principal;
+use crate::store::AuditFilter;
+
+pub use crate::identity::factors::{Factors, TotpOffer};
+
+/// The most pages shown before approval; the rest are counted, not drawn.
+pub const PREVIEW_PAGES: usize = 20;
+/// How long drawing one page may take.
+const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest picture of a page accepted from the renderer.
+const PREVIEW_MAX_BYTES: usize = 8 << 20;
+
+/// An uploaded document as its signer reviews it.
+#[derive(Debug, Clone)]
+pub struct DocumentInfo {
+    /// Its id.
+    pub id: String,
+    /// `pades`, `xades-enveloped`, `cades-detached`, ...
+    pub format: String,
+    /// The signature level asked for.
+    pub level: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// SHA-256, hex: what the approval covers.
+    pub sha256: String,
+    /// SHA-256, base64: the hash handed to `credentials/authorize`.
+    pub sha256_b64: String,
+    /// Pages of a PDF (0 for other formats).
+    pub pages: usize,
+    /// Whether it is signed already.
+    pub signed: bool,
+    /// When it is forgotten, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Service {
+    /// The caller's enrolled factors.
+    ///
+    /// # Errors
+    /// `not_found` for a vanished account; store failures.
+    pub async fn factors(&self, principal: &Principal) -> Result<Factors, Error> {
+        Ok(self.identity.factors(principal).await?)
+    }
+
+    /// A new TOTP secret to confirm (needs a High session).
+    ///
+    /// # Errors
+    /// `insufficient_loa`.
+    pub async fn totp_offer(&self, principal: &Principal) -> Result<TotpOffer, Error> {
+        Ok(self.identity.totp_offer(principal).await?)
+    }
+
+    /// Stores the offered TOTP secret once a code from it matches (needs a High session).
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `invalid_grant` for a wrong code.
+    pub async fn totp_enrol(
+        &self,
+        principal: &Principal,
+        secret: &str,
+        code: &str,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .identity
+            .totp_enrol(principal, secret, code, &ctx, self.now())
+            .await?)
+    }
+
+    /// Removes the caller's TOTP app (a lost phone); a passkey must remain.
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `invalid_request` for the last second factor.
+    pub async fn remove_totp(
+        &self,
+        principal: &Principal,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .identity
+            .remove_totp(principal, &ctx, self.now())
+            .await?)
+    }
+
+    /// Removes one of the caller's passkeys (a lost key); another second factor must remain.
+    ///
+    /// # Errors
+    /// `insufficient_loa`, `not_found`, `invalid_request` for the last second factor.
+    pub async fn remove_passkey(
+        &self,
+        principal: &Principal,
+        credential_id: &str,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let ctx = Self::person_ctx(principal, request_id);
+        Ok(self
+            .identity
+            .remove_passkey(principal, credential_id, &ctx, self.now())
+            .await?)
+    }
+
+    /// The facts of an uploaded document, for its signer to review.
+    ///
+    /// # Errors
+    /// `not_found`.
+    pub async fn document_info(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<DocumentInfo, Error> {
+        let row = self.owned_document(principal, id).await?;
+        let digest = Sha256::digest(&row.content);
+        let pages = if row.format == "pades" {
+            Pdf::parse(&row.content)
+                .and_then(|p| p.page_count())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(DocumentInfo {
+            id: row.id,
+            format: row.format,
+            level: row.level,
+            size: row.content.len(),
+            sha256: hex::encode(digest),
+            sha256_b64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest),
+            pages,
+            signed: row.signed.is_some(),
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Page `page` (from 1) of an uploaded PDF as a PNG picture, drawn by poppler's
+    /// `pdftocairo` in a separate process (killed after a time limit) at a low resolution.
+    ///
+    /// # Errors
+    /// `not_found` (also for a page out of range), `unusable_input` when the page cannot be
+    /// drawn, `temporarily_unavailable` when the renderer is not installed.
+    pub async fn document_page(
+        &self,
+        principal: &Principal,
+        id: &str,
+        page: usize,
+    ) -> Result<Vec<u8>, Error> {
+        let info = self.document_info(principal, id).await?;
+        if page == 0 || page > info.pages.min(PREVIEW_PAGES) {
+            return Err(Error::new(ErrorCode::NotFound, "no such page"));
+        }
+        let row = self.owned_document(principal, id).await?;
+        render_page(row.content, page).await
+    }
+
+    /// Whether the caller is a support operator (named in the configuration).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn is_operator(&self, principal: &Principal) -> Result<bool, Error> {
+        if self.operators.is_empty() {
+            return Ok(false);
+        }
+        let row = self
+            .store
+            .person(false, &principal.person.to_string())
+            .await?;
+        Ok(row.is_some_and(|p| self.operators.iter().any(|o| *o == p.username)))
+    }
+
+    /// The audit records of a support reference (the request id every error response
+    /// carries), for operators with a High session.
+    ///
+    /// # Errors
+    /// `forbidden` for non-operators, `insufficient_loa` below High, `invalid_request` for a
+    /// malformed reference.
+    pub async fn support_lookup(
+        &self,
+        principal: &Principal,
+        reference: &str,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        if !self.is_operator(principal).await? {
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "only support operators may look up support references",
+            ));
+        }
+        if principal.loa < Loa::High {
+            return Err(Error::new(
+                ErrorCode::InsufficientLoa,
+                "the support view needs a High login (step up with a passkey)",
+            ));
+        }
+        let reference = reference.trim();
+        if reference.is_empty()
+            || reference.len() > 64
+            || !reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "a support reference is 1 to 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let rows = self
+            .audit
+            .query(&AuditFilter {
+                request_id: Some(reference.to_owned()),
+                limit: 100,
+                ..AuditFilter::default()
+            })
+            .await
+            .map_err(audit_error)?;
+        rows.iter()
+            .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
+            .collect()
+    }
+}
+
+/// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output).
+async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
+    let page = page.to_string();
+    let spawned = tokio::process::Command::new("pdftocairo")
+        .args([
+            "-png",
+            "-r",
+            "50",
+            "-f",
+            &page,
+            "-l",
+            &page,
+            "-singlefile",
+            "-",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = spawned.map_err(|e| {
+        Error::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("pages cannot be drawn here (pdftocairo: {e}); check the SHA-256 instead"),
+        )
+    })?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| Error::internal("pdftocairo stdin"))?;
+    let run = async move {
+        // Write and read at once: a large page would fill the pipe otherwise.
+        let writer = async move {
+            let _ = stdin.write_all(&pdf).await;
+            drop(stdin);
+        };
+        let (_, output) = tokio::join!(writer, child.wait_with_output());
+        output
+    };
+    let unusable = || Error::new(ErrorCode::UnusableInput, "this page cannot be drawn");
+    let output = tokio::time::timeout(PREVIEW_TIMEOUT, run)
+        .await
+        .map_err(|_| unusable())?
+        .map_err(|_| unusable())?;
+    if !output.status.success()
+        || !output.stdout.starts_with(b"\x89PNG")
+        || output.stdout.len() > PREVIEW_MAX_BYTES
+    {
+        return Err(unusable());
+    }
+    Ok(output.stdout)
+}

@@ -1,0 +1,326 @@
+// qsign's pages in Debian's headless Chromium, driven by playwright-core. Run by
+// tests/it/web.rs, which starts the service, makes the accounts and the organisation, and then
+// checks the downloaded files with pdfsig and pyHanko. Configuration: a JSON file named by
+// WEB_TEST_CONFIG ({base, password, alice, bob, cvr, pdf, out, shots}); results are written to
+// out/results.json. Any failed expectation ends the run with a message and exit code 1.
+import { createHmac } from "node:crypto";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const config = JSON.parse(readFileSync(process.env.WEB_TEST_CONFIG, "utf8"));
+mkdirSync(config.shots, { recursive: true });
+const results = { steps: [] };
+
+function expect(condition, message) {
+  if (!condition) {
+    throw new Error(`expectation failed: ${message}`);
+  }
+}
+
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it.
+function totp(secretBase32) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretBase32.replace(/=+$/, "")) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, "0");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+
+const people = [];
+
+// A person's own browser: fresh cookies, a virtual platform authenticator with user
+// verification, and watchers that fail the run on a script dialog or a CSP violation.
+async function personBrowser(name, locale = "en-GB") {
+  const context = await browser.newContext({ acceptDownloads: true, locale, viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("dialog", async (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    await d.dismiss();
+  });
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) {
+      problems.push(`csp: ${m.text()}`);
+    }
+  });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const who = { name, context, page, cdp, authenticatorId, problems };
+  people.push(who);
+  return who;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(config.shots, `${name}.png`), fullPage: true });
+}
+
+const url = (path) => `${config.base}${path}`;
+
+async function login(who, secret) {
+  const { page } = who;
+  await page.goto(url("/"));
+  await page.fill("#username", who.name);
+  await page.fill("#password", config.password);
+  await page.fill("#otp", totp(secret));
+  await Promise.all([page.waitForNavigation(), page.click("#login button[type=submit]")]);
+  const loa = await page.textContent("#loa");
+  expect(loa.trim() === "Substantial", `${who.name}: level after password and code is ${loa}`);
+}
+
+async function enrolPasskeyAndStepUp(who) {
+  const { page } = who;
+  await page.goto(url("/account"));
+  await Promise.all([page.waitForURL(/done=passkey-added/), page.click("#enrol-passkey")]);
+  expect((await page.locator("#passkeys li").count()) === 1, `${who.name}: one passkey listed`);
+  const { credentials } = await who.cdp.send("WebAuthn.getCredentials", { authenticatorId: who.authenticatorId });
+  expect(credentials.length === 1, `${who.name}: the virtual authenticator holds the passkey`);
+  await Promise.all([page.waitForURL(/done=stepped-up/), page.click("#stepup")]);
+  const loa = await page.textContent("#loa");
+  expect(loa.trim() === "High", `${who.name}: level after the passkey step-up is ${loa}`);
+}
+
+// Uploads a file for signing and returns the review page's URL.
+async function upload(who, file, options = {}) {
+  const { page } = who;
+  await page.goto(url("/"));
+  await page.setInputFiles("#file", file);
+  await page.selectOption("#level", options.level || "B-LT");
+  if (options.reason) {
+    await page.fill("#reason", options.reason);
+  }
+  if (options.visible) {
+    await page.check("#visible");
+    await page.selectOption("#corner", options.visible);
+  }
+  await Promise.all([page.waitForNavigation(), page.click("form[enctype] button[type=submit]")]);
+  return page.url();
+}
+
+async function credentialLabels(page) {
+  return page.$$eval("#credential option", (os) => os.map((o) => o.textContent));
+}
+
+async function approveWithPasskey(who, matching, savePath) {
+  const { page } = who;
+  const labels = await credentialLabels(page);
+  const label = labels.find((l) => matching.test(l));
+  expect(label, `${who.name}: a credential matching ${matching} among ${labels}`);
+  await page.selectOption("#credential", { label });
+  await Promise.all([page.waitForURL(/\/done/), page.click("#approve-passkey")]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  await download.saveAs(savePath);
+  return download.suggestedFilename();
+}
+
+async function pagesShown(page) {
+  await page.waitForFunction(
+    () => {
+      const images = [...document.querySelectorAll(".pages img")];
+      return images.length > 0 && images.every((i) => i.complete && i.naturalWidth > 0);
+    },
+    null,
+    { timeout: 30000 },
+  );
+  return page.locator(".pages img").count();
+}
+
+try {
+  // 1. A citizen logs in, enrols a passkey, steps up, uploads a PDF, sees its pages,
+  //    approves with the passkey and downloads the signed PDF.
+  const alice = await personBrowser("alice");
+  await alice.page.goto(url("/"));
+  await shot(alice.page, "01-login");
+  await login(alice, config.alice);
+  await enrolPasskeyAndStepUp(alice);
+  await shot(alice.page, "02-account");
+  await upload(alice, config.pdf, { level: "B-LT", reason: "<b>Agreed</b>", visible: "bottom-right" });
+  const alicePages = await pagesShown(alice.page);
+  expect(alicePages === 2, `two pages drawn, saw ${alicePages}`);
+  const sha = (await alice.page.textContent("#doc-sha256")).trim();
+  expect(sha === config.pdf_sha256, `the review shows the file's SHA-256 (${sha})`);
+  await shot(alice.page, "03-review");
+  const first = join(config.out, "signed-once.pdf");
+  results.first_name = await approveWithPasskey(alice, /Qualified/, first);
+  await shot(alice.page, "04-signed");
+  results.steps.push("citizen signed");
+
+  // 2. A second signer signs the signed PDF.
+  const bob = await personBrowser("bob");
+  await login(bob, config.bob);
+  await enrolPasskeyAndStepUp(bob);
+  await upload(bob, first, { level: "B-LT" });
+  expect((await pagesShown(bob.page)) === 2, "the signed PDF's pages are drawn");
+  const second = join(config.out, "signed-twice.pdf");
+  await approveWithPasskey(bob, /Qualified/, second);
+  results.steps.push("second signer signed");
+
+  // 3. My signatures: the signature is in the person's own history.
+  await bob.page.goto(url("/history"));
+  const history = await bob.page.textContent("#history");
+  expect(/signature_made/i.test(history), `the history lists the signature: ${history.slice(0, 300)}`);
+  await shot(bob.page, "05-history");
+
+  // 4. A verifier (no login, Danish browser) sees the verdict and both signers.
+  const verifier = await personBrowser("verifier", "da-DK");
+  await verifier.page.goto(url("/verify"));
+  expect((await verifier.page.getAttribute("html", "lang")) === "da", "Danish for a Danish browser");
+  await verifier.page.setInputFiles("#file", second);
+  await Promise.all([verifier.page.waitForNavigation(), verifier.page.click("form button[type=submit]")]);
+  const verdict = (await verifier.page.textContent("#verdict")).trim();
+  const signers = await verifier.page.$$eval("dd.signer", (d) => d.map((x) => x.textContent.trim()));
+  results.verdict = verdict;
+  results.signers = signers;
+  const reportNow = JSON.parse(Buffer.from((await verifier.page.getAttribute("#json-report", "href")).split(",")[1], "base64").toString("utf8"));
+  expect(verdict === "Alle underskrifter er gyldige.", `the verdict: ${verdict}: ${JSON.stringify(reportNow.signatures.map((s) => [s.indication, s.sub_indication, s.errors, s.coverage]))}`);
+  expect(signers.some((s) => s.includes("Alice")) && signers.some((s) => s.includes("Bo")), `both signers: ${signers}`);
+  const jsonHref = await verifier.page.getAttribute("#json-report", "href");
+  const report = JSON.parse(Buffer.from(jsonHref.split(",")[1], "base64").toString("utf8"));
+  expect(report.indication === "TOTAL-PASSED", "the JSON report says TOTAL-PASSED");
+  await shot(verifier.page, "06-report");
+  await verifier.page.click("a[hreflang=en]");
+  expect((await verifier.page.getAttribute("html", "lang")) === "en", "the language switch works");
+
+  // 5. An administrator grants and revokes sign_on_behalf; the member's employee credential
+  //    comes and goes.
+  await alice.page.goto(url(`/org/${config.cvr}`));
+  await alice.page.fill("#invitee", "bob");
+  await Promise.all([alice.page.waitForNavigation(), alice.page.click("form[action*=invite] button")]);
+  const message = await alice.page.textContent("#message");
+  const code = message.trim().split(/\s+/).pop();
+  expect(code.length > 10, `an invitation code is shown: ${message}`);
+  await bob.page.goto(url("/org"));
+  await bob.page.fill("#code", code);
+  await Promise.all([bob.page.waitForNavigation(), bob.page.click("form[action*=accept] button")]);
+  expect((await bob.page.textContent("#orgs")).includes(config.cvr), "bob is a member");
+  const review = await upload(bob, config.pdf, { level: "B-T" });
+  expect(!(await credentialLabels(bob.page)).some((l) => l.includes(config.cvr)), "no employee credential before the grant");
+  await alice.page.goto(url(`/org/${config.cvr}`));
+  const bobRow = alice.page.locator("tr[data-username=bob]");
+  await Promise.all([alice.page.waitForURL(/done=right/), bobRow.locator("button", { hasText: "Grant sign_on_behalf" }).click()]);
+  await shot(alice.page, "07-organisation");
+  await bob.page.goto(review);
+  const granted = await credentialLabels(bob.page);
+  expect(granted.some((l) => l.includes(config.cvr)), `an employee credential after the grant: ${granted}`);
+  await Promise.all([alice.page.waitForURL(/done=right/), bobRow.locator("button", { hasText: "Revoke sign_on_behalf" }).click()]);
+  await bob.page.goto(review);
+  const revoked = await credentialLabels(bob.page);
+  expect(!revoked.some((l) => l.includes(config.cvr)), `no employee credential after the revocation: ${revoked}`);
+  await alice.page.goto(url(`/org/${config.cvr}`));
+  const audit = await alice.page.textContent("#audit");
+  expect(/right_granted/.test(audit) && /right_revoked/.test(audit), "the organisation's audit trail shows the grant and the revocation");
+  results.steps.push("rights granted and revoked");
+
+  // 6. A form post without the anti-forgery token is refused (with the session cookie).
+  const forged = await alice.page.request.post(url("/account/totp/remove"), { headers: { accept: "text/html" } });
+  expect(forged.status() === 403, `a CSRF-less post is refused, got ${forged.status()}`);
+  expect((await forged.text()).includes("form_rejected"), "the refusal is an error page with its code");
+  const factors = await alice.page.goto(url("/account"));
+  expect(factors.ok(), "the account page still works");
+  results.steps.push("csrf refused");
+
+  // 7. Hostile uploads: a non-PDF named .pdf; HTML in a file name and a form field.
+  await alice.page.goto(url("/"));
+  await alice.page.setInputFiles("#file", { name: "invoice.pdf", mimeType: "application/pdf", buffer: Buffer.from("MZ\x90\x00 not a pdf at all") });
+  await Promise.all([alice.page.waitForNavigation(), alice.page.click("form[enctype] button[type=submit]")]);
+  expect((await alice.page.textContent("#error-code")).trim() === "not_pdf", "a non-PDF gets not_pdf");
+  expect((await alice.page.textContent("#support-ref")).trim().length > 0, "the error page has a support reference");
+  await shot(alice.page, "08-error");
+  // (No double quote: Chromium sends it as %22 in the multipart file name.)
+  const evilName = "<img src=x onerror=alert(1)><script>alert(2)</script>.pdf";
+  await alice.page.goto(url("/"));
+  await alice.page.setInputFiles("#file", { name: evilName, mimeType: "application/pdf", buffer: readFileSync(config.pdf) });
+  await alice.page.fill("#reason", '"><script>alert(3)</script>');
+  await Promise.all([alice.page.waitForNavigation(), alice.page.click("form[enctype] button[type=submit]")]);
+  expect((await alice.page.textContent("#doc-name")) === evilName, "the file name is shown as text");
+  expect((await alice.page.locator("main img[src=x], main script").count()) === 0, "no markup from the name");
+  results.steps.push("hostile uploads");
+
+  // 8. Support: a refused approval (a one-time code for the qualified policy) shows a
+  //    support reference, which the operator (alice, High) finds in the audit log; others
+  //    may not use the support view.
+  await bob.page.goto(review);
+  const qualified = (await credentialLabels(bob.page)).find((l) => /Qualified/.test(l));
+  await bob.page.selectOption("#credential", { label: qualified });
+  await bob.page.fill("#otp", "123456");
+  await Promise.all([bob.page.waitForNavigation(), bob.page.click("#approve button[type=submit]")]);
+  expect((await bob.page.textContent("#error-code")).trim() === "activation_too_weak", "a code cannot approve a qualified signature");
+  const reference = (await bob.page.textContent("#support-ref")).trim();
+  const refused = await bob.page.goto(url(`/support?ref=${reference}`));
+  expect(refused.status() === 403, `a non-operator cannot use the support view (${refused.status()})`);
+  await alice.page.goto(url(`/support?ref=${reference}`));
+  const records = await alice.page.textContent("#records");
+  expect(/activation_refused/.test(records), `the operator finds the refusal: ${records}`);
+  await shot(alice.page, "10-support");
+  results.steps.push("support lookup");
+
+  // 9. Lost phone: from a session made with the passkey, alice removes the authenticator app,
+  //    logs out, and logs in again with her password and passkey (High).
+  await alice.page.goto(url("/account"));
+  await Promise.all([alice.page.waitForURL(/done=totp-removed/), alice.page.click("form[action*='totp/remove'] button")]);
+  await Promise.all([alice.page.waitForNavigation(), alice.page.click("header form button")]);
+  await alice.page.fill("#username", "alice");
+  await alice.page.fill("#password", config.password);
+  await Promise.all([alice.page.waitForURL(url("/")), alice.page.click("#passkey-login")]);
+  await alice.page.waitForSelector("#loa");
+  expect((await alice.page.textContent("#loa")).trim() === "High", "password and passkey log in at High");
+  await alice.page.goto(url("/history"));
+  const own = await alice.page.textContent("#history");
+  expect(/factor_removed/.test(own) && /login/.test(own), "the history shows the removal and the logins");
+  results.steps.push("lost factor removed");
+
+  // 10. Help explains every code.
+  await alice.page.goto(url("/help"));
+  results.help_codes = await alice.page.locator("#codes dt").count();
+  await shot(alice.page, "09-help");
+
+  for (const who of [alice, bob, verifier]) {
+    expect(who.problems.length === 0, `${who.name}: ${who.problems.join("; ")}`);
+  }
+  results.ok = true;
+} catch (e) {
+  results.ok = false;
+  results.error = String(e.stack || e);
+  // Where each browser was, for the report.
+  results.pages = {};
+  for (const who of people) {
+    const text = await who.page.textContent("body").catch(() => "");
+    results.pages[who.name] = { url: who.page.url(), text: (text || "").replace(/\s+/g, " ").slice(0, 600), problems: who.problems };
+    await shot(who.page, `failure-${who.name}`).catch(() => {});
+  }
+} finally {
+  writeFileSync(join(config.out, "results.json"), JSON.stringify(results, null, 2));
+  await browser.close();
+}
+process.exit(results.ok ? 0 : 1);
