@@ -6,13 +6,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-# Debian packages: the SoftHSM2 PKCS#11 module and its tools; openssl, xmlsec1 and poppler's
-# pdfsig check signatures in tests, qpdf checks and rewrites PDFs, pdftoppm and pdffonts render
-# visible signatures; python3 (its standard XML parser) checks the structure of XAdES output,
-# and in a venv runs pyHanko (tests/tools/requirements.txt), which validates PDF signatures;
-# pkg-config and a C compiler build the bundled SQLite.
-RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3 python3-venv poppler-utils qpdf
+# Debian packages: the SoftHSM2 PKCS#11 module and its tools; poppler's pdftocairo draws the
+# pages a signer reviews on the web page; openssl, xmlsec1 and poppler's pdfsig check
+# signatures in tests, qpdf checks and rewrites PDFs, pdftoppm and pdffonts render visible
+# signatures; python3 (its standard XML parser) checks the structure of XAdES output, and in a
+# venv runs pyHanko (tests/tools/requirements.txt), which validates PDF signatures; Chromium
+# and Node.js (>= 20) with playwright-core (tests/browser/package-lock.json) run the pages end
+# to end; pkg-config and a C compiler build the bundled SQLite.
+RUN_PACKAGES := softhsm2 openssl ca-certificates gcc pkg-config poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) procps xmlsec1 python3 python3-venv qpdf chromium chromium-driver nodejs
 # The venv for pyHanko, outside the clone so that it survives between runs. (Not QSIGN_*:
 # qsign refuses environment variables with its prefix that it does not know.)
 export PYHANKO_VENV ?= /var/tmp/qsign-venv
@@ -55,6 +57,8 @@ deps-test:
 	  python3 -m venv $(PYHANKO_VENV) && \
 	  $(PYHANKO_VENV)/bin/pip install -q -r tests/tools/requirements.txt; \
 	fi
+	@command -v npm >/dev/null 2>&1 || ./softhsm/install-packages.sh npm
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 # Removes the embedded default data directory (database, SoftHSM token and its PINs).
 clean-data:

@@ -176,7 +176,7 @@ impl Service {
             .store
             .person(false, &principal.person.to_string())
             .await?;
-        Ok(row.is_some_and(|p| self.operators.iter().any(|o| *o == p.username)))
+        Ok(row.is_some_and(|p| self.operators.contains(&p.username)))
     }
 
     /// The audit records of a support reference (the request id every error response
