@@ -21,6 +21,25 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The headers of every HTML page: its content security policy and referrer policy, no
+/// sniffing, framing or caching.
+pub fn page_headers(
+    headers: &mut axum::http::HeaderMap,
+    policy: &'static str,
+    referrer: &'static str,
+) {
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, policy),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, referrer),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
 /// A page with security headers: no scripts, styles or frames; not cached; no referrer.
 pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
     html_with_policy(
@@ -44,17 +63,7 @@ fn html_with_policy(status: StatusCode, title: &str, body: &str, policy: &'stati
     );
     let mut response = (status, page).into_response();
     response.extensions_mut().insert(super::error::Rendered);
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, policy),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    page_headers(response.headers_mut(), policy, "no-referrer");
     response
 }
 
@@ -101,23 +110,9 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     html(status, "qsign: cannot continue", &body)
 }
 
-/// The login page's script.
+/// The login page's script: the pages' one script, which also drives this page's passkey.
 pub fn login_script() -> Response {
-    let mut response = include_str!("static/login.js").into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    super::web::script_response()
 }
 
 #[cfg(test)]

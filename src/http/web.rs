@@ -331,18 +331,31 @@ impl Web {
 }
 
 fn secure_headers(headers: &mut HeaderMap) {
-    for (name, value) in [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the
-        // anti-forgery check could not tell our own pages from others.
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ] {
-        headers.insert(name, HeaderValue::from_static(value));
+    // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the
+    // anti-forgery check could not tell our own pages from others.
+    super::page::page_headers(headers, POLICY, "same-origin");
+}
+
+/// Bytes for the signed-in person only: a picture of a page, a signed file.
+fn private_file(bytes: Vec<u8>, media_type: &'static str, attachment: Option<&str>) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(v) = attachment
+        .map(|name| format!("attachment; filename=\"{name}\""))
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(header::CONTENT_DISPOSITION, v);
     }
+    response
 }
 
 /// Refuses a POST without the right anti-forgery token, or from another site's page.
@@ -424,6 +437,11 @@ async fn stylesheet() -> Response {
 }
 
 async fn script() -> Response {
+    script_response()
+}
+
+/// The pages' one script (also the identity provider's login page's).
+pub fn script_response() -> Response {
     asset(
         include_str!("web/static/qsign.js"),
         "text/javascript; charset=utf-8",
@@ -521,7 +539,7 @@ pub fn error_page(
         csrf: "",
         back: "/",
         message,
-        advice: code.advice(),
+        advice: i18n::explain(t, code).1,
         code: code.as_str(),
         support_ref,
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{audit_error, Error, ErrorCode, Service};
+use super::{audit_error, Activation, Error, ErrorCode, Hashes, Service};
 use crate::formats::pdf::Pdf;
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
@@ -164,6 +164,49 @@ impl Service {
         render_page(row.content, page).await
     }
 
+    /// Starts a passkey approval of an uploaded document with a credential: the challenge
+    /// commits to the document's SHA-256 (see [`Service::activation_challenge`]).
+    ///
+    /// # Errors
+    /// `not_found`, and those of [`Service::activation_challenge`].
+    pub async fn document_challenge(
+        &self,
+        principal: &Principal,
+        id: &str,
+        credential: &str,
+        request_id: Option<String>,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let doc = self.document_info(principal, id).await?;
+        self.activation_challenge(principal, &document_hashes(credential, &doc), request_id)
+            .await
+    }
+
+    /// Approves an uploaded document (activation over its SHA-256) and signs it at once.
+    ///
+    /// # Errors
+    /// `not_found`, `already_exists`, and those of [`Service::authorize`] and
+    /// [`Service::sign_uploaded`].
+    pub async fn approve_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        credential: &str,
+        activation: Activation,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let doc = self.document_info(principal, id).await?;
+        let sad = self
+            .authorize(
+                principal,
+                &document_hashes(credential, &doc),
+                activation,
+                request_id.clone(),
+            )
+            .await?;
+        self.sign_uploaded(principal, id, credential, Some(sad.token), request_id)
+            .await
+    }
+
     /// Whether the caller is a support operator (named in the configuration).
     ///
     /// # Errors
@@ -226,6 +269,17 @@ impl Service {
         rows.iter()
             .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
             .collect()
+    }
+}
+
+/// What an approval of one uploaded document covers: its SHA-256, one signature.
+fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
+    Hashes {
+        credential_id: credential.to_owned(),
+        hash_algorithm: None,
+        hashes: vec![doc.sha256_b64.clone()],
+        num_signatures: Some(1),
+        label: Some(format!("{} ({} bytes)", doc.format, doc.size)),
     }
 }
 

@@ -3,7 +3,7 @@
 // checks the downloaded files with pdfsig and pyHanko. Configuration: a JSON file named by
 // WEB_TEST_CONFIG ({base, password, alice, bob, cvr, pdf, out, shots}); results are written to
 // out/results.json. Any failed expectation ends the run with a message and exit code 1.
-import { createHmac } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -300,7 +300,29 @@ try {
   expect(/factor_removed/.test(own) && /login/.test(own), "the history shows the removal and the logins");
   results.steps.push("lost factor removed");
 
-  // 10. Help explains every code.
+  // 10. An application's OAuth login (authorization code with PKCE) on qsign's login page,
+  //     with the passkey through the page's own script: a code for a High token.
+  const pkceVerifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(pkceVerifier).digest("base64url");
+  const callback = "http://localhost:9999/callback";
+  // The application's callback, answered in the browser (nothing listens on that port).
+  await alice.page.route(`${callback}**`, (route) => route.fulfill({ status: 200, contentType: "text/plain", body: "application callback" }));
+  await alice.page.goto(
+    url(`/idp/authorize?response_type=code&client_id=signer-app&redirect_uri=${encodeURIComponent(callback)}&state=s-42&code_challenge=${challenge}&code_challenge_method=S256`),
+  );
+  await alice.page.fill("#username", "alice");
+  await alice.page.fill("#password", config.password);
+  await Promise.all([alice.page.waitForURL((u) => u.toString().startsWith(callback)), alice.page.click("#passkey")]);
+  const back = new URL(alice.page.url());
+  expect(back.searchParams.get("state") === "s-42", `the state comes back: ${back}`);
+  const token = await alice.page.request.post(url("/idp/token"), {
+    form: { grant_type: "authorization_code", client_id: "signer-app", code: back.searchParams.get("code"), redirect_uri: callback, code_verifier: pkceVerifier },
+  });
+  const issued = await token.json();
+  expect(token.ok() && /High$/.test(issued.acr), `the code gives a High token: ${JSON.stringify(issued)}`);
+  results.steps.push("oauth passkey login");
+
+  // 11. Help explains every code.
   await alice.page.goto(url("/help"));
   results.help_codes = await alice.page.locator("#codes dt").count();
   await shot(alice.page, "09-help");

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -13,7 +12,7 @@ use serde_json::json;
 use super::{Row, Session, Texts, UserView, Web};
 use crate::http::router::AppState;
 use crate::service::{
-    Activation, CredentialKind, CredentialStatus, DocumentInfo, Error, ErrorCode, Format, Hashes,
+    Activation, CredentialKind, CredentialStatus, DocumentInfo, Error, ErrorCode, Format,
     PasskeyLogin, PdfOptions, PdfVisible, Scal,
 };
 
@@ -344,18 +343,7 @@ pub async fn page_image(
         .service
         .document_page(&session.principal, &id, page)
         .await?;
-    let mut response = png.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
+    Ok(super::private_file(png, "image/png", None))
 }
 
 /// The one-time-code approval form.
@@ -363,16 +351,6 @@ pub async fn page_image(
 pub struct ApproveForm {
     credential: String,
     otp: String,
-}
-
-fn hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
-    Hashes {
-        credential_id: credential.to_owned(),
-        hash_algorithm: None,
-        hashes: vec![doc.sha256_b64.clone()],
-        num_signatures: Some(1),
-        label: Some(format!("{} ({} bytes)", doc.format, doc.size)),
-    }
 }
 
 /// `POST /sign/{id}/approve`: approve with a one-time code (SCAL1 policies only) and sign.
@@ -383,25 +361,14 @@ pub async fn approve_totp(
     Query(q): Query<NameQuery>,
     axum::Form(form): axum::Form<ApproveForm>,
 ) -> Result<Response, Error> {
-    let doc = state.service.document_info(&session.principal, &id).await?;
-    let rid = Some(session.web.request_id.clone());
-    let sad = state
-        .service
-        .authorize(
-            &session.principal,
-            &hashes(&form.credential, &doc),
-            Activation::Totp(form.otp.trim().to_owned()),
-            rid.clone(),
-        )
-        .await?;
     state
         .service
-        .sign_uploaded(
+        .approve_document(
             &session.principal,
             &id,
             &form.credential,
-            Some(sad.token),
-            rid,
+            Activation::Totp(form.otp.trim().to_owned()),
+            Some(session.web.request_id.clone()),
         )
         .await?;
     Ok(Redirect::to(&format!("/sign/{id}/done?name={}", super::encode(&q.name))).into_response())
@@ -421,12 +388,12 @@ pub async fn approve_passkey_start(
     Path(id): Path<String>,
     Json(start): Json<PasskeyApproveStart>,
 ) -> Result<Response, Error> {
-    let doc = state.service.document_info(&session.principal, &id).await?;
     let (challenge, options) = state
         .service
-        .activation_challenge(
+        .document_challenge(
             &session.principal,
-            &hashes(&start.credential, &doc),
+            &id,
+            &start.credential,
             Some(session.web.request_id.clone()),
         )
         .await?;
@@ -451,36 +418,21 @@ pub async fn approve_passkey_finish(
     Path(id): Path<String>,
     Json(finish): Json<PasskeyApproveFinish>,
 ) -> Result<Response, Error> {
-    let doc = state.service.document_info(&session.principal, &id).await?;
-    let rid = Some(session.web.request_id.clone());
-    let sad = state
+    state
         .service
-        .authorize(
+        .approve_document(
             &session.principal,
-            &hashes(&finish.credential, &doc),
+            &id,
+            &finish.credential,
             Activation::Passkey {
                 challenge_id: finish.state,
                 assertion: finish.assertion,
             },
-            rid.clone(),
+            Some(session.web.request_id.clone()),
         )
         .await?;
-    state
-        .service
-        .sign_uploaded(
-            &session.principal,
-            &id,
-            &finish.credential,
-            Some(sad.token),
-            rid,
-        )
-        .await?;
-    Ok(
-        Json(
-            json!({ "location": format!("/sign/{id}/done?name={}", super::encode(&finish.name)) }),
-        )
-        .into_response(),
-    )
+    let location = format!("/sign/{id}/done?name={}", super::encode(&finish.name));
+    Ok(Json(json!({ "location": location })).into_response())
 }
 
 #[derive(Template)]
@@ -556,25 +508,8 @@ pub async fn download(
         .service
         .signed_document(&session.principal, &id)
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        signed_name(&q.name, media_type)
-    );
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
+    let name = signed_name(&q.name, media_type);
+    Ok(super::private_file(bytes, media_type, Some(&name)))
 }
 
 /// `POST /sign/{id}/cancel`: forgets the upload.

@@ -32,10 +32,13 @@ struct HelpPage<'a> {
 pub async fn help(web: Web) -> Response {
     let codes = ErrorCode::ALL
         .iter()
-        .map(|c| CodeHelp {
-            code: c.as_str(),
-            description: c.description(),
-            advice: c.advice(),
+        .map(|c| {
+            let (description, advice) = super::i18n::explain(web.t, *c);
+            CodeHelp {
+                code: c.as_str(),
+                description,
+                advice,
+            }
         })
         .collect();
     web.render(&HelpPage {

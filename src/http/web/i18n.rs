@@ -2,6 +2,8 @@
 //! text cannot exist in one language only; the language comes from the `qsign_lang` cookie
 //! (the switch on every page), else from `Accept-Language`, else English.
 
+use crate::service::ErrorCode;
+
 macro_rules! texts {
     ($($field:ident: $en:expr, $da:expr;)*) => {
         /// Every text of the pages in one language.
@@ -206,6 +208,58 @@ pub fn choose(cookie: Option<&str>, accept_language: Option<&str>) -> &'static T
     &EN
 }
 
+/// What an error code means and what to do, in Danish (English: [`ErrorCode::description`]
+/// and [`ErrorCode::advice`]). The match has no catch-all, so a new code cannot go untranslated.
+#[must_use]
+pub const fn danish_advice(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InvalidRequest => "Forespørgslen mangler et felt eller har en værdi, der ikke accepteres. Ret formularen som beskeden siger.",
+        ErrorCode::NotFound => "Siden, dokumentet eller elementet findes ikke (længere). Uploadede dokumenter slettes efter et stykke tid: upload filen igen.",
+        ErrorCode::MethodNotAllowed => "Adressen tager ikke imod denne slags forespørgsel. Brug qsigns egne links i stedet for at skrive adressen.",
+        ErrorCode::PayloadTooLarge => "Filen er større, end tjenesten tager imod. Gør filen mindre (fx med mindre billeder), og prøv igen.",
+        ErrorCode::UnsupportedMediaType => "Send filen i et format, som siden tager imod.",
+        ErrorCode::RequestTimeout => "Det tog for lang tid. Prøv igen; med en meget stor fil, prøv en mindre.",
+        ErrorCode::TemporarilyUnavailable | ErrorCode::NotReady => "Tjenesten er optaget eller under vedligeholdelse. Prøv igen om nogle minutter.",
+        ErrorCode::InternalError => "Der gik noget galt hos os. Prøv igen; sker det igen, så kontakt support med supportreferencen.",
+        ErrorCode::InvalidGrant => "Brugernavn, adgangskode eller engangskode er forkert. Kontrollér dem (koderne skifter hvert 30. sekund).",
+        ErrorCode::UnsupportedGrantType => "Programmet bruger en loginmetode, som tjenesten ikke tilbyder; kontakt programmets leverandør.",
+        ErrorCode::CodeReused => "Hver engangskode virker kun én gang. Vent på den næste kode i din app, og brug den.",
+        ErrorCode::TooManyAttempts => "Efter flere fejlede forsøg er login sat på pause et stykke tid. Vent og prøv igen; var det ikke dig, så kontakt support.",
+        ErrorCode::InvalidToken => "Din session er udløbet eller ugyldig. Log ind igen.",
+        ErrorCode::AlreadyExists => "Det findes allerede (fx er dokumentet allerede underskrevet). Fortsæt derfra.",
+        ErrorCode::InsufficientLoa => "Det kræver et stærkere login. Løft sessionen på kontosiden: en engangskode giver Betydelig, en adgangsnøgle giver Høj.",
+        ErrorCode::CredentialNotFound => "Vælg en af dine egne underskriftsnøgler; en medarbejdernøgle forsvinder, når retten til at underskrive for virksomheden fratages.",
+        ErrorCode::CredentialSuspended => "Din underskriftsnøgle er midlertidigt spærret. Genoptag den, eller kontakt support, hvis du ikke selv spærrede den.",
+        ErrorCode::CredentialRevoked => "Denne underskriftsnøgle er spærret for altid og kan ikke underskrive igen.",
+        ErrorCode::InvalidSad | ErrorCode::SadMismatch | ErrorCode::HashNotAuthorized => "Godkendelsen passer ikke til denne underskrift. Start underskriften forfra, og godkend igen.",
+        ErrorCode::SadExpired => "Godkendelsen udløb, før underskriften blev lavet. Godkend igen.",
+        ErrorCode::SadUsed | ErrorCode::SadCountExceeded => "En godkendelse dækker kun de dokumenter, der blev vist, da den blev givet. Godkend igen for nye dokumenter.",
+        ErrorCode::ActivationFailed => "Adgangsnøglen eller koden kunne ikke bekræftes. Prøv igen med den adgangsnøgle eller app, der er tilmeldt din konto.",
+        ErrorCode::ActivationTooWeak => "En kvalificeret underskrift skal godkendes med din adgangsnøgle, ikke en engangskode. Tilføj en adgangsnøgle på kontosiden.",
+        ErrorCode::UnsupportedAlgorithm | ErrorCode::UnsupportedFormat => "Vælg et af de formater og algoritmer, som underskriftssiden tilbyder.",
+        ErrorCode::InvalidXml => "XML-filen blev afvist: den er ødelagt eller bruger DTD'er eller entiteter, som af sikkerhedshensyn ikke accepteres. Gem den som almindelig XML, og prøv igen.",
+        ErrorCode::NotPdf => "Filen er ikke en PDF, selv om navnet ender på .pdf. Eksportér den som PDF, eller underskriv den som 'enhver fil' (CAdES).",
+        ErrorCode::PdfEncrypted => "PDF'er med adgangskode kan ikke underskrives. Gem en kopi uden adgangskode, og upload den.",
+        ErrorCode::PdfMalformed => "PDF'en er beskadiget. Åbn den i en PDF-læser, og gem eller udskriv den til en ny PDF; prøv så igen.",
+        ErrorCode::PdfNoChangesAllowed => "PDF'en er certificeret, så flere underskrifter ikke er tilladt. Bed forfatteren om en kopi, der tillader underskrift.",
+        ErrorCode::InvalidCvr => "Et CVR-nummer har 8 cifre med et gyldigt kontrolciffer. Kontrollér nummeret i CVR-registret.",
+        ErrorCode::Forbidden => "Kun en administrator af virksomheden (eller en supportmedarbejder) må gøre dette.",
+        ErrorCode::RightMissing => "Du har ikke retten for denne virksomhed (sign_on_behalf eller use_seal). Bed en administrator om at give dig den.",
+        ErrorCode::UnusableInput => "Filen kan ikke kontrolleres: den er ikke en underskrevet PDF-, XML- eller CMS-fil, eller den er beskadiget. Upload selve den underskrevne fil (og til en .p7s-fil også det underskrevne indhold).",
+        ErrorCode::FormRejected => "Formularen kom ikke fra qsigns egen side, eller siden er for gammel. Gå tilbage, genindlæs siden, og send formularen igen. Tillad cookies for denne side.",
+    }
+}
+
+/// The explanation of a code in the reader's language: (what it means, what to do).
+#[must_use]
+pub fn explain(t: &Texts, code: ErrorCode) -> (&'static str, &'static str) {
+    if t.lang == "da" {
+        ("", danish_advice(code))
+    } else {
+        (code.description(), code.advice())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +280,17 @@ mod tests {
         for t in [&EN, &DA] {
             let debug = format!("{t:?}");
             assert!(!debug.contains(": \"\""), "an empty text in {}", t.lang);
+        }
+    }
+
+    #[test]
+    fn every_error_code_is_explained_in_both_languages() {
+        for code in ErrorCode::ALL {
+            for t in [&EN, &DA] {
+                let (_, advice) = explain(t, *code);
+                assert!(!advice.is_empty(), "{} in {}", code.as_str(), t.lang);
+            }
+            assert_ne!(explain(&DA, *code).1, explain(&EN, *code).1);
         }
     }
 }

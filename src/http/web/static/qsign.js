@@ -1,5 +1,6 @@
 // qsign pages: only the WebAuthn steps need script (passkey login, enrolment, step-up and
-// approval); everything else is plain forms. Every call sends the anti-forgery token.
+// approval, and the passkey on the identity provider's login page); everything else is plain
+// forms. Every call on qsign's own pages sends the anti-forgery token.
 "use strict";
 
 const fromB64u = (s) => {
@@ -21,7 +22,7 @@ const post = (path, csrf, body) =>
   });
 
 const notice = (text) => {
-  const el = document.getElementById("notice");
+  const el = document.getElementById("notice") || document.getElementById("passkey-notice");
   if (el) {
     el.textContent = text;
   }
@@ -96,6 +97,23 @@ document.addEventListener("DOMContentLoaded", () => {
     const form = new FormData(login.form);
     const username = form.get("username");
     return getCeremony(csrf, "/web/passkey/login/start", { username }, "/web/passkey/login/finish", (state, credential) => ({
+      username,
+      password: form.get("password") || null,
+      otp: form.get("otp") || null,
+      state,
+      credential,
+    }));
+  });
+
+  // The identity provider's login page (an application's OAuth login): the pending request's
+  // id is the form's anti-forgery value.
+  const authorize = document.getElementById("passkey");
+  ceremony(authorize, () => {
+    const form = new FormData(authorize.form);
+    const request = form.get("request");
+    const username = form.get("username");
+    return getCeremony("", "/idp/authorize/passkey/start", { request, username }, "/idp/authorize/passkey/finish", (state, credential) => ({
+      request,
       username,
       password: form.get("password") || null,
       otp: form.get("otp") || null,
