@@ -338,17 +338,8 @@ fn secure_headers(headers: &mut HeaderMap) {
 
 /// Bytes for the signed-in person only: a picture of a page, a signed file.
 fn private_file(bytes: Vec<u8>, media_type: &'static str, attachment: Option<&str>) -> Response {
-    let mut response = bytes.into_response();
+    let mut response = bytes_response(bytes.into(), media_type, "private, no-store");
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     if let Some(v) = attachment
         .map(|name| format!("attachment; filename=\"{name}\""))
         .and_then(|d| HeaderValue::from_str(&d).ok())
@@ -449,6 +440,15 @@ pub fn script_response() -> Response {
 }
 
 fn asset(body: &'static str, media_type: &'static str) -> Response {
+    bytes_response(body.into(), media_type, "public, max-age=300")
+}
+
+/// Bytes with their media type, never sniffed, cached as `cache` says.
+fn bytes_response(
+    body: axum::body::Body,
+    media_type: &'static str,
+    cache: &'static str,
+) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
@@ -456,10 +456,7 @@ fn asset(body: &'static str, media_type: &'static str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 
