@@ -530,12 +530,18 @@ pub fn error_page(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
+    // The service's messages start in lower case (they also end up in JSON and logs).
+    let mut chars = message.chars();
+    let message: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
     let page = ErrorPage {
         t,
         user: None,
         csrf: "",
         back: "/",
-        message,
+        message: &message,
         advice: i18n::explain(t, code).1,
         code: code.as_str(),
         support_ref,
