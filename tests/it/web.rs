@@ -332,12 +332,31 @@ async fn forged_or_stale_form_posts_are_refused_with_an_error_page() {
 
 /// A `multipart/form-data` body with one file: its media type and bytes.
 fn multipart(field: &str, file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    multipart_with(&[], field, file_name, content)
+}
+
+/// A `multipart/form-data` body with text fields and one file.
+fn multipart_with(
+    fields: &[(&str, &str)],
+    field: &str,
+    file_name: &str,
+    content: &[u8],
+) -> (String, Vec<u8>) {
     let boundary = "qsign-test-boundary-7d1f";
-    let mut body = format!(
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(&format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
     )
-    .into_bytes();
+    .into_bytes());
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
@@ -433,5 +452,155 @@ async fn hostile_uploads_get_clear_error_pages() {
     assert!(page.contains("id=\"verdict\""), "{page}");
     let (valid, text) = pades::pdfsig(&svc, &signed);
     assert!(valid.iter().all(|(v, _)| *v), "{text}");
+    svc.stop().await;
+}
+
+/// The current TOTP code of a secret at the service's clock.
+fn code(svc: &Service, secret: &str) -> String {
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    format!(
+        "{:06}",
+        qsign::identity::totp::code_at(&key, svc.now().div_euclid(30))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_and_any_file_are_signed_on_the_pages_without_javascript() {
+    let svc = Service::start().await;
+    let secret = account(&svc, "erik", "Erik", "Lund").await;
+    let csrf = csrf_token(&svc).await;
+    let r = client()
+        .post(localhost(&svc, &format!("/login?csrf={csrf}")))
+        .header("cookie", format!("qsign_csrf={csrf}"))
+        .form(&[
+            ("username", "erik"),
+            ("password", PASSWORD),
+            ("otp", &code(&svc, &secret)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = set_cookies(&r)
+        .into_iter()
+        .find_map(|c| {
+            c.strip_prefix("qsign_session=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .unwrap();
+    let cookie = format!("qsign_session={session}; qsign_csrf={csrf}");
+    let chain = format!(
+        "{}{}",
+        support::cert_pem(&svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap()),
+        support::cert_pem(
+            &svc.pki
+                .ca_certificate(qsign::pki::Ca::Issuing)
+                .await
+                .unwrap()
+        )
+    );
+    let roots = svc.file("roots.pem", chain.as_bytes());
+    let xml = b"<?xml version=\"1.0\"?><order id=\"o-7\"><item>Chair</item></order>".to_vec();
+    let any = b"\x00\x01 any bytes at all \xff".to_vec();
+    for (format, name, content, download) in [
+        ("xades-enveloped", "order.xml", &xml, "order-signed.xml"),
+        ("cades-detached", "data.bin", &any, "data.bin.p7s"),
+    ] {
+        let (media_type, body) = multipart_with(
+            &[("format", format), ("level", "B-T")],
+            "file",
+            name,
+            content,
+        );
+        let r = client()
+            .post(localhost(&svc, &format!("/sign?csrf={csrf}")))
+            .header("cookie", &cookie)
+            .header("content-type", media_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{format}");
+        let review = r.headers()["location"].to_str().unwrap().to_owned();
+        let id = review
+            .strip_prefix("/sign/")
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let page = client()
+            .get(localhost(&svc, &review))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(&hex::encode(support::sha256(content))),
+            "{page}"
+        );
+        // The advanced credential (SCAL1) accepts a one-time code: a plain form, no script.
+        let credential = page
+            .split("<option value=\"")
+            .skip(1)
+            .find(|o| o.contains("Advanced"))
+            .and_then(|o| o.split('"').next())
+            .unwrap()
+            .to_owned();
+        svc.clock.advance(31);
+        let r = client()
+            .post(localhost(
+                &svc,
+                &format!("/sign/{id}/approve?csrf={csrf}&name={name}"),
+            ))
+            .header("cookie", &cookie)
+            .form(&[
+                ("credential", credential.as_str()),
+                ("otp", &code(&svc, &secret)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{format}: {}", r.text().await.unwrap());
+        let r = client()
+            .get(localhost(&svc, &format!("/sign/{id}/download?name={name}")))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-disposition"],
+            format!("attachment; filename=\"{download}\"").as_str()
+        );
+        let signed = r.bytes().await.unwrap().to_vec();
+        let (ok, out) = if format == "cades-detached" {
+            support::cms_verify(&svc, &roots, &signed, Some(content), &[])
+        } else {
+            support::xmlsec_verify(&svc, &signed).await
+        };
+        assert!(ok, "{format}: {out}");
+        // Signing again is refused; another person cannot fetch it.
+        let again = client()
+            .post(localhost(&svc, &format!("/sign/{id}/approve?csrf={csrf}")))
+            .header("cookie", &cookie)
+            .header("accept", "text/html")
+            .form(&[("credential", credential.as_str()), ("otp", "000000")])
+            .send()
+            .await
+            .unwrap();
+        assert!(again.status().is_client_error());
+        let stranger = client()
+            .get(localhost(&svc, &format!("/sign/{id}/download")))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stranger.status(), 401);
+    }
     svc.stop().await;
 }
