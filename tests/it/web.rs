@@ -179,6 +179,27 @@ async fn csrf_token(svc: &Service) -> String {
         .to_owned()
 }
 
+/// Logs in on the page with password and code: the session cookie as set (attributes too)
+/// and the request's status.
+async fn page_login(svc: &Service, username: &str, secret: &str, csrf: &str) -> (u16, String) {
+    let r = client()
+        .post(localhost(svc, &format!("/login?csrf={csrf}")))
+        .header("cookie", format!("qsign_csrf={csrf}"))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("otp", &code(svc, secret)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("qsign_session="))
+        .unwrap_or_default();
+    (r.status().as_u16(), session)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_strict_security_headers_and_session_cookies() {
     let svc = Service::start().await;
@@ -217,25 +238,8 @@ async fn pages_carry_strict_security_headers_and_session_cookies() {
     // Log in with the token from the cookie: the session cookie is HttpOnly and SameSite=Lax
     // (no Secure on loopback HTTP).
     let csrf = csrf_token(&svc).await;
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    let code = format!(
-        "{:06}",
-        qsign::identity::totp::code_at(&key, svc.now().div_euclid(30))
-    );
-    let r = client()
-        .post(localhost(&svc, &format!("/login?csrf={csrf}")))
-        .header("cookie", format!("qsign_csrf={csrf}"))
-        .form(&[("username", "carl"), ("password", PASSWORD), ("otp", &code)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let session = set_cookies(&r)
-        .into_iter()
-        .find(|c| c.starts_with("qsign_session="))
-        .unwrap();
+    let (status, session) = page_login(&svc, "carl", &secret, &csrf).await;
+    assert_eq!(status, 303);
     assert!(
         session.contains("HttpOnly") && session.contains("SameSite=Lax"),
         "{session}"
@@ -471,24 +475,8 @@ async fn xml_and_any_file_are_signed_on_the_pages_without_javascript() {
     let svc = Service::start().await;
     let secret = account(&svc, "erik", "Erik", "Lund").await;
     let csrf = csrf_token(&svc).await;
-    let r = client()
-        .post(localhost(&svc, &format!("/login?csrf={csrf}")))
-        .header("cookie", format!("qsign_csrf={csrf}"))
-        .form(&[
-            ("username", "erik"),
-            ("password", PASSWORD),
-            ("otp", &code(&svc, &secret)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let session = set_cookies(&r)
-        .into_iter()
-        .find_map(|c| {
-            c.strip_prefix("qsign_session=")
-                .map(|v| v.split(';').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let (_, session) = page_login(&svc, "erik", &secret, &csrf).await;
+    let session = session["qsign_session=".len()..].split(';').next().unwrap();
     let cookie = format!("qsign_session={session}; qsign_csrf={csrf}");
     let chain = format!(
         "{}{}",
