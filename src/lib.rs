@@ -12,7 +12,7 @@
 //! | [`config`] | one typed configuration: TOML file, then `QSIGN_*` environment overrides |
 //! | [`telemetry`] | tracing subscriber and the Prometheus metrics registry |
 //! | [`clock`] | the only reader of the wall clock |
-//! | [`http`] | axum router, the single error-to-response mapping, ops endpoints |
+//! | [`http`] | axum router, the single error-to-response mapping, ops endpoints, the web pages |
 //! | [`service`] | use cases and the stable error-code catalogue |
 //! | [`identity`] | embedded IdP: accounts, password and TOTP, levels of assurance, ES256 tokens |
 //! | [`audit`] | hash-chained, HSM-checkpointed audit log of security events |
