@@ -25,16 +25,24 @@ struct Dss {
     root: Option<u32>,
 }
 
+/// The object number of the catalog's `/DSS` dictionary.
+fn dss_root(pdf: &Pdf<'_>) -> Option<u32> {
+    match pdf.catalog().ok()?.get("DSS") {
+        Some(Object::Ref(n, _)) => Some(*n),
+        _ => None,
+    }
+}
+
 /// The DSS's certificates, CRLs and OCSP responses.
 fn dss(pdf: &Pdf<'_>) -> Dss {
-    let mut out = Dss::default();
+    let mut out = Dss {
+        root: dss_root(pdf),
+        ..Dss::default()
+    };
+    out.offset = out.root.and_then(|n| pdf.offset_of(n));
     let Ok(catalog) = pdf.catalog() else {
         return out;
     };
-    if let Some(Object::Ref(n, _)) = catalog.get("DSS") {
-        out.offset = pdf.offset_of(*n);
-        out.root = Some(*n);
-    }
     let Ok(dss) = pdf.dict(catalog.get("DSS")) else {
         return out;
     };
@@ -99,9 +107,10 @@ fn only_signature_fields_added(newer: &Pdf<'_>, old: &[Object], new: &[Object]) 
 }
 
 /// The DSS objects of the signed and the newer revision.
-struct DssObjects {
+#[derive(Clone, Copy)]
+struct DssObjects<'a> {
     /// What the newer DSS refers to.
-    refs: HashSet<u32>,
+    refs: &'a HashSet<u32>,
     /// The newer DSS dictionary.
     root: Option<u32>,
     /// The signed revision's DSS dictionary.
@@ -109,7 +118,7 @@ struct DssObjects {
 }
 
 /// Judges one object changed or added after the signed revision.
-fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: &DssObjects) -> Change {
+fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: DssObjects<'_>) -> Change {
     let change = |what: &str, allowed: bool| Change {
         object: num,
         what: what.to_owned(),
@@ -190,8 +199,9 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: &DssObjects) -> Change {
     }
 }
 
-/// The changes after the revision ending at `end`, each judged.
-fn later_changes(new: &Pdf<'_>, end: usize) -> Vec<Change> {
+/// The changes after the revision ending at `end`, each judged; `refs` and `root` are those of
+/// `new`'s DSS.
+fn later_changes(new: &Pdf<'_>, refs: &HashSet<u32>, root: Option<u32>, end: usize) -> Vec<Change> {
     let Some(prefix) = new.bytes().get(..end) else {
         return Vec::new();
     };
@@ -202,16 +212,15 @@ fn later_changes(new: &Pdf<'_>, end: usize) -> Vec<Change> {
             allowed: false,
         }];
     };
-    let newer = dss(new);
     let objects = DssObjects {
-        refs: newer.refs,
-        root: newer.root,
-        old_root: dss(&old).root,
+        refs,
+        root,
+        old_root: dss_root(&old),
     };
     new.object_numbers()
         .into_iter()
         .filter(|n| old.location(*n) != new.location(*n))
-        .map(|n| judge(&old, new, n, &objects))
+        .map(|n| judge(&old, new, n, objects))
         .collect()
 }
 
@@ -386,7 +395,7 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             r.proven_signing_time = later.iter().map(|(_, t)| *t).min().map(rfc3339);
         }
         if end < bytes.len() && r.sub_indication != Some(SubIndication::FormatFailure) {
-            let changes = later_changes(&parsed, end);
+            let changes = later_changes(&parsed, &store.refs, store.root, end);
             let bad: Vec<String> = changes
                 .iter()
                 .filter(|c| !c.allowed)
