@@ -31,7 +31,8 @@ pub use crate::keys::{Credential, Kind as CredentialKind, Status as CredentialSt
 pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow};
-pub use account::{DocumentInfo, Factors, TotpOffer, PREVIEW_PAGES};
+pub use crate::validate::report::rfc3339;
+pub use account::{is_support_reference, DocumentInfo, Factors, TotpOffer, PREVIEW_PAGES};
 pub use documents::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use error::{Error, ErrorCode};
 pub use signing::{Activation, CredentialInfo, Hashes, SignHash, StateChange};

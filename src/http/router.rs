@@ -158,7 +158,7 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| is_safe_request_id(v))
+        .filter(|v| crate::service::is_support_reference(v))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
@@ -166,25 +166,4 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
-}
-
-/// 1 to 64 characters from `[A-Za-z0-9._-]`: safe in logs and headers.
-fn is_safe_request_id(v: &str) -> bool {
-    (1..=64).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_from_callers_are_filtered() {
-        assert!(is_safe_request_id("abc-123_X.y"));
-        assert!(!is_safe_request_id(""));
-        assert!(!is_safe_request_id("a b"));
-        assert!(!is_safe_request_id("line\nbreak"));
-        assert!(!is_safe_request_id(&"a".repeat(65)));
-    }
 }

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use super::router::{AppState, RequestId};
-use crate::service::{Error, ErrorCode, Principal};
+use crate::service::{Error, ErrorCode, Loa, Principal};
 pub use i18n::Texts;
 
 /// The session cookie: the access token.
@@ -215,7 +215,7 @@ pub struct UserView {
     /// Username.
     pub name: String,
     /// Level of assurance, in words.
-    pub loa: String,
+    pub loa: &'static str,
 }
 
 /// A logged-in page request: the page context and the verified session.
@@ -234,43 +234,43 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let Ok(web) = Web::from_request_parts(parts, state).await;
-        let token = web.token.clone().ok_or_else(|| {
+        web.session(state).await
+    }
+}
+
+/// The level of a session in the reader's language.
+const fn loa_name(t: &'static Texts, loa: Loa) -> &'static str {
+    match loa {
+        Loa::Low => t.loa_low,
+        Loa::Substantial => t.loa_substantial,
+        Loa::High => t.loa_high,
+    }
+}
+
+impl Web {
+    /// The verified session of this request.
+    ///
+    /// # Errors
+    /// `invalid_token` without a session cookie or with a token that no longer verifies.
+    async fn session(self, state: &AppState) -> Result<Session, Error> {
+        let token = self.token.as_deref().ok_or_else(|| {
             Error::new(
                 ErrorCode::InvalidToken,
                 "you are not logged in (or your session ended); log in on the start page",
             )
         })?;
-        let principal = state.service.authenticate(&token).await?;
-        let factors = state.service.factors(&principal).await?;
+        let principal = state.service.authenticate(token).await?;
         let user = UserView {
-            name: factors.username,
-            loa: loa_name(web.t, &principal),
+            name: state.service.username(&principal).await?,
+            loa: loa_name(self.t, principal.loa),
         };
-        Ok(Self {
-            web,
+        Ok(Session {
+            web: self,
             principal,
             user,
         })
     }
-}
 
-/// The level of a session in the reader's language.
-fn loa_name(t: &Texts, principal: &Principal) -> String {
-    let uri = principal.loa.uri();
-    let word = uri.rsplit('/').next().unwrap_or(uri);
-    match (t.lang, word) {
-        ("da", "low") => "Lav".into(),
-        ("da", "substantial") => "Betydelig".into(),
-        ("da", "high") => "Høj".into(),
-        (_, w) => {
-            let mut c = w.chars();
-            c.next()
-                .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
-        }
-    }
-}
-
-impl Web {
     /// A rendered page with the security headers (and the anti-forgery cookie when new).
     fn render(&self, page: &impl Template) -> Response {
         match page.render() {
@@ -474,13 +474,7 @@ pub struct Row {
 impl Row {
     fn from_record(record: &serde_json::Value) -> Self {
         let at = record["at"].as_i64().unwrap_or(0);
-        let when = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000))
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default();
+        let when = crate::service::rfc3339(at.div_euclid(1000));
         let event = &record["event"];
         let what = event["type"].as_str().unwrap_or("").to_owned();
         let details = event
@@ -586,6 +580,14 @@ mod tests {
         assert!(!loopback_http("https://localhost"));
         assert!(!loopback_http("http://sign.example.dk"));
         assert!(!loopback_http("http://localhost.evil.example"));
+    }
+
+    #[test]
+    fn levels_are_named_in_the_readers_language() {
+        assert_eq!(loa_name(&i18n::DA, Loa::Substantial), "Betydelig");
+        assert_eq!(loa_name(&i18n::DA, Loa::High), "Høj");
+        assert_eq!(loa_name(&i18n::EN, Loa::Low), "Low");
+        assert_eq!(loa_name(&i18n::EN, Loa::High), "High");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{audit_error, Activation, Error, ErrorCode, Hashes, Service};
+use super::{audit_error, Activation, Error, ErrorCode, Format, Hashes, Service};
 use crate::formats::pdf::Pdf;
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
@@ -52,6 +52,18 @@ impl Service {
     /// `not_found` for a vanished account; store failures.
     pub async fn factors(&self, principal: &Principal) -> Result<Factors, Error> {
         Ok(self.identity.factors(principal).await?)
+    }
+
+    /// The caller's login name.
+    ///
+    /// # Errors
+    /// `not_found` for a vanished account; store failures.
+    pub async fn username(&self, principal: &Principal) -> Result<String, Error> {
+        self.store
+            .person(false, &principal.person.to_string())
+            .await?
+            .map(|p| p.username)
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such account"))
     }
 
     /// A new TOTP secret to confirm (needs a High session).
@@ -123,14 +135,13 @@ impl Service {
         id: &str,
     ) -> Result<DocumentInfo, Error> {
         let row = self.owned_document(principal, id).await?;
-        let digest = Sha256::digest(&row.content);
-        let pages = if row.format == "pades" {
-            Pdf::parse(&row.content)
-                .and_then(|p| p.page_count())
-                .unwrap_or(0)
-        } else {
-            0
-        };
+        // The digest kept at upload, computed again only for a row without one.
+        let digest = row
+            .sha256
+            .as_deref()
+            .and_then(|h| <[u8; 32]>::try_from(hex::decode(h).ok()?).ok())
+            .unwrap_or_else(|| Sha256::digest(&row.content).into());
+        let pages = pdf_pages(&row);
         Ok(DocumentInfo {
             id: row.id,
             format: row.format,
@@ -156,11 +167,10 @@ impl Service {
         id: &str,
         page: usize,
     ) -> Result<Vec<u8>, Error> {
-        let info = self.document_info(principal, id).await?;
-        if page == 0 || page > info.pages.min(PREVIEW_PAGES) {
+        let row = self.owned_document(principal, id).await?;
+        if page == 0 || page > pdf_pages(&row).min(PREVIEW_PAGES) {
             return Err(Error::new(ErrorCode::NotFound, "no such page"));
         }
-        let row = self.owned_document(principal, id).await?;
         render_page(row.content, page).await
     }
 
@@ -246,12 +256,7 @@ impl Service {
             ));
         }
         let reference = reference.trim();
-        if reference.is_empty()
-            || reference.len() > 64
-            || !reference
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
+        if !is_support_reference(reference) {
             return Err(Error::new(
                 ErrorCode::InvalidRequest,
                 "a support reference is 1 to 64 letters, digits, '-', '_' or '.'",
@@ -270,6 +275,26 @@ impl Service {
             .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
             .collect()
     }
+}
+
+/// The pages of an uploaded PDF (0 for other formats or an unreadable page tree).
+fn pdf_pages(row: &crate::store::DocumentRow) -> usize {
+    if row.format == Format::Pades.as_str() {
+        Pdf::parse(&row.content)
+            .and_then(|p| p.page_count())
+            .unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// Whether a request id can be a support reference (the caller's `X-Request-Id` is echoed
+/// only then): 1 to 64 characters from `[A-Za-z0-9._-]`, safe in logs and headers.
+#[must_use]
+pub fn is_support_reference(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// What an approval of one uploaded document covers: its SHA-256, one signature.
@@ -335,4 +360,18 @@ async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
         return Err(unusable());
     }
     Ok(output.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_callers_are_filtered_to_safe_support_references() {
+        assert!(is_support_reference("abc-123_X.y"));
+        assert!(!is_support_reference(""));
+        assert!(!is_support_reference("a b"));
+        assert!(!is_support_reference("line\nbreak"));
+        assert!(!is_support_reference(&"a".repeat(65)));
+    }
 }

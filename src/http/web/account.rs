@@ -20,7 +20,7 @@ struct AccountPage<'a> {
     csrf: &'a str,
     back: &'a str,
     message: Option<&'static str>,
-    loa: String,
+    loa: &'static str,
     passkeys: Vec<(String, String)>,
     factors: crate::service::Factors,
 }
@@ -43,16 +43,6 @@ fn message(t: &'static Texts, done: &str) -> Option<&'static str> {
     })
 }
 
-fn date(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 /// `GET /account`
 pub async fn page(
     State(state): State<AppState>,
@@ -67,11 +57,11 @@ pub async fn page(
         csrf: &session.web.csrf,
         back: &session.web.back,
         message: message(t, &done.done),
-        loa: session.user.loa.clone(),
+        loa: session.user.loa,
         passkeys: factors
             .passkeys
             .iter()
-            .map(|(id, at)| (id.clone(), date(*at)))
+            .map(|(id, at)| (id.clone(), crate::service::rfc3339(*at)))
             .collect(),
         factors,
     }))

@@ -28,35 +28,20 @@ struct IndexPage<'a> {
 
 /// `GET /`: the login form, or the upload form once logged in.
 pub async fn index(State(state): State<AppState>, web: Web) -> Response {
-    let session = match web.token.as_deref() {
-        Some(token) => state.service.authenticate(token).await.ok(),
-        None => None,
-    };
-    let (user, orgs) = match session {
-        Some(principal) => {
-            let name = state
-                .service
-                .factors(&principal)
-                .await
-                .map(|f| f.username)
-                .unwrap_or_default();
+    let (web, user, orgs) = match web.clone().session(&state).await {
+        Ok(session) => {
+            // Below Substantial there are no organisations to list.
             let orgs = state
                 .service
-                .my_organisations(&principal)
+                .my_organisations(&session.principal)
                 .await
                 .unwrap_or_default()
                 .into_iter()
                 .map(|(o, _)| (o.cvr, o.name))
                 .collect();
-            (
-                Some(UserView {
-                    name,
-                    loa: super::loa_name(web.t, &principal),
-                }),
-                orgs,
-            )
+            (session.web, Some(session.user), orgs)
         }
-        None => (None, Vec::new()),
+        Err(_) => (web, None, Vec::new()),
     };
     web.render(&IndexPage {
         t: web.t,
@@ -269,6 +254,11 @@ struct ReviewPage<'a> {
     credentials: Vec<CredentialOption>,
 }
 
+/// Where a signed document is offered for download.
+fn done_location(id: &str, name: &str) -> String {
+    format!("/sign/{id}/done?name={}", super::encode(name))
+}
+
 /// The review page's query: the file name as uploaded.
 #[derive(Debug, Deserialize)]
 pub struct NameQuery {
@@ -285,10 +275,7 @@ pub async fn review(
 ) -> Result<Response, Error> {
     let doc = state.service.document_info(&session.principal, &id).await?;
     if doc.signed {
-        return Ok(
-            Redirect::to(&format!("/sign/{id}/done?name={}", super::encode(&q.name)))
-                .into_response(),
-        );
+        return Ok(Redirect::to(&done_location(&id, &q.name)).into_response());
     }
     let t = session.web.t;
     let credentials = state
@@ -371,7 +358,7 @@ pub async fn approve_totp(
             Some(session.web.request_id.clone()),
         )
         .await?;
-    Ok(Redirect::to(&format!("/sign/{id}/done?name={}", super::encode(&q.name))).into_response())
+    Ok(Redirect::to(&done_location(&id, &q.name)).into_response())
 }
 
 /// The credential a passkey approval starts for.
@@ -431,7 +418,7 @@ pub async fn approve_passkey_finish(
             Some(session.web.request_id.clone()),
         )
         .await?;
-    let location = format!("/sign/{id}/done?name={}", super::encode(&finish.name));
+    let location = done_location(&id, &finish.name);
     Ok(Json(json!({ "location": location })).into_response())
 }
 

@@ -31,6 +31,9 @@ texts! {
     nav_account: "Account", "Konto";
     nav_help: "Help", "Hjælp";
     log_out: "Log out", "Log ud";
+    loa_low: "Low", "Lav";
+    loa_substantial: "Substantial", "Betydelig";
+    loa_high: "High", "Høj";
     footer: "qsign — qualified electronic signatures with keys kept in an HSM under your sole control.", "qsign — kvalificerede elektroniske underskrifter med nøgler i en HSM under din enekontrol.";
     welcome_title: "Sign documents with qsign", "Underskriv dokumenter med qsign";
     welcome_intro: "Log in to sign a PDF, an XML file or any file. To check a signed file, you need no login.", "Log ind for at underskrive en PDF, en XML-fil eller en hvilken som helst fil. Du skal ikke logge ind for at kontrollere en underskrevet fil.";
