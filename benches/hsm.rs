@@ -100,7 +100,13 @@ fn main() {
     let (rsa_blob, _) = rt
         .block_on(hsm.generate_wrapped(KeyAlgorithm::Rsa3072))
         .unwrap();
-    let master = find_class(&raw, hsm::MASTER_KEY_LABEL, ObjectClass::SECRET_KEY);
+    let master = |ec: bool| {
+        find_class(
+            &raw,
+            if ec { hsm::MASTER_EC_LABEL } else { hsm::MASTER_RSA_LABEL },
+            ObjectClass::SECRET_KEY,
+        )
+    };
     let template = |ec: bool| {
         vec![
             Attribute::Class(ObjectClass::PRIVATE_KEY),
@@ -112,15 +118,21 @@ fn main() {
             Attribute::Token(false),
             Attribute::Sensitive(true),
             Attribute::Extractable(false),
+            Attribute::Copyable(false),
+            Attribute::Derive(false),
+            Attribute::Decrypt(false),
+            Attribute::Unwrap(false),
             Attribute::Private(true),
             Attribute::Sign(true),
+            // Last: SoftHSM applies the template in order and refuses any attribute after this.
+            Attribute::Modifiable(false),
         ]
     };
     let raw_unwrap_sign = |blob: &WrappedKey, input: &[u8], mech: &Mechanism, ec: bool| {
         let key = raw
             .unwrap_key(
                 &Mechanism::AesKeyWrapPad,
-                master,
+                master(ec),
                 blob.wrapped_bytes(),
                 &template(ec),
             )

@@ -41,8 +41,21 @@ pub use blob::WrappedKey;
 pub use mechanism::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
 pub use provision::TokenStatus;
 
-/// Label (and `CKA_ID`) of the master wrapping key.
-pub const MASTER_KEY_LABEL: &str = "qsign-master-1";
+/// Label (and `CKA_ID`) of the master wrapping key for EC user keys. Its unwrap template fixes
+/// class, key type and every usage a PIN holder could add (`hsm::provision`).
+pub const MASTER_EC_LABEL: &str = "qsign-master-2-ec";
+
+/// Label of the master wrapping key for RSA user keys (same template, `CKK_RSA`).
+pub const MASTER_RSA_LABEL: &str = "qsign-master-2-rsa";
+
+/// Label of the master key of earlier versions, whose unwrap template fixed only token,
+/// sensitive and extractable. Never created any more; blobs made under it still unwrap (their
+/// header names it), with the attributes of today's template asked for by qsign itself.
+pub const LEGACY_MASTER_KEY_LABEL: &str = "qsign-master-1";
+
+/// Label of the HMAC-SHA256 key that authenticates the rows granting access (login factors,
+/// credentials, memberships): a generic secret that can only sign and verify.
+pub const RECORDS_KEY_LABEL: &str = "qsign-records-1";
 
 /// Label of the AES-256 data key that seals small secrets kept in the database (TOTP seeds).
 pub const DATA_KEY_LABEL: &str = "qsign-data-1";
@@ -419,7 +432,7 @@ impl Hsm {
                 .get_session_info()
                 .map_err(|e| Error::from_ck("C_GetSessionInfo", e))?;
             inner
-                .find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL)
+                .find(session, ObjectClass::SECRET_KEY, MASTER_EC_LABEL)
                 .map(|_| ())
         })
         .await
@@ -433,24 +446,31 @@ impl Hsm {
     pub async fn ensure_keys(&self) -> Result<Vec<(&'static str, KeyStatus)>, Error> {
         self.run(|inner, session| {
             let mut report = Vec::new();
-            let master = match inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL) {
-                Ok(_) => KeyStatus::Existing,
-                Err(Error::KeyMissing(_)) => {
-                    provision::generate_master_key(&inner.module, session, MASTER_KEY_LABEL)?;
-                    KeyStatus::Created
-                }
-                Err(e) => return Err(e),
-            };
-            report.push((MASTER_KEY_LABEL, master));
-            let data = match inner.find(session, ObjectClass::SECRET_KEY, DATA_KEY_LABEL) {
-                Ok(_) => KeyStatus::Existing,
-                Err(Error::KeyMissing(_)) => {
-                    generate_data_key(session)?;
-                    KeyStatus::Created
-                }
-                Err(e) => return Err(e),
-            };
-            report.push((DATA_KEY_LABEL, data));
+            for (label, ec) in [(MASTER_EC_LABEL, true), (MASTER_RSA_LABEL, false)] {
+                let master = match inner.find(session, ObjectClass::SECRET_KEY, label) {
+                    Ok(_) => KeyStatus::Existing,
+                    Err(Error::KeyMissing(_)) => {
+                        provision::generate_master_key(&inner.module, session, label, ec)?;
+                        KeyStatus::Created
+                    }
+                    Err(e) => return Err(e),
+                };
+                report.push((label, master));
+            }
+            for (label, generate) in [
+                (DATA_KEY_LABEL, generate_data_key as fn(&Session) -> _),
+                (RECORDS_KEY_LABEL, generate_records_key),
+            ] {
+                let status = match inner.find(session, ObjectClass::SECRET_KEY, label) {
+                    Ok(_) => KeyStatus::Existing,
+                    Err(Error::KeyMissing(_)) => {
+                        generate(session)?;
+                        KeyStatus::Created
+                    }
+                    Err(e) => return Err(e),
+                };
+                report.push((label, status));
+            }
             for key in ServiceKey::ALL {
                 let status = match inner.find(session, ObjectClass::PRIVATE_KEY, key.label()) {
                     Ok(_) => KeyStatus::Existing,
@@ -510,13 +530,14 @@ impl Hsm {
         algorithm: KeyAlgorithm,
     ) -> Result<(WrappedKey, Vec<u8>), Error> {
         self.run(move |inner, session| {
-            let master = inner.find(session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL)?;
+            let label = master_label(algorithm);
+            let master = inner.find(session, ObjectClass::SECRET_KEY, label)?;
             let (public, private) = generate_pair(session, algorithm, None)?;
             let result = public_key_der(session, algorithm, public).and_then(|spki| {
                 let wrapped = session
                     .wrap_key(&Mechanism::AesKeyWrapPad, master, private)
                     .map_err(|e| Error::from_ck("C_WrapKey", e))?;
-                Ok((WrappedKey::new(algorithm, MASTER_KEY_LABEL, wrapped)?, spki))
+                Ok((WrappedKey::new(algorithm, label, wrapped)?, spki))
             });
             destroy(session, private)?;
             destroy(session, public)?;
@@ -621,6 +642,53 @@ impl Hsm {
                 .map_err(|_| {
                     Error::BadBlob("sealed value does not open (tampered or bound elsewhere)")
                 })
+        })
+        .await
+    }
+
+    /// HMAC-SHA256 of each message under the records key, in order: one HSM round trip.
+    ///
+    /// # Errors
+    /// [`Error::KeyMissing`] before the key exists; PKCS#11 failures.
+    pub async fn mac(&self, messages: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, Error> {
+        self.run(move |inner, session| {
+            let key = inner.find(session, ObjectClass::SECRET_KEY, RECORDS_KEY_LABEL)?;
+            messages
+                .iter()
+                .map(|m| {
+                    session
+                        .sign(&Mechanism::Sha256Hmac, key, m)
+                        .map_err(|e| Error::from_ck("C_Sign(HMAC)", e))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Whether each (message, tag) pair verifies under the records key (checked inside the
+    /// HSM, so the comparison is the token's, not a byte compare here).
+    ///
+    /// # Errors
+    /// [`Error::KeyMissing`]; PKCS#11 failures other than a wrong tag.
+    pub async fn mac_verify(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<bool>, Error> {
+        self.run(move |inner, session| {
+            let key = inner.find(session, ObjectClass::SECRET_KEY, RECORDS_KEY_LABEL)?;
+            pairs
+                .iter()
+                .map(|(m, tag)| {
+                    if tag.len() != 32 {
+                        return Ok(false);
+                    }
+                    match session.verify(&Mechanism::Sha256Hmac, key, m, tag) {
+                        Ok(()) => Ok(true),
+                        Err(CkError::Pkcs11(
+                            RvError::SignatureInvalid | RvError::SignatureLenRange,
+                            _,
+                        )) => Ok(false),
+                        Err(e) => Err(Error::from_ck("C_Verify(HMAC)", e)),
+                    }
+                })
+                .collect()
         })
         .await
     }
@@ -786,9 +854,54 @@ fn unwrap_template(algorithm: KeyAlgorithm) -> Vec<Attribute> {
         Attribute::Token(false),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
+        Attribute::Copyable(false),
+        Attribute::Derive(false),
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
         Attribute::Private(true),
         Attribute::Sign(true),
+        // Last: SoftHSM applies the template in order and refuses any attribute after this.
+        Attribute::Modifiable(false),
     ]
+}
+
+/// The master key that wraps new user keys of an algorithm.
+#[must_use]
+pub fn master_label(algorithm: KeyAlgorithm) -> &'static str {
+    if algorithm.is_ec() {
+        MASTER_EC_LABEL
+    } else {
+        MASTER_RSA_LABEL
+    }
+}
+
+/// Generates the records key: a 256-bit generic secret, a token object that can compute and
+/// check HMAC-SHA256 and nothing else.
+fn generate_records_key(session: &Session) -> Result<ObjectHandle, Error> {
+    let label = RECORDS_KEY_LABEL.as_bytes().to_vec();
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::ValueLen(32.into()),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Modifiable(false),
+        Attribute::Copyable(false),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Sign(true),
+        Attribute::Verify(true),
+        Attribute::Derive(false),
+        Attribute::Label(label.clone()),
+        Attribute::Id(label),
+    ];
+    session
+        .generate_key(&Mechanism::GenericSecretKeyGen, &template)
+        .map_err(|e| Error::from_ck("C_GenerateKey(records)", e))
 }
 
 /// Generates the data key: AES-256, a token object that can encrypt and decrypt but never

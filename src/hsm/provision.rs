@@ -21,7 +21,15 @@ use cryptoki_sys as sys;
 
 use super::Error;
 
-/// Creates the AES-256 master wrapping key as a token object labelled `label`.
+/// Creates an AES-256 master wrapping key as a token object labelled `label`, for private keys
+/// of one type (`ec`: `CKK_EC`, otherwise `CKK_RSA`).
+///
+/// Its `CKA_UNWRAP_TEMPLATE` fixes everything a PIN holder could otherwise choose when
+/// unwrapping a blob: a session object (not token), sensitive, not extractable, not copyable
+/// (no permanent copy with `C_CopyObject`), not modifiable (no usage added afterwards), no derive (no ECDH with the user key), no decrypt
+/// or unwrap (no oracle), and the class and key type (a blob unwrapped as `CKK_AES` or
+/// `CKK_GENERIC_SECRET` would be an oracle over the key bytes). The token refuses any unwrap
+/// whose template disagrees.
 ///
 /// `module` must be the path the session's library was loaded from: loading it again returns
 /// the same, already initialised library instance, whose function table the raw call uses.
@@ -30,6 +38,7 @@ pub(crate) fn generate_master_key(
     module: &Path,
     session: &Session,
     label: &str,
+    ec: bool,
 ) -> Result<(), Error> {
     let yes: sys::CK_BBOOL = sys::CK_TRUE;
     let no: sys::CK_BBOOL = sys::CK_FALSE;
@@ -37,12 +46,29 @@ pub(crate) fn generate_master_key(
     let key_type: sys::CK_KEY_TYPE = sys::CKK_AES;
     let value_len: sys::CK_ULONG = 32;
     let mut label_bytes = label.as_bytes().to_vec();
+    let unwrapped_class: sys::CK_OBJECT_CLASS = sys::CKO_PRIVATE_KEY;
+    let unwrapped_type: sys::CK_KEY_TYPE = if ec { sys::CKK_EC } else { sys::CKK_RSA };
 
     // What any key unwrapped by the master key must look like (DESIGN.md §2).
     let mut unwrap_template = [
+        ptr_attr(
+            sys::CKA_CLASS,
+            std::ptr::from_ref(&unwrapped_class).cast(),
+            std::mem::size_of_val(&unwrapped_class),
+        ),
+        ptr_attr(
+            sys::CKA_KEY_TYPE,
+            std::ptr::from_ref(&unwrapped_type).cast(),
+            std::mem::size_of_val(&unwrapped_type),
+        ),
         bool_attr(sys::CKA_TOKEN, &no),
         bool_attr(sys::CKA_SENSITIVE, &yes),
         bool_attr(sys::CKA_EXTRACTABLE, &no),
+        bool_attr(sys::CKA_COPYABLE, &no),
+        bool_attr(sys::CKA_MODIFIABLE, &no),
+        bool_attr(sys::CKA_DERIVE, &no),
+        bool_attr(sys::CKA_DECRYPT, &no),
+        bool_attr(sys::CKA_UNWRAP, &no),
     ];
     let unwrap_template_len = std::mem::size_of_val(&unwrap_template);
 
@@ -103,7 +129,8 @@ pub(crate) fn generate_master_key(
     // same library instance (reference counted), which cryptoki has initialised, so the session
     // handle is valid for it. The symbol is checked before the call. Every pointer in
     // `template` and `unwrap_template` points into locals (`yes`, `no`, `class`, `key_type`,
-    // `value_len`, `label_bytes`, `unwrap_template`) that outlive the call, with lengths taken
+    // `value_len`, `label_bytes`, `unwrapped_class`, `unwrapped_type`, `unwrap_template`) that
+    // outlive the call, with lengths taken
     // from those same values; PKCS#11 only reads the template and writes `handle`. The library
     // is kept loaded until after the call returns.
     let rv = unsafe {

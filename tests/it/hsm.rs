@@ -9,7 +9,7 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use qsign::hsm::{
     ecdsa_signature_der, Digest, Error, HashAlgorithm, Hsm, KeyAlgorithm, KeyStatus, ServiceKey,
-    SignAlgorithm, WrappedKey, MASTER_KEY_LABEL,
+    SignAlgorithm, WrappedKey, MASTER_EC_LABEL, MASTER_RSA_LABEL,
 };
 use qsign::store::StoredKey;
 
@@ -53,9 +53,24 @@ fn unwrap_template(sensitive: bool, extractable: bool, token: bool) -> Vec<Attri
         Attribute::Token(token),
         Attribute::Sensitive(sensitive),
         Attribute::Extractable(extractable),
+        Attribute::Copyable(false),
+        Attribute::Derive(false),
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
         Attribute::Private(true),
         Attribute::Sign(true),
+        // Last: SoftHSM applies the template in order and refuses any attribute after this.
+        Attribute::Modifiable(false),
     ]
+}
+
+/// The template qsign itself uses, with one attribute replaced (or added).
+fn template_with(change: Attribute) -> Vec<Attribute> {
+    let mut template = unwrap_template(true, false, false);
+    let kind = change.attribute_type();
+    template.retain(|a| a.attribute_type() != kind);
+    template.push(change);
+    template
 }
 
 async fn round_trip(algorithm: KeyAlgorithm, scheme: SignAlgorithm, openssl: OpensslScheme) {
@@ -149,7 +164,7 @@ async fn unwrapped_key_is_sensitive_and_not_extractable() {
     let (token, hsm) = support::new_hsm(1).await;
     let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
     let session = raw_session(&token);
-    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_EC_LABEL);
     let key = session
         .unwrap_key(
             &Mechanism::AesKeyWrapPad,
@@ -185,7 +200,7 @@ async fn unwrap_with_weakened_templates_is_refused_by_the_token() {
     let (token, hsm) = support::new_hsm(1).await;
     let (wrapped, _) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
     let session = raw_session(&token);
-    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_EC_LABEL);
     for (sensitive, extractable, token_object, what) in [
         (false, false, false, "Sensitive(false)"),
         (true, true, false, "Extractable(true)"),
@@ -200,13 +215,96 @@ async fn unwrap_with_weakened_templates_is_refused_by_the_token() {
         );
         assert!(result.is_err(), "unwrap with {what} was allowed");
     }
+    // Usages a PIN holder could add, and other classes or types that would turn the blob into
+    // an oracle over the key bytes.
+    for change in [
+        Attribute::Copyable(true),
+        Attribute::Modifiable(true),
+        Attribute::Derive(true),
+        Attribute::Decrypt(true),
+        Attribute::Unwrap(true),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::KeyType(KeyType::RSA),
+    ] {
+        let what = format!("{change:?}");
+        let result = session.unwrap_key(
+            &Mechanism::AesKeyWrapPad,
+            master,
+            wrapped.wrapped_bytes(),
+            &template_with(change),
+        );
+        assert!(result.is_err(), "unwrap with {what} was allowed");
+    }
+    let secret = session.unwrap_key(
+        &Mechanism::AesKeyWrapPad,
+        master,
+        wrapped.wrapped_bytes(),
+        &[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::GENERIC_SECRET),
+            Attribute::Token(false),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+        ],
+    );
+    assert!(secret.is_err(), "unwrap as a generic secret was allowed");
+    // Leaving out an attribute of the template is refused too.
+    let mut missing = unwrap_template(true, false, false);
+    missing.retain(|a| a.attribute_type() != AttributeType::Copyable);
+    assert!(
+        session
+            .unwrap_key(
+                &Mechanism::AesKeyWrapPad,
+                master,
+                wrapped.wrapped_bytes(),
+                &missing
+            )
+            .is_err(),
+        "unwrap without Copyable(false) was allowed"
+    );
+    // The key unwrapped as qsign does cannot be copied into a permanent token object, nor
+    // used to derive.
+    let key = session
+        .unwrap_key(
+            &Mechanism::AesKeyWrapPad,
+            master,
+            wrapped.wrapped_bytes(),
+            &unwrap_template(true, false, false),
+        )
+        .unwrap();
+    assert!(
+        session.copy_object(key, &[Attribute::Token(true)]).is_err(),
+        "C_CopyObject to a token object worked"
+    );
+    assert!(session.copy_object(key, &[]).is_err(), "C_CopyObject worked");
+    assert!(
+        session
+            .update_attributes(key, &[Attribute::Derive(true)])
+            .is_err(),
+        "made derivable"
+    );
+    session.destroy_object(key).unwrap();
+    // An RSA blob does not unwrap under the EC master, nor as EC under its own.
+    let (rsa, _) = hsm.generate_wrapped(KeyAlgorithm::Rsa3072).await.unwrap();
+    assert_eq!(rsa.master_label(), MASTER_RSA_LABEL);
+    let rsa_master = find(&session, ObjectClass::SECRET_KEY, MASTER_RSA_LABEL);
+    assert!(session
+        .unwrap_key(
+            &Mechanism::AesKeyWrapPad,
+            rsa_master,
+            rsa.wrapped_bytes(),
+            &unwrap_template(true, false, false),
+        )
+        .is_err());
 }
 
 #[tokio::test]
 async fn master_key_cannot_encrypt_decrypt_sign_or_be_copied() {
     let (token, _hsm) = support::new_hsm(1).await;
     let session = raw_session(&token);
-    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_KEY_LABEL);
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_EC_LABEL);
     assert!(
         session
             .decrypt(&Mechanism::AesEcb, master, &[0u8; 16])
@@ -314,7 +412,7 @@ async fn service_keys_are_created_once_and_keep_their_public_keys() {
     let (_token, hsm) = support::new_hsm(1).await;
     let before = hsm.public_key(ServiceKey::RootCa).await.unwrap();
     let again = hsm.ensure_keys().await.unwrap();
-    assert_eq!(again.len(), 2 + ServiceKey::ALL.len());
+    assert_eq!(again.len(), 4 + ServiceKey::ALL.len());
     assert_eq!(ServiceKey::ALL.len(), 7);
     assert!(
         again.iter().all(|(_, s)| *s == KeyStatus::Existing),
