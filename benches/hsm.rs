@@ -103,7 +103,11 @@ fn main() {
     let master = |ec: bool| {
         find_class(
             &raw,
-            if ec { hsm::MASTER_EC_LABEL } else { hsm::MASTER_RSA_LABEL },
+            if ec {
+                hsm::MASTER_EC_LABEL
+            } else {
+                hsm::MASTER_RSA_LABEL
+            },
             ObjectClass::SECRET_KEY,
         )
     };

@@ -159,6 +159,12 @@ enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// Make a new enrolment code for an account (replacing any earlier one), to hand over out
+    /// of band: with it the person binds a passkey without a High session (a lost passkey).
+    EnrolmentCode {
+        /// Login name.
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

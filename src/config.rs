@@ -215,6 +215,13 @@ pub struct IdentityConfig {
     /// First lock in seconds, doubling with each further failure up to a day
     /// (`QSIGN_IDENTITY_LOCKOUT_SECS`).
     pub lockout_secs: u32,
+    /// How long a passkey bound with an enrolment code, rather than from a High session,
+    /// counts for Substantial only (`QSIGN_IDENTITY_NEW_FACTOR_DELAY_SECS`; 0 by default, as the
+    /// code comes from the operator; a deployment that posts codes sets a delay).
+    pub new_factor_delay_secs: u32,
+    /// How long an enrolment code printed by `qsign user` stays valid
+    /// (`QSIGN_IDENTITY_ENROLMENT_CODE_DAYS`).
+    pub enrolment_code_days: u32,
     /// A level-of-assurance policy file replacing the built-in `policies/loa.toml`
     /// (`QSIGN_IDENTITY_LOA_POLICY`).
     pub loa_policy: Option<PathBuf>,
@@ -282,6 +289,8 @@ impl Default for IdentityConfig {
             argon2_parallelism: 1,
             max_failures: 5,
             lockout_secs: 60,
+            new_factor_delay_secs: 0,
+            enrolment_code_days: 14,
             loa_policy: None,
             external: Vec::new(),
             clients: Vec::new(),
@@ -497,6 +506,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ),
     ("QSIGN_IDENTITY_MAX_FAILURES", "identity.max_failures"),
     ("QSIGN_IDENTITY_LOCKOUT_SECS", "identity.lockout_secs"),
+    (
+        "QSIGN_IDENTITY_NEW_FACTOR_DELAY_SECS",
+        "identity.new_factor_delay_secs",
+    ),
+    (
+        "QSIGN_IDENTITY_ENROLMENT_CODE_DAYS",
+        "identity.enrolment_code_days",
+    ),
     ("QSIGN_IDENTITY_LOA_POLICY", "identity.loa_policy"),
     ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
     ("QSIGN_SIGNING_POLICIES", "signing.policies"),
@@ -681,6 +698,7 @@ impl Config {
         let i = &self.identity;
         if i.token_lifetime_secs == 0
             || i.max_failures == 0
+            || i.enrolment_code_days == 0
             || i.argon2_iterations == 0
             || i.argon2_parallelism == 0
         {
@@ -809,6 +827,8 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "identity.argon2_parallelism"
             | "identity.max_failures"
             | "identity.lockout_secs"
+            | "identity.new_factor_delay_secs"
+            | "identity.enrolment_code_days"
     ) || (key.starts_with("pki.")
         && (key.ends_with("_days") || key.ends_with("_hours") || key.ends_with("_minutes")));
     if numeric {

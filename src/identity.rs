@@ -75,6 +75,11 @@ pub enum Error {
     /// The audit record could not be written, so the action did not happen.
     #[error(transparent)]
     Audit(#[from] audit::Error),
+    /// A person of a trusted external issuer logs in there: no local factors.
+    #[error(
+        "this account logs in with its external identity provider; local factors cannot be added"
+    )]
+    LocalFactors,
     /// Internal failures (hashing, encoding).
     #[error("identity internal error: {0}")]
     Internal(String),
@@ -109,6 +114,11 @@ pub struct Settings {
     pub lockout: Duration,
     /// Registered OAuth clients (authorization-code flow with PKCE).
     pub clients: Vec<oauth::Client>,
+    /// How long a passkey bound with an enrolment code (rather than from a High session)
+    /// counts for Substantial only, so that the person can notice and react.
+    pub new_factor_delay: Duration,
+    /// How long an enrolment code stays valid.
+    pub enrolment_code_lifetime: Duration,
 }
 
 /// An issued access token.
@@ -166,6 +176,8 @@ pub struct NewAccount {
     pub id: uuid::Uuid,
     /// Base32 TOTP secret (shown once).
     pub totp_secret: Option<String>,
+    /// The enrolment code for the first passkey (shown once, handed over out of band).
+    pub enrolment_code: String,
 }
 
 /// The identity provider: cheap to clone.
@@ -351,7 +363,66 @@ impl Identity {
                 )
                 .await?;
         }
-        Ok(NewAccount { id, totp_secret })
+        let enrolment_code = self.put_enrolment_code(&id.to_string(), now).await?;
+        Ok(NewAccount {
+            id,
+            totp_secret,
+            enrolment_code,
+        })
+    }
+
+    /// A new enrolment code for an account (replacing any earlier one), for the operator to
+    /// hand over out of band: with it, the person binds a passkey without a High session.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; store and audit failures.
+    pub async fn new_enrolment_code(
+        &self,
+        username: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<String, Error> {
+        let person = self
+            .store
+            .person(true, username)
+            .await?
+            .ok_or(Error::UnknownAccount)?;
+        let code = self.put_enrolment_code(&person.id, now).await?;
+        let action = format!("enrolment code issued for {username}");
+        self.audit
+            .record(
+                &ctx.entry(
+                    Some(format!("person:{}", person.id)),
+                    Event::AdminAction { action },
+                ),
+                now * 1000,
+            )
+            .await?;
+        Ok(code)
+    }
+
+    /// Makes and keeps (by hash) a new enrolment code: 128 random bits, base32 in groups.
+    async fn put_enrolment_code(&self, person: &str, now: i64) -> Result<String, Error> {
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| Error::Internal(e.to_string()))?;
+        let plain = data_encoding::BASE32_NOPAD.encode(&random);
+        let code = plain
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("-");
+        let lifetime =
+            i64::try_from(self.settings.enrolment_code_lifetime.as_secs()).unwrap_or(i64::MAX);
+        self.store
+            .put_enrolment_code(
+                &passkey::enrolment_code_hash(&code),
+                person,
+                now,
+                now.saturating_add(lifetime),
+            )
+            .await?;
+        Ok(code)
     }
 
     /// Every account.
@@ -418,12 +489,13 @@ impl Identity {
     }
 
     /// The person's TOTP seed, unsealed; `None` when there is none or it does not open (which
-    /// is logged: it means the row was tampered with or moved to another person).
+    /// is logged: it means the row was tampered with, moved to another person, or written
+    /// unsealed by someone other than qsign).
     async fn open_secret(&self, person: &PersonRow) -> Option<Zeroizing<String>> {
         let stored = person.totp_secret.as_deref()?;
         let Some(encoded) = stored.strip_prefix(SEALED_PREFIX) else {
-            // A seed stored before sealing existed.
-            return Some(Zeroizing::new(stored.to_owned()));
+            tracing::error!(person = %person.id, "TOTP seed is not sealed; refused");
+            return None;
         };
         let sealed = data_encoding::BASE64URL_NOPAD
             .decode(encoded.as_bytes())
@@ -516,10 +588,11 @@ impl Identity {
         keys: &[String],
         person: &PersonRow,
         factors: &BTreeSet<Factor>,
+        cap: Loa,
         ctx: &Context,
         now: i64,
     ) -> Result<(uuid::Uuid, Loa), Error> {
-        let loa = self.policy.level(factors).ok_or(Error::NoLevel)?;
+        let loa = self.policy.level(factors).ok_or(Error::NoLevel)?.min(cap);
         for key in keys {
             self.store.clear_throttle(key).await?;
         }
@@ -582,7 +655,10 @@ impl Identity {
                 .await?,
             );
         }
-        let (id, loa) = self.succeed(&keys, &person, &factors, ctx, now).await?;
+        // No passkey here: at most Substantial, whatever a policy file says.
+        let (id, loa) = self
+            .succeed(&keys, &person, &factors, Loa::Substantial, ctx, now)
+            .await?;
         Ok((id, factors, loa))
     }
 

@@ -308,18 +308,22 @@ impl Service {
         Ok(self.identity.authenticate(token, self.now()).await?)
     }
 
-    /// Starts enrolling a passkey (needs Substantial or above). Returns the state id and the
-    /// WebAuthn creation options for `navigator.credentials.create`.
+    /// Starts enrolling a passkey: from a High session, or with the enrolment code the operator
+    /// handed over. Returns the state id and the WebAuthn creation options for
+    /// `navigator.credentials.create`.
     ///
     /// # Errors
-    /// `insufficient_loa`; `invalid_request` when the public URL has no domain name.
+    /// `insufficient_loa` (High) without a code; `invalid_grant` for a wrong or used code;
+    /// `forbidden` for a person of an external issuer; `invalid_request` when the public URL
+    /// has no domain name.
     pub async fn passkey_register_start(
         &self,
         principal: &Principal,
+        enrolment_code: Option<&str>,
     ) -> Result<(String, serde_json::Value), Error> {
         let (state, options) = self
             .identity
-            .passkey_register_start(principal, self.now())
+            .passkey_register_start(principal, enrolment_code, self.now())
             .await?;
         Ok((state, to_json(&options)?))
     }
@@ -662,6 +666,12 @@ impl Service {
 
     fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
+    }
+
+    /// The service's current time, Unix seconds (pages compare dates against it).
+    #[must_use]
+    pub fn clock_now(&self) -> i64 {
+        self.now()
     }
 
     fn now_ms(&self) -> i64 {

@@ -631,6 +631,23 @@ pub struct PersonRow {
     pub created_at: i64,
 }
 
+/// A passkey of a person.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PasskeyRow {
+    /// WebAuthn credential id, base64url.
+    pub credential_id: String,
+    /// The owner.
+    pub person_id: String,
+    /// webauthn-rs's `Passkey`, JSON.
+    pub passkey: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds from which it counts for High.
+    pub high_from: i64,
+    /// `high-session`, `enrolment-code`, or `session` (before level-preserving enrolment).
+    pub bound_by: String,
+}
+
 /// A pending OAuth authorization request.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OauthRequestRow {
@@ -1625,61 +1642,107 @@ impl Store {
         Ok(person.id.clone())
     }
 
-    /// Stores a new passkey (JSON) of a person.
+    /// Stores a new passkey (JSON) of a person: `high_from` is when it starts to count for High,
+    /// `bound_by` how it was bound (`high-session` or `enrolment-code`).
     ///
     /// # Errors
     /// [`Error::Conflict`] when the credential id is registered already; database errors.
-    pub async fn insert_passkey(
-        &self,
-        credential_id: &str,
-        person: &str,
-        passkey: &str,
-        now: i64,
-    ) -> Result<(), Error> {
+    pub async fn insert_passkey(&self, p: &PasskeyRow) -> Result<(), Error> {
         on_pool!(self, write, |pool| {
             sqlx::query(
-            "INSERT INTO passkeys (credential_id, person_id, passkey, created_at) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(credential_id)
-        .bind(person)
-        .bind(passkey)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ())
+                "INSERT INTO passkeys (credential_id, person_id, passkey, created_at, high_from, \
+                 bound_by) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&p.credential_id)
+            .bind(&p.person_id)
+            .bind(&p.passkey)
+            .bind(p.created_at)
+            .bind(p.high_from)
+            .bind(&p.bound_by)
+            .execute(pool)
+            .await
+            .map(|_| ())
         })?;
         Ok(())
     }
 
-    /// A person's passkeys as (credential id, JSON).
+    /// A person's passkeys, oldest first.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn passkeys(&self, person: &str) -> Result<Vec<(String, String)>, Error> {
-        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
-            _,
-            (String, String),
-        >(
-            "SELECT credential_id, passkey FROM passkeys WHERE person_id = $1 ORDER BY created_at"
-        )
-        .bind(person)
-        .fetch_all(pool)
-        .await)?)
+    pub async fn passkeys(&self, person: &str) -> Result<Vec<PasskeyRow>, Error> {
+        Ok(on_pool!(self, read, |pool| {
+            sqlx::query_as::<_, PasskeyRow>(
+                "SELECT credential_id, person_id, passkey, created_at, high_from, bound_by \
+             FROM passkeys WHERE person_id = $1 ORDER BY created_at",
+            )
+            .bind(person)
+            .fetch_all(pool)
+            .await
+        })?)
     }
 
-    /// A person's passkeys as (credential id, enrolment time), oldest first.
+    /// Keeps a new enrolment code of a person (by its SHA-256), replacing any earlier one.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn passkey_list(&self, person: &str) -> Result<Vec<(String, i64)>, Error> {
-        Ok(on_pool!(self, read, |pool| {
-            sqlx::query_as::<_, (String, i64)>(
-            "SELECT credential_id, created_at FROM passkeys WHERE person_id = $1 ORDER BY created_at"
+    pub async fn put_enrolment_code(
+        &self,
+        code_hash: &str,
+        person: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), Error> {
+        on_pool!(self, write, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM enrolment_codes WHERE person_id = $1")
+                .bind(person)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO enrolment_codes (code_hash, person_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(code_hash)
+            .bind(person)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await)?;
+        Ok(())
+    }
+
+    /// Whether a person has this enrolment code, unexpired; with `spend`, uses it up in the
+    /// same statement (so two ceremonies cannot both spend it).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn enrolment_code(
+        &self,
+        code_hash: &str,
+        person: &str,
+        now: i64,
+        spend: bool,
+    ) -> Result<bool, Error> {
+        let sql = if spend {
+            "DELETE FROM enrolment_codes WHERE code_hash = $1 AND person_id = $2 \
+             AND expires_at > $3 RETURNING code_hash"
+        } else {
+            "SELECT code_hash FROM enrolment_codes WHERE code_hash = $1 AND person_id = $2 \
+             AND expires_at > $3"
+        };
+        Ok(
+            on_pool!(self, write, |pool| sqlx::query_scalar::<_, String>(sql)
+                .bind(code_hash)
+                .bind(person)
+                .bind(now)
+                .fetch_optional(pool)
+                .await)?
+            .is_some(),
         )
-        .bind(person)
-        .fetch_all(pool)
-        .await
-        })?)
     }
 
     /// Deletes one of a person's passkeys; `false` when the person has no such passkey.

@@ -193,6 +193,8 @@ pub(super) fn identity_settings(config: &Config) -> identity::Settings {
         argon2_parallelism: i.argon2_parallelism,
         max_failures: i.max_failures,
         lockout: Duration::from_secs(u64::from(i.lockout_secs)),
+        new_factor_delay: Duration::from_secs(u64::from(i.new_factor_delay_secs)),
+        enrolment_code_lifetime: Duration::from_secs(u64::from(i.enrolment_code_days) * 86_400),
     }
 }
 

@@ -73,6 +73,7 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                             "id": account.id,
                             "username": username,
                             "totp_secret": account.totp_secret,
+                            "enrolment_code": account.enrolment_code,
                             "credentials": listed,
                         })
                     );
@@ -85,6 +86,11 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                         println!("TOTP secret (shown once): {secret}");
                         println!("{}", crate::identity::totp::uri(secret, "qsign", &username));
                     }
+                    println!(
+                        "enrolment code for the first passkey (shown once; hand it over in person \
+                         or by letter): {}",
+                        account.enrolment_code
+                    );
                 }
                 Ok(())
             }
@@ -106,6 +112,11 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                 .set_enabled(&username, true, &ctx, now)
                 .await
                 .map_err(Into::into),
+            UserCommand::EnrolmentCode { username } => {
+                let code = identity.new_enrolment_code(&username, &ctx, now).await?;
+                println!("enrolment code for {username} (shown once): {code}");
+                Ok(())
+            }
         };
         opened.store.close().await;
         result

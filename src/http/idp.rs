@@ -248,12 +248,26 @@ fn token_reply(issued: &crate::service::Issued) -> Json<serde_json::Value> {
     }))
 }
 
-/// `POST /idp/passkeys/register/start` (bearer, Substantial or above).
+/// The optional body of a passkey enrolment start.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterStart {
+    /// The enrolment code handed over out of band; without it the session must be High.
+    #[serde(default)]
+    enrolment_code: Option<String>,
+}
+
+/// `POST /idp/passkeys/register/start` (bearer: a High session, or an enrolment code).
 pub async fn passkey_register_start(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
+    body: Option<Json<RegisterStart>>,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state.service.passkey_register_start(&principal).await?;
+    let start = body.map(|Json(b)| b).unwrap_or_default();
+    let (id, options) = state
+        .service
+        .passkey_register_start(&principal, start.enrolment_code.as_deref())
+        .await?;
     Ok(ceremony(id, options))
 }
 

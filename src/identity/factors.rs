@@ -16,8 +16,21 @@ pub struct Factors {
     pub username: String,
     /// Whether a TOTP secret is enrolled.
     pub totp: bool,
-    /// Passkeys as (credential id, enrolment time in Unix seconds), oldest first.
-    pub passkeys: Vec<(String, i64)>,
+    /// Passkeys, oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
+}
+
+/// One enrolled passkey, as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyInfo {
+    /// Credential id, base64url.
+    pub id: String,
+    /// Enrolment time, Unix seconds.
+    pub created_at: i64,
+    /// From when it counts for High, Unix seconds.
+    pub high_from: i64,
+    /// `high-session`, `enrolment-code` or `session`.
+    pub bound_by: String,
 }
 
 /// A new TOTP secret offered for enrolment: shown once, stored only when a code confirms it.
@@ -44,7 +57,18 @@ impl Identity {
         Ok(Factors {
             username: person.username,
             totp: person.totp_secret.is_some(),
-            passkeys: self.store.passkey_list(&id).await?,
+            passkeys: self
+                .store
+                .passkeys(&id)
+                .await?
+                .into_iter()
+                .map(|p| PasskeyInfo {
+                    id: p.credential_id,
+                    created_at: p.created_at,
+                    high_from: p.high_from,
+                    bound_by: p.bound_by,
+                })
+                .collect(),
         })
     }
 
@@ -54,6 +78,9 @@ impl Identity {
     /// [`Error::InsufficientLoa`] below High; store failures.
     pub async fn totp_offer(&self, principal: &Principal) -> Result<TotpOffer, Error> {
         need(principal, Loa::High)?;
+        if principal.external {
+            return Err(Error::LocalFactors);
+        }
         let factors = self.factors(principal).await?;
         let secret = super::totp::new_secret().map_err(|e| Error::Internal(e.to_string()))?;
         let uri = super::totp::uri(&secret, "qsign", &factors.username);
@@ -74,14 +101,15 @@ impl Identity {
         now: i64,
     ) -> Result<(), Error> {
         need(principal, Loa::High)?;
+        if principal.external {
+            return Err(Error::LocalFactors);
+        }
         let step = super::totp::matching_step(secret.trim(), code.trim(), now)
             .ok_or(Error::InvalidCredentials)?;
+        let person = principal.person.to_string();
+        let sealed = self.seal_secret(&person, secret.trim()).await?;
         self.store
-            .set_totp(
-                &principal.person.to_string(),
-                Some(secret.trim()),
-                Some(step),
-            )
+            .set_totp(&person, Some(&sealed), Some(step))
             .await?;
         self.factor_event(
             principal,
@@ -146,7 +174,7 @@ impl Identity {
     ) -> Result<(), Error> {
         need(principal, Loa::Substantial)?;
         let factors = self.factors(principal).await?;
-        if !factors.passkeys.iter().any(|(id, _)| id == credential_id) {
+        if !factors.passkeys.iter().any(|p| p.id == credential_id) {
             return Err(Error::UnknownAccount);
         }
         if !factors.totp && factors.passkeys.len() == 1 {

@@ -335,18 +335,24 @@ impl Identity {
         .await
     }
 
-    /// The pairwise subject of a person for a relying party: HMAC-SHA-256 under a random
-    /// per-installation secret kept in the database.
-    async fn pairwise(&self, client: &str, person: &str, now: i64) -> Result<String, Error> {
-        let secret = match self.store.setting("pairwise_secret").await? {
+    /// A random per-installation secret kept in the database under `name`, made on first use
+    /// (the first node to make it wins).
+    pub(super) async fn installation_secret(&self, name: &str, now: i64) -> Result<String, Error> {
+        Ok(match self.store.setting(name).await? {
             Some(s) => s,
             None => {
                 let candidate = random_token().map_err(|e| Error::Internal(e.to_string()))?;
                 self.store
-                    .insert_setting_if_absent("pairwise_secret", &candidate, now)
+                    .insert_setting_if_absent(name, &candidate, now)
                     .await?
             }
-        };
+        })
+    }
+
+    /// The pairwise subject of a person for a relying party: HMAC-SHA-256 under a random
+    /// per-installation secret kept in the database.
+    async fn pairwise(&self, client: &str, person: &str, now: i64) -> Result<String, Error> {
+        let secret = self.installation_secret("pairwise_secret", now).await?;
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
             .map_err(|e| Error::Internal(e.to_string()))?;
         mac.update(client.as_bytes());

@@ -18,7 +18,7 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use super::loa::{Factor, Loa};
 use super::{Error, Identity, Issued, Principal};
 use crate::audit::{Actor, Context, Event};
-use crate::store::PersonRow;
+use crate::store::{PasskeyRow, PersonRow};
 
 /// How long a ceremony may take, seconds.
 const STATE_LIFETIME: i64 = 300;
@@ -50,16 +50,16 @@ impl Identity {
             .ok_or(Error::UnknownAccount)
     }
 
-    async fn stored_passkeys(&self, person: &str) -> Result<Vec<(String, Passkey)>, Error> {
+    /// A person's passkeys: the stored row and the parsed key.
+    async fn stored_passkeys(&self, person: &str) -> Result<Vec<(PasskeyRow, Passkey)>, Error> {
         self.store
             .passkeys(person)
             .await?
             .into_iter()
-            .map(|(id, json)| {
-                Ok((
-                    id,
-                    serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))?,
-                ))
+            .map(|row| {
+                let key = serde_json::from_str(&row.passkey)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                Ok((row, key))
             })
             .collect()
     }
@@ -94,21 +94,22 @@ impl Identity {
         serde_json::from_str(&json).map_err(|e| Error::Internal(e.to_string()))
     }
 
-    /// Starts enrolling a passkey. Needs a session at Substantial or above, so that a stolen
-    /// password alone cannot add a High factor.
+    /// Starts enrolling a passkey. A passkey yields High, so it is bound only at High: from a
+    /// High session (an existing passkey), or with an enrolment code handed over out of band
+    /// (`qsign user add` / `qsign user enrolment-code`), never from a Substantial session made
+    /// of phishable factors. Persons of an external issuer have no local factors.
     ///
     /// # Errors
-    /// [`Error::InsufficientLoa`]; store failures.
+    /// [`Error::InsufficientLoa`] (High) without a High session or a code;
+    /// [`Error::InvalidCredentials`] for a wrong, used or expired code; [`Error::LocalFactors`]
+    /// for an external person; store failures.
     pub async fn passkey_register_start(
         &self,
         principal: &Principal,
+        enrolment_code: Option<&str>,
         now: i64,
     ) -> Result<(String, CreationChallengeResponse), Error> {
-        if principal.loa < Loa::Substantial {
-            return Err(Error::InsufficientLoa {
-                required: Loa::Substantial,
-            });
-        }
+        let code_hash = self.binding(principal, enrolment_code, now).await?;
         let person = self.person_row(&principal.person).await?;
         let existing = self
             .stored_passkeys(&person.id)
@@ -126,8 +127,68 @@ impl Identity {
                 Some(existing),
             )
             .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
-        let id = self.keep_state(&person.id, "register", &state, now).await?;
+        let kept = RegisterState { code_hash, state };
+        let id = self.keep_state(&person.id, "register", &kept, now).await?;
         Ok((id, challenge))
+    }
+
+    /// How a new factor may be bound: `None` from a High session, `Some(code hash)` with a
+    /// valid enrolment code; otherwise refused.
+    pub(super) async fn binding(
+        &self,
+        principal: &Principal,
+        enrolment_code: Option<&str>,
+        now: i64,
+    ) -> Result<Option<String>, Error> {
+        if principal.external {
+            return Err(Error::LocalFactors);
+        }
+        match enrolment_code.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => {
+                let hash = enrolment_code_hash(code);
+                if self
+                    .store
+                    .enrolment_code(&hash, &principal.person.to_string(), now, false)
+                    .await?
+                {
+                    Ok(Some(hash))
+                } else {
+                    Err(Error::InvalidCredentials)
+                }
+            }
+            None if principal.loa >= Loa::High => Ok(None),
+            None => Err(Error::InsufficientLoa {
+                required: Loa::High,
+            }),
+        }
+    }
+
+    /// Spends the enrolment code of a binding (once, atomically) and says from when the new
+    /// factor counts for High and how it was bound.
+    pub(super) async fn bind(
+        &self,
+        principal: &Principal,
+        code_hash: Option<&str>,
+        now: i64,
+    ) -> Result<(i64, &'static str), Error> {
+        match code_hash {
+            Some(hash) => {
+                if !self
+                    .store
+                    .enrolment_code(hash, &principal.person.to_string(), now, true)
+                    .await?
+                {
+                    return Err(Error::InvalidCredentials);
+                }
+                let delay =
+                    i64::try_from(self.settings.new_factor_delay.as_secs()).unwrap_or(i64::MAX);
+                Ok((now.saturating_add(delay), "enrolment-code"))
+            }
+            None if principal.loa >= Loa::High => Ok((now, "high-session")),
+            None => Err(Error::InsufficientLoa {
+                required: Loa::High,
+            }),
+        }
     }
 
     /// Finishes enrolling a passkey.
@@ -144,15 +205,23 @@ impl Identity {
         now: i64,
     ) -> Result<(), Error> {
         let person = principal.person.to_string();
-        let registration: PasskeyRegistration =
-            self.take_state(state, &person, "register", now).await?;
+        let kept: RegisterState = self.take_state(state, &person, "register", now).await?;
         let passkey = self
             .webauthn()?
-            .finish_passkey_registration(credential, &registration)
+            .finish_passkey_registration(credential, &kept.state)
             .map_err(|_| Error::InvalidCredentials)?;
+        let (high_from, bound_by) = self.bind(principal, kept.code_hash.as_deref(), now).await?;
         let id = data_encoding::BASE64URL_NOPAD.encode(passkey.cred_id().as_ref());
         let json = serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
-        match self.store.insert_passkey(&id, &person, &json, now).await {
+        let row = PasskeyRow {
+            credential_id: id,
+            person_id: person.clone(),
+            passkey: json,
+            created_at: now,
+            high_from,
+            bound_by: bound_by.to_owned(),
+        };
+        match self.store.insert_passkey(&row).await {
             Err(crate::store::Error::Conflict) => return Err(Error::InvalidCredentials),
             other => other?,
         }
@@ -163,17 +232,19 @@ impl Identity {
         let entry = ctx.entry(
             Some(format!("person:{person}")),
             Event::FactorEnrolled {
-                factor: "webauthn".into(),
+                factor: format!("webauthn ({bound_by})"),
             },
         );
         self.audit.record(&entry, now * 1000).await?;
         Ok(())
     }
 
-    /// Starts a passkey login for a username.
+    /// Starts a passkey login for a username. The answer has the same shape whether or not
+    /// the account exists or has passkeys (a ceremony over no credentials that can never
+    /// finish), so it does not tell which usernames have passkeys.
     ///
     /// # Errors
-    /// [`Error::InvalidCredentials`] when there is no such active account with a passkey.
+    /// Store failures.
     pub async fn passkey_login_start(
         &self,
         username: &str,
@@ -183,9 +254,71 @@ impl Identity {
             .store
             .person(true, username)
             .await?
-            .filter(|p| p.status == "active")
-            .ok_or(Error::InvalidCredentials)?;
-        self.authentication_start(&person.id, "login", now).await
+            .filter(|p| p.status == "active");
+        let keys: Vec<Passkey> = match &person {
+            Some(p) => self
+                .stored_passkeys(&p.id)
+                .await?
+                .into_iter()
+                .map(|(_, k)| k)
+                .collect(),
+            None => Vec::new(),
+        };
+        if keys.is_empty() {
+            return self.decoy_ceremony(username, now).await;
+        }
+        let (challenge, state) = self
+            .webauthn()?
+            .start_passkey_authentication(&keys)
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let owner = person.map_or_else(String::new, |p| p.id);
+        let id = self.keep_state(&owner, "login", &state, now).await?;
+        Ok((id, challenge))
+    }
+
+    /// The answer for a username without passkeys: the same shape as a real one, with credential
+    /// ids that webauthn-rs's fake generator derives from the username under a per-installation
+    /// secret (stable, so asking twice tells nothing), and a kept state that no person owns, so
+    /// the ceremony can never finish.
+    async fn decoy_ceremony(
+        &self,
+        username: &str,
+        now: i64,
+    ) -> Result<(String, RequestChallengeResponse), Error> {
+        use sha2::Digest as _;
+        use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
+        let secret = self.installation_secret("decoy_secret", now).await?;
+        let key = sha2::Sha256::digest(secret.as_bytes());
+        let ids = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&key)
+            .and_then(|g| g.generate(username.as_bytes()))
+            .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        let mut challenge = [0u8; 32];
+        getrandom::fill(&mut challenge).map_err(|e| Error::Internal(e.to_string()))?;
+        let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);
+        let rp_id = self
+            .webauthn()?
+            .get_allowed_origins()
+            .first()
+            .and_then(|o| o.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let options = serde_json::json!({
+            "publicKey": {
+                "challenge": b64(&challenge),
+                "timeout": 300_000,
+                "rpId": rp_id,
+                "allowCredentials": ids
+                    .iter()
+                    .map(|id| serde_json::json!({"type": "public-key", "id": b64(id.as_ref())}))
+                    .collect::<Vec<_>>(),
+                "userVerification": "required",
+            }
+        });
+        let options =
+            serde_json::from_value(options).map_err(|e| Error::Internal(e.to_string()))?;
+        let id = self
+            .keep_state("", "login", &serde_json::Value::Null, now)
+            .await?;
+        Ok((id, options))
     }
 
     async fn authentication_start(
@@ -219,6 +352,7 @@ impl Identity {
     }
 
     /// Checks a passkey assertion against a taken state and saves the new signature counter.
+    /// Returns whether the passkey used counts for High now (see [`Identity::used`]).
     async fn authentication_finish(
         &self,
         person: &str,
@@ -226,30 +360,36 @@ impl Identity {
         state: &str,
         credential: &PublicKeyCredential,
         now: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let authentication: PasskeyAuthentication =
             self.take_state(state, person, kind, now).await?;
         let result = self
             .webauthn()?
             .finish_passkey_authentication(credential, &authentication)
             .map_err(|_| Error::InvalidCredentials)?;
-        self.save_counter(person, &result).await
+        self.used(person, &result, now).await
     }
 
-    /// Saves the new signature counter of the passkey that was used.
-    async fn save_counter(
+    /// Saves the new signature counter of the passkey that was used, and says whether it counts
+    /// for High now: a passkey bound by an enrolment code counts only from its `high_from`.
+    async fn used(
         &self,
         person: &str,
         result: &webauthn_rs::prelude::AuthenticationResult,
-    ) -> Result<(), Error> {
-        for (id, mut passkey) in self.stored_passkeys(person).await? {
+        now: i64,
+    ) -> Result<bool, Error> {
+        let mut high = false;
+        for (row, mut passkey) in self.stored_passkeys(person).await? {
+            if passkey.cred_id() == result.cred_id() {
+                high = row.high_from <= now;
+            }
             if passkey.update_credential(result) == Some(true) {
                 let json =
                     serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
-                self.store.update_passkey(&id, &json).await?;
+                self.store.update_passkey(&row.credential_id, &json).await?;
             }
         }
-        Ok(())
+        Ok(high)
     }
 
     /// Finishes a passkey login. A passkey is one factor here: a password or a TOTP code must
@@ -301,19 +441,21 @@ impl Identity {
                 .await);
         };
         let subject = Some(format!("person:{}", person.id));
-        if self
+        let Ok(high) = self
             .authentication_finish(&person.id, "login", state, credential, now)
             .await
-            .is_err()
-        {
+        else {
             return Err(self.fail(&keys, subject, "passkey_refused", ctx, now).await);
-        }
+        };
         let mut factors = BTreeSet::from([Factor::Webauthn]);
         factors.insert(
             self.check_second_factor(&person, second, &keys, ctx, now)
                 .await?,
         );
-        let (id, loa) = self.succeed(&keys, &person, &factors, ctx, now).await?;
+        let cap = if high { Loa::High } else { Loa::Substantial };
+        let (id, loa) = self
+            .succeed(&keys, &person, &factors, cap, ctx, now)
+            .await?;
         Ok((id, factors, loa))
     }
 
@@ -343,15 +485,18 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        self.authentication_finish(
-            &principal.person.to_string(),
-            "stepup",
-            state,
-            credential,
-            now,
-        )
-        .await?;
-        self.step_up(principal, Factor::Webauthn, ctx, now).await
+        let high = self
+            .authentication_finish(
+                &principal.person.to_string(),
+                "stepup",
+                state,
+                credential,
+                now,
+            )
+            .await?;
+        let cap = if high { Loa::High } else { Loa::Substantial };
+        self.step_up(principal, Factor::Webauthn, cap, ctx, now)
+            .await
     }
 
     /// Starts a passkey assertion that activates a signature: the WebAuthn challenge is
@@ -385,7 +530,8 @@ impl Identity {
 
     /// Checks the passkey assertion of an activation against `commitment` recomputed from the
     /// authorization request: an assertion made for other hashes or another credential fails.
-    /// The state is used up.
+    /// The state is used up. Returns whether the passkey counts for High now (a passkey still
+    /// in its delay after an enrolment by code activates as SCAL1 only).
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`]; store failures.
@@ -396,7 +542,7 @@ impl Identity {
         commitment: &[u8; 32],
         credential: &PublicKeyCredential,
         now: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let person = person.to_string();
         let kept: ActivationState = self.take_state(state, &person, "activation", now).await?;
         let nonce = hex::decode(&kept.nonce).map_err(|e| Error::Internal(e.to_string()))?;
@@ -405,7 +551,7 @@ impl Identity {
             .webauthn()?
             .finish_passkey_authentication(credential, &expected)
             .map_err(|_| Error::InvalidCredentials)?;
-        self.save_counter(&person, &result).await
+        self.used(&person, &result, now).await
     }
 
     /// Checks a TOTP code as a signature activation factor: right, and not used before (not
@@ -441,13 +587,19 @@ impl Identity {
     ) -> Result<Issued, Error> {
         self.activation_totp(&principal.person, otp, ctx, now)
             .await?;
-        self.step_up(principal, Factor::Totp, ctx, now).await
+        // A TOTP code adds no passkey, so the level cannot rise above what the session's own
+        // factors reached.
+        let cap = principal.loa.max(Loa::Substantial);
+        self.step_up(principal, Factor::Totp, cap, ctx, now).await
     }
 
+    /// A new token with one more factor; its level is what the factors reach, but never above
+    /// `cap` (a passkey still in its delay counts for Substantial only).
     async fn step_up(
         &self,
         principal: &Principal,
         added: Factor,
+        cap: Loa,
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
@@ -461,7 +613,7 @@ impl Identity {
             })
             .collect();
         factors.insert(added);
-        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
+        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?.min(cap);
         let ctx = Context {
             actor: Actor::Person(principal.person),
             request_id: ctx.request_id.clone(),
@@ -475,6 +627,26 @@ impl Identity {
         self.audit.record(&entry, now * 1000).await?;
         self.issue(principal.person, loa, &factors, now, now).await
     }
+}
+
+/// A kept registration ceremony: the library's state and, when the binding is by enrolment
+/// code, that code's hash (spent when the ceremony finishes).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RegisterState {
+    code_hash: Option<String>,
+    state: PasskeyRegistration,
+}
+
+/// How an enrolment code is kept: its SHA-256, hex (codes are 128 random bits).
+#[must_use]
+pub fn enrolment_code_hash(code: &str) -> String {
+    use sha2::Digest as _;
+    let normalised: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex::encode(sha2::Sha256::digest(normalised.as_bytes()))
 }
 
 /// A kept activation ceremony: the nonce of its challenge and the library's state.

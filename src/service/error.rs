@@ -372,6 +372,7 @@ impl From<identity::Error> for Error {
             I::UsernameTaken => Self::new(ErrorCode::AlreadyExists, "the username is taken"),
             I::InvalidAccount(m) => Self::new(ErrorCode::InvalidRequest, m),
             I::UnknownAccount => Self::new(ErrorCode::NotFound, "no such account"),
+            I::LocalFactors => Self::new(ErrorCode::Forbidden, I::LocalFactors.to_string()),
             I::InsufficientLoa { required } => Self::new(
                 ErrorCode::InsufficientLoa,
                 format!("this needs a login at {} or higher", required.uri()),

@@ -520,11 +520,14 @@ impl Service {
             } => {
                 let assertion = super::from_json(assertion)?;
                 let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
-                self.identity
+                let high = self
+                    .identity
                     .activation_finish(&principal.person, &challenge_id, &c, &assertion, now)
                     .await
                     .map_err(failed)?;
-                (Scal::Scal2, "webauthn")
+                // A passkey still in its delay after an enrolment by code is not yet sole
+                // control at SCAL2.
+                (if high { Scal::Scal2 } else { Scal::Scal1 }, "webauthn")
             }
             Activation::Token => {
                 self.check_approval(principal, &credential, algorithm, &hashes, now)

@@ -99,9 +99,15 @@ async function login(who, secret) {
   expect(loa.trim() === "Substantial", `${who.name}: level after password and code is ${loa}`);
 }
 
-async function enrolPasskeyAndStepUp(who) {
+async function enrolPasskeyAndStepUp(who, enrolmentCode) {
   const { page } = who;
   await page.goto(url("/account"));
+  // A Substantial session (password and a code, both phishable) cannot bind a passkey alone.
+  await page.click("#enrol-passkey");
+  await page.waitForFunction(() => document.getElementById("notice").textContent.length > 0);
+  const refused = await page.textContent("#notice");
+  expect(/insufficient_loa|LoA\/high/i.test(refused), `${who.name}: a passkey without the enrolment code was refused (${refused})`);
+  await page.fill("#enrolment-code", enrolmentCode);
   await Promise.all([page.waitForURL(/done=passkey-added/), page.click("#enrol-passkey")]);
   expect((await page.locator("#passkeys li").count()) === 1, `${who.name}: one passkey listed`);
   const { credentials } = await who.cdp.send("WebAuthn.getCredentials", { authenticatorId: who.authenticatorId });
@@ -163,7 +169,7 @@ try {
   await alice.page.goto(url("/"));
   await shot(alice.page, "01-login");
   await login(alice, config.alice);
-  await enrolPasskeyAndStepUp(alice);
+  await enrolPasskeyAndStepUp(alice, config.alice_code);
   await shot(alice.page, "02-account");
   await upload(alice, config.pdf, { level: "B-LT", reason: "<b>Agreed</b>", visible: "bottom-right" });
   const alicePages = await pagesShown(alice.page);
@@ -179,7 +185,7 @@ try {
   // 2. A second signer signs the signed PDF.
   const bob = await personBrowser("bob");
   await login(bob, config.bob);
-  await enrolPasskeyAndStepUp(bob);
+  await enrolPasskeyAndStepUp(bob, config.bob_code);
   await upload(bob, first, { level: "B-LT" });
   expect((await pagesShown(bob.page)) === 2, "the signed PDF's pages are drawn");
   const second = join(config.out, "signed-twice.pdf");

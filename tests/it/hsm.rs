@@ -278,7 +278,10 @@ async fn unwrap_with_weakened_templates_is_refused_by_the_token() {
         session.copy_object(key, &[Attribute::Token(true)]).is_err(),
         "C_CopyObject to a token object worked"
     );
-    assert!(session.copy_object(key, &[]).is_err(), "C_CopyObject worked");
+    assert!(
+        session.copy_object(key, &[]).is_err(),
+        "C_CopyObject worked"
+    );
     assert!(
         session
             .update_attributes(key, &[Attribute::Derive(true)])

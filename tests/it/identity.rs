@@ -16,6 +16,18 @@ use crate::support::{self, now, Service};
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// A new enrolment code for an account, as `qsign user enrolment-code` makes it.
+async fn enrolment_code(svc: &Service, name: &str) -> String {
+    svc.identity
+        .new_enrolment_code(name, &Context::system(), now())
+        .await
+        .unwrap()
+}
+
+async fn account_id(svc: &Service, name: &str) -> String {
+    svc.store.person(true, name).await.unwrap().unwrap().id
+}
+
 async fn account(svc: &Service, name: &str) -> (uuid::Uuid, String) {
     let acct = svc
         .identity
@@ -593,6 +605,19 @@ async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_no
         assert!(provisioned, "{body}");
     }
     assert_eq!(people[0], people[1], "provisioned twice");
+    // A person of the external issuer logs in there: no local passkey, even at High.
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&jwt),
+        &serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
 
     let with = |k: &str, v: serde_json::Value| {
         let mut c = claims.clone();
@@ -756,7 +781,7 @@ fn acr_of(jwt: &str) -> (String, Vec<String>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
+async fn passkeys_bind_only_at_high_or_with_an_enrolment_code_and_log_in_at_high() {
     use webauthn_authenticator_rs::softpasskey::SoftPasskey;
     use webauthn_authenticator_rs::WebauthnAuthenticator;
     use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
@@ -780,16 +805,64 @@ async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
         (403, Some("insufficient_loa"))
     );
 
-    // At Substantial it can.
+    // The attack: a phisher relays the password and one TOTP code (Substantial) and tries to
+    // bind their own passkey, which would then give High. Refused without the enrolment code.
     let substantial = login(&svc, Some(&code(&secret, now()))).await;
-    let (status, start) = post_json(
+    let (status, body) = post_json(
         &svc,
         "/idp/passkeys/register/start",
         Some(&substantial),
         &serde_json::json!({}),
     )
     .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_loa")),
+        "{body}"
+    );
+    // A guessed code is refused too.
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({"enrolment_code": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Another person's code does not bind a passkey to this account.
+    let _ = account(&svc, "mallory").await;
+    let mallorys = enrolment_code(&svc, "mallory").await;
+    let (status, _) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({"enrolment_code": mallorys}),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // With the code the operator handed over (out of band), it binds.
+    let enrolment = enrolment_code(&svc, "karen").await;
+    let (status, start) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({"enrolment_code": enrolment}),
+    )
+    .await;
     assert_eq!(status, 200, "{start}");
+    // Two ceremonies started with one code: only the first to finish spends it.
+    let (status, spare) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({"enrolment_code": enrolment}),
+    )
+    .await;
+    assert_eq!(status, 200, "{spare}");
     let options: CreationChallengeResponse =
         serde_json::from_value(start["options"].clone()).unwrap();
     let credential = authenticator
@@ -804,6 +877,38 @@ async fn passkeys_enrol_at_substantial_log_in_at_high_and_step_up_sessions() {
     )
     .await;
     assert_eq!(status, 204, "{body}");
+    let mut second_key = SoftPasskey::new(true);
+    let options: CreationChallengeResponse =
+        serde_json::from_value(spare["options"].clone()).unwrap();
+    let credential = second_key.do_registration(origin.clone(), options).unwrap();
+    let (status, body) = post_json(
+        &svc,
+        "/idp/passkeys/register/finish",
+        Some(&substantial),
+        &serde_json::json!({"state": spare["state"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a spent enrolment code bound a second passkey"
+    );
+    // The person sees how the passkey was bound, and the history has it.
+    let records = svc
+        .store
+        .audit_query(&qsign::store::AuditFilter {
+            subject: Some(format!("person:{}", account_id(&svc, "karen").await)),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.record).contains("webauthn (enrolment-code)")),
+        "no enrolment record"
+    );
     // The state is gone: finishing again fails.
     let (status, body) = post_json(
         &svc,
@@ -1235,11 +1340,12 @@ async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
     let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
     let mut authenticator = SoftPasskey::new(true);
     let substantial = login(&svc, Some(&code(&secret, now()))).await;
+    let enrolment = enrolment_code(&svc, "karen").await;
     let (_, start) = post_json(
         &svc,
         "/idp/passkeys/register/start",
         Some(&substantial),
-        &serde_json::json!({}),
+        &serde_json::json!({"enrolment_code": enrolment}),
     )
     .await;
     let options: CreationChallengeResponse =
@@ -1490,6 +1596,186 @@ async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
     assert_eq!(
         moved.json::<serde_json::Value>().await.unwrap()["error"],
         "invalid_grant"
+    );
+
+    // A seed written unsealed (a database writer choosing a seed they know) is refused.
+    let known = totp::new_secret().unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE persons SET totp_secret = $1 WHERE username = 'bob'")
+        .bind(&known)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let unsealed = token_request(
+        &svc,
+        &[
+            ("grant_type", "password"),
+            ("username", "bob"),
+            ("password", PASSWORD),
+            ("otp", &code(&known, now())),
+        ],
+    )
+    .await;
+    assert_eq!(unsealed.status(), 400, "an unsealed seed was accepted");
+
+    // A seed re-enrolled from a High session is stored sealed.
+    let karen_id = uuid::Uuid::parse_str(&karen.id).unwrap();
+    let high = qsign::identity::Principal {
+        person: karen_id,
+        loa: Loa::High,
+        amr: vec!["pwd".into(), "hwk".into()],
+        jti: "t".into(),
+        exp: now() + 60,
+        auth_time: now(),
+        authorization_details: None,
+        external: false,
+    };
+    let fresh = totp::new_secret().unwrap();
+    svc.identity
+        .totp_enrol(
+            &high,
+            &fresh,
+            &code(&fresh, now() + 2 * totp::STEP),
+            &Context::system(),
+            now() + 2 * totp::STEP,
+        )
+        .await
+        .unwrap();
+    let (stored,): (String,) = sqlx::query_as("SELECT totp_secret FROM persons WHERE id = $1")
+        .bind(&karen.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(
+        stored.starts_with("sealed:") && !stored.contains(&fresh),
+        "{stored}"
+    );
+    // A person of an external issuer cannot add local factors.
+    let external = qsign::identity::Principal {
+        external: true,
+        ..high.clone()
+    };
+    assert!(matches!(
+        svc.identity.totp_offer(&external).await,
+        Err(qsign::identity::Error::LocalFactors)
+    ));
+    svc.stop().await;
+}
+
+/// Logs karen in with her password and the passkey; answers the level reached.
+async fn passkey_acr(
+    svc: &Service,
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &webauthn_rs::prelude::Url,
+) -> String {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    let (_, start) = post_json(
+        svc,
+        "/idp/passkeys/login/start",
+        None,
+        &serde_json::json!({"username": "karen"}),
+    )
+    .await;
+    let options: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = authenticator
+        .do_authentication(origin.clone(), options)
+        .unwrap();
+    let finish = serde_json::json!({"username": "karen", "state": start["state"], "credential": assertion, "password": PASSWORD});
+    let (status, body) = post_json(svc, "/idp/passkeys/login/finish", None, &finish).await;
+    assert_eq!(status, 200, "{body}");
+    body["acr"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_bound_by_enrolment_code_counts_for_high_only_after_the_delay() {
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs::prelude::{CreationChallengeResponse, Url};
+
+    let svc = Service::start_with_factor_delay(std::time::Duration::from_secs(3600)).await;
+    let (_, secret) = account(&svc, "karen").await;
+    let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+    let substantial = login(&svc, Some(&code(&secret, svc.now()))).await;
+    let enrolment = enrolment_code(&svc, "karen").await;
+    let (_, start) = post_json(
+        &svc,
+        "/idp/passkeys/register/start",
+        Some(&substantial),
+        &serde_json::json!({"enrolment_code": enrolment}),
+    )
+    .await;
+    let options: CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let (status, _) = post_json(
+        &svc,
+        "/idp/passkeys/register/finish",
+        Some(&substantial),
+        &serde_json::json!({"state": start["state"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    // Within the delay: password + the new passkey is Substantial, not High.
+    assert_eq!(
+        passkey_acr(&svc, &mut authenticator, &origin).await,
+        Loa::Substantial.uri()
+    );
+    // The account page tells the person when it will count.
+    let person = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let rows = svc.store.passkeys(&person.id).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].bound_by, "enrolment-code");
+    assert!(rows[0].high_from >= svc.now() + 3500);
+    // After the delay it is High.
+    svc.clock.advance(3601);
+    assert_eq!(
+        passkey_acr(&svc, &mut authenticator, &origin).await,
+        Loa::High.uri()
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_login_start_answers_the_same_shape_for_every_username() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let shape = |v: &serde_json::Value| {
+        let pk = &v["options"]["publicKey"];
+        let mut keys: Vec<String> = pk.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        (
+            keys,
+            pk["allowCredentials"].as_array().map(|a| !a.is_empty()),
+            v["state"].is_string(),
+        )
+    };
+    let mut answers = Vec::new();
+    for username in ["karen", "nobody-here", "nobody-here"] {
+        let (status, body) = post_json(
+            &svc,
+            "/idp/passkeys/login/start",
+            None,
+            &serde_json::json!({"username": username}),
+        )
+        .await;
+        assert_eq!(status, 200, "{username}: {body}");
+        answers.push(body);
+    }
+    // An account without passkeys and an unknown one look alike, and asking twice gives the
+    // same credential ids (no tell-tale randomness).
+    assert_eq!(shape(&answers[0]), shape(&answers[1]));
+    assert_eq!(
+        answers[1]["options"]["publicKey"]["allowCredentials"],
+        answers[2]["options"]["publicKey"]["allowCredentials"]
+    );
+    assert_ne!(
+        answers[1]["options"]["publicKey"]["challenge"],
+        answers[2]["options"]["publicKey"]["challenge"]
     );
     svc.stop().await;
 }

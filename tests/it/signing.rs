@@ -765,10 +765,15 @@ async fn passkey_login(
             (status, r.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
+    let enrolment = svc
+        .identity
+        .new_enrolment_code(&who.username, &Context::system(), svc.now())
+        .await
+        .unwrap();
     let (_, start) = post(
         "/idp/passkeys/register/start",
         Some(substantial.clone()),
-        json!({}),
+        json!({"enrolment_code": enrolment}),
     )
     .await;
     let options: CreationChallengeResponse =

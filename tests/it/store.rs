@@ -55,7 +55,7 @@ async fn sad_uses_stay_within_their_maximum(store: &Store) {
 }
 
 async fn schema_is_migrated(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 10);
+    assert_eq!(store.schema_version().await.unwrap(), 11);
     assert_eq!(
         store.tables().await.unwrap(),
         [
@@ -65,6 +65,7 @@ async fn schema_is_migrated(store: &Store) {
             "credentials",
             "crl_numbers",
             "documents",
+            "enrolment_codes",
             "external_subjects",
             "login_throttle",
             "oauth_codes",

@@ -288,12 +288,18 @@ pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
         argon2_parallelism: 1,
         max_failures: 3,
         lockout: Duration::from_secs(2),
+        new_factor_delay: Duration::ZERO,
+        enrolment_code_lifetime: Duration::from_secs(14 * 86_400),
     }
 }
 
 /// Audit records between checkpoints of the services this process starts: 10 in tests (so
 /// that checkpoints happen), the production default in benchmarks.
 static CHECKPOINT_EVERY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(10);
+
+/// The delay before a passkey bound by enrolment code counts for High, for the next service
+/// started (0 unless a test asks).
+static FACTOR_DELAY_SECS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A clock that runs with the system clock plus an offset tests can move forward.
 #[derive(Debug, Default)]
@@ -344,6 +350,17 @@ impl Service {
     pub async fn start_on(store: Store, dir: tempfile::TempDir) -> Self {
         let (token, hsm) = new_hsm(4).await;
         Self::start_with(store, dir, hsm, token, None).await
+    }
+
+    /// The service with a delay before a passkey bound by enrolment code counts for High.
+    #[allow(dead_code, reason = "used by the identity tests only")]
+    pub async fn start_with_factor_delay(delay: Duration) -> Self {
+        let (store, dir) = sqlite_store().await;
+        let (token, hsm) = new_hsm(4).await;
+        FACTOR_DELAY_SECS.store(delay.as_secs(), std::sync::atomic::Ordering::SeqCst);
+        let svc = Self::start_with(store, dir, hsm, token, None).await;
+        FACTOR_DELAY_SECS.store(0, std::sync::atomic::Ordering::SeqCst);
+        svc
     }
 
     /// The service as deployed by default (an audit checkpoint every 100 records rather than
@@ -409,7 +426,12 @@ impl Service {
             store.clone(),
             hsm.clone(),
             audit.clone(),
-            identity_settings(&base),
+            qsign::identity::Settings {
+                new_factor_delay: Duration::from_secs(
+                    FACTOR_DELAY_SECS.load(std::sync::atomic::Ordering::SeqCst),
+                ),
+                ..identity_settings(&base)
+            },
             qsign::identity::loa::LoaPolicy::parse(qsign::identity::loa::DEFAULT_POLICY).unwrap(),
             vec![external_issuer()],
         )

@@ -62,11 +62,22 @@ async fn citizens_verifiers_administrators_and_support_use_the_pages_in_chromium
     let pdf_path = svc.file("contract.pdf", &pdf);
     let out = svc.dir.path().join("browser");
     std::fs::create_dir_all(&out).unwrap();
+    let code = |name: &'static str| {
+        let svc = &svc;
+        async move {
+            svc.identity
+                .new_enrolment_code(name, &qsign::audit::Context::system(), svc.now())
+                .await
+                .unwrap()
+        }
+    };
     let config = json!({
         "base": localhost(&svc, ""),
         "password": PASSWORD,
         "alice": alice,
         "bob": bob,
+        "alice_code": code("alice").await,
+        "bob_code": code("bob").await,
         "cvr": CVR,
         "pdf": pdf_path,
         "pdf_sha256": hex::encode(support::sha256(&pdf)),

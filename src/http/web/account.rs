@@ -21,7 +21,10 @@ struct AccountPage<'a> {
     back: &'a str,
     message: Option<&'static str>,
     loa: &'static str,
-    passkeys: Vec<(String, String)>,
+    /// (id, enrolled at, counts for High from — when that is still ahead, how it was bound).
+    passkeys: Vec<(String, String, Option<String>, String)>,
+    /// Whether the session is High (a passkey can be added without an enrolment code).
+    high: bool,
     factors: crate::service::Factors,
 }
 
@@ -61,8 +64,23 @@ pub async fn page(
         passkeys: factors
             .passkeys
             .iter()
-            .map(|(id, at)| (id.clone(), crate::service::rfc3339(*at)))
+            .map(|p| {
+                let pending = (p.high_from > state.service.clock_now())
+                    .then(|| crate::service::rfc3339(p.high_from));
+                let bound = match p.bound_by.as_str() {
+                    "enrolment-code" => t.bound_by_code,
+                    "high-session" => t.bound_by_passkey,
+                    _ => "",
+                };
+                (
+                    p.id.clone(),
+                    crate::service::rfc3339(p.created_at),
+                    pending,
+                    bound.to_owned(),
+                )
+            })
             .collect(),
+        high: session.principal.loa >= crate::service::Loa::High,
         factors,
     }))
 }
@@ -74,14 +92,23 @@ pub struct Finish {
     credential: serde_json::Value,
 }
 
-/// `POST /account/passkeys/start` (JSON; Substantial or above).
+/// What the page script sends to start an enrolment.
+#[derive(Debug, Default, Deserialize)]
+pub struct RegisterStart {
+    #[serde(default)]
+    enrolment_code: Option<String>,
+}
+
+/// `POST /account/passkeys/start` (JSON; a High session, or the enrolment code).
 pub async fn passkey_start(
     State(state): State<AppState>,
     session: Session,
+    body: Option<Json<RegisterStart>>,
 ) -> Result<Response, Error> {
+    let start = body.map(|Json(b)| b).unwrap_or_default();
     let (id, options) = state
         .service
-        .passkey_register_start(&session.principal)
+        .passkey_register_start(&session.principal, start.enrolment_code.as_deref())
         .await?;
     Ok(Json(json!({ "state": id, "options": options })).into_response())
 }

@@ -102,6 +102,10 @@ texts! {
     no_passkeys: "No passkey yet. A passkey is needed for qualified signatures.", "Ingen adgangsnøgle endnu. En adgangsnøgle kræves til kvalificerede underskrifter.";
     passkey_added: "Passkey added", "Adgangsnøgle tilføjet";
     add_passkey: "Add a passkey", "Tilføj en adgangsnøgle";
+    enrolment_code_label: "Enrolment code (from the letter or the service desk; not needed when this session is High)", "Aktiveringskode (fra brevet eller servicecentret; ikke nødvendig, når denne session er Høj)";
+    passkey_pending: "counts for High from", "tæller som Høj fra";
+    bound_by_code: "added with an enrolment code", "tilføjet med en aktiveringskode";
+    bound_by_passkey: "added from a session with a passkey", "tilføjet fra en session med en adgangsnøgle";
     remove: "Remove", "Fjern";
     totp: "One-time codes (authenticator app)", "Engangskoder (autentificeringsapp)";
     totp_enrolled: "An authenticator app is enrolled.", "En autentificeringsapp er tilmeldt.";

@@ -140,7 +140,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   ceremony(document.getElementById("enrol-passkey"), async (csrf) => {
-    const started = await post("/account/passkeys/start", csrf);
+    // Below High, a passkey is bound with the enrolment code the operator handed over.
+    const code = document.getElementById("enrolment-code");
+    const started = await post("/account/passkeys/start", csrf, code ? { enrolment_code: code.value } : {});
     if (!started.ok) {
       return started;
     }

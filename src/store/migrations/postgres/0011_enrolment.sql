@@ -1,0 +1,14 @@
+-- Level-preserving enrolment: a factor that yields High is bound from a High session or with
+-- an enrolment code handed over out of band (kept by its SHA-256 only, used once), and counts
+-- for High from `high_from` (a delay after an enrolment by code). Passkeys enrolled before
+-- this version keep counting (high_from 0).
+CREATE TABLE enrolment_codes (
+    code_hash   TEXT PRIMARY KEY NOT NULL,
+    person_id   TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX enrolment_codes_person ON enrolment_codes (person_id);
+
+ALTER TABLE passkeys ADD COLUMN high_from BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE passkeys ADD COLUMN bound_by TEXT NOT NULL DEFAULT 'session';
