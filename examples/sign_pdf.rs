@@ -128,14 +128,33 @@ async fn main() -> anyhow::Result<()> {
         .context("no advanced credential")?
         .to_owned();
 
-    // 3. Activation over the PDF's SHA-256, with a code not used before.
+    // 3. Activation over what the signer approves: the PDF's SHA-256 and the options it is
+    //    signed with (reason, certification, visible box), as qsign's approval digest; a code
+    //    not used before.
     let mut otp = totp(&secret);
     while otp.1 <= login_step {
         println!("waiting for the next one-time code …");
         tokio::time::sleep(Duration::from_secs(2)).await;
         otp = totp(&secret);
     }
-    let hash = b64(&sha2::Sha256::digest(&pdf));
+    let approved = qsign::formats::pades::Options {
+        reason: args.reason.clone(),
+        certify: args.certify,
+        visible: serde_json::from_value::<Option<[f64; 4]>>(visible["rect"].clone())?.map(|rect| {
+            qsign::formats::pades::Visible {
+                page: args.page,
+                rect,
+                signer: String::new(),
+                organisation: None,
+                cvr: None,
+            }
+        }),
+        ..Default::default()
+    };
+    let hash = b64(&qsign::formats::pades::approval_digest(
+        &sha2::Sha256::digest(&pdf).into(),
+        &approved,
+    ));
     let auth = call(
         &http,
         &csc("credentials/authorize"),

@@ -164,9 +164,11 @@ pub enum Derive<'a> {
         /// The key's XML signature algorithm.
         algorithm: xades::SignatureAlgorithm,
     },
-    /// The hashes are the SHA-256 digests of PDF documents (`signDoc`, PAdES), here prepared
-    /// with their signature placeholders, in the order of the hashes: the SAM checks that each
-    /// prepared file begins with exactly the covered document and signs the digest of the
+    /// The hashes are the approvals of PDF documents (`signDoc`, PAdES: the document's SHA-256,
+    /// or with options `pades::approval_digest` of it and the options), here prepared with their
+    /// signature placeholders, in the order of the hashes: the SAM checks that each prepared
+    /// revision was made over exactly the covered document with exactly the approved options
+    /// (`Prepared::approval`) and signs the digest of the
     /// CAdES signed attributes over its byte ranges' digest (computed by `pades` when the
     /// revision was appended; no signing-time attribute).
     Pades(&'a [pades::Prepared]),
@@ -194,7 +196,9 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
             }
             Derive::Pades(prepared) => {
                 let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
-                if sha2::Sha256::digest(prepared.original()).as_slice() != hash.as_slice() {
+                // The approval covers the document and every option the revision was made
+                // with (reason, location, contact, certification, the visible box).
+                if prepared.approval().as_slice() != hash.as_slice() {
                     return Err(Error::HashNotCovered);
                 }
                 cms::prepare(&prepared.digest(), &request.credential.certificate, None)

@@ -64,6 +64,63 @@ pub struct Options {
     pub visible: Option<Visible>,
 }
 
+impl Options {
+    /// What the signer approves besides the document, in a canonical text: every option a
+    /// caller chooses (reason, location, contact, certification, the visible field's page and
+    /// rectangle), one per line, strings JSON-escaped, numbers as [`format_number`] writes
+    /// them. `None` when there is none (an invisible, plain signature). The signer's name and
+    /// organisation come from the certificate and are not part of it.
+    #[must_use]
+    pub fn approval_text(&self) -> Option<String> {
+        let plain = self.reason.is_none()
+            && self.location.is_none()
+            && self.contact_info.is_none()
+            && !self.certify
+            && self.visible.is_none();
+        if plain {
+            return None;
+        }
+        let text = |v: &Option<String>| {
+            v.as_deref().map_or_else(
+                || "null".to_owned(),
+                |s| serde_json::Value::from(s).to_string(),
+            )
+        };
+        let visible = self.visible.as_ref().map_or_else(
+            || "none".to_owned(),
+            |v| {
+                let [a, b, c, d] = v.rect.map(format_number);
+                format!("page {} rect {a} {b} {c} {d}", v.page)
+            },
+        );
+        Some(format!(
+            "reason={}\nlocation={}\ncontact={}\ncertify={}\nvisible={visible}\n",
+            text(&self.reason),
+            text(&self.location),
+            text(&self.contact_info),
+            self.certify,
+        ))
+    }
+}
+
+/// The digest a signer approves for a PDF signed with `options`: the document's SHA-256 itself
+/// for a plain signature, otherwise SHA-256 over a domain tag, that SHA-256 and
+/// [`Options::approval_text`], so that an approval of one set of options cannot sign with
+/// another (a changed reason, a certification, a visible box put elsewhere).
+#[must_use]
+pub fn approval_digest(document_sha256: &[u8; 32], options: &Options) -> [u8; 32] {
+    match options.approval_text() {
+        None => *document_sha256,
+        Some(text) => {
+            let mut h = Sha256::new();
+            h.update(b"qsign-pdf-approval-v1\0");
+            h.update(document_sha256);
+            h.update(text.as_bytes());
+            h.finalize().into()
+        }
+    }
+}
+
 /// A PDF with its signature placeholder.
 #[derive(Debug)]
 pub struct Prepared {
@@ -72,6 +129,9 @@ pub struct Prepared {
     range: [usize; 4],
     /// SHA-256 over the byte ranges, computed once when the ranges are final.
     digest: [u8; 32],
+    /// What the signer must have approved for this revision: [`approval_digest`] of the
+    /// original document and the options the revision was made with.
+    approval: [u8; 32],
 }
 
 impl Prepared {
@@ -92,6 +152,13 @@ impl Prepared {
     #[must_use]
     pub const fn byte_range(&self) -> [usize; 4] {
         self.range
+    }
+
+    /// The approval this revision needs ([`approval_digest`] of the original and the options
+    /// it was made with; the original's SHA-256 for a document timestamp).
+    #[must_use]
+    pub const fn approval(&self) -> [u8; 32] {
+        self.approval
     }
 }
 
@@ -475,11 +542,17 @@ fn append_signature(
     let mut h = Sha256::new();
     h.update(bytes.get(..contents).unwrap_or_default());
     h.update(bytes.get(after..).unwrap_or_default());
+    let document: [u8; 32] = Sha256::digest(bytes.get(..original).unwrap_or_default()).into();
+    let approval = match kind {
+        Kind::Signature { options, .. } => approval_digest(&document, options),
+        Kind::DocTimeStamp => document,
+    };
     Ok(Prepared {
         digest: h.finalize().into(),
         pdf: bytes,
         original,
         range,
+        approval,
     })
 }
 

@@ -114,6 +114,8 @@ pub async fn upload(
         Json(json!({
             "id": uploaded.id,
             "sha256": base64::engine::general_purpose::STANDARD.encode(&uploaded.sha256),
+            "digest": base64::engine::general_purpose::STANDARD.encode(&uploaded.digest),
+            "approval": uploaded.approval_text,
             "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
             "expires_at": uploaded.expires_at,
         })),

@@ -33,10 +33,14 @@ pub struct DocumentInfo {
     pub level: String,
     /// Size in bytes.
     pub size: usize,
-    /// SHA-256, hex: what the approval covers.
+    /// SHA-256, hex.
     pub sha256: String,
-    /// SHA-256, base64: the hash handed to `credentials/authorize`.
-    pub sha256_b64: String,
+    /// What the approval covers, base64: the SHA-256, or for a PDF with options the approval
+    /// digest of the document and its options; the hash handed to `credentials/authorize`.
+    pub approval_b64: String,
+    /// The options approved with the document (reason, place, certification, visible box), as
+    /// the signer reads them on the review page; `None` for a plain signature.
+    pub approval_text: Option<String>,
     /// Pages of a PDF (0 for other formats).
     pub pages: usize,
     /// Whether it is signed already.
@@ -142,13 +146,30 @@ impl Service {
             .and_then(|h| <[u8; 32]>::try_from(hex::decode(h).ok()?).ok())
             .unwrap_or_else(|| Sha256::digest(&row.content).into());
         let pages = pdf_pages(&row);
+        let options: crate::formats::pades::Options = row
+            .options
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| Error::internal(format!("stored options: {e}")))?
+            .unwrap_or_default();
+        let format = super::documents::Format::parse(&row.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
+        let approval = super::documents::approved(format, &digest, &options);
+        let approval_text = (format == super::documents::Format::Pades)
+            .then(|| options.approval_text())
+            .flatten();
         Ok(DocumentInfo {
             id: row.id,
             format: row.format,
             level: row.level,
             size: row.content.len(),
             sha256: hex::encode(digest),
-            sha256_b64: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest),
+            approval_b64: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                approval,
+            ),
+            approval_text,
             pages,
             signed: row.signed.is_some(),
             expires_at: row.expires_at,
@@ -302,9 +323,17 @@ fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
     Hashes {
         credential_id: credential.to_owned(),
         hash_algorithm: None,
-        hashes: vec![doc.sha256_b64.clone()],
+        hashes: vec![doc.approval_b64.clone()],
         num_signatures: Some(1),
-        label: Some(format!("{} ({} bytes)", doc.format, doc.size)),
+        label: Some(match &doc.approval_text {
+            Some(text) => format!(
+                "{} ({} bytes; {})",
+                doc.format,
+                doc.size,
+                text.trim_end().replace('\n', "; ")
+            ),
+            None => format!("{} ({} bytes)", doc.format, doc.size),
+        }),
     }
 }
 

@@ -97,6 +97,17 @@ fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
 }
 
+/// What a signer approves for a document: its SHA-256, or for a PDF signed with options the
+/// approval digest of the document and the options (`pades::approval_digest`).
+#[must_use]
+pub fn approved(format: Format, sha256: &[u8; 32], pdf: &pades::Options) -> [u8; 32] {
+    if format == Format::Pades {
+        pades::approval_digest(sha256, pdf)
+    } else {
+        *sha256
+    }
+}
+
 /// A refused PDF, with its stable code.
 pub(crate) fn pdf_error(e: &pades::Error) -> Error {
     let code = match e {
@@ -159,7 +170,14 @@ impl Service {
             .iter()
             .map(|d| Sha256::digest(&d.content).into())
             .collect();
-        let hashes: Vec<Vec<u8>> = digests.iter().map(|d| d.to_vec()).collect();
+        // What the signer approved: each document's SHA-256, and for a PDF with options the
+        // approval digest over it and the options, so that no option is chosen after approval.
+        let hashes: Vec<Vec<u8>> = request
+            .documents
+            .iter()
+            .zip(&digests)
+            .map(|(d, digest)| approved(d.format, digest, &d.pdf).to_vec())
+            .collect();
         let encoded: Vec<String> = {
             use base64::Engine as _;
             hashes
@@ -482,8 +500,13 @@ pub fn parse_level(s: &str) -> Option<Level> {
 pub struct Uploaded {
     /// Its id.
     pub id: String,
-    /// Its SHA-256: what `credentials/authorize` must cover.
+    /// Its SHA-256.
     pub sha256: Vec<u8>,
+    /// What `credentials/authorize` must cover: the SHA-256, or for a PDF with options the
+    /// approval digest of the document and the options.
+    pub digest: Vec<u8>,
+    /// The options approved with the document, as the signer reads them (PDFs with options).
+    pub approval_text: Option<String>,
     /// When it is forgotten, Unix seconds.
     pub expires_at: i64,
 }
@@ -524,7 +547,13 @@ impl Service {
         let now = self.now();
         self.store.prune_documents(now).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let sha256 = Sha256::digest(&content).to_vec();
+        let sha: [u8; 32] = Sha256::digest(&content).into();
+        let sha256 = sha.to_vec();
+        let (digest, approval_text) = if format == Format::Pades {
+            (approved(format, &sha, pdf).to_vec(), pdf.approval_text())
+        } else {
+            (sha256.clone(), None)
+        };
         let lifetime = self.document_lifetime;
         self.store
             .insert_document(&crate::store::DocumentRow {
@@ -543,6 +572,8 @@ impl Service {
         Ok(Uploaded {
             id,
             sha256,
+            digest,
+            approval_text,
             expires_at: now + lifetime,
         })
     }

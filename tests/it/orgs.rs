@@ -241,7 +241,18 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
 
     // A PDF signed on behalf of the CVR, visibly, approved through the broker's token.
     let contract = sample_pdf(1, "1.7", 0);
-    let approval = details(&employee, &[("contract.pdf", &contract)]);
+    let options = qsign::formats::pades::Options {
+        visible: Some(qsign::formats::pades::Visible {
+            page: 1,
+            rect: [300.0, 60.0, 560.0, 130.0],
+            signer: String::new(),
+            organisation: None,
+            cvr: None,
+        }),
+        ..Default::default()
+    };
+    let mut approval = details(&employee, &[("contract.pdf", &contract)]);
+    approval[0]["documentDigests"][0]["hash"] = crate::pades::approval(&contract, &options).into();
     let (status, signed) = csc(
         &svc,
         "signatures/signDoc",

@@ -456,10 +456,24 @@ async fn a_visible_signature_embeds_its_font_and_renders_on_the_chosen_page() {
     let (width, pixels) = parse_pgm(&image);
     // PDF y runs up from the bottom (842 points high); the image's rows run down.
     let at = |x: usize, y_pdf: usize| pixels[(842 - y_pdf) * width + x];
-    let inside: Vec<u8> = (310..530).step_by(10).map(|x| at(x, 145)).collect();
+    // The border is drawn along the rectangle's top edge...
+    let border: Vec<u8> = (310..530)
+        .step_by(10)
+        .map(|x| (148..=151).map(|y| at(x, y)).min().unwrap())
+        .collect();
     assert!(
-        inside.iter().any(|p| *p < 250),
-        "no appearance drawn: {inside:?}"
+        border.iter().all(|p| *p < 250),
+        "no border drawn: {border:?}"
+    );
+    // ...but the box is not filled: most of it stays as transparent as the page, so it can
+    // never hide content under it.
+    let blank = (85..145)
+        .flat_map(|y| (305..535).map(move |x| (x, y)))
+        .filter(|(x, y)| at(*x, *y) > 250)
+        .count();
+    assert!(
+        blank > 60 * 230 / 2,
+        "the box is filled ({blank} blank pixels)"
     );
     let dark = (85..145)
         .flat_map(|y| (305..535).map(move |x| (x, y)))
@@ -663,6 +677,12 @@ async fn unusable_pdfs_get_their_own_codes_and_never_a_panic() {
     svc.stop().await;
 }
 
+/// What a signer approves for a PDF signed with `options`, base64: the approval digest.
+pub(crate) fn approval(pdf: &[u8], options: &Options) -> String {
+    let sha: [u8; 32] = support::sha256(pdf).try_into().unwrap();
+    crate::signing::b64(&pades::approval_digest(&sha, options))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_doc_signs_pdfs_at_b_lt_and_b_lta_with_the_csc_field_names() {
     use crate::signing::{authorize_totp, b64, credential, csc, hashes_of, person, unb64};
@@ -680,16 +700,88 @@ async fn sign_doc_signs_pdfs_at_b_lt_and_b_lta_with_the_csc_field_names() {
         &["--object-streams=generate"],
     );
     svc.clock.advance(30);
-    let (status, auth) = authorize_totp(
-        &svc,
-        &token,
-        &advanced,
-        &hashes_of(&[&contract, &annex]),
-        2,
-        &karen.code(&svc),
-    )
-    .await;
+    // The signer approves each document with its options: the contract with a reason, a place
+    // and a visible box on page 2, the annex as a certification.
+    let contract_options = Options {
+        reason: Some("Tenant".into()),
+        location: Some("Aarhus".into()),
+        visible: Some(Visible {
+            page: 2,
+            rect: [320.0, 60.0, 560.0, 120.0],
+            signer: String::new(),
+            organisation: None,
+            cvr: None,
+        }),
+        ..Options::default()
+    };
+    let annex_options = Options {
+        certify: true,
+        ..Options::default()
+    };
+    let approved = vec![
+        approval(&contract, &contract_options),
+        approval(&annex, &annex_options),
+    ];
+    assert_ne!(approved, hashes_of(&[&contract, &annex]));
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &approved, 2, &karen.code(&svc)).await;
     assert_eq!(status, 200, "{auth}");
+    // The attack: the application changes what the signer approved after the approval (the
+    // reason, the place of the box, the certification, or adds a contact). Each is refused,
+    // and the SAD stays unspent.
+    for (changed, what) in [
+        (
+            serde_json::json!({"reason": "Tenant pays 100 DKK", "location": "Aarhus",
+                               "visible": {"page": 2, "rect": [320, 60, 560, 120]}}),
+            "reason",
+        ),
+        (
+            serde_json::json!({"reason": "Tenant", "location": "Aarhus",
+                               "visible": {"page": 1, "rect": [50, 700, 560, 790]}}),
+            "rectangle",
+        ),
+        (
+            serde_json::json!({"reason": "Tenant", "location": "Aarhus", "contact_info": "x",
+                               "visible": {"page": 2, "rect": [320, 60, 560, 120]}}),
+            "contact",
+        ),
+    ] {
+        let request = serde_json::json!({
+            "credentialID": advanced,
+            "SAD": auth["SAD"],
+            "documents": [
+                {"document": b64(&contract), "signature_format": "P",
+                 "conformance_level": "Ades-B-LT", "signed_envelope_property": "Revision",
+                 "qsign_pdf": changed},
+                {"document": b64(&annex), "signature_format": "P",
+                 "conformance_level": "Ades-B-LTA", "signed_envelope_property": "Certification"},
+            ],
+        });
+        let (status, body) = csc(&svc, "signatures/signDoc", &token, &request).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("hash_not_authorized")),
+            "a changed {what} was signed: {body}"
+        );
+    }
+    let uncertified = serde_json::json!({
+        "credentialID": advanced,
+        "SAD": auth["SAD"],
+        "documents": [
+            {"document": b64(&contract), "signature_format": "P",
+             "conformance_level": "Ades-B-LT", "signed_envelope_property": "Revision",
+             "qsign_pdf": {"reason": "Tenant", "location": "Aarhus",
+                           "visible": {"page": 2, "rect": [320, 60, 560, 120]}}},
+            {"document": b64(&annex), "signature_format": "P",
+             "conformance_level": "Ades-B-LTA", "signed_envelope_property": "Revision"},
+        ],
+    });
+    let (status, body) = csc(&svc, "signatures/signDoc", &token, &uncertified).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("hash_not_authorized")),
+        "a dropped certification was signed: {body}"
+    );
     let request = serde_json::json!({
         "credentialID": advanced,
         "SAD": auth["SAD"],
@@ -737,9 +829,9 @@ async fn the_native_flow_signs_a_pdf_visibly_forgets_it_and_extends_it_later() {
     use crate::signing::{authorize_totp, credential, person, refused, unb64};
     let svc = Service::start().await;
     let karen = person(&svc, "karen").await;
-    // Log in on the previous TOTP step, so that the activation below uses a fresh code with
-    // the service's clock back on the machine's (pyHanko's LTA checks use the real time).
-    svc.clock.advance(-30);
+    // Log in two TOTP steps back, so that the two activations below use fresh codes with the
+    // service's clock back on the machine's (pyHanko's LTA checks use the real time).
+    svc.clock.advance(-60);
     let token = karen.login(&svc, true).await;
     let advanced = credential(&svc, &token, "advanced").await;
     let http = reqwest::Client::new();
@@ -792,10 +884,29 @@ async fn the_native_flow_signs_a_pdf_visibly_forgets_it_and_extends_it_later() {
     let uploaded = json(&body);
     assert_eq!(status, 201, "{uploaded}");
     assert_eq!(unb64(&uploaded["sha256"]), support::sha256(&contract));
+    // What the signer approves: the document with its options, shown as text.
+    let text = uploaded["approval"].as_str().unwrap();
+    assert!(
+        text.contains("reason=\"Lease\"") && text.contains("visible=page 1 rect 300 60 560 130"),
+        "{text}"
+    );
+    assert_ne!(uploaded["digest"], uploaded["sha256"]);
     let id = uploaded["id"].as_str().unwrap().to_owned();
     assert!(uploaded["expires_at"].as_i64().unwrap() <= svc.now() + 900);
+    // An approval of the bare document does not sign it with the options it was uploaded with.
     svc.clock.advance(30);
-    let hashes = vec![uploaded["sha256"].as_str().unwrap().to_owned()];
+    let bare = vec![uploaded["sha256"].as_str().unwrap().to_owned()];
+    let (status, auth) = authorize_totp(&svc, &token, &advanced, &bare, 1, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let (status, _, body) = send(
+        http.post(svc.url(&format!("/v1/documents/{id}/sign")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"credentialID": advanced, "SAD": auth["SAD"]})),
+    )
+    .await;
+    refused(&(status, json(&body)), 400, "hash_not_authorized");
+    svc.clock.advance(30);
+    let hashes = vec![uploaded["digest"].as_str().unwrap().to_owned()];
     let (status, auth) =
         authorize_totp(&svc, &token, &advanced, &hashes, 1, &karen.code(&svc)).await;
     assert_eq!(status, 200, "{auth}");

@@ -248,10 +248,10 @@ pub(super) fn appearance(update: &mut Update, width: f64, height: f64, lines: &[
         .clamp(1.0, 11.0);
     let leading = size * 1.25;
     let mut content = format!(
-        "q 0.94 0.96 1 rg 0 0 {w} {h} re f 0.16 0.29 0.55 RG 1 w 0.5 0.5 {w1} {h1} re S Q\n\
+        // No background fill: the box is transparent, so it can never hide what lies under it
+        // on the page (a line of an approved contract); only a border and the text are drawn.
+        "q 0.16 0.29 0.55 RG 1 w 0.5 0.5 {w1} {h1} re S Q\n\
          BT 0.05 0.09 0.2 rg /F1 {size} Tf {leading} TL {x} {y} Td\n",
-        w = number(width),
-        h = number(height),
         w1 = number((width - 1.0).max(0.0)),
         h1 = number((height - 1.0).max(0.0)),
         size = number(size),

@@ -102,6 +102,7 @@ texts! {
     no_passkeys: "No passkey yet. A passkey is needed for qualified signatures.", "Ingen adgangsnøgle endnu. En adgangsnøgle kræves til kvalificerede underskrifter.";
     passkey_added: "Passkey added", "Adgangsnøgle tilføjet";
     add_passkey: "Add a passkey", "Tilføj en adgangsnøgle";
+    signature_options: "Signature options you approve with the document (reason, place, certification, visible box)", "Underskriftsvalg, du godkender sammen med dokumentet (begrundelse, sted, certificering, synlig boks)";
     enrolment_code_label: "Enrolment code (from the letter or the service desk; not needed when this session is High)", "Aktiveringskode (fra brevet eller servicecentret; ikke nødvendig, når denne session er Høj)";
     passkey_pending: "counts for High from", "tæller som Høj fra";
     bound_by_code: "added with an enrolment code", "tilføjet med en aktiveringskode";
