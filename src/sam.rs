@@ -140,6 +140,21 @@ pub struct SignRequest<'a> {
     pub derive: Derive<'a>,
 }
 
+/// Each distinct hash of a request with how often the request signs it and how often the SAD
+/// lists it.
+fn multiplicities(asked: &[Vec<u8>], covered: &[Vec<u8>]) -> Vec<(Vec<u8>, i64, i64)> {
+    let count = |list: &[Vec<u8>], h: &Vec<u8>| {
+        i64::try_from(list.iter().filter(|x| *x == h).count()).unwrap_or(i64::MAX)
+    };
+    let mut distinct: Vec<&Vec<u8>> = asked.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    distinct
+        .into_iter()
+        .map(|h| (h.clone(), count(asked, h), count(covered, h)))
+        .collect()
+}
+
 /// How the SAM derives what it signs from the hashes the SAD covers.
 #[derive(Debug, Clone, Copy)]
 pub enum Derive<'a> {
@@ -397,8 +412,16 @@ impl Sam {
         }));
         let (id, max, expires_at) = (claims.jti.clone(), i64::from(claims.n), claims.exp);
         let uses = i64::from(count);
+        // A SAD is spent in one mode (signHash, or a document flow) and on each approved hash
+        // at most once.
+        let mode = if matches!(request.derive, Derive::Hashes) {
+            "hash"
+        } else {
+            "doc"
+        };
+        let hashes = multiplicities(&request.hashes, &claims.hash_bytes());
         let guard: audit::Guard = Box::new(move |tx| {
-            Box::pin(async move { tx.use_sad(&id, uses, max, expires_at).await })
+            Box::pin(async move { tx.use_sad(&id, uses, max, expires_at, mode, &hashes).await })
         });
         let otherwise = vec![refused("sad_used", Some(claims.jti.clone()))];
         if self
@@ -453,6 +476,14 @@ impl Sam {
         }
         let covered = claims.hash_bytes();
         if request.hashes.is_empty() || !request.hashes.iter().all(|h| covered.contains(h)) {
+            return fail(Error::HashNotCovered);
+        }
+        // Each hash is signed at most as often as it was approved: [h1, h1] does not spend an
+        // approval of [h1, h2].
+        if multiplicities(&request.hashes, &covered)
+            .iter()
+            .any(|(_, asked, approved)| asked > approved)
+        {
             return fail(Error::HashNotCovered);
         }
         // Spent uses are read here to refuse early (and to tell a replay from too many

@@ -415,9 +415,12 @@ impl Tx {
         Ok(n == 1)
     }
 
-    /// Counts `uses` more uses of the SAD `id` if the total stays within `max`; `false` (and
-    /// nothing written) otherwise. Atomic across nodes: one statement, conditional on the
-    /// row as it is when the statement runs.
+    /// Counts `uses` more uses of the SAD `id` if the total stays within `max`, the SAD was
+    /// not spent in another `mode` (`hash` or `doc`) and no hash is signed more often than it
+    /// was approved (`hashes`: each distinct hash, how often this use signs it, and how often
+    /// the SAD lists it); `false` (and nothing written) otherwise. Atomic across nodes: the
+    /// audit lock serialises the transaction, and the count is one statement conditional on
+    /// the row.
     ///
     /// # Errors
     /// Database errors.
@@ -427,9 +430,29 @@ impl Tx {
         uses: i64,
         max: i64,
         expires_at: i64,
+        mode: &str,
+        hashes: &[(Vec<u8>, i64, i64)],
     ) -> Result<bool, Error> {
         if uses > max {
             return Ok(false);
+        }
+        // Checked before anything is written: the mode of the first use, and each hash's
+        // signatures so far.
+        let bound = self.sad_spent(id, "mode").await?;
+        if bound.as_deref().is_some_and(|m| m != mode) {
+            return Ok(false);
+        }
+        let mut counts = Vec::with_capacity(hashes.len());
+        for (hash, now, approved) in hashes {
+            let before: i64 = self
+                .sad_spent(id, &hex::encode(hash))
+                .await?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if before.saturating_add(*now) > *approved {
+                return Ok(false);
+            }
+            counts.push((hex::encode(hash), before, before + now));
         }
         let n = on_tx!(self, |conn| sqlx::query(USE_SAD)
             .bind(id)
@@ -439,7 +462,43 @@ impl Tx {
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        let mut writes: Vec<(String, String, bool)> = counts
+            .into_iter()
+            .map(|(item, before, after)| (item, after.to_string(), before > 0))
+            .collect();
+        if bound.is_none() {
+            writes.push(("mode".to_owned(), mode.to_owned(), false));
+        }
+        for (item, value, exists) in writes {
+            let sql = if exists {
+                "UPDATE sad_spent SET value = $3 WHERE sad_id = $1 AND item = $2"
+            } else {
+                "INSERT INTO sad_spent (sad_id, item, value, expires_at) VALUES ($1, $2, $3, $4)"
+            };
+            on_tx!(self, |conn| sqlx::query(sql)
+                .bind(id)
+                .bind(&item)
+                .bind(&value)
+                .bind(expires_at)
+                .execute(conn)
+                .await
+                .map(|_| ()))?;
+        }
+        Ok(true)
+    }
+
+    /// What a SAD's `item` (its mode, or a hash's signature count) says so far.
+    async fn sad_spent(&mut self, id: &str, item: &str) -> Result<Option<String>, Error> {
+        Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, String>(
+            "SELECT value FROM sad_spent WHERE sad_id = $1 AND item = $2"
+        )
+        .bind(id)
+        .bind(item)
+        .fetch_optional(conn)
+        .await)?)
     }
 
     /// Records an issued certificate inside this transaction.
@@ -804,6 +863,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(options.connect_timeout);
+            private_file(connect.get_filename()).map_err(|e| Error::Unavailable {
+                target: target.clone(),
+                message: format!("cannot create the database file owner-only: {e}"),
+            })?;
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(options.connect_timeout)
@@ -1365,7 +1428,7 @@ impl Store {
     /// Database errors.
     pub async fn use_once(&self, id: &str, expires_at: i64) -> Result<bool, Error> {
         let mut tx = self.begin().await?;
-        let fresh = tx.use_sad(id, 1, 1, expires_at).await?;
+        let fresh = tx.use_sad(id, 1, 1, expires_at, "once", &[]).await?;
         tx.commit().await?;
         Ok(fresh)
     }
@@ -1375,13 +1438,21 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn prune_sad_uses(&self, before: i64) -> Result<u64, Error> {
-        Ok(on_pool!(self, write, |pool| sqlx::query(
+        on_pool!(self, write, |pool| sqlx::query(
+            "DELETE FROM sad_spent WHERE expires_at < $1"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        let uses = on_pool!(self, write, |pool| sqlx::query(
             "DELETE FROM sad_uses WHERE expires_at < $1"
         )
         .bind(before)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?)
+        .map(|r| r.rows_affected()))?;
+        Ok(uses)
     }
 
     /// Stores an uploaded document.
@@ -1982,6 +2053,22 @@ impl Store {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Creates the SQLite database file readable and writable by its owner only (0600), or
+/// tightens an existing one; SQLite gives its `-wal` and `-shm` files the database file's
+/// permissions. In-memory databases are left alone.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// The URL without user information, for messages.

@@ -26,6 +26,24 @@ impl FromRequestParts<AppState> for Bearer {
             .ok_or_else(|| {
                 Error::new(ErrorCode::InvalidToken, "a bearer access token is required")
             })?;
-        Ok(Self(state.service.authenticate(token.trim()).await?))
+        let principal = state.service.authenticate(token.trim()).await?;
+        // A token that carries an approval (RFC 9396 `authorization_details`) is for signing
+        // what was approved, not a general login: only the CSC credential and signature calls
+        // take it.
+        if principal.authorization_details.is_some() && !approval_route(parts.uri.path()) {
+            return Err(Error::new(
+                ErrorCode::InvalidToken,
+                "this token carries an approval and is valid only for the CSC credential and signature calls",
+            ));
+        }
+        Ok(Self(principal))
     }
+}
+
+/// The routes an approval token may call.
+fn approval_route(path: &str) -> bool {
+    ["/csc/v1/", "/csc/v2/"].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with("credentials/") || rest.starts_with("signatures/"))
+    })
 }

@@ -29,8 +29,10 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-/// The request id of the current request: the caller's `X-Request-Id` when it is safe to log,
-/// else a new UUID. It is the `support_ref` of error bodies.
+/// The request id of the current request: always a new UUID made here (a caller cannot choose
+/// the support reference, which an operator trusts to find audit records). It is the
+/// `support_ref` of error bodies and the `X-Request-Id` of every response; the caller's own
+/// `X-Request-Id`, when safe to log, is kept beside it and echoed as `X-Client-Request-Id`.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
@@ -152,18 +154,25 @@ pub fn router(state: AppState) -> Router {
 }
 
 const REQUEST_ID: &str = "x-request-id";
+const CLIENT_REQUEST_ID: &str = "x-client-request-id";
 
 async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
+    let id = uuid::Uuid::new_v4().to_string();
+    let client = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| crate::service::is_support_reference(v))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map(str::to_owned);
+    if let Some(client) = &client {
+        tracing::debug!(request_id = %id, client_request_id = %client, "request");
+    }
     request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+    for (name, value) in [(REQUEST_ID, Some(id)), (CLIENT_REQUEST_ID, client)] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

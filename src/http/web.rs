@@ -161,6 +161,20 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// Whether `path` is a plain path on this site to return to: `/` followed by path characters
+/// only (letters, digits, `/ _ . -`), no `//`, no `..` segment. Anything else — a tab or
+/// newline that browsers strip (`/\t/host` becomes `//host`), a backslash, a scheme, a query
+/// — is refused, so the language switch is never an open redirect or a broken header.
+fn local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains("//")
+        && path.len() <= 256
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'-'))
+        && !path.split('/').any(|segment| segment == "..")
+}
+
 /// Whether a public URL is plain HTTP on a loopback host (the only case without `Secure`).
 fn loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
@@ -410,7 +424,7 @@ struct LangQuery {
 async fn language(web: Web, Query(q): Query<LangQuery>) -> Response {
     let lang = if q.to == "da" { "da" } else { "en" };
     // Only a local path: never an open redirect.
-    let back = if q.back.starts_with('/') && !q.back.starts_with("//") && !q.back.contains('\\') {
+    let back = if local_path(&q.back) {
         q.back
     } else {
         "/".to_owned()
@@ -571,6 +585,26 @@ mod tests {
         );
         assert_eq!(cookie(&h, "qsign_csrf"), Some("3"));
         assert_eq!(cookie(&h, "b"), None);
+    }
+
+    #[test]
+    fn the_language_switch_returns_only_to_local_paths() {
+        for good in ["/", "/account", "/sign/3f1c-9a/pages/2", "/help"] {
+            assert!(local_path(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n",
+            "/%0A",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a/../../x",
+            "/?x=1",
+            "",
+        ] {
+            assert!(!local_path(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -289,9 +289,19 @@ impl Identity {
         use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
         let secret = self.installation_secret("decoy_secret", now).await?;
         let key = sha2::Sha256::digest(secret.as_bytes());
-        let ids = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&key)
-            .and_then(|g| g.generate(username.as_bytes()))
+        let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&key)
             .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+        // The distribution sometimes draws no credential, which no real answer has (an account
+        // without passkeys gets a decoy too): draw again under a derived name.
+        let mut ids = Vec::new();
+        for round in 0..8u8 {
+            ids = generator
+                .generate(&[username.as_bytes(), &[0, round]].concat())
+                .map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
+            if !ids.is_empty() {
+                break;
+            }
+        }
         let mut challenge = [0u8; 32];
         getrandom::fill(&mut challenge).map_err(|e| Error::Internal(e.to_string()))?;
         let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);

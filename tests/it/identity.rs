@@ -1754,6 +1754,24 @@ async fn passkey_login_start_answers_the_same_shape_for_every_username() {
             v["state"].is_string(),
         )
     };
+    // Many unknown names: none answers with an empty list (which no real account has).
+    for n in 0..60 {
+        let (status, body) = post_json(
+            &svc,
+            "/idp/passkeys/login/start",
+            None,
+            &serde_json::json!({"username": format!("someone-{n}")}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            !body["options"]["publicKey"]["allowCredentials"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "someone-{n}: {body}"
+        );
+    }
     let mut answers = Vec::new();
     for username in ["karen", "nobody-here", "nobody-here"] {
         let (status, body) = post_json(

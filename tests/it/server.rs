@@ -171,10 +171,17 @@ async fn first_serve_initialises_answers_and_stops_cleanly_then_reuses_keys() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
-    assert_eq!(missing.headers()["x-request-id"], "trace-42");
+    // The support reference is always the service's own; the caller's id is kept beside it.
+    let reference = missing.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(reference, "trace-42");
+    assert!(uuid::Uuid::parse_str(&reference).is_ok(), "{reference}");
+    assert_eq!(missing.headers()["x-client-request-id"], "trace-42");
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
-    assert_eq!(body["support_ref"], "trace-42");
+    assert_eq!(body["support_ref"], reference.as_str());
     assert!(body["error_description"].as_str().unwrap().len() > 5);
 
     // A request id unsafe for logs is replaced, not echoed.
@@ -185,6 +192,7 @@ async fn first_serve_initialises_answers_and_stops_cleanly_then_reuses_keys() {
         .await
         .unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "a b");
+    assert!(replaced.headers().get("x-client-request-id").is_none());
 
     let wrong_method = client.post(server.url("/readyz")).send().await.unwrap();
     assert_eq!(wrong_method.status(), 405);

@@ -455,6 +455,54 @@ async fn a_totp_activation_signs_two_hashes_and_openssl_verifies_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sad_is_spent_in_one_mode_and_on_each_approved_hash_once() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let (one, two): (&[u8], &[u8]) = (b"lease", b"inventory");
+    let hashes = hashes_of(&[one, two]);
+    svc.clock.advance(30);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
+    let sad = auth["SAD"].as_str().unwrap();
+    // [h1, h1] does not spend an approval of [h1, h2].
+    refused(
+        &sign_hash(
+            &svc,
+            &token,
+            &advanced,
+            sad,
+            &[hashes[0].clone(), hashes[0].clone()],
+        )
+        .await,
+        400,
+        "hash_not_authorized",
+    );
+    // signHash of h1 spends the SAD in the hash mode...
+    let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes[..1]).await;
+    assert_eq!(status, 200, "{body}");
+    // ...so h1 cannot be signed again, and the document flow cannot use the rest.
+    let again = sign_hash(&svc, &token, &advanced, sad, &hashes[..1]).await;
+    assert_eq!(again.0, 400, "{}", again.1);
+    let (status, body) = csc(
+        &svc,
+        "signatures/signDoc",
+        &token,
+        &json!({"credentialID": advanced, "SAD": sad, "documents": [{
+            "document": b64(two), "signature_format": "C",
+            "conformance_level": "Ades-B-B", "signed_envelope_property": "Detached"}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "signDoc with a SAD spent by signHash: {body}");
+    // h2 by signHash is still allowed: the SAD's second signature.
+    let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes[1..]).await;
+    assert_eq!(status, 200, "{body}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     let svc = Service::start().await;
     let karen = person(&svc, "karen").await;
@@ -1126,6 +1174,32 @@ async fn the_oauth_flow_with_authorization_details_shows_the_documents_and_activ
     let approved = issued["access_token"]
         .as_str()
         .unwrap_or_else(|| panic!("{issued}"));
+
+    // The approval token is for signing what was approved, not a general login: the account,
+    // its history, the IdP and the native document calls refuse it.
+    for path in [
+        "/v1/me/history",
+        "/v1/documents/x/signed",
+        "/idp/passkeys/register/start",
+    ] {
+        let r = reqwest::Client::new()
+            .request(
+                if path.starts_with("/idp") {
+                    reqwest::Method::POST
+                } else {
+                    reqwest::Method::GET
+                },
+                svc.url(path),
+            )
+            .bearer_auth(approved)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_token", "{path}: {body}");
+    }
 
     // A hash that was not on the page is refused.
     let other = hashes_of(&[b"something else"]);

@@ -38,7 +38,10 @@ async fn settings_upsert(store: &Store) {
 async fn sad_uses_stay_within_their_maximum(store: &Store) {
     let use_sad = |uses: i64| async move {
         let mut tx = store.begin().await.unwrap();
-        let ok = tx.use_sad("sad-1", uses, 3, 2_000_000_000).await.unwrap();
+        let ok = tx
+            .use_sad("sad-1", uses, 3, 2_000_000_000, "hash", &[])
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         ok
     };
@@ -76,6 +79,7 @@ async fn schema_is_migrated(store: &Store) {
             "passkeys",
             "persons",
             "revoked_tokens",
+            "sad_spent",
             "sad_uses",
             "settings",
             "webauthn_states",
@@ -186,4 +190,29 @@ async fn both_backends_have_the_same_migrations() {
         names(&format!("{root}/src/store/migrations/sqlite")),
         names(&format!("{root}/src/store/migrations/postgres"))
     );
+}
+
+#[tokio::test]
+async fn the_sqlite_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (store, dir) = support::sqlite_store().await;
+    store.put_setting("probe", "x", 1).await.unwrap();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 2, "the database and its WAL");
+    // An existing world-readable file is tightened when opened.
+    drop(store);
+    let db = dir.path().join("t.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let _again = Store::connect(&url, &support::store_options())
+        .await
+        .unwrap();
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }

@@ -12,3 +12,14 @@ CREATE INDEX enrolment_codes_person ON enrolment_codes (person_id);
 
 ALTER TABLE passkeys ADD COLUMN high_from BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE passkeys ADD COLUMN bound_by TEXT NOT NULL DEFAULT 'session';
+
+-- What a SAD has been spent on: its mode (`hash` for signHash, `doc` for signDoc and the
+-- native flow, fixed by the first use) and each approved hash, signed at most once.
+CREATE TABLE sad_spent (
+    sad_id      TEXT NOT NULL,
+    item        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    PRIMARY KEY (sad_id, item)
+);
+CREATE INDEX sad_spent_expiry ON sad_spent (expires_at);
