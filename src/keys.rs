@@ -494,6 +494,21 @@ impl Keys {
         now: i64,
     ) -> Result<bool, Error> {
         let credential = self.owned(person, id).await?;
+        self.suspend_credential(&credential, suspended, ctx, now)
+            .await
+    }
+
+    /// Suspends (or resumes) a credential the caller was found entitled to change.
+    ///
+    /// # Errors
+    /// [`Error::Revoked`]; store and audit failures.
+    pub async fn suspend_credential(
+        &self,
+        credential: &Credential,
+        suspended: bool,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<bool, Error> {
         if credential.status == Status::Revoked {
             return Err(Error::Revoked);
         }
@@ -512,11 +527,11 @@ impl Keys {
                 },
             )
         };
-        self.change_status(&credential, status, event, ctx, now)
+        self.change_status(credential, status, event, ctx, now)
             .await
     }
 
-    /// Revokes a credential for good, and its certificate (CRL and OCSP show it at once).
+    /// Revokes one of a person's credentials and its certificate.
     ///
     /// # Errors
     /// [`Error::NotFound`]; PKI, store and audit failures.

@@ -316,23 +316,58 @@ impl Service {
     ) -> Result<bool, Error> {
         let ctx = Self::person_ctx(principal, request_id);
         let now = self.now();
-        let credential = self.keys.owned(&principal.person, id).await?;
+        let credential = self.changeable_credential(principal, id).await?;
         if principal.loa < credential.policy.min_loa {
             return Err(insufficient(&credential));
         }
         Ok(match change {
             StateChange::Suspend => {
                 self.keys
-                    .set_suspended(&principal.person, id, true, &ctx, now)
+                    .suspend_credential(&credential, true, &ctx, now)
                     .await?
             }
             StateChange::Resume => {
                 self.keys
-                    .set_suspended(&principal.person, id, false, &ctx, now)
+                    .suspend_credential(&credential, false, &ctx, now)
                     .await?
             }
-            StateChange::Revoke => self.keys.revoke(&principal.person, id, &ctx, now).await?,
+            StateChange::Revoke => self.keys.revoke_credential(&credential, &ctx, now).await?,
         })
+    }
+
+    /// A credential the caller may suspend, resume or revoke: their own personal or employee
+    /// credential, or an organisation's seal when they are one of its current administrators
+    /// with a High login. A seal belongs to the organisation, not to the administrator who
+    /// made it: a removed administrator cannot touch it, the current ones can.
+    async fn changeable_credential(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Credential, Error> {
+        let credential = match self.keys.by_id(id).await {
+            Ok(c) => c,
+            Err(crate::keys::Error::NotFound) => return Err(crate::keys::Error::NotFound.into()),
+            Err(e) => return Err(e.into()),
+        };
+        if let crate::keys::Kind::Seal { cvr } = &credential.kind {
+            let cvr = crate::orgs::Cvr::parse(cvr)
+                .map_err(|_| Error::from(crate::keys::Error::NotFound))?;
+            if self.orgs.admin_of(&principal.person, &cvr).await.is_err() {
+                // No probing: someone else's seal is as unknown as a missing one.
+                return Err(crate::keys::Error::NotFound.into());
+            }
+            if principal.loa < crate::identity::loa::Loa::High {
+                return Err(crate::identity::Error::InsufficientLoa {
+                    required: crate::identity::loa::Loa::High,
+                }
+                .into());
+            }
+            return Ok(credential);
+        }
+        if credential.person != principal.person {
+            return Err(crate::keys::Error::NotFound.into());
+        }
+        Ok(credential)
     }
 
     /// One of the caller's credentials that can sign now, with the caller's login at its

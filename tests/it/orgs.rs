@@ -501,3 +501,75 @@ async fn rights_changes_need_a_high_login() {
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seal_belongs_to_the_organisation_not_to_the_administrator_who_made_it() {
+    let svc = Service::start().await;
+    let first = Person::new("admin-a", "Astrid", "Admin");
+    let second = Person::new("admin-b", "Bent", "Admin");
+    let (first_id, first_username) = first.provision(&svc).await;
+    let (_, second_username) = second.provision(&svc).await;
+    svc.service
+        .create_organisation(CVR, "Rungstedlund A/S", &first_username)
+        .await
+        .unwrap();
+    let (status, invitation) = post(
+        &svc,
+        &format!("/v1/orgs/{CVR}/invitations"),
+        &first.token(&svc, None),
+        &json!({"username": second_username, "admin": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{invitation}");
+    let (status, _) = post(
+        &svc,
+        "/v1/orgs/invitations/accept",
+        &second.token(&svc, None),
+        &json!({"code": invitation["code"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The first administrator makes the seal, then is removed by the second.
+    let (status, seal) = post(
+        &svc,
+        &format!("/v1/orgs/{CVR}/seal"),
+        &first.token(&svc, None),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{seal}");
+    let seal_id = seal["credentialID"].as_str().unwrap().to_owned();
+    let (status, _) = send(
+        reqwest::Client::new()
+            .delete(svc.url(&format!("/v1/orgs/{CVR}/members/{first_id}")))
+            .bearer_auth(second.token(&svc, None)),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let change = |who: &Person, action: &str| {
+        let token = who.token(&svc, None);
+        let path = format!("/v1/credentials/{seal_id}/{action}");
+        let svc = &svc;
+        async move { post(svc, &path, &token, &json!({})).await }
+    };
+    // The removed administrator can no longer suspend, resume or revoke it.
+    for action in ["suspend", "resume", "revoke"] {
+        refused(&change(&first, action).await, 404, "credential_not_found");
+    }
+    // The current administrator manages it: suspends, resumes, suspends and revokes it, then
+    // makes a new one (a suspended or revoked seal does not block the organisation).
+    for action in ["suspend", "resume", "suspend", "revoke"] {
+        let (status, body) = change(&second, action).await;
+        assert!(status == 200 || status == 204, "{action}: {status} {body}");
+    }
+    let (status, renewed) = post(
+        &svc,
+        &format!("/v1/orgs/{CVR}/seal"),
+        &second.token(&svc, None),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_ne!(renewed["credentialID"], seal_id.as_str());
+    svc.stop().await;
+}
