@@ -72,7 +72,7 @@ fn main() {
                 f.latency_cells()
             );
         }
-        let report = rt.block_on(audit.verify(None)).unwrap();
+        let report = rt.block_on(audit.verify(None, None)).unwrap();
         assert!(report.to > 0);
         rt.block_on(store.close());
     }

@@ -26,8 +26,10 @@ use crate::store::{self, AuditFilter, AuditRow, CheckpointRow, Store, Tx};
 
 /// Version of the record encoding.
 pub const RECORD_VERSION: u16 = 1;
-/// Domain separation for checkpoint signatures.
+/// Domain separation for checkpoint signatures of version 1 (unchained).
 const CHECKPOINT_TAG: &[u8] = b"qsign audit checkpoint v1\n";
+/// Domain separation for chained checkpoint signatures (version 2).
+const CHECKPOINT_TAG_V2: &[u8] = b"qsign audit checkpoint v2\n";
 
 /// Errors of the audit log.
 #[derive(Debug, thiserror::Error)]
@@ -380,6 +382,11 @@ pub struct Report {
     pub checkpoints: usize,
     /// Sequence number of the last checkpoint, if any.
     pub last_checkpoint: Option<i64>,
+    /// Records after the last checkpoint, not yet covered by a signature (fewer than the
+    /// checkpoint interval; the next checkpoint or the shutdown checkpoint covers them).
+    pub uncovered: i64,
+    /// Published checkpoints (anchors outside the database) found and matched.
+    pub anchors: usize,
 }
 
 /// A verification failure: the first bad sequence number and why.
@@ -398,6 +405,8 @@ pub struct Audit {
     store: Store,
     hsm: Hsm,
     checkpoint_every: i64,
+    /// Where each checkpoint is also published, write-once, outside the database.
+    anchors: Option<Arc<std::path::PathBuf>>,
     /// The audit public key (SEC1 point), read once.
     key: Arc<tokio::sync::OnceCell<p256::ecdsa::VerifyingKey>>,
     /// The group-commit queue of [`Audit::record`], started on first use.
@@ -444,9 +453,18 @@ impl Audit {
             store,
             hsm,
             checkpoint_every: i64::from(checkpoint_every.max(1)),
+            anchors: None,
             key: Arc::new(tokio::sync::OnceCell::new()),
             queue: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// Publishes every checkpoint also as a write-once file in `dir` (and a log line), so that
+    /// a rewrite of the whole database is found by `qsign audit verify --anchors DIR`.
+    #[must_use]
+    pub fn with_anchors(mut self, dir: std::path::PathBuf) -> Self {
+        self.anchors = Some(Arc::new(dir));
+        self
     }
 
     /// Appends `entry` inside `tx`. The caller commits, then calls [`Audit::committed`].
@@ -475,6 +493,9 @@ impl Audit {
             .try_into()
             .map_err(|_| Error::Encoding("stored head hash".into()))?;
         let mut out = Vec::new();
+        // A checkpoint at every multiple of the interval, signed inside the same transaction
+        // (under the audit lock): none can be skipped, and each chains to the one before.
+        let mut last: Option<Option<CheckpointRow>> = None;
         for (entry, now_ms) in entries {
             seq += 1;
             let record = Record {
@@ -501,8 +522,68 @@ impl Audit {
             .await?;
             prev = hash;
             out.push(Appended { seq, hash });
+            if seq % self.checkpoint_every == 0 {
+                let previous = match last.take() {
+                    Some(known) => known,
+                    None => tx.last_checkpoint().await?,
+                };
+                let made = self
+                    .make_checkpoint(seq, hash.to_vec(), previous.as_ref(), now_ms)
+                    .await?;
+                tx.insert_checkpoint(&made).await?;
+                last = Some(Some(made));
+            }
         }
         Ok(out)
+    }
+
+    /// Signs a version 2 checkpoint over `head_hash` at `seq`, chained to `previous`.
+    async fn make_checkpoint(
+        &self,
+        seq: i64,
+        head_hash: Vec<u8>,
+        previous: Option<&CheckpointRow>,
+        now_ms: i64,
+    ) -> Result<CheckpointRow, Error> {
+        let prev_hash = previous.map_or_else(|| vec![0u8; 32], |c| signed_digest(c).to_vec());
+        let mut row = CheckpointRow {
+            seq,
+            head_hash,
+            at: now_ms,
+            key_label: ServiceKey::Audit.label().to_owned(),
+            signature: Vec::new(),
+            version: 2,
+            every: self.checkpoint_every,
+            prev_hash: Some(prev_hash),
+        };
+        let raw = self
+            .hsm
+            .sign(
+                ServiceKey::Audit,
+                SignAlgorithm::Ecdsa,
+                Digest::new(HashAlgorithm::Sha256, signed_digest(&row).to_vec())?,
+            )
+            .await?;
+        row.signature = ecdsa_signature_der(&raw)?;
+        Ok(row)
+    }
+
+    /// Publishes a checkpoint outside the database: a log line always, and a write-once file
+    /// in the anchor directory when one is configured. Failures are logged: the checkpoint is
+    /// in the database, and `qsign audit verify` reports anchors that are missing.
+    fn publish(&self, c: &CheckpointRow) {
+        tracing::info!(
+            seq = c.seq,
+            head_hash = %hex::encode(&c.head_hash),
+            signature = %hex::encode(&c.signature),
+            "audit checkpoint"
+        );
+        let Some(dir) = self.anchors.as_deref() else {
+            return;
+        };
+        if let Err(e) = write_anchor(dir, c) {
+            tracing::error!(seq = c.seq, dir = %dir.display(), error = %e, "audit anchor not written");
+        }
     }
 
     /// Appends `entry` inside `tx` and commits it: the action and its record land together
@@ -542,16 +623,16 @@ impl Audit {
         Ok(())
     }
 
-    /// After the transaction of an append committed: signs a checkpoint when the record is at a
-    /// multiple of `checkpoint_every`. A failure here is logged, not returned: the record is
-    /// durable, and the next checkpoint or the shutdown checkpoint covers it.
-    pub async fn committed(&self, appended: Appended, now_ms: i64) {
+    /// After the transaction of an append committed: publishes the checkpoint that was signed
+    /// with it when the record is at a multiple of `checkpoint_every`.
+    pub async fn committed(&self, appended: Appended, _now_ms: i64) {
         if appended.seq % self.checkpoint_every == 0 {
-            if let Err(e) = self
-                .sign_checkpoint(appended.seq, appended.hash.to_vec(), now_ms)
-                .await
-            {
-                tracing::error!(seq = appended.seq, error = %e, "audit checkpoint failed");
+            match self.store.checkpoint(appended.seq).await {
+                Ok(Some(c)) => self.publish(&c),
+                Ok(None) => tracing::error!(seq = appended.seq, "audit checkpoint missing"),
+                Err(e) => {
+                    tracing::error!(seq = appended.seq, error = %e, "audit checkpoint unread")
+                }
             }
         }
     }
@@ -684,58 +765,70 @@ impl Audit {
             .collect())
     }
 
-    /// Signs a checkpoint over the current head unless it already has one (shutdown).
+    /// Signs a checkpoint over the current head unless it already has one (shutdown), after
+    /// checking that the records since the last checkpoint chain from it: a log whose tail
+    /// was rewritten is not signed over.
     ///
     /// # Errors
-    /// Database or HSM failures.
+    /// Database or HSM failures; [`Error::Encoding`] when the tail does not chain.
     pub async fn checkpoint_head(&self, now_ms: i64) -> Result<Option<i64>, Error> {
-        let last = self.store.audit_last_seq().await?;
-        if last == 0 {
-            return Ok(None);
-        }
-        let row = self.store.audit_range(last, last + 1).await?;
-        let Some(head) = row.first() else {
+        let mut tx = self.store.begin().await?;
+        tx.lock_audit().await?;
+        let Some((head, head_hash)) = tx.audit_head().await? else {
             return Ok(None);
         };
-        self.sign_checkpoint(head.seq, head.hash.clone(), now_ms)
+        let previous = tx.last_checkpoint().await?;
+        if previous.as_ref().is_some_and(|c| c.seq >= head) {
+            return Ok(None);
+        }
+        let (from, mut prev) = match &previous {
+            Some(c) => (c.seq + 1, c.head_hash.clone()),
+            None => (1, vec![0u8; 32]),
+        };
+        // A checkpoint that should exist and does not: the log was rewritten (its checkpoints
+        // deleted); signing now would bless the forgery.
+        let interval = previous
+            .as_ref()
+            .map_or(self.checkpoint_every, |c| c.every.max(1));
+        if head - (from - 1) >= interval.max(self.checkpoint_every) {
+            return Err(Error::Encoding(format!(
+                "audit checkpoint missing after record {}; not signing",
+                from - 1
+            )));
+        }
+        for row in self.store.audit_range(from, head + 1).await? {
+            if check_row(&row, &prev).is_err() {
+                return Err(Error::Encoding(format!(
+                    "audit record {} does not chain from the last checkpoint; not signing",
+                    row.seq
+                )));
+            }
+            prev = row.hash;
+        }
+        let made = self
+            .make_checkpoint(head, head_hash, previous.as_ref(), now_ms)
             .await?;
-        Ok(Some(head.seq))
+        tx.insert_checkpoint(&made).await?;
+        tx.commit().await?;
+        self.publish(&made);
+        Ok(Some(head))
     }
 
-    async fn sign_checkpoint(
-        &self,
-        seq: i64,
-        head_hash: Vec<u8>,
-        now_ms: i64,
-    ) -> Result<(), Error> {
-        let digest = checkpoint_digest(seq, &head_hash);
-        let raw = self
-            .hsm
-            .sign(
-                ServiceKey::Audit,
-                SignAlgorithm::Ecdsa,
-                Digest::new(HashAlgorithm::Sha256, digest.to_vec())?,
-            )
-            .await?;
-        self.store
-            .insert_checkpoint(&CheckpointRow {
-                seq,
-                head_hash,
-                at: now_ms,
-                key_label: ServiceKey::Audit.label().to_owned(),
-                signature: ecdsa_signature_der(&raw)?,
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Verifies the chain from `from` (1 when `None`) to the head, and every checkpoint from
-    /// there on. With `from > 1` the stored hash of `from - 1` is the (trusted) anchor.
+    /// Verifies the chain from `from` (1 when `None`) to the head; every checkpoint's
+    /// signature and its link to the one before; that no checkpoint is missing (one at least
+    /// every interval, the head included: a log whose checkpoints were deleted fails); and,
+    /// with `anchors`, that every checkpoint published there is signed, in the log, and matches
+    /// it (a log rewritten or replaced as a whole fails). With `from > 1` the stored hash of
+    /// `from - 1` is the (trusted) anchor of the chain.
     ///
     /// # Errors
     /// `Err(Ok(Broken))` names the first bad sequence number; `Err(Err(_))` is a failure to
     /// read the log.
-    pub async fn verify(&self, from: Option<i64>) -> Result<Report, Result<Broken, Error>> {
+    pub async fn verify(
+        &self,
+        from: Option<i64>,
+        anchors: Option<&std::path::Path>,
+    ) -> Result<Report, Result<Broken, Error>> {
         let from = from.unwrap_or(1).max(1);
         let last = self
             .store
@@ -755,13 +848,18 @@ impl Audit {
                 None => return Err(Ok(broken(from - 1, "record missing"))),
             }
         };
-        let checkpoints = self
-            .store
-            .checkpoints(from)
-            .await
-            .map_err(|e| Err(e.into()))?;
+        let all = self.store.checkpoints(1).await.map_err(|e| Err(e.into()))?;
+        let published = match anchors {
+            Some(dir) => read_anchors(dir).map_err(Ok)?,
+            None => Vec::new(),
+        };
         let mut hashes = std::collections::HashMap::new();
-        let wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.seq).collect();
+        let wanted: std::collections::HashSet<i64> = all
+            .iter()
+            .map(|c| c.seq)
+            .chain(published.iter().map(|c| c.seq))
+            .filter(|s| *s >= from)
+            .collect();
         let mut expected = from;
         const PAGE: i64 = 1000;
         while expected <= last {
@@ -786,29 +884,93 @@ impl Audit {
             }
         }
         let key = self.audit_key().await.map_err(Err)?;
-        for c in &checkpoints {
-            let Some(hash) = hashes.get(&c.seq) else {
+        let mut link: Option<[u8; 32]> = None;
+        let mut covered = 0;
+        let mut interval = self.checkpoint_every;
+        for c in &all {
+            // No checkpoint may be missing: the next is due one interval after the last.
+            if c.seq - covered > interval {
                 return Err(Ok(broken(
-                    c.seq,
-                    "checkpoint names a record that is not in the log",
-                )));
-            };
-            if hash != &c.head_hash {
-                return Err(Ok(broken(
-                    c.seq,
-                    "checkpoint hash differs from the record's hash",
+                    covered + interval,
+                    "checkpoint missing (deleted, or the log was rewritten)",
                 )));
             }
-            let signature = p256::ecdsa::Signature::from_der(&c.signature)
-                .map_err(|_| Ok(broken(c.seq, "checkpoint signature is not DER ECDSA")))?;
-            key.verify_prehash(&checkpoint_digest(c.seq, &c.head_hash), &signature)
-                .map_err(|_| Ok(broken(c.seq, "checkpoint signature does not verify")))?;
+            check_checkpoint(&key, c).map_err(|reason| Ok(broken(c.seq, reason)))?;
+            if c.version >= 2 {
+                let expected_link = link.unwrap_or([0; 32]);
+                if c.prev_hash.as_deref() != Some(expected_link.as_slice()) {
+                    return Err(Ok(broken(
+                        c.seq,
+                        "checkpoint does not chain to the one before (a checkpoint was removed or replaced)",
+                    )));
+                }
+            }
+            if c.seq >= from {
+                match hashes.get(&c.seq) {
+                    Some(hash) if hash == &c.head_hash => {}
+                    Some(_) => {
+                        return Err(Ok(broken(
+                            c.seq,
+                            "checkpoint hash differs from the record's hash",
+                        )))
+                    }
+                    None => {
+                        return Err(Ok(broken(
+                            c.seq,
+                            "checkpoint names a record that is not in the log",
+                        )))
+                    }
+                }
+            }
+            link = Some(signed_digest(c));
+            covered = c.seq;
+            if c.every > 0 {
+                interval = c.every;
+            }
+        }
+        // The head: the records after the last checkpoint must be fewer than an interval.
+        if last - covered >= interval {
+            return Err(Ok(broken(
+                covered + interval,
+                "checkpoint missing (deleted, or the log was rewritten)",
+            )));
+        }
+        for anchor in &published {
+            check_checkpoint(&key, anchor).map_err(|reason| {
+                Ok(broken(
+                    anchor.seq,
+                    &format!("published checkpoint: {reason}"),
+                ))
+            })?;
+            if anchor.seq > last {
+                return Err(Ok(broken(
+                    anchor.seq,
+                    "a published checkpoint names a record beyond the head: the log was truncated or replaced",
+                )));
+            }
+            if anchor.seq >= from && hashes.get(&anchor.seq) != Some(&anchor.head_hash) {
+                return Err(Ok(broken(
+                    anchor.seq,
+                    "the log differs from the published checkpoint: it was rewritten",
+                )));
+            }
+            if !all
+                .iter()
+                .any(|c| c.seq == anchor.seq && c.signature == anchor.signature)
+            {
+                return Err(Ok(broken(
+                    anchor.seq,
+                    "a published checkpoint is missing from the database",
+                )));
+            }
         }
         Ok(Report {
             from,
             to: last,
-            checkpoints: checkpoints.len(),
-            last_checkpoint: checkpoints.last().map(|c| c.seq),
+            checkpoints: all.len(),
+            last_checkpoint: all.last().map(|c| c.seq),
+            uncovered: last - covered,
+            anchors: published.len(),
         })
     }
 
@@ -868,6 +1030,136 @@ pub fn checkpoint_digest(seq: i64, head_hash: &[u8]) -> [u8; 32] {
     h.update(seq.to_be_bytes());
     h.update(head_hash);
     h.finalize().into()
+}
+
+/// What a checkpoint's signature covers, by its version: version 1 SHA-256(tag || seq ||
+/// head hash); version 2 SHA-256(tag v2 || seq || interval || head hash || previous
+/// checkpoint's digest).
+#[must_use]
+pub fn signed_digest(c: &CheckpointRow) -> [u8; 32] {
+    if c.version < 2 {
+        return checkpoint_digest(c.seq, &c.head_hash);
+    }
+    let mut h = Sha256::new();
+    h.update(CHECKPOINT_TAG_V2);
+    h.update(c.seq.to_be_bytes());
+    h.update(c.every.to_be_bytes());
+    h.update(&c.head_hash);
+    h.update(c.prev_hash.as_deref().unwrap_or_default());
+    h.finalize().into()
+}
+
+/// Checks a checkpoint's signature with the audit key.
+fn check_checkpoint(
+    key: &p256::ecdsa::VerifyingKey,
+    c: &CheckpointRow,
+) -> Result<(), &'static str> {
+    let signature = p256::ecdsa::Signature::from_der(&c.signature)
+        .map_err(|_| "checkpoint signature is not DER ECDSA")?;
+    key.verify_prehash(&signed_digest(c), &signature)
+        .map_err(|_| "checkpoint signature does not verify")
+}
+
+/// A published checkpoint, as its file holds it (hashes and signature in hex).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Anchor {
+    seq: i64,
+    head_hash: String,
+    at: i64,
+    key_label: String,
+    signature: String,
+    version: i64,
+    every: i64,
+    prev_hash: Option<String>,
+}
+
+/// The file of a published checkpoint.
+fn anchor_name(seq: i64) -> String {
+    format!("checkpoint-{seq:020}.json")
+}
+
+/// Writes a checkpoint to the anchor directory once: never replaced (an existing file with
+/// other content is an error), read-only.
+fn write_anchor(dir: &std::path::Path, c: &CheckpointRow) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(anchor_name(c.seq));
+    let body = serde_json::to_string(&Anchor {
+        seq: c.seq,
+        head_hash: hex::encode(&c.head_hash),
+        at: c.at,
+        key_label: c.key_label.clone(),
+        signature: hex::encode(&c.signature),
+        version: c.version,
+        every: c.every,
+        prev_hash: c.prev_hash.as_deref().map(hex::encode),
+    })
+    .map_err(std::io::Error::other)?;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o444)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            file.write_all(body.as_bytes())?;
+            file.sync_all()?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if std::fs::read_to_string(&path)? == body {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(format!(
+                    "{} exists with other content",
+                    path.display()
+                )))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Every checkpoint published in `dir`, in order.
+fn read_anchors(dir: &std::path::Path) -> Result<Vec<CheckpointRow>, Broken> {
+    let unreadable = |what: String| broken(0, &format!("anchor directory: {what}"));
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| unreadable(format!("{}: {e}", dir.display())))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| unreadable(e.to_string()))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !name.starts_with("checkpoint-") || !name.ends_with(".json") {
+            continue;
+        }
+        let text = std::fs::read(&path).map_err(|e| unreadable(format!("{name}: {e}")))?;
+        let not_one = || unreadable(format!("{name} is not a checkpoint"));
+        let a: Anchor = serde_json::from_slice(&text).map_err(|_| not_one())?;
+        let row = CheckpointRow {
+            seq: a.seq,
+            head_hash: hex::decode(&a.head_hash).map_err(|_| not_one())?,
+            at: a.at,
+            key_label: a.key_label,
+            signature: hex::decode(&a.signature).map_err(|_| not_one())?,
+            version: a.version,
+            every: a.every,
+            prev_hash: a
+                .prev_hash
+                .map(|h| hex::decode(h).map_err(|_| not_one()))
+                .transpose()?,
+        };
+        if anchor_name(row.seq) != name {
+            return Err(unreadable(format!("{name} names seq {}", row.seq)));
+        }
+        out.push(row);
+    }
+    out.sort_by_key(|c| c.seq);
+    Ok(out)
 }
 
 /// Checks one stored row against the previous hash: hash, canonical decoding, and that the

@@ -91,6 +91,10 @@ enum AuditCommand {
         /// Start at this sequence number (its predecessor's stored hash is the anchor).
         #[arg(long, value_name = "SEQ")]
         from: Option<i64>,
+        /// Check the checkpoints published in this directory too (default: the configured
+        /// `audit.anchor_dir`, when it exists).
+        #[arg(long, value_name = "DIR")]
+        anchors: Option<std::path::PathBuf>,
     },
     /// Write records as JSON lines for external archiving.
     Export {

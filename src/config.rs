@@ -305,12 +305,17 @@ impl Default for IdentityConfig {
 pub struct AuditConfig {
     /// Records between two signed checkpoints (`QSIGN_AUDIT_CHECKPOINT_EVERY`).
     pub checkpoint_every: u32,
+    /// Where every checkpoint is also published as a write-once file, outside the database
+    /// (`QSIGN_AUDIT_ANCHOR_DIR`); `<data_dir>/audit-anchors` by default. Point it at storage
+    /// the database's administrators cannot rewrite (a WORM mount, another host's share).
+    pub anchor_dir: Option<PathBuf>,
 }
 
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             checkpoint_every: 100,
+            anchor_dir: None,
         }
     }
 }
@@ -516,6 +521,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ),
     ("QSIGN_IDENTITY_LOA_POLICY", "identity.loa_policy"),
     ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
+    ("QSIGN_AUDIT_ANCHOR_DIR", "audit.anchor_dir"),
     ("QSIGN_SIGNING_POLICIES", "signing.policies"),
     (
         "QSIGN_SIGNING_SAD_LIFETIME_SECS",
@@ -786,6 +792,15 @@ impl Config {
     #[must_use]
     pub fn softhsm_dir(&self) -> PathBuf {
         self.data_dir.join("softhsm")
+    }
+
+    /// Where audit checkpoints are published: `audit.anchor_dir`, or under the data directory.
+    #[must_use]
+    pub fn anchor_dir(&self) -> PathBuf {
+        self.audit
+            .anchor_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-anchors"))
     }
 
     /// The effective configuration as TOML, secrets redacted.

@@ -148,6 +148,13 @@ pub struct CheckpointRow {
     pub key_label: String,
     /// DER ECDSA signature.
     pub signature: Vec<u8>,
+    /// 1 (unchained, before checkpoints were chained) or 2.
+    pub version: i64,
+    /// The interval in records the log was checkpointed at when this one was made (0 in
+    /// version 1).
+    pub every: i64,
+    /// Version 2: the digest the previous checkpoint signed (32 zero bytes for the first).
+    pub prev_hash: Option<Vec<u8>>,
 }
 
 /// Which audit rows a query wants; every set field must match.
@@ -490,6 +497,39 @@ impl Tx {
         Ok(true)
     }
 
+    /// Stores a signed checkpoint inside this transaction (a second one for the same `seq`
+    /// is ignored).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_checkpoint(&mut self, c: &CheckpointRow) -> Result<(), Error> {
+        on_tx!(self, |conn| sqlx::query(INSERT_CHECKPOINT)
+            .bind(c.seq)
+            .bind(&c.head_hash)
+            .bind(c.at)
+            .bind(&c.key_label)
+            .bind(&c.signature)
+            .bind(c.version)
+            .bind(c.every)
+            .bind(&c.prev_hash)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The newest checkpoint, read inside this transaction (under the audit lock).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn last_checkpoint(&mut self) -> Result<Option<CheckpointRow>, Error> {
+        Ok(on_tx!(self, |conn| sqlx::query_as::<_, CheckpointRow>(
+            LAST_CHECKPOINT
+        )
+        .fetch_optional(conn)
+        .await)?)
+    }
+
     /// What a SAD's `item` (its mode, or a hash's signature count) says so far.
     async fn sad_spent(&mut self, id: &str, item: &str) -> Result<Option<String>, Error> {
         Ok(on_tx!(self, |conn| sqlx::query_scalar::<_, String>(
@@ -812,10 +852,14 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const AUDIT_COLUMNS: &str = "seq, at, actor, event, subject, request_id, record, hash";
 const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints \
-     (seq, head_hash, at, key_label, signature) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (seq) DO NOTHING";
-const CHECKPOINTS: &str = "SELECT seq, head_hash, at, key_label, signature \
-     FROM audit_checkpoints WHERE seq >= $1 ORDER BY seq";
+     (seq, head_hash, at, key_label, signature, version, every, prev_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (seq) DO NOTHING";
+const CHECKPOINT_AT: &str = "SELECT seq, head_hash, at, key_label, signature, version, every, \
+     prev_hash FROM audit_checkpoints WHERE seq = $1";
+const CHECKPOINTS: &str = "SELECT seq, head_hash, at, key_label, signature, version, every, \
+     prev_hash FROM audit_checkpoints WHERE seq >= $1 ORDER BY seq";
+const LAST_CHECKPOINT: &str = "SELECT seq, head_hash, at, key_label, signature, version, \
+     every, prev_hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
 const PERSON_COLUMNS: &str = "id, username, given_name, family_name, status, password_hash, \
      totp_secret, totp_last_step, created_at";
 const INSERT_PERSON: &str = "INSERT INTO persons (id, username, given_name, family_name, status, \
@@ -1182,16 +1226,23 @@ impl Store {
     /// # Errors
     /// Database errors.
     pub async fn insert_checkpoint(&self, c: &CheckpointRow) -> Result<(), Error> {
-        on_pool!(self, write, |pool| sqlx::query(INSERT_CHECKPOINT)
-            .bind(c.seq)
-            .bind(&c.head_hash)
-            .bind(c.at)
-            .bind(&c.key_label)
-            .bind(&c.signature)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.insert_checkpoint(c).await?;
+        tx.commit().await
+    }
+
+    /// The checkpoint at `seq`, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn checkpoint(&self, seq: i64) -> Result<Option<CheckpointRow>, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            CheckpointRow,
+        >(CHECKPOINT_AT)
+        .bind(seq)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Checkpoints from `from` on, in order.

@@ -13,20 +13,32 @@ pub(super) fn run(config: Config, command: AuditCommand) -> anyhow::Result<()> {
         let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
         let audit = opened.audit;
         let result = match command {
-            AuditCommand::Verify { from } => match audit.verify(from).await {
+            AuditCommand::Verify { from, anchors } => {
+                let anchors = anchors.or_else(|| Some(config.anchor_dir()).filter(|d| d.is_dir()));
+                match audit.verify(from, anchors.as_deref()).await {
                 Ok(report) => {
                     println!(
-                        "audit log OK: records {}..{}, {} checkpoint signature(s) verified, last checkpoint at {}",
+                        "audit log OK: records {}..{}, {} checkpoint signature(s) verified and chained, last checkpoint at {}; {} published checkpoint(s) matched{}",
                         report.from,
                         report.to,
                         report.checkpoints,
-                        report.last_checkpoint.map_or_else(|| "none".to_owned(), |s| s.to_string())
+                        report.last_checkpoint.map_or_else(|| "none".to_owned(), |s| s.to_string()),
+                        report.anchors,
+                        anchors.as_ref().map_or_else(|| " (no anchor directory)".to_owned(), |d| format!(" in {}", d.display())),
                     );
+                    if report.uncovered > 0 {
+                        println!(
+                            "records {}..{} are not yet covered by a checkpoint (the next one, or the shutdown checkpoint, covers them)",
+                            report.to - report.uncovered + 1,
+                            report.to
+                        );
+                    }
                     Ok(())
                 }
                 Err(Ok(broken)) => Err(anyhow::anyhow!("{broken}")),
                 Err(Err(e)) => Err(e.into()),
-            },
+            }
+            }
             AuditCommand::Export { from, to } => {
                 let to = match to {
                     Some(to) => to,

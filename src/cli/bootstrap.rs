@@ -124,7 +124,8 @@ pub(super) async fn open(
         },
     )
     .await?;
-    let audit = Audit::new(store.clone(), hsm.clone(), config.audit.checkpoint_every);
+    let audit = Audit::new(store.clone(), hsm.clone(), config.audit.checkpoint_every)
+        .with_anchors(config.anchor_dir());
     let pki = Pki::new(
         hsm.clone(),
         store.clone(),

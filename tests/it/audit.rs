@@ -1,6 +1,7 @@
 //! The audit log on SQLite and PostgreSQL: every kind of tampering is found at the right
 //! sequence number, concurrent writers build one gap-free chain, appends are atomic with their
-//! transaction, and checkpoint signatures verify with openssl.
+//! transaction, checkpoint signatures verify with openssl, and a log rewritten by a database
+//! writer (checkpoints deleted, the chain recomputed, or the whole log replaced) fails.
 
 use qsign::audit::{Actor, Audit, Context, Entry, Event};
 use qsign::store::{AuditRow, Store};
@@ -81,6 +82,40 @@ impl Raw {
             .unwrap())
     }
 
+    async fn delete_checkpoints(&self, from: i64, to: i64) {
+        let sql = "DELETE FROM audit_checkpoints WHERE seq >= $1 AND seq <= $2";
+        raw!(self, |p| sqlx::query(sql)
+            .bind(from)
+            .bind(to)
+            .execute(p)
+            .await
+            .unwrap());
+    }
+
+    /// Rewrites record `seq` (its subject `credential-N` becomes `credential-X`, same length,
+    /// still canonical) and recomputes the hash chain from there to `last`, as a database
+    /// writer without the HSM can.
+    async fn rewrite_from(&self, seq: i64, last: i64) {
+        let mut prev = if seq == 1 {
+            vec![0u8; 32]
+        } else {
+            self.row(seq - 1).await.hash
+        };
+        for s in seq..=last {
+            let mut row = self.row(s).await;
+            if s == seq {
+                let text = String::from_utf8(row.record.clone()).unwrap();
+                let subject = row.subject.clone().unwrap();
+                let forged = format!("{}X", &subject[..subject.len() - 1]);
+                row.record = text.replace(&subject, &forged).into_bytes();
+                row.subject = Some(forged);
+            }
+            row.hash = qsign::audit::chain_hash(&prev, &row.record).to_vec();
+            prev = row.hash.clone();
+            self.put(s, &row).await;
+        }
+    }
+
     async fn put_checkpoint(&self, seq: i64, head_hash: &[u8], signature: &[u8]) {
         let sql = "UPDATE audit_checkpoints SET head_hash = $2, signature = $3 WHERE seq = $1";
         raw!(self, |p| sqlx::query(sql)
@@ -98,6 +133,7 @@ struct Fixture {
     audit: Audit,
     store: Store,
     raw: Raw,
+    anchors: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
     pg: Option<support::PgDatabase>,
 }
@@ -111,10 +147,12 @@ impl Fixture {
             .await
             .unwrap();
         let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
+        let anchors = tempfile::tempdir().unwrap();
         Self {
-            audit: Audit::new(store.clone(), hsm, 10),
+            audit: Audit::new(store.clone(), hsm, 10).with_anchors(anchors.path().join("a")),
             store,
             raw,
+            anchors,
             _dir: Some(dir),
             pg: None,
         }
@@ -127,10 +165,12 @@ impl Fixture {
             .await
             .unwrap();
         let raw = Raw::Postgres(sqlx::PgPool::connect(&db.url).await.unwrap());
+        let anchors = tempfile::tempdir().unwrap();
         Self {
-            audit: Audit::new(store.clone(), hsm, 10),
+            audit: Audit::new(store.clone(), hsm, 10).with_anchors(anchors.path().join("a")),
             store,
             raw,
+            anchors,
             _dir: None,
             pg: Some(db),
         }
@@ -159,11 +199,15 @@ impl Fixture {
     }
 
     async fn broken_at(&self) -> i64 {
-        match self.audit.verify(None).await {
+        match self.audit.verify(None, None).await {
             Err(Ok(broken)) => broken.seq,
             Ok(report) => panic!("tampering not found: {report:?}"),
             Err(Err(e)) => panic!("verification failed to run: {e}"),
         }
+    }
+
+    fn anchor_dir(&self) -> std::path::PathBuf {
+        self.anchors.path().join("a")
     }
 
     async fn finish(self) {
@@ -180,7 +224,7 @@ impl Fixture {
 
 async fn changed_bytes_are_found(f: Fixture) {
     f.fill(30).await;
-    let report = f.audit.verify(None).await.unwrap();
+    let report = f.audit.verify(None, None).await.unwrap();
     assert_eq!((report.from, report.to, report.checkpoints), (1, 30, 3));
     for seq in [1, 7, 30] {
         let original = f.raw.row(seq).await;
@@ -202,7 +246,7 @@ async fn changed_bytes_are_found(f: Fixture) {
         assert_eq!(f.broken_at().await, seq);
         f.raw.put(seq, &original).await;
     }
-    f.audit.verify(None).await.unwrap();
+    f.audit.verify(None, None).await.unwrap();
     f.finish().await;
 }
 
@@ -215,7 +259,7 @@ async fn deletion_and_reordering_are_found(f: Fixture) {
     assert_eq!(f.broken_at().await, 5);
     f.raw.put(5, &five).await;
     f.raw.put(6, &six).await;
-    f.audit.verify(None).await.unwrap();
+    f.audit.verify(None, None).await.unwrap();
     // Delete one record in the middle.
     f.raw.delete(12, 12).await;
     assert_eq!(f.broken_at().await, 12);
@@ -257,12 +301,21 @@ async fn forged_checkpoints_are_found(f: Fixture) {
         .await;
     assert_eq!(f.broken_at().await, 20);
     f.raw.put_checkpoint(20, &hash, &signature).await;
-    f.audit.verify(None).await.unwrap();
+    f.audit.verify(None, None).await.unwrap();
 
-    // Checkpoint signatures are plain ECDSA-SHA256 over tag || seq || hash: openssl agrees.
-    let mut message = b"qsign audit checkpoint v1\n".to_vec();
+    // Checkpoint signatures are plain ECDSA-SHA256 over tag || seq || interval || hash ||
+    // the previous checkpoint's digest: openssl agrees.
+    let stored = f.store.checkpoint(20).await.unwrap().unwrap();
+    let previous = f.store.checkpoint(10).await.unwrap().unwrap();
+    assert_eq!(
+        stored.prev_hash.as_deref(),
+        Some(qsign::audit::signed_digest(&previous).as_slice())
+    );
+    let mut message = b"qsign audit checkpoint v2\n".to_vec();
     message.extend_from_slice(&20i64.to_be_bytes());
+    message.extend_from_slice(&10i64.to_be_bytes());
     message.extend_from_slice(&hash);
+    message.extend_from_slice(stored.prev_hash.as_deref().unwrap());
     let spki = f.audit.public_key_der().await.unwrap();
     assert!(support::openssl_verify(
         &spki,
@@ -301,7 +354,7 @@ async fn concurrent_writers_make_one_gap_free_chain(f: Fixture) {
     for t in tasks {
         t.await.unwrap();
     }
-    let report = f.audit.verify(None).await.unwrap();
+    let report = f.audit.verify(None, None).await.unwrap();
     assert_eq!(report.to, 200);
     assert_eq!(report.checkpoints, 20);
     f.finish().await;
@@ -322,7 +375,7 @@ async fn appends_roll_back_with_their_transaction(f: Fixture) {
     assert_eq!(f.store.audit_last_seq().await.unwrap(), 3);
     let again = f.audit.record(&entry, 6).await.unwrap();
     assert_eq!(again.seq, 4);
-    f.audit.verify(None).await.unwrap();
+    f.audit.verify(None, None).await.unwrap();
     // Queries find records by actor, subject and request id (support references).
     let found = f
         .audit
@@ -335,6 +388,118 @@ async fn appends_roll_back_with_their_transaction(f: Fixture) {
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].seq, 2);
+    f.finish().await;
+}
+
+async fn rewritten_logs_are_found(f: Fixture) {
+    f.fill(30).await;
+    let dir = f.anchor_dir();
+    // Every checkpoint was published as a read-only file, and they all match.
+    let report = f.audit.verify(None, Some(&dir)).await.unwrap();
+    assert_eq!(
+        (report.checkpoints, report.anchors, report.uncovered),
+        (3, 3, 0)
+    );
+    let mode = {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(dir.join("checkpoint-00000000000000000010.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o222
+    };
+    assert_eq!(mode, 0, "anchors are written read-only");
+
+    // One checkpoint deleted: the next no longer chains, the gap is found.
+    let (hash, signature) = f.raw.checkpoint(20).await;
+    f.raw.delete_checkpoints(20, 20).await;
+    assert_eq!(f.broken_at().await, 20);
+    f.raw.delete_checkpoints(0, 0).await;
+    // Re-inserting it as it was repairs the log (nothing else changed).
+    let row = qsign::store::CheckpointRow {
+        seq: 20,
+        head_hash: hash,
+        at: 0,
+        key_label: "qsign-audit-1".into(),
+        signature,
+        version: 2,
+        every: 10,
+        prev_hash: Some(
+            qsign::audit::signed_digest(&f.store.checkpoint(10).await.unwrap().unwrap()).to_vec(),
+        ),
+    };
+    f.store.insert_checkpoint(&row).await.unwrap();
+    f.audit.verify(None, None).await.unwrap();
+
+    // The attack: every checkpoint deleted, a record rewritten and the unkeyed chain
+    // recomputed. Each record checks against its predecessor, but the checkpoints are missing.
+    f.raw.delete_checkpoints(1, 30).await;
+    f.raw.rewrite_from(5, 30).await;
+    match f.audit.verify(None, None).await {
+        Err(Ok(broken)) => {
+            assert_eq!(broken.seq, 10, "{broken}");
+            assert!(broken.reason.contains("checkpoint missing"), "{broken}");
+        }
+        other => panic!("a rewritten log passed: {other:?}"),
+    }
+    // The whole log replaced by a short fresh one that needs no checkpoint yet: only the
+    // published checkpoints find it.
+    f.raw.delete(1, 30).await;
+    f.fill(5).await;
+    let report = f.audit.verify(None, None).await.unwrap();
+    assert_eq!((report.to, report.uncovered), (5, 5));
+    match f.audit.verify(None, Some(&dir)).await {
+        Err(Ok(broken)) => {
+            assert_eq!(broken.seq, 10, "{broken}");
+            assert!(broken.reason.contains("truncated or replaced"), "{broken}");
+        }
+        other => panic!("a replaced log passed against its anchors: {other:?}"),
+    }
+    f.finish().await;
+}
+
+async fn shutdown_checkpoints_are_not_signed_over_a_rewritten_tail(f: Fixture) {
+    f.fill(25).await;
+    // A forged anchor file (another head hash) is refused.
+    let dir = f.anchor_dir();
+    let path = dir.join("checkpoint-00000000000000000020.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["head_hash"] = hex::encode([7u8; 32]).into();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, v.to_string()).unwrap();
+    match f.audit.verify(None, Some(&dir)).await {
+        Err(Ok(broken)) => {
+            assert_eq!(broken.seq, 20, "{broken}");
+            assert!(broken.reason.contains("does not verify"), "{broken}");
+        }
+        other => panic!("a forged anchor passed: {other:?}"),
+    }
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, text).unwrap();
+    f.audit.verify(None, Some(&dir)).await.unwrap();
+    // A tail changed without recomputing the chain: no checkpoint over it.
+    let original = f.raw.row(23).await;
+    let mut changed = original.clone();
+    changed.record[10] ^= 1;
+    f.raw.put(23, &changed).await;
+    assert!(
+        f.audit.checkpoint_head(1).await.is_err(),
+        "signed over a broken tail"
+    );
+    f.raw.put(23, &original).await;
+    // The attack of the review: checkpoints deleted, a record rewritten, the chain
+    // recomputed; the shutdown checkpoint would have signed the forged history.
+    let (hash, signature) = f.raw.checkpoint(20).await;
+    f.raw.delete_checkpoints(1, 25).await;
+    f.raw.rewrite_from(3, 25).await;
+    assert!(
+        f.audit.checkpoint_head(1).await.is_err(),
+        "a checkpoint was signed over a rewritten log"
+    );
+    assert!(f.store.checkpoint(25).await.unwrap().is_none());
+    f.raw.delete(1, 25).await;
+    drop((hash, signature));
     f.finish().await;
 }
 
@@ -361,6 +526,16 @@ macro_rules! audit_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn forged_checkpoints_are_found_and_real_ones_verify_with_openssl() {
                 forged_checkpoints_are_found($make.await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rewritten_and_replaced_logs_fail_with_and_without_anchors() {
+                rewritten_logs_are_found($make.await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn no_shutdown_checkpoint_over_a_rewritten_tail() {
+                shutdown_checkpoints_are_not_signed_over_a_rewritten_tail($make.await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

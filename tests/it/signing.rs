@@ -786,7 +786,7 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     assert!(!ids.contains(&json!(advanced)));
 
     // The audit chain still verifies after all of this.
-    assert!(svc.audit.verify(None).await.is_ok());
+    assert!(svc.audit.verify(None, None).await.is_ok());
     svc.stop().await;
 }
 
@@ -1062,7 +1062,7 @@ async fn race_for_the_last_use(nodes: &[&Service]) {
     assert_eq!(audit_events(first, "signature_made").await.len(), 1);
     assert_eq!(audit_events(first, "sad_consumed").await.len(), 1);
     assert_eq!(first.store.sad_uses(&sad_id(&sad)).await.unwrap(), 1);
-    assert!(first.audit.verify(None).await.is_ok());
+    assert!(first.audit.verify(None, None).await.is_ok());
 }
 
 fn sad_id(sad: &str) -> String {

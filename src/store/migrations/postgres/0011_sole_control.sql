@@ -23,3 +23,9 @@ CREATE TABLE sad_spent (
     PRIMARY KEY (sad_id, item)
 );
 CREATE INDEX sad_spent_expiry ON sad_spent (expires_at);
+
+-- Audit checkpoints of version 2 are chained (each signs the previous one's digest in
+-- prev_hash) and state the interval they were made at, so that a missing checkpoint is found.
+ALTER TABLE audit_checkpoints ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE audit_checkpoints ADD COLUMN every BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE audit_checkpoints ADD COLUMN prev_hash BYTEA;
