@@ -19,6 +19,7 @@ mod blob;
 mod mechanism;
 mod provision;
 mod pubkey;
+pub mod records;
 pub mod softhsm;
 
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ use zeroize::Zeroizing;
 pub use blob::WrappedKey;
 pub use mechanism::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
 pub use provision::TokenStatus;
+pub use records::Record;
 
 /// Label (and `CKA_ID`) of the master wrapping key for EC user keys. Its unwrap template fixes
 /// class, key type and every usage a PIN holder could add (`hsm::provision`).

@@ -320,6 +320,14 @@ impl Identity {
         } else {
             None
         };
+        let password_mac = Some(
+            self.hsm
+                .tag_record(&hsm::Record::Password {
+                    person: &id.to_string(),
+                    hash: &hash,
+                })
+                .await?,
+        );
         let row = PersonRow {
             id: id.to_string(),
             username: username.to_owned(),
@@ -333,6 +341,7 @@ impl Identity {
             },
             totp_last_step: None,
             created_at: now,
+            password_mac,
         };
         match self.store.insert_person(&row).await {
             Err(store::Error::Conflict) => return Err(Error::UsernameTaken),
@@ -488,6 +497,105 @@ impl Identity {
         ))
     }
 
+    /// Once, when the records key is created (`qsign init` or `serve` on an existing
+    /// database): tags the rows written before integrity tags existed, and seals TOTP seeds
+    /// still stored in plaintext. Only then: afterwards an untagged row or an unsealed seed is
+    /// one written without the HSM, and is refused.
+    ///
+    /// Answers how many rows were tagged.
+    ///
+    /// # Errors
+    /// Store and HSM failures.
+    pub async fn tag_existing(&self) -> Result<usize, Error> {
+        use crate::hsm::Record;
+        use crate::store::Tagged;
+        let (store, hsm) = (&self.store, &self.hsm);
+        let rows = store.untagged().await?;
+        let count =
+            rows.persons.len() + rows.passkeys.len() + rows.credentials.len() + rows.members.len();
+        for p in &rows.persons {
+            let seed = self.sealed_seed(p).await?;
+            let mac = hsm
+                .tag_record(&Record::Password {
+                    person: &p.id,
+                    hash: &p.password_hash,
+                })
+                .await?;
+            store
+                .set_tag(
+                    Tagged::Person {
+                        id: &p.id,
+                        totp_secret: seed.as_deref(),
+                    },
+                    &mac,
+                )
+                .await?;
+        }
+        for k in &rows.passkeys {
+            let mac = hsm
+                .tag_record(&Record::Passkey {
+                    person: &k.person_id,
+                    credential_id: &k.credential_id,
+                    passkey: &k.passkey,
+                    high_from: k.high_from,
+                    bound_by: &k.bound_by,
+                })
+                .await?;
+            store
+                .set_tag(Tagged::Passkey(&k.credential_id), &mac)
+                .await?;
+        }
+        for c in &rows.credentials {
+            let mac = hsm
+                .tag_record(&Record::Credential {
+                    id: &c.id,
+                    person: &c.person,
+                    policy: &c.policy,
+                    kind: &c.kind,
+                    cvr: c.cvr.as_deref(),
+                    algorithm: &c.algorithm,
+                    wrapped: &c.wrapped,
+                })
+                .await?;
+            store.set_tag(Tagged::Credential(&c.id), &mac).await?;
+        }
+        for m in &rows.members {
+            let mac = hsm
+                .tag_record(&Record::Membership {
+                    cvr: &m.cvr,
+                    person: &m.person,
+                    admin: m.admin,
+                    sign_on_behalf: m.sign_on_behalf,
+                    use_seal: m.use_seal,
+                })
+                .await?;
+            store
+                .set_tag(
+                    Tagged::Member {
+                        cvr: &m.cvr,
+                        person: &m.person,
+                    },
+                    &mac,
+                )
+                .await?;
+        }
+        Ok(count)
+    }
+
+    /// A person's TOTP seed as it is to be stored: sealed (a seed stored in plaintext by an
+    /// earlier version is sealed now). Used once, when integrity tags are introduced.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn sealed_seed(&self, person: &PersonRow) -> Result<Option<String>, Error> {
+        match person.totp_secret.as_deref() {
+            Some(s) if !s.starts_with(SEALED_PREFIX) => {
+                Ok(Some(self.seal_secret(&person.id, s).await?))
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
     /// The person's TOTP seed, unsealed; `None` when there is none or it does not open (which
     /// is logged: it means the row was tampered with, moved to another person, or written
     /// unsealed by someone other than qsign).
@@ -507,6 +615,20 @@ impl Identity {
                 None
             }
         }
+    }
+
+    /// Whether a person's password hash carries its integrity tag.
+    async fn password_intact(&self, person: &PersonRow) -> Result<bool, Error> {
+        Ok(self
+            .hsm
+            .record_intact(
+                hsm::Record::Password {
+                    person: &person.id,
+                    hash: &person.password_hash,
+                },
+                person.password_mac.as_deref(),
+            )
+            .await?)
     }
 
     /// The throttle keys of a login: the username, and the source address when known.
@@ -550,6 +672,7 @@ impl Identity {
                 if self
                     .verify_password_blocking(password, person.password_hash.clone())
                     .await?
+                    && self.password_intact(person).await?
                 {
                     Ok(Factor::Password)
                 } else {
@@ -633,8 +756,14 @@ impl Identity {
             |p| p.password_hash.clone(),
         );
         let password_ok = self.verify_password_blocking(password, hash).await?;
+        // The hash must be this person's, as the service wrote it: one copied from another
+        // row (whose password the writer knows) has no valid tag here.
+        let intact = match &person {
+            Some(p) if password_ok => self.password_intact(p).await?,
+            _ => false,
+        };
         let person = match person {
-            Some(p) if password_ok && p.status == "active" => p,
+            Some(p) if password_ok && intact && p.status == "active" => p,
             other => {
                 let subject = other.map(|p| format!("person:{}", p.id));
                 return Err(self
@@ -880,6 +1009,7 @@ impl Identity {
                     totp_secret: None,
                     totp_last_step: None,
                     created_at: now,
+                    password_mac: None,
                 };
                 let person = self
                     .store

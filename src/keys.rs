@@ -12,9 +12,9 @@ pub mod policy;
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Event};
-use crate::hsm::{self, Hsm, KeyAlgorithm, WrappedKey};
+use crate::hsm::{self, Hsm, KeyAlgorithm, Record, WrappedKey};
 use crate::pki::{self, Employee, LegalPerson, NaturalPerson, Pki, Reason, Subject};
-use crate::store::{self, CredentialRow, Store};
+use crate::store::{self, CredentialRow, MemberRow, Store};
 use policy::{Policies, Policy};
 
 /// What can go wrong with credentials.
@@ -305,13 +305,60 @@ impl Keys {
     /// # Errors
     /// Store failures, damaged rows.
     pub async fn list(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
-        self.store
+        let rows: Vec<CredentialRow> = self
+            .store
             .credentials(&person.to_string())
             .await?
             .into_iter()
             .filter(|row| self.policy(&row.policy).is_some() && row.kind != "seal")
-            .map(|row| self.credential(row))
+            .collect();
+        let intact = self.intact(&rows).await?;
+        rows.into_iter()
+            .zip(intact)
+            .filter(|(_, ok)| *ok)
+            .map(|(row, _)| self.credential(row))
             .collect()
+    }
+
+    /// Whether each credential row carries its integrity tag (one HSM round trip). A row
+    /// given another owner, policy, kind or organisation by a database writer fails.
+    async fn intact(&self, rows: &[CredentialRow]) -> Result<Vec<bool>, Error> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let checks: Vec<(Record<'_>, Option<&[u8]>)> = rows
+            .iter()
+            .map(|r| (credential_record(r), r.mac.as_deref()))
+            .collect();
+        Ok(self.hsm.records_intact(&checks).await?)
+    }
+
+    /// A stored credential, if its integrity tag verifies ([`Error::NotFound`] otherwise).
+    async fn checked(&self, row: CredentialRow) -> Result<Credential, Error> {
+        if self.intact(std::slice::from_ref(&row)).await?.first() != Some(&true) {
+            return Err(Error::NotFound);
+        }
+        self.credential(row)
+    }
+
+    /// The integrity tag of an organisation membership (orgs writes it with every change).
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn tag_membership(&self, m: &MemberRow) -> Result<Vec<u8>, Error> {
+        Ok(self.hsm.tag_record(&membership_record(m)).await?)
+    }
+
+    /// Whether an organisation membership carries its integrity tag: rights given by a
+    /// database writer fail.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn membership_intact(&self, m: &MemberRow) -> Result<bool, Error> {
+        Ok(self
+            .hsm
+            .record_intact(membership_record(m), m.mac.as_deref())
+            .await?)
     }
 
     /// Any credential by id (the caller decides whether the person may use it).
@@ -327,7 +374,7 @@ impl Keys {
             .credential(&id.to_string())
             .await?
             .ok_or(Error::NotFound)?;
-        self.credential(row)
+        self.checked(row).await
     }
 
     /// The live seal credential of an organisation.
@@ -335,11 +382,14 @@ impl Keys {
     /// # Errors
     /// Store failures, damaged rows.
     pub async fn seal(&self, cvr: &str) -> Result<Option<Credential>, Error> {
-        self.store
-            .seal_credential(cvr)
-            .await?
-            .map(|row| self.credential(row))
-            .transpose()
+        match self.store.seal_credential(cvr).await? {
+            Some(row) => match self.checked(row).await {
+                Ok(c) => Ok(Some(c)),
+                Err(Error::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        }
     }
 
     /// One of `person`'s credentials. Someone else's credential is [`Error::NotFound`] too, so
@@ -453,6 +503,11 @@ impl Keys {
             updated_at: now,
             kind: kind.name().to_owned(),
             cvr: kind.cvr().map(str::to_owned),
+            mac: None,
+        };
+        let row = CredentialRow {
+            mac: Some(self.hsm.tag_record(&credential_record(&row)).await?),
+            ..row
         };
         let mut tx = self.store.begin().await?;
         if let Err(e) = tx.insert_credential(&row).await {
@@ -613,5 +668,30 @@ impl Keys {
             .append_and_commit(tx, &entry, now.saturating_mul(1000))
             .await?;
         Ok(true)
+    }
+}
+
+/// What a credential row's integrity tag covers: who owns it, under which policy, for whom it
+/// acts, and its key.
+fn credential_record(row: &CredentialRow) -> Record<'_> {
+    Record::Credential {
+        id: &row.id,
+        person: &row.person,
+        policy: &row.policy,
+        kind: &row.kind,
+        cvr: row.cvr.as_deref(),
+        algorithm: &row.algorithm,
+        wrapped: &row.wrapped,
+    }
+}
+
+/// What a membership row's integrity tag covers.
+fn membership_record(m: &MemberRow) -> Record<'_> {
+    Record::Membership {
+        cvr: &m.cvr,
+        person: &m.person,
+        admin: m.admin,
+        sign_on_behalf: m.sign_on_behalf,
+        use_seal: m.use_seal,
     }
 }

@@ -149,6 +149,23 @@ pub struct Orgs {
     policy: String,
 }
 
+impl Orgs {
+    /// A membership as the service wrote it: a row whose integrity tag does not verify (a
+    /// right or the administrator role given by a database writer) counts as no membership.
+    async fn member(&self, cvr: &str, person: &str) -> Result<Option<MemberRow>, Error> {
+        match self.store.member(cvr, person).await? {
+            Some(m) if self.keys.membership_intact(&m).await? => Ok(Some(m)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A membership with its integrity tag, ready to be written.
+    async fn tagged(&self, mut m: MemberRow) -> Result<MemberRow, Error> {
+        m.mac = Some(self.keys.tag_membership(&m).await?);
+        Ok(m)
+    }
+}
+
 fn subject(cvr: &str) -> Option<String> {
     Some(format!("org:{cvr}"))
 }
@@ -207,7 +224,7 @@ impl Orgs {
             Err(store::Error::Conflict) => return Err(Error::Exists),
             other => other?,
         }
-        tx.upsert_member(&MemberRow {
+        let first = MemberRow {
             cvr: row.cvr.clone(),
             person: admin.to_string(),
             username: String::new(),
@@ -217,8 +234,9 @@ impl Orgs {
             sign_on_behalf: false,
             use_seal: false,
             joined_at: now,
-        })
-        .await?;
+            mac: None,
+        };
+        tx.upsert_member(&self.tagged(first).await?).await?;
         let entries = [
             ctx.entry(
                 subject(&row.cvr),
@@ -252,6 +270,9 @@ impl Orgs {
     ) -> Result<Vec<(OrganisationRow, MemberRow)>, Error> {
         let mut out = Vec::new();
         for member in self.store.memberships(&person.to_string()).await? {
+            if !self.keys.membership_intact(&member).await? {
+                continue;
+            }
             if let Some(org) = self.store.organisation(&member.cvr).await? {
                 out.push((org, member));
             }
@@ -265,7 +286,7 @@ impl Orgs {
     /// [`Error::NotFound`], [`Error::NotAdmin`]; store failures.
     pub async fn admin_of(&self, caller: &uuid::Uuid, cvr: &Cvr) -> Result<MemberRow, Error> {
         self.organisation(cvr).await?;
-        match self.store.member(cvr.as_str(), &caller.to_string()).await? {
+        match self.member(cvr.as_str(), &caller.to_string()).await? {
             Some(m) if m.admin => Ok(m),
             _ => Err(Error::NotAdmin),
         }
@@ -352,10 +373,7 @@ impl Orgs {
             .organisation(&invitation.cvr)
             .await?
             .ok_or(Error::NotFound)?;
-        let existing = self
-            .store
-            .member(&invitation.cvr, &person.id.to_string())
-            .await?;
+        let existing = self.member(&invitation.cvr, &person.id.to_string()).await?;
         let member = MemberRow {
             cvr: invitation.cvr.clone(),
             person: person.id.to_string(),
@@ -367,7 +385,9 @@ impl Orgs {
                 || existing.as_ref().is_some_and(|m| m.sign_on_behalf),
             use_seal: invitation.use_seal || existing.as_ref().is_some_and(|m| m.use_seal),
             joined_at: existing.as_ref().map_or(now, |m| m.joined_at),
+            mac: None,
         };
+        let member = self.tagged(member).await?;
         tx.upsert_member(&member).await?;
         let entry = ctx.entry(
             subject(&org.cvr),
@@ -439,7 +459,6 @@ impl Orgs {
         self.admin_of(caller, cvr).await?;
         let org = self.organisation(cvr).await?;
         let mut row = self
-            .store
             .member(cvr.as_str(), &member.id.to_string())
             .await?
             .ok_or(Error::NoMember)?;
@@ -447,6 +466,7 @@ impl Orgs {
             Right::SignOnBehalf => row.sign_on_behalf = granted,
             Right::UseSeal => row.use_seal = granted,
         }
+        let row = self.tagged(row).await?;
         let mut tx = self.store.begin().await?;
         tx.upsert_member(&row).await?;
         let event = if granted {
@@ -563,7 +583,7 @@ impl Orgs {
     pub async fn usable_seals(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
         let mut out = Vec::new();
         for member in self.store.memberships(&person.to_string()).await? {
-            if member.use_seal {
+            if member.use_seal && self.keys.membership_intact(&member).await? {
                 if let Some(seal) = self.keys.seal(&member.cvr).await? {
                     out.push(seal);
                 }
@@ -597,7 +617,6 @@ impl Orgs {
             Kind::Seal { cvr } => (cvr, Right::UseSeal),
         };
         let member = self
-            .store
             .member(cvr, &person.to_string())
             .await?
             .ok_or(Error::NoMember)?;

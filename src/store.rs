@@ -277,6 +277,7 @@ impl Tx {
             .bind(&p.totp_secret)
             .bind(p.totp_last_step)
             .bind(p.created_at)
+            .bind(&p.password_mac)
             .execute(conn)
             .await
             .map(|_| ()))?;
@@ -289,11 +290,12 @@ impl Tx {
     /// # Errors
     /// Database errors.
     pub async fn upsert_member(&mut self, m: &MemberRow) -> Result<(), Error> {
-        on_tx!(self, |conn| sqlx::query(
-            "INSERT INTO org_members (cvr, person, admin, sign_on_behalf, use_seal, joined_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cvr, person) DO UPDATE SET \
+        on_tx!(self, |conn| {
+            sqlx::query(
+            "INSERT INTO org_members (cvr, person, admin, sign_on_behalf, use_seal, joined_at, mac) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (cvr, person) DO UPDATE SET \
              admin = excluded.admin, sign_on_behalf = excluded.sign_on_behalf, \
-             use_seal = excluded.use_seal"
+             use_seal = excluded.use_seal, mac = excluded.mac"
         )
         .bind(&m.cvr)
         .bind(&m.person)
@@ -301,9 +303,11 @@ impl Tx {
         .bind(m.sign_on_behalf)
         .bind(m.use_seal)
         .bind(m.joined_at)
+        .bind(&m.mac)
         .execute(conn)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -395,6 +399,7 @@ impl Tx {
             .bind(c.updated_at)
             .bind(&c.kind)
             .bind(&c.cvr)
+            .bind(&c.mac)
             .execute(conn)
             .await
             .map(|_| ()))?;
@@ -623,6 +628,8 @@ pub struct CredentialRow {
     pub kind: String,
     /// The organisation an employee or seal credential acts for.
     pub cvr: Option<String>,
+    /// Integrity tag under the HSM's records key (`hsm::Record::Credential`).
+    pub mac: Option<Vec<u8>>,
 }
 
 /// An organisation.
@@ -659,6 +666,8 @@ pub struct MemberRow {
     pub use_seal: bool,
     /// Unix seconds.
     pub joined_at: i64,
+    /// Integrity tag under the HSM's records key (`hsm::Record::Membership`).
+    pub mac: Option<Vec<u8>>,
 }
 
 /// A pending invitation (its id is the SHA-256 of the code, hex).
@@ -728,6 +737,9 @@ pub struct PersonRow {
     pub totp_last_step: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Integrity tag of the password hash under the HSM's records key
+    /// (`hsm::Record::Password`).
+    pub password_mac: Option<Vec<u8>>,
 }
 
 /// A passkey of a person.
@@ -745,6 +757,44 @@ pub struct PasskeyRow {
     pub high_from: i64,
     /// `high-session`, `enrolment-code`, or `session` (before level-preserving enrolment).
     pub bound_by: String,
+    /// Integrity tag under the HSM's records key (`hsm::Record::Passkey`).
+    pub mac: Option<Vec<u8>>,
+}
+
+/// Rows without an integrity tag (written before tags existed).
+#[derive(Debug, Clone, Default)]
+pub struct Untagged {
+    /// Persons.
+    pub persons: Vec<PersonRow>,
+    /// Passkeys.
+    pub passkeys: Vec<PasskeyRow>,
+    /// Credentials.
+    pub credentials: Vec<CredentialRow>,
+    /// Organisation memberships.
+    pub members: Vec<MemberRow>,
+}
+
+/// Which row a tag belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Tagged<'a> {
+    /// A person's password tag, with the TOTP seed as it is to be stored.
+    Person {
+        /// Person id.
+        id: &'a str,
+        /// The (sealed) TOTP seed.
+        totp_secret: Option<&'a str>,
+    },
+    /// A passkey by credential id.
+    Passkey(&'a str),
+    /// A credential by id.
+    Credential(&'a str),
+    /// A membership.
+    Member {
+        /// CVR number.
+        cvr: &'a str,
+        /// Person id.
+        person: &'a str,
+    },
 }
 
 /// A pending OAuth authorization request.
@@ -861,22 +911,22 @@ const CHECKPOINTS: &str = "SELECT seq, head_hash, at, key_label, signature, vers
 const LAST_CHECKPOINT: &str = "SELECT seq, head_hash, at, key_label, signature, version, \
      every, prev_hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
 const PERSON_COLUMNS: &str = "id, username, given_name, family_name, status, password_hash, \
-     totp_secret, totp_last_step, created_at";
+     totp_secret, totp_last_step, created_at, password_mac";
 const INSERT_PERSON: &str = "INSERT INTO persons (id, username, given_name, family_name, status, \
-     password_hash, totp_secret, totp_last_step, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     password_hash, totp_secret, totp_last_step, created_at, password_mac) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const CONSUME_TOTP: &str = "UPDATE persons SET totp_last_step = $2 \
      WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)";
 const COUNT_FAILURE: &str = "INSERT INTO login_throttle (key, failures, locked_until) \
      VALUES ($1, 1, 0) ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1 \
      RETURNING failures, locked_until";
 const CREDENTIAL_COLUMNS: &str = "id, person, policy, algorithm, wrapped, serial, certificate, \
-     status, created_at, updated_at, kind, cvr";
+     status, created_at, updated_at, kind, cvr, mac";
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, person, policy, algorithm, wrapped, \
-     serial, certificate, status, created_at, updated_at, kind, cvr) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     serial, certificate, status, created_at, updated_at, kind, cvr, mac) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const MEMBER_COLUMNS: &str = "m.cvr, m.person, p.username, p.given_name, p.family_name, m.admin, \
-     m.sign_on_behalf, m.use_seal, m.joined_at";
+     m.sign_on_behalf, m.use_seal, m.joined_at, m.mac";
 const SET_CREDENTIAL_STATUS: &str = "UPDATE credentials SET status = $2, updated_at = $3 \
      WHERE id = $1 AND status <> 'revoked' AND status <> $2";
 /// Adds `$2` uses to a SAD only while the total stays within `$3`: zero rows means no.
@@ -1484,6 +1534,93 @@ impl Store {
         Ok(fresh)
     }
 
+    /// Rows written before integrity tags existed (no tag yet): persons with a password,
+    /// passkeys, credentials and memberships. Read once, when the records key is created.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn untagged(&self) -> Result<Untagged, Error> {
+        let persons = on_pool!(self, read, |pool| sqlx::query_as::<_, PersonRow>(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {PERSON_COLUMNS} FROM persons WHERE password_mac IS NULL"
+            ))
+        )
+        .fetch_all(pool)
+        .await)?;
+        let passkeys = on_pool!(self, read, |pool| sqlx::query_as::<_, PasskeyRow>(
+            "SELECT credential_id, person_id, passkey, created_at, high_from, bound_by, mac \
+             FROM passkeys WHERE mac IS NULL"
+        )
+        .fetch_all(pool)
+        .await)?;
+        let credentials = on_pool!(self, read, |pool| sqlx::query_as::<_, CredentialRow>(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE mac IS NULL"
+            ))
+        )
+        .fetch_all(pool)
+        .await)?;
+        let members = on_pool!(self, read, |pool| sqlx::query_as::<_, MemberRow>(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM org_members m JOIN persons p ON p.id = m.person \
+                 WHERE m.mac IS NULL"
+            ))
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(Untagged {
+            persons,
+            passkeys,
+            credentials,
+            members,
+        })
+    }
+
+    /// Stores the integrity tag of a row named by `untagged`, and (for a person) the TOTP
+    /// seed sealed in place of a plaintext one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_tag(&self, row: Tagged<'_>, mac: &[u8]) -> Result<(), Error> {
+        match row {
+            Tagged::Person { id, totp_secret } => on_pool!(self, write, |pool| sqlx::query(
+                "UPDATE persons SET password_mac = $2, totp_secret = $3 WHERE id = $1"
+            )
+            .bind(id)
+            .bind(mac)
+            .bind(totp_secret)
+            .execute(pool)
+            .await
+            .map(|_| ()))?,
+            Tagged::Passkey(id) => on_pool!(self, write, |pool| sqlx::query(
+                "UPDATE passkeys SET mac = $2 WHERE credential_id = $1"
+            )
+            .bind(id)
+            .bind(mac)
+            .execute(pool)
+            .await
+            .map(|_| ()))?,
+            Tagged::Credential(id) => on_pool!(self, write, |pool| sqlx::query(
+                "UPDATE credentials SET mac = $2 WHERE id = $1"
+            )
+            .bind(id)
+            .bind(mac)
+            .execute(pool)
+            .await
+            .map(|_| ()))?,
+            Tagged::Member { cvr, person } => on_pool!(self, write, |pool| sqlx::query(
+                "UPDATE org_members SET mac = $3 WHERE cvr = $1 AND person = $2"
+            )
+            .bind(cvr)
+            .bind(person)
+            .bind(mac)
+            .execute(pool)
+            .await
+            .map(|_| ()))?,
+        }
+        Ok(())
+    }
+
     /// Forgets the uses of SADs that expired before `before` (they can no longer verify).
     ///
     /// # Errors
@@ -1773,7 +1910,7 @@ impl Store {
         on_pool!(self, write, |pool| {
             sqlx::query(
                 "INSERT INTO passkeys (credential_id, person_id, passkey, created_at, high_from, \
-                 bound_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                 bound_by, mac) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&p.credential_id)
             .bind(&p.person_id)
@@ -1781,6 +1918,7 @@ impl Store {
             .bind(p.created_at)
             .bind(p.high_from)
             .bind(&p.bound_by)
+            .bind(&p.mac)
             .execute(pool)
             .await
             .map(|_| ())
@@ -1795,7 +1933,7 @@ impl Store {
     pub async fn passkeys(&self, person: &str) -> Result<Vec<PasskeyRow>, Error> {
         Ok(on_pool!(self, read, |pool| {
             sqlx::query_as::<_, PasskeyRow>(
-                "SELECT credential_id, person_id, passkey, created_at, high_from, bound_by \
+                "SELECT credential_id, person_id, passkey, created_at, high_from, bound_by, mac \
              FROM passkeys WHERE person_id = $1 ORDER BY created_at",
             )
             .bind(person)
@@ -1910,12 +2048,18 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn update_passkey(&self, credential_id: &str, passkey: &str) -> Result<(), Error> {
+    pub async fn update_passkey(
+        &self,
+        credential_id: &str,
+        passkey: &str,
+        mac: &[u8],
+    ) -> Result<(), Error> {
         on_pool!(self, write, |pool| sqlx::query(
-            "UPDATE passkeys SET passkey = $2 WHERE credential_id = $1"
+            "UPDATE passkeys SET passkey = $2, mac = $3 WHERE credential_id = $1"
         )
         .bind(credential_id)
         .bind(passkey)
+        .bind(mac)
         .execute(pool)
         .await
         .map(|_| ()))?;

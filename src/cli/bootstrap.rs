@@ -141,6 +141,18 @@ pub(super) async fn open(
         loa_policy(config)?,
         external_issuers(config).await?,
     )?;
+    if keys
+        .iter()
+        .any(|(label, status)| *label == hsm::RECORDS_KEY_LABEL && *status == KeyStatus::Created)
+    {
+        let count = identity.tag_existing().await?;
+        if count > 0 {
+            tracing::info!(
+                rows = count,
+                "integrity tags added to rows written before they existed"
+            );
+        }
+    }
     let credentials = Keys::new(
         store.clone(),
         hsm.clone(),

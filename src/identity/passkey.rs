@@ -50,16 +50,26 @@ impl Identity {
             .ok_or(Error::UnknownAccount)
     }
 
-    /// A person's passkeys: the stored row and the parsed key.
+    /// A person's passkeys: the stored row and the parsed key. Rows whose integrity tag does
+    /// not verify (a passkey moved here from another person, or edited) are left out.
     async fn stored_passkeys(&self, person: &str) -> Result<Vec<(PasskeyRow, Passkey)>, Error> {
-        self.store
-            .passkeys(person)
-            .await?
-            .into_iter()
-            .map(|row| {
+        let rows = self.store.passkeys(person).await?;
+        let checks: Vec<(crate::hsm::Record<'_>, Option<&[u8]>)> = rows
+            .iter()
+            .map(|r| (passkey_record(r), r.mac.as_deref()))
+            .collect();
+        let intact = if checks.is_empty() {
+            Vec::new()
+        } else {
+            self.hsm.records_intact(&checks).await?
+        };
+        rows.iter()
+            .zip(intact)
+            .filter(|(_, ok)| *ok)
+            .map(|(row, _)| {
                 let key = serde_json::from_str(&row.passkey)
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                Ok((row, key))
+                Ok((row.clone(), key))
             })
             .collect()
     }
@@ -213,14 +223,16 @@ impl Identity {
         let (high_from, bound_by) = self.bind(principal, kept.code_hash.as_deref(), now).await?;
         let id = data_encoding::BASE64URL_NOPAD.encode(passkey.cred_id().as_ref());
         let json = serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
-        let row = PasskeyRow {
+        let mut row = PasskeyRow {
             credential_id: id,
             person_id: person.clone(),
             passkey: json,
             created_at: now,
             high_from,
             bound_by: bound_by.to_owned(),
+            mac: None,
         };
+        row.mac = Some(self.hsm.tag_record(&passkey_record(&row)).await?);
         match self.store.insert_passkey(&row).await {
             Err(crate::store::Error::Conflict) => return Err(Error::InvalidCredentials),
             other => other?,
@@ -396,7 +408,14 @@ impl Identity {
             if passkey.update_credential(result) == Some(true) {
                 let json =
                     serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
-                self.store.update_passkey(&row.credential_id, &json).await?;
+                let updated = PasskeyRow {
+                    passkey: json,
+                    ..row.clone()
+                };
+                let mac = self.hsm.tag_record(&passkey_record(&updated)).await?;
+                self.store
+                    .update_passkey(&row.credential_id, &updated.passkey, &mac)
+                    .await?;
             }
         }
         Ok(high)
@@ -636,6 +655,17 @@ impl Identity {
         );
         self.audit.record(&entry, now * 1000).await?;
         self.issue(principal.person, loa, &factors, now, now).await
+    }
+}
+
+/// What a passkey row's integrity tag covers.
+fn passkey_record(row: &PasskeyRow) -> crate::hsm::Record<'_> {
+    crate::hsm::Record::Passkey {
+        person: &row.person_id,
+        credential_id: &row.credential_id,
+        passkey: &row.passkey,
+        high_from: row.high_from,
+        bound_by: &row.bound_by,
     }
 }
 

@@ -1797,3 +1797,74 @@ async fn passkey_login_start_answers_the_same_shape_for_every_username() {
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_of_an_earlier_version_are_tagged_once_when_the_records_key_arrives() {
+    let svc = Service::start().await;
+    let (id, secret) = account(&svc, "karen").await;
+    let owner = qsign::keys::Owner {
+        id,
+        given_name: "Karen".into(),
+        family_name: "Blixen".into(),
+    };
+    svc.keys
+        .ensure(&owner, &Context::system(), now())
+        .await
+        .unwrap();
+    // As an earlier version left them: no tag, the TOTP seed in plaintext.
+    let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE persons SET password_mac = NULL, totp_secret = $1")
+        .bind(&secret)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE credentials SET mac = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let login = |otp: Option<String>| {
+        let svc = &svc;
+        async move {
+            let mut form = vec![
+                ("grant_type", "password".to_owned()),
+                ("username", "karen".to_owned()),
+                ("password", PASSWORD.to_owned()),
+            ];
+            if let Some(otp) = otp {
+                form.push(("otp", otp));
+            }
+            token_request(
+                svc,
+                &form
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    // Untagged rows are refused...
+    assert_eq!(login(None).await, 400);
+    // ...until the migration that runs when the records key is created tags them.
+    let tagged = svc.identity.tag_existing().await.unwrap();
+    assert!(tagged >= 3, "{tagged} rows: the person and the credentials");
+    assert_eq!(svc.identity.tag_existing().await.unwrap(), 0, "runs once");
+    let (stored,): (String,) = sqlx::query_as("SELECT totp_secret FROM persons")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(stored.starts_with("sealed:"), "{stored}");
+    assert_eq!(login(Some(code(&secret, now()))).await, 200);
+    let person = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let credentials = svc
+        .keys
+        .list(&uuid::Uuid::parse_str(&person.id).unwrap())
+        .await
+        .unwrap();
+    assert!(!credentials.is_empty(), "tagged credentials are usable");
+    svc.stop().await;
+}

@@ -390,6 +390,25 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
         404,
         "credential_not_found",
     );
+    // A database writer grants Karen use_seal (or makes her an administrator) by SQL: the
+    // membership no longer matches its integrity tag and counts as none.
+    crate::signing::sql(
+        &svc,
+        "UPDATE org_members SET use_seal = TRUE, admin = TRUE WHERE person = $1",
+        &[&karen_id.to_string()],
+    )
+    .await;
+    refused(&authorize_seal(&karen).await, 404, "credential_not_found");
+    refused(
+        &get(
+            &svc,
+            &format!("/v1/orgs/{CVR}/members"),
+            &karen.token(&svc, None),
+        )
+        .await,
+        403,
+        "forbidden",
+    );
 
     // The organisation's audit trail names the organisation and the member for the seal use.
     let (status, audit) = get(

@@ -790,7 +790,7 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
     svc.stop().await;
 }
 
-/// Enrols a passkey (needs Substantial) and logs in with passkey + password: a High token.
+/// Enrols a passkey (with an enrolment code) and logs in with passkey + password: a High token.
 async fn passkey_login(
     svc: &Service,
     who: &Person,
@@ -1724,4 +1724,204 @@ async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
         }
     }
     svc.stop().await;
+}
+
+/// SQL on the service's own SQLite database, as a database writer without the HSM has it.
+pub(crate) async fn sql(svc: &Service, statement: &str, binds: &[&str]) {
+    let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()));
+    for b in binds {
+        query = query.bind(*b);
+    }
+    query.execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_writer_without_the_hsm_cannot_log_in_as_someone_else_or_sign() {
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_rs::prelude::{RequestChallengeResponse, Url};
+
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let mallory = person(&svc, "mallory").await;
+    let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
+    let mut mallorys_key = SoftPasskey::new(true);
+    let _ = passkey_login(&svc, &mallory, &mut mallorys_key, &origin).await;
+    let karen_id = svc.store.person(true, "karen").await.unwrap().unwrap().id;
+    let mallory_id = svc.store.person(true, "mallory").await.unwrap().unwrap().id;
+    let password_login = |who: &str| {
+        let form = [
+            ("grant_type", "password"),
+            ("username", who.to_owned().leak() as &str),
+            ("password", PASSWORD),
+        ];
+        let svc = &svc;
+        async move {
+            reqwest::Client::new()
+                .post(svc.url("/idp/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(password_login("karen").await, 200);
+
+    // 1. Mallory's password hash (and its tag) copied into Karen's row: the tag names
+    //    Mallory, so Karen's account does not open with Mallory's password.
+    let (hash, mac): (String, Vec<u8>) = {
+        let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let row = sqlx::query_as("SELECT password_hash, password_mac FROM persons WHERE id = $1")
+            .bind(&mallory_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        row
+    };
+    let (original_hash, original_mac): (String, Vec<u8>) = {
+        let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let row = sqlx::query_as("SELECT password_hash, password_mac FROM persons WHERE id = $1")
+            .bind(&karen_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        row
+    };
+    sql(
+        &svc,
+        "UPDATE persons SET password_hash = $1, password_mac = x'00' WHERE id = $2",
+        &[&hash, &karen_id],
+    )
+    .await;
+    assert_eq!(
+        password_login("karen").await,
+        400,
+        "a copied hash without its tag"
+    );
+    sql(
+        &svc,
+        &format!(
+            "UPDATE persons SET password_hash = $1, password_mac = x'{}' WHERE id = $2",
+            hex::encode(&mac)
+        ),
+        &[&hash, &karen_id],
+    )
+    .await;
+    assert_eq!(
+        password_login("karen").await,
+        400,
+        "a copied hash with Mallory's tag"
+    );
+    sql(
+        &svc,
+        &format!(
+            "UPDATE persons SET password_hash = $1, password_mac = x'{}' WHERE id = $2",
+            hex::encode(&original_mac)
+        ),
+        &[&original_hash, &karen_id],
+    )
+    .await;
+    assert_eq!(
+        password_login("karen").await,
+        200,
+        "Karen's own row still works"
+    );
+
+    // 2. Mallory's passkey moved to Karen: Karen's account does not take it.
+    sql(
+        &svc,
+        "UPDATE passkeys SET person_id = $1 WHERE person_id = $2",
+        &[&karen_id, &mallory_id],
+    )
+    .await;
+    let (_, start) = csc_free(
+        &svc,
+        "/idp/passkeys/login/start",
+        &json!({"username": "karen"}),
+    )
+    .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    // The moved passkey is not offered: the answer is a decoy, so the authenticator holds
+    // none of its credentials.
+    assert!(
+        mallorys_key
+            .do_authentication(origin.clone(), options)
+            .is_err(),
+        "the moved passkey was offered for Karen"
+    );
+
+    // 3. Karen's credentials moved to Mallory: Mallory cannot see or use them.
+    let karens = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &karens, "advanced").await;
+    sql(
+        &svc,
+        "UPDATE credentials SET person = $1 WHERE person = $2",
+        &[&mallory_id, &karen_id],
+    )
+    .await;
+    svc.clock.advance(30);
+    let mallorys = mallory.login(&svc, true).await;
+    let (_, list) = csc(&svc, "credentials/list", &mallorys, &json!({})).await;
+    assert!(
+        !list.to_string().contains(&advanced),
+        "Mallory lists Karen's credential: {list}"
+    );
+    svc.clock.advance(30);
+    refused(
+        &authorize_totp(
+            &svc,
+            &mallorys,
+            &advanced,
+            &hashes_of(&[b"x"]),
+            1,
+            &mallory.code(&svc),
+        )
+        .await,
+        404,
+        "credential_not_found",
+    );
+    // A policy raised by SQL is refused too (the row no longer matches its tag).
+    sql(
+        &svc,
+        "UPDATE credentials SET person = $1, policy = 'qualified' WHERE id = $2",
+        &[&karen_id, &advanced],
+    )
+    .await;
+    svc.clock.advance(30);
+    refused(
+        &authorize_totp(
+            &svc,
+            &karens,
+            &advanced,
+            &hashes_of(&[b"x"]),
+            1,
+            &karen.code(&svc),
+        )
+        .await,
+        404,
+        "credential_not_found",
+    );
+    svc.stop().await;
+}
+
+/// A JSON post without a token.
+async fn csc_free(svc: &Service, path: &str, body: &Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(svc.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }

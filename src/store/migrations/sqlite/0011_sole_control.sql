@@ -29,3 +29,10 @@ CREATE INDEX sad_spent_expiry ON sad_spent (expires_at);
 ALTER TABLE audit_checkpoints ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE audit_checkpoints ADD COLUMN every BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE audit_checkpoints ADD COLUMN prev_hash BLOB;
+
+-- Integrity tags (HMAC-SHA256 under the HSM's records key) of the rows that grant access,
+-- bound to their owner and purpose: a database writer cannot move or edit them unnoticed.
+ALTER TABLE persons ADD COLUMN password_mac BLOB;
+ALTER TABLE passkeys ADD COLUMN mac BLOB;
+ALTER TABLE credentials ADD COLUMN mac BLOB;
+ALTER TABLE org_members ADD COLUMN mac BLOB;
