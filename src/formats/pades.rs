@@ -13,6 +13,8 @@
 
 mod appearance;
 
+use std::collections::HashSet;
+
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
@@ -646,20 +648,38 @@ fn text_of(object: Option<&Object>) -> Option<String> {
     }
 }
 
+/// The most form fields read in one document.
+const MAX_FIELDS: usize = 10_000;
+/// The longest fully qualified field name.
+const MAX_FIELD_NAME: usize = 4096;
+
 /// The signature fields with a value, in the form's order (walking `/Kids`).
 fn signature_fields(pdf: &Pdf<'_>) -> Result<Vec<(String, Dict)>, Error> {
     let catalog = pdf.catalog()?;
     let form = pdf.dict(catalog.get("AcroForm"))?;
+    // Each field object is queued once (a field listed many times, or /Kids that lead back
+    // to themselves, are read once), and each signature value is reported once.
+    let mut queued = HashSet::new();
+    let mut fresh = |object: &Object| match object {
+        Object::Ref(n, _) => queued.insert(*n),
+        _ => true,
+    };
     let mut stack: Vec<(Object, String)> =
         match form.get("Fields").map(|f| pdf.resolve(f)).transpose()? {
-            Some(Object::Array(a)) => a.into_iter().rev().map(|f| (f, String::new())).collect(),
+            Some(Object::Array(a)) => a
+                .into_iter()
+                .filter(|f| fresh(f))
+                .rev()
+                .map(|f| (f, String::new()))
+                .collect(),
             _ => Vec::new(),
         };
     let mut out = Vec::new();
+    let mut values_seen = HashSet::new();
     let mut visited = 0usize;
     while let Some((field, parent)) = stack.pop() {
         visited += 1;
-        if visited > 100_000 {
+        if visited > MAX_FIELDS {
             return Err(Error::Malformed("too many form fields".into()));
         }
         let dict = pdf.dict(Some(&field))?;
@@ -669,11 +689,23 @@ fn signature_fields(pdf: &Pdf<'_>) -> Result<Vec<(String, Dict)>, Error> {
             (false, true) => parent.clone(),
             (false, false) => format!("{parent}.{own}"),
         };
+        if name.len() > MAX_FIELD_NAME {
+            return Err(Error::Malformed("form field names nest too deep".into()));
+        }
         if let Some(Object::Array(kids)) = dict.get("Kids").map(|k| pdf.resolve(k)).transpose()? {
+            let kids: Vec<Object> = kids.into_iter().filter(|k| fresh(k)).collect();
+            if stack.len().saturating_add(kids.len()) > MAX_FIELDS {
+                return Err(Error::Malformed("too many form fields".into()));
+            }
             stack.extend(kids.into_iter().rev().map(|k| (k, name.clone())));
         }
         if dict.get("FT").is_some_and(|t| t.is_name("Sig")) {
             if let Some(v) = dict.get("V") {
+                if let Object::Ref(n, _) = v {
+                    if !values_seen.insert(*n) {
+                        continue;
+                    }
+                }
                 let value = pdf.dict(Some(v))?;
                 if !value.0.is_empty() {
                     out.push((name, value));
@@ -790,7 +822,7 @@ fn write_dss(
                 let indirect = pdf.indirect(*n)?;
                 if let (Object::Dict(d), Some(range)) = (indirect.object, indirect.data) {
                     let raw = pdf.bytes().get(range).unwrap_or_default();
-                    known.push((*n, super::pdf::decode(&d, raw)?));
+                    known.push((*n, pdf.decode(&d, raw)?));
                 }
             }
         }
@@ -927,6 +959,65 @@ mod tests {
             format!("trailer\n<</Size 4/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
         );
         out
+    }
+
+    /// A PDF from object bodies (numbered from 1), classic cross-reference table.
+    fn from_objects(objects: &[String]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn fields_that_list_themselves_or_share_one_value_are_read_once() {
+        // /Fields names one field 10 000 times; the field's /Kids lead back to itself with a
+        // long /T; 10 000 other fields share one signature value. Before, the names grew
+        // without end and the value was reported 10 000 times.
+        let long = "x".repeat(1000);
+        let mut objects = vec![
+            format!(
+                "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[{}]>>>>",
+                "4 0 R ".repeat(10_000)
+            ),
+            "<</Type/Pages/Kids[]/Count 0>>".to_owned(),
+            "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[0 1 2 3]/Contents<00>>>".to_owned(),
+            format!("<</FT/Sig/T({long})/Kids[4 0 R 5 0 R]/V 3 0 R>>"),
+            format!("<</FT/Sig/T({long})/Kids[{}]/V 3 0 R>>", "6 0 R ".repeat(2000)),
+            "<</FT/Sig/T(leaf)/V 3 0 R>>".to_owned(),
+        ];
+        objects.truncate(6);
+        let file = from_objects(&objects);
+        let found = signatures(&file).unwrap();
+        assert_eq!(found.len(), 1, "one signature value, reported once");
+        // Kids that nest names beyond the limit are refused, not followed for ever.
+        let mut chain = vec![
+            "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[3 0 R]>>>>".to_owned(),
+            "<</Type/Pages/Kids[]/Count 0>>".to_owned(),
+        ];
+        for i in 3..40 {
+            chain.push(format!("<</T({long})/Kids[{} 0 R]>>", i + 1));
+        }
+        chain.push("<</T(end)>>".to_owned());
+        let err = signatures(&from_objects(&chain)).unwrap_err();
+        assert!(err.to_string().contains("nest too deep"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! anything else that does not parse (`pdf_malformed`). Nesting, decompressed sizes and
 //! cross-reference chains are bounded, so hostile input fails cleanly.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -59,8 +59,16 @@ fn bad(what: impl Into<String>) -> Error {
 const MAX_DEPTH: usize = 64;
 /// Most cross-reference sections followed through `/Prev`.
 const MAX_SECTIONS: usize = 4096;
-/// Largest decompressed stream (cross-reference or object stream).
+/// Largest decompressed stream (cross-reference or object stream), and the most one document
+/// may decompress in all.
 const MAX_INFLATED: usize = 256 << 20;
+/// What every document may decompress in all, at least: small files get this much.
+const MIN_INFLATE_BUDGET: usize = 16 << 20;
+/// Decompressed bytes allowed per byte of file (a document's whole decompression budget is
+/// this multiple of its size, between [`MIN_INFLATE_BUDGET`] and [`MAX_INFLATED`]).
+const INFLATE_PER_BYTE: usize = 64;
+/// The most objects a PDF may have (ISO 32000-1 Annex C).
+pub const MAX_OBJECTS: u32 = 8_388_607;
 /// Most references followed to resolve one object.
 const MAX_INDIRECTION: usize = 32;
 
@@ -562,6 +570,12 @@ pub struct Pdf<'a> {
     pub size: u32,
     /// Decoded object streams, by object number.
     object_streams: RefCell<HashMap<u32, Rc<Vec<u8>>>>,
+    /// What this document may still decompress, shared by the whole parse and every later
+    /// read of its streams (a file that names one compressed stream many times pays each
+    /// time).
+    inflate_left: Cell<usize>,
+    /// Cross-reference entries this document may still declare (each read row counts).
+    entries_left: Cell<usize>,
 }
 
 impl std::fmt::Debug for Pdf<'_> {
@@ -615,6 +629,21 @@ impl<'a> Pdf<'a> {
             xref_is_stream: false,
             size: 0,
             object_streams: RefCell::new(HashMap::new()),
+            inflate_left: Cell::new(
+                bytes
+                    .len()
+                    .saturating_mul(INFLATE_PER_BYTE)
+                    .clamp(MIN_INFLATE_BUDGET, MAX_INFLATED),
+            ),
+            // A declared entry costs at least a byte of file (a table row costs 20): a file
+            // declaring more is an amplification, refused.
+            entries_left: Cell::new(
+                bytes
+                    .len()
+                    .saturating_mul(4)
+                    .saturating_add(1024)
+                    .min(MAX_OBJECTS as usize),
+            ),
         };
         let mut next = Some(startxref);
         let mut seen = HashSet::new();
@@ -629,12 +658,17 @@ impl<'a> Pdf<'a> {
             let (trailer, is_stream) = pdf.section(offset)?;
             if let Some(stm) = trailer.get("XRefStm").and_then(Object::as_int) {
                 let stm = usize::try_from(stm).map_err(|_| bad("bad /XRefStm"))?;
-                pdf.section(stm)?;
+                // Every section is read once, however many trailers name it.
+                if seen.insert(stm) {
+                    pdf.section(stm)?;
+                }
             }
             if let Some(size) = trailer.get("Size").and_then(Object::as_int) {
-                pdf.size = pdf
-                    .size
-                    .max(u32::try_from(size).map_err(|_| bad("bad /Size"))?);
+                let size = u32::try_from(size)
+                    .ok()
+                    .filter(|s| *s <= MAX_OBJECTS + 1)
+                    .ok_or_else(|| bad("bad /Size (more objects than a PDF may have)"))?;
+                pdf.size = pdf.size.max(size);
             }
             next = match trailer.get("Prev") {
                 Some(Object::Int(p)) => Some(usize::try_from(*p).map_err(|_| bad("bad /Prev"))?),
@@ -680,6 +714,7 @@ impl<'a> Pdf<'a> {
                 if count > (self.bytes.len() / 18) as u64 {
                     return Err(bad("cross-reference section larger than the file"));
                 }
+                self.charge_entries(count)?;
                 for i in 0..count {
                     let off = lexer.unsigned()?;
                     let generation = lexer.unsigned()?;
@@ -713,7 +748,7 @@ impl<'a> Pdf<'a> {
         let range = indirect
             .data
             .ok_or_else(|| bad("cross-reference stream without data"))?;
-        let data = decode(&dict, self.bytes.get(range).unwrap_or_default())?;
+        let data = self.decode(&dict, self.bytes.get(range).unwrap_or_default())?;
         let widths: Vec<usize> = match dict.get("W") {
             Some(Object::Array(w)) if w.len() == 3 => w
                 .iter()
@@ -744,6 +779,7 @@ impl<'a> Pdf<'a> {
             let [start, count] = pair else {
                 return Err(bad("bad /Index"));
             };
+            self.charge_entries(u64::try_from(*count).map_err(|_| bad("bad /Index"))?)?;
             for i in 0..*count {
                 let Some(r) = rows.next() else {
                     return Err(bad("cross-reference stream shorter than its /Index"));
@@ -968,11 +1004,36 @@ impl<'a> Pdf<'a> {
         let (Object::Dict(dict), Some(range)) = (indirect.object, indirect.data) else {
             return Err(bad("object stream is not a stream"));
         };
-        let data = Rc::new(decode(&dict, self.bytes.get(range).unwrap_or_default())?);
+        let data = Rc::new(self.decode(&dict, self.bytes.get(range).unwrap_or_default())?);
         self.object_streams
             .borrow_mut()
             .insert(num, Rc::clone(&data));
         Ok(data)
+    }
+
+    /// Decodes a stream's data (as [`decode`]) within this document's decompression budget:
+    /// what it inflates is taken from the budget, and a stream larger than what is left fails.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for other filters, corrupt data, or a spent budget.
+    pub fn decode(&self, dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, Error> {
+        let left = self.inflate_left.get();
+        let data = decode_limited(dict, raw, left)?;
+        self.inflate_left.set(left.saturating_sub(data.len()));
+        Ok(data)
+    }
+
+    /// Takes `count` declared cross-reference entries from the budget.
+    fn charge_entries(&self, count: u64) -> Result<(), Error> {
+        let left = self.entries_left.get();
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        if count > left {
+            return Err(bad(
+                "the cross-reference declares more objects than the file can hold",
+            ));
+        }
+        self.entries_left.set(left - count);
+        Ok(())
     }
 
     /// Follows references until a direct object.
@@ -1108,6 +1169,11 @@ impl<'a> Pdf<'a> {
 /// # Errors
 /// [`Error::Malformed`] for other filters, corrupt data or more than 256 MiB.
 pub fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, Error> {
+    decode_limited(dict, raw, MAX_INFLATED)
+}
+
+/// [`decode`] with at most `limit` decompressed bytes.
+fn decode_limited(dict: &Dict, raw: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     let filter = match dict.get("Filter") {
         None => None,
         Some(Object::Name(n)) => Some(n.clone()),
@@ -1121,8 +1187,14 @@ pub fn decode(dict: &Dict, raw: &[u8]) -> Result<Vec<u8>, Error> {
     let data = match filter.as_deref() {
         None => raw.to_vec(),
         Some(b"FlateDecode") => {
-            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, MAX_INFLATED)
-                .map_err(|_| bad("corrupt compressed stream"))?
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, limit.min(MAX_INFLATED))
+                .map_err(|e| {
+                    if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                        bad("the document decompresses to more than its budget")
+                    } else {
+                        bad("corrupt compressed stream")
+                    }
+                })?
         }
         Some(_) => return Err(bad("unsupported stream filter")),
     };
@@ -1395,6 +1467,135 @@ mod tests {
         assert_eq!(Lexer::new(&out, 0).object(0).unwrap(), object);
     }
 
+    /// A PDF built from `objects` (numbered from 1, bodies without `obj`/`endobj`) with a
+    /// classic cross-reference table and `trailer_extra` in its trailer; answers the file and
+    /// each object's offset.
+    fn hostile(objects: &[Vec<u8>], trailer_extra: &str) -> (Vec<u8>, Vec<usize>) {
+        let mut file = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(file.len());
+            file.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            file.extend_from_slice(body);
+            file.extend_from_slice(b"\nendobj\n");
+        }
+        let xref = file.len();
+        file.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+        );
+        for o in &offsets {
+            file.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+        }
+        file.extend_from_slice(
+            format!(
+                "trailer\n<</Size {}/Root 1 0 R{trailer_extra}>>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        (file, offsets)
+    }
+
+    fn catalog() -> Vec<Vec<u8>> {
+        vec![
+            b"<</Type/Catalog/Pages 2 0 R>>".to_vec(),
+            b"<</Type/Pages/Kids[]/Count 0>>".to_vec(),
+        ]
+    }
+
+    /// A FlateDecode stream object that inflates to `size` zero bytes.
+    fn bomb(size: usize, extra: &str) -> Vec<u8> {
+        let packed = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0u8; size], 9);
+        let mut body = format!(
+            "<</Filter/FlateDecode/Length {}{extra}>>\nstream\n",
+            packed.len()
+        )
+        .into_bytes();
+        body.extend_from_slice(&packed);
+        body.extend_from_slice(b"\nendstream");
+        body
+    }
+
+    #[test]
+    fn one_cross_reference_stream_named_by_every_section_is_read_once_within_the_budget() {
+        // Many trailers, each naming the same /XRefStm (a stream that inflates to 64 MiB):
+        // before, every section inflated it again.
+        let mut objects = catalog();
+        objects.push(bomb(64 << 20, "/Type/XRef/W[1 1 1]/Size 3"));
+        let (mut file, offsets) = hostile(&objects, "");
+        let stm = offsets[2];
+        let mut prev = None;
+        for _ in 0..200 {
+            let at = file.len();
+            let prev_entry = prev.map_or_else(String::new, |p: usize| format!("/Prev {p}"));
+            file.extend_from_slice(
+                format!(
+                    "xref\n0 1\n0000000000 65535 f\r\ntrailer\n<</Size 4/Root 1 0 R/XRefStm {stm}{prev_entry}>>\n"
+                )
+                .as_bytes(),
+            );
+            prev = Some(at);
+        }
+        file.extend_from_slice(format!("startxref\n{}\n%%EOF\n", prev.unwrap()).as_bytes());
+        let err = Pdf::parse(&file).unwrap_err();
+        assert!(
+            err.to_string().contains("budget") || err.to_string().contains("cross-reference"),
+            "{err}"
+        );
+        // A small file gets at least 16 MiB, a large one 64 bytes per byte, at most 256 MiB.
+        assert!(file.len() * INFLATE_PER_BYTE < MAX_INFLATED);
+    }
+
+    #[test]
+    fn declared_object_counts_are_bounded_by_the_file() {
+        // An /Index declaring 250 million rows is refused before a row is read.
+        let mut objects = catalog();
+        let packed = miniz_oxide::deflate::compress_to_vec_zlib(&[1, 0, 0], 9);
+        let mut xs = format!(
+            "<</Type/XRef/W[1 1 1]/Index[0 250000000]/Size 250000000/Root 1 0 R/Filter/FlateDecode/Length {}>>\nstream\n",
+            packed.len()
+        )
+        .into_bytes();
+        xs.extend_from_slice(&packed);
+        xs.extend_from_slice(b"\nendstream");
+        objects.push(xs);
+        let (mut file, offsets) = hostile(&objects, "");
+        let at = offsets[2];
+        let cut = file.windows(9).rposition(|w| w == b"startxref").unwrap();
+        file.truncate(cut);
+        file.extend_from_slice(format!("startxref\n{at}\n%%EOF\n").as_bytes());
+        let err = Pdf::parse(&file).unwrap_err();
+        assert!(err.to_string().contains("more objects"), "{err}");
+        // A /Size beyond what a PDF may have (the counter would wrap) is refused.
+        let (file, _) = hostile(&catalog(), "");
+        let text = String::from_utf8_lossy(&file).replace("/Size 3", "/Size 4294967295");
+        let err = Pdf::parse(text.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("/Size"), "{err}");
+    }
+
+    #[test]
+    fn a_document_cannot_decompress_more_than_its_budget_in_all() {
+        // Three 12 MiB streams in a small file: each alone fits, together they exceed the
+        // 16 MiB a small document may decompress.
+        let mut objects = catalog();
+        for _ in 0..3 {
+            objects.push(bomb(12 << 20, ""));
+        }
+        let (file, _) = hostile(&objects, "");
+        let pdf = Pdf::parse(&file).unwrap();
+        let read = |n: u32| {
+            let indirect = pdf.indirect(n).unwrap();
+            let Object::Dict(d) = indirect.object else {
+                panic!("not a stream")
+            };
+            pdf.decode(&d, &file[indirect.data.unwrap()])
+        };
+        assert_eq!(read(3).unwrap().len(), 12 << 20);
+        let err = read(4).unwrap_err();
+        assert!(err.to_string().contains("budget"), "{err}");
+        assert!(read(5).is_err(), "the budget stays spent");
+    }
+
     #[test]
     fn deep_nesting_and_garbage_are_refused() {
         let deep = "[".repeat(1000);
@@ -1436,6 +1637,8 @@ mod tests {
             xref_is_stream: false,
             size: 3,
             object_streams: RefCell::new(HashMap::new()),
+            inflate_left: Cell::new(MIN_INFLATE_BUDGET),
+            entries_left: Cell::new(1024),
         };
         let data = pdf.indirect(1).unwrap().data.unwrap();
         assert_eq!(&file[data], b"abc");

@@ -9,8 +9,6 @@
 
 pub mod c14n;
 
-use std::collections::BTreeMap;
-
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
 
@@ -41,6 +39,9 @@ pub enum Error {
     /// A prefix without a namespace declaration in scope.
     #[error("undeclared XML namespace prefix {0:?}")]
     Namespace(String),
+    /// More namespace declarations in scope (or more of their bytes) than the limit.
+    #[error("XML with more than {0} namespace declarations (or bytes of them) in scope")]
+    TooManyNamespaces(usize),
     /// Anything else that is not well-formed XML.
     #[error("malformed XML: {0}")]
     Malformed(String),
@@ -58,6 +59,7 @@ impl Error {
             Self::TooManyNodes(_) => "xml_too_many_nodes",
             Self::TooLarge(_) => "xml_too_large",
             Self::Namespace(_) => "xml_namespace",
+            Self::TooManyNamespaces(_) => "xml_too_many_namespaces",
             Self::Malformed(_) => "xml_malformed",
         }
     }
@@ -74,6 +76,10 @@ pub struct Limits {
     pub nodes: usize,
     /// Most bytes.
     pub bytes: usize,
+    /// Most namespace declarations in scope at once.
+    pub namespaces: usize,
+    /// Most bytes of namespace declarations (prefixes and URIs) in scope at once.
+    pub namespace_bytes: usize,
 }
 
 impl Default for Limits {
@@ -83,6 +89,8 @@ impl Default for Limits {
             attributes: 256,
             nodes: 4_000_000,
             bytes: 256 * 1024 * 1024,
+            namespaces: 1024,
+            namespace_bytes: 256 * 1024,
         }
     }
 }
@@ -173,7 +181,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Document, Error> {
     reader.config_mut().check_end_names = true;
     // Open elements and the namespace scope each opened.
     let mut stack: Vec<Element> = Vec::new();
-    let mut scopes: Vec<BTreeMap<String, String>> = vec![BTreeMap::new()];
+    let mut scopes = Scopes::default();
     let mut root = None;
     let mut nodes = 0usize;
     loop {
@@ -184,7 +192,9 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Document, Error> {
         }
         match event {
             Event::DocType(_) => return Err(Error::Dtd),
-            Event::Decl(_) => {}
+            // Only as the very first thing of the document.
+            Event::Decl(_) if nodes == 1 => {}
+            Event::Decl(_) => return Err(malformed("an XML declaration after the start")),
             Event::Start(start) => {
                 if stack.len() >= limits.depth {
                     return Err(Error::TooDeep(limits.depth));
@@ -197,12 +207,12 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Document, Error> {
                     return Err(Error::TooDeep(limits.depth));
                 }
                 let element = open(&start, &mut scopes, limits)?;
-                scopes.pop();
+                scopes.close();
                 close(element, &mut stack, &mut root)?;
             }
             Event::End(_) => {
                 let element = stack.pop().ok_or_else(|| malformed("unbalanced end tag"))?;
-                scopes.pop();
+                scopes.close();
                 close(element, &mut stack, &mut root)?;
             }
             Event::Text(t) => {
@@ -255,14 +265,54 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Document, Error> {
     })
 }
 
-/// Opens an element: reads its namespace declarations into a new scope, resolves its name and
-/// its attributes' names.
-fn open(
-    start: &BytesStart<'_>,
-    scopes: &mut Vec<BTreeMap<String, String>>,
-    limits: Limits,
-) -> Result<Element, Error> {
-    let mut scope = scopes.last().cloned().unwrap_or_default();
+/// The namespace declarations in scope: one stack of bindings (pushed when an element opens,
+/// dropped when it closes), looked up from the innermost. Nothing is copied per element, so a
+/// flood of declarations costs what it weighs once, and both its count and its bytes are
+/// bounded.
+#[derive(Debug, Default)]
+struct Scopes {
+    /// (prefix, or "" for the default namespace; URI), outermost first.
+    bindings: Vec<(String, String)>,
+    /// Where each open element's bindings start.
+    marks: Vec<usize>,
+    /// Bytes of the bindings in scope.
+    bytes: usize,
+}
+
+impl Scopes {
+    fn get(&self, prefix: &str) -> Option<&String> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, uri)| uri)
+    }
+
+    fn bind(&mut self, prefix: String, uri: String, limits: Limits) -> Result<(), Error> {
+        self.bytes = self.bytes.saturating_add(prefix.len() + uri.len());
+        if self.bindings.len() >= limits.namespaces {
+            return Err(Error::TooManyNamespaces(limits.namespaces));
+        }
+        if self.bytes > limits.namespace_bytes {
+            return Err(Error::TooManyNamespaces(limits.namespace_bytes));
+        }
+        self.bindings.push((prefix, uri));
+        Ok(())
+    }
+
+    /// Drops the bindings of the element that closes.
+    fn close(&mut self) {
+        let mark = self.marks.pop().unwrap_or(0);
+        for (p, u) in self.bindings.drain(mark..) {
+            self.bytes = self.bytes.saturating_sub(p.len() + u.len());
+        }
+    }
+}
+
+/// Opens an element: pushes its namespace declarations on the scope stack, resolves its name
+/// and its attributes' names.
+fn open(start: &BytesStart<'_>, scope: &mut Scopes, limits: Limits) -> Result<Element, Error> {
+    scope.marks.push(scope.bindings.len());
     let mut declarations = Vec::new();
     let mut raw = Vec::new();
     for (count, attr) in start.attributes().with_checks(true).enumerate() {
@@ -270,6 +320,9 @@ fn open(
             return Err(Error::TooManyAttributes(limits.attributes));
         }
         let attr = attr.map_err(malformed)?;
+        if attr.value.contains('<') {
+            return Err(malformed("'<' in an attribute value"));
+        }
         let key = attr.key.as_ref().to_owned();
         let value = attr
             .normalized_value(XmlVersion::Implicit1_0)
@@ -281,13 +334,13 @@ fn open(
             })?
             .into_owned();
         if key == "xmlns" {
-            scope.insert(String::new(), value.clone());
+            scope.bind(String::new(), value.clone(), limits)?;
             declarations.push((String::new(), value));
         } else if let Some(prefix) = key.strip_prefix("xmlns:") {
             if value.is_empty() {
                 return Err(malformed("a prefix cannot be undeclared in XML 1.0"));
             }
-            scope.insert(prefix.to_owned(), value.clone());
+            scope.bind(prefix.to_owned(), value.clone(), limits)?;
             declarations.push((prefix.to_owned(), value));
         } else {
             raw.push((key, value));
@@ -325,7 +378,6 @@ fn open(
             value,
         });
     }
-    scopes.push(scope);
     Ok(Element {
         prefix,
         local,
@@ -382,6 +434,61 @@ mod tests {
         assert_eq!(refused("<d>&x;</d>"), Error::Entity);
         assert_eq!(refused("<d a=\"&x;\"/>"), Error::Entity);
         assert_eq!(Error::Dtd.code(), "xml_dtd");
+    }
+
+    #[test]
+    fn namespace_floods_are_bounded_and_cost_what_they_weigh_once() {
+        // Nested elements each declaring a namespace: the scope is a stack, capped in count.
+        let nested: String = (0..1100)
+            .map(|i| format!("<e{i} xmlns:p{i}=\"urn:x\">"))
+            .collect();
+        let deep = Limits {
+            depth: 5000,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse(nested.as_bytes(), deep).unwrap_err(),
+            Error::TooManyNamespaces(1024)
+        );
+        // Long URIs: capped in bytes.
+        let long = "u".repeat(100_000);
+        let wide: String = (0..3)
+            .map(|i| format!("<e xmlns:p{i}=\"{long}\">"))
+            .collect();
+        assert_eq!(
+            parse(wide.as_bytes(), Limits::default()).unwrap_err(),
+            Error::TooManyNamespaces(256 * 1024)
+        );
+        // 200 declarations on the root and 20 000 siblings after them: each sibling sees the
+        // root's scope without copying it, and siblings' own declarations are dropped when
+        // they close.
+        let decls: String = (0..200)
+            .map(|i| format!(" xmlns:p{i}=\"urn:{i}\""))
+            .collect();
+        let siblings = "<p7:s xmlns:q=\"urn:q\" q:a=\"1\"/>".repeat(20_000);
+        let doc = parse(
+            format!("<r{decls}>{siblings}</r>").as_bytes(),
+            Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(doc.root.children.len(), 20_000);
+        assert_eq!(doc.root.declarations.len(), 200);
+    }
+
+    #[test]
+    fn a_late_declaration_and_a_raw_less_than_in_an_attribute_are_refused() {
+        assert!(matches!(
+            parse(b"<?xml version=\"1.0\"?><r/>", Limits::default()),
+            Ok(_)
+        ));
+        assert_eq!(
+            refused("<?xml version=\"1.0\"?><?xml version=\"1.0\"?><r/>").code(),
+            "xml_malformed"
+        );
+        assert_eq!(refused("<r a=\"x<y\"/>").code(), "xml_malformed");
+        // Escaped, it is fine.
+        let doc = parse(b"<r a=\"x&lt;y\"/>", Limits::default()).unwrap();
+        assert_eq!(doc.root.attribute("a"), Some("x<y"));
     }
 
     #[test]

@@ -52,14 +52,18 @@ fn dss(pdf: &Pdf<'_>) -> Dss {
         };
         for item in items {
             let Object::Ref(n, _) = item else { continue };
-            out.refs.insert(n);
+            // Each stream is read once, however often the DSS names it (and within the
+            // document's decompression budget).
+            if !out.refs.insert(n) {
+                continue;
+            }
             let Ok(indirect) = pdf.indirect(n) else {
                 continue;
             };
             let (Object::Dict(d), Some(range)) = (indirect.object, indirect.data) else {
                 continue;
             };
-            let Ok(data) = pdf::decode(&d, pdf.bytes().get(range).unwrap_or_default()) else {
+            let Ok(data) = pdf.decode(&d, pdf.bytes().get(range).unwrap_or_default()) else {
                 continue;
             };
             match key {
