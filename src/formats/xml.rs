@@ -477,10 +477,7 @@ mod tests {
 
     #[test]
     fn a_late_declaration_and_a_raw_less_than_in_an_attribute_are_refused() {
-        assert!(matches!(
-            parse(b"<?xml version=\"1.0\"?><r/>", Limits::default()),
-            Ok(_)
-        ));
+        assert!(parse(b"<?xml version=\"1.0\"?><r/>", Limits::default()).is_ok());
         assert_eq!(
             refused("<?xml version=\"1.0\"?><?xml version=\"1.0\"?><r/>").code(),
             "xml_malformed"
