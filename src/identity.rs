@@ -91,6 +91,13 @@ const SEALED_PREFIX: &str = "sealed:";
 /// How many times more failures a source address may have than a username before a lock.
 const ADDRESS_FACTOR: i64 = 10;
 
+/// The longest lock failed logins cause (seconds): a short back-off, so that a stranger
+/// guessing cannot lock a person or a shared address for long.
+const MAX_LOCK_SECS: i64 = 900;
+
+/// Password hashes computed at once (each takes the argon2 memory cost).
+const ARGON2_AT_ONCE: usize = 4;
+
 /// Settings of the identity provider.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -199,6 +206,8 @@ pub struct Identity {
     externals: std::sync::Arc<Vec<external::ExternalIssuer>>,
     /// The WebAuthn relying party, when the public URL has a domain name.
     webauthn: Option<std::sync::Arc<webauthn_rs::Webauthn>>,
+    /// Bounds the argon2 computations running at once (memory).
+    argon2_permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Identity {
@@ -225,6 +234,7 @@ impl Identity {
             verified: std::sync::Arc::new(token::VerifiedCache::default()),
             externals: std::sync::Arc::new(externals),
             webauthn: None,
+            argon2_permits: std::sync::Arc::new(tokio::sync::Semaphore::new(ARGON2_AT_ONCE)),
         };
         identity.webauthn =
             passkey::relying_party(&identity.settings.public_url).map(std::sync::Arc::new);
@@ -311,10 +321,9 @@ impl Identity {
         }
         let id = uuid::Uuid::new_v4();
         let password = Zeroizing::new(password.to_owned());
-        let this = self.clone();
-        let hash = tokio::task::spawn_blocking(move || this.hash_password(&password))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let hash = self
+            .argon2_blocking(move |this| this.hash_password(&password))
+            .await??;
         let totp_secret = if with_totp {
             Some(totp::new_secret().map_err(|e| Error::Internal(e.to_string()))?)
         } else {
@@ -638,23 +647,80 @@ impl Identity {
             .collect()
     }
 
-    /// Refuses at once while any key is locked.
-    async fn check_throttle(&self, keys: &[String], now: i64) -> Result<(), Error> {
+    /// Counts this attempt against every key before any work is done (so a burst of
+    /// concurrent guesses is counted as it arrives, not after the slow password check), and
+    /// refuses while a key is locked or once the attempt is over the allowance, locking it
+    /// with exponential back-off of at most [`MAX_LOCK_SECS`]: an outsider can delay a person
+    /// or an address, never lock it for long. A success clears the count.
+    async fn check_throttle(&self, keys: &[String], ctx: &Context, now: i64) -> Result<(), Error> {
         for key in keys {
-            let (_, until) = self.store.throttle(key).await?;
+            let (count, until) = self.store.count_attempt(key).await?;
             if until > now {
+                return Err(Error::Locked { until });
+            }
+            if until != 0 {
+                // The lock has ended: one attempt may go through (the first to take it); if it
+                // fails too, the next one locks again for twice as long.
+                if self.store.end_lock(key, until).await? {
+                    continue;
+                }
+                return Err(Error::Locked { until: now + 1 });
+            }
+            // An address may carry many people (a company's proxy): it gets ten times the
+            // allowance of a username.
+            let limit = i64::from(self.settings.max_failures)
+                * if key.starts_with("ip:") {
+                    ADDRESS_FACTOR
+                } else {
+                    1
+                };
+            if count > limit {
+                let over = u32::try_from(count - limit - 1).unwrap_or(u32::MAX).min(16);
+                let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
+                let until = now.saturating_add(secs.saturating_mul(1 << over).min(MAX_LOCK_SECS));
+                self.store.lock_throttle(key, until).await?;
+                let anon = Context {
+                    actor: Actor::Anonymous,
+                    request_id: ctx.request_id.clone(),
+                };
+                self.audit
+                    .record(
+                        &anon.entry(
+                            key.strip_prefix("user:").map(|u| format!("username:{u}")),
+                            Event::Lockout {
+                                until_ms: until * 1000,
+                            },
+                        ),
+                        now * 1000,
+                    )
+                    .await?;
                 return Err(Error::Locked { until });
             }
         }
         Ok(())
     }
 
-    async fn verify_password_blocking(&self, password: &str, hash: String) -> Result<bool, Error> {
+    /// Runs argon2 on a blocking thread, at most [`ARGON2_AT_ONCE`] at a time (each takes its
+    /// memory cost in RAM).
+    async fn argon2_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let _permit = self
+            .argon2_permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let this = self.clone();
-        let password = Zeroizing::new(password.to_owned());
-        tokio::task::spawn_blocking(move || this.password_matches(&password, &hash))
+        tokio::task::spawn_blocking(move || work(&this))
             .await
             .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    async fn verify_password_blocking(&self, password: &str, hash: String) -> Result<bool, Error> {
+        let password = Zeroizing::new(password.to_owned());
+        self.argon2_blocking(move |this| this.password_matches(&password, &hash))
+            .await
     }
 
     /// Checks a password or a TOTP code of a known person; failures count toward the lock.
@@ -749,7 +815,7 @@ impl Identity {
         now: i64,
     ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
         let keys = self.throttle_keys(username, source);
-        self.check_throttle(&keys, now).await?;
+        self.check_throttle(&keys, ctx, now).await?;
         let person = self.store.person(true, username).await?;
         let hash = person.as_ref().map_or_else(
             || self.dummy_hash.as_str().to_owned(),
@@ -791,49 +857,25 @@ impl Identity {
         Ok((id, factors, loa))
     }
 
-    /// Counts a failure against every key, locks keys over the limit, records it; returns the
+    /// Records a failed attempt (already counted by [`Identity::check_throttle`]); returns the
     /// error to give the caller.
     async fn fail(
         &self,
-        keys: &[String],
+        _keys: &[String],
         subject: Option<String>,
         reason: &str,
         ctx: &Context,
         now: i64,
     ) -> Error {
-        let mut locked = None;
-        for key in keys {
-            // An address may carry many people (a company's proxy): it gets ten times the
-            // allowance of a username before it is locked.
-            let limit = i64::from(self.settings.max_failures)
-                * if key.starts_with("ip:") {
-                    ADDRESS_FACTOR
-                } else {
-                    1
-                };
-            match self.store.count_failure(key).await {
-                Ok(n) if n >= limit => {
-                    let over = u32::try_from(n - limit).unwrap_or(u32::MAX).min(16);
-                    let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
-                    let until = now.saturating_add(secs.saturating_mul(1 << over).min(86_400));
-                    if let Err(e) = self.store.lock_throttle(key, until).await {
-                        return e.into();
-                    }
-                    locked = Some(until);
-                }
-                Ok(_) => {}
-                Err(e) => return e.into(),
-            }
-        }
         let anon = Context {
             actor: Actor::Anonymous,
             request_id: ctx.request_id.clone(),
         };
-        let mut result = self
+        let result = self
             .audit
             .record(
                 &anon.entry(
-                    subject.clone(),
+                    subject,
                     Event::LoginFailed {
                         reason: reason.to_owned(),
                     },
@@ -841,20 +883,6 @@ impl Identity {
                 now * 1000,
             )
             .await;
-        if let (Ok(_), Some(until)) = (&result, locked) {
-            result = self
-                .audit
-                .record(
-                    &anon.entry(
-                        subject,
-                        Event::Lockout {
-                            until_ms: until * 1000,
-                        },
-                    ),
-                    now * 1000,
-                )
-                .await;
-        }
         match result {
             Err(e) => e.into(),
             Ok(_) => Error::InvalidCredentials,

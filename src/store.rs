@@ -1751,6 +1751,20 @@ impl Store {
         .unwrap_or((0, 0)))
     }
 
+    /// Counts one more attempt for a key, atomically; returns the new count and the time the
+    /// key is locked until.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_attempt(&self, key: &str) -> Result<(i64, i64), Error> {
+        Ok(on_pool!(self, write, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(COUNT_FAILURE)
+                .bind(key)
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
     /// Counts one more failure for a key, atomically; returns the new count.
     ///
     /// # Errors
@@ -1781,6 +1795,22 @@ impl Store {
         .await
         .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Ends an expired lock of a key, once: `true` for the one caller that ended it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn end_lock(&self, key: &str, until: i64) -> Result<bool, Error> {
+        let n = on_pool!(self, write, |pool| sqlx::query(
+            "UPDATE login_throttle SET locked_until = 0 WHERE key = $1 AND locked_until = $2"
+        )
+        .bind(key)
+        .bind(until)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// Forgets the failures of a key (after a success).

@@ -458,7 +458,7 @@ impl Identity {
         now: i64,
     ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
         let keys = self.throttle_keys(username, source);
-        self.check_throttle(&keys, now).await?;
+        self.check_throttle(&keys, ctx, now).await?;
         let person = self
             .store
             .person(true, username)
@@ -597,9 +597,12 @@ impl Identity {
     ) -> Result<(), Error> {
         let person = self.person_row(person).await?;
         let keys = self.throttle_keys(&person.username, None);
-        self.check_throttle(&keys, now).await?;
+        self.check_throttle(&keys, ctx, now).await?;
         self.check_second_factor(&person, SecondFactor::Totp(otp), &keys, ctx, now)
             .await?;
+        for key in &keys {
+            self.store.clear_throttle(key).await?;
+        }
         Ok(())
     }
 

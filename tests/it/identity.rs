@@ -1868,3 +1868,44 @@ async fn rows_of_an_earlier_version_are_tagged_once_when_the_records_key_arrives
     assert!(!credentials.is_empty(), "tagged credentials are usable");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_is_counted_as_it_arrives_and_locks_only_briefly() {
+    let svc = Service::start().await;
+    account(&svc, "karen").await;
+    let ctx = Context::system();
+    let t0 = now();
+    // 25 wrong passwords at once: only the allowance (3) reaches the password check; the
+    // rest are refused before any argon2 work.
+    let mut tasks = Vec::new();
+    for _ in 0..25 {
+        let identity = svc.identity.clone();
+        let ctx = ctx.clone();
+        tasks.push(tokio::spawn(async move {
+            identity
+                .password_grant("karen", "wrong", None, Some("203.0.113.9"), &ctx, t0)
+                .await
+        }));
+    }
+    let mut checked = 0;
+    let mut locked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(qsign::identity::Error::InvalidCredentials) => checked += 1,
+            Err(qsign::identity::Error::Locked { until }) => {
+                locked += 1;
+                assert!(until <= t0 + 900, "a lock of {} s", until - t0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((checked, locked), (3, 22));
+    // The lock an outsider causes is short: at most 15 minutes, then the person logs in.
+    let ok = svc
+        .identity
+        .password_grant("karen", PASSWORD, None, None, &ctx, t0 + 901)
+        .await
+        .unwrap();
+    assert_eq!(ok.loa, Loa::Low);
+    svc.stop().await;
+}
