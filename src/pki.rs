@@ -462,6 +462,24 @@ impl Pki {
         Ok(out)
     }
 
+    /// Whether `certificate` (DER) is one this service issued: its serial is in the
+    /// certificate store with exactly these bytes. Anything else is not the service's to
+    /// answer for (no OCSP response is signed for it).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn issued_here(&self, certificate: &[u8]) -> Result<bool, Error> {
+        let Ok(cert) = parse_cert(certificate) else {
+            return Ok(false);
+        };
+        let serial = hex::encode(cert.tbs_certificate().serial_number().as_bytes());
+        match self.store.certificate(&serial).await {
+            Ok(row) => Ok(row.der == certificate),
+            Err(store::Error::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A stored certificate by serial (hex).
     ///
     /// # Errors

@@ -14,6 +14,9 @@ use crate::pki::tsa::ImprintHash;
 use crate::pki::Ca;
 use crate::sam::{Derive, SignRequest};
 
+/// The most signatures a PDF may carry to be extended.
+const MAX_SIGNATURES: usize = 100;
+
 /// The credential, SAD and algorithms of one signing request.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Signer<'a> {
@@ -133,12 +136,30 @@ impl Service {
                 ),
             ));
         }
-        let signers: Vec<Vec<u8>> = pades::signatures(&pdf)
-            .map_err(|e| pdf_error(&e))?
+        let signatures = pades::signatures(&pdf).map_err(|e| pdf_error(&e))?;
+        if signatures.len() > MAX_SIGNATURES {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                format!("the PDF has more than {MAX_SIGNATURES} signatures"),
+            ));
+        }
+        // One OCSP response per distinct signer, and only for certificates this service
+        // issued: a PDF that lists one signature many times, or signers of other CAs, does
+        // not make the HSM sign more.
+        let mut signers: Vec<Vec<u8>> = signatures
             .iter()
             .filter(|s| !s.timestamp)
             .filter_map(|s| cms::signer_certificate(&s.contents).ok())
             .collect();
+        signers.sort();
+        signers.dedup();
+        let mut own = Vec::with_capacity(signers.len());
+        for signer in signers {
+            if self.pki.issued_here(&signer).await? {
+                own.push(signer);
+            }
+        }
+        let signers = own;
         let validation = if target >= Level::BLT {
             Some(self.pdf_validation(&signers).await?)
         } else {

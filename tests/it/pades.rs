@@ -996,3 +996,45 @@ async fn karen_person(svc: &Service, username: &str) -> String {
         .id
         .to_string()
 }
+
+/// The number of OCSP responses in a PDF's DSS.
+fn dss_ocsps(pdf: &[u8]) -> usize {
+    let parsed = Pdf::parse(pdf).unwrap();
+    let catalog = parsed.catalog().unwrap();
+    let dss = parsed.dict(catalog.get("DSS")).unwrap();
+    match dss.get("OCSPs").map(|o| parsed.resolve(o).unwrap()) {
+        Some(Object::Array(a)) => a.len(),
+        _ => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extending_answers_each_own_signer_once_and_no_foreign_one() {
+    let svc = Service::start().await;
+    let other = Service::start().await;
+    let signer = key(&svc).await;
+    let stranger = key(&other).await;
+    // Two signatures by one signer and one by a signer of another CA.
+    let mut pdf = sample_pdf(1, "1.7", 0);
+    for _ in 0..2 {
+        pdf = sign(&svc, &signer, pdf, &Options::default(), Level::BB).await;
+    }
+    pdf = sign(&other, &stranger, pdf, &Options::default(), Level::BB).await;
+    let extended = svc.service.extend_pdf(pdf, Level::BLT).await.unwrap();
+    assert_eq!(
+        dss_ocsps(&extended),
+        1,
+        "one OCSP response: the own signer, once"
+    );
+    // A PDF with more signatures than an extension takes is refused before any HSM work.
+    let mut many = sample_pdf(1, "1.7", 0);
+    for _ in 0..101 {
+        many = sign(&svc, &signer, many, &Options::default(), Level::BB).await;
+    }
+    let before = svc.hsm.stats().operations;
+    let refused = svc.service.extend_pdf(many, Level::BLT).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "invalid_request", "{refused:?}");
+    assert_eq!(svc.hsm.stats().operations, before, "the HSM was asked");
+    other.stop().await;
+    svc.stop().await;
+}
