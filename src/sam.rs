@@ -352,6 +352,36 @@ impl Sam {
         })
     }
 
+    /// Checks a SAD for a request as [`Sam::sign`] will (signature, expiry, signer, policy,
+    /// hashes, uses left) without signing or spending anything; a refusal is recorded. Lets a
+    /// caller refuse before it does expensive work for a forged or spent SAD.
+    ///
+    /// # Errors
+    /// As [`Sam::sign`] before signing.
+    pub async fn precheck(
+        &self,
+        request: &SignRequest<'_>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        match self.check(request, ctx, now).await {
+            Ok(_) => Ok(()),
+            Err((e, sad)) => {
+                let credential = request.credential;
+                let entry = ctx.entry(
+                    Some(credential.audit_subject()),
+                    Event::SignatureRefused {
+                        credential: credential.id.to_string(),
+                        reason: e.reason().to_owned(),
+                        sad,
+                    },
+                );
+                self.audit.record(&entry, now.saturating_mul(1000)).await?;
+                Err(e)
+            }
+        }
+    }
+
     /// Signs every hash of `request` with the credential's key, if the SAD allows it. Refusals
     /// are recorded in the audit log too.
     ///

@@ -54,7 +54,13 @@ pub struct Service {
     validation: std::sync::Arc<validation::ValidationSettings>,
     /// Usernames of support operators (the support view).
     operators: std::sync::Arc<Vec<String>>,
+    /// Turns for CPU-heavy work on untrusted input (parsing, preparing and validating
+    /// documents): one per core, so such work never starves the async runtime or itself.
+    cpu: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// How long a request waits for a turn at CPU-heavy work before it is answered 503.
+const CPU_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long an uploaded document is kept by default, seconds.
 pub const DEFAULT_DOCUMENT_LIFETIME: u32 = 900;
@@ -251,7 +257,35 @@ impl Service {
             orgs: crate::orgs::Orgs::new(store_for_orgs, keys_for_orgs, audit_for_orgs, "advanced"),
             validation: std::sync::Arc::new(validation::ValidationSettings::default()),
             operators: std::sync::Arc::new(Vec::new()),
+            cpu: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            )),
         }
+    }
+
+    /// Runs CPU-heavy work on a blocking thread when a turn is free (one per core; waiting
+    /// is bounded by [`CPU_WAIT`], then `temporarily_unavailable`). The turn is held until the
+    /// work ends, also when the request gave up on it, so that abandoned work still counts.
+    pub(crate) async fn cpu<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let permit =
+            tokio::time::timeout(CPU_WAIT, std::sync::Arc::clone(&self.cpu).acquire_owned())
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "the service is busy with other documents; try again shortly",
+                    )
+                })?
+                .map_err(|e| Error::internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = permit;
+            work()
+        })
+        .await
+        .map_err(|e| Error::internal(format!("worker: {e}")))
     }
 
     /// Names the support operators (usernames): they may use the support view.

@@ -195,6 +195,23 @@ impl Service {
                 &ctx,
             )
             .await?;
+        // The SAD's signature and claims are checked before any document work, so a forged or
+        // spent SAD buys nothing (the SAM checks again when it signs).
+        self.sam
+            .precheck(
+                &SignRequest {
+                    credential: &credential,
+                    sad: &sad,
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    hashes: hashes.clone(),
+                    scheme,
+                    sign_algo: "",
+                    derive: crate::sam::Derive::Hashes,
+                },
+                &ctx,
+                self.now(),
+            )
+            .await?;
         if request.documents.iter().all(|d| d.format.is_xades()) {
             return self
                 .sign_xml(&credential, &sad, request, hashes, &ctx)
@@ -302,21 +319,28 @@ impl Service {
         let names: Vec<String> = (1..=contents.len())
             .map(|n| format!("document-{n}"))
             .collect();
-        let mut packagings = Vec::with_capacity(contents.len());
-        for ((document, content), name) in request.documents.iter().zip(&contents).zip(&names) {
-            packagings.push(match document.format {
-                Format::XadesDetached => xades::Packaging::Detached { uri: name },
-                other => {
-                    // Refuse hostile or malformed XML before anything is used up.
-                    xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
-                    if other == Format::XadesEnveloping {
-                        xades::Packaging::Enveloping
-                    } else {
-                        xades::Packaging::Enveloped
+        // Refuse hostile or malformed XML before anything is used up, off the async runtime.
+        let (formats, contents) = {
+            let formats: Vec<Format> = request.documents.iter().map(|d| d.format).collect();
+            self.cpu(move || -> Result<_, Error> {
+                for (format, content) in formats.iter().zip(&contents) {
+                    if *format != Format::XadesDetached {
+                        xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
                     }
                 }
-            });
-        }
+                Ok((formats, contents))
+            })
+            .await??
+        };
+        let packagings: Vec<xades::Packaging<'_>> = formats
+            .iter()
+            .zip(&names)
+            .map(|(format, name)| match format {
+                Format::XadesDetached => xades::Packaging::Detached { uri: name },
+                Format::XadesEnveloping => xades::Packaging::Enveloping,
+                _ => xades::Packaging::Enveloped,
+            })
+            .collect();
         let now = self.now();
         let signed = self
             .sam
@@ -534,20 +558,35 @@ impl Service {
                 "the document is empty",
             ));
         }
-        if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
-            xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+        // Uploads cost storage and parsing: not for a password alone.
+        if principal.loa < crate::identity::loa::Loa::Substantial {
+            return Err(crate::identity::Error::InsufficientLoa {
+                required: crate::identity::loa::Loa::Substantial,
+            }
+            .into());
         }
-        let options = if format == Format::Pades {
-            // Everything about the PDF that can fail, checked before the signer approves.
-            pades::prepare(content.clone(), pdf, 0, None).map_err(|e| pdf_error(&e))?;
-            Some(serde_json::to_string(pdf).map_err(|e| Error::internal(e.to_string()))?)
-        } else {
-            None
+        // Everything about the document that can fail, checked before the signer approves,
+        // off the async runtime.
+        let (content, options, sha) = {
+            let pdf = pdf.clone();
+            self.cpu(move || -> Result<_, Error> {
+                if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
+                    xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+                }
+                let options = if format == Format::Pades {
+                    pades::prepare(content.clone(), &pdf, 0, None).map_err(|e| pdf_error(&e))?;
+                    Some(serde_json::to_string(&pdf).map_err(|e| Error::internal(e.to_string()))?)
+                } else {
+                    None
+                };
+                let sha: [u8; 32] = Sha256::digest(&content).into();
+                Ok((content, options, sha))
+            })
+            .await??
         };
         let now = self.now();
         self.store.prune_documents(now).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let sha: [u8; 32] = Sha256::digest(&content).into();
         let sha256 = sha.to_vec();
         let (digest, approval_text) = if format == Format::Pades {
             (approved(format, &sha, pdf).to_vec(), pdf.approval_text())

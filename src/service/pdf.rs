@@ -54,18 +54,29 @@ impl Service {
         } else {
             None
         };
-        let mut prepared = Vec::with_capacity(request.documents.len());
-        for document in &request.documents {
-            prepared.push(
-                pades::prepare(
-                    document.content.clone(),
-                    &signed_as(document, &name, credential),
-                    now,
-                    validation.as_ref().filter(|_| document.level >= Level::BLT),
+        // Preparing parses every PDF: off the async runtime, one turn per core.
+        let jobs: Vec<(Vec<u8>, pades::Options, bool)> = request
+            .documents
+            .iter()
+            .map(|d| {
+                (
+                    d.content.clone(),
+                    signed_as(d, &name, credential),
+                    d.level >= Level::BLT,
                 )
-                .map_err(|e| pdf_error(&e))?,
-            );
-        }
+            })
+            .collect();
+        let dss = validation.clone();
+        let prepared = self
+            .cpu(move || {
+                jobs.into_iter()
+                    .map(|(content, options, lt)| {
+                        pades::prepare(content, &options, now, dss.as_ref().filter(|_| lt))
+                            .map_err(|e| pdf_error(&e))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+            })
+            .await??;
         let raw = self
             .sam
             .sign(

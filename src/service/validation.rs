@@ -122,9 +122,8 @@ impl Service {
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));
-        let work = tokio::task::spawn_blocking(move || {
-            validate::validate(&file, content.as_deref(), &material, max_bytes)
-        });
+        let work =
+            self.cpu(move || validate::validate(&file, content.as_deref(), &material, max_bytes));
         let outcome = tokio::time::timeout(std::time::Duration::from_secs(timeout), work)
             .await
             .map_err(|_| {
@@ -132,8 +131,7 @@ impl Service {
                     ErrorCode::RequestTimeout,
                     "the validation took too long and was stopped",
                 )
-            })?
-            .map_err(|e| Error::internal(format!("validation task: {e}")))?;
+            })??;
         outcome.map_err(|e| match e {
             validate::Error::Unusable(why) => Error::new(ErrorCode::UnusableInput, why),
             validate::Error::Unsupported(why) => Error::new(ErrorCode::UnsupportedFormat, why),

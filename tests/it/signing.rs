@@ -1392,6 +1392,25 @@ async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_ver
     );
     let pdf = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
         {"document": b64(b"%PDF-1.7"), "signature_format": "P"}]});
+    // A SAD that does not cover the document is refused before the document is read.
+    refused(
+        &csc(&svc, "signatures/signDoc", &token, &pdf).await,
+        400,
+        "hash_not_authorized",
+    );
+    // One that covers it: the broken PDF is refused with its own code.
+    svc.clock.advance(30);
+    let (_, auth) = authorize_totp(
+        &svc,
+        &token,
+        &advanced,
+        &hashes_of(&[b"%PDF-1.7"]),
+        1,
+        &karen.code(&svc),
+    )
+    .await;
+    let pdf = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
+        {"document": b64(b"%PDF-1.7"), "signature_format": "P"}]});
     refused(
         &csc(&svc, "signatures/signDoc", &token, &pdf).await,
         400,
@@ -1408,13 +1427,14 @@ async fn sign_doc_makes_xades_enveloped_that_xmlsec1_verifies_and_refuses_hostil
     let advanced = credential(&svc, &token, "advanced").await;
     let xml: &[u8] = b"<?xml version=\"1.0\"?>\n<invoice xmlns=\"urn:example:invoice\"><total currency=\"DKK\">1250.00</total></invoice>\n";
     svc.clock.advance(30);
-    let hashes = hashes_of(&[xml]);
-    let (status, auth) =
-        authorize_totp(&svc, &token, &advanced, &hashes, 1, &karen.code(&svc)).await;
-    assert_eq!(status, 200, "{auth}");
-    // Hostile XML is refused with its code before the SAD is used.
+    // Hostile XML is refused with its code before the SAD is used (here the signer was even
+    // shown it and approved it: the parser still refuses it).
     let bomb =
         b"<!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;\">]><d>&b;</d>";
+    let hashes = hashes_of(&[xml, bomb]);
+    let (status, auth) =
+        authorize_totp(&svc, &token, &advanced, &hashes, 2, &karen.code(&svc)).await;
+    assert_eq!(status, 200, "{auth}");
     let hostile = json!({"credentialID": advanced, "SAD": auth["SAD"], "documents": [
         {"document": b64(bomb), "signature_format": "X"}]});
     let reply = csc(&svc, "signatures/signDoc", &token, &hostile).await;
@@ -1924,4 +1944,33 @@ async fn csc_free(svc: &Service, path: &str, body: &Value) -> (u16, Value) {
         .unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_work_needs_a_valid_sad_and_uploads_need_substantial() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    // A forged SAD with a PDF that would take work to prepare: refused on the SAD, and no
+    // document is read (a broken PDF would otherwise answer pdf_malformed).
+    let forged = json!({"credentialID": advanced, "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+        "documents": [{"document": b64(b"%PDF-1.7 broken"), "signature_format": "P"}]});
+    let (status, body) = csc(&svc, "signatures/signDoc", &token, &forged).await;
+    assert_eq!(status, 400, "{body}");
+    assert_ne!(body["error"], "pdf_malformed", "{body}");
+    assert_eq!(audit_events(&svc, "signature_refused").await.len(), 1);
+    // A password alone (Low) cannot upload documents.
+    let low = karen.login(&svc, false).await;
+    let r = reqwest::Client::new()
+        .post(svc.url("/v1/documents?format=cades-detached"))
+        .bearer_auth(&low)
+        .body(b"contract".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_loa");
+    svc.stop().await;
 }
