@@ -428,6 +428,15 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// Most requests processed at once; further ones wait (`QSIGN_HTTP_MAX_IN_FLIGHT`).
     pub max_in_flight: usize,
+    /// Longest wait for a turn among `max_in_flight` before the answer is 503, in seconds
+    /// (`QSIGN_HTTP_QUEUE_TIMEOUT_SECS`). `/healthz` and `/readyz` never wait.
+    pub queue_timeout_secs: u64,
+    /// Longest time a client may take to send a request's headers, in seconds
+    /// (`QSIGN_HTTP_HEADER_TIMEOUT_SECS`); slower connections are closed.
+    pub header_timeout_secs: u64,
+    /// Most open connections from one source address (`QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE`);
+    /// more are closed at once.
+    pub max_connections_per_source: usize,
     /// Longest time graceful shutdown waits for in-flight requests, in seconds
     /// (`QSIGN_HTTP_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
@@ -483,6 +492,9 @@ impl Default for HttpConfig {
             document_limit: 64 * 1024 * 1024,
             request_timeout_secs: 30,
             max_in_flight: 256,
+            queue_timeout_secs: 5,
+            header_timeout_secs: 10,
+            max_connections_per_source: 64,
             shutdown_grace_secs: 20,
         }
     }
@@ -589,6 +601,12 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
         "http.request_timeout_secs",
     ),
     ("QSIGN_HTTP_MAX_IN_FLIGHT", "http.max_in_flight"),
+    ("QSIGN_HTTP_QUEUE_TIMEOUT_SECS", "http.queue_timeout_secs"),
+    ("QSIGN_HTTP_HEADER_TIMEOUT_SECS", "http.header_timeout_secs"),
+    (
+        "QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE",
+        "http.max_connections_per_source",
+    ),
     ("QSIGN_HTTP_SHUTDOWN_GRACE_SECS", "http.shutdown_grace_secs"),
 ];
 
@@ -648,6 +666,8 @@ impl Config {
             ));
         }
         if self.http.max_in_flight == 0
+            || self.http.max_connections_per_source == 0
+            || self.http.header_timeout_secs == 0
             || self.http.body_limit == 0
             || self.http.document_limit == 0
         {
@@ -832,6 +852,9 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "validation.fetch_timeout_secs"
             | "http.request_timeout_secs"
             | "http.max_in_flight"
+            | "http.queue_timeout_secs"
+            | "http.header_timeout_secs"
+            | "http.max_connections_per_source"
             | "http.shutdown_grace_secs"
             | "audit.checkpoint_every"
             | "signing.sad_lifetime_secs"

@@ -9,7 +9,6 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -39,9 +38,11 @@ pub struct RequestId(pub String);
 /// The whole HTTP interface as a router (tests call it with `oneshot` or serve it on port 0).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
+    let turns = Admission {
+        permits: Arc::new(tokio::sync::Semaphore::new(http.max_in_flight)),
+        wait: Duration::from_secs(http.queue_timeout_secs),
+    };
     Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/.well-known/openid-configuration", get(idp::discovery))
@@ -144,13 +145,40 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_secs),
         ))
-        .layer(GlobalConcurrencyLimitLayer::new(http.max_in_flight))
+        .layer(middleware::from_fn_with_state(turns, admit))
+        // Outside the limit and the timeout: a load balancer always gets an answer.
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             error::envelope,
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Turns for requests: at most `max_in_flight` at once; waiting for one is bounded.
+#[derive(Debug, Clone)]
+struct Admission {
+    permits: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+}
+
+/// Lets a request in when a turn is free within the wait, else answers 503
+/// `temporarily_unavailable` (the turn is held until the response is made, the request's own
+/// timeout included).
+async fn admit(
+    axum::extract::State(turns): axum::extract::State<Admission>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(turns.wait, Arc::clone(&turns.permits).acquire_owned()).await {
+        Ok(Ok(_turn)) => next.run(request).await,
+        _ => axum::response::IntoResponse::into_response(crate::service::Error::new(
+            crate::service::ErrorCode::TemporarilyUnavailable,
+            "the service is busy; try again shortly",
+        )),
+    }
 }
 
 const REQUEST_ID: &str = "x-request-id";

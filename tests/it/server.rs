@@ -201,7 +201,7 @@ async fn first_serve_initialises_answers_and_stops_cleanly_then_reuses_keys() {
 
     // The limit is enforced from Content-Length, before the body is read: send only the
     // headers of a 2 MiB upload and read the answer.
-    let (status, body) = raw_post_headers_only(&server.base, "/readyz", 2 * 1024 * 1024).await;
+    let (status, body) = raw_post_headers_only(&server.base, "/idp/token", 2 * 1024 * 1024).await;
     assert_eq!(status, 413);
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "payload_too_large");
@@ -257,4 +257,68 @@ async fn serve_on_postgres_is_ready() {
         "SQLite used despite QSIGN_DATABASE_URL"
     );
     db.drop_now().await;
+}
+
+/// A connection from `source` (a loopback address) that sends half a request's headers.
+async fn trickling(base: &str, source: [u8; 4]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from((source, 0)))
+        .unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /v1/validate HTTP/1.1\r\nHost: x\r\nContent-Le")
+        .await
+        .unwrap();
+    stream
+}
+
+/// Whether the server closed `stream` (a read ends) within `within`.
+async fn closed(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 256];
+    matches!(
+        tokio::time::timeout(within, stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    ) || matches!(
+        tokio::time::timeout(within, stream.read(&mut buf)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_and_health_checks_always_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = support::qsign(dir.path());
+    cmd.env("QSIGN_HTTP_HEADER_TIMEOUT_SECS", "1")
+        .env("QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE", "8");
+    let server = Server::start(cmd, &dir.path().join("serve.log"));
+    // One source opens its 8 connections and trickles headers on each; a 9th is closed at
+    // once.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(trickling(&server.base, [127, 0, 0, 2]).await);
+    }
+    let mut ninth = trickling(&server.base, [127, 0, 0, 2]).await;
+    assert!(
+        closed(&mut ninth, Duration::from_millis(500)).await,
+        "a ninth connection from one source stayed open"
+    );
+    // Meanwhile everyone else is served, health checks first.
+    let client = reqwest::Client::new();
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // Half-sent headers are cut off after the header timeout (1 s here).
+    for stream in &mut held {
+        assert!(
+            closed(stream, Duration::from_secs(5)).await,
+            "a trickling connection was kept open"
+        );
+    }
+    // The source may connect again once its connections are closed.
+    let mut again = trickling(&server.base, [127, 0, 0, 2]).await;
+    assert!(!closed(&mut again, Duration::from_millis(200)).await);
+    assert!(server.stop().await.success());
 }
