@@ -702,6 +702,19 @@ impl Service {
         self.clock.now().unix_timestamp()
     }
 
+    /// Deletes expired working data (see `Store::prune`); run periodically by `qsign serve`.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn prune(&self) -> Result<u64, Error> {
+        let pruned = self.store.prune(self.now()).await?;
+        let total = pruned.iter().map(|(_, n)| n).sum();
+        if total > 0 {
+            tracing::info!(?pruned, "expired working data pruned");
+        }
+        Ok(total)
+    }
+
     /// The service's current time, Unix seconds (pages compare dates against it).
     #[must_use]
     pub fn clock_now(&self) -> i64 {

@@ -66,7 +66,21 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             "qsign listening on {} (bound to {bound})",
             state.config.public_url()
         );
+        // Expired working data is pruned at start and every ten minutes (docs/operations.md).
+        let pruner = {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = service.prune().await {
+                        tracing::warn!(error = %e, "pruning expired data failed");
+                    }
+                }
+            })
+        };
         serve(listener, state, shutdown, grace).await?;
+        pruner.abort();
         if let Err(e) = service.stopping().await {
             tracing::error!(error = %e, "could not record the stop in the audit log");
         }

@@ -89,6 +89,51 @@ async fn schema_is_migrated(store: &Store) {
     store.ping().await.unwrap();
 }
 
+async fn pruning(store: &Store) {
+    let now = 2_000_000_000;
+    for (id, expires) in [("old", now - 1), ("live", now + 300)] {
+        store
+            .put_webauthn_state(id, "p", "login", "{}", expires)
+            .await
+            .unwrap();
+        store.revoke_token(id, expires).await.unwrap();
+        store.use_once(&format!("sad-{id}"), expires).await.unwrap();
+        store
+            .put_enrolment_code(&format!("code-{id}"), id, now - 600, expires)
+            .await
+            .unwrap();
+    }
+    let pruned = store.prune(now).await.unwrap();
+    let count = |table: &str| {
+        pruned
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(0, |(_, n)| *n)
+    };
+    for table in [
+        "webauthn_states",
+        "revoked_tokens",
+        "sad_uses",
+        "enrolment_codes",
+    ] {
+        assert_eq!(count(table), 1, "{table}: {pruned:?}");
+    }
+    // The live rows are still there: the state can be taken, the token is still revoked.
+    assert!(store
+        .take_webauthn_state("live", "p", "login", now)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.token_revoked("live").await.unwrap());
+    assert!(!store.token_revoked("old").await.unwrap());
+    assert!(store
+        .enrolment_code("code-live", "live", now, false)
+        .await
+        .unwrap());
+    // Pruning again finds nothing more.
+    assert!(store.prune(now).await.unwrap().iter().all(|(_, n)| *n == 0));
+}
+
 macro_rules! store_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -98,6 +143,13 @@ macro_rules! store_suite {
             async fn sad_uses_stay_within_their_maximum() {
                 let (store, guard) = $make.await;
                 super::sad_uses_stay_within_their_maximum(&store).await;
+                guard.finish(store).await;
+            }
+
+            #[tokio::test]
+            async fn expired_working_data_is_pruned_and_live_data_kept() {
+                let (store, guard) = $make.await;
+                pruning(&store).await;
                 guard.finish(store).await;
             }
 
