@@ -21,6 +21,10 @@ pub const PREVIEW_PAGES: usize = 20;
 const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
 /// The largest picture of a page accepted from the renderer.
 const PREVIEW_MAX_BYTES: usize = 8 << 20;
+/// The address space the renderer may use.
+const PREVIEW_MEMORY_BYTES: usize = 512 << 20;
+/// Pages drawn at once (the rest wait their turn).
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// An uploaded document as its signer reviews it.
 #[derive(Debug, Clone)]
@@ -339,12 +343,23 @@ fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
 
 /// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output).
 async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
+    // A few renders at once: each may take up to the memory limit.
+    let _turn = RENDERS
+        .acquire()
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
     let page = page.to_string();
-    let spawned = tokio::process::Command::new("pdftocairo")
+    // The picture is scaled to a fixed size whatever the page box says (a 14400 pt page is
+    // not drawn at 14400 pt), and the renderer runs with a memory limit of its own.
+    let spawned = tokio::process::Command::new("sh")
         .args([
+            "-c",
+            "ulimit -v \"$1\" && shift && exec pdftocairo \"$@\"",
+            "render",
+            &(PREVIEW_MEMORY_BYTES / 1024).to_string(),
             "-png",
-            "-r",
-            "50",
+            "-scale-to",
+            "600",
             "-f",
             &page,
             "-l",

@@ -1038,3 +1038,46 @@ async fn extending_answers_each_own_signer_once_and_no_foreign_one() {
     other.stop().await;
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_box_of_any_size_is_drawn_at_a_fixed_size() {
+    let svc = Service::start().await;
+    // A 14400 x 14400 pt page (the largest PDF allows): the old 50 dpi drawing needed
+    // hundreds of megabytes; now it is scaled to 600 pixels.
+    let pdf = String::from_utf8_lossy(&sample_pdf(1, "1.7", 0))
+        .replace("/MediaBox[0 0 595 842]", "/MediaBox[0 0 14400 14400]")
+        .into_bytes();
+    let principal = qsign::identity::Principal {
+        person: uuid::Uuid::new_v4(),
+        loa: qsign::identity::loa::Loa::Substantial,
+        amr: vec!["pwd".into(), "otp".into()],
+        jti: "j".into(),
+        exp: svc.now() + 60,
+        auth_time: svc.now(),
+        authorization_details: None,
+        external: false,
+    };
+    // The offsets of the cross-reference shift with the longer MediaBox: let qpdf repair.
+    let pdf = qpdf(&svc, &pdf, &[]);
+    let uploaded = svc
+        .service
+        .upload_document(
+            &principal,
+            pdf,
+            qsign::service::Format::Pades,
+            Level::BB,
+            &Options::default(),
+        )
+        .await
+        .unwrap();
+    let png = svc
+        .service
+        .document_page(&principal, &uploaded.id, 1)
+        .await
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert!(width <= 600 && height <= 600, "{width} x {height}");
+    svc.stop().await;
+}
