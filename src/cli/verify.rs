@@ -40,15 +40,28 @@ pub(super) fn read_pem_or_der(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
+/// Writes to standard output; a closed pipe (`qsign verify FILE | head`) ends quietly
+/// instead of panicking.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
 fn print_report(report: &Report) {
-    println!("{}: {}", report.file, indication(report.overall()));
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(text, "{}: {}", report.file, indication(report.overall()));
     for s in &report.signatures {
         let signer = s
             .signer
             .as_ref()
             .and_then(|x| x.name.clone())
             .unwrap_or_else(|| "unknown signer".into());
-        println!(
+        let _ = writeln!(
+            text,
             "  {} ({}): {}{} — {}{}",
             s.id,
             s.format,
@@ -69,9 +82,10 @@ fn print_report(report: &Report) {
                 .unwrap_or_default(),
         );
         for e in &s.errors {
-            println!("    {e}");
+            let _ = writeln!(text, "    {e}");
         }
     }
+    out(&text);
 }
 
 const fn indication(i: Indication) -> &'static str {
@@ -93,7 +107,7 @@ pub(super) fn run(
         Ok(Ok(report)) => {
             if json {
                 match serde_json::to_string_pretty(&report) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => out(&format!("{text}\n")),
                     Err(e) => eprintln!("qsign: error: {e}"),
                 }
             } else {

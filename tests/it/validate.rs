@@ -557,6 +557,22 @@ async fn qsign_verify_answers_with_exit_codes() {
     let (code, _, err) = verify("junk.bin", b"junk", false);
     assert_eq!(code, 3, "{err}");
     assert!(err.starts_with("qsign: error: "), "{err}");
+    // A reader that stops early (`| head`): no panic, the verdict's exit code stays.
+    let file = svc.file("lt-again.pdf", &lt);
+    let mut cmd = support::qsign(data.path());
+    cmd.arg("verify")
+        .arg("--json")
+        .arg("--trust")
+        .arg(&root_file)
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     svc.stop().await;
 }
 
@@ -1125,5 +1141,105 @@ async fn truncated_and_corrupted_files_never_panic_the_validator() {
             );
         }
     }
+    svc.stop().await;
+}
+
+/// A small deterministic generator (xorshift64*), so every run tries the same cases.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap()).unwrap()
+    }
+}
+
+/// One mutation of `input`: a flipped byte, a cut, a duplicated slice, or a hostile token
+/// (references, huge numbers, filters, namespace floods) spliced in.
+fn mutate(input: &[u8], rng: &mut Seeded) -> Vec<u8> {
+    const TOKENS: [&[u8]; 12] = [
+        b"/XRefStm 9 ",
+        b"/Prev 9 ",
+        b"/Size 4294967295 ",
+        b"/Index [0 250000000] ",
+        b"/Kids [1 0 R 1 0 R] ",
+        b"/Filter /FlateDecode /Length 999999999 ",
+        b"9999999999999999999999 ",
+        b"<<<<<<<<<<<<<<<<",
+        b"[[[[[[[[[[[[[[[[",
+        b" xmlns:a=\"urn:a\" xmlns:b=\"urn:b\"",
+        b"<!DOCTYPE x [<!ENTITY a \"a\">]>",
+        b"\x30\x80\x30\x80\x30\x80",
+    ];
+    let mut out = input.to_vec();
+    let at = rng.below(out.len());
+    match rng.below(4) {
+        0 => out[at] ^= u8::try_from(1 + rng.below(255)).unwrap(),
+        1 => out.truncate(at),
+        2 => {
+            let len = rng.below(64).min(out.len() - at);
+            let slice = out[at..at + len].to_vec();
+            out.splice(at..at, slice);
+        }
+        _ => {
+            let token = TOKENS[rng.below(TOKENS.len())];
+            out.splice(at..at, token.iter().copied());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_mutated_pdfs_xml_and_cms_end_cleanly() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let pdf = one_page(&svc, &signer, Level::BLT).await;
+    let cms = qsign::formats::pades::signatures(&pdf).unwrap()[0]
+        .contents
+        .clone();
+    let xml =
+        b"<?xml version=\"1.0\"?><r xmlns=\"urn:r\" xmlns:p=\"urn:p\"><p:a x=\"1\" p:y=\"2\">\
+        text<![CDATA[ data ]]><!-- c --><b/><?pi d?></p:a><c>&lt;&amp;&#65;</c></r>"
+            .to_vec();
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let material = qsign::validate::Material {
+        anchors: qsign::validate::Cert::parse(&root).into_iter().collect(),
+        now: svc.now(),
+        ..qsign::validate::Material::default()
+    };
+    let mut rng = Seeded(0x5eed_cafe_f00d_0001);
+    let mut slowest = std::time::Duration::ZERO;
+    let mut cases = 0;
+    for (input, content, parse) in [
+        (&pdf, None, 2000),
+        (&xml, None, 2000),
+        (&cms, Some(&b"content"[..]), 1000),
+    ] {
+        for i in 0..parse {
+            let mutated = mutate(input, &mut rng);
+            let started = std::time::Instant::now();
+            // The parsers alone, every case; the whole validation on every tenth.
+            let _ = qsign::formats::pdf::Pdf::parse(&mutated)
+                .map(|p| qsign::formats::pades::signatures_in(&p).map(|s| s.len()));
+            let _ = qsign::formats::xml::parse(&mutated, qsign::formats::xml::Limits::default());
+            if i % 10 == 0 {
+                let _ = qsign::validate::validate(&mutated, content, &material, 64 << 20);
+            }
+            slowest = slowest.max(started.elapsed());
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 5000);
+    // A hang detector, not a speed target: no case may take seconds.
+    assert!(
+        slowest < std::time::Duration::from_secs(5),
+        "slowest case {slowest:?}"
+    );
     svc.stop().await;
 }
