@@ -880,39 +880,27 @@ pub fn master_label(algorithm: KeyAlgorithm) -> &'static str {
 /// Generates the records key: a 256-bit generic secret, a token object that can compute and
 /// check HMAC-SHA256 and nothing else.
 fn generate_records_key(session: &Session) -> Result<ObjectHandle, Error> {
-    let label = RECORDS_KEY_LABEL.as_bytes().to_vec();
-    let template = [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::GENERIC_SECRET),
-        Attribute::ValueLen(32.into()),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Encrypt(false),
-        Attribute::Decrypt(false),
-        Attribute::Wrap(false),
-        Attribute::Unwrap(false),
-        Attribute::Sign(true),
-        Attribute::Verify(true),
-        Attribute::Derive(false),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label),
-    ];
-    session
-        .generate_key(&Mechanism::GenericSecretKeyGen, &template)
-        .map_err(|e| Error::from_ck("C_GenerateKey(records)", e))
+    generate_secret(session, RECORDS_KEY_LABEL, KeyType::GENERIC_SECRET, false)
 }
 
 /// Generates the data key: AES-256, a token object that can encrypt and decrypt but never
 /// wrap, unwrap, sign or leave the token.
 fn generate_data_key(session: &Session) -> Result<ObjectHandle, Error> {
-    let label = DATA_KEY_LABEL.as_bytes().to_vec();
+    generate_secret(session, DATA_KEY_LABEL, KeyType::AES, true)
+}
+
+/// A 256-bit secret token object labelled `label`, sensitive, never extractable, modifiable
+/// or copyable, never wrapping or deriving: for encryption (`encrypts`) or for MACs.
+fn generate_secret(
+    session: &Session,
+    label: &str,
+    key_type: KeyType,
+    encrypts: bool,
+) -> Result<ObjectHandle, Error> {
+    let label = label.as_bytes().to_vec();
     let template = [
         Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
+        Attribute::KeyType(key_type),
         Attribute::ValueLen(32.into()),
         Attribute::Token(true),
         Attribute::Private(true),
@@ -920,19 +908,24 @@ fn generate_data_key(session: &Session) -> Result<ObjectHandle, Error> {
         Attribute::Extractable(false),
         Attribute::Modifiable(false),
         Attribute::Copyable(false),
-        Attribute::Encrypt(true),
-        Attribute::Decrypt(true),
+        Attribute::Encrypt(encrypts),
+        Attribute::Decrypt(encrypts),
         Attribute::Wrap(false),
         Attribute::Unwrap(false),
-        Attribute::Sign(false),
-        Attribute::Verify(false),
+        Attribute::Sign(!encrypts),
+        Attribute::Verify(!encrypts),
         Attribute::Derive(false),
         Attribute::Label(label.clone()),
         Attribute::Id(label),
     ];
+    let mechanism = if encrypts {
+        Mechanism::AesKeyGen
+    } else {
+        Mechanism::GenericSecretKeyGen
+    };
     session
-        .generate_key(&Mechanism::AesKeyGen, &template)
-        .map_err(|e| Error::from_ck("C_GenerateKey(data)", e))
+        .generate_key(&mechanism, &template)
+        .map_err(|e| Error::from_ck("C_GenerateKey(secret)", e))
 }
 
 /// Generates a key pair. With a label, both halves are token objects (service keys, never

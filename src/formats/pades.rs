@@ -111,7 +111,11 @@ impl Options {
 /// another (a changed reason, a certification, a visible box put elsewhere).
 #[must_use]
 pub fn approval_digest(document_sha256: &[u8; 32], options: &Options) -> [u8; 32] {
-    match options.approval_text() {
+    approval_of(document_sha256, options.approval_text().as_deref())
+}
+
+fn approval_of(document_sha256: &[u8; 32], text: Option<&str>) -> [u8; 32] {
+    match text {
         None => *document_sha256,
         Some(text) => {
             let mut h = Sha256::new();
@@ -131,9 +135,9 @@ pub struct Prepared {
     range: [usize; 4],
     /// SHA-256 over the byte ranges, computed once when the ranges are final.
     digest: [u8; 32],
-    /// What the signer must have approved for this revision: [`approval_digest`] of the
-    /// original document and the options the revision was made with.
-    approval: [u8; 32],
+    /// The options the revision was made with, as the approval covers them
+    /// ([`Options::approval_text`]; `None` for a plain signature or a document timestamp).
+    approval_text: Option<String>,
 }
 
 impl Prepared {
@@ -157,10 +161,12 @@ impl Prepared {
     }
 
     /// The approval this revision needs ([`approval_digest`] of the original and the options
-    /// it was made with; the original's SHA-256 for a document timestamp).
+    /// it was made with; the original's SHA-256 for a document timestamp). Computed when asked
+    /// (by the SAM), so preparing costs no second pass over the file.
     #[must_use]
-    pub const fn approval(&self) -> [u8; 32] {
-        self.approval
+    pub fn approval(&self) -> [u8; 32] {
+        let document: [u8; 32] = Sha256::digest(self.original()).into();
+        approval_of(&document, self.approval_text.as_deref())
     }
 }
 
@@ -544,17 +550,16 @@ fn append_signature(
     let mut h = Sha256::new();
     h.update(bytes.get(..contents).unwrap_or_default());
     h.update(bytes.get(after..).unwrap_or_default());
-    let document: [u8; 32] = Sha256::digest(bytes.get(..original).unwrap_or_default()).into();
-    let approval = match kind {
-        Kind::Signature { options, .. } => approval_digest(&document, options),
-        Kind::DocTimeStamp => document,
+    let approval_text = match kind {
+        Kind::Signature { options, .. } => options.approval_text(),
+        Kind::DocTimeStamp => None,
     };
     Ok(Prepared {
         digest: h.finalize().into(),
         pdf: bytes,
         original,
         range,
-        approval,
+        approval_text,
     })
 }
 

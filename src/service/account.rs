@@ -150,13 +150,7 @@ impl Service {
             .and_then(|h| <[u8; 32]>::try_from(hex::decode(h).ok()?).ok())
             .unwrap_or_else(|| Sha256::digest(&row.content).into());
         let pages = pdf_pages(&row);
-        let options: crate::formats::pades::Options = row
-            .options
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| Error::internal(format!("stored options: {e}")))?
-            .unwrap_or_default();
+        let options = super::documents::stored_options(&row)?;
         let format = super::documents::Format::parse(&row.format)
             .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
         let approval = super::documents::approved(format, &digest, &options);

@@ -108,6 +108,17 @@ pub fn approved(format: Format, sha256: &[u8; 32], pdf: &pades::Options) -> [u8;
     }
 }
 
+/// The PDF options an uploaded document was stored with (none for other formats).
+pub(super) fn stored_options(row: &crate::store::DocumentRow) -> Result<pades::Options, Error> {
+    Ok(row
+        .options
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| Error::internal(format!("stored options: {e}")))?
+        .unwrap_or_default())
+}
+
 /// A refused PDF, with its stable code.
 pub(crate) fn pdf_error(e: &pades::Error) -> Error {
     let code = match e {
@@ -652,13 +663,7 @@ impl Service {
             .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
         let level = parse_level(&row.level)
             .ok_or_else(|| Error::internal(format!("stored level {:?}", row.level)))?;
-        let pdf = row
-            .options
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| Error::internal(format!("stored options: {e}")))?
-            .unwrap_or_default();
+        let pdf = stored_options(&row)?;
         let signed = self
             .sign_documents(
                 principal,

@@ -1333,34 +1333,14 @@ async fn an_external_issuers_jwks_can_be_fetched_by_url() {
 async fn the_login_page_offers_passkeys_and_its_calls_give_a_high_login() {
     use webauthn_authenticator_rs::softpasskey::SoftPasskey;
     use webauthn_authenticator_rs::WebauthnAuthenticator;
-    use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+    use webauthn_rs::prelude::{RequestChallengeResponse, Url};
 
     let svc = Service::start().await;
     let (_, secret) = account(&svc, "karen").await;
     let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
     let mut authenticator = SoftPasskey::new(true);
     let substantial = login(&svc, Some(&code(&secret, now()))).await;
-    let enrolment = enrolment_code(&svc, "karen").await;
-    let (_, start) = post_json(
-        &svc,
-        "/idp/passkeys/register/start",
-        Some(&substantial),
-        &serde_json::json!({"enrolment_code": enrolment}),
-    )
-    .await;
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = authenticator
-        .do_registration(origin.clone(), options)
-        .unwrap();
-    let (status, _) = post_json(
-        &svc,
-        "/idp/passkeys/register/finish",
-        Some(&substantial),
-        &serde_json::json!({"state": start["state"], "credential": credential}),
-    )
-    .await;
-    assert_eq!(status, 204);
+    enrol_with_code(&svc, &substantial, &mut authenticator, &origin).await;
 
     // The page loads its script from this origin only, and the script is served.
     let (verifier, challenge) = support::pkce();
@@ -1663,6 +1643,37 @@ async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
     svc.stop().await;
 }
 
+/// Binds a passkey to karen's account with a fresh enrolment code, from `session`.
+async fn enrol_with_code(
+    svc: &Service,
+    session: &str,
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &webauthn_rs::prelude::Url,
+) {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    let enrolment = enrolment_code(svc, "karen").await;
+    let (_, start) = post_json(
+        svc,
+        "/idp/passkeys/register/start",
+        Some(session),
+        &serde_json::json!({"enrolment_code": enrolment}),
+    )
+    .await;
+    let options: webauthn_rs::prelude::CreationChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(origin.clone(), options)
+        .unwrap();
+    let (status, _) = post_json(
+        svc,
+        "/idp/passkeys/register/finish",
+        Some(session),
+        &serde_json::json!({"state": start["state"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(status, 204);
+}
+
 /// Logs karen in with her password and the passkey; answers the level reached.
 async fn passkey_acr(
     svc: &Service,
@@ -1691,35 +1702,14 @@ async fn passkey_acr(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_passkey_bound_by_enrolment_code_counts_for_high_only_after_the_delay() {
     use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-    use webauthn_authenticator_rs::WebauthnAuthenticator;
-    use webauthn_rs::prelude::{CreationChallengeResponse, Url};
+    use webauthn_rs::prelude::Url;
 
     let svc = Service::start_with_factor_delay(std::time::Duration::from_secs(3600)).await;
     let (_, secret) = account(&svc, "karen").await;
     let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
     let mut authenticator = SoftPasskey::new(true);
     let substantial = login(&svc, Some(&code(&secret, svc.now()))).await;
-    let enrolment = enrolment_code(&svc, "karen").await;
-    let (_, start) = post_json(
-        &svc,
-        "/idp/passkeys/register/start",
-        Some(&substantial),
-        &serde_json::json!({"enrolment_code": enrolment}),
-    )
-    .await;
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = authenticator
-        .do_registration(origin.clone(), options)
-        .unwrap();
-    let (status, _) = post_json(
-        &svc,
-        "/idp/passkeys/register/finish",
-        Some(&substantial),
-        &serde_json::json!({"state": start["state"], "credential": credential}),
-    )
-    .await;
-    assert_eq!(status, 204);
+    enrol_with_code(&svc, &substantial, &mut authenticator, &origin).await;
     // Within the delay: password + the new passkey is Substantial, not High.
     assert_eq!(
         passkey_acr(&svc, &mut authenticator, &origin).await,
