@@ -64,6 +64,7 @@ async fn run() {
         now: svc.now(),
         fetch: None,
         local: None,
+        deadline: None,
     };
     let python = std::env::var("PYHANKO_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());

@@ -437,6 +437,10 @@ pub struct HttpConfig {
     /// Most open connections from one source address (`QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE`);
     /// more are closed at once.
     pub max_connections_per_source: usize,
+    /// Requests per second one source address may make to the public endpoints that need no
+    /// login and make the service work (`/tsa`, `/pki/ocsp`, `/v1/validate`), with bursts of
+    /// twice as many; 0 turns the limit off (`QSIGN_HTTP_PUBLIC_REQUESTS_PER_SECOND`).
+    pub public_requests_per_second: u32,
     /// Longest time graceful shutdown waits for in-flight requests, in seconds
     /// (`QSIGN_HTTP_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
@@ -495,6 +499,7 @@ impl Default for HttpConfig {
             queue_timeout_secs: 5,
             header_timeout_secs: 10,
             max_connections_per_source: 64,
+            public_requests_per_second: 20,
             shutdown_grace_secs: 20,
         }
     }
@@ -606,6 +611,10 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     (
         "QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE",
         "http.max_connections_per_source",
+    ),
+    (
+        "QSIGN_HTTP_PUBLIC_REQUESTS_PER_SECOND",
+        "http.public_requests_per_second",
     ),
     ("QSIGN_HTTP_SHUTDOWN_GRACE_SECS", "http.shutdown_grace_secs"),
 ];
@@ -855,6 +864,7 @@ fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
             | "http.queue_timeout_secs"
             | "http.header_timeout_secs"
             | "http.max_connections_per_source"
+            | "http.public_requests_per_second"
             | "http.shutdown_grace_secs"
             | "audit.checkpoint_every"
             | "signing.sad_lifetime_secs"

@@ -1692,6 +1692,20 @@ impl Store {
         Ok(uses)
     }
 
+    /// How many unexpired documents a person holds.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_documents(&self, person: &str, now: i64) -> Result<i64, Error> {
+        Ok(on_pool!(self, read, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM documents WHERE person = $1 AND expires_at > $2"
+        )
+        .bind(person)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?)
+    }
+
     /// Stores an uploaded document.
     ///
     /// # Errors

@@ -45,6 +45,21 @@ pub fn validate(
     if file.len() > max_bytes || content.is_some_and(|c| c.len() > max_bytes) {
         return Err(Error::TooLarge(max_bytes));
     }
+    let result = validate_within(file, content, material);
+    if material.past_deadline() {
+        return Err(Error::Unusable(
+            "the validation took longer than its time budget and was stopped".into(),
+        ));
+    }
+    result
+}
+
+/// [`validate`] after the size check.
+fn validate_within(
+    file: &[u8],
+    content: Option<&[u8]>,
+    material: &Material,
+) -> Result<Report, Error> {
     let validation_time = report::rfc3339(material.now);
     if crate::formats::pdf::header_version(file).is_some() {
         let signatures =

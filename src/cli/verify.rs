@@ -160,6 +160,8 @@ fn check(
             now,
             fetch: None,
             local: None,
+            // Offline, the operator's own file: no time limit.
+            deadline: None,
         };
         opened.store.close().await;
         Ok(validate::validate(

@@ -50,7 +50,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidGrant | ErrorCode::UnsupportedGrantType | ErrorCode::CodeReused => {
             StatusCode::BAD_REQUEST
         }
-        ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::TooManyAttempts | ErrorCode::QuotaExceeded | ErrorCode::RateLimited => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         ErrorCode::InsufficientLoa => StatusCode::FORBIDDEN,

@@ -38,6 +38,7 @@ pub struct RequestId(pub String);
 /// The whole HTTP interface as a router (tests call it with `oneshot` or serve it on port 0).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
+    let public = Arc::new(RateLimit::new(http.public_requests_per_second));
     let turns = Admission {
         permits: Arc::new(tokio::sync::Semaphore::new(http.max_in_flight)),
         wait: Duration::from_secs(http.queue_timeout_secs),
@@ -123,7 +124,8 @@ pub fn router(state: AppState) -> Router {
                 .route("/pki/ocsp", post(pki::ocsp_post))
                 .route("/pki/ocsp/{*request}", get(pki::ocsp_get))
                 .route("/tsa", post(pki::timestamp))
-                .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT)),
+                .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT))
+                .layer(middleware::from_fn_with_state(public.clone(), rate_limit)),
         )
         .merge(web::routes())
         .fallback(ops::not_found)
@@ -136,7 +138,11 @@ pub fn router(state: AppState) -> Router {
                 .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
                 .route("/v1/documents", post(documents::upload))
                 .route("/v1/pdf/extend", post(documents::extend))
-                .route("/v1/validate", post(validate::validate))
+                .route(
+                    "/v1/validate",
+                    post(validate::validate)
+                        .layer(middleware::from_fn_with_state(public, rate_limit)),
+                )
                 .merge(web::upload_routes())
                 .layer(DefaultBodyLimit::max(http.document_limit))
                 .layer(RequestBodyLimitLayer::new(http.document_limit)),
@@ -178,6 +184,73 @@ async fn admit(
             crate::service::ErrorCode::TemporarilyUnavailable,
             "the service is busy; try again shortly",
         )),
+    }
+}
+
+/// A token bucket per source address for the public endpoints that need no login.
+#[derive(Debug)]
+struct RateLimit {
+    /// Tokens added per second (0: no limit).
+    rate: f64,
+    /// Tokens, and when they were counted, by source.
+    buckets:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (f64, std::time::Instant)>>,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> Self {
+        Self {
+            rate: f64::from(per_second),
+            buckets: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `source`; `false` when its bucket is empty.
+    fn take(&self, source: std::net::IpAddr) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let burst = self.rate * 2.0;
+        let now = std::time::Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() > 100_000 {
+            // Forget full buckets (sources idle for a while) rather than grow for ever.
+            buckets
+                .retain(|_, (tokens, at)| *tokens + at.elapsed().as_secs_f64() * self.rate < burst);
+        }
+        let (tokens, at) = buckets.entry(source).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Answers 429 `rate_limited` when the caller's address has used its share.
+async fn rate_limit(
+    axum::extract::State(limit): axum::extract::State<Arc<RateLimit>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match source {
+        Some(ip) if !limit.take(ip) => {
+            axum::response::IntoResponse::into_response(crate::service::Error::new(
+                crate::service::ErrorCode::RateLimited,
+                crate::service::ErrorCode::RateLimited.description(),
+            ))
+        }
+        _ => next.run(request).await,
     }
 }
 

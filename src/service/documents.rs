@@ -17,6 +17,9 @@ use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
 use crate::sam::SignRequest;
 
+/// Documents one person may have waiting (uploaded, not yet expired) at once.
+const MAX_WAITING_DOCUMENTS: i64 = 20;
+
 /// How a document is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -569,12 +572,25 @@ impl Service {
                 "the document is empty",
             ));
         }
-        // Uploads cost storage and parsing: not for a password alone.
+        // Uploads cost storage and parsing: not for a password alone, and a bounded number
+        // per person.
         if principal.loa < crate::identity::loa::Loa::Substantial {
             return Err(crate::identity::Error::InsufficientLoa {
                 required: crate::identity::loa::Loa::Substantial,
             }
             .into());
+        }
+        let waiting = self
+            .store
+            .count_documents(&principal.person.to_string(), self.now())
+            .await?;
+        if waiting >= MAX_WAITING_DOCUMENTS {
+            return Err(Error::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "{MAX_WAITING_DOCUMENTS} documents are waiting already; sign or cancel one first"
+                ),
+            ));
         }
         // Everything about the document that can fail, checked before the signer approves,
         // off the async runtime.

@@ -88,6 +88,10 @@ pub enum ErrorCode {
     UnusableInput,
     /// A page's form without its anti-forgery token, or sent from another site.
     FormRejected,
+    /// The account holds as many documents waiting for a signature as it may.
+    QuotaExceeded,
+    /// Too many requests from one address to a public endpoint: slow down.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -132,6 +136,8 @@ impl ErrorCode {
         Self::RightMissing,
         Self::UnusableInput,
         Self::FormRejected,
+        Self::QuotaExceeded,
+        Self::RateLimited,
     ];
 
     /// The wire form.
@@ -177,6 +183,8 @@ impl ErrorCode {
             Self::RightMissing => "right_missing",
             Self::UnusableInput => "unusable_input",
             Self::FormRejected => "form_rejected",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::RateLimited => "rate_limited",
         }
     }
 
@@ -218,6 +226,8 @@ impl ErrorCode {
             Self::RightMissing => "You do not hold the right for this organisation (sign_on_behalf or use_seal). Ask an administrator to grant it.",
             Self::UnusableInput => "The file cannot be checked: it is not a signed PDF, XML or CMS file, or it is damaged. Upload the signed file itself (and for a .p7s file also the signed content).",
             Self::FormRejected => "Go back, reload the page and send the form again. If it keeps happening, allow cookies for this site; never send a qsign form from another site's page.",
+            Self::QuotaExceeded => "Sign or cancel one of the documents waiting for you, or wait until they expire, then upload again.",
+            Self::RateLimited => "Wait a moment and send the request again; a client that needs more should use its own time-stamping or validation.",
         }
     }
 
@@ -284,6 +294,8 @@ impl ErrorCode {
             Self::FormRejected => {
                 "The form was not sent from qsign's own page, or the page is too old (anti-forgery check)."
             }
+            Self::QuotaExceeded => "Too many documents are waiting for a signature on this account.",
+            Self::RateLimited => "Too many requests from this address; slow down.",
         }
     }
 }
@@ -458,6 +470,8 @@ mod tests {
                 "right_missing",
                 "unusable_input",
                 "form_rejected",
+                "quota_exceeded",
+                "rate_limited",
             ]
         );
     }

@@ -108,6 +108,9 @@ impl Service {
             crls: Vec::new(),
             ocsps: Vec::new(),
             now,
+            // The time limit stops the work itself (checked between signatures and
+            // references), not only the wait for it.
+            deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(timeout)),
             local: Some(std::sync::Arc::new(OwnCa {
                 store: self.store.clone(),
                 handle: tokio::runtime::Handle::current(),

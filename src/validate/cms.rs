@@ -35,6 +35,18 @@ pub struct Material {
     pub fetch: Option<std::sync::Arc<dyn chain::Fetch>>,
     /// The validating service's own CA's first-hand knowledge.
     pub local: Option<std::sync::Arc<dyn chain::Local>>,
+    /// When the work must stop: checked between signatures and references, so a time limit
+    /// ends the work itself, not only the wait for it.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Material {
+    /// Whether the time budget is spent.
+    #[must_use]
+    pub fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
 }
 
 /// A digest of the signed content with the algorithm the signature names.

@@ -287,6 +287,10 @@ fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<S
     None
 }
 
+/// The most signatures validated in one PDF (each hashes its byte ranges, up to the whole
+/// file).
+const MAX_SIGNATURES: usize = 100;
+
 /// Validates every signature and document timestamp of a PDF.
 ///
 /// # Errors
@@ -294,6 +298,11 @@ fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<S
 pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, pdf::Error> {
     let parsed = Pdf::parse(bytes)?;
     let signatures = pades::signatures_in(&parsed)?;
+    if signatures.len() > MAX_SIGNATURES {
+        return Err(pdf::Error::Malformed(format!(
+            "more than {MAX_SIGNATURES} signatures"
+        )));
+    }
     let store = dss(&parsed);
     let (dss_crls, dss_ocsps, dss_at) = (store.crls, store.ocsps, store.offset);
     let mut material = base.clone();
@@ -309,6 +318,9 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
     let mut stamps: Vec<(usize, i64)> = Vec::new();
     let mut out = Vec::new();
     for s in &signatures {
+        if base.past_deadline() {
+            break;
+        }
         let format = if s.timestamp {
             "PDF document timestamp"
         } else {

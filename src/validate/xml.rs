@@ -23,6 +23,31 @@ const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
+/// The most signatures validated in one XML document.
+const MAX_SIGNATURES: usize = 100;
+/// The most references one signature may have.
+const MAX_REFERENCES: usize = 64;
+
+/// Canonical digests already computed in this document, by element (and the signature an
+/// enveloped transform leaves out): an element referenced many times is canonicalized once.
+#[derive(Default)]
+struct Digests(HashMap<(usize, usize), Vec<u8>>);
+
+impl Digests {
+    fn of(
+        &mut self,
+        e: &Element,
+        left_out: Option<&Element>,
+        make: impl FnOnce() -> Vec<u8>,
+    ) -> Vec<u8> {
+        let key = (
+            std::ptr::from_ref(e) as usize,
+            left_out.map_or(0, |s| std::ptr::from_ref(s) as usize),
+        );
+        self.0.entry(key).or_insert_with(make).clone()
+    }
+}
+
 fn is(e: &Element, ns: &str, local: &str) -> bool {
     e.ns.as_deref() == Some(ns) && e.local == local
 }
@@ -100,8 +125,24 @@ pub fn validate(
         }
     }
     let mut out = Vec::new();
+    let mut digests = Digests::default();
     for (n, sig) in all.iter().filter(|e| is(e, DS, "Signature")).enumerate() {
-        out.push(signature(bytes, &doc.root, sig, &ids, detached, m, n + 1));
+        if n >= MAX_SIGNATURES {
+            return Err(format!("more than {MAX_SIGNATURES} signatures"));
+        }
+        if m.past_deadline() {
+            break;
+        }
+        out.push(signature(
+            bytes,
+            &doc.root,
+            sig,
+            &ids,
+            detached,
+            m,
+            n + 1,
+            &mut digests,
+        ));
     }
     Ok(out)
 }
@@ -110,6 +151,7 @@ pub fn validate(
     clippy::too_many_lines,
     reason = "the checks in order, each a few lines"
 )]
+#[allow(clippy::too_many_arguments, reason = "one signature in its document")]
 fn signature(
     bytes: &[u8],
     root: &Element,
@@ -118,6 +160,7 @@ fn signature(
     detached: Option<&[u8]>,
     m: &Material,
     n: usize,
+    digests: &mut Digests,
 ) -> SignatureReport {
     let xades = child(sig, DS, "Object")
         .and_then(|o| child(o, XADES, "QualifyingProperties"))
@@ -149,7 +192,15 @@ fn signature(
     }
     // References.
     let mut signed_properties = None;
-    for reference in info.elements().filter(|e| is(e, DS, "Reference")) {
+    for (count, reference) in info
+        .elements()
+        .filter(|e| is(e, DS, "Reference"))
+        .enumerate()
+    {
+        if count >= MAX_REFERENCES || m.past_deadline() {
+            format_failure(&mut r, "too many references, or the time budget is spent");
+            return r;
+        }
         let uri = reference.attribute("URI").unwrap_or("");
         let transforms: Vec<&str> = child(reference, DS, "Transforms")
             .map(|t| {
@@ -170,7 +221,9 @@ fn signature(
         let enveloped = transforms.contains(&ENVELOPED);
         let skip = |e: &Element| enveloped && std::ptr::eq(e, sig);
         let digest = if uri.is_empty() {
-            Sha256::digest(c14n::exclusive(root, &skip)).to_vec()
+            digests.of(root, enveloped.then_some(sig), || {
+                Sha256::digest(c14n::exclusive(root, &skip)).to_vec()
+            })
         } else if let Some(id) = uri.strip_prefix('#') {
             match ids.get(id).map(Vec::as_slice) {
                 Some([target]) => {
@@ -179,7 +232,9 @@ fn signature(
                     {
                         signed_properties = Some(*target);
                     }
-                    Sha256::digest(c14n::exclusive(target, &skip)).to_vec()
+                    digests.of(target, enveloped.then_some(sig), || {
+                        Sha256::digest(c14n::exclusive(target, &skip)).to_vec()
+                    })
                 }
                 Some(_) => {
                     format_failure(

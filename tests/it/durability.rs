@@ -133,7 +133,10 @@ fn verify(cmd: &mut std::process::Command) -> (bool, String) {
 async fn sigkill_during_a_load_loses_no_record_of_a_returned_timestamp() {
     let dir = tempfile::tempdir().unwrap();
     let query = Arc::new(query(dir.path()));
-    let server = Server::start(support::qsign(dir.path()), &dir.path().join("serve.log"));
+    let server = Server::start(
+        unlimited(support::qsign(dir.path())),
+        &dir.path().join("serve.log"),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let base = server.url("");
     let mut tasks = Vec::new();
@@ -173,7 +176,10 @@ async fn sigkill_during_a_load_loses_no_record_of_a_returned_timestamp() {
     );
 
     // A clean restart and stop adds its records and a head checkpoint; still verifying.
-    let server = Server::start(support::qsign(dir.path()), &dir.path().join("serve2.log"));
+    let server = Server::start(
+        unlimited(support::qsign(dir.path())),
+        &dir.path().join("serve2.log"),
+    );
     assert!(server.stop().await.success());
     let (ok, text) = verify(&mut support::qsign(dir.path()));
     assert!(ok && text.contains("audit log OK"), "{text}");
@@ -215,8 +221,8 @@ async fn two_servers_on_one_postgres_write_one_gap_free_chain() {
         String::from_utf8_lossy(&out.stderr)
     );
     let query = Arc::new(query(dir.path()));
-    let a = Server::start(node(), &dir.path().join("a.log"));
-    let b = Server::start(node(), &dir.path().join("b.log"));
+    let a = Server::start(unlimited(node()), &dir.path().join("a.log"));
+    let b = Server::start(unlimited(node()), &dir.path().join("b.log"));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for server in [&a, &b] {
@@ -241,4 +247,10 @@ async fn two_servers_on_one_postgres_write_one_gap_free_chain() {
     assert!(ok, "{text}");
     assert_eq!(exported_timestamp_serials(&mut node()).len(), 320);
     db.drop_now().await;
+}
+
+/// `qsign` without the per-source limit on public endpoints: the load comes from one address.
+fn unlimited(mut cmd: std::process::Command) -> std::process::Command {
+    cmd.env("QSIGN_HTTP_PUBLIC_REQUESTS_PER_SECOND", "0");
+    cmd
 }

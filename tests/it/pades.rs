@@ -1031,6 +1031,13 @@ async fn extending_answers_each_own_signer_once_and_no_foreign_one() {
     for _ in 0..101 {
         many = sign(&svc, &signer, many, &Options::default(), Level::BB).await;
     }
+    // Validation takes at most as many: each hashes up to the whole file.
+    let unusable = svc
+        .service
+        .validate_file(&many, None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(unusable.code.as_str(), "unusable_input", "{unusable:?}");
     let before = svc.hsm.stats().operations;
     let refused = svc.service.extend_pdf(many, Level::BLT).await.unwrap_err();
     assert_eq!(refused.code.as_str(), "invalid_request", "{refused:?}");

@@ -1974,3 +1974,43 @@ async fn document_work_needs_a_valid_sad_and_uploads_need_substantial() {
     assert_eq!(body["error"], "insufficient_loa");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_bounded_per_person_and_public_endpoints_per_address() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let client = reqwest::Client::new();
+    let upload = |n: usize| {
+        client
+            .post(svc.url("/v1/documents?format=cades-detached"))
+            .bearer_auth(&token)
+            .body(format!("contract {n}"))
+            .send()
+    };
+    for n in 0..20 {
+        assert_eq!(upload(n).await.unwrap().status(), 201);
+    }
+    let over = upload(20).await.unwrap();
+    assert_eq!(over.status(), 429);
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"], "quota_exceeded");
+    // Anonymous validation from one address: a burst of 40 is allowed, then the address
+    // slows down (20 per second by default).
+    let mut limited = 0;
+    for _ in 0..60 {
+        let r = client
+            .post(svc.url("/v1/validate"))
+            .body(b"not a signature".to_vec())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "rate_limited");
+            limited += 1;
+        }
+    }
+    assert!(limited >= 10, "{limited} of 60 limited");
+    svc.stop().await;
+}

@@ -1243,3 +1243,45 @@ async fn thousands_of_mutated_pdfs_xml_and_cms_end_cleanly() {
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_time_budget_stops_the_validation_itself() {
+    let svc = Service::start().await;
+    let signer = key(&svc).await;
+    let pdf = one_page(&svc, &signer, Level::BLT).await;
+    let root = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let material = qsign::validate::Material {
+        anchors: qsign::validate::Cert::parse(&root).into_iter().collect(),
+        now: svc.now(),
+        deadline: Some(std::time::Instant::now()),
+        ..qsign::validate::Material::default()
+    };
+    let err = qsign::validate::validate(&pdf, None, &material, usize::MAX).unwrap_err();
+    assert!(err.to_string().contains("time budget"), "{err}");
+    // XML: a signature with more references than allowed is refused, not walked.
+    // 65 correct references to one 100 KB element: it is canonicalized once, and the 65th
+    // reference is over the limit.
+    let element = format!("<a Id=\"a\">{}</a>", "x".repeat(100_000));
+    let digest = crate::signing::b64(&support::sha256(element.as_bytes()));
+    let refs: String = (0..65)
+        .map(|_| {
+            format!(
+                "<ds:Reference URI=\"#a\"><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+                 <ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
+            )
+        })
+        .collect();
+    let xml = format!(
+        "<r xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{element}<ds:Signature>\
+         <ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+         {refs}</ds:SignedInfo></ds:Signature></r>"
+    );
+    let material = qsign::validate::Material {
+        now: svc.now(),
+        ..qsign::validate::Material::default()
+    };
+    let report = qsign::validate::validate(xml.as_bytes(), None, &material, usize::MAX).unwrap();
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(text.contains("too many references"), "{text}");
+    svc.stop().await;
+}

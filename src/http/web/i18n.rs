@@ -255,6 +255,8 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::RightMissing => "Du har ikke retten for denne virksomhed (sign_on_behalf eller use_seal). Bed en administrator om at give dig den.",
         ErrorCode::UnusableInput => "Filen kan ikke kontrolleres: den er ikke en underskrevet PDF-, XML- eller CMS-fil, eller den er beskadiget. Upload selve den underskrevne fil (og til en .p7s-fil også det underskrevne indhold).",
         ErrorCode::FormRejected => "Formularen kom ikke fra qsigns egen side, eller siden er for gammel. Gå tilbage, genindlæs siden, og send formularen igen. Tillad cookies for denne side.",
+        ErrorCode::QuotaExceeded => "Underskriv eller annullér et af de dokumenter, der venter på dig, eller vent til de udløber, og upload så igen.",
+        ErrorCode::RateLimited => "Vent et øjeblik, og send forespørgslen igen.",
     }
 }
 
