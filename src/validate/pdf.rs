@@ -274,7 +274,10 @@ fn range_problem(bytes: &[u8], s: &pades::Signature, ends: &[usize]) -> Option<S
     {
         return Some("the unsigned gap is not exactly the /Contents hex string".into());
     }
-    if hex::decode(hex).ok()? != s.raw_contents {
+    if hex.len() % 2 != 0 {
+        return Some("the unsigned gap has an odd number of hex digits".into());
+    }
+    if hex::decode(hex).ok().as_deref() != Some(s.raw_contents.as_slice()) {
         return Some("the signature dictionary was replaced after signing".into());
     }
     if !ends.contains(&(c + d)) {
@@ -427,6 +430,18 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             if let Some(coverage) = r.coverage.as_mut() {
                 coverage.later_changes = changes;
             }
+        }
+    }
+    // Bytes after the last revision (not whitespace) are part of no revision and no
+    // signature: said plainly rather than ignored.
+    let last = ends.last().copied().unwrap_or(0);
+    let trailing = bytes.get(last..).unwrap_or_default();
+    if trailing.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+        for r in &mut out {
+            r.errors.push(format!(
+                "the file has {} bytes after its last revision, which no signature covers",
+                trailing.len()
+            ));
         }
     }
     Ok(out)

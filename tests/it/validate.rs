@@ -1258,6 +1258,18 @@ async fn a_spent_time_budget_stops_the_validation_itself() {
     };
     let err = qsign::validate::validate(&pdf, None, &material, usize::MAX).unwrap_err();
     assert!(err.to_string().contains("time budget"), "{err}");
+    // Bytes appended after the last revision are reported, not ignored.
+    let mut appended = pdf.clone();
+    appended.extend_from_slice(b"junk that no signature covers");
+    let report = validate(&svc, &appended, None).await;
+    assert!(
+        report.signatures[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("after its last revision")),
+        "{:?}",
+        report.signatures[0].errors
+    );
     // XML: a signature with more references than allowed is refused, not walked.
     // 65 correct references to one 100 KB element: it is canonicalized once, and the 65th
     // reference is over the limit.
