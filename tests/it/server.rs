@@ -56,6 +56,11 @@ impl Server {
         }
     }
 
+    /// The process id (for its CPU time and memory in /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -320,5 +325,204 @@ async fn slow_clients_are_cut_off_and_health_checks_always_answer() {
     // The source may connect again once its connections are closed.
     let mut again = trickling(&server.base, [127, 0, 0, 2]).await;
     assert!(!closed(&mut again, Duration::from_millis(200)).await);
+    assert!(server.stop().await.success());
+}
+
+/// A PDF from object bodies (numbered from 1) with a classic cross-reference table; `extra`
+/// goes into the trailer.
+fn hostile_pdf(objects: &[Vec<u8>], extra: &str) -> Vec<u8> {
+    let mut file = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(file.len());
+        file.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        file.extend_from_slice(body);
+        file.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = file.len();
+    file.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        file.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
+    }
+    file.extend_from_slice(
+        format!(
+            "trailer\n<</Size {}/Root 1 0 R{extra}>>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    file
+}
+
+/// A FlateDecode stream that inflates to `size` zero bytes.
+fn zero_bomb(size: usize, extra: &str) -> Vec<u8> {
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0u8; size], 9);
+    let mut body = format!(
+        "<</Filter/FlateDecode/Length {}{extra}>>\nstream\n",
+        packed.len()
+    )
+    .into_bytes();
+    body.extend_from_slice(&packed);
+    body.extend_from_slice(b"\nendstream");
+    body
+}
+
+/// The hostile files of the review, made here: each is answered within its budgets.
+fn hostile_files() -> Vec<(&'static str, Vec<u8>)> {
+    let catalog = |extra: &str| format!("<</Type/Catalog/Pages 2 0 R{extra}>>").into_bytes();
+    let pages = b"<</Type/Pages/Kids[]/Count 0>>".to_vec();
+    // Every cross-reference section names one stream that inflates to 200 MiB.
+    let mut xref_bomb = hostile_pdf(
+        &[
+            catalog(""),
+            pages.clone(),
+            zero_bomb(200 << 20, "/Type/XRef/W[1 1 1]/Size 3"),
+        ],
+        "",
+    );
+    let stm = xref_bomb.windows(7).position(|w| w == b"3 0 obj").unwrap();
+    let mut prev: Option<usize> = None;
+    for _ in 0..200 {
+        let at = xref_bomb.len();
+        let link = prev.map_or_else(String::new, |p| format!("/Prev {p}"));
+        xref_bomb.extend_from_slice(
+            format!("xref\n0 1\n0000000000 65535 f\r\ntrailer\n<</Size 4/Root 1 0 R/XRefStm {stm}{link}>>\n")
+                .as_bytes(),
+        );
+        prev = Some(at);
+    }
+    xref_bomb.extend_from_slice(format!("startxref\n{}\n%%EOF\n", prev.unwrap()).as_bytes());
+    // A DSS naming the same 200 MiB stream 100 times.
+    let dss_bomb = hostile_pdf(
+        &[
+            catalog(&format!("/DSS<</Certs[{}]>>", "3 0 R ".repeat(100))),
+            pages.clone(),
+            zero_bomb(200 << 20, ""),
+        ],
+        "",
+    );
+    // A form field listing itself 10 000 times, with /Kids back to itself and a long name.
+    let fields = hostile_pdf(
+        &[
+            catalog(&format!(
+                "/AcroForm<</Fields[{}]>>",
+                "3 0 R ".repeat(10_000)
+            )),
+            pages.clone(),
+            format!(
+                "<</FT/Sig/T({})/Kids[3 0 R 3 0 R]/V 4 0 R>>",
+                "n".repeat(2000)
+            )
+            .into_bytes(),
+            b"<</Type/Sig/ByteRange[0 1 2 3]/Contents<00>>>".to_vec(),
+        ],
+        "",
+    );
+    // A /Size that would wrap the object counter.
+    let size = hostile_pdf(&[catalog(""), pages.clone()], "")
+        .into_iter()
+        .collect::<Vec<u8>>();
+    let size = String::from_utf8_lossy(&size)
+        .replace("/Size 3", "/Size 4294967295")
+        .into_bytes();
+    // A namespace flood: 20 000 nested elements each declaring namespaces.
+    let flood: String = (0..20_000)
+        .map(|i| format!("<e{i} xmlns:a{i}=\"urn:{i}\" xmlns:b{i}=\"urn:{i}\">"))
+        .collect();
+    vec![
+        ("xref stream named by every section", xref_bomb),
+        ("DSS naming one bomb 100 times", dss_bomb),
+        ("field listing itself", fields),
+        ("/Size 4294967295", size),
+        ("namespace flood", flood.into_bytes()),
+    ]
+}
+
+/// CPU seconds used by a process so far (user + system), from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// Resident memory of a process in MiB, from /proc.
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_files_sent_to_the_running_service_stay_within_their_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(support::qsign(dir.path()), &dir.path().join("serve.log"));
+    let pid = server.pid();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let base_memory = resident_mib(pid);
+    for (what, file) in hostile_files() {
+        let cpu_before = cpu_seconds(pid);
+        let started = Instant::now();
+        let request = client
+            .post(server.url("/v1/validate"))
+            .body(file.clone())
+            .send();
+        // Meanwhile the health check answers at once.
+        let health = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let t = Instant::now();
+            let status = client
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            (status, t.elapsed())
+        };
+        let (reply, (health_status, health_time)) = tokio::join!(request, health);
+        let reply = reply.unwrap();
+        let status = reply.status().as_u16();
+        let body = reply.text().await.unwrap();
+        let took = started.elapsed();
+        let cpu = cpu_seconds(pid) - cpu_before;
+        let grown = resident_mib(pid) - base_memory;
+        assert!(
+            status == 400 || status == 200,
+            "{what}: answered {status} {body}"
+        );
+        assert!(took < Duration::from_secs(5), "{what}: took {took:?}");
+        assert!(cpu < 3.0, "{what}: {cpu:.2} CPU seconds");
+        assert!(grown < 400.0, "{what}: resident memory grew {grown:.0} MiB");
+        assert_eq!(health_status, 200);
+        assert!(
+            health_time < Duration::from_secs(1),
+            "{what}: /healthz took {health_time:?}"
+        );
+        println!("{what}: {status} in {took:?}, {cpu:.2} CPU s, +{grown:.0} MiB");
+    }
     assert!(server.stop().await.success());
 }
