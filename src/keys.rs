@@ -47,7 +47,14 @@ pub enum Error {
     /// Stored data that does not decode.
     #[error("stored credential is damaged: {0}")]
     Damaged(String),
+    /// More new credentials for one person in a day than allowed (each revoked one stays on
+    /// the CRL that long-term signatures embed).
+    #[error("at most {0} new credentials a day")]
+    TooMany(i64),
 }
+
+/// New credentials one person may get in a day.
+const MAX_NEW_PER_DAY: i64 = 10;
 
 /// A credential's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,6 +465,17 @@ impl Keys {
         let policy = self
             .policy(policy)
             .ok_or_else(|| Error::UnknownPolicy(policy.to_owned()))?;
+        // A revoke and re-create loop would grow the CRL every B-LT signature embeds.
+        let recent = self
+            .store
+            .credentials(&owner.id.to_string())
+            .await?
+            .iter()
+            .filter(|c| c.created_at > now - 86_400)
+            .count();
+        if i64::try_from(recent).unwrap_or(i64::MAX) >= MAX_NEW_PER_DAY {
+            return Err(Error::TooMany(MAX_NEW_PER_DAY));
+        }
         let (wrapped, spki) = self.hsm.generate_wrapped(policy.key_algorithm).await?;
         let person = NaturalPerson {
             given_name: owner.given_name.clone(),

@@ -107,6 +107,7 @@ impl From<keys::Error> for Error {
                 ErrorCode::CredentialRevoked,
                 ErrorCode::CredentialRevoked.description(),
             ),
+            keys::Error::TooMany(_) => Self::new(ErrorCode::QuotaExceeded, e.to_string()),
             keys::Error::Hsm(e) => e.into(),
             keys::Error::Store(e) => e.into(),
             keys::Error::Pki(e) => e.into(),

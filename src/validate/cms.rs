@@ -418,6 +418,16 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
         .iter()
         .flat_map(|a| a.iter().cloned())
         .collect();
+    // Unsigned attributes this validator does not understand are said, not passed over in
+    // silence (an archive timestamp under a changed OID would otherwise just vanish).
+    for a in &unsigned {
+        if a.oid != oid::SIGNATURE_TIME_STAMP && a.oid != oid::ARCHIVE_TIME_STAMP_V3 {
+            out.errors.push(format!(
+                "unsigned attribute {} is not understood and was ignored",
+                a.oid
+            ));
+        }
+    }
     if let Some(token) = attribute(&unsigned, &oid::SIGNATURE_TIME_STAMP) {
         let imprint = sha2::Sha256::digest(&out.signature_value);
         match token

@@ -363,6 +363,15 @@ fn signature(
         }
     }
     let embedded = !crls.is_empty();
+    for e in unsigned
+        .iter()
+        .filter(|e| e.local == "ArchiveTimeStamp" && e.ns.as_deref() != Some(XADES141))
+    {
+        r.errors.push(format!(
+            "an ArchiveTimeStamp in namespace {:?} is not XAdES 1.4.1's and was ignored",
+            e.ns.as_deref().unwrap_or("")
+        ));
+    }
     let archived = match unsigned
         .iter()
         .find(|e| is(e, XADES141, "ArchiveTimeStamp"))

@@ -2014,3 +2014,44 @@ async fn uploads_are_bounded_per_person_and_public_endpoints_per_address() {
     assert!(limited >= 10, "{limited} of 60 limited");
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_and_recreate_loop_cannot_grow_the_crl_without_end() {
+    let svc = Service::start().await;
+    let _karen = person(&svc, "karen").await;
+    let id = svc.store.person(true, "karen").await.unwrap().unwrap().id;
+    let owner = qsign::keys::Owner {
+        id: uuid::Uuid::parse_str(&id).unwrap(),
+        given_name: "Karen".into(),
+        family_name: "Blixen".into(),
+    };
+    let ctx = Context::system();
+    let mut made = 0;
+    let refused = loop {
+        match svc.keys.ensure(&owner, &ctx, svc.now()).await {
+            Ok(list) => {
+                for c in list
+                    .iter()
+                    .filter(|c| c.status != qsign::keys::Status::Revoked)
+                {
+                    svc.keys
+                        .revoke_credential(c, &ctx, svc.now())
+                        .await
+                        .unwrap();
+                    made += 1;
+                }
+            }
+            Err(e) => break e,
+        }
+        assert!(made <= 20, "no bound on new credentials");
+    };
+    assert!(
+        matches!(refused, qsign::keys::Error::TooMany(10)),
+        "{refused}"
+    );
+    assert_eq!(made, 10);
+    // A day later the person may have new ones again.
+    svc.clock.advance(86_401);
+    assert!(svc.keys.ensure(&owner, &ctx, svc.now()).await.is_ok());
+    svc.stop().await;
+}

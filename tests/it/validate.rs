@@ -1258,6 +1258,24 @@ async fn a_spent_time_budget_stops_the_validation_itself() {
     };
     let err = qsign::validate::validate(&pdf, None, &material, usize::MAX).unwrap_err();
     assert!(err.to_string().contains("time budget"), "{err}");
+    // A timestamp attribute whose OID was changed (the /Contents gap is not signed) is
+    // reported, not passed over in silence.
+    let oid = b"060B2A864886F70D010910020E";
+    let at = pdf
+        .windows(oid.len())
+        .position(|w| w.eq_ignore_ascii_case(oid))
+        .expect("the signature timestamp attribute in /Contents");
+    let mut renamed = pdf.clone();
+    renamed[at + oid.len() - 1] = b'F';
+    let report = validate(&svc, &renamed, None).await;
+    assert!(
+        report.signatures[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("not understood")),
+        "{:?}",
+        report.signatures[0].errors
+    );
     // Bytes appended after the last revision are reported, not ignored.
     let mut appended = pdf.clone();
     appended.extend_from_slice(b"junk that no signature covers");
