@@ -850,6 +850,19 @@ impl Audit {
         };
         let all = self.store.checkpoints(1).await.map_err(|e| Err(e.into()))?;
         let published = match anchors {
+            Some(dir) if !dir.exists() => {
+                // No published checkpoint at all: fine only while none was due.
+                if let Some(c) = all.iter().find(|c| c.version >= 2) {
+                    return Err(Ok(broken(
+                        c.seq,
+                        &format!(
+                            "the anchor directory {} is missing: the published checkpoints are gone",
+                            dir.display()
+                        ),
+                    )));
+                }
+                Vec::new()
+            }
             Some(dir) => read_anchors(dir).map_err(Ok)?,
             None => Vec::new(),
         };
@@ -934,6 +947,20 @@ impl Audit {
                 covered + interval,
                 "checkpoint missing (deleted, or the log was rewritten)",
             )));
+        }
+        if anchors.is_some() {
+            // Every chained checkpoint was published when it was made: one missing from the
+            // directory means the directory (or the log) was tampered with.
+            if let Some(c) = all
+                .iter()
+                .filter(|c| c.version >= 2)
+                .find(|c| !published.iter().any(|a| a.seq == c.seq))
+            {
+                return Err(Ok(broken(
+                    c.seq,
+                    "a checkpoint of the log is missing from the published checkpoints",
+                )));
+            }
         }
         for anchor in &published {
             check_checkpoint(&key, anchor).map_err(|reason| {

@@ -432,13 +432,18 @@ impl Identity {
             .join("-");
         let lifetime =
             i64::try_from(self.settings.enrolment_code_lifetime.as_secs()).unwrap_or(i64::MAX);
-        self.store
-            .put_enrolment_code(
-                &passkey::enrolment_code_hash(&code),
+        let hash = passkey::enrolment_code_hash(&code);
+        let expires_at = now.saturating_add(lifetime);
+        let mac = self
+            .hsm
+            .tag_record(&hsm::Record::EnrolmentCode {
+                code_hash: &hash,
                 person,
-                now,
-                now.saturating_add(lifetime),
-            )
+                expires_at,
+            })
+            .await?;
+        self.store
+            .put_enrolment_code(&hash, person, now, expires_at, &mac)
             .await?;
         Ok(code)
     }

@@ -515,7 +515,14 @@ impl Orgs {
         now: i64,
     ) -> Result<(), Error> {
         self.admin_of(caller, cvr).await?;
-        let members = self.store.members(cvr.as_str()).await?;
+        // Only memberships whose integrity tag verifies count (an administrator row added by a
+        // database writer must not let the last real administrator be removed).
+        let mut members = Vec::new();
+        for m in self.store.members(cvr.as_str()).await? {
+            if self.keys.membership_intact(&m).await? {
+                members.push(m);
+            }
+        }
         let target = members
             .iter()
             .find(|m| m.person == member.to_string())

@@ -837,6 +837,10 @@ pub struct OauthCodeRow {
     pub expires_at: i64,
     /// RFC 9396 details the person approved (JSON), if any.
     pub authorization_details: Option<String>,
+    /// The level the login reached (its URI).
+    pub loa: String,
+    /// Integrity tag under the HSM's records key.
+    pub mac: Option<Vec<u8>>,
 }
 
 /// Connection settings.
@@ -2045,6 +2049,7 @@ impl Store {
         person: &str,
         now: i64,
         expires_at: i64,
+        mac: &[u8],
     ) -> Result<(), Error> {
         on_pool!(self, write, |pool| async {
             let mut tx = pool.begin().await?;
@@ -2053,13 +2058,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
-                "INSERT INTO enrolment_codes (code_hash, person_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO enrolment_codes (code_hash, person_id, created_at, expires_at, mac) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(code_hash)
             .bind(person)
             .bind(now)
             .bind(expires_at)
+            .bind(mac)
             .execute(&mut *tx)
             .await?;
             tx.commit().await
@@ -2068,8 +2074,8 @@ impl Store {
         Ok(())
     }
 
-    /// Whether a person has this enrolment code, unexpired; with `spend`, uses it up in the
-    /// same statement (so two ceremonies cannot both spend it).
+    /// A person's unexpired enrolment code (its expiry and integrity tag); with `spend`, uses it up
+    /// in the same statement (so two ceremonies cannot both spend it).
     ///
     /// # Errors
     /// Database errors.
@@ -2079,23 +2085,23 @@ impl Store {
         person: &str,
         now: i64,
         spend: bool,
-    ) -> Result<bool, Error> {
+    ) -> Result<Option<(i64, Option<Vec<u8>>)>, Error> {
         let sql = if spend {
             "DELETE FROM enrolment_codes WHERE code_hash = $1 AND person_id = $2 \
-             AND expires_at > $3 RETURNING code_hash"
+             AND expires_at > $3 RETURNING expires_at, mac"
         } else {
-            "SELECT code_hash FROM enrolment_codes WHERE code_hash = $1 AND person_id = $2 \
+            "SELECT expires_at, mac FROM enrolment_codes WHERE code_hash = $1 AND person_id = $2 \
              AND expires_at > $3"
         };
-        Ok(
-            on_pool!(self, write, |pool| sqlx::query_scalar::<_, String>(sql)
-                .bind(code_hash)
-                .bind(person)
-                .bind(now)
-                .fetch_optional(pool)
-                .await)?
-            .is_some(),
-        )
+        Ok(on_pool!(self, write, |pool| sqlx::query_as::<
+            _,
+            (i64, Option<Vec<u8>>),
+        >(sql)
+        .bind(code_hash)
+        .bind(person)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?)
     }
 
     /// Deletes one of a person's passkeys; `false` when the person has no such passkey.
@@ -2290,8 +2296,8 @@ impl Store {
         on_pool!(self, write, |pool| {
             sqlx::query(
             "INSERT INTO oauth_codes (code_hash, client_id, redirect_uri, code_challenge, person_id, \
-             factors, auth_time, expires_at, authorization_details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             factors, auth_time, expires_at, authorization_details, loa, mac) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -2302,6 +2308,8 @@ impl Store {
         .bind(c.auth_time)
         .bind(c.expires_at)
         .bind(&c.authorization_details)
+        .bind(&c.loa)
+        .bind(&c.mac)
         .execute(pool)
         .await
         .map(|_| ())
@@ -2322,7 +2330,7 @@ impl Store {
             sqlx::query_as::<_, OauthCodeRow>(
             "DELETE FROM oauth_codes WHERE code_hash = $1 AND expires_at > $2 RETURNING code_hash, \
              client_id, redirect_uri, code_challenge, person_id, factors, auth_time, expires_at, \
-             authorization_details"
+             authorization_details, loa, mac"
         )
         .bind(code_hash)
         .bind(now)

@@ -14,7 +14,9 @@ pub(super) fn run(config: Config, command: AuditCommand) -> anyhow::Result<()> {
         let audit = opened.audit;
         let result = match command {
             AuditCommand::Verify { from, anchors } => {
-                let anchors = anchors.or_else(|| Some(config.anchor_dir()).filter(|d| d.is_dir()));
+                // The configured (or default) anchor directory is always checked: a missing one
+                // fails once checkpoints were published.
+                let anchors = anchors.or_else(|| Some(config.anchor_dir()));
                 match audit.verify(from, anchors.as_deref()).await {
                 Ok(report) => {
                     println!(

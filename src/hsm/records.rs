@@ -49,6 +49,36 @@ pub enum Record<'a> {
         /// The wrapped key.
         wrapped: &'a [u8],
     },
+    /// An enrolment code (kept by hash) that lets its person bind a passkey.
+    EnrolmentCode {
+        /// SHA-256 of the code, hex.
+        code_hash: &'a str,
+        /// Person id.
+        person: &'a str,
+        /// Unix seconds.
+        expires_at: i64,
+    },
+    /// An OAuth authorization code (kept by hash): who logged in, at what level, approving what.
+    OauthCode {
+        /// SHA-256 of the code, hex.
+        code_hash: &'a str,
+        /// The client it was issued to.
+        client: &'a str,
+        /// Redirect URI.
+        redirect_uri: &'a str,
+        /// PKCE challenge.
+        challenge: &'a str,
+        /// Person id.
+        person: &'a str,
+        /// Factors used.
+        factors: &'a str,
+        /// Level reached (URI).
+        loa: &'a str,
+        /// Unix seconds.
+        auth_time: i64,
+        /// Approved details (JSON), if any.
+        details: Option<&'a str>,
+    },
     /// A person's membership of an organisation and its rights.
     Membership {
         /// CVR number.
@@ -105,6 +135,42 @@ impl Record<'_> {
                     cvr.unwrap_or_default().into(),
                     algorithm.into(),
                     wrapped.to_vec(),
+                ],
+            ),
+            Self::EnrolmentCode {
+                code_hash,
+                person,
+                expires_at,
+            } => (
+                "enrolment-code",
+                vec![
+                    code_hash.into(),
+                    person.into(),
+                    expires_at.to_be_bytes().to_vec(),
+                ],
+            ),
+            Self::OauthCode {
+                code_hash,
+                client,
+                redirect_uri,
+                challenge,
+                person,
+                factors,
+                loa,
+                auth_time,
+                details,
+            } => (
+                "oauth-code",
+                vec![
+                    code_hash.into(),
+                    client.into(),
+                    redirect_uri.into(),
+                    challenge.into(),
+                    person.into(),
+                    factors.into(),
+                    loa.into(),
+                    auth_time.to_be_bytes().to_vec(),
+                    details.unwrap_or_default().into(),
                 ],
             ),
             Self::Membership {
@@ -200,6 +266,8 @@ impl Record<'_> {
             Self::Password { .. } => "password",
             Self::Passkey { .. } => "passkey",
             Self::Credential { .. } => "credential",
+            Self::EnrolmentCode { .. } => "enrolment code",
+            Self::OauthCode { .. } => "authorization code",
             Self::Membership { .. } => "membership",
         }
     }

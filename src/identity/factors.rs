@@ -57,12 +57,13 @@ impl Identity {
         Ok(Factors {
             username: person.username,
             totp: person.totp_secret.is_some(),
+            // Only passkeys whose integrity tag verifies: a row a database writer added does
+            // not count as "a second factor remains".
             passkeys: self
-                .store
-                .passkeys(&id)
+                .stored_passkeys(&id)
                 .await?
                 .into_iter()
-                .map(|p| PasskeyInfo {
+                .map(|(p, _)| PasskeyInfo {
                     id: p.credential_id,
                     created_at: p.created_at,
                     high_from: p.high_from,

@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::loa::Factor;
+use super::loa::{Factor, Loa};
 use super::{Error, Identity, Issued};
 use crate::audit::Context;
 use crate::store::{OauthCodeRow, OauthRequestRow};
@@ -199,10 +199,10 @@ impl Identity {
         if self.store.oauth_request(request, now).await?.is_none() {
             return Err(Error::InvalidCredentials);
         }
-        let (person, factors, _) = self
+        let (person, factors, loa) = self
             .password_login(username, password, otp, source, ctx, now)
             .await?;
-        self.complete_authorization(request, person, &factors, now)
+        self.complete_authorization(request, person, &factors, loa, now)
             .await
     }
 
@@ -226,10 +226,10 @@ impl Identity {
         if self.store.oauth_request(request, now).await?.is_none() {
             return Err(Error::InvalidCredentials);
         }
-        let (person, factors, _) = self
+        let (person, factors, loa) = self
             .passkey_login(username, state, credential, second, source, ctx, now)
             .await?;
-        self.complete_authorization(request, person, &factors, now)
+        self.complete_authorization(request, person, &factors, loa, now)
             .await
     }
 
@@ -239,6 +239,7 @@ impl Identity {
         request: &str,
         person: uuid::Uuid,
         factors: &BTreeSet<Factor>,
+        loa: Loa,
         now: i64,
     ) -> Result<String, Error> {
         let pending = self
@@ -247,23 +248,26 @@ impl Identity {
             .await?
             .ok_or(Error::InvalidCredentials)?;
         let code = random_token().map_err(|e| Error::Internal(e.to_string()))?;
-        self.store
-            .put_oauth_code(&OauthCodeRow {
-                code_hash: hex::encode(Sha256::digest(code.as_bytes())),
-                client_id: pending.client_id,
-                redirect_uri: pending.redirect_uri.clone(),
-                code_challenge: pending.code_challenge,
-                person_id: person.to_string(),
-                factors: factors
-                    .iter()
-                    .map(|f| f.name())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                auth_time: now,
-                expires_at: now + CODE_LIFETIME,
-                authorization_details: pending.authorization_details,
-            })
-            .await?;
+        let mut row = OauthCodeRow {
+            code_hash: hex::encode(Sha256::digest(code.as_bytes())),
+            client_id: pending.client_id,
+            redirect_uri: pending.redirect_uri.clone(),
+            code_challenge: pending.code_challenge,
+            person_id: person.to_string(),
+            factors: factors
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(","),
+            auth_time: now,
+            expires_at: now + CODE_LIFETIME,
+            authorization_details: pending.authorization_details,
+            // The level the login reached (capped: a passkey in its delay is Substantial).
+            loa: loa.uri().to_owned(),
+            mac: None,
+        };
+        row.mac = Some(self.hsm.tag_record(&code_record(&row)).await?);
+        self.store.put_oauth_code(&row).await?;
         let mut params = vec![("code", code.as_str())];
         if let Some(state) = pending.state.as_deref() {
             params.push(("state", state));
@@ -298,6 +302,14 @@ impl Identity {
         if !pkce_ok || row.client_id != client_id || row.redirect_uri != redirect_uri {
             return Err(Error::InvalidCredentials);
         }
+        // A code row inserted or edited by a database writer grants nothing.
+        if !self
+            .hsm
+            .record_intact(code_record(&row), row.mac.as_deref())
+            .await?
+        {
+            return Err(Error::InvalidCredentials);
+        }
         let client = self
             .client(client_id)
             .ok_or(Error::InvalidCredentials)?
@@ -311,7 +323,13 @@ impl Identity {
                     .find(|k| k.name() == f)
             })
             .collect();
-        let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?;
+        // Never above what the login reached.
+        let reached = Loa::parse(&row.loa).ok_or(Error::NoLevel)?;
+        let loa = self
+            .policy
+            .level(&factors)
+            .ok_or(Error::NoLevel)?
+            .min(reached);
         let sub = if client.audience == self.settings.audience {
             row.person_id.clone()
         } else {
@@ -423,6 +441,21 @@ fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What an authorization code's integrity tag covers.
+fn code_record(row: &OauthCodeRow) -> crate::hsm::Record<'_> {
+    crate::hsm::Record::OauthCode {
+        code_hash: &row.code_hash,
+        client: &row.client_id,
+        redirect_uri: &row.redirect_uri,
+        challenge: &row.code_challenge,
+        person: &row.person_id,
+        factors: &row.factors,
+        loa: &row.loa,
+        auth_time: row.auth_time,
+        details: row.authorization_details.as_deref(),
+    }
 }
 
 #[cfg(test)]

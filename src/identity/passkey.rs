@@ -52,7 +52,10 @@ impl Identity {
 
     /// A person's passkeys: the stored row and the parsed key. Rows whose integrity tag does
     /// not verify (a passkey moved here from another person, or edited) are left out.
-    async fn stored_passkeys(&self, person: &str) -> Result<Vec<(PasskeyRow, Passkey)>, Error> {
+    pub(super) async fn stored_passkeys(
+        &self,
+        person: &str,
+    ) -> Result<Vec<(PasskeyRow, Passkey)>, Error> {
         let rows = self.store.passkeys(person).await?;
         let checks: Vec<(crate::hsm::Record<'_>, Option<&[u8]>)> = rows
             .iter()
@@ -156,11 +159,11 @@ impl Identity {
         match enrolment_code.map(str::trim).filter(|c| !c.is_empty()) {
             Some(code) => {
                 let hash = enrolment_code_hash(code);
-                if self
+                let found = self
                     .store
                     .enrolment_code(&hash, &principal.person.to_string(), now, false)
-                    .await?
-                {
+                    .await?;
+                if self.code_intact(&hash, principal, found).await? {
                     Ok(Some(hash))
                 } else {
                     Err(Error::InvalidCredentials)
@@ -173,6 +176,30 @@ impl Identity {
         }
     }
 
+    /// Whether a stored enrolment code is the service's own (its tag verifies for this person):
+    /// a code inserted by a database writer binds nothing.
+    async fn code_intact(
+        &self,
+        hash: &str,
+        principal: &Principal,
+        found: Option<(i64, Option<Vec<u8>>)>,
+    ) -> Result<bool, Error> {
+        let Some((expires_at, mac)) = found else {
+            return Ok(false);
+        };
+        Ok(self
+            .hsm
+            .record_intact(
+                crate::hsm::Record::EnrolmentCode {
+                    code_hash: hash,
+                    person: &principal.person.to_string(),
+                    expires_at,
+                },
+                mac.as_deref(),
+            )
+            .await?)
+    }
+
     /// Spends the enrolment code of a binding (once, atomically) and says from when the new
     /// factor counts for High and how it was bound.
     pub(super) async fn bind(
@@ -183,11 +210,11 @@ impl Identity {
     ) -> Result<(i64, &'static str), Error> {
         match code_hash {
             Some(hash) => {
-                if !self
+                let spent = self
                     .store
                     .enrolment_code(hash, &principal.person.to_string(), now, true)
-                    .await?
-                {
+                    .await?;
+                if !self.code_intact(hash, principal, spent).await? {
                     return Err(Error::InvalidCredentials);
                 }
                 let delay =
@@ -457,7 +484,14 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
-        let keys = self.throttle_keys(username, source);
+        // A passkey assertion cannot be guessed: the username's lock (which a stranger can
+        // keep renewing with wrong passwords) does not stop a passkey login; the source
+        // address's count and the second factor's check still apply.
+        let keys: Vec<String> = self
+            .throttle_keys(username, source)
+            .into_iter()
+            .filter(|k| k.starts_with("ip:"))
+            .collect();
         self.check_throttle(&keys, ctx, now).await?;
         let person = self
             .store

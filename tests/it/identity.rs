@@ -1715,6 +1715,65 @@ async fn a_passkey_bound_by_enrolment_code_counts_for_high_only_after_the_delay(
         passkey_acr(&svc, &mut authenticator, &origin).await,
         Loa::Substantial.uri()
     );
+    // The same through an application's OAuth login on the IdP page: the code carries the
+    // capped level, so the token is Substantial too.
+    let (verifier, challenge) = support::pkce();
+    let redirect = "http://localhost:9999/callback";
+    let url = format!(
+        "{}?response_type=code&client_id=signer-app&redirect_uri={}&state=p1&code_challenge={challenge}&code_challenge_method=S256",
+        svc.url("/idp/authorize"),
+        qsign::identity::oauth::percent(redirect)
+    );
+    let html = support::no_redirects()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let request = support::form_request(&html);
+    let (_, start) = post_json(
+        &svc,
+        "/idp/authorize/passkey/start",
+        None,
+        &serde_json::json!({"request": request, "username": "karen"}),
+    )
+    .await;
+    let options: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(start["options"].clone()).unwrap();
+    let assertion = {
+        use webauthn_authenticator_rs::WebauthnAuthenticator;
+        authenticator
+            .do_authentication(origin.clone(), options)
+            .unwrap()
+    };
+    let (status, done) = post_json(
+        &svc,
+        "/idp/authorize/passkey/finish",
+        None,
+        &serde_json::json!({
+            "request": request, "username": "karen", "password": PASSWORD, "otp": null,
+            "state": start["state"], "credential": assertion,
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    let location = done["location"].as_str().unwrap();
+    let oauth_code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let (status, body) = redeem(&svc, "signer-app", redirect, oauth_code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["acr"],
+        Loa::Substantial.uri(),
+        "the delay was skipped through OAuth"
+    );
     // The account page tells the person when it will count.
     let person = svc.store.person(true, "karen").await.unwrap().unwrap();
     let rows = svc.store.passkeys(&person.id).await.unwrap();

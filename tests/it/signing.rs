@@ -1882,6 +1882,23 @@ async fn a_database_writer_without_the_hsm_cannot_log_in_as_someone_else_or_sign
 
     // 3. Karen's credentials moved to Mallory: Mallory cannot see or use them.
     let karens = karen.login(&svc, true).await;
+    // (An enrolment code written by SQL binds no passkey.)
+    let forged = qsign::identity::passkey::enrolment_code_hash("FORGED-CODE");
+    sql(
+        &svc,
+        "INSERT INTO enrolment_codes (code_hash, person_id, created_at, expires_at) \
+         VALUES ($1, $2, 0, 4102444800)",
+        &[&forged, &karen_id],
+    )
+    .await;
+    let r = reqwest::Client::new()
+        .post(svc.url("/idp/passkeys/register/start"))
+        .bearer_auth(&karens)
+        .json(&json!({"enrolment_code": "FORGED-CODE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a forged enrolment code was accepted");
     let advanced = credential(&svc, &karens, "advanced").await;
     sql(
         &svc,

@@ -99,7 +99,7 @@ async fn pruning(store: &Store) {
         store.revoke_token(id, expires).await.unwrap();
         store.use_once(&format!("sad-{id}"), expires).await.unwrap();
         store
-            .put_enrolment_code(&format!("code-{id}"), id, now - 600, expires)
+            .put_enrolment_code(&format!("code-{id}"), id, now - 600, expires, b"tag")
             .await
             .unwrap();
     }
@@ -129,7 +129,8 @@ async fn pruning(store: &Store) {
     assert!(store
         .enrolment_code("code-live", "live", now, false)
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     // Pruning again finds nothing more.
     assert!(store.prune(now).await.unwrap().iter().all(|(_, n)| *n == 0));
 }

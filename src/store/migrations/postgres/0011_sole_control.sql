@@ -36,3 +36,9 @@ ALTER TABLE persons ADD COLUMN password_mac BYTEA;
 ALTER TABLE passkeys ADD COLUMN mac BYTEA;
 ALTER TABLE credentials ADD COLUMN mac BYTEA;
 ALTER TABLE org_members ADD COLUMN mac BYTEA;
+
+-- An authorization code carries the level its login reached (a passkey still in its delay
+-- counts for Substantial) and, like an enrolment code, an integrity tag.
+ALTER TABLE oauth_codes ADD COLUMN loa TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauth_codes ADD COLUMN mac BYTEA;
+ALTER TABLE enrolment_codes ADD COLUMN mac BYTEA;
