@@ -54,7 +54,7 @@ pub async fn login(
             username,
             password,
             None,
-            Some(peer.ip().to_string()),
+            Some(super::source_of(peer.ip()).to_string()),
             Some(request_id.0),
         )
         .await?;

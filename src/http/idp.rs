@@ -63,7 +63,7 @@ pub async fn authorize_submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<crate::service::AuthorizeForm>,
 ) -> axum::response::Response {
-    match state.service.authorize_login(&form, Some(peer.ip().to_string()), Some(request_id.0.clone())).await {
+    match state.service.authorize_login(&form, Some(super::source_of(peer.ip()).to_string()), Some(request_id.0.clone())).await {
         Ok(location) => redirect(&location),
         Err(e) => match state.service.pending_client(&form.request).await {
             Ok(Some((client, approving))) => {
@@ -117,7 +117,7 @@ pub async fn authorize_passkey_finish(
         .authorize_passkey_finish(
             &page.request,
             page.login,
-            Some(peer.ip().to_string()),
+            Some(super::source_of(peer.ip()).to_string()),
             Some(request_id.0),
         )
         .await?;
@@ -189,7 +189,7 @@ pub async fn token(
             &username,
             &password,
             request.otp.as_deref(),
-            Some(peer.ip().to_string()),
+            Some(super::source_of(peer.ip()).to_string()),
             Some(request_id.0),
         )
         .await?;
@@ -308,7 +308,11 @@ pub async fn passkey_login_finish(
 ) -> Result<impl IntoResponse, Error> {
     let issued = state
         .service
-        .passkey_login_finish(login, Some(peer.ip().to_string()), Some(request_id.0))
+        .passkey_login_finish(
+            login,
+            Some(super::source_of(peer.ip()).to_string()),
+            Some(request_id.0),
+        )
         .await?;
     Ok(token_reply(&issued))
 }

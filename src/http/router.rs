@@ -242,7 +242,7 @@ async fn rate_limit(
     let source = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| super::source_of(c.0.ip()));
     match source {
         Some(ip) if !limit.take(ip) => {
             axum::response::IntoResponse::into_response(crate::service::Error::new(

@@ -82,8 +82,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        if !sources.admit(peer.ip(), per_source) {
-            tracing::warn!(source = %peer.ip(), "too many connections from one source; closed");
+        let source = super::source_of(peer.ip());
+        if !sources.admit(source, per_source) {
+            tracing::warn!(source = %source, "too many connections from one source; closed");
             drop(stream);
             continue;
         }
@@ -104,7 +105,7 @@ pub async fn serve(
                     let _ = connection.await;
                 }
             }
-            sources.release(peer.ip());
+            sources.release(source);
             drop(done);
         });
     }

@@ -205,7 +205,7 @@ impl FromRequestParts<AppState> for Web {
         let source = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| super::source_of(c.0.ip()).to_string());
         Ok(Self {
             t,
             csrf,
