@@ -569,6 +569,7 @@ impl Identity {
                     cvr: c.cvr.as_deref(),
                     algorithm: &c.algorithm,
                     wrapped: &c.wrapped,
+                    status: &c.status,
                 })
                 .await?;
             store.set_tag(Tagged::Credential(&c.id), &mac).await?;

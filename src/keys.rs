@@ -674,9 +674,29 @@ impl Keys {
         ctx: &Context,
         now: i64,
     ) -> Result<bool, Error> {
+        // The new status is covered by the row's tag too: a database writer cannot set a
+        // revoked or suspended credential back to active.
+        let (id, person, wrapped) = (
+            credential.id.to_string(),
+            credential.person.to_string(),
+            credential.wrapped.encode(),
+        );
+        let mac = self
+            .hsm
+            .tag_record(&Record::Credential {
+                id: &id,
+                person: &person,
+                policy: &credential.policy.name,
+                kind: credential.kind.name(),
+                cvr: credential.kind.cvr(),
+                algorithm: credential.algorithm.as_str(),
+                wrapped: &wrapped,
+                status: status.as_str(),
+            })
+            .await?;
         let mut tx = self.store.begin().await?;
         if !tx
-            .set_credential_status(&credential.id.to_string(), status.as_str(), now)
+            .set_credential_status(&id, status.as_str(), now, &mac)
             .await?
         {
             return Ok(false);
@@ -700,6 +720,7 @@ fn credential_record(row: &CredentialRow) -> Record<'_> {
         cvr: row.cvr.as_deref(),
         algorithm: &row.algorithm,
         wrapped: &row.wrapped,
+        status: &row.status,
     }
 }
 

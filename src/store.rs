@@ -416,11 +416,13 @@ impl Tx {
         id: &str,
         status: &str,
         now: i64,
+        mac: &[u8],
     ) -> Result<bool, Error> {
         let n = on_tx!(self, |conn| sqlx::query(SET_CREDENTIAL_STATUS)
             .bind(id)
             .bind(status)
             .bind(now)
+            .bind(mac)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
@@ -931,8 +933,8 @@ const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, person, policy, al
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const MEMBER_COLUMNS: &str = "m.cvr, m.person, p.username, p.given_name, p.family_name, m.admin, \
      m.sign_on_behalf, m.use_seal, m.joined_at, m.mac";
-const SET_CREDENTIAL_STATUS: &str = "UPDATE credentials SET status = $2, updated_at = $3 \
-     WHERE id = $1 AND status <> 'revoked' AND status <> $2";
+const SET_CREDENTIAL_STATUS: &str = "UPDATE credentials SET status = $2, updated_at = $3, \
+     mac = $4 WHERE id = $1 AND status <> 'revoked' AND status <> $2";
 /// Adds `$2` uses to a SAD only while the total stays within `$3`: zero rows means no.
 const USE_SAD: &str = "INSERT INTO sad_uses (id, used, expires_at) VALUES ($1, $2, $4) \
      ON CONFLICT (id) DO UPDATE SET used = sad_uses.used + excluded.used \

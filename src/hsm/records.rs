@@ -48,6 +48,8 @@ pub enum Record<'a> {
         algorithm: &'a str,
         /// The wrapped key.
         wrapped: &'a [u8],
+        /// `active`, `suspended` or `revoked` (a revoked credential cannot be set back).
+        status: &'a str,
     },
     /// An enrolment code (kept by hash) that lets its person bind a passkey.
     EnrolmentCode {
@@ -125,6 +127,7 @@ impl Record<'_> {
                 cvr,
                 algorithm,
                 wrapped,
+                status,
             } => (
                 "credential",
                 vec![
@@ -135,6 +138,7 @@ impl Record<'_> {
                     cvr.unwrap_or_default().into(),
                     algorithm.into(),
                     wrapped.to_vec(),
+                    status.into(),
                 ],
             ),
             Self::EnrolmentCode {

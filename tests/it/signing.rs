@@ -1948,6 +1948,35 @@ async fn a_database_writer_without_the_hsm_cannot_log_in_as_someone_else_or_sign
         404,
         "credential_not_found",
     );
+    // A revoked credential set back to active by SQL: its tag covers the status.
+    let mallorys_own = credential(&svc, &mallorys, "advanced").await;
+    let r = reqwest::Client::new()
+        .post(svc.url(&format!("/v1/credentials/{mallorys_own}/revoke")))
+        .bearer_auth(&mallorys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    sql(
+        &svc,
+        "UPDATE credentials SET status = 'active' WHERE id = $1",
+        &[&mallorys_own],
+    )
+    .await;
+    svc.clock.advance(30);
+    refused(
+        &authorize_totp(
+            &svc,
+            &mallorys,
+            &mallorys_own,
+            &hashes_of(&[b"x"]),
+            1,
+            &mallory.code(&svc),
+        )
+        .await,
+        404,
+        "credential_not_found",
+    );
     svc.stop().await;
 }
 
