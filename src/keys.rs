@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Hsm, KeyAlgorithm, Record, WrappedKey};
 use crate::pki::{self, Employee, LegalPerson, NaturalPerson, Pki, Reason, Subject};
-use crate::store::{self, CredentialRow, MemberRow, Store};
+use crate::store::{self, CredentialRow, InvitationRow, MemberRow, Store};
 use policy::{Policies, Policy};
 
 /// What can go wrong with credentials.
@@ -354,6 +354,26 @@ impl Keys {
     /// HSM failures.
     pub async fn tag_membership(&self, m: &MemberRow) -> Result<Vec<u8>, Error> {
         Ok(self.hsm.tag_record(&membership_record(m)).await?)
+    }
+
+    /// The integrity tag of an invitation (orgs writes it with the invitation).
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn tag_invitation(&self, i: &InvitationRow) -> Result<Vec<u8>, Error> {
+        Ok(self.hsm.tag_record(&invitation_record(i)).await?)
+    }
+
+    /// Whether an invitation carries its integrity tag: one inserted by a database writer
+    /// (with the rights it chose) invites nobody.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn invitation_intact(&self, i: &InvitationRow) -> Result<bool, Error> {
+        Ok(self
+            .hsm
+            .record_intact(invitation_record(i), i.mac.as_deref())
+            .await?)
     }
 
     /// Whether an organisation membership carries its integrity tag: rights given by a
@@ -721,6 +741,19 @@ fn credential_record(row: &CredentialRow) -> Record<'_> {
         algorithm: &row.algorithm,
         wrapped: &row.wrapped,
         status: &row.status,
+    }
+}
+
+/// What an invitation's integrity tag covers.
+fn invitation_record(i: &InvitationRow) -> Record<'_> {
+    Record::Invitation {
+        id: &i.id,
+        cvr: &i.cvr,
+        person: i.person.as_deref(),
+        admin: i.admin,
+        sign_on_behalf: i.sign_on_behalf,
+        use_seal: i.use_seal,
+        expires_at: i.expires_at,
     }
 }
 

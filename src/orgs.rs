@@ -319,8 +319,7 @@ impl Orgs {
         getrandom::fill(&mut raw).map_err(|e| store::Error::Query(e.to_string()))?;
         let code = data_encoding::BASE32_NOPAD.encode(&raw);
         let expires_at = now.saturating_add(INVITATION_LIFETIME);
-        let mut tx = self.store.begin().await?;
-        tx.insert_invitation(&InvitationRow {
+        let mut invitation = InvitationRow {
             id: hex::encode(Sha256::digest(code.as_bytes())),
             cvr: cvr.to_string(),
             person: invitee.map(|p| p.to_string()),
@@ -329,8 +328,11 @@ impl Orgs {
             use_seal: grants.use_seal,
             created_at: now,
             expires_at,
-        })
-        .await?;
+            mac: None,
+        };
+        invitation.mac = Some(self.keys.tag_invitation(&invitation).await?);
+        let mut tx = self.store.begin().await?;
+        tx.insert_invitation(&invitation).await?;
         let entry = ctx.entry(
             subject(cvr.as_str()),
             Event::MemberInvited {
@@ -364,7 +366,11 @@ impl Orgs {
             .person
             .as_deref()
             .is_none_or(|p| p == person.id.to_string());
-        if !mine || invitation.expires_at <= now {
+        // An invitation a database writer inserted (with the rights it chose) invites nobody.
+        if !mine
+            || invitation.expires_at <= now
+            || !self.keys.invitation_intact(&invitation).await?
+        {
             // The transaction is dropped: the invitation stays for its person.
             return Err(Error::Invitation);
         }

@@ -351,7 +351,7 @@ impl Tx {
     pub async fn insert_invitation(&mut self, i: &InvitationRow) -> Result<(), Error> {
         on_tx!(self, |conn| sqlx::query(
             "INSERT INTO org_invitations (id, cvr, person, admin, sign_on_behalf, use_seal, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             created_at, expires_at, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         .bind(&i.id)
         .bind(&i.cvr)
@@ -361,6 +361,7 @@ impl Tx {
         .bind(i.use_seal)
         .bind(i.created_at)
         .bind(i.expires_at)
+        .bind(&i.mac)
         .execute(conn)
         .await
         .map(|_| ()))?;
@@ -374,7 +375,7 @@ impl Tx {
     pub async fn take_invitation(&mut self, id: &str) -> Result<Option<InvitationRow>, Error> {
         Ok(on_tx!(self, |conn| sqlx::query_as::<_, InvitationRow>(
             "DELETE FROM org_invitations WHERE id = $1 RETURNING id, cvr, person, admin, \
-             sign_on_behalf, use_seal, created_at, expires_at"
+             sign_on_behalf, use_seal, created_at, expires_at, mac"
         )
         .bind(id)
         .fetch_optional(conn)
@@ -691,6 +692,8 @@ pub struct InvitationRow {
     pub created_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Integrity tag under the HSM's records key (`hsm::Record::Invitation`).
+    pub mac: Option<Vec<u8>>,
 }
 
 /// A document in the native signing flow.

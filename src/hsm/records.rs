@@ -81,6 +81,24 @@ pub enum Record<'a> {
         /// Approved details (JSON), if any.
         details: Option<&'a str>,
     },
+    /// An invitation to an organisation (kept by the hash of its code) with the rights it
+    /// gives.
+    Invitation {
+        /// SHA-256 of the code, hex.
+        id: &'a str,
+        /// CVR number.
+        cvr: &'a str,
+        /// The invited person, if bound to one.
+        person: Option<&'a str>,
+        /// Joins as administrator.
+        admin: bool,
+        /// Gets `sign_on_behalf`.
+        sign_on_behalf: bool,
+        /// Gets `use_seal`.
+        use_seal: bool,
+        /// Unix seconds.
+        expires_at: i64,
+    },
     /// A person's membership of an organisation and its rights.
     Membership {
         /// CVR number.
@@ -175,6 +193,26 @@ impl Record<'_> {
                     loa.into(),
                     auth_time.to_be_bytes().to_vec(),
                     details.unwrap_or_default().into(),
+                ],
+            ),
+            Self::Invitation {
+                id,
+                cvr,
+                person,
+                admin,
+                sign_on_behalf,
+                use_seal,
+                expires_at,
+            } => (
+                "invitation",
+                vec![
+                    id.into(),
+                    cvr.into(),
+                    person.unwrap_or_default().into(),
+                    flag(admin).to_vec(),
+                    flag(sign_on_behalf).to_vec(),
+                    flag(use_seal).to_vec(),
+                    expires_at.to_be_bytes().to_vec(),
                 ],
             ),
             Self::Membership {
@@ -272,6 +310,7 @@ impl Record<'_> {
             Self::Credential { .. } => "credential",
             Self::EnrolmentCode { .. } => "enrolment code",
             Self::OauthCode { .. } => "authorization code",
+            Self::Invitation { .. } => "invitation",
             Self::Membership { .. } => "membership",
         }
     }

@@ -571,6 +571,27 @@ async fn the_seal_belongs_to_the_organisation_not_to_the_administrator_who_made_
         let svc = &svc;
         async move { post(svc, &path, &token, &json!({})).await }
     };
+    // An invitation a database writer inserts (administrator, seal) invites nobody.
+    let forged_code = "FORGEDINVITATIONCODE";
+    let id = hex::encode(support::sha256(forged_code.as_bytes()));
+    crate::signing::sql(
+        &svc,
+        "INSERT INTO org_invitations (id, cvr, person, admin, sign_on_behalf, use_seal, \
+         created_at, expires_at) VALUES ($1, $2, NULL, TRUE, TRUE, TRUE, 0, 4102444800)",
+        &[&id, CVR],
+    )
+    .await;
+    refused(
+        &post(
+            &svc,
+            "/v1/orgs/invitations/accept",
+            &first.token(&svc, None),
+            &json!({"code": forged_code}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
     // The removed administrator can no longer suspend, resume or revoke it.
     for action in ["suspend", "resume", "revoke"] {
         refused(&change(&first, action).await, 404, "credential_not_found");

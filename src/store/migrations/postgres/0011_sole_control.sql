@@ -42,3 +42,4 @@ ALTER TABLE org_members ADD COLUMN mac BYTEA;
 ALTER TABLE oauth_codes ADD COLUMN loa TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauth_codes ADD COLUMN mac BYTEA;
 ALTER TABLE enrolment_codes ADD COLUMN mac BYTEA;
+ALTER TABLE org_invitations ADD COLUMN mac BYTEA;
