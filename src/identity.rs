@@ -525,8 +525,11 @@ impl Identity {
         use crate::store::Tagged;
         let (store, hsm) = (&self.store, &self.hsm);
         let rows = store.untagged().await?;
-        let count =
-            rows.persons.len() + rows.passkeys.len() + rows.credentials.len() + rows.members.len();
+        let count = rows.persons.len()
+            + rows.passkeys.len()
+            + rows.credentials.len()
+            + rows.members.len()
+            + rows.externals.len();
         for p in &rows.persons {
             let seed = self.sealed_seed(p).await?;
             let mac = hsm
@@ -573,6 +576,18 @@ impl Identity {
                 })
                 .await?;
             store.set_tag(Tagged::Credential(&c.id), &mac).await?;
+        }
+        for (issuer, subject, person) in &rows.externals {
+            let mac = hsm
+                .tag_record(&Record::ExternalSubject {
+                    issuer,
+                    subject,
+                    person,
+                })
+                .await?;
+            store
+                .set_tag(Tagged::External { issuer, subject }, &mac)
+                .await?;
         }
         for m in &rows.members {
             let mac = hsm
@@ -1028,8 +1043,8 @@ impl Identity {
         if self.store.token_revoked(&claims.jti).await? {
             return Err(TokenError::Revoked.into());
         }
-        let person = match self.store.external_person(issuer, &claims.sub).await? {
-            Some(id) => id,
+        let (person, mac) = match self.store.external_person(issuer, &claims.sub).await? {
+            Some(found) => found,
             None => {
                 let id = uuid::Uuid::new_v4();
                 let row = PersonRow {
@@ -1045,23 +1060,47 @@ impl Identity {
                     created_at: now,
                     password_mac: None,
                 };
-                let person = self
+                let mac = self
+                    .hsm
+                    .tag_record(&hsm::Record::ExternalSubject {
+                        issuer,
+                        subject: &claims.sub,
+                        person: &row.id,
+                    })
+                    .await?;
+                let provisioned = self
                     .store
-                    .provision_external(issuer, &claims.sub, &row)
+                    .provision_external(issuer, &claims.sub, &row, &mac)
                     .await?;
                 let action = format!("person provisioned from external issuer {issuer}");
                 self.audit
                     .record(
                         &Context::system().entry(
-                            Some(format!("person:{person}")),
+                            Some(format!("person:{}", provisioned.0)),
                             Event::AdminAction { action },
                         ),
                         now * 1000,
                     )
                     .await?;
-                person
+                provisioned
             }
         };
+        // The mapping must be the service's own: a database writer who maps their subject at a
+        // trusted issuer to someone else's person gets nothing.
+        let intact = self
+            .hsm
+            .record_intact(
+                hsm::Record::ExternalSubject {
+                    issuer,
+                    subject: &claims.sub,
+                    person: &person,
+                },
+                mac.as_deref(),
+            )
+            .await?;
+        if !intact {
+            return Err(TokenError::Revoked.into());
+        }
         let row = self.store.person(false, &person).await?;
         if row.is_none_or(|p| p.status != "active") {
             return Err(TokenError::Revoked.into());

@@ -777,6 +777,8 @@ pub struct Untagged {
     pub credentials: Vec<CredentialRow>,
     /// Organisation memberships.
     pub members: Vec<MemberRow>,
+    /// External subjects as (issuer, subject, person).
+    pub externals: Vec<(String, String, String)>,
 }
 
 /// Which row a tag belongs to.
@@ -799,6 +801,13 @@ pub enum Tagged<'a> {
         cvr: &'a str,
         /// Person id.
         person: &'a str,
+    },
+    /// An external issuer's subject.
+    External {
+        /// The issuer.
+        issuer: &'a str,
+        /// Its subject.
+        subject: &'a str,
     },
 }
 
@@ -1577,11 +1586,20 @@ impl Store {
         )
         .fetch_all(pool)
         .await)?;
+        let externals = on_pool!(self, read, |pool| sqlx::query_as::<
+            _,
+            (String, String, String),
+        >(
+            "SELECT issuer, subject, person_id FROM external_subjects WHERE mac IS NULL"
+        )
+        .fetch_all(pool)
+        .await)?;
         Ok(Untagged {
             persons,
             passkeys,
             credentials,
             members,
+            externals,
         })
     }
 
@@ -1613,6 +1631,15 @@ impl Store {
                 "UPDATE credentials SET mac = $2 WHERE id = $1"
             )
             .bind(id)
+            .bind(mac)
+            .execute(pool)
+            .await
+            .map(|_| ()))?,
+            Tagged::External { issuer, subject } => on_pool!(self, write, |pool| sqlx::query(
+                "UPDATE external_subjects SET mac = $3 WHERE issuer = $1 AND subject = $2"
+            )
+            .bind(issuer)
+            .bind(subject)
             .bind(mac)
             .execute(pool)
             .await
@@ -1957,10 +1984,10 @@ impl Store {
         &self,
         issuer: &str,
         subject: &str,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<(String, Option<Vec<u8>>)>, Error> {
         Ok(on_pool!(self, read, |pool| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT person_id FROM external_subjects WHERE issuer = $1 AND subject = $2",
+            sqlx::query_as::<_, (String, Option<Vec<u8>>)>(
+                "SELECT person_id, mac FROM external_subjects WHERE issuer = $1 AND subject = $2",
             )
             .bind(issuer)
             .bind(subject)
@@ -1979,15 +2006,17 @@ impl Store {
         issuer: &str,
         subject: &str,
         person: &PersonRow,
-    ) -> Result<String, Error> {
+        mac: &[u8],
+    ) -> Result<(String, Option<Vec<u8>>), Error> {
         let mut tx = self.begin().await?;
         let mapped = on_tx!(&mut tx, |conn| sqlx::query(
-            "INSERT INTO external_subjects (issuer, subject, person_id) VALUES ($1, $2, $3) \
-             ON CONFLICT (issuer, subject) DO NOTHING"
+            "INSERT INTO external_subjects (issuer, subject, person_id, mac) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, subject) DO NOTHING"
         )
         .bind(issuer)
         .bind(subject)
         .bind(&person.id)
+        .bind(mac)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -2000,7 +2029,7 @@ impl Store {
         }
         tx.insert_person(person).await?;
         tx.commit().await?;
-        Ok(person.id.clone())
+        Ok((person.id.clone(), Some(mac.to_vec())))
     }
 
     /// Stores a new passkey (JSON) of a person: `high_from` is when it starts to count for High,

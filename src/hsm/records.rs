@@ -99,6 +99,15 @@ pub enum Record<'a> {
         /// Unix seconds.
         expires_at: i64,
     },
+    /// A trusted external issuer's subject, mapped to a person.
+    ExternalSubject {
+        /// The issuer.
+        issuer: &'a str,
+        /// Its subject.
+        subject: &'a str,
+        /// Person id.
+        person: &'a str,
+    },
     /// A person's membership of an organisation and its rights.
     Membership {
         /// CVR number.
@@ -194,6 +203,14 @@ impl Record<'_> {
                     auth_time.to_be_bytes().to_vec(),
                     details.unwrap_or_default().into(),
                 ],
+            ),
+            Self::ExternalSubject {
+                issuer,
+                subject,
+                person,
+            } => (
+                "external-subject",
+                vec![issuer.into(), subject.into(), person.into()],
             ),
             Self::Invitation {
                 id,
@@ -311,6 +328,7 @@ impl Record<'_> {
             Self::EnrolmentCode { .. } => "enrolment code",
             Self::OauthCode { .. } => "authorization code",
             Self::Invitation { .. } => "invitation",
+            Self::ExternalSubject { .. } => "external subject",
             Self::Membership { .. } => "membership",
         }
     }

@@ -692,6 +692,28 @@ async fn a_trusted_external_issuers_token_is_accepted_and_an_untrusted_one_is_no
             .status(),
         401
     );
+    // A database writer maps the broker's subject to another person: the mapping's tag
+    // no longer verifies, so the token opens nothing.
+    let (other, _) = account(&svc, "victim").await;
+    let url = format!("sqlite://{}", svc.dir.path().join("t.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE external_subjects SET person_id = $1")
+        .bind(other.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let r = client
+        .get(svc.url("/v1/me/history"))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "a remapped external subject opened another person"
+    );
     svc.stop().await;
 }
 

@@ -49,7 +49,7 @@ impl Person {
     async fn provision(&self, svc: &Service) -> (String, String) {
         let (status, body) = get(svc, "/v1/orgs", &self.token(svc, None)).await;
         assert_eq!(status, 200, "{body}");
-        let id = svc
+        let (id, _) = svc
             .store
             .external_person("https://broker.example", &self.sub)
             .await

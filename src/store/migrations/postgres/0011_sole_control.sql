@@ -43,3 +43,4 @@ ALTER TABLE oauth_codes ADD COLUMN loa TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauth_codes ADD COLUMN mac BYTEA;
 ALTER TABLE enrolment_codes ADD COLUMN mac BYTEA;
 ALTER TABLE org_invitations ADD COLUMN mac BYTEA;
+ALTER TABLE external_subjects ADD COLUMN mac BYTEA;

@@ -43,3 +43,4 @@ ALTER TABLE oauth_codes ADD COLUMN loa TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauth_codes ADD COLUMN mac BLOB;
 ALTER TABLE enrolment_codes ADD COLUMN mac BLOB;
 ALTER TABLE org_invitations ADD COLUMN mac BLOB;
+ALTER TABLE external_subjects ADD COLUMN mac BLOB;
