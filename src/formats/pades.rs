@@ -966,29 +966,10 @@ mod tests {
         out
     }
 
-    /// A PDF from object bodies (numbered from 1), classic cross-reference table.
+    /// A PDF from object bodies (numbered from 1): the PDF reader's test builder.
     fn from_objects(objects: &[String]) -> Vec<u8> {
-        let mut out = b"%PDF-1.7\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, o) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f\r\n", objects.len() + 1).as_bytes(),
-        );
-        for o in offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n\r\n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+        let bodies: Vec<Vec<u8>> = objects.iter().map(|o| o.clone().into_bytes()).collect();
+        crate::formats::pdf::tests::hostile(&bodies, "").0
     }
 
     #[test]

@@ -1442,7 +1442,7 @@ fn runs(offsets: &BTreeMap<u32, usize>) -> Vec<(u32, Vec<usize>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1470,7 +1470,7 @@ mod tests {
     /// A PDF built from `objects` (numbered from 1, bodies without `obj`/`endobj`) with a
     /// classic cross-reference table and `trailer_extra` in its trailer; answers the file and
     /// each object's offset.
-    fn hostile(objects: &[Vec<u8>], trailer_extra: &str) -> (Vec<u8>, Vec<usize>) {
+    pub(crate) fn hostile(objects: &[Vec<u8>], trailer_extra: &str) -> (Vec<u8>, Vec<usize>) {
         let mut file = b"%PDF-1.7\n".to_vec();
         let mut offsets = Vec::new();
         for (i, body) in objects.iter().enumerate() {

@@ -480,9 +480,16 @@ async fn a_sad_is_spent_in_one_mode_and_on_each_approved_hash_once() {
         400,
         "hash_not_authorized",
     );
-    // signHash of h1 spends the SAD in the hash mode...
+    // signHash of h1 spends the SAD in the hash mode (openssl checks the signature)...
     let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes[..1]).await;
     assert_eq!(status, 200, "{body}");
+    let cert = certificate(&svc, &token, &advanced).await;
+    assert!(openssl_verifies(
+        &svc,
+        &cert,
+        one,
+        &unb64(&body["signatures"][0])
+    ));
     // ...so h1 cannot be signed again, and the document flow cannot use the rest.
     let again = sign_hash(&svc, &token, &advanced, sad, &hashes[..1]).await;
     assert_eq!(again.0, 400, "{}", again.1);
@@ -499,6 +506,12 @@ async fn a_sad_is_spent_in_one_mode_and_on_each_approved_hash_once() {
     // h2 by signHash is still allowed: the SAD's second signature.
     let (status, body) = sign_hash(&svc, &token, &advanced, sad, &hashes[1..]).await;
     assert_eq!(status, 200, "{body}");
+    assert!(openssl_verifies(
+        &svc,
+        &cert,
+        two,
+        &unb64(&body["signatures"][0])
+    ));
     svc.stop().await;
 }
 
