@@ -402,7 +402,7 @@ impl Identity {
     ) -> Result<String, Error> {
         let person = self
             .store
-            .person(true, username)
+            .person_by_username(username)
             .await?
             .ok_or(Error::UnknownAccount)?;
         let code = self.put_enrolment_code(&person.id, now).await?;
@@ -837,7 +837,7 @@ impl Identity {
     ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
         let keys = self.throttle_keys(username, source);
         self.check_throttle(&keys, ctx, now).await?;
-        let person = self.store.person(true, username).await?;
+        let person = self.store.person_by_username(username).await?;
         let hash = person.as_ref().map_or_else(
             || self.dummy_hash.as_str().to_owned(),
             |p| p.password_hash.clone(),
@@ -1101,7 +1101,7 @@ impl Identity {
         if !intact {
             return Err(TokenError::Revoked.into());
         }
-        let row = self.store.person(false, &person).await?;
+        let row = self.store.person_by_id(&person).await?;
         if row.is_none_or(|p| p.status != "active") {
             return Err(TokenError::Revoked.into());
         }

@@ -21,7 +21,7 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 let cvr = Cvr::parse(&cvr)?;
                 let person = opened
                     .store
-                    .person(true, &admin)
+                    .person_by_username(&admin)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no such user {admin:?}"))?;
                 let person = uuid::Uuid::parse_str(&person.id)?;

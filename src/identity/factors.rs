@@ -51,7 +51,7 @@ impl Identity {
         let id = principal.person.to_string();
         let person = self
             .store
-            .person(false, &id)
+            .person_by_id(&id)
             .await?
             .ok_or(Error::UnknownAccount)?;
         Ok(Factors {

@@ -45,7 +45,7 @@ impl Identity {
 
     async fn person_row(&self, id: &uuid::Uuid) -> Result<PersonRow, Error> {
         self.store
-            .person(false, &id.to_string())
+            .person_by_id(&id.to_string())
             .await?
             .ok_or(Error::UnknownAccount)
     }
@@ -291,7 +291,7 @@ impl Identity {
     ) -> Result<(String, RequestChallengeResponse), Error> {
         let person = self
             .store
-            .person(true, username)
+            .person_by_username(username)
             .await?
             .filter(|p| p.status == "active");
         let keys: Vec<Passkey> = match &person {
@@ -495,7 +495,7 @@ impl Identity {
         self.check_throttle(&keys, ctx, now).await?;
         let person = self
             .store
-            .person(true, username)
+            .person_by_username(username)
             .await?
             .filter(|p| p.status == "active");
         let Some(person) = person else {

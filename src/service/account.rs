@@ -68,7 +68,7 @@ impl Service {
     /// `not_found` for a vanished account; store failures.
     pub async fn username(&self, principal: &Principal) -> Result<String, Error> {
         self.store
-            .person(false, &principal.person.to_string())
+            .person_by_id(&principal.person.to_string())
             .await?
             .map(|p| p.username)
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such account"))
@@ -246,7 +246,7 @@ impl Service {
         }
         let row = self
             .store
-            .person(false, &principal.person.to_string())
+            .person_by_id(&principal.person.to_string())
             .await?;
         Ok(row.is_some_and(|p| self.operators.contains(&p.username)))
     }

@@ -64,7 +64,7 @@ impl Service {
         }
         let admin = self
             .store
-            .person(true, admin_username)
+            .person_by_username(admin_username)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
         let admin = uuid::Uuid::parse_str(&admin.id).map_err(|e| Error::internal(e.to_string()))?;
@@ -139,7 +139,7 @@ impl Service {
     async fn person_id(&self, username: &str) -> Result<uuid::Uuid, Error> {
         let row = self
             .store
-            .person(true, username)
+            .person_by_username(username)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
         uuid::Uuid::parse_str(&row.id).map_err(|e| Error::internal(e.to_string()))

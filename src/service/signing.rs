@@ -205,7 +205,7 @@ impl Service {
     pub(super) async fn owner(&self, person: &uuid::Uuid) -> Result<Owner, Error> {
         let row = self
             .store
-            .person(false, &person.to_string())
+            .person_by_id(&person.to_string())
             .await?
             .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "the account no longer exists"))?;
         Ok(Owner {

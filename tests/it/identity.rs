@@ -25,7 +25,12 @@ async fn enrolment_code(svc: &Service, name: &str) -> String {
 }
 
 async fn account_id(svc: &Service, name: &str) -> String {
-    svc.store.person(true, name).await.unwrap().unwrap().id
+    svc.store
+        .person_by_username(name)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }
 
 async fn account(svc: &Service, name: &str) -> (uuid::Uuid, String) {
@@ -1556,7 +1561,12 @@ async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
         )
         .await
         .unwrap();
-    let karen = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let karen = svc
+        .store
+        .person_by_username("karen")
+        .await
+        .unwrap()
+        .unwrap();
     let stored = karen.totp_secret.clone().unwrap();
     assert!(stored.starts_with("sealed:"), "{stored}");
     assert!(
@@ -1797,7 +1807,12 @@ async fn a_passkey_bound_by_enrolment_code_counts_for_high_only_after_the_delay(
         "the delay was skipped through OAuth"
     );
     // The account page tells the person when it will count.
-    let person = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let person = svc
+        .store
+        .person_by_username("karen")
+        .await
+        .unwrap()
+        .unwrap();
     let rows = svc.store.passkeys(&person.id).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].bound_by, "enrolment-code");
@@ -1930,7 +1945,12 @@ async fn rows_of_an_earlier_version_are_tagged_once_when_the_records_key_arrives
     pool.close().await;
     assert!(stored.starts_with("sealed:"), "{stored}");
     assert_eq!(login(Some(code(&secret, now()))).await, 200);
-    let person = svc.store.person(true, "karen").await.unwrap().unwrap();
+    let person = svc
+        .store
+        .person_by_username("karen")
+        .await
+        .unwrap()
+        .unwrap();
     let credentials = svc
         .keys
         .list(&uuid::Uuid::parse_str(&person.id).unwrap())

@@ -55,13 +55,7 @@ impl Person {
             .await
             .unwrap()
             .unwrap();
-        let username = svc
-            .store
-            .person(false, &id)
-            .await
-            .unwrap()
-            .unwrap()
-            .username;
+        let username = svc.store.person_by_id(&id).await.unwrap().unwrap().username;
         (id, username)
     }
 }

@@ -989,7 +989,7 @@ async fn the_native_flow_signs_a_pdf_visibly_forgets_it_and_extends_it_later() {
 /// A person's id by username.
 async fn karen_person(svc: &Service, username: &str) -> String {
     svc.store
-        .person(true, username)
+        .person_by_username(username)
         .await
         .unwrap()
         .unwrap()

@@ -1783,8 +1783,20 @@ async fn a_database_writer_without_the_hsm_cannot_log_in_as_someone_else_or_sign
     let origin = Url::parse(&svc.base.replace("127.0.0.1", "localhost")).unwrap();
     let mut mallorys_key = SoftPasskey::new(true);
     let _ = passkey_login(&svc, &mallory, &mut mallorys_key, &origin).await;
-    let karen_id = svc.store.person(true, "karen").await.unwrap().unwrap().id;
-    let mallory_id = svc.store.person(true, "mallory").await.unwrap().unwrap().id;
+    let karen_id = svc
+        .store
+        .person_by_username("karen")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mallory_id = svc
+        .store
+        .person_by_username("mallory")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let password_login = |who: &str| {
         let form = [
             ("grant_type", "password"),
@@ -2078,7 +2090,13 @@ async fn uploads_are_bounded_per_person_and_public_endpoints_per_address() {
 async fn a_revoke_and_recreate_loop_cannot_grow_the_crl_without_end() {
     let svc = Service::start().await;
     let _karen = person(&svc, "karen").await;
-    let id = svc.store.person(true, "karen").await.unwrap().unwrap().id;
+    let id = svc
+        .store
+        .person_by_username("karen")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let owner = qsign::keys::Owner {
         id: uuid::Uuid::parse_str(&id).unwrap(),
         given_name: "Karen".into(),
