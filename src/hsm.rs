@@ -16,7 +16,9 @@
 //! Uses nothing else of the crate.
 
 mod blob;
+mod keygen;
 mod mechanism;
+mod pool;
 mod provision;
 mod pubkey;
 pub mod records;
@@ -25,21 +27,26 @@ pub mod softhsm;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, SessionState, UserType};
+use cryptoki::object::{ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 pub use blob::WrappedKey;
+use keygen::{
+    destroy, generate_data_key, generate_pair, generate_records_key, public_key_der,
+    unwrap_template,
+};
 pub use mechanism::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
+use pool::lock;
 pub use provision::TokenStatus;
 pub use records::Record;
 
@@ -694,177 +701,6 @@ impl Hsm {
         })
         .await
     }
-
-    /// Runs `op` with a pooled session on a blocking thread, bounded by the pool size and the
-    /// configured wait. Retries once after rebuilding the pool if the session or login was lost.
-    async fn run<T, F>(&self, op: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: Fn(&Inner, &Session) -> Result<T, Error> + Send + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        let timeout_ms = u64::try_from(inner.timeout.as_millis()).unwrap_or(u64::MAX);
-        let permit =
-            tokio::time::timeout(inner.timeout, Arc::clone(&inner.permits).acquire_owned())
-                .await
-                .map_err(|_| Error::Busy(timeout_ms))?
-                .map_err(|_| Error::Worker("HSM pool closed".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let result = inner.with_session(&op);
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| Error::Worker(e.to_string()))?
-    }
-}
-
-impl Inner {
-    fn with_session<T>(
-        &self,
-        op: &dyn Fn(&Self, &Session) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.stats.operations.fetch_add(1, Ordering::Relaxed);
-        let result = match self.attempt(op) {
-            Err(Error::SessionLost { op: name, rv }) => {
-                tracing::warn!(op = name, rv = %rv, "HSM session lost; rebuilding the pool");
-                self.rebuild()?;
-                self.attempt(op)
-            }
-            other => other,
-        };
-        if result.is_err() {
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        result
-    }
-
-    fn attempt<T>(&self, op: &dyn Fn(&Self, &Session) -> Result<T, Error>) -> Result<T, Error> {
-        let session = match lock(&self.idle).pop() {
-            Some(s) => s,
-            None => self
-                .pkcs11
-                .open_rw_session(self.slot)
-                .map_err(|e| Error::from_ck("C_OpenSession", e))?,
-        };
-        let result = op(self, &session);
-        match &result {
-            // A session whose state is unknown is closed (which destroys its session objects),
-            // not reused.
-            Err(Error::SessionLost { .. } | Error::DestroyFailed(_) | Error::Worker(_)) => {
-                drop(session);
-            }
-            _ => {
-                let mut idle = lock(&self.idle);
-                if idle.len() < self.sessions {
-                    idle.push(session);
-                }
-            }
-        }
-        result
-    }
-
-    /// Opens a fresh anchor session and logs in, then drops the old sessions and handles.
-    fn rebuild(&self) -> Result<(), Error> {
-        let anchor = self
-            .pkcs11
-            .open_rw_session(self.slot)
-            .map_err(|e| Error::from_ck("C_OpenSession", e))?;
-        match anchor.login(UserType::User, Some(&self.pin)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
-                return Err(Error::WrongPin(self.token_label.clone()));
-            }
-            Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
-                return Err(Error::PinLocked(self.token_label.clone()));
-            }
-            Err(e) => return Err(Error::from_ck("C_Login", e)),
-        }
-        let old = lock(&self.anchor).replace(anchor);
-        let old_idle = std::mem::take(&mut *lock(&self.idle));
-        lock(&self.handles).clear();
-        drop(old);
-        drop(old_idle);
-        self.stats.rebuilds.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Finds a token object by class and label, with a cache of handles.
-    fn find(
-        &self,
-        session: &Session,
-        class: ObjectClass,
-        label: &str,
-    ) -> Result<ObjectHandle, Error> {
-        let key = (label.to_owned(), u64::from(class));
-        if let Some(handle) = lock(&self.handles).get(&key) {
-            return Ok(*handle);
-        }
-        let found = session
-            .find_objects(&[
-                Attribute::Token(true),
-                Attribute::Class(class),
-                Attribute::Label(label.as_bytes().to_vec()),
-            ])
-            .map_err(|e| Error::from_ck("C_FindObjects", e))?;
-        let Some(handle) = found.first().copied() else {
-            // Private objects are invisible when the login is gone: say so, so the pool is
-            // rebuilt, rather than report the key as missing.
-            let info = session
-                .get_session_info()
-                .map_err(|e| Error::from_ck("C_GetSessionInfo", e))?;
-            if !matches!(
-                info.session_state(),
-                SessionState::RoUser | SessionState::RwUser
-            ) {
-                return Err(Error::SessionLost {
-                    op: "C_FindObjects",
-                    rv: "not logged in".into(),
-                });
-            }
-            return Err(Error::KeyMissing(label.to_owned()));
-        };
-        lock(&self.handles).insert(key, handle);
-        Ok(handle)
-    }
-}
-
-/// Locks a mutex, recovering the data if a holder panicked (the data are plain collections
-/// whose invariants hold between statements).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn destroy(session: &Session, handle: ObjectHandle) -> Result<(), Error> {
-    session
-        .destroy_object(handle)
-        .map_err(|e| Error::DestroyFailed(format!("{e}")))
-}
-
-/// The template every unwrap must use; the master key's `CKA_UNWRAP_TEMPLATE` enforces the
-/// token, sensitive and extractable attributes.
-fn unwrap_template(algorithm: KeyAlgorithm) -> Vec<Attribute> {
-    vec![
-        Attribute::Class(ObjectClass::PRIVATE_KEY),
-        Attribute::KeyType(if algorithm.is_ec() {
-            KeyType::EC
-        } else {
-            KeyType::RSA
-        }),
-        Attribute::Token(false),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Copyable(false),
-        Attribute::Derive(false),
-        Attribute::Decrypt(false),
-        Attribute::Unwrap(false),
-        Attribute::Private(true),
-        Attribute::Sign(true),
-        // Last: SoftHSM applies the template in order and refuses any attribute after this.
-        Attribute::Modifiable(false),
-    ]
 }
 
 /// The master key that wraps new user keys of an algorithm.
@@ -874,141 +710,5 @@ pub fn master_label(algorithm: KeyAlgorithm) -> &'static str {
         MASTER_EC_LABEL
     } else {
         MASTER_RSA_LABEL
-    }
-}
-
-/// Generates the records key: a 256-bit generic secret, a token object that can compute and
-/// check HMAC-SHA256 and nothing else.
-fn generate_records_key(session: &Session) -> Result<ObjectHandle, Error> {
-    generate_secret(session, RECORDS_KEY_LABEL, KeyType::GENERIC_SECRET, false)
-}
-
-/// Generates the data key: AES-256, a token object that can encrypt and decrypt but never
-/// wrap, unwrap, sign or leave the token.
-fn generate_data_key(session: &Session) -> Result<ObjectHandle, Error> {
-    generate_secret(session, DATA_KEY_LABEL, KeyType::AES, true)
-}
-
-/// A 256-bit secret token object labelled `label`, sensitive, never extractable, modifiable
-/// or copyable, never wrapping or deriving: for encryption (`encrypts`) or for MACs.
-fn generate_secret(
-    session: &Session,
-    label: &str,
-    key_type: KeyType,
-    encrypts: bool,
-) -> Result<ObjectHandle, Error> {
-    let label = label.as_bytes().to_vec();
-    let template = [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(key_type),
-        Attribute::ValueLen(32.into()),
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Modifiable(false),
-        Attribute::Copyable(false),
-        Attribute::Encrypt(encrypts),
-        Attribute::Decrypt(encrypts),
-        Attribute::Wrap(false),
-        Attribute::Unwrap(false),
-        Attribute::Sign(!encrypts),
-        Attribute::Verify(!encrypts),
-        Attribute::Derive(false),
-        Attribute::Label(label.clone()),
-        Attribute::Id(label),
-    ];
-    let mechanism = if encrypts {
-        Mechanism::AesKeyGen
-    } else {
-        Mechanism::GenericSecretKeyGen
-    };
-    session
-        .generate_key(&mechanism, &template)
-        .map_err(|e| Error::from_ck("C_GenerateKey(secret)", e))
-}
-
-/// Generates a key pair. With a label, both halves are token objects (service keys, never
-/// extractable); without, session objects whose private half can be wrapped once.
-fn generate_pair(
-    session: &Session,
-    algorithm: KeyAlgorithm,
-    label: Option<&str>,
-) -> Result<(ObjectHandle, ObjectHandle), Error> {
-    let token = label.is_some();
-    let mut public = vec![
-        Attribute::Token(token),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-    ];
-    let mut private = vec![
-        Attribute::Token(token),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(!token),
-        Attribute::Sign(true),
-        Attribute::Decrypt(false),
-        Attribute::Derive(false),
-    ];
-    if let Some(label) = label {
-        for t in [&mut public, &mut private] {
-            t.push(Attribute::Label(label.as_bytes().to_vec()));
-            t.push(Attribute::Id(label.as_bytes().to_vec()));
-        }
-        private.push(Attribute::Modifiable(false));
-    }
-    let mechanism = match algorithm.ec_params() {
-        Some(params) => {
-            public.push(Attribute::EcParams(params.to_vec()));
-            Mechanism::EccKeyPairGen
-        }
-        None => {
-            public.push(Attribute::ModulusBits(3072.into()));
-            public.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
-            Mechanism::RsaPkcsKeyPairGen
-        }
-    };
-    session
-        .generate_key_pair(&mechanism, &public, &private)
-        .map_err(|e| Error::from_ck("C_GenerateKeyPair", e))
-}
-
-fn public_key_der(
-    session: &Session,
-    algorithm: KeyAlgorithm,
-    handle: ObjectHandle,
-) -> Result<Vec<u8>, Error> {
-    if algorithm.is_ec() {
-        let attrs = session
-            .get_attributes(handle, &[AttributeType::EcPoint])
-            .map_err(|e| Error::from_ck("C_GetAttributeValue", e))?;
-        let point = attrs.iter().find_map(|a| match a {
-            Attribute::EcPoint(p) => Some(p.as_slice()),
-            _ => None,
-        });
-        pubkey::ec_spki(
-            algorithm,
-            point.ok_or(Error::BadPublicKey("no CKA_EC_POINT"))?,
-        )
-    } else {
-        let attrs = session
-            .get_attributes(
-                handle,
-                &[AttributeType::Modulus, AttributeType::PublicExponent],
-            )
-            .map_err(|e| Error::from_ck("C_GetAttributeValue", e))?;
-        let mut modulus = None;
-        let mut exponent = None;
-        for a in &attrs {
-            match a {
-                Attribute::Modulus(m) => modulus = Some(m.as_slice()),
-                Attribute::PublicExponent(e) => exponent = Some(e.as_slice()),
-                _ => {}
-            }
-        }
-        pubkey::rsa_spki(
-            modulus.ok_or(Error::BadPublicKey("no CKA_MODULUS"))?,
-            exponent.ok_or(Error::BadPublicKey("no CKA_PUBLIC_EXPONENT"))?,
-        )
     }
 }

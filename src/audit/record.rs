@@ -1,0 +1,369 @@
+//! The records of the log: who did what ([`Entry`]), its canonical stored form ([`Record`]),
+//! the hash chain over records, and the check of one stored row against its predecessor.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::store::AuditRow;
+
+/// Version of the record encoding.
+pub const RECORD_VERSION: u16 = 1;
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Actor {
+    /// A person, by their random UUID.
+    Person(uuid::Uuid),
+    /// The service itself (start-up, scheduled work).
+    System,
+    /// An anonymous client of a public endpoint (TSA, OCSP, validation).
+    Anonymous,
+}
+
+impl Actor {
+    /// The indexed text form: `person:<uuid>`, `system`, `anonymous`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        match self {
+            Self::Person(id) => format!("person:{id}"),
+            Self::System => "system".to_owned(),
+            Self::Anonymous => "anonymous".to_owned(),
+        }
+    }
+}
+
+/// What happened. Variant names are stable: they are stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Event {
+    /// The service started with a configuration (fingerprint of the redacted configuration).
+    ServiceStarted {
+        /// SHA-256 hex of the effective configuration, secrets redacted.
+        config_sha256: String,
+        /// Version of qsign.
+        version: String,
+    },
+    /// The service stopped.
+    ServiceStopped,
+    /// A certificate was issued.
+    CertificateIssued {
+        /// Serial, hex.
+        serial: String,
+        /// Profile role (`natural_person`, `tsa`, ...).
+        role: String,
+        /// Issuing CA.
+        issuer: String,
+    },
+    /// A certificate was revoked.
+    CertificateRevoked {
+        /// Serial, hex.
+        serial: String,
+        /// RFC 5280 CRLReason code.
+        reason: i32,
+    },
+    /// The TSA issued a timestamp token.
+    TimestampIssued {
+        /// Token serial, hex.
+        serial: String,
+        /// Hash algorithm of the imprint.
+        hash_algorithm: String,
+        /// The time-stamped hash, hex.
+        imprint: String,
+    },
+    /// A login succeeded.
+    Login {
+        /// Level of assurance reached (URI).
+        loa: String,
+        /// Factors used.
+        factors: Vec<String>,
+    },
+    /// A login failed.
+    LoginFailed {
+        /// Why, as an error code.
+        reason: String,
+    },
+    /// An account was locked after repeated failures.
+    Lockout {
+        /// Until when (Unix ms).
+        until_ms: i64,
+    },
+    /// A session was stepped up to a higher level of assurance.
+    StepUp {
+        /// New level (URI).
+        loa: String,
+    },
+    /// A login factor was enrolled.
+    FactorEnrolled {
+        /// `password`, `totp`, `webauthn`.
+        factor: String,
+    },
+    /// A login factor was removed by its owner (a lost phone or key).
+    FactorRemoved {
+        /// `totp`, `webauthn`.
+        factor: String,
+    },
+    /// A credential was created.
+    CredentialCreated {
+        /// Credential id.
+        credential: String,
+        /// Signature policy.
+        policy: String,
+    },
+    /// A credential was suspended.
+    CredentialSuspended {
+        /// Credential id.
+        credential: String,
+    },
+    /// A suspended credential was resumed.
+    CredentialResumed {
+        /// Credential id.
+        credential: String,
+    },
+    /// A credential was revoked.
+    CredentialRevoked {
+        /// Credential id.
+        credential: String,
+    },
+    /// Signature activation data was issued.
+    SadIssued {
+        /// SAD id.
+        sad: String,
+        /// Credential id.
+        credential: String,
+        /// Signature policy.
+        policy: String,
+        /// Hash algorithm OID.
+        hash_algorithm: String,
+        /// Hashes covered, hex.
+        hashes: Vec<String>,
+        /// Signatures allowed.
+        num_signatures: u32,
+        /// Level of assurance of the caller's login (URI).
+        loa: String,
+        /// Activation control level reached (`1` or `2`).
+        scal: String,
+        /// The activation factor (`webauthn`, `oauth`, `external`, `totp`).
+        factor: String,
+        /// What the signer was shown the hashes stand for.
+        label: Option<String>,
+    },
+    /// An activation was refused.
+    ActivationRefused {
+        /// Credential id as asked.
+        credential: String,
+        /// Why, as an error code.
+        reason: String,
+    },
+    /// Signature activation data was used.
+    SadConsumed {
+        /// SAD id.
+        sad: String,
+        /// Uses consumed.
+        count: u32,
+    },
+    /// A signature was made.
+    SignatureMade {
+        /// Credential id.
+        credential: String,
+        /// Hash signed, hex.
+        hash: String,
+        /// Signature algorithm OID.
+        algorithm: String,
+        /// Signature policy.
+        policy: String,
+        /// Level of assurance of the activation (URI).
+        loa: String,
+        /// The SAD used.
+        sad: String,
+    },
+    /// A signing request was refused.
+    SignatureRefused {
+        /// Credential id as asked.
+        credential: String,
+        /// Why, as an error code.
+        reason: String,
+        /// The SAD presented, when it could be read.
+        sad: Option<String>,
+    },
+    /// A file was validated.
+    ValidationRequested {
+        /// SHA-256 hex of the file.
+        document_sha256: String,
+    },
+    /// An organisation right was granted.
+    RightGranted {
+        /// CVR number.
+        cvr: String,
+        /// The right.
+        right: String,
+        /// To whom.
+        person: uuid::Uuid,
+    },
+    /// An organisation right was revoked.
+    RightRevoked {
+        /// CVR number.
+        cvr: String,
+        /// The right.
+        right: String,
+        /// From whom.
+        person: uuid::Uuid,
+    },
+    /// An administrative action.
+    AdminAction {
+        /// What was done.
+        action: String,
+    },
+    /// An organisation was registered.
+    OrganisationCreated {
+        /// CVR number.
+        cvr: String,
+        /// Registered name.
+        name: String,
+    },
+    /// Someone was invited into an organisation.
+    MemberInvited {
+        /// CVR number.
+        cvr: String,
+        /// The invited person, when bound to one.
+        person: Option<uuid::Uuid>,
+        /// Joins as administrator.
+        admin: bool,
+    },
+    /// A person joined an organisation (accepted an invitation, or as its first administrator).
+    MemberJoined {
+        /// CVR number.
+        cvr: String,
+        /// Who.
+        person: uuid::Uuid,
+        /// As administrator.
+        admin: bool,
+    },
+    /// A member was removed from an organisation.
+    MemberRemoved {
+        /// CVR number.
+        cvr: String,
+        /// Who.
+        person: uuid::Uuid,
+    },
+}
+
+impl Event {
+    /// The stored event type name.
+    #[must_use]
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+}
+
+/// Who is acting and under which request: passed down from the HTTP layer or the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// Who acts.
+    pub actor: Actor,
+    /// The request id (support reference), when there is a request.
+    pub request_id: Option<String>,
+}
+
+impl Context {
+    /// The service itself, outside any request.
+    #[must_use]
+    pub fn system() -> Self {
+        Self {
+            actor: Actor::System,
+            request_id: None,
+        }
+    }
+
+    /// An entry about `subject` by this actor.
+    #[must_use]
+    pub fn entry(&self, subject: Option<String>, event: Event) -> Entry {
+        Entry {
+            actor: self.actor.clone(),
+            subject,
+            request_id: self.request_id.clone(),
+            event,
+        }
+    }
+}
+
+/// One audit entry as the caller describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Who acted.
+    pub actor: Actor,
+    /// What it is about (certificate serial, credential id, ...), indexed.
+    pub subject: Option<String>,
+    /// The request id (support reference).
+    pub request_id: Option<String>,
+    /// What happened.
+    pub event: Event,
+}
+
+/// The canonical record: what is hashed and stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Encoding version.
+    pub v: u16,
+    /// Sequence number.
+    pub seq: i64,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Who acted.
+    pub actor: Actor,
+    /// What it is about.
+    pub subject: Option<String>,
+    /// Support reference.
+    pub request_id: Option<String>,
+    /// What happened.
+    pub event: Event,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Sequence number.
+    pub seq: i64,
+    /// Record hash.
+    pub hash: [u8; 32],
+}
+
+/// `SHA-256(previous hash || record)`.
+#[must_use]
+pub fn chain_hash(prev: &[u8], record: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(record);
+    h.finalize().into()
+}
+
+/// Checks one stored row against the previous hash: hash, canonical decoding, and that the
+/// record's own fields match the indexed columns.
+pub(super) fn check_row(row: &AuditRow, prev: &[u8]) -> Result<(), &'static str> {
+    if chain_hash(prev, &row.record).as_slice() != row.hash.as_slice() {
+        return Err("hash does not match the record and its predecessor");
+    }
+    let record: Record =
+        serde_json::from_slice(&row.record).map_err(|_| "record does not decode")?;
+    if record.v != RECORD_VERSION {
+        return Err("unknown record version");
+    }
+    let canonical = serde_json::to_vec(&record).map_err(|_| "record does not encode")?;
+    if canonical != row.record {
+        return Err("record is not in canonical form");
+    }
+    if record.seq != row.seq
+        || record.at != row.at
+        || record.actor.key() != row.actor
+        || record.event.name() != row.event
+        || record.subject != row.subject
+        || record.request_id != row.request_id
+    {
+        return Err("indexed columns differ from the record");
+    }
+    Ok(())
+}

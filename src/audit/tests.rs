@@ -1,0 +1,78 @@
+//! Unit tests of record checking and checkpoint digests.
+
+use super::record::check_row;
+use super::*;
+
+fn row(seq: i64, prev: &[u8], event: Event) -> AuditRow {
+    let record = Record {
+        v: RECORD_VERSION,
+        seq,
+        at: 1000 + seq,
+        actor: Actor::System,
+        subject: Some("s".into()),
+        request_id: None,
+        event: event.clone(),
+    };
+    let bytes = serde_json::to_vec(&record).unwrap();
+    AuditRow {
+        seq,
+        at: 1000 + seq,
+        actor: "system".into(),
+        event: event.name(),
+        subject: Some("s".into()),
+        request_id: None,
+        hash: chain_hash(prev, &bytes).to_vec(),
+        record: bytes,
+    }
+}
+
+#[test]
+fn event_names_are_stable_snake_case() {
+    assert_eq!(Event::ServiceStopped.name(), "service_stopped");
+    assert_eq!(
+        Event::TimestampIssued {
+            serial: "a".into(),
+            hash_algorithm: "sha256".into(),
+            imprint: "b".into()
+        }
+        .name(),
+        "timestamp_issued"
+    );
+}
+
+#[test]
+fn a_good_row_checks_and_every_changed_byte_fails() {
+    let r = row(1, &[0; 32], Event::ServiceStopped);
+    check_row(&r, &[0; 32]).unwrap();
+    for i in 0..r.record.len() {
+        let mut bad = r.clone();
+        bad.record[i] ^= 0x01;
+        assert!(
+            check_row(&bad, &[0; 32]).is_err(),
+            "byte {i} flipped and still fine"
+        );
+    }
+    assert!(check_row(&r, &[1; 32]).is_err());
+}
+
+#[test]
+fn re_encoded_rows_must_match_their_columns() {
+    let mut r = row(1, &[0; 32], Event::ServiceStopped);
+    r.actor = "person:x".into();
+    assert_eq!(
+        check_row(&r, &[0; 32]),
+        Err("indexed columns differ from the record")
+    );
+}
+
+#[test]
+fn checkpoint_digest_binds_seq_and_hash() {
+    assert_ne!(
+        checkpoint_digest(1, &[0; 32]),
+        checkpoint_digest(2, &[0; 32])
+    );
+    assert_ne!(
+        checkpoint_digest(1, &[0; 32]),
+        checkpoint_digest(1, &[1; 32])
+    );
+}

@@ -1,0 +1,161 @@
+//! Integrity of what the database keeps for logins: TOTP seeds sealed under the HSM data key,
+//! and the one-time tagging of rows written before integrity tags existed
+//! ([`Identity::tag_existing`]).
+
+use zeroize::Zeroizing;
+
+use super::{Error, Identity};
+use crate::store::PersonRow;
+
+/// Marks a TOTP seed sealed under the HSM data key in the database.
+const SEALED_PREFIX: &str = "sealed:";
+
+impl Identity {
+    /// Seals a TOTP seed under the HSM data key, bound to the person: what the database keeps.
+    pub(super) async fn seal_secret(&self, person: &str, secret: &str) -> Result<String, Error> {
+        let sealed = self
+            .hsm
+            .seal(secret.as_bytes().to_vec(), person.as_bytes().to_vec())
+            .await?;
+        Ok(format!(
+            "{SEALED_PREFIX}{}",
+            data_encoding::BASE64URL_NOPAD.encode(&sealed)
+        ))
+    }
+
+    /// Once, when the records key is created (`qsign init` or `serve` on an existing
+    /// database): tags the rows written before integrity tags existed, and seals TOTP seeds
+    /// still stored in plaintext. Only then: afterwards an untagged row or an unsealed seed is
+    /// one written without the HSM, and is refused.
+    ///
+    /// Answers how many rows were tagged.
+    ///
+    /// # Errors
+    /// Store and HSM failures.
+    pub async fn tag_existing(&self) -> Result<usize, Error> {
+        use crate::hsm::Record;
+        use crate::store::Tagged;
+        let (store, hsm) = (&self.store, &self.hsm);
+        let rows = store.untagged().await?;
+        let count = rows.persons.len()
+            + rows.passkeys.len()
+            + rows.credentials.len()
+            + rows.members.len()
+            + rows.externals.len();
+        for p in &rows.persons {
+            let seed = self.sealed_seed(p).await?;
+            let mac = hsm
+                .tag_record(&Record::Password {
+                    person: &p.id,
+                    hash: &p.password_hash,
+                })
+                .await?;
+            store
+                .set_tag(
+                    Tagged::Person {
+                        id: &p.id,
+                        totp_secret: seed.as_deref(),
+                    },
+                    &mac,
+                )
+                .await?;
+        }
+        for k in &rows.passkeys {
+            let mac = hsm
+                .tag_record(&Record::Passkey {
+                    person: &k.person_id,
+                    credential_id: &k.credential_id,
+                    passkey: &k.passkey,
+                    high_from: k.high_from,
+                    bound_by: &k.bound_by,
+                })
+                .await?;
+            store
+                .set_tag(Tagged::Passkey(&k.credential_id), &mac)
+                .await?;
+        }
+        for c in &rows.credentials {
+            let mac = hsm
+                .tag_record(&Record::Credential {
+                    id: &c.id,
+                    person: &c.person,
+                    policy: &c.policy,
+                    kind: &c.kind,
+                    cvr: c.cvr.as_deref(),
+                    algorithm: &c.algorithm,
+                    wrapped: &c.wrapped,
+                    status: &c.status,
+                })
+                .await?;
+            store.set_tag(Tagged::Credential(&c.id), &mac).await?;
+        }
+        for (issuer, subject, person) in &rows.externals {
+            let mac = hsm
+                .tag_record(&Record::ExternalSubject {
+                    issuer,
+                    subject,
+                    person,
+                })
+                .await?;
+            store
+                .set_tag(Tagged::External { issuer, subject }, &mac)
+                .await?;
+        }
+        for m in &rows.members {
+            let mac = hsm
+                .tag_record(&Record::Membership {
+                    cvr: &m.cvr,
+                    person: &m.person,
+                    admin: m.admin,
+                    sign_on_behalf: m.sign_on_behalf,
+                    use_seal: m.use_seal,
+                })
+                .await?;
+            store
+                .set_tag(
+                    Tagged::Member {
+                        cvr: &m.cvr,
+                        person: &m.person,
+                    },
+                    &mac,
+                )
+                .await?;
+        }
+        Ok(count)
+    }
+
+    /// A person's TOTP seed as it is to be stored: sealed (a seed stored in plaintext by an
+    /// earlier version is sealed now). Used once, when integrity tags are introduced.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn sealed_seed(&self, person: &PersonRow) -> Result<Option<String>, Error> {
+        match person.totp_secret.as_deref() {
+            Some(s) if !s.starts_with(SEALED_PREFIX) => {
+                Ok(Some(self.seal_secret(&person.id, s).await?))
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
+    /// The person's TOTP seed, unsealed; `None` when there is none or it does not open (which
+    /// is logged: it means the row was tampered with, moved to another person, or written
+    /// unsealed by someone other than qsign).
+    pub(super) async fn open_secret(&self, person: &PersonRow) -> Option<Zeroizing<String>> {
+        let stored = person.totp_secret.as_deref()?;
+        let Some(encoded) = stored.strip_prefix(SEALED_PREFIX) else {
+            tracing::error!(person = %person.id, "TOTP seed is not sealed; refused");
+            return None;
+        };
+        let sealed = data_encoding::BASE64URL_NOPAD
+            .decode(encoded.as_bytes())
+            .ok()?;
+        match self.hsm.unseal(sealed, person.id.as_bytes().to_vec()).await {
+            Ok(plain) => String::from_utf8(plain).ok().map(Zeroizing::new),
+            Err(e) => {
+                tracing::error!(person = %person.id, error = %e, "TOTP seed does not open");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Password login and its throttling: attempts counted per username and per source address,
+//! locks with exponential back-off, the password and TOTP checks, and the audit records of a
+//! login's success or failure.
+
+use std::collections::BTreeSet;
+
+use zeroize::Zeroizing;
+
+use super::loa::{Factor, Loa};
+use super::{passkey, totp, Error, Identity, Issued};
+use crate::audit::{Actor, Context, Event};
+use crate::hsm;
+use crate::store::PersonRow;
+
+/// How many times more failures a source address may have than a username before a lock.
+const ADDRESS_FACTOR: i64 = 10;
+
+/// The longest lock failed logins cause (seconds): a short back-off, so that a stranger
+/// guessing cannot lock a person or a shared address for long.
+const MAX_LOCK_SECS: i64 = 900;
+
+impl Identity {
+    /// The resource-owner password grant (an extension for scripted clients): password, and
+    /// optionally a TOTP code. Returns a token at the level the factors reach.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] (the same for unknown users, wrong passwords and wrong
+    /// codes), [`Error::Locked`], [`Error::CodeReused`], store, HSM and audit failures.
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let (id, factors, loa) = self
+            .password_login(username, password, otp, source, ctx, now)
+            .await?;
+        self.issue(id, loa, &factors, now, now).await
+    }
+
+    /// Whether a person's password hash carries its integrity tag.
+    async fn password_intact(&self, person: &PersonRow) -> Result<bool, Error> {
+        Ok(self
+            .hsm
+            .record_intact(
+                hsm::Record::Password {
+                    person: &person.id,
+                    hash: &person.password_hash,
+                },
+                person.password_mac.as_deref(),
+            )
+            .await?)
+    }
+
+    /// The throttle keys of a login: the username, and the source address when known.
+    pub(super) fn throttle_keys(&self, username: &str, source: Option<&str>) -> Vec<String> {
+        std::iter::once(format!("user:{username}"))
+            .chain(source.map(|s| format!("ip:{s}")))
+            .collect()
+    }
+
+    /// Counts this attempt against every key before any work is done (so a burst of
+    /// concurrent guesses is counted as it arrives, not after the slow password check), and
+    /// refuses while a key is locked or once the attempt is over the allowance, locking it
+    /// with exponential back-off of at most [`MAX_LOCK_SECS`]: an outsider can delay a person
+    /// or an address, never lock it for long. A success clears the count.
+    pub(super) async fn check_throttle(
+        &self,
+        keys: &[String],
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
+        for key in keys {
+            let (count, until) = self.store.count_attempt(key).await?;
+            if until > now {
+                return Err(Error::Locked { until });
+            }
+            if until != 0 {
+                // The lock has ended: one attempt may go through (the first to take it); if it
+                // fails too, the next one locks again for twice as long.
+                if self.store.end_lock(key, until).await? {
+                    continue;
+                }
+                return Err(Error::Locked { until: now + 1 });
+            }
+            // An address may carry many people (a company's proxy): it gets ten times the
+            // allowance of a username.
+            let limit = i64::from(self.settings.max_failures)
+                * if key.starts_with("ip:") {
+                    ADDRESS_FACTOR
+                } else {
+                    1
+                };
+            if count > limit {
+                let over = u32::try_from(count - limit - 1).unwrap_or(u32::MAX).min(16);
+                let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
+                let until = now.saturating_add(secs.saturating_mul(1 << over).min(MAX_LOCK_SECS));
+                self.store.lock_throttle(key, until).await?;
+                let anon = Context {
+                    actor: Actor::Anonymous,
+                    request_id: ctx.request_id.clone(),
+                };
+                self.audit
+                    .record(
+                        &anon.entry(
+                            key.strip_prefix("user:").map(|u| format!("username:{u}")),
+                            Event::Lockout {
+                                until_ms: until * 1000,
+                            },
+                        ),
+                        now * 1000,
+                    )
+                    .await?;
+                return Err(Error::Locked { until });
+            }
+        }
+        Ok(())
+    }
+
+    async fn verify_password_blocking(&self, password: &str, hash: String) -> Result<bool, Error> {
+        let password = Zeroizing::new(password.to_owned());
+        self.argon2_blocking(move |this| this.password_matches(&password, &hash))
+            .await
+    }
+
+    /// Checks a password or a TOTP code of a known person; failures count toward the lock.
+    pub(super) async fn check_second_factor(
+        &self,
+        person: &PersonRow,
+        second: passkey::SecondFactor<'_>,
+        keys: &[String],
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Factor, Error> {
+        let subject = Some(format!("person:{}", person.id));
+        match second {
+            passkey::SecondFactor::Password(password) => {
+                if self
+                    .verify_password_blocking(password, person.password_hash.clone())
+                    .await?
+                    && self.password_intact(person).await?
+                {
+                    Ok(Factor::Password)
+                } else {
+                    Err(self
+                        .fail(keys, subject, "invalid_credentials", ctx, now)
+                        .await)
+                }
+            }
+            passkey::SecondFactor::Totp(code) => {
+                let secret = self.open_secret(person).await;
+                let step = secret
+                    .as_deref()
+                    .and_then(|s| totp::matching_step(s, code, now));
+                let Some(step) = step else {
+                    return Err(self
+                        .fail(keys, subject, "invalid_credentials", ctx, now)
+                        .await);
+                };
+                if !self.store.consume_totp_step(&person.id, step).await? {
+                    let e = self.fail(keys, subject, "code_reused", ctx, now).await;
+                    return Err(if matches!(e, Error::InvalidCredentials) {
+                        Error::CodeReused
+                    } else {
+                        e
+                    });
+                }
+                Ok(Factor::Totp)
+            }
+        }
+    }
+
+    /// A successful login: the level the factors reach, the throttle cleared, the record, the
+    /// token.
+    pub(super) async fn succeed(
+        &self,
+        keys: &[String],
+        person: &PersonRow,
+        factors: &BTreeSet<Factor>,
+        cap: Loa,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(uuid::Uuid, Loa), Error> {
+        let loa = self.policy.level(factors).ok_or(Error::NoLevel)?.min(cap);
+        for key in keys {
+            self.store.clear_throttle(key).await?;
+        }
+        let id = uuid::Uuid::parse_str(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
+        let ctx = Context {
+            actor: Actor::Person(id),
+            request_id: ctx.request_id.clone(),
+        };
+        let event = Event::Login {
+            loa: loa.uri().to_owned(),
+            factors: factors.iter().map(|f| f.name().to_owned()).collect(),
+        };
+        self.audit
+            .record(
+                &ctx.entry(Some(format!("person:{}", person.id)), event),
+                now * 1000,
+            )
+            .await?;
+        Ok((id, loa))
+    }
+
+    /// Checks a password and, optionally, a TOTP code; on success records the login and
+    /// returns the person and the factors used (without issuing a token).
+    pub(super) async fn password_login(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<&str>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
+        let keys = self.throttle_keys(username, source);
+        self.check_throttle(&keys, ctx, now).await?;
+        let person = self.store.person_by_username(username).await?;
+        let hash = person.as_ref().map_or_else(
+            || self.dummy_hash.as_str().to_owned(),
+            |p| p.password_hash.clone(),
+        );
+        let password_ok = self.verify_password_blocking(password, hash).await?;
+        // The hash must be this person's, as the service wrote it: one copied from another
+        // row (whose password the writer knows) has no valid tag here.
+        let intact = match &person {
+            Some(p) if password_ok => self.password_intact(p).await?,
+            _ => false,
+        };
+        let person = match person {
+            Some(p) if password_ok && intact && p.status == "active" => p,
+            other => {
+                let subject = other.map(|p| format!("person:{}", p.id));
+                return Err(self
+                    .fail(&keys, subject, "invalid_credentials", ctx, now)
+                    .await);
+            }
+        };
+        let mut factors = BTreeSet::from([Factor::Password]);
+        if let Some(code) = otp {
+            factors.insert(
+                self.check_second_factor(
+                    &person,
+                    passkey::SecondFactor::Totp(code),
+                    &keys,
+                    ctx,
+                    now,
+                )
+                .await?,
+            );
+        }
+        // No passkey here: at most Substantial, whatever a policy file says.
+        let (id, loa) = self
+            .succeed(&keys, &person, &factors, Loa::Substantial, ctx, now)
+            .await?;
+        Ok((id, factors, loa))
+    }
+
+    /// Records a failed attempt (already counted by [`Identity::check_throttle`]); returns the
+    /// error to give the caller.
+    pub(super) async fn fail(
+        &self,
+        _keys: &[String],
+        subject: Option<String>,
+        reason: &str,
+        ctx: &Context,
+        now: i64,
+    ) -> Error {
+        let anon = Context {
+            actor: Actor::Anonymous,
+            request_id: ctx.request_id.clone(),
+        };
+        let result = self
+            .audit
+            .record(
+                &anon.entry(
+                    subject,
+                    Event::LoginFailed {
+                        reason: reason.to_owned(),
+                    },
+                ),
+                now * 1000,
+            )
+            .await;
+        match result {
+            Err(e) => e.into(),
+            Ok(_) => Error::InvalidCredentials,
+        }
+    }
+}
