@@ -1,12 +1,27 @@
 //! The one typed configuration of qsign.
 //!
 //! Loaded as built-in defaults, then an optional TOML file (unknown keys are rejected), then
-//! `QSIGN_*` environment overrides (a fixed, documented list; an unknown `QSIGN_*` variable is an
-//! error, so a typo never silently falls back to a default). `examples/qsign.toml` documents
-//! every key. Secrets are [`Secret`] values whose `Debug`, `Display` and serialisation are
-//! redacted, so `qsign config check` can print the effective configuration safely.
+//! `QSIGN_*` environment overrides (an unknown `QSIGN_*` variable is an error, so a typo never
+//! silently falls back to a default). `examples/qsign.toml` documents every key. Secrets are
+//! [`Secret`] values whose `Debug`, `Display` and serialisation are redacted, so
+//! `qsign config check` can print the effective configuration safely.
+//!
+//! # One table
+//!
+//! The structs below are the only description of the keys. The environment overrides are
+//! derived from them ([`env_overrides`]): the default configuration is serialised, keys whose
+//! default is `None` included, and every scalar key becomes the variable `QSIGN_` + its dotted
+//! path in capitals with `.` as `_`, its value read by the type of the default (a boolean, a
+//! whole number, or text; an optional key without a default is text). Arrays are set in the
+//! file only. So a new field has its variable, of the right type, with nothing else to edit;
+//! tests check that `examples/qsign.toml` names exactly these variables and that
+//! `qsign config check` accepts each of them.
 //!
 //! This module uses nothing else of the crate.
+
+mod env;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -14,6 +29,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroize;
+
+pub use env::{env_overrides, EnvOverride, ValueKind, ENV_NOT_OVERRIDES};
 
 /// Errors while loading or validating the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -505,123 +522,6 @@ impl Default for HttpConfig {
     }
 }
 
-/// The environment overrides, as (variable, key path) pairs; also the documentation of
-/// `examples/qsign.toml`. `QSIGN_CONFIG` names the file and is not an override.
-pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("QSIGN_IDENTITY_ISSUER", "identity.issuer"),
-    ("QSIGN_IDENTITY_AUDIENCE", "identity.audience"),
-    (
-        "QSIGN_IDENTITY_TOKEN_LIFETIME_SECS",
-        "identity.token_lifetime_secs",
-    ),
-    (
-        "QSIGN_IDENTITY_ARGON2_MEMORY_KIB",
-        "identity.argon2_memory_kib",
-    ),
-    (
-        "QSIGN_IDENTITY_ARGON2_ITERATIONS",
-        "identity.argon2_iterations",
-    ),
-    (
-        "QSIGN_IDENTITY_ARGON2_PARALLELISM",
-        "identity.argon2_parallelism",
-    ),
-    ("QSIGN_IDENTITY_MAX_FAILURES", "identity.max_failures"),
-    ("QSIGN_IDENTITY_LOCKOUT_SECS", "identity.lockout_secs"),
-    (
-        "QSIGN_IDENTITY_NEW_FACTOR_DELAY_SECS",
-        "identity.new_factor_delay_secs",
-    ),
-    (
-        "QSIGN_IDENTITY_ENROLMENT_CODE_DAYS",
-        "identity.enrolment_code_days",
-    ),
-    ("QSIGN_IDENTITY_LOA_POLICY", "identity.loa_policy"),
-    ("QSIGN_AUDIT_CHECKPOINT_EVERY", "audit.checkpoint_every"),
-    ("QSIGN_AUDIT_ANCHOR_DIR", "audit.anchor_dir"),
-    ("QSIGN_SIGNING_POLICIES", "signing.policies"),
-    (
-        "QSIGN_SIGNING_SAD_LIFETIME_SECS",
-        "signing.sad_lifetime_secs",
-    ),
-    ("QSIGN_SIGNING_CREDENTIALS_ON", "signing.credentials_on"),
-    (
-        "QSIGN_SIGNING_DOCUMENT_LIFETIME_SECS",
-        "signing.document_lifetime_secs",
-    ),
-    ("QSIGN_PKI_ORGANIZATION", "pki.organization"),
-    ("QSIGN_PKI_COUNTRY", "pki.country"),
-    ("QSIGN_PKI_ROOT_NAME", "pki.root_name"),
-    ("QSIGN_PKI_ISSUING_NAME", "pki.issuing_name"),
-    ("QSIGN_PKI_ROOT_VALIDITY_DAYS", "pki.root_validity_days"),
-    (
-        "QSIGN_PKI_ISSUING_VALIDITY_DAYS",
-        "pki.issuing_validity_days",
-    ),
-    (
-        "QSIGN_PKI_SERVICE_VALIDITY_DAYS",
-        "pki.service_validity_days",
-    ),
-    ("QSIGN_PKI_USER_VALIDITY_DAYS", "pki.user_validity_days"),
-    ("QSIGN_PKI_CRL_VALIDITY_HOURS", "pki.crl_validity_hours"),
-    (
-        "QSIGN_PKI_OCSP_VALIDITY_MINUTES",
-        "pki.ocsp_validity_minutes",
-    ),
-    ("QSIGN_PKI_POLICY_OID", "pki.policy_oid"),
-    ("QSIGN_PKI_TSA_POLICY_OID", "pki.tsa_policy_oid"),
-    ("QSIGN_PKI_PDS_URL", "pki.pds_url"),
-    ("QSIGN_PKI_TSA_URL", "pki.tsa_url"),
-    ("QSIGN_LISTEN", "listen"),
-    ("QSIGN_DATA_DIR", "data_dir"),
-    ("QSIGN_PUBLIC_URL", "public_url"),
-    ("QSIGN_LOG", "log"),
-    ("QSIGN_DATABASE_URL", "database.url"),
-    ("QSIGN_DATABASE_MAX_CONNECTIONS", "database.max_connections"),
-    (
-        "QSIGN_DATABASE_CONNECT_TIMEOUT_SECS",
-        "database.connect_timeout_secs",
-    ),
-    ("QSIGN_HSM_MODULE", "hsm.module"),
-    ("QSIGN_HSM_TOKEN_LABEL", "hsm.token_label"),
-    ("QSIGN_HSM_PIN", "hsm.pin"),
-    ("QSIGN_HSM_SO_PIN", "hsm.so_pin"),
-    ("QSIGN_HSM_MANAGED_SOFTHSM", "hsm.managed_softhsm"),
-    ("QSIGN_HSM_SESSIONS", "hsm.sessions"),
-    ("QSIGN_HSM_TIMEOUT_MS", "hsm.timeout_ms"),
-    ("QSIGN_HTTP_BODY_LIMIT", "http.body_limit"),
-    ("QSIGN_HTTP_DOCUMENT_LIMIT", "http.document_limit"),
-    ("QSIGN_VALIDATION_MAX_BYTES", "validation.max_bytes"),
-    ("QSIGN_VALIDATION_TIMEOUT_SECS", "validation.timeout_secs"),
-    (
-        "QSIGN_VALIDATION_FETCH_REVOCATION",
-        "validation.fetch_revocation",
-    ),
-    (
-        "QSIGN_VALIDATION_FETCH_TIMEOUT_SECS",
-        "validation.fetch_timeout_secs",
-    ),
-    (
-        "QSIGN_HTTP_REQUEST_TIMEOUT_SECS",
-        "http.request_timeout_secs",
-    ),
-    ("QSIGN_HTTP_MAX_IN_FLIGHT", "http.max_in_flight"),
-    ("QSIGN_HTTP_QUEUE_TIMEOUT_SECS", "http.queue_timeout_secs"),
-    ("QSIGN_HTTP_HEADER_TIMEOUT_SECS", "http.header_timeout_secs"),
-    (
-        "QSIGN_HTTP_MAX_CONNECTIONS_PER_SOURCE",
-        "http.max_connections_per_source",
-    ),
-    (
-        "QSIGN_HTTP_PUBLIC_REQUESTS_PER_SECOND",
-        "http.public_requests_per_second",
-    ),
-    ("QSIGN_HTTP_SHUTDOWN_GRACE_SECS", "http.shutdown_grace_secs"),
-];
-
-/// Variables with the `QSIGN_` prefix that are not configuration overrides.
-const ENV_NOT_OVERRIDES: &[&str] = &["QSIGN_CONFIG"];
-
 impl Config {
     /// Loads defaults, then `file` if given, then the `QSIGN_*` variables of `env`.
     ///
@@ -644,16 +544,7 @@ impl Config {
             }
             None => toml::Table::new(),
         };
-        for (name, value) in env {
-            let normalised = name.replace("__", "_");
-            if !normalised.starts_with("QSIGN_") || ENV_NOT_OVERRIDES.contains(&name.as_str()) {
-                continue;
-            }
-            let Some((_, key)) = ENV_OVERRIDES.iter().find(|(n, _)| *n == normalised) else {
-                return Err(Error::UnknownEnv(name));
-            };
-            set_path(&mut table, key, typed_value(&name, &value)?);
-        }
+        self::env::apply(&mut table, env)?;
         let origin = file.map_or_else(|| PathBuf::from("<environment>"), Path::to_owned);
         let config: Self = toml::Value::Table(table)
             .try_into()
@@ -838,204 +729,5 @@ impl Config {
     /// Only if serialisation fails, which the types rule out in practice.
     pub fn to_redacted_toml(&self) -> Result<String, Error> {
         toml::to_string_pretty(self).map_err(|e| Error::Invalid(e.to_string()))
-    }
-}
-
-/// Converts an environment value to the TOML type the key expects (by trying integer and
-/// boolean first; string fields accept anything, and serde reports mismatches).
-fn typed_value(name: &str, value: &str) -> Result<toml::Value, Error> {
-    let key = ENV_OVERRIDES
-        .iter()
-        .find(|(n, _)| *n == name.replace("__", "_"))
-        .map_or("", |(_, k)| *k);
-    let numeric = matches!(
-        key,
-        "database.max_connections"
-            | "database.connect_timeout_secs"
-            | "hsm.sessions"
-            | "hsm.timeout_ms"
-            | "http.body_limit"
-            | "http.document_limit"
-            | "validation.max_bytes"
-            | "validation.timeout_secs"
-            | "validation.fetch_timeout_secs"
-            | "http.request_timeout_secs"
-            | "http.max_in_flight"
-            | "http.queue_timeout_secs"
-            | "http.header_timeout_secs"
-            | "http.max_connections_per_source"
-            | "http.public_requests_per_second"
-            | "http.shutdown_grace_secs"
-            | "audit.checkpoint_every"
-            | "signing.sad_lifetime_secs"
-            | "signing.document_lifetime_secs"
-            | "identity.token_lifetime_secs"
-            | "identity.argon2_memory_kib"
-            | "identity.argon2_iterations"
-            | "identity.argon2_parallelism"
-            | "identity.max_failures"
-            | "identity.lockout_secs"
-            | "identity.new_factor_delay_secs"
-            | "identity.enrolment_code_days"
-    ) || (key.starts_with("pki.")
-        && (key.ends_with("_days") || key.ends_with("_hours") || key.ends_with("_minutes")));
-    if numeric {
-        let n: i64 = value.trim().parse().map_err(|_| Error::InvalidEnv {
-            name: name.to_owned(),
-            message: format!("expected a whole number, got {value:?}"),
-        })?;
-        return Ok(toml::Value::Integer(n));
-    }
-    if key == "hsm.managed_softhsm" {
-        return match value.trim() {
-            "true" | "1" | "yes" => Ok(toml::Value::Boolean(true)),
-            "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
-            _ => Err(Error::InvalidEnv {
-                name: name.to_owned(),
-                message: format!("expected true or false, got {value:?}"),
-            }),
-        };
-    }
-    Ok(toml::Value::String(value.to_owned()))
-}
-
-fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) {
-    match key.split_once('.') {
-        None => {
-            table.insert(key.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let entry = table
-                .entry(head.to_owned())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if !entry.is_table() {
-                *entry = toml::Value::Table(toml::Table::new());
-            }
-            if let toml::Value::Table(inner) = entry {
-                set_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_are_loopback_and_sqlite_in_data_dir() {
-        let c = Config::load(None, env(&[])).unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.public_url(), "http://localhost:8080");
-        assert_eq!(c.database_url().expose(), "sqlite://./var/qsign.db");
-        assert_eq!(c.softhsm_dir(), PathBuf::from("./var/softhsm"));
-    }
-
-    #[test]
-    fn env_overrides_file_and_accepts_double_underscore() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\n[hsm]\nsessions = 2\n").unwrap();
-        let c = Config::load(
-            Some(&path),
-            env(&[
-                ("QSIGN_HSM__SESSIONS", "5"),
-                ("QSIGN_DATABASE_URL", "postgres://u:pw@h/db"),
-                ("PATH", "/bin"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(c.listen.port(), 9000);
-        assert_eq!(c.hsm.sessions, 5);
-        assert_eq!(c.database_url().expose(), "postgres://u:pw@h/db");
-    }
-
-    #[test]
-    fn unknown_file_key_is_rejected() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.toml");
-        std::fs::write(&path, "[hsm]\nsesions = 2\n").unwrap();
-        let err = Config::load(Some(&path), env(&[])).unwrap_err();
-        assert!(err.to_string().contains("sesions"), "{err}");
-    }
-
-    #[test]
-    fn unknown_env_key_is_rejected() {
-        let err = Config::load(None, env(&[("QSIGN_LISTN", "x")])).unwrap_err();
-        assert!(
-            matches!(err, Error::UnknownEnv(ref n) if n == "QSIGN_LISTN"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn bad_numbers_and_urls_are_rejected() {
-        assert!(matches!(
-            Config::load(None, env(&[("QSIGN_HSM_SESSIONS", "many")])),
-            Err(Error::InvalidEnv { .. })
-        ));
-        assert!(matches!(
-            Config::load(None, env(&[("QSIGN_HSM_SESSIONS", "0")])),
-            Err(Error::Invalid(_))
-        ));
-        assert!(matches!(
-            Config::load(None, env(&[("QSIGN_DATABASE_URL", "mysql://x")])),
-            Err(Error::Invalid(_))
-        ));
-        assert!(matches!(
-            Config::load(None, env(&[("QSIGN_PUBLIC_URL", "localhost")])),
-            Err(Error::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn secrets_are_redacted_everywhere() {
-        let c = Config::load(
-            None,
-            env(&[
-                ("QSIGN_HSM_PIN", "s3cret-pin"),
-                ("QSIGN_DATABASE_URL", "postgres://a:pw9@h/d"),
-            ]),
-        )
-        .unwrap();
-        let shown = format!("{c:?}{}", c.to_redacted_toml().unwrap());
-        assert!(!shown.contains("s3cret-pin"));
-        assert!(!shown.contains("pw9"));
-        assert!(shown.contains("<redacted>"));
-    }
-
-    /// `examples/qsign.toml` documents every key with its default: it must load to exactly the
-    /// defaults and name every environment override.
-    #[test]
-    fn example_file_matches_defaults_and_lists_every_override() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/qsign.toml");
-        let example = Config::load(Some(&path), env(&[])).unwrap();
-        let defaults = Config::load(None, env(&[])).unwrap();
-        assert_eq!(
-            example.to_redacted_toml().unwrap(),
-            defaults.to_redacted_toml().unwrap()
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        for (name, _) in ENV_OVERRIDES {
-            assert!(
-                text.contains(name),
-                "{name} is not documented in examples/qsign.toml"
-            );
-        }
-    }
-
-    #[test]
-    fn public_url_is_derived_or_trimmed() {
-        let c = Config::load(None, env(&[("QSIGN_LISTEN", "10.1.2.3:443")])).unwrap();
-        assert_eq!(c.public_url(), "http://10.1.2.3:443");
-        let c = Config::load(None, env(&[("QSIGN_PUBLIC_URL", "https://sign.example/")])).unwrap();
-        assert_eq!(c.public_url(), "https://sign.example");
     }
 }

@@ -15,6 +15,7 @@
 mod audit;
 mod cades;
 mod cli;
+mod config;
 mod durability;
 mod hsm;
 mod identity;
