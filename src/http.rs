@@ -17,6 +17,7 @@ mod router;
 mod serve;
 mod validate;
 mod web;
+mod wire;
 
 pub use router::{router, AppState};
 pub use serve::serve;

@@ -8,6 +8,7 @@ mod documents;
 pub mod error;
 mod orgs;
 mod pdf;
+pub mod scal;
 mod signing;
 mod validation;
 

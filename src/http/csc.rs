@@ -3,6 +3,7 @@
 //! Field names follow CSC v2; the v1.0.4 names that widely used clients still send are accepted
 //! beside them (`hash` for `hashes`, `hashAlgo` for `hashAlgorithmOID`, `PIN` and `OTP` beside
 //! `authData`). Errors keep the CSC shape (`error`, `error_description`) plus `support_ref`.
+//! The request and reply bodies are the types of [`wire`].
 
 use std::net::SocketAddr;
 
@@ -10,17 +11,23 @@ use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::Json;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::extract::Bearer;
+use super::extract::{Bearer, Json};
 use super::router::{AppState, RequestId};
 use crate::service::{
-    Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Format, Hashes,
+    scal, Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Format, Hashes,
     Level, PdfOptions, PdfVisible, SignDoc, SignHash,
+};
+
+pub(super) mod wire;
+
+use wire::{
+    AuthInfo, AuthObject, AuthorizeRequest, AuthorizeResponse, CertInfo, ChallengeRequest,
+    ChallengeResponse, CredentialInfoResponse, InfoRequest, InfoResponse, KeyInfo, ListRequest,
+    ListResponse, ListedCredential, LoginResponse, OtpInfo, PdfExtension, SignDocRequest,
+    SignDocResponse, SignHashRequest, SignHashResponse, TimestampRequest, TimestampResponse,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -29,7 +36,7 @@ pub async fn login(
     Extension(request_id): Extension<RequestId>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, Error> {
+) -> Result<Json<LoginResponse>, Error> {
     let header = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -58,43 +65,44 @@ pub async fn login(
             Some(request_id.0),
         )
         .await?;
-    Ok(Json(
-        json!({ "access_token": issued.access_token, "expires_in": issued.expires_in }),
-    ))
-}
-
-/// Adds a member to a JSON object.
-fn set(object: &mut Value, name: &str, value: Value) {
-    if let Value::Object(map) = object {
-        map.insert(name.to_owned(), value);
-    }
+    Ok(Json(LoginResponse {
+        access_token: issued.access_token,
+        expires_in: issued.expires_in,
+    }))
 }
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// `POST /csc/v2/info`: what this service offers.
-pub async fn info(State(state): State<AppState>) -> Json<Value> {
+/// `POST /csc/v2/info`: what this service offers. A request body (CSC `lang`) is not read.
+pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
     let base = state.config.public_url();
-    Json(json!({
-        "specs": "2.0.0.2",
-        "name": "qsign",
-        "logo": format!("{base}/static/logo.svg"),
-        "region": "DK",
-        "lang": "en-US",
-        "description": "Remote qualified signing: keys in an HSM, sole control by signature activation data",
-        "authType": ["basic", "oauth2code", "oauth2client"],
-        "oauth2": format!("{base}/idp"),
-        "oauth2Issuer": state.service.issuer(),
-        "asynchronousOperationMode": false,
-        "methods": [
-            "auth/login", "auth/revoke", "credentials/list", "credentials/info",
-            "credentials/authorize", "credentials/getChallenge", "signatures/signHash",
-            "signatures/signDoc", "signatures/timestamp"
+    Json(InfoResponse {
+        specs: "2.0.0.2",
+        name: "qsign",
+        logo: format!("{base}/static/logo.svg"),
+        region: "DK",
+        lang: "en-US",
+        description:
+            "Remote qualified signing: keys in an HSM, sole control by signature activation data",
+        auth_type: &["basic", "oauth2code", "oauth2client"],
+        oauth2: format!("{base}/idp"),
+        oauth2_issuer: state.service.issuer(),
+        asynchronous_operation_mode: false,
+        methods: &[
+            "auth/login",
+            "auth/revoke",
+            "credentials/list",
+            "credentials/info",
+            "credentials/authorize",
+            "credentials/getChallenge",
+            "signatures/signHash",
+            "signatures/signDoc",
+            "signatures/timestamp",
         ],
-        "validationInfo": false,
-    }))
+        validation_info: false,
+    })
 }
 
 /// `POST /csc/v2/auth/revoke`: ends the caller's access token.
@@ -106,26 +114,13 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `credentials/list` request.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct ListRequest {
-    user_id: Option<String>,
-    credential_info: bool,
-    certificates: Option<String>,
-    cert_info: bool,
-    auth_info: bool,
-    only_valid: bool,
-    max_results: Option<u32>,
-}
-
 /// `POST /csc/v2/credentials/list`: the caller's credential ids (made on first use).
 pub async fn list(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     body: Option<Json<ListRequest>>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<ListResponse>, Error> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
     if request
         .user_id
@@ -147,41 +142,32 @@ pub async fn list(
     if let Some(max) = request.max_results {
         credentials.truncate(usize::try_from(max).unwrap_or(usize::MAX));
     }
-    let ids: Vec<String> = credentials.iter().map(|c| c.id.to_string()).collect();
-    let mut reply = json!({ "credentialIDs": ids, "onlyValid": request.only_valid });
-    if request.credential_info {
-        let mut infos = Vec::new();
+    let credential_infos = if request.credential_info {
+        let mut infos = Vec::with_capacity(credentials.len());
         for c in &credentials {
             let info = state
                 .service
                 .credential_info(&principal, &c.id.to_string())
                 .await?;
-            let mut value = describe(
-                &info,
-                request.certificates.as_deref(),
-                request.cert_info,
-                request.auth_info,
-            );
-            set(&mut value, "credentialID", json!(c.id.to_string()));
-            infos.push(value);
+            infos.push(ListedCredential {
+                credential_id: c.id.to_string(),
+                info: describe(
+                    &info,
+                    request.certificates.as_deref(),
+                    request.cert_info,
+                    request.auth_info,
+                ),
+            });
         }
-        set(&mut reply, "credentialInfos", json!(infos));
-    }
-    Ok(Json(reply))
-}
-
-/// `credentials/info` request.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InfoRequest {
-    #[serde(rename = "credentialID")]
-    credential_id: String,
-    #[serde(default)]
-    certificates: Option<String>,
-    #[serde(default)]
-    cert_info: bool,
-    #[serde(default)]
-    auth_info: bool,
+        Some(infos)
+    } else {
+        None
+    };
+    Ok(Json(ListResponse {
+        credential_ids: credentials.iter().map(|c| c.id.to_string()).collect(),
+        credential_infos,
+        only_valid: request.only_valid,
+    }))
 }
 
 /// `POST /csc/v2/credentials/info`.
@@ -189,7 +175,7 @@ pub async fn credential_info(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
     Json(request): Json<InfoRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<CredentialInfoResponse>, Error> {
     let info = state
         .service
         .credential_info(&principal, &request.credential_id)
@@ -219,13 +205,19 @@ fn generalized(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The CSC description of a credential.
+/// What a signer's authenticator app shows, for the explicit mode's descriptions.
+const OTP_LABEL: &str = "One-time code";
+const OTP_DESCRIPTION: &str = "The 6-digit code of your authenticator app";
+
+/// The CSC description of a credential. Which activation it offers follows its SCAL
+/// ([`scal`]): the explicit mode (a one-time code sent by the application) only where the
+/// policy accepts that.
 fn describe(
     info: &CredentialInfo,
     certificates: Option<&str>,
     cert_info: bool,
     auth_info: bool,
-) -> Value {
+) -> CredentialInfoResponse {
     let c = &info.credential;
     let policy = &c.policy;
     let (key_status, cert_status) = match c.status {
@@ -238,124 +230,94 @@ fn describe(
     } else {
         cert_status
     };
-    let mut key = json!({
-        "status": key_status,
-        "algo": c.sign_algos(),
-        "len": c.key_len(),
-    });
-    if let Some(curve) = c.curve_oid() {
-        set(&mut key, "curve", json!(curve));
-    }
     let chain: Vec<String> = match certificates.unwrap_or("single") {
         "none" => Vec::new(),
         "chain" => info.chain.iter().map(|d| b64(d)).collect(),
         _ => info.chain.iter().take(1).map(|d| b64(d)).collect(),
     };
-    let mut cert = json!({ "status": cert_status, "certificates": chain });
-    if cert_info {
-        set(&mut cert, "issuerDN", json!(info.certificate.issuer));
-        set(&mut cert, "subjectDN", json!(info.certificate.subject));
-        set(&mut cert, "serialNumber", json!(info.certificate.serial));
-        set(
-            &mut cert,
-            "validFrom",
-            json!(generalized(info.certificate.not_before)),
-        );
-        set(
-            &mut cert,
-            "validTo",
-            json!(generalized(info.certificate.not_after)),
-        );
-    }
-    let scal2 = policy.scal == crate::service::Scal::Scal2;
-    let auth_mode = if scal2 { "oauth2code" } else { "explicit" };
-    let mut reply = json!({
-        "description": c.description(),
-        "kind": match &c.kind {
+    let summary = &info.certificate;
+    let shown = |value: String| cert_info.then_some(value);
+    let explicit = scal::client_otp(policy.scal);
+    let auth = auth_info.then(|| {
+        if explicit {
+            AuthInfo {
+                mode: "explicit",
+                expression: Some("OTP"),
+                objects: Some(vec![AuthObject {
+                    kind: "Password",
+                    id: "OTP",
+                    format: "N",
+                    generator: "totp",
+                    label: OTP_LABEL,
+                    description: OTP_DESCRIPTION,
+                }]),
+            }
+        } else {
+            AuthInfo {
+                mode: "oauth2code",
+                expression: None,
+                objects: None,
+            }
+        }
+    });
+    let otp = (auth_info && explicit).then_some(OtpInfo {
+        presence: "true",
+        kind: "online",
+        format: "N",
+        label: OTP_LABEL,
+        id: "totp",
+        provider: "qsign",
+        description: OTP_DESCRIPTION,
+    });
+    CredentialInfoResponse {
+        description: c.description(),
+        kind: match &c.kind {
             crate::service::CredentialKind::Personal => "personal",
             crate::service::CredentialKind::Employee { .. } => "employee",
             crate::service::CredentialKind::Seal { .. } => "seal",
         },
-        "cvr": c.kind.cvr(),
-        "signatureQualifier": if policy.qualified { "eu_eidas_qes" } else { "eu_eidas_aes" },
-        "policy": policy.name,
-        "key": key,
-        "cert": cert,
-        "authMode": auth_mode,
-        "SCAL": policy.scal.csc(),
-        "multisign": policy.max_signatures,
-        "lang": "en-US",
-        // qsign's activation methods for this credential, strongest first.
-        "activation": if scal2 {
-            json!(["webauthn", "oauth2code", "external_token"])
+        cvr: c.kind.cvr().map(str::to_owned),
+        signature_qualifier: if policy.qualified {
+            "eu_eidas_qes"
         } else {
-            json!(["webauthn", "oauth2code", "external_token", "totp"])
+            "eu_eidas_aes"
         },
-    });
-    if auth_info {
-        set(
-            &mut reply,
-            "auth",
-            if scal2 {
-                json!({ "mode": "oauth2code" })
-            } else {
-                json!({
-                    "mode": "explicit",
-                    "expression": "OTP",
-                    "objects": [{
-                        "type": "Password", "id": "OTP", "format": "N",
-                        "generator": "totp", "label": "One-time code",
-                        "description": "The 6-digit code of your authenticator app"
-                    }]
-                })
-            },
-        );
-        if !scal2 {
-            set(
-                &mut reply,
-                "OTP",
-                json!({
-                    "presence": "true", "type": "online", "format": "N",
-                    "label": "One-time code", "ID": "totp", "provider": "qsign",
-                    "description": "The 6-digit code of your authenticator app"
-                }),
-            );
+        policy: policy.name.clone(),
+        key: KeyInfo {
+            status: key_status,
+            algo: c.sign_algos(),
+            len: c.key_len(),
+            curve: c.curve_oid(),
+        },
+        cert: CertInfo {
+            status: cert_status,
+            certificates: chain,
+            issuer_dn: shown(summary.issuer.clone()),
+            subject_dn: shown(summary.subject.clone()),
+            serial_number: shown(summary.serial.clone()),
+            valid_from: shown(generalized(summary.not_before)),
+            valid_to: shown(generalized(summary.not_after)),
+        },
+        auth_mode: scal::auth_mode(policy.scal),
+        scal: policy.scal.csc(),
+        multisign: policy.max_signatures,
+        lang: "en-US",
+        activation: scal::activation_methods(policy.scal),
+        auth,
+        otp,
+    }
+}
+
+impl ChallengeRequest {
+    fn hashes(&self) -> Hashes {
+        Hashes {
+            credential_id: self.credential_id.clone(),
+            hash_algorithm: self.hash_algorithm.clone(),
+            hashes: self.hashes.clone(),
+            num_signatures: self.num_signatures,
+            label: self.description.clone(),
         }
     }
-    reply
-}
-
-/// One `authData` entry (CSC v2).
-#[derive(Debug, Deserialize)]
-pub struct AuthData {
-    id: String,
-    value: Value,
-}
-
-/// `credentials/authorize` and `credentials/getChallenge` requests.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizeRequest {
-    #[serde(rename = "credentialID")]
-    credential_id: String,
-    #[serde(default)]
-    num_signatures: Option<u32>,
-    #[serde(default, alias = "hash")]
-    hashes: Vec<String>,
-    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
-    hash_algorithm: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default, rename = "authData")]
-    auth_data: Vec<AuthData>,
-    #[serde(default, rename = "PIN")]
-    pin: Option<String>,
-    #[serde(default, rename = "OTP")]
-    otp: Option<String>,
-    #[serde(default, rename = "challengeID")]
-    challenge_id: Option<String>,
-    #[serde(default)]
-    webauthn: Option<Value>,
 }
 
 impl AuthorizeRequest {
@@ -419,14 +381,17 @@ pub async fn get_challenge(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
-    Json(request): Json<AuthorizeRequest>,
-) -> Result<Json<Value>, Error> {
+    Json(request): Json<ChallengeRequest>,
+) -> Result<Json<ChallengeResponse>, Error> {
     let (id, options) = state
         .service
         .activation_challenge(&principal, &request.hashes(), Some(request_id.0))
         .await?;
     let public_key = options.get("publicKey").cloned().unwrap_or(Value::Null);
-    Ok(Json(json!({ "challengeID": id, "publicKey": public_key })))
+    Ok(Json(ChallengeResponse {
+        challenge_id: id,
+        public_key,
+    }))
 }
 
 /// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes.
@@ -435,33 +400,17 @@ pub async fn authorize(
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     Json(request): Json<AuthorizeRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<AuthorizeResponse>, Error> {
     let hashes = request.hashes();
     let activation = request.activation()?;
     let sad = state
         .service
         .authorize(&principal, &hashes, activation, Some(request_id.0))
         .await?;
-    Ok(Json(
-        json!({ "SAD": sad.token, "expiresIn": sad.expires_in }),
-    ))
-}
-
-/// `signatures/signHash` request.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignHashRequest {
-    #[serde(rename = "credentialID")]
-    credential_id: String,
-    #[serde(default, rename = "SAD")]
-    sad: Option<String>,
-    #[serde(default, alias = "hash")]
-    hashes: Vec<String>,
-    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
-    hash_algorithm: Option<String>,
-    sign_algo: String,
-    #[serde(default)]
-    operation_mode: Option<String>,
+    Ok(Json(AuthorizeResponse {
+        sad: sad.token,
+        expires_in: sad.expires_in,
+    }))
 }
 
 /// `POST /csc/v2/signatures/signHash`: the signatures, in the order of the hashes.
@@ -470,7 +419,7 @@ pub async fn sign_hash(
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     Json(request): Json<SignHashRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<SignHashResponse>, Error> {
     if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
         return Err(Error::new(
             ErrorCode::InvalidRequest,
@@ -491,58 +440,9 @@ pub async fn sign_hash(
             Some(request_id.0),
         )
         .await?;
-    let signatures: Vec<String> = signatures.iter().map(|s| b64(s)).collect();
-    Ok(Json(json!({ "signatures": signatures })))
-}
-
-/// One document of a `signatures/signDoc` request.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub struct SignDocDocument {
-    /// The document, base64.
-    document: String,
-    /// `C` (CAdES), `X` (XAdES) or `P` (PAdES).
-    signature_format: String,
-    /// `Ades-B-B`, `Ades-B-T`, `Ades-B-LT` or `Ades-B-LTA` (also without `B-`).
-    #[serde(default)]
-    conformance_level: Option<String>,
-    /// `Attached` or `Detached` for CAdES; `Enveloped`, `Enveloping` or `Detached` for
-    /// XAdES; `Revision` or `Certification` for PAdES.
-    #[serde(default)]
-    signed_envelope_property: Option<String>,
-    /// PAdES extension of qsign: reason, location, contact info and a visible field
-    /// (`{"page": 1, "rect": [x1, y1, x2, y2]}`).
-    #[serde(default, rename = "qsign_pdf")]
-    pdf: Option<PdfExtension>,
-    #[serde(default, rename = "signAlgo")]
-    sign_algo: Option<String>,
-}
-
-/// The PAdES options a `signDoc` document may carry (a qsign extension).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PdfExtension {
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(default)]
-    contact_info: Option<String>,
-    #[serde(default)]
-    visible: Option<VisibleField>,
-}
-
-/// A visible signature field.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VisibleField {
-    #[serde(default = "first_page")]
-    page: u32,
-    rect: [f64; 4],
-}
-
-const fn first_page() -> u32 {
-    1
+    Ok(Json(SignHashResponse {
+        signatures: signatures.iter().map(|s| b64(s)).collect(),
+    }))
 }
 
 impl PdfExtension {
@@ -561,19 +461,6 @@ impl PdfExtension {
             ..PdfOptions::default()
         }
     }
-}
-
-/// `signatures/signDoc` request.
-#[derive(Debug, Deserialize)]
-pub struct SignDocRequest {
-    #[serde(rename = "credentialID")]
-    credential_id: String,
-    #[serde(default, rename = "SAD")]
-    sad: Option<String>,
-    #[serde(default)]
-    documents: Vec<SignDocDocument>,
-    #[serde(default, rename = "operationMode")]
-    operation_mode: Option<String>,
 }
 
 fn level(text: Option<&str>) -> Result<Level, Error> {
@@ -602,7 +489,7 @@ pub async fn sign_doc(
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     Json(request): Json<SignDocRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<SignDocResponse>, Error> {
     if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
         return Err(Error::new(
             ErrorCode::InvalidRequest,
@@ -670,17 +557,10 @@ pub async fn sign_doc(
             detached.push(b64(cms));
         }
     }
-    Ok(Json(
-        json!({ "DocumentWithSignature": with_document, "SignatureObject": detached }),
-    ))
-}
-
-/// `signatures/timestamp` request.
-#[derive(Debug, Deserialize)]
-pub struct TimestampRequest {
-    hash: String,
-    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
-    hash_algorithm: Option<String>,
+    Ok(Json(SignDocResponse {
+        document_with_signature: with_document,
+        signature_object: detached,
+    }))
 }
 
 /// `POST /csc/v2/signatures/timestamp`: an RFC 3161 token from the embedded TSA.
@@ -688,10 +568,12 @@ pub async fn timestamp(
     State(state): State<AppState>,
     Bearer(_principal): Bearer,
     Json(request): Json<TimestampRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<TimestampResponse>, Error> {
     let token = state
         .service
         .timestamp_hash(request.hash_algorithm.as_deref(), &request.hash)
         .await?;
-    Ok(Json(json!({ "timestamp": b64(&token) })))
+    Ok(Json(TimestampResponse {
+        timestamp: b64(&token),
+    }))
 }

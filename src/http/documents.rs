@@ -6,12 +6,10 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::Json;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::extract::Bearer;
+use super::extract::{Bearer, Json};
 use super::router::{AppState, RequestId};
 use crate::service::{parse_level, Error, ErrorCode, Format, PdfOptions, PdfVisible};
 
@@ -83,6 +81,25 @@ fn bad_rect() -> Error {
     )
 }
 
+/// `POST /v1/documents` reply.
+#[derive(Debug, Serialize)]
+pub struct UploadResponse {
+    /// The document's id.
+    id: String,
+    /// Its SHA-256, base64.
+    sha256: String,
+    /// What `credentials/authorize` must cover, base64: the SHA-256, or for a PDF with options
+    /// the approval digest of the document and the options.
+    digest: String,
+    /// The options approved with the document, as the signer reads them; `null` without.
+    approval: Option<String>,
+    /// The hash algorithm of `digest` (SHA-256).
+    #[serde(rename = "hashAlgorithmOID")]
+    hash_algorithm_oid: &'static str,
+    /// When it is deleted, Unix seconds.
+    expires_at: i64,
+}
+
 /// `POST /v1/documents?format=…&level=…` with the document as the body: answers its id and
 /// SHA-256 (base64), which the signer authorizes next.
 pub async fn upload(
@@ -90,7 +107,7 @@ pub async fn upload(
     Bearer(principal): Bearer,
     Query(query): Query<UploadQuery>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), Error> {
+) -> Result<(StatusCode, Json<UploadResponse>), Error> {
     let format = Format::parse(&query.format).ok_or_else(|| {
         Error::new(
             ErrorCode::UnsupportedFormat,
@@ -111,14 +128,14 @@ pub async fn upload(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": uploaded.id,
-            "sha256": base64::engine::general_purpose::STANDARD.encode(&uploaded.sha256),
-            "digest": base64::engine::general_purpose::STANDARD.encode(&uploaded.digest),
-            "approval": uploaded.approval_text,
-            "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1",
-            "expires_at": uploaded.expires_at,
-        })),
+        Json(UploadResponse {
+            id: uploaded.id,
+            sha256: base64::engine::general_purpose::STANDARD.encode(&uploaded.sha256),
+            digest: base64::engine::general_purpose::STANDARD.encode(&uploaded.digest),
+            approval: uploaded.approval_text,
+            hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
+            expires_at: uploaded.expires_at,
+        }),
     ))
 }
 
@@ -131,6 +148,14 @@ pub struct SignRequest {
     sad: Option<String>,
 }
 
+/// `POST /v1/documents/{id}/sign` reply: where the result is.
+#[derive(Debug, Serialize)]
+pub struct SignResponse {
+    id: String,
+    /// The path of the signed document or signature.
+    signed: String,
+}
+
 /// `POST /v1/documents/{id}/sign` `{credentialID, SAD}`.
 pub async fn sign(
     State(state): State<AppState>,
@@ -138,7 +163,7 @@ pub async fn sign(
     Bearer(principal): Bearer,
     Path(id): Path<String>,
     Json(request): Json<SignRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<SignResponse>, Error> {
     state
         .service
         .sign_uploaded(
@@ -149,9 +174,8 @@ pub async fn sign(
             Some(request_id.0),
         )
         .await?;
-    Ok(Json(
-        json!({ "id": id, "signed": format!("/v1/documents/{id}/signed") }),
-    ))
+    let signed = format!("/v1/documents/{id}/signed");
+    Ok(Json(SignResponse { id, signed }))
 }
 
 /// `GET /v1/documents/{id}/signed`: the signed document or signature.
@@ -194,4 +218,41 @@ pub async fn extend(
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-T, B-LT or B-LTA"))?;
     let extended = state.service.extend_pdf(body.to_vec(), level).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], extended))
+}
+
+#[cfg(test)]
+mod samples {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::http::wire::{RequestBody, ResponseBody};
+
+    impl RequestBody for SignRequest {
+        fn sample() -> Value {
+            json!({"credentialID": "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a",
+                "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA"})
+        }
+    }
+
+    impl ResponseBody for UploadResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                id: "5f0e".into(),
+                sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
+                digest: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
+                approval: None,
+                hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
+                expires_at: 1_750_000_900,
+            }]
+        }
+    }
+
+    impl ResponseBody for SignResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                id: "5f0e".into(),
+                signed: "/v1/documents/5f0e/signed".into(),
+            }]
+        }
+    }
 }

@@ -1,8 +1,14 @@
 //! Extractors that speak the service's error format.
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::router::AppState;
 use crate::service::{Error, ErrorCode, Principal};
@@ -46,4 +52,197 @@ fn approval_route(path: &str) -> bool {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with("credentials/") || rest.starts_with("signatures/"))
     })
+}
+
+/// A JSON body of type `T`, read or written. Unlike `axum::Json`, every refusal is the
+/// service's error with the usual envelope: no `Content-Type: application/json` is
+/// `unsupported_media_type`, a body over the route's limit `payload_too_large`, and a body
+/// that is not JSON or does not fit `T` is `invalid_request` with a description that names
+/// the member (`credentialID: invalid type: integer …`, `documents[0]: missing field …`).
+///
+/// As `Option<Json<T>>` a request without a `Content-Type` is `None` (an optional body).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        if !is_json(request.headers()) {
+            return Err(Error::new(
+                ErrorCode::UnsupportedMediaType,
+                "the body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let body = <Bytes as FromRequest<S>>::from_request(request, state)
+            .await
+            .map_err(|rejection| unreadable(&rejection))?;
+        parse_json(&body).map(Self)
+    }
+}
+
+impl<T, S> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Error> {
+        if request.headers().get(CONTENT_TYPE).is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/…+json`,
+/// parameters such as `charset` aside).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            essence
+                .strip_prefix("application/")
+                .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
+        })
+}
+
+/// The error for a body that could not be read: too large for the route, or broken off.
+fn unreadable(rejection: &BytesRejection) -> Error {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::new(
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::PayloadTooLarge.description(),
+        )
+    } else {
+        Error::new(
+            ErrorCode::InvalidRequest,
+            "the request body could not be read",
+        )
+    }
+}
+
+/// Reads a JSON body as `T`. A refusal is `invalid_request` and names where the body does not
+/// fit: the member's path for a wrong type or value (`hashes[1]: invalid type: …`), the field
+/// for a missing one (`missing field `signAlgo``), or the line and column of a syntax error.
+///
+/// # Errors
+/// `invalid_request`.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        does_not_fit(&path, e.inner())
+    })?;
+    // Nothing but white space may follow the value.
+    deserializer.end().map_err(|e| does_not_fit(".", &e))?;
+    Ok(value)
+}
+
+/// The refusal of a body, with the path (`.` for the whole body) where it went wrong.
+fn does_not_fit(path: &str, e: &serde_json::Error) -> Error {
+    let message = if !e.is_data() {
+        format!("the body is not valid JSON: {e}")
+    } else if path == "." {
+        format!("the body does not fit: {e}")
+    } else {
+        format!("the body does not fit: {path}: {e}")
+    };
+    Error::new(ErrorCode::InvalidRequest, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        #[serde(rename = "credentialID")]
+        credential_id: String,
+        #[serde(default)]
+        num_signatures: Option<u32>,
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Item {
+        name: String,
+    }
+
+    fn refusal(body: &str) -> String {
+        let e = parse_json::<Body>(body.as_bytes()).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest, "{}", e.message);
+        e.message
+    }
+
+    #[test]
+    fn a_refused_body_names_the_member_that_does_not_fit() {
+        let cases = [
+            (
+                r#"{"credentialID": 7}"#,
+                "credentialID: invalid type: integer `7`",
+            ),
+            (r#"{"numSignatures": 1}"#, "missing field `credentialID`"),
+            (
+                r#"{"credentialID": "c", "numSignatures": -1}"#,
+                "numSignatures: invalid value: integer `-1`",
+            ),
+            (
+                r#"{"credentialID": "c", "items": [{"name": "a"}, {}]}"#,
+                "items[1]: missing field `name`",
+            ),
+            (r#"{"credentialID": "c""#, "the body is not valid JSON"),
+            (r#"{"credentialID": "c"} x"#, "the body is not valid JSON"),
+        ];
+        for (body, expected) in cases {
+            let message = refusal(body);
+            assert!(message.contains(expected), "{body}: {message}");
+        }
+        let body: Body =
+            parse_json(br#"{"credentialID": "c", "numSignatures": 2, "items": [{"name": "a"}]}"#)
+                .unwrap();
+        assert_eq!(body.credential_id, "c");
+        assert_eq!(body.num_signatures, Some(2));
+        assert_eq!(body.items[0].name, "a");
+    }
+
+    #[test]
+    fn json_is_application_json_or_a_json_suffix() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        for (value, json) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/cloudevents+json", true),
+            ("text/json", false),
+            ("application/x-www-form-urlencoded", false),
+            ("application/jsonx", false),
+        ] {
+            headers.insert(CONTENT_TYPE, axum::http::HeaderValue::from_static(value));
+            assert_eq!(is_json(&headers), json, "{value}");
+        }
+    }
 }

@@ -6,13 +6,13 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::{Form, Json};
-use serde::Deserialize;
-use serde_json::json;
+use axum::Form;
+use serde::{Deserialize, Serialize};
 
-use super::extract::Bearer;
+use super::extract::{Bearer, Json};
 use super::page;
 use super::router::{AppState, RequestId};
+use super::wire::{Ceremony, Location};
 use crate::service::AuthorizeOutcome;
 use crate::service::{Error, ErrorCode};
 
@@ -78,12 +78,18 @@ pub async fn authorize_submit(
     }
 }
 
-/// The passkey option of the login page.
+/// The passkey option of the login page: the pending request, and the passkey with the
+/// password or a TOTP code.
 #[derive(Debug, Deserialize)]
 pub struct PageLogin {
     request: String,
-    #[serde(flatten)]
-    login: crate::service::PasskeyLogin,
+    username: String,
+    state: String,
+    credential: serde_json::Value,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    otp: Option<String>,
 }
 
 /// The start of the login page's passkey option.
@@ -112,16 +118,23 @@ pub async fn authorize_passkey_finish(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(page): Json<PageLogin>,
 ) -> Result<impl IntoResponse, Error> {
+    let login = crate::service::PasskeyLogin {
+        username: page.username,
+        state: page.state,
+        credential: page.credential,
+        password: page.password,
+        otp: page.otp,
+    };
     let location = state
         .service
         .authorize_passkey_finish(
             &page.request,
-            page.login,
+            login,
             Some(super::source_of(peer.ip()).to_string()),
             Some(request_id.0),
         )
         .await?;
-    Ok(Json(json!({ "location": location })))
+    Ok(Json(Location { location }))
 }
 
 /// `GET /idp/static/login.js`
@@ -211,9 +224,11 @@ pub async fn history(
     Bearer(principal): Bearer,
 ) -> Result<impl IntoResponse, Error> {
     let records = state.service.my_history(&principal, 100).await?;
-    Ok(Json(
-        json!({ "person": principal.person, "loa": principal.loa.uri(), "records": records }),
-    ))
+    Ok(Json(History {
+        person: principal.person.to_string(),
+        loa: principal.loa.uri(),
+        records,
+    }))
 }
 
 /// A ceremony finish: the state id and the browser's credential.
@@ -235,17 +250,40 @@ pub struct TotpStepUp {
     otp: String,
 }
 
-fn ceremony(state: String, options: serde_json::Value) -> Json<serde_json::Value> {
-    Json(json!({ "state": state, "options": options }))
+/// `GET /v1/me/history` reply.
+#[derive(Debug, Serialize)]
+pub struct History {
+    /// The caller's person id.
+    person: String,
+    /// The level of the caller's login (URI).
+    loa: &'static str,
+    /// The caller's audit records, newest first.
+    records: Vec<serde_json::Value>,
 }
 
-fn token_reply(issued: &crate::service::Issued) -> Json<serde_json::Value> {
-    Json(json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "acr": issued.loa.uri(),
-    }))
+/// The token endpoint's reply (RFC 6749 §5.1), also after a passkey login or a step-up.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    /// `Bearer`.
+    token_type: &'static str,
+    /// Seconds.
+    expires_in: u64,
+    /// The level reached (URI).
+    acr: &'static str,
+}
+
+fn ceremony(state: String, options: serde_json::Value) -> Json<Ceremony> {
+    Json(Ceremony { state, options })
+}
+
+fn token_reply(issued: &crate::service::Issued) -> Json<TokenResponse> {
+    Json(TokenResponse {
+        access_token: issued.access_token.clone(),
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        acr: issued.loa.uri(),
+    })
 }
 
 /// The optional body of a passkey enrolment start.
@@ -357,4 +395,77 @@ pub async fn totp_stepup(
         .totp_stepup(&principal, &step.otp, Some(request_id.0))
         .await?;
     Ok(token_reply(&issued))
+}
+
+#[cfg(test)]
+mod samples {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::http::wire::{RequestBody, ResponseBody};
+
+    impl RequestBody for PageStart {
+        fn sample() -> Value {
+            json!({"request": "r1", "username": "karen"})
+        }
+    }
+
+    impl RequestBody for PageLogin {
+        fn sample() -> Value {
+            json!({"request": "r1", "username": "karen", "state": "s1", "credential": {},
+                "password": "correct horse", "otp": "123456"})
+        }
+    }
+
+    impl RequestBody for crate::service::PasskeyLogin {
+        fn sample() -> Value {
+            json!({"username": "karen", "state": "s1", "credential": {},
+                "password": "correct horse", "otp": "123456"})
+        }
+    }
+
+    impl RequestBody for Finish {
+        fn sample() -> Value {
+            json!({"state": "s1", "credential": {}})
+        }
+    }
+
+    impl RequestBody for LoginStart {
+        fn sample() -> Value {
+            json!({"username": "karen"})
+        }
+    }
+
+    impl RequestBody for TotpStepUp {
+        fn sample() -> Value {
+            json!({"otp": "123456"})
+        }
+    }
+
+    impl RequestBody for RegisterStart {
+        fn sample() -> Value {
+            json!({"enrolment_code": "7KQ2-XM4P"})
+        }
+    }
+
+    impl ResponseBody for TokenResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
+                token_type: "Bearer",
+                expires_in: 3600,
+                acr: "https://data.gov.dk/concept/core/nsis/loa/Substantial",
+            }]
+        }
+    }
+
+    impl ResponseBody for History {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
+                loa: "https://data.gov.dk/concept/core/nsis/loa/Low",
+                records: vec![json!({})],
+            }]
+        }
+    }
 }

@@ -4,25 +4,45 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
+use super::extract::Json;
 use super::router::AppState;
 use crate::service::{Error, ErrorCode};
 use crate::telemetry::Sample;
 
+/// `GET /healthz` reply.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// `ok`.
+    status: &'static str,
+}
+
+/// `GET /readyz` reply (only when ready: otherwise the error `not_ready`).
+#[derive(Debug, Serialize)]
+pub struct Ready {
+    /// `ready`.
+    status: &'static str,
+    /// `ok`.
+    database: &'static str,
+    /// `ok`.
+    hsm: &'static str,
+}
+
 /// Liveness: the process is up and serving.
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// Readiness: 200 when the database and the HSM answer, else `503 not_ready`.
-pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, Error> {
     let readiness = state.service.readiness().await;
     if readiness.is_ready() {
-        return Ok(Json(
-            json!({ "status": "ready", "database": "ok", "hsm": "ok" }),
-        ));
+        return Ok(Json(Ready {
+            status: "ready",
+            database: "ok",
+            hsm: "ok",
+        }));
     }
     let failing: Vec<&str> = [("database", &readiness.database), ("hsm", &readiness.hsm)]
         .into_iter()
@@ -93,4 +113,26 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// Unknown routes.
 pub async fn not_found() -> Error {
     Error::new(ErrorCode::NotFound, ErrorCode::NotFound.description())
+}
+
+#[cfg(test)]
+mod samples {
+    use super::*;
+    use crate::http::wire::ResponseBody;
+
+    impl ResponseBody for Health {
+        fn samples() -> Vec<Self> {
+            vec![Self { status: "ok" }]
+        }
+    }
+
+    impl ResponseBody for Ready {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                status: "ready",
+                database: "ok",
+                hsm: "ok",
+            }]
+        }
+    }
 }

@@ -3,48 +3,133 @@
 
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::extract::Bearer;
+use super::extract::{Bearer, Json};
 use super::router::{AppState, RequestId};
 use crate::service::{Error, ErrorCode, Grants, MemberRow, Right};
 
-fn member_json(m: &MemberRow) -> Value {
-    json!({
-        "person": m.person,
-        "username": m.username,
-        "name": format!("{} {}", m.given_name, m.family_name),
-        "admin": m.admin,
-        "rights": {
-            "sign_on_behalf": m.sign_on_behalf,
-            "use_seal": m.use_seal,
-        },
-        "joined_at": m.joined_at,
-    })
+/// A member of an organisation.
+#[derive(Debug, Serialize)]
+pub struct Member {
+    /// Person id.
+    person: String,
+    username: String,
+    /// Given and family name.
+    name: String,
+    admin: bool,
+    rights: Rights,
+    /// Unix seconds.
+    joined_at: i64,
+}
+
+/// A member's rights.
+#[derive(Debug, Serialize)]
+pub struct Rights {
+    sign_on_behalf: bool,
+    use_seal: bool,
+}
+
+impl From<&MemberRow> for Member {
+    fn from(m: &MemberRow) -> Self {
+        Self {
+            person: m.person.clone(),
+            username: m.username.clone(),
+            name: format!("{} {}", m.given_name, m.family_name),
+            admin: m.admin,
+            rights: Rights {
+                sign_on_behalf: m.sign_on_behalf,
+                use_seal: m.use_seal,
+            },
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+/// `GET /v1/orgs` reply.
+#[derive(Debug, Serialize)]
+pub struct Organisations {
+    organisations: Vec<Membership>,
+}
+
+/// An organisation of the caller, with the caller's membership.
+#[derive(Debug, Serialize)]
+pub struct Membership {
+    cvr: String,
+    name: String,
+    status: String,
+    member: Member,
+}
+
+/// `GET /v1/orgs/{cvr}/members` reply.
+#[derive(Debug, Serialize)]
+pub struct Members {
+    members: Vec<Member>,
+}
+
+/// `POST /v1/orgs/{cvr}/invitations` reply: the code, shown once.
+#[derive(Debug, Serialize)]
+pub struct Invitation {
+    code: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// `POST /v1/orgs/invitations/accept` reply: the organisation joined.
+#[derive(Debug, Serialize)]
+pub struct Joined {
+    cvr: String,
+    name: String,
+}
+
+/// `POST /v1/orgs/{cvr}/seal` reply: the seal credential.
+#[derive(Debug, Serialize)]
+pub struct Seal {
+    #[serde(rename = "credentialID")]
+    credential_id: String,
+    description: String,
+    policy: String,
+}
+
+/// `GET /v1/orgs/{cvr}/audit` reply.
+#[derive(Debug, Serialize)]
+pub struct AuditRecords {
+    records: Vec<AuditRecord>,
+}
+
+/// An audit record of the organisation.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord {
+    seq: i64,
+    /// Unix milliseconds.
+    at: i64,
+    actor: String,
+    event: String,
+    /// The event's own members.
+    details: Value,
+    /// The support reference of the request; `null` for work of the service itself.
+    request_id: Option<String>,
 }
 
 /// `GET /v1/orgs`: the caller's organisations and rights.
 pub async fn mine(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
-) -> Result<Json<Value>, Error> {
-    let listed: Vec<Value> = state
+) -> Result<Json<Organisations>, Error> {
+    let organisations = state
         .service
         .my_organisations(&principal)
         .await?
         .iter()
-        .map(|(org, m)| {
-            json!({
-                "cvr": org.cvr,
-                "name": org.name,
-                "status": org.status,
-                "member": member_json(m),
-            })
+        .map(|(org, m)| Membership {
+            cvr: org.cvr.clone(),
+            name: org.name.clone(),
+            status: org.status.clone(),
+            member: m.into(),
         })
         .collect();
-    Ok(Json(json!({ "organisations": listed })))
+    Ok(Json(Organisations { organisations }))
 }
 
 /// `GET /v1/orgs/{cvr}/members` (administrators).
@@ -52,11 +137,11 @@ pub async fn members(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
     Path(cvr): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Members>, Error> {
     let members = state.service.organisation_members(&principal, &cvr).await?;
-    Ok(Json(
-        json!({ "members": members.iter().map(member_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Members {
+        members: members.iter().map(Member::from).collect(),
+    }))
 }
 
 /// An invitation request.
@@ -81,7 +166,7 @@ pub async fn invite(
     Bearer(principal): Bearer,
     Path(cvr): Path<String>,
     Json(request): Json<InviteRequest>,
-) -> Result<(StatusCode, Json<Value>), Error> {
+) -> Result<(StatusCode, Json<Invitation>), Error> {
     let invitation = state
         .service
         .invite_member(
@@ -98,7 +183,10 @@ pub async fn invite(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "code": invitation.code, "expires_at": invitation.expires_at })),
+        Json(Invitation {
+            code: invitation.code,
+            expires_at: invitation.expires_at,
+        }),
     ))
 }
 
@@ -114,12 +202,15 @@ pub async fn accept(
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     Json(request): Json<AcceptRequest>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Joined>, Error> {
     let org = state
         .service
         .accept_invitation(&principal, &request.code, Some(request_id.0))
         .await?;
-    Ok(Json(json!({ "cvr": org.cvr, "name": org.name })))
+    Ok(Json(Joined {
+        cvr: org.cvr,
+        name: org.name,
+    }))
 }
 
 /// A rights change.
@@ -180,16 +271,16 @@ pub async fn seal(
     Extension(request_id): Extension<RequestId>,
     Bearer(principal): Bearer,
     Path(cvr): Path<String>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Seal>, Error> {
     let credential = state
         .service
         .organisation_seal(&principal, &cvr, Some(request_id.0))
         .await?;
-    Ok(Json(json!({
-        "credentialID": credential.id,
-        "description": credential.description(),
-        "policy": credential.policy.name,
-    })))
+    Ok(Json(Seal {
+        credential_id: credential.id.to_string(),
+        description: credential.description(),
+        policy: credential.policy.name.clone(),
+    }))
 }
 
 /// The audit query.
@@ -205,24 +296,129 @@ pub async fn audit(
     Bearer(principal): Bearer,
     Path(cvr): Path<String>,
     Query(query): Query<AuditQuery>,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<AuditRecords>, Error> {
     let rows = state
         .service
         .organisation_audit(&principal, &cvr, query.limit.unwrap_or(100))
         .await?;
-    let records: Vec<Value> = rows
+    let records = rows
         .iter()
         .map(|r| {
             let record: Value = serde_json::from_slice(&r.record).unwrap_or(Value::Null);
-            json!({
-                "seq": r.seq,
-                "at": r.at,
-                "actor": r.actor,
-                "event": r.event,
-                "details": record.get("event").cloned().unwrap_or(Value::Null),
-                "request_id": r.request_id,
-            })
+            AuditRecord {
+                seq: r.seq,
+                at: r.at,
+                actor: r.actor.clone(),
+                event: r.event.clone(),
+                details: record.get("event").cloned().unwrap_or(Value::Null),
+                request_id: r.request_id.clone(),
+            }
         })
         .collect();
-    Ok(Json(json!({ "records": records })))
+    Ok(Json(AuditRecords { records }))
+}
+
+#[cfg(test)]
+mod samples {
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::wire::{RequestBody, ResponseBody};
+
+    fn member() -> Member {
+        Member {
+            person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
+            username: "karen".into(),
+            name: "Karen Blixen".into(),
+            admin: true,
+            rights: Rights {
+                sign_on_behalf: true,
+                use_seal: false,
+            },
+            joined_at: 1_750_000_000,
+        }
+    }
+
+    impl RequestBody for InviteRequest {
+        fn sample() -> Value {
+            json!({"username": "bror", "admin": false, "sign_on_behalf": true,
+                "use_seal": false})
+        }
+    }
+
+    impl RequestBody for AcceptRequest {
+        fn sample() -> Value {
+            json!({"code": "QX7T-2K9M"})
+        }
+    }
+
+    impl RequestBody for RightRequest {
+        fn sample() -> Value {
+            json!({"right": "use_seal", "granted": true})
+        }
+    }
+
+    impl ResponseBody for Organisations {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                organisations: vec![Membership {
+                    cvr: "12345678".into(),
+                    name: "Rungstedlund ApS".into(),
+                    status: "active".into(),
+                    member: member(),
+                }],
+            }]
+        }
+    }
+
+    impl ResponseBody for Members {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                members: vec![member()],
+            }]
+        }
+    }
+
+    impl ResponseBody for Invitation {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                code: "QX7T-2K9M".into(),
+                expires_at: 1_750_086_400,
+            }]
+        }
+    }
+
+    impl ResponseBody for Joined {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                cvr: "12345678".into(),
+                name: "Rungstedlund ApS".into(),
+            }]
+        }
+    }
+
+    impl ResponseBody for Seal {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                credential_id: "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a".into(),
+                description: "Seal of Rungstedlund ApS (CVR 12345678)".into(),
+                policy: "seal".into(),
+            }]
+        }
+    }
+
+    impl ResponseBody for AuditRecords {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                records: vec![AuditRecord {
+                    seq: 7,
+                    at: 1_750_000_000_000,
+                    actor: "person:2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
+                    event: "member_invited".into(),
+                    details: json!({}),
+                    request_id: None,
+                }],
+            }]
+        }
+    }
 }

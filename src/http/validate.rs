@@ -4,18 +4,18 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::extract::{parse_json, Json};
 use super::router::AppState;
 use crate::service::{Error, ErrorCode};
 
 /// The JSON form, for a detached signature with its content.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Request {
+pub struct ValidateRequest {
     /// The signed file, base64.
     file: String,
     /// The signed content of a detached signature, base64.
@@ -43,8 +43,7 @@ pub async fn validate(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let (file, content) = if json {
-        let request: Request = serde_json::from_slice(&body)
-            .map_err(|e| Error::new(ErrorCode::InvalidRequest, e.to_string()))?;
+        let request: ValidateRequest = parse_json(&body)?;
         let content = request
             .content
             .as_deref()
@@ -79,4 +78,18 @@ pub async fn report_json(
         );
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod samples {
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::wire::RequestBody;
+
+    impl RequestBody for ValidateRequest {
+        fn sample() -> Value {
+            json!({"file": "MIAGCSqGSIb3DQEHAqCAMIA=", "content": "Y29udHJhY3Q="})
+        }
+    }
 }

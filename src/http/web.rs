@@ -331,8 +331,8 @@ impl Web {
     }
 
     /// A JSON reply that also replaces the session token (passkey login and step-up).
-    fn json_session(&self, body: serde_json::Value, token: &str, expires_in: u64) -> Response {
-        let mut response = axum::Json(body).into_response();
+    fn json_session(&self, body: impl serde::Serialize, token: &str, expires_in: u64) -> Response {
+        let mut response = super::extract::Json(body).into_response();
         self.set_cookie(&mut response, SESSION, token, Some(expires_in), "Lax");
         response
     }

@@ -2132,3 +2132,93 @@ async fn a_revoke_and_recreate_loop_cannot_grow_the_crl_without_end() {
     assert!(svc.keys.ensure(&owner, &ctx, svc.now()).await.is_ok());
     svc.stop().await;
 }
+
+/// A CSC body that does not fit its type is refused 400 `invalid_request` in the error
+/// envelope, and `error_description` names the member: a wrong type, a missing field, an
+/// element of an array, a member of a nested object. A body that is not sent as JSON is
+/// `unsupported_media_type`; `credentials/list` still takes no body at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_fit_is_refused_naming_the_member() {
+    let svc = Service::start().await;
+    let karen = person(&svc, "karen").await;
+    let token = karen.login(&svc, true).await;
+    let hashes = hashes_of(&[b"contract"]);
+    let cases = [
+        (
+            "signatures/signHash",
+            json!({"credentialID": 42, "hashes": hashes, "signAlgo": ECDSA_SHA256}),
+            "credentialID: invalid type: integer `42`, expected a string",
+        ),
+        (
+            "signatures/signHash",
+            json!({"credentialID": "c", "hashes": hashes, "hashAlgorithmOID": SHA256}),
+            "missing field `signAlgo`",
+        ),
+        (
+            "signatures/signHash",
+            json!({"credentialID": "c", "hashes": [1], "signAlgo": ECDSA_SHA256}),
+            "hashes[0]: invalid type: integer `1`",
+        ),
+        (
+            "credentials/authorize",
+            json!({"credentialID": "c", "hashes": hashes, "authData": [{"id": "OTP"}]}),
+            "authData[0]: missing field `value`",
+        ),
+        (
+            "signatures/signDoc",
+            json!({"credentialID": "c", "documents": [{"signature_format": "C"}]}),
+            "documents[0]: missing field `document`",
+        ),
+        (
+            "credentials/list",
+            json!({"maxResults": "ten"}),
+            "maxResults: invalid type: string \"ten\", expected u32",
+        ),
+    ];
+    for (method, body, expected) in cases {
+        let reply = csc(&svc, method, &token, &body).await;
+        refused(&reply, 400, "invalid_request");
+        let description = reply.1["error_description"].as_str().unwrap();
+        assert!(
+            description.contains(expected),
+            "{method} {body}: {description}"
+        );
+        assert!(
+            reply.1["support_ref"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{}",
+            reply.1
+        );
+    }
+    assert!(audit_events(&svc, "signature_refused").await.is_empty());
+
+    let client = reqwest::Client::new();
+    let not_json = client
+        .post(svc.url("/csc/v2/signatures/signHash"))
+        .bearer_auth(&token)
+        .body(format!(
+            r#"{{"credentialID": "c", "signAlgo": "{ECDSA_SHA256}"}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 415);
+    let body: Value = not_json.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_media_type", "{body}");
+    assert!(body["error_description"]
+        .as_str()
+        .is_some_and(|d| d.contains("application/json")));
+
+    let no_body = client
+        .post(svc.url("/csc/v1/credentials/list"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_body.status(), 200);
+    let list: Value = no_body.json().await.unwrap();
+    assert!(list["credentialIDs"].is_array(), "{list}");
+    assert!(list.get("credentialInfos").is_none(), "{list}");
+    svc.stop().await;
+}

@@ -4,12 +4,12 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{Session, Texts, UserView};
+use crate::http::extract::Json;
 use crate::http::router::AppState;
+use crate::http::wire::{Ceremony, Location};
 use crate::service::{Error, TotpOffer};
 
 #[derive(Template)]
@@ -110,7 +110,7 @@ pub async fn passkey_start(
         .service
         .passkey_register_start(&session.principal, start.enrolment_code.as_deref())
         .await?;
-    Ok(Json(json!({ "state": id, "options": options })).into_response())
+    Ok(Json(Ceremony { state: id, options }).into_response())
 }
 
 /// `POST /account/passkeys/finish` (JSON).
@@ -128,7 +128,10 @@ pub async fn passkey_finish(
             Some(session.web.request_id.clone()),
         )
         .await?;
-    Ok(Json(json!({ "location": "/account?done=passkey-added" })).into_response())
+    Ok(Json(Location {
+        location: "/account?done=passkey-added".into(),
+    })
+    .into_response())
 }
 
 /// The passkey to remove.
@@ -225,7 +228,7 @@ pub async fn stepup_start(
         .service
         .passkey_stepup_start(&session.principal)
         .await?;
-    Ok(Json(json!({ "state": id, "options": options })).into_response())
+    Ok(Json(Ceremony { state: id, options }).into_response())
 }
 
 /// `POST /account/stepup/finish` (JSON): the session becomes High.
@@ -244,7 +247,9 @@ pub async fn stepup_finish(
         )
         .await?;
     Ok(session.web.json_session(
-        json!({ "location": "/account?done=stepped-up" }),
+        Location {
+            location: "/account?done=stepped-up".into(),
+        },
         &issued.access_token,
         issued.expires_in,
     ))

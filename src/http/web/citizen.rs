@@ -5,12 +5,12 @@
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{Row, Session, Texts, UserView, Web};
+use crate::http::extract::Json;
 use crate::http::router::AppState;
+use crate::http::wire::{Ceremony, Location};
 use crate::service::{
     Activation, CredentialKind, CredentialStatus, DocumentInfo, Error, ErrorCode, Format,
     PasskeyLogin, PdfOptions, PdfVisible, Scal,
@@ -107,7 +107,7 @@ pub async fn passkey_login_start(
         .service
         .passkey_login_start(start.username.trim())
         .await?;
-    Ok(Json(json!({ "state": id, "options": options })).into_response())
+    Ok(Json(Ceremony { state: id, options }).into_response())
 }
 
 /// `POST /web/passkey/login/finish` (JSON): the passkey with the password or a code; starts
@@ -122,7 +122,9 @@ pub async fn passkey_login_finish(
         .passkey_login_finish(login, web.source.clone(), Some(web.request_id.clone()))
         .await?;
     Ok(web.json_session(
-        json!({ "location": "/" }),
+        Location {
+            location: "/".into(),
+        },
         &issued.access_token,
         issued.expires_in,
     ))
@@ -384,7 +386,11 @@ pub async fn approve_passkey_start(
             Some(session.web.request_id.clone()),
         )
         .await?;
-    Ok(Json(json!({ "state": challenge, "options": options })).into_response())
+    Ok(Json(Ceremony {
+        state: challenge,
+        options,
+    })
+    .into_response())
 }
 
 /// A passkey approval.
@@ -419,7 +425,7 @@ pub async fn approve_passkey_finish(
         )
         .await?;
     let location = done_location(&id, &finish.name);
-    Ok(Json(json!({ "location": location })).into_response())
+    Ok(Json(Location { location }).into_response())
 }
 
 #[derive(Template)]

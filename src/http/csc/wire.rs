@@ -1,0 +1,684 @@
+//! The bodies of the CSC API as types, with the member names as the CSC v2 specification
+//! spells them (`credentialID`, `SAD`, `hashAlgorithmOID`, `signAlgo`, …) and, where widely
+//! used clients still send them, the v1.0.4 names as aliases (`hash`, `hashAlgo`). Optional
+//! members a reply leaves out are skipped rather than sent as `null`.
+//!
+//! `docs/openapi.json` documents exactly these members: the unit test in `http::wire` checks
+//! it against the samples below.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `credentials/list` request. Every member is optional, and so is the body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ListRequest {
+    /// Must be the caller when given.
+    #[serde(rename = "userID", alias = "userId")]
+    pub(super) user_id: Option<String>,
+    pub(super) credential_info: bool,
+    /// `none`, `single` (the default) or `chain`.
+    pub(super) certificates: Option<String>,
+    pub(super) cert_info: bool,
+    pub(super) auth_info: bool,
+    pub(super) only_valid: bool,
+    pub(super) max_results: Option<u32>,
+}
+
+/// `credentials/info` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoRequest {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    #[serde(default)]
+    pub(super) certificates: Option<String>,
+    #[serde(default)]
+    pub(super) cert_info: bool,
+    #[serde(default)]
+    pub(super) auth_info: bool,
+}
+
+/// `credentials/getChallenge` request (a qsign extension): the credential and the hashes a
+/// passkey activation will cover.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeRequest {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    #[serde(default)]
+    pub(super) num_signatures: Option<u32>,
+    #[serde(default, alias = "hash")]
+    pub(super) hashes: Vec<String>,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    pub(super) hash_algorithm: Option<String>,
+    /// What the hashes stand for; shown to the signer and recorded.
+    #[serde(default)]
+    pub(super) description: Option<String>,
+}
+
+/// One `authData` entry (CSC v2).
+#[derive(Debug, Deserialize)]
+pub struct AuthData {
+    /// `OTP`, `PIN`, `challengeID` or `webauthn` (any case).
+    pub(super) id: String,
+    /// A string; for `webauthn` also the assertion as an object.
+    pub(super) value: Value,
+}
+
+/// `credentials/authorize` request: the hashes and the activation factor, from the v2
+/// `authData` entries or the v1.0.4 members `OTP`, `PIN`, or qsign's `challengeID` and
+/// `webauthn`; without any, the access token must carry the approval.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    #[serde(default)]
+    pub(super) num_signatures: Option<u32>,
+    #[serde(default, alias = "hash")]
+    pub(super) hashes: Vec<String>,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    pub(super) hash_algorithm: Option<String>,
+    #[serde(default)]
+    pub(super) description: Option<String>,
+    #[serde(default, rename = "authData")]
+    pub(super) auth_data: Vec<AuthData>,
+    #[serde(default, rename = "PIN")]
+    pub(super) pin: Option<String>,
+    #[serde(default, rename = "OTP")]
+    pub(super) otp: Option<String>,
+    #[serde(default, rename = "challengeID")]
+    pub(super) challenge_id: Option<String>,
+    #[serde(default)]
+    pub(super) webauthn: Option<Value>,
+}
+
+/// `signatures/signHash` request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignHashRequest {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    /// May be left out when the access token carries the approval.
+    #[serde(default, rename = "SAD")]
+    pub(super) sad: Option<String>,
+    #[serde(default, alias = "hash")]
+    pub(super) hashes: Vec<String>,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    pub(super) hash_algorithm: Option<String>,
+    pub(super) sign_algo: String,
+    /// `S` (synchronous), the only mode offered.
+    #[serde(default)]
+    pub(super) operation_mode: Option<String>,
+}
+
+/// One document of a `signatures/signDoc` request (CSC v2 names its members in snake case).
+#[derive(Debug, Deserialize)]
+pub struct SignDocDocument {
+    /// The document, base64.
+    pub(super) document: String,
+    /// `C` (CAdES), `X` (XAdES) or `P` (PAdES).
+    pub(super) signature_format: String,
+    /// `Ades-B-B`, `Ades-B-T`, `Ades-B-LT` or `Ades-B-LTA` (also without `B-`).
+    #[serde(default)]
+    pub(super) conformance_level: Option<String>,
+    /// `Attached` or `Detached` for CAdES; `Enveloped`, `Enveloping` or `Detached` for
+    /// XAdES; `Revision` or `Certification` for PAdES.
+    #[serde(default)]
+    pub(super) signed_envelope_property: Option<String>,
+    /// PAdES extension of qsign: reason, location, contact info and a visible field
+    /// (`{"page": 1, "rect": [x1, y1, x2, y2]}`).
+    #[serde(default, rename = "qsign_pdf")]
+    pub(super) pdf: Option<PdfExtension>,
+    #[serde(default, rename = "signAlgo")]
+    pub(super) sign_algo: Option<String>,
+}
+
+/// The PAdES options a `signDoc` document may carry (a qsign extension).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfExtension {
+    #[serde(default)]
+    pub(super) reason: Option<String>,
+    #[serde(default)]
+    pub(super) location: Option<String>,
+    #[serde(default)]
+    pub(super) contact_info: Option<String>,
+    #[serde(default)]
+    pub(super) visible: Option<VisibleField>,
+}
+
+/// A visible signature field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisibleField {
+    /// From 1.
+    #[serde(default = "first_page")]
+    pub(super) page: u32,
+    /// `[x1, y1, x2, y2]` in points.
+    pub(super) rect: [f64; 4],
+}
+
+const fn first_page() -> u32 {
+    1
+}
+
+/// `signatures/signDoc` request.
+#[derive(Debug, Deserialize)]
+pub struct SignDocRequest {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    /// May be left out when the access token carries the approval.
+    #[serde(default, rename = "SAD")]
+    pub(super) sad: Option<String>,
+    #[serde(default)]
+    pub(super) documents: Vec<SignDocDocument>,
+    #[serde(default, rename = "operationMode")]
+    pub(super) operation_mode: Option<String>,
+}
+
+/// `signatures/timestamp` request.
+#[derive(Debug, Deserialize)]
+pub struct TimestampRequest {
+    /// The hash to timestamp, base64.
+    pub(super) hash: String,
+    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+    pub(super) hash_algorithm: Option<String>,
+}
+
+/// `auth/login` reply (OAuth 2.0 member names, as CSC keeps them).
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    pub(super) access_token: String,
+    /// Seconds.
+    pub(super) expires_in: u64,
+}
+
+/// `info` reply.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfoResponse {
+    pub(super) specs: &'static str,
+    pub(super) name: &'static str,
+    pub(super) logo: String,
+    pub(super) region: &'static str,
+    pub(super) lang: &'static str,
+    pub(super) description: &'static str,
+    pub(super) auth_type: &'static [&'static str],
+    pub(super) oauth2: String,
+    pub(super) oauth2_issuer: String,
+    pub(super) asynchronous_operation_mode: bool,
+    pub(super) methods: &'static [&'static str],
+    pub(super) validation_info: bool,
+}
+
+/// `credentials/list` reply.
+#[derive(Debug, Serialize)]
+pub struct ListResponse {
+    #[serde(rename = "credentialIDs")]
+    pub(super) credential_ids: Vec<String>,
+    /// Only when `credentialInfo` was asked for.
+    #[serde(rename = "credentialInfos", skip_serializing_if = "Option::is_none")]
+    pub(super) credential_infos: Option<Vec<ListedCredential>>,
+    #[serde(rename = "onlyValid")]
+    pub(super) only_valid: bool,
+}
+
+/// A credential in `credentialInfos`: its id and its `credentials/info` description.
+#[derive(Debug, Serialize)]
+pub struct ListedCredential {
+    #[serde(rename = "credentialID")]
+    pub(super) credential_id: String,
+    #[serde(flatten)]
+    pub(super) info: CredentialInfoResponse,
+}
+
+/// `credentials/info` reply: the CSC description of a credential, with qsign's `kind`, `cvr`,
+/// `policy` and `activation`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialInfoResponse {
+    pub(super) description: String,
+    /// `personal`, `employee` or `seal`.
+    pub(super) kind: &'static str,
+    /// The organisation's CVR number; `null` for a personal credential.
+    pub(super) cvr: Option<String>,
+    /// `eu_eidas_qes` or `eu_eidas_aes`.
+    pub(super) signature_qualifier: &'static str,
+    pub(super) policy: String,
+    pub(super) key: KeyInfo,
+    pub(super) cert: CertInfo,
+    /// `explicit` or `oauth2code`.
+    pub(super) auth_mode: &'static str,
+    /// `1` or `2`.
+    #[serde(rename = "SCAL")]
+    pub(super) scal: &'static str,
+    pub(super) multisign: u32,
+    pub(super) lang: &'static str,
+    /// qsign's activation methods for this credential, strongest first.
+    pub(super) activation: &'static [&'static str],
+    /// Only when `authInfo` was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) auth: Option<AuthInfo>,
+    /// CSC v1.0.4: the one-time code a client sends (explicit mode, with `authInfo`).
+    #[serde(rename = "OTP", skip_serializing_if = "Option::is_none")]
+    pub(super) otp: Option<OtpInfo>,
+}
+
+/// The key of a credential.
+#[derive(Debug, Serialize)]
+pub struct KeyInfo {
+    /// `enabled` or `disabled`.
+    pub(super) status: &'static str,
+    /// The `signAlgo` OIDs the key can use.
+    pub(super) algo: &'static [&'static str],
+    /// Bits.
+    pub(super) len: u32,
+    /// The named curve's OID, for EC keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) curve: Option<&'static str>,
+}
+
+/// The certificate of a credential.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertInfo {
+    /// `valid`, `suspended` or `revoked`.
+    pub(super) status: &'static str,
+    /// Base64 DER: none, the credential's, or the chain (`certificates`).
+    pub(super) certificates: Vec<String>,
+    /// With `certInfo`.
+    #[serde(rename = "issuerDN", skip_serializing_if = "Option::is_none")]
+    pub(super) issuer_dn: Option<String>,
+    #[serde(rename = "subjectDN", skip_serializing_if = "Option::is_none")]
+    pub(super) subject_dn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) serial_number: Option<String>,
+    /// `YYYYMMDDHHMMSSZ`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) valid_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) valid_to: Option<String>,
+}
+
+/// CSC v2 `auth`: how the credential is activated.
+#[derive(Debug, Serialize)]
+pub struct AuthInfo {
+    /// `explicit` or `oauth2code`.
+    pub(super) mode: &'static str,
+    /// Explicit mode: which objects to send (`OTP`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) expression: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) objects: Option<Vec<AuthObject>>,
+}
+
+/// An object of explicit mode.
+#[derive(Debug, Serialize)]
+pub struct AuthObject {
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+    pub(super) id: &'static str,
+    pub(super) format: &'static str,
+    pub(super) generator: &'static str,
+    pub(super) label: &'static str,
+    pub(super) description: &'static str,
+}
+
+/// CSC v1.0.4 `OTP`.
+#[derive(Debug, Serialize)]
+pub struct OtpInfo {
+    pub(super) presence: &'static str,
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+    pub(super) format: &'static str,
+    pub(super) label: &'static str,
+    #[serde(rename = "ID")]
+    pub(super) id: &'static str,
+    pub(super) provider: &'static str,
+    pub(super) description: &'static str,
+}
+
+/// `credentials/getChallenge` reply: the challenge id and the options for
+/// `navigator.credentials.get`.
+#[derive(Debug, Serialize)]
+pub struct ChallengeResponse {
+    #[serde(rename = "challengeID")]
+    pub(super) challenge_id: String,
+    #[serde(rename = "publicKey")]
+    pub(super) public_key: Value,
+}
+
+/// `credentials/authorize` reply.
+#[derive(Debug, Serialize)]
+pub struct AuthorizeResponse {
+    #[serde(rename = "SAD")]
+    pub(super) sad: String,
+    /// Seconds.
+    #[serde(rename = "expiresIn")]
+    pub(super) expires_in: i64,
+}
+
+/// `signatures/signHash` reply: base64 signatures in the order of the hashes.
+#[derive(Debug, Serialize)]
+pub struct SignHashResponse {
+    pub(super) signatures: Vec<String>,
+}
+
+/// `signatures/signDoc` reply: base64, each in request order.
+#[derive(Debug, Serialize)]
+pub struct SignDocResponse {
+    /// Attached and enveloped signatures: the signed documents.
+    #[serde(rename = "DocumentWithSignature")]
+    pub(super) document_with_signature: Vec<String>,
+    /// Detached signatures.
+    #[serde(rename = "SignatureObject")]
+    pub(super) signature_object: Vec<String>,
+}
+
+/// `signatures/timestamp` reply: the RFC 3161 token, base64.
+#[derive(Debug, Serialize)]
+pub struct TimestampResponse {
+    pub(super) timestamp: String,
+}
+
+#[cfg(test)]
+mod samples {
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::wire::{request_shape, RequestBody, ResponseBody, Shape};
+
+    const CREDENTIAL: &str = "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a";
+    const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+    const HASH: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+
+    impl RequestBody for ListRequest {
+        fn sample() -> Value {
+            json!({"userID": "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21", "credentialInfo": true,
+                "certificates": "chain", "certInfo": true, "authInfo": true, "onlyValid": true,
+                "maxResults": 10})
+        }
+    }
+
+    impl RequestBody for InfoRequest {
+        fn sample() -> Value {
+            json!({"credentialID": CREDENTIAL, "certificates": "single", "certInfo": true,
+                "authInfo": true})
+        }
+    }
+
+    impl RequestBody for ChallengeRequest {
+        fn sample() -> Value {
+            json!({"credentialID": CREDENTIAL, "numSignatures": 1, "hashes": [HASH],
+                "hashAlgorithmOID": SHA256, "description": "tenancy agreement"})
+        }
+    }
+
+    impl RequestBody for AuthData {
+        fn sample() -> Value {
+            json!({"id": "OTP", "value": "123456"})
+        }
+    }
+
+    impl RequestBody for AuthorizeRequest {
+        fn sample() -> Value {
+            json!({"credentialID": CREDENTIAL, "numSignatures": 1, "hashes": [HASH],
+                "hashAlgorithmOID": SHA256, "description": "tenancy agreement",
+                "authData": [{"id": "OTP", "value": "123456"}], "PIN": "1234", "OTP": "123456",
+                "challengeID": "f3b1", "webauthn": {}})
+        }
+
+        fn members() -> Vec<(&'static str, Shape)> {
+            vec![("authData", request_shape::<AuthData>())]
+        }
+    }
+
+    impl RequestBody for SignHashRequest {
+        fn sample() -> Value {
+            json!({"credentialID": CREDENTIAL, "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+                "hashes": [HASH], "hashAlgorithmOID": SHA256, "signAlgo": "1.2.840.10045.4.3.2",
+                "operationMode": "S"})
+        }
+    }
+
+    impl RequestBody for VisibleField {
+        fn sample() -> Value {
+            json!({"page": 1, "rect": [50.0, 50.0, 250.0, 110.0]})
+        }
+    }
+
+    impl RequestBody for PdfExtension {
+        fn sample() -> Value {
+            json!({"reason": "Agreed", "location": "Aarhus", "contact_info": "karen@example.dk",
+                "visible": VisibleField::sample()})
+        }
+
+        fn members() -> Vec<(&'static str, Shape)> {
+            vec![("visible", request_shape::<VisibleField>())]
+        }
+    }
+
+    impl RequestBody for SignDocDocument {
+        fn sample() -> Value {
+            json!({"document": "JVBERi0xLjcK", "signature_format": "P",
+                "conformance_level": "Ades-B-T", "signed_envelope_property": "Certification",
+                "qsign_pdf": PdfExtension::sample(), "signAlgo": "1.2.840.10045.4.3.2"})
+        }
+
+        fn members() -> Vec<(&'static str, Shape)> {
+            vec![("qsign_pdf", request_shape::<PdfExtension>())]
+        }
+    }
+
+    impl RequestBody for SignDocRequest {
+        fn sample() -> Value {
+            json!({"credentialID": CREDENTIAL, "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+                "documents": [SignDocDocument::sample()], "operationMode": "S"})
+        }
+
+        fn members() -> Vec<(&'static str, Shape)> {
+            vec![("documents", request_shape::<SignDocDocument>())]
+        }
+    }
+
+    impl RequestBody for TimestampRequest {
+        fn sample() -> Value {
+            json!({"hash": HASH, "hashAlgorithmOID": SHA256})
+        }
+    }
+
+    impl ResponseBody for LoginResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
+                expires_in: 3600,
+            }]
+        }
+    }
+
+    impl ResponseBody for InfoResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                specs: "2.0.0.2",
+                name: "qsign",
+                logo: "https://qsign.example/static/logo.svg".into(),
+                region: "DK",
+                lang: "en-US",
+                description: "Remote qualified signing",
+                auth_type: &["basic"],
+                oauth2: "https://qsign.example/idp".into(),
+                oauth2_issuer: "https://qsign.example/idp".into(),
+                asynchronous_operation_mode: false,
+                methods: &["signatures/signHash"],
+                validation_info: false,
+            }]
+        }
+    }
+
+    /// A credential described with everything (`full`) or with nothing optional; `auth`
+    /// alone gives the SCAL2 form of `auth`.
+    fn credential(full: bool, auth: bool) -> CredentialInfoResponse {
+        let some = |s: &str| full.then(|| s.to_owned());
+        CredentialInfoResponse {
+            description: "Qualified signature (personal)".into(),
+            kind: "personal",
+            cvr: some("12345678"),
+            signature_qualifier: "eu_eidas_qes",
+            policy: "qualified".into(),
+            key: KeyInfo {
+                status: "enabled",
+                algo: &["1.2.840.10045.4.3.2"],
+                len: 256,
+                curve: full.then_some("1.2.840.10045.3.1.7"),
+            },
+            cert: CertInfo {
+                status: "valid",
+                certificates: vec!["MIIB".into()],
+                issuer_dn: some("CN=qsign CA"),
+                subject_dn: some("CN=Karen Blixen"),
+                serial_number: some("1f"),
+                valid_from: some("20250101000000Z"),
+                valid_to: some("20280101000000Z"),
+            },
+            auth_mode: "explicit",
+            scal: "1",
+            multisign: 10,
+            lang: "en-US",
+            activation: &["webauthn", "totp"],
+            auth: if full {
+                Some(AuthInfo {
+                    mode: "explicit",
+                    expression: Some("OTP"),
+                    objects: Some(vec![AuthObject {
+                        kind: "Password",
+                        id: "OTP",
+                        format: "N",
+                        generator: "totp",
+                        label: "One-time code",
+                        description: "The code of your authenticator app",
+                    }]),
+                })
+            } else {
+                auth.then_some(AuthInfo {
+                    mode: "oauth2code",
+                    expression: None,
+                    objects: None,
+                })
+            },
+            otp: full.then_some(OtpInfo {
+                presence: "true",
+                kind: "online",
+                format: "N",
+                label: "One-time code",
+                id: "totp",
+                provider: "qsign",
+                description: "The code of your authenticator app",
+            }),
+        }
+    }
+
+    impl ResponseBody for CredentialInfoResponse {
+        fn samples() -> Vec<Self> {
+            vec![
+                credential(true, true),
+                credential(false, true),
+                credential(false, false),
+            ]
+        }
+    }
+
+    impl ResponseBody for ListResponse {
+        fn samples() -> Vec<Self> {
+            vec![
+                Self {
+                    credential_ids: vec![CREDENTIAL.into()],
+                    credential_infos: Some(vec![ListedCredential {
+                        credential_id: CREDENTIAL.into(),
+                        info: credential(true, true),
+                    }]),
+                    only_valid: false,
+                },
+                Self {
+                    credential_ids: Vec::new(),
+                    credential_infos: None,
+                    only_valid: true,
+                },
+            ]
+        }
+    }
+
+    impl ResponseBody for ChallengeResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                challenge_id: "f3b1".into(),
+                public_key: json!({}),
+            }]
+        }
+    }
+
+    impl ResponseBody for AuthorizeResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                sad: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
+                expires_in: 300,
+            }]
+        }
+    }
+
+    impl ResponseBody for SignHashResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                signatures: vec!["MEUCIQ".into()],
+            }]
+        }
+    }
+
+    impl ResponseBody for SignDocResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                document_with_signature: vec!["MIAG".into()],
+                signature_object: Vec::new(),
+            }]
+        }
+    }
+
+    impl ResponseBody for TimestampResponse {
+        fn samples() -> Vec<Self> {
+            vec![Self {
+                timestamp: "MIAG".into(),
+            }]
+        }
+    }
+
+    /// The wire names are the CSC v2 spellings, and the v1.0.4 ones are accepted beside them.
+    #[test]
+    fn members_have_their_csc_names_and_v1_aliases() {
+        let v1: SignHashRequest = serde_json::from_value(json!({"credentialID": CREDENTIAL,
+            "hash": [HASH], "hashAlgo": SHA256, "signAlgo": "1.2.840.10045.4.3.2"}))
+        .unwrap();
+        assert_eq!(v1.hashes, [HASH]);
+        assert_eq!(v1.hash_algorithm.as_deref(), Some(SHA256));
+        let listed = serde_json::to_value(&ListResponse::samples()[0]).unwrap();
+        let info = &listed["credentialInfos"][0];
+        for key in [
+            "credentialID",
+            "signatureQualifier",
+            "authMode",
+            "SCAL",
+            "OTP",
+        ] {
+            assert!(info.get(key).is_some(), "{key} in {info}");
+        }
+        assert!(info["cert"].get("issuerDN").is_some());
+        let minimal = serde_json::to_value(credential(false, false)).unwrap();
+        assert_eq!(minimal["cvr"], Value::Null);
+        assert!(minimal.get("auth").is_none() && minimal["key"].get("curve").is_none());
+        let sad = serde_json::to_value(&AuthorizeResponse::samples()[0]).unwrap();
+        assert_eq!(
+            sad,
+            json!({"SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA", "expiresIn": 300})
+        );
+    }
+}
