@@ -9,7 +9,6 @@
 )]
 
 mod audit;
-mod bootstrap;
 mod ca;
 mod config_check;
 mod init;

@@ -9,6 +9,7 @@
 //! | module | responsibility |
 //! |---|---|
 //! | [`cli`] | the `qsign` subcommands; the only place that prints to stdout |
+//! | [`app`] | the composition root: builds every part from the configuration, for every entry point |
 //! | [`config`] | one typed configuration: TOML file, then `QSIGN_*` environment overrides |
 //! | [`telemetry`] | tracing subscriber and the Prometheus metrics registry |
 //! | [`clock`] | the only reader of the wall clock |
@@ -28,7 +29,8 @@
 //! # Dependency direction
 //!
 //! ```text
-//!   main -> cli -> { config, telemetry, http, service, store, hsm, keys, sam, orgs, validate }
+//!   main -> cli -> { app, config, telemetry, http, service, store, hsm, keys, sam, orgs, validate }
+//!   app -> service, identity, orgs, keys, sam, pki, audit, store, hsm, clock, config
 //!   http -> service, config, telemetry
 //!   service -> identity, orgs, keys, sam, pki, formats, validate, audit, store, hsm, clock
 //!   orgs -> keys, audit, store
@@ -43,6 +45,7 @@
 //!
 //! `tests/it/layering.rs` enforces this table.
 
+pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;

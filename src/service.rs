@@ -83,6 +83,8 @@ pub struct Parts {
     pub keys: Keys,
     /// The signature activation module.
     pub sam: Sam,
+    /// Organisations.
+    pub orgs: crate::orgs::Orgs,
     /// The clock.
     pub clock: SharedClock,
 }
@@ -241,10 +243,9 @@ impl Service {
             identity,
             keys,
             sam,
+            orgs,
             clock,
         } = parts;
-        let (store_for_orgs, keys_for_orgs, audit_for_orgs) =
-            (store.clone(), keys.clone(), audit.clone());
         Self {
             store,
             hsm,
@@ -255,7 +256,7 @@ impl Service {
             sam,
             clock,
             document_lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
-            orgs: crate::orgs::Orgs::new(store_for_orgs, keys_for_orgs, audit_for_orgs, "advanced"),
+            orgs,
             validation: std::sync::Arc::new(validation::ValidationSettings::default()),
             operators: std::sync::Arc::new(Vec::new()),
             cpu: std::sync::Arc::new(tokio::sync::Semaphore::new(

@@ -2,15 +2,16 @@
 
 use std::io::Write as _;
 
-use super::{bootstrap, AuditCommand};
+use super::AuditCommand;
+use crate::app::{App, HsmSetup};
 use crate::clock;
 use crate::config::Config;
 use crate::store::AuditFilter;
 
 pub(super) fn run(config: Config, command: AuditCommand) -> anyhow::Result<()> {
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
+        let (opened, _) = App::open(&config, setup, false, clock::system()).await?;
         let audit = opened.audit;
         let result = match command {
             AuditCommand::Verify { from, anchors } => {

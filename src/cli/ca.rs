@@ -1,14 +1,14 @@
 //! `qsign ca export [--chain]`: the CA certificates as PEM, for relying parties' trust stores.
 
-use super::bootstrap;
+use crate::app::{App, HsmSetup};
 use crate::clock;
 use crate::config::Config;
 use crate::pki::Ca;
 
 pub(super) fn export(config: Config, chain: bool) -> anyhow::Result<()> {
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
+        let (opened, _) = App::open(&config, setup, false, clock::system()).await?;
         if chain {
             print!("{}", opened.pki.chain_pem().await?);
         } else {

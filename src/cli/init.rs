@@ -1,6 +1,6 @@
 //! `qsign init`: create the managed SoftHSM token and every long-lived key; idempotent.
 
-use super::bootstrap;
+use crate::app::{App, HsmSetup};
 use crate::clock;
 use crate::config::Config;
 use crate::hsm::{KeyStatus, TokenStatus};
@@ -8,11 +8,11 @@ use crate::pki::CertStatus;
 use crate::store::redact_url;
 
 pub(super) fn run(config: Config) -> anyhow::Result<()> {
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, true, &clock::system()).await?;
+        let (opened, provisioned) = App::open(&config, setup, true, clock::system()).await?;
         let mut changed = false;
-        match opened.token {
+        match provisioned.token {
             Some(TokenStatus::Created) => {
                 changed = true;
                 println!("token {:?}: created", config.hsm.token_label);
@@ -20,7 +20,7 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
             Some(TokenStatus::Existing) => println!("token {:?}: exists", config.hsm.token_label),
             None => println!("token {:?}: managed outside qsign", config.hsm.token_label),
         }
-        for (label, status) in &opened.keys {
+        for (label, status) in &provisioned.keys {
             changed |= *status == KeyStatus::Created;
             let word = if *status == KeyStatus::Created {
                 "created"
@@ -40,7 +40,7 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
         }
         println!(
             "root CA public key SHA-256: {}",
-            bootstrap::root_fingerprint(&opened.hsm).await?
+            opened.root_fingerprint().await?
         );
         println!(
             "database {}: schema version {}",

@@ -1,21 +1,17 @@
 //! `qsign org add|list`: the operator registers an organisation and its first administrator.
 
-use super::{bootstrap, OrgCommand};
+use super::OrgCommand;
+use crate::app::{App, HsmSetup};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
-use crate::orgs::{Cvr, Orgs};
+use crate::orgs::Cvr;
 
 pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
-        let orgs = Orgs::new(
-            opened.store.clone(),
-            opened.credentials.clone(),
-            opened.audit.clone(),
-            "advanced",
-        );
+        let (opened, _) = App::open(&config, setup, false, clock::system()).await?;
+        let orgs = opened.orgs.clone();
         let result = match command {
             OrgCommand::Add { cvr, name, admin } => {
                 let cvr = Cvr::parse(&cvr)?;

@@ -6,15 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use super::bootstrap;
+use crate::app::{App, HsmSetup};
 use crate::clock;
 use crate::config::Config;
 use crate::http::{serve, AppState};
-use crate::service::{Parts, Service, ValidationSettings};
 use crate::telemetry::Metrics;
 
 pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     let managed = config.hsm.managed_softhsm;
     super::runtime()?.block_on(async move {
         // Bind first, so that a port chosen by the OS is in the public URL the PKI uses.
@@ -23,36 +22,10 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
         config.listen = bound;
-        let clock = clock::system();
-        let opened = bootstrap::open(&config, setup, managed, &clock).await?;
-        let fingerprint = bootstrap::root_fingerprint(&opened.hsm).await?;
+        let (app, _) = App::open(&config, setup, managed, clock::system()).await?;
+        let fingerprint = app.root_fingerprint().await?;
         let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-        let mut anchors = Vec::new();
-        for path in &config.validation.trust {
-            anchors
-                .extend(super::verify::read_pem_or_der(path).with_context(|| {
-                    format!("validation.trust: cannot read {}", path.display())
-                })?);
-        }
-        let service = Service::new(Parts {
-            store: opened.store,
-            hsm: opened.hsm,
-            pki: opened.pki,
-            audit: opened.audit,
-            identity: opened.identity,
-            keys: opened.credentials,
-            sam: opened.sam,
-            clock,
-        })
-        .with_document_lifetime(config.signing.document_lifetime_secs)
-        .with_operators(config.identity.operators.clone())
-        .with_validation(ValidationSettings {
-            anchors,
-            max_bytes: config.validation.max_bytes,
-            timeout_secs: config.validation.timeout_secs,
-            fetch_revocation: config.validation.fetch_revocation,
-            fetch_timeout_secs: config.validation.fetch_timeout_secs,
-        });
+        let service = app.service.clone();
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;
         let state = AppState {
@@ -84,7 +57,7 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
         if let Err(e) = service.stopping().await {
             tracing::error!(error = %e, "could not record the stop in the audit log");
         }
-        service.close().await;
+        app.close().await;
         tracing::info!("qsign stopped");
         Ok(())
     })

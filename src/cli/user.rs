@@ -4,7 +4,8 @@ use std::io::Read as _;
 
 use zeroize::Zeroizing;
 
-use super::{bootstrap, UserCommand};
+use super::UserCommand;
+use crate::app::{App, HsmSetup};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
 use crate::config::{Config, CredentialsOn};
@@ -23,9 +24,9 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let setup = bootstrap::prepare_hsm(&config)?;
+    let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(&config, setup, false, &clock::system()).await?;
+        let (opened, _) = App::open(&config, setup, false, clock::system()).await?;
         let identity = opened.identity.clone();
         let now = clock::SystemClock.now().unix_timestamp();
         let ctx = Context::system();
@@ -58,7 +59,7 @@ pub(super) fn run(config: Config, command: UserCommand) -> anyhow::Result<()> {
                         given_name: given_name.clone(),
                         family_name: family_name.clone(),
                     };
-                    opened.credentials.ensure(&owner, &ctx, now).await?
+                    opened.keys.ensure(&owner, &ctx, now).await?
                 } else {
                     Vec::new()
                 };

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::bootstrap;
+use crate::app::{App, HsmSetup};
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
 use crate::pki::Ca;
@@ -14,31 +14,6 @@ use crate::validate::{self, Cert, Indication, Material, Report};
 
 /// Exit code for input that cannot be validated.
 const UNUSABLE: u8 = 3;
-
-/// The certificates of a PEM file (or one DER certificate).
-///
-/// # Errors
-/// The file cannot be read or its PEM does not decode.
-pub(super) fn read_pem_or_der(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let bytes = std::fs::read(path)?;
-    if !bytes.starts_with(b"-----BEGIN") {
-        return Ok(vec![bytes]);
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let mut out = Vec::new();
-    for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
-        let body: String = block
-            .split("-----END CERTIFICATE-----")
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        use base64::Engine as _;
-        out.push(base64::engine::general_purpose::STANDARD.decode(body)?);
-    }
-    Ok(out)
-}
 
 /// Writes to standard output; a closed pipe (`qsign verify FILE | head`) ends quietly
 /// instead of panicking.
@@ -140,11 +115,11 @@ fn check(
     let content = content.map(std::fs::read).transpose()?;
     let mut anchors = Vec::new();
     for path in trust {
-        anchors.extend(read_pem_or_der(path)?);
+        anchors.extend(crate::app::read_pem_or_der(path)?);
     }
-    let setup = bootstrap::prepare_hsm(config)?;
+    let setup = HsmSetup::from_config(config)?;
     super::runtime()?.block_on(async move {
-        let opened = bootstrap::open(config, setup, false, &clock::system()).await?;
+        let (opened, _) = App::open(config, setup, false, clock::system()).await?;
         let now = clock::SystemClock.now().unix_timestamp();
         anchors.push(opened.pki.ca_certificate(Ca::Root).await?);
         let material = Material {

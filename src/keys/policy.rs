@@ -9,6 +9,11 @@ use crate::identity::loa::Loa;
 /// The built-in policies, compiled in from `policies/signature.toml`.
 pub const DEFAULT_POLICIES: &str = include_str!("../../policies/signature.toml");
 
+/// The policy of the credentials an organisation holds: employee credentials and seals
+/// (advanced electronic signatures and seals; a qualified one would need the person's own
+/// SCAL2 approval each time, which a seal cannot give).
+pub const ORGANISATION_POLICY: &str = "advanced";
+
 /// Signature activation control level (CEN EN 419 241-1): how the signer's activation reaches
 /// the signature activation module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]

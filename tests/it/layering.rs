@@ -10,6 +10,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
+            "app",
             "config",
             "telemetry",
             "http",
@@ -24,6 +25,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sam",
             "orgs",
             "validate",
+        ],
+    ),
+    (
+        "app",
+        &[
+            "service", "identity", "orgs", "keys", "sam", "pki", "audit", "store", "hsm", "clock",
+            "config",
         ],
     ),
     ("http", &["service", "config", "telemetry"]),

@@ -410,63 +410,43 @@ impl Service {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let own = format!("http://{}", listener.local_addr().unwrap());
         let base = public.clone().unwrap_or_else(|| own.clone());
-        let audit = qsign::audit::Audit::new(
-            store.clone(),
-            hsm.clone(),
-            CHECKPOINT_EVERY.load(std::sync::atomic::Ordering::SeqCst),
-        );
-        let pki = qsign::pki::Pki::new(
-            hsm.clone(),
-            store.clone(),
-            audit.clone(),
-            pki_settings(&base),
-        );
-        pki.ensure_hierarchy(now()).await.unwrap();
-        let identity = qsign::identity::Identity::new(
-            store.clone(),
-            hsm.clone(),
-            audit.clone(),
-            qsign::identity::Settings {
-                new_factor_delay: Duration::from_secs(
-                    FACTOR_DELAY_SECS.load(std::sync::atomic::Ordering::SeqCst),
-                ),
-                ..identity_settings(&base)
-            },
-            qsign::identity::loa::LoaPolicy::parse(qsign::identity::loa::DEFAULT_POLICY).unwrap(),
-            vec![external_issuer()],
-        )
-        .unwrap();
-        let policies =
-            qsign::keys::policy::Policies::parse(qsign::keys::policy::DEFAULT_POLICIES).unwrap();
-        let keys = qsign::keys::Keys::new(
-            store.clone(),
-            hsm.clone(),
-            pki.clone(),
-            audit.clone(),
-            &policies,
-            "DK",
-        );
-        let sam = qsign::sam::Sam::new(hsm.clone(), store.clone(), audit.clone(), 300);
-        let clock = std::sync::Arc::new(TestClock::default());
+        let config = qsign::config::Config {
+            public_url: Some(base.clone()),
+            ..qsign::config::Config::default()
+        };
+        let mut settings = qsign::app::Settings::from_config(&config).await.unwrap();
+        settings.identity = qsign::identity::Settings {
+            new_factor_delay: Duration::from_secs(
+                FACTOR_DELAY_SECS.load(std::sync::atomic::Ordering::SeqCst),
+            ),
+            ..identity_settings(&base)
+        };
+        settings.pki = pki_settings(&base);
+        settings.external = vec![external_issuer()];
+        settings.checkpoint_every = CHECKPOINT_EVERY.load(std::sync::atomic::Ordering::SeqCst);
+        settings.anchor_dir = None;
+        settings.sad_lifetime_secs = 300;
         // The browser tests' first citizen is also a support operator.
-        let service = qsign::service::Service::new(qsign::service::Parts {
-            store: store.clone(),
-            hsm: hsm.clone(),
-            pki: pki.clone(),
-            audit: audit.clone(),
-            identity: identity.clone(),
-            keys: keys.clone(),
-            sam: sam.clone(),
-            clock: clock.clone(),
-        })
-        .with_operators(vec!["alice".to_owned()]);
+        settings.operators = vec!["alice".to_owned()];
+        let clock = std::sync::Arc::new(TestClock::default());
+        let app = qsign::app::App::assemble(hsm, store, settings, clock.clone())
+            .await
+            .unwrap();
+        let qsign::app::App {
+            service,
+            hsm,
+            store,
+            audit,
+            pki,
+            identity,
+            keys,
+            sam,
+            ..
+        } = app;
         let state = qsign::http::AppState {
             service: service.clone(),
             metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),
-            config: std::sync::Arc::new(qsign::config::Config {
-                public_url: Some(base.clone()),
-                ..qsign::config::Config::default()
-            }),
+            config: std::sync::Arc::new(config),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
