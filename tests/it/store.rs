@@ -1368,7 +1368,10 @@ async fn audit(store: &Store) {
         [early, late.clone()],
         "in order"
     );
-    assert_eq!(store.checkpoints(3).await.unwrap(), [late.clone()]);
+    assert_eq!(
+        store.checkpoints(3).await.unwrap(),
+        std::slice::from_ref(&late)
+    );
     assert!(store.checkpoints(5).await.unwrap().is_empty());
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.last_checkpoint().await.unwrap(), Some(late));
@@ -1517,10 +1520,10 @@ async fn tags(store: &Store) {
     forget_external_tag(store, issuer, "sub-old").await;
 
     let found = store.untagged().await.unwrap();
-    assert_eq!(found.persons, [legacy.clone()]);
-    assert_eq!(found.passkeys, [old_passkey.clone()]);
-    assert_eq!(found.credentials, [old_credential.clone()]);
-    assert_eq!(found.members, [old_member.clone()]);
+    assert_eq!(found.persons, std::slice::from_ref(&legacy));
+    assert_eq!(found.passkeys, std::slice::from_ref(&old_passkey));
+    assert_eq!(found.credentials, std::slice::from_ref(&old_credential));
+    assert_eq!(found.members, std::slice::from_ref(&old_member));
     assert_eq!(
         found.externals,
         [(issuer.to_owned(), "sub-old".to_owned(), carol.id.clone())]
