@@ -164,45 +164,18 @@ fn cades(
     };
     let mut checked = cms::check(file, &cms::Parts(vec![&data]), material);
     let embedded = !signed.crls.as_ref().is_none_or(|c| c.0.is_empty());
-    let archived = match archive_timestamp(&signed, &data, material) {
-        Ok(found) => found,
-        Err(why) => {
-            checked.fail(
-                Indication::Indeterminate,
-                SubIndication::TimestampFailure,
-                format!("archive timestamp: {why}"),
-            );
-            false
-        }
-    };
-    let level = match (checked.proven.is_some(), embedded, archived) {
-        (false, ..) => "B-B",
-        (true, false, _) => "B-T",
-        (true, true, false) => "B-LT",
-        (true, true, true) => "B-LTA",
-    };
-    Ok(SignatureReport {
-        id: format!(
+    let archived = checked.record_archive_timestamp(archive_timestamp(&signed, &data, material));
+    let mut r = SignatureReport::new(
+        format!(
             "signature-{}",
             hex::encode(sha2::Sha256::digest(&checked.signature_value))
                 .get(..12)
                 .unwrap_or_default()
         ),
-        format: "CAdES".into(),
-        indication: checked.indication,
-        sub_indication: checked.sub_indication,
-        errors: checked.errors,
-        signer: checked.signer,
-        claimed_signing_time: checked.claimed.map(report::rfc3339),
-        proven_signing_time: checked.proven.map(report::rfc3339),
-        level: Some(level.into()),
-        chain: checked.chain,
-        revocation: match checked.revocation {
-            chain::Status::Good => "good".into(),
-            chain::Status::Revoked(_) => "revoked".into(),
-            chain::Status::Unknown => "unknown".into(),
-        },
-        qualification: checked.qualification,
-        coverage: None,
-    })
+        "CAdES",
+    );
+    checked.report_into(&mut r);
+    r.claimed_signing_time = checked.claimed.map(report::rfc3339);
+    r.level = Some(report::baseline_level(checked.proven.is_some(), embedded, archived).into());
+    Ok(r)
 }

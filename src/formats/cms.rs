@@ -360,22 +360,24 @@ pub fn add_validation_data(
     let mut set = signed.certificates.take().map(|c| c.0).unwrap_or_default();
     for der in certificates {
         let cert = Certificate::from_der(der).map_err(|_| Error::Malformed("certificate"))?;
-        let choice = CertificateChoices::Certificate(cert);
-        if !set.iter().any(|c| *c == choice) {
-            set.insert(choice).map_err(enc)?;
-        }
+        insert_new(&mut set, CertificateChoices::Certificate(cert))?;
     }
     signed.certificates = Some(CertificateSet(set));
     let mut revocations = signed.crls.take().map(|c| c.0).unwrap_or_default();
     for der in crls {
         let crl = CertificateList::from_der(der).map_err(|_| Error::Malformed("CRL"))?;
-        let choice = RevocationInfoChoice::Crl(crl);
-        if !revocations.iter().any(|c| *c == choice) {
-            revocations.insert(choice).map_err(enc)?;
-        }
+        insert_new(&mut revocations, RevocationInfoChoice::Crl(crl))?;
     }
     signed.crls = Some(RevocationInfoChoices(revocations));
     wrap(&signed)
+}
+
+/// Adds `item` to `set` unless an equal one is there already.
+fn insert_new<T: der::DerOrd + PartialEq>(set: &mut SetOfVec<T>, item: T) -> Result<(), Error> {
+    if !set.iter().any(|present| *present == item) {
+        set.insert(item).map_err(enc)?;
+    }
+    Ok(())
 }
 
 /// The level a CAdES signature has reached, read from its structure.

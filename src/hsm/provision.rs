@@ -51,16 +51,8 @@ pub(crate) fn generate_master_key(
 
     // What any key unwrapped by the master key must look like (DESIGN.md §2).
     let mut unwrap_template = [
-        ptr_attr(
-            sys::CKA_CLASS,
-            std::ptr::from_ref(&unwrapped_class).cast(),
-            std::mem::size_of_val(&unwrapped_class),
-        ),
-        ptr_attr(
-            sys::CKA_KEY_TYPE,
-            std::ptr::from_ref(&unwrapped_type).cast(),
-            std::mem::size_of_val(&unwrapped_type),
-        ),
+        value_attr(sys::CKA_CLASS, &unwrapped_class),
+        value_attr(sys::CKA_KEY_TYPE, &unwrapped_type),
         bool_attr(sys::CKA_TOKEN, &no),
         bool_attr(sys::CKA_SENSITIVE, &yes),
         bool_attr(sys::CKA_EXTRACTABLE, &no),
@@ -73,21 +65,9 @@ pub(crate) fn generate_master_key(
     let unwrap_template_len = std::mem::size_of_val(&unwrap_template);
 
     let mut template = vec![
-        ptr_attr(
-            sys::CKA_CLASS,
-            std::ptr::from_ref(&class).cast(),
-            std::mem::size_of_val(&class),
-        ),
-        ptr_attr(
-            sys::CKA_KEY_TYPE,
-            std::ptr::from_ref(&key_type).cast(),
-            std::mem::size_of_val(&key_type),
-        ),
-        ptr_attr(
-            sys::CKA_VALUE_LEN,
-            std::ptr::from_ref(&value_len).cast(),
-            std::mem::size_of_val(&value_len),
-        ),
+        value_attr(sys::CKA_CLASS, &class),
+        value_attr(sys::CKA_KEY_TYPE, &key_type),
+        value_attr(sys::CKA_VALUE_LEN, &value_len),
         ptr_attr(
             sys::CKA_LABEL,
             label_bytes.as_mut_ptr().cast_const().cast(),
@@ -156,7 +136,16 @@ pub(crate) fn generate_master_key(
 }
 
 fn bool_attr(kind: sys::CK_ATTRIBUTE_TYPE, value: &sys::CK_BBOOL) -> sys::CK_ATTRIBUTE {
-    ptr_attr(kind, std::ptr::from_ref(value).cast(), 1)
+    value_attr(kind, value)
+}
+
+/// An attribute whose value is the bytes of `value` (a class, key type or length).
+fn value_attr<T>(kind: sys::CK_ATTRIBUTE_TYPE, value: &T) -> sys::CK_ATTRIBUTE {
+    ptr_attr(
+        kind,
+        std::ptr::from_ref(value).cast(),
+        std::mem::size_of_val(value),
+    )
 }
 
 fn ptr_attr(kind: sys::CK_ATTRIBUTE_TYPE, value: *const c_void, len: usize) -> sys::CK_ATTRIBUTE {

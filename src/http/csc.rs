@@ -24,10 +24,10 @@ use crate::service::{
 pub(super) mod wire;
 
 use wire::{
-    AuthInfo, AuthObject, AuthorizeRequest, AuthorizeResponse, CertInfo, ChallengeRequest,
-    ChallengeResponse, CredentialInfoResponse, InfoRequest, InfoResponse, KeyInfo, ListRequest,
-    ListResponse, ListedCredential, LoginResponse, OtpInfo, PdfExtension, SignDocRequest,
-    SignDocResponse, SignHashRequest, SignHashResponse, TimestampRequest, TimestampResponse,
+    AuthInfo, AuthorizeRequest, AuthorizeResponse, CertInfo, ChallengeRequest, ChallengeResponse,
+    CredentialInfoResponse, InfoRequest, InfoResponse, KeyInfo, ListRequest, ListResponse,
+    ListedCredential, LoginResponse, OtpInfo, PdfExtension, SignDocRequest, SignDocResponse,
+    SignHashRequest, SignHashResponse, TimestampRequest, TimestampResponse,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -205,10 +205,6 @@ fn generalized(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// What a signer's authenticator app shows, for the explicit mode's descriptions.
-const OTP_LABEL: &str = "One-time code";
-const OTP_DESCRIPTION: &str = "The 6-digit code of your authenticator app";
-
 /// The CSC description of a credential. Which activation it offers follows its SCAL
 /// ([`scal`]): the explicit mode (a one-time code sent by the application) only where the
 /// policy accepts that.
@@ -240,35 +236,12 @@ fn describe(
     let explicit = scal::client_otp(policy.scal);
     let auth = auth_info.then(|| {
         if explicit {
-            AuthInfo {
-                mode: "explicit",
-                expression: Some("OTP"),
-                objects: Some(vec![AuthObject {
-                    kind: "Password",
-                    id: "OTP",
-                    format: "N",
-                    generator: "totp",
-                    label: OTP_LABEL,
-                    description: OTP_DESCRIPTION,
-                }]),
-            }
+            AuthInfo::explicit_otp()
         } else {
-            AuthInfo {
-                mode: "oauth2code",
-                expression: None,
-                objects: None,
-            }
+            AuthInfo::oauth2code()
         }
     });
-    let otp = (auth_info && explicit).then_some(OtpInfo {
-        presence: "true",
-        kind: "online",
-        format: "N",
-        label: OTP_LABEL,
-        id: "totp",
-        provider: "qsign",
-        description: OTP_DESCRIPTION,
-    });
+    let otp = (auth_info && explicit).then(OtpInfo::totp);
     CredentialInfoResponse {
         description: c.description(),
         kind: match &c.kind {
@@ -420,12 +393,7 @@ pub async fn sign_hash(
     Bearer(principal): Bearer,
     Json(request): Json<SignHashRequest>,
 ) -> Result<Json<SignHashResponse>, Error> {
-    if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            "only the synchronous operation mode (S) is offered",
-        ));
-    }
+    synchronous(request.operation_mode.as_deref())?;
     let signatures = state
         .service
         .sign_hash(
@@ -443,6 +411,17 @@ pub async fn sign_hash(
     Ok(Json(SignHashResponse {
         signatures: signatures.iter().map(|s| b64(s)).collect(),
     }))
+}
+
+/// Refuses any `operationMode` but `S` (synchronous), the only one offered.
+fn synchronous(operation_mode: Option<&str>) -> Result<(), Error> {
+    if operation_mode.is_some_and(|m| m != "S") {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "only the synchronous operation mode (S) is offered",
+        ));
+    }
+    Ok(())
 }
 
 impl PdfExtension {
@@ -490,12 +469,7 @@ pub async fn sign_doc(
     Bearer(principal): Bearer,
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
-    if request.operation_mode.as_deref().is_some_and(|m| m != "S") {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            "only the synchronous operation mode (S) is offered",
-        ));
-    }
+    synchronous(request.operation_mode.as_deref())?;
     let mut documents = Vec::with_capacity(request.documents.len());
     let mut sign_algo = None;
     for d in &request.documents {

@@ -8,6 +8,23 @@
 //! with the `qsign_csrf` cookie, and a POST whose `Origin` is another site is refused. The
 //! check is a layer over all page routes, so no handler can forget it.
 
+/// Gives each named page — a template struct with a `chrome: Chrome` field — the [`Chrome`]
+/// fields as its own through `Deref`, so that `base.html` reads `t`, `user`, `csrf` and `back`
+/// from every page (the way askama's own template inheritance test does it).
+macro_rules! page_chrome {
+    ($($page:ident),+ $(,)?) => {
+        $(
+            impl<'a> std::ops::Deref for $page<'a> {
+                type Target = $crate::http::web::Chrome<'a>;
+
+                fn deref(&self) -> &Self::Target {
+                    &self.chrome
+                }
+            }
+        )+
+    };
+}
+
 mod account;
 mod citizen;
 mod help;
@@ -175,6 +192,16 @@ fn local_path(path: &str) -> bool {
         && !path.split('/').any(|segment| segment == "..")
 }
 
+/// The texts in the reader's language: the language cookie, else `Accept-Language`.
+fn texts(headers: &HeaderMap) -> &'static Texts {
+    i18n::choose(
+        cookie(headers, LANG),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 /// Whether a public URL is plain HTTP on a loopback host (the only case without `Secure`).
 fn loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
@@ -193,12 +220,7 @@ impl FromRequestParts<AppState> for Web {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let headers = &parts.headers;
-        let t = i18n::choose(
-            cookie(headers, LANG),
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let t = texts(headers);
         let existing = cookie(headers, CSRF).filter(|v| v.len() == 43);
         let (csrf, new_csrf) =
             existing.map_or_else(|| (random_token(), true), |v| (v.to_owned(), false));
@@ -243,6 +265,23 @@ pub struct Session {
     pub user: UserView,
 }
 
+/// What `base.html` shows around every page: the texts, the person in the header (none on
+/// pages shown without a session), the anti-forgery token for the page's forms and the path
+/// the language switch returns to.
+struct Chrome<'a> {
+    t: &'static Texts,
+    user: Option<UserView>,
+    csrf: &'a str,
+    back: &'a str,
+}
+
+impl Session {
+    /// The chrome of a page with the logged-in person in the header.
+    fn chrome(&self) -> Chrome<'_> {
+        self.web.chrome(Some(self.user.clone()))
+    }
+}
+
 impl FromRequestParts<AppState> for Session {
     type Rejection = Error;
 
@@ -285,6 +324,16 @@ impl Web {
         })
     }
 
+    /// The chrome of a page of this request, with `user` in the header.
+    fn chrome(&self, user: Option<UserView>) -> Chrome<'_> {
+        Chrome {
+            t: self.t,
+            user,
+            csrf: &self.csrf,
+            back: &self.back,
+        }
+    }
+
     /// A rendered page with the security headers (and the anti-forgery cookie when new).
     fn render(&self, page: &impl Template) -> Response {
         match page.render() {
@@ -294,9 +343,7 @@ impl Web {
     }
 
     fn html(&self, status: StatusCode, html: String) -> Response {
-        let mut response = (status, html).into_response();
-        response.extensions_mut().insert(super::error::Rendered);
-        secure_headers(response.headers_mut());
+        let mut response = html_response(status, html);
         if self.new_csrf && !self.csrf.is_empty() {
             self.set_cookie(&mut response, CSRF, &self.csrf, None, "Strict");
         }
@@ -344,10 +391,14 @@ impl Web {
     }
 }
 
-fn secure_headers(headers: &mut HeaderMap) {
+/// An HTML page with the security headers, marked as rendered for the error envelope.
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut response = (status, html).into_response();
+    response.extensions_mut().insert(super::error::Rendered);
     // Not no-referrer: with it, browsers send `Origin: null` on form posts, and the
     // anti-forgery check could not tell our own pages from others.
-    super::page::page_headers(headers, POLICY, "same-origin");
+    super::page::page_headers(response.headers_mut(), POLICY, "same-origin");
+    response
 }
 
 /// Bytes for the signed-in person only: a picture of a page, a signed file.
@@ -361,6 +412,33 @@ fn private_file(bytes: Vec<u8>, media_type: &'static str, attachment: Option<&st
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+/// The longest file name kept for a page.
+const NAME_LIMIT: usize = 200;
+
+/// A file name as a page shows it: without control characters, at most [`NAME_LIMIT`]
+/// characters.
+fn shown_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control())
+        .take(NAME_LIMIT)
+        .collect()
+}
+
+/// The error for an upload that could not be read: too large, or not well-formed multipart.
+fn multipart_error(e: &axum::extract::multipart::MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::new(
+            ErrorCode::PayloadTooLarge,
+            "the file is larger than this service accepts",
+        )
+    } else {
+        Error::new(
+            ErrorCode::InvalidRequest,
+            format!("the upload is malformed: {}", e.body_text()),
+        )
+    }
 }
 
 /// Refuses a POST without the right anti-forgery token, or from another site's page.
@@ -514,15 +592,14 @@ impl Row {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     message: &'a str,
     advice: &'static str,
     code: &'static str,
     support_ref: &'a str,
 }
+
+page_chrome!(ErrorPage);
 
 /// The error page for a browser (used by the error envelope for requests that accept HTML).
 pub fn error_page(
@@ -532,12 +609,7 @@ pub fn error_page(
     message: &str,
     support_ref: &str,
 ) -> Response {
-    let t = i18n::choose(
-        cookie(headers, LANG),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let t = texts(headers);
     // The service's messages start in lower case (they also end up in JSON and logs).
     let mut chars = message.chars();
     let message: String = chars
@@ -545,10 +617,12 @@ pub fn error_page(
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default();
     let page = ErrorPage {
-        t,
-        user: None,
-        csrf: "",
-        back: "/",
+        chrome: Chrome {
+            t,
+            user: None,
+            csrf: "",
+            back: "/",
+        },
         message: &message,
         advice: i18n::explain(t, code).1,
         code: code.as_str(),
@@ -557,10 +631,7 @@ pub fn error_page(
     let html = page
         .render()
         .unwrap_or_else(|_| format!("{}: {}", code.as_str(), support_ref));
-    let mut response = (status, html).into_response();
-    response.extensions_mut().insert(super::error::Rendered);
-    secure_headers(response.headers_mut());
-    response
+    html_response(status, html)
 }
 
 /// Whether a request prefers an HTML answer (a browser's navigation or form post).

@@ -13,7 +13,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::KeyUsages;
 
 use super::chain::{self, Cert, Status};
-use super::report::{Indication, Qualification, Signer, SubIndication};
+use super::report::{rfc3339, Indication, Qualification, SignatureReport, Signer, SubIndication};
 use crate::formats::asn1::etsi::{QcStatement, SigningCertificateV2};
 use crate::formats::asn1::oid;
 use crate::formats::asn1::tsp::TstInfo;
@@ -130,13 +130,55 @@ impl Checked {
     /// Records a failure; the first failure decides the indication.
     pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: impl Into<String>) {
         self.errors.push(why.into());
-        if self.indication == Indication::TotalPassed
-            || (self.indication == Indication::Indeterminate
-                && indication == Indication::TotalFailed)
-        {
+        if self.indication.yields_to(indication) {
             self.indication = indication;
             self.sub_indication = Some(sub);
         }
+    }
+
+    /// Records the check of the signature timestamp: the time it proves, or why it failed
+    /// (indeterminate, `TIMESTAMP_FAILURE`).
+    pub(super) fn record_signature_timestamp(&mut self, checked: Result<i64, String>) {
+        match checked {
+            Ok(at) => self.proven = Some(at),
+            Err(why) => self.fail(
+                Indication::Indeterminate,
+                SubIndication::TimestampFailure,
+                format!("signature timestamp: {why}"),
+            ),
+        }
+    }
+
+    /// Records the check of an archive timestamp and answers whether one verified; a failure
+    /// is indeterminate (`TIMESTAMP_FAILURE`).
+    pub(super) fn record_archive_timestamp(&mut self, checked: Result<bool, String>) -> bool {
+        checked.unwrap_or_else(|why| {
+            self.fail(
+                Indication::Indeterminate,
+                SubIndication::TimestampFailure,
+                format!("archive timestamp: {why}"),
+            );
+            false
+        })
+    }
+
+    /// Copies what the checks found into a signature's report: the indication and findings
+    /// (replacing the report's), the signer, the chain, the qualification, the signer
+    /// certificate's revocation status and the proven signing time.
+    pub(super) fn report_into(&self, r: &mut SignatureReport) {
+        r.indication = self.indication;
+        r.sub_indication = self.sub_indication;
+        r.errors.clone_from(&self.errors);
+        r.signer.clone_from(&self.signer);
+        r.chain.clone_from(&self.chain);
+        r.qualification = self.qualification.clone();
+        r.revocation = match self.revocation {
+            Status::Good => "good",
+            Status::Revoked(_) => "revoked",
+            Status::Unknown => "unknown",
+        }
+        .into();
+        r.proven_signing_time = self.proven.map(rfc3339);
     }
 }
 
@@ -430,18 +472,12 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     }
     if let Some(token) = attribute(&unsigned, &oid::SIGNATURE_TIME_STAMP) {
         let imprint = sha2::Sha256::digest(&out.signature_value);
-        match token
-            .to_der()
-            .map_err(|e| e.to_string())
-            .and_then(|t| timestamp(&t, &imprint, m))
-        {
-            Ok(at) => out.proven = Some(at),
-            Err(why) => out.fail(
-                Indication::Indeterminate,
-                SubIndication::TimestampFailure,
-                format!("signature timestamp: {why}"),
-            ),
-        }
+        out.record_signature_timestamp(
+            token
+                .to_der()
+                .map_err(|e| e.to_string())
+                .and_then(|t| timestamp(&t, &imprint, m)),
+        );
     }
     let embedded: Vec<Vec<u8>> = signed
         .crls

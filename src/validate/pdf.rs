@@ -99,6 +99,14 @@ fn is_signature_field(new: &Pdf<'_>, object: &Object) -> bool {
         .is_ok_and(|d| d.get("FT").is_some_and(|t| t.is_name("Sig")))
 }
 
+/// The array `d` holds under `key` (resolved in `pdf`); empty when there is none.
+fn array(d: &Dict, key: &str, pdf: &Pdf<'_>) -> Vec<Object> {
+    match d.get(key).map(|a| pdf.resolve(a)) {
+        Some(Ok(Object::Array(a))) => a,
+        _ => Vec::new(),
+    }
+}
+
 /// Only references to signature fields were appended to `old` to make `new`.
 fn only_signature_fields_added(newer: &Pdf<'_>, old: &[Object], new: &[Object]) -> bool {
     new.len() >= old.len()
@@ -160,28 +168,24 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: DssObjects<'_>) -> Change 
         }
         Object::Dict(d) if is_type(d, "Page") => {
             let allowed = before.as_dict().is_some_and(|b| {
-                same_but(b, d, &["Annots"]) && {
-                    let annots = |x: &Dict, p: &Pdf<'_>| match x.get("Annots").map(|a| p.resolve(a))
-                    {
-                        Some(Ok(Object::Array(a))) => a,
-                        _ => Vec::new(),
-                    };
-                    only_signature_fields_added(new, &annots(b, old), &annots(d, new))
-                }
+                same_but(b, d, &["Annots"])
+                    && only_signature_fields_added(
+                        new,
+                        &array(b, "Annots", old),
+                        &array(d, "Annots", new),
+                    )
             });
             change("page", allowed)
         }
         Object::Dict(d) if d.get("Fields").is_some() && !existed => change("form", true),
         Object::Dict(d) if d.get("Fields").is_some() => {
             let allowed = before.as_dict().is_some_and(|b| {
-                same_but(b, d, &["Fields", "SigFlags"]) && {
-                    let fields = |x: &Dict, p: &Pdf<'_>| match x.get("Fields").map(|a| p.resolve(a))
-                    {
-                        Some(Ok(Object::Array(a))) => a,
-                        _ => Vec::new(),
-                    };
-                    only_signature_fields_added(new, &fields(b, old), &fields(d, new))
-                }
+                same_but(b, d, &["Fields", "SigFlags"])
+                    && only_signature_fields_added(
+                        new,
+                        &array(b, "Fields", old),
+                        &array(d, "Fields", new),
+                    )
             });
             change("form", allowed)
         }
@@ -362,19 +366,8 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
             }
         } else {
             let checked = cms::check(&s.contents, &ranges, &material);
-            r.indication = checked.indication;
-            r.sub_indication = checked.sub_indication;
-            r.errors.clone_from(&checked.errors);
-            r.signer.clone_from(&checked.signer);
-            r.chain.clone_from(&checked.chain);
-            r.qualification = checked.qualification.clone();
-            r.revocation = match checked.revocation {
-                Status::Good => "good".into(),
-                Status::Revoked(_) => "revoked".into(),
-                Status::Unknown => "unknown".into(),
-            };
+            checked.report_into(&mut r);
             r.claimed_signing_time = s.time.as_deref().and_then(pdf_time).map(rfc3339);
-            r.proven_signing_time = checked.proven.map(rfc3339);
             // The level: a timestamp; validation data in the DSS from the signed revision on;
             // a document timestamp over the DSS.
             let revision_start = pades::revision_start(&ends, end);

@@ -15,6 +15,14 @@ pub enum Indication {
     TotalFailed,
 }
 
+impl Indication {
+    /// Whether a failure with the indication `failure` decides over this one: the first
+    /// failure decides, and a later total failure overrides an indeterminate one.
+    pub(super) fn yields_to(self, failure: Self) -> bool {
+        self == Self::TotalPassed || (self == Self::Indeterminate && failure == Self::TotalFailed)
+    }
+}
+
 /// The sub-indication (ETSI EN 319 102-1 §5.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -130,10 +138,7 @@ impl SignatureReport {
     /// indeterminate one.
     pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: String) {
         self.errors.push(why);
-        if self.indication == Indication::TotalPassed
-            || (self.indication == Indication::Indeterminate
-                && indication == Indication::TotalFailed)
-        {
+        if self.indication.yields_to(indication) {
             self.indication = indication;
             self.sub_indication = Some(sub);
         }
@@ -195,6 +200,21 @@ impl Report {
         } else {
             Indication::TotalPassed
         }
+    }
+}
+
+/// The baseline level a CAdES or XAdES signature reaches: B-T with a signature timestamp, B-LT
+/// with validation data in the signature as well, B-LTA with a verified archive timestamp too.
+pub(super) fn baseline_level(
+    timestamped: bool,
+    validation_data: bool,
+    archived: bool,
+) -> &'static str {
+    match (timestamped, validation_data, archived) {
+        (false, ..) => "B-B",
+        (true, false, _) => "B-T",
+        (true, true, false) => "B-LT",
+        (true, true, true) => "B-LTA",
     }
 }
 

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::chain::Cert;
 use super::cms::{self, Checked, Material};
-use super::report::{rfc3339, Indication, SignatureReport, SubIndication};
+use super::report::{baseline_level, Indication, SignatureReport, SubIndication};
 use crate::formats::xml::{self, c14n, Element};
 
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -346,14 +346,7 @@ fn signature(
         let imprint = value_element
             .map(|v| Sha256::digest(c14n::exclusive(v, &|_| false)).to_vec())
             .unwrap_or_default();
-        match cms::timestamp(&token, &imprint, m) {
-            Ok(at) => checked.proven = Some(at),
-            Err(why) => checked.fail(
-                Indication::Indeterminate,
-                SubIndication::TimestampFailure,
-                format!("signature timestamp: {why}"),
-            ),
-        }
+        checked.record_signature_timestamp(cms::timestamp(&token, &imprint, m));
     }
     for e in &unsigned {
         if is(e, XADES, "EncapsulatedX509Certificate") {
@@ -381,51 +374,18 @@ fn signature(
             let token = b64(child(stamp, XADES, "EncapsulatedTimeStamp"))
                 .or_else(|| b64(child(stamp, XADES141, "EncapsulatedTimeStamp")))
                 .unwrap_or_default();
-            match archive_imprint(bytes, detached) {
-                Ok(imprint) => match cms::timestamp(&token, &imprint, m) {
-                    Ok(_) => true,
-                    Err(why) => {
-                        checked.fail(
-                            Indication::Indeterminate,
-                            SubIndication::TimestampFailure,
-                            format!("archive timestamp: {why}"),
-                        );
-                        false
-                    }
-                },
-                Err(why) => {
-                    checked.fail(
-                        Indication::Indeterminate,
-                        SubIndication::TimestampFailure,
-                        format!("archive timestamp: {why}"),
-                    );
-                    false
-                }
-            }
+            checked.record_archive_timestamp(
+                archive_imprint(bytes, detached)
+                    .and_then(|imprint| cms::timestamp(&token, &imprint, m))
+                    .map(|_| true),
+            )
         }
     };
     cms::assess(&mut checked, &cert, &pool, &crls, m);
-    r.indication = checked.indication;
-    r.sub_indication = checked.sub_indication;
-    r.errors = checked.errors;
-    r.signer = checked.signer.or_else(|| Some(cms::signer_of(&cert)));
+    checked.report_into(&mut r);
+    r.signer = r.signer.take().or_else(|| Some(cms::signer_of(&cert)));
     r.qualification = cms::qualification(&cert);
-    r.chain = checked.chain;
-    r.proven_signing_time = checked.proven.map(rfc3339);
-    r.revocation = match checked.revocation {
-        super::chain::Status::Good => "good".into(),
-        super::chain::Status::Revoked(_) => "revoked".into(),
-        super::chain::Status::Unknown => "unknown".into(),
-    };
-    r.level = Some(
-        match (checked.proven.is_some(), embedded, archived) {
-            (false, ..) => "B-B",
-            (true, false, _) => "B-T",
-            (true, true, false) => "B-LT",
-            (true, true, true) => "B-LTA",
-        }
-        .to_owned(),
-    );
+    r.level = Some(baseline_level(checked.proven.is_some(), embedded, archived).to_owned());
     r
 }
 

@@ -67,17 +67,23 @@ fn catalog() -> Vec<Vec<u8>> {
     ]
 }
 
-/// A FlateDecode stream object that inflates to `size` zero bytes.
-fn bomb(size: usize, extra: &str) -> Vec<u8> {
-    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&vec![0u8; size], 9);
+/// A FlateDecode stream object holding `data`, its dictionary's other entries written
+/// `before` and `after` the filter and length.
+fn flate_stream(data: &[u8], before: &str, after: &str) -> Vec<u8> {
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(data, 9);
     let mut body = format!(
-        "<</Filter/FlateDecode/Length {}{extra}>>\nstream\n",
+        "<<{before}/Filter/FlateDecode/Length {}{after}>>\nstream\n",
         packed.len()
     )
     .into_bytes();
     body.extend_from_slice(&packed);
     body.extend_from_slice(b"\nendstream");
     body
+}
+
+/// A FlateDecode stream object that inflates to `size` zero bytes.
+fn bomb(size: usize, extra: &str) -> Vec<u8> {
+    flate_stream(&vec![0u8; size], "", extra)
 }
 
 #[test]
@@ -114,15 +120,11 @@ fn one_cross_reference_stream_named_by_every_section_is_read_once_within_the_bud
 fn declared_object_counts_are_bounded_by_the_file() {
     // An /Index declaring 250 million rows is refused before a row is read.
     let mut objects = catalog();
-    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&[1, 0, 0], 9);
-    let mut xs = format!(
-            "<</Type/XRef/W[1 1 1]/Index[0 250000000]/Size 250000000/Root 1 0 R/Filter/FlateDecode/Length {}>>\nstream\n",
-            packed.len()
-        )
-        .into_bytes();
-    xs.extend_from_slice(&packed);
-    xs.extend_from_slice(b"\nendstream");
-    objects.push(xs);
+    objects.push(flate_stream(
+        &[1, 0, 0],
+        "/Type/XRef/W[1 1 1]/Index[0 250000000]/Size 250000000/Root 1 0 R",
+        "",
+    ));
     let (mut file, offsets) = hostile(&objects, "");
     let at = offsets[2];
     let cut = file.windows(9).rposition(|w| w == b"startxref").unwrap();

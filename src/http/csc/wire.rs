@@ -314,6 +314,37 @@ pub struct AuthInfo {
     pub(super) objects: Option<Vec<AuthObject>>,
 }
 
+impl AuthInfo {
+    /// Explicit mode: the one-time code of the signer's authenticator app (`OTP`).
+    pub(super) fn explicit_otp() -> Self {
+        Self {
+            mode: "explicit",
+            expression: Some("OTP"),
+            objects: Some(vec![AuthObject {
+                kind: "Password",
+                id: "OTP",
+                format: "N",
+                generator: "totp",
+                label: OTP_LABEL,
+                description: OTP_DESCRIPTION,
+            }]),
+        }
+    }
+
+    /// The OAuth 2.0 authorization-code flow.
+    pub(super) const fn oauth2code() -> Self {
+        Self {
+            mode: "oauth2code",
+            expression: None,
+            objects: None,
+        }
+    }
+}
+
+/// What a signer's authenticator app shows, for the explicit mode's descriptions.
+const OTP_LABEL: &str = "One-time code";
+const OTP_DESCRIPTION: &str = "The 6-digit code of your authenticator app";
+
 /// An object of explicit mode.
 #[derive(Debug, Serialize)]
 pub struct AuthObject {
@@ -338,6 +369,21 @@ pub struct OtpInfo {
     pub(super) id: &'static str,
     pub(super) provider: &'static str,
     pub(super) description: &'static str,
+}
+
+impl OtpInfo {
+    /// The one-time code of the signer's authenticator app, entered online.
+    pub(super) const fn totp() -> Self {
+        Self {
+            presence: "true",
+            kind: "online",
+            format: "N",
+            label: OTP_LABEL,
+            id: "totp",
+            provider: "qsign",
+            description: OTP_DESCRIPTION,
+        }
+    }
 }
 
 /// `credentials/getChallenge` reply: the challenge id and the options for
@@ -548,34 +594,11 @@ mod samples {
             lang: "en-US",
             activation: &["webauthn", "totp"],
             auth: if full {
-                Some(AuthInfo {
-                    mode: "explicit",
-                    expression: Some("OTP"),
-                    objects: Some(vec![AuthObject {
-                        kind: "Password",
-                        id: "OTP",
-                        format: "N",
-                        generator: "totp",
-                        label: "One-time code",
-                        description: "The code of your authenticator app",
-                    }]),
-                })
+                Some(AuthInfo::explicit_otp())
             } else {
-                auth.then_some(AuthInfo {
-                    mode: "oauth2code",
-                    expression: None,
-                    objects: None,
-                })
+                auth.then(AuthInfo::oauth2code)
             },
-            otp: full.then_some(OtpInfo {
-                presence: "true",
-                kind: "online",
-                format: "N",
-                label: "One-time code",
-                id: "totp",
-                provider: "qsign",
-                description: "The code of your authenticator app",
-            }),
+            otp: full.then(OtpInfo::totp),
         }
     }
 

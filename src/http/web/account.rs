@@ -6,19 +6,18 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Session, Texts, UserView};
+use super::{Chrome, Session, Texts};
 use crate::http::extract::Json;
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
 use crate::service::{Error, TotpOffer};
 
+page_chrome!(AccountPage, TotpPage);
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     message: Option<&'static str>,
     loa: &'static str,
     /// (id, enrolled at, counts for High from — when that is still ahead, how it was bound).
@@ -55,10 +54,7 @@ pub async fn page(
     let factors = state.service.factors(&session.principal).await?;
     let t = session.web.t;
     Ok(session.web.render(&AccountPage {
-        t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         message: message(t, &done.done),
         loa: session.user.loa,
         passkeys: factors
@@ -160,10 +156,7 @@ pub async fn passkey_remove(
 #[derive(Template)]
 #[template(path = "totp.html")]
 struct TotpPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     offer: TotpOffer,
 }
 
@@ -174,10 +167,7 @@ pub async fn totp_offer(
 ) -> Result<Response, Error> {
     let offer = state.service.totp_offer(&session.principal).await?;
     Ok(session.web.render(&TotpPage {
-        t: session.web.t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         offer,
     }))
 }

@@ -7,7 +7,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Row, Session, Texts, UserView, Web};
+use super::{multipart_error, shown_name, Chrome, Row, Session, Web};
 use crate::http::extract::Json;
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
@@ -16,13 +16,12 @@ use crate::service::{
     PasskeyLogin, PdfOptions, PdfVisible, Scal,
 };
 
+page_chrome!(IndexPage, ReviewPage, DonePage, HistoryPage);
+
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     orgs: Vec<(String, String)>,
 }
 
@@ -44,10 +43,7 @@ pub async fn index(State(state): State<AppState>, web: Web) -> Response {
         Err(_) => (web, None, Vec::new()),
     };
     web.render(&IndexPage {
-        t: web.t,
-        user,
-        csrf: &web.csrf,
-        back: &web.back,
+        chrome: web.chrome(user),
         orgs,
     })
 }
@@ -130,9 +126,6 @@ pub async fn passkey_login_finish(
     ))
 }
 
-/// The largest file name kept for the review page.
-const NAME_LIMIT: usize = 200;
-
 /// `POST /sign` (multipart): keeps the document and shows it for review.
 pub async fn upload(
     State(state): State<AppState>,
@@ -149,13 +142,7 @@ pub async fn upload(
     {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
-            let file_name: String = field
-                .file_name()
-                .unwrap_or("document")
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(NAME_LIMIT)
-                .collect();
+            let file_name = shown_name(field.file_name().unwrap_or("document"));
             let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
             file = Some((file_name, bytes.to_vec()));
         } else if fields.len() < 16 {
@@ -220,21 +207,6 @@ fn corner(which: &str) -> [f64; 4] {
     [x, y, x + 204.0, y + 70.0]
 }
 
-pub(super) fn multipart_error(e: &axum::extract::multipart::MultipartError) -> Error {
-    let status = e.status();
-    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        Error::new(
-            ErrorCode::PayloadTooLarge,
-            "the file is larger than this service accepts",
-        )
-    } else {
-        Error::new(
-            ErrorCode::InvalidRequest,
-            format!("the upload is malformed: {}", e.body_text()),
-        )
-    }
-}
-
 /// A credential offered on the review page.
 #[derive(Debug, Clone)]
 struct CredentialOption {
@@ -246,10 +218,7 @@ struct CredentialOption {
 #[derive(Template)]
 #[template(path = "sign.html")]
 struct ReviewPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     name: String,
     doc: DocumentInfo,
     shown: Vec<usize>,
@@ -304,18 +273,9 @@ pub async fn review(
         })
         .collect();
     let shown = (1..=doc.pages.min(crate::service::PREVIEW_PAGES)).collect();
-    let name: String = q
-        .name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(NAME_LIMIT)
-        .collect();
     Ok(session.web.render(&ReviewPage {
-        t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
-        name,
+        chrome: session.chrome(),
+        name: shown_name(&q.name),
         doc,
         shown,
         credentials,
@@ -431,10 +391,7 @@ pub async fn approve_passkey_finish(
 #[derive(Template)]
 #[template(path = "signed.html")]
 struct DonePage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     id: String,
     name_q: String,
     download_name: String,
@@ -480,10 +437,7 @@ pub async fn done(
         .signed_document(&session.principal, &id)
         .await?;
     Ok(session.web.render(&DonePage {
-        t: session.web.t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         name_q: super::encode(&q.name),
         download_name: signed_name(&q.name, media_type),
         id,
@@ -521,10 +475,7 @@ pub async fn cancel(
 #[derive(Template)]
 #[template(path = "history.html")]
 struct HistoryPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     rows: Vec<Row>,
 }
 
@@ -538,10 +489,7 @@ pub async fn history(State(state): State<AppState>, session: Session) -> Result<
         .map(Row::from_record)
         .collect();
     Ok(session.web.render(&HistoryPage {
-        t: session.web.t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         rows,
     }))
 }

@@ -6,9 +6,11 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Row, Session, Texts, UserView, Web};
+use super::{Chrome, Row, Session, Web};
 use crate::http::router::AppState;
 use crate::service::{Error, ErrorCode};
+
+page_chrome!(HelpPage, SupportPage);
 
 /// One code on the help page.
 #[derive(Debug, Clone)]
@@ -21,10 +23,7 @@ struct CodeHelp {
 #[derive(Template)]
 #[template(path = "help.html")]
 struct HelpPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     codes: Vec<CodeHelp>,
 }
 
@@ -42,10 +41,7 @@ pub async fn help(web: Web) -> Response {
         })
         .collect();
     web.render(&HelpPage {
-        t: web.t,
-        user: None,
-        csrf: &web.csrf,
-        back: &web.back,
+        chrome: web.chrome(None),
         codes,
     })
 }
@@ -53,10 +49,7 @@ pub async fn help(web: Web) -> Response {
 #[derive(Template)]
 #[template(path = "support.html")]
 struct SupportPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     reference: String,
     searched: bool,
     rows: Vec<Row>,
@@ -95,10 +88,7 @@ pub async fn support(
         Vec::new()
     };
     Ok(session.web.render(&SupportPage {
-        t: session.web.t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         reference: q.reference.trim().to_owned(),
         searched,
         rows,

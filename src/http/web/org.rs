@@ -8,9 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Row, Session, Texts, UserView};
+use super::{Chrome, Row, Session};
 use crate::http::router::AppState;
 use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Right};
+
+page_chrome!(OrgsPage, OrgPage);
 
 /// An organisation in the list.
 #[derive(Debug, Clone)]
@@ -23,10 +25,7 @@ struct OrgItem {
 #[derive(Template)]
 #[template(path = "orgs.html")]
 struct OrgsPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     orgs: Vec<OrgItem>,
 }
 
@@ -57,10 +56,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Result<Res
         })
         .collect();
     Ok(session.web.render(&OrgsPage {
-        t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         orgs,
     }))
 }
@@ -91,10 +87,7 @@ pub async fn accept(
 #[derive(Template)]
 #[template(path = "org.html")]
 struct OrgPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     cvr: String,
     name: String,
     high: bool,
@@ -147,10 +140,7 @@ async fn render_org(
         .map(|v| Row::from_record(&v))
         .collect();
     Ok(session.web.render(&OrgPage {
-        t: session.web.t,
-        user: Some(session.user.clone()),
-        csrf: &session.web.csrf,
-        back: &session.web.back,
+        chrome: session.chrome(),
         cvr: org.0.cvr,
         name: org.0.name,
         high: session.principal.loa >= Loa::High,

@@ -3,31 +3,26 @@
 
 use askama::Template;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{Texts, UserView, Web};
+use super::{multipart_error, shown_name, Chrome, Texts, Web};
 use crate::http::router::AppState;
 use crate::service::{Error, ErrorCode};
+
+page_chrome!(VerifyPage, ReportPage);
 
 #[derive(Template)]
 #[template(path = "verify.html")]
 struct VerifyPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
 }
 
 /// `GET /verify`
 pub async fn page(web: Web) -> Response {
     web.render(&VerifyPage {
-        t: web.t,
-        user: None,
-        csrf: &web.csrf,
-        back: &web.back,
+        chrome: web.chrome(None),
     })
 }
 
@@ -151,30 +146,21 @@ impl ReportView {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage<'a> {
-    t: &'static Texts,
-    user: Option<UserView>,
-    csrf: &'a str,
-    back: &'a str,
+    chrome: Chrome<'a>,
     name: Option<String>,
     report: ReportView,
 }
 
 /// The report page (also `POST /v1/validate` with `Accept: text/html`).
 pub fn report_page(web: &Web, report: &Value, name: Option<String>) -> Response {
-    let page = ReportPage {
-        t: web.t,
-        user: None,
-        csrf: &web.csrf,
-        back: "/verify",
+    web.render(&ReportPage {
+        chrome: Chrome {
+            back: "/verify",
+            ..web.chrome(None)
+        },
         name,
         report: ReportView::new(web.t, report),
-    };
-    match page.render() {
-        Ok(html) => web.html(StatusCode::OK, html),
-        Err(e) => {
-            axum::response::IntoResponse::into_response(Error::internal(format!("template: {e}")))
-        }
-    }
+    })
 }
 
 /// `POST /verify` (multipart: `file`, optional `content`).
@@ -188,16 +174,11 @@ pub async fn submit(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| super::citizen::multipart_error(&e))?
+        .map_err(|e| multipart_error(&e))?
     {
         let name = field.name().unwrap_or("").to_owned();
-        let file_name: Option<String> = field
-            .file_name()
-            .map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect());
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| super::citizen::multipart_error(&e))?;
+        let file_name = field.file_name().map(shown_name);
+        let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
         match name.as_str() {
             "file" => file = Some((file_name, bytes.to_vec())),
             "content" if !bytes.is_empty() => content = Some(bytes.to_vec()),
