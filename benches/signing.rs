@@ -29,13 +29,13 @@ mod fixtures;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use qsign::audit::Context;
 use qsign::hsm::{Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
 use qsign::identity::loa::Loa;
 use qsign::identity::AccountRequest;
 use qsign::keys::policy::Scal;
 use qsign::sam::Grant;
+use qsign::types::{ActivationFactor, UnixTime};
 use sha2::Digest as _;
 
 const TASKS: usize = 32;
@@ -168,28 +168,25 @@ async fn run() {
         // One SAD per request, issued up front.
         let mut jobs = Vec::new();
         for i in 0..TASKS * per_task {
-            let hashes: Vec<Vec<u8>> = (0..hashes_per_request)
-                .map(|j| sha2::Sha256::digest(format!("doc {i} {j}")).to_vec())
+            let hashes: Vec<Digest> = (0..hashes_per_request)
+                .map(|j| Digest::sha256(sha2::Sha256::digest(format!("doc {i} {j}")).into()))
                 .collect();
+            let b64: Vec<String> = hashes.iter().map(Digest::to_base64).collect();
             let grant = Grant {
                 credential: &credential,
                 hash_algorithm: HashAlgorithm::Sha256,
-                hashes: hashes.clone(),
+                hashes,
                 num_signatures: u32::try_from(hashes_per_request).unwrap(),
                 loa: Loa::Substantial,
                 scal: Scal::Scal1,
-                factor: "totp",
+                factor: ActivationFactor::Totp,
                 label: None,
             };
             let sad = svc
                 .sam
-                .issue(&grant, &Context::system(), svc.now())
+                .issue(&grant, &Context::system(), UnixTime::from_secs(svc.now()))
                 .await
                 .unwrap();
-            let b64: Vec<String> = hashes
-                .iter()
-                .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
-                .collect();
             jobs.push(serde_json::json!({
                 "credentialID": credential.id.to_string(),
                 "SAD": sad.token,

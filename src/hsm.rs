@@ -13,7 +13,8 @@
 //! application out; when the module reports a lost session or login, the pool is rebuilt and the
 //! operation tried once more.
 //!
-//! Uses nothing else of the crate.
+//! Uses nothing else of the crate but the leaf [`crate::types`] (digests and hash algorithms,
+//! re-exported here).
 
 mod blob;
 mod keygen;
@@ -40,12 +41,13 @@ use cryptoki::types::AuthPin;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
+pub use crate::types::{Digest, HashAlgorithm};
 pub use blob::WrappedKey;
 use keygen::{
     destroy, generate_data_key, generate_pair, generate_records_key, public_key_der,
     unwrap_template,
 };
-pub use mechanism::{ecdsa_signature_der, Digest, HashAlgorithm, KeyAlgorithm, SignAlgorithm};
+pub use mechanism::{ecdsa_signature_der, KeyAlgorithm, SignAlgorithm};
 use pool::lock;
 pub use provision::TokenStatus;
 pub use records::Record;
@@ -107,14 +109,6 @@ pub enum Error {
     /// All sessions stayed busy for the whole timeout.
     #[error("all HSM sessions are busy (waited {0} ms)")]
     Busy(u64),
-    /// A digest of the wrong length for its algorithm.
-    #[error("digest is {got} bytes, its algorithm needs {expected}")]
-    BadDigest {
-        /// Length the algorithm needs.
-        expected: usize,
-        /// Length given.
-        got: usize,
-    },
     /// A signature scheme that does not fit the key type.
     #[error("signature scheme {scheme:?} does not fit a {key} key")]
     AlgorithmMismatch {

@@ -27,7 +27,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
 use crate::audit::{self, Audit, Context, Event};
-use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
+use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use loa::{Factor, Loa, LoaPolicy};
 use token::{Claims, TokenError, Verifier};
@@ -546,7 +546,7 @@ impl Identity {
             .sign(
                 ServiceKey::Idp,
                 SignAlgorithm::Ecdsa,
-                Digest::new(HashAlgorithm::Sha256, digest.to_vec())?,
+                Digest::sha256(digest),
             )
             .await?;
         Ok(Issued {

@@ -25,6 +25,7 @@
 //! | [`validate`] | pure: validation reports for PDF, CMS and XML signatures |
 //! | [`store`] | sqlx over SQLite (default) or PostgreSQL; the only place with SQL |
 //! | [`hsm`] | PKCS#11 through cryptoki; the only importer of `cryptoki` |
+//! | [`types`] | typed values shared by all: digests, Unix times, UUID ids, activation factors |
 //!
 //! # Dependency direction
 //!
@@ -41,7 +42,10 @@
 //!   audit -> store, hsm
 //!   validate -> formats
 //!   formats, store, hsm, clock, config -> (nothing internal)
+//!   types -> (nothing internal)
 //! ```
+//!
+//! Every module may also use [`types`], a leaf.
 //!
 //! `tests/it/layering.rs` enforces this table.
 
@@ -61,4 +65,5 @@ pub mod sam;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod types;
 pub mod validate;

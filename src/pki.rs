@@ -34,9 +34,7 @@ use x509_cert::Certificate;
 
 use crate::audit::{self, Audit, Context, Event};
 use crate::formats::asn1::oid;
-use crate::hsm::{
-    self, ecdsa_signature_der, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm,
-};
+use crate::hsm::{self, ecdsa_signature_der, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, CertificateRow, Store};
 
 pub use profile::{Employee, LegalPerson, NaturalPerson, Subject};
@@ -645,10 +643,8 @@ impl Pki {
     /// Signs `data` with a service key: DER `ECDSA-Sig-Value` with the hash of its curve.
     async fn sign_der(&self, key: ServiceKey, data: &[u8]) -> Result<Vec<u8>, Error> {
         let digest = match key.algorithm() {
-            hsm::KeyAlgorithm::EcP384 => {
-                Digest::new(HashAlgorithm::Sha384, Sha384::digest(data).to_vec())?
-            }
-            _ => Digest::new(HashAlgorithm::Sha256, Sha256::digest(data).to_vec())?,
+            hsm::KeyAlgorithm::EcP384 => Digest::sha384(Sha384::digest(data).into()),
+            _ => Digest::sha256(Sha256::digest(data).into()),
         };
         let raw = self.hsm.sign(key, SignAlgorithm::Ecdsa, digest).await?;
         Ok(ecdsa_signature_der(&raw)?)

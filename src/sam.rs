@@ -25,13 +25,16 @@ use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
 use crate::formats::{cms, pades, xades};
-use crate::hsm::{self, Digest, HashAlgorithm, Hsm, ServiceKey, SignAlgorithm};
+use crate::hsm::{self, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
 use crate::identity::token::{self, VerifyKey};
 use crate::keys::algo;
 use crate::keys::policy::Scal;
 use crate::keys::Credential;
 use crate::store::Store;
+use crate::types::{
+    ActivationFactor, CredentialId, Digest, HashAlgorithm, PersonId, SadId, UnixTime,
+};
 use sad::Claims;
 use sha2::Digest as _;
 
@@ -98,15 +101,15 @@ pub struct Grant<'a> {
     /// Hash algorithm of `hashes`.
     pub hash_algorithm: HashAlgorithm,
     /// The exact hashes the signer approved.
-    pub hashes: Vec<Vec<u8>>,
+    pub hashes: Vec<Digest>,
     /// How many signatures the SAD allows (at least one per hash).
     pub num_signatures: u32,
     /// The caller's login level.
     pub loa: Loa,
     /// The activation control level reached.
     pub scal: Scal,
-    /// The activation factor (`webauthn`, `oauth`, `external`, `totp`).
-    pub factor: &'static str,
+    /// The activation factor.
+    pub factor: ActivationFactor,
     /// What the signer was shown the hashes stand for.
     pub label: Option<String>,
 }
@@ -129,8 +132,8 @@ pub struct SignRequest<'a> {
     pub sad: &'a str,
     /// Hash algorithm.
     pub hash_algorithm: HashAlgorithm,
-    /// Hashes to sign.
-    pub hashes: Vec<Vec<u8>>,
+    /// Hashes to sign, each of `hash_algorithm`.
+    pub hashes: Vec<Digest>,
     /// Signature scheme.
     pub scheme: SignAlgorithm,
     /// The `signAlgo` OID, for the audit record.
@@ -140,18 +143,18 @@ pub struct SignRequest<'a> {
     pub derive: Derive<'a>,
 }
 
-/// Each distinct hash of a request with how often the request signs it and how often the SAD
-/// lists it.
-fn multiplicities(asked: &[Vec<u8>], covered: &[Vec<u8>]) -> Vec<(Vec<u8>, i64, i64)> {
-    let count = |list: &[Vec<u8>], h: &Vec<u8>| {
-        i64::try_from(list.iter().filter(|x| *x == h).count()).unwrap_or(i64::MAX)
+/// Each distinct hash of a request (its bytes, in byte order) with how often the request signs
+/// it and how often the SAD lists it.
+fn multiplicities(asked: &[Digest], covered: &[Digest]) -> Vec<(Vec<u8>, i64, i64)> {
+    let count = |list: &[Digest], h: &[u8]| {
+        i64::try_from(list.iter().filter(|x| x.as_bytes() == h).count()).unwrap_or(i64::MAX)
     };
-    let mut distinct: Vec<&Vec<u8>> = asked.iter().collect();
-    distinct.sort();
+    let mut distinct: Vec<&[u8]> = asked.iter().map(Digest::as_bytes).collect();
+    distinct.sort_unstable();
     distinct.dedup();
     distinct
         .into_iter()
-        .map(|h| (h.clone(), count(asked, h), count(covered, h)))
+        .map(|h| (h.to_vec(), count(asked, h), count(covered, h)))
         .collect()
 }
 
@@ -163,7 +166,7 @@ pub enum Derive<'a> {
     /// The hashes are documents' SHA-256 digests (`signDoc`, CAdES): the SAM builds the CAdES
     /// signed attributes with the credential's certificate at this signing time and signs
     /// their digest.
-    Cades(i64),
+    Cades(UnixTime),
     /// The hashes are the SHA-256 digests of these documents (`signDoc`, XAdES): the SAM
     /// checks each document against its hash, builds the signature as packaged and signs its
     /// `SignedInfo`; [`Sam::sign`] then returns the signed documents.
@@ -174,8 +177,8 @@ pub enum Derive<'a> {
         packagings: &'a [xades::Packaging<'a>],
         /// `DataObjectFormat` MIME type.
         mime: &'a str,
-        /// Signing time, Unix seconds.
-        signing_time: i64,
+        /// Signing time.
+        signing_time: UnixTime,
         /// The key's XML signature algorithm.
         algorithm: xades::SignatureAlgorithm,
     },
@@ -197,23 +200,27 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
     for (i, hash) in request.hashes.iter().enumerate() {
         let to_be_signed = match request.derive {
             Derive::Hashes => {
-                digests.push(Digest::new(request.hash_algorithm, hash.clone())?);
+                digests.push(hash.clone());
                 continue;
             }
             Derive::Cades(time) => {
                 let digest: [u8; 32] = hash
-                    .as_slice()
+                    .as_bytes()
                     .try_into()
                     .map_err(|_| Error::HashNotCovered)?;
-                cms::prepare(&digest, &request.credential.certificate, Some(time))
-                    .map_err(|e| Error::Format(e.to_string()))?
-                    .to_be_signed
+                cms::prepare(
+                    &digest,
+                    &request.credential.certificate,
+                    Some(time.as_secs()),
+                )
+                .map_err(|e| Error::Format(e.to_string()))?
+                .to_be_signed
             }
             Derive::Pades(prepared) => {
                 let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
                 // The approval covers the document and every option the revision was made
                 // with (reason, location, contact, certification, the visible box).
-                if prepared.approval().as_slice() != hash.as_slice() {
+                if prepared.approval().as_slice() != hash.as_bytes() {
                     return Err(Error::HashNotCovered);
                 }
                 cms::prepare(&prepared.digest(), &request.credential.certificate, None)
@@ -229,7 +236,7 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
             } => {
                 let document = documents.get(i).ok_or(Error::HashNotCovered)?;
                 let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
-                if sha2::Sha256::digest(document).as_slice() != hash.as_slice() {
+                if sha2::Sha256::digest(document).as_slice() != hash.as_bytes() {
                     return Err(Error::HashNotCovered);
                 }
                 let mime = match packaging {
@@ -242,7 +249,7 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                     &request.credential.certificate,
                     algorithm,
                     mime,
-                    signing_time,
+                    signing_time.as_secs(),
                 )
                 .map_err(|e| Error::Format(e.to_string()))?;
                 let to_be_signed = prepared.to_be_signed;
@@ -250,17 +257,17 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                 to_be_signed
             }
         };
-        digests.push(Digest::new(HashAlgorithm::Sha256, to_be_signed.to_vec())?);
+        digests.push(Digest::sha256(to_be_signed));
     }
     Ok((digests, pending))
 }
 
 /// Whom a SAD is bound to: the person acting (an organisation's seal is used by its
 /// members, each with their own SAD), or the credential's owner for the service's own work.
-fn signer(ctx: &Context, credential: &Credential) -> String {
+fn signer(ctx: &Context, credential: &Credential) -> PersonId {
     match ctx.actor {
-        crate::audit::Actor::Person(person) => person.to_string(),
-        _ => credential.person.to_string(),
+        crate::audit::Actor::Person(person) => PersonId::from(person),
+        _ => PersonId::from(credential.person),
     }
 }
 
@@ -304,28 +311,33 @@ impl Sam {
     /// # Errors
     /// [`Error::PolicyNotMet`] when the grant is below the credential's policy; HSM and audit
     /// failures.
-    pub async fn issue(&self, grant: &Grant<'_>, ctx: &Context, now: i64) -> Result<Sad, Error> {
+    pub async fn issue(
+        &self,
+        grant: &Grant<'_>,
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<Sad, Error> {
         let policy = &grant.credential.policy;
         if grant.loa < policy.min_loa || grant.scal < policy.scal {
             return Err(Error::PolicyNotMet);
         }
         let claims = Claims {
-            jti: uuid::Uuid::new_v4().to_string(),
+            jti: SadId::random(),
             sub: signer(ctx, grant.credential),
-            cred: grant.credential.id.to_string(),
+            cred: CredentialId::from(grant.credential.id),
             pol: policy.name.clone(),
             halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
-            hashes: grant.hashes.iter().map(|h| sad::b64(h)).collect(),
+            hashes: grant.hashes.iter().map(Digest::to_base64).collect(),
             n: grant.num_signatures,
             iat: now,
-            exp: now + self.lifetime,
+            exp: now.plus_secs(self.lifetime),
             loa: grant.loa.uri().to_owned(),
             scal: grant.scal.csc().to_owned(),
         };
         let (kid, _) = self.key().await?;
         let (input, digest) = token::signing_input(kid, &claims)
             .map_err(|e| audit::Error::Encoding(e.to_string()))?;
-        let digest = Digest::new(HashAlgorithm::Sha256, digest.to_vec())?;
+        let digest = Digest::sha256(digest);
         let signature = self
             .hsm
             .sign(ServiceKey::Sad, SignAlgorithm::Ecdsa, digest)
@@ -333,19 +345,23 @@ impl Sam {
         let entry = ctx.entry(
             Some(grant.credential.audit_subject()),
             Event::SadIssued {
-                sad: claims.jti.clone(),
-                credential: claims.cred.clone(),
+                sad: claims.jti.to_string(),
+                credential: claims.cred.to_string(),
                 policy: claims.pol.clone(),
                 hash_algorithm: claims.halg.clone(),
-                hashes: grant.hashes.iter().map(hex::encode).collect(),
+                hashes: grant
+                    .hashes
+                    .iter()
+                    .map(|h| hex::encode(h.as_bytes()))
+                    .collect(),
                 num_signatures: claims.n,
                 loa: claims.loa.clone(),
                 scal: claims.scal.clone(),
-                factor: grant.factor.to_owned(),
+                factor: grant.factor.as_str().to_owned(),
                 label: grant.label.clone(),
             },
         );
-        self.audit.record(&entry, now.saturating_mul(1000)).await?;
+        self.audit.record(&entry, now.as_millis()).await?;
         Ok(Sad {
             token: token::assemble(&input, &signature),
             expires_in: self.lifetime,
@@ -362,7 +378,7 @@ impl Sam {
         &self,
         request: &SignRequest<'_>,
         ctx: &Context,
-        now: i64,
+        now: UnixTime,
     ) -> Result<(), Error> {
         match self.check(request, ctx, now).await {
             Ok(_) => Ok(()),
@@ -373,10 +389,10 @@ impl Sam {
                     Event::SignatureRefused {
                         credential: credential.id.to_string(),
                         reason: e.reason().to_owned(),
-                        sad,
+                        sad: sad.map(|id| id.to_string()),
                     },
                 );
-                self.audit.record(&entry, now.saturating_mul(1000)).await?;
+                self.audit.record(&entry, now.as_millis()).await?;
                 Err(e)
             }
         }
@@ -391,17 +407,17 @@ impl Sam {
         &self,
         request: &SignRequest<'_>,
         ctx: &Context,
-        now: i64,
+        now: UnixTime,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let credential = request.credential;
         let subject = Some(credential.audit_subject());
-        let refused = |reason: &str, sad: Option<String>| {
+        let refused = |reason: &str, sad: Option<SadId>| {
             ctx.entry(
                 subject.clone(),
                 Event::SignatureRefused {
                     credential: credential.id.to_string(),
                     reason: reason.to_owned(),
-                    sad,
+                    sad: sad.map(|id| id.to_string()),
                 },
             )
         };
@@ -409,7 +425,7 @@ impl Sam {
             Ok(c) => c,
             Err((e, sad)) => {
                 self.audit
-                    .record(&refused(e.reason(), sad), now.saturating_mul(1000))
+                    .record(&refused(e.reason(), sad), now.as_millis())
                     .await?;
                 return Err(e);
             }
@@ -423,7 +439,7 @@ impl Sam {
         let mut entries: Vec<Entry> = vec![ctx.entry(
             subject.clone(),
             Event::SadConsumed {
-                sad: claims.jti.clone(),
+                sad: claims.jti.to_string(),
                 count,
             },
         )];
@@ -432,15 +448,19 @@ impl Sam {
                 subject.clone(),
                 Event::SignatureMade {
                     credential: credential.id.to_string(),
-                    hash: hex::encode(h),
+                    hash: hex::encode(h.as_bytes()),
                     algorithm: request.sign_algo.to_owned(),
                     policy: claims.pol.clone(),
                     loa: claims.loa.clone(),
-                    sad: claims.jti.clone(),
+                    sad: claims.jti.to_string(),
                 },
             )
         }));
-        let (id, max, expires_at) = (claims.jti.clone(), i64::from(claims.n), claims.exp);
+        let (id, max, expires_at) = (
+            claims.jti.to_string(),
+            i64::from(claims.n),
+            claims.exp.as_secs(),
+        );
         let uses = i64::from(count);
         // A SAD is spent in one mode (signHash, or a document flow) and on each approved hash
         // at most once.
@@ -449,14 +469,14 @@ impl Sam {
         } else {
             "doc"
         };
-        let hashes = multiplicities(&request.hashes, &claims.hash_bytes());
+        let hashes = multiplicities(&request.hashes, &claims.covered(request.hash_algorithm));
         let guard: audit::Guard = Box::new(move |tx| {
             Box::pin(async move { tx.use_sad(&id, uses, max, expires_at, mode, &hashes).await })
         });
-        let otherwise = vec![refused("sad_used", Some(claims.jti.clone()))];
+        let otherwise = vec![refused("sad_used", Some(claims.jti))];
         if self
             .audit
-            .record_if(guard, entries, otherwise, now.saturating_mul(1000))
+            .record_if(guard, entries, otherwise, now.as_millis())
             .await?
         {
             if pending.is_empty() {
@@ -480,17 +500,18 @@ impl Sam {
         &self,
         request: &SignRequest<'_>,
         ctx: &Context,
-        now: i64,
-    ) -> Result<Claims, (Error, Option<String>)> {
+        now: UnixTime,
+    ) -> Result<Claims, (Error, Option<SadId>)> {
         let (kid, key) = self.key().await.map_err(|e| (e, None))?;
         let claims = Claims::verify(request.sad, kid, key).ok_or((Error::InvalidSad, None))?;
-        let id = Some(claims.jti.clone());
-        let fail = |e: Error| Err((e, id.clone()));
+        let id = Some(claims.jti);
+        let fail = |e: Error| Err((e, id));
         let credential = request.credential;
         if now >= claims.exp {
             return fail(Error::Expired);
         }
-        if claims.sub != signer(ctx, credential) || claims.cred != credential.id.to_string() {
+        if claims.sub != signer(ctx, credential) || claims.cred != CredentialId::from(credential.id)
+        {
             return fail(Error::NotYours);
         }
         let policy = &credential.policy;
@@ -504,7 +525,7 @@ impl Sam {
         if algo::hash_from_oid(&claims.halg) != Some(request.hash_algorithm) {
             return fail(Error::HashNotCovered);
         }
-        let covered = claims.hash_bytes();
+        let covered = claims.covered(request.hash_algorithm);
         if request.hashes.is_empty() || !request.hashes.iter().all(|h| covered.contains(h)) {
             return fail(Error::HashNotCovered);
         }
@@ -520,9 +541,9 @@ impl Sam {
         // hashes); the conditional update at commit decides races.
         let used = self
             .store
-            .sad_uses(&claims.jti)
+            .sad_uses(&claims.jti.to_string())
             .await
-            .map_err(|e| (e.into(), id.clone()))?;
+            .map_err(|e| (e.into(), id))?;
         let asked = i64::try_from(request.hashes.len()).unwrap_or(i64::MAX);
         if used >= i64::from(claims.n) {
             return fail(Error::Used);

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use super::record::check_row;
 use super::verify::{broken, Broken};
 use super::{Audit, Error};
-use crate::hsm::{ecdsa_signature_der, Digest, HashAlgorithm, ServiceKey, SignAlgorithm};
+use crate::hsm::{ecdsa_signature_der, Digest, ServiceKey, SignAlgorithm};
 use crate::store::CheckpointRow;
 
 /// Domain separation for checkpoint signatures of version 1 (unchained).
@@ -181,7 +181,7 @@ impl Audit {
             .sign(
                 ServiceKey::Audit,
                 SignAlgorithm::Ecdsa,
-                Digest::new(HashAlgorithm::Sha256, signed_digest(&row).to_vec())?,
+                Digest::sha256(signed_digest(&row)),
             )
             .await?;
         row.signature = ecdsa_signature_der(&raw)?;

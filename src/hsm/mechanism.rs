@@ -1,4 +1,5 @@
-//! Typed key and signature algorithms, and what each means in PKCS#11.
+//! Typed key and signature algorithms, and what each means in PKCS#11. Digests and their hash
+//! algorithms live in [`crate::types`].
 //!
 //! Every signature operation takes a digest computed on the host: SoftHSM 2.6 has no
 //! `CKM_ECDSA_SHA256`, and the formats hash documents in a streaming way anyway.
@@ -9,6 +10,7 @@ use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 
 use super::Error;
+use crate::types::{Digest, HashAlgorithm};
 
 /// The key types qsign creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,66 +77,39 @@ impl KeyAlgorithm {
     }
 }
 
-/// Hash algorithms over which qsign signs digests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HashAlgorithm {
-    /// SHA-256 (FIPS 180-4).
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
+/// The DER `DigestInfo` prefix of RFC 8017 §9.2 note 1, for PKCS#1 v1.5 over a digest.
+const fn digest_info_prefix(hash: HashAlgorithm) -> &'static [u8] {
+    match hash {
+        HashAlgorithm::Sha256 => &[
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ],
+        HashAlgorithm::Sha384 => &[
+            0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x02, 0x05, 0x00, 0x04, 0x30,
+        ],
+        HashAlgorithm::Sha512 => &[
+            0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x03, 0x05, 0x00, 0x04, 0x40,
+        ],
+    }
 }
 
-impl HashAlgorithm {
-    /// Digest length in bytes.
-    #[must_use]
-    pub const fn len(self) -> usize {
-        match self {
-            Self::Sha256 => 32,
-            Self::Sha384 => 48,
-            Self::Sha512 => 64,
-        }
+/// The PKCS#11 mechanism of a hash (the PSS parameters name it).
+const fn hash_mechanism(hash: HashAlgorithm) -> MechanismType {
+    match hash {
+        HashAlgorithm::Sha256 => MechanismType::SHA256,
+        HashAlgorithm::Sha384 => MechanismType::SHA384,
+        HashAlgorithm::Sha512 => MechanismType::SHA512,
     }
+}
 
-    /// Never true: a digest always has bytes. Present for clippy's `len_without_is_empty`.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        false
-    }
-
-    /// The DER `DigestInfo` prefix of RFC 8017 §9.2 note 1, for PKCS#1 v1.5 over a digest.
-    const fn digest_info_prefix(self) -> &'static [u8] {
-        match self {
-            Self::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
-            ],
-            Self::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
-            ],
-            Self::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
-            ],
-        }
-    }
-
-    const fn mechanism(self) -> MechanismType {
-        match self {
-            Self::Sha256 => MechanismType::SHA256,
-            Self::Sha384 => MechanismType::SHA384,
-            Self::Sha512 => MechanismType::SHA512,
-        }
-    }
-
-    const fn mgf(self) -> PkcsMgfType {
-        match self {
-            Self::Sha256 => PkcsMgfType::MGF1_SHA256,
-            Self::Sha384 => PkcsMgfType::MGF1_SHA384,
-            Self::Sha512 => PkcsMgfType::MGF1_SHA512,
-        }
+/// MGF1 with a hash, for PSS.
+const fn mgf(hash: HashAlgorithm) -> PkcsMgfType {
+    match hash {
+        HashAlgorithm::Sha256 => PkcsMgfType::MGF1_SHA256,
+        HashAlgorithm::Sha384 => PkcsMgfType::MGF1_SHA384,
+        HashAlgorithm::Sha512 => PkcsMgfType::MGF1_SHA512,
     }
 }
 
@@ -149,41 +124,6 @@ pub enum SignAlgorithm {
     RsaPss,
 }
 
-/// A digest to be signed, checked against its algorithm's length.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digest {
-    algorithm: HashAlgorithm,
-    bytes: Vec<u8>,
-}
-
-impl Digest {
-    /// Wraps digest bytes computed with `algorithm`.
-    ///
-    /// # Errors
-    /// [`Error::BadDigest`] when the length does not match the algorithm.
-    pub fn new(algorithm: HashAlgorithm, bytes: Vec<u8>) -> Result<Self, Error> {
-        if bytes.len() != algorithm.len() {
-            return Err(Error::BadDigest {
-                expected: algorithm.len(),
-                got: bytes.len(),
-            });
-        }
-        Ok(Self { algorithm, bytes })
-    }
-
-    /// The hash algorithm.
-    #[must_use]
-    pub fn algorithm(&self) -> HashAlgorithm {
-        self.algorithm
-    }
-
-    /// The digest bytes.
-    #[must_use]
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
 /// The PKCS#11 mechanism and input for signing `digest` with `scheme` under a key of `key`.
 pub(crate) fn sign_input(
     key: KeyAlgorithm,
@@ -191,20 +131,20 @@ pub(crate) fn sign_input(
     digest: &Digest,
 ) -> Result<(Mechanism<'static>, Vec<u8>), Error> {
     match (key.is_ec(), scheme) {
-        (true, SignAlgorithm::Ecdsa) => Ok((Mechanism::Ecdsa, digest.bytes.clone())),
+        (true, SignAlgorithm::Ecdsa) => Ok((Mechanism::Ecdsa, digest.as_bytes().to_vec())),
         (false, SignAlgorithm::RsaPkcs1v15) => {
-            let mut input = digest.algorithm.digest_info_prefix().to_vec();
-            input.extend_from_slice(&digest.bytes);
+            let mut input = digest_info_prefix(digest.algorithm()).to_vec();
+            input.extend_from_slice(digest.as_bytes());
             Ok((Mechanism::RsaPkcs, input))
         }
         (false, SignAlgorithm::RsaPss) => {
-            let h = digest.algorithm;
+            let h = digest.algorithm();
             let params = PkcsPssParams {
-                hash_alg: h.mechanism(),
-                mgf: h.mgf(),
+                hash_alg: hash_mechanism(h),
+                mgf: mgf(h),
                 s_len: u64::try_from(h.len()).unwrap_or(32).into(),
             };
-            Ok((Mechanism::RsaPkcsPss(params), digest.bytes.clone()))
+            Ok((Mechanism::RsaPkcsPss(params), digest.as_bytes().to_vec()))
         }
         _ => Err(Error::AlgorithmMismatch {
             key: key.as_str(),
@@ -249,25 +189,13 @@ mod tests {
     }
 
     #[test]
-    fn digest_length_is_checked() {
-        assert!(Digest::new(HashAlgorithm::Sha256, vec![0; 32]).is_ok());
-        assert!(matches!(
-            Digest::new(HashAlgorithm::Sha384, vec![0; 32]),
-            Err(Error::BadDigest {
-                expected: 48,
-                got: 32
-            })
-        ));
-    }
-
-    #[test]
     fn digest_info_prefix_lengths_match_rfc8017() {
         for h in [
             HashAlgorithm::Sha256,
             HashAlgorithm::Sha384,
             HashAlgorithm::Sha512,
         ] {
-            let p = h.digest_info_prefix();
+            let p = digest_info_prefix(h);
             // The outer SEQUENCE length covers the rest of the prefix plus the digest.
             assert_eq!(usize::from(p[1]), p.len() - 2 + h.len());
             assert_eq!(usize::from(p[p.len() - 1]), h.len());

@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Bearer, Json};
@@ -130,8 +129,8 @@ pub async fn upload(
         StatusCode::CREATED,
         Json(UploadResponse {
             id: uploaded.id,
-            sha256: base64::engine::general_purpose::STANDARD.encode(&uploaded.sha256),
-            digest: base64::engine::general_purpose::STANDARD.encode(&uploaded.digest),
+            sha256: uploaded.sha256.to_base64(),
+            digest: uploaded.digest.to_base64(),
             approval: uploaded.approval_text,
             hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
             expires_at: uploaded.expires_at,

@@ -1,32 +1,33 @@
 //! The SAD token: a compact JWS (ES256, signed by the HSM's SAD key) over these claims.
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::token::{self, VerifyKey};
+use crate::types::{CredentialId, Digest, HashAlgorithm, PersonId, SadId, UnixTime};
 
-/// What a SAD binds.
+/// What a SAD binds. The JSON form is unchanged by the types: ids are hyphenated UUID strings,
+/// times Unix seconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Claims {
     /// Unique id: the key of its use count.
-    pub jti: String,
+    pub jti: SadId,
     /// The person.
-    pub sub: String,
+    pub sub: PersonId,
     /// The credential.
-    pub cred: String,
+    pub cred: CredentialId,
     /// The credential's signature policy.
     pub pol: String,
     /// Hash algorithm OID.
     pub halg: String,
-    /// The hashes, base64.
+    /// The hashes, standard base64.
     pub hashes: Vec<String>,
     /// Signatures allowed.
     pub n: u32,
     /// Issued at, Unix seconds.
-    pub iat: i64,
+    pub iat: UnixTime,
     /// Expires at, Unix seconds.
-    pub exp: i64,
+    pub exp: UnixTime,
     /// Login level of the activation (URI).
     pub loa: String,
     /// Activation control level (`1` or `2`).
@@ -41,16 +42,12 @@ impl Claims {
         serde_json::from_slice(&payload).ok()
     }
 
-    /// The covered hashes as bytes.
-    pub(super) fn hash_bytes(&self) -> Vec<Vec<u8>> {
+    /// The covered hashes, as digests of `algorithm` (the SAD's, checked by the caller); a
+    /// hash that is not one is left out, and so covers nothing.
+    pub(super) fn covered(&self, algorithm: HashAlgorithm) -> Vec<Digest> {
         self.hashes
             .iter()
-            .filter_map(|h| base64::engine::general_purpose::STANDARD.decode(h).ok())
+            .filter_map(|h| Digest::parse_base64(h, algorithm).ok())
             .collect()
     }
-}
-
-/// Standard base64, as CSC sends hashes.
-pub(super) fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -12,6 +12,7 @@ use crate::formats::pdf::Pdf;
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
 use crate::store::AuditFilter;
+use crate::types::Digest;
 
 pub use crate::identity::factors::{Factors, TotpOffer};
 
@@ -163,10 +164,7 @@ impl Service {
             level: row.level,
             size: row.content.len(),
             sha256: hex::encode(digest),
-            approval_b64: base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                approval,
-            ),
+            approval_b64: Digest::sha256(approval).to_base64(),
             approval_text,
             pages,
             signed: row.signed.is_some(),

@@ -11,11 +11,12 @@ use super::{Error, ErrorCode, Service};
 pub use crate::formats::cms::Level;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::formats::{pades, xades, xml};
-use crate::hsm::{HashAlgorithm, SignAlgorithm};
+use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
 use crate::sam::SignRequest;
+use crate::types::{Digest, DocumentId, HashAlgorithm, UnixTime};
 
 /// Documents one person may have waiting (uploaded, not yet expired) at once.
 const MAX_WAITING_DOCUMENTS: i64 = 20;
@@ -186,26 +187,20 @@ impl Service {
             .collect();
         // What the signer approved: each document's SHA-256, and for a PDF with options the
         // approval digest over it and the options, so that no option is chosen after approval.
-        let hashes: Vec<Vec<u8>> = request
+        let hashes: Vec<Digest> = request
             .documents
             .iter()
             .zip(&digests)
-            .map(|(d, digest)| approved(d.format, digest, &d.pdf).to_vec())
+            .map(|(d, digest)| Digest::sha256(approved(d.format, digest, &d.pdf)))
             .collect();
-        let encoded: Vec<String> = {
-            use base64::Engine as _;
-            hashes
-                .iter()
-                .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
-                .collect()
-        };
         let sad = self
             .sad_or_approval(
                 principal,
                 request.sad.as_deref(),
                 &request.credential_id,
+                &credential,
+                &hashes,
                 HashAlgorithm::Sha256,
-                &encoded,
                 &ctx,
             )
             .await?;
@@ -223,7 +218,7 @@ impl Service {
                     derive: crate::sam::Derive::Hashes,
                 },
                 &ctx,
-                self.now(),
+                UnixTime::from_secs(self.now()),
             )
             .await?;
         if request.documents.iter().all(|d| d.format.is_xades()) {
@@ -269,10 +264,10 @@ impl Service {
                     hashes,
                     scheme,
                     sign_algo,
-                    derive: crate::sam::Derive::Cades(now),
+                    derive: crate::sam::Derive::Cades(UnixTime::from_secs(now)),
                 },
                 &ctx,
-                now,
+                UnixTime::from_secs(now),
             )
             .await?;
         let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
@@ -309,7 +304,7 @@ impl Service {
         credential: &crate::keys::Credential,
         sad: &str,
         request: &SignDoc,
-        hashes: Vec<Vec<u8>>,
+        hashes: Vec<Digest>,
         ctx: &crate::audit::Context,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let (scheme, algorithm, sign_algo) = if credential.algorithm.is_ec() {
@@ -355,7 +350,7 @@ impl Service {
                 _ => xades::Packaging::Enveloped,
             })
             .collect();
-        let now = self.now();
+        let now = UnixTime::from_secs(self.now());
         let signed = self
             .sam
             .sign(
@@ -539,10 +534,10 @@ pub struct Uploaded {
     /// Its id.
     pub id: String,
     /// Its SHA-256.
-    pub sha256: Vec<u8>,
+    pub sha256: Digest,
     /// What `credentials/authorize` must cover: the SHA-256, or for a PDF with options the
     /// approval digest of the document and the options.
-    pub digest: Vec<u8>,
+    pub digest: Digest,
     /// The options approved with the document, as the signer reads them (PDFs with options).
     pub approval_text: Option<String>,
     /// When it is forgotten, Unix seconds.
@@ -613,10 +608,13 @@ impl Service {
         };
         let now = self.now();
         self.store.prune_documents(now).await?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let sha256 = sha.to_vec();
+        let id = DocumentId::random().to_string();
+        let sha256 = Digest::sha256(sha);
         let (digest, approval_text) = if format == Format::Pades {
-            (approved(format, &sha, pdf).to_vec(), pdf.approval_text())
+            (
+                Digest::sha256(approved(format, &sha, pdf)),
+                pdf.approval_text(),
+            )
         } else {
             (sha256.clone(), None)
         };
@@ -632,7 +630,7 @@ impl Service {
                 created_at: now,
                 expires_at: now + lifetime,
                 options,
-                sha256: Some(hex::encode(&sha256)),
+                sha256: Some(hex::encode(sha256.as_bytes())),
             })
             .await?;
         Ok(Uploaded {

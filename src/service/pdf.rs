@@ -8,11 +8,12 @@ use super::{Error, ErrorCode, Service};
 use crate::audit::Context;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::formats::pades;
-use crate::hsm::{HashAlgorithm, SignAlgorithm};
+use crate::hsm::SignAlgorithm;
 use crate::keys::Credential;
 use crate::pki::tsa::ImprintHash;
 use crate::pki::Ca;
 use crate::sam::{Derive, SignRequest};
+use crate::types::{Digest, HashAlgorithm, UnixTime};
 
 /// The most signatures a PDF may carry to be extended.
 const MAX_SIGNATURES: usize = 100;
@@ -37,7 +38,7 @@ impl Service {
         &self,
         signer: &Signer<'_>,
         request: &SignDoc,
-        hashes: Vec<Vec<u8>>,
+        hashes: Vec<Digest>,
         ctx: &Context,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let credential = signer.credential;
@@ -90,7 +91,7 @@ impl Service {
                     derive: Derive::Pades(&prepared),
                 },
                 ctx,
-                now,
+                UnixTime::from_secs(now),
             )
             .await?;
         let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];

@@ -3,17 +3,16 @@
 //! The service checks who calls and how strongly they activated; the SAM ([`crate::sam`])
 //! checks the SAD and is the only one that makes the HSM sign with a user key.
 
-use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use super::{Error, ErrorCode, Service};
 use crate::audit::{Actor, Context, Event};
-use crate::hsm::HashAlgorithm;
 use crate::identity::Principal;
 use crate::keys::policy::Scal;
 use crate::keys::{self, algo, Credential, Owner};
 use crate::pki::Ca;
 use crate::sam::{self, Grant, Sad, SignRequest};
+use crate::types::{ActivationFactor, Digest, DigestError, HashAlgorithm, UnixTime};
 
 /// The hashes a request is about.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +21,7 @@ pub struct Hashes {
     pub credential_id: String,
     /// Hash algorithm OID (or name); SHA-256 when absent.
     pub hash_algorithm: Option<String>,
-    /// The hashes, base64.
+    /// The hashes, base64 (standard or URL-safe), parsed once by the use case.
     pub hashes: Vec<String>,
     /// Signatures to allow; the number of hashes when absent.
     pub num_signatures: Option<u32>,
@@ -62,7 +61,7 @@ pub struct SignHash {
     pub sad: Option<String>,
     /// Hash algorithm OID; taken from `sign_algo` when that names one.
     pub hash_algorithm: Option<String>,
-    /// The hashes, base64.
+    /// The hashes, base64 (standard or URL-safe), parsed once by the use case.
     pub hashes: Vec<String>,
     /// The signature algorithm OID.
     pub sign_algo: String,
@@ -137,7 +136,7 @@ impl From<sam::Error> for Error {
 
 /// The commitment a passkey activation signs: SHA-256 over a tag, the credential, the hash
 /// algorithm, the number of signatures and each hash with its length.
-fn commitment(credential: &str, hash: HashAlgorithm, hashes: &[Vec<u8>], n: u32) -> [u8; 32] {
+fn commitment(credential: &str, hash: HashAlgorithm, hashes: &[Digest], n: u32) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"qsign-sad-v1\0");
     h.update(credential.as_bytes());
@@ -146,6 +145,7 @@ fn commitment(credential: &str, hash: HashAlgorithm, hashes: &[Vec<u8>], n: u32)
     h.update(b"\0");
     h.update(n.to_be_bytes());
     for x in hashes {
+        let x = x.as_bytes();
         h.update(u32::try_from(x.len()).unwrap_or(u32::MAX).to_be_bytes());
         h.update(x);
     }
@@ -156,31 +156,62 @@ fn bad(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidRequest, message)
 }
 
-/// Decodes base64 hashes (standard or URL-safe alphabet) and checks their length.
-fn decode_hashes(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Vec<u8>>, Error> {
+/// A hash of a request that is not a digest of `algorithm`.
+fn hash_error(e: DigestError, algorithm: HashAlgorithm) -> Error {
+    match e {
+        DigestError::NotBase64 => bad("hashes: not base64"),
+        DigestError::WrongLength { got, .. } => bad(format!(
+            "hashes: a {got}-byte hash does not fit {}",
+            algo::hash_oid(algorithm)
+        )),
+    }
+}
+
+/// Parses a request's base64 hashes (standard or URL-safe alphabet, at least one) into digests
+/// of `algorithm`: the one place where hashes enter as text.
+fn parse_hashes(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Digest>, Error> {
     if hashes.is_empty() {
         return Err(bad("hashes: at least one hash is required"));
     }
     hashes
         .iter()
-        .map(|h| {
-            let h = h.trim();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(h)
-                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h))
-                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(h))
-                .map_err(|_| bad("hashes: not base64"))?;
-            if bytes.len() == algorithm.len() {
-                Ok(bytes)
-            } else {
-                Err(bad(format!(
-                    "hashes: a {}-byte hash does not fit {}",
-                    bytes.len(),
-                    algo::hash_oid(algorithm)
-                )))
-            }
-        })
+        .map(|h| Digest::parse_base64(h, algorithm).map_err(|e| hash_error(e, algorithm)))
         .collect()
+}
+
+/// An activation request whose credential, hash algorithm, hashes and number of signatures
+/// checked out.
+struct Target {
+    credential: Credential,
+    algorithm: HashAlgorithm,
+    hashes: Vec<Digest>,
+    n: u32,
+}
+
+impl Target {
+    /// Checks the number of signatures asked (the number of hashes when `None`) against the
+    /// hashes and the credential's policy.
+    fn new(
+        credential: Credential,
+        algorithm: HashAlgorithm,
+        hashes: Vec<Digest>,
+        num_signatures: Option<u32>,
+    ) -> Result<Self, Error> {
+        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+        let n = num_signatures.unwrap_or(count);
+        if n < count || n == 0 || n > credential.policy.max_signatures {
+            return Err(bad(format!(
+                "numSignatures must be from the number of hashes ({count}) to {}",
+                credential.policy.max_signatures
+            )));
+        }
+        Ok(Self {
+            credential,
+            algorithm,
+            hashes,
+            n,
+        })
+    }
 }
 
 fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
@@ -386,25 +417,19 @@ impl Service {
         Ok(credential)
     }
 
-    /// Checks the parts of an activation request that do not depend on the factor.
+    /// Checks the parts of an activation request that do not depend on the factor; its
+    /// hashes are parsed here.
     async fn activation_target(
         &self,
         principal: &Principal,
         request: &Hashes,
-    ) -> Result<(Credential, HashAlgorithm, Vec<Vec<u8>>, u32), Error> {
+    ) -> Result<Target, Error> {
         let credential = self
             .signing_credential(principal, &request.credential_id)
             .await?;
         let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
-        let hashes = decode_hashes(&request.hashes, algorithm)?;
-        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
-        let n = request.num_signatures.unwrap_or(count);
-        if n < count || n == 0 || n > credential.policy.max_signatures {
-            return Err(bad(format!(
-                "numSignatures must be from the number of hashes ({count}) to {}",
-                credential.policy.max_signatures
-            )));
-        }
+        let hashes = parse_hashes(&request.hashes, algorithm)?;
+        let target = Target::new(credential, algorithm, hashes, request.num_signatures)?;
         if request
             .label
             .as_ref()
@@ -412,7 +437,7 @@ impl Service {
         {
             return Err(bad("description: at most 500 characters"));
         }
-        Ok((credential, algorithm, hashes, n))
+        Ok(target)
     }
 
     /// Records a refused activation and returns the error.
@@ -466,9 +491,13 @@ impl Service {
     ) -> Result<(String, serde_json::Value), Error> {
         let ctx = Self::person_ctx(principal, request_id);
         let result = async {
-            let (credential, algorithm, hashes, n) =
-                self.activation_target(principal, request).await?;
-            let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
+            let target = self.activation_target(principal, request).await?;
+            let c = commitment(
+                &target.credential.id.to_string(),
+                target.algorithm,
+                &target.hashes,
+                target.n,
+            );
             let (id, options) = self
                 .identity
                 .activation_start(&principal.person, &c, self.now())
@@ -506,9 +535,12 @@ impl Service {
         request_id: Option<String>,
     ) -> Result<Sad, Error> {
         let ctx = Self::person_ctx(principal, request_id);
-        let result = self
-            .authorize_checked(principal, request, activation, &ctx)
-            .await;
+        let result = async {
+            let target = self.activation_target(principal, request).await?;
+            self.authorize_checked(principal, target, request.label.clone(), activation, &ctx)
+                .await
+        }
+        .await;
         match result {
             Err(e) => Err(self
                 .refuse_activation(&ctx, &request.credential_id, e)
@@ -517,15 +549,22 @@ impl Service {
         }
     }
 
+    /// Checks the activation factor for a checked target and has the SAM issue the SAD.
     async fn authorize_checked(
         &self,
         principal: &Principal,
-        request: &Hashes,
+        target: Target,
+        label: Option<String>,
         activation: Activation,
         ctx: &Context,
     ) -> Result<Sad, Error> {
-        let now = self.now();
-        let (credential, algorithm, hashes, n) = self.activation_target(principal, request).await?;
+        let now = UnixTime::from_secs(self.now());
+        let Target {
+            credential,
+            algorithm,
+            hashes,
+            n,
+        } = target;
         let failed = |e: crate::identity::Error| match e {
             crate::identity::Error::InvalidCredentials => Error::new(
                 ErrorCode::ActivationFailed,
@@ -545,10 +584,10 @@ impl Service {
                     ));
                 }
                 self.identity
-                    .activation_totp(&principal.person, &code, ctx, now)
+                    .activation_totp(&principal.person, &code, ctx, now.as_secs())
                     .await
                     .map_err(failed)?;
-                (Scal::Scal1, "totp")
+                (Scal::Scal1, ActivationFactor::Totp)
             }
             Activation::Passkey {
                 challenge_id,
@@ -558,12 +597,21 @@ impl Service {
                 let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
                 let high = self
                     .identity
-                    .activation_finish(&principal.person, &challenge_id, &c, &assertion, now)
+                    .activation_finish(
+                        &principal.person,
+                        &challenge_id,
+                        &c,
+                        &assertion,
+                        now.as_secs(),
+                    )
                     .await
                     .map_err(failed)?;
                 // A passkey still in its delay after an enrolment by code is not yet sole
                 // control at SCAL2.
-                (if high { Scal::Scal2 } else { Scal::Scal1 }, "webauthn")
+                (
+                    if high { Scal::Scal2 } else { Scal::Scal1 },
+                    ActivationFactor::Webauthn,
+                )
             }
             Activation::Token => {
                 self.check_approval(principal, &credential, algorithm, &hashes, now)
@@ -571,9 +619,9 @@ impl Service {
                 (
                     Scal::Scal2,
                     if principal.external {
-                        "external"
+                        ActivationFactor::External
                     } else {
-                        "oauth"
+                        ActivationFactor::Oauth
                     },
                 )
             }
@@ -586,7 +634,7 @@ impl Service {
             loa: principal.loa,
             scal,
             factor,
-            label: request.label.clone(),
+            label,
         };
         Ok(self.sam.issue(&grant, ctx, now).await?)
     }
@@ -599,8 +647,8 @@ impl Service {
         principal: &Principal,
         credential: &Credential,
         algorithm: HashAlgorithm,
-        hashes: &[Vec<u8>],
-        now: i64,
+        hashes: &[Digest],
+        now: UnixTime,
     ) -> Result<(), Error> {
         let failed = |m: &str| Error::new(ErrorCode::ActivationFailed, m);
         let details = principal
@@ -613,15 +661,14 @@ impl Service {
                 failed("an activation factor is required: OTP, a passkey (challengeID and webauthn), or a token that carries authorization_details")
             })?;
         let id = credential.id.to_string();
-        let approved: Vec<Vec<u8>> = details
+        let approved: Vec<Digest> = details
             .iter()
             .filter(|d| {
                 d.credential_id == id
                     && algo::hash_from_oid(&d.hash_algorithm_oid) == Some(algorithm)
             })
-            .flat_map(|d| d.document_digests.iter().map(|x| x.hash.clone()))
-            .filter_map(|h| decode_hashes(&[h], algorithm).ok())
-            .flatten()
+            .flat_map(|d| d.document_digests.iter())
+            .filter_map(|x| Digest::parse_base64(&x.hash, algorithm).ok())
             .collect();
         if !hashes.iter().all(|h| approved.contains(h)) {
             return Err(Error::new(
@@ -629,7 +676,7 @@ impl Service {
                 "the token's authorization_details do not approve these hashes for this credential",
             ));
         }
-        if now.saturating_sub(principal.auth_time) > APPROVAL_FRESHNESS {
+        if now.secs_since(UnixTime::from_secs(principal.auth_time)) > APPROVAL_FRESHNESS {
             return Err(failed(
                 "the approval is older than five minutes; approve the documents again",
             ));
@@ -645,35 +692,35 @@ impl Service {
     }
 
     /// The SAD of a signing request, or, when it has none, one made from the approval the
-    /// bearer token carries (CSC oauth2code: the token activates exactly these hashes).
+    /// bearer token carries (CSC oauth2code: the token activates exactly these hashes, one
+    /// signature each). `credential` is the request's, found by `credential_id` as asked.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one signing request's parts, parsed"
+    )]
     pub(super) async fn sad_or_approval(
         &self,
         principal: &Principal,
         sad: Option<&str>,
         credential_id: &str,
+        credential: &Credential,
+        hashes: &[Digest],
         algorithm: HashAlgorithm,
-        hashes: &[String],
         ctx: &Context,
     ) -> Result<String, Error> {
         if let Some(sad) = sad {
             return Ok(sad.to_owned());
         }
-        let wanted = Hashes {
-            credential_id: credential_id.to_owned(),
-            hash_algorithm: Some(algo::hash_oid(algorithm).to_owned()),
-            hashes: hashes.to_vec(),
-            num_signatures: None,
-            label: None,
-        };
-        Ok(self
-            .authorize(
-                principal,
-                &wanted,
-                Activation::Token,
-                ctx.request_id.clone(),
-            )
-            .await?
-            .token)
+        let result = async {
+            let target = Target::new(credential.clone(), algorithm, hashes.to_vec(), None)?;
+            self.authorize_checked(principal, target, None, Activation::Token, ctx)
+                .await
+        }
+        .await;
+        match result {
+            Ok(sad) => Ok(sad.token),
+            Err(e) => Err(self.refuse_activation(ctx, credential_id, e).await),
+        }
     }
 
     /// `signatures/signHash`: the SAM signs each hash if the SAD covers it; the signatures
@@ -700,8 +747,9 @@ impl Service {
                 principal,
                 request.sad.as_deref(),
                 &request.credential_id,
+                &credential,
+                &hashes,
                 algorithm,
-                &request.hashes,
                 &ctx,
             )
             .await?;
@@ -718,7 +766,7 @@ impl Service {
                     derive: crate::sam::Derive::Hashes,
                 },
                 &ctx,
-                self.now(),
+                UnixTime::from_secs(self.now()),
             )
             .await?;
         if credential.algorithm.is_ec() {
@@ -739,7 +787,7 @@ impl Service {
             Credential,
             crate::hsm::SignAlgorithm,
             HashAlgorithm,
-            Vec<Vec<u8>>,
+            Vec<Digest>,
         ),
         Error,
     > {
@@ -762,7 +810,7 @@ impl Service {
                     ),
                 )
             })?;
-        let hashes = decode_hashes(&request.hashes, algorithm)?;
+        let hashes = parse_hashes(&request.hashes, algorithm)?;
         Ok((credential, scheme, algorithm, hashes))
     }
 
@@ -776,13 +824,13 @@ impl Service {
         hash: &str,
     ) -> Result<Vec<u8>, Error> {
         let algorithm = self::hash_algorithm(hash_algorithm_oid)?;
-        let digest = decode_hashes(&[hash.to_owned()], algorithm)?.remove(0);
+        let digest = Digest::parse_base64(hash, algorithm).map_err(|e| hash_error(e, algorithm))?;
         let imprint = match algorithm {
             HashAlgorithm::Sha256 => crate::pki::tsa::ImprintHash::Sha256,
             HashAlgorithm::Sha384 => crate::pki::tsa::ImprintHash::Sha384,
             HashAlgorithm::Sha512 => crate::pki::tsa::ImprintHash::Sha512,
         };
-        self.timestamp_with(imprint, &digest).await
+        self.timestamp_with(imprint, digest.as_bytes()).await
     }
 }
 
@@ -803,7 +851,7 @@ mod tests {
 
     #[test]
     fn the_commitment_depends_on_every_part() {
-        let h = vec![vec![1u8; 32], vec![2u8; 32]];
+        let h = vec![Digest::sha256([1u8; 32]), Digest::sha256([2u8; 32])];
         let base = commitment("c", HashAlgorithm::Sha256, &h, 2);
         assert_ne!(base, commitment("d", HashAlgorithm::Sha256, &h, 2));
         assert_ne!(base, commitment("c", HashAlgorithm::Sha384, &h, 2));
@@ -815,13 +863,16 @@ mod tests {
 
     #[test]
     fn hashes_are_checked() {
-        assert!(decode_hashes(&[], HashAlgorithm::Sha256).is_err());
-        let ok = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(parse_hashes(&[], HashAlgorithm::Sha256).is_err());
+        let ok = Digest::sha256([7u8; 32]).to_base64();
         assert_eq!(
-            decode_hashes(std::slice::from_ref(&ok), HashAlgorithm::Sha256).unwrap(),
-            vec![vec![7u8; 32]]
+            parse_hashes(std::slice::from_ref(&ok), HashAlgorithm::Sha256).unwrap(),
+            vec![Digest::sha256([7u8; 32])]
         );
-        assert!(decode_hashes(&[ok], HashAlgorithm::Sha384).is_err());
-        assert!(decode_hashes(&["not base64!".into()], HashAlgorithm::Sha256).is_err());
+        let e = parse_hashes(&[ok], HashAlgorithm::Sha384).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.message.contains("a 32-byte hash does not fit"), "{e}");
+        let e = parse_hashes(&["not base64!".into()], HashAlgorithm::Sha256).unwrap_err();
+        assert_eq!(e.message, "hashes: not base64");
     }
 }

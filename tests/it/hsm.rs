@@ -495,7 +495,7 @@ async fn token_creation_is_idempotent() {
 async fn digests_of_the_wrong_length_are_rejected() {
     assert!(matches!(
         Digest::new(HashAlgorithm::Sha256, vec![0; 31]),
-        Err(Error::BadDigest {
+        Err(qsign::types::DigestError::WrongLength {
             expected: 32,
             got: 31
         })

@@ -25,39 +25,50 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sam",
             "orgs",
             "validate",
+            "types",
         ],
     ),
     (
         "app",
         &[
             "service", "identity", "orgs", "keys", "sam", "pki", "audit", "store", "hsm", "clock",
-            "config",
+            "config", "types",
         ],
     ),
-    ("http", &["service", "config", "telemetry"]),
+    ("http", &["service", "config", "telemetry", "types"]),
     (
         "service",
         &[
             "identity", "orgs", "keys", "sam", "pki", "formats", "validate", "audit", "store",
-            "hsm", "clock", "config",
+            "hsm", "clock", "config", "types",
         ],
     ),
     (
         "sam",
-        &["keys", "identity", "formats", "audit", "store", "hsm"],
+        &[
+            "keys", "identity", "formats", "audit", "store", "hsm", "types",
+        ],
     ),
-    ("keys", &["identity", "pki", "audit", "store", "hsm"]),
-    ("orgs", &["keys", "audit", "store"]),
-    ("telemetry", &[]),
-    ("pki", &["audit", "hsm", "store", "formats", "clock"]),
-    ("audit", &["store", "hsm", "clock"]),
-    ("identity", &["audit", "store", "hsm", "clock"]),
-    ("formats", &[]),
-    ("validate", &["formats"]),
-    ("store", &[]),
-    ("hsm", &[]),
-    ("clock", &[]),
-    ("config", &[]),
+    (
+        "keys",
+        &["identity", "pki", "audit", "store", "hsm", "types"],
+    ),
+    ("orgs", &["keys", "audit", "store", "types"]),
+    ("telemetry", &["types"]),
+    (
+        "pki",
+        &["audit", "hsm", "store", "formats", "clock", "types"],
+    ),
+    ("audit", &["store", "hsm", "clock", "types"]),
+    ("identity", &["audit", "store", "hsm", "clock", "types"]),
+    ("formats", &["types"]),
+    ("validate", &["formats", "types"]),
+    ("store", &["types"]),
+    ("hsm", &["types"]),
+    ("clock", &["types"]),
+    ("config", &["types"]),
+    // Typed values: a leaf every module may use.
+    ("types", &[]),
 ];
 
 /// External crates that only one module may import.
