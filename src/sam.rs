@@ -424,6 +424,7 @@ impl Sam {
         let claims = match self.check(request, ctx, now).await {
             Ok(c) => c,
             Err((e, sad)) => {
+                tracing::warn!(credential = %credential.id, reason = e.reason(), "signature refused");
                 self.audit
                     .record(&refused(e.reason(), sad), now.as_millis())
                     .await?;
@@ -479,6 +480,7 @@ impl Sam {
             .record_if(guard, entries, otherwise, now.as_millis())
             .await?
         {
+            tracing::info!(credential = %credential.id, signatures = count, "signatures made");
             if pending.is_empty() {
                 Ok(signatures)
             } else {
@@ -489,6 +491,7 @@ impl Sam {
                     .collect())
             }
         } else {
+            tracing::warn!(credential = %credential.id, reason = "sad_used", "signature refused");
             // The signatures are dropped here: they never leave the SAM.
             Err(Error::Used)
         }

@@ -282,8 +282,12 @@ impl Service {
                     )
                 })?
                 .map_err(|e| Error::internal(e.to_string()))?;
+        // The request's span follows the work onto the blocking thread, so its lines carry the
+        // support reference too.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _turn = permit;
+            let _span = span.enter();
             work()
         })
         .await
@@ -341,7 +345,11 @@ impl Service {
     /// # Errors
     /// `invalid_token`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
-        Ok(self.identity.authenticate(token, self.now()).await?)
+        let principal = self.identity.authenticate(token, self.now()).await?;
+        // Every later line of this request names the person by their pseudonymous id (a
+        // random UUID, never a name or a username).
+        tracing::Span::current().record("person", tracing::field::display(&principal.person));
+        Ok(principal)
     }
 
     /// Starts enrolling a passkey: from a High session, or with the enrolment code the operator

@@ -269,7 +269,15 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         tracing::debug!(request_id = %id, client_request_id = %client, "request");
     }
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    // Every line logged while the request runs, in any layer, carries its support reference
+    // (and, once the caller is authenticated, the person's pseudonymous id): `grep
+    // support_ref=<id>` finds all of a request.
+    let span = tracing::info_span!(
+        "request",
+        support_ref = %id,
+        person = tracing::field::Empty
+    );
+    let mut response = tracing::Instrument::instrument(next.run(request), span).await;
     for (name, value) in [(REQUEST_ID, Some(id)), (CLIENT_REQUEST_ID, client)] {
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response.headers_mut().insert(name, value);

@@ -193,6 +193,7 @@ impl Identity {
             actor: Actor::Person(id),
             request_id: ctx.request_id.clone(),
         };
+        tracing::info!(person = %id, loa = loa.uri(), "login");
         let event = Event::Login {
             loa: loa.uri().to_owned(),
             factors: factors.iter().map(|f| f.name().to_owned()).collect(),
@@ -270,6 +271,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Error {
+        tracing::warn!(reason, "login refused");
         let anon = Context {
             actor: Actor::Anonymous,
             request_id: ctx.request_id.clone(),

@@ -225,8 +225,41 @@ async fn first_serve_initialises_answers_and_stops_cleanly_then_reuses_keys() {
     );
     assert!(metrics.contains("qsign_hsm_operations_total"), "{metrics}");
 
+    // Every line a request logs, in any layer, carries its support reference: a refused login
+    // is logged by the identity provider inside the request's span.
+    let refused = client
+        .post(server.url("/idp/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "nobody"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let refused_ref = refused.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
     let status = server.stop().await;
     assert!(status.success(), "exit after SIGTERM: {status}");
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("support_ref={refused_ref}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("login refused")),
+        "the identity provider's line carries the support reference: {log}"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("login refused") && !l.contains("support_ref=")),
+        "{log}"
+    );
+    assert!(!log.contains("wrong password"), "{log}");
 
     // The same data directory keeps the same keys.
     let (fp1, stdout) = init_fingerprint(dir.path());
