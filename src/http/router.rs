@@ -271,8 +271,9 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(RequestId(id.clone()));
     // Every line logged while the request runs, in any layer, carries its support reference
     // (and, once the caller is authenticated, the person's pseudonymous id): `grep
-    // support_ref=<id>` finds all of a request.
-    let span = tracing::info_span!(
+    // support_ref=<id>` finds all of a request. The span has the highest level so that no
+    // filter disables it: a `warn` filter still shows the reference on every warning.
+    let span = tracing::error_span!(
         "request",
         support_ref = %id,
         person = tracing::field::Empty

@@ -128,6 +128,11 @@ fn crate_refs(text: &str) -> Vec<String> {
 
 #[test]
 fn modules_use_only_what_the_layering_allows() {
+    // The dependency picture of docs/architecture.md, regenerated with
+    // `cargo test --test it layering -- --nocapture`.
+    for (module, uses) in ALLOWED {
+        println!("{module} -> {}", uses.join(", "));
+    }
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, &mut files);
