@@ -96,6 +96,7 @@ async fn run() {
     let (wrapped, cert) = fixtures::user_key(&svc).await;
     let validation = svc
         .service
+        .documents
         .pdf_validation(std::slice::from_ref(&cert))
         .await
         .unwrap();

@@ -47,6 +47,7 @@ pub async fn list(
 ) -> Result<Json<Credentials>, Error> {
     let credentials = state
         .service
+        .signing
         .credentials(&principal, Some(request_id.0))
         .await?;
     let credentials = credentials
@@ -89,6 +90,7 @@ pub async fn change(
     };
     let changed = state
         .service
+        .signing
         .change_credential(&principal, &id, change, Some(request_id.0))
         .await?;
     Ok(Json(Changed { id, changed }))

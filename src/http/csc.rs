@@ -57,6 +57,7 @@ pub async fn login(
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "malformed Basic credentials"))?;
     let issued = state
         .service
+        .login
         .password_grant(
             username,
             password,
@@ -88,7 +89,7 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
             "Remote qualified signing: keys in an HSM, sole control by signature activation data",
         auth_type: &["basic", "oauth2code", "oauth2client"],
         oauth2: format!("{base}/idp"),
-        oauth2_issuer: state.service.issuer(),
+        oauth2_issuer: state.service.login.issuer(),
         asynchronous_operation_mode: false,
         methods: &[
             "auth/login",
@@ -110,7 +111,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
 ) -> Result<StatusCode, Error> {
-    state.service.logout(&principal).await?;
+    state.service.login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -134,6 +135,7 @@ pub async fn list(
     }
     let mut credentials = state
         .service
+        .signing
         .credentials(&principal, Some(request_id.0))
         .await?;
     if request.only_valid {
@@ -147,6 +149,7 @@ pub async fn list(
         for c in &credentials {
             let info = state
                 .service
+                .signing
                 .credential_info(&principal, &c.id.to_string())
                 .await?;
             infos.push(ListedCredential {
@@ -178,6 +181,7 @@ pub async fn credential_info(
 ) -> Result<Json<CredentialInfoResponse>, Error> {
     let info = state
         .service
+        .signing
         .credential_info(&principal, &request.credential_id)
         .await?;
     Ok(Json(describe(
@@ -358,6 +362,7 @@ pub async fn get_challenge(
 ) -> Result<Json<ChallengeResponse>, Error> {
     let (id, options) = state
         .service
+        .signing
         .activation_challenge(&principal, &request.hashes(), Some(request_id.0))
         .await?;
     let public_key = options.get("publicKey").cloned().unwrap_or(Value::Null);
@@ -378,6 +383,7 @@ pub async fn authorize(
     let activation = request.activation()?;
     let sad = state
         .service
+        .signing
         .authorize(&principal, &hashes, activation, Some(request_id.0))
         .await?;
     Ok(Json(AuthorizeResponse {
@@ -396,6 +402,7 @@ pub async fn sign_hash(
     synchronous(request.operation_mode.as_deref())?;
     let signatures = state
         .service
+        .signing
         .sign_hash(
             &principal,
             &SignHash {
@@ -509,6 +516,7 @@ pub async fn sign_doc(
     }
     let signed = state
         .service
+        .documents
         .sign_documents(
             &principal,
             &SignDoc {
@@ -545,6 +553,7 @@ pub async fn timestamp(
 ) -> Result<Json<TimestampResponse>, Error> {
     let token = state
         .service
+        .signing
         .timestamp_hash(request.hash_algorithm.as_deref(), &request.hash)
         .await?;
     Ok(Json(TimestampResponse {

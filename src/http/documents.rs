@@ -117,6 +117,7 @@ pub async fn upload(
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-B, B-T, B-LT or B-LTA"))?;
     let uploaded = state
         .service
+        .documents
         .upload_document(
             &principal,
             body.to_vec(),
@@ -165,6 +166,7 @@ pub async fn sign(
 ) -> Result<Json<SignResponse>, Error> {
     state
         .service
+        .documents
         .sign_uploaded(
             &principal,
             &id,
@@ -183,7 +185,11 @@ pub async fn signed(
     Bearer(principal): Bearer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, Error> {
-    let (bytes, media_type) = state.service.signed_document(&principal, &id).await?;
+    let (bytes, media_type) = state
+        .service
+        .documents
+        .signed_document(&principal, &id)
+        .await?;
     Ok(([(header::CONTENT_TYPE, media_type)], bytes))
 }
 
@@ -193,7 +199,11 @@ pub async fn remove(
     Bearer(principal): Bearer,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state.service.delete_document(&principal, &id).await?;
+    state
+        .service
+        .documents
+        .delete_document(&principal, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -215,7 +225,11 @@ pub async fn extend(
 ) -> Result<impl IntoResponse, Error> {
     let level = parse_level(query.level.as_deref().unwrap_or("B-LTA"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-T, B-LT or B-LTA"))?;
-    let extended = state.service.extend_pdf(body.to_vec(), level).await?;
+    let extended = state
+        .service
+        .documents
+        .extend_pdf(body.to_vec(), level)
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], extended))
 }
 

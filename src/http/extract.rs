@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for Bearer {
             .ok_or_else(|| {
                 Error::new(ErrorCode::InvalidToken, "a bearer access token is required")
             })?;
-        let principal = state.service.authenticate(token.trim()).await?;
+        let principal = state.service.login.authenticate(token.trim()).await?;
         // A token that carries an approval (RFC 9396 `authorization_details`) is for signing
         // what was approved, not a general login: only the CSC credential and signature calls
         // take it.

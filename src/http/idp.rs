@@ -18,12 +18,12 @@ use crate::service::{Error, ErrorCode};
 
 /// `GET /.well-known/openid-configuration`
 pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
-    Json(state.service.discovery(&state.config.public_url()))
+    Json(state.service.login.discovery(&state.config.public_url()))
 }
 
 /// `GET /idp/jwks`
 pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
-    Ok(Json(state.service.jwks().await?))
+    Ok(Json(state.service.login.jwks().await?))
 }
 
 /// The token request (RFC 6749 §4.1.3 and §4.3, form-encoded), with `otp` as qsign's
@@ -45,7 +45,7 @@ pub async fn authorize(
     State(state): State<AppState>,
     axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
 ) -> axum::response::Response {
-    match state.service.authorize_start(&query).await {
+    match state.service.login.authorize_start(&query).await {
         AuthorizeOutcome::Login {
             request,
             client,
@@ -63,9 +63,9 @@ pub async fn authorize_submit(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<crate::service::AuthorizeForm>,
 ) -> axum::response::Response {
-    match state.service.authorize_login(&form, Some(super::source_of(peer.ip()).to_string()), Some(request_id.0.clone())).await {
+    match state.service.login.authorize_login(&form, Some(super::source_of(peer.ip()).to_string()), Some(request_id.0.clone())).await {
         Ok(location) => redirect(&location),
-        Err(e) => match state.service.pending_client(&form.request).await {
+        Err(e) => match state.service.login.pending_client(&form.request).await {
             Ok(Some((client, approving))) => {
                 let message = format!("{} (support reference {})", e.message, request_id.0);
                 page::login(&form.request, &client, &approving, Some(&message))
@@ -106,6 +106,7 @@ pub async fn authorize_passkey_start(
 ) -> Result<impl IntoResponse, Error> {
     let (id, options) = state
         .service
+        .login
         .authorize_passkey_start(&start.request, &start.username)
         .await?;
     Ok(ceremony(id, options))
@@ -127,6 +128,7 @@ pub async fn authorize_passkey_finish(
     };
     let location = state
         .service
+        .login
         .authorize_passkey_finish(
             &page.request,
             login,
@@ -180,6 +182,7 @@ pub async fn token(
         };
         let issued = state
             .service
+            .login
             .exchange_code(&code, &client_id, &redirect_uri, &verifier)
             .await?;
         return Ok(token_reply(&issued));
@@ -198,6 +201,7 @@ pub async fn token(
     };
     let issued = state
         .service
+        .login
         .password_grant(
             &username,
             &password,
@@ -214,7 +218,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
 ) -> Result<impl IntoResponse, Error> {
-    state.service.logout(&principal).await?;
+    state.service.login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -223,7 +227,7 @@ pub async fn history(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
 ) -> Result<impl IntoResponse, Error> {
-    let records = state.service.my_history(&principal, 100).await?;
+    let records = state.service.account.my_history(&principal, 100).await?;
     Ok(Json(History {
         person: principal.person.to_string(),
         loa: principal.loa.uri(),
@@ -304,6 +308,7 @@ pub async fn passkey_register_start(
     let start = body.map(|Json(b)| b).unwrap_or_default();
     let (id, options) = state
         .service
+        .login
         .passkey_register_start(&principal, start.enrolment_code.as_deref())
         .await?;
     Ok(ceremony(id, options))
@@ -318,6 +323,7 @@ pub async fn passkey_register_finish(
 ) -> Result<impl IntoResponse, Error> {
     state
         .service
+        .login
         .passkey_register_finish(
             &principal,
             &finish.state,
@@ -333,7 +339,11 @@ pub async fn passkey_login_start(
     State(state): State<AppState>,
     Json(start): Json<LoginStart>,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state.service.passkey_login_start(&start.username).await?;
+    let (id, options) = state
+        .service
+        .login
+        .passkey_login_start(&start.username)
+        .await?;
     Ok(ceremony(id, options))
 }
 
@@ -346,6 +356,7 @@ pub async fn passkey_login_finish(
 ) -> Result<impl IntoResponse, Error> {
     let issued = state
         .service
+        .login
         .passkey_login_finish(
             login,
             Some(super::source_of(peer.ip()).to_string()),
@@ -360,7 +371,7 @@ pub async fn passkey_stepup_start(
     State(state): State<AppState>,
     Bearer(principal): Bearer,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state.service.passkey_stepup_start(&principal).await?;
+    let (id, options) = state.service.login.passkey_stepup_start(&principal).await?;
     Ok(ceremony(id, options))
 }
 
@@ -373,6 +384,7 @@ pub async fn passkey_stepup_finish(
 ) -> Result<impl IntoResponse, Error> {
     let issued = state
         .service
+        .login
         .passkey_stepup_finish(
             &principal,
             &finish.state,
@@ -392,6 +404,7 @@ pub async fn totp_stepup(
 ) -> Result<impl IntoResponse, Error> {
     let issued = state
         .service
+        .login
         .totp_stepup(&principal, &step.otp, Some(request_id.0))
         .await?;
     Ok(token_reply(&issued))

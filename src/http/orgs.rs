@@ -119,6 +119,7 @@ pub async fn mine(
 ) -> Result<Json<Organisations>, Error> {
     let organisations = state
         .service
+        .orgs
         .my_organisations(&principal)
         .await?
         .iter()
@@ -138,7 +139,11 @@ pub async fn members(
     Bearer(principal): Bearer,
     Path(cvr): Path<String>,
 ) -> Result<Json<Members>, Error> {
-    let members = state.service.organisation_members(&principal, &cvr).await?;
+    let members = state
+        .service
+        .orgs
+        .organisation_members(&principal, &cvr)
+        .await?;
     Ok(Json(Members {
         members: members.iter().map(Member::from).collect(),
     }))
@@ -169,6 +174,7 @@ pub async fn invite(
 ) -> Result<(StatusCode, Json<Invitation>), Error> {
     let invitation = state
         .service
+        .orgs
         .invite_member(
             &principal,
             &cvr,
@@ -205,6 +211,7 @@ pub async fn accept(
 ) -> Result<Json<Joined>, Error> {
     let org = state
         .service
+        .orgs
         .accept_invitation(&principal, &request.code, Some(request_id.0))
         .await?;
     Ok(Json(Joined {
@@ -239,6 +246,7 @@ pub async fn set_right(
     })?;
     state
         .service
+        .orgs
         .set_member_right(
             &principal,
             &cvr,
@@ -260,6 +268,7 @@ pub async fn remove(
 ) -> Result<StatusCode, Error> {
     state
         .service
+        .orgs
         .remove_member(&principal, &cvr, &person, Some(request_id.0))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -274,6 +283,7 @@ pub async fn seal(
 ) -> Result<Json<Seal>, Error> {
     let credential = state
         .service
+        .orgs
         .organisation_seal(&principal, &cvr, Some(request_id.0))
         .await?;
     Ok(Json(Seal {
@@ -299,6 +309,7 @@ pub async fn audit(
 ) -> Result<Json<AuditRecords>, Error> {
     let rows = state
         .service
+        .orgs
         .organisation_audit(&principal, &cvr, query.limit.unwrap_or(100))
         .await?;
     let records = rows

@@ -21,7 +21,7 @@ pub async fn ca_certificate(
     Path(file): Path<String>,
 ) -> Result<Response, Error> {
     let name = file.strip_suffix(".crt").ok_or_else(not_found)?;
-    let der = state.service.ca_certificate(name).await?;
+    let der = state.service.trust.ca_certificate(name).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response())
 }
 
@@ -31,7 +31,7 @@ pub async fn crl(
     Path(file): Path<String>,
 ) -> Result<Response, Error> {
     let name = file.strip_suffix(".crl").ok_or_else(not_found)?;
-    let der = state.service.crl(name).await?;
+    let der = state.service.trust.crl(name).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pkix-crl"),
@@ -49,7 +49,7 @@ pub async fn ocsp_post(
     body: Bytes,
 ) -> Result<Response, Error> {
     require_type(&headers, "application/ocsp-request")?;
-    Ok(ocsp_reply(state.service.ocsp(&body).await))
+    Ok(ocsp_reply(state.service.trust.ocsp(&body).await))
 }
 
 /// `GET /pki/ocsp/{base64 of the DER request}` (RFC 6960 Appendix A.1).
@@ -67,7 +67,7 @@ pub async fn ocsp_get(
         .decode(encoded.trim_end_matches('/'))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&encoded))
         .map_err(|_| Error::new(ErrorCode::InvalidRequest, "the OCSP GET path is not base64"))?;
-    Ok(ocsp_reply(state.service.ocsp(&request).await))
+    Ok(ocsp_reply(state.service.trust.ocsp(&request).await))
 }
 
 /// `POST /tsa` with `application/timestamp-query`.
@@ -78,7 +78,11 @@ pub async fn timestamp(
     body: Bytes,
 ) -> Result<Response, Error> {
     require_type(&headers, "application/timestamp-query")?;
-    let reply = state.service.timestamp(&body, Some(request_id.0)).await;
+    let reply = state
+        .service
+        .trust
+        .timestamp(&body, Some(request_id.0))
+        .await;
     Ok((
         [(header::CONTENT_TYPE, "application/timestamp-reply")],
         reply,

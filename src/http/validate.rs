@@ -63,13 +63,17 @@ pub async fn validate(
 /// The validation report as JSON, with the overall indication first.
 ///
 /// # Errors
-/// As [`crate::service::Service::validate_file`].
+/// As [`crate::service::Validation::validate_file`].
 pub async fn report_json(
     state: &AppState,
     file: &[u8],
     content: Option<&[u8]>,
 ) -> Result<Value, Error> {
-    let report = state.service.validate_file(file, content, &[]).await?;
+    let report = state
+        .service
+        .validation
+        .validate_file(file, content, &[])
+        .await?;
     let mut value = serde_json::to_value(&report).map_err(|e| Error::internal(e.to_string()))?;
     if let Some(map) = value.as_object_mut() {
         map.insert(

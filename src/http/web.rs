@@ -312,9 +312,9 @@ impl Web {
                 "you are not logged in (or your session ended); log in on the start page",
             )
         })?;
-        let principal = state.service.authenticate(token).await?;
+        let principal = state.service.login.authenticate(token).await?;
         let user = UserView {
-            name: state.service.username(&principal).await?,
+            name: state.service.account.username(&principal).await?,
             loa: loa_name(self.t, principal.loa),
         };
         Ok(Session {

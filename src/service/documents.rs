@@ -2,92 +2,58 @@
 //! B-B, B-T, B-LT or B-LTA, XAdES (enveloped, enveloping, detached) and PAdES at the same
 //! levels. The SAD covers the documents' SHA-256 digests; the SAM derives what it signs from
 //! them (the CAdES signed attributes, the XAdES `SignedInfo`, or the CAdES signed attributes
-//! over a prepared PDF's byte ranges) and signs; the service extends the result.
+//! over a prepared PDF's byte ranges) and signs; the service extends the result. PAdES is in
+//! `pdf`, the review of an uploaded document in `review`; the types they share with this
+//! module are in `document_types`.
 
 use sha2::{Digest as _, Sha256};
 
-use super::pdf::Signer;
-use super::{Error, ErrorCode, Service};
-pub use crate::formats::cms::Level;
+use super::document_types::{
+    approved, level_name, parse_level, pdf_error, stored_options, xml_error, Document, Format,
+    Level, SignDoc, Signer, Uploaded,
+};
+use super::pdf::Pades;
+use super::{person_ctx, unix_now, Cpu, Error, ErrorCode, Signing, Trust};
+use crate::clock::SharedClock;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::formats::{pades, xades, xml};
 use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
-use crate::pki::tsa::{ImprintHash, Source};
-use crate::pki::Ca;
-use crate::sam::SignRequest;
+use crate::pki::tsa::ImprintHash;
+use crate::pki::{Ca, Pki};
+use crate::sam::{Sam, SignRequest};
+use crate::store::Store;
 use crate::types::{Digest, DocumentId, HashAlgorithm, UnixTime};
 
 /// Documents one person may have waiting (uploaded, not yet expired) at once.
 const MAX_WAITING_DOCUMENTS: i64 = 20;
 
-/// How a document is signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// CAdES, with the document embedded (`Attached`) or not (`Detached`).
-    Cades {
-        /// Embed the document.
-        attached: bool,
-    },
-    /// XAdES enveloped: the signature goes inside the XML document.
-    XadesEnveloped,
-    /// XAdES enveloping: the XML document goes inside the signature.
-    XadesEnveloping,
-    /// XAdES detached: the signature names the document (any bytes) as `document-N`, its
-    /// position in the request from 1.
-    XadesDetached,
-    /// PAdES: the signature goes into the PDF as an incremental update.
-    Pades,
-}
-
-impl Format {
-    const fn is_xades(self) -> bool {
-        matches!(
-            self,
-            Self::XadesEnveloped | Self::XadesEnveloping | Self::XadesDetached
-        )
-    }
-}
-
-/// One document to sign.
+/// Signing whole documents, the upload, review and sign flow, and extending signed PDFs.
+/// Documents are signed through [`Signing`] (credential checks, activation, refusals) and the
+/// SAM; their time-stamps come from [`Trust`].
 #[derive(Debug, Clone)]
-pub struct Document {
-    /// The document's bytes.
-    pub content: Vec<u8>,
-    /// The format and packaging.
-    pub format: Format,
-    /// The baseline level to reach.
-    pub level: Level,
-    /// For PDFs: reason, location, visible field, certification. The signer's name (`/Name`
-    /// and the visible text) is always taken from the certificate.
-    pub pdf: pades::Options,
-}
-
-/// A `signDoc` request.
-#[derive(Debug, Clone)]
-pub struct SignDoc {
-    /// The credential.
-    pub credential_id: String,
-    /// The SAD over the documents' SHA-256 digests; `None` when the bearer token carries the
-    /// approval (`authorization_details`).
-    pub sad: Option<String>,
-    /// The documents, at most 100.
-    pub documents: Vec<Document>,
-    /// The `signAlgo` OID; by default the key's (ECDSA with SHA-256, or RSA PKCS#1 v1.5).
-    pub sign_algo: Option<String>,
-}
-
-/// A refused XML document: `invalid_xml`, with the kind (`xml_dtd`, `xml_entity`, ...) in the
-/// message.
-fn xml_error(e: &xml::Error) -> Error {
-    Error::new(ErrorCode::InvalidXml, format!("{e} ({})", e.code()))
+pub struct Documents {
+    pub(super) store: Store,
+    pub(super) pki: Pki,
+    pub(super) sam: Sam,
+    pub(super) clock: SharedClock,
+    /// The service's one pool for CPU-heavy work.
+    pub(super) cpu: Cpu,
+    pub(super) signing: Signing,
+    pub(super) trust: Trust,
+    pub(super) pades: Pades,
+    /// How long an uploaded document is kept, seconds.
+    pub(super) lifetime: i64,
 }
 
 /// Certificates and CRLs for B-LT and above.
-type Validation = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+type ValidationData = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
 /// The validation data when `level` needs it.
-fn needed(validation: &Option<Validation>, level: Level) -> Result<Option<&Validation>, Error> {
+fn needed(
+    validation: &Option<ValidationData>,
+    level: Level,
+) -> Result<Option<&ValidationData>, Error> {
     if level < Level::BLT {
         return Ok(None);
     }
@@ -101,42 +67,7 @@ fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
 }
 
-/// What a signer approves for a document: its SHA-256, or for a PDF signed with options the
-/// approval digest of the document and the options (`pades::approval_digest`).
-#[must_use]
-pub fn approved(format: Format, sha256: &[u8; 32], pdf: &pades::Options) -> [u8; 32] {
-    if format == Format::Pades {
-        pades::approval_digest(sha256, pdf)
-    } else {
-        *sha256
-    }
-}
-
-/// The PDF options an uploaded document was stored with (none for other formats).
-pub(super) fn stored_options(row: &crate::store::DocumentRow) -> Result<pades::Options, Error> {
-    Ok(row
-        .options
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|e| Error::internal(format!("stored options: {e}")))?
-        .unwrap_or_default())
-}
-
-/// A refused PDF, with its stable code.
-pub(crate) fn pdf_error(e: &pades::Error) -> Error {
-    let code = match e {
-        pades::Error::NotPdf => ErrorCode::NotPdf,
-        pades::Error::Encrypted => ErrorCode::PdfEncrypted,
-        pades::Error::Malformed(_) => ErrorCode::PdfMalformed,
-        pades::Error::NoChangesAllowed => ErrorCode::PdfNoChangesAllowed,
-        pades::Error::Options(_) => ErrorCode::InvalidRequest,
-        pades::Error::TooLarge(_) => return Error::internal(format!("PAdES: {e}")),
-    };
-    Error::new(code, e.to_string())
-}
-
-impl Service {
+impl Documents {
     /// Signs each document as CAdES at its level; returns the CMS (DER) of each, in order.
     ///
     /// # Errors
@@ -148,13 +79,19 @@ impl Service {
         request: &SignDoc,
         request_id: Option<String>,
     ) -> Result<Vec<Vec<u8>>, Error> {
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         let credential = match self
+            .signing
             .signing_credential(principal, &request.credential_id)
             .await
         {
             Ok(c) => c,
-            Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
+            Err(e) => {
+                return Err(self
+                    .signing
+                    .refuse_signature(&ctx, &request.credential_id, e)
+                    .await)
+            }
         };
         if request.documents.is_empty() || request.documents.len() > 100 {
             return Err(Error::new(
@@ -194,6 +131,7 @@ impl Service {
             .map(|(d, digest)| Digest::sha256(approved(d.format, digest, &d.pdf)))
             .collect();
         let sad = self
+            .signing
             .sad_or_approval(
                 principal,
                 request.sad.as_deref(),
@@ -251,7 +189,7 @@ impl Service {
             sign_algo,
         };
         if all_pdf {
-            return self.sign_pdfs(&signer, request, hashes, &ctx).await;
+            return self.pades.sign_pdfs(&signer, request, hashes, &ctx).await;
         }
         let now = self.now();
         let raw = self
@@ -331,15 +269,17 @@ impl Service {
         // Refuse hostile or malformed XML before anything is used up, off the async runtime.
         let (formats, contents) = {
             let formats: Vec<Format> = request.documents.iter().map(|d| d.format).collect();
-            self.cpu(move || -> Result<_, Error> {
-                for (format, content) in formats.iter().zip(&contents) {
-                    if *format != Format::XadesDetached {
-                        xml::parse(content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+            self.cpu
+                .run(move || -> Result<_, Error> {
+                    for (format, content) in formats.iter().zip(&contents) {
+                        if *format != Format::XadesDetached {
+                            xml::parse(content, xml::Limits::default())
+                                .map_err(|e| xml_error(&e))?;
+                        }
                     }
-                }
-                Ok((formats, contents))
-            })
-            .await??
+                    Ok((formats, contents))
+                })
+                .await??
         };
         let packagings: Vec<xades::Packaging<'_>> = formats
             .iter()
@@ -400,7 +340,10 @@ impl Service {
 
     /// The certificates (TSA, issuing CA, root) and current CRLs that long-term signatures
     /// embed, once for a whole request (each CRL is freshly signed), when a document needs them.
-    async fn validation_data(&self, documents: &[Document]) -> Result<Option<Validation>, Error> {
+    async fn validation_data(
+        &self,
+        documents: &[Document],
+    ) -> Result<Option<ValidationData>, Error> {
         if documents.iter().all(|d| d.level < Level::BLT) {
             return Ok(None);
         }
@@ -425,7 +368,7 @@ impl Service {
         mut signed: Vec<u8>,
         level: Level,
         content_digest: &[u8; 32],
-        validation: &Option<Validation>,
+        validation: &Option<ValidationData>,
     ) -> Result<Vec<u8>, Error> {
         if level >= Level::BT {
             let value = cms::signature_value(&signed).map_err(|e| format_error(&e))?;
@@ -448,103 +391,11 @@ impl Service {
 
     /// A timestamp token of the embedded TSA over a SHA-256 digest.
     async fn timestamp_token(&self, digest: &[u8]) -> Result<Vec<u8>, Error> {
-        self.timestamp_with(ImprintHash::Sha256, digest).await
-    }
-
-    /// A timestamp token of the embedded TSA over a digest.
-    pub(super) async fn timestamp_with(
-        &self,
-        hash: ImprintHash,
-        digest: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        Source::Embedded(self.pki.clone())
-            .token(hash, digest, self.now())
-            .await
-            .map_err(|e| Error {
-                code: ErrorCode::TemporarilyUnavailable,
-                message: "the time-stamping authority did not answer".into(),
-                detail: Some(e.to_string()),
-            })
+        self.trust.token(ImprintHash::Sha256, digest).await
     }
 }
 
-impl Format {
-    /// The stable name (`cades-attached`, `cades-detached`, `xades-enveloped`,
-    /// `xades-enveloping`, `xades-detached`, `pades`).
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Cades { attached: true } => "cades-attached",
-            Self::Cades { attached: false } => "cades-detached",
-            Self::XadesEnveloped => "xades-enveloped",
-            Self::XadesEnveloping => "xades-enveloping",
-            Self::XadesDetached => "xades-detached",
-            Self::Pades => "pades",
-        }
-    }
-
-    /// Parses [`Format::as_str`].
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Cades { attached: true },
-            Self::Cades { attached: false },
-            Self::XadesEnveloped,
-            Self::XadesEnveloping,
-            Self::XadesDetached,
-            Self::Pades,
-        ]
-        .into_iter()
-        .find(|f| f.as_str() == s)
-    }
-
-    /// The media type of the signed result.
-    #[must_use]
-    pub const fn media_type(self) -> &'static str {
-        match self {
-            Self::Cades { .. } => "application/pkcs7-signature",
-            Self::Pades => "application/pdf",
-            _ => "application/xml",
-        }
-    }
-}
-
-/// The stable name of a level (`B-B`, `B-T`, `B-LT`, `B-LTA`).
-#[must_use]
-pub const fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::BB => "B-B",
-        Level::BT => "B-T",
-        Level::BLT => "B-LT",
-        Level::BLTA => "B-LTA",
-    }
-}
-
-/// Parses [`level_name`].
-#[must_use]
-pub fn parse_level(s: &str) -> Option<Level> {
-    [Level::BB, Level::BT, Level::BLT, Level::BLTA]
-        .into_iter()
-        .find(|l| level_name(*l) == s)
-}
-
-/// An uploaded document, waiting for its signature.
-#[derive(Debug, Clone)]
-pub struct Uploaded {
-    /// Its id.
-    pub id: String,
-    /// Its SHA-256.
-    pub sha256: Digest,
-    /// What `credentials/authorize` must cover: the SHA-256, or for a PDF with options the
-    /// approval digest of the document and the options.
-    pub digest: Digest,
-    /// The options approved with the document, as the signer reads them (PDFs with options).
-    pub approval_text: Option<String>,
-    /// When it is forgotten, Unix seconds.
-    pub expires_at: i64,
-}
-
-impl Service {
+impl Documents {
     /// The native flow, step 1: keeps a document to sign (15 minutes by default) with its
     /// PDF options, and answers its digest, which the signer then authorizes
     /// (`credentials/authorize`, any activation). Expired documents are deleted here.
@@ -591,20 +442,25 @@ impl Service {
         // off the async runtime.
         let (content, options, sha) = {
             let pdf = pdf.clone();
-            self.cpu(move || -> Result<_, Error> {
-                if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
-                    xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
-                }
-                let options = if format == Format::Pades {
-                    pades::prepare(content.clone(), &pdf, 0, None).map_err(|e| pdf_error(&e))?;
-                    Some(serde_json::to_string(&pdf).map_err(|e| Error::internal(e.to_string()))?)
-                } else {
-                    None
-                };
-                let sha: [u8; 32] = Sha256::digest(&content).into();
-                Ok((content, options, sha))
-            })
-            .await??
+            self.cpu
+                .run(move || -> Result<_, Error> {
+                    if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
+                        xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
+                    }
+                    let options = if format == Format::Pades {
+                        pades::prepare(content.clone(), &pdf, 0, None)
+                            .map_err(|e| pdf_error(&e))?;
+                        Some(
+                            serde_json::to_string(&pdf)
+                                .map_err(|e| Error::internal(e.to_string()))?,
+                        )
+                    } else {
+                        None
+                    };
+                    let sha: [u8; 32] = Sha256::digest(&content).into();
+                    Ok((content, options, sha))
+                })
+                .await??
         };
         let now = self.now();
         self.store.prune_documents(now).await?;
@@ -618,7 +474,7 @@ impl Service {
         } else {
             (sha256.clone(), None)
         };
-        let lifetime = self.document_lifetime;
+        let lifetime = self.lifetime;
         self.store
             .insert_document(&crate::store::DocumentRow {
                 id: id.clone(),
@@ -735,5 +591,30 @@ impl Service {
             .signed
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "the document is not signed yet"))?;
         Ok((signed, format.media_type()))
+    }
+
+    /// Raises a signed PDF to `target` (B-T with a document timestamp, B-LT with the
+    /// validation data in the DSS, B-LTA with a document timestamp over it); a PDF at B-LTA
+    /// already gets fresh validation data and a new document timestamp (archive renewal).
+    ///
+    /// # Errors
+    /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
+    /// signature or a target below its level; `temporarily_unavailable` without a TSA.
+    pub async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
+        self.pades.extend_pdf(pdf, target).await
+    }
+
+    /// What a verifier needs to validate signatures of `signers` (certificates of the
+    /// issuing CA) and timestamps of the embedded TSA, now and later: the certificates, fresh
+    /// CRLs of both CAs, and an OCSP response for each signer.
+    ///
+    /// # Errors
+    /// HSM and store failures.
+    pub async fn pdf_validation(&self, signers: &[Vec<u8>]) -> Result<pades::Validation, Error> {
+        self.pades.pdf_validation(signers).await
+    }
+
+    fn now(&self) -> i64 {
+        unix_now(&self.clock)
     }
 }

@@ -2,11 +2,20 @@
 //! Reads and accepting an invitation need a Substantial login; every change of members or
 //! rights (and making the seal) needs High.
 
-use super::{Error, ErrorCode, Service};
+use super::{owner, person_ctx, unix_now, Error, ErrorCode};
+use crate::clock::SharedClock;
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
-use crate::orgs::{self, Cvr, Grants, Invitation, Right};
-use crate::store::{AuditRow, MemberRow, OrganisationRow};
+use crate::orgs::{self, Cvr, Grants, Invitation, Orgs, Right};
+use crate::store::{AuditRow, MemberRow, OrganisationRow, Store};
+
+/// Organisations, their members, rights and seals.
+#[derive(Debug, Clone)]
+pub struct Organisations {
+    pub(super) store: Store,
+    pub(super) orgs: Orgs,
+    pub(super) clock: SharedClock,
+}
 
 impl From<orgs::Error> for Error {
     fn from(e: orgs::Error) -> Self {
@@ -43,7 +52,7 @@ fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
     }
 }
 
-impl Service {
+impl Organisations {
     /// Registers an organisation with its first administrator (by username): the operator's
     /// command.
     ///
@@ -129,7 +138,7 @@ impl Service {
             None => None,
             Some(u) => Some(self.person_id(u).await?),
         };
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .orgs
             .invite(&principal.person, &cvr, invitee, grants, &ctx, self.now())
@@ -156,8 +165,8 @@ impl Service {
         request_id: Option<String>,
     ) -> Result<OrganisationRow, Error> {
         at_least(principal, Loa::Substantial)?;
-        let owner = self.owner(&principal.person).await?;
-        let ctx = Self::person_ctx(principal, request_id);
+        let owner = owner(&self.store, &principal.person).await?;
+        let ctx = person_ctx(principal, request_id);
         Ok(self.orgs.accept(&owner, code, &ctx, self.now()).await?)
     }
 
@@ -178,8 +187,8 @@ impl Service {
         let cvr = Cvr::parse(cvr)?;
         let member = member_id(member)?;
         self.orgs.admin_of(&principal.person, &cvr).await?;
-        let owner = self.owner(&member).await?;
-        let ctx = Self::person_ctx(principal, request_id);
+        let owner = owner(&self.store, &member).await?;
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .orgs
             .set_right(
@@ -209,7 +218,7 @@ impl Service {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
         let member = member_id(member)?;
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .orgs
             .remove(&principal.person, &cvr, &member, &ctx, self.now())
@@ -228,8 +237,8 @@ impl Service {
     ) -> Result<super::Credential, Error> {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
-        let owner = self.owner(&principal.person).await?;
-        let ctx = Self::person_ctx(principal, request_id);
+        let owner = owner(&self.store, &principal.person).await?;
+        let ctx = person_ctx(principal, request_id);
         Ok(self.orgs.seal(&owner, &cvr, &ctx, self.now()).await?)
     }
 
@@ -248,5 +257,9 @@ impl Service {
             .orgs
             .audit(&principal.person, &Cvr::parse(cvr)?, limit)
             .await?)
+    }
+
+    fn now(&self) -> i64 {
+        unix_now(&self.clock)
     }
 }

@@ -1,38 +1,38 @@
 //! PAdES in the service: signing PDFs (through the SAM) and raising signed PDFs to higher
-//! levels with the embedded TSA, CA and OCSP responder.
+//! levels with the embedded TSA, CA and OCSP responder. [`super::Documents`] uses it; it knows
+//! only the shared document types.
 
 use sha2::{Digest as _, Sha256};
 
-use super::documents::{pdf_error, Document, Level, SignDoc};
-use super::{Error, ErrorCode, Service};
+use super::document_types::{level_name, pdf_error, Document, Level, SignDoc, Signer};
+use super::{unix_now, Cpu, Error, ErrorCode, Trust};
 use crate::audit::Context;
-use crate::formats::cms::{self, SignatureAlgorithm};
-use crate::formats::pades;
-use crate::hsm::SignAlgorithm;
+use crate::clock::SharedClock;
+use crate::formats::{cms, pades};
 use crate::keys::Credential;
 use crate::pki::tsa::ImprintHash;
-use crate::pki::Ca;
-use crate::sam::{Derive, SignRequest};
+use crate::pki::{Ca, Pki};
+use crate::sam::{Derive, Sam, SignRequest};
 use crate::types::{Digest, HashAlgorithm, UnixTime};
 
 /// The most signatures a PDF may carry to be extended.
 const MAX_SIGNATURES: usize = 100;
 
-/// The credential, SAD and algorithms of one signing request.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Signer<'a> {
-    pub credential: &'a Credential,
-    pub sad: &'a str,
-    pub scheme: SignAlgorithm,
-    pub algorithm: SignatureAlgorithm,
-    pub sign_algo: &'a str,
+/// PAdES signing and extension, for [`super::Documents`].
+#[derive(Debug, Clone)]
+pub(super) struct Pades {
+    pub(super) pki: Pki,
+    pub(super) sam: Sam,
+    pub(super) clock: SharedClock,
+    pub(super) cpu: Cpu,
+    pub(super) trust: Trust,
 }
 
 fn cms_error(e: &cms::Error) -> Error {
     Error::internal(format!("PAdES CMS: {e}"))
 }
 
-impl Service {
+impl Pades {
     /// Signs every document of the request (all PDFs) and raises each to its level.
     pub(super) async fn sign_pdfs(
         &self,
@@ -69,7 +69,8 @@ impl Service {
             .collect();
         let dss = validation.clone();
         let prepared = self
-            .cpu(move || {
+            .cpu
+            .run(move || {
                 jobs.into_iter()
                     .map(|(content, options, lt)| {
                         pades::prepare(content, &options, now, dss.as_ref().filter(|_| lt))
@@ -110,7 +111,8 @@ impl Service {
             if document.level >= Level::BT {
                 let value = cms::signature_value(&cms).map_err(|e| cms_error(&e))?;
                 let token = self
-                    .timestamp_with(ImprintHash::Sha256, &Sha256::digest(&value))
+                    .trust
+                    .token(ImprintHash::Sha256, &Sha256::digest(&value))
                     .await?;
                 cms = cms::add_signature_timestamp(&cms, &token).map_err(|e| cms_error(&e))?;
                 level = Level::BT;
@@ -134,7 +136,7 @@ impl Service {
     /// # Errors
     /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
     /// signature or a target below its level; `temporarily_unavailable` without a TSA.
-    pub async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
+    pub(super) async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
         let current = pades::level(&pdf)
             .map_err(|e| pdf_error(&e))?
             .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "the PDF has no signature"))?;
@@ -143,8 +145,8 @@ impl Service {
                 ErrorCode::InvalidRequest,
                 format!(
                     "the PDF is at {} already, above {}",
-                    super::level_name(current),
-                    super::level_name(target)
+                    level_name(current),
+                    level_name(target)
                 ),
             ));
         }
@@ -206,7 +208,8 @@ impl Service {
     async fn document_timestamp(&self, pdf: Vec<u8>) -> Result<Vec<u8>, Error> {
         let prepared = pades::prepare_timestamp(pdf).map_err(|e| pdf_error(&e))?;
         let token = self
-            .timestamp_with(ImprintHash::Sha256, &prepared.digest())
+            .trust
+            .token(ImprintHash::Sha256, &prepared.digest())
             .await?;
         pades::assemble(prepared, &token).map_err(|e| pdf_error(&e))
     }
@@ -217,7 +220,10 @@ impl Service {
     ///
     /// # Errors
     /// HSM and store failures.
-    pub async fn pdf_validation(&self, signers: &[Vec<u8>]) -> Result<pades::Validation, Error> {
+    pub(super) async fn pdf_validation(
+        &self,
+        signers: &[Vec<u8>],
+    ) -> Result<pades::Validation, Error> {
         let now = self.now();
         let mut certificates = signers.to_vec();
         certificates.extend([
@@ -238,6 +244,10 @@ impl Service {
             ],
             ocsps,
         })
+    }
+
+    fn now(&self) -> i64 {
+        unix_now(&self.clock)
     }
 }
 

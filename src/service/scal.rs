@@ -1,5 +1,5 @@
 //! Which activation a credential's signature activation control level accepts (CEN EN
-//! 419 241-1), as the interfaces offer it to a signer. `Service::authorize` checks the
+//! 419 241-1), as the interfaces offer it to a signer. `Signing::authorize` checks the
 //! activation itself.
 
 use super::Scal;

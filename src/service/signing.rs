@@ -1,18 +1,35 @@
-//! Use cases of signing: credentials, activation (SAD issuance) and signing hashes.
+//! Use cases of signing: activation (SAD issuance), signing hashes and time-stamping a hash;
+//! credentials are managed in `credentials`, also as [`Signing`].
 //!
 //! The service checks who calls and how strongly they activated; the SAM ([`crate::sam`])
 //! checks the SAD and is the only one that makes the HSM sign with a user key.
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Error, ErrorCode, Service};
-use crate::audit::{Actor, Context, Event};
-use crate::identity::Principal;
+use super::{from_json, person_ctx, to_json, unix_now, unix_now_ms, Error, ErrorCode, Trust};
+use crate::audit::{Audit, Context, Event};
+use crate::clock::SharedClock;
+use crate::identity::{Identity, Principal};
 use crate::keys::policy::Scal;
-use crate::keys::{self, algo, Credential, Owner};
-use crate::pki::Ca;
-use crate::sam::{self, Grant, Sad, SignRequest};
+use crate::keys::{algo, Credential, Keys};
+use crate::pki::Pki;
+use crate::sam::{self, Grant, Sad, Sam, SignRequest};
+use crate::store::Store;
 use crate::types::{ActivationFactor, Digest, DigestError, HashAlgorithm, UnixTime};
+
+/// Credentials, activation and signing hashes.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    pub(super) store: Store,
+    pub(super) pki: Pki,
+    pub(super) audit: Audit,
+    pub(super) identity: Identity,
+    pub(super) keys: Keys,
+    pub(super) sam: Sam,
+    pub(super) orgs: crate::orgs::Orgs,
+    pub(super) clock: SharedClock,
+    pub(super) trust: Trust,
+}
 
 /// The hashes a request is about.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +51,7 @@ pub struct Hashes {
 pub enum Activation {
     /// A TOTP code sent by the client ("explicit" mode, SCAL1).
     Totp(String),
-    /// A passkey assertion over a challenge from [`Service::activation_challenge`] (SCAL2).
+    /// A passkey assertion over a challenge from [`Signing::activation_challenge`] (SCAL2).
     Passkey {
         /// The challenge id.
         challenge_id: String,
@@ -65,54 +82,6 @@ pub struct SignHash {
     pub hashes: Vec<String>,
     /// The signature algorithm OID.
     pub sign_algo: String,
-}
-
-/// A credential with its certificate chain (signer first, then the issuing CA and the root).
-#[derive(Debug, Clone)]
-pub struct CredentialInfo {
-    /// The credential.
-    pub credential: Credential,
-    /// DER certificates, the credential's first.
-    pub chain: Vec<Vec<u8>>,
-    /// The credential's certificate, read.
-    pub certificate: crate::pki::Summary,
-    /// Whether the certificate is revoked in the CA's records.
-    pub certificate_revoked: bool,
-}
-
-/// Credential state changes a holder may make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateChange {
-    /// Suspend an active credential.
-    Suspend,
-    /// Resume a suspended one.
-    Resume,
-    /// Revoke for good (and the certificate).
-    Revoke,
-}
-
-impl From<keys::Error> for Error {
-    fn from(e: keys::Error) -> Self {
-        match e {
-            keys::Error::NotFound => Self::new(
-                ErrorCode::CredentialNotFound,
-                ErrorCode::CredentialNotFound.description(),
-            ),
-            keys::Error::Suspended => Self::new(
-                ErrorCode::CredentialSuspended,
-                ErrorCode::CredentialSuspended.description(),
-            ),
-            keys::Error::Revoked => Self::new(
-                ErrorCode::CredentialRevoked,
-                ErrorCode::CredentialRevoked.description(),
-            ),
-            keys::Error::TooMany(_) => Self::new(ErrorCode::QuotaExceeded, e.to_string()),
-            keys::Error::Hsm(e) => e.into(),
-            keys::Error::Store(e) => e.into(),
-            keys::Error::Pki(e) => e.into(),
-            other => Self::internal(other.to_string()),
-        }
-    }
 }
 
 impl From<sam::Error> for Error {
@@ -225,198 +194,7 @@ fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
     })
 }
 
-impl Service {
-    pub(super) fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
-        Context {
-            actor: Actor::Person(principal.person),
-            request_id,
-        }
-    }
-
-    pub(super) async fn owner(&self, person: &uuid::Uuid) -> Result<Owner, Error> {
-        let row = self
-            .store
-            .person_by_id(&person.to_string())
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "the account no longer exists"))?;
-        Ok(Owner {
-            id: *person,
-            given_name: row.given_name,
-            family_name: row.family_name,
-        })
-    }
-
-    /// Makes the credentials of a new account (when credentials are made at enrolment).
-    ///
-    /// # Errors
-    /// HSM, PKI, store and audit failures.
-    pub async fn enrol_credentials(
-        &self,
-        person: &uuid::Uuid,
-        ctx: &Context,
-    ) -> Result<Vec<Credential>, Error> {
-        let owner = self.owner(person).await?;
-        Ok(self.keys.ensure(&owner, ctx, self.now()).await?)
-    }
-
-    /// The caller's credentials; on first use, one under each enabled policy is made.
-    ///
-    /// # Errors
-    /// HSM, PKI, store and audit failures.
-    pub async fn credentials(
-        &self,
-        principal: &Principal,
-        request_id: Option<String>,
-    ) -> Result<Vec<Credential>, Error> {
-        let ctx = Self::person_ctx(principal, request_id);
-        let mut credentials = self.enrol_credentials(&principal.person, &ctx).await?;
-        credentials.extend(self.orgs.usable_seals(&principal.person).await?);
-        Ok(credentials)
-    }
-
-    /// A credential the caller may use now: their own personal one, their employee one while
-    /// they hold `sign_on_behalf`, or an organisation's seal while they hold `use_seal`.
-    /// Credentials of others (and seals of organisations the caller is not in) are
-    /// `credential_not_found`.
-    ///
-    /// # Errors
-    /// `credential_not_found`, `right_missing`; store failures.
-    pub(super) async fn usable_credential(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<Credential, Error> {
-        let credential = match self.keys.owned(&principal.person, id).await {
-            Ok(c) => c,
-            Err(crate::keys::Error::NotFound) => {
-                let c = self.keys.by_id(id).await?;
-                if !matches!(c.kind, crate::keys::Kind::Seal { .. }) {
-                    return Err(crate::keys::Error::NotFound.into());
-                }
-                c
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match self.orgs.may_use(&principal.person, &credential).await {
-            Ok(()) => Ok(credential),
-            Err(crate::orgs::Error::NoMember) => Err(crate::keys::Error::NotFound.into()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// One of the caller's credentials with its certificate chain.
-    ///
-    /// # Errors
-    /// `credential_not_found`.
-    pub async fn credential_info(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<CredentialInfo, Error> {
-        let credential = self.usable_credential(principal, id).await?;
-        let chain = vec![
-            credential.certificate.clone(),
-            self.pki.ca_certificate(Ca::Issuing).await?,
-            self.pki.ca_certificate(Ca::Root).await?,
-        ];
-        let certificate = crate::pki::summary(&credential.certificate)?;
-        let certificate_revoked = self
-            .pki
-            .certificate(&credential.serial)
-            .await?
-            .revoked_at
-            .is_some();
-        Ok(CredentialInfo {
-            credential,
-            chain,
-            certificate,
-            certificate_revoked,
-        })
-    }
-
-    /// Suspends, resumes or revokes one of the caller's credentials; `false` when nothing
-    /// changed. Revoking needs the credential's policy level, like signing.
-    ///
-    /// # Errors
-    /// `credential_not_found`, `credential_revoked`, `insufficient_loa`.
-    pub async fn change_credential(
-        &self,
-        principal: &Principal,
-        id: &str,
-        change: StateChange,
-        request_id: Option<String>,
-    ) -> Result<bool, Error> {
-        let ctx = Self::person_ctx(principal, request_id);
-        let now = self.now();
-        let credential = self.changeable_credential(principal, id).await?;
-        if principal.loa < credential.policy.min_loa {
-            return Err(insufficient(&credential));
-        }
-        Ok(match change {
-            StateChange::Suspend => {
-                self.keys
-                    .suspend_credential(&credential, true, &ctx, now)
-                    .await?
-            }
-            StateChange::Resume => {
-                self.keys
-                    .suspend_credential(&credential, false, &ctx, now)
-                    .await?
-            }
-            StateChange::Revoke => self.keys.revoke_credential(&credential, &ctx, now).await?,
-        })
-    }
-
-    /// A credential the caller may suspend, resume or revoke: their own personal or employee
-    /// credential, or an organisation's seal when they are one of its current administrators
-    /// with a High login. A seal belongs to the organisation, not to the administrator who
-    /// made it: a removed administrator cannot touch it, the current ones can.
-    async fn changeable_credential(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<Credential, Error> {
-        let credential = match self.keys.by_id(id).await {
-            Ok(c) => c,
-            Err(crate::keys::Error::NotFound) => return Err(crate::keys::Error::NotFound.into()),
-            Err(e) => return Err(e.into()),
-        };
-        if let crate::keys::Kind::Seal { cvr } = &credential.kind {
-            let cvr = crate::orgs::Cvr::parse(cvr)
-                .map_err(|_| Error::from(crate::keys::Error::NotFound))?;
-            if self.orgs.admin_of(&principal.person, &cvr).await.is_err() {
-                // No probing: someone else's seal is as unknown as a missing one.
-                return Err(crate::keys::Error::NotFound.into());
-            }
-            if principal.loa < crate::identity::loa::Loa::High {
-                return Err(crate::identity::Error::InsufficientLoa {
-                    required: crate::identity::loa::Loa::High,
-                }
-                .into());
-            }
-            return Ok(credential);
-        }
-        if credential.person != principal.person {
-            return Err(crate::keys::Error::NotFound.into());
-        }
-        Ok(credential)
-    }
-
-    /// One of the caller's credentials that can sign now, with the caller's login at its
-    /// policy's level.
-    pub(super) async fn signing_credential(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<Credential, Error> {
-        let credential = self.usable_credential(principal, id).await?;
-        credential.usable()?;
-        if principal.loa < credential.policy.min_loa {
-            return Err(insufficient(&credential));
-        }
-        Ok(credential)
-    }
-
+impl Signing {
     /// Checks the parts of an activation request that do not depend on the factor; its
     /// hashes are parsed here.
     async fn activation_target(
@@ -449,7 +227,7 @@ impl Service {
                 reason: e.code.as_str().to_owned(),
             },
         );
-        match self.audit.record(&entry, self.now_ms()).await {
+        match self.audit.record(&entry, unix_now_ms(&self.clock)).await {
             Ok(_) => e,
             Err(a) => Error::internal(a.to_string()),
         }
@@ -470,7 +248,7 @@ impl Service {
                 sad: None,
             },
         );
-        match self.audit.record(&entry, self.now_ms()).await {
+        match self.audit.record(&entry, unix_now_ms(&self.clock)).await {
             Ok(_) => e,
             Err(a) => Error::internal(a.to_string()),
         }
@@ -481,7 +259,7 @@ impl Service {
     /// the options for `navigator.credentials.get`.
     ///
     /// # Errors
-    /// As [`Service::authorize`] before the factor is checked; `activation_failed` when the
+    /// As [`Signing::authorize`] before the factor is checked; `activation_failed` when the
     /// person has no passkey.
     pub async fn activation_challenge(
         &self,
@@ -489,7 +267,7 @@ impl Service {
         request: &Hashes,
         request_id: Option<String>,
     ) -> Result<(String, serde_json::Value), Error> {
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         let result = async {
             let target = self.activation_target(principal, request).await?;
             let c = commitment(
@@ -509,7 +287,7 @@ impl Service {
                     ),
                     other => other.into(),
                 })?;
-            Ok((id, super::to_json(&options)?))
+            Ok((id, to_json(&options)?))
         }
         .await;
         match result {
@@ -534,7 +312,7 @@ impl Service {
         activation: Activation,
         request_id: Option<String>,
     ) -> Result<Sad, Error> {
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         let result = async {
             let target = self.activation_target(principal, request).await?;
             self.authorize_checked(principal, target, request.label.clone(), activation, &ctx)
@@ -593,7 +371,7 @@ impl Service {
                 challenge_id,
                 assertion,
             } => {
-                let assertion = super::from_json(assertion)?;
+                let assertion = from_json(assertion)?;
                 let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
                 let high = self
                     .identity
@@ -736,7 +514,7 @@ impl Service {
         request: &SignHash,
         request_id: Option<String>,
     ) -> Result<Vec<Vec<u8>>, Error> {
-        let ctx = Self::person_ctx(principal, request_id);
+        let ctx = person_ctx(principal, request_id);
         let credential = match self.sign_target(principal, request).await {
             Ok(c) => c,
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
@@ -830,19 +608,13 @@ impl Service {
             HashAlgorithm::Sha384 => crate::pki::tsa::ImprintHash::Sha384,
             HashAlgorithm::Sha512 => crate::pki::tsa::ImprintHash::Sha512,
         };
-        self.timestamp_with(imprint, digest.as_bytes()).await
+        self.trust.token(imprint, digest.as_bytes()).await
     }
-}
 
-fn insufficient(credential: &Credential) -> Error {
-    Error::new(
-        ErrorCode::InsufficientLoa,
-        format!(
-            "the {} policy needs a login at {} or higher",
-            credential.policy.name,
-            credential.policy.min_loa.uri()
-        ),
-    )
+    /// The current time, Unix seconds (read once per request).
+    pub(super) fn now(&self) -> i64 {
+        unix_now(&self.clock)
+    }
 }
 
 #[cfg(test)]

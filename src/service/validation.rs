@@ -1,8 +1,12 @@
 //! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
 //! and fresh CRLs of its own CAs as the revocation data a verifier would fetch.
 
-use super::{Error, ErrorCode, Service};
-use crate::pki::Ca;
+use std::sync::Arc;
+
+use super::{unix_now, Cpu, Error, ErrorCode};
+use crate::clock::SharedClock;
+use crate::pki::{Ca, Pki};
+use crate::store::Store;
 use crate::validate::{self, Cert, Material, Report};
 
 /// How validation runs: extra trust anchors, the size and time limits.
@@ -79,7 +83,18 @@ impl crate::validate::chain::Local for OwnCa {
     }
 }
 
-impl Service {
+/// Validating signed files.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub(super) store: Store,
+    pub(super) pki: Pki,
+    pub(super) clock: SharedClock,
+    /// The service's one pool for CPU-heavy work.
+    pub(super) cpu: Cpu,
+    pub(super) settings: Arc<ValidationSettings>,
+}
+
+impl Validation {
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
     /// service's root and `extra_anchors` (DER).
     ///
@@ -92,11 +107,11 @@ impl Service {
         content: Option<&[u8]>,
         extra_anchors: &[Vec<u8>],
     ) -> Result<Report, Error> {
-        let now = self.now();
+        let now = unix_now(&self.clock);
         let mut anchors = vec![self.pki.ca_certificate(Ca::Root).await?];
-        anchors.extend(self.validation.anchors.iter().cloned());
+        anchors.extend(self.settings.anchors.iter().cloned());
         anchors.extend(extra_anchors.iter().cloned());
-        let (max_bytes, timeout) = (self.validation.max_bytes, self.validation.timeout_secs);
+        let (max_bytes, timeout) = (self.settings.max_bytes, self.settings.timeout_secs);
         // The status of the service's own certificates comes from its certificate store: no
         // CRL is signed per validation (the endpoint is public).
         let material = Material {
@@ -115,18 +130,19 @@ impl Service {
                 store: self.store.clone(),
                 handle: tokio::runtime::Handle::current(),
             })),
-            fetch: self.validation.fetch_revocation.then(|| {
+            fetch: self.settings.fetch_revocation.then(|| {
                 std::sync::Arc::new(HttpFetch {
                     client: reqwest::Client::new(),
                     handle: tokio::runtime::Handle::current(),
-                    timeout: std::time::Duration::from_secs(self.validation.fetch_timeout_secs),
+                    timeout: std::time::Duration::from_secs(self.settings.fetch_timeout_secs),
                 }) as std::sync::Arc<dyn crate::validate::chain::Fetch>
             }),
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));
-        let work =
-            self.cpu(move || validate::validate(&file, content.as_deref(), &material, max_bytes));
+        let work = self
+            .cpu
+            .run(move || validate::validate(&file, content.as_deref(), &material, max_bytes));
         let outcome = tokio::time::timeout(std::time::Duration::from_secs(timeout), work)
             .await
             .map_err(|_| {

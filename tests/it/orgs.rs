@@ -120,16 +120,19 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
     // The operator registers the organisation; bad CVR numbers are refused.
     let bad = svc
         .service
+        .orgs
         .create_organisation("12345678", "Wrong A/S", &admin_username)
         .await
         .unwrap_err();
     assert_eq!(bad.code.as_str(), "invalid_cvr");
     svc.service
+        .orgs
         .create_organisation(CVR, "Rungstedlund A/S", &admin_username)
         .await
         .unwrap();
     let again = svc
         .service
+        .orgs
         .create_organisation(CVR, "Rungstedlund A/S", &admin_username)
         .await
         .unwrap_err();
@@ -435,6 +438,7 @@ async fn an_employee_signs_for_the_cvr_loses_the_right_and_the_seal_needs_its_ri
     let other_admin = Person::new("admin-2", "Bo", "Other");
     let (_, other_username) = other_admin.provision(&svc).await;
     svc.service
+        .orgs
         .create_organisation(OTHER_CVR, "Other ApS", &other_username)
         .await
         .unwrap();
@@ -488,6 +492,7 @@ async fn rights_changes_need_a_high_login() {
     let svc = Service::start().await;
     let karen = crate::signing::person(&svc, "karen").await;
     svc.service
+        .orgs
         .create_organisation(CVR, "Rungstedlund A/S", "karen")
         .await
         .unwrap();
@@ -523,6 +528,7 @@ async fn the_seal_belongs_to_the_organisation_not_to_the_administrator_who_made_
     let (first_id, first_username) = first.provision(&svc).await;
     let (_, second_username) = second.provision(&svc).await;
     svc.service
+        .orgs
         .create_organisation(CVR, "Rungstedlund A/S", &first_username)
         .await
         .unwrap();

@@ -58,6 +58,7 @@ pub(crate) async fn sign(
     let validation = if level >= Level::BLT {
         Some(
             svc.service
+                .documents
                 .pdf_validation(std::slice::from_ref(&key.cert))
                 .await
                 .unwrap(),
@@ -76,7 +77,7 @@ pub(crate) async fn sign(
     )
     .await;
     if level == Level::BLTA {
-        svc.service.extend_pdf(out, level).await.unwrap()
+        svc.service.documents.extend_pdf(out, level).await.unwrap()
     } else {
         out
     }
@@ -378,13 +379,19 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         // DSS in a revision of its own, then a document timestamp), and an archive renewal.
         let what = format!("{what} extended");
         let bb = sign(&svc, &signer, input.clone(), &Options::default(), Level::BB).await;
-        let stamped = svc.service.extend_pdf(bb.clone(), Level::BT).await.unwrap();
+        let stamped = svc
+            .service
+            .documents
+            .extend_pdf(bb.clone(), Level::BT)
+            .await
+            .unwrap();
         assert_eq!(&stamped[..bb.len()], bb.as_slice());
         assert_eq!(pades::level(&stamped).unwrap(), Some(Level::BT), "{what}");
         assert_valid(&svc, &stamped, 2, false, &what).await;
         let bt = sign(&svc, &signer, input.clone(), &Options::default(), Level::BT).await;
         let lta = svc
             .service
+            .documents
             .extend_pdf(bt.clone(), Level::BLTA)
             .await
             .unwrap();
@@ -392,11 +399,17 @@ async fn every_kind_of_pdf_is_signed_at_every_level_and_validates_in_pdfsig_and_
         assert_eq!(pades::level(&lta).unwrap(), Some(Level::BLTA), "{what}");
         let report = assert_valid(&svc, &lta, 2, true, &what).await;
         assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
-        let renewed = svc.service.extend_pdf(lta, Level::BLTA).await.unwrap();
+        let renewed = svc
+            .service
+            .documents
+            .extend_pdf(lta, Level::BLTA)
+            .await
+            .unwrap();
         let report = assert_valid(&svc, &renewed, 3, true, &what).await;
         assert_eq!(report["lta"]["indication"], "PASSED", "{what}: {report}");
         let refused = svc
             .service
+            .documents
             .extend_pdf(renewed, Level::BT)
             .await
             .unwrap_err();
@@ -1020,7 +1033,12 @@ async fn extending_answers_each_own_signer_once_and_no_foreign_one() {
         pdf = sign(&svc, &signer, pdf, &Options::default(), Level::BB).await;
     }
     pdf = sign(&other, &stranger, pdf, &Options::default(), Level::BB).await;
-    let extended = svc.service.extend_pdf(pdf, Level::BLT).await.unwrap();
+    let extended = svc
+        .service
+        .documents
+        .extend_pdf(pdf, Level::BLT)
+        .await
+        .unwrap();
     assert_eq!(
         dss_ocsps(&extended),
         1,
@@ -1034,12 +1052,18 @@ async fn extending_answers_each_own_signer_once_and_no_foreign_one() {
     // Validation takes at most as many: each hashes up to the whole file.
     let unusable = svc
         .service
+        .validation
         .validate_file(&many, None, &[])
         .await
         .unwrap_err();
     assert_eq!(unusable.code.as_str(), "unusable_input", "{unusable:?}");
     let before = svc.hsm.stats().operations;
-    let refused = svc.service.extend_pdf(many, Level::BLT).await.unwrap_err();
+    let refused = svc
+        .service
+        .documents
+        .extend_pdf(many, Level::BLT)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code.as_str(), "invalid_request", "{refused:?}");
     assert_eq!(svc.hsm.stats().operations, before, "the HSM was asked");
     other.stop().await;
@@ -1068,6 +1092,7 @@ async fn a_page_box_of_any_size_is_drawn_at_a_fixed_size() {
     let pdf = qpdf(&svc, &pdf, &[]);
     let uploaded = svc
         .service
+        .documents
         .upload_document(
             &principal,
             pdf,
@@ -1079,6 +1104,7 @@ async fn a_page_box_of_any_size_is_drawn_at_a_fixed_size() {
         .unwrap();
     let png = svc
         .service
+        .documents
         .document_page(&principal, &uploaded.id, 1)
         .await
         .unwrap();

@@ -25,7 +25,11 @@ async fn one_page(svc: &Service, signer: &crate::pades::Key, level: Level) -> Ve
 }
 
 async fn validate(svc: &Service, file: &[u8], content: Option<&[u8]>) -> Report {
-    svc.service.validate_file(file, content, &[]).await.unwrap()
+    svc.service
+        .validation
+        .validate_file(file, content, &[])
+        .await
+        .unwrap()
 }
 
 fn only(report: &Report) -> (Indication, Option<SubIndication>, Option<String>) {
@@ -226,6 +230,7 @@ async fn pdf_attacks_get_their_indications() {
     let with_dss = pades::add_dss(
         signed.clone(),
         &svc.service
+            .documents
             .pdf_validation(std::slice::from_ref(&signer.cert))
             .await
             .unwrap(),
@@ -446,12 +451,14 @@ async fn pdf_attacks_get_their_indications() {
     // Not signed content at all, and garbage: clear errors.
     let e = svc
         .service
+        .validation
         .validate_file(b"GIF89a", None, &[])
         .await
         .unwrap_err();
     assert_eq!(e.code.as_str(), "unusable_input");
     let e = svc
         .service
+        .validation
         .validate_file(b"<x/>", None, &[])
         .await
         .unwrap_err();
@@ -829,7 +836,8 @@ async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caug
         .with_validation(qsign::service::ValidationSettings {
             anchors: vec![ca_der],
             ..qsign::service::ValidationSettings::default()
-        });
+        })
+        .validation;
     let report = configured
         .validate_file(&foreign, Some(content), &[])
         .await
@@ -862,7 +870,8 @@ async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caug
         .with_validation(qsign::service::ValidationSettings {
             max_bytes: 100,
             ..qsign::service::ValidationSettings::default()
-        });
+        })
+        .validation;
     let e = small
         .validate_file(&foreign, Some(content), &[])
         .await
@@ -969,6 +978,7 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
     ] {
         let e = svc
             .service
+            .validation
             .validate_file(hostile, None, &[])
             .await
             .unwrap_err();
@@ -1049,11 +1059,19 @@ async fn another_installation_fetches_crls_from_the_distribution_points_when_all
         ..qsign::service::ValidationSettings::default()
     };
     // Without fetching: the file carries no revocation data.
-    let offline = verifying.service.clone().with_validation(settings(false));
+    let offline = verifying
+        .service
+        .clone()
+        .with_validation(settings(false))
+        .validation;
     let report = offline.validate_file(&pdf, None, &[]).await.unwrap();
     assert_eq!(only(&report).1, Some(SubIndication::TryLater), "{report:?}");
     // With fetching: the CRLs come from the signer's installation over HTTP.
-    let online = verifying.service.clone().with_validation(settings(true));
+    let online = verifying
+        .service
+        .clone()
+        .with_validation(settings(true))
+        .validation;
     let report = online.validate_file(&pdf, None, &[]).await.unwrap();
     assert_eq!(
         only(&report),

@@ -55,6 +55,7 @@ async fn citizens_verifiers_administrators_and_support_use_the_pages_in_chromium
     let alice = account(&svc, "alice", "Alice", "Andersen").await;
     let bob = account(&svc, "bob", "Bo", "Berg").await;
     svc.service
+        .orgs
         .create_organisation(CVR, "Andersen ApS", "alice")
         .await
         .unwrap();

@@ -51,7 +51,7 @@ pub async fn page(
     session: Session,
     Query(done): Query<Done>,
 ) -> Result<Response, Error> {
-    let factors = state.service.factors(&session.principal).await?;
+    let factors = state.service.account.factors(&session.principal).await?;
     let t = session.web.t;
     Ok(session.web.render(&AccountPage {
         chrome: session.chrome(),
@@ -104,6 +104,7 @@ pub async fn passkey_start(
     let start = body.map(|Json(b)| b).unwrap_or_default();
     let (id, options) = state
         .service
+        .login
         .passkey_register_start(&session.principal, start.enrolment_code.as_deref())
         .await?;
     Ok(Json(Ceremony { state: id, options }).into_response())
@@ -117,6 +118,7 @@ pub async fn passkey_finish(
 ) -> Result<Response, Error> {
     state
         .service
+        .login
         .passkey_register_finish(
             &session.principal,
             &finish.state,
@@ -144,6 +146,7 @@ pub async fn passkey_remove(
 ) -> Result<Response, Error> {
     state
         .service
+        .account
         .remove_passkey(
             &session.principal,
             &form.id,
@@ -165,7 +168,7 @@ pub async fn totp_offer(
     State(state): State<AppState>,
     session: Session,
 ) -> Result<Response, Error> {
-    let offer = state.service.totp_offer(&session.principal).await?;
+    let offer = state.service.account.totp_offer(&session.principal).await?;
     Ok(session.web.render(&TotpPage {
         chrome: session.chrome(),
         offer,
@@ -187,6 +190,7 @@ pub async fn totp_enrol(
 ) -> Result<Response, Error> {
     state
         .service
+        .account
         .totp_enrol(
             &session.principal,
             &form.secret,
@@ -204,6 +208,7 @@ pub async fn totp_remove(
 ) -> Result<Response, Error> {
     state
         .service
+        .account
         .remove_totp(&session.principal, Some(session.web.request_id.clone()))
         .await?;
     Ok(Redirect::to("/account?done=totp-removed").into_response())
@@ -216,6 +221,7 @@ pub async fn stepup_start(
 ) -> Result<Response, Error> {
     let (id, options) = state
         .service
+        .login
         .passkey_stepup_start(&session.principal)
         .await?;
     Ok(Json(Ceremony { state: id, options }).into_response())
@@ -229,6 +235,7 @@ pub async fn stepup_finish(
 ) -> Result<Response, Error> {
     let issued = state
         .service
+        .login
         .passkey_stepup_finish(
             &session.principal,
             &finish.state,
@@ -259,6 +266,7 @@ pub async fn stepup_totp(
 ) -> Result<Response, Error> {
     let issued = state
         .service
+        .login
         .totp_stepup(
             &session.principal,
             form.otp.trim(),

@@ -32,6 +32,7 @@ pub async fn index(State(state): State<AppState>, web: Web) -> Response {
             // Below Substantial there are no organisations to list.
             let orgs = state
                 .service
+                .orgs
                 .my_organisations(&session.principal)
                 .await
                 .unwrap_or_default()
@@ -66,6 +67,7 @@ pub async fn login(
     let otp = Some(form.otp.trim()).filter(|o| !o.is_empty());
     let issued = state
         .service
+        .login
         .password_grant(
             form.username.trim(),
             &form.password,
@@ -80,9 +82,9 @@ pub async fn login(
 /// `POST /logout`: revokes the token and clears the cookie.
 pub async fn logout(State(state): State<AppState>, web: Web) -> Response {
     if let Some(token) = web.token.as_deref() {
-        if let Ok(principal) = state.service.authenticate(token).await {
+        if let Ok(principal) = state.service.login.authenticate(token).await {
             // The cookie is cleared either way.
-            let _ = state.service.logout(&principal).await;
+            let _ = state.service.login.logout(&principal).await;
         }
     }
     web.end_session()
@@ -101,6 +103,7 @@ pub async fn passkey_login_start(
 ) -> Result<Response, Error> {
     let (id, options) = state
         .service
+        .login
         .passkey_login_start(start.username.trim())
         .await?;
     Ok(Json(Ceremony { state: id, options }).into_response())
@@ -115,6 +118,7 @@ pub async fn passkey_login_finish(
 ) -> Result<Response, Error> {
     let issued = state
         .service
+        .login
         .passkey_login_finish(login, web.source.clone(), Some(web.request_id.clone()))
         .await?;
     Ok(web.json_session(
@@ -186,6 +190,7 @@ pub async fn upload(
     }
     let uploaded = state
         .service
+        .documents
         .upload_document(&session.principal, content, format, level, &pdf)
         .await?;
     Ok(Redirect::to(&format!(
@@ -244,13 +249,18 @@ pub async fn review(
     Path(id): Path<String>,
     Query(q): Query<NameQuery>,
 ) -> Result<Response, Error> {
-    let doc = state.service.document_info(&session.principal, &id).await?;
+    let doc = state
+        .service
+        .documents
+        .document_info(&session.principal, &id)
+        .await?;
     if doc.signed {
         return Ok(Redirect::to(&done_location(&id, &q.name)).into_response());
     }
     let t = session.web.t;
     let credentials = state
         .service
+        .signing
         .credentials(&session.principal, Some(session.web.request_id.clone()))
         .await?
         .into_iter()
@@ -290,6 +300,7 @@ pub async fn page_image(
 ) -> Result<Response, Error> {
     let png = state
         .service
+        .documents
         .document_page(&session.principal, &id, page)
         .await?;
     Ok(super::private_file(png, "image/png", None))
@@ -312,6 +323,7 @@ pub async fn approve_totp(
 ) -> Result<Response, Error> {
     state
         .service
+        .documents
         .approve_document(
             &session.principal,
             &id,
@@ -339,6 +351,7 @@ pub async fn approve_passkey_start(
 ) -> Result<Response, Error> {
     let (challenge, options) = state
         .service
+        .documents
         .document_challenge(
             &session.principal,
             &id,
@@ -373,6 +386,7 @@ pub async fn approve_passkey_finish(
 ) -> Result<Response, Error> {
     state
         .service
+        .documents
         .approve_document(
             &session.principal,
             &id,
@@ -434,6 +448,7 @@ pub async fn done(
 ) -> Result<Response, Error> {
     let (_, media_type) = state
         .service
+        .documents
         .signed_document(&session.principal, &id)
         .await?;
     Ok(session.web.render(&DonePage {
@@ -453,6 +468,7 @@ pub async fn download(
 ) -> Result<Response, Error> {
     let (bytes, media_type) = state
         .service
+        .documents
         .signed_document(&session.principal, &id)
         .await?;
     let name = signed_name(&q.name, media_type);
@@ -467,6 +483,7 @@ pub async fn cancel(
 ) -> Result<Response, Error> {
     state
         .service
+        .documents
         .delete_document(&session.principal, &id)
         .await?;
     Ok(Redirect::to("/").into_response())
@@ -483,6 +500,7 @@ struct HistoryPage<'a> {
 pub async fn history(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
     let rows = state
         .service
+        .account
         .my_history(&session.principal, 200)
         .await?
         .iter()

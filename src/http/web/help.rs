@@ -72,6 +72,7 @@ pub async fn support(
     let rows = if searched {
         state
             .service
+            .account
             .support_lookup(&session.principal, &q.reference)
             .await?
             .iter()
@@ -79,7 +80,12 @@ pub async fn support(
             .collect()
     } else {
         // The empty form is for operators only too.
-        if !state.service.is_operator(&session.principal).await? {
+        if !state
+            .service
+            .account
+            .is_operator(&session.principal)
+            .await?
+        {
             return Err(Error::new(
                 ErrorCode::Forbidden,
                 "only support operators may use this page",

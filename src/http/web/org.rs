@@ -34,6 +34,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Result<Res
     let t = session.web.t;
     let orgs = state
         .service
+        .orgs
         .my_organisations(&session.principal)
         .await?
         .into_iter()
@@ -75,6 +76,7 @@ pub async fn accept(
 ) -> Result<Response, Error> {
     let org = state
         .service
+        .orgs
         .accept_invitation(
             &session.principal,
             form.code.trim(),
@@ -111,10 +113,12 @@ async fn render_org(
 ) -> Result<Response, Error> {
     let members = state
         .service
+        .orgs
         .organisation_members(&session.principal, cvr)
         .await?;
     let org = state
         .service
+        .orgs
         .my_organisations(&session.principal)
         .await?
         .into_iter()
@@ -133,6 +137,7 @@ async fn render_org(
     }
     let audit = state
         .service
+        .orgs
         .organisation_audit(&session.principal, cvr, 100)
         .await?
         .iter()
@@ -192,6 +197,7 @@ pub async fn invite(
     };
     let invitation = state
         .service
+        .orgs
         .invite_member(
             &session.principal,
             &cvr,
@@ -231,6 +237,7 @@ pub async fn set_right(
     let granted = form.granted == "true";
     state
         .service
+        .orgs
         .set_member_right(
             &session.principal,
             &cvr,
@@ -251,6 +258,7 @@ pub async fn remove(
 ) -> Result<Response, Error> {
     state
         .service
+        .orgs
         .remove_member(
             &session.principal,
             &cvr,

@@ -1,0 +1,474 @@
+//! Logins: the embedded identity provider's use cases. The password grant, passkey logins and
+//! step-ups, enrolling a passkey, the OAuth authorization-code flow with its login page,
+//! logout, and what relying parties read (JWKS, discovery, the issuer).
+
+use super::{from_json, to_json, unix_now, Error, ErrorCode};
+use crate::audit::{Actor, Context};
+use crate::clock::SharedClock;
+use crate::identity::oauth::{AuthorizeError, AuthorizeQuery};
+use crate::identity::{Identity, Issued, Principal};
+
+/// The identity provider's use cases.
+#[derive(Debug, Clone)]
+pub struct Logins {
+    pub(super) identity: Identity,
+    pub(super) clock: SharedClock,
+}
+
+/// What an authorization request leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// Show the login page for this pending request.
+    Login {
+        /// The pending request id (the form's anti-forgery value).
+        request: String,
+        /// The client's id, to show whom the person logs in to.
+        client: String,
+        /// What the person approves by logging in (documents to sign), one line each.
+        approving: Vec<String>,
+    },
+    /// Show an error page; never redirect (unknown client or redirect URI).
+    ErrorPage(String),
+    /// Send the browser back to the client with an error.
+    Redirect(String),
+}
+
+/// The login page's form.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AuthorizeForm {
+    /// The pending request id.
+    pub request: String,
+    /// The account.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// A TOTP code, optional.
+    #[serde(default)]
+    pub otp: Option<String>,
+}
+
+/// A passkey login form.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PasskeyLogin {
+    /// The account.
+    pub username: String,
+    /// The state id from the start call.
+    pub state: String,
+    /// The `PublicKeyCredential` from `navigator.credentials.get`.
+    pub credential: serde_json::Value,
+    /// The password, as the second factor.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Or a TOTP code.
+    #[serde(default)]
+    pub otp: Option<String>,
+}
+
+impl PasskeyLogin {
+    /// The factor that comes with the passkey: the password, else a TOTP code (empty fields
+    /// count as absent).
+    fn second_factor(&self) -> Result<crate::identity::passkey::SecondFactor<'_>, Error> {
+        use crate::identity::passkey::SecondFactor;
+        match (
+            self.password.as_deref().filter(|p| !p.is_empty()),
+            self.otp.as_deref().filter(|o| !o.is_empty()),
+        ) {
+            (Some(p), _) => Ok(SecondFactor::Password(p)),
+            (None, Some(code)) => Ok(SecondFactor::Totp(code)),
+            (None, None) => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "a password or a one-time code must come with the passkey",
+            )),
+        }
+    }
+}
+
+/// What a person approves by logging in: one line per document of the request's
+/// `authorization_details` (what you see is what you sign).
+fn approval_lines(details: Option<&str>) -> Vec<String> {
+    let Some(details) = details.and_then(|d| crate::identity::oauth::parse_details(d).ok()) else {
+        return Vec::new();
+    };
+    details
+        .iter()
+        .flat_map(|d| {
+            d.document_digests.iter().map(move |doc| {
+                format!(
+                    "Sign \u{201c}{}\u{201d} with credential {} (digest {})",
+                    doc.label.as_deref().unwrap_or("unnamed document"),
+                    d.credential_id,
+                    doc.hash
+                )
+            })
+        })
+        .collect()
+}
+
+impl Logins {
+    /// The password grant of the token endpoint (an extension for scripted clients): a
+    /// password and, optionally, a TOTP code; the token's level follows the factors used.
+    ///
+    /// # Errors
+    /// `invalid_grant` (one code for unknown users, wrong passwords and wrong codes),
+    /// `code_reused`, `too_many_attempts`.
+    pub async fn password_grant(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .password_grant(username, password, otp, source.as_deref(), &ctx, now)
+            .await?)
+    }
+
+    /// Verifies a bearer token.
+    ///
+    /// # Errors
+    /// `invalid_token`.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
+        let principal = self.identity.authenticate(token, self.now()).await?;
+        // Every later line of this request names the person by their pseudonymous id (a
+        // random UUID, never a name or a username).
+        tracing::Span::current().record("person", tracing::field::display(&principal.person));
+        Ok(principal)
+    }
+
+    /// Starts enrolling a passkey: from a High session, or with the enrolment code the operator
+    /// handed over. Returns the state id and the WebAuthn creation options for
+    /// `navigator.credentials.create`.
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High) without a code; `invalid_grant` for a wrong or used code;
+    /// `forbidden` for a person of an external issuer; `invalid_request` when the public URL
+    /// has no domain name.
+    pub async fn passkey_register_start(
+        &self,
+        principal: &Principal,
+        enrolment_code: Option<&str>,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_register_start(principal, enrolment_code, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes enrolling a passkey.
+    ///
+    /// # Errors
+    /// `invalid_request` for a malformed credential; `invalid_grant` when it does not verify
+    /// or the state is unknown, used or expired.
+    pub async fn passkey_register_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: serde_json::Value,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let credential = from_json(credential)?;
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .passkey_register_finish(principal, state, &credential, &ctx, self.now())
+            .await?)
+    }
+
+    /// Starts a passkey login; returns the state id and the request options.
+    ///
+    /// # Errors
+    /// `invalid_grant` when the account has no passkey.
+    pub async fn passkey_login_start(
+        &self,
+        username: &str,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_login_start(username, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes a passkey login with the password or a TOTP code beside it (High).
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`, `invalid_request`.
+    pub async fn passkey_login_finish(
+        &self,
+        login: PasskeyLogin,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let credential = from_json(login.credential.clone())?;
+        let second = login.second_factor()?;
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .passkey_login_finish(
+                &login.username,
+                &login.state,
+                &credential,
+                second,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
+    /// Starts a passkey step-up of the caller's session.
+    ///
+    /// # Errors
+    /// `invalid_grant` when the person has no passkey.
+    pub async fn passkey_stepup_start(
+        &self,
+        principal: &Principal,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (state, options) = self
+            .identity
+            .passkey_stepup_start(principal, self.now())
+            .await?;
+        Ok((state, to_json(&options)?))
+    }
+
+    /// Finishes a passkey step-up: a new token with the passkey added to the factors.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `invalid_request`.
+    pub async fn passkey_stepup_finish(
+        &self,
+        principal: &Principal,
+        state: &str,
+        credential: serde_json::Value,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let credential = from_json(credential)?;
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .passkey_stepup_finish(principal, state, &credential, &ctx, self.now())
+            .await?)
+    }
+
+    /// Steps the caller's session up with a TOTP code.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`.
+    pub async fn totp_stepup(
+        &self,
+        principal: &Principal,
+        otp: &str,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let ctx = Context {
+            actor: Actor::Person(principal.person),
+            request_id,
+        };
+        Ok(self
+            .identity
+            .totp_stepup(principal, otp, &ctx, self.now())
+            .await?)
+    }
+
+    /// Checks an OAuth authorization request; on success the login page is shown for it.
+    pub async fn authorize_start(&self, query: &AuthorizeQuery) -> AuthorizeOutcome {
+        match self.identity.authorize_start(query, self.now()).await {
+            Ok(row) => AuthorizeOutcome::Login {
+                approving: approval_lines(row.authorization_details.as_deref()),
+                request: row.id,
+                client: row.client_id,
+            },
+            Err(AuthorizeError::Page(message)) => AuthorizeOutcome::ErrorPage(message),
+            Err(AuthorizeError::Redirect { location }) => AuthorizeOutcome::Redirect(location),
+        }
+    }
+
+    /// The login page's submission: the redirect location with the code, or what to show.
+    ///
+    /// # Errors
+    /// `invalid_grant` (also for an expired page), `code_reused`, `too_many_attempts`.
+    pub async fn authorize_login(
+        &self,
+        form: &AuthorizeForm,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<String, Error> {
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let otp = form.otp.as_deref().filter(|o| !o.is_empty());
+        let now = self.now();
+        Ok(self
+            .identity
+            .authorize_login(
+                &form.request,
+                &form.username,
+                &form.password,
+                otp,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
+    /// Starts the passkey option of the login page for a pending request.
+    ///
+    /// # Errors
+    /// `invalid_grant` for an expired request or an account without a passkey.
+    pub async fn authorize_passkey_start(
+        &self,
+        request: &str,
+        username: &str,
+    ) -> Result<(String, serde_json::Value), Error> {
+        if self
+            .identity
+            .pending_request(request, self.now())
+            .await?
+            .is_none()
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidGrant,
+                "this login page has expired; start again",
+            ));
+        }
+        self.passkey_login_start(username).await
+    }
+
+    /// Finishes the passkey option of the login page; returns the redirect location.
+    ///
+    /// # Errors
+    /// `invalid_grant`, `code_reused`, `too_many_attempts`, `invalid_request`.
+    pub async fn authorize_passkey_finish(
+        &self,
+        request: &str,
+        login: PasskeyLogin,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<String, Error> {
+        let credential = from_json(login.credential.clone())?;
+        let second = login.second_factor()?;
+        let ctx = Context {
+            actor: Actor::Anonymous,
+            request_id,
+        };
+        let now = self.now();
+        Ok(self
+            .identity
+            .authorize_passkey(
+                request,
+                &login.username,
+                &login.state,
+                &credential,
+                second,
+                source.as_deref(),
+                &ctx,
+                now,
+            )
+            .await?)
+    }
+
+    /// The client of a pending authorization request, if it is still pending.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn pending_client(
+        &self,
+        request: &str,
+    ) -> Result<Option<(String, Vec<String>)>, Error> {
+        Ok(self
+            .identity
+            .pending_request(request, self.now())
+            .await?
+            .map(|r| {
+                let lines = approval_lines(r.authorization_details.as_deref());
+                (r.client_id, lines)
+            }))
+    }
+
+    /// Redeems an authorization code with its PKCE verifier.
+    ///
+    /// # Errors
+    /// `invalid_grant`.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        verifier: &str,
+    ) -> Result<Issued, Error> {
+        Ok(self
+            .identity
+            .exchange_code(code, client_id, redirect_uri, verifier, self.now())
+            .await?)
+    }
+
+    /// Revokes the caller's token.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), Error> {
+        Ok(self.identity.logout(principal).await?)
+    }
+
+    /// The IdP's JWKS.
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn jwks(&self) -> Result<serde_json::Value, Error> {
+        Ok(self.identity.jwks().await?)
+    }
+
+    /// The issuer of this service's access tokens.
+    #[must_use]
+    pub fn issuer(&self) -> String {
+        self.identity.settings().issuer.clone()
+    }
+
+    /// The OpenID provider metadata.
+    #[must_use]
+    pub fn discovery(&self, public_url: &str) -> serde_json::Value {
+        let issuer = &self.identity.settings().issuer;
+        let acr: Vec<&str> = crate::identity::loa::Loa::ALL
+            .iter()
+            .map(|l| l.uri())
+            .collect();
+        serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": format!("{public_url}/idp/jwks"),
+            "token_endpoint": format!("{public_url}/idp/token"),
+            "authorization_endpoint": format!("{public_url}/idp/authorize"),
+            "response_types_supported": ["code"],
+            "code_challenge_methods_supported": ["S256"],
+            "subject_types_supported": ["public", "pairwise"],
+            "grant_types_supported": ["authorization_code", "password"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "acr_values_supported": acr,
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "jti"],
+        })
+    }
+
+    fn now(&self) -> i64 {
+        unix_now(&self.clock)
+    }
+}

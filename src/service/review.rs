@@ -1,0 +1,251 @@
+//! The review of an uploaded document before its signer approves it: its facts (size,
+//! SHA-256, what the approval covers), its pages as pictures, and the approval itself, which
+//! activates through [`super::Signing`] and signs the document at once.
+
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+use super::document_types::{approved, stored_options, Format};
+use super::{Activation, Documents, Error, ErrorCode, Hashes};
+use crate::formats::pdf::Pdf;
+use crate::identity::Principal;
+use crate::types::Digest;
+
+/// The most pages shown before approval; the rest are counted, not drawn.
+pub const PREVIEW_PAGES: usize = 20;
+/// How long drawing one page may take.
+const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest picture of a page accepted from the renderer.
+const PREVIEW_MAX_BYTES: usize = 8 << 20;
+/// The address space the renderer may use.
+const PREVIEW_MEMORY_BYTES: usize = 512 << 20;
+/// Pages drawn at once (the rest wait their turn).
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// An uploaded document as its signer reviews it.
+#[derive(Debug, Clone)]
+pub struct DocumentInfo {
+    /// Its id.
+    pub id: String,
+    /// `pades`, `xades-enveloped`, `cades-detached`, ...
+    pub format: String,
+    /// The signature level asked for.
+    pub level: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// What the approval covers, base64: the SHA-256, or for a PDF with options the approval
+    /// digest of the document and its options; the hash handed to `credentials/authorize`.
+    pub approval_b64: String,
+    /// The options approved with the document (reason, place, certification, visible box), as
+    /// the signer reads them on the review page; `None` for a plain signature.
+    pub approval_text: Option<String>,
+    /// Pages of a PDF (0 for other formats).
+    pub pages: usize,
+    /// Whether it is signed already.
+    pub signed: bool,
+    /// When it is forgotten, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl Documents {
+    /// The facts of an uploaded document, for its signer to review.
+    ///
+    /// # Errors
+    /// `not_found`.
+    pub async fn document_info(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<DocumentInfo, Error> {
+        let row = self.owned_document(principal, id).await?;
+        // The digest kept at upload, computed again only for a row without one.
+        let digest = row
+            .sha256
+            .as_deref()
+            .and_then(|h| <[u8; 32]>::try_from(hex::decode(h).ok()?).ok())
+            .unwrap_or_else(|| Sha256::digest(&row.content).into());
+        let pages = pdf_pages(&row);
+        let options = stored_options(&row)?;
+        let format = Format::parse(&row.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
+        let approval = approved(format, &digest, &options);
+        let approval_text = (format == Format::Pades)
+            .then(|| options.approval_text())
+            .flatten();
+        Ok(DocumentInfo {
+            id: row.id,
+            format: row.format,
+            level: row.level,
+            size: row.content.len(),
+            sha256: hex::encode(digest),
+            approval_b64: Digest::sha256(approval).to_base64(),
+            approval_text,
+            pages,
+            signed: row.signed.is_some(),
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Page `page` (from 1) of an uploaded PDF as a PNG picture, drawn by poppler's
+    /// `pdftocairo` in a separate process (killed after a time limit) at a low resolution.
+    ///
+    /// # Errors
+    /// `not_found` (also for a page out of range), `unusable_input` when the page cannot be
+    /// drawn, `temporarily_unavailable` when the renderer is not installed.
+    pub async fn document_page(
+        &self,
+        principal: &Principal,
+        id: &str,
+        page: usize,
+    ) -> Result<Vec<u8>, Error> {
+        let row = self.owned_document(principal, id).await?;
+        if page == 0 || page > pdf_pages(&row).min(PREVIEW_PAGES) {
+            return Err(Error::new(ErrorCode::NotFound, "no such page"));
+        }
+        render_page(row.content, page).await
+    }
+
+    /// Starts a passkey approval of an uploaded document with a credential: the challenge
+    /// commits to the document's SHA-256 (see [`super::Signing::activation_challenge`]).
+    ///
+    /// # Errors
+    /// `not_found`, and those of [`super::Signing::activation_challenge`].
+    pub async fn document_challenge(
+        &self,
+        principal: &Principal,
+        id: &str,
+        credential: &str,
+        request_id: Option<String>,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let doc = self.document_info(principal, id).await?;
+        self.signing
+            .activation_challenge(principal, &document_hashes(credential, &doc), request_id)
+            .await
+    }
+
+    /// Approves an uploaded document (activation over its SHA-256) and signs it at once.
+    ///
+    /// # Errors
+    /// `not_found`, `already_exists`, and those of [`super::Signing::authorize`] and
+    /// [`Documents::sign_uploaded`].
+    pub async fn approve_document(
+        &self,
+        principal: &Principal,
+        id: &str,
+        credential: &str,
+        activation: Activation,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let doc = self.document_info(principal, id).await?;
+        let sad = self
+            .signing
+            .authorize(
+                principal,
+                &document_hashes(credential, &doc),
+                activation,
+                request_id.clone(),
+            )
+            .await?;
+        self.sign_uploaded(principal, id, credential, Some(sad.token), request_id)
+            .await
+    }
+}
+
+/// The pages of an uploaded PDF (0 for other formats or an unreadable page tree).
+fn pdf_pages(row: &crate::store::DocumentRow) -> usize {
+    if row.format == Format::Pades.as_str() {
+        Pdf::parse(&row.content)
+            .and_then(|p| p.page_count())
+            .unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// What an approval of one uploaded document covers: its SHA-256, one signature.
+fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
+    Hashes {
+        credential_id: credential.to_owned(),
+        hash_algorithm: None,
+        hashes: vec![doc.approval_b64.clone()],
+        num_signatures: Some(1),
+        label: Some(match &doc.approval_text {
+            Some(text) => format!(
+                "{} ({} bytes; {})",
+                doc.format,
+                doc.size,
+                text.trim_end().replace('\n', "; ")
+            ),
+            None => format!("{} ({} bytes)", doc.format, doc.size),
+        }),
+    }
+}
+
+/// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output).
+async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
+    // A few renders at once: each may take up to the memory limit.
+    let _turn = RENDERS
+        .acquire()
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let page = page.to_string();
+    // The picture is scaled to a fixed size whatever the page box says (a 14400 pt page is
+    // not drawn at 14400 pt), and the renderer runs with a memory limit of its own.
+    let spawned = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v \"$1\" && shift && exec pdftocairo \"$@\"",
+            "render",
+            &(PREVIEW_MEMORY_BYTES / 1024).to_string(),
+            "-png",
+            "-scale-to",
+            "600",
+            "-f",
+            &page,
+            "-l",
+            &page,
+            "-singlefile",
+            "-",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = spawned.map_err(|e| {
+        Error::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("pages cannot be drawn here (pdftocairo: {e}); check the SHA-256 instead"),
+        )
+    })?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| Error::internal("pdftocairo stdin"))?;
+    let run = async move {
+        // Write and read at once: a large page would fill the pipe otherwise.
+        let writer = async move {
+            let _ = stdin.write_all(&pdf).await;
+            drop(stdin);
+        };
+        let (_, output) = tokio::join!(writer, child.wait_with_output());
+        output
+    };
+    let unusable = || Error::new(ErrorCode::UnusableInput, "this page cannot be drawn");
+    let output = tokio::time::timeout(PREVIEW_TIMEOUT, run)
+        .await
+        .map_err(|_| unusable())?
+        .map_err(|_| unusable())?;
+    if !output.status.success()
+        || !output.stdout.starts_with(b"\x89PNG")
+        || output.stdout.len() > PREVIEW_MAX_BYTES
+    {
+        return Err(unusable());
+    }
+    Ok(output.stdout)
+}
