@@ -328,6 +328,24 @@ struct Inner {
     sessions: usize,
     timeout: Duration,
     stats: Stats,
+    /// Record tags that verified, by [`verified_key`]: the same row read again (a credential
+    /// on every signature) needs no second HSM call. A changed byte of the row or its tag is
+    /// another key and goes to the HSM. Bounded: forgotten whole when full.
+    verified: Mutex<std::collections::HashSet<[u8; 32]>>,
+}
+
+/// How many verified record tags are remembered (32 bytes each).
+const VERIFIED_CAPACITY: usize = 8192;
+
+/// The key under which a verified (message, tag) pair is remembered: SHA-256 over the
+/// message's length, the message and the tag, so no two pairs share a key.
+fn verified_key(message: &[u8], tag: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update((message.len() as u64).to_be_bytes());
+    h.update(message);
+    h.update(tag);
+    h.finalize().into()
 }
 
 /// Loads a PKCS#11 module and initialises it (a second initialisation in the same process is
@@ -403,6 +421,7 @@ impl Hsm {
             sessions: options.sessions.max(1),
             timeout: options.timeout,
             stats: Stats::default(),
+            verified: Mutex::new(std::collections::HashSet::new()),
         };
         inner.rebuild()?;
         Ok(Self {
@@ -674,26 +693,55 @@ impl Hsm {
     /// # Errors
     /// [`Error::KeyMissing`]; PKCS#11 failures other than a wrong tag.
     pub async fn mac_verify(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Vec<bool>, Error> {
-        self.run(move |inner, session| {
-            let key = inner.find(session, ObjectClass::SECRET_KEY, RECORDS_KEY_LABEL)?;
-            pairs
-                .iter()
-                .map(|(m, tag)| {
-                    if tag.len() != 32 {
-                        return Ok(false);
-                    }
-                    match session.verify(&Mechanism::Sha256Hmac, key, m, tag) {
-                        Ok(()) => Ok(true),
-                        Err(CkError::Pkcs11(
-                            RvError::SignatureInvalid | RvError::SignatureLenRange,
-                            _,
-                        )) => Ok(false),
-                        Err(e) => Err(Error::from_ck("C_Verify(HMAC)", e)),
-                    }
-                })
-                .collect()
-        })
-        .await
+        let keys: Vec<[u8; 32]> = pairs.iter().map(|(m, t)| verified_key(m, t)).collect();
+        let known: Vec<bool> = {
+            let verified = lock(&self.inner.verified);
+            keys.iter().map(|k| verified.contains(k)).collect()
+        };
+        if known.iter().all(|k| *k) {
+            return Ok(known);
+        }
+        let asked: Vec<(Vec<u8>, Vec<u8>)> = pairs
+            .into_iter()
+            .zip(&known)
+            .filter(|(_, k)| !**k)
+            .map(|(p, _)| p)
+            .collect();
+        let mut answers = self
+            .run(move |inner, session| {
+                let key = inner.find(session, ObjectClass::SECRET_KEY, RECORDS_KEY_LABEL)?;
+                asked
+                    .iter()
+                    .map(|(m, tag)| {
+                        if tag.len() != 32 {
+                            return Ok(false);
+                        }
+                        match session.verify(&Mechanism::Sha256Hmac, key, m, tag) {
+                            Ok(()) => Ok(true),
+                            Err(CkError::Pkcs11(
+                                RvError::SignatureInvalid | RvError::SignatureLenRange,
+                                _,
+                            )) => Ok(false),
+                            Err(e) => Err(Error::from_ck("C_Verify(HMAC)", e)),
+                        }
+                    })
+                    .collect::<Result<Vec<bool>, Error>>()
+            })
+            .await?
+            .into_iter();
+        let mut verified = lock(&self.inner.verified);
+        let mut out = Vec::with_capacity(known.len());
+        for (known, key) in known.into_iter().zip(keys) {
+            let ok = known || answers.next().unwrap_or(false);
+            if ok && !known {
+                if verified.len() >= VERIFIED_CAPACITY {
+                    verified.clear();
+                }
+                verified.insert(key);
+            }
+            out.push(ok);
+        }
+        Ok(out)
     }
 }
 

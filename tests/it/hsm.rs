@@ -582,3 +582,37 @@ async fn sealed_data_opens_only_with_its_binding_and_the_data_key_stays_in_the_t
         "the data key unwrapped a user key"
     );
 }
+
+/// A record tag that verified is remembered, so the same row read again costs no HSM call;
+/// any changed byte of the row or of its tag goes to the HSM again and is refused.
+#[tokio::test]
+async fn verified_record_tags_are_remembered_but_a_changed_byte_is_checked_again() {
+    let (_token, hsm) = support::new_hsm(1).await;
+    let message = b"credential|owner|policy".to_vec();
+    let tag = hsm.mac(vec![message.clone()]).await.unwrap().remove(0);
+    let pair = (message.clone(), tag.clone());
+    assert_eq!(hsm.mac_verify(vec![pair.clone()]).await.unwrap(), [true]);
+    let before = hsm.stats().operations;
+    assert_eq!(hsm.mac_verify(vec![pair.clone()]).await.unwrap(), [true]);
+    assert_eq!(hsm.stats().operations, before, "answered from memory");
+
+    let mut other_tag = tag.clone();
+    other_tag[0] ^= 1;
+    let mut other_message = message.clone();
+    other_message[0] ^= 1;
+    let answers = hsm
+        .mac_verify(vec![
+            (message.clone(), other_tag),
+            pair,
+            (other_message, tag),
+            (message, Vec::new()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers, [false, true, false, false]);
+    assert_eq!(
+        hsm.stats().operations,
+        before + 1,
+        "the changed pairs went to the HSM"
+    );
+}
