@@ -29,7 +29,7 @@ pub(super) fn run(mut config: Config) -> anyhow::Result<()> {
         let redacted = state_config_fingerprint(&config)?;
         service.started(redacted).await?;
         let state = AppState {
-            service: service.clone(),
+            service: Arc::new(service.clone()),
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),
         };

@@ -20,8 +20,9 @@ use crate::telemetry::Metrics;
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The use cases.
-    pub service: Service,
+    /// The use cases (behind one pointer: the state is cloned for every request and every
+    /// middleware, and the service holds many shared parts).
+    pub service: Arc<Service>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// The effective configuration.

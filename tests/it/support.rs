@@ -444,7 +444,7 @@ impl Service {
             ..
         } = app;
         let state = qsign::http::AppState {
-            service: service.clone(),
+            service: std::sync::Arc::new(service.clone()),
             metrics: std::sync::Arc::new(qsign::telemetry::Metrics::default()),
             config: std::sync::Arc::new(config),
         };
