@@ -404,6 +404,30 @@ impl Keys {
         self.checked(row).await
     }
 
+    /// A credential by id with the use count of a SAD, read in one query (what a signature
+    /// request needs); without a SAD, the credential alone.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also when its integrity tag fails); store failures.
+    pub async fn by_id_with_sad_uses(
+        &self,
+        id: &str,
+        sad: Option<&str>,
+    ) -> Result<(Credential, Option<i64>), Error> {
+        let Some(sad) = sad else {
+            return Ok((self.by_id(id).await?, None));
+        };
+        let Ok(id) = uuid::Uuid::parse_str(id) else {
+            return Err(Error::NotFound);
+        };
+        let (row, used) = self
+            .store
+            .credential_and_sad_uses(&id.to_string(), sad)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok((self.checked(row).await?, Some(used)))
+    }
+
     /// The live seal credential of an organisation.
     ///
     /// # Errors

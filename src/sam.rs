@@ -21,6 +21,8 @@
 
 mod sad;
 
+pub use sad::unverified_id as unverified_sad_id;
+
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
@@ -141,6 +143,10 @@ pub struct SignRequest<'a> {
     /// What is signed for each covered hash; the SAM derives it itself, so that what gets
     /// signed always follows from what the SAD covers.
     pub derive: Derive<'a>,
+    /// The SAD's use count as read together with the credential (one query for what a
+    /// signature needs), if it was; used only when it is the count of the SAD that verifies.
+    /// It serves the early refusal only: the conditional update at commit decides.
+    pub spent: Option<(SadId, i64)>,
 }
 
 /// Each distinct hash of a request (its bytes, in byte order) with how often the request signs
@@ -542,11 +548,14 @@ impl Sam {
         }
         // Spent uses are read here to refuse early (and to tell a replay from too many
         // hashes); the conditional update at commit decides races.
-        let used = self
-            .store
-            .sad_uses(&claims.jti.to_string())
-            .await
-            .map_err(|e| (e.into(), id))?;
+        let used = match request.spent {
+            Some((sad, used)) if sad == claims.jti => used,
+            _ => self
+                .store
+                .sad_uses(&claims.jti.to_string())
+                .await
+                .map_err(|e| (e.into(), id))?,
+        };
         let asked = i64::try_from(request.hashes.len()).unwrap_or(i64::MAX);
         if used >= i64::from(claims.n) {
             return fail(Error::Used);

@@ -34,6 +34,23 @@ pub(super) struct Claims {
     pub scal: String,
 }
 
+/// The id a SAD names, read without checking its signature: only so that its use count can be
+/// read together with the credential. Nothing depends on it before the SAM has verified the
+/// SAD, and the SAM uses a count read this way only for the id it verified.
+#[must_use]
+pub fn unverified_id(sad: &str) -> Option<SadId> {
+    use base64::Engine as _;
+    #[derive(Deserialize)]
+    struct Named {
+        jti: SadId,
+    }
+    let payload = sad.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice::<Named>(&bytes).ok().map(|n| n.jti)
+}
+
 impl Claims {
     /// The claims of a SAD whose signature verifies under the SAD key, or `None`.
     pub(super) fn verify(sad: &str, kid: &str, key: &VerifyKey) -> Option<Self> {

@@ -97,19 +97,26 @@ impl Signing {
         principal: &Principal,
         id: &str,
     ) -> Result<Credential, Error> {
-        let credential = match self.keys.owned(&principal.person, id).await {
-            Ok(c) => c,
-            Err(crate::keys::Error::NotFound) => {
-                let c = self.keys.by_id(id).await?;
-                if !matches!(c.kind, crate::keys::Kind::Seal { .. }) {
-                    return Err(crate::keys::Error::NotFound.into());
-                }
-                c
-            }
-            Err(e) => return Err(e.into()),
-        };
+        Ok(self.usable_credential_with(principal, id, None).await?.0)
+    }
+
+    /// [`Self::usable_credential`], with the use count of the SAD `sad` read in the same
+    /// query when there is one.
+    async fn usable_credential_with(
+        &self,
+        principal: &Principal,
+        id: &str,
+        sad: Option<&str>,
+    ) -> Result<(Credential, Option<i64>), Error> {
+        let (credential, used) = self.keys.by_id_with_sad_uses(id, sad).await?;
+        // Another person's credential is found only if it is a seal (which members use).
+        if credential.person != principal.person
+            && !matches!(credential.kind, crate::keys::Kind::Seal { .. })
+        {
+            return Err(crate::keys::Error::NotFound.into());
+        }
         match self.orgs.may_use(&principal.person, &credential).await {
-            Ok(()) => Ok(credential),
+            Ok(()) => Ok((credential, used)),
             Err(crate::orgs::Error::NoMember) => Err(crate::keys::Error::NotFound.into()),
             Err(e) => Err(e.into()),
         }
@@ -220,12 +227,23 @@ impl Signing {
         principal: &Principal,
         id: &str,
     ) -> Result<Credential, Error> {
-        let credential = self.usable_credential(principal, id).await?;
+        Ok(self.signing_credential_with(principal, id, None).await?.0)
+    }
+
+    /// [`Self::signing_credential`], with the use count of the SAD `sad` read in the same
+    /// query when there is one.
+    pub(super) async fn signing_credential_with(
+        &self,
+        principal: &Principal,
+        id: &str,
+        sad: Option<&str>,
+    ) -> Result<(Credential, Option<i64>), Error> {
+        let (credential, used) = self.usable_credential_with(principal, id, sad).await?;
         credential.usable()?;
         if principal.loa < credential.policy.min_loa {
             return Err(insufficient(&credential));
         }
-        Ok(credential)
+        Ok((credential, used))
     }
 }
 

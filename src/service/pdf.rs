@@ -90,6 +90,7 @@ impl Pades {
                     scheme: signer.scheme,
                     sign_algo: signer.sign_algo,
                     derive: Derive::Pades(&prepared),
+                    spent: None,
                 },
                 ctx,
                 UnixTime::from_secs(now),

@@ -17,6 +17,16 @@ use crate::sam::{self, Grant, Sad, Sam, SignRequest};
 use crate::store::Store;
 use crate::types::{ActivationFactor, Digest, DigestError, HashAlgorithm, UnixTime};
 
+/// What a signHash request signs with: checked before any SAD is looked at.
+struct SignTarget {
+    credential: Credential,
+    scheme: crate::hsm::SignAlgorithm,
+    algorithm: HashAlgorithm,
+    hashes: Vec<Digest>,
+    /// The SAD's use count, read with the credential.
+    spent: Option<(crate::types::SadId, i64)>,
+}
+
 /// Credentials, activation and signing hashes.
 #[derive(Debug, Clone)]
 pub struct Signing {
@@ -519,7 +529,13 @@ impl Signing {
             Ok(c) => c,
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
         };
-        let (credential, scheme, algorithm, hashes) = credential;
+        let SignTarget {
+            credential,
+            scheme,
+            algorithm,
+            hashes,
+            spent,
+        } = credential;
         let sad = self
             .sad_or_approval(
                 principal,
@@ -542,6 +558,7 @@ impl Signing {
                     scheme,
                     sign_algo: &request.sign_algo,
                     derive: crate::sam::Derive::Hashes,
+                    spent,
                 },
                 &ctx,
                 UnixTime::from_secs(self.now()),
@@ -560,18 +577,18 @@ impl Signing {
         &self,
         principal: &Principal,
         request: &SignHash,
-    ) -> Result<
-        (
-            Credential,
-            crate::hsm::SignAlgorithm,
-            HashAlgorithm,
-            Vec<Digest>,
-        ),
-        Error,
-    > {
-        let credential = self
-            .signing_credential(principal, &request.credential_id)
+    ) -> Result<SignTarget, Error> {
+        // The SAD's use count comes with the credential, in one query.
+        let sad = request.sad.as_deref();
+        let sad_id = sad.and_then(crate::sam::unverified_sad_id);
+        let (credential, used) = self
+            .signing_credential_with(
+                principal,
+                &request.credential_id,
+                sad_id.map(|id| id.to_string()).as_deref(),
+            )
             .await?;
+        let spent = sad_id.zip(used);
         let hash = request
             .hash_algorithm
             .as_deref()
@@ -589,7 +606,13 @@ impl Signing {
                 )
             })?;
         let hashes = parse_hashes(&request.hashes, algorithm)?;
-        Ok((credential, scheme, algorithm, hashes))
+        Ok(SignTarget {
+            credential,
+            scheme,
+            algorithm,
+            hashes,
+            spent,
+        })
     }
 
     /// `signatures/timestamp`: an RFC 3161 token over a hash from the embedded TSA.

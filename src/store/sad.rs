@@ -1,6 +1,15 @@
 //! Signature activation data: how often each SAD was used, its mode and each hash's count.
 
-use super::{Error, Store, Tx};
+use super::credentials::credential_columns;
+use super::{CredentialRow, Error, Store, Tx};
+
+/// A credential with the use count of a SAD, read in one query.
+#[derive(Debug, sqlx::FromRow)]
+struct CredentialUses {
+    #[sqlx(flatten)]
+    credential: CredentialRow,
+    sad_used: i64,
+}
 
 /// Adds `$2` uses to a SAD only while the total stays within `$3`: zero rows means no.
 const USE_SAD: &str = "INSERT INTO sad_uses (id, used, expires_at) VALUES ($1, $2, $4) \
@@ -21,6 +30,32 @@ impl Store {
             id
         )?
         .map_or(0, |r| r.0))
+    }
+
+    /// A credential by id together with how often a SAD has been used (0 when never): what a
+    /// signature request reads, in one query.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn credential_and_sad_uses(
+        &self,
+        id: &str,
+        sad: &str,
+    ) -> Result<Option<(CredentialRow, i64)>, Error> {
+        Ok(fetch!(
+            self,
+            fetch_optional,
+            CredentialUses,
+            concat!(
+                "SELECT ",
+                credential_columns!(),
+                ", COALESCE((SELECT used FROM sad_uses WHERE sad_uses.id = $2), 0) AS sad_used \
+                 FROM credentials WHERE id = $1"
+            ),
+            id,
+            sad
+        )?
+        .map(|r| (r.credential, r.sad_used)))
     }
 
     /// Marks `id` used, once: `false` when it was used before (across nodes). Shares the SAD

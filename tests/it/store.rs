@@ -975,8 +975,31 @@ async fn credentials(store: &Store) {
         [qes.clone(), adv.clone()],
         "oldest first"
     );
-    assert_eq!(store.credential("cred-2").await.unwrap(), Some(adv));
+    assert_eq!(store.credential("cred-2").await.unwrap(), Some(adv.clone()));
     assert!(store.credentials(&bob.id).await.unwrap().is_empty());
+    // What a signature reads in one query: the credential and a SAD's uses (0 when never).
+    assert_eq!(
+        store
+            .credential_and_sad_uses("cred-2", "sad-9")
+            .await
+            .unwrap(),
+        Some((adv.clone(), 0))
+    );
+    assert!(use_sad(store, "sad-9", 2, 5, "hash", &[]).await);
+    assert_eq!(
+        store
+            .credential_and_sad_uses("cred-2", "sad-9")
+            .await
+            .unwrap(),
+        Some((adv, 2))
+    );
+    assert_eq!(
+        store
+            .credential_and_sad_uses("cred-x", "sad-9")
+            .await
+            .unwrap(),
+        None
+    );
 
     assert_conflict(in_tx!(store, |tx| tx.insert_credential(&qes)));
     let second_qes = credential("cred-3", &alice.id, "qes", NOW + 2);
