@@ -7,7 +7,7 @@
 //! to a password alone by accident.
 
 use super::{Error, Identity, Loa, Principal};
-use crate::audit::{Actor, Context, Event};
+use crate::audit::{Context, Event};
 
 /// What a person has enrolled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,10 +208,7 @@ impl Identity {
         event: Event,
         now: i64,
     ) -> Result<(), Error> {
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id: ctx.request_id.clone(),
-        };
+        let ctx = Context::person(principal.person, ctx.request_id.clone());
         let entry = ctx.entry(Some(format!("person:{}", principal.person)), event);
         self.audit.record(&entry, now.saturating_mul(1000)).await?;
         Ok(())
