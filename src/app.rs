@@ -116,13 +116,7 @@ impl Settings {
             sad_lifetime_secs: config.signing.sad_lifetime_secs,
             document_lifetime_secs: config.signing.document_lifetime_secs,
             operators: config.identity.operators.clone(),
-            validation: ValidationSettings {
-                anchors,
-                max_bytes: config.validation.max_bytes,
-                timeout_secs: config.validation.timeout_secs,
-                fetch_revocation: config.validation.fetch_revocation,
-                fetch_timeout_secs: config.validation.fetch_timeout_secs,
-            },
+            validation: ValidationSettings::new(&config.validation, anchors),
         })
     }
 }

@@ -30,6 +30,7 @@ use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use loa::{Factor, Loa, LoaPolicy};
+pub use login::{Attempt, Proof};
 use token::{Claims, TokenError, Verifier};
 
 /// Errors of the identity provider.

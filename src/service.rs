@@ -41,7 +41,7 @@ mod validation;
 
 use std::sync::Arc;
 
-use crate::audit::{Actor, Audit, Context, Event};
+use crate::audit::{Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::hsm::Hsm;
 pub use crate::identity::loa::Loa;
@@ -65,7 +65,7 @@ pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use documents::Documents;
 pub use error::{Error, ErrorCode};
-pub use login::{AuthorizeForm, AuthorizeOutcome, Logins, PasskeyLogin};
+pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use orgs::Organisations;
 pub use review::{DocumentInfo, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};
@@ -212,10 +212,7 @@ fn unix_now_ms(clock: &SharedClock) -> i64 {
 
 /// The audit context of a request by a person.
 fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
-    Context {
-        actor: Actor::Person(principal.person),
-        request_id,
-    }
+    Context::person(principal.person, request_id)
 }
 
 /// A person as the owner of credentials (their name from the account).

@@ -83,6 +83,14 @@ macro_rules! fetch {
     };
 }
 
+/// `SELECT` a row type's columns (`$columns`: the name of one of the aggregates' column
+/// macros) `FROM` a table and the rest of the statement.
+macro_rules! select_from {
+    ($columns:ident, $from:literal) => {
+        concat!("SELECT ", $columns!(), " FROM ", $from)
+    };
+}
+
 pub mod audit;
 pub mod credentials;
 pub mod documents;
@@ -207,6 +215,12 @@ const TABLES_POSTGRES: &str = "SELECT table_name AS name FROM information_schema
      WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' ORDER BY table_name";
 const SCHEMA_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) AS version FROM _sqlx_migrations WHERE success";
+
+/// The migrations of each back end, embedded at build time.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
+
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres://`) and applies the migrations.
     ///
@@ -218,6 +232,7 @@ impl Store {
             target: target.clone(),
             message: e.to_string(),
         };
+        let migration = |e: sqlx::migrate::MigrateError| Error::Migration(e.to_string());
         let store = if url.starts_with("sqlite:") {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(unavailable)?
@@ -236,10 +251,7 @@ impl Store {
                 .connect_with(connect.clone())
                 .await
                 .map_err(unavailable)?;
-            sqlx::migrate!("src/store/migrations/sqlite")
-                .run(&write)
-                .await
-                .map_err(|e| Error::Migration(e.to_string()))?;
+            SQLITE_MIGRATIONS.run(&write).await.map_err(migration)?;
             let read = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.connect_timeout)
@@ -254,10 +266,7 @@ impl Store {
                 .connect(url)
                 .await
                 .map_err(unavailable)?;
-            sqlx::migrate!("src/store/migrations/postgres")
-                .run(&pool)
-                .await
-                .map_err(|e| Error::Migration(e.to_string()))?;
+            POSTGRES_MIGRATIONS.run(&pool).await.map_err(migration)?;
             Self::Postgres(pool)
         };
         Ok(store)

@@ -278,6 +278,24 @@ impl Context {
         }
     }
 
+    /// A person acting under a request.
+    #[must_use]
+    pub fn person(id: uuid::Uuid, request_id: Option<String>) -> Self {
+        Self {
+            actor: Actor::Person(id),
+            request_id,
+        }
+    }
+
+    /// An anonymous client (before a login, or of a public endpoint) under a request.
+    #[must_use]
+    pub fn anonymous(request_id: Option<String>) -> Self {
+        Self {
+            actor: Actor::Anonymous,
+            request_id,
+        }
+    }
+
     /// An entry about `subject` by this actor.
     #[must_use]
     pub fn entry(&self, subject: Option<String>, event: Event) -> Entry {

@@ -91,36 +91,32 @@ impl ExternalIssuer {
             .and_then(|k| k.as_array())
             .ok_or("JWKS has no keys array")?
         {
-            if key.get("kty").and_then(|v| v.as_str()) == Some("RSA") {
-                let (Some(kid), Some(n), Some(e)) = (
-                    key.get("kid").and_then(|v| v.as_str()),
-                    key.get("n").and_then(b64),
-                    key.get("e").and_then(b64),
-                ) else {
-                    continue;
-                };
-                let verifying = super::token::VerifyKey::rsa(n, e)
-                    .map_err(|_| format!("JWKS key {kid} is an RSA key under 2048 bits"))?;
-                keys.push((kid.to_owned(), verifying));
-                continue;
-            }
-            if key.get("kty").and_then(|v| v.as_str()) != Some("EC")
-                || key.get("crv").and_then(|v| v.as_str()) != Some("P-256")
-            {
-                continue;
-            }
-            let (Some(kid), Some(x), Some(y)) = (
-                key.get("kid").and_then(|v| v.as_str()),
-                key.get("x").and_then(b64),
-                key.get("y").and_then(b64),
-            ) else {
+            let text = |name: &str| key.get(name).and_then(|v| v.as_str());
+            let bytes = |name: &str| key.get(name).and_then(b64);
+            // Keys without a kid, of other types or with missing parts are passed over.
+            let Some(kid) = text("kid") else {
                 continue;
             };
-            let mut point = vec![0x04];
-            point.extend(x);
-            point.extend(y);
-            let verifying = super::token::VerifyKey::from_sec1(&point)
-                .map_err(|_| format!("JWKS key {kid} is not a P-256 point"))?;
+            let verifying = match (text("kty"), text("crv")) {
+                (Some("RSA"), _) => {
+                    let (Some(n), Some(e)) = (bytes("n"), bytes("e")) else {
+                        continue;
+                    };
+                    super::token::VerifyKey::rsa(n, e)
+                        .map_err(|_| format!("JWKS key {kid} is an RSA key under 2048 bits"))?
+                }
+                (Some("EC"), Some("P-256")) => {
+                    let (Some(x), Some(y)) = (bytes("x"), bytes("y")) else {
+                        continue;
+                    };
+                    let mut point = vec![0x04];
+                    point.extend(x);
+                    point.extend(y);
+                    super::token::VerifyKey::from_sec1(&point)
+                        .map_err(|_| format!("JWKS key {kid} is not a P-256 point"))?
+                }
+                _ => continue,
+            };
             keys.push((kid.to_owned(), verifying));
         }
         if keys.is_empty() {

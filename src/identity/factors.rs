@@ -7,7 +7,7 @@
 //! to a password alone by accident.
 
 use super::{Error, Identity, Loa, Principal};
-use crate::audit::{Actor, Context, Event};
+use crate::audit::{Context, Event};
 
 /// What a person has enrolled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,10 +78,7 @@ impl Identity {
     /// # Errors
     /// [`Error::InsufficientLoa`] below High; store failures.
     pub async fn totp_offer(&self, principal: &Principal) -> Result<TotpOffer, Error> {
-        need(principal, Loa::High)?;
-        if principal.external {
-            return Err(Error::LocalFactors);
-        }
+        may_enrol(principal)?;
         let factors = self.factors(principal).await?;
         let secret = super::totp::new_secret().map_err(|e| Error::Internal(e.to_string()))?;
         let uri = super::totp::uri(&secret, "qsign", &factors.username);
@@ -101,10 +98,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<(), Error> {
-        need(principal, Loa::High)?;
-        if principal.external {
-            return Err(Error::LocalFactors);
-        }
+        may_enrol(principal)?;
         let step = super::totp::matching_step(secret.trim(), code.trim(), now)
             .ok_or(Error::InvalidCredentials)?;
         let person = principal.person.to_string();
@@ -134,8 +128,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<(), Error> {
-        need(principal, Loa::Substantial)?;
-        let factors = self.factors(principal).await?;
+        let factors = self.factors_to_remove(principal).await?;
         if !factors.totp {
             return Err(Error::InvalidAccount(
                 "no one-time code app is enrolled".into(),
@@ -173,8 +166,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<(), Error> {
-        need(principal, Loa::Substantial)?;
-        let factors = self.factors(principal).await?;
+        let factors = self.factors_to_remove(principal).await?;
         if !factors.passkeys.iter().any(|p| p.id == credential_id) {
             return Err(Error::UnknownAccount);
         }
@@ -201,6 +193,12 @@ impl Identity {
         .await
     }
 
+    /// The caller's factors, for removing one: that needs a Substantial session.
+    async fn factors_to_remove(&self, principal: &Principal) -> Result<Factors, Error> {
+        need(principal, Loa::Substantial)?;
+        self.factors(principal).await
+    }
+
     async fn factor_event(
         &self,
         principal: &Principal,
@@ -208,14 +206,21 @@ impl Identity {
         event: Event,
         now: i64,
     ) -> Result<(), Error> {
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id: ctx.request_id.clone(),
-        };
+        let ctx = Context::person(principal.person, ctx.request_id.clone());
         let entry = ctx.entry(Some(format!("person:{}", principal.person)), event);
         self.audit.record(&entry, now.saturating_mul(1000)).await?;
         Ok(())
     }
+}
+
+/// Whether the caller may (re)place a factor: a High session of a person of this identity
+/// provider (a person of an external issuer has no local factors).
+fn may_enrol(principal: &Principal) -> Result<(), Error> {
+    need(principal, Loa::High)?;
+    if principal.external {
+        return Err(Error::LocalFactors);
+    }
+    Ok(())
 }
 
 fn need(principal: &Principal, required: Loa) -> Result<(), Error> {

@@ -60,66 +60,52 @@ impl Identity {
                 )
                 .await?;
         }
-        for k in &rows.passkeys {
-            let mac = hsm
-                .tag_record(&Record::Passkey {
-                    person: &k.person_id,
-                    credential_id: &k.credential_id,
-                    passkey: &k.passkey,
-                    high_from: k.high_from,
-                    bound_by: &k.bound_by,
-                })
-                .await?;
-            store
-                .set_tag(Tagged::Passkey(&k.credential_id), &mac)
-                .await?;
-        }
-        for c in &rows.credentials {
-            let mac = hsm
-                .tag_record(&Record::Credential {
-                    id: &c.id,
-                    person: &c.person,
-                    policy: &c.policy,
-                    kind: &c.kind,
-                    cvr: c.cvr.as_deref(),
-                    algorithm: &c.algorithm,
-                    wrapped: &c.wrapped,
-                    status: &c.status,
-                })
-                .await?;
-            store.set_tag(Tagged::Credential(&c.id), &mac).await?;
-        }
-        for (issuer, subject, person) in &rows.externals {
-            let mac = hsm
-                .tag_record(&Record::ExternalSubject {
-                    issuer,
-                    subject,
-                    person,
-                })
-                .await?;
-            store
-                .set_tag(Tagged::External { issuer, subject }, &mac)
-                .await?;
-        }
-        for m in &rows.members {
-            let mac = hsm
-                .tag_record(&Record::Membership {
-                    cvr: &m.cvr,
-                    person: &m.person,
-                    admin: m.admin,
-                    sign_on_behalf: m.sign_on_behalf,
-                    use_seal: m.use_seal,
-                })
-                .await?;
-            store
-                .set_tag(
-                    Tagged::Member {
-                        cvr: &m.cvr,
-                        person: &m.person,
-                    },
-                    &mac,
-                )
-                .await?;
+        // Then every other row, in this order, with what its tag covers.
+        let mut others: Vec<(Record<'_>, Tagged<'_>)> = Vec::with_capacity(count);
+        others.extend(rows.passkeys.iter().map(|k| {
+            (
+                super::passkey::passkey_record(k),
+                Tagged::Passkey(&k.credential_id),
+            )
+        }));
+        others.extend(rows.credentials.iter().map(|c| {
+            let record = Record::Credential {
+                id: &c.id,
+                person: &c.person,
+                policy: &c.policy,
+                kind: &c.kind,
+                cvr: c.cvr.as_deref(),
+                algorithm: &c.algorithm,
+                wrapped: &c.wrapped,
+                status: &c.status,
+            };
+            (record, Tagged::Credential(&c.id))
+        }));
+        others.extend(rows.externals.iter().map(|(issuer, subject, person)| {
+            let record = Record::ExternalSubject {
+                issuer,
+                subject,
+                person,
+            };
+            (record, Tagged::External { issuer, subject })
+        }));
+        others.extend(rows.members.iter().map(|m| {
+            let record = Record::Membership {
+                cvr: &m.cvr,
+                person: &m.person,
+                admin: m.admin,
+                sign_on_behalf: m.sign_on_behalf,
+                use_seal: m.use_seal,
+            };
+            let row = Tagged::Member {
+                cvr: &m.cvr,
+                person: &m.person,
+            };
+            (record, row)
+        }));
+        for (record, row) in others {
+            let mac = hsm.tag_record(&record).await?;
+            store.set_tag(row, &mac).await?;
         }
         Ok(count)
     }

@@ -1,14 +1,15 @@
-//! Password login and its throttling: attempts counted per username and per source address,
-//! locks with exponential back-off, the password and TOTP checks, and the audit records of a
-//! login's success or failure.
+//! Logins and their throttling: attempts counted per username and per source address, locks
+//! with exponential back-off, the password and TOTP checks, and the audit records of a login's
+//! success or failure.
 
 use std::collections::BTreeSet;
 
+use webauthn_rs::prelude::PublicKeyCredential;
 use zeroize::Zeroizing;
 
 use super::loa::{Factor, Loa};
 use super::{passkey, totp, Error, Identity, Issued};
-use crate::audit::{Actor, Context, Event};
+use crate::audit::{Context, Event};
 use crate::hsm;
 use crate::store::PersonRow;
 
@@ -19,13 +20,45 @@ const ADDRESS_FACTOR: i64 = 10;
 /// guessing cannot lock a person or a shared address for long.
 const MAX_LOCK_SECS: i64 = 900;
 
+/// One login as a form gives it: the account, its factors and where the attempt comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The account.
+    pub username: &'a str,
+    /// The factors given.
+    pub proof: Proof<'a>,
+    /// The client's address, when known: attempts are counted per address too.
+    pub source: Option<&'a str>,
+}
+
+/// The factors of a login.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// A password and, optionally, a TOTP code: at most Substantial.
+    Password {
+        /// The password.
+        password: &'a str,
+        /// A TOTP code.
+        otp: Option<&'a str>,
+    },
+    /// A passkey assertion of a started login ceremony with the password or a TOTP code beside
+    /// it: together they reach High (`policies/loa.toml`).
+    Passkey {
+        /// The state id from [`Identity::passkey_login_start`].
+        state: &'a str,
+        /// The assertion.
+        credential: &'a PublicKeyCredential,
+        /// What comes with the passkey.
+        second: passkey::SecondFactor<'a>,
+    },
+}
+
 impl Identity {
     /// The resource-owner password grant (an extension for scripted clients): password, and
     /// optionally a TOTP code. Returns a token at the level the factors reach.
     ///
     /// # Errors
-    /// [`Error::InvalidCredentials`] (the same for unknown users, wrong passwords and wrong
-    /// codes), [`Error::Locked`], [`Error::CodeReused`], store, HSM and audit failures.
+    /// As [`Identity::grant`].
     pub async fn password_grant(
         &self,
         username: &str,
@@ -35,10 +68,67 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let (id, factors, loa) = self
-            .password_login(username, password, otp, source, ctx, now)
-            .await?;
+        let proof = Proof::Password { password, otp };
+        let attempt = Attempt {
+            username,
+            proof,
+            source,
+        };
+        self.grant(attempt, ctx, now).await
+    }
+
+    /// A login at the token endpoint: a token at the level the factors reach.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCredentials`] (the same for unknown users, wrong passwords, refused
+    /// passkeys and wrong codes), [`Error::Locked`], [`Error::CodeReused`], store, HSM and
+    /// audit failures.
+    pub async fn grant(
+        &self,
+        attempt: Attempt<'_>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Issued, Error> {
+        let (id, factors, loa) = self.login(attempt, ctx, now).await?;
         self.issue(id, loa, &factors, now, now).await
+    }
+
+    /// Checks a login: the throttle, then the factors; on success records the login and
+    /// returns the person, the factors used and the level they reach (without issuing a
+    /// token).
+    pub(super) async fn login(
+        &self,
+        attempt: Attempt<'_>,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
+        let mut keys = self.throttle_keys(attempt.username, attempt.source);
+        if matches!(attempt.proof, Proof::Passkey { .. }) {
+            // A passkey assertion cannot be guessed: the username's lock (which a stranger can
+            // keep renewing with wrong passwords) does not stop a passkey login; the source
+            // address's count and the second factor's check still apply.
+            keys.retain(|k| k.starts_with("ip:"));
+        }
+        self.check_throttle(&keys, ctx, now).await?;
+        let person = self.store.person_by_username(attempt.username).await?;
+        let (person, factors, cap) = match attempt.proof {
+            Proof::Password { password, otp } => {
+                self.password_factors(person, password, otp, &keys, ctx, now)
+                    .await?
+            }
+            Proof::Passkey {
+                state,
+                credential,
+                second,
+            } => {
+                self.passkey_factors(person, state, credential, second, &keys, ctx, now)
+                    .await?
+            }
+        };
+        let (id, loa) = self
+            .succeed(&keys, &person, &factors, cap, ctx, now)
+            .await?;
+        Ok((id, factors, loa))
     }
 
     /// Whether a person's password hash carries its integrity tag.
@@ -99,10 +189,7 @@ impl Identity {
                 let secs = i64::try_from(self.settings.lockout.as_secs()).unwrap_or(i64::MAX);
                 let until = now.saturating_add(secs.saturating_mul(1 << over).min(MAX_LOCK_SECS));
                 self.store.lock_throttle(key, until).await?;
-                let anon = Context {
-                    actor: Actor::Anonymous,
-                    request_id: ctx.request_id.clone(),
-                };
+                let anon = Context::anonymous(ctx.request_id.clone());
                 self.audit
                     .record(
                         &anon.entry(
@@ -189,10 +276,7 @@ impl Identity {
             self.store.clear_throttle(key).await?;
         }
         let id = uuid::Uuid::parse_str(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
-        let ctx = Context {
-            actor: Actor::Person(id),
-            request_id: ctx.request_id.clone(),
-        };
+        let ctx = Context::person(id, ctx.request_id.clone());
         tracing::info!(person = %id, loa = loa.uri(), "login");
         let event = Event::Login {
             loa: loa.uri().to_owned(),
@@ -207,20 +291,18 @@ impl Identity {
         Ok((id, loa))
     }
 
-    /// Checks a password and, optionally, a TOTP code; on success records the login and
-    /// returns the person and the factors used (without issuing a token).
-    pub(super) async fn password_login(
+    /// Checks a password and, optionally, a TOTP code of the person a login names (if any);
+    /// returns the person, the factors and the highest level they may reach (no passkey here:
+    /// at most Substantial, whatever a policy file says).
+    async fn password_factors(
         &self,
-        username: &str,
+        person: Option<PersonRow>,
         password: &str,
         otp: Option<&str>,
-        source: Option<&str>,
+        keys: &[String],
         ctx: &Context,
         now: i64,
-    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
-        let keys = self.throttle_keys(username, source);
-        self.check_throttle(&keys, ctx, now).await?;
-        let person = self.store.person_by_username(username).await?;
+    ) -> Result<(PersonRow, BTreeSet<Factor>, Loa), Error> {
         let hash = person.as_ref().map_or_else(
             || self.dummy_hash.as_str().to_owned(),
             |p| p.password_hash.clone(),
@@ -237,7 +319,7 @@ impl Identity {
             other => {
                 let subject = other.map(|p| format!("person:{}", p.id));
                 return Err(self
-                    .fail(&keys, subject, "invalid_credentials", ctx, now)
+                    .fail(keys, subject, "invalid_credentials", ctx, now)
                     .await);
             }
         };
@@ -247,18 +329,14 @@ impl Identity {
                 self.check_second_factor(
                     &person,
                     passkey::SecondFactor::Totp(code),
-                    &keys,
+                    keys,
                     ctx,
                     now,
                 )
                 .await?,
             );
         }
-        // No passkey here: at most Substantial, whatever a policy file says.
-        let (id, loa) = self
-            .succeed(&keys, &person, &factors, Loa::Substantial, ctx, now)
-            .await?;
-        Ok((id, factors, loa))
+        Ok((person, factors, Loa::Substantial))
     }
 
     /// Records a failed attempt (already counted by [`Identity::check_throttle`]); returns the
@@ -272,10 +350,7 @@ impl Identity {
         now: i64,
     ) -> Error {
         tracing::warn!(reason, "login refused");
-        let anon = Context {
-            actor: Actor::Anonymous,
-            request_id: ctx.request_id.clone(),
-        };
+        let anon = Context::anonymous(ctx.request_id.clone());
         let result = self
             .audit
             .record(

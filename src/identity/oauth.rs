@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::loa::{Factor, Loa};
-use super::{Error, Identity, Issued};
+use super::{Attempt, Error, Identity, Issued};
 use crate::audit::Context;
 use crate::store::{OauthCodeRow, OauthRequestRow};
 
@@ -180,55 +180,24 @@ impl Identity {
         Ok(self.store.oauth_request(id, now).await?)
     }
 
-    /// The login page's submission: checks the password (and TOTP code), then returns where to
-    /// redirect with the code. The request stays usable after a wrong password.
+    /// The login page's submission (a password with an optional TOTP code, or a passkey with
+    /// the password or a TOTP code): checks the login, then returns where to redirect with the
+    /// code. The request stays usable after a failed login.
     ///
     /// # Errors
-    /// [`Error::InvalidCredentials`] also for an unknown or expired request; the login errors.
-    #[allow(clippy::too_many_arguments, reason = "one login form")]
-    pub async fn authorize_login(
+    /// [`Error::InvalidCredentials`] also for an unknown or expired request; the errors of
+    /// [`Identity::grant`].
+    pub async fn authorize(
         &self,
         request: &str,
-        username: &str,
-        password: &str,
-        otp: Option<&str>,
-        source: Option<&str>,
+        attempt: Attempt<'_>,
         ctx: &Context,
         now: i64,
     ) -> Result<String, Error> {
         if self.store.oauth_request(request, now).await?.is_none() {
             return Err(Error::InvalidCredentials);
         }
-        let (person, factors, loa) = self
-            .password_login(username, password, otp, source, ctx, now)
-            .await?;
-        self.complete_authorization(request, person, &factors, loa, now)
-            .await
-    }
-
-    /// The passkey variant of the login page: the assertion plus the password or a TOTP code
-    /// (High); returns where to redirect with the code.
-    ///
-    /// # Errors
-    /// As [`Identity::authorize_login`].
-    #[allow(clippy::too_many_arguments, reason = "one login form")]
-    pub async fn authorize_passkey(
-        &self,
-        request: &str,
-        username: &str,
-        state: &str,
-        credential: &webauthn_rs::prelude::PublicKeyCredential,
-        second: super::passkey::SecondFactor<'_>,
-        source: Option<&str>,
-        ctx: &Context,
-        now: i64,
-    ) -> Result<String, Error> {
-        if self.store.oauth_request(request, now).await?.is_none() {
-            return Err(Error::InvalidCredentials);
-        }
-        let (person, factors, loa) = self
-            .passkey_login(username, state, credential, second, source, ctx, now)
-            .await?;
+        let (person, factors, loa) = self.login(attempt, ctx, now).await?;
         self.complete_authorization(request, person, &factors, loa, now)
             .await
     }

@@ -17,7 +17,7 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::loa::{Factor, Loa};
 use super::{Error, Identity, Issued, Principal};
-use crate::audit::{Actor, Context, Event};
+use crate::audit::{Context, Event};
 use crate::store::{PasskeyRow, PersonRow};
 
 /// How long a ceremony may take, seconds.
@@ -264,10 +264,7 @@ impl Identity {
             Err(crate::store::Error::Conflict) => return Err(Error::InvalidCredentials),
             other => other?,
         }
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id: ctx.request_id.clone(),
-        };
+        let ctx = Context::person(principal.person, ctx.request_id.clone());
         let entry = ctx.entry(
             Some(format!("person:{person}")),
             Event::FactorEnrolled {
@@ -448,78 +445,37 @@ impl Identity {
         Ok(high)
     }
 
-    /// Finishes a passkey login. A passkey is one factor here: a password or a TOTP code must
-    /// come with it, and together they reach High (`policies/loa.toml`).
-    ///
-    /// # Errors
-    /// [`Error::InvalidCredentials`], [`Error::Locked`], [`Error::CodeReused`]; store, HSM and
-    /// audit failures.
+    /// Checks the passkey assertion of a login and its second factor for the person the login
+    /// names (if any, and active); returns the person, the factors and the highest level they
+    /// may reach (Substantial while the passkey is in its delay).
     #[allow(clippy::too_many_arguments, reason = "one login form")]
-    pub async fn passkey_login_finish(
+    pub(super) async fn passkey_factors(
         &self,
-        username: &str,
+        person: Option<PersonRow>,
         state: &str,
         credential: &PublicKeyCredential,
         second: SecondFactor<'_>,
-        source: Option<&str>,
+        keys: &[String],
         ctx: &Context,
         now: i64,
-    ) -> Result<Issued, Error> {
-        let (id, factors, loa) = self
-            .passkey_login(username, state, credential, second, source, ctx, now)
-            .await?;
-        self.issue(id, loa, &factors, now, now).await
-    }
-
-    /// Checks a passkey assertion and its second factor; on success records the login and
-    /// returns the person, the factors and the level (without issuing a token).
-    #[allow(clippy::too_many_arguments, reason = "one login form")]
-    pub(super) async fn passkey_login(
-        &self,
-        username: &str,
-        state: &str,
-        credential: &PublicKeyCredential,
-        second: SecondFactor<'_>,
-        source: Option<&str>,
-        ctx: &Context,
-        now: i64,
-    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
-        // A passkey assertion cannot be guessed: the username's lock (which a stranger can
-        // keep renewing with wrong passwords) does not stop a passkey login; the source
-        // address's count and the second factor's check still apply.
-        let keys: Vec<String> = self
-            .throttle_keys(username, source)
-            .into_iter()
-            .filter(|k| k.starts_with("ip:"))
-            .collect();
-        self.check_throttle(&keys, ctx, now).await?;
-        let person = self
-            .store
-            .person_by_username(username)
-            .await?
-            .filter(|p| p.status == "active");
-        let Some(person) = person else {
-            return Err(self
-                .fail(&keys, None, "invalid_credentials", ctx, now)
-                .await);
+    ) -> Result<(PersonRow, BTreeSet<Factor>, Loa), Error> {
+        let Some(person) = person.filter(|p| p.status == "active") else {
+            return Err(self.fail(keys, None, "invalid_credentials", ctx, now).await);
         };
         let subject = Some(format!("person:{}", person.id));
         let Ok(high) = self
             .authentication_finish(&person.id, "login", state, credential, now)
             .await
         else {
-            return Err(self.fail(&keys, subject, "passkey_refused", ctx, now).await);
+            return Err(self.fail(keys, subject, "passkey_refused", ctx, now).await);
         };
         let mut factors = BTreeSet::from([Factor::Webauthn]);
         factors.insert(
-            self.check_second_factor(&person, second, &keys, ctx, now)
+            self.check_second_factor(&person, second, keys, ctx, now)
                 .await?,
         );
         let cap = if high { Loa::High } else { Loa::Substantial };
-        let (id, loa) = self
-            .succeed(&keys, &person, &factors, cap, ctx, now)
-            .await?;
-        Ok((id, factors, loa))
+        Ok((person, factors, cap))
     }
 
     /// Steps a session up with a passkey: a new token whose factors are the old ones plus the
@@ -680,10 +636,7 @@ impl Identity {
             .collect();
         factors.insert(added);
         let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?.min(cap);
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id: ctx.request_id.clone(),
-        };
+        let ctx = Context::person(principal.person, ctx.request_id.clone());
         let entry = ctx.entry(
             Some(format!("person:{}", principal.person)),
             Event::StepUp {
@@ -696,7 +649,7 @@ impl Identity {
 }
 
 /// What a passkey row's integrity tag covers.
-fn passkey_record(row: &PasskeyRow) -> crate::hsm::Record<'_> {
+pub(super) fn passkey_record(row: &PasskeyRow) -> crate::hsm::Record<'_> {
     crate::hsm::Record::Passkey {
         person: &row.person_id,
         credential_id: &row.credential_id,

@@ -407,22 +407,24 @@ pub(super) fn name(attrs: &[(ObjectIdentifier, Text)]) -> Result<Name, Error> {
 }
 
 fn check_cvr(cvr: &str) -> Result<(), Error> {
-    if cvr.len() == 8 && cvr.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(Error::InvalidSubject(format!(
-            "CVR must be 8 digits, got {cvr:?}"
-        )))
-    }
+    check_code(cvr, 8, u8::is_ascii_digit, "CVR must be 8 digits")
 }
 
 fn check_country(country: &str) -> Result<(), Error> {
-    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+    check_code(
+        country,
+        2,
+        u8::is_ascii_uppercase,
+        "country must be two capital letters",
+    )
+}
+
+/// Checks a code of `len` ASCII characters, each of a `class`; `rule` says which in the error.
+fn check_code(code: &str, len: usize, class: fn(&u8) -> bool, rule: &str) -> Result<(), Error> {
+    if code.len() == len && code.bytes().all(|b| class(&b)) {
         Ok(())
     } else {
-        Err(Error::InvalidSubject(format!(
-            "country must be two capital letters, got {country:?}"
-        )))
+        Err(Error::InvalidSubject(format!("{rule}, got {code:?}")))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::audit::{Actor, Audit};
 use crate::clock::SharedClock;
 use crate::identity::loa::Loa;
 use crate::identity::{Identity, Principal};
-use crate::store::{AuditFilter, Store};
+use crate::store::{AuditFilter, AuditRow, Store};
 
 pub use crate::identity::factors::{Factors, TotpOffer};
 
@@ -128,9 +128,7 @@ impl Account {
         rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
         rows.dedup_by_key(|r| r.seq);
         rows.truncate(usize::try_from(limit).unwrap_or(100));
-        rows.iter()
-            .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
-            .collect()
+        records(&rows)
     }
 
     /// Whether the caller is a support operator (named in the configuration).
@@ -187,14 +185,19 @@ impl Account {
             })
             .await
             .map_err(audit_error)?;
-        rows.iter()
-            .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
-            .collect()
+        records(&rows)
     }
 
     fn now(&self) -> i64 {
         unix_now(&self.clock)
     }
+}
+
+/// The records of audit rows, as JSON.
+fn records(rows: &[AuditRow]) -> Result<Vec<serde_json::Value>, Error> {
+    rows.iter()
+        .map(|r| serde_json::from_slice(&r.record).map_err(|e| Error::internal(e.to_string())))
+        .collect()
 }
 
 /// Whether a request id can be a support reference (the caller's `X-Request-Id` is echoed

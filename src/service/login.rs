@@ -2,11 +2,12 @@
 //! step-ups, enrolling a passkey, the OAuth authorization-code flow with its login page,
 //! logout, and what relying parties read (JWKS, discovery, the issuer).
 
-use super::{from_json, to_json, unix_now, Error, ErrorCode};
-use crate::audit::{Actor, Context};
+use super::{from_json, person_ctx, to_json, unix_now, Error, ErrorCode};
+use crate::audit::Context;
 use crate::clock::SharedClock;
 use crate::identity::oauth::{AuthorizeError, AuthorizeQuery};
-use crate::identity::{Identity, Issued, Principal};
+use crate::identity::passkey::SecondFactor;
+use crate::identity::{Attempt, Identity, Issued, Principal, Proof};
 
 /// The identity provider's use cases.
 #[derive(Debug, Clone)]
@@ -65,22 +66,46 @@ pub struct PasskeyLogin {
 }
 
 impl PasskeyLogin {
-    /// The factor that comes with the passkey: the password, else a TOTP code (empty fields
-    /// count as absent).
-    fn second_factor(&self) -> Result<crate::identity::passkey::SecondFactor<'_>, Error> {
-        use crate::identity::passkey::SecondFactor;
-        match (
+    /// The login this form makes with its parsed `credential`: the passkey with the password,
+    /// else a TOTP code (empty fields count as absent).
+    fn attempt<'a>(
+        &'a self,
+        credential: &'a webauthn_rs::prelude::PublicKeyCredential,
+        source: Option<&'a str>,
+    ) -> Result<Attempt<'a>, Error> {
+        let second = match (
             self.password.as_deref().filter(|p| !p.is_empty()),
             self.otp.as_deref().filter(|o| !o.is_empty()),
         ) {
-            (Some(p), _) => Ok(SecondFactor::Password(p)),
-            (None, Some(code)) => Ok(SecondFactor::Totp(code)),
-            (None, None) => Err(Error::new(
-                ErrorCode::InvalidRequest,
-                "a password or a one-time code must come with the passkey",
-            )),
-        }
+            (Some(p), _) => SecondFactor::Password(p),
+            (None, Some(code)) => SecondFactor::Totp(code),
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    "a password or a one-time code must come with the passkey",
+                ))
+            }
+        };
+        let proof = Proof::Passkey {
+            state: &self.state,
+            credential,
+            second,
+        };
+        Ok(Attempt {
+            username: &self.username,
+            proof,
+            source,
+        })
     }
+}
+
+/// A started WebAuthn ceremony: the state id, and the options for
+/// `navigator.credentials.create` or `navigator.credentials.get`.
+pub type Ceremony = (String, serde_json::Value);
+
+/// A ceremony the identity provider started, as the browser gets it.
+fn ceremony<T: serde::Serialize>((state, options): (String, T)) -> Result<Ceremony, Error> {
+    Ok((state, to_json(&options)?))
 }
 
 /// What a person approves by logging in: one line per document of the request's
@@ -119,15 +144,12 @@ impl Logins {
         source: Option<String>,
         request_id: Option<String>,
     ) -> Result<Issued, Error> {
-        let ctx = Context {
-            actor: Actor::Anonymous,
-            request_id,
+        let attempt = Attempt {
+            username,
+            proof: Proof::Password { password, otp },
+            source: source.as_deref(),
         };
-        let now = self.now();
-        Ok(self
-            .identity
-            .password_grant(username, password, otp, source.as_deref(), &ctx, now)
-            .await?)
+        self.grant(attempt, request_id).await
     }
 
     /// Verifies a bearer token.
@@ -154,12 +176,12 @@ impl Logins {
         &self,
         principal: &Principal,
         enrolment_code: Option<&str>,
-    ) -> Result<(String, serde_json::Value), Error> {
-        let (state, options) = self
+    ) -> Result<Ceremony, Error> {
+        let now = self.now();
+        let started = self
             .identity
-            .passkey_register_start(principal, enrolment_code, self.now())
-            .await?;
-        Ok((state, to_json(&options)?))
+            .passkey_register_start(principal, enrolment_code, now);
+        ceremony(started.await?)
     }
 
     /// Finishes enrolling a passkey.
@@ -175,10 +197,7 @@ impl Logins {
         request_id: Option<String>,
     ) -> Result<(), Error> {
         let credential = from_json(credential)?;
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id,
-        };
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .identity
             .passkey_register_finish(principal, state, &credential, &ctx, self.now())
@@ -189,15 +208,9 @@ impl Logins {
     ///
     /// # Errors
     /// `invalid_grant` when the account has no passkey.
-    pub async fn passkey_login_start(
-        &self,
-        username: &str,
-    ) -> Result<(String, serde_json::Value), Error> {
-        let (state, options) = self
-            .identity
-            .passkey_login_start(username, self.now())
-            .await?;
-        Ok((state, to_json(&options)?))
+    pub async fn passkey_login_start(&self, username: &str) -> Result<Ceremony, Error> {
+        let started = self.identity.passkey_login_start(username, self.now());
+        ceremony(started.await?)
     }
 
     /// Finishes a passkey login with the password or a TOTP code beside it (High).
@@ -211,39 +224,17 @@ impl Logins {
         request_id: Option<String>,
     ) -> Result<Issued, Error> {
         let credential = from_json(login.credential.clone())?;
-        let second = login.second_factor()?;
-        let ctx = Context {
-            actor: Actor::Anonymous,
-            request_id,
-        };
-        let now = self.now();
-        Ok(self
-            .identity
-            .passkey_login_finish(
-                &login.username,
-                &login.state,
-                &credential,
-                second,
-                source.as_deref(),
-                &ctx,
-                now,
-            )
-            .await?)
+        self.grant(login.attempt(&credential, source.as_deref())?, request_id)
+            .await
     }
 
     /// Starts a passkey step-up of the caller's session.
     ///
     /// # Errors
     /// `invalid_grant` when the person has no passkey.
-    pub async fn passkey_stepup_start(
-        &self,
-        principal: &Principal,
-    ) -> Result<(String, serde_json::Value), Error> {
-        let (state, options) = self
-            .identity
-            .passkey_stepup_start(principal, self.now())
-            .await?;
-        Ok((state, to_json(&options)?))
+    pub async fn passkey_stepup_start(&self, principal: &Principal) -> Result<Ceremony, Error> {
+        let started = self.identity.passkey_stepup_start(principal, self.now());
+        ceremony(started.await?)
     }
 
     /// Finishes a passkey step-up: a new token with the passkey added to the factors.
@@ -258,10 +249,7 @@ impl Logins {
         request_id: Option<String>,
     ) -> Result<Issued, Error> {
         let credential = from_json(credential)?;
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id,
-        };
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .identity
             .passkey_stepup_finish(principal, state, &credential, &ctx, self.now())
@@ -278,10 +266,7 @@ impl Logins {
         otp: &str,
         request_id: Option<String>,
     ) -> Result<Issued, Error> {
-        let ctx = Context {
-            actor: Actor::Person(principal.person),
-            request_id,
-        };
+        let ctx = person_ctx(principal, request_id);
         Ok(self
             .identity
             .totp_stepup(principal, otp, &ctx, self.now())
@@ -311,24 +296,16 @@ impl Logins {
         source: Option<String>,
         request_id: Option<String>,
     ) -> Result<String, Error> {
-        let ctx = Context {
-            actor: Actor::Anonymous,
-            request_id,
+        let proof = Proof::Password {
+            password: &form.password,
+            otp: form.otp.as_deref().filter(|o| !o.is_empty()),
         };
-        let otp = form.otp.as_deref().filter(|o| !o.is_empty());
-        let now = self.now();
-        Ok(self
-            .identity
-            .authorize_login(
-                &form.request,
-                &form.username,
-                &form.password,
-                otp,
-                source.as_deref(),
-                &ctx,
-                now,
-            )
-            .await?)
+        let attempt = Attempt {
+            username: &form.username,
+            proof,
+            source: source.as_deref(),
+        };
+        self.authorize(&form.request, attempt, request_id).await
     }
 
     /// Starts the passkey option of the login page for a pending request.
@@ -339,7 +316,7 @@ impl Logins {
         &self,
         request: &str,
         username: &str,
-    ) -> Result<(String, serde_json::Value), Error> {
+    ) -> Result<Ceremony, Error> {
         if self
             .identity
             .pending_request(request, self.now())
@@ -366,25 +343,12 @@ impl Logins {
         request_id: Option<String>,
     ) -> Result<String, Error> {
         let credential = from_json(login.credential.clone())?;
-        let second = login.second_factor()?;
-        let ctx = Context {
-            actor: Actor::Anonymous,
+        self.authorize(
+            request,
+            login.attempt(&credential, source.as_deref())?,
             request_id,
-        };
-        let now = self.now();
-        Ok(self
-            .identity
-            .authorize_passkey(
-                request,
-                &login.username,
-                &login.state,
-                &credential,
-                second,
-                source.as_deref(),
-                &ctx,
-                now,
-            )
-            .await?)
+        )
+        .await
     }
 
     /// The client of a pending authorization request, if it is still pending.
@@ -466,6 +430,30 @@ impl Logins {
             "id_token_signing_alg_values_supported": ["ES256"],
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "jti"],
         })
+    }
+
+    /// A login at the token endpoint by an anonymous client.
+    async fn grant(
+        &self,
+        attempt: Attempt<'_>,
+        request_id: Option<String>,
+    ) -> Result<Issued, Error> {
+        let ctx = Context::anonymous(request_id);
+        Ok(self.identity.grant(attempt, &ctx, self.now()).await?)
+    }
+
+    /// A login on the login page of a pending authorization request; the redirect location.
+    async fn authorize(
+        &self,
+        request: &str,
+        attempt: Attempt<'_>,
+        request_id: Option<String>,
+    ) -> Result<String, Error> {
+        let ctx = Context::anonymous(request_id);
+        Ok(self
+            .identity
+            .authorize(request, attempt, &ctx, self.now())
+            .await?)
     }
 
     fn now(&self) -> i64 {

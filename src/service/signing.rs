@@ -228,18 +228,33 @@ impl Signing {
         Ok(target)
     }
 
-    /// Records a refused activation and returns the error.
-    async fn refuse_activation(&self, ctx: &Context, credential: &str, e: Error) -> Error {
-        let entry = ctx.entry(
-            None,
-            Event::ActivationRefused {
-                credential: credential.to_owned(),
-                reason: e.code.as_str().to_owned(),
-            },
-        );
+    /// Records a refusal (`event`, which names the error) and returns the error; a failed
+    /// record takes its place.
+    async fn refused(&self, ctx: &Context, event: Event, e: Error) -> Error {
+        let entry = ctx.entry(None, event);
         match self.audit.record(&entry, unix_now_ms(&self.clock)).await {
             Ok(_) => e,
             Err(a) => Error::internal(a.to_string()),
+        }
+    }
+
+    /// The result of an activation step; a failure is recorded as a refused activation of
+    /// `credential` (as asked).
+    async fn activation_outcome<T>(
+        &self,
+        ctx: &Context,
+        credential: &str,
+        result: Result<T, Error>,
+    ) -> Result<T, Error> {
+        match result {
+            Err(e) => {
+                let event = Event::ActivationRefused {
+                    credential: credential.to_owned(),
+                    reason: e.code.as_str().to_owned(),
+                };
+                Err(self.refused(ctx, event, e).await)
+            }
+            ok => ok,
         }
     }
 
@@ -250,18 +265,12 @@ impl Signing {
         credential: &str,
         e: Error,
     ) -> Error {
-        let entry = ctx.entry(
-            None,
-            Event::SignatureRefused {
-                credential: credential.to_owned(),
-                reason: e.code.as_str().to_owned(),
-                sad: None,
-            },
-        );
-        match self.audit.record(&entry, unix_now_ms(&self.clock)).await {
-            Ok(_) => e,
-            Err(a) => Error::internal(a.to_string()),
-        }
+        let event = Event::SignatureRefused {
+            credential: credential.to_owned(),
+            reason: e.code.as_str().to_owned(),
+            sad: None,
+        };
+        self.refused(ctx, event, e).await
     }
 
     /// Starts a passkey activation: the WebAuthn challenge commits to the credential, the hash
@@ -300,12 +309,8 @@ impl Signing {
             Ok((id, to_json(&options)?))
         }
         .await;
-        match result {
-            Err(e) => Err(self
-                .refuse_activation(&ctx, &request.credential_id, e)
-                .await),
-            ok => ok,
-        }
+        self.activation_outcome(&ctx, &request.credential_id, result)
+            .await
     }
 
     /// `credentials/authorize`: checks the caller's level against the credential's policy and
@@ -329,12 +334,8 @@ impl Signing {
                 .await
         }
         .await;
-        match result {
-            Err(e) => Err(self
-                .refuse_activation(&ctx, &request.credential_id, e)
-                .await),
-            ok => ok,
-        }
+        self.activation_outcome(&ctx, &request.credential_id, result)
+            .await
     }
 
     /// Checks the activation factor for a checked target and has the SAM issue the SAD.
@@ -505,10 +506,8 @@ impl Signing {
                 .await
         }
         .await;
-        match result {
-            Ok(sad) => Ok(sad.token),
-            Err(e) => Err(self.refuse_activation(ctx, credential_id, e).await),
-        }
+        let sad = self.activation_outcome(ctx, credential_id, result).await?;
+        Ok(sad.token)
     }
 
     /// `signatures/signHash`: the SAM signs each hash if the SAD covers it; the signatures

@@ -3,7 +3,7 @@
 //! cases embed in signatures.
 
 use super::{unix_now, Error, ErrorCode};
-use crate::audit::{Actor, Context};
+use crate::audit::Context;
 use crate::clock::SharedClock;
 use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::{Ca, Pki};
@@ -42,10 +42,7 @@ impl Trust {
     /// A time-stamp response (DER) to a DER request; protocol errors are in the response. A
     /// token is returned only after its audit record is committed.
     pub async fn timestamp(&self, request: &[u8], request_id: Option<String>) -> Vec<u8> {
-        let ctx = Context {
-            actor: Actor::Anonymous,
-            request_id,
-        };
+        let ctx = Context::anonymous(request_id);
         self.pki.timestamp(request, &ctx, self.now()).await
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{unix_now, Cpu, Error, ErrorCode};
 use crate::clock::SharedClock;
+use crate::config::ValidationConfig;
 use crate::pki::{Ca, Pki};
 use crate::store::Store;
 use crate::validate::{self, Cert, Material, Report};
@@ -24,15 +25,24 @@ pub struct ValidationSettings {
     pub fetch_timeout_secs: u64,
 }
 
-impl Default for ValidationSettings {
-    fn default() -> Self {
+impl ValidationSettings {
+    /// The settings of a validation configuration, with its trust anchors as read (DER).
+    #[must_use]
+    pub fn new(config: &ValidationConfig, anchors: Vec<Vec<u8>>) -> Self {
         Self {
-            anchors: Vec::new(),
-            max_bytes: 64 * 1024 * 1024,
-            timeout_secs: 20,
-            fetch_revocation: false,
-            fetch_timeout_secs: 5,
+            anchors,
+            max_bytes: config.max_bytes,
+            timeout_secs: config.timeout_secs,
+            fetch_revocation: config.fetch_revocation,
+            fetch_timeout_secs: config.fetch_timeout_secs,
         }
+    }
+}
+
+impl Default for ValidationSettings {
+    /// The configuration's defaults, with no anchor beside the service's root.
+    fn default() -> Self {
+        Self::new(&ValidationConfig::default(), Vec::new())
     }
 }
 

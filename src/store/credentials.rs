@@ -52,10 +52,9 @@ impl Store {
             self,
             fetch_all,
             CredentialRow,
-            concat!(
-                "SELECT ",
-                credential_columns!(),
-                " FROM credentials WHERE person = $1 ORDER BY created_at, id"
+            select_from!(
+                credential_columns,
+                "credentials WHERE person = $1 ORDER BY created_at, id"
             ),
             person
         )?)
@@ -70,11 +69,7 @@ impl Store {
             self,
             fetch_optional,
             CredentialRow,
-            concat!(
-                "SELECT ",
-                credential_columns!(),
-                " FROM credentials WHERE id = $1"
-            ),
+            select_from!(credential_columns, "credentials WHERE id = $1"),
             id
         )?)
     }
@@ -88,10 +83,9 @@ impl Store {
             self,
             fetch_optional,
             CredentialRow,
-            concat!(
-                "SELECT ",
-                credential_columns!(),
-                " FROM credentials WHERE cvr = $1 AND kind = 'seal' AND status <> 'revoked'"
+            select_from!(
+                credential_columns,
+                "credentials WHERE cvr = $1 AND kind = 'seal' AND status <> 'revoked'"
             ),
             cvr
         )?)

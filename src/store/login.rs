@@ -274,10 +274,9 @@ impl Store {
             self,
             fetch_optional,
             OauthRequestRow,
-            concat!(
-                "SELECT ",
-                oauth_request_columns!(),
-                " FROM oauth_requests WHERE id = $1 AND expires_at > $2"
+            select_from!(
+                oauth_request_columns,
+                "oauth_requests WHERE id = $1 AND expires_at > $2"
             ),
             id,
             now

@@ -85,11 +85,7 @@ impl Store {
             self,
             fetch_optional,
             PersonRow,
-            concat!(
-                "SELECT ",
-                person_columns!(),
-                " FROM persons WHERE username = $1"
-            ),
+            select_from!(person_columns, "persons WHERE username = $1"),
             username
         )?)
     }
@@ -103,7 +99,7 @@ impl Store {
             self,
             fetch_optional,
             PersonRow,
-            concat!("SELECT ", person_columns!(), " FROM persons WHERE id = $1"),
+            select_from!(person_columns, "persons WHERE id = $1"),
             id
         )?)
     }
@@ -117,11 +113,7 @@ impl Store {
             self,
             fetch_all,
             PersonRow,
-            concat!(
-                "SELECT ",
-                person_columns!(),
-                " FROM persons ORDER BY username"
-            )
+            select_from!(person_columns, "persons ORDER BY username")
         )?)
     }
 
@@ -262,10 +254,9 @@ impl Store {
             self,
             fetch_all,
             PasskeyRow,
-            concat!(
-                "SELECT ",
-                passkey_columns!(),
-                " FROM passkeys WHERE person_id = $1 ORDER BY created_at"
+            select_from!(
+                passkey_columns,
+                "passkeys WHERE person_id = $1 ORDER BY created_at"
             ),
             person
         )?)

@@ -63,31 +63,19 @@ impl Store {
                 self,
                 fetch_all,
                 PersonRow,
-                concat!(
-                    "SELECT ",
-                    person_columns!(),
-                    " FROM persons WHERE password_mac IS NULL"
-                )
+                select_from!(person_columns, "persons WHERE password_mac IS NULL")
             )?,
             passkeys: fetch!(
                 self,
                 fetch_all,
                 PasskeyRow,
-                concat!(
-                    "SELECT ",
-                    passkey_columns!(),
-                    " FROM passkeys WHERE mac IS NULL"
-                )
+                select_from!(passkey_columns, "passkeys WHERE mac IS NULL")
             )?,
             credentials: fetch!(
                 self,
                 fetch_all,
                 CredentialRow,
-                concat!(
-                    "SELECT ",
-                    credential_columns!(),
-                    " FROM credentials WHERE mac IS NULL"
-                )
+                select_from!(credential_columns, "credentials WHERE mac IS NULL")
             )?,
             members: fetch!(
                 self,
