@@ -106,56 +106,56 @@ impl Tx {
         if uses > max {
             return Ok(false);
         }
-        // Checked before anything is written: the mode of the first use, and each hash's
-        // signatures so far.
-        let bound = self.sad_spent(id, "mode").await?;
-        if bound.as_deref().is_some_and(|m| m != mode) {
+        // Checked before anything is written, from one read of what the SAD spent so far: the
+        // mode of its first use, and each hash's signatures.
+        let spent: Vec<(String, String)> = fetch!(
+            tx self,
+            fetch_all,
+            (String, String),
+            "SELECT item, value FROM sad_spent WHERE sad_id = $1",
+            id
+        )?;
+        let value = |item: &str| spent.iter().find(|(i, _)| i == item).map(|(_, v)| v);
+        let bound = value("mode");
+        if bound.is_some_and(|m| m != mode) {
             return Ok(false);
         }
-        let mut counts = Vec::with_capacity(hashes.len());
+        let mut writes: Vec<(String, String)> = Vec::with_capacity(hashes.len() + 1);
         for (hash, now, approved) in hashes {
-            let before: i64 = self
-                .sad_spent(id, &hex::encode(hash))
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let item = hex::encode(hash);
+            let before: i64 = value(&item).and_then(|v| v.parse().ok()).unwrap_or(0);
             if before.saturating_add(*now) > *approved {
                 return Ok(false);
             }
-            counts.push((hex::encode(hash), before, before + now));
+            writes.push((item, (before + now).to_string()));
         }
-        let n = execute!(tx self, USE_SAD, id, uses, max, expires_at)?;
-        if n != 1 {
+        if bound.is_none() {
+            writes.push(("mode".to_owned(), mode.to_owned()));
+        }
+        if execute!(tx self, USE_SAD, id, uses, max, expires_at)? != 1 {
             return Ok(false);
         }
-        let mut writes: Vec<(String, String, bool)> = counts
-            .into_iter()
-            .map(|(item, before, after)| (item, after.to_string(), before > 0))
+        if writes.is_empty() {
+            return Ok(true);
+        }
+        // Every count and the mode in one statement.
+        let rows: Vec<String> = (0..writes.len())
+            .map(|i| format!("($1, ${}, ${}, $2)", 3 + 2 * i, 4 + 2 * i))
             .collect();
-        if bound.is_none() {
-            writes.push(("mode".to_owned(), mode.to_owned(), false));
-        }
-        for (item, value, exists) in writes {
-            let sql = if exists {
-                "UPDATE sad_spent SET value = $3 WHERE sad_id = $1 AND item = $2"
-            } else {
-                "INSERT INTO sad_spent (sad_id, item, value, expires_at) VALUES ($1, $2, $3, $4)"
-            };
-            execute!(tx self, sql, id, &item, &value, expires_at)?;
-        }
+        let sql = format!(
+            "INSERT INTO sad_spent (sad_id, item, value, expires_at) VALUES {} \
+             ON CONFLICT (sad_id, item) DO UPDATE SET value = excluded.value",
+            rows.join(", ")
+        );
+        on_tx!(self, |conn| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .bind(expires_at);
+            for (item, value) in &writes {
+                q = q.bind(item).bind(value);
+            }
+            q.execute(conn).await.map(|_| ())
+        })?;
         Ok(true)
-    }
-
-    /// What a SAD's `item` (its mode, or a hash's signature count) says so far.
-    async fn sad_spent(&mut self, id: &str, item: &str) -> Result<Option<String>, Error> {
-        Ok(fetch!(
-            tx self,
-            fetch_optional,
-            (String,),
-            "SELECT value FROM sad_spent WHERE sad_id = $1 AND item = $2",
-            id,
-            item
-        )?
-        .map(|r| r.0))
     }
 }
