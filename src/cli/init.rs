@@ -1,5 +1,7 @@
 //! `qsign init`: create the managed SoftHSM token and every long-lived key; idempotent.
 
+use std::fmt::Display;
+
 use crate::app::{App, HsmSetup};
 use crate::clock;
 use crate::config::Config;
@@ -20,24 +22,13 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
             Some(TokenStatus::Existing) => println!("token {:?}: exists", config.hsm.token_label),
             None => println!("token {:?}: managed outside qsign", config.hsm.token_label),
         }
-        for (label, status) in &provisioned.keys {
-            changed |= *status == KeyStatus::Created;
-            let word = if *status == KeyStatus::Created {
-                "created"
-            } else {
-                "exists"
-            };
-            println!("key {label}: {word}");
-        }
-        for (role, status) in &opened.certificates {
-            changed |= *status == CertStatus::Created;
-            let word = if *status == CertStatus::Created {
-                "created"
-            } else {
-                "exists"
-            };
-            println!("certificate {role}: {word}");
-        }
+        let keys = provisioned.keys.iter();
+        changed |= created_or_exists("key", keys.map(|(l, s)| (l, *s == KeyStatus::Created)));
+        let certificates = opened.certificates.iter();
+        changed |= created_or_exists(
+            "certificate",
+            certificates.map(|(r, s)| (r, *s == CertStatus::Created)),
+        );
         println!(
             "root CA public key SHA-256: {}",
             opened.root_fingerprint().await?
@@ -55,4 +46,16 @@ pub(super) fn run(config: Config) -> anyhow::Result<()> {
         opened.store.close().await;
         Ok(())
     })
+}
+
+/// Prints `what name: created` or `what name: exists` for each `(name, created)`; whether any
+/// was created.
+fn created_or_exists<N: Display>(what: &str, found: impl Iterator<Item = (N, bool)>) -> bool {
+    let mut changed = false;
+    for (name, created) in found {
+        changed |= created;
+        let word = if created { "created" } else { "exists" };
+        println!("{what} {name}: {word}");
+    }
+    changed
 }

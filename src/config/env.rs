@@ -203,6 +203,24 @@ impl ser::Error for ProbeError {
 
 type Probed = Result<Shape, ProbeError>;
 
+/// Serialiser methods for one scalar of a known kind: the value itself is not looked at.
+macro_rules! scalars {
+    ($($method:ident($ty:ty) => $kind:ident),* $(,)?) => {$(
+        fn $method(self, _: $ty) -> Probed {
+            Ok(Shape::Scalar(ValueKind::$kind))
+        }
+    )*};
+}
+
+/// Serialiser methods that start a compound value set in the file only ([`Skip`]).
+macro_rules! skipped {
+    ($($method:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {$(
+        fn $method(self, $($arg: $ty),*) -> Result<Skip, ProbeError> {
+            Ok(Skip)
+        }
+    )*};
+}
+
 impl Serializer for Probe {
     type Ok = Shape;
     type Error = ProbeError;
@@ -214,56 +232,20 @@ impl Serializer for Probe {
     type SerializeStruct = Fields;
     type SerializeStructVariant = Skip;
 
-    fn serialize_bool(self, _: bool) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Bool))
-    }
-
-    fn serialize_i8(self, _: i8) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_i16(self, _: i16) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_i32(self, _: i32) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_i64(self, _: i64) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_u8(self, _: u8) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_u16(self, _: u16) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_u32(self, _: u32) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_u64(self, _: u64) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Integer))
-    }
-
-    fn serialize_f32(self, _: f32) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Float))
-    }
-
-    fn serialize_f64(self, _: f64) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Float))
-    }
-
-    fn serialize_char(self, _: char) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Text))
-    }
-
-    fn serialize_str(self, _: &str) -> Probed {
-        Ok(Shape::Scalar(ValueKind::Text))
+    scalars! {
+        serialize_bool(bool) => Bool,
+        serialize_i8(i8) => Integer,
+        serialize_i16(i16) => Integer,
+        serialize_i32(i32) => Integer,
+        serialize_i64(i64) => Integer,
+        serialize_u8(u8) => Integer,
+        serialize_u16(u16) => Integer,
+        serialize_u32(u32) => Integer,
+        serialize_u64(u64) => Integer,
+        serialize_f32(f32) => Float,
+        serialize_f64(f64) => Float,
+        serialize_char(char) => Text,
+        serialize_str(&str) => Text,
     }
 
     fn serialize_bytes(self, _: &[u8]) -> Probed {
@@ -320,44 +302,27 @@ impl Serializer for Probe {
         Ok(Shape::FileOnly)
     }
 
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Skip, ProbeError> {
-        Ok(Skip)
-    }
-
-    fn serialize_tuple(self, _len: usize) -> Result<Skip, ProbeError> {
-        Ok(Skip)
-    }
-
-    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Skip, ProbeError> {
-        Ok(Skip)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _variant_index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Skip, ProbeError> {
-        Ok(Skip)
-    }
-
-    fn serialize_map(self, _len: Option<usize>) -> Result<Skip, ProbeError> {
-        Ok(Skip)
+    skipped! {
+        serialize_seq(_len: Option<usize>),
+        serialize_tuple(_len: usize),
+        serialize_tuple_struct(_name: &'static str, _len: usize),
+        serialize_tuple_variant(
+            _name: &'static str,
+            _variant_index: u32,
+            _variant: &'static str,
+            _len: usize
+        ),
+        serialize_map(_len: Option<usize>),
+        serialize_struct_variant(
+            _name: &'static str,
+            _variant_index: u32,
+            _variant: &'static str,
+            _len: usize
+        ),
     }
 
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Fields, ProbeError> {
         Ok(Fields(Vec::with_capacity(len)))
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _variant_index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Skip, ProbeError> {
-        Ok(Skip)
     }
 }
 
@@ -384,105 +349,33 @@ impl ser::SerializeStruct for Fields {
 /// A compound value set in the file only: its parts are not looked at.
 struct Skip;
 
-impl ser::SerializeSeq for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_element<T>(&mut self, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
+/// Implements serde's compound-serialiser traits for [`Skip`]: each named method ignores its
+/// part (after the leading arguments given), and the whole is set in the file only.
+macro_rules! skip_parts {
+    ($($part:ident { $($method:ident($($arg:ident: $ty:ty),*)),+ })*) => {$(
+        impl ser::$part for Skip {
+            type Ok = Shape;
+            type Error = ProbeError;
+            $(
+                fn $method<T>(&mut self, $($arg: $ty,)* _value: &T) -> Result<(), ProbeError>
+                where
+                    T: ?Sized + Serialize,
+                {
+                    Ok(())
+                }
+            )+
+            fn end(self) -> Probed {
+                Ok(Shape::FileOnly)
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_element<T>(&mut self, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
-}
-
-impl ser::SerializeTupleStruct for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_field<T>(&mut self, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
-}
-
-impl ser::SerializeTupleVariant for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_field<T>(&mut self, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
-}
-
-impl ser::SerializeMap for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_key<T>(&mut self, _key: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn serialize_value<T>(&mut self, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
-}
-
-impl ser::SerializeStructVariant for Skip {
-    type Ok = Shape;
-    type Error = ProbeError;
-
-    fn serialize_field<T>(&mut self, _key: &'static str, _value: &T) -> Result<(), ProbeError>
-    where
-        T: ?Sized + Serialize,
-    {
-        Ok(())
-    }
-
-    fn end(self) -> Probed {
-        Ok(Shape::FileOnly)
-    }
+skip_parts! {
+    SerializeSeq { serialize_element() }
+    SerializeTuple { serialize_element() }
+    SerializeTupleStruct { serialize_field() }
+    SerializeTupleVariant { serialize_field() }
+    SerializeMap { serialize_key(), serialize_value() }
+    SerializeStructVariant { serialize_field(_key: &'static str) }
 }

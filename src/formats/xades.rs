@@ -96,19 +96,13 @@ fn is_signature(e: &Element) -> bool {
     e.ns.as_deref() == Some(DS) && e.local == "Signature"
 }
 
-/// UTC `YYYY-MM-DDThh:mm:ssZ`.
+/// UTC `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 of a whole second).
 fn xml_time(unix: i64) -> Result<String, Error> {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix)
-        .map_err(|e| Error::Encoding(e.to_string()))?;
-    Ok(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    let encoding = |e: &dyn std::fmt::Display| Error::Encoding(e.to_string());
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|e| encoding(&e))?
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| encoding(&e))
 }
 
 /// How the signature and the signed data are packaged.
@@ -343,18 +337,10 @@ pub fn assemble(prepared: &Prepared, signature_value: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The levels a XAdES signature made here can be extended to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    /// Basic signature.
-    BB,
-    /// With a `SignatureTimeStamp`.
-    BT,
-    /// With `CertificateValues` and `RevocationValues`.
-    BLT,
-    /// With an `ArchiveTimeStamp` over all of it.
-    BLTA,
-}
+/// The levels a XAdES signature made here can be extended to: the baseline levels, as for
+/// CAdES (B-T adds a `SignatureTimeStamp`, B-LT `CertificateValues` and `RevocationValues`,
+/// B-LTA an `ArchiveTimeStamp` over all of it).
+pub use super::cms::Level;
 
 /// The input of the signature timestamp: the exclusive canonical form of `ds:SignatureValue`
 /// (its SHA-256 is the imprint to ask the TSA for).

@@ -497,22 +497,21 @@ mod tests {
             refused(&format!("<a{attrs}/>")),
             Error::TooManyAttributes(256)
         );
+        let refused_within = |limits, xml: &str| parse(xml.as_bytes(), limits).unwrap_err();
         let small = Limits {
             bytes: 10,
             ..Limits::default()
         };
         assert_eq!(
-            parse(b"<a>0123456789</a>", small).unwrap_err(),
+            refused_within(small, "<a>0123456789</a>"),
             Error::TooLarge(10)
         );
         let few = Limits {
             nodes: 5,
             ..Limits::default()
         };
-        assert_eq!(
-            parse(b"<a><b/><b/><b/><b/><b/></a>", few).unwrap_err(),
-            Error::TooManyNodes(5)
-        );
+        let nodes = "<a><b/><b/><b/><b/><b/></a>";
+        assert_eq!(refused_within(few, nodes), Error::TooManyNodes(5));
     }
 
     #[test]

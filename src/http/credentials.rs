@@ -1,11 +1,10 @@
 //! Native API for credential holders: list credentials and change their state.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::Path;
 use serde::Serialize;
 
-use super::extract::{Bearer, Json};
-use super::router::{AppState, RequestId};
-use crate::service::{CredentialStatus, Error, ErrorCode, StateChange};
+use super::extract::{Caller, Json};
+use crate::service::{CredentialStatus, Error, ErrorCode, Signing, StateChange};
 
 /// `GET /v1/credentials` reply.
 #[derive(Debug, Serialize)]
@@ -41,15 +40,9 @@ pub struct Changed {
 
 /// `GET /v1/credentials`: the caller's credentials (made on first use).
 pub async fn list(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
 ) -> Result<Json<Credentials>, Error> {
-    let credentials = state
-        .service
-        .signing
-        .credentials(&principal, Some(request_id.0))
-        .await?;
+    let credentials = signing.credentials(&principal, request_id).await?;
     let credentials = credentials
         .iter()
         .map(|c| CredentialEntry {
@@ -72,9 +65,7 @@ pub async fn list(
 
 /// `POST /v1/credentials/{id}/{suspend|resume|revoke}`.
 pub async fn change(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Changed>, Error> {
     let change = match action.as_str() {
@@ -88,10 +79,8 @@ pub async fn change(
             ))
         }
     };
-    let changed = state
-        .service
-        .signing
-        .change_credential(&principal, &id, change, Some(request_id.0))
+    let changed = signing
+        .change_credential(&principal, &id, change, request_id)
         .await?;
     Ok(Json(Changed { id, changed }))
 }
@@ -99,32 +88,26 @@ pub async fn change(
 #[cfg(test)]
 mod samples {
     use super::*;
-    use crate::http::wire::ResponseBody;
+    use crate::http::wire::response_samples;
 
-    impl ResponseBody for Credentials {
-        fn samples() -> Vec<Self> {
-            let entry = |cvr: Option<&str>| CredentialEntry {
-                id: "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a".into(),
-                policy: "advanced".into(),
-                description: "Advanced signature (personal)".into(),
-                cvr: cvr.map(str::to_owned),
-                status: "active",
-                key_algorithm: "ec-p256",
-                certificate_serial: "1f".into(),
-                created_at: 1_750_000_000,
-            };
-            vec![Self {
-                credentials: vec![entry(None), entry(Some("12345678"))],
-            }]
+    const CREDENTIAL: &str = "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a";
+
+    /// A personal credential, or with `cvr` an employee's.
+    fn entry(cvr: Option<&str>) -> CredentialEntry {
+        CredentialEntry {
+            id: CREDENTIAL.into(),
+            policy: "advanced".into(),
+            description: "Advanced signature (personal)".into(),
+            cvr: cvr.map(str::to_owned),
+            status: "active",
+            key_algorithm: "ec-p256",
+            certificate_serial: "1f".into(),
+            created_at: 1_750_000_000,
         }
     }
 
-    impl ResponseBody for Changed {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                id: "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a".into(),
-                changed: true,
-            }]
-        }
+    response_samples! {
+        Credentials => [Credentials { credentials: vec![entry(None), entry(Some("12345678"))] }];
+        Changed => [Changed { id: CREDENTIAL.into(), changed: true }];
     }
 }

@@ -5,20 +5,18 @@
 //! `authData`). Errors keep the CSC shape (`error`, `error_description`) plus `support_ref`.
 //! The request and reply bodies are the types of [`wire`].
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::extract::{Bearer, Json};
-use super::router::{AppState, RequestId};
+use super::extract::{Caller, Json, Origin};
+use super::router::AppState;
 use crate::service::{
-    scal, Activation, CredentialInfo, CredentialStatus, Document, Error, ErrorCode, Format, Hashes,
-    Level, PdfOptions, PdfVisible, SignDoc, SignHash,
+    scal, Activation, CredentialInfo, CredentialStatus, Document, Documents, Error, ErrorCode,
+    Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
 };
 
 pub(super) mod wire;
@@ -32,9 +30,8 @@ use wire::{
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
 pub async fn login(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(login): State<Logins>,
+    Origin(source, request_id): Origin,
     headers: HeaderMap,
 ) -> Result<Json<LoginResponse>, Error> {
     let header = headers
@@ -55,16 +52,8 @@ pub async fn login(
     let (username, password) = decoded
         .split_once(':')
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "malformed Basic credentials"))?;
-    let issued = state
-        .service
-        .login
-        .password_grant(
-            username,
-            password,
-            None,
-            Some(super::source_of(peer.ip()).to_string()),
-            Some(request_id.0),
-        )
+    let issued = login
+        .password_grant(username, password, None, source, request_id)
         .await?;
     Ok(Json(LoginResponse {
         access_token: issued.access_token,
@@ -107,19 +96,14 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
 }
 
 /// `POST /csc/v2/auth/revoke`: ends the caller's access token.
-pub async fn revoke(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
-) -> Result<StatusCode, Error> {
-    state.service.login.logout(&principal).await?;
+pub async fn revoke(Caller(login, principal, _): Caller<Logins>) -> Result<StatusCode, Error> {
+    login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /csc/v2/credentials/list`: the caller's credential ids (made on first use).
 pub async fn list(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
     body: Option<Json<ListRequest>>,
 ) -> Result<Json<ListResponse>, Error> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
@@ -133,11 +117,7 @@ pub async fn list(
             "userID must be the caller (or left out)",
         ));
     }
-    let mut credentials = state
-        .service
-        .signing
-        .credentials(&principal, Some(request_id.0))
-        .await?;
+    let mut credentials = signing.credentials(&principal, request_id).await?;
     if request.only_valid {
         credentials.retain(|c| c.status == CredentialStatus::Active);
     }
@@ -147,9 +127,7 @@ pub async fn list(
     let credential_infos = if request.credential_info {
         let mut infos = Vec::with_capacity(credentials.len());
         for c in &credentials {
-            let info = state
-                .service
-                .signing
+            let info = signing
                 .credential_info(&principal, &c.id.to_string())
                 .await?;
             infos.push(ListedCredential {
@@ -175,13 +153,10 @@ pub async fn list(
 
 /// `POST /csc/v2/credentials/info`.
 pub async fn credential_info(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, _): Caller<Signing>,
     Json(request): Json<InfoRequest>,
 ) -> Result<Json<CredentialInfoResponse>, Error> {
-    let info = state
-        .service
-        .signing
+    let info = signing
         .credential_info(&principal, &request.credential_id)
         .await?;
     Ok(Json(describe(
@@ -285,29 +260,7 @@ fn describe(
     }
 }
 
-impl ChallengeRequest {
-    fn hashes(&self) -> Hashes {
-        Hashes {
-            credential_id: self.credential_id.clone(),
-            hash_algorithm: self.hash_algorithm.clone(),
-            hashes: self.hashes.clone(),
-            num_signatures: self.num_signatures,
-            label: self.description.clone(),
-        }
-    }
-}
-
 impl AuthorizeRequest {
-    fn hashes(&self) -> Hashes {
-        Hashes {
-            credential_id: self.credential_id.clone(),
-            hash_algorithm: self.hash_algorithm.clone(),
-            hashes: self.hashes.clone(),
-            num_signatures: self.num_signatures,
-            label: self.description.clone(),
-        }
-    }
-
     /// The activation factor, from the v2 `authData` entries or the top-level fields.
     fn activation(self) -> Result<Activation, Error> {
         let mut otp = self.otp;
@@ -355,15 +308,11 @@ impl AuthorizeRequest {
 /// `POST /csc/v2/credentials/getChallenge`: a WebAuthn challenge bound to the credential and
 /// the hashes, for a passkey activation.
 pub async fn get_challenge(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
     Json(request): Json<ChallengeRequest>,
 ) -> Result<Json<ChallengeResponse>, Error> {
-    let (id, options) = state
-        .service
-        .signing
-        .activation_challenge(&principal, &request.hashes(), Some(request_id.0))
+    let (id, options) = signing
+        .activation_challenge(&principal, &request.hashes(), request_id)
         .await?;
     let public_key = options.get("publicKey").cloned().unwrap_or(Value::Null);
     Ok(Json(ChallengeResponse {
@@ -374,17 +323,13 @@ pub async fn get_challenge(
 
 /// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes.
 pub async fn authorize(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
     Json(request): Json<AuthorizeRequest>,
 ) -> Result<Json<AuthorizeResponse>, Error> {
     let hashes = request.hashes();
     let activation = request.activation()?;
-    let sad = state
-        .service
-        .signing
-        .authorize(&principal, &hashes, activation, Some(request_id.0))
+    let sad = signing
+        .authorize(&principal, &hashes, activation, request_id)
         .await?;
     Ok(Json(AuthorizeResponse {
         sad: sad.token,
@@ -394,27 +339,18 @@ pub async fn authorize(
 
 /// `POST /csc/v2/signatures/signHash`: the signatures, in the order of the hashes.
 pub async fn sign_hash(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(signing, principal, request_id): Caller<Signing>,
     Json(request): Json<SignHashRequest>,
 ) -> Result<Json<SignHashResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
-    let signatures = state
-        .service
-        .signing
-        .sign_hash(
-            &principal,
-            &SignHash {
-                credential_id: request.credential_id,
-                sad: request.sad,
-                hash_algorithm: request.hash_algorithm,
-                hashes: request.hashes,
-                sign_algo: request.sign_algo,
-            },
-            Some(request_id.0),
-        )
-        .await?;
+    let sign = SignHash {
+        credential_id: request.credential_id,
+        sad: request.sad,
+        hash_algorithm: request.hash_algorithm,
+        hashes: request.hashes,
+        sign_algo: request.sign_algo,
+    };
+    let signatures = signing.sign_hash(&principal, &sign, request_id).await?;
     Ok(Json(SignHashResponse {
         signatures: signatures.iter().map(|s| b64(s)).collect(),
     }))
@@ -471,9 +407,7 @@ fn level(text: Option<&str>) -> Result<Level, Error> {
 /// attached and enveloped ones come back in `DocumentWithSignature`, detached ones in
 /// `SignatureObject`, each in request order.
 pub async fn sign_doc(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(service, principal, request_id): Caller<Documents>,
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
@@ -514,19 +448,14 @@ pub async fn sign_doc(
             pdf,
         });
     }
-    let signed = state
-        .service
-        .documents
-        .sign_documents(
-            &principal,
-            &SignDoc {
-                credential_id: request.credential_id,
-                sad: request.sad,
-                documents: documents.clone(),
-                sign_algo,
-            },
-            Some(request_id.0),
-        )
+    let sign = SignDoc {
+        credential_id: request.credential_id,
+        sad: request.sad,
+        documents: documents.clone(),
+        sign_algo,
+    };
+    let signed = service
+        .sign_documents(&principal, &sign, request_id)
         .await?;
     let (mut with_document, mut detached) = (Vec::new(), Vec::new());
     for (document, cms) in documents.iter().zip(&signed) {
@@ -547,15 +476,11 @@ pub async fn sign_doc(
 
 /// `POST /csc/v2/signatures/timestamp`: an RFC 3161 token from the embedded TSA.
 pub async fn timestamp(
-    State(state): State<AppState>,
-    Bearer(_principal): Bearer,
+    Caller(signing, _, _): Caller<Signing>,
     Json(request): Json<TimestampRequest>,
 ) -> Result<Json<TimestampResponse>, Error> {
-    let token = state
-        .service
-        .signing
-        .timestamp_hash(request.hash_algorithm.as_deref(), &request.hash)
-        .await?;
+    let algorithm = request.hash_algorithm.as_deref();
+    let token = signing.timestamp_hash(algorithm, &request.hash).await?;
     Ok(Json(TimestampResponse {
         timestamp: b64(&token),
     }))

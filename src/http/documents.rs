@@ -3,14 +3,13 @@
 //! signed PDF to a higher level.
 
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Bearer, Json};
-use super::router::{AppState, RequestId};
-use crate::service::{parse_level, Error, ErrorCode, Format, PdfOptions, PdfVisible};
+use super::extract::{Caller, Json};
+use crate::service::{parse_level, Documents, Error, ErrorCode, Format, PdfOptions, PdfVisible};
 
 /// The query of an upload.
 #[derive(Debug, Deserialize)]
@@ -102,8 +101,7 @@ pub struct UploadResponse {
 /// `POST /v1/documents?format=…&level=…` with the document as the body: answers its id and
 /// SHA-256 (base64), which the signer authorizes next.
 pub async fn upload(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(documents, principal, _): Caller<Documents>,
     Query(query): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<UploadResponse>), Error> {
@@ -115,16 +113,9 @@ pub async fn upload(
     })?;
     let level = parse_level(query.level.as_deref().unwrap_or("B-B"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-B, B-T, B-LT or B-LTA"))?;
-    let uploaded = state
-        .service
-        .documents
-        .upload_document(
-            &principal,
-            body.to_vec(),
-            format,
-            level,
-            &query.pdf_options()?,
-        )
+    let pdf = query.pdf_options()?;
+    let uploaded = documents
+        .upload_document(&principal, body.to_vec(), format, level, &pdf)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -158,22 +149,13 @@ pub struct SignResponse {
 
 /// `POST /v1/documents/{id}/sign` `{credentialID, SAD}`.
 pub async fn sign(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(documents, principal, request_id): Caller<Documents>,
     Path(id): Path<String>,
     Json(request): Json<SignRequest>,
 ) -> Result<Json<SignResponse>, Error> {
-    state
-        .service
-        .documents
-        .sign_uploaded(
-            &principal,
-            &id,
-            &request.credential_id,
-            request.sad,
-            Some(request_id.0),
-        )
+    let credential = &request.credential_id;
+    documents
+        .sign_uploaded(&principal, &id, credential, request.sad, request_id)
         .await?;
     let signed = format!("/v1/documents/{id}/signed");
     Ok(Json(SignResponse { id, signed }))
@@ -181,29 +163,19 @@ pub async fn sign(
 
 /// `GET /v1/documents/{id}/signed`: the signed document or signature.
 pub async fn signed(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(documents, principal, _): Caller<Documents>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, Error> {
-    let (bytes, media_type) = state
-        .service
-        .documents
-        .signed_document(&principal, &id)
-        .await?;
+    let (bytes, media_type) = documents.signed_document(&principal, &id).await?;
     Ok(([(header::CONTENT_TYPE, media_type)], bytes))
 }
 
 /// `DELETE /v1/documents/{id}`: forgets a document and its signed result now.
 pub async fn remove(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(documents, principal, _): Caller<Documents>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
-    state
-        .service
-        .documents
-        .delete_document(&principal, &id)
-        .await?;
+    documents.delete_document(&principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,54 +190,42 @@ pub struct ExtendQuery {
 /// `POST /v1/pdf/extend?level=…` with a signed PDF as the body: the PDF raised to the level
 /// (document timestamp, DSS with certificates, CRLs and OCSP responses).
 pub async fn extend(
-    State(state): State<AppState>,
-    Bearer(_principal): Bearer,
+    Caller(documents, _, _): Caller<Documents>,
     Query(query): Query<ExtendQuery>,
     body: Bytes,
 ) -> Result<impl IntoResponse, Error> {
     let level = parse_level(query.level.as_deref().unwrap_or("B-LTA"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-T, B-LT or B-LTA"))?;
-    let extended = state
-        .service
-        .documents
-        .extend_pdf(body.to_vec(), level)
-        .await?;
+    let extended = documents.extend_pdf(body.to_vec(), level).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], extended))
 }
 
 #[cfg(test)]
 mod samples {
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
-    use crate::http::wire::{RequestBody, ResponseBody};
+    use crate::http::wire::{request_samples, response_samples};
 
-    impl RequestBody for SignRequest {
-        fn sample() -> Value {
-            json!({"credentialID": "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a",
-                "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA"})
-        }
+    const SHA256: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+
+    request_samples! {
+        SignRequest => json!({"credentialID": "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a",
+            "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA"});
     }
 
-    impl ResponseBody for UploadResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                id: "5f0e".into(),
-                sha256: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
-                digest: "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
-                approval: None,
-                hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
-                expires_at: 1_750_000_900,
-            }]
-        }
-    }
-
-    impl ResponseBody for SignResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                id: "5f0e".into(),
-                signed: "/v1/documents/5f0e/signed".into(),
-            }]
-        }
+    response_samples! {
+        UploadResponse => [UploadResponse {
+            id: "5f0e".into(),
+            sha256: SHA256.into(),
+            digest: SHA256.into(),
+            approval: None,
+            hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
+            expires_at: 1_750_000_900,
+        }];
+        SignResponse => [SignResponse {
+            id: "5f0e".into(),
+            signed: "/v1/documents/5f0e/signed".into(),
+        }];
     }
 }

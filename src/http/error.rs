@@ -224,21 +224,13 @@ mod tests {
 
     #[test]
     fn framework_statuses_map_to_their_codes() {
-        assert_eq!(
-            code_for_status(StatusCode::PAYLOAD_TOO_LARGE),
-            ErrorCode::PayloadTooLarge
-        );
-        assert_eq!(
-            code_for_status(StatusCode::METHOD_NOT_ALLOWED),
-            ErrorCode::MethodNotAllowed
-        );
-        assert_eq!(
-            code_for_status(StatusCode::UNPROCESSABLE_ENTITY),
-            ErrorCode::InvalidRequest
-        );
-        assert_eq!(
-            code_for_status(StatusCode::BAD_GATEWAY),
-            ErrorCode::InternalError
-        );
+        for (status, code) in [
+            (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed),
+            (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidRequest),
+            (StatusCode::BAD_GATEWAY, ErrorCode::InternalError),
+        ] {
+            assert_eq!(code_for_status(status), code, "{status}");
+        }
     }
 }

@@ -1,8 +1,12 @@
 //! Extractors that speak the service's error format.
 
+use std::net::SocketAddr;
+
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::extract::rejection::{BytesRejection, ExtensionRejection};
+use axum::extract::{
+    ConnectInfo, Extension, FromRef, FromRequest, FromRequestParts, OptionalFromRequest, Request,
+};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::router::AppState;
+use super::router::{AppState, RequestId};
 use crate::service::{Error, ErrorCode, Principal};
 
 /// The caller, from `Authorization: Bearer <access token>`; anything else is `invalid_token`.
@@ -44,6 +48,55 @@ impl FromRequestParts<AppState> for Bearer {
         }
         Ok(Self(principal))
     }
+}
+
+/// An authenticated call to the use case `S`: the use case (as `State<S>` gives it), the
+/// caller (as [`Bearer`] gives it) and the request id, which the audit records of the call
+/// carry (the `request_id` that every use case changing something takes).
+#[derive(Debug, Clone)]
+pub struct Caller<S>(pub S, pub Principal, pub Option<String>);
+
+impl<S: FromRef<AppState> + Send> FromRequestParts<AppState> for Caller<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let request_id = request_id(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Bearer(principal) = Bearer::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(S::from_ref(state), principal, request_id))
+    }
+}
+
+/// Where a login comes from, for its throttling and audit records: the caller's source
+/// address (as [`source_of`](super::source_of) counts it) and the request id.
+#[derive(Debug, Clone)]
+pub struct Origin(pub Option<String>, pub Option<String>);
+
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let request_id = request_id(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let source = super::source_of(peer.ip()).to_string();
+        Ok(Self(Some(source), request_id))
+    }
+}
+
+/// The request id that the request-id layer set, refused as `Extension` refuses it.
+async fn request_id(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<String>, ExtensionRejection> {
+    let Extension(RequestId(id)) = Extension::<RequestId>::from_request_parts(parts, state).await?;
+    Ok(Some(id))
 }
 
 /// The routes an approval token may call.

@@ -1,20 +1,18 @@
 //! Identity provider endpoints: OpenID discovery, JWKS, the token endpoint (password grant, an
 //! extension for scripted clients), logout, and the caller's own history.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Form;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Bearer, Json};
+use super::extract::{Caller, Json, Origin};
 use super::page;
-use super::router::{AppState, RequestId};
+use super::router::AppState;
 use super::wire::{Ceremony, Location};
 use crate::service::AuthorizeOutcome;
-use crate::service::{Error, ErrorCode};
+use crate::service::{Account, Error, ErrorCode, Logins};
 
 /// `GET /.well-known/openid-configuration`
 pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
@@ -22,8 +20,8 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /idp/jwks`
-pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
-    Ok(Json(state.service.login.jwks().await?))
+pub async fn jwks(State(login): State<Logins>) -> Result<impl IntoResponse, Error> {
+    Ok(Json(login.jwks().await?))
 }
 
 /// The token request (RFC 6749 §4.1.3 and §4.3, form-encoded), with `otp` as qsign's
@@ -42,10 +40,10 @@ pub struct TokenRequest {
 
 /// `GET /idp/authorize`: the login page of the authorization-code flow.
 pub async fn authorize(
-    State(state): State<AppState>,
+    State(login): State<Logins>,
     axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
 ) -> axum::response::Response {
-    match state.service.login.authorize_start(&query).await {
+    match login.authorize_start(&query).await {
         AuthorizeOutcome::Login {
             request,
             client,
@@ -58,21 +56,21 @@ pub async fn authorize(
 
 /// `POST /idp/authorize`: the login form; on success back to the client with a code.
 pub async fn authorize_submit(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(login): State<Logins>,
+    Origin(source, request_id): Origin,
     Form(form): Form<crate::service::AuthorizeForm>,
 ) -> axum::response::Response {
-    match state.service.login.authorize_login(&form, Some(super::source_of(peer.ip()).to_string()), Some(request_id.0.clone())).await {
+    let reference = request_id.clone().unwrap_or_default();
+    match login.authorize_login(&form, source, request_id).await {
         Ok(location) => redirect(&location),
-        Err(e) => match state.service.login.pending_client(&form.request).await {
+        Err(e) => match login.pending_client(&form.request).await {
             Ok(Some((client, approving))) => {
-                let message = format!("{} (support reference {})", e.message, request_id.0);
+                let message = format!("{} (support reference {reference})", e.message);
                 page::login(&form.request, &client, &approving, Some(&message))
             }
             _ => page::error(
                 StatusCode::BAD_REQUEST,
-                &format!("This login page has expired. Go back to the application and start again. (support reference {})", request_id.0),
+                &format!("This login page has expired. Go back to the application and start again. (support reference {reference})"),
             ),
         },
     }
@@ -101,22 +99,19 @@ pub struct PageStart {
 
 /// `POST /idp/authorize/passkey/start`
 pub async fn authorize_passkey_start(
-    State(state): State<AppState>,
+    State(login): State<Logins>,
     Json(start): Json<PageStart>,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state
-        .service
-        .login
+    login
         .authorize_passkey_start(&start.request, &start.username)
-        .await?;
-    Ok(ceremony(id, options))
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /idp/authorize/passkey/finish`: answers where the browser goes next.
 pub async fn authorize_passkey_finish(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(logins): State<Logins>,
+    Origin(source, request_id): Origin,
     Json(page): Json<PageLogin>,
 ) -> Result<impl IntoResponse, Error> {
     let login = crate::service::PasskeyLogin {
@@ -126,15 +121,8 @@ pub async fn authorize_passkey_finish(
         password: page.password,
         otp: page.otp,
     };
-    let location = state
-        .service
-        .login
-        .authorize_passkey_finish(
-            &page.request,
-            login,
-            Some(super::source_of(peer.ip()).to_string()),
-            Some(request_id.0),
-        )
+    let location = logins
+        .authorize_passkey_finish(&page.request, login, source, request_id)
         .await?;
     Ok(Json(Location { location }))
 }
@@ -163,9 +151,8 @@ fn redirect(location: &str) -> axum::response::Response {
 
 /// `POST /idp/token`
 pub async fn token(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(login): State<Logins>,
+    Origin(source, request_id): Origin,
     Form(request): Form<TokenRequest>,
 ) -> Result<impl IntoResponse, Error> {
     if request.grant_type == "authorization_code" {
@@ -180,9 +167,7 @@ pub async fn token(
                 "code, redirect_uri, client_id and code_verifier are required",
             ));
         };
-        let issued = state
-            .service
-            .login
+        let issued = login
             .exchange_code(&code, &client_id, &redirect_uri, &verifier)
             .await?;
         return Ok(token_reply(&issued));
@@ -199,35 +184,26 @@ pub async fn token(
             "username and password are required",
         ));
     };
-    let issued = state
-        .service
-        .login
-        .password_grant(
-            &username,
-            &password,
-            request.otp.as_deref(),
-            Some(super::source_of(peer.ip()).to_string()),
-            Some(request_id.0),
-        )
+    let otp = request.otp.as_deref();
+    let issued = login
+        .password_grant(&username, &password, otp, source, request_id)
         .await?;
     Ok(token_reply(&issued))
 }
 
 /// `POST /idp/logout`: revokes the bearer token.
 pub async fn logout(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, _): Caller<Logins>,
 ) -> Result<impl IntoResponse, Error> {
-    state.service.login.logout(&principal).await?;
+    login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/me/history`: the caller's own audit records, newest first.
 pub async fn history(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(account, principal, _): Caller<Account>,
 ) -> Result<impl IntoResponse, Error> {
-    let records = state.service.account.my_history(&principal, 100).await?;
+    let records = account.my_history(&principal, 100).await?;
     Ok(Json(History {
         person: principal.person.to_string(),
         loa: principal.loa.uri(),
@@ -277,10 +253,6 @@ pub struct TokenResponse {
     acr: &'static str,
 }
 
-fn ceremony(state: String, options: serde_json::Value) -> Json<Ceremony> {
-    Json(Ceremony { state, options })
-}
-
 fn token_reply(issued: &crate::service::Issued) -> Json<TokenResponse> {
     Json(TokenResponse {
         access_token: issued.access_token.clone(),
@@ -301,184 +273,111 @@ pub struct RegisterStart {
 
 /// `POST /idp/passkeys/register/start` (bearer: a High session, or an enrolment code).
 pub async fn passkey_register_start(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, _): Caller<Logins>,
     body: Option<Json<RegisterStart>>,
 ) -> Result<impl IntoResponse, Error> {
     let start = body.map(|Json(b)| b).unwrap_or_default();
-    let (id, options) = state
-        .service
-        .login
-        .passkey_register_start(&principal, start.enrolment_code.as_deref())
-        .await?;
-    Ok(ceremony(id, options))
+    let code = start.enrolment_code.as_deref();
+    login
+        .passkey_register_start(&principal, code)
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /idp/passkeys/register/finish` (bearer).
 pub async fn passkey_register_finish(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, request_id): Caller<Logins>,
     Json(finish): Json<Finish>,
-) -> Result<impl IntoResponse, Error> {
-    state
-        .service
-        .login
-        .passkey_register_finish(
-            &principal,
-            &finish.state,
-            finish.credential,
-            Some(request_id.0),
-        )
+) -> Result<StatusCode, Error> {
+    login
+        .passkey_register_finish(&principal, &finish.state, finish.credential, request_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /idp/passkeys/login/start`
 pub async fn passkey_login_start(
-    State(state): State<AppState>,
+    State(login): State<Logins>,
     Json(start): Json<LoginStart>,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state
-        .service
-        .login
+    login
         .passkey_login_start(&start.username)
-        .await?;
-    Ok(ceremony(id, options))
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /idp/passkeys/login/finish`: the passkey plus the password or a TOTP code.
 pub async fn passkey_login_finish(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(logins): State<Logins>,
+    Origin(source, request_id): Origin,
     Json(login): Json<crate::service::PasskeyLogin>,
 ) -> Result<impl IntoResponse, Error> {
-    let issued = state
-        .service
-        .login
-        .passkey_login_finish(
-            login,
-            Some(super::source_of(peer.ip()).to_string()),
-            Some(request_id.0),
-        )
+    let issued = logins
+        .passkey_login_finish(login, source, request_id)
         .await?;
     Ok(token_reply(&issued))
 }
 
 /// `POST /idp/stepup/passkey/start` (bearer).
 pub async fn passkey_stepup_start(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, _): Caller<Logins>,
 ) -> Result<impl IntoResponse, Error> {
-    let (id, options) = state.service.login.passkey_stepup_start(&principal).await?;
-    Ok(ceremony(id, options))
+    login
+        .passkey_stepup_start(&principal)
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /idp/stepup/passkey/finish` (bearer): a new token with the passkey added.
 pub async fn passkey_stepup_finish(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, request_id): Caller<Logins>,
     Json(finish): Json<Finish>,
 ) -> Result<impl IntoResponse, Error> {
-    let issued = state
-        .service
-        .login
-        .passkey_stepup_finish(
-            &principal,
-            &finish.state,
-            finish.credential,
-            Some(request_id.0),
-        )
+    let issued = login
+        .passkey_stepup_finish(&principal, &finish.state, finish.credential, request_id)
         .await?;
     Ok(token_reply(&issued))
 }
 
 /// `POST /idp/stepup/totp` (bearer): a new token with a TOTP code added.
 pub async fn totp_stepup(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(login, principal, request_id): Caller<Logins>,
     Json(step): Json<TotpStepUp>,
 ) -> Result<impl IntoResponse, Error> {
-    let issued = state
-        .service
-        .login
-        .totp_stepup(&principal, &step.otp, Some(request_id.0))
-        .await?;
+    let issued = login.totp_stepup(&principal, &step.otp, request_id).await?;
     Ok(token_reply(&issued))
 }
 
 #[cfg(test)]
 mod samples {
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
-    use crate::http::wire::{RequestBody, ResponseBody};
+    use crate::http::wire::{request_samples, response_samples};
 
-    impl RequestBody for PageStart {
-        fn sample() -> Value {
-            json!({"request": "r1", "username": "karen"})
-        }
+    request_samples! {
+        PageStart => json!({"request": "r1", "username": "karen"});
+        PageLogin => json!({"request": "r1", "username": "karen", "state": "s1", "credential": {},
+            "password": "correct horse", "otp": "123456"});
+        crate::service::PasskeyLogin => json!({"username": "karen", "state": "s1",
+            "credential": {}, "password": "correct horse", "otp": "123456"});
+        Finish => json!({"state": "s1", "credential": {}});
+        LoginStart => json!({"username": "karen"});
+        TotpStepUp => json!({"otp": "123456"});
+        RegisterStart => json!({"enrolment_code": "7KQ2-XM4P"});
     }
 
-    impl RequestBody for PageLogin {
-        fn sample() -> Value {
-            json!({"request": "r1", "username": "karen", "state": "s1", "credential": {},
-                "password": "correct horse", "otp": "123456"})
-        }
-    }
-
-    impl RequestBody for crate::service::PasskeyLogin {
-        fn sample() -> Value {
-            json!({"username": "karen", "state": "s1", "credential": {},
-                "password": "correct horse", "otp": "123456"})
-        }
-    }
-
-    impl RequestBody for Finish {
-        fn sample() -> Value {
-            json!({"state": "s1", "credential": {}})
-        }
-    }
-
-    impl RequestBody for LoginStart {
-        fn sample() -> Value {
-            json!({"username": "karen"})
-        }
-    }
-
-    impl RequestBody for TotpStepUp {
-        fn sample() -> Value {
-            json!({"otp": "123456"})
-        }
-    }
-
-    impl RequestBody for RegisterStart {
-        fn sample() -> Value {
-            json!({"enrolment_code": "7KQ2-XM4P"})
-        }
-    }
-
-    impl ResponseBody for TokenResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
-                token_type: "Bearer",
-                expires_in: 3600,
-                acr: "https://data.gov.dk/concept/core/nsis/loa/Substantial",
-            }]
-        }
-    }
-
-    impl ResponseBody for History {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
-                loa: "https://data.gov.dk/concept/core/nsis/loa/Low",
-                records: vec![json!({})],
-            }]
-        }
+    response_samples! {
+        TokenResponse => [TokenResponse {
+            access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
+            token_type: "Bearer",
+            expires_in: 3600,
+            acr: "https://data.gov.dk/concept/core/nsis/loa/Substantial",
+        }];
+        History => [History {
+            person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
+            loa: "https://data.gov.dk/concept/core/nsis/loa/Low",
+            records: vec![json!({})],
+        }];
     }
 }

@@ -118,21 +118,10 @@ pub async fn not_found() -> Error {
 #[cfg(test)]
 mod samples {
     use super::*;
-    use crate::http::wire::ResponseBody;
+    use crate::http::wire::response_samples;
 
-    impl ResponseBody for Health {
-        fn samples() -> Vec<Self> {
-            vec![Self { status: "ok" }]
-        }
-    }
-
-    impl ResponseBody for Ready {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                status: "ready",
-                database: "ok",
-                hsm: "ok",
-            }]
-        }
+    response_samples! {
+        Health => [Health { status: "ok" }];
+        Ready => [Ready { status: "ready", database: "ok", hsm: "ok" }];
     }
 }

@@ -1,14 +1,13 @@
 //! Organisation administration over the native API: memberships, members, invitations,
 //! rights, the seal, and the organisation's audit trail.
 
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::extract::{Bearer, Json};
-use super::router::{AppState, RequestId};
-use crate::service::{Error, ErrorCode, Grants, MemberRow, Right};
+use super::extract::{Caller, Json};
+use crate::service::{Error, ErrorCode, Grants, MemberRow, Organisations as Orgs, Right};
 
 /// A member of an organisation.
 #[derive(Debug, Serialize)]
@@ -113,13 +112,8 @@ pub struct AuditRecord {
 }
 
 /// `GET /v1/orgs`: the caller's organisations and rights.
-pub async fn mine(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
-) -> Result<Json<Organisations>, Error> {
-    let organisations = state
-        .service
-        .orgs
+pub async fn mine(Caller(orgs, principal, _): Caller<Orgs>) -> Result<Json<Organisations>, Error> {
+    let organisations = orgs
         .my_organisations(&principal)
         .await?
         .iter()
@@ -135,15 +129,10 @@ pub async fn mine(
 
 /// `GET /v1/orgs/{cvr}/members` (administrators).
 pub async fn members(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, _): Caller<Orgs>,
     Path(cvr): Path<String>,
 ) -> Result<Json<Members>, Error> {
-    let members = state
-        .service
-        .orgs
-        .organisation_members(&principal, &cvr)
-        .await?;
+    let members = orgs.organisation_members(&principal, &cvr).await?;
     Ok(Json(Members {
         members: members.iter().map(Member::from).collect(),
     }))
@@ -166,26 +155,18 @@ pub struct InviteRequest {
 
 /// `POST /v1/orgs/{cvr}/invitations` (administrators, High): answers the code, once.
 pub async fn invite(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, request_id): Caller<Orgs>,
     Path(cvr): Path<String>,
     Json(request): Json<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invitation>), Error> {
-    let invitation = state
-        .service
-        .orgs
-        .invite_member(
-            &principal,
-            &cvr,
-            request.username.as_deref(),
-            Grants {
-                admin: request.admin,
-                sign_on_behalf: request.sign_on_behalf,
-                use_seal: request.use_seal,
-            },
-            Some(request_id.0),
-        )
+    let grants = Grants {
+        admin: request.admin,
+        sign_on_behalf: request.sign_on_behalf,
+        use_seal: request.use_seal,
+    };
+    let username = request.username.as_deref();
+    let invitation = orgs
+        .invite_member(&principal, &cvr, username, grants, request_id)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -204,15 +185,11 @@ pub struct AcceptRequest {
 
 /// `POST /v1/orgs/invitations/accept` `{code}`: the caller joins.
 pub async fn accept(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, request_id): Caller<Orgs>,
     Json(request): Json<AcceptRequest>,
 ) -> Result<Json<Joined>, Error> {
-    let org = state
-        .service
-        .orgs
-        .accept_invitation(&principal, &request.code, Some(request_id.0))
+    let org = orgs
+        .accept_invitation(&principal, &request.code, request_id)
         .await?;
     Ok(Json(Joined {
         cvr: org.cvr,
@@ -232,9 +209,7 @@ pub struct RightRequest {
 
 /// `POST /v1/orgs/{cvr}/members/{person}/rights` (administrators, High).
 pub async fn set_right(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, request_id): Caller<Orgs>,
     Path((cvr, person)): Path<(String, String)>,
     Json(request): Json<RightRequest>,
 ) -> Result<StatusCode, Error> {
@@ -244,48 +219,28 @@ pub async fn set_right(
             "right: sign_on_behalf or use_seal",
         )
     })?;
-    state
-        .service
-        .orgs
-        .set_member_right(
-            &principal,
-            &cvr,
-            &person,
-            right,
-            request.granted,
-            Some(request_id.0),
-        )
+    let granted = request.granted;
+    orgs.set_member_right(&principal, &cvr, &person, right, granted, request_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /v1/orgs/{cvr}/members/{person}` (administrators, High).
 pub async fn remove(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, request_id): Caller<Orgs>,
     Path((cvr, person)): Path<(String, String)>,
 ) -> Result<StatusCode, Error> {
-    state
-        .service
-        .orgs
-        .remove_member(&principal, &cvr, &person, Some(request_id.0))
+    orgs.remove_member(&principal, &cvr, &person, request_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/orgs/{cvr}/seal` (administrators, High): the seal credential.
 pub async fn seal(
-    State(state): State<AppState>,
-    Extension(request_id): Extension<RequestId>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, request_id): Caller<Orgs>,
     Path(cvr): Path<String>,
 ) -> Result<Json<Seal>, Error> {
-    let credential = state
-        .service
-        .orgs
-        .organisation_seal(&principal, &cvr, Some(request_id.0))
-        .await?;
+    let credential = orgs.organisation_seal(&principal, &cvr, request_id).await?;
     Ok(Json(Seal {
         credential_id: credential.id.to_string(),
         description: credential.description(),
@@ -302,16 +257,12 @@ pub struct AuditQuery {
 
 /// `GET /v1/orgs/{cvr}/audit` (administrators): the organisation's records, newest first.
 pub async fn audit(
-    State(state): State<AppState>,
-    Bearer(principal): Bearer,
+    Caller(orgs, principal, _): Caller<Orgs>,
     Path(cvr): Path<String>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditRecords>, Error> {
-    let rows = state
-        .service
-        .orgs
-        .organisation_audit(&principal, &cvr, query.limit.unwrap_or(100))
-        .await?;
+    let limit = query.limit.unwrap_or(100);
+    let rows = orgs.organisation_audit(&principal, &cvr, limit).await?;
     let records = rows
         .iter()
         .map(|r| {
@@ -334,11 +285,15 @@ mod samples {
     use serde_json::json;
 
     use super::*;
-    use crate::http::wire::{RequestBody, ResponseBody};
+    use crate::http::wire::{request_samples, response_samples};
+
+    const PERSON: &str = "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21";
+    const CVR: &str = "12345678";
+    const NAME: &str = "Rungstedlund ApS";
 
     fn member() -> Member {
         Member {
-            person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
+            person: PERSON.into(),
             username: "karen".into(),
             name: "Karen Blixen".into(),
             admin: true,
@@ -350,86 +305,39 @@ mod samples {
         }
     }
 
-    impl RequestBody for InviteRequest {
-        fn sample() -> Value {
-            json!({"username": "bror", "admin": false, "sign_on_behalf": true,
-                "use_seal": false})
-        }
+    request_samples! {
+        InviteRequest => json!({"username": "bror", "admin": false, "sign_on_behalf": true,
+            "use_seal": false});
+        AcceptRequest => json!({"code": "QX7T-2K9M"});
+        RightRequest => json!({"right": "use_seal", "granted": true});
     }
 
-    impl RequestBody for AcceptRequest {
-        fn sample() -> Value {
-            json!({"code": "QX7T-2K9M"})
-        }
-    }
-
-    impl RequestBody for RightRequest {
-        fn sample() -> Value {
-            json!({"right": "use_seal", "granted": true})
-        }
-    }
-
-    impl ResponseBody for Organisations {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                organisations: vec![Membership {
-                    cvr: "12345678".into(),
-                    name: "Rungstedlund ApS".into(),
-                    status: "active".into(),
-                    member: member(),
-                }],
-            }]
-        }
-    }
-
-    impl ResponseBody for Members {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                members: vec![member()],
-            }]
-        }
-    }
-
-    impl ResponseBody for Invitation {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                code: "QX7T-2K9M".into(),
-                expires_at: 1_750_086_400,
-            }]
-        }
-    }
-
-    impl ResponseBody for Joined {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                cvr: "12345678".into(),
-                name: "Rungstedlund ApS".into(),
-            }]
-        }
-    }
-
-    impl ResponseBody for Seal {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                credential_id: "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a".into(),
-                description: "Seal of Rungstedlund ApS (CVR 12345678)".into(),
-                policy: "seal".into(),
-            }]
-        }
-    }
-
-    impl ResponseBody for AuditRecords {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                records: vec![AuditRecord {
-                    seq: 7,
-                    at: 1_750_000_000_000,
-                    actor: "person:2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),
-                    event: "member_invited".into(),
-                    details: json!({}),
-                    request_id: None,
-                }],
-            }]
-        }
+    response_samples! {
+        Organisations => [Organisations {
+            organisations: vec![Membership {
+                cvr: CVR.into(),
+                name: NAME.into(),
+                status: "active".into(),
+                member: member(),
+            }],
+        }];
+        Members => [Members { members: vec![member()] }];
+        Invitation => [Invitation { code: "QX7T-2K9M".into(), expires_at: 1_750_086_400 }];
+        Joined => [Joined { cvr: CVR.into(), name: NAME.into() }];
+        Seal => [Seal {
+            credential_id: "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a".into(),
+            description: format!("Seal of {NAME} (CVR {CVR})"),
+            policy: "seal".into(),
+        }];
+        AuditRecords => [AuditRecords {
+            records: vec![AuditRecord {
+                seq: 7,
+                at: 1_750_000_000_000,
+                actor: format!("person:{PERSON}"),
+                event: "member_invited".into(),
+                details: json!({}),
+                request_id: None,
+            }],
+        }];
     }
 }

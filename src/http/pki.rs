@@ -9,29 +9,24 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
-use super::router::{AppState, RequestId};
-use crate::service::{Error, ErrorCode};
+use super::router::RequestId;
+use crate::service::{Error, ErrorCode, Trust};
 
 /// Largest OCSP or timestamp request accepted (a request for 16 certificates is under 2 KiB).
 pub const REQUEST_LIMIT: usize = 16 * 1024;
 
 /// `GET /pki/ca/{name}.crt`
 pub async fn ca_certificate(
-    State(state): State<AppState>,
+    State(trust): State<Trust>,
     Path(file): Path<String>,
 ) -> Result<Response, Error> {
-    let name = file.strip_suffix(".crt").ok_or_else(not_found)?;
-    let der = state.service.trust.ca_certificate(name).await?;
+    let der = trust.ca_certificate(named(&file, ".crt")?).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response())
 }
 
 /// `GET /pki/crl/{name}.crl`
-pub async fn crl(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-) -> Result<Response, Error> {
-    let name = file.strip_suffix(".crl").ok_or_else(not_found)?;
-    let der = state.service.trust.crl(name).await?;
+pub async fn crl(State(trust): State<Trust>, Path(file): Path<String>) -> Result<Response, Error> {
+    let der = trust.crl(named(&file, ".crl")?).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pkix-crl"),
@@ -44,17 +39,17 @@ pub async fn crl(
 
 /// `POST /pki/ocsp` with `application/ocsp-request`.
 pub async fn ocsp_post(
-    State(state): State<AppState>,
+    State(trust): State<Trust>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
     require_type(&headers, "application/ocsp-request")?;
-    Ok(ocsp_reply(state.service.trust.ocsp(&body).await))
+    Ok(ocsp_reply(trust.ocsp(&body).await))
 }
 
 /// `GET /pki/ocsp/{base64 of the DER request}` (RFC 6960 Appendix A.1).
 pub async fn ocsp_get(
-    State(state): State<AppState>,
+    State(trust): State<Trust>,
     Path(encoded): Path<String>,
 ) -> Result<Response, Error> {
     if encoded.len() > REQUEST_LIMIT {
@@ -67,22 +62,18 @@ pub async fn ocsp_get(
         .decode(encoded.trim_end_matches('/'))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&encoded))
         .map_err(|_| Error::new(ErrorCode::InvalidRequest, "the OCSP GET path is not base64"))?;
-    Ok(ocsp_reply(state.service.trust.ocsp(&request).await))
+    Ok(ocsp_reply(trust.ocsp(&request).await))
 }
 
 /// `POST /tsa` with `application/timestamp-query`.
 pub async fn timestamp(
-    State(state): State<AppState>,
+    State(trust): State<Trust>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
     require_type(&headers, "application/timestamp-query")?;
-    let reply = state
-        .service
-        .trust
-        .timestamp(&body, Some(request_id.0))
-        .await;
+    let reply = trust.timestamp(&body, Some(request_id.0)).await;
     Ok((
         [(header::CONTENT_TYPE, "application/timestamp-reply")],
         reply,
@@ -111,6 +102,11 @@ fn require_type(headers: &HeaderMap, expected: &str) -> Result<(), Error> {
             format!("expected Content-Type {expected}"),
         ))
     }
+}
+
+/// The name in a file name with the `suffix` its route serves (`root.crt`: `root`).
+fn named<'a>(file: &'a str, suffix: &str) -> Result<&'a str, Error> {
+    file.strip_suffix(suffix).ok_or_else(not_found)
 }
 
 fn not_found() -> Error {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -29,12 +29,42 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
+/// Lets a handler take the one use case it calls as its state (`State<Logins>`, …).
+macro_rules! use_case_states {
+    ($($field:ident: $case:ident),* $(,)?) => {$(
+        impl FromRef<AppState> for crate::service::$case {
+            fn from_ref(state: &AppState) -> Self {
+                state.service.$field.clone()
+            }
+        }
+    )*};
+}
+
+use_case_states! {
+    login: Logins,
+    signing: Signing,
+    documents: Documents,
+    orgs: Organisations,
+    validation: Validation,
+    trust: Trust,
+    account: Account,
+}
+
 /// The request id of the current request: always a new UUID made here (a caller cannot choose
 /// the support reference, which an operator trusts to find audit records). It is the
 /// `support_ref` of error bodies and the `X-Request-Id` of every response; the caller's own
 /// `X-Request-Id`, when safe to log, is kept beside it and echoed as `X-Client-Request-Id`.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// Adds routes to a router: the router, then one `"path" => method router` a line.
+macro_rules! route_table {
+    ($router:expr; $($path:expr => $method:expr),* $(,)?) => {
+        $router$(.route($path, $method))*
+    };
+}
+
+pub(super) use route_table;
 
 /// The whole HTTP interface as a router (tests call it with `oneshot` or serve it on port 0).
 pub fn router(state: AppState) -> Router {
@@ -44,106 +74,65 @@ pub fn router(state: AppState) -> Router {
         permits: Arc::new(tokio::sync::Semaphore::new(http.max_in_flight)),
         wait: Duration::from_secs(http.queue_timeout_secs),
     };
-    Router::new()
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route("/.well-known/openid-configuration", get(idp::discovery))
-        .route("/idp/jwks", get(idp::jwks))
-        .route("/csc/v2/info", post(csc::info))
-        .route("/csc/v2/auth/login", post(csc::login))
-        .route("/csc/v2/auth/revoke", post(csc::revoke))
-        .route("/csc/v2/credentials/list", post(csc::list))
-        .route("/csc/v2/credentials/info", post(csc::credential_info))
-        .route("/csc/v2/credentials/getChallenge", post(csc::get_challenge))
-        .route("/csc/v2/credentials/authorize", post(csc::authorize))
-        .route("/csc/v2/signatures/signHash", post(csc::sign_hash))
-        .route("/csc/v2/signatures/timestamp", post(csc::timestamp))
-        .route("/csc/v1/info", post(csc::info))
-        .route("/csc/v1/auth/login", post(csc::login))
-        .route("/csc/v1/auth/revoke", post(csc::revoke))
-        .route("/csc/v1/credentials/list", post(csc::list))
-        .route("/csc/v1/credentials/info", post(csc::credential_info))
-        .route("/csc/v1/credentials/getChallenge", post(csc::get_challenge))
-        .route("/csc/v1/credentials/authorize", post(csc::authorize))
-        .route("/csc/v1/signatures/signHash", post(csc::sign_hash))
-        .route("/csc/v1/signatures/timestamp", post(csc::timestamp))
-        .route("/idp/token", post(idp::token))
-        .route(
-            "/idp/authorize",
-            get(idp::authorize).post(idp::authorize_submit),
-        )
-        .route(
-            "/idp/authorize/passkey/start",
-            post(idp::authorize_passkey_start),
-        )
-        .route(
-            "/idp/authorize/passkey/finish",
-            post(idp::authorize_passkey_finish),
-        )
-        .route("/idp/static/login.js", get(idp::login_script))
-        .route("/idp/logout", post(idp::logout))
-        .route(
-            "/idp/passkeys/register/start",
-            post(idp::passkey_register_start),
-        )
-        .route(
-            "/idp/passkeys/register/finish",
-            post(idp::passkey_register_finish),
-        )
-        .route("/idp/passkeys/login/start", post(idp::passkey_login_start))
-        .route(
-            "/idp/passkeys/login/finish",
-            post(idp::passkey_login_finish),
-        )
-        .route("/idp/stepup/passkey/start", post(idp::passkey_stepup_start))
-        .route(
-            "/idp/stepup/passkey/finish",
-            post(idp::passkey_stepup_finish),
-        )
-        .route("/idp/stepup/totp", post(idp::totp_stepup))
-        .route("/v1/me/history", get(idp::history))
-        .route("/v1/credentials", get(credentials::list))
-        .route("/v1/credentials/{id}/{action}", post(credentials::change))
-        .route("/v1/documents/{id}", delete(documents::remove))
-        .route("/v1/orgs", get(orgs::mine))
-        .route("/v1/orgs/invitations/accept", post(orgs::accept))
-        .route("/v1/orgs/{cvr}/members", get(orgs::members))
-        .route("/v1/orgs/{cvr}/invitations", post(orgs::invite))
-        .route(
-            "/v1/orgs/{cvr}/members/{person}/rights",
-            post(orgs::set_right),
-        )
-        .route("/v1/orgs/{cvr}/members/{person}", delete(orgs::remove))
-        .route("/v1/orgs/{cvr}/seal", post(orgs::seal))
-        .route("/v1/orgs/{cvr}/audit", get(orgs::audit))
-        .route("/v1/documents/{id}/sign", post(documents::sign))
-        .route("/v1/documents/{id}/signed", get(documents::signed))
-        .route("/pki/ca/{file}", get(pki::ca_certificate))
-        .route("/pki/crl/{file}", get(pki::crl))
-        .merge(
-            Router::new()
-                .route("/pki/ocsp", post(pki::ocsp_post))
-                .route("/pki/ocsp/{*request}", get(pki::ocsp_get))
-                .route("/tsa", post(pki::timestamp))
-                .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT))
-                .layer(middleware::from_fn_with_state(public.clone(), rate_limit)),
-        )
+    let api = route_table! { csc_routes(csc_routes(Router::new(), "v2"), "v1");
+        "/metrics" => get(ops::metrics),
+        "/openapi.json" => get(ops::openapi),
+        "/.well-known/openid-configuration" => get(idp::discovery),
+        "/idp/jwks" => get(idp::jwks),
+        "/idp/token" => post(idp::token),
+        "/idp/authorize" => get(idp::authorize).post(idp::authorize_submit),
+        "/idp/authorize/passkey/start" => post(idp::authorize_passkey_start),
+        "/idp/authorize/passkey/finish" => post(idp::authorize_passkey_finish),
+        "/idp/static/login.js" => get(idp::login_script),
+        "/idp/logout" => post(idp::logout),
+        "/idp/passkeys/register/start" => post(idp::passkey_register_start),
+        "/idp/passkeys/register/finish" => post(idp::passkey_register_finish),
+        "/idp/passkeys/login/start" => post(idp::passkey_login_start),
+        "/idp/passkeys/login/finish" => post(idp::passkey_login_finish),
+        "/idp/stepup/passkey/start" => post(idp::passkey_stepup_start),
+        "/idp/stepup/passkey/finish" => post(idp::passkey_stepup_finish),
+        "/idp/stepup/totp" => post(idp::totp_stepup),
+        "/v1/me/history" => get(idp::history),
+        "/v1/credentials" => get(credentials::list),
+        "/v1/credentials/{id}/{action}" => post(credentials::change),
+        "/v1/documents/{id}" => delete(documents::remove),
+        "/v1/orgs" => get(orgs::mine),
+        "/v1/orgs/invitations/accept" => post(orgs::accept),
+        "/v1/orgs/{cvr}/members" => get(orgs::members),
+        "/v1/orgs/{cvr}/invitations" => post(orgs::invite),
+        "/v1/orgs/{cvr}/members/{person}/rights" => post(orgs::set_right),
+        "/v1/orgs/{cvr}/members/{person}" => delete(orgs::remove),
+        "/v1/orgs/{cvr}/seal" => post(orgs::seal),
+        "/v1/orgs/{cvr}/audit" => get(orgs::audit),
+        "/v1/documents/{id}/sign" => post(documents::sign),
+        "/v1/documents/{id}/signed" => get(documents::signed),
+        "/pki/ca/{file}" => get(pki::ca_certificate),
+        "/pki/crl/{file}" => get(pki::crl),
+    };
+    let public_pki = route_table! { Router::new();
+        "/pki/ocsp" => post(pki::ocsp_post),
+        "/pki/ocsp/{*request}" => get(pki::ocsp_get),
+        "/tsa" => post(pki::timestamp),
+    };
+    let public_pki = public_pki
+        .layer(DefaultBodyLimit::max(pki::REQUEST_LIMIT))
+        .layer(middleware::from_fn_with_state(public.clone(), rate_limit));
+    // Documents travel in these bodies: their own, larger limit.
+    let uploads = route_table! { Router::new();
+        "/csc/v2/signatures/signDoc" => post(csc::sign_doc),
+        "/csc/v1/signatures/signDoc" => post(csc::sign_doc),
+        "/v1/documents" => post(documents::upload),
+        "/v1/pdf/extend" => post(documents::extend),
+        "/v1/validate" => post(validate::validate)
+            .layer(middleware::from_fn_with_state(public, rate_limit)),
+    };
+    api.merge(public_pki)
         .merge(web::routes())
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(RequestBodyLimitLayer::new(http.body_limit))
         .merge(
-            // Documents travel in these bodies: their own, larger limit.
-            Router::new()
-                .route("/csc/v2/signatures/signDoc", post(csc::sign_doc))
-                .route("/csc/v1/signatures/signDoc", post(csc::sign_doc))
-                .route("/v1/documents", post(documents::upload))
-                .route("/v1/pdf/extend", post(documents::extend))
-                .route(
-                    "/v1/validate",
-                    post(validate::validate)
-                        .layer(middleware::from_fn_with_state(public, rate_limit)),
-                )
+            uploads
                 .merge(web::upload_routes())
                 .layer(DefaultBodyLimit::max(http.document_limit))
                 .layer(RequestBodyLimitLayer::new(http.document_limit)),
@@ -162,6 +151,23 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// The CSC methods under `/csc/{version}/` (v1 and v2 answer alike), `signDoc` aside: it
+/// takes whole documents.
+fn csc_routes(router: Router<AppState>, version: &str) -> Router<AppState> {
+    let at = |method: &str| format!("/csc/{version}/{method}");
+    route_table! { router;
+        &at("info") => post(csc::info),
+        &at("auth/login") => post(csc::login),
+        &at("auth/revoke") => post(csc::revoke),
+        &at("credentials/list") => post(csc::list),
+        &at("credentials/info") => post(csc::credential_info),
+        &at("credentials/getChallenge") => post(csc::get_challenge),
+        &at("credentials/authorize") => post(csc::authorize),
+        &at("signatures/signHash") => post(csc::sign_hash),
+        &at("signatures/timestamp") => post(csc::timestamp),
+    }
 }
 
 /// Turns for requests: at most `max_in_flight` at once; waiting for one is bounded.

@@ -89,11 +89,9 @@ mod samples {
     use serde_json::json;
 
     use super::*;
-    use crate::http::wire::RequestBody;
+    use crate::http::wire::request_samples;
 
-    impl RequestBody for ValidateRequest {
-        fn sample() -> Value {
-            json!({"file": "MIAGCSqGSIb3DQEHAqCAMIA=", "content": "Y29udHJhY3Q="})
-        }
+    request_samples! {
+        ValidateRequest => json!({"file": "MIAGCSqGSIb3DQEHAqCAMIA=", "content": "Y29udHJhY3Q="});
     }
 }

@@ -33,7 +33,7 @@ mod org;
 pub mod verify;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, Request};
+use axum::extract::{FromRef, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -43,7 +43,8 @@ use axum::Router;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
-use super::router::{AppState, RequestId};
+use super::extract::Origin;
+use super::router::{route_table, AppState, RequestId};
 use crate::service::{Error, ErrorCode, Loa, Principal};
 pub use i18n::Texts;
 
@@ -61,66 +62,53 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
 
 /// The page routes with small bodies.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(citizen::index))
-        .route("/login", post(citizen::login))
-        .route("/logout", post(citizen::logout))
-        .route(
-            "/web/passkey/login/start",
-            post(citizen::passkey_login_start),
-        )
-        .route(
-            "/web/passkey/login/finish",
-            post(citizen::passkey_login_finish),
-        )
-        .route("/sign/{id}", get(citizen::review))
-        .route("/sign/{id}/pages/{page}", get(citizen::page_image))
-        .route("/sign/{id}/approve", post(citizen::approve_totp))
-        .route(
-            "/sign/{id}/passkey/start",
-            post(citizen::approve_passkey_start),
-        )
-        .route(
-            "/sign/{id}/passkey/finish",
-            post(citizen::approve_passkey_finish),
-        )
-        .route("/sign/{id}/done", get(citizen::done))
-        .route("/sign/{id}/download", get(citizen::download))
-        .route("/sign/{id}/cancel", post(citizen::cancel))
-        .route("/history", get(citizen::history))
-        .route("/account", get(account::page))
-        .route("/account/passkeys/start", post(account::passkey_start))
-        .route("/account/passkeys/finish", post(account::passkey_finish))
-        .route("/account/passkeys/remove", post(account::passkey_remove))
-        .route(
-            "/account/totp",
-            get(account::totp_offer).post(account::totp_enrol),
-        )
-        .route("/account/totp/remove", post(account::totp_remove))
-        .route("/account/stepup/start", post(account::stepup_start))
-        .route("/account/stepup/finish", post(account::stepup_finish))
-        .route("/account/stepup/totp", post(account::stepup_totp))
-        .route("/verify", get(verify::page))
-        .route("/org", get(org::list))
-        .route("/org/accept", post(org::accept))
-        .route("/org/{cvr}", get(org::page))
-        .route("/org/{cvr}/invite", post(org::invite))
-        .route("/org/{cvr}/members/{person}/rights", post(org::set_right))
-        .route("/org/{cvr}/members/{person}/remove", post(org::remove))
-        .route("/help", get(help::help))
-        .route("/support", get(help::support))
-        .route("/lang", get(language))
-        .route("/static/qsign.css", get(stylesheet))
-        .route("/static/qsign.js", get(script))
-        .route_layer(middleware::from_fn(csrf_guard))
+    let pages = route_table! { Router::new();
+        "/" => get(citizen::index),
+        "/login" => post(citizen::login),
+        "/logout" => post(citizen::logout),
+        "/web/passkey/login/start" => post(citizen::passkey_login_start),
+        "/web/passkey/login/finish" => post(citizen::passkey_login_finish),
+        "/sign/{id}" => get(citizen::review),
+        "/sign/{id}/pages/{page}" => get(citizen::page_image),
+        "/sign/{id}/approve" => post(citizen::approve_totp),
+        "/sign/{id}/passkey/start" => post(citizen::approve_passkey_start),
+        "/sign/{id}/passkey/finish" => post(citizen::approve_passkey_finish),
+        "/sign/{id}/done" => get(citizen::done),
+        "/sign/{id}/download" => get(citizen::download),
+        "/sign/{id}/cancel" => post(citizen::cancel),
+        "/history" => get(citizen::history),
+        "/account" => get(account::page),
+        "/account/passkeys/start" => post(account::passkey_start),
+        "/account/passkeys/finish" => post(account::passkey_finish),
+        "/account/passkeys/remove" => post(account::passkey_remove),
+        "/account/totp" => get(account::totp_offer).post(account::totp_enrol),
+        "/account/totp/remove" => post(account::totp_remove),
+        "/account/stepup/start" => post(account::stepup_start),
+        "/account/stepup/finish" => post(account::stepup_finish),
+        "/account/stepup/totp" => post(account::stepup_totp),
+        "/verify" => get(verify::page),
+        "/org" => get(org::list),
+        "/org/accept" => post(org::accept),
+        "/org/{cvr}" => get(org::page),
+        "/org/{cvr}/invite" => post(org::invite),
+        "/org/{cvr}/members/{person}/rights" => post(org::set_right),
+        "/org/{cvr}/members/{person}/remove" => post(org::remove),
+        "/help" => get(help::help),
+        "/support" => get(help::support),
+        "/lang" => get(language),
+        "/static/qsign.css" => get(stylesheet),
+        "/static/qsign.js" => get(script),
+    };
+    pages.route_layer(middleware::from_fn(csrf_guard))
 }
 
 /// The page routes that take whole documents (multipart uploads).
 pub fn upload_routes() -> Router<AppState> {
-    Router::new()
-        .route("/sign", post(citizen::upload))
-        .route("/verify", post(verify::submit))
-        .route_layer(middleware::from_fn(csrf_guard))
+    let pages = route_table! { Router::new();
+        "/sign" => post(citizen::upload),
+        "/verify" => post(verify::submit),
+    };
+    pages.route_layer(middleware::from_fn(csrf_guard))
 }
 
 /// What every page needs from the request: texts, the anti-forgery token, the session token
@@ -280,6 +268,11 @@ impl Session {
     fn chrome(&self) -> Chrome<'_> {
         self.web.chrome(Some(self.user.clone()))
     }
+
+    /// The request id, for the audit records of what the page changes.
+    fn request_id(&self) -> Option<String> {
+        Some(self.web.request_id.clone())
+    }
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -288,6 +281,20 @@ impl FromRequestParts<AppState> for Session {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let Ok(web) = Web::from_request_parts(parts, state).await;
         web.session(state).await
+    }
+}
+
+/// A logged-in page request to the use case `S`: the use case (as `State<S>` gives it) and
+/// the session.
+#[derive(Debug)]
+pub struct SignedIn<S>(pub S, pub Session);
+
+impl<S: FromRef<AppState> + Send> FromRequestParts<AppState> for SignedIn<S> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let session = Session::from_request_parts(parts, state).await?;
+        Ok(Self(S::from_ref(state), session))
     }
 }
 
@@ -322,6 +329,11 @@ impl Web {
             principal,
             user,
         })
+    }
+
+    /// Where the request comes from, for login throttling and audit records.
+    fn origin(&self) -> Origin {
+        Origin(self.source.clone(), Some(self.request_id.clone()))
     }
 
     /// The chrome of a page of this request, with `user` in the header.

@@ -20,6 +20,14 @@ pub struct Ceremony {
     pub options: Value,
 }
 
+impl Ceremony {
+    /// The reply to a ceremony's start: the state id and the options, as the service makes
+    /// them.
+    pub fn reply((state, options): (String, Value)) -> super::extract::Json<Self> {
+        super::extract::Json(Self { state, options })
+    }
+}
+
 /// Where the browser goes next.
 #[derive(Debug, Serialize)]
 pub struct Location {
@@ -29,6 +37,42 @@ pub struct Location {
 
 #[cfg(test)]
 pub use check::{request_shape, RequestBody, ResponseBody, Shape};
+
+/// Implements [`RequestBody`] for body types, each as `Type => sample;` with the sample body
+/// (a `json!` value), or `Type => sample, members: ["name" => Type, …];` for one whose
+/// members hold objects read by their own types.
+#[cfg(test)]
+macro_rules! request_samples {
+    ($($body:ty => $sample:expr $(, members: [$($member:literal => $shape:ty),+])?;)+) => {$(
+        impl $crate::http::wire::RequestBody for $body {
+            fn sample() -> serde_json::Value {
+                $sample
+            }
+            $(
+                fn members() -> Vec<(&'static str, $crate::http::wire::Shape)> {
+                    vec![$(($member, $crate::http::wire::request_shape::<$shape>())),+]
+                }
+            )?
+        }
+    )+};
+}
+
+/// Implements [`ResponseBody`] for reply types, each as `Type => [sample, …];`.
+#[cfg(test)]
+macro_rules! response_samples {
+    ($($body:ty => [$($sample:expr),+ $(,)?];)+) => {$(
+        impl $crate::http::wire::ResponseBody for $body {
+            fn samples() -> Vec<Self> {
+                vec![$($sample),+]
+            }
+        }
+    )+};
+}
+
+#[cfg(test)]
+pub(crate) use request_samples;
+#[cfg(test)]
+pub(crate) use response_samples;
 
 #[cfg(test)]
 mod check {
@@ -314,24 +358,12 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::check::{compare, documented, request_shape, response_shape, Shape, Side};
-    use super::{Ceremony, Location, ResponseBody};
+    use super::{Ceremony, Location};
     use crate::http::{credentials, csc, documents, idp, ops, orgs, validate};
 
-    impl ResponseBody for Ceremony {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                state: "d6c1c0e4".into(),
-                options: json!({}),
-            }]
-        }
-    }
-
-    impl ResponseBody for Location {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                location: "/".into(),
-            }]
-        }
+    response_samples! {
+        Ceremony => [Ceremony { state: "d6c1c0e4".into(), options: json!({}) }];
+        Location => [Location { location: "/".into() }];
     }
 
     /// What an operation's request or response body is.
@@ -348,260 +380,75 @@ mod tests {
     /// A JSON operation: method, path, request, the success status and its response.
     type Operation = (&'static str, &'static str, Body, &'static str, Body);
 
+    /// Builds the operation table from lines `method "path" request status response`, where
+    /// a body is `-` (no JSON body), `{}` (an object whose members the document leaves open)
+    /// or its type in brackets.
+    macro_rules! operations {
+        (@body $shape:ident -) => {
+            Body::None
+        };
+        (@body $shape:ident {}) => {
+            Body::Opaque
+        };
+        (@body $shape:ident [$ty:ty]) => {
+            Body::Typed($shape::<$ty>)
+        };
+        ($($method:ident $path:literal $request:tt $status:literal $response:tt,)*) => {
+            vec![$((
+                stringify!($method),
+                $path,
+                operations!(@body request_shape $request),
+                stringify!($status),
+                operations!(@body response_shape $response),
+            )),*]
+        };
+    }
+
     /// Every operation that takes or gives JSON. CSC paths (`/csc/v2/…`) count for v1 too.
     fn operations() -> Vec<Operation> {
-        use self::Body::{None as No, Opaque, Typed};
         use crate::http::csc::wire as c;
-        vec![
-            (
-                "get",
-                "/healthz",
-                No,
-                "200",
-                Typed(response_shape::<ops::Health>),
-            ),
-            (
-                "get",
-                "/readyz",
-                No,
-                "200",
-                Typed(response_shape::<ops::Ready>),
-            ),
-            (
-                "get",
-                "/.well-known/openid-configuration",
-                No,
-                "200",
-                Opaque,
-            ),
-            ("get", "/idp/jwks", No, "200", Opaque),
-            (
-                "post",
-                "/idp/token",
-                No,
-                "200",
-                Typed(response_shape::<idp::TokenResponse>),
-            ),
-            (
-                "post",
-                "/idp/authorize/passkey/start",
-                Typed(request_shape::<idp::PageStart>),
-                "200",
-                Typed(response_shape::<Ceremony>),
-            ),
-            (
-                "post",
-                "/idp/authorize/passkey/finish",
-                Typed(request_shape::<idp::PageLogin>),
-                "200",
-                Typed(response_shape::<Location>),
-            ),
-            ("post", "/idp/logout", No, "204", No),
-            (
-                "post",
-                "/idp/passkeys/register/start",
-                Typed(request_shape::<idp::RegisterStart>),
-                "200",
-                Typed(response_shape::<Ceremony>),
-            ),
-            (
-                "post",
-                "/idp/passkeys/register/finish",
-                Typed(request_shape::<idp::Finish>),
-                "204",
-                No,
-            ),
-            (
-                "post",
-                "/idp/passkeys/login/start",
-                Typed(request_shape::<idp::LoginStart>),
-                "200",
-                Typed(response_shape::<Ceremony>),
-            ),
-            (
-                "post",
-                "/idp/passkeys/login/finish",
-                Typed(request_shape::<crate::service::PasskeyLogin>),
-                "200",
-                Typed(response_shape::<idp::TokenResponse>),
-            ),
-            (
-                "post",
-                "/idp/stepup/passkey/start",
-                No,
-                "200",
-                Typed(response_shape::<Ceremony>),
-            ),
-            (
-                "post",
-                "/idp/stepup/passkey/finish",
-                Typed(request_shape::<idp::Finish>),
-                "200",
-                Typed(response_shape::<idp::TokenResponse>),
-            ),
-            (
-                "post",
-                "/idp/stepup/totp",
-                Typed(request_shape::<idp::TotpStepUp>),
-                "200",
-                Typed(response_shape::<idp::TokenResponse>),
-            ),
-            (
-                "get",
-                "/v1/me/history",
-                No,
-                "200",
-                Typed(response_shape::<idp::History>),
-            ),
-            (
-                "get",
-                "/v1/credentials",
-                No,
-                "200",
-                Typed(response_shape::<credentials::Credentials>),
-            ),
-            (
-                "post",
-                "/v1/credentials/{id}/{action}",
-                No,
-                "200",
-                Typed(response_shape::<credentials::Changed>),
-            ),
-            (
-                "post",
-                "/v1/documents",
-                No,
-                "201",
-                Typed(response_shape::<documents::UploadResponse>),
-            ),
-            (
-                "post",
-                "/v1/documents/{id}/sign",
-                Typed(request_shape::<documents::SignRequest>),
-                "200",
-                Typed(response_shape::<documents::SignResponse>),
-            ),
-            (
-                "get",
-                "/v1/orgs",
-                No,
-                "200",
-                Typed(response_shape::<orgs::Organisations>),
-            ),
-            (
-                "post",
-                "/v1/orgs/invitations/accept",
-                Typed(request_shape::<orgs::AcceptRequest>),
-                "200",
-                Typed(response_shape::<orgs::Joined>),
-            ),
-            (
-                "get",
-                "/v1/orgs/{cvr}/members",
-                No,
-                "200",
-                Typed(response_shape::<orgs::Members>),
-            ),
-            (
-                "post",
-                "/v1/orgs/{cvr}/invitations",
-                Typed(request_shape::<orgs::InviteRequest>),
-                "201",
-                Typed(response_shape::<orgs::Invitation>),
-            ),
-            (
-                "post",
-                "/v1/orgs/{cvr}/members/{person}/rights",
-                Typed(request_shape::<orgs::RightRequest>),
-                "204",
-                No,
-            ),
-            (
-                "post",
-                "/v1/orgs/{cvr}/seal",
-                No,
-                "200",
-                Typed(response_shape::<orgs::Seal>),
-            ),
-            (
-                "get",
-                "/v1/orgs/{cvr}/audit",
-                No,
-                "200",
-                Typed(response_shape::<orgs::AuditRecords>),
-            ),
-            (
-                "post",
-                "/v1/validate",
-                Typed(request_shape::<validate::ValidateRequest>),
-                "200",
-                Opaque,
-            ),
-            (
-                "post",
-                "/csc/v2/info",
-                No,
-                "200",
-                Typed(response_shape::<c::InfoResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/auth/login",
-                No,
-                "200",
-                Typed(response_shape::<c::LoginResponse>),
-            ),
-            ("post", "/csc/v2/auth/revoke", No, "204", No),
-            (
-                "post",
-                "/csc/v2/credentials/list",
-                Typed(request_shape::<c::ListRequest>),
-                "200",
-                Typed(response_shape::<c::ListResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/credentials/info",
-                Typed(request_shape::<c::InfoRequest>),
-                "200",
-                Typed(response_shape::<c::CredentialInfoResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/credentials/getChallenge",
-                Typed(request_shape::<c::ChallengeRequest>),
-                "200",
-                Typed(response_shape::<c::ChallengeResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/credentials/authorize",
-                Typed(request_shape::<c::AuthorizeRequest>),
-                "200",
-                Typed(response_shape::<c::AuthorizeResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/signatures/signHash",
-                Typed(request_shape::<c::SignHashRequest>),
-                "200",
-                Typed(response_shape::<c::SignHashResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/signatures/signDoc",
-                Typed(request_shape::<c::SignDocRequest>),
-                "200",
-                Typed(response_shape::<c::SignDocResponse>),
-            ),
-            (
-                "post",
-                "/csc/v2/signatures/timestamp",
-                Typed(request_shape::<c::TimestampRequest>),
-                "200",
-                Typed(response_shape::<c::TimestampResponse>),
-            ),
-        ]
+        use crate::service::PasskeyLogin;
+        operations! {
+            get "/healthz" - 200 [ops::Health],
+            get "/readyz" - 200 [ops::Ready],
+            get "/.well-known/openid-configuration" - 200 {},
+            get "/idp/jwks" - 200 {},
+            post "/idp/token" - 200 [idp::TokenResponse],
+            post "/idp/authorize/passkey/start" [idp::PageStart] 200 [Ceremony],
+            post "/idp/authorize/passkey/finish" [idp::PageLogin] 200 [Location],
+            post "/idp/logout" - 204 -,
+            post "/idp/passkeys/register/start" [idp::RegisterStart] 200 [Ceremony],
+            post "/idp/passkeys/register/finish" [idp::Finish] 204 -,
+            post "/idp/passkeys/login/start" [idp::LoginStart] 200 [Ceremony],
+            post "/idp/passkeys/login/finish" [PasskeyLogin] 200 [idp::TokenResponse],
+            post "/idp/stepup/passkey/start" - 200 [Ceremony],
+            post "/idp/stepup/passkey/finish" [idp::Finish] 200 [idp::TokenResponse],
+            post "/idp/stepup/totp" [idp::TotpStepUp] 200 [idp::TokenResponse],
+            get "/v1/me/history" - 200 [idp::History],
+            get "/v1/credentials" - 200 [credentials::Credentials],
+            post "/v1/credentials/{id}/{action}" - 200 [credentials::Changed],
+            post "/v1/documents" - 201 [documents::UploadResponse],
+            post "/v1/documents/{id}/sign" [documents::SignRequest] 200 [documents::SignResponse],
+            get "/v1/orgs" - 200 [orgs::Organisations],
+            post "/v1/orgs/invitations/accept" [orgs::AcceptRequest] 200 [orgs::Joined],
+            get "/v1/orgs/{cvr}/members" - 200 [orgs::Members],
+            post "/v1/orgs/{cvr}/invitations" [orgs::InviteRequest] 201 [orgs::Invitation],
+            post "/v1/orgs/{cvr}/members/{person}/rights" [orgs::RightRequest] 204 -,
+            post "/v1/orgs/{cvr}/seal" - 200 [orgs::Seal],
+            get "/v1/orgs/{cvr}/audit" - 200 [orgs::AuditRecords],
+            post "/v1/validate" [validate::ValidateRequest] 200 {},
+            post "/csc/v2/info" - 200 [c::InfoResponse],
+            post "/csc/v2/auth/login" - 200 [c::LoginResponse],
+            post "/csc/v2/auth/revoke" - 204 -,
+            post "/csc/v2/credentials/list" [c::ListRequest] 200 [c::ListResponse],
+            post "/csc/v2/credentials/info" [c::InfoRequest] 200 [c::CredentialInfoResponse],
+            post "/csc/v2/credentials/getChallenge" [c::ChallengeRequest]
+                200 [c::ChallengeResponse],
+            post "/csc/v2/credentials/authorize" [c::AuthorizeRequest] 200 [c::AuthorizeResponse],
+            post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
+            post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
+            post "/csc/v2/signatures/timestamp" [c::TimestampRequest] 200 [c::TimestampResponse],
+        }
     }
 
     /// The JSON schema of a request body or response, if the document gives one.

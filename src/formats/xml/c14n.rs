@@ -112,28 +112,38 @@ fn qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(local.as_bytes());
 }
 
+/// The characters C14N writes as references in text.
+const TEXT: &[(char, &str)] = &[
+    ('&', "&amp;"),
+    ('<', "&lt;"),
+    ('>', "&gt;"),
+    ('\r', "&#xD;"),
+];
+
+/// The characters C14N writes as references in attribute values.
+const ATTRIBUTE_VALUE: &[(char, &str)] = &[
+    ('&', "&amp;"),
+    ('<', "&lt;"),
+    ('"', "&quot;"),
+    ('\t', "&#x9;"),
+    ('\n', "&#xA;"),
+    ('\r', "&#xD;"),
+];
+
 fn text(t: &str, out: &mut Vec<u8>) {
-    for c in t.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '>' => out.extend_from_slice(b"&gt;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
+    escaped(t, TEXT, out);
 }
 
 fn attribute_value(v: &str, out: &mut Vec<u8>) {
-    for c in v.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '"' => out.extend_from_slice(b"&quot;"),
-            '\t' => out.extend_from_slice(b"&#x9;"),
-            '\n' => out.extend_from_slice(b"&#xA;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+    escaped(v, ATTRIBUTE_VALUE, out);
+}
+
+/// Writes `s`, each character that `references` names written as its reference.
+fn escaped(s: &str, references: &[(char, &str)], out: &mut Vec<u8>) {
+    for c in s.chars() {
+        match references.iter().find(|(special, _)| *special == c) {
+            Some((_, reference)) => out.extend_from_slice(reference.as_bytes()),
+            None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
 }

@@ -9,6 +9,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::service::Hashes;
+
 /// `credentials/list` request. Every member is optional, and so is the body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -39,22 +41,48 @@ pub struct InfoRequest {
     pub(super) auth_info: bool,
 }
 
-/// `credentials/getChallenge` request (a qsign extension): the credential and the hashes a
-/// passkey activation will cover.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChallengeRequest {
-    #[serde(rename = "credentialID")]
-    pub(super) credential_id: String,
-    #[serde(default)]
-    pub(super) num_signatures: Option<u32>,
-    #[serde(default, alias = "hash")]
-    pub(super) hashes: Vec<String>,
-    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
-    pub(super) hash_algorithm: Option<String>,
-    /// What the hashes stand for; shown to the signer and recorded.
-    #[serde(default)]
-    pub(super) description: Option<String>,
+/// Declares a request about hashes to sign: its members are the credential, the number of
+/// signatures, the hashes, their algorithm and what they stand for, then its own; its
+/// `hashes()` gives the first five to the service.
+macro_rules! hashes_request {
+    ($(#[$attr:meta])* pub struct $name:ident { $($own:tt)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            #[serde(rename = "credentialID")]
+            pub(super) credential_id: String,
+            #[serde(default)]
+            pub(super) num_signatures: Option<u32>,
+            #[serde(default, alias = "hash")]
+            pub(super) hashes: Vec<String>,
+            #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
+            pub(super) hash_algorithm: Option<String>,
+            /// What the hashes stand for; shown to the signer and recorded.
+            #[serde(default)]
+            pub(super) description: Option<String>,
+            $($own)*
+        }
+
+        impl $name {
+            /// The credential and the hashes, as the service takes them.
+            pub(super) fn hashes(&self) -> Hashes {
+                Hashes {
+                    credential_id: self.credential_id.clone(),
+                    hash_algorithm: self.hash_algorithm.clone(),
+                    hashes: self.hashes.clone(),
+                    num_signatures: self.num_signatures,
+                    label: self.description.clone(),
+                }
+            }
+        }
+    };
+}
+
+hashes_request! {
+    /// `credentials/getChallenge` request (a qsign extension): the credential and the hashes a
+    /// passkey activation will cover.
+    pub struct ChallengeRequest {}
 }
 
 /// One `authData` entry (CSC v2).
@@ -66,32 +94,22 @@ pub struct AuthData {
     pub(super) value: Value,
 }
 
-/// `credentials/authorize` request: the hashes and the activation factor, from the v2
-/// `authData` entries or the v1.0.4 members `OTP`, `PIN`, or qsign's `challengeID` and
-/// `webauthn`; without any, the access token must carry the approval.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuthorizeRequest {
-    #[serde(rename = "credentialID")]
-    pub(super) credential_id: String,
-    #[serde(default)]
-    pub(super) num_signatures: Option<u32>,
-    #[serde(default, alias = "hash")]
-    pub(super) hashes: Vec<String>,
-    #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
-    pub(super) hash_algorithm: Option<String>,
-    #[serde(default)]
-    pub(super) description: Option<String>,
-    #[serde(default, rename = "authData")]
-    pub(super) auth_data: Vec<AuthData>,
-    #[serde(default, rename = "PIN")]
-    pub(super) pin: Option<String>,
-    #[serde(default, rename = "OTP")]
-    pub(super) otp: Option<String>,
-    #[serde(default, rename = "challengeID")]
-    pub(super) challenge_id: Option<String>,
-    #[serde(default)]
-    pub(super) webauthn: Option<Value>,
+hashes_request! {
+    /// `credentials/authorize` request: the hashes and the activation factor, from the v2
+    /// `authData` entries or the v1.0.4 members `OTP`, `PIN`, or qsign's `challengeID` and
+    /// `webauthn`; without any, the access token must carry the approval.
+    pub struct AuthorizeRequest {
+        #[serde(default, rename = "authData")]
+        pub(super) auth_data: Vec<AuthData>,
+        #[serde(default, rename = "PIN")]
+        pub(super) pin: Option<String>,
+        #[serde(default, rename = "OTP")]
+        pub(super) otp: Option<String>,
+        #[serde(default, rename = "challengeID")]
+        pub(super) challenge_id: Option<String>,
+        #[serde(default)]
+        pub(super) webauthn: Option<Value>,
+    }
 }
 
 /// `signatures/signHash` request.
@@ -434,133 +452,42 @@ mod samples {
     use serde_json::json;
 
     use super::*;
-    use crate::http::wire::{request_shape, RequestBody, ResponseBody, Shape};
+    use crate::http::wire::{request_samples, response_samples, RequestBody, ResponseBody};
 
     const CREDENTIAL: &str = "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a";
     const SHA256: &str = "2.16.840.1.101.3.4.2.1";
     const HASH: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+    const SAD: &str = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA";
+    const ES256: &str = "1.2.840.10045.4.3.2";
 
-    impl RequestBody for ListRequest {
-        fn sample() -> Value {
-            json!({"userID": "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21", "credentialInfo": true,
-                "certificates": "chain", "certInfo": true, "authInfo": true, "onlyValid": true,
-                "maxResults": 10})
-        }
-    }
-
-    impl RequestBody for InfoRequest {
-        fn sample() -> Value {
-            json!({"credentialID": CREDENTIAL, "certificates": "single", "certInfo": true,
-                "authInfo": true})
-        }
-    }
-
-    impl RequestBody for ChallengeRequest {
-        fn sample() -> Value {
-            json!({"credentialID": CREDENTIAL, "numSignatures": 1, "hashes": [HASH],
-                "hashAlgorithmOID": SHA256, "description": "tenancy agreement"})
-        }
-    }
-
-    impl RequestBody for AuthData {
-        fn sample() -> Value {
-            json!({"id": "OTP", "value": "123456"})
-        }
-    }
-
-    impl RequestBody for AuthorizeRequest {
-        fn sample() -> Value {
-            json!({"credentialID": CREDENTIAL, "numSignatures": 1, "hashes": [HASH],
-                "hashAlgorithmOID": SHA256, "description": "tenancy agreement",
-                "authData": [{"id": "OTP", "value": "123456"}], "PIN": "1234", "OTP": "123456",
-                "challengeID": "f3b1", "webauthn": {}})
-        }
-
-        fn members() -> Vec<(&'static str, Shape)> {
-            vec![("authData", request_shape::<AuthData>())]
-        }
-    }
-
-    impl RequestBody for SignHashRequest {
-        fn sample() -> Value {
-            json!({"credentialID": CREDENTIAL, "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
-                "hashes": [HASH], "hashAlgorithmOID": SHA256, "signAlgo": "1.2.840.10045.4.3.2",
-                "operationMode": "S"})
-        }
-    }
-
-    impl RequestBody for VisibleField {
-        fn sample() -> Value {
-            json!({"page": 1, "rect": [50.0, 50.0, 250.0, 110.0]})
-        }
-    }
-
-    impl RequestBody for PdfExtension {
-        fn sample() -> Value {
-            json!({"reason": "Agreed", "location": "Aarhus", "contact_info": "karen@example.dk",
-                "visible": VisibleField::sample()})
-        }
-
-        fn members() -> Vec<(&'static str, Shape)> {
-            vec![("visible", request_shape::<VisibleField>())]
-        }
-    }
-
-    impl RequestBody for SignDocDocument {
-        fn sample() -> Value {
-            json!({"document": "JVBERi0xLjcK", "signature_format": "P",
-                "conformance_level": "Ades-B-T", "signed_envelope_property": "Certification",
-                "qsign_pdf": PdfExtension::sample(), "signAlgo": "1.2.840.10045.4.3.2"})
-        }
-
-        fn members() -> Vec<(&'static str, Shape)> {
-            vec![("qsign_pdf", request_shape::<PdfExtension>())]
-        }
-    }
-
-    impl RequestBody for SignDocRequest {
-        fn sample() -> Value {
-            json!({"credentialID": CREDENTIAL, "SAD": "eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
-                "documents": [SignDocDocument::sample()], "operationMode": "S"})
-        }
-
-        fn members() -> Vec<(&'static str, Shape)> {
-            vec![("documents", request_shape::<SignDocDocument>())]
-        }
-    }
-
-    impl RequestBody for TimestampRequest {
-        fn sample() -> Value {
-            json!({"hash": HASH, "hashAlgorithmOID": SHA256})
-        }
-    }
-
-    impl ResponseBody for LoginResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
-                expires_in: 3600,
-            }]
-        }
-    }
-
-    impl ResponseBody for InfoResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                specs: "2.0.0.2",
-                name: "qsign",
-                logo: "https://qsign.example/static/logo.svg".into(),
-                region: "DK",
-                lang: "en-US",
-                description: "Remote qualified signing",
-                auth_type: &["basic"],
-                oauth2: "https://qsign.example/idp".into(),
-                oauth2_issuer: "https://qsign.example/idp".into(),
-                asynchronous_operation_mode: false,
-                methods: &["signatures/signHash"],
-                validation_info: false,
-            }]
-        }
+    request_samples! {
+        ListRequest => json!({"userID": "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21",
+            "credentialInfo": true, "certificates": "chain", "certInfo": true, "authInfo": true,
+            "onlyValid": true, "maxResults": 10});
+        InfoRequest => json!({"credentialID": CREDENTIAL, "certificates": "single",
+            "certInfo": true, "authInfo": true});
+        ChallengeRequest => json!({"credentialID": CREDENTIAL, "numSignatures": 1,
+            "hashes": [HASH], "hashAlgorithmOID": SHA256, "description": "tenancy agreement"});
+        AuthData => json!({"id": "OTP", "value": "123456"});
+        AuthorizeRequest => json!({"credentialID": CREDENTIAL, "numSignatures": 1,
+            "hashes": [HASH], "hashAlgorithmOID": SHA256, "description": "tenancy agreement",
+            "authData": [{"id": "OTP", "value": "123456"}], "PIN": "1234", "OTP": "123456",
+            "challengeID": "f3b1", "webauthn": {}}),
+            members: ["authData" => AuthData];
+        SignHashRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD, "hashes": [HASH],
+            "hashAlgorithmOID": SHA256, "signAlgo": ES256, "operationMode": "S"});
+        VisibleField => json!({"page": 1, "rect": [50.0, 50.0, 250.0, 110.0]});
+        PdfExtension => json!({"reason": "Agreed", "location": "Aarhus",
+            "contact_info": "karen@example.dk", "visible": VisibleField::sample()}),
+            members: ["visible" => VisibleField];
+        SignDocDocument => json!({"document": "JVBERi0xLjcK", "signature_format": "P",
+            "conformance_level": "Ades-B-T", "signed_envelope_property": "Certification",
+            "qsign_pdf": PdfExtension::sample(), "signAlgo": ES256}),
+            members: ["qsign_pdf" => PdfExtension];
+        SignDocRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD,
+            "documents": [SignDocDocument::sample()], "operationMode": "S"}),
+            members: ["documents" => SignDocDocument];
+        TimestampRequest => json!({"hash": HASH, "hashAlgorithmOID": SHA256});
     }
 
     /// A credential described with everything (`full`) or with nothing optional; `auth`
@@ -602,77 +529,49 @@ mod samples {
         }
     }
 
-    impl ResponseBody for CredentialInfoResponse {
-        fn samples() -> Vec<Self> {
-            vec![
-                credential(true, true),
-                credential(false, true),
-                credential(false, false),
-            ]
-        }
-    }
-
-    impl ResponseBody for ListResponse {
-        fn samples() -> Vec<Self> {
-            vec![
-                Self {
-                    credential_ids: vec![CREDENTIAL.into()],
-                    credential_infos: Some(vec![ListedCredential {
-                        credential_id: CREDENTIAL.into(),
-                        info: credential(true, true),
-                    }]),
-                    only_valid: false,
-                },
-                Self {
-                    credential_ids: Vec::new(),
-                    credential_infos: None,
-                    only_valid: true,
-                },
-            ]
-        }
-    }
-
-    impl ResponseBody for ChallengeResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                challenge_id: "f3b1".into(),
-                public_key: json!({}),
-            }]
-        }
-    }
-
-    impl ResponseBody for AuthorizeResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                sad: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
-                expires_in: 300,
-            }]
-        }
-    }
-
-    impl ResponseBody for SignHashResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                signatures: vec!["MEUCIQ".into()],
-            }]
-        }
-    }
-
-    impl ResponseBody for SignDocResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                document_with_signature: vec!["MIAG".into()],
-                signature_object: Vec::new(),
-            }]
-        }
-    }
-
-    impl ResponseBody for TimestampResponse {
-        fn samples() -> Vec<Self> {
-            vec![Self {
-                timestamp: "MIAG".into(),
-            }]
-        }
+    response_samples! {
+        LoginResponse => [LoginResponse { access_token: SAD.into(), expires_in: 3600 }];
+        InfoResponse => [InfoResponse {
+            specs: "2.0.0.2",
+            name: "qsign",
+            logo: "https://qsign.example/static/logo.svg".into(),
+            region: "DK",
+            lang: "en-US",
+            description: "Remote qualified signing",
+            auth_type: &["basic"],
+            oauth2: "https://qsign.example/idp".into(),
+            oauth2_issuer: "https://qsign.example/idp".into(),
+            asynchronous_operation_mode: false,
+            methods: &["signatures/signHash"],
+            validation_info: false,
+        }];
+        CredentialInfoResponse => [
+            credential(true, true),
+            credential(false, true),
+            credential(false, false),
+        ];
+        ListResponse => [
+            ListResponse {
+                credential_ids: vec![CREDENTIAL.into()],
+                credential_infos: Some(vec![ListedCredential {
+                    credential_id: CREDENTIAL.into(),
+                    info: credential(true, true),
+                }]),
+                only_valid: false,
+            },
+            ListResponse { credential_ids: Vec::new(), credential_infos: None, only_valid: true },
+        ];
+        ChallengeResponse => [ChallengeResponse {
+            challenge_id: "f3b1".into(),
+            public_key: json!({}),
+        }];
+        AuthorizeResponse => [AuthorizeResponse { sad: SAD.into(), expires_in: 300 }];
+        SignHashResponse => [SignHashResponse { signatures: vec!["MEUCIQ".into()] }];
+        SignDocResponse => [SignDocResponse {
+            document_with_signature: vec!["MIAG".into()],
+            signature_object: Vec::new(),
+        }];
+        TimestampResponse => [TimestampResponse { timestamp: "MIAG".into() }];
     }
 
     /// The wire names are the CSC v2 spellings, and the v1.0.4 ones are accepted beside them.

@@ -2,15 +2,15 @@
 //! them, and remove a lost one from a session made with another factor.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Session, Texts};
+use super::{Chrome, SignedIn, Texts};
 use crate::http::extract::Json;
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
-use crate::service::{Error, TotpOffer};
+use crate::service::{Account, Error, Logins, TotpOffer};
 
 page_chrome!(AccountPage, TotpPage);
 
@@ -47,8 +47,7 @@ fn message(t: &'static Texts, done: &str) -> Option<&'static str> {
 
 /// `GET /account`
 pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(state, session): SignedIn<AppState>,
     Query(done): Query<Done>,
 ) -> Result<Response, Error> {
     let factors = state.service.account.factors(&session.principal).await?;
@@ -97,39 +96,29 @@ pub struct RegisterStart {
 
 /// `POST /account/passkeys/start` (JSON; a High session, or the enrolment code).
 pub async fn passkey_start(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(login, session): SignedIn<Logins>,
     body: Option<Json<RegisterStart>>,
-) -> Result<Response, Error> {
+) -> Result<Json<Ceremony>, Error> {
     let start = body.map(|Json(b)| b).unwrap_or_default();
-    let (id, options) = state
-        .service
-        .login
-        .passkey_register_start(&session.principal, start.enrolment_code.as_deref())
-        .await?;
-    Ok(Json(Ceremony { state: id, options }).into_response())
+    let code = start.enrolment_code.as_deref();
+    login
+        .passkey_register_start(&session.principal, code)
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /account/passkeys/finish` (JSON).
 pub async fn passkey_finish(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(login, session): SignedIn<Logins>,
     Json(finish): Json<Finish>,
-) -> Result<Response, Error> {
-    state
-        .service
-        .login
-        .passkey_register_finish(
-            &session.principal,
-            &finish.state,
-            finish.credential,
-            Some(session.web.request_id.clone()),
-        )
+) -> Result<Json<Location>, Error> {
+    let (principal, request_id) = (&session.principal, session.request_id());
+    login
+        .passkey_register_finish(principal, &finish.state, finish.credential, request_id)
         .await?;
     Ok(Json(Location {
         location: "/account?done=passkey-added".into(),
-    })
-    .into_response())
+    }))
 }
 
 /// The passkey to remove.
@@ -140,18 +129,11 @@ pub struct RemoveForm {
 
 /// `POST /account/passkeys/remove`
 pub async fn passkey_remove(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(account, session): SignedIn<Account>,
     axum::Form(form): axum::Form<RemoveForm>,
 ) -> Result<Response, Error> {
-    state
-        .service
-        .account
-        .remove_passkey(
-            &session.principal,
-            &form.id,
-            Some(session.web.request_id.clone()),
-        )
+    account
+        .remove_passkey(&session.principal, &form.id, session.request_id())
         .await?;
     Ok(Redirect::to("/account?done=passkey-removed").into_response())
 }
@@ -164,11 +146,8 @@ struct TotpPage<'a> {
 }
 
 /// `GET /account/totp`: a new secret to add to an authenticator app (High only).
-pub async fn totp_offer(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, Error> {
-    let offer = state.service.account.totp_offer(&session.principal).await?;
+pub async fn totp_offer(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+    let offer = account.totp_offer(&session.principal).await?;
     Ok(session.web.render(&TotpPage {
         chrome: session.chrome(),
         offer,
@@ -184,64 +163,42 @@ pub struct TotpForm {
 
 /// `POST /account/totp`
 pub async fn totp_enrol(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(account, session): SignedIn<Account>,
     axum::Form(form): axum::Form<TotpForm>,
 ) -> Result<Response, Error> {
-    state
-        .service
-        .account
-        .totp_enrol(
-            &session.principal,
-            &form.secret,
-            &form.code,
-            Some(session.web.request_id.clone()),
-        )
+    let (principal, request_id) = (&session.principal, session.request_id());
+    account
+        .totp_enrol(principal, &form.secret, &form.code, request_id)
         .await?;
     Ok(Redirect::to("/account?done=totp-enrolled").into_response())
 }
 
 /// `POST /account/totp/remove`
-pub async fn totp_remove(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, Error> {
-    state
-        .service
-        .account
-        .remove_totp(&session.principal, Some(session.web.request_id.clone()))
+pub async fn totp_remove(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+    account
+        .remove_totp(&session.principal, session.request_id())
         .await?;
     Ok(Redirect::to("/account?done=totp-removed").into_response())
 }
 
 /// `POST /account/stepup/start` (JSON).
 pub async fn stepup_start(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Response, Error> {
-    let (id, options) = state
-        .service
-        .login
+    SignedIn(login, session): SignedIn<Logins>,
+) -> Result<Json<Ceremony>, Error> {
+    login
         .passkey_stepup_start(&session.principal)
-        .await?;
-    Ok(Json(Ceremony { state: id, options }).into_response())
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /account/stepup/finish` (JSON): the session becomes High.
 pub async fn stepup_finish(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(login, session): SignedIn<Logins>,
     Json(finish): Json<Finish>,
 ) -> Result<Response, Error> {
-    let issued = state
-        .service
-        .login
-        .passkey_stepup_finish(
-            &session.principal,
-            &finish.state,
-            finish.credential,
-            Some(session.web.request_id.clone()),
-        )
+    let (principal, request_id) = (&session.principal, session.request_id());
+    let issued = login
+        .passkey_stepup_finish(principal, &finish.state, finish.credential, request_id)
         .await?;
     Ok(session.web.json_session(
         Location {
@@ -260,18 +217,12 @@ pub struct OtpForm {
 
 /// `POST /account/stepup/totp`: the session becomes Substantial.
 pub async fn stepup_totp(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(login, session): SignedIn<Logins>,
     axum::Form(form): axum::Form<OtpForm>,
 ) -> Result<Response, Error> {
-    let issued = state
-        .service
-        .login
-        .totp_stepup(
-            &session.principal,
-            form.otp.trim(),
-            Some(session.web.request_id.clone()),
-        )
+    let (otp, request_id) = (form.otp.trim(), session.request_id());
+    let issued = login
+        .totp_stepup(&session.principal, otp, request_id)
         .await?;
     Ok(session.web.start_session(
         "/account?done=stepped-up",

@@ -3,17 +3,18 @@
 //! and the person's own history.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{multipart_error, shown_name, Chrome, Row, Session, Web};
-use crate::http::extract::Json;
+use super::{multipart_error, shown_name, Chrome, Row, Session, SignedIn, Web};
+use crate::http::extract::{Json, Origin};
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
 use crate::service::{
-    Activation, CredentialKind, CredentialStatus, DocumentInfo, Error, ErrorCode, Format,
-    PasskeyLogin, PdfOptions, PdfVisible, Scal,
+    Account, Activation, CredentialKind, CredentialStatus, DocumentInfo, Documents, Error,
+    ErrorCode, Format, Logins, PasskeyLogin, PdfOptions, PdfVisible, Scal, Signing,
 };
 
 page_chrome!(IndexPage, ReviewPage, DonePage, HistoryPage);
@@ -60,31 +61,30 @@ pub struct LoginForm {
 
 /// `POST /login`: password and, optionally, a one-time code.
 pub async fn login(
-    State(state): State<AppState>,
+    State(login): State<Logins>,
     web: Web,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Result<Response, Error> {
     let otp = Some(form.otp.trim()).filter(|o| !o.is_empty());
-    let issued = state
-        .service
-        .login
+    let Origin(source, request_id) = web.origin();
+    let issued = login
         .password_grant(
             form.username.trim(),
             &form.password,
             otp,
-            web.source.clone(),
-            Some(web.request_id.clone()),
+            source,
+            request_id,
         )
         .await?;
     Ok(web.start_session("/", &issued.access_token, issued.expires_in))
 }
 
 /// `POST /logout`: revokes the token and clears the cookie.
-pub async fn logout(State(state): State<AppState>, web: Web) -> Response {
+pub async fn logout(State(login): State<Logins>, web: Web) -> Response {
     if let Some(token) = web.token.as_deref() {
-        if let Ok(principal) = state.service.login.authenticate(token).await {
+        if let Ok(principal) = login.authenticate(token).await {
             // The cookie is cleared either way.
-            let _ = state.service.login.logout(&principal).await;
+            let _ = login.logout(&principal).await;
         }
     }
     web.end_session()
@@ -98,28 +98,25 @@ pub struct PasskeyStart {
 
 /// `POST /web/passkey/login/start` (JSON).
 pub async fn passkey_login_start(
-    State(state): State<AppState>,
+    State(login): State<Logins>,
     Json(start): Json<PasskeyStart>,
-) -> Result<Response, Error> {
-    let (id, options) = state
-        .service
-        .login
+) -> Result<Json<Ceremony>, Error> {
+    login
         .passkey_login_start(start.username.trim())
-        .await?;
-    Ok(Json(Ceremony { state: id, options }).into_response())
+        .await
+        .map(Ceremony::reply)
 }
 
 /// `POST /web/passkey/login/finish` (JSON): the passkey with the password or a code; starts
 /// a High session.
 pub async fn passkey_login_finish(
-    State(state): State<AppState>,
+    State(logins): State<Logins>,
     web: Web,
     Json(login): Json<PasskeyLogin>,
 ) -> Result<Response, Error> {
-    let issued = state
-        .service
-        .login
-        .passkey_login_finish(login, web.source.clone(), Some(web.request_id.clone()))
+    let Origin(source, request_id) = web.origin();
+    let issued = logins
+        .passkey_login_finish(login, source, request_id)
         .await?;
     Ok(web.json_session(
         Location {
@@ -132,8 +129,7 @@ pub async fn passkey_login_finish(
 
 /// `POST /sign` (multipart): keeps the document and shows it for review.
 pub async fn upload(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(documents, session): SignedIn<Documents>,
     mut multipart: Multipart,
 ) -> Result<Response, Error> {
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -188,9 +184,7 @@ pub async fn upload(
             cvr: None,
         });
     }
-    let uploaded = state
-        .service
-        .documents
+    let uploaded = documents
         .upload_document(&session.principal, content, format, level, &pdf)
         .await?;
     Ok(Redirect::to(&format!(
@@ -242,26 +236,71 @@ pub struct NameQuery {
     name: String,
 }
 
+/// One of the signed-in person's documents, as a page's path names it: the use case, the
+/// session and the document's id.
+#[derive(Debug)]
+pub struct OwnDocument {
+    documents: Documents,
+    session: Session,
+    id: String,
+}
+
+impl FromRequestParts<AppState> for OwnDocument {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            documents: Documents::from_ref(state),
+            session,
+            id,
+        })
+    }
+}
+
+impl OwnDocument {
+    /// Approves and signs the document with the credential.
+    async fn approve(&self, credential: &str, activation: Activation) -> Result<(), Error> {
+        let (principal, request_id) = (&self.session.principal, self.session.request_id());
+        self.documents
+            .approve_document(principal, &self.id, credential, activation, request_id)
+            .await
+    }
+
+    /// The signed result: the file, its media type and the name to offer it under (from the
+    /// name as uploaded).
+    async fn signed_file(
+        &self,
+        uploaded_as: &str,
+    ) -> Result<(Vec<u8>, &'static str, String), Error> {
+        let principal = &self.session.principal;
+        let (bytes, media_type) = self.documents.signed_document(principal, &self.id).await?;
+        Ok((bytes, media_type, signed_name(uploaded_as, media_type)))
+    }
+}
+
 /// `GET /sign/{id}`: what will be signed, and the approval.
 pub async fn review(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
+    State(signing): State<Signing>,
+    own: OwnDocument,
     Query(q): Query<NameQuery>,
 ) -> Result<Response, Error> {
-    let doc = state
-        .service
+    let session = &own.session;
+    let doc = own
         .documents
-        .document_info(&session.principal, &id)
+        .document_info(&session.principal, &own.id)
         .await?;
     if doc.signed {
-        return Ok(Redirect::to(&done_location(&id, &q.name)).into_response());
+        return Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response());
     }
     let t = session.web.t;
-    let credentials = state
-        .service
-        .signing
-        .credentials(&session.principal, Some(session.web.request_id.clone()))
+    let credentials = signing
+        .credentials(&session.principal, session.request_id())
         .await?
         .into_iter()
         .filter(|c| c.status == CredentialStatus::Active)
@@ -294,13 +333,10 @@ pub async fn review(
 
 /// `GET /sign/{id}/pages/{n}`: one page as a PNG picture.
 pub async fn page_image(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(documents, session): SignedIn<Documents>,
     Path((id, page)): Path<(String, usize)>,
 ) -> Result<Response, Error> {
-    let png = state
-        .service
-        .documents
+    let png = documents
         .document_page(&session.principal, &id, page)
         .await?;
     Ok(super::private_file(png, "image/png", None))
@@ -315,24 +351,13 @@ pub struct ApproveForm {
 
 /// `POST /sign/{id}/approve`: approve with a one-time code (SCAL1 policies only) and sign.
 pub async fn approve_totp(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
+    own: OwnDocument,
     Query(q): Query<NameQuery>,
     axum::Form(form): axum::Form<ApproveForm>,
 ) -> Result<Response, Error> {
-    state
-        .service
-        .documents
-        .approve_document(
-            &session.principal,
-            &id,
-            &form.credential,
-            Activation::Totp(form.otp.trim().to_owned()),
-            Some(session.web.request_id.clone()),
-        )
-        .await?;
-    Ok(Redirect::to(&done_location(&id, &q.name)).into_response())
+    let activation = Activation::Totp(form.otp.trim().to_owned());
+    own.approve(&form.credential, activation).await?;
+    Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response())
 }
 
 /// The credential a passkey approval starts for.
@@ -344,26 +369,14 @@ pub struct PasskeyApproveStart {
 /// `POST /sign/{id}/passkey/start` (JSON): the WebAuthn challenge bound to this document's
 /// hash and the credential.
 pub async fn approve_passkey_start(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
+    own: OwnDocument,
     Json(start): Json<PasskeyApproveStart>,
-) -> Result<Response, Error> {
-    let (challenge, options) = state
-        .service
-        .documents
-        .document_challenge(
-            &session.principal,
-            &id,
-            &start.credential,
-            Some(session.web.request_id.clone()),
-        )
-        .await?;
-    Ok(Json(Ceremony {
-        state: challenge,
-        options,
-    })
-    .into_response())
+) -> Result<Json<Ceremony>, Error> {
+    let (principal, request_id) = (&own.session.principal, own.session.request_id());
+    own.documents
+        .document_challenge(principal, &own.id, &start.credential, request_id)
+        .await
+        .map(Ceremony::reply)
 }
 
 /// A passkey approval.
@@ -379,26 +392,15 @@ pub struct PasskeyApproveFinish {
 /// `POST /sign/{id}/passkey/finish` (JSON): checks the assertion, signs, and answers where
 /// the download is.
 pub async fn approve_passkey_finish(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
+    own: OwnDocument,
     Json(finish): Json<PasskeyApproveFinish>,
 ) -> Result<Response, Error> {
-    state
-        .service
-        .documents
-        .approve_document(
-            &session.principal,
-            &id,
-            &finish.credential,
-            Activation::Passkey {
-                challenge_id: finish.state,
-                assertion: finish.assertion,
-            },
-            Some(session.web.request_id.clone()),
-        )
-        .await?;
-    let location = done_location(&id, &finish.name);
+    let activation = Activation::Passkey {
+        challenge_id: finish.state,
+        assertion: finish.assertion,
+    };
+    own.approve(&finish.credential, activation).await?;
+    let location = done_location(&own.id, &finish.name);
     Ok(Json(Location { location }).into_response())
 }
 
@@ -440,52 +442,26 @@ fn signed_name(name: &str, media_type: &str) -> String {
 }
 
 /// `GET /sign/{id}/done`: the download.
-pub async fn done(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Query(q): Query<NameQuery>,
-) -> Result<Response, Error> {
-    let (_, media_type) = state
-        .service
-        .documents
-        .signed_document(&session.principal, &id)
-        .await?;
-    Ok(session.web.render(&DonePage {
-        chrome: session.chrome(),
+pub async fn done(own: OwnDocument, Query(q): Query<NameQuery>) -> Result<Response, Error> {
+    let (_, _, download_name) = own.signed_file(&q.name).await?;
+    Ok(own.session.web.render(&DonePage {
+        chrome: own.session.chrome(),
         name_q: super::encode(&q.name),
-        download_name: signed_name(&q.name, media_type),
-        id,
+        download_name,
+        id: own.id,
     }))
 }
 
 /// `GET /sign/{id}/download`: the signed file as an attachment.
-pub async fn download(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Query(q): Query<NameQuery>,
-) -> Result<Response, Error> {
-    let (bytes, media_type) = state
-        .service
-        .documents
-        .signed_document(&session.principal, &id)
-        .await?;
-    let name = signed_name(&q.name, media_type);
+pub async fn download(own: OwnDocument, Query(q): Query<NameQuery>) -> Result<Response, Error> {
+    let (bytes, media_type, name) = own.signed_file(&q.name).await?;
     Ok(super::private_file(bytes, media_type, Some(&name)))
 }
 
 /// `POST /sign/{id}/cancel`: forgets the upload.
-pub async fn cancel(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<Response, Error> {
-    state
-        .service
-        .documents
-        .delete_document(&session.principal, &id)
-        .await?;
+pub async fn cancel(own: OwnDocument) -> Result<Response, Error> {
+    let principal = &own.session.principal;
+    own.documents.delete_document(principal, &own.id).await?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -497,10 +473,8 @@ struct HistoryPage<'a> {
 }
 
 /// `GET /history`: the person's own audit history (signatures, logins, factor changes).
-pub async fn history(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
-    let rows = state
-        .service
-        .account
+pub async fn history(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+    let rows = account
         .my_history(&session.principal, 200)
         .await?
         .iter()
@@ -518,18 +492,13 @@ mod tests {
 
     #[test]
     fn signed_file_names_are_plain() {
-        assert_eq!(
-            signed_name("Aftale 1.pdf", "application/pdf"),
-            "Aftale_1-signed.pdf"
-        );
-        assert_eq!(
-            signed_name("<x>\".pdf", "application/pdf"),
-            "_x__-signed.pdf"
-        );
-        assert_eq!(
-            signed_name("", "application/pkcs7-signature"),
-            "document.p7s"
-        );
-        assert_eq!(signed_name("a.xml", "application/xml"), "a-signed.xml");
+        for (name, media_type, signed) in [
+            ("Aftale 1.pdf", "application/pdf", "Aftale_1-signed.pdf"),
+            ("<x>\".pdf", "application/pdf", "_x__-signed.pdf"),
+            ("", "application/pkcs7-signature", "document.p7s"),
+            ("a.xml", "application/xml", "a-signed.xml"),
+        ] {
+            assert_eq!(signed_name(name, media_type), signed, "{name:?}");
+        }
     }
 }

@@ -2,13 +2,12 @@
 //! it cannot drift — and the operators' support lookup of a support reference.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Chrome, Row, Session, Web};
-use crate::http::router::AppState;
-use crate::service::{Error, ErrorCode};
+use super::{Chrome, Row, SignedIn, Web};
+use crate::service::{Account, Error, ErrorCode};
 
 page_chrome!(HelpPage, SupportPage);
 
@@ -64,15 +63,12 @@ pub struct SupportQuery {
 
 /// `GET /support?ref=…` (support operators, High session).
 pub async fn support(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(account, session): SignedIn<Account>,
     Query(q): Query<SupportQuery>,
 ) -> Result<Response, Error> {
     let searched = !q.reference.trim().is_empty();
     let rows = if searched {
-        state
-            .service
-            .account
+        account
             .support_lookup(&session.principal, &q.reference)
             .await?
             .iter()
@@ -80,12 +76,7 @@ pub async fn support(
             .collect()
     } else {
         // The empty form is for operators only too.
-        if !state
-            .service
-            .account
-            .is_operator(&session.principal)
-            .await?
-        {
+        if !account.is_operator(&session.principal).await? {
             return Err(Error::new(
                 ErrorCode::Forbidden,
                 "only support operators may use this page",

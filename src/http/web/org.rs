@@ -4,13 +4,12 @@
 //! so with `insufficient_loa`, shown as a page that points to the step-up).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Chrome, Row, Session};
-use crate::http::router::AppState;
-use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Right};
+use super::{Chrome, Row, Session, SignedIn};
+use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Organisations as Orgs, Right};
 
 page_chrome!(OrgsPage, OrgPage);
 
@@ -30,11 +29,9 @@ struct OrgsPage<'a> {
 }
 
 /// `GET /org`: the caller's organisations, and joining one.
-pub async fn list(State(state): State<AppState>, session: Session) -> Result<Response, Error> {
+pub async fn list(SignedIn(orgs, session): SignedIn<Orgs>) -> Result<Response, Error> {
     let t = session.web.t;
-    let orgs = state
-        .service
-        .orgs
+    let orgs = orgs
         .my_organisations(&session.principal)
         .await?
         .into_iter()
@@ -70,18 +67,12 @@ pub struct AcceptForm {
 
 /// `POST /org/accept`
 pub async fn accept(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(orgs, session): SignedIn<Orgs>,
     axum::Form(form): axum::Form<AcceptForm>,
 ) -> Result<Response, Error> {
-    let org = state
-        .service
-        .orgs
-        .accept_invitation(
-            &session.principal,
-            form.code.trim(),
-            Some(session.web.request_id.clone()),
-        )
+    let (code, request_id) = (form.code.trim(), session.request_id());
+    let org = orgs
+        .accept_invitation(&session.principal, code, request_id)
         .await?;
     Ok(Redirect::to(&format!("/org?joined={}", org.cvr)).into_response())
 }
@@ -106,19 +97,13 @@ pub struct Done {
 }
 
 async fn render_org(
-    state: &AppState,
+    orgs: &Orgs,
     session: &Session,
     cvr: &str,
     message: Option<String>,
 ) -> Result<Response, Error> {
-    let members = state
-        .service
-        .orgs
-        .organisation_members(&session.principal, cvr)
-        .await?;
-    let org = state
-        .service
-        .orgs
+    let members = orgs.organisation_members(&session.principal, cvr).await?;
+    let org = orgs
         .my_organisations(&session.principal)
         .await?
         .into_iter()
@@ -135,9 +120,7 @@ async fn render_org(
             "only the organisation's administrators see this page",
         ));
     }
-    let audit = state
-        .service
-        .orgs
+    let audit = orgs
         .organisation_audit(&session.principal, cvr, 100)
         .await?
         .iter()
@@ -157,8 +140,7 @@ async fn render_org(
 
 /// `GET /org/{cvr}` (administrators).
 pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(orgs, session): SignedIn<Orgs>,
     Path(cvr): Path<String>,
     Query(done): Query<Done>,
 ) -> Result<Response, Error> {
@@ -168,7 +150,7 @@ pub async fn page(
         "removed" => Some(t.msg_member_removed.to_owned()),
         _ => None,
     };
-    render_org(&state, &session, &cvr, message).await
+    render_org(&orgs, &session, &cvr, message).await
 }
 
 /// An invitation.
@@ -185,8 +167,7 @@ pub struct InviteForm {
 
 /// `POST /org/{cvr}/invite`: shows the code once.
 pub async fn invite(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(orgs, session): SignedIn<Orgs>,
     Path(cvr): Path<String>,
     axum::Form(form): axum::Form<InviteForm>,
 ) -> Result<Response, Error> {
@@ -195,19 +176,12 @@ pub async fn invite(
         sign_on_behalf: form.sign_on_behalf.is_some(),
         use_seal: form.use_seal.is_some(),
     };
-    let invitation = state
-        .service
-        .orgs
-        .invite_member(
-            &session.principal,
-            &cvr,
-            Some(form.username.trim()),
-            grants,
-            Some(session.web.request_id.clone()),
-        )
+    let (username, request_id) = (Some(form.username.trim()), session.request_id());
+    let invitation = orgs
+        .invite_member(&session.principal, &cvr, username, grants, request_id)
         .await?;
     let message = format!("{} {}", session.web.t.msg_invited, invitation.code);
-    render_org(&state, &session, &cvr, Some(message)).await
+    render_org(&orgs, &session, &cvr, Some(message)).await
 }
 
 /// A right to grant or revoke.
@@ -219,8 +193,7 @@ pub struct RightForm {
 
 /// `POST /org/{cvr}/members/{person}/rights`
 pub async fn set_right(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(orgs, session): SignedIn<Orgs>,
     Path((cvr, person)): Path<(String, String)>,
     axum::Form(form): axum::Form<RightForm>,
 ) -> Result<Response, Error> {
@@ -235,36 +208,18 @@ pub async fn set_right(
         }
     };
     let granted = form.granted == "true";
-    state
-        .service
-        .orgs
-        .set_member_right(
-            &session.principal,
-            &cvr,
-            &person,
-            right,
-            granted,
-            Some(session.web.request_id.clone()),
-        )
+    let (principal, request_id) = (&session.principal, session.request_id());
+    orgs.set_member_right(principal, &cvr, &person, right, granted, request_id)
         .await?;
     Ok(Redirect::to(&format!("/org/{cvr}?done=right")).into_response())
 }
 
 /// `POST /org/{cvr}/members/{person}/remove`
 pub async fn remove(
-    State(state): State<AppState>,
-    session: Session,
+    SignedIn(orgs, session): SignedIn<Orgs>,
     Path((cvr, person)): Path<(String, String)>,
 ) -> Result<Response, Error> {
-    state
-        .service
-        .orgs
-        .remove_member(
-            &session.principal,
-            &cvr,
-            &person,
-            Some(session.web.request_id.clone()),
-        )
+    orgs.remove_member(&session.principal, &cvr, &person, session.request_id())
         .await?;
     Ok(Redirect::to(&format!("/org/{cvr}?done=removed")).into_response())
 }
