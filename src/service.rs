@@ -77,19 +77,19 @@ pub use validation::{Validation, ValidationSettings};
 #[derive(Debug, Clone)]
 pub struct Service {
     /// Logins and the rest of the identity provider.
-    pub login: Logins,
+    pub login: Arc<Logins>,
     /// Credentials, activation and signing hashes.
-    pub signing: Signing,
+    pub signing: Arc<Signing>,
     /// Signing whole documents, uploaded documents, extending PDFs.
-    pub documents: Documents,
+    pub documents: Arc<Documents>,
     /// Organisations, their members and seals.
-    pub orgs: Organisations,
+    pub orgs: Arc<Organisations>,
     /// Validating signed files.
-    pub validation: Validation,
+    pub validation: Arc<Validation>,
     /// CA certificates, CRLs, OCSP and time-stamps.
-    pub trust: Trust,
+    pub trust: Arc<Trust>,
     /// A person's own account and the support view.
-    pub account: Account,
+    pub account: Arc<Account>,
     store: Store,
     hsm: Hsm,
     audit: Audit,
@@ -325,13 +325,13 @@ impl Service {
             clock: clock.clone(),
         };
         Self {
-            login,
-            signing,
-            documents,
-            orgs: organisations,
-            validation,
-            trust,
-            account,
+            login: Arc::new(login),
+            signing: Arc::new(signing),
+            documents: Arc::new(documents),
+            orgs: Arc::new(organisations),
+            validation: Arc::new(validation),
+            trust: Arc::new(trust),
+            account: Arc::new(account),
             store,
             hsm,
             audit,
@@ -342,21 +342,21 @@ impl Service {
     /// Names the support operators (usernames): they may use the support view.
     #[must_use]
     pub fn with_operators(mut self, usernames: Vec<String>) -> Self {
-        self.account.operators = Arc::new(usernames);
+        Arc::make_mut(&mut self.account).operators = Arc::new(usernames);
         self
     }
 
     /// Validates with these settings (trust anchors, limits).
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
-        self.validation.settings = Arc::new(settings);
+        Arc::make_mut(&mut self.validation).settings = Arc::new(settings);
         self
     }
 
     /// Keeps uploaded documents (and their signed results) `secs` seconds.
     #[must_use]
     pub fn with_document_lifetime(mut self, secs: u32) -> Self {
-        self.documents.lifetime = i64::from(secs.max(1));
+        Arc::make_mut(&mut self.documents).lifetime = i64::from(secs.max(1));
         self
     }
 

@@ -2,6 +2,7 @@
 
 use axum::extract::Path;
 use serde::Serialize;
+use std::sync::Arc;
 
 use super::extract::{Caller, Json};
 use crate::service::{CredentialStatus, Error, ErrorCode, Signing, StateChange};
@@ -40,7 +41,7 @@ pub struct Changed {
 
 /// `GET /v1/credentials`: the caller's credentials (made on first use).
 pub async fn list(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
 ) -> Result<Json<Credentials>, Error> {
     let credentials = signing.credentials(&principal, request_id).await?;
     let credentials = credentials
@@ -65,7 +66,7 @@ pub async fn list(
 
 /// `POST /v1/credentials/{id}/{suspend|resume|revoke}`.
 pub async fn change(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Changed>, Error> {
     let change = match action.as_str() {

@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::extract::{Caller, Json, Origin};
 use super::router::AppState;
@@ -30,7 +31,7 @@ use wire::{
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
 pub async fn login(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Origin(source, request_id): Origin,
     headers: HeaderMap,
 ) -> Result<Json<LoginResponse>, Error> {
@@ -96,14 +97,14 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
 }
 
 /// `POST /csc/v2/auth/revoke`: ends the caller's access token.
-pub async fn revoke(Caller(login, principal, _): Caller<Logins>) -> Result<StatusCode, Error> {
+pub async fn revoke(Caller(login, principal, _): Caller<Arc<Logins>>) -> Result<StatusCode, Error> {
     login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /csc/v2/credentials/list`: the caller's credential ids (made on first use).
 pub async fn list(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     body: Option<Json<ListRequest>>,
 ) -> Result<Json<ListResponse>, Error> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
@@ -153,7 +154,7 @@ pub async fn list(
 
 /// `POST /csc/v2/credentials/info`.
 pub async fn credential_info(
-    Caller(signing, principal, _): Caller<Signing>,
+    Caller(signing, principal, _): Caller<Arc<Signing>>,
     Json(request): Json<InfoRequest>,
 ) -> Result<Json<CredentialInfoResponse>, Error> {
     let info = signing
@@ -308,7 +309,7 @@ impl AuthorizeRequest {
 /// `POST /csc/v2/credentials/getChallenge`: a WebAuthn challenge bound to the credential and
 /// the hashes, for a passkey activation.
 pub async fn get_challenge(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Json(request): Json<ChallengeRequest>,
 ) -> Result<Json<ChallengeResponse>, Error> {
     let (id, options) = signing
@@ -323,7 +324,7 @@ pub async fn get_challenge(
 
 /// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes.
 pub async fn authorize(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Json(request): Json<AuthorizeRequest>,
 ) -> Result<Json<AuthorizeResponse>, Error> {
     let hashes = request.hashes();
@@ -339,7 +340,7 @@ pub async fn authorize(
 
 /// `POST /csc/v2/signatures/signHash`: the signatures, in the order of the hashes.
 pub async fn sign_hash(
-    Caller(signing, principal, request_id): Caller<Signing>,
+    Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Json(request): Json<SignHashRequest>,
 ) -> Result<Json<SignHashResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
@@ -407,7 +408,7 @@ fn level(text: Option<&str>) -> Result<Level, Error> {
 /// attached and enveloped ones come back in `DocumentWithSignature`, detached ones in
 /// `SignatureObject`, each in request order.
 pub async fn sign_doc(
-    Caller(service, principal, request_id): Caller<Documents>,
+    Caller(service, principal, request_id): Caller<Arc<Documents>>,
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
@@ -476,7 +477,7 @@ pub async fn sign_doc(
 
 /// `POST /csc/v2/signatures/timestamp`: an RFC 3161 token from the embedded TSA.
 pub async fn timestamp(
-    Caller(signing, _, _): Caller<Signing>,
+    Caller(signing, _, _): Caller<Arc<Signing>>,
     Json(request): Json<TimestampRequest>,
 ) -> Result<Json<TimestampResponse>, Error> {
     let algorithm = request.hash_algorithm.as_deref();

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::extract::{Caller, Json};
 use crate::service::{parse_level, Documents, Error, ErrorCode, Format, PdfOptions, PdfVisible};
@@ -101,7 +102,7 @@ pub struct UploadResponse {
 /// `POST /v1/documents?format=…&level=…` with the document as the body: answers its id and
 /// SHA-256 (base64), which the signer authorizes next.
 pub async fn upload(
-    Caller(documents, principal, _): Caller<Documents>,
+    Caller(documents, principal, _): Caller<Arc<Documents>>,
     Query(query): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<UploadResponse>), Error> {
@@ -149,7 +150,7 @@ pub struct SignResponse {
 
 /// `POST /v1/documents/{id}/sign` `{credentialID, SAD}`.
 pub async fn sign(
-    Caller(documents, principal, request_id): Caller<Documents>,
+    Caller(documents, principal, request_id): Caller<Arc<Documents>>,
     Path(id): Path<String>,
     Json(request): Json<SignRequest>,
 ) -> Result<Json<SignResponse>, Error> {
@@ -163,7 +164,7 @@ pub async fn sign(
 
 /// `GET /v1/documents/{id}/signed`: the signed document or signature.
 pub async fn signed(
-    Caller(documents, principal, _): Caller<Documents>,
+    Caller(documents, principal, _): Caller<Arc<Documents>>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, Error> {
     let (bytes, media_type) = documents.signed_document(&principal, &id).await?;
@@ -172,7 +173,7 @@ pub async fn signed(
 
 /// `DELETE /v1/documents/{id}`: forgets a document and its signed result now.
 pub async fn remove(
-    Caller(documents, principal, _): Caller<Documents>,
+    Caller(documents, principal, _): Caller<Arc<Documents>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
     documents.delete_document(&principal, &id).await?;
@@ -190,7 +191,7 @@ pub struct ExtendQuery {
 /// `POST /v1/pdf/extend?level=…` with a signed PDF as the body: the PDF raised to the level
 /// (document timestamp, DSS with certificates, CRLs and OCSP responses).
 pub async fn extend(
-    Caller(documents, _, _): Caller<Documents>,
+    Caller(documents, _, _): Caller<Arc<Documents>>,
     Query(query): Query<ExtendQuery>,
     body: Bytes,
 ) -> Result<impl IntoResponse, Error> {

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Form;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use super::extract::{Caller, Json, Origin};
 use super::page;
@@ -20,7 +21,7 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /idp/jwks`
-pub async fn jwks(State(login): State<Logins>) -> Result<impl IntoResponse, Error> {
+pub async fn jwks(State(login): State<Arc<Logins>>) -> Result<impl IntoResponse, Error> {
     Ok(Json(login.jwks().await?))
 }
 
@@ -40,7 +41,7 @@ pub struct TokenRequest {
 
 /// `GET /idp/authorize`: the login page of the authorization-code flow.
 pub async fn authorize(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
 ) -> axum::response::Response {
     match login.authorize_start(&query).await {
@@ -56,7 +57,7 @@ pub async fn authorize(
 
 /// `POST /idp/authorize`: the login form; on success back to the client with a code.
 pub async fn authorize_submit(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Origin(source, request_id): Origin,
     Form(form): Form<crate::service::AuthorizeForm>,
 ) -> axum::response::Response {
@@ -99,7 +100,7 @@ pub struct PageStart {
 
 /// `POST /idp/authorize/passkey/start`
 pub async fn authorize_passkey_start(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Json(start): Json<PageStart>,
 ) -> Result<impl IntoResponse, Error> {
     login
@@ -110,7 +111,7 @@ pub async fn authorize_passkey_start(
 
 /// `POST /idp/authorize/passkey/finish`: answers where the browser goes next.
 pub async fn authorize_passkey_finish(
-    State(logins): State<Logins>,
+    State(logins): State<Arc<Logins>>,
     Origin(source, request_id): Origin,
     Json(page): Json<PageLogin>,
 ) -> Result<impl IntoResponse, Error> {
@@ -151,7 +152,7 @@ fn redirect(location: &str) -> axum::response::Response {
 
 /// `POST /idp/token`
 pub async fn token(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Origin(source, request_id): Origin,
     Form(request): Form<TokenRequest>,
 ) -> Result<impl IntoResponse, Error> {
@@ -193,7 +194,7 @@ pub async fn token(
 
 /// `POST /idp/logout`: revokes the bearer token.
 pub async fn logout(
-    Caller(login, principal, _): Caller<Logins>,
+    Caller(login, principal, _): Caller<Arc<Logins>>,
 ) -> Result<impl IntoResponse, Error> {
     login.logout(&principal).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -201,7 +202,7 @@ pub async fn logout(
 
 /// `GET /v1/me/history`: the caller's own audit records, newest first.
 pub async fn history(
-    Caller(account, principal, _): Caller<Account>,
+    Caller(account, principal, _): Caller<Arc<Account>>,
 ) -> Result<impl IntoResponse, Error> {
     let records = account.my_history(&principal, 100).await?;
     Ok(Json(History {
@@ -273,7 +274,7 @@ pub struct RegisterStart {
 
 /// `POST /idp/passkeys/register/start` (bearer: a High session, or an enrolment code).
 pub async fn passkey_register_start(
-    Caller(login, principal, _): Caller<Logins>,
+    Caller(login, principal, _): Caller<Arc<Logins>>,
     body: Option<Json<RegisterStart>>,
 ) -> Result<impl IntoResponse, Error> {
     let start = body.map(|Json(b)| b).unwrap_or_default();
@@ -286,7 +287,7 @@ pub async fn passkey_register_start(
 
 /// `POST /idp/passkeys/register/finish` (bearer).
 pub async fn passkey_register_finish(
-    Caller(login, principal, request_id): Caller<Logins>,
+    Caller(login, principal, request_id): Caller<Arc<Logins>>,
     Json(finish): Json<Finish>,
 ) -> Result<StatusCode, Error> {
     login
@@ -297,7 +298,7 @@ pub async fn passkey_register_finish(
 
 /// `POST /idp/passkeys/login/start`
 pub async fn passkey_login_start(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Json(start): Json<LoginStart>,
 ) -> Result<impl IntoResponse, Error> {
     login
@@ -308,7 +309,7 @@ pub async fn passkey_login_start(
 
 /// `POST /idp/passkeys/login/finish`: the passkey plus the password or a TOTP code.
 pub async fn passkey_login_finish(
-    State(logins): State<Logins>,
+    State(logins): State<Arc<Logins>>,
     Origin(source, request_id): Origin,
     Json(login): Json<crate::service::PasskeyLogin>,
 ) -> Result<impl IntoResponse, Error> {
@@ -320,7 +321,7 @@ pub async fn passkey_login_finish(
 
 /// `POST /idp/stepup/passkey/start` (bearer).
 pub async fn passkey_stepup_start(
-    Caller(login, principal, _): Caller<Logins>,
+    Caller(login, principal, _): Caller<Arc<Logins>>,
 ) -> Result<impl IntoResponse, Error> {
     login
         .passkey_stepup_start(&principal)
@@ -330,7 +331,7 @@ pub async fn passkey_stepup_start(
 
 /// `POST /idp/stepup/passkey/finish` (bearer): a new token with the passkey added.
 pub async fn passkey_stepup_finish(
-    Caller(login, principal, request_id): Caller<Logins>,
+    Caller(login, principal, request_id): Caller<Arc<Logins>>,
     Json(finish): Json<Finish>,
 ) -> Result<impl IntoResponse, Error> {
     let issued = login
@@ -341,7 +342,7 @@ pub async fn passkey_stepup_finish(
 
 /// `POST /idp/stepup/totp` (bearer): a new token with a TOTP code added.
 pub async fn totp_stepup(
-    Caller(login, principal, request_id): Caller<Logins>,
+    Caller(login, principal, request_id): Caller<Arc<Logins>>,
     Json(step): Json<TotpStepUp>,
 ) -> Result<impl IntoResponse, Error> {
     let issued = login.totp_stepup(&principal, &step.otp, request_id).await?;

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::extract::{Caller, Json};
 use crate::service::{Error, ErrorCode, Grants, MemberRow, Organisations as Orgs, Right};
@@ -112,7 +113,9 @@ pub struct AuditRecord {
 }
 
 /// `GET /v1/orgs`: the caller's organisations and rights.
-pub async fn mine(Caller(orgs, principal, _): Caller<Orgs>) -> Result<Json<Organisations>, Error> {
+pub async fn mine(
+    Caller(orgs, principal, _): Caller<Arc<Orgs>>,
+) -> Result<Json<Organisations>, Error> {
     let organisations = orgs
         .my_organisations(&principal)
         .await?
@@ -129,7 +132,7 @@ pub async fn mine(Caller(orgs, principal, _): Caller<Orgs>) -> Result<Json<Organ
 
 /// `GET /v1/orgs/{cvr}/members` (administrators).
 pub async fn members(
-    Caller(orgs, principal, _): Caller<Orgs>,
+    Caller(orgs, principal, _): Caller<Arc<Orgs>>,
     Path(cvr): Path<String>,
 ) -> Result<Json<Members>, Error> {
     let members = orgs.organisation_members(&principal, &cvr).await?;
@@ -155,7 +158,7 @@ pub struct InviteRequest {
 
 /// `POST /v1/orgs/{cvr}/invitations` (administrators, High): answers the code, once.
 pub async fn invite(
-    Caller(orgs, principal, request_id): Caller<Orgs>,
+    Caller(orgs, principal, request_id): Caller<Arc<Orgs>>,
     Path(cvr): Path<String>,
     Json(request): Json<InviteRequest>,
 ) -> Result<(StatusCode, Json<Invitation>), Error> {
@@ -185,7 +188,7 @@ pub struct AcceptRequest {
 
 /// `POST /v1/orgs/invitations/accept` `{code}`: the caller joins.
 pub async fn accept(
-    Caller(orgs, principal, request_id): Caller<Orgs>,
+    Caller(orgs, principal, request_id): Caller<Arc<Orgs>>,
     Json(request): Json<AcceptRequest>,
 ) -> Result<Json<Joined>, Error> {
     let org = orgs
@@ -209,7 +212,7 @@ pub struct RightRequest {
 
 /// `POST /v1/orgs/{cvr}/members/{person}/rights` (administrators, High).
 pub async fn set_right(
-    Caller(orgs, principal, request_id): Caller<Orgs>,
+    Caller(orgs, principal, request_id): Caller<Arc<Orgs>>,
     Path((cvr, person)): Path<(String, String)>,
     Json(request): Json<RightRequest>,
 ) -> Result<StatusCode, Error> {
@@ -227,7 +230,7 @@ pub async fn set_right(
 
 /// `DELETE /v1/orgs/{cvr}/members/{person}` (administrators, High).
 pub async fn remove(
-    Caller(orgs, principal, request_id): Caller<Orgs>,
+    Caller(orgs, principal, request_id): Caller<Arc<Orgs>>,
     Path((cvr, person)): Path<(String, String)>,
 ) -> Result<StatusCode, Error> {
     orgs.remove_member(&principal, &cvr, &person, request_id)
@@ -237,7 +240,7 @@ pub async fn remove(
 
 /// `POST /v1/orgs/{cvr}/seal` (administrators, High): the seal credential.
 pub async fn seal(
-    Caller(orgs, principal, request_id): Caller<Orgs>,
+    Caller(orgs, principal, request_id): Caller<Arc<Orgs>>,
     Path(cvr): Path<String>,
 ) -> Result<Json<Seal>, Error> {
     let credential = orgs.organisation_seal(&principal, &cvr, request_id).await?;
@@ -257,7 +260,7 @@ pub struct AuditQuery {
 
 /// `GET /v1/orgs/{cvr}/audit` (administrators): the organisation's records, newest first.
 pub async fn audit(
-    Caller(orgs, principal, _): Caller<Orgs>,
+    Caller(orgs, principal, _): Caller<Arc<Orgs>>,
     Path(cvr): Path<String>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditRecords>, Error> {

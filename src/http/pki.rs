@@ -8,6 +8,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use std::sync::Arc;
 
 use super::router::RequestId;
 use crate::service::{Error, ErrorCode, Trust};
@@ -17,7 +18,7 @@ pub const REQUEST_LIMIT: usize = 16 * 1024;
 
 /// `GET /pki/ca/{name}.crt`
 pub async fn ca_certificate(
-    State(trust): State<Trust>,
+    State(trust): State<Arc<Trust>>,
     Path(file): Path<String>,
 ) -> Result<Response, Error> {
     let der = trust.ca_certificate(named(&file, ".crt")?).await?;
@@ -25,7 +26,10 @@ pub async fn ca_certificate(
 }
 
 /// `GET /pki/crl/{name}.crl`
-pub async fn crl(State(trust): State<Trust>, Path(file): Path<String>) -> Result<Response, Error> {
+pub async fn crl(
+    State(trust): State<Arc<Trust>>,
+    Path(file): Path<String>,
+) -> Result<Response, Error> {
     let der = trust.crl(named(&file, ".crl")?).await?;
     Ok((
         [
@@ -39,7 +43,7 @@ pub async fn crl(State(trust): State<Trust>, Path(file): Path<String>) -> Result
 
 /// `POST /pki/ocsp` with `application/ocsp-request`.
 pub async fn ocsp_post(
-    State(trust): State<Trust>,
+    State(trust): State<Arc<Trust>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
@@ -49,7 +53,7 @@ pub async fn ocsp_post(
 
 /// `GET /pki/ocsp/{base64 of the DER request}` (RFC 6960 Appendix A.1).
 pub async fn ocsp_get(
-    State(trust): State<Trust>,
+    State(trust): State<Arc<Trust>>,
     Path(encoded): Path<String>,
 ) -> Result<Response, Error> {
     if encoded.len() > REQUEST_LIMIT {
@@ -67,7 +71,7 @@ pub async fn ocsp_get(
 
 /// `POST /tsa` with `application/timestamp-query`.
 pub async fn timestamp(
-    State(trust): State<Trust>,
+    State(trust): State<Arc<Trust>>,
     Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,

@@ -29,10 +29,11 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-/// Lets a handler take the one use case it calls as its state (`State<Logins>`, …).
+/// Lets a handler take the one use case it calls as its state (`State<Arc<Logins>>`, …): one
+/// pointer copied per request, not the use case's parts.
 macro_rules! use_case_states {
     ($($field:ident: $case:ident),* $(,)?) => {$(
-        impl FromRef<AppState> for crate::service::$case {
+        impl FromRef<AppState> for Arc<crate::service::$case> {
             fn from_ref(state: &AppState) -> Self {
                 state.service.$field.clone()
             }

@@ -208,22 +208,32 @@ fn the_openapi_document_covers_every_route() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let router = std::fs::read_to_string(root.join("src/http/router.rs")).unwrap();
     let mut routes = std::collections::BTreeSet::new();
-    for (i, _) in router.match_indices(".route(") {
-        let rest = &router[i + ".route(".len()..];
-        let start = rest.find('"').unwrap() + 1;
-        let end = start + rest[start..].find('"').unwrap();
+    let mut add = |path: &str, handler: &str| {
         // `{*request}` (axum catch-all) is `{request}` in OpenAPI.
-        let path = rest[start..end].replace("{*", "{");
-        // The handler expression runs to the `.route(`, `.fallback(` or `.layer(` after it.
-        let tail = &rest[end..];
-        let stop = [".route(", ".fallback(", ".layer("]
-            .iter()
-            .filter_map(|m| tail.find(m))
-            .min()
-            .unwrap_or(tail.len());
+        let path = path.replace("{*", "{");
         for method in ["get", "post", "delete"] {
-            if tail[..stop].contains(&format!("{method}(")) {
+            if handler.contains(&format!("{method}(")) {
                 routes.insert((path.clone(), method.to_owned()));
+            }
+        }
+    };
+    for line in router.lines().map(str::trim) {
+        // `route_table!` lines: `"PATH" => handler,` and, for the CSC methods of both
+        // versions, `&at("METHOD") => handler,`.
+        if let Some((path, handler)) = line.split_once(" => ") {
+            let quoted = |s: &str| s.split('"').nth(1).map(str::to_owned);
+            if let Some(method) = path.strip_prefix("&at(").and_then(quoted) {
+                for version in ["v1", "v2"] {
+                    add(&format!("/csc/{version}/{method}"), handler);
+                }
+            } else if let Some(path) = quoted(path) {
+                add(&path, handler);
+            }
+        }
+        // Single `.route("PATH", handler)` calls.
+        if let Some(rest) = line.strip_prefix(".route(\"") {
+            if let Some((path, handler)) = rest.split_once('"') {
+                add(path, handler);
             }
         }
     }

@@ -452,7 +452,7 @@ mod samples {
     use serde_json::json;
 
     use super::*;
-    use crate::http::wire::{request_samples, response_samples, RequestBody, ResponseBody};
+    use crate::http::wire::{request_samples, response_samples, ResponseBody};
 
     const CREDENTIAL: &str = "0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a";
     const SHA256: &str = "2.16.840.1.101.3.4.2.1";

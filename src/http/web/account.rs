@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::{Chrome, SignedIn, Texts};
 use crate::http::extract::Json;
@@ -96,7 +97,7 @@ pub struct RegisterStart {
 
 /// `POST /account/passkeys/start` (JSON; a High session, or the enrolment code).
 pub async fn passkey_start(
-    SignedIn(login, session): SignedIn<Logins>,
+    SignedIn(login, session): SignedIn<Arc<Logins>>,
     body: Option<Json<RegisterStart>>,
 ) -> Result<Json<Ceremony>, Error> {
     let start = body.map(|Json(b)| b).unwrap_or_default();
@@ -109,7 +110,7 @@ pub async fn passkey_start(
 
 /// `POST /account/passkeys/finish` (JSON).
 pub async fn passkey_finish(
-    SignedIn(login, session): SignedIn<Logins>,
+    SignedIn(login, session): SignedIn<Arc<Logins>>,
     Json(finish): Json<Finish>,
 ) -> Result<Json<Location>, Error> {
     let (principal, request_id) = (&session.principal, session.request_id());
@@ -129,7 +130,7 @@ pub struct RemoveForm {
 
 /// `POST /account/passkeys/remove`
 pub async fn passkey_remove(
-    SignedIn(account, session): SignedIn<Account>,
+    SignedIn(account, session): SignedIn<Arc<Account>>,
     axum::Form(form): axum::Form<RemoveForm>,
 ) -> Result<Response, Error> {
     account
@@ -146,7 +147,9 @@ struct TotpPage<'a> {
 }
 
 /// `GET /account/totp`: a new secret to add to an authenticator app (High only).
-pub async fn totp_offer(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+pub async fn totp_offer(
+    SignedIn(account, session): SignedIn<Arc<Account>>,
+) -> Result<Response, Error> {
     let offer = account.totp_offer(&session.principal).await?;
     Ok(session.web.render(&TotpPage {
         chrome: session.chrome(),
@@ -163,7 +166,7 @@ pub struct TotpForm {
 
 /// `POST /account/totp`
 pub async fn totp_enrol(
-    SignedIn(account, session): SignedIn<Account>,
+    SignedIn(account, session): SignedIn<Arc<Account>>,
     axum::Form(form): axum::Form<TotpForm>,
 ) -> Result<Response, Error> {
     let (principal, request_id) = (&session.principal, session.request_id());
@@ -174,7 +177,9 @@ pub async fn totp_enrol(
 }
 
 /// `POST /account/totp/remove`
-pub async fn totp_remove(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+pub async fn totp_remove(
+    SignedIn(account, session): SignedIn<Arc<Account>>,
+) -> Result<Response, Error> {
     account
         .remove_totp(&session.principal, session.request_id())
         .await?;
@@ -183,7 +188,7 @@ pub async fn totp_remove(SignedIn(account, session): SignedIn<Account>) -> Resul
 
 /// `POST /account/stepup/start` (JSON).
 pub async fn stepup_start(
-    SignedIn(login, session): SignedIn<Logins>,
+    SignedIn(login, session): SignedIn<Arc<Logins>>,
 ) -> Result<Json<Ceremony>, Error> {
     login
         .passkey_stepup_start(&session.principal)
@@ -193,7 +198,7 @@ pub async fn stepup_start(
 
 /// `POST /account/stepup/finish` (JSON): the session becomes High.
 pub async fn stepup_finish(
-    SignedIn(login, session): SignedIn<Logins>,
+    SignedIn(login, session): SignedIn<Arc<Logins>>,
     Json(finish): Json<Finish>,
 ) -> Result<Response, Error> {
     let (principal, request_id) = (&session.principal, session.request_id());
@@ -217,7 +222,7 @@ pub struct OtpForm {
 
 /// `POST /account/stepup/totp`: the session becomes Substantial.
 pub async fn stepup_totp(
-    SignedIn(login, session): SignedIn<Logins>,
+    SignedIn(login, session): SignedIn<Arc<Logins>>,
     axum::Form(form): axum::Form<OtpForm>,
 ) -> Result<Response, Error> {
     let (otp, request_id) = (form.otp.trim(), session.request_id());

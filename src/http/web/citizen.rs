@@ -7,6 +7,7 @@ use axum::extract::{FromRef, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::{multipart_error, shown_name, Chrome, Row, Session, SignedIn, Web};
 use crate::http::extract::{Json, Origin};
@@ -61,7 +62,7 @@ pub struct LoginForm {
 
 /// `POST /login`: password and, optionally, a one-time code.
 pub async fn login(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     web: Web,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Result<Response, Error> {
@@ -80,7 +81,7 @@ pub async fn login(
 }
 
 /// `POST /logout`: revokes the token and clears the cookie.
-pub async fn logout(State(login): State<Logins>, web: Web) -> Response {
+pub async fn logout(State(login): State<Arc<Logins>>, web: Web) -> Response {
     if let Some(token) = web.token.as_deref() {
         if let Ok(principal) = login.authenticate(token).await {
             // The cookie is cleared either way.
@@ -98,7 +99,7 @@ pub struct PasskeyStart {
 
 /// `POST /web/passkey/login/start` (JSON).
 pub async fn passkey_login_start(
-    State(login): State<Logins>,
+    State(login): State<Arc<Logins>>,
     Json(start): Json<PasskeyStart>,
 ) -> Result<Json<Ceremony>, Error> {
     login
@@ -110,7 +111,7 @@ pub async fn passkey_login_start(
 /// `POST /web/passkey/login/finish` (JSON): the passkey with the password or a code; starts
 /// a High session.
 pub async fn passkey_login_finish(
-    State(logins): State<Logins>,
+    State(logins): State<Arc<Logins>>,
     web: Web,
     Json(login): Json<PasskeyLogin>,
 ) -> Result<Response, Error> {
@@ -129,7 +130,7 @@ pub async fn passkey_login_finish(
 
 /// `POST /sign` (multipart): keeps the document and shows it for review.
 pub async fn upload(
-    SignedIn(documents, session): SignedIn<Documents>,
+    SignedIn(documents, session): SignedIn<Arc<Documents>>,
     mut multipart: Multipart,
 ) -> Result<Response, Error> {
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -240,7 +241,7 @@ pub struct NameQuery {
 /// session and the document's id.
 #[derive(Debug)]
 pub struct OwnDocument {
-    documents: Documents,
+    documents: Arc<Documents>,
     session: Session,
     id: String,
 }
@@ -256,7 +257,7 @@ impl FromRequestParts<AppState> for OwnDocument {
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(Self {
-            documents: Documents::from_ref(state),
+            documents: Arc::<Documents>::from_ref(state),
             session,
             id,
         })
@@ -286,7 +287,7 @@ impl OwnDocument {
 
 /// `GET /sign/{id}`: what will be signed, and the approval.
 pub async fn review(
-    State(signing): State<Signing>,
+    State(signing): State<Arc<Signing>>,
     own: OwnDocument,
     Query(q): Query<NameQuery>,
 ) -> Result<Response, Error> {
@@ -333,7 +334,7 @@ pub async fn review(
 
 /// `GET /sign/{id}/pages/{n}`: one page as a PNG picture.
 pub async fn page_image(
-    SignedIn(documents, session): SignedIn<Documents>,
+    SignedIn(documents, session): SignedIn<Arc<Documents>>,
     Path((id, page)): Path<(String, usize)>,
 ) -> Result<Response, Error> {
     let png = documents
@@ -473,7 +474,9 @@ struct HistoryPage<'a> {
 }
 
 /// `GET /history`: the person's own audit history (signatures, logins, factor changes).
-pub async fn history(SignedIn(account, session): SignedIn<Account>) -> Result<Response, Error> {
+pub async fn history(
+    SignedIn(account, session): SignedIn<Arc<Account>>,
+) -> Result<Response, Error> {
     let rows = account
         .my_history(&session.principal, 200)
         .await?

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::Response;
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::{Chrome, Row, SignedIn, Web};
 use crate::service::{Account, Error, ErrorCode};
@@ -63,7 +64,7 @@ pub struct SupportQuery {
 
 /// `GET /support?ref=…` (support operators, High session).
 pub async fn support(
-    SignedIn(account, session): SignedIn<Account>,
+    SignedIn(account, session): SignedIn<Arc<Account>>,
     Query(q): Query<SupportQuery>,
 ) -> Result<Response, Error> {
     let searched = !q.reference.trim().is_empty();

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::{Chrome, Row, Session, SignedIn};
 use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Organisations as Orgs, Right};
@@ -29,7 +30,7 @@ struct OrgsPage<'a> {
 }
 
 /// `GET /org`: the caller's organisations, and joining one.
-pub async fn list(SignedIn(orgs, session): SignedIn<Orgs>) -> Result<Response, Error> {
+pub async fn list(SignedIn(orgs, session): SignedIn<Arc<Orgs>>) -> Result<Response, Error> {
     let t = session.web.t;
     let orgs = orgs
         .my_organisations(&session.principal)
@@ -67,7 +68,7 @@ pub struct AcceptForm {
 
 /// `POST /org/accept`
 pub async fn accept(
-    SignedIn(orgs, session): SignedIn<Orgs>,
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
     axum::Form(form): axum::Form<AcceptForm>,
 ) -> Result<Response, Error> {
     let (code, request_id) = (form.code.trim(), session.request_id());
@@ -140,7 +141,7 @@ async fn render_org(
 
 /// `GET /org/{cvr}` (administrators).
 pub async fn page(
-    SignedIn(orgs, session): SignedIn<Orgs>,
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
     Path(cvr): Path<String>,
     Query(done): Query<Done>,
 ) -> Result<Response, Error> {
@@ -167,7 +168,7 @@ pub struct InviteForm {
 
 /// `POST /org/{cvr}/invite`: shows the code once.
 pub async fn invite(
-    SignedIn(orgs, session): SignedIn<Orgs>,
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
     Path(cvr): Path<String>,
     axum::Form(form): axum::Form<InviteForm>,
 ) -> Result<Response, Error> {
@@ -193,7 +194,7 @@ pub struct RightForm {
 
 /// `POST /org/{cvr}/members/{person}/rights`
 pub async fn set_right(
-    SignedIn(orgs, session): SignedIn<Orgs>,
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
     Path((cvr, person)): Path<(String, String)>,
     axum::Form(form): axum::Form<RightForm>,
 ) -> Result<Response, Error> {
@@ -216,7 +217,7 @@ pub async fn set_right(
 
 /// `POST /org/{cvr}/members/{person}/remove`
 pub async fn remove(
-    SignedIn(orgs, session): SignedIn<Orgs>,
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
     Path((cvr, person)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     orgs.remove_member(&session.principal, &cvr, &person, session.request_id())
