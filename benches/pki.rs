@@ -68,7 +68,7 @@ fn main() {
         let subject = Subject::NaturalPerson(NaturalPerson {
             given_name: "Bench".into(),
             family_name: "Mark".into(),
-            person_id: uuid::Uuid::new_v4(),
+            person_id: qsign::types::PersonId::random(),
             country: "DK".into(),
             qualified: true,
         });

@@ -29,6 +29,7 @@ use zeroize::Zeroizing;
 use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
+use crate::types::PersonId;
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
 use token::{Claims, TokenError, Verifier};
@@ -136,7 +137,7 @@ pub struct Issued {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The person.
-    pub person: uuid::Uuid,
+    pub person: PersonId,
     /// Level of assurance of the login.
     pub loa: Loa,
     /// Factors used.
@@ -173,7 +174,7 @@ pub struct AccountRequest<'a> {
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     /// The person's id.
-    pub id: uuid::Uuid,
+    pub id: PersonId,
     /// Base32 TOTP secret (shown once).
     pub totp_secret: Option<String>,
     /// The enrolment code for the first passkey (shown once, handed over out of band).
@@ -312,7 +313,7 @@ impl Identity {
                 "passwords are 8 to 1024 characters".into(),
             ));
         }
-        let id = uuid::Uuid::new_v4();
+        let id = PersonId::random();
         let password = Zeroizing::new(password.to_owned());
         let hash = self
             .argon2_blocking(move |this| this.hash_password(&password))
@@ -491,7 +492,7 @@ impl Identity {
     /// Issues an access token for a person at a level.
     async fn issue(
         &self,
-        person: uuid::Uuid,
+        person: PersonId,
         loa: Loa,
         factors: &BTreeSet<Factor>,
         auth_time: i64,
@@ -592,7 +593,7 @@ impl Identity {
         if !self.store.token_usable(&claims.jti, &claims.sub).await? {
             return Err(TokenError::Revoked.into());
         }
-        let person = uuid::Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Malformed)?;
+        let person = PersonId::parse(&claims.sub).map_err(|_| TokenError::Malformed)?;
         Ok(Principal {
             person,
             loa,
@@ -624,10 +625,10 @@ impl Identity {
         let (person, mac) = match self.store.external_person(issuer, &claims.sub).await? {
             Some(found) => found,
             None => {
-                let id = uuid::Uuid::new_v4();
+                let id = PersonId::random();
                 let row = PersonRow {
                     id: id.to_string(),
-                    username: format!("external-{}", id.simple()),
+                    username: format!("external-{}", id.as_uuid().simple()),
                     given_name: claims.given_name.clone().unwrap_or_default(),
                     family_name: claims.family_name.clone().unwrap_or_default(),
                     status: "active".into(),
@@ -683,7 +684,7 @@ impl Identity {
         if row.is_none_or(|p| p.status != "active") {
             return Err(TokenError::Revoked.into());
         }
-        let person = uuid::Uuid::parse_str(&person).map_err(|_| TokenError::Malformed)?;
+        let person = PersonId::parse(&person).map_err(|_| TokenError::Malformed)?;
         Ok(Principal {
             person,
             loa: claims.loa,

@@ -15,6 +15,7 @@ use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Hsm, KeyAlgorithm, Record, WrappedKey};
 use crate::pki::{self, Employee, LegalPerson, NaturalPerson, Pki, Reason, Subject};
 use crate::store::{self, CredentialRow, InvitationRow, MemberRow, Store};
+use crate::types::{CredentialId, PersonId};
 use policy::{Policies, Policy};
 
 /// What can go wrong with credentials.
@@ -146,9 +147,9 @@ pub enum For {
 #[derive(Debug, Clone)]
 pub struct Credential {
     /// The CSC `credentialID`.
-    pub id: uuid::Uuid,
+    pub id: CredentialId,
     /// The owner.
-    pub person: uuid::Uuid,
+    pub person: PersonId,
     /// The signature policy.
     pub policy: Arc<Policy>,
     /// The key type.
@@ -237,7 +238,7 @@ impl Credential {
 #[derive(Debug, Clone)]
 pub struct Owner {
     /// Person id.
-    pub id: uuid::Uuid,
+    pub id: PersonId,
     /// Given name.
     pub given_name: String,
     /// Family name.
@@ -292,8 +293,8 @@ impl Keys {
         };
         Ok(Credential {
             kind,
-            id: uuid::Uuid::parse_str(&row.id).map_err(|_| damaged("id"))?,
-            person: uuid::Uuid::parse_str(&row.person).map_err(|_| damaged("owner"))?,
+            id: CredentialId::parse(&row.id).map_err(|_| damaged("id"))?,
+            person: PersonId::parse(&row.person).map_err(|_| damaged("owner"))?,
             policy: self
                 .policy(&row.policy)
                 .ok_or_else(|| Error::UnknownPolicy(row.policy.clone()))?,
@@ -311,7 +312,7 @@ impl Keys {
     ///
     /// # Errors
     /// Store failures, damaged rows.
-    pub async fn list(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
+    pub async fn list(&self, person: &PersonId) -> Result<Vec<Credential>, Error> {
         let rows: Vec<CredentialRow> = self
             .store
             .credentials(&person.to_string())
@@ -393,7 +394,7 @@ impl Keys {
     /// # Errors
     /// [`Error::NotFound`]; store failures.
     pub async fn by_id(&self, id: &str) -> Result<Credential, Error> {
-        let Ok(id) = uuid::Uuid::parse_str(id) else {
+        let Ok(id) = CredentialId::parse(id) else {
             return Err(Error::NotFound);
         };
         let row = self
@@ -417,7 +418,7 @@ impl Keys {
         let Some(sad) = sad else {
             return Ok((self.by_id(id).await?, None));
         };
-        let Ok(id) = uuid::Uuid::parse_str(id) else {
+        let Ok(id) = CredentialId::parse(id) else {
             return Err(Error::NotFound);
         };
         let (row, used) = self
@@ -448,7 +449,7 @@ impl Keys {
     ///
     /// # Errors
     /// [`Error::NotFound`]; store failures.
-    pub async fn owned(&self, person: &uuid::Uuid, id: &str) -> Result<Credential, Error> {
+    pub async fn owned(&self, person: &PersonId, id: &str) -> Result<Credential, Error> {
         let credential = self.by_id(id).await?;
         if credential.person != *person {
             return Err(Error::NotFound);
@@ -551,7 +552,7 @@ impl Keys {
             .pki
             .issue_under(&spki, &subject, policy.oid, ctx, now)
             .await?;
-        let id = uuid::Uuid::new_v4();
+        let id = CredentialId::random();
         let row = CredentialRow {
             id: id.to_string(),
             person: owner.id.to_string(),
@@ -604,7 +605,7 @@ impl Keys {
     /// [`Error::NotFound`], [`Error::Revoked`]; store and audit failures.
     pub async fn set_suspended(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         id: &str,
         suspended: bool,
         ctx: &Context,
@@ -654,7 +655,7 @@ impl Keys {
     /// [`Error::NotFound`]; PKI, store and audit failures.
     pub async fn revoke(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         id: &str,
         ctx: &Context,
         now: i64,
@@ -670,7 +671,7 @@ impl Keys {
     /// PKI, store and audit failures.
     pub async fn revoke_employee(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         cvr: &str,
         ctx: &Context,
         now: i64,

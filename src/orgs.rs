@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 use crate::audit::{self, Audit, Context, Event};
 use crate::keys::{self, Credential, For, Keys, Kind, Owner};
 use crate::store::{self, InvitationRow, MemberRow, OrganisationRow, Store};
+use crate::types::PersonId;
 
 /// A CVR number: eight digits, the first not 0, passing the modulus-11 check (weights
 /// 2, 7, 6, 5, 4, 3, 2, 1).
@@ -209,7 +210,7 @@ impl Orgs {
         &self,
         cvr: &Cvr,
         name: &str,
-        admin: &uuid::Uuid,
+        admin: &PersonId,
         ctx: &Context,
         now: i64,
     ) -> Result<OrganisationRow, Error> {
@@ -266,7 +267,7 @@ impl Orgs {
     /// Store failures.
     pub async fn memberships(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
     ) -> Result<Vec<(OrganisationRow, MemberRow)>, Error> {
         let mut out = Vec::new();
         for member in self.store.memberships(&person.to_string()).await? {
@@ -284,7 +285,7 @@ impl Orgs {
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::NotAdmin`]; store failures.
-    pub async fn admin_of(&self, caller: &uuid::Uuid, cvr: &Cvr) -> Result<MemberRow, Error> {
+    pub async fn admin_of(&self, caller: &PersonId, cvr: &Cvr) -> Result<MemberRow, Error> {
         self.organisation(cvr).await?;
         match self.member(cvr.as_str(), &caller.to_string()).await? {
             Some(m) if m.admin => Ok(m),
@@ -296,7 +297,7 @@ impl Orgs {
     ///
     /// # Errors
     /// As [`Orgs::admin_of`].
-    pub async fn members(&self, caller: &uuid::Uuid, cvr: &Cvr) -> Result<Vec<MemberRow>, Error> {
+    pub async fn members(&self, caller: &PersonId, cvr: &Cvr) -> Result<Vec<MemberRow>, Error> {
         self.admin_of(caller, cvr).await?;
         Ok(self.store.members(cvr.as_str()).await?)
     }
@@ -307,9 +308,9 @@ impl Orgs {
     /// As [`Orgs::admin_of`]; store and audit failures.
     pub async fn invite(
         &self,
-        caller: &uuid::Uuid,
+        caller: &PersonId,
         cvr: &Cvr,
-        invitee: Option<uuid::Uuid>,
+        invitee: Option<PersonId>,
         grants: Grants,
         ctx: &Context,
         now: i64,
@@ -454,7 +455,7 @@ impl Orgs {
     )]
     pub async fn set_right(
         &self,
-        caller: &uuid::Uuid,
+        caller: &PersonId,
         cvr: &Cvr,
         member: &Owner,
         right: Right,
@@ -514,9 +515,9 @@ impl Orgs {
     /// audit failures.
     pub async fn remove(
         &self,
-        caller: &uuid::Uuid,
+        caller: &PersonId,
         cvr: &Cvr,
-        member: &uuid::Uuid,
+        member: &PersonId,
         ctx: &Context,
         now: i64,
     ) -> Result<(), Error> {
@@ -593,7 +594,7 @@ impl Orgs {
     ///
     /// # Errors
     /// Store and credential failures.
-    pub async fn usable_seals(&self, person: &uuid::Uuid) -> Result<Vec<Credential>, Error> {
+    pub async fn usable_seals(&self, person: &PersonId) -> Result<Vec<Credential>, Error> {
         let mut out = Vec::new();
         for member in self.store.memberships(&person.to_string()).await? {
             if member.use_seal && self.keys.membership_intact(&member).await? {
@@ -612,7 +613,7 @@ impl Orgs {
     /// # Errors
     /// [`Error::NoMember`] for an organisation's credential of a non-member,
     /// [`Error::RightMissing`]; store failures.
-    pub async fn may_use(&self, person: &uuid::Uuid, credential: &Credential) -> Result<(), Error> {
+    pub async fn may_use(&self, person: &PersonId, credential: &Credential) -> Result<(), Error> {
         let (cvr, right) = match &credential.kind {
             Kind::Personal => {
                 return if credential.person == *person {
@@ -650,7 +651,7 @@ impl Orgs {
     /// As [`Orgs::admin_of`]; audit failures.
     pub async fn audit(
         &self,
-        caller: &uuid::Uuid,
+        caller: &PersonId,
         cvr: &Cvr,
         limit: i64,
     ) -> Result<Vec<store::AuditRow>, Error> {

@@ -34,9 +34,7 @@ use crate::keys::algo;
 use crate::keys::policy::Scal;
 use crate::keys::Credential;
 use crate::store::Store;
-use crate::types::{
-    ActivationFactor, CredentialId, Digest, HashAlgorithm, PersonId, SadId, UnixTime,
-};
+use crate::types::{ActivationFactor, Digest, HashAlgorithm, PersonId, SadId, UnixTime};
 use sad::Claims;
 use sha2::Digest as _;
 
@@ -272,8 +270,8 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
 /// members, each with their own SAD), or the credential's owner for the service's own work.
 fn signer(ctx: &Context, credential: &Credential) -> PersonId {
     match ctx.actor {
-        crate::audit::Actor::Person(person) => PersonId::from(person),
-        _ => PersonId::from(credential.person),
+        crate::audit::Actor::Person(person) => person,
+        _ => credential.person,
     }
 }
 
@@ -330,7 +328,7 @@ impl Sam {
         let claims = Claims {
             jti: SadId::random(),
             sub: signer(ctx, grant.credential),
-            cred: CredentialId::from(grant.credential.id),
+            cred: grant.credential.id,
             pol: policy.name.clone(),
             halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
             hashes: grant.hashes.iter().map(Digest::to_base64).collect(),
@@ -519,8 +517,7 @@ impl Sam {
         if now >= claims.exp {
             return fail(Error::Expired);
         }
-        if claims.sub != signer(ctx, credential) || claims.cred != CredentialId::from(credential.id)
-        {
+        if claims.sub != signer(ctx, credential) || claims.cred != credential.id {
             return fail(Error::NotYours);
         }
         let policy = &credential.policy;

@@ -219,7 +219,10 @@ fn person_ctx(principal: &Principal, request_id: Option<String>) -> Context {
 ///
 /// # Errors
 /// `invalid_token` when the account no longer exists; store failures.
-async fn owner(store: &Store, person: &uuid::Uuid) -> Result<crate::keys::Owner, Error> {
+async fn owner(
+    store: &Store,
+    person: &crate::types::PersonId,
+) -> Result<crate::keys::Owner, Error> {
     let row = store
         .person_by_id(&person.to_string())
         .await?

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::store::AuditRow;
+use crate::types::PersonId;
 
 /// Version of the record encoding.
 pub const RECORD_VERSION: u16 = 1;
@@ -14,7 +15,7 @@ pub const RECORD_VERSION: u16 = 1;
 #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
 pub enum Actor {
     /// A person, by their random UUID.
-    Person(uuid::Uuid),
+    Person(PersonId),
     /// The service itself (start-up, scheduled work).
     System,
     /// An anonymous client of a public endpoint (TSA, OCSP, validation).
@@ -198,7 +199,7 @@ pub enum Event {
         /// The right.
         right: String,
         /// To whom.
-        person: uuid::Uuid,
+        person: PersonId,
     },
     /// An organisation right was revoked.
     RightRevoked {
@@ -207,7 +208,7 @@ pub enum Event {
         /// The right.
         right: String,
         /// From whom.
-        person: uuid::Uuid,
+        person: PersonId,
     },
     /// An administrative action.
     AdminAction {
@@ -226,7 +227,7 @@ pub enum Event {
         /// CVR number.
         cvr: String,
         /// The invited person, when bound to one.
-        person: Option<uuid::Uuid>,
+        person: Option<PersonId>,
         /// Joins as administrator.
         admin: bool,
     },
@@ -235,7 +236,7 @@ pub enum Event {
         /// CVR number.
         cvr: String,
         /// Who.
-        person: uuid::Uuid,
+        person: PersonId,
         /// As administrator.
         admin: bool,
     },
@@ -244,7 +245,7 @@ pub enum Event {
         /// CVR number.
         cvr: String,
         /// Who.
-        person: uuid::Uuid,
+        person: PersonId,
     },
 }
 
@@ -280,7 +281,7 @@ impl Context {
 
     /// A person acting under a request.
     #[must_use]
-    pub fn person(id: uuid::Uuid, request_id: Option<String>) -> Self {
+    pub fn person(id: PersonId, request_id: Option<String>) -> Self {
         Self {
             actor: Actor::Person(id),
             request_id,

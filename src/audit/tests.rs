@@ -76,3 +76,34 @@ fn checkpoint_digest_binds_seq_and_hash() {
         checkpoint_digest(1, &[1; 32])
     );
 }
+
+#[test]
+fn person_ids_encode_as_the_hyphenated_uuid_they_always_were() {
+    let text = "6f1c2b9e-3d4a-4e5f-8a7b-0c1d2e3f4a5b";
+    let id = crate::types::PersonId::parse(text).unwrap();
+    let actor = Actor::Person(id);
+    let json = format!(r#"{{"kind":"person","id":"{text}"}}"#);
+    assert_eq!(serde_json::to_string(&actor).unwrap(), json);
+    assert_eq!(serde_json::from_str::<Actor>(&json).unwrap(), actor);
+    assert_eq!(serde_json::to_value(&actor).unwrap(), uuid_actor(text));
+    assert_eq!(actor.key(), format!("person:{text}"));
+    let event = Event::MemberInvited {
+        cvr: "35408002".into(),
+        person: Some(id),
+        admin: false,
+    };
+    assert_eq!(
+        serde_json::to_string(&event).unwrap(),
+        format!(r#"{{"type":"member_invited","cvr":"35408002","person":"{text}","admin":false}}"#)
+    );
+}
+
+/// The encoding an actor had when it held a bare `uuid::Uuid`.
+fn uuid_actor(text: &str) -> serde_json::Value {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+    enum Old {
+        Person(uuid::Uuid),
+    }
+    serde_json::to_value(Old::Person(uuid::Uuid::parse_str(text).unwrap())).unwrap()
+}

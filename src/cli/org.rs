@@ -20,7 +20,7 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                     .person_by_username(&admin)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no such user {admin:?}"))?;
-                let person = uuid::Uuid::parse_str(&person.id)?;
+                let person = crate::types::PersonId::parse(&person.id)?;
                 let now = clock::SystemClock.now().unix_timestamp();
                 let org = orgs
                     .create(&cvr, &name, &person, &Context::system(), now)

@@ -12,6 +12,7 @@ use super::{passkey, totp, Error, Identity, Issued};
 use crate::audit::{Context, Event};
 use crate::hsm;
 use crate::store::PersonRow;
+use crate::types::PersonId;
 
 /// How many times more failures a source address may have than a username before a lock.
 const ADDRESS_FACTOR: i64 = 10;
@@ -101,7 +102,7 @@ impl Identity {
         attempt: Attempt<'_>,
         ctx: &Context,
         now: i64,
-    ) -> Result<(uuid::Uuid, BTreeSet<Factor>, Loa), Error> {
+    ) -> Result<(PersonId, BTreeSet<Factor>, Loa), Error> {
         let mut keys = self.throttle_keys(attempt.username, attempt.source);
         if matches!(attempt.proof, Proof::Passkey { .. }) {
             // A passkey assertion cannot be guessed: the username's lock (which a stranger can
@@ -270,12 +271,12 @@ impl Identity {
         cap: Loa,
         ctx: &Context,
         now: i64,
-    ) -> Result<(uuid::Uuid, Loa), Error> {
+    ) -> Result<(PersonId, Loa), Error> {
         let loa = self.policy.level(factors).ok_or(Error::NoLevel)?.min(cap);
         for key in keys {
             self.store.clear_throttle(key).await?;
         }
-        let id = uuid::Uuid::parse_str(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
+        let id = PersonId::parse(&person.id).map_err(|e| Error::Internal(e.to_string()))?;
         let ctx = Context::person(id, ctx.request_id.clone());
         tracing::info!(person = %id, loa = loa.uri(), "login");
         let event = Event::Login {

@@ -206,7 +206,7 @@ impl Identity {
     async fn complete_authorization(
         &self,
         request: &str,
-        person: uuid::Uuid,
+        person: crate::types::PersonId,
         factors: &BTreeSet<Factor>,
         loa: Loa,
         now: i64,

@@ -19,6 +19,7 @@ use super::loa::{Factor, Loa};
 use super::{Error, Identity, Issued, Principal};
 use crate::audit::{Context, Event};
 use crate::store::{PasskeyRow, PersonRow};
+use crate::types::PersonId;
 
 /// How long a ceremony may take, seconds.
 const STATE_LIFETIME: i64 = 300;
@@ -43,7 +44,7 @@ impl Identity {
         })
     }
 
-    async fn person_row(&self, id: &uuid::Uuid) -> Result<PersonRow, Error> {
+    async fn person_row(&self, id: &PersonId) -> Result<PersonRow, Error> {
         self.store
             .person_by_id(&id.to_string())
             .await?
@@ -134,7 +135,7 @@ impl Identity {
         let (challenge, state) = self
             .webauthn()?
             .start_passkey_registration(
-                principal.person,
+                principal.person.as_uuid(),
                 &person.username,
                 &display,
                 Some(existing),
@@ -527,7 +528,7 @@ impl Identity {
     /// [`Error::InvalidCredentials`] when the person has no passkey; store failures.
     pub async fn activation_start(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         commitment: &[u8; 32],
         now: i64,
     ) -> Result<(String, RequestChallengeResponse), Error> {
@@ -556,7 +557,7 @@ impl Identity {
     /// [`Error::InvalidCredentials`]; store failures.
     pub async fn activation_finish(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         state: &str,
         commitment: &[u8; 32],
         credential: &PublicKeyCredential,
@@ -580,7 +581,7 @@ impl Identity {
     /// [`Error::InvalidCredentials`], [`Error::CodeReused`], [`Error::Locked`]; store failures.
     pub async fn activation_totp(
         &self,
-        person: &uuid::Uuid,
+        person: &PersonId,
         otp: &str,
         ctx: &Context,
         now: i64,

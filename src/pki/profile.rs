@@ -34,7 +34,7 @@ pub struct NaturalPerson {
     pub family_name: String,
     /// The person's random UUID: the pseudonymous `serialNumber` (`UUID:<uuid>`); never a
     /// national identity number.
-    pub person_id: uuid::Uuid,
+    pub person_id: crate::types::PersonId,
     /// ISO 3166 country code of the person's identity.
     pub country: String,
     /// Qualified certificate (QCStatements, QCP-n-qscd) or an advanced one (neither).
@@ -440,7 +440,7 @@ mod tests {
         NaturalPerson {
             given_name: "Karen".into(),
             family_name: "Blixen".into(),
-            person_id: uuid::Uuid::nil(),
+            person_id: crate::types::PersonId::from(uuid::Uuid::nil()),
             country: "DK".into(),
             qualified: true,
         }

@@ -63,7 +63,7 @@ impl Signing {
     /// HSM, PKI, store and audit failures.
     pub async fn enrol_credentials(
         &self,
-        person: &uuid::Uuid,
+        person: &crate::types::PersonId,
         ctx: &Context,
     ) -> Result<Vec<Credential>, Error> {
         let owner = owner(&self.store, person).await?;

@@ -8,6 +8,7 @@ use crate::identity::loa::Loa;
 use crate::identity::Principal;
 use crate::orgs::{self, Cvr, Grants, Invitation, Orgs, Right};
 use crate::store::{AuditRow, MemberRow, OrganisationRow, Store};
+use crate::types::PersonId;
 
 /// Organisations, their members, rights and seals.
 #[derive(Debug, Clone)]
@@ -37,8 +38,8 @@ impl From<orgs::Error> for Error {
     }
 }
 
-fn member_id(member: &str) -> Result<uuid::Uuid, Error> {
-    uuid::Uuid::parse_str(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
+fn member_id(member: &str) -> Result<PersonId, Error> {
+    PersonId::parse(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
 }
 
 fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
@@ -76,7 +77,7 @@ impl Organisations {
             .person_by_username(admin_username)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
-        let admin = uuid::Uuid::parse_str(&admin.id).map_err(|e| Error::internal(e.to_string()))?;
+        let admin = PersonId::parse(&admin.id).map_err(|e| Error::internal(e.to_string()))?;
         let ctx = crate::audit::Context::system();
         Ok(self
             .orgs
@@ -145,13 +146,13 @@ impl Organisations {
             .await?)
     }
 
-    async fn person_id(&self, username: &str) -> Result<uuid::Uuid, Error> {
+    async fn person_id(&self, username: &str) -> Result<PersonId, Error> {
         let row = self
             .store
             .person_by_username(username)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
-        uuid::Uuid::parse_str(&row.id).map_err(|e| Error::internal(e.to_string()))
+        PersonId::parse(&row.id).map_err(|e| Error::internal(e.to_string()))
     }
 
     /// Accepts an invitation; with `sign_on_behalf` the caller gets an employee credential.

@@ -179,7 +179,9 @@ impl Fixture {
     async fn fill(&self, n: i64) {
         for i in 0..n {
             let entry = Entry {
-                actor: Actor::Person(uuid::Uuid::from_u128(u128::try_from(i).unwrap())),
+                actor: Actor::Person(qsign::types::PersonId::from(uuid::Uuid::from_u128(
+                    u128::try_from(i).unwrap(),
+                ))),
                 subject: Some(format!("credential-{i}")),
                 request_id: Some(format!("req-{i}")),
                 event: Event::SignatureMade {

@@ -27,7 +27,7 @@ async fn sign(
     let subject = Subject::NaturalPerson(NaturalPerson {
         given_name: "Karen".into(),
         family_name: "Blixen".into(),
-        person_id: uuid::Uuid::new_v4(),
+        person_id: qsign::types::PersonId::random(),
         country: "DK".into(),
         qualified: false,
     });

@@ -33,7 +33,7 @@ async fn account_id(svc: &Service, name: &str) -> String {
         .id
 }
 
-async fn account(svc: &Service, name: &str) -> (uuid::Uuid, String) {
+async fn account(svc: &Service, name: &str) -> (qsign::types::PersonId, String) {
     let acct = svc
         .identity
         .create_account(
@@ -1631,7 +1631,7 @@ async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
     assert_eq!(unsealed.status(), 400, "an unsealed seed was accepted");
 
     // A seed re-enrolled from a High session is stored sealed.
-    let karen_id = uuid::Uuid::parse_str(&karen.id).unwrap();
+    let karen_id = qsign::types::PersonId::parse(&karen.id).unwrap();
     let high = qsign::identity::Principal {
         person: karen_id,
         loa: Loa::High,
@@ -1953,7 +1953,7 @@ async fn rows_of_an_earlier_version_are_tagged_once_when_the_records_key_arrives
         .unwrap();
     let credentials = svc
         .keys
-        .list(&uuid::Uuid::parse_str(&person.id).unwrap())
+        .list(&qsign::types::PersonId::parse(&person.id).unwrap())
         .await
         .unwrap();
     assert!(!credentials.is_empty(), "tagged credentials are usable");

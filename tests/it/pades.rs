@@ -1079,7 +1079,7 @@ async fn a_page_box_of_any_size_is_drawn_at_a_fixed_size() {
         .replace("/MediaBox[0 0 595 842]", "/MediaBox[0 0 14400 14400]")
         .into_bytes();
     let principal = qsign::identity::Principal {
-        person: uuid::Uuid::new_v4(),
+        person: qsign::types::PersonId::random(),
         loa: qsign::identity::loa::Loa::Substantial,
         amr: vec!["pwd".into(), "otp".into()],
         jti: "j".into(),

@@ -2098,7 +2098,7 @@ async fn a_revoke_and_recreate_loop_cannot_grow_the_crl_without_end() {
         .unwrap()
         .id;
     let owner = qsign::keys::Owner {
-        id: uuid::Uuid::parse_str(&id).unwrap(),
+        id: qsign::types::PersonId::parse(&id).unwrap(),
         given_name: "Karen".into(),
         family_name: "Blixen".into(),
     };

@@ -672,7 +672,7 @@ pub async fn user_key(svc: &Service) -> (hsm::WrappedKey, Vec<u8>) {
     let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
         given_name: "Karen".into(),
         family_name: "Blixen".into(),
-        person_id: uuid::Uuid::new_v4(),
+        person_id: qsign::types::PersonId::random(),
         country: "DK".into(),
         qualified: false,
     });

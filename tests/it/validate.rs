@@ -106,7 +106,7 @@ async fn other_tools_signatures_under_qsigns_ca_pass() {
     let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
         given_name: "Isak".into(),
         family_name: "Dinesen".into(),
-        person_id: uuid::Uuid::new_v4(),
+        person_id: qsign::types::PersonId::random(),
         country: "DK".into(),
         qualified: false,
     });
@@ -1007,7 +1007,7 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
     let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
         given_name: "Xml".into(),
         family_name: "Signer".into(),
-        person_id: uuid::Uuid::new_v4(),
+        person_id: qsign::types::PersonId::random(),
         country: "DK".into(),
         qualified: false,
     });
