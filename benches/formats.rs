@@ -195,6 +195,7 @@ async fn xades_against_xmlsec1(
         let prepared = qsign::formats::xades::prepare_enveloped(
             xml.as_bytes(),
             certificate,
+            &[],
             qsign::formats::xades::SignatureAlgorithm::EcdsaSha256,
             "text/xml",
             svc.now(),

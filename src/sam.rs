@@ -185,6 +185,9 @@ pub enum Derive<'a> {
         signing_time: UnixTime,
         /// The key's XML signature algorithm.
         algorithm: xades::SignatureAlgorithm,
+        /// The CA certificates of the credential's certificate, without the root, for
+        /// `ds:KeyInfo`.
+        chain: &'a [Vec<u8>],
     },
     /// The hashes are the approvals of PDF documents (`signDoc`, PAdES: the document's SHA-256,
     /// or with options `pades::approval_digest` of it and the options), here prepared with their
@@ -237,6 +240,7 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                 mime,
                 signing_time,
                 algorithm,
+                chain,
             } => {
                 let document = documents.get(i).ok_or(Error::HashNotCovered)?;
                 let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
@@ -251,6 +255,7 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                     document,
                     packaging,
                     &request.credential.certificate,
+                    chain,
                     algorithm,
                     mime,
                     signing_time.as_secs(),

@@ -213,6 +213,7 @@ fn data_reference(
 pub fn prepare_enveloped(
     document: &[u8],
     signer_certificate: &[u8],
+    chain: &[Vec<u8>],
     algorithm: SignatureAlgorithm,
     mime_type: &str,
     signing_time: i64,
@@ -221,6 +222,7 @@ pub fn prepare_enveloped(
         document,
         Packaging::Enveloped,
         signer_certificate,
+        chain,
         algorithm,
         mime_type,
         signing_time,
@@ -228,7 +230,9 @@ pub fn prepare_enveloped(
 }
 
 /// Step 1: the signature over `document` packaged as asked, for the signer's certificate,
-/// with `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds).
+/// with `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds). `ds:KeyInfo`
+/// carries the signer's certificate and then `chain` (its CA certificates up to, not
+/// including, the root), so that a verifier who has only the root can build the path.
 ///
 /// # Errors
 /// [`Error::Xml`] for a refused document (enveloped and enveloping); [`Error::Certificate`];
@@ -237,6 +241,7 @@ pub fn prepare(
     document: &[u8],
     packaging: Packaging<'_>,
     signer_certificate: &[u8],
+    chain: &[Vec<u8>],
     algorithm: SignatureAlgorithm,
     mime_type: &str,
     signing_time: i64,
@@ -297,10 +302,13 @@ pub fn prepare(
     );
     let head =
         format!("<ds:Signature xmlns:ds=\"{DS}\" Id=\"sig-{id}\">{signed_info}<ds:SignatureValue>");
+    let certificates: String = std::iter::once(signer_certificate)
+        .chain(chain.iter().map(Vec::as_slice))
+        .map(|der| format!("<ds:X509Certificate>{}</ds:X509Certificate>", b64(der)))
+        .collect();
     let tail = format!(
-        "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate>\
-         </ds:X509Data></ds:KeyInfo>{object}{}</ds:Signature>",
-        b64(signer_certificate),
+        "</ds:SignatureValue><ds:KeyInfo><ds:X509Data>{certificates}</ds:X509Data></ds:KeyInfo>\
+         {object}{}</ds:Signature>",
         data.data_object
     );
     // The SignedInfo digest, canonicalized in the signature as it will stand.

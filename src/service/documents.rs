@@ -293,6 +293,8 @@ impl Documents {
             })
             .collect();
         let now = UnixTime::from_secs(self.now());
+        // The issuing CA goes into `ds:KeyInfo`: a verifier with only the root builds the path.
+        let chain = [self.pki.ca_certificate(crate::pki::Ca::Issuing).await?];
         let signed = self
             .sam
             .sign(
@@ -309,6 +311,7 @@ impl Documents {
                         mime: "text/xml",
                         signing_time: now,
                         algorithm,
+                        chain: &chain,
                     },
                     spent: None,
                 },

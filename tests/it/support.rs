@@ -612,8 +612,9 @@ pub fn cms_verify(
     openssl(&refs)
 }
 
-/// `xmlsec1 --verify` of a signed XML document, with the service's root as trusted and its
-/// issuing CA as untrusted certificate, and XAdES `SignedProperties` ids registered.
+/// `xmlsec1 --verify` of a signed XML document given only the service's root, as a verifier
+/// has it (the signature must carry the rest of its chain), with XAdES `SignedProperties` ids
+/// registered.
 pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
     xmlsec_verify_with(svc, signed, None).await
 }
@@ -627,12 +628,9 @@ pub async fn xmlsec_verify_with(
 ) -> (bool, String) {
     use qsign::pki::Ca;
     let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
-    let issuing = svc.pki.ca_certificate(Ca::Issuing).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let root_file = dir.path().join("root.pem");
     std::fs::write(&root_file, cert_pem(&root)).unwrap();
-    let issuing_file = dir.path().join("issuing.pem");
-    std::fs::write(&issuing_file, cert_pem(&issuing)).unwrap();
     std::fs::write(dir.path().join("signature.xml"), signed).unwrap();
     if let Some((name, data)) = detached {
         std::fs::write(dir.path().join(name), data).unwrap();
@@ -646,8 +644,6 @@ pub async fn xmlsec_verify_with(
         ])
         .arg("--trusted-pem")
         .arg(&root_file)
-        .arg("--untrusted-pem")
-        .arg(&issuing_file)
         .args([
             "--id-attr:Id",
             "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",

@@ -10,10 +10,21 @@ use crate::support::{self, Service};
 
 /// Signs `document` enveloped with a new user key; returns the signed XML.
 async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
+    let chain = [svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap()];
+    sign_with_chain(svc, document, &chain).await
+}
+
+/// [`sign`], with `chain` after the signer's certificate in `ds:KeyInfo`.
+async fn sign_with_chain(svc: &Service, document: &[u8], chain: &[Vec<u8>]) -> Vec<u8> {
     let (wrapped, issued_der) = support::user_key(svc).await;
     let prepared = xades::prepare_enveloped(
         document,
         &issued_der,
+        chain,
         SignatureAlgorithm::EcdsaSha256,
         "text/xml",
         svc.now(),
@@ -51,6 +62,13 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
     ] {
         assert!(text.contains(element), "{element} missing");
     }
+    // A verifier has only the root: the signature carries the issuing CA beside the signer's
+    // certificate. Without it, xmlsec1 given only the root cannot build the path.
+    assert_eq!(text.matches("<ds:X509Certificate>").count(), 2);
+    let bare = sign_with_chain(&svc, document.as_bytes(), &[]).await;
+    let (ok, out) = xmlsec_verify(&svc, &bare).await;
+    assert!(!ok, "without the chain, only the root is not enough: {out}");
+
     // The original document is kept byte for byte around the signature.
     assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<contract"));
     assert!(text.ends_with("</ds:Signature></contract>\n"));
@@ -166,6 +184,7 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
     let refused = xades::prepare_enveloped(
         bomb.as_bytes(),
         &[],
+        &[],
         SignatureAlgorithm::EcdsaSha256,
         "text/xml",
         svc.now(),
@@ -182,6 +201,12 @@ async fn xades_b_b_enveloped_verifies_with_xmlsec1_and_tampering_fails() {
 async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
     let svc = Service::start().await;
     let (wrapped, issued_der) = support::user_key(&svc).await;
+    let chain = [svc
+        .pki
+        .ca_certificate(qsign::pki::Ca::Issuing)
+        .await
+        .unwrap()];
+    let chain = &chain;
     let sign = |document: Vec<u8>, packaging: xades::Packaging<'static>| {
         let (svc, wrapped, der) = (&svc, wrapped.clone(), issued_der.clone());
         async move {
@@ -189,6 +214,7 @@ async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
                 &document,
                 packaging,
                 &der,
+                chain,
                 SignatureAlgorithm::EcdsaSha256,
                 "application/octet-stream",
                 svc.now(),
