@@ -94,7 +94,7 @@ impl Pki {
             policy: self.settings.tsa_policy_oid,
             message_imprint: req.message_imprint.clone(),
             serial_number: serial.clone(),
-            gen_time: generalized(now)?,
+            gen_time: crate::formats::asn1::tsp::GenTime::whole(generalized(now)?),
             accuracy: Some(Accuracy {
                 seconds: Some(1),
                 millis: None,
