@@ -117,20 +117,44 @@ fn check(
     for path in trust {
         anchors.extend(crate::app::read_pem_or_der(path)?);
     }
-    let setup = HsmSetup::from_config(config)?;
+    // A verifier who names the roots they trust needs no qsign service of their own: without
+    // an HSM token (or without an HSM at all), the file is validated against those roots and
+    // what it carries. Without `--trust`, this machine's service root is the trust anchor.
+    let setup = match HsmSetup::from_config(config) {
+        Ok(setup) => Some(setup),
+        Err(e) if !trust.is_empty() => {
+            eprintln!("qsign: note: no local qsign service ({e:#}); trusting the given roots only");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     super::runtime()?.block_on(async move {
-        let (opened, _) = App::open(config, setup, false, clock::system()).await?;
+        let opened = match setup {
+            Some(setup) => match App::open(config, setup, false, clock::system()).await {
+                Ok((opened, _)) => Some(opened),
+                Err(e) if !trust.is_empty() => {
+                    eprintln!(
+                        "qsign: note: no local qsign service ({e:#}); trusting the given roots only"
+                    );
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
         let now = clock::SystemClock.now().unix_timestamp();
-        anchors.push(opened.pki.ca_certificate(Ca::Root).await?);
+        let (mut certificates, mut crls) = (Vec::new(), Vec::new());
+        if let Some(opened) = &opened {
+            anchors.push(opened.pki.ca_certificate(Ca::Root).await?);
+            certificates.extend(Cert::parse(&opened.pki.ca_certificate(Ca::Issuing).await?));
+            crls.push(opened.pki.crl(Ca::Issuing, now).await?);
+            crls.push(opened.pki.crl(Ca::Root, now).await?);
+            opened.store.close().await;
+        }
         let material = Material {
             anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
-            certificates: Cert::parse(&opened.pki.ca_certificate(Ca::Issuing).await?)
-                .into_iter()
-                .collect(),
-            crls: vec![
-                opened.pki.crl(Ca::Issuing, now).await?,
-                opened.pki.crl(Ca::Root, now).await?,
-            ],
+            certificates,
+            crls,
             ocsps: Vec::new(),
             now,
             fetch: None,
@@ -138,7 +162,6 @@ fn check(
             // Offline, the operator's own file: no time limit.
             deadline: None,
         };
-        opened.store.close().await;
         Ok(validate::validate(
             &bytes,
             content.as_deref(),

@@ -551,6 +551,36 @@ async fn qsign_verify_answers_with_exit_codes() {
         out.contains("TOTAL-PASSED") && out.contains("Karen Blixen") && out.contains("B-LT"),
         "{out}"
     );
+    // A verifier's machine with no qsign service at all (no token, no HSM module): the roots
+    // given are enough.
+    let bare = tempfile::tempdir().unwrap();
+    let offline = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = support::qsign(bare.path());
+        cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
+            .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
+            .arg("verify")
+            .args(args);
+        let out = run(&mut cmd);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let lt_file = svc.file("offline.pdf", &lt);
+    let (code, out, err) = offline(&[
+        "--trust".as_ref(),
+        root_file.as_os_str(),
+        lt_file.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("TOTAL-PASSED"), "{out}");
+    assert!(err.contains("trusting the given roots only"), "{err}");
+    // Without roots and without a service there is nothing to trust: a clear error.
+    let (code, _, err) = offline(&[lt_file.as_os_str()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.starts_with("qsign: error: "), "{err}");
+
     let (code, out, _) = verify("bb.pdf", &bb, true);
     assert_eq!(code, 2, "{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
