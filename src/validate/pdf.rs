@@ -127,6 +127,62 @@ struct DssObjects<'a> {
     root: Option<u32>,
     /// The signed revision's DSS dictionary.
     old_root: Option<u32>,
+    /// The newer revision's metadata objects ([`metadata_objects`]).
+    metadata: Metadata,
+    /// The signed revision's.
+    old_metadata: Metadata,
+}
+
+/// The objects that hold a document's metadata: the information dictionary (the trailer's
+/// `/Info`) and the XMP stream (the catalog's `/Metadata`).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Metadata {
+    info: Option<u32>,
+    xmp: Option<u32>,
+}
+
+fn metadata_objects(pdf: &Pdf<'_>) -> Metadata {
+    let reference = |o: Option<&Object>| match o {
+        Some(Object::Ref(n, _)) => Some(*n),
+        _ => None,
+    };
+    Metadata {
+        info: reference(pdf.trailer.get("Info")),
+        xmp: pdf
+            .catalog()
+            .ok()
+            .and_then(|c| reference(c.get("Metadata"))),
+    }
+}
+
+/// The keys of a document information dictionary (ISO 32000-1 14.3.3); custom keys are
+/// allowed too, but every value is a text string (`/Trapped` a name).
+fn is_information(d: &Dict) -> bool {
+    d.0.iter().all(|(key, value)| match value {
+        Object::Str(_) => key != b"Type".as_slice(),
+        Object::Name(_) => key == b"Trapped".as_slice(),
+        _ => false,
+    })
+}
+
+/// An XMP metadata stream's dictionary (`/Type /Metadata /Subtype /XML`).
+fn is_xmp(d: &Dict) -> bool {
+    is_type(d, "Metadata") && d.get("Subtype").is_some_and(|s| s.is_name("XML"))
+}
+
+/// Whether object `num` is the content of a page of `pdf` (its `/Contents`, or one of them).
+fn is_page_content(pdf: &Pdf<'_>, num: u32) -> bool {
+    let pages = pdf.page_count().unwrap_or(0);
+    (0..pages).any(|i| {
+        pdf.page(i)
+            .is_ok_and(|(_, page)| match page.get("Contents") {
+                Some(Object::Ref(n, _)) => *n == num,
+                Some(Object::Array(items)) => items
+                    .iter()
+                    .any(|o| matches!(o, Object::Ref(n, _) if *n == num)),
+                _ => false,
+            })
+    })
 }
 
 /// Judges one object changed or added after the signed revision.
@@ -161,9 +217,13 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: DssObjects<'_>) -> Change 
             change("signature field", !existed)
         }
         Object::Dict(d) if is_type(d, "Catalog") => {
-            let allowed = before
-                .as_dict()
-                .is_some_and(|b| same_but(b, d, &["AcroForm", "DSS", "Extensions"]));
+            let allowed = before.as_dict().is_some_and(|b| {
+                same_but(b, d, &["AcroForm", "DSS", "Extensions", "Metadata"])
+                    // A new XMP stream, or the one before: never another object.
+                    && (b.get("Metadata") == d.get("Metadata")
+                        || matches!(d.get("Metadata"), Some(Object::Ref(n, _))
+                            if old.location(*n).is_none()))
+            });
             change("document catalog", allowed)
         }
         Object::Dict(d) if is_type(d, "Page") => {
@@ -202,6 +262,27 @@ fn judge(old: &Pdf<'_>, new: &Pdf<'_>, num: u32, dss: DssObjects<'_>) -> Change 
             };
             change("array", allowed)
         }
+        // Metadata may be updated (a later signer's software sets `/ModDate`, `/Producer` and
+        // the XMP packet): reported, not failed. Only an object that was the same metadata in
+        // the signed revision (or a new one), and that is metadata in form, so that no object
+        // the page draws with can be changed under the name of metadata.
+        Object::Dict(d)
+            if dss.metadata.info == Some(num)
+                && (!existed || dss.old_metadata.info == Some(num))
+                && is_information(d)
+                && before.as_dict().is_none_or(is_information) =>
+        {
+            change("document information", true)
+        }
+        Object::Dict(d)
+            if dss.metadata.xmp == Some(num)
+                && (!existed || dss.old_metadata.xmp == Some(num))
+                && is_xmp(d)
+                && before.as_dict().is_none_or(is_xmp)
+                && !is_page_content(old, num) =>
+        {
+            change("XMP metadata", true)
+        }
         _ if !existed => change("new object", true),
         _ => change("changed object", false),
     }
@@ -224,6 +305,8 @@ fn later_changes(new: &Pdf<'_>, refs: &HashSet<u32>, root: Option<u32>, end: usi
         refs,
         root,
         old_root: dss_root(&old),
+        metadata: metadata_objects(new),
+        old_metadata: metadata_objects(&old),
     };
     new.object_numbers()
         .into_iter()

@@ -190,6 +190,29 @@ async fn other_tools_signatures_under_qsigns_ca_pass() {
     let pdf = std::fs::read(&pdf_out).unwrap();
     let report = validate(&svc, &pdf, None).await;
     assert_eq!(only(&report).0, Indication::TotalPassed, "{report:?}");
+    // A second pyHanko signature: its revision also updates the document's metadata, which
+    // leaves the first signature intact.
+    let twice = dir.join("pyhanko-twice.pdf");
+    let out = run(Command::new(crate::pades::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/pyhanko_sign_pem.py"
+        ))
+        .arg(&key_file)
+        .arg(&cert_file)
+        .arg(&chain_file)
+        .arg(&pdf_out)
+        .arg(&twice)
+        .arg("Signature2"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pdf = std::fs::read(&twice).unwrap();
+    let report = validate(&svc, &pdf, None).await;
+    assert_eq!(report.signatures.len(), 2, "{report:?}");
+    assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
     svc.stop().await;
 }
 
@@ -318,6 +341,92 @@ async fn pdf_attacks_get_their_indications() {
             .any(|e| e.contains("page")),
         "{report:?}"
     );
+    // Metadata updated by a later signer's software: a new information dictionary, then a
+    // change to it, and a new XMP stream are reported, not failed.
+    let stamped = amend(signed.clone(), |_, update| {
+        let info = update.allocate();
+        update.put(
+            info,
+            &Object::Dict(Dict::of(vec![
+                ("Producer", Object::text("another signer")),
+                ("ModDate", Object::text("D:20261207100000Z")),
+            ])),
+        );
+        update.set_info(Object::Ref(info, 0));
+    });
+    let info = Pdf::parse(&stamped).unwrap().trailer.get("Info").cloned();
+    let Some(Object::Ref(info, _)) = info else {
+        panic!("no /Info")
+    };
+    let stamped = amend(stamped, |pdf, update| {
+        update.put(
+            info,
+            &Object::Dict(Dict::of(vec![
+                ("Producer", Object::text("a third signer")),
+                ("ModDate", Object::text("D:20261207110000Z")),
+                ("Trapped", Object::name("False")),
+            ])),
+        );
+        let xmp = update.allocate();
+        update.put_stream(
+            xmp,
+            Dict::of(vec![
+                ("Type", Object::name("Metadata")),
+                ("Subtype", Object::name("XML")),
+            ]),
+            b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>",
+        );
+        let mut catalog = pdf.catalog().unwrap();
+        catalog.set("Metadata", Object::Ref(xmp, 0));
+        update.put(pdf.root().unwrap(), &Object::Dict(catalog));
+    });
+    let report = validate(&svc, &stamped, None).await;
+    assert_eq!(
+        first(&report),
+        (Indication::TotalPassed, None),
+        "{report:?}"
+    );
+    // Under the name of metadata, nothing the page draws with may change: the font made the
+    // "information dictionary", or the page's content made the "XMP stream".
+    let font_as_info = amend(signed.clone(), |_, update| {
+        update.put(
+            3,
+            &Object::Dict(Dict::of(vec![
+                ("Type", Object::name("Font")),
+                ("Subtype", Object::name("Type1")),
+                ("BaseFont", Object::name("Courier")),
+            ])),
+        );
+        update.set_info(Object::Ref(3, 0));
+    });
+    let content_as_xmp = amend(signed.clone(), |pdf, update| {
+        let (_, page) = pdf.page(0).unwrap();
+        let Some(Object::Ref(content, _)) = page.get("Contents").cloned() else {
+            panic!("no content")
+        };
+        update.put_stream(
+            content,
+            Dict::of(vec![
+                ("Type", Object::name("Metadata")),
+                ("Subtype", Object::name("XML")),
+            ]),
+            b"BT /F1 20 Tf 72 760 Td (Rent: 1 DKK) Tj ET",
+        );
+        let mut catalog = pdf.catalog().unwrap();
+        catalog.set("Metadata", Object::Ref(content, 0));
+        update.put(pdf.root().unwrap(), &Object::Dict(catalog));
+    });
+    for (what, bytes) in [("font", font_as_info), ("content", content_as_xmp)] {
+        assert_eq!(
+            first(&validate(&svc, &bytes, None).await),
+            (
+                Indication::TotalFailed,
+                Some(SubIndication::SigConstraintsFailure)
+            ),
+            "{what}"
+        );
+    }
+
     // A new annotation on the page (what is shown changes).
     let annotated = amend(signed.clone(), |pdf, update| {
         let (num, mut page) = pdf.page(0).unwrap();

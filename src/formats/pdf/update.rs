@@ -36,6 +36,11 @@ impl Update {
         })
     }
 
+    /// Points the new trailer's `/Info` (the document information dictionary) at `info`.
+    pub fn set_info(&mut self, info: Object) {
+        self.info = Some(info);
+    }
+
     /// A fresh object number.
     pub fn allocate(&mut self) -> u32 {
         let n = self.next;
