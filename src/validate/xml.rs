@@ -31,21 +31,43 @@ const MAX_REFERENCES: usize = 64;
 /// Canonical digests already computed in this document, by element (and the signature an
 /// enveloped transform leaves out): an element referenced many times is canonicalized once.
 #[derive(Default)]
-struct Digests(HashMap<(usize, usize), Vec<u8>>);
+struct Digests(HashMap<(usize, usize, c14n::Method), Option<Vec<u8>>>);
 
 impl Digests {
     fn of(
         &mut self,
         e: &Element,
         left_out: Option<&Element>,
-        make: impl FnOnce() -> Vec<u8>,
-    ) -> Vec<u8> {
+        method: c14n::Method,
+        make: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
         let key = (
             std::ptr::from_ref(e) as usize,
             left_out.map_or(0, |s| std::ptr::from_ref(s) as usize),
+            method,
         );
         self.0.entry(key).or_insert_with(make).clone()
     }
+}
+
+/// The ancestors of `target` under `root`, from `root` down (none for `root` itself): what
+/// inclusive canonicalization takes namespaces and `xml:` attributes from. The walk is as
+/// deep as the parser allowed the document to be.
+fn ancestors<'a>(root: &'a Element, target: &Element) -> Vec<&'a Element> {
+    fn walk<'a>(e: &'a Element, target: &Element, path: &mut Vec<&'a Element>) -> bool {
+        if std::ptr::eq(e, target) {
+            return true;
+        }
+        path.push(e);
+        if e.elements().any(|c| walk(c, target, path)) {
+            return true;
+        }
+        path.pop();
+        false
+    }
+    let mut path = Vec::new();
+    walk(root, target, &mut path);
+    path
 }
 
 fn is(e: &Element, ns: &str, local: &str) -> bool {
@@ -186,10 +208,15 @@ fn signature(
         format_failure(&mut r, "no ds:SignedInfo");
         return r;
     };
-    if algorithm(child(info, DS, "CanonicalizationMethod")) != c14n::EXCLUSIVE {
-        format_failure(&mut r, "only exclusive C14N 1.0 is supported");
+    let Some(info_method) =
+        c14n::Method::from_uri(algorithm(child(info, DS, "CanonicalizationMethod")))
+    else {
+        format_failure(
+            &mut r,
+            "the canonicalization method is not one of exclusive or inclusive C14N 1.0 or 1.1",
+        );
         return r;
-    }
+    };
     // References.
     let mut signed_properties = None;
     for (count, reference) in info
@@ -219,11 +246,32 @@ fn signature(
         }
         let expected = b64(child(reference, DS, "DigestValue")).unwrap_or_default();
         let enveloped = transforms.contains(&ENVELOPED);
+        if let Some(other) = transforms
+            .iter()
+            .find(|t| **t != ENVELOPED && c14n::Method::from_uri(t).is_none())
+        {
+            format_failure(&mut r, &format!("the transform {other:?} is not supported"));
+            return r;
+        }
+        // The last canonicalization named, else XML-DSig's default for a same-document
+        // reference (inclusive C14N 1.0); such a node set never has comments.
+        let method = transforms
+            .iter()
+            .rev()
+            .find_map(|t| c14n::Method::from_uri(t))
+            .or_else(|| c14n::Method::from_uri(c14n::INCLUSIVE))
+            .map(c14n::Method::without_comments);
+        let Some(method) = method else {
+            format_failure(&mut r, "no canonicalization");
+            return r;
+        };
         let skip = |e: &Element| enveloped && std::ptr::eq(e, sig);
+        let canonical = |target: &Element| {
+            c14n::canonical(target, &ancestors(root, target), method, &skip)
+                .map(|bytes| Sha256::digest(bytes).to_vec())
+        };
         let digest = if uri.is_empty() {
-            digests.of(root, enveloped.then_some(sig), || {
-                Sha256::digest(c14n::exclusive(root, &skip)).to_vec()
-            })
+            digests.of(root, enveloped.then_some(sig), method, || canonical(root))
         } else if let Some(id) = uri.strip_prefix('#') {
             match ids.get(id).map(Vec::as_slice) {
                 Some([target]) => {
@@ -232,8 +280,8 @@ fn signature(
                     {
                         signed_properties = Some(*target);
                     }
-                    digests.of(target, enveloped.then_some(sig), || {
-                        Sha256::digest(c14n::exclusive(target, &skip)).to_vec()
+                    digests.of(target, enveloped.then_some(sig), method, || {
+                        canonical(target)
                     })
                 }
                 Some(_) => {
@@ -249,12 +297,19 @@ fn signature(
                 }
             }
         } else if let Some(content) = detached {
-            Sha256::digest(content).to_vec()
+            Some(Sha256::digest(content).to_vec())
         } else {
             r.fail(
                 Indication::Indeterminate,
                 SubIndication::SigConstraintsFailure,
                 format!("detached data {uri:?} was not supplied"),
+            );
+            return r;
+        };
+        let Some(digest) = digest else {
+            format_failure(
+                &mut r,
+                "an inherited xml:base under C14N 1.1 is not supported",
             );
             return r;
         };
@@ -290,7 +345,14 @@ fn signature(
     let value_element = child(sig, DS, "SignatureValue");
     let value = b64(value_element).unwrap_or_default();
     let method = algorithm(child(info, DS, "SignatureMethod"));
-    let signed_info = c14n::exclusive(info, &|_| false);
+    let Some(signed_info) = c14n::canonical(info, &ancestors(root, info), info_method, &|_| false)
+    else {
+        format_failure(
+            &mut r,
+            "an inherited xml:base under C14N 1.1 is not supported",
+        );
+        return r;
+    };
     let verified = match method {
         ECDSA_SHA256 => cert.verifies(
             &crate::formats::asn1::oid::ECDSA_WITH_SHA256,
@@ -343,8 +405,13 @@ fn signature(
     }
     if let Some(stamp) = unsigned.iter().find(|e| is(e, XADES, "SignatureTimeStamp")) {
         let token = b64(child(stamp, XADES, "EncapsulatedTimeStamp")).unwrap_or_default();
+        // The timestamp names its canonicalization (XAdES: inclusive C14N 1.0 when it does not).
+        let method = c14n::Method::from_uri(algorithm(child(stamp, DS, "CanonicalizationMethod")))
+            .or_else(|| c14n::Method::from_uri(c14n::INCLUSIVE));
         let imprint = value_element
-            .map(|v| Sha256::digest(c14n::exclusive(v, &|_| false)).to_vec())
+            .zip(method)
+            .and_then(|(v, method)| c14n::canonical(v, &ancestors(root, v), method, &|_| false))
+            .map(|bytes| Sha256::digest(bytes).to_vec())
             .unwrap_or_default();
         checked.record_signature_timestamp(cms::timestamp(&token, &imprint, m));
     }

@@ -1178,6 +1178,69 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
         "{report:?}"
     );
     assert_eq!(report.signatures[0].format, "XML-DSig");
+
+    // xmlsec1 with inclusive canonicalization (as signxml and many others sign): C14N 1.0 and
+    // 1.1, with and without comments, for SignedInfo and the reference, and a reference with
+    // no canonicalization named (XML-DSig's default, inclusive 1.0). The signature sits inside
+    // an element with a namespace and `xml:lang` in scope, which inclusive forms include.
+    for (signed_info, reference) in [
+        (
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+            Some("http://www.w3.org/TR/2001/REC-xml-c14n-20010315"),
+        ),
+        (
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+            None,
+        ),
+        (
+            "http://www.w3.org/2006/12/xml-c14n11",
+            Some("http://www.w3.org/2006/12/xml-c14n11"),
+        ),
+        (
+            "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+            Some("http://www.w3.org/2006/12/xml-c14n11#WithComments"),
+        ),
+        (
+            "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+            Some("http://www.w3.org/2001/10/xml-exc-c14n#"),
+        ),
+    ] {
+        let transform = reference
+            .map(|uri| format!("<Transform Algorithm=\"{uri}\"/>"))
+            .unwrap_or_default();
+        let template = format!(
+            "<?xml version=\"1.0\"?>\n<doc xmlns:app=\"urn:example:app\" xml:lang=\"da\"><app:data>Hello<!-- a note --></app:data><wrapper xmlns:unused=\"urn:example:unused\"><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><!-- signed info note --><CanonicalizationMethod Algorithm=\"{signed_info}\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>{transform}</Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature></wrapper></doc>\n"
+        );
+        std::fs::write(dir.join("inclusive.xml"), template).unwrap();
+        let out = run(Command::new("xmlsec1").current_dir(dir).args([
+            "--sign",
+            "--privkey-pem",
+            "x.key,x.pem",
+            "--output",
+            "inclusive-signed.xml",
+            "inclusive.xml",
+        ]));
+        assert!(
+            out.status.success(),
+            "{signed_info}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let signed = std::fs::read(dir.join("inclusive-signed.xml")).unwrap();
+        let report = validate(&svc, &signed, None).await;
+        assert_eq!(
+            only(&report).0,
+            Indication::TotalPassed,
+            "{signed_info} / {reference:?}: {report:?}"
+        );
+        // And a changed byte of the data still fails under these methods.
+        let tampered = String::from_utf8(signed).unwrap().replace("Hello", "Hallo");
+        let report = validate(&svc, tampered.as_bytes(), None).await;
+        assert_eq!(
+            only(&report).0,
+            Indication::TotalFailed,
+            "{signed_info}: {report:?}"
+        );
+    }
     svc.stop().await;
 }
 
@@ -1453,7 +1516,9 @@ async fn a_spent_time_budget_stops_the_validation_itself() {
     let refs: String = (0..65)
         .map(|_| {
             format!(
-                "<ds:Reference URI=\"#a\"><ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+                "<ds:Reference URI=\"#a\"><ds:Transforms><ds:Transform \
+                 Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms>\
+                 <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
                  <ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
             )
         })

@@ -1,32 +1,164 @@
-//! Exclusive XML Canonicalization 1.0 without comments
-//! (<http://www.w3.org/2001/10/xml-exc-c14n#>, W3C REC 2002, RFC 3741) of an element and its
-//! descendants, optionally leaving one descendant element out (the enveloped-signature
-//! transform).
+//! XML canonicalization of an element and its descendants, optionally leaving one descendant
+//! element out (the enveloped-signature transform):
 //!
-//! A namespace declaration is output on an element when its prefix is visibly utilized there
-//! (by the element's name or an attribute's) and the nearest output ancestor has not already
-//! output the same binding; declarations sorted by prefix, then attributes sorted by namespace
-//! URI and local name; empty elements as start and end tag; comments dropped.
+//! - Exclusive C14N 1.0 (<http://www.w3.org/2001/10/xml-exc-c14n#>, RFC 3741): a namespace
+//!   declaration is output on an element when its prefix is visibly utilized there (by the
+//!   element's name or an attribute's) and the nearest output ancestor has not already output
+//!   the same binding.
+//! - Inclusive C14N 1.0 (<http://www.w3.org/TR/2001/REC-xml-c14n-20010315>) and 1.1
+//!   (<http://www.w3.org/2006/12/xml-c14n11>): the subtree's top element outputs every
+//!   namespace in scope (from its ancestors too) and the `xml:` attributes it inherits
+//!   (`xml:lang`, `xml:space`, and in 1.0 `xml:base` and `xml:id`); below it, every binding
+//!   that differs from the parent's. An inherited `xml:base` under 1.1 (which asks for URI
+//!   joining) is refused rather than guessed.
+//!
+//! Each with or without comments; declarations sorted by prefix, then attributes by namespace
+//! URI and local name; empty elements as start and end tag.
 
 use std::collections::BTreeMap;
 
-use super::{Element, Node};
+use super::{Attribute, Element, Node, XML_NS};
 
-/// The algorithm URI.
+/// Exclusive C14N 1.0.
 pub const EXCLUSIVE: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+/// Exclusive C14N 1.0 with comments.
+pub const EXCLUSIVE_WITH_COMMENTS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments";
+/// Inclusive C14N 1.0 (also XML-DSig's default for a same-document reference).
+pub const INCLUSIVE: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+/// Inclusive C14N 1.0 with comments.
+pub const INCLUSIVE_WITH_COMMENTS: &str =
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+/// Inclusive C14N 1.1.
+pub const INCLUSIVE_11: &str = "http://www.w3.org/2006/12/xml-c14n11";
+/// Inclusive C14N 1.1 with comments.
+pub const INCLUSIVE_11_WITH_COMMENTS: &str = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
+
+/// A canonicalization method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Method {
+    /// Exclusive (RFC 3741) rather than inclusive.
+    pub exclusive: bool,
+    /// Inclusive 1.1 rather than 1.0.
+    pub v11: bool,
+    /// Comments kept.
+    pub comments: bool,
+}
+
+impl Method {
+    /// The method an algorithm URI names, if it is one of the six.
+    #[must_use]
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        let (exclusive, v11, comments) = match uri {
+            EXCLUSIVE => (true, false, false),
+            EXCLUSIVE_WITH_COMMENTS => (true, false, true),
+            INCLUSIVE => (false, false, false),
+            INCLUSIVE_WITH_COMMENTS => (false, false, true),
+            INCLUSIVE_11 => (false, true, false),
+            INCLUSIVE_11_WITH_COMMENTS => (false, true, true),
+            _ => return None,
+        };
+        Some(Self {
+            exclusive,
+            v11,
+            comments,
+        })
+    }
+
+    /// The same method without comments (what a same-document reference's node set is).
+    #[must_use]
+    pub const fn without_comments(self) -> Self {
+        Self {
+            comments: false,
+            ..self
+        }
+    }
+}
 
 /// The exclusive canonical form of `element`, leaving out any descendant for which `skip` is
 /// true.
 #[must_use]
 pub fn exclusive(element: &Element, skip: &dyn Fn(&Element) -> bool) -> Vec<u8> {
     let mut out = Vec::new();
-    render(element, &BTreeMap::new(), skip, &mut out);
+    let mode = Method {
+        exclusive: true,
+        v11: false,
+        comments: false,
+    };
+    render(element, &BTreeMap::new(), &[], mode, skip, &mut out);
     out
+}
+
+/// The canonical form of `element` by `method`, `ancestors` its ancestors from the document's
+/// root down (inclusive C14N outputs what they put in scope), leaving out any descendant for
+/// which `skip` is true; `None` for an inherited `xml:base` under C14N 1.1.
+#[must_use]
+pub fn canonical(
+    element: &Element,
+    ancestors: &[&Element],
+    method: Method,
+    skip: &dyn Fn(&Element) -> bool,
+) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    if method.exclusive {
+        render(element, &BTreeMap::new(), &[], method, skip, &mut out);
+        return Some(out);
+    }
+    // What the ancestors put in scope: namespaces, and the `xml:` attributes a subtree
+    // inherits (nearest first wins).
+    let mut scope: BTreeMap<String, String> = BTreeMap::new();
+    let mut inherited: BTreeMap<String, Attribute> = BTreeMap::new();
+    for a in ancestors {
+        for (prefix, uri) in &a.declarations {
+            scope.insert(prefix.clone(), uri.clone());
+        }
+        for attribute in &a.attributes {
+            if attribute.ns.as_deref() == Some(XML_NS) {
+                inherited.insert(attribute.local.clone(), attribute.clone());
+            }
+        }
+    }
+    let inheritable: &[&str] = if method.v11 {
+        &["lang", "space"]
+    } else {
+        &["lang", "space", "base", "id"]
+    };
+    if method.v11 && inherited.contains_key("base") {
+        return None;
+    }
+    let extra: Vec<Attribute> = inherited
+        .into_iter()
+        .filter(|(local, _)| inheritable.contains(&local.as_str()))
+        .filter(|(local, _)| {
+            !element
+                .attributes
+                .iter()
+                .any(|a| a.ns.as_deref() == Some(XML_NS) && &a.local == local)
+        })
+        .map(|(_, a)| a)
+        .collect();
+    // The top element outputs every binding in scope: nothing is "already output" above it,
+    // but an ancestor's binding counts as in scope.
+    let mut in_scope = scope;
+    for (prefix, uri) in &element.declarations {
+        in_scope.insert(prefix.clone(), uri.clone());
+    }
+    render_inclusive(
+        element,
+        &BTreeMap::new(),
+        &in_scope,
+        &extra,
+        method,
+        skip,
+        &mut out,
+    );
+    Some(out)
 }
 
 fn render(
     e: &Element,
     rendered: &BTreeMap<String, String>,
+    extra: &[Attribute],
+    method: Method,
     skip: &dyn Fn(&Element) -> bool,
     out: &mut Vec<u8>,
 ) {
@@ -39,26 +171,84 @@ fn render(
         }
     }
     let mut scope = rendered.clone();
+    let declarations = needed(&utilized, rendered, &mut scope);
+    start_tag(e, &declarations, extra, out);
+    for child in &e.children {
+        match child {
+            Node::Element(c) if skip(c) => {}
+            Node::Element(c) => render(c, &scope, &[], method, skip, out),
+            other => leaf(other, method, out),
+        }
+    }
+    end_tag(e, out);
+}
+
+/// Inclusive C14N below the top: `in_scope` is what this element has in scope, `rendered`
+/// what its output parent wrote.
+fn render_inclusive(
+    e: &Element,
+    rendered: &BTreeMap<String, String>,
+    in_scope: &BTreeMap<String, String>,
+    extra: &[Attribute],
+    method: Method,
+    skip: &dyn Fn(&Element) -> bool,
+    out: &mut Vec<u8>,
+) {
+    let mut scope = rendered.clone();
+    let declarations = needed(in_scope, rendered, &mut scope);
+    start_tag(e, &declarations, extra, out);
+    for child in &e.children {
+        match child {
+            Node::Element(c) if skip(c) => {}
+            Node::Element(c) => {
+                let mut inner = in_scope.clone();
+                for (prefix, uri) in &c.declarations {
+                    inner.insert(prefix.clone(), uri.clone());
+                }
+                render_inclusive(c, &scope, &inner, &[], method, skip, out);
+            }
+            other => leaf(other, method, out),
+        }
+    }
+    end_tag(e, out);
+}
+
+/// The declarations among `candidates` an element outputs, given what its output parent
+/// `rendered`; each is added to `scope`.
+fn needed(
+    candidates: &BTreeMap<String, String>,
+    rendered: &BTreeMap<String, String>,
+    scope: &mut BTreeMap<String, String>,
+) -> Vec<(String, String)> {
     let mut declarations = Vec::new();
-    for (prefix, uri) in utilized {
+    for (prefix, uri) in candidates {
         if prefix == "xml" {
             continue;
         }
-        let already = rendered.get(&prefix);
+        let already = rendered.get(prefix);
         let needed = if prefix.is_empty() && uri.is_empty() {
             // xmlns="" only to undo a default namespace an output ancestor declared.
             already.is_some_and(|u| !u.is_empty())
         } else {
-            already != Some(&uri)
+            already != Some(uri)
         };
         if needed {
             scope.insert(prefix.clone(), uri.clone());
-            declarations.push((prefix, uri));
+            declarations.push((prefix.clone(), uri.clone()));
         }
     }
+    declarations
+}
+
+fn start_tag(
+    e: &Element,
+    declarations: &[(String, String)],
+    extra: &[Attribute],
+    out: &mut Vec<u8>,
+) {
     out.push(b'<');
     qname(e.prefix.as_deref(), &e.local, out);
-    for (prefix, uri) in &declarations {
+    for (prefix, uri) in declarations {
         if prefix.is_empty() {
             out.extend_from_slice(b" xmlns=\"");
         } else {
@@ -69,7 +259,7 @@ fn render(
         attribute_value(uri, out);
         out.push(b'"');
     }
-    let mut attributes: Vec<_> = e.attributes.iter().collect();
+    let mut attributes: Vec<&Attribute> = e.attributes.iter().chain(extra).collect();
     attributes.sort_by(|a, b| {
         (a.ns.as_deref().unwrap_or(""), a.local.as_str())
             .cmp(&(b.ns.as_deref().unwrap_or(""), b.local.as_str()))
@@ -82,26 +272,34 @@ fn render(
         out.push(b'"');
     }
     out.push(b'>');
-    for child in &e.children {
-        match child {
-            Node::Element(c) if skip(c) => {}
-            Node::Element(c) => render(c, &scope, skip, out),
-            Node::Text(t) => text(t, out),
-            Node::Comment(_) => {}
-            Node::Pi(target, data) => {
-                out.extend_from_slice(b"<?");
-                out.extend_from_slice(target.as_bytes());
-                if !data.is_empty() {
-                    out.push(b' ');
-                    out.extend_from_slice(data.as_bytes());
-                }
-                out.extend_from_slice(b"?>");
-            }
-        }
-    }
+}
+
+fn end_tag(e: &Element, out: &mut Vec<u8>) {
     out.extend_from_slice(b"</");
     qname(e.prefix.as_deref(), &e.local, out);
     out.push(b'>');
+}
+
+/// Text, a comment (kept only `with comments`) or a processing instruction.
+fn leaf(node: &Node, method: Method, out: &mut Vec<u8>) {
+    match node {
+        Node::Text(t) => text(t, out),
+        Node::Comment(c) if method.comments => {
+            out.extend_from_slice(b"<!--");
+            out.extend_from_slice(c.as_bytes());
+            out.extend_from_slice(b"-->");
+        }
+        Node::Pi(target, data) => {
+            out.extend_from_slice(b"<?");
+            out.extend_from_slice(target.as_bytes());
+            if !data.is_empty() {
+                out.push(b' ');
+                out.extend_from_slice(data.as_bytes());
+            }
+            out.extend_from_slice(b"?>");
+        }
+        Node::Comment(_) | Node::Element(_) => {}
+    }
 }
 
 fn qname(prefix: Option<&str>, local: &str, out: &mut Vec<u8>) {
@@ -192,6 +390,55 @@ mod tests {
             c,
             "<doc xmlns=\"http://example.org\"><e5 xmlns:a=\"http://www.w3.org\" xmlns:b=\"http://www.ietf.org\" attr=\"I'm\" attr2=\"all\" b:attr=\"sorted\" a:attr=\"out\"></e5><e6 xmlns=\"\"><e7>1 &lt; 2 &amp; 3 &gt; 2 &lt;raw&gt; &#xD;</e7></e6><e8 v=\"a b&#xA;c &quot;d&quot;\"></e8><?pi data ?></doc>"
         );
+    }
+
+    /// W3C xml-exc-c14n §2.2 gives the inclusive forms of the same subtree in its two
+    /// contexts: every namespace in scope, and the inherited `xml:` attributes.
+    #[test]
+    fn w3c_inclusive_c14n_example_2_2() {
+        let inclusive = |doc: &str, method: &str| {
+            let doc = parse(doc.as_bytes(), Limits::default()).unwrap();
+            let elem = doc.root.elements().next().unwrap();
+            let method = Method::from_uri(method).unwrap();
+            String::from_utf8(canonical(elem, &[&doc.root], method, &|_| false).unwrap()).unwrap()
+        };
+        let first = "<n0:local xmlns:n0=\"foo:bar\" xmlns:n3=\"ftp://example.org\">\n   <n1:elem2 xmlns:n1=\"http://example.net\" xml:lang=\"en\">\n       <n3:stuff xmlns:n3=\"ftp://example.org\"/>\n   </n1:elem2>\n</n0:local>";
+        let second = "<n2:pdu xmlns:n1=\"http://example.com\" xmlns:n2=\"http://foo.example\" xml:lang=\"fr\" xml:space=\"retain\">\n   <n1:elem2 xmlns:n1=\"http://example.net\" xml:lang=\"en\">\n       <n3:stuff xmlns:n3=\"ftp://example.org\"/>\n   </n1:elem2>\n</n2:pdu>";
+        for method in [INCLUSIVE, INCLUSIVE_11] {
+            assert_eq!(
+                inclusive(first, method),
+                "<n1:elem2 xmlns:n0=\"foo:bar\" xmlns:n1=\"http://example.net\" xmlns:n3=\"ftp://example.org\" xml:lang=\"en\">\n       <n3:stuff></n3:stuff>\n   </n1:elem2>"
+            );
+            assert_eq!(
+                inclusive(second, method),
+                "<n1:elem2 xmlns:n1=\"http://example.net\" xmlns:n2=\"http://foo.example\" xml:lang=\"en\" xml:space=\"retain\">\n       <n3:stuff xmlns:n3=\"ftp://example.org\"></n3:stuff>\n   </n1:elem2>"
+            );
+        }
+    }
+
+    /// Comments are kept only by the `WithComments` methods; an inherited `xml:base` is refused
+    /// under 1.1 and kept under 1.0; `xml:id` is inherited by 1.0 only.
+    #[test]
+    fn comments_and_inherited_xml_attributes_follow_the_method() {
+        let doc = "<r xml:base=\"http://a.example/\" xml:id=\"top\"><e><!--c-->t</e></r>";
+        let doc = parse(doc.as_bytes(), Limits::default()).unwrap();
+        let e = doc.root.elements().next().unwrap();
+        let form = |uri: &str| {
+            canonical(e, &[&doc.root], Method::from_uri(uri).unwrap(), &|_| false)
+                .map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            form(INCLUSIVE).unwrap(),
+            "<e xml:base=\"http://a.example/\" xml:id=\"top\">t</e>"
+        );
+        assert_eq!(
+            form(INCLUSIVE_WITH_COMMENTS).unwrap(),
+            "<e xml:base=\"http://a.example/\" xml:id=\"top\"><!--c-->t</e>"
+        );
+        assert_eq!(form(EXCLUSIVE_WITH_COMMENTS).unwrap(), "<e><!--c-->t</e>");
+        assert_eq!(form(EXCLUSIVE).unwrap(), "<e>t</e>");
+        assert_eq!(form(INCLUSIVE_11), None);
+        assert!(Method::from_uri("http://www.w3.org/TR/1999/REC-xpath-19991116").is_none());
     }
 
     #[test]
