@@ -170,46 +170,33 @@ async fn other_tools_signatures_under_qsigns_ca_pass() {
     );
 
     // pyHanko signs a PDF with the same key and certificate.
+    let pyhanko_sign = |from: &std::path::Path, to: &std::path::Path, field: &str| {
+        let out = run(Command::new(crate::pades::python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/tools/pyhanko_sign_pem.py"
+            ))
+            .arg(&key_file)
+            .arg(&cert_file)
+            .arg(&chain_file)
+            .arg(from)
+            .arg(to)
+            .arg(field));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(to).unwrap()
+    };
     let pdf_in = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
     let pdf_out = dir.join("pyhanko.pdf");
-    let out = run(Command::new(crate::pades::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/tools/pyhanko_sign_pem.py"
-        ))
-        .arg(&key_file)
-        .arg(&cert_file)
-        .arg(&chain_file)
-        .arg(&pdf_in)
-        .arg(&pdf_out));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pdf = std::fs::read(&pdf_out).unwrap();
+    let pdf = pyhanko_sign(&pdf_in, &pdf_out, "Signature1");
     let report = validate(&svc, &pdf, None).await;
     assert_eq!(only(&report).0, Indication::TotalPassed, "{report:?}");
     // A second pyHanko signature: its revision also updates the document's metadata, which
     // leaves the first signature intact.
-    let twice = dir.join("pyhanko-twice.pdf");
-    let out = run(Command::new(crate::pades::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/tools/pyhanko_sign_pem.py"
-        ))
-        .arg(&key_file)
-        .arg(&cert_file)
-        .arg(&chain_file)
-        .arg(&pdf_out)
-        .arg(&twice)
-        .arg("Signature2"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pdf = std::fs::read(&twice).unwrap();
+    let pdf = pyhanko_sign(&pdf_out, &dir.join("pyhanko-twice.pdf"), "Signature2");
     let report = validate(&svc, &pdf, None).await;
     assert_eq!(report.signatures.len(), 2, "{report:?}");
     assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
@@ -226,6 +213,22 @@ fn amend(mut bytes: Vec<u8>, change: impl FnOnce(&Pdf<'_>, &mut Update)) -> Vec<
     };
     update.write(&mut bytes);
     bytes
+}
+
+/// Writes object `num` as an XMP metadata stream holding `data` and points the catalog's
+/// `/Metadata` at it.
+fn put_xmp(pdf: &Pdf<'_>, update: &mut Update, num: u32, data: &[u8]) {
+    update.put_stream(
+        num,
+        Dict::of(vec![
+            ("Type", Object::name("Metadata")),
+            ("Subtype", Object::name("XML")),
+        ]),
+        data,
+    );
+    let mut catalog = pdf.catalog().unwrap();
+    catalog.set("Metadata", Object::Ref(num, 0));
+    update.put(pdf.root().unwrap(), &Object::Dict(catalog));
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> usize {
@@ -368,17 +371,7 @@ async fn pdf_attacks_get_their_indications() {
             ])),
         );
         let xmp = update.allocate();
-        update.put_stream(
-            xmp,
-            Dict::of(vec![
-                ("Type", Object::name("Metadata")),
-                ("Subtype", Object::name("XML")),
-            ]),
-            b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>",
-        );
-        let mut catalog = pdf.catalog().unwrap();
-        catalog.set("Metadata", Object::Ref(xmp, 0));
-        update.put(pdf.root().unwrap(), &Object::Dict(catalog));
+        put_xmp(pdf, update, xmp, b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>");
     });
     let report = validate(&svc, &stamped, None).await;
     assert_eq!(
@@ -404,17 +397,12 @@ async fn pdf_attacks_get_their_indications() {
         let Some(Object::Ref(content, _)) = page.get("Contents").cloned() else {
             panic!("no content")
         };
-        update.put_stream(
+        put_xmp(
+            pdf,
+            update,
             content,
-            Dict::of(vec![
-                ("Type", Object::name("Metadata")),
-                ("Subtype", Object::name("XML")),
-            ]),
             b"BT /F1 20 Tf 72 760 Td (Rent: 1 DKK) Tj ET",
         );
-        let mut catalog = pdf.catalog().unwrap();
-        catalog.set("Metadata", Object::Ref(content, 0));
-        update.put(pdf.root().unwrap(), &Object::Dict(catalog));
     });
     for (what, bytes) in [("font", font_as_info), ("content", content_as_xmp)] {
         assert_eq!(
@@ -1157,21 +1145,25 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
         .unwrap();
     std::fs::write(dir.join("x.pem"), support::cert_pem(&issued.der)).unwrap();
     let template = "<?xml version=\"1.0\"?>\n<doc><data>Hello</data><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature></doc>\n";
-    std::fs::write(dir.join("template.xml"), template).unwrap();
-    let out = run(Command::new("xmlsec1").current_dir(dir).args([
-        "--sign",
-        "--privkey-pem",
-        "x.key,x.pem",
-        "--output",
-        "xmlsec.xml",
-        "template.xml",
-    ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = validate(&svc, &std::fs::read(dir.join("xmlsec.xml")).unwrap(), None).await;
+    // xmlsec1 signs a template with its key; the signed document.
+    let xmlsec_sign = |template: &str| {
+        std::fs::write(dir.join("template.xml"), template).unwrap();
+        let out = run(Command::new("xmlsec1").current_dir(dir).args([
+            "--sign",
+            "--privkey-pem",
+            "x.key,x.pem",
+            "--output",
+            "xmlsec.xml",
+            "template.xml",
+        ]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(dir.join("xmlsec.xml")).unwrap()
+    };
+    let report = validate(&svc, &xmlsec_sign(template), None).await;
     assert_eq!(
         only(&report),
         (Indication::TotalPassed, None, Some("B-B".into())),
@@ -1211,21 +1203,7 @@ async fn xml_signatures_pass_and_wrapping_and_hostile_xml_are_caught() {
         let template = format!(
             "<?xml version=\"1.0\"?>\n<doc xmlns:app=\"urn:example:app\" xml:lang=\"da\"><app:data>Hello<!-- a note --></app:data><wrapper xmlns:unused=\"urn:example:unused\"><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo><!-- signed info note --><CanonicalizationMethod Algorithm=\"{signed_info}\"/><SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/><Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>{transform}</Transforms><DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature></wrapper></doc>\n"
         );
-        std::fs::write(dir.join("inclusive.xml"), template).unwrap();
-        let out = run(Command::new("xmlsec1").current_dir(dir).args([
-            "--sign",
-            "--privkey-pem",
-            "x.key,x.pem",
-            "--output",
-            "inclusive-signed.xml",
-            "inclusive.xml",
-        ]));
-        assert!(
-            out.status.success(),
-            "{signed_info}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let signed = std::fs::read(dir.join("inclusive-signed.xml")).unwrap();
+        let signed = xmlsec_sign(&template);
         let report = validate(&svc, &signed, None).await;
         assert_eq!(
             only(&report).0,
