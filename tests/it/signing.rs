@@ -1644,7 +1644,8 @@ fn xml_elements(svc: &Service, xml: &[u8]) -> Vec<String> {
 
 /// Every packaging at every level through `signDoc`: each CAdES output checked by `openssl cms
 /// -verify` (with the CRLs it carries from B-LT on) and its attributes by `openssl cms -print`,
-/// each XAdES output by `xmlsec1 --verify` and its elements by Python's XML parser.
+/// each XAdES output by `xmlsec1 --verify` and signxml given only the root, and its elements
+/// by Python's XML parser.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
     let svc = Service::start().await;
@@ -1740,6 +1741,22 @@ async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
                 let (ok, out) =
                     support::xmlsec_verify_with(&svc, &output, Some((&name, content))).await;
                 assert!(ok, "{what}: {out}");
+                // signxml too, given only the root (it resolves no detached documents).
+                if !is_detached {
+                    let (ok, out) = signxml_verify(&svc, &output).await;
+                    assert!(ok, "{what}: signxml: {out}");
+                }
+                // Without the issuing CA in ds:KeyInfo, the root alone is not enough.
+                if *packaging == "Enveloped" && *rank == 0 {
+                    let text = String::from_utf8(output.clone()).unwrap();
+                    let second = text.match_indices("<ds:X509Certificate>").nth(1).unwrap().0;
+                    let end = text[second..].find("</ds:X509Certificate>").unwrap()
+                        + second
+                        + "</ds:X509Certificate>".len();
+                    let bare = format!("{}{}", &text[..second], &text[end..]);
+                    let (ok, out) = signxml_verify(&svc, bare.as_bytes()).await;
+                    assert!(!ok, "{what}: signxml without the chain: {out}");
+                }
                 let tags = xml_elements(&svc, &output);
                 let has = |t: &str| tags.iter().any(|x| x.ends_with(t));
                 assert!(
@@ -1757,6 +1774,33 @@ async fn every_packaging_at_every_level_verifies_with_the_independent_tools() {
         }
     }
     svc.stop().await;
+}
+
+/// signxml's XAdES verification of an enveloped or enveloping signature given only the
+/// service's root (`tests/tools/signxml_verify.py`).
+async fn signxml_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
+    use qsign::pki::Ca;
+    let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root_file = dir.path().join("root.pem");
+    std::fs::write(&root_file, support::cert_pem(&root)).unwrap();
+    let signed_file = dir.path().join("signed.xml");
+    std::fs::write(&signed_file, signed).unwrap();
+    let out = support::run(
+        std::process::Command::new(crate::pades::python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/tools/signxml_verify.py"
+            ))
+            .arg(&signed_file)
+            .arg(&root_file),
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success() && text.starts_with("OK"), text)
 }
 
 /// SQL on the service's own SQLite database, as a database writer without the HSM has it.
