@@ -277,8 +277,18 @@ try {
   //    support reference, which the operator (alice, High) finds in the audit log; others
   //    may not use the support view.
   await bob.page.goto(review);
-  const qualified = (await credentialLabels(bob.page)).find((l) => /Qualified/.test(l));
+  // The approval form keeps the file name for the download, and offers a code only where the
+  // chosen credential accepts one.
+  expect((await bob.page.getAttribute("#approve", "action")).includes("name="), "the approval keeps the file name");
+  const labels = await credentialLabels(bob.page);
+  const advanced = labels.find((l) => /Advanced/.test(l));
+  await bob.page.selectOption("#credential", { label: advanced });
+  expect(await bob.page.isVisible("#otp"), "a code can approve an advanced signature");
+  const qualified = labels.find((l) => /Qualified/.test(l));
   await bob.page.selectOption("#credential", { label: qualified });
+  expect(!(await bob.page.isVisible("#otp")) && (await bob.page.isVisible("#passkey-only")), "no code field for a qualified signature");
+  // A code sent anyway (past the page) is refused by the service.
+  await bob.page.evaluate(() => { document.getElementById("otp-group").hidden = false; });
   await bob.page.fill("#otp", "123456");
   await Promise.all([bob.page.waitForNavigation(), bob.page.click("#approve button[type=submit]")]);
   expect((await bob.page.textContent("#error-code")).trim() === "activation_too_weak", "a code cannot approve a qualified signature");

@@ -220,6 +220,10 @@ struct CredentialOption {
 struct ReviewPage<'a> {
     chrome: Chrome<'a>,
     name: String,
+    /// The file name for the approval form's action (kept for the download).
+    name_q: String,
+    /// The preselected credential accepts only a passkey (SCAL2): the code field is hidden.
+    first_passkey_only: bool,
     doc: DocumentInfo,
     shown: Vec<usize>,
     credentials: Vec<CredentialOption>,
@@ -300,7 +304,7 @@ pub async fn review(
         return Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response());
     }
     let t = session.web.t;
-    let credentials = signing
+    let credentials: Vec<CredentialOption> = signing
         .credentials(&session.principal, session.request_id())
         .await?
         .into_iter()
@@ -323,9 +327,12 @@ pub async fn review(
         })
         .collect();
     let shown = (1..=doc.pages.min(crate::service::PREVIEW_PAGES)).collect();
+    let first_passkey_only = credentials.first().is_some_and(|c| c.scal == "2");
     Ok(session.web.render(&ReviewPage {
         chrome: session.chrome(),
         name: shown_name(&q.name),
+        name_q: super::encode(&q.name),
+        first_passkey_only,
         doc,
         shown,
         credentials,

@@ -79,7 +79,8 @@ texts! {
     no_credentials: "You have no usable signing credential.", "Du har ingen brugbar underskriftsnøgle.";
     credential_label: "Sign as", "Underskriv som";
     approve_passkey: "Approve with my passkey", "Godkend med min adgangsnøgle";
-    approve_otp_label: "Or a one-time code from your app (only where the credential allows it)", "Eller en engangskode fra din app (kun hvor nøglen tillader det)";
+    approve_otp_label: "Or a one-time code from your app", "Eller en engangskode fra din app";
+    approve_passkey_only: "This credential is approved with your passkey only: a one-time code cannot approve a qualified signature.", "Denne nøgle godkendes kun med din adgangsnøgle: en engangskode kan ikke godkende en kvalificeret underskrift.";
     approve_otp: "Approve with the code", "Godkend med koden";
     cancel: "Cancel and delete the upload", "Annullér og slet det uploadede";
     signed_title: "Signed", "Underskrevet";

@@ -126,6 +126,22 @@ document.addEventListener("DOMContentLoaded", () => {
     getCeremony(csrf, "/account/stepup/start", {}, "/account/stepup/finish", (state, credential) => ({ state, credential })),
   );
 
+  // Only the factors the chosen credential accepts: a one-time code approves SCAL1 policies
+  // only, so its field is hidden (and not required) for a SCAL2 credential.
+  const chosen = document.getElementById("credential");
+  const otpGroup = document.getElementById("otp-group");
+  const passkeyOnly = document.getElementById("passkey-only");
+  if (chosen && otpGroup && passkeyOnly) {
+    const fit = () => {
+      const scal2 = chosen.selectedOptions[0]?.dataset.scal === "2";
+      otpGroup.hidden = scal2;
+      passkeyOnly.hidden = !scal2;
+      document.getElementById("otp").required = !scal2;
+    };
+    chosen.addEventListener("change", fit);
+    fit();
+  }
+
   const approve = document.getElementById("approve-passkey");
   ceremony(approve, (csrf) => {
     const id = approve.dataset.document;
