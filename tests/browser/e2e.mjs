@@ -150,6 +150,15 @@ async function approveWithPasskey(who, matching, savePath) {
   return download.suggestedFilename();
 }
 
+// The page fits a 320 px wide phone screen: nothing scrolls sideways.
+async function fitsPhone(page, label) {
+  await page.setViewportSize({ width: 320, height: 640 });
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  await shot(page, `phone-${label.replace(/[^a-z0-9]+/gi, "_")}`);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  expect(scroll <= inner, `${label} fits 320 px (its width is ${scroll} px)`);
+}
+
 async function pagesShown(page) {
   await page.waitForFunction(
     () => {
@@ -337,6 +346,26 @@ try {
   const issued = await token.json();
   expect(token.ok() && /High$/.test(issued.acr), `the code gives a High token: ${JSON.stringify(issued)}`);
   results.steps.push("oauth passkey login");
+
+  // 12. Phones: every page fits 320 px without scrolling sideways, in both languages.
+  for (const path of ["/", "/history", "/account", "/account/totp", `/org/${config.cvr}`, "/org", "/help", "/verify"]) {
+    for (const lang of ["en", "da"]) {
+      await alice.page.goto(url(path));
+      const other = alice.page.locator(`a[hreflang=${lang}]`);
+      if (await other.count()) {
+        await Promise.all([alice.page.waitForNavigation(), other.first().click()]);
+      }
+      await fitsPhone(alice.page, `${path} (${lang})`);
+    }
+  }
+  await upload(alice, config.pdf, { level: "B-T" });
+  await pagesShown(alice.page);
+  await fitsPhone(alice.page, "review");
+  await verifier.page.goto(url("/verify"));
+  await verifier.page.setInputFiles("#file", second);
+  await Promise.all([verifier.page.waitForNavigation(), verifier.page.click("form button[type=submit]")]);
+  await fitsPhone(verifier.page, "verification report");
+  results.steps.push("phone width");
 
   // 11. Help explains every code.
   await alice.page.goto(url("/help"));
