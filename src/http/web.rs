@@ -70,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         "/web/passkey/login/finish" => post(citizen::passkey_login_finish),
         "/sign/{id}" => get(citizen::review),
         "/sign/{id}/pages/{page}" => get(citizen::page_image),
+        "/sign/{id}/text" => get(citizen::text),
+        "/sign/{id}/file" => get(citizen::file),
         "/sign/{id}/approve" => post(citizen::approve_totp),
         "/sign/{id}/passkey/start" => post(citizen::approve_passkey_start),
         "/sign/{id}/passkey/finish" => post(citizen::approve_passkey_finish),

@@ -21,6 +21,8 @@ const PREVIEW_TIMEOUT: Duration = Duration::from_secs(20);
 const PREVIEW_MAX_BYTES: usize = 8 << 20;
 /// The address space the renderer may use.
 const PREVIEW_MEMORY_BYTES: usize = 512 << 20;
+/// The most text accepted from `pdftotext` (or shown of another format).
+const TEXT_MAX_BYTES: usize = 1 << 20;
 /// Pages drawn at once (the rest wait their turn).
 static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
@@ -109,6 +111,70 @@ impl Documents {
         render_page(row.content, page).await
     }
 
+    /// The uploaded document itself and its media type, while it is not signed yet (the
+    /// upload is dropped once it is): for its signer to open in their own reader.
+    ///
+    /// # Errors
+    /// `not_found`, also once the document is signed.
+    pub async fn document_file(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(Vec<u8>, &'static str), Error> {
+        let row = self.owned_document(principal, id).await?;
+        if row.signed.is_some() || row.content.is_empty() {
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                "the upload is signed and gone",
+            ));
+        }
+        let media_type = match Format::parse(&row.format) {
+            Some(Format::Pades) => "application/pdf",
+            Some(Format::XadesEnveloped | Format::XadesEnveloping) => "application/xml",
+            _ => "application/octet-stream",
+        };
+        Ok((row.content, media_type))
+    }
+
+    /// The text of an uploaded PDF's first pages (those the review shows), one string per
+    /// page, extracted by poppler's `pdftotext` in a separate process under the same limits as
+    /// the pictures: so that a signer who cannot see the pictures can read what they sign.
+    /// Other formats: their text when it is UTF-8 (XML is), else nothing.
+    ///
+    /// # Errors
+    /// `not_found`, `unusable_input` when the text cannot be extracted,
+    /// `temporarily_unavailable` when `pdftotext` is not installed.
+    pub async fn document_text(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Vec<String>, Error> {
+        let row = self.owned_document(principal, id).await?;
+        let pages = pdf_pages(&row);
+        if pages == 0 {
+            return Ok(String::from_utf8(row.content)
+                .ok()
+                .filter(|t| t.len() <= TEXT_MAX_BYTES)
+                .into_iter()
+                .collect());
+        }
+        let last = pages.min(PREVIEW_PAGES).to_string();
+        let text = run_poppler(
+            "pdftotext",
+            &["-f", "1", "-l", &last, "-enc", "UTF-8", "-", "-"],
+            row.content,
+            TEXT_MAX_BYTES,
+        )
+        .await?;
+        let text = String::from_utf8_lossy(&text);
+        // pdftotext ends every page with a form feed.
+        Ok(text
+            .split('\u{c}')
+            .take(pages.min(PREVIEW_PAGES))
+            .map(|p| p.trim_end().to_owned())
+            .collect())
+    }
+
     /// Starts a passkey approval of an uploaded document with a credential: the challenge
     /// commits to the document's SHA-256 (see [`super::Signing::activation_challenge`]).
     ///
@@ -185,22 +251,13 @@ fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
     }
 }
 
-/// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output).
+/// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output), scaled
+/// to a fixed size whatever the page box says (a 14400 pt page is not drawn at 14400 pt).
 async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
-    // A few renders at once: each may take up to the memory limit.
-    let _turn = RENDERS
-        .acquire()
-        .await
-        .map_err(|e| Error::internal(e.to_string()))?;
     let page = page.to_string();
-    // The picture is scaled to a fixed size whatever the page box says (a 14400 pt page is
-    // not drawn at 14400 pt), and the renderer runs with a memory limit of its own.
-    let spawned = tokio::process::Command::new("sh")
-        .args([
-            "-c",
-            "ulimit -v \"$1\" && shift && exec pdftocairo \"$@\"",
-            "render",
-            &(PREVIEW_MEMORY_BYTES / 1024).to_string(),
+    let png = run_poppler(
+        "pdftocairo",
+        &[
             "-png",
             "-scale-to",
             "600",
@@ -211,7 +268,45 @@ async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
             "-singlefile",
             "-",
             "-",
-        ])
+        ],
+        pdf,
+        PREVIEW_MAX_BYTES,
+    )
+    .await?;
+    if !png.starts_with(b"\x89PNG") {
+        return Err(Error::new(
+            ErrorCode::UnusableInput,
+            "this page cannot be drawn",
+        ));
+    }
+    Ok(png)
+}
+
+/// Runs a poppler tool on `pdf` (standard input) and answers its standard output: a few at
+/// once, each in its own process with a memory limit, killed after [`PREVIEW_TIMEOUT`]; more
+/// than `max` bytes of output is refused.
+async fn run_poppler(
+    tool: &'static str,
+    args: &[&str],
+    pdf: Vec<u8>,
+    max: usize,
+) -> Result<Vec<u8>, Error> {
+    // A few runs at once: each may take up to the memory limit.
+    let _turn = RENDERS
+        .acquire()
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let memory = (PREVIEW_MEMORY_BYTES / 1024).to_string();
+    let mut command = vec![
+        "-c",
+        "ulimit -v \"$1\" && shift && exec \"$@\"",
+        "run",
+        memory.as_str(),
+        tool,
+    ];
+    command.extend_from_slice(args);
+    let spawned = tokio::process::Command::new("sh")
+        .args(&command)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -220,15 +315,15 @@ async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
     let mut child = spawned.map_err(|e| {
         Error::new(
             ErrorCode::TemporarilyUnavailable,
-            format!("pages cannot be drawn here (pdftocairo: {e}); check the SHA-256 instead"),
+            format!("the document cannot be shown here ({tool}: {e}); check the SHA-256 instead"),
         )
     })?;
     let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| Error::internal("pdftocairo stdin"))?;
+        .ok_or_else(|| Error::internal(format!("{tool} stdin")))?;
     let run = async move {
-        // Write and read at once: a large page would fill the pipe otherwise.
+        // Write and read at once: a large output would fill the pipe otherwise.
         let writer = async move {
             let _ = stdin.write_all(&pdf).await;
             drop(stdin);
@@ -236,15 +331,12 @@ async fn render_page(pdf: Vec<u8>, page: usize) -> Result<Vec<u8>, Error> {
         let (_, output) = tokio::join!(writer, child.wait_with_output());
         output
     };
-    let unusable = || Error::new(ErrorCode::UnusableInput, "this page cannot be drawn");
+    let unusable = || Error::new(ErrorCode::UnusableInput, "this document cannot be shown");
     let output = tokio::time::timeout(PREVIEW_TIMEOUT, run)
         .await
         .map_err(|_| unusable())?
         .map_err(|_| unusable())?;
-    if !output.status.success()
-        || !output.stdout.starts_with(b"\x89PNG")
-        || output.stdout.len() > PREVIEW_MAX_BYTES
-    {
+    if !output.status.success() || output.stdout.len() > max {
         return Err(unusable());
     }
     Ok(output.stdout)

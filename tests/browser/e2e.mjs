@@ -186,6 +186,19 @@ try {
   const sha = (await alice.page.textContent("#doc-sha256")).trim();
   expect(sha === config.pdf_sha256, `the review shows the file's SHA-256 (${sha})`);
   await shot(alice.page, "03-review");
+  // What is signed can be read as text (a screen reader reads it) and opened as the file.
+  const aliceReview = alice.page.url();
+  await Promise.all([alice.page.waitForNavigation(), alice.page.click("#doc-text-link")]);
+  const text = await alice.page.textContent("main");
+  expect(/Tenancy agreement, page 1/.test(text) && /page 2/.test(text), `the document's text, page by page: ${text.slice(0, 300)}`);
+  await fitsPhone(alice.page, "document text");
+  await alice.page.goto(aliceReview);
+  const [original] = await Promise.all([alice.page.waitForEvent("download"), alice.page.click("#doc-file-link")]);
+  const originalPath = join(config.out, "original.pdf");
+  await original.saveAs(originalPath);
+  const originalSha = createHash("sha256").update(readFileSync(originalPath)).digest("hex");
+  expect(originalSha === config.pdf_sha256, `the file itself opens, unchanged (${originalSha})`);
+  expect((await alice.page.locator(".pages figcaption a").count()) === 2, "each page has a larger view");
   const first = join(config.out, "signed-once.pdf");
   results.first_name = await approveWithPasskey(alice, /Qualified/, first);
   await shot(alice.page, "04-signed");

@@ -18,7 +18,7 @@ use crate::service::{
     ErrorCode, Format, Logins, PasskeyLogin, PdfOptions, PdfVisible, Scal, Signing,
 };
 
-page_chrome!(IndexPage, ReviewPage, DonePage, HistoryPage);
+page_chrome!(IndexPage, ReviewPage, TextPage, DonePage, HistoryPage);
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -350,6 +350,48 @@ pub async fn page_image(
     Ok(super::private_file(png, "image/png", None))
 }
 
+#[derive(Template)]
+#[template(path = "text.html")]
+struct TextPage<'a> {
+    chrome: Chrome<'a>,
+    id: String,
+    name: String,
+    name_q: String,
+    pages: Vec<String>,
+    /// More pages than the text shows.
+    more: bool,
+}
+
+/// `GET /sign/{id}/text`: the document's text, page by page, for reading (with a screen
+/// reader too) what is about to be signed.
+pub async fn text(own: OwnDocument, Query(q): Query<NameQuery>) -> Result<Response, Error> {
+    let principal = &own.session.principal;
+    let info = own.documents.document_info(principal, &own.id).await?;
+    let pages = own.documents.document_text(principal, &own.id).await?;
+    Ok(own.session.web.render(&TextPage {
+        chrome: own.session.chrome(),
+        id: own.id.clone(),
+        name: shown_name(&q.name),
+        name_q: super::encode(&q.name),
+        more: info.pages > crate::service::PREVIEW_PAGES,
+        pages: pages.into_iter().filter(|p| !p.trim().is_empty()).collect(),
+    }))
+}
+
+/// `GET /sign/{id}/file`: the uploaded file itself, as an attachment (never shown inside
+/// qsign's pages), for its signer to open in their own reader.
+pub async fn file(own: OwnDocument, Query(q): Query<NameQuery>) -> Result<Response, Error> {
+    let (bytes, media_type) = own
+        .documents
+        .document_file(&own.session.principal, &own.id)
+        .await?;
+    Ok(super::private_file(
+        bytes,
+        media_type,
+        Some(&plain_name(&q.name)),
+    ))
+}
+
 /// The one-time-code approval form.
 #[derive(Debug, Deserialize)]
 pub struct ApproveForm {
@@ -421,12 +463,11 @@ struct DonePage<'a> {
     download_name: String,
 }
 
-/// The signed file's name: `contract.pdf` stays `contract.pdf` for PAdES (a PDF with its
-/// signature inside), gets `.p7s` for a detached CAdES signature.
-fn signed_name(name: &str, media_type: &str) -> String {
+/// A file name safe in a header and on any disk: ASCII letters, digits, `.`, `-` and `_`;
+/// `document` when there is none.
+fn plain_name(name: &str) -> String {
     let base = if name.is_empty() { "document" } else { name };
-    let clean: String = base
-        .chars()
+    base.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
                 c
@@ -434,7 +475,13 @@ fn signed_name(name: &str, media_type: &str) -> String {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The signed file's name: `contract.pdf` stays `contract.pdf` for PAdES (a PDF with its
+/// signature inside), gets `.p7s` for a detached CAdES signature.
+fn signed_name(name: &str, media_type: &str) -> String {
+    let clean = plain_name(name);
     match media_type {
         "application/pkcs7-signature" => format!("{clean}.p7s"),
         _ => {

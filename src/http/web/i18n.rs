@@ -76,6 +76,12 @@ texts! {
     page: "Page", "Side";
     more_pages: "Only the first pages are shown; the signature covers the whole document.", "Kun de første sider vises; underskriften dækker hele dokumentet.";
     approve_title: "Approve the signature", "Godkend underskriften";
+    doc_text_link: "Read the document's text", "Læs dokumentets tekst";
+    doc_text_title: "The document's text", "Dokumentets tekst";
+    doc_text_none: "This document has no text to show (it may be pictures only): look at its pages, or open the file itself.", "Dokumentet har ingen tekst at vise (det kan bestå af billeder): se siderne, eller åbn selve filen.";
+    open_file: "Open the file itself", "Åbn selve filen";
+    larger_view: "Larger view of page", "Større visning af side";
+    back_to_review: "Back to the review", "Tilbage til gennemsynet";
     no_credentials: "You have no usable signing credential.", "Du har ingen brugbar underskriftsnøgle.";
     credential_label: "Sign as", "Underskriv som";
     approve_passkey: "Approve with my passkey", "Godkend med min adgangsnøgle";
