@@ -122,6 +122,11 @@ async function upload(who, file, options = {}) {
   const { page } = who;
   await page.goto(url("/"));
   await page.setInputFiles("#file", file);
+  // The format follows the file and B-LT is the default; the expert choices are behind "more
+  // options".
+  expect((await page.inputValue("#format")) === "auto", "the format is chosen from the file by default");
+  expect(!(await page.isVisible("#level")), "the expert choices start folded away");
+  await page.click("#more-options summary");
   await page.selectOption("#level", options.level || "B-LT");
   if (options.reason) {
     await page.fill("#reason", options.reason);
@@ -289,6 +294,7 @@ try {
   const evilName = "<img src=x onerror=alert(1)><script>alert(2)</script>.pdf";
   await alice.page.goto(url("/"));
   await alice.page.setInputFiles("#file", { name: evilName, mimeType: "application/pdf", buffer: readFileSync(config.pdf) });
+  await alice.page.click("#more-options summary");
   await alice.page.fill("#reason", '"><script>alert(3)</script>');
   await Promise.all([alice.page.waitForNavigation(), alice.page.click("form[enctype] button[type=submit]")]);
   expect((await alice.page.textContent("#doc-name")) === evilName, "the file name is shown as text");

@@ -156,13 +156,16 @@ pub async fn upload(
     }
     let (file_name, content) = file.ok_or_else(|| bad("choose a file to sign"))?;
     let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let format = Format::parse(get("format").unwrap_or("pades")).ok_or_else(|| {
-        Error::new(
-            ErrorCode::UnsupportedFormat,
-            "choose one of the formats offered",
-        )
-    })?;
-    let level = crate::service::parse_level(get("level").unwrap_or("B-T"))
+    let format = match get("format").unwrap_or("auto") {
+        "auto" => format_for(&file_name, &content),
+        chosen => Format::parse(chosen).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnsupportedFormat,
+                "choose one of the formats offered",
+            )
+        })?,
+    };
+    let level = crate::service::parse_level(get("level").unwrap_or("B-LT"))
         .ok_or_else(|| bad("choose one of the levels offered"))?;
     let mut pdf = PdfOptions {
         reason: get("reason").map(str::to_owned),
@@ -463,6 +466,30 @@ struct DonePage<'a> {
     download_name: String,
 }
 
+/// The format a file asks for by its name and what it is: a PDF is signed inside (PAdES), an
+/// XML document inside (XAdES enveloped), anything else beside it (CAdES, a `.p7s`). A file
+/// named `.pdf` that is no PDF is refused as one (`not_pdf`) rather than signed otherwise.
+fn format_for(name: &str, content: &[u8]) -> Format {
+    let named = |ext: &str| {
+        name.rsplit_once('.')
+            .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
+    };
+    let start = content
+        .strip_prefix(b"\xef\xbb\xbf".as_slice())
+        .unwrap_or(content);
+    let start = start.trim_ascii_start();
+    if named("pdf") || content.starts_with(b"%PDF-") {
+        Format::Pades
+    } else if named("xml")
+        || start.starts_with(b"<?xml")
+        || (start.starts_with(b"<") && !start.starts_with(b"<!"))
+    {
+        Format::XadesEnveloped
+    } else {
+        Format::Cades { attached: false }
+    }
+}
+
 /// A file name safe in a header and on any disk: ASCII letters, digits, `.`, `-` and `_`;
 /// `document` when there is none.
 fn plain_name(name: &str) -> String {
@@ -546,6 +573,30 @@ pub async fn history(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_format_follows_the_file() {
+        assert_eq!(format_for("a", b"%PDF-1.7\n"), Format::Pades);
+        assert_eq!(format_for("invoice.PDF", b"MZ\x90\x00"), Format::Pades);
+        assert_eq!(
+            format_for("a", b"<?xml version=\"1.0\"?><a/>"),
+            Format::XadesEnveloped
+        );
+        assert_eq!(
+            format_for("a", b"\xef\xbb\xbf\n  <lease/>"),
+            Format::XadesEnveloped
+        );
+        assert_eq!(format_for("lease.xml", b"text"), Format::XadesEnveloped);
+        assert_eq!(
+            format_for("a", b"<!DOCTYPE x><x/>"),
+            Format::Cades { attached: false }
+        );
+        assert_eq!(
+            format_for("a.exe", b"MZ\x90\x00"),
+            Format::Cades { attached: false }
+        );
+        assert_eq!(format_for("", b""), Format::Cades { attached: false });
+    }
 
     #[test]
     fn signed_file_names_are_plain() {

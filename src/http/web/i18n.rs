@@ -47,6 +47,9 @@ texts! {
     sign_intro: "Choose the file and how to sign it. You will see the document before you approve.", "Vælg filen og hvordan den skal underskrives. Du ser dokumentet, før du godkender.";
     file_label: "File (PDF, XML or any file)", "Fil (PDF, XML eller en hvilken som helst fil)";
     format_label: "Signature format", "Underskriftsformat";
+    format_auto: "Chosen from the file: a PDF inside the PDF, an XML file inside the XML, anything else as a separate .p7s file", "Vælges efter filen: en PDF i PDF'en, en XML-fil i XML-filen, alt andet som en separat .p7s-fil";
+    more_options: "More options (format, level, reason, place, visible signature)", "Flere indstillinger (format, niveau, begrundelse, sted, synlig underskrift)";
+    what_happens: "A qualified electronic signature has the same legal effect as a handwritten one. You sign with the certificate you choose below: your personal one, or one for an organisation (its CVR number is shown), which binds the organisation.", "En kvalificeret elektronisk underskrift har samme retsvirkning som en håndskreven. Du underskriver med det certifikat, du vælger nedenfor: dit personlige eller et for en virksomhed (dens CVR-nummer vises), som binder virksomheden.";
     format_pades: "PDF signature inside the PDF (PAdES)", "PDF-underskrift i PDF'en (PAdES)";
     format_xades: "XML signature inside the XML (XAdES)", "XML-underskrift i XML-filen (XAdES)";
     format_cades: "Separate signature file for any file (CAdES, .p7s)", "Separat underskriftsfil til enhver fil (CAdES, .p7s)";
