@@ -107,6 +107,10 @@ async function enrolPasskeyAndStepUp(who, enrolmentCode) {
   await page.waitForFunction(() => document.getElementById("notice").textContent.length > 0);
   const refused = await page.textContent("#notice");
   expect(/insufficient_loa|LoA\/high/i.test(refused), `${who.name}: a passkey without the enrolment code was refused (${refused})`);
+  // The failure is said in place: focus on the message, with the support reference and the
+  // next step, the service's English words marked as English on a page in another language.
+  expect((await page.evaluate(() => document.activeElement && document.activeElement.id)) === "notice", `${who.name}: the focus moved to the message`);
+  expect(/Support reference: [0-9a-f-]{36}/.test(refused) && /Try again/.test(refused), `${who.name}: reference and next step in the message (${refused})`);
   await page.fill("#enrolment-code", enrolmentCode);
   await Promise.all([page.waitForURL(/done=passkey-added/), page.click("#enrol-passkey")]);
   expect((await page.locator("#passkeys li").count()) === 1, `${who.name}: one passkey listed`);

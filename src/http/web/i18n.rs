@@ -79,6 +79,9 @@ texts! {
     page: "Page", "Side";
     more_pages: "Only the first pages are shown; the signature covers the whole document.", "Kun de første sider vises; underskriften dækker hele dokumentet.";
     approve_title: "Approve the signature", "Godkend underskriften";
+    passkey_failed: "The passkey step did not succeed.", "Trinnet med adgangsnøglen lykkedes ikke.";
+    passkey_cancelled: "The passkey step was cancelled or took too long.", "Trinnet med adgangsnøglen blev annulleret eller tog for lang tid.";
+    passkey_next: "Try again. If it keeps failing, write to support with the reference above; /help explains each code.", "Prøv igen. Hvis det bliver ved med at mislykkes, så skriv til support med referencen ovenfor; /help forklarer hver kode.";
     doc_text_link: "Read the document's text", "Læs dokumentets tekst";
     doc_text_title: "The document's text", "Dokumentets tekst";
     doc_text_none: "This document has no text to show (it may be pictures only): look at its pages, or open the file itself.", "Dokumentet har ingen tekst at vise (det kan bestå af billeder): se siderne, eller åbn selve filen.";

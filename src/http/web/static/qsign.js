@@ -21,17 +21,43 @@ const post = (path, csrf, body) =>
     body: JSON.stringify(body || {}),
   });
 
+// The page's message area: the texts come from the page (in its language); after a failure
+// the focus moves to the message, so a keyboard or screen-reader user lands on it.
+const noticeArea = () => document.getElementById("notice") || document.getElementById("passkey-notice");
+
 const notice = (text) => {
-  const el = document.getElementById("notice") || document.getElementById("passkey-notice");
+  const el = noticeArea();
   if (el) {
     el.textContent = text;
   }
 };
 
-const failed = async (response) => {
+// A failed step: what happened in the page's language, the service's own words (English,
+// marked as such) with the code and the support reference, and what to do next.
+const failed = async (response, cancelled) => {
+  const el = noticeArea();
+  if (!el) {
+    return;
+  }
   const body = response ? await response.json().catch(() => ({})) : {};
-  const reference = body.support_ref ? ` (${body.error}, support reference ${body.support_ref})` : "";
-  notice((body.error_description || "The passkey step did not succeed.") + reference);
+  const line = (text, lang) => {
+    const span = document.createElement("span");
+    span.textContent = text;
+    if (lang && lang !== el.dataset.lang) {
+      span.lang = lang;
+    }
+    el.append(span, document.createElement("br"));
+  };
+  el.textContent = "";
+  line(cancelled ? el.dataset.cancelled || "The passkey step was cancelled." : el.dataset.failed || "The passkey step did not succeed.");
+  if (body.error_description) {
+    line(`${body.error_description} (${body.error})`, "en");
+  }
+  if (body.support_ref) {
+    line(`${el.dataset.reference || "Support reference"}: ${body.support_ref}`);
+  }
+  line(el.dataset.next || "Try again.");
+  el.focus();
 };
 
 const requestOptions = (options) => {
@@ -73,7 +99,8 @@ const ceremony = (button, run) => {
         window.location.assign((await response.json()).location);
       }
     } catch (e) {
-      notice(`The passkey step did not succeed: ${e.message || e}`);
+      // The browser's own message is technical and English: say it in the page's words.
+      await failed(null, e && e.name === "NotAllowedError");
     } finally {
       button.disabled = false;
     }
