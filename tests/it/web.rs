@@ -236,28 +236,18 @@ async fn pages_carry_strict_security_headers_and_session_cookies() {
         );
     }
     // Danish by Accept-Language.
-    let da = client()
-        .get(localhost(&svc, "/"))
-        .header("accept-language", "da-DK,da;q=0.9")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let danish = |path: &str| {
+        client()
+            .get(localhost(&svc, path))
+            .header("accept-language", "da-DK,da;q=0.9")
+            .header("accept", "text/html")
+            .send()
+    };
+    let da = danish("/").await.unwrap().text().await.unwrap();
     assert!(da.contains("lang=\"da\"") && da.contains("Log ind"), "{da}");
     // On a Danish error page, the service's own (English) message is marked as English for
     // screen readers; the advice is Danish.
-    let da_error = client()
-        .get(localhost(&svc, "/no/such/page"))
-        .header("accept-language", "da-DK,da;q=0.9")
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let da_error = danish("/no/such/page").await.unwrap().text().await.unwrap();
     assert!(
         da_error.contains("id=\"error-message\" lang=\"en\"") && da_error.contains("lang=\"da\""),
         "{da_error}"
