@@ -141,6 +141,17 @@ pub struct Config {
     pub signing: SigningConfig,
     /// Validation for verifiers.
     pub validation: ValidationConfig,
+    /// How people reach a person for help.
+    pub support: SupportConfig,
+}
+
+/// How people reach a person for help: shown in every page's footer and on every error.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportConfig {
+    /// One line: who to contact and how, e.g. phone, e-mail and opening hours
+    /// (`QSIGN_SUPPORT_CONTACT`); none by default.
+    pub contact: Option<String>,
 }
 
 /// Validation for verifiers.
@@ -478,6 +489,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             signing: SigningConfig::default(),
             validation: ValidationConfig::default(),
+            support: SupportConfig::default(),
         }
     }
 }
@@ -557,6 +569,16 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        if self
+            .support
+            .contact
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > 300 || c.chars().any(char::is_control))
+        {
+            return Err(Error::Invalid(
+                "support.contact must be one line of at most 300 characters".into(),
+            ));
+        }
         if self.hsm.sessions == 0 {
             return Err(Error::Invalid("hsm.sessions must be at least 1".into()));
         }

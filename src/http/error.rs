@@ -162,6 +162,7 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
                 info.code,
                 &info.message,
                 &support_ref,
+                state.config.support.contact.as_deref(),
             );
             let (parts, body) = page.into_parts();
             *response.body_mut() = body;

@@ -132,6 +132,8 @@ pub struct Web {
     pub request_id: String,
     /// The caller's address.
     source: Option<String>,
+    /// How to reach a person for help (`support.contact`).
+    support: Option<String>,
 }
 
 /// A cookie's value from the `Cookie` headers.
@@ -231,6 +233,7 @@ impl FromRequestParts<AppState> for Web {
                 .map(|r| r.0.clone())
                 .unwrap_or_default(),
             source,
+            support: state.config.support.contact.clone(),
         })
     }
 }
@@ -263,6 +266,8 @@ struct Chrome<'a> {
     user: Option<UserView>,
     csrf: &'a str,
     back: &'a str,
+    /// How to reach a person for help, in every footer.
+    support: Option<&'a str>,
 }
 
 impl Session {
@@ -345,6 +350,7 @@ impl Web {
             user,
             csrf: &self.csrf,
             back: &self.back,
+            support: self.support.as_deref(),
         }
     }
 
@@ -622,6 +628,7 @@ pub fn error_page(
     code: ErrorCode,
     message: &str,
     support_ref: &str,
+    support: Option<&str>,
 ) -> Response {
     let t = texts(headers);
     // The service's messages start in lower case (they also end up in JSON and logs).
@@ -636,6 +643,7 @@ pub fn error_page(
             user: None,
             csrf: "",
             back: "/",
+            support,
         },
         message: &message,
         advice: i18n::explain(t, code).1,

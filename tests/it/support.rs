@@ -412,6 +412,9 @@ impl Service {
         let base = public.clone().unwrap_or_else(|| own.clone());
         let config = qsign::config::Config {
             public_url: Some(base.clone()),
+            support: qsign::config::SupportConfig {
+                contact: Some("qsign test support, +45 70 00 00 00".to_owned()),
+            },
             ..qsign::config::Config::default()
         };
         let mut settings = qsign::app::Settings::from_config(&config).await.unwrap();

@@ -252,6 +252,13 @@ async fn pages_carry_strict_security_headers_and_session_cookies() {
         da_error.contains("id=\"error-message\" lang=\"en\"") && da_error.contains("lang=\"da\""),
         "{da_error}"
     );
+    // Every page, and every error, says how to reach a person.
+    for page in [&da, &da_error] {
+        assert!(
+            page.contains("Brug for hjælp? Kontakt qsign test support, +45 70 00 00 00"),
+            "{page}"
+        );
+    }
 
     // Log in with the token from the cookie: the session cookie is HttpOnly and SameSite=Lax
     // (no Secure on loopback HTTP).
