@@ -575,8 +575,10 @@ fn bytes_response(
 /// An audit record as a table row.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// UTC time.
+    /// UTC time (RFC 3339; the page's script shows it in the reader's time zone).
     pub when: String,
+    /// What happened, in the reader's language (empty for an event without words yet).
+    pub label: &'static str,
     /// The event type.
     pub what: String,
     /// The event's fields.
@@ -584,7 +586,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn from_record(record: &serde_json::Value) -> Self {
+    fn from_record(t: &Texts, record: &serde_json::Value) -> Self {
         let at = record["at"].as_i64().unwrap_or(0);
         let when = crate::service::rfc3339(at.div_euclid(1000));
         let event = &record["event"];
@@ -602,6 +604,7 @@ impl Row {
             .join(", ");
         Self {
             when,
+            label: i18n::event_label(t, &what),
             what,
             details,
         }

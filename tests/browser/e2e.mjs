@@ -227,6 +227,9 @@ try {
   await bob.page.goto(url("/history"));
   const history = await bob.page.textContent("#history");
   expect(/signature_made/i.test(history), `the history lists the signature: ${history.slice(0, 300)}`);
+  expect(/Signature made/.test(history) && /Logged in/.test(history), `the history says what happened in words: ${history.slice(0, 300)}`);
+  const shownTime = await bob.page.textContent("#history time");
+  expect(!/T\d\d:\d\d:\d\dZ/.test(shownTime), `times shown in the reader's time zone, not raw UTC: ${shownTime}`);
   await shot(bob.page, "05-history");
 
   // 4. A verifier (no login, Danish browser) sees the verdict and both signers.

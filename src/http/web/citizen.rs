@@ -562,7 +562,7 @@ pub async fn history(
         .my_history(&session.principal, 200)
         .await?
         .iter()
-        .map(Row::from_record)
+        .map(|r| Row::from_record(session.web.t, r))
         .collect();
     Ok(session.web.render(&HistoryPage {
         chrome: session.chrome(),

@@ -73,7 +73,7 @@ pub async fn support(
             .support_lookup(&session.principal, &q.reference)
             .await?
             .iter()
-            .map(Row::from_record)
+            .map(|r| Row::from_record(session.web.t, r))
             .collect()
     } else {
         // The empty form is for operators only too.

@@ -274,6 +274,44 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
     }
 }
 
+/// What an audit event means, in the reader's language; empty for events a person does not
+/// meet in their own history (the code beside it still says what it is).
+#[must_use]
+pub fn event_label(t: &Texts, event: &str) -> &'static str {
+    let (en, da) = match event {
+        "login" => ("Logged in", "Logget ind"),
+        "login_failed" => ("Login refused", "Login afvist"),
+        "lockout" => (
+            "Logins paused after failures",
+            "Login sat på pause efter fejl",
+        ),
+        "step_up" => ("Level raised", "Niveau hævet"),
+        "factor_enrolled" => ("Login method added", "Loginmetode tilføjet"),
+        "factor_removed" => ("Login method removed", "Loginmetode fjernet"),
+        "credential_created" => ("Certificate made", "Certifikat udstedt"),
+        "credential_suspended" => ("Certificate suspended", "Certifikat suspenderet"),
+        "credential_resumed" => ("Certificate resumed", "Certifikat genoptaget"),
+        "credential_revoked" => ("Certificate revoked", "Certifikat spærret"),
+        "sad_issued" => ("Signature approved", "Underskrift godkendt"),
+        "activation_refused" => ("Approval refused", "Godkendelse afvist"),
+        "sad_consumed" => ("Approval used", "Godkendelse brugt"),
+        "signature_made" => ("Signature made", "Underskrift lavet"),
+        "signature_refused" => ("Signature refused", "Underskrift afvist"),
+        "member_invited" => ("Member invited", "Medlem inviteret"),
+        "member_joined" => ("Member joined", "Medlem tilsluttet"),
+        "member_removed" => ("Member removed", "Medlem fjernet"),
+        "right_granted" => ("Right granted", "Rettighed givet"),
+        "right_revoked" => ("Right withdrawn", "Rettighed fjernet"),
+        "organisation_created" => ("Organisation registered", "Virksomhed registreret"),
+        _ => ("", ""),
+    };
+    if t.lang == "da" {
+        da
+    } else {
+        en
+    }
+}
+
 /// The explanation of a code in the reader's language: (what it means, what to do).
 #[must_use]
 pub fn explain(t: &Texts, code: ErrorCode) -> (&'static str, &'static str) {

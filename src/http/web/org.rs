@@ -126,7 +126,7 @@ async fn render_org(
         .await?
         .iter()
         .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.record).ok())
-        .map(|v| Row::from_record(&v))
+        .map(|v| Row::from_record(session.web.t, &v))
         .collect();
     Ok(session.web.render(&OrgPage {
         chrome: session.chrome(),

@@ -119,6 +119,15 @@ const getCeremony = async (csrf, start, startBody, finish, finishBody) => {
 };
 
 document.addEventListener("DOMContentLoaded", () => {
+  // Times in tables are written in UTC; shown in the reader's own time zone and language.
+  for (const time of document.querySelectorAll("time[datetime]")) {
+    const at = new Date(time.dateTime);
+    if (!Number.isNaN(at.getTime())) {
+      time.textContent = at.toLocaleString(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });
+      time.title = time.dateTime;
+    }
+  }
+
   const login = document.getElementById("passkey-login");
   ceremony(login, (csrf) => {
     const form = new FormData(login.form);
