@@ -163,6 +163,7 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
                 &info.message,
                 &support_ref,
                 state.config.support.contact.as_deref(),
+                &path,
             );
             let (parts, body) = page.into_parts();
             *response.body_mut() = body;

@@ -616,6 +616,8 @@ impl Row {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     chrome: Chrome<'a>,
+    /// For an ended session: the start page that logs in and returns here.
+    login_again: Option<String>,
     message: &'a str,
     advice: &'static str,
     code: &'static str,
@@ -632,6 +634,7 @@ pub fn error_page(
     message: &str,
     support_ref: &str,
     support: Option<&str>,
+    path: &str,
 ) -> Response {
     let t = texts(headers);
     // The service's messages start in lower case (they also end up in JSON and logs).
@@ -648,6 +651,13 @@ pub fn error_page(
             back: "/",
             support,
         },
+        login_again: (code == ErrorCode::InvalidToken).then(|| {
+            if local_path(path) && path != "/" {
+                format!("/?next={}", encode(path))
+            } else {
+                "/".to_owned()
+            }
+        }),
         message: &message,
         advice: i18n::explain(t, code).1,
         code: code.as_str(),

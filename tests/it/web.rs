@@ -260,6 +260,45 @@ async fn pages_carry_strict_security_headers_and_session_cookies() {
         );
     }
 
+    // A page whose session ended offers to log in again and come back; the login returns to
+    // that page, and only to a local one.
+    let review = "/sign/0b7f0c59-31c5-4cb5-9a4c-0d6c3c6e2f1a";
+    let ended = danish(review).await.unwrap();
+    assert_eq!(ended.status(), 401);
+    let ended = ended.text().await.unwrap();
+    assert!(
+        ended.contains(&format!("href=\"/?next={review}\"")),
+        "{ended}"
+    );
+    let start = danish(&format!("/?next={review}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        start.contains(&format!("name=\"next\" value=\"{review}\"")),
+        "{start}"
+    );
+    for (next, expected) in [(review, review), ("//evil.example/x", "/"), ("/a?b=c", "/")] {
+        let csrf = csrf_token(&svc).await;
+        let r = client()
+            .post(localhost(&svc, &format!("/login?csrf={csrf}")))
+            .header("cookie", format!("qsign_csrf={csrf}"))
+            .form(&[
+                ("username", "carl"),
+                ("password", PASSWORD),
+                ("otp", &code(&svc, &secret)),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], expected, "{next}");
+        svc.clock.advance(30);
+    }
+
     // Log in with the token from the cookie: the session cookie is HttpOnly and SameSite=Lax
     // (no Secure on loopback HTTP).
     let csrf = csrf_token(&svc).await;

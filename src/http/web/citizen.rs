@@ -25,10 +25,23 @@ page_chrome!(IndexPage, ReviewPage, TextPage, DonePage, HistoryPage);
 struct IndexPage<'a> {
     chrome: Chrome<'a>,
     orgs: Vec<(String, String)>,
+    /// Where the login returns to (a local path: the page whose session ended).
+    next: String,
+}
+
+/// The start page's query: where to go after logging in.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
 }
 
 /// `GET /`: the login form, or the upload form once logged in.
-pub async fn index(State(state): State<AppState>, web: Web) -> Response {
+pub async fn index(
+    State(state): State<AppState>,
+    web: Web,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let (web, user, orgs) = match web.clone().session(&state).await {
         Ok(session) => {
             // Below Substantial there are no organisations to list.
@@ -48,6 +61,11 @@ pub async fn index(State(state): State<AppState>, web: Web) -> Response {
     web.render(&IndexPage {
         chrome: web.chrome(user),
         orgs,
+        next: if super::local_path(&q.next) {
+            q.next
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -58,6 +76,9 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     otp: String,
+    /// The page to return to (a local path), e.g. the review whose session ended.
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /login`: password and, optionally, a one-time code.
@@ -77,7 +98,12 @@ pub async fn login(
             request_id,
         )
         .await?;
-    Ok(web.start_session("/", &issued.access_token, issued.expires_in))
+    let to = if super::local_path(&form.next) {
+        form.next.as_str()
+    } else {
+        "/"
+    };
+    Ok(web.start_session(to, &issued.access_token, issued.expires_in))
 }
 
 /// `POST /logout`: revokes the token and clears the cookie.

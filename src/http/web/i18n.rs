@@ -80,6 +80,7 @@ texts! {
     more_pages: "Only the first pages are shown; the signature covers the whole document.", "Kun de første sider vises; underskriften dækker hele dokumentet.";
     approve_title: "Approve the signature", "Godkend underskriften";
     support_contact: "Need help? Contact", "Brug for hjælp? Kontakt";
+    login_again: "Log in again and come back to this page", "Log ind igen og kom tilbage til denne side";
     passkey_failed: "The passkey step did not succeed.", "Trinnet med adgangsnøglen lykkedes ikke.";
     passkey_cancelled: "The passkey step was cancelled or took too long.", "Trinnet med adgangsnøglen blev annulleret eller tog for lang tid.";
     passkey_next: "Try again. If it keeps failing, write to support with the reference above; /help explains each code.", "Prøv igen. Hvis det bliver ved med at mislykkes, så skriv til support med referencen ovenfor; /help forklarer hver kode.";
