@@ -67,7 +67,7 @@ pub use documents::Documents;
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use orgs::Organisations;
-pub use review::{DocumentInfo, PREVIEW_PAGES};
+pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};

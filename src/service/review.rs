@@ -53,6 +53,15 @@ pub struct DocumentInfo {
     pub expires_at: i64,
 }
 
+/// An uploaded document's text, as its signer reads it before approving.
+#[derive(Debug, Clone)]
+pub struct DocumentText {
+    /// The text of each page shown that has text, with its number (from 1).
+    pub pages: Vec<(usize, String)>,
+    /// The document has more pages than are shown.
+    pub more: bool,
+}
+
 impl Documents {
     /// The facts of an uploaded document, for its signer to review.
     ///
@@ -148,17 +157,22 @@ impl Documents {
         &self,
         principal: &Principal,
         id: &str,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<DocumentText, Error> {
         let row = self.owned_document(principal, id).await?;
         let pages = pdf_pages(&row);
         if pages == 0 {
-            return Ok(String::from_utf8(row.content)
-                .ok()
-                .filter(|t| t.len() <= TEXT_MAX_BYTES)
-                .into_iter()
-                .collect());
+            return Ok(DocumentText {
+                pages: String::from_utf8(row.content)
+                    .ok()
+                    .filter(|t| t.len() <= TEXT_MAX_BYTES && !t.trim().is_empty())
+                    .map(|t| (1, t))
+                    .into_iter()
+                    .collect(),
+                more: false,
+            });
         }
-        let last = pages.min(PREVIEW_PAGES).to_string();
+        let shown = pages.min(PREVIEW_PAGES);
+        let last = shown.to_string();
         let text = run_poppler(
             "pdftotext",
             &["-f", "1", "-l", &last, "-enc", "UTF-8", "-", "-"],
@@ -167,12 +181,17 @@ impl Documents {
         )
         .await?;
         let text = String::from_utf8_lossy(&text);
-        // pdftotext ends every page with a form feed.
-        Ok(text
-            .split('\u{c}')
-            .take(pages.min(PREVIEW_PAGES))
-            .map(|p| p.trim_end().to_owned())
-            .collect())
+        // pdftotext ends every page with a form feed; pages without text are left out.
+        Ok(DocumentText {
+            pages: text
+                .split('\u{c}')
+                .take(shown)
+                .enumerate()
+                .map(|(i, p)| (i + 1, p.trim_end().to_owned()))
+                .filter(|(_, p)| !p.trim().is_empty())
+                .collect(),
+            more: pages > shown,
+        })
     }
 
     /// Starts a passkey approval of an uploaded document with a credential: the challenge

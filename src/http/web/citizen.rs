@@ -386,7 +386,8 @@ struct TextPage<'a> {
     id: String,
     name: String,
     name_q: String,
-    pages: Vec<String>,
+    /// Each page with text: its number and its text.
+    pages: Vec<(usize, String)>,
     /// More pages than the text shows.
     more: bool,
 }
@@ -394,16 +395,17 @@ struct TextPage<'a> {
 /// `GET /sign/{id}/text`: the document's text, page by page, for reading (with a screen
 /// reader too) what is about to be signed.
 pub async fn text(own: OwnDocument, Query(q): Query<NameQuery>) -> Result<Response, Error> {
-    let principal = &own.session.principal;
-    let info = own.documents.document_info(principal, &own.id).await?;
-    let pages = own.documents.document_text(principal, &own.id).await?;
+    let text = own
+        .documents
+        .document_text(&own.session.principal, &own.id)
+        .await?;
     Ok(own.session.web.render(&TextPage {
         chrome: own.session.chrome(),
         id: own.id.clone(),
         name: shown_name(&q.name),
         name_q: super::encode(&q.name),
-        more: info.pages > crate::service::PREVIEW_PAGES,
-        pages: pages.into_iter().filter(|p| !p.trim().is_empty()).collect(),
+        more: text.more,
+        pages: text.pages,
     }))
 }
 
