@@ -105,6 +105,20 @@ pub(super) fn run(
     }
 }
 
+/// This machine's qsign service (or a step of opening it), which a verifier who named roots
+/// with `--trust` can do without: then a failure is a note, and the roots are all that is
+/// trusted.
+fn optional_service<T>(opened: anyhow::Result<T>, trusted: bool) -> anyhow::Result<Option<T>> {
+    match opened {
+        Ok(service) => Ok(Some(service)),
+        Err(e) if trusted => {
+            eprintln!("qsign: note: no local qsign service ({e:#}); trusting the given roots only");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn check(
     config: &Config,
     file: &Path,
@@ -120,26 +134,15 @@ fn check(
     // A verifier who names the roots they trust needs no qsign service of their own: without
     // an HSM token (or without an HSM at all), the file is validated against those roots and
     // what it carries. Without `--trust`, this machine's service root is the trust anchor.
-    let setup = match HsmSetup::from_config(config) {
-        Ok(setup) => Some(setup),
-        Err(e) if !trust.is_empty() => {
-            eprintln!("qsign: note: no local qsign service ({e:#}); trusting the given roots only");
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let setup = optional_service(HsmSetup::from_config(config), !trust.is_empty())?;
     super::runtime()?.block_on(async move {
         let opened = match setup {
-            Some(setup) => match App::open(config, setup, false, clock::system()).await {
-                Ok((opened, _)) => Some(opened),
-                Err(e) if !trust.is_empty() => {
-                    eprintln!(
-                        "qsign: note: no local qsign service ({e:#}); trusting the given roots only"
-                    );
-                    None
-                }
-                Err(e) => return Err(e),
-            },
+            Some(setup) => optional_service(
+                App::open(config, setup, false, clock::system())
+                    .await
+                    .map(|(opened, _)| opened),
+                !trust.is_empty(),
+            )?,
             None => None,
         };
         let now = clock::SystemClock.now().unix_timestamp();
