@@ -84,7 +84,7 @@ pub fn exclusive(element: &Element, skip: &dyn Fn(&Element) -> bool) -> Vec<u8> 
         v11: false,
         comments: false,
     };
-    render(element, &BTreeMap::new(), &[], mode, skip, &mut out);
+    render(element, &BTreeMap::new(), None, &[], mode, skip, &mut out);
     out
 }
 
@@ -100,7 +100,7 @@ pub fn canonical(
 ) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     if method.exclusive {
-        render(element, &BTreeMap::new(), &[], method, skip, &mut out);
+        render(element, &BTreeMap::new(), None, &[], method, skip, &mut out);
         return Some(out);
     }
     // What the ancestors put in scope: namespaces, and the `xml:` attributes a subtree
@@ -142,10 +142,10 @@ pub fn canonical(
     for (prefix, uri) in &element.declarations {
         in_scope.insert(prefix.clone(), uri.clone());
     }
-    render_inclusive(
+    render(
         element,
         &BTreeMap::new(),
-        &in_scope,
+        Some(&in_scope),
         &extra,
         method,
         skip,
@@ -154,58 +154,51 @@ pub fn canonical(
     Some(out)
 }
 
+/// Writes `e`: `rendered` is what its output parent declared; `in_scope`, for inclusive C14N,
+/// every binding in scope at `e` (all of them are candidates), and for exclusive C14N `None`
+/// (the candidates are the prefixes `e` visibly utilizes).
 fn render(
     e: &Element,
     rendered: &BTreeMap<String, String>,
+    in_scope: Option<&BTreeMap<String, String>>,
     extra: &[Attribute],
     method: Method,
     skip: &dyn Fn(&Element) -> bool,
     out: &mut Vec<u8>,
 ) {
-    let mut utilized: BTreeMap<String, String> = BTreeMap::new();
-    let element_prefix = e.prefix.clone().unwrap_or_default();
-    utilized.insert(element_prefix, e.ns.clone().unwrap_or_default());
-    for a in &e.attributes {
-        if let (Some(p), Some(ns)) = (&a.prefix, &a.ns) {
-            utilized.insert(p.clone(), ns.clone());
+    let utilized;
+    let candidates = match in_scope {
+        Some(bindings) => bindings,
+        None => {
+            let mut used = BTreeMap::new();
+            used.insert(
+                e.prefix.clone().unwrap_or_default(),
+                e.ns.clone().unwrap_or_default(),
+            );
+            for a in &e.attributes {
+                if let (Some(p), Some(ns)) = (&a.prefix, &a.ns) {
+                    used.insert(p.clone(), ns.clone());
+                }
+            }
+            utilized = used;
+            &utilized
         }
-    }
+    };
     let mut scope = rendered.clone();
-    let declarations = needed(&utilized, rendered, &mut scope);
-    start_tag(e, &declarations, extra, out);
-    for child in &e.children {
-        match child {
-            Node::Element(c) if skip(c) => {}
-            Node::Element(c) => render(c, &scope, &[], method, skip, out),
-            other => leaf(other, method, out),
-        }
-    }
-    end_tag(e, out);
-}
-
-/// Inclusive C14N below the top: `in_scope` is what this element has in scope, `rendered`
-/// what its output parent wrote.
-fn render_inclusive(
-    e: &Element,
-    rendered: &BTreeMap<String, String>,
-    in_scope: &BTreeMap<String, String>,
-    extra: &[Attribute],
-    method: Method,
-    skip: &dyn Fn(&Element) -> bool,
-    out: &mut Vec<u8>,
-) {
-    let mut scope = rendered.clone();
-    let declarations = needed(in_scope, rendered, &mut scope);
+    let declarations = needed(candidates, rendered, &mut scope);
     start_tag(e, &declarations, extra, out);
     for child in &e.children {
         match child {
             Node::Element(c) if skip(c) => {}
             Node::Element(c) => {
-                let mut inner = in_scope.clone();
-                for (prefix, uri) in &c.declarations {
-                    inner.insert(prefix.clone(), uri.clone());
-                }
-                render_inclusive(c, &scope, &inner, &[], method, skip, out);
+                let inner = in_scope.map(|bindings| {
+                    let mut inner = bindings.clone();
+                    for (prefix, uri) in &c.declarations {
+                        inner.insert(prefix.clone(), uri.clone());
+                    }
+                    inner
+                });
+                render(c, &scope, inner.as_ref(), &[], method, skip, out);
             }
             other => leaf(other, method, out),
         }
