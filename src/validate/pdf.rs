@@ -172,17 +172,43 @@ fn is_xmp(d: &Dict) -> bool {
 
 /// Whether object `num` is the content of a page of `pdf` (its `/Contents`, or one of them).
 fn is_page_content(pdf: &Pdf<'_>, num: u32) -> bool {
-    let pages = pdf.page_count().unwrap_or(0);
-    (0..pages).any(|i| {
-        pdf.page(i)
-            .is_ok_and(|(_, page)| match page.get("Contents") {
-                Some(Object::Ref(n, _)) => *n == num,
-                Some(Object::Array(items)) => items
-                    .iter()
-                    .any(|o| matches!(o, Object::Ref(n, _) if *n == num)),
-                _ => false,
-            })
-    })
+    /// Page tree nodes walked at most; a larger tree counts as "yes" (refused, not walked).
+    const MAX_NODES: usize = 100_000;
+    let refers = |o: Option<&Object>| match o {
+        Some(Object::Ref(n, _)) => *n == num,
+        Some(Object::Array(items)) => items
+            .iter()
+            .any(|o| matches!(o, Object::Ref(n, _) if *n == num)),
+        _ => false,
+    };
+    // One walk over the page tree (the claimed /Count is not trusted for anything).
+    let Some(Object::Ref(root, _)) = pdf.catalog().ok().and_then(|c| c.get("Pages").cloned())
+    else {
+        return false;
+    };
+    let mut visited = HashSet::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if !visited.insert(node) {
+            continue;
+        }
+        if visited.len() > MAX_NODES {
+            return true;
+        }
+        let Ok(Object::Dict(dict)) = pdf.get(node) else {
+            continue;
+        };
+        if refers(dict.get("Contents")) {
+            return true;
+        }
+        if let Some(Ok(Object::Array(kids))) = dict.get("Kids").map(|k| pdf.resolve(k)) {
+            stack.extend(kids.iter().filter_map(|k| match k {
+                Object::Ref(n, _) => Some(*n),
+                _ => None,
+            }));
+        }
+    }
+    false
 }
 
 /// Judges one object changed or added after the signed revision.

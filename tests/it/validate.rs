@@ -379,6 +379,29 @@ async fn pdf_attacks_get_their_indications() {
         (Indication::TotalPassed, None),
         "{report:?}"
     );
+    // A page tree that claims a billion pages: the check that an XMP stream is no page's
+    // content walks the tree once, never the claimed count.
+    let claims = amend(sample_pdf(2, "1.7", 0), |pdf, update| {
+        let Some(Object::Ref(pages, _)) = pdf.catalog().unwrap().get("Pages").cloned() else {
+            panic!("no /Pages")
+        };
+        let Object::Dict(mut tree) = pdf.get(pages).unwrap() else {
+            panic!("no page tree")
+        };
+        tree.set("Count", Object::Int(1_000_000_000));
+        update.put(pages, &Object::Dict(tree));
+    });
+    let claims = sign(&svc, &signer, claims, &Options::default(), Level::BT).await;
+    let claims = amend(claims, |pdf, update| {
+        let xmp = update.allocate();
+        put_xmp(pdf, update, xmp, b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"/>");
+    });
+    let report = validate(&svc, &claims, None).await;
+    assert_eq!(
+        first(&report),
+        (Indication::TotalPassed, None),
+        "{report:?}"
+    );
     // Under the name of metadata, nothing the page draws with may change: the font made the
     // "information dictionary", or the page's content made the "XMP stream".
     let font_as_info = amend(signed.clone(), |_, update| {
