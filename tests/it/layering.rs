@@ -53,7 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "keys",
         &["identity", "pki", "audit", "store", "hsm", "types"],
     ),
-    ("orgs", &["keys", "audit", "store", "types"]),
+    ("orgs", &["keys", "audit", "store", "formats", "types"]),
     ("telemetry", &["types"]),
     (
         "pki",
