@@ -92,6 +92,7 @@ macro_rules! select_from {
 }
 
 pub mod audit;
+pub mod cases;
 pub mod credentials;
 pub mod documents;
 pub mod keys;
@@ -103,6 +104,7 @@ pub mod sad;
 pub mod tags;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
+pub use cases::{CaseRow, CaseSignatureRow};
 pub use credentials::CredentialRow;
 pub use documents::DocumentRow;
 pub use keys::StoredKey;

@@ -493,6 +493,7 @@ impl Documents {
                 expires_at: now + lifetime,
                 options,
                 sha256: Some(hex::encode(sha256.as_bytes())),
+                case_id: None,
             })
             .await?;
         Ok(Uploaded {

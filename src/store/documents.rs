@@ -21,6 +21,8 @@ pub struct DocumentRow {
     pub options: Option<String>,
     /// SHA-256 (hex) of the uploaded document.
     pub sha256: Option<String>,
+    /// The signing case the document signs, if any.
+    pub case_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -52,7 +54,8 @@ impl Store {
         execute!(
             self,
             "INSERT INTO documents (id, person, format, level, content, signed, created_at, \
-             expires_at, options, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             expires_at, options, sha256, case_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11)",
             &d.id,
             &d.person,
             &d.format,
@@ -62,7 +65,8 @@ impl Store {
             d.created_at,
             d.expires_at,
             &d.options,
-            &d.sha256
+            &d.sha256,
+            &d.case_id
         )?;
         Ok(())
     }
@@ -82,7 +86,7 @@ impl Store {
             fetch_optional,
             DocumentRow,
             "SELECT id, person, format, level, content, signed, created_at, expires_at, \
-             options, sha256 FROM documents WHERE id = $1 AND person = $2 AND expires_at > $3",
+             options, sha256, case_id FROM documents WHERE id = $1 AND person = $2 AND expires_at > $3",
             id,
             person,
             now

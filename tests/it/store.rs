@@ -14,9 +14,9 @@
 use std::time::Duration;
 
 use qsign::store::{
-    AuditFilter, AuditRow, Backend, CertificateRow, CheckpointRow, CredentialRow, DocumentRow,
-    Error, InvitationRow, MemberRow, OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow,
-    PersonRow, Store, StoredKey, Tagged,
+    AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow, CheckpointRow,
+    CredentialRow, DocumentRow, Error, InvitationRow, MemberRow, OauthCodeRow, OauthRequestRow,
+    OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey, Tagged,
 };
 
 use crate::support;
@@ -135,6 +135,7 @@ fn document(id: &str, owner: &str, expires_at: i64) -> DocumentRow {
         signed: None,
         options: Some(r#"{"reason":"approved"}"#.into()),
         sha256: Some("ab".repeat(32)),
+        case_id: None,
         created_at: NOW,
         expires_at,
     }
@@ -454,12 +455,13 @@ async fn sad_modes_and_hashes(store: &Store) {
 }
 
 async fn schema_reaches_the_same_version_and_tables(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 11);
+    assert_eq!(store.schema_version().await.unwrap(), 14);
     assert_eq!(
         store.tables().await.unwrap(),
         [
             "audit_checkpoints",
             "audit_log",
+            "case_signatures",
             "certificates",
             "credentials",
             "crl_numbers",
@@ -478,6 +480,7 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "sad_spent",
             "sad_uses",
             "settings",
+            "signing_cases",
             "webauthn_states",
             "wrapped_keys"
         ]
@@ -1616,6 +1619,152 @@ async fn tags(store: &Store) {
     );
 }
 
+/// Signing cases: opened with their document, listed per organisation, a signature recorded
+/// only over the current revision of an open, unexpired case (a signature over an older
+/// revision, a second signature by the same person, or one after expiry is not recorded), the
+/// case complete when asked.
+async fn signing_cases(store: &Store) {
+    let [alice, bob, carol] = add_persons(store, ["alice", "bob", "carol"]).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organisation(&organisation(CVR)).await.unwrap();
+    tx.commit().await.unwrap();
+    let case = CaseRow {
+        id: "case-1".into(),
+        cvr: CVR.into(),
+        title: "Lease".into(),
+        rule: "director | board{2}".into(),
+        opened_by: alice.id.clone(),
+        sha256: "00".repeat(32),
+        status: "open".into(),
+        created_at: NOW,
+        expires_at: LATER,
+        completed_at: None,
+    };
+    store.insert_case(&case, b"%PDF rev 0").await.unwrap();
+    assert_conflict(store.insert_case(&case, b"%PDF rev 0").await);
+    let other = CaseRow {
+        id: "case-2".into(),
+        created_at: NOW + 1,
+        ..case.clone()
+    };
+    store.insert_case(&other, b"%PDF other").await.unwrap();
+    assert_eq!(store.case(CVR, "case-1").await.unwrap(), Some(case.clone()));
+    assert_eq!(
+        store.case(OTHER_CVR, "case-1").await.unwrap(),
+        None,
+        "another CVR"
+    );
+    assert_eq!(
+        store.cases(CVR, 10).await.unwrap(),
+        [other.clone(), case.clone()],
+        "newest first"
+    );
+    assert_eq!(store.cases(CVR, 1).await.unwrap(), [other]);
+    assert_eq!(
+        store.case_content("case-1").await.unwrap().as_deref(),
+        Some(&b"%PDF rev 0"[..])
+    );
+    assert_eq!(store.case_content("nope").await.unwrap(), None);
+
+    let signed_by = |p: &PersonRow, at: i64| CaseSignatureRow {
+        case_id: "case-1".into(),
+        person: p.id.clone(),
+        name: p.username.clone(),
+        role: "board".into(),
+        signed_at: at,
+    };
+    let rev0 = "00".repeat(32);
+    let rev1 = "11".repeat(32);
+    assert!(store
+        .record_case_signature(
+            &signed_by(&bob, NOW + 5),
+            &rev0,
+            b"%PDF rev 1",
+            &rev1,
+            false,
+            NOW + 5
+        )
+        .await
+        .unwrap());
+    // Made over revision 0 while the case is at revision 1: not recorded, nothing changes.
+    assert!(!store
+        .record_case_signature(
+            &signed_by(&carol, NOW + 6),
+            &rev0,
+            b"%PDF stale",
+            &"22".repeat(32),
+            true,
+            NOW + 6
+        )
+        .await
+        .unwrap());
+    // The same person twice: refused by the key, the revision stays.
+    assert!(store
+        .record_case_signature(
+            &signed_by(&bob, NOW + 7),
+            &rev1,
+            b"%PDF again",
+            &"33".repeat(32),
+            false,
+            NOW + 7
+        )
+        .await
+        .is_err());
+    assert_eq!(
+        store.case_content("case-1").await.unwrap().as_deref(),
+        Some(&b"%PDF rev 1"[..])
+    );
+    // After expiry: not recorded.
+    assert!(!store
+        .record_case_signature(
+            &signed_by(&carol, LATER),
+            &rev1,
+            b"%PDF late",
+            &"44".repeat(32),
+            true,
+            LATER
+        )
+        .await
+        .unwrap());
+    let rev2 = "55".repeat(32);
+    assert!(store
+        .record_case_signature(
+            &signed_by(&carol, NOW + 8),
+            &rev1,
+            b"%PDF rev 2",
+            &rev2,
+            true,
+            NOW + 8
+        )
+        .await
+        .unwrap());
+    let done = store.case(CVR, "case-1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            done.status.as_str(),
+            done.completed_at,
+            done.sha256.as_str()
+        ),
+        ("complete", Some(NOW + 8), rev2.as_str())
+    );
+    assert_eq!(
+        store.case_signatures("case-1").await.unwrap(),
+        [signed_by(&bob, NOW + 5), signed_by(&carol, NOW + 8)]
+    );
+    // A complete case takes no further signature.
+    assert!(!store
+        .record_case_signature(
+            &signed_by(&alice, NOW + 9),
+            &rev2,
+            b"%PDF rev 3",
+            &"66".repeat(32),
+            true,
+            NOW + 9
+        )
+        .await
+        .unwrap());
+}
+
 /// One test per function above for a back end: `$make` makes a fresh store.
 macro_rules! store_suite {
     ($backend:ident, $make:expr) => {
@@ -1634,6 +1783,7 @@ macro_rules! store_suite {
                 credentials,
                 documents,
                 organisations,
+                signing_cases,
                 audit,
                 pki,
                 tags,

@@ -1,0 +1,31 @@
+-- Signing cases: a document to be signed on behalf of an organisation by several members
+-- until its rule of representation is met. The case keeps the current revision of the
+-- document (each signature is an incremental revision of the same PDF); a signature is
+-- recorded only over the revision it was made on (conditional on sha256).
+CREATE TABLE signing_cases (
+    id            TEXT PRIMARY KEY NOT NULL,
+    cvr           TEXT NOT NULL REFERENCES organisations (cvr),
+    title         TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    opened_by     TEXT NOT NULL REFERENCES persons (id),
+    content       BLOB NOT NULL,
+    sha256        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    completed_at  BIGINT
+);
+CREATE INDEX signing_cases_cvr ON signing_cases (cvr);
+
+-- Who signed a case, in which role; one signature per person.
+CREATE TABLE case_signatures (
+    case_id    TEXT NOT NULL REFERENCES signing_cases (id),
+    person     TEXT NOT NULL REFERENCES persons (id),
+    name       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    signed_at  BIGINT NOT NULL,
+    PRIMARY KEY (case_id, person)
+);
+
+-- A document uploaded to sign a case (its signed result goes back into the case).
+ALTER TABLE documents ADD COLUMN case_id TEXT;
