@@ -3,6 +3,7 @@
 //!
 //! May use `service`, `config` and `telemetry`.
 
+mod cases;
 mod credentials;
 mod csc;
 mod documents;

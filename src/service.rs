@@ -26,6 +26,7 @@
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
 mod account;
+mod cases;
 mod credentials;
 mod document_types;
 mod documents;
@@ -61,6 +62,7 @@ pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow};
 pub use crate::validate::report::rfc3339;
 pub use account::{is_support_reference, Account, Factors, TotpOffer};
+pub use cases::{CaseSigning, CaseView, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use documents::Documents;

@@ -247,6 +247,32 @@ pub enum Event {
         /// Who.
         person: PersonId,
     },
+    /// A signing case was opened for a document on behalf of an organisation.
+    CaseOpened {
+        /// CVR number.
+        cvr: String,
+        /// The case id.
+        case: String,
+        /// Its title.
+        title: String,
+        /// The rule of representation it must meet.
+        rule: String,
+        /// SHA-256 hex of the document.
+        sha256: String,
+    },
+    /// A signature became part of a signing case.
+    CaseSigned {
+        /// CVR number.
+        cvr: String,
+        /// The case id.
+        case: String,
+        /// The role signed in.
+        role: String,
+        /// SHA-256 hex of the signed revision.
+        sha256: String,
+        /// Whether the rule is met with it.
+        complete: bool,
+    },
 }
 
 impl Event {

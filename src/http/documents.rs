@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::extract::{Caller, Json};
-use crate::service::{parse_level, Documents, Error, ErrorCode, Format, PdfOptions, PdfVisible};
+use crate::service::{
+    parse_level, Documents, Error, ErrorCode, Format, OnBehalf, PdfOptions, PdfVisible, Uploaded,
+};
 
 /// The query of an upload.
 #[derive(Debug, Deserialize)]
@@ -39,11 +41,56 @@ pub struct UploadQuery {
     /// PDF: the visible signature's rectangle `x1,y1,x2,y2` in points.
     #[serde(default)]
     rect: Option<String>,
+    /// Signing on behalf of an organisation: its CVR number, with `role` or `mandate`.
+    #[serde(default)]
+    cvr: Option<String>,
+    /// A role the signer holds in the organisation `cvr`.
+    #[serde(default)]
+    role: Option<String>,
+    /// A power of attorney (its id) from the organisation `cvr` the signer may use.
+    #[serde(default)]
+    mandate: Option<String>,
 }
 
 impl UploadQuery {
     fn pdf_options(&self) -> Result<PdfOptions, Error> {
-        let visible = match (self.page, self.rect.as_deref()) {
+        pdf_options(
+            self.reason.clone(),
+            self.location.clone(),
+            self.contact_info.clone(),
+            self.certify.unwrap_or(false),
+            self.page,
+            self.rect.as_deref(),
+        )
+    }
+
+    fn on_behalf(&self) -> Result<Option<OnBehalf>, Error> {
+        match (&self.cvr, &self.role, &self.mandate) {
+            (None, None, None) => Ok(None),
+            (Some(cvr), role, mandate) => Ok(Some(OnBehalf {
+                cvr: cvr.clone(),
+                role: role.clone(),
+                mandate: mandate.clone(),
+            })),
+            (None, _, _) => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "role and mandate go with cvr, the organisation signed for",
+            )),
+        }
+    }
+}
+
+/// PDF options from a request's parts: a visible field needs `rect` (`x1,y1,x2,y2` in points)
+/// and takes `page` (1 by default).
+pub(super) fn pdf_options(
+    reason: Option<String>,
+    location: Option<String>,
+    contact_info: Option<String>,
+    certify: bool,
+    page: Option<u32>,
+    rect: Option<&str>,
+) -> Result<PdfOptions, Error> {
+        let visible = match (page, rect) {
             (None, None) => None,
             (page, Some(rect)) => {
                 let numbers: Vec<f64> = rect
@@ -64,13 +111,13 @@ impl UploadQuery {
         };
         Ok(PdfOptions {
             name: None,
-            reason: self.reason.clone(),
-            location: self.location.clone(),
-            contact_info: self.contact_info.clone(),
-            certify: self.certify.unwrap_or(false),
+            reason,
+            location,
+            contact_info,
+            certify,
             visible,
+            capacity: None,
         })
-    }
 }
 
 fn bad_rect() -> Error {
@@ -115,20 +162,33 @@ pub async fn upload(
     let level = parse_level(query.level.as_deref().unwrap_or("B-B"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-B, B-T, B-LT or B-LTA"))?;
     let pdf = query.pdf_options()?;
-    let uploaded = documents
-        .upload_document(&principal, body.to_vec(), format, level, &pdf)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UploadResponse {
+    let uploaded = match query.on_behalf()? {
+        None => {
+            documents
+                .upload_document(&principal, body.to_vec(), format, level, &pdf)
+                .await?
+        }
+        Some(on_behalf) => {
+            documents
+                .upload_on_behalf(&principal, body.to_vec(), format, level, &pdf, &on_behalf)
+                .await?
+        }
+    };
+    Ok((StatusCode::CREATED, UploadResponse::reply(uploaded)))
+}
+
+impl UploadResponse {
+    /// The reply for a kept document.
+    pub(super) fn reply(uploaded: Uploaded) -> Json<Self> {
+        Json(Self {
             id: uploaded.id,
             sha256: uploaded.sha256.to_base64(),
             digest: uploaded.digest.to_base64(),
             approval: uploaded.approval_text,
             hash_algorithm_oid: "2.16.840.1.101.3.4.2.1",
             expires_at: uploaded.expires_at,
-        }),
-    ))
+        })
+    }
 }
 
 /// The body of a signing request.

@@ -73,7 +73,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotPdf
         | ErrorCode::PdfEncrypted
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
-        ErrorCode::PdfNoChangesAllowed => StatusCode::CONFLICT,
+        ErrorCode::PdfNoChangesAllowed | ErrorCode::CaseClosed => StatusCode::CONFLICT,
         ErrorCode::InvalidCvr | ErrorCode::UnusableInput => StatusCode::BAD_REQUEST,
         ErrorCode::Forbidden | ErrorCode::RightMissing | ErrorCode::FormRejected => {
             StatusCode::FORBIDDEN

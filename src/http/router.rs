@@ -12,7 +12,7 @@ use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{credentials, csc, documents, error, idp, ops, orgs, pki, validate, web};
+use super::{cases, credentials, csc, documents, error, idp, ops, orgs, pki, validate, web};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -105,6 +105,9 @@ pub fn router(state: AppState) -> Router {
         "/v1/orgs/{cvr}/members/{person}" => delete(orgs::remove),
         "/v1/orgs/{cvr}/seal" => post(orgs::seal),
         "/v1/orgs/{cvr}/audit" => get(orgs::audit),
+        "/v1/orgs/{cvr}/cases/{id}" => get(cases::get),
+        "/v1/orgs/{cvr}/cases/{id}/document" => get(cases::document),
+        "/v1/orgs/{cvr}/cases/{id}/signing" => post(cases::signing),
         "/v1/documents/{id}/sign" => post(documents::sign),
         "/v1/documents/{id}/signed" => get(documents::signed),
         "/pki/ca/{file}" => get(pki::ca_certificate),
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         "/csc/v2/signatures/signDoc" => post(csc::sign_doc),
         "/csc/v1/signatures/signDoc" => post(csc::sign_doc),
         "/v1/documents" => post(documents::upload),
+        "/v1/orgs/{cvr}/cases" => post(cases::open).get(cases::list),
         "/v1/pdf/extend" => post(documents::extend),
         "/v1/validate" => post(validate::validate)
             .layer(middleware::from_fn_with_state(public, rate_limit)),

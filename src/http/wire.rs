@@ -359,7 +359,7 @@ mod tests {
 
     use super::check::{compare, documented, request_shape, response_shape, Shape, Side};
     use super::{Ceremony, Location};
-    use crate::http::{credentials, csc, documents, idp, ops, orgs, validate};
+    use crate::http::{cases, credentials, csc, documents, idp, ops, orgs, validate};
 
     response_samples! {
         Ceremony => [Ceremony { state: "d6c1c0e4".into(), options: json!({}) }];
@@ -436,6 +436,11 @@ mod tests {
             post "/v1/orgs/{cvr}/members/{person}/rights" [orgs::RightRequest] 204 -,
             post "/v1/orgs/{cvr}/seal" - 200 [orgs::Seal],
             get "/v1/orgs/{cvr}/audit" - 200 [orgs::AuditRecords],
+            post "/v1/orgs/{cvr}/cases" - 201 [cases::Case],
+            get "/v1/orgs/{cvr}/cases" - 200 [cases::Cases],
+            get "/v1/orgs/{cvr}/cases/{id}" - 200 [cases::Case],
+            post "/v1/orgs/{cvr}/cases/{id}/signing" [cases::SigningRequest]
+                201 [documents::UploadResponse],
             post "/v1/validate" [validate::ValidateRequest] 200 {},
             post "/csc/v2/info" - 200 [c::InfoResponse],
             post "/csc/v2/auth/login" - 200 [c::LoginResponse],

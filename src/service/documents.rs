@@ -16,6 +16,7 @@ use super::pdf::Pades;
 use super::{person_ctx, unix_now, Cpu, Error, ErrorCode, Signing, Trust};
 use crate::clock::SharedClock;
 use crate::formats::cms::{self, SignatureAlgorithm};
+use crate::formats::representation::Capacity;
 use crate::formats::{pades, xades, xml};
 use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
@@ -418,6 +419,38 @@ impl Documents {
         level: Level,
         pdf: &pades::Options,
     ) -> Result<Uploaded, Error> {
+        self.keep_document(principal, content, format, level, pdf, None, None)
+            .await
+    }
+
+    /// Checks that a PDF can be signed with `options`, off the async runtime; answers it.
+    pub(super) async fn check_pdf(
+        &self,
+        content: Vec<u8>,
+        options: &pades::Options,
+    ) -> Result<Vec<u8>, Error> {
+        let options = options.clone();
+        self.cpu
+            .run(move || -> Result<_, Error> {
+                pades::prepare(content.clone(), &options, 0, None).map_err(|e| pdf_error(&e))?;
+                Ok(content)
+            })
+            .await?
+    }
+
+    /// [`Self::upload_document`], for a signer acting in `capacity` (approved with the
+    /// document) and, with `case_id`, for a signing case.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn keep_document(
+        &self,
+        principal: &Principal,
+        content: Vec<u8>,
+        format: Format,
+        level: Level,
+        pdf: &pades::Options,
+        capacity: Option<Capacity>,
+        case_id: Option<String>,
+    ) -> Result<Uploaded, Error> {
         if content.is_empty() {
             return Err(Error::new(
                 ErrorCode::InvalidRequest,
@@ -444,41 +477,53 @@ impl Documents {
                 ),
             ));
         }
+        // The capacity is signed with the document: for a PDF among its options, otherwise
+        // kept beside it as options with nothing else.
+        let mut pdf = pdf.clone();
+        pdf.capacity = capacity.clone();
+        let stored = if format == Format::Pades {
+            Some(&pdf)
+        } else {
+            None
+        };
         // Everything about the document that can fail, checked before the signer approves,
         // off the async runtime.
-        let (content, options, sha) = {
-            let pdf = pdf.clone();
-            self.cpu
-                .run(move || -> Result<_, Error> {
-                    if matches!(format, Format::XadesEnveloped | Format::XadesEnveloping) {
-                        xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
-                    }
-                    let options = if format == Format::Pades {
-                        pades::prepare(content.clone(), &pdf, 0, None)
-                            .map_err(|e| pdf_error(&e))?;
-                        Some(
-                            serde_json::to_string(&pdf)
-                                .map_err(|e| Error::internal(e.to_string()))?,
-                        )
-                    } else {
-                        None
-                    };
-                    let sha: [u8; 32] = Sha256::digest(&content).into();
-                    Ok((content, options, sha))
-                })
-                .await??
+        let content = match (format, stored) {
+            (Format::Pades, Some(options)) => self.check_pdf(content, options).await?,
+            (Format::XadesEnveloped | Format::XadesEnveloping, _) => {
+                self.cpu
+                    .run(move || -> Result<_, Error> {
+                        xml::parse(&content, xml::Limits::default())
+                            .map_err(|e| xml_error(&e))?;
+                        Ok(content)
+                    })
+                    .await??
+            }
+            _ => content,
         };
+        let options = if format == Format::Pades || capacity.is_some() {
+            let kept = if format == Format::Pades {
+                pdf.clone()
+            } else {
+                pades::Options {
+                    capacity: capacity.clone(),
+                    ..pades::Options::default()
+                }
+            };
+            Some(serde_json::to_string(&kept).map_err(|e| Error::internal(e.to_string()))?)
+        } else {
+            None
+        };
+        let sha: [u8; 32] = Sha256::digest(&content).into();
         let now = self.now();
         self.store.prune_documents(now).await?;
         let id = DocumentId::random().to_string();
         let sha256 = Digest::sha256(sha);
-        let (digest, approval_text) = if format == Format::Pades {
-            (
-                Digest::sha256(approved(format, &sha, pdf)),
-                pdf.approval_text(),
-            )
+        let digest = Digest::sha256(approved(format, &sha, &pdf, capacity.as_ref()));
+        let approval_text = if format == Format::Pades {
+            pdf.approval_text()
         } else {
-            (sha256.clone(), None)
+            capacity.as_ref().map(Capacity::approval_line)
         };
         let lifetime = self.lifetime;
         self.store
@@ -493,7 +538,7 @@ impl Documents {
                 expires_at: now + lifetime,
                 options,
                 sha256: Some(hex::encode(sha256.as_bytes())),
-                case_id: None,
+                case_id,
             })
             .await?;
         Ok(Uploaded {
@@ -529,7 +574,7 @@ impl Documents {
         sad: Option<String>,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        let row = self.owned_document(principal, id).await?;
+        let mut row = self.owned_document(principal, id).await?;
         if row.signed.is_some() {
             return Err(Error::new(
                 ErrorCode::AlreadyExists,
@@ -540,7 +585,26 @@ impl Documents {
             .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
         let level = parse_level(&row.level)
             .ok_or_else(|| Error::internal(format!("stored level {:?}", row.level)))?;
-        let pdf = stored_options(&row)?;
+        let mut pdf = stored_options(&row)?;
+        // Signing for an organisation: the capacity must still be the signer's, with the
+        // credential that acts for the organisation.
+        let on_behalf = match pdf.capacity.clone() {
+            Some(capacity) => {
+                let credential = self
+                    .signing
+                    .signing_credential(principal, credential_id)
+                    .await?;
+                self.recheck_capacity(principal, &capacity, &credential)
+                    .await?;
+                Some((capacity, credential))
+            }
+            None => None,
+        };
+        let capacity = if format == Format::Pades {
+            None
+        } else {
+            pdf.capacity.take()
+        };
         let signed = self
             .sign_documents(
                 principal,
@@ -548,14 +612,15 @@ impl Documents {
                     credential_id: credential_id.to_owned(),
                     sad,
                     documents: vec![Document {
-                        content: row.content,
+                        content: std::mem::take(&mut row.content),
                         format,
                         level,
                         pdf,
+                        capacity,
                     }],
                     sign_algo: None,
                 },
-                request_id,
+                request_id.clone(),
             )
             .await?;
         let signed = signed
@@ -563,6 +628,10 @@ impl Documents {
             .next()
             .ok_or_else(|| Error::internal("no signature"))?;
         self.store.set_document_signed(id, &signed).await?;
+        if let Some((capacity, credential)) = on_behalf {
+            self.record_in_case(principal, &row, &capacity, &credential, &signed, request_id)
+                .await?;
+        }
         Ok(())
     }
 

@@ -92,6 +92,9 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// Too many requests from one address to a public endpoint: slow down.
     RateLimited,
+    /// A signing case that takes no (further) signature: complete, expired, or signed by
+    /// someone else while this signature was made.
+    CaseClosed,
 }
 
 impl ErrorCode {
@@ -138,6 +141,7 @@ impl ErrorCode {
         Self::FormRejected,
         Self::QuotaExceeded,
         Self::RateLimited,
+        Self::CaseClosed,
     ];
 
     /// The wire form.
@@ -185,6 +189,7 @@ impl ErrorCode {
             Self::FormRejected => "form_rejected",
             Self::QuotaExceeded => "quota_exceeded",
             Self::RateLimited => "rate_limited",
+            Self::CaseClosed => "case_closed",
         }
     }
 
@@ -228,6 +233,7 @@ impl ErrorCode {
             Self::FormRejected => "Go back, reload the page and send the form again. If it keeps happening, allow cookies for this site; never send a qsign form from another site's page.",
             Self::QuotaExceeded => "Sign or cancel one of the documents waiting for you, or wait until they expire, then upload again.",
             Self::RateLimited => "Wait a moment and send the request again; a client that needs more should use its own time-stamping or validation.",
+            Self::CaseClosed => "Open the case again: if another member signed meanwhile, sign its current version; a complete or expired case takes no further signature.",
         }
     }
 
@@ -296,6 +302,7 @@ impl ErrorCode {
             }
             Self::QuotaExceeded => "Too many documents are waiting for a signature on this account.",
             Self::RateLimited => "Too many requests from this address; slow down.",
+            Self::CaseClosed => "The signing case is complete, expired, or changed while you signed.",
         }
     }
 }

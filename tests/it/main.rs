@@ -14,6 +14,7 @@
 
 mod audit;
 mod cades;
+mod cases;
 mod cli;
 mod config;
 mod durability;

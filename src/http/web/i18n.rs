@@ -272,6 +272,7 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::FormRejected => "Formularen kom ikke fra qsigns egen side, eller siden er for gammel. Gå tilbage, genindlæs siden, og send formularen igen. Tillad cookies for denne side.",
         ErrorCode::QuotaExceeded => "Underskriv eller annullér et af de dokumenter, der venter på dig, eller vent til de udløber, og upload så igen.",
         ErrorCode::RateLimited => "Vent et øjeblik, og send forespørgslen igen.",
+        ErrorCode::CaseClosed => "Åbn sagen igen: hvis et andet medlem har underskrevet imens, så underskriv den nuværende version; en færdig eller udløbet sag kan ikke underskrives mere.",
     }
 }
 

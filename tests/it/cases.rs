@@ -1,0 +1,249 @@
+//! Signing on behalf of a CVR under its rule of representation, over HTTP: the administrator
+//! sets "director alone, or two board members jointly" and the roles; a signing case for a
+//! contract collects the board members' signatures as incremental revisions of one PDF; the
+//! validator says the rule is not met after one and met after two, naming both roles; someone
+//! without a role, a second signature by the same person, a role taken away between approval
+//! and signature, and approvals that do not cover the capacity are refused. pdfsig and pyHanko
+//! accept every signature of the result.
+
+use serde_json::{json, Value};
+
+use crate::orgs::{get, org_credential, post, send, Person};
+use crate::signing::details;
+use crate::support::{sample_pdf, Service};
+
+const CVR: &str = "35408002";
+
+/// Registers the organisation with `admin` as its administrator and makes each of `members`
+/// a member with `sign_on_behalf` (invited by username, accepted); answers their person ids.
+pub(crate) async fn organisation_with(
+    svc: &Service,
+    cvr: &str,
+    name: &str,
+    admin: &Person,
+    members: &[&Person],
+) -> Vec<String> {
+    let (_, admin_username) = admin.provision(svc).await;
+    svc.service
+        .orgs
+        .create_organisation(cvr, name, &admin_username)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for m in members {
+        let (id, username) = m.provision(svc).await;
+        let (status, invitation) = post(
+            svc,
+            &format!("/v1/orgs/{cvr}/invitations"),
+            &admin.token(svc, None),
+            &json!({"username": username, "sign_on_behalf": true}),
+        )
+        .await;
+        assert_eq!(status, 201, "{invitation}");
+        let (status, joined) = post(
+            svc,
+            "/v1/orgs/invitations/accept",
+            &m.token(svc, None),
+            &json!({"code": invitation["code"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{joined}");
+        ids.push(id);
+    }
+    ids
+}
+
+async fn set_role(svc: &Service, admin: &Person, person: &str, role: &str, granted: bool) {
+    let (status, body) = post(
+        svc,
+        &format!("/v1/orgs/{CVR}/members/{person}/roles"),
+        &admin.token(svc, None),
+        &json!({"role": role, "granted": granted}),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+}
+
+/// Signs a document of the native flow with the employee credential, approved (over `digest`)
+/// in the broker token; answers the status and body.
+async fn sign_document(svc: &Service, who: &Person, document: &Value, hash: &Value) -> (u16, Value) {
+    let token = who.token(svc, None);
+    let employee = org_credential(svc, &token, "employee")
+        .await
+        .expect("employee credential");
+    let mut approval = details(&employee, &[("contract.pdf", b"placeholder")]);
+    approval[0]["documentDigests"][0]["hash"] = hash.clone();
+    post(
+        svc,
+        &format!("/v1/documents/{}/sign", document["id"].as_str().unwrap()),
+        &who.token(svc, Some(approval)),
+        &json!({"credentialID": employee}),
+    )
+    .await
+}
+
+/// The validation report of a PDF.
+async fn validate(svc: &Service, pdf: &[u8]) -> Value {
+    let (status, report) =
+        send(reqwest::Client::new().post(svc.url("/v1/validate")).body(pdf.to_vec())).await;
+    assert_eq!(status, 200, "{report}");
+    report
+}
+
+async fn case_pdf(svc: &Service, who: &Person, case: &str) -> Vec<u8> {
+    let r = reqwest::Client::new()
+        .get(svc.url(&format!("/v1/orgs/{CVR}/cases/{case}/document")))
+        .bearer_auth(who.token(svc, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
+    let svc = Service::start().await;
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let bo = Person::new("board-1", "Bo", "Bestyrelse");
+    let berit = Person::new("board-2", "Berit", "Bestyrelse");
+    let bent = Person::new("board-3", "Bent", "Bestyrelse");
+    let carl = Person::new("clerk-1", "Carl", "Clerk");
+    let ids = organisation_with(
+        &svc,
+        CVR,
+        "Rungstedlund A/S",
+        &admin,
+        &[&bo, &berit, &bent, &carl],
+    )
+    .await;
+    let [bo_id, berit_id, bent_id, _carl_id] = <[String; 4]>::try_from(ids).unwrap();
+
+    // Without a rule no case opens.
+    let contract = sample_pdf(2, "1.7", 0);
+    let open = |who: &Person| {
+        reqwest::Client::new()
+            .post(svc.url(&format!("/v1/orgs/{CVR}/cases?title=Lease%20of%20Rungstedlund")))
+            .bearer_auth(who.token(&svc, None))
+            .body(contract.clone())
+    };
+    let (status, body) = send(open(&bo)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+
+    // The administrator sets the rule and the roles.
+    let (status, body) = send(
+        reqwest::Client::new()
+            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
+            .bearer_auth(admin.token(&svc, None))
+            .json(&json!({"rule": "director|board{2}"})),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    for id in [&bo_id, &berit_id, &bent_id] {
+        set_role(&svc, &admin, id, "board", true).await;
+    }
+
+    let (status, case) = send(open(&bo)).await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["state"], "open");
+    assert_eq!(case["rule"], "director | board{2}");
+    assert_eq!(case["missing"], json!(["1 more director"]));
+    let id = case["id"].as_str().unwrap().to_owned();
+    let signing = |who: &Person, body: Value| {
+        let path = format!("/v1/orgs/{CVR}/cases/{id}/signing");
+        let token = who.token(&svc, None);
+        let svc = &svc;
+        async move { post(svc, &path, &token, &body).await }
+    };
+
+    // Carl holds no role: refused, whatever role he names.
+    for role in ["board", "director"] {
+        let (status, body) = signing(&carl, json!({"role": role})).await;
+        assert_eq!((status, body["error"].as_str()), (403, Some("right_missing")), "{body}");
+    }
+
+    // Bo prepares his signature as a board member: the approval covers the capacity.
+    let (status, document) = signing(&bo, json!({"role": "board", "reason": "Board approval"})).await;
+    assert_eq!(status, 201, "{document}");
+    let approval = document["approval"].as_str().unwrap();
+    assert!(
+        approval.contains("capacity=") && approval.contains("\"role\":\"board\"")
+            && approval.contains("director | board{2}"),
+        "{approval}"
+    );
+    assert_ne!(document["digest"], document["sha256"]);
+    // An approval of the document alone does not sign it in a capacity.
+    let (status, body) = sign_document(&svc, &bo, &document, &document["sha256"]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "hash_not_authorized");
+    let (status, body) = sign_document(&svc, &bo, &document, &document["digest"]).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, case) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &bo.token(&svc, None)).await;
+    assert_eq!(case["state"], "open", "{case}");
+    assert_eq!(case["signatures"][0]["role"], "board");
+    assert_eq!(case["signatures"][0]["name"], "Bo Bestyrelse");
+    assert_eq!(case["missing"], json!(["1 more board", "1 more director"]));
+    let once = case_pdf(&svc, &bo, &id).await;
+    let report = validate(&svc, &once).await;
+    assert_eq!(report["signatures"][0]["capacity"]["role"], "board", "{report}");
+    assert_eq!(report["representation"][0]["satisfied"], false, "{report}");
+    assert_eq!(report["representation"][0]["rule"], "director | board{2}");
+
+    // Bo cannot sign twice.
+    let (status, body) = signing(&bo, json!({"role": "board"})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("case_closed")), "{body}");
+
+    // Bent prepares a signature, then loses the role before signing: refused at once.
+    let (status, bents) = signing(&bent, json!({"role": "board"})).await;
+    assert_eq!(status, 201, "{bents}");
+    set_role(&svc, &admin, &bent_id, "board", false).await;
+    let (status, body) = sign_document(&svc, &bent, &bents, &bents["digest"]).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("right_missing")), "{body}");
+
+    // Berit completes it.
+    let (status, document) = signing(&berit, json!({"role": "board"})).await;
+    assert_eq!(status, 201, "{document}");
+    let (status, body) = sign_document(&svc, &berit, &document, &document["digest"]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, case) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &berit.token(&svc, None)).await;
+    assert_eq!(case["state"], "complete", "{case}");
+    assert_eq!(case["missing"], json!([]));
+    let (status, body) = signing(&berit, json!({"role": "board"})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("case_closed")), "{body}");
+
+    // The result: both signatures in one PDF, accepted by pdfsig and pyHanko; the rule met.
+    let done = case_pdf(&svc, &admin, &id).await;
+    assert!(done.starts_with(&once), "each signature is an incremental revision");
+    crate::pades::assert_valid(&svc, &done, 2, false, "the case's PDF").await;
+    let report = validate(&svc, &done).await;
+    assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
+    let representation = &report["representation"][0];
+    assert_eq!(representation["satisfied"], true, "{report}");
+    assert_eq!(representation["cvr"], CVR);
+    let signed_as: Vec<&str> = representation["signed_as"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(signed_as.len(), 2, "{report}");
+    assert!(signed_as.iter().all(|s| s.contains("board")), "{signed_as:?}");
+
+    // The organisation's audit trail has the case opened and both signatures.
+    let (_, audit) = get(&svc, &format!("/v1/orgs/{CVR}/audit"), &admin.token(&svc, None)).await;
+    let text = audit.to_string();
+    assert!(text.contains("case_opened") || text.contains("CaseOpened"), "{text}");
+    assert_eq!(
+        text.matches("case_signed").count() + text.matches("CaseSigned").count(),
+        2,
+        "{text}"
+    );
+
+    // Someone outside the organisation sees nothing of it.
+    let stranger = Person::new("stranger-1", "Sven", "Stranger");
+    stranger.provision(&svc).await;
+    let (status, body) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &stranger.token(&svc, None)).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+    svc.stop().await;
+}
