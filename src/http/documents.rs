@@ -69,6 +69,7 @@ impl UploadQuery {
             contact_info: self.contact_info.clone(),
             certify: self.certify.unwrap_or(false),
             visible,
+            capacity: None,
         })
     }
 }
