@@ -81,7 +81,7 @@ async fn run() {
             hasher.update(&buffer[..n]);
         }
         let digest: [u8; 32] = hasher.finalize().into();
-        let prepared = cms::prepare(&digest, &issued_der, Some(svc.now())).unwrap();
+        let prepared = cms::prepare(&digest, &issued_der, Some(svc.now()), None).unwrap();
         let raw = svc
             .hsm
             .sign_with_wrapped(

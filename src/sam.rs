@@ -26,6 +26,7 @@ pub use sad::unverified_id as unverified_sad_id;
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Entry, Event};
+use crate::formats::representation::{capacity_approval, Capacity};
 use crate::formats::{cms, pades, xades};
 use crate::hsm::{self, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
@@ -162,18 +163,39 @@ fn multiplicities(asked: &[Digest], covered: &[Digest]) -> Vec<(Vec<u8>, i64, i6
         .collect()
 }
 
+/// A CAdES document signed in a capacity: its SHA-256 and the capacity. The hash the signer
+/// approved for it is [`capacity_approval`] of the two.
+#[derive(Debug, Clone, Copy)]
+pub struct InCapacity<'a> {
+    /// The document's SHA-256 (the CMS message digest).
+    pub sha256: [u8; 32],
+    /// The capacity (signer-attributes-v2).
+    pub capacity: &'a Capacity,
+}
+
 /// How the SAM derives what it signs from the hashes the SAD covers.
 #[derive(Debug, Clone, Copy)]
 pub enum Derive<'a> {
     /// The hashes themselves (`signHash`).
     Hashes,
-    /// The hashes are documents' SHA-256 digests (`signDoc`, CAdES): the SAM builds the CAdES
-    /// signed attributes with the credential's certificate at this signing time and signs
-    /// their digest.
-    Cades(UnixTime),
-    /// The hashes are the SHA-256 digests of these documents (`signDoc`, XAdES): the SAM
-    /// checks each document against its hash, builds the signature as packaged and signs its
-    /// `SignedInfo`; [`Sam::sign`] then returns the signed documents.
+    /// `signDoc`, CAdES: each hash is a document's SHA-256, or for a document signed in a
+    /// capacity the approval of its SHA-256 and the capacity ([`capacity_approval`]), which
+    /// the SAM checks. The SAM builds the CAdES signed attributes (with signer-attributes-v2
+    /// for a capacity) with the credential's certificate at this signing time and signs their
+    /// digest.
+    Cades {
+        /// Signing time.
+        time: UnixTime,
+        /// For each hash, in order, the document and capacity it approves, when the document
+        /// is signed in a capacity; a hash without an entry (or `None`) is a document's
+        /// SHA-256 itself.
+        capacities: &'a [Option<InCapacity<'a>>],
+    },
+    /// The hashes are the SHA-256 digests of these documents (`signDoc`, XAdES), or for a
+    /// document signed in a capacity the approval of that digest and the capacity
+    /// ([`capacity_approval`]): the SAM checks each document against its hash, builds the
+    /// signature as packaged (with `SignerRoleV2` for a capacity) and signs its `SignedInfo`;
+    /// [`Sam::sign`] then returns the signed documents.
     Xades {
         /// The documents, in the order of the hashes.
         documents: &'a [Vec<u8>],
@@ -188,6 +210,9 @@ pub enum Derive<'a> {
         /// The CA certificates of the credential's certificate, without the root, for
         /// `ds:KeyInfo`.
         chain: &'a [Vec<u8>],
+        /// The capacity each document is signed in, in the order of the hashes; a document
+        /// without an entry (or `None`) is signed in none.
+        capacities: &'a [Option<&'a Capacity>],
     },
     /// The hashes are the approvals of PDF documents (`signDoc`, PAdES: the document's SHA-256,
     /// or with options `pades::approval_digest` of it and the options), here prepared with their
@@ -195,7 +220,8 @@ pub enum Derive<'a> {
     /// revision was made over exactly the covered document with exactly the approved options
     /// (`Prepared::approval`) and signs the digest of the
     /// CAdES signed attributes over its byte ranges' digest (computed by `pades` when the
-    /// revision was appended; no signing-time attribute).
+    /// revision was appended; no signing-time attribute; signer-attributes-v2 with the
+    /// capacity of the options, which the approval covers).
     Pades(&'a [pades::Prepared]),
 }
 
@@ -210,15 +236,27 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                 digests.push(hash.clone());
                 continue;
             }
-            Derive::Cades(time) => {
-                let digest: [u8; 32] = hash
-                    .as_bytes()
-                    .try_into()
-                    .map_err(|_| Error::HashNotCovered)?;
+            Derive::Cades { time, capacities } => {
+                let (digest, capacity) = match capacities.get(i).copied().flatten() {
+                    // The signer approved this document in exactly this capacity.
+                    Some(claim) => {
+                        if capacity_approval(&claim.sha256, claim.capacity).as_slice()
+                            != hash.as_bytes()
+                        {
+                            return Err(Error::HashNotCovered);
+                        }
+                        (claim.sha256, Some(claim.capacity))
+                    }
+                    None => (
+                        <[u8; 32]>::try_from(hash.as_bytes()).map_err(|_| Error::HashNotCovered)?,
+                        None,
+                    ),
+                };
                 cms::prepare(
                     &digest,
                     &request.credential.certificate,
                     Some(time.as_secs()),
+                    capacity,
                 )
                 .map_err(|e| Error::Format(e.to_string()))?
                 .to_be_signed
@@ -226,13 +264,19 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
             Derive::Pades(prepared) => {
                 let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
                 // The approval covers the document and every option the revision was made
-                // with (reason, location, contact, certification, the visible box).
+                // with (reason, location, contact, certification, the visible box, the
+                // capacity).
                 if prepared.approval().as_slice() != hash.as_bytes() {
                     return Err(Error::HashNotCovered);
                 }
-                cms::prepare(&prepared.digest(), &request.credential.certificate, None)
-                    .map_err(|e| Error::Format(e.to_string()))?
-                    .to_be_signed
+                cms::prepare(
+                    &prepared.digest(),
+                    &request.credential.certificate,
+                    None,
+                    prepared.capacity(),
+                )
+                .map_err(|e| Error::Format(e.to_string()))?
+                .to_be_signed
             }
             Derive::Xades {
                 documents,
@@ -241,10 +285,14 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                 signing_time,
                 algorithm,
                 chain,
+                capacities,
             } => {
                 let document = documents.get(i).ok_or(Error::HashNotCovered)?;
                 let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
-                if sha2::Sha256::digest(document).as_slice() != hash.as_bytes() {
+                let capacity = capacities.get(i).copied().flatten();
+                let sha256: [u8; 32] = sha2::Sha256::digest(document).into();
+                let approved = capacity.map_or(sha256, |c| capacity_approval(&sha256, c));
+                if approved.as_slice() != hash.as_bytes() {
                     return Err(Error::HashNotCovered);
                 }
                 let mime = match packaging {
@@ -259,6 +307,7 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
                     algorithm,
                     mime,
                     signing_time.as_secs(),
+                    capacity,
                 )
                 .map_err(|e| Error::Format(e.to_string()))?;
                 let to_be_signed = prepared.to_be_signed;

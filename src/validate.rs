@@ -1,10 +1,12 @@
 //! Validation for verifiers. **Pure**: bytes, trust anchors and revocation data in, a report
 //! out (facts first — format, digests, signature values, chains, revocation, timestamps — then
-//! the indication per signature, in the spirit of ETSI TS 119 102-2).
+//! the indication per signature, in the spirit of ETSI TS 119 102-2, with the capacity each was
+//! made in; then whether the signatures meet their organisations' rules of representation).
 //!
 //! [`pdf`]: every signature and document timestamp of a PDF, with its coverage and the changes
 //! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
-//! and revocation; [`xml`]: XAdES and XML-DSig.
+//! and revocation; [`xml`]: XAdES and XML-DSig; [`report`]: the report and the representation
+//! check.
 
 pub mod chain;
 pub mod cms;
@@ -16,7 +18,9 @@ use sha2::Digest as _;
 
 pub use chain::Cert;
 pub use cms::Material;
-pub use report::{Indication, Report, SignatureReport, SubIndication};
+pub use report::{
+    CapacityReport, Indication, Report, RepresentationReport, SignatureReport, SubIndication,
+};
 
 /// Why a file cannot be validated at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,18 +68,14 @@ fn validate_within(
     if crate::formats::pdf::header_version(file).is_some() {
         let signatures =
             pdf::validate(file, material).map_err(|e| Error::Unusable(e.to_string()))?;
-        return Ok(Report {
-            file: "pdf".into(),
-            signatures,
-            validation_time,
-        });
+        return Ok(Report::new("pdf", signatures, validation_time));
     }
     if file.first() == Some(&0x30) {
-        return Ok(Report {
-            file: "cms".into(),
-            signatures: vec![cades(file, content, material)?],
+        return Ok(Report::new(
+            "cms",
+            vec![cades(file, content, material)?],
             validation_time,
-        });
+        ));
     }
     let text = file.get(..64).unwrap_or(file);
     let start = text.iter().find(|b| !b.is_ascii_whitespace());
@@ -86,11 +86,7 @@ fn validate_within(
                 "the XML document has no ds:Signature".into(),
             ));
         }
-        return Ok(Report {
-            file: "xml".into(),
-            signatures,
-            validation_time,
-        });
+        return Ok(Report::new("xml", signatures, validation_time));
     }
     Err(Error::Unusable(
         "neither a PDF nor a CMS (DER) signature".into(),

@@ -56,8 +56,27 @@ fn print_report(report: &Report) {
                 .map(|l| format!(", {l}"))
                 .unwrap_or_default(),
         );
+        if let Some(c) = &s.capacity {
+            let _ = writeln!(text, "    signed as {}", c.text);
+        }
         for e in &s.errors {
             let _ = writeln!(text, "    {e}");
+        }
+    }
+    for r in &report.representation {
+        let _ = writeln!(
+            text,
+            "  representation of {} (CVR {}) under the rule '{}': {}",
+            r.organisation,
+            r.cvr,
+            r.rule,
+            if r.satisfied { "met" } else { "not met" }
+        );
+        if !r.signed_as.is_empty() {
+            let _ = writeln!(text, "    signed: {}", r.signed_as.join(", "));
+        }
+        if !r.missing.is_empty() {
+            let _ = writeln!(text, "    still needed: {}", r.missing.join(" or "));
         }
     }
     out(&text);

@@ -3,6 +3,7 @@
 
 pub mod etsi;
 pub mod ocsp;
+pub mod signer_attributes;
 pub mod tsp;
 
 use der::asn1::ObjectIdentifier;
@@ -60,6 +61,12 @@ pub mod oid {
     pub const COUNTRY_NAME: ObjectIdentifier = o("2.5.4.6");
     /// organizationName (X.520).
     pub const ORGANIZATION_NAME: ObjectIdentifier = o("2.5.4.10");
+    /// title (X.520).
+    pub const TITLE: ObjectIdentifier = o("2.5.4.12");
+    /// description (X.520).
+    pub const DESCRIPTION: ObjectIdentifier = o("2.5.4.13");
+    /// role (X.509 / RFC 5755 §4.4.5), whose values are `RoleSyntax`.
+    pub const ROLE: ObjectIdentifier = o("2.5.4.72");
     /// givenName (X.520).
     pub const GIVEN_NAME: ObjectIdentifier = o("2.5.4.42");
     /// anyPolicy (RFC 5280 §4.2.1.4).
@@ -96,6 +103,8 @@ pub mod oid {
     pub const SIGNING_CERTIFICATE_V2: ObjectIdentifier = o("1.2.840.113549.1.9.16.2.47");
     /// id-aa-ets-archiveTimestampV3 (ETSI EN 319 122-1 §5.5.3).
     pub const ARCHIVE_TIME_STAMP_V3: ObjectIdentifier = o("0.4.0.1733.2.4");
+    /// id-aa-ets-signerAttrV2, signer-attributes-v2 (ETSI EN 319 122-1 §5.2.6.1).
+    pub const SIGNER_ATTRIBUTES_V2: ObjectIdentifier = o("0.4.0.19122.1.1");
     /// id-aa-ATSHashIndexV3 (ETSI EN 319 122-1 §5.5.2).
     pub const ATS_HASH_INDEX_V3: ObjectIdentifier = o("0.4.0.19122.1.5");
     /// id-data (RFC 5652 §4).

@@ -6,8 +6,9 @@
 //! ATSHashIndexV3).
 //!
 //! Pure: bytes in, bytes out. The signed attributes are the baseline set: content-type,
-//! message-digest, signing-time and ESS signing-certificate-v2; only SHA-256 is used for the
-//! content and the attributes.
+//! message-digest, signing-time and ESS signing-certificate-v2, and signer-attributes-v2 when
+//! the signature is made in a capacity; only SHA-256 is used for the content and the
+//! attributes.
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -26,7 +27,8 @@ use x509_cert::time::Time;
 use x509_cert::Certificate;
 
 use super::asn1::etsi::{AtsHashIndexV3, EssCertIdV2, IssuerSerial, SigningCertificateV2};
-use super::asn1::oid;
+use super::asn1::{oid, signer_attributes};
+use super::representation::Capacity;
 
 /// What is wrong with an input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +39,9 @@ pub enum Error {
     /// A value that cannot be encoded (a time outside UTCTime, for example).
     #[error("cannot encode: {0}")]
     Encoding(String),
+    /// A capacity that cannot be signed (see [`Capacity::check`]).
+    #[error("{0}")]
+    Capacity(String),
 }
 
 fn enc(e: der::Error) -> Error {
@@ -141,14 +146,17 @@ pub fn signing_certificate_v2(cert: &Certificate) -> Result<Attribute, Error> {
 
 /// Step 1: the signed attributes over content whose SHA-256 is `content_digest`, for the
 /// signer's certificate, with a signing-time attribute at `signing_time` (Unix seconds) when
-/// given (PAdES leaves it out: the time is the signature dictionary's `/M`).
+/// given (PAdES leaves it out: the time is the signature dictionary's `/M`), and with
+/// signer-attributes-v2 claiming `capacity` when given (see [`signer_attributes`]).
 ///
 /// # Errors
-/// [`Error::Malformed`] for a certificate that does not parse; encoding failures.
+/// [`Error::Malformed`] for a certificate that does not parse; [`Error::Capacity`] for a
+/// capacity that may not be signed; encoding failures.
 pub fn prepare(
     content_digest: &[u8; 32],
     signer_certificate: &[u8],
     signing_time: Option<i64>,
+    capacity: Option<&Capacity>,
 ) -> Result<Prepared, Error> {
     let signer =
         Certificate::from_der(signer_certificate).map_err(|_| Error::Malformed("certificate"))?;
@@ -163,6 +171,13 @@ pub fn prepare(
                 Any::encode_from(&Time::UtcTime(time)).map_err(enc)?,
             )?)
             .map_err(enc)?;
+    }
+    if let Some(capacity) = capacity {
+        let claimed = signer_attributes::attribute(capacity).map_err(|e| match e {
+            signer_attributes::Error::Encoding(e) => Error::Encoding(e),
+            other => Error::Capacity(other.to_string()),
+        })?;
+        attrs.insert(claimed).map_err(enc)?;
     }
     for a in [
         attribute(
@@ -521,7 +536,7 @@ mod tests {
             assert!(add_signature_timestamp(input, input).is_err());
         }
         assert!(matches!(
-            prepare(&[0; 32], b"not a certificate", Some(0)),
+            prepare(&[0; 32], b"not a certificate", Some(0), None),
             Err(Error::Malformed("certificate"))
         ));
     }

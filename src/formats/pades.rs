@@ -26,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 pub use super::cms::Level;
 pub use super::pdf::Error;
+use super::representation::Capacity;
 pub use dss::{add_dss, Validation};
 pub use inspect::{level, revision_ends, revision_start, signatures, signatures_in, Signature};
 
@@ -71,13 +72,18 @@ pub struct Options {
     /// A visible signature; invisible when `None`.
     #[serde(default)]
     pub visible: Option<Visible>,
+    /// The capacity the signature is made in: signer-attributes-v2 in the CMS, a line in the
+    /// visible box, and part of the approval.
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
 }
 
 impl Options {
     /// What the signer approves besides the document, in a canonical text: every option a
     /// caller chooses (reason, location, contact, certification, the visible field's page and
     /// rectangle), one per line, strings JSON-escaped, numbers as [`format_number`] writes
-    /// them. `None` when there is none (an invisible, plain signature). The signer's name and
+    /// them, and for a signature made in a capacity a last line [`Capacity::approval_line`].
+    /// `None` when there is none (an invisible, plain signature). The signer's name and
     /// organisation come from the certificate and are not part of it.
     #[must_use]
     pub fn approval_text(&self) -> Option<String> {
@@ -85,7 +91,8 @@ impl Options {
             && self.location.is_none()
             && self.contact_info.is_none()
             && !self.certify
-            && self.visible.is_none();
+            && self.visible.is_none()
+            && self.capacity.is_none();
         if plain {
             return None;
         }
@@ -102,13 +109,18 @@ impl Options {
                 format!("page {} rect {a} {b} {c} {d}", v.page)
             },
         );
-        Some(format!(
+        let mut out = format!(
             "reason={}\nlocation={}\ncontact={}\ncertify={}\nvisible={visible}\n",
             text(&self.reason),
             text(&self.location),
             text(&self.contact_info),
             self.certify,
-        ))
+        );
+        // Appended, so that the text of options without a capacity stays what it always was.
+        if let Some(capacity) = &self.capacity {
+            out.push_str(&capacity.approval_line());
+        }
+        Some(out)
     }
 }
 
@@ -145,6 +157,8 @@ pub struct Prepared {
     /// The options the revision was made with, as the approval covers them
     /// ([`Options::approval_text`]; `None` for a plain signature or a document timestamp).
     approval_text: Option<String>,
+    /// The capacity of the options, which the CMS signed into this revision must claim.
+    capacity: Option<Capacity>,
 }
 
 impl Prepared {
@@ -174,6 +188,13 @@ impl Prepared {
     pub fn approval(&self) -> [u8; 32] {
         let document: [u8; 32] = Sha256::digest(self.original()).into();
         approval_of(&document, self.approval_text.as_deref())
+    }
+
+    /// The capacity the options named ([`Options::capacity`]), which [`Prepared::approval`]
+    /// covers: the CMS of this revision claims it (`cms::prepare`).
+    #[must_use]
+    pub const fn capacity(&self) -> Option<&Capacity> {
+        self.capacity.as_ref()
     }
 }
 

@@ -19,6 +19,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use sha2::{Digest as _, Sha256};
+
 /// The longest rule text accepted.
 pub const MAX_RULE_LEN: usize = 512;
 /// The most role atoms in one rule.
@@ -452,6 +454,67 @@ impl Capacity {
         }
         Ok(())
     }
+
+    /// The canonical JSON of the capacity (its fields in declaration order, as serde_json
+    /// writes them): what [`Capacity::approval_line`] covers and what a signature carries so
+    /// that a validator reads every field back exactly.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a capacity back from the JSON a signature carries: at most
+    /// [`MAX_CAPACITY_JSON`] bytes, exactly in the canonical form [`Capacity::to_json`]
+    /// writes (so nothing signed is read differently), and passing [`Capacity::check`].
+    ///
+    /// # Errors
+    /// [`CapacityError`].
+    pub fn from_json(text: &str) -> Result<Self, CapacityError> {
+        if text.len() > MAX_CAPACITY_JSON {
+            return Err(CapacityError::TooLarge);
+        }
+        let capacity: Self =
+            serde_json::from_str(text).map_err(|e| CapacityError::Json(e.to_string()))?;
+        if capacity.to_json() != text {
+            return Err(CapacityError::NotCanonical);
+        }
+        capacity.check()?;
+        Ok(capacity)
+    }
+}
+
+/// The longest capacity JSON a signature may carry, in bytes.
+pub const MAX_CAPACITY_JSON: usize = 4096;
+
+/// Why a capacity read from a signature is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapacityError {
+    /// Its JSON is longer than [`MAX_CAPACITY_JSON`].
+    #[error("the capacity is longer than 4096 bytes")]
+    TooLarge,
+    /// Its JSON does not parse as a capacity.
+    #[error("the capacity does not parse: {0}")]
+    Json(String),
+    /// Its JSON is not in the canonical form (other spacing, order or escaping).
+    #[error("the capacity is not in its canonical form")]
+    NotCanonical,
+    /// A role, rule or field the capacity may not have.
+    #[error("the capacity is not valid: {0}")]
+    Invalid(#[from] RuleError),
+}
+
+/// What a signer approves for a CAdES or XAdES document signed in a capacity: SHA-256 over the
+/// domain tag `qsign-capacity-approval-v1` and a zero byte, the document's SHA-256 and
+/// [`Capacity::approval_line`]. An approval of one capacity cannot sign in another, and no
+/// approval of a document alone signs it in a capacity. (A PDF's capacity is one of its
+/// options, covered by the PDF approval digest.)
+#[must_use]
+pub fn capacity_approval(document_sha256: &[u8; 32], capacity: &Capacity) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"qsign-capacity-approval-v1\0");
+    h.update(document_sha256);
+    h.update(capacity.approval_line().as_bytes());
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -561,5 +624,60 @@ mod tests {
         assert!(c.check().is_ok());
         c.role = "Director".into();
         assert!(c.check().is_err());
+    }
+
+    fn board_member() -> Capacity {
+        Capacity {
+            role: "board".into(),
+            organisation: "Rungstedlund A/S".into(),
+            cvr: "35408002".into(),
+            rule: Some("director | board{2}".into()),
+            mandate: Some(Mandate {
+                id: "m-1".into(),
+                holder_cvr: Some("12345678".into()),
+                scope: "sign_on_behalf".into(),
+                valid_until: 1_900_000_000,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_capacity_is_read_back_only_from_its_canonical_json() {
+        let c = board_member();
+        let json = c.to_json();
+        assert_eq!(Capacity::from_json(&json).unwrap(), c);
+        assert_eq!(c.approval_line(), format!("capacity={json}\n"));
+        // Other spacing, another field order, or an invalid role are refused.
+        let spaced = json.replace(",\"", ", \"");
+        assert_eq!(
+            Capacity::from_json(&spaced),
+            Err(CapacityError::NotCanonical)
+        );
+        assert!(matches!(
+            Capacity::from_json(&json.replace("\"board\"", "\"Board\"")),
+            Err(CapacityError::Invalid(_))
+        ));
+        assert!(matches!(
+            Capacity::from_json("{\"role\":"),
+            Err(CapacityError::Json(_))
+        ));
+        let long = format!("{}{}", json, " ".repeat(MAX_CAPACITY_JSON));
+        assert_eq!(Capacity::from_json(&long), Err(CapacityError::TooLarge));
+    }
+
+    #[test]
+    fn the_capacity_approval_covers_the_document_and_every_field() {
+        let c = board_member();
+        let doc = [7u8; 32];
+        let approval = capacity_approval(&doc, &c);
+        assert_ne!(approval, doc);
+        assert_ne!(capacity_approval(&[8u8; 32], &c), approval);
+        let mut other = c.clone();
+        other.role = "director".into();
+        assert_ne!(capacity_approval(&doc, &other), approval);
+        let mut other = c.clone();
+        other.mandate = None;
+        assert_ne!(capacity_approval(&doc, &other), approval);
+        assert_eq!(capacity_approval(&doc, &board_member()), approval);
     }
 }

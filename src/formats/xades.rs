@@ -1,6 +1,7 @@
 //! XAdES (ETSI EN 319 132-1) signatures, enveloped, enveloping or detached, in the three steps
 //! of every format here: [`prepare`] builds the `ds:Signature` with `SignedProperties` (signing
-//! time, `SigningCertificateV2`, `DataObjectFormat`) and the digest of the canonical
+//! time, `SigningCertificateV2`, `SignerRoleV2` for a signature made in a capacity,
+//! `DataObjectFormat`) and the digest of the canonical
 //! `SignedInfo` to be signed; the signer signs it (remotely, through the SAM); [`assemble`]
 //! puts the signature value in (and, enveloped, the signature into the document as the last
 //! child of its root element).
@@ -20,6 +21,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::Certificate;
 
 use super::asn1::etsi::IssuerSerial;
+use super::representation::Capacity;
 use super::xml::{self, c14n, Element, Limits};
 
 /// The XML-DSig namespace.
@@ -42,6 +44,9 @@ pub enum Error {
     /// A value cannot be encoded.
     #[error("cannot encode: {0}")]
     Encoding(String),
+    /// A capacity that cannot be signed ([`Capacity::check`], or characters XML cannot carry).
+    #[error("{0}")]
+    Capacity(String),
 }
 
 /// The signature algorithm of the signer's key.
@@ -226,17 +231,54 @@ pub fn prepare_enveloped(
         algorithm,
         mime_type,
         signing_time,
+        None,
     )
 }
 
+/// `SignerRoleV2` (ETSI EN 319 132-1 §5.2.6) claiming `capacity` twice: in words
+/// ([`Capacity::text`]) for people and tools, and as its canonical JSON
+/// ([`Capacity::to_json`]), which a validator reads back exactly.
+fn signer_role(capacity: &Capacity) -> Result<String, Error> {
+    capacity
+        .check()
+        .map_err(|e| Error::Capacity(format!("the capacity is not valid: {e}")))?;
+    let (words, json) = (capacity.text(), capacity.to_json());
+    if json.len() > super::representation::MAX_CAPACITY_JSON {
+        return Err(Error::Capacity("the capacity is too long".into()));
+    }
+    // XML 1.0 cannot carry most control characters, and a carriage return would come back as
+    // a line feed: such a capacity is refused rather than read back otherwise.
+    if words
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}'))
+    {
+        return Err(Error::Capacity(
+            "the capacity has characters an XML signature cannot carry".into(),
+        ));
+    }
+    Ok(format!(
+        "<xades:SignerRoleV2><xades:ClaimedRoles>\
+         <xades:ClaimedRole>{}</xades:ClaimedRole>\
+         <xades:ClaimedRole>{}</xades:ClaimedRole>\
+         </xades:ClaimedRoles></xades:SignerRoleV2>",
+        escape(&words),
+        escape(&json)
+    ))
+}
+
 /// Step 1: the signature over `document` packaged as asked, for the signer's certificate,
-/// with `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds). `ds:KeyInfo`
-/// carries the signer's certificate and then `chain` (its CA certificates up to, not
-/// including, the root), so that a verifier who has only the root can build the path.
+/// with `mime_type` in `DataObjectFormat`, at `signing_time` (Unix seconds), in `capacity`
+/// when given (`SignerRoleV2`). `ds:KeyInfo` carries the signer's certificate and then
+/// `chain` (its CA certificates up to, not including, the root), so that a verifier who has
+/// only the root can build the path.
 ///
 /// # Errors
 /// [`Error::Xml`] for a refused document (enveloped and enveloping); [`Error::Certificate`];
-/// [`Error::NoEndTag`].
+/// [`Error::NoEndTag`]; [`Error::Capacity`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one signature: the document, how it is packaged, and each signed property"
+)]
 pub fn prepare(
     document: &[u8],
     packaging: Packaging<'_>,
@@ -245,7 +287,11 @@ pub fn prepare(
     algorithm: SignatureAlgorithm,
     mime_type: &str,
     signing_time: i64,
+    capacity: Option<&Capacity>,
 ) -> Result<Prepared, Error> {
+    // After SigningCertificateV2 (no SignatureProductionPlaceV2 is written), as the schema
+    // orders SignedSignatureProperties.
+    let role_xml = capacity.map(signer_role).transpose()?.unwrap_or_default();
     let id = uuid::Uuid::new_v4().simple().to_string();
     let data = data_reference(document, packaging, &id)?;
     let cert = Certificate::from_der(signer_certificate).map_err(|_| Error::Certificate)?;
@@ -265,7 +311,7 @@ pub fn prepare(
          <ds:DigestMethod Algorithm=\"{SHA256_URI}\"/>\
          <ds:DigestValue>{cert_digest}</ds:DigestValue></xades:CertDigest>\
          <xades:IssuerSerialV2>{issuer_serial}</xades:IssuerSerialV2></xades:Cert>\
-         </xades:SigningCertificateV2></xades:SignedSignatureProperties>\
+         </xades:SigningCertificateV2>{role_xml}</xades:SignedSignatureProperties>\
          <xades:SignedDataObjectProperties>\
          <xades:DataObjectFormat ObjectReference=\"#ref-{id}\">\
          <xades:MimeType>{mime}</xades:MimeType></xades:DataObjectFormat>\

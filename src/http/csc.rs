@@ -447,6 +447,7 @@ pub async fn sign_doc(
             format,
             level: level(d.conformance_level.as_deref())?,
             pdf,
+            capacity: None,
         });
     }
     let sign = SignDoc {

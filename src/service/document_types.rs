@@ -5,6 +5,7 @@
 
 pub use crate::formats::cms::Level;
 use crate::formats::cms::SignatureAlgorithm;
+use crate::formats::representation::{capacity_approval, Capacity};
 use crate::formats::{pades, xml};
 use crate::hsm::SignAlgorithm;
 use crate::keys::Credential;
@@ -40,9 +41,13 @@ pub struct Document {
     pub format: Format,
     /// The baseline level to reach.
     pub level: Level,
-    /// For PDFs: reason, location, visible field, certification. The signer's name (`/Name`
-    /// and the visible text) is always taken from the certificate.
+    /// For PDFs: reason, location, visible field, certification, capacity. The signer's name
+    /// (`/Name` and the visible text) is always taken from the certificate.
     pub pdf: pades::Options,
+    /// For CAdES and XAdES: the capacity the document is signed in (signer-attributes-v2,
+    /// `SignerRoleV2`), covered by the approval ([`approved`]). A PDF's capacity is
+    /// `pdf.capacity`; this field is not read for PDFs.
+    pub capacity: Option<Capacity>,
 }
 
 /// A `signDoc` request.
@@ -149,14 +154,22 @@ pub(super) fn xml_error(e: &xml::Error) -> Error {
     Error::new(ErrorCode::InvalidXml, format!("{e} ({})", e.code()))
 }
 
-/// What a signer approves for a document: its SHA-256, or for a PDF signed with options the
-/// approval digest of the document and the options (`pades::approval_digest`).
+/// What a signer approves for a document: its SHA-256; for a PDF signed with options the
+/// approval digest of the document and the options (`pades::approval_digest`, which covers the
+/// options' capacity); for CAdES and XAdES signed in a `capacity` the approval of the
+/// document and the capacity (`representation::capacity_approval`). `capacity` is not read
+/// for PDFs.
 #[must_use]
-pub fn approved(format: Format, sha256: &[u8; 32], pdf: &pades::Options) -> [u8; 32] {
-    if format == Format::Pades {
-        pades::approval_digest(sha256, pdf)
-    } else {
-        *sha256
+pub fn approved(
+    format: Format,
+    sha256: &[u8; 32],
+    pdf: &pades::Options,
+    capacity: Option<&Capacity>,
+) -> [u8; 32] {
+    match (format, capacity) {
+        (Format::Pades, _) => pades::approval_digest(sha256, pdf),
+        (_, Some(capacity)) => capacity_approval(sha256, capacity),
+        (_, None) => *sha256,
     }
 }
 

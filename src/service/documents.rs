@@ -22,7 +22,7 @@ use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
 use crate::pki::tsa::ImprintHash;
 use crate::pki::{Ca, Pki};
-use crate::sam::{Sam, SignRequest};
+use crate::sam::{InCapacity, Sam, SignRequest};
 use crate::store::Store;
 use crate::types::{Digest, DocumentId, HashAlgorithm, UnixTime};
 
@@ -129,7 +129,9 @@ impl Documents {
             .documents
             .iter()
             .zip(&digests)
-            .map(|(d, digest)| Digest::sha256(approved(d.format, digest, &d.pdf)))
+            .map(|(d, digest)| {
+                Digest::sha256(approved(d.format, digest, &d.pdf, d.capacity.as_ref()))
+            })
             .collect();
         let sad = self
             .signing
@@ -194,6 +196,18 @@ impl Documents {
             return self.pades.sign_pdfs(&signer, request, hashes, &ctx).await;
         }
         let now = self.now();
+        // Each document signed in a capacity: the SAM checks its approval and claims it.
+        let capacities: Vec<Option<InCapacity<'_>>> = request
+            .documents
+            .iter()
+            .zip(&digests)
+            .map(|(d, digest)| {
+                d.capacity.as_ref().map(|capacity| InCapacity {
+                    sha256: *digest,
+                    capacity,
+                })
+            })
+            .collect();
         let raw = self
             .sam
             .sign(
@@ -204,7 +218,10 @@ impl Documents {
                     hashes,
                     scheme,
                     sign_algo,
-                    derive: crate::sam::Derive::Cades(UnixTime::from_secs(now)),
+                    derive: crate::sam::Derive::Cades {
+                        time: UnixTime::from_secs(now),
+                        capacities: &capacities,
+                    },
                     spent: None,
                 },
                 &ctx,
@@ -220,8 +237,14 @@ impl Documents {
             } else {
                 signature
             };
-            let prepared = cms::prepare(digest, &credential.certificate, Some(now))
-                .map_err(|e| format_error(&e))?;
+            // The same signed attributes as the SAM signed.
+            let prepared = cms::prepare(
+                digest,
+                &credential.certificate,
+                Some(now),
+                document.capacity.as_ref(),
+            )
+            .map_err(|e| format_error(&e))?;
             let signed = cms::assemble(
                 &prepared,
                 matches!(document.format, Format::Cades { attached: true })
@@ -296,6 +319,11 @@ impl Documents {
         let now = UnixTime::from_secs(self.now());
         // The issuing CA goes into `ds:KeyInfo`: a verifier with only the root builds the path.
         let chain = [self.pki.ca_certificate(crate::pki::Ca::Issuing).await?];
+        let capacities: Vec<Option<&Capacity>> = request
+            .documents
+            .iter()
+            .map(|d| d.capacity.as_ref())
+            .collect();
         let signed = self
             .sam
             .sign(
@@ -313,6 +341,7 @@ impl Documents {
                         signing_time: now,
                         algorithm,
                         chain: &chain,
+                        capacities: &capacities,
                     },
                     spent: None,
                 },

@@ -104,8 +104,14 @@ impl Pades {
             } else {
                 signature
             };
-            let attributes = cms::prepare(&prepared.digest(), &credential.certificate, None)
-                .map_err(|e| cms_error(&e))?;
+            // The same signed attributes as the SAM signed (with the options' capacity).
+            let attributes = cms::prepare(
+                &prepared.digest(),
+                &credential.certificate,
+                None,
+                prepared.capacity(),
+            )
+            .map_err(|e| cms_error(&e))?;
             let mut cms = cms::assemble(&attributes, None, &chain, signer.algorithm, &signature)
                 .map_err(|e| cms_error(&e))?;
             let mut level = Level::BB;

@@ -83,7 +83,8 @@ impl Documents {
         let options = stored_options(&row)?;
         let format = Format::parse(&row.format)
             .ok_or_else(|| Error::internal(format!("stored format {:?}", row.format)))?;
-        let approval = approved(format, &digest, &options);
+        // An upload keeps no capacity for CAdES and XAdES (a PDF's is in its options).
+        let approval = approved(format, &digest, &options, None);
         let approval_text = (format == Format::Pades)
             .then(|| options.approval_text())
             .flatten();

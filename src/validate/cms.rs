@@ -13,10 +13,12 @@ use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::KeyUsages;
 
 use super::chain::{self, Cert, Status};
-use super::report::{rfc3339, Indication, Qualification, SignatureReport, Signer, SubIndication};
+use super::report::{
+    rfc3339, CapacityReport, Indication, Qualification, SignatureReport, Signer, SubIndication,
+};
 use crate::formats::asn1::etsi::{QcStatement, SigningCertificateV2};
-use crate::formats::asn1::oid;
 use crate::formats::asn1::tsp::TstInfo;
+use crate::formats::asn1::{oid, signer_attributes};
 
 /// What validation may use besides the signature itself.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +104,8 @@ pub struct Checked {
     pub qualification: Qualification,
     /// The signature value (what a signature timestamp covers).
     pub signature_value: Vec<u8>,
+    /// The capacity claimed in the signed attributes (or XAdES `SignerRoleV2`).
+    pub capacity: Option<CapacityReport>,
 }
 
 impl Checked {
@@ -124,6 +128,7 @@ impl Checked {
             certificates: Vec::new(),
             qualification: Qualification::default(),
             signature_value: Vec::new(),
+            capacity: None,
         }
     }
 
@@ -162,14 +167,21 @@ impl Checked {
         })
     }
 
-    /// Copies what the checks found into a signature's report: the indication and findings
-    /// (replacing the report's), the signer, the chain, the qualification, the signer
-    /// certificate's revocation status and the proven signing time.
+    /// Copies what the checks found into a signature's report: the findings (after those the
+    /// report has already, whose failure came first and so still decides, unless a later
+    /// total failure overrides an indeterminate one), the signer, the chain, the
+    /// qualification, the signer certificate's revocation status, the proven signing time and
+    /// the capacity.
     pub(super) fn report_into(&self, r: &mut SignatureReport) {
-        r.indication = self.indication;
-        r.sub_indication = self.sub_indication;
-        r.errors.clone_from(&self.errors);
+        // An XML signature's report may hold a failure already (a reference it could not
+        // check): the checks after it must not turn it back into a pass.
+        if self.indication != Indication::TotalPassed && r.indication.yields_to(self.indication) {
+            r.indication = self.indication;
+            r.sub_indication = self.sub_indication;
+        }
+        r.errors.extend(self.errors.iter().cloned());
         r.signer.clone_from(&self.signer);
+        r.capacity.clone_from(&self.capacity);
         r.chain.clone_from(&self.chain);
         r.qualification = self.qualification.clone();
         r.revocation = match self.revocation {
@@ -413,6 +425,25 @@ pub fn qualification(cert: &Cert) -> Qualification {
     }
 }
 
+/// The capacity claimed in the signer-attributes-v2 signed attribute, if there is one in
+/// qsign's encoding ([`signer_attributes::capacity`]).
+///
+/// # Errors
+/// What is wrong with the attribute, in words.
+fn signer_capacity(
+    attrs: &[Attribute],
+) -> Result<Option<crate::formats::representation::Capacity>, String> {
+    let mut found = attrs.iter().filter(|a| a.oid == oid::SIGNER_ATTRIBUTES_V2);
+    let Some(attr) = found.next() else {
+        return Ok(None);
+    };
+    let mut values = attr.values.iter();
+    let (None, Some(value), None) = (found.next(), values.next(), values.next()) else {
+        return Err("signer-attributes-v2 must be one attribute with one value".into());
+    };
+    signer_attributes::capacity(value).map_err(|e| e.to_string())
+}
+
 /// Checks one CMS signature over `content`.
 #[must_use]
 pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
@@ -454,6 +485,20 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     out.claimed = attribute(&attrs, &oid::SIGNING_TIME)
         .and_then(|v| v.decode_as::<x509_cert::time::Time>().ok())
         .map(|t| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX));
+    // The capacity: a signed claim that does not parse, or whose two forms disagree, fails
+    // the signature (the signer signed something that cannot be read as meant).
+    match signer_capacity(&attrs) {
+        Ok(Some(capacity)) => out.capacity = Some(CapacityReport::from(&capacity)),
+        Ok(None) if attrs.iter().any(|a| a.oid == oid::SIGNER_ATTRIBUTES_V2) => {
+            out.errors.push(
+                "signer-attributes-v2 claims attributes this validator does not read; \
+                 they were ignored"
+                    .into(),
+            );
+        }
+        Ok(None) => {}
+        Err(why) => out.fail(Indication::TotalFailed, SubIndication::FormatFailure, why),
+    }
     // The signature timestamp.
     let unsigned: Vec<Attribute> = info
         .unsigned_attrs
@@ -581,5 +626,54 @@ pub fn assess(
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_already_in_the_report_is_not_turned_into_a_pass() {
+        let mut r = SignatureReport::new("s".into(), "XAdES");
+        r.fail(
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            "only SHA-256 digests are supported".into(),
+        );
+        Checked::new_passed().report_into(&mut r);
+        assert_eq!(r.indication, Indication::Indeterminate);
+        assert_eq!(r.sub_indication, Some(SubIndication::SigConstraintsFailure));
+        assert_eq!(r.errors, ["only SHA-256 digests are supported"]);
+        // A later total failure still decides over it, and every finding is kept.
+        let mut failed = Checked::new_passed();
+        failed.fail(
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "signer-attributes-v2: does not parse",
+        );
+        failed.report_into(&mut r);
+        assert_eq!(r.indication, Indication::TotalFailed);
+        assert_eq!(r.sub_indication, Some(SubIndication::FormatFailure));
+        assert_eq!(r.errors.len(), 2);
+        // A fresh report takes the checks' verdict.
+        let mut fresh = SignatureReport::new("t".into(), "CAdES");
+        failed.report_into(&mut fresh);
+        assert_eq!(fresh.indication, Indication::TotalFailed);
+    }
+
+    #[test]
+    fn a_capacity_attribute_that_does_not_parse_is_an_error_never_a_panic() {
+        assert_eq!(signer_capacity(&[]), Ok(None));
+        let garbage = Attribute {
+            oid: oid::SIGNER_ATTRIBUTES_V2,
+            values: der::asn1::SetOfVec::try_from(vec![
+                der::Any::from_der(b"\x02\x01\x05").unwrap()
+            ])
+            .unwrap(),
+        };
+        let why = signer_capacity(std::slice::from_ref(&garbage)).unwrap_err();
+        assert!(why.contains("signer-attributes-v2"), "{why}");
+        assert!(signer_capacity(&[garbage.clone(), garbage]).is_err());
     }
 }

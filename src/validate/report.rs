@@ -1,7 +1,11 @@
 //! The validation report, in the spirit of ETSI TS 119 102-2: an indication per signature with
 //! its sub-indication, and what was found on the way.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use crate::formats::representation::{Capacity, Mandate, Rule};
 
 /// The main indication (ETSI EN 319 102-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,6 +115,40 @@ pub struct SignatureReport {
     pub qualification: Qualification,
     /// PDF: which bytes the signature covers.
     pub coverage: Option<Coverage>,
+    /// The capacity the signature was made in, as signed with it (CAdES and PAdES
+    /// signer-attributes-v2, XAdES `SignerRoleV2`).
+    pub capacity: Option<CapacityReport>,
+}
+
+/// The capacity a signature was made in: a role in an organisation, under its rule of
+/// representation, possibly through a power of attorney.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CapacityReport {
+    /// The role signed in (`director`, `board`, ...).
+    pub role: String,
+    /// The organisation's name.
+    pub organisation: String,
+    /// Its CVR number.
+    pub cvr: String,
+    /// The rule of representation recorded with the signature.
+    pub rule: Option<String>,
+    /// The power of attorney used, if any.
+    pub mandate: Option<Mandate>,
+    /// All of it in words.
+    pub text: String,
+}
+
+impl From<&Capacity> for CapacityReport {
+    fn from(c: &Capacity) -> Self {
+        Self {
+            role: c.role.clone(),
+            organisation: c.organisation.clone(),
+            cvr: c.cvr.clone(),
+            rule: c.rule.clone(),
+            mandate: c.mandate.clone(),
+            text: c.text(),
+        }
+    }
 }
 
 impl SignatureReport {
@@ -131,6 +169,7 @@ impl SignatureReport {
             revocation: "unknown".into(),
             qualification: Qualification::default(),
             coverage: None,
+            capacity: None,
         }
     }
 
@@ -167,6 +206,25 @@ pub struct Change {
     pub allowed: bool,
 }
 
+/// Whether the signatures made for an organisation under one rule of representation bind it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RepresentationReport {
+    /// The organisation's CVR number.
+    pub cvr: String,
+    /// Its name, as the first signature for it says.
+    pub organisation: String,
+    /// The rule of representation, as the signatures recorded it.
+    pub rule: String,
+    /// Whether the signatures that passed, each signer counted once in the role they signed
+    /// in, meet the rule.
+    pub satisfied: bool,
+    /// Who signed as what: "role: signer's name", one per signer whose signature passed.
+    pub signed_as: Vec<String>,
+    /// What is still needed, in words ("1 more board"); a rule that does not parse says so
+    /// here.
+    pub missing: Vec<String>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -176,9 +234,90 @@ pub struct Report {
     pub signatures: Vec<SignatureReport>,
     /// The validation time, RFC 3339.
     pub validation_time: String,
+    /// For each organisation and rule of representation among the signatures' capacities:
+    /// whether the signatures meet the rule ([`representation`]).
+    pub representation: Vec<RepresentationReport>,
+}
+
+/// The representation check over a file's signatures: for each distinct (CVR, rule) among the
+/// capacities that record a rule, the signers whose signatures passed (TOTAL-PASSED), each
+/// counted once (by the certificate's subject) in the role of their first such signature,
+/// against the rule ([`Rule::satisfied`], [`Rule::missing`]). Signatures that did not pass do
+/// not count; a rule that does not parse is not met.
+#[must_use]
+pub fn representation(signatures: &[SignatureReport]) -> Vec<RepresentationReport> {
+    struct Group<'a> {
+        organisation: &'a str,
+        /// (signer's subject, role, signer's name), each subject once.
+        signers: Vec<(&'a str, &'a str, &'a str)>,
+    }
+    let mut groups: BTreeMap<(&str, &str), Group<'_>> = BTreeMap::new();
+    for s in signatures {
+        let Some(capacity) = &s.capacity else {
+            continue;
+        };
+        let Some(rule) = &capacity.rule else {
+            continue;
+        };
+        let group = groups
+            .entry((capacity.cvr.as_str(), rule.as_str()))
+            .or_insert_with(|| Group {
+                organisation: capacity.organisation.as_str(),
+                signers: Vec::new(),
+            });
+        let Some(signer) = &s.signer else {
+            continue;
+        };
+        if s.indication != Indication::TotalPassed
+            || group
+                .signers
+                .iter()
+                .any(|(subject, ..)| *subject == signer.subject)
+        {
+            continue;
+        }
+        let name = signer.name.as_deref().unwrap_or(signer.subject.as_str());
+        group
+            .signers
+            .push((signer.subject.as_str(), capacity.role.as_str(), name));
+    }
+    groups
+        .into_iter()
+        .map(|((cvr, rule), group)| {
+            let roles: Vec<&str> = group.signers.iter().map(|(_, role, _)| *role).collect();
+            let (satisfied, missing) = match Rule::parse(rule) {
+                Ok(parsed) => (parsed.satisfied(&roles), parsed.missing(&roles)),
+                Err(e) => (false, vec![format!("the rule does not parse: {e}")]),
+            };
+            RepresentationReport {
+                cvr: cvr.to_owned(),
+                organisation: group.organisation.to_owned(),
+                rule: rule.to_owned(),
+                satisfied,
+                signed_as: group
+                    .signers
+                    .iter()
+                    .map(|(_, role, name)| format!("{role}: {name}"))
+                    .collect(),
+                missing,
+            }
+        })
+        .collect()
 }
 
 impl Report {
+    /// A report of a file's signatures, with the representation check over them.
+    #[must_use]
+    pub fn new(file: &str, signatures: Vec<SignatureReport>, validation_time: String) -> Self {
+        let representation = representation(&signatures);
+        Self {
+            file: file.to_owned(),
+            signatures,
+            validation_time,
+            representation,
+        }
+    }
+
     /// The worst indication over all signatures (none: indeterminate).
     #[must_use]
     pub fn overall(&self) -> Indication {
@@ -228,4 +367,77 @@ pub fn rfc3339(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(subject: &str, role: &str, rule: Option<&str>, passed: bool) -> SignatureReport {
+        let mut r = SignatureReport::new(subject.to_owned(), "PAdES");
+        if !passed {
+            r.fail(
+                Indication::TotalFailed,
+                SubIndication::HashFailure,
+                "changed".into(),
+            );
+        }
+        r.signer = Some(Signer {
+            name: Some(subject.trim_start_matches("CN=").to_owned()),
+            subject: subject.to_owned(),
+            ..Signer::default()
+        });
+        r.capacity = Some(CapacityReport {
+            role: role.to_owned(),
+            organisation: "Rungstedlund A/S".into(),
+            cvr: "35408002".into(),
+            rule: rule.map(str::to_owned),
+            mandate: None,
+            text: String::new(),
+        });
+        r
+    }
+
+    #[test]
+    fn representation_counts_each_passed_signer_once_in_their_role() {
+        let rule = Some("director | board{2}");
+        let one = [signed("CN=Ann", "board", rule, true)];
+        let checked = representation(&one);
+        assert_eq!(checked.len(), 1);
+        assert_eq!(checked[0].rule, "director | board{2}");
+        assert!(!checked[0].satisfied);
+        assert_eq!(checked[0].missing, ["1 more board", "1 more director"]);
+        assert_eq!(checked[0].signed_as, ["board: Ann"]);
+        // The same signer twice counts once; a signature that failed does not count.
+        let not_enough = [
+            signed("CN=Ann", "board", rule, true),
+            signed("CN=Ann", "board", rule, true),
+            signed("CN=Bo", "board", rule, false),
+        ];
+        let checked = representation(&not_enough);
+        assert!(!checked[0].satisfied);
+        assert_eq!(checked[0].signed_as, ["board: Ann"]);
+        let two = [
+            signed("CN=Ann", "board", rule, true),
+            signed("CN=Bo", "board", rule, true),
+        ];
+        let checked = representation(&two);
+        assert!(checked[0].satisfied);
+        assert!(checked[0].missing.is_empty());
+        assert_eq!(checked[0].signed_as, ["board: Ann", "board: Bo"]);
+        // Without a rule nothing is checked; a rule that does not parse is not met.
+        assert!(representation(&[signed("CN=Cy", "director", None, true)]).is_empty());
+        let broken = representation(&[signed("CN=Cy", "director", Some("director |"), true)]);
+        assert!(!broken[0].satisfied);
+        assert!(broken[0].missing[0].starts_with("the rule does not parse"));
+        // Each (CVR, rule) is checked on its own.
+        let mut other = signed("CN=Di", "director", rule, true);
+        if let Some(c) = other.capacity.as_mut() {
+            c.cvr = "12345678".into();
+        }
+        let checked = representation(&[signed("CN=Ann", "board", rule, true), other]);
+        assert_eq!(checked.len(), 2);
+        assert!(checked.iter().any(|c| c.cvr == "12345678" && c.satisfied));
+        assert!(checked.iter().any(|c| c.cvr == "35408002" && !c.satisfied));
+    }
 }

@@ -12,7 +12,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::chain::Cert;
 use super::cms::{self, Checked, Material};
-use super::report::{baseline_level, Indication, SignatureReport, SubIndication};
+use super::report::{baseline_level, CapacityReport, Indication, SignatureReport, SubIndication};
+use crate::formats::representation::Capacity;
 use crate::formats::xml::{self, c14n, Element};
 
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -27,6 +28,8 @@ const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const MAX_SIGNATURES: usize = 100;
 /// The most references one signature may have.
 const MAX_REFERENCES: usize = 64;
+/// The most `ClaimedRole` elements read from one signature.
+const MAX_CLAIMED_ROLES: usize = 16;
 
 /// Canonical digests already computed in this document, by element (and the signature an
 /// enveloped transform leaves out): an element referenced many times is canonicalized once.
@@ -398,6 +401,12 @@ fn signature(
             .iter()
             .find(|e| is(e, XADES, "SigningTime"))
             .map(|e| text(e));
+        // A signed capacity that cannot be read as meant fails the signature.
+        match claimed_capacity(&found) {
+            Ok(Some(capacity)) => checked.capacity = Some(CapacityReport::from(&capacity)),
+            Ok(None) => {}
+            Err(why) => checked.fail(Indication::TotalFailed, SubIndication::FormatFailure, why),
+        }
     }
     let mut unsigned = Vec::new();
     if let Some(q) = xades {
@@ -454,6 +463,40 @@ fn signature(
     r.qualification = cms::qualification(&cert);
     r.level = Some(baseline_level(checked.proven.is_some(), embedded, archived).to_owned());
     r
+}
+
+/// The capacity claimed in the signed `SignerRoleV2`, if any. qsign writes it twice: in words
+/// and as its canonical JSON; the JSON (a `ClaimedRole` that is a JSON object) is read with
+/// [`Capacity::from_json`] and the same capacity must be claimed in words too. Roles claimed
+/// in words alone are not a capacity.
+fn claimed_capacity(signed: &[&Element]) -> Result<Option<Capacity>, String> {
+    let roles: Vec<String> = signed
+        .iter()
+        .filter(|e| is(e, XADES, "ClaimedRole"))
+        .take(MAX_CLAIMED_ROLES + 1)
+        .map(|e| text(e))
+        .collect();
+    if roles.len() > MAX_CLAIMED_ROLES {
+        return Err(format!(
+            "SignerRoleV2: more than {MAX_CLAIMED_ROLES} claimed roles"
+        ));
+    }
+    let mut capacities = roles.iter().filter(|t| t.trim_start().starts_with('{'));
+    let (Some(json), None) = (capacities.next(), capacities.next()) else {
+        return if roles.iter().any(|t| t.trim_start().starts_with('{')) {
+            Err("SignerRoleV2: more than one capacity".into())
+        } else {
+            Ok(None)
+        };
+    };
+    let capacity = Capacity::from_json(json).map_err(|e| format!("SignerRoleV2: {e}"))?;
+    let words = capacity.text();
+    if !roles.iter().any(|t| *t == words) {
+        return Err(
+            "SignerRoleV2: the role claimed in words does not agree with the capacity".into(),
+        );
+    }
+    Ok(Some(capacity))
 }
 
 /// The imprint an `ArchiveTimeStamp` covers: the archive input of the document as it stood

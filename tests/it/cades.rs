@@ -37,7 +37,7 @@ async fn sign(
         .await
         .unwrap();
     let digest: [u8; 32] = support::sha256(content).try_into().unwrap();
-    let prepared = cms::prepare(&digest, &issued.der, Some(svc.now())).unwrap();
+    let prepared = cms::prepare(&digest, &issued.der, Some(svc.now()), None).unwrap();
     let raw = svc
         .hsm
         .sign_with_wrapped(

@@ -796,7 +796,8 @@ pub async fn pades_sign(
     use qsign::formats::pades;
     use sha2::Digest as _;
     let prepared = pades::prepare(pdf, options, svc.now(), validation).unwrap();
-    let attributes = cms::prepare(&prepared.digest(), cert, None).unwrap();
+    // With the options' capacity, as the SAM signs it.
+    let attributes = cms::prepare(&prepared.digest(), cert, None, prepared.capacity()).unwrap();
     let raw = svc
         .hsm
         .sign_with_wrapped(

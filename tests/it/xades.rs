@@ -218,6 +218,7 @@ async fn xades_enveloping_and_detached_verify_with_xmlsec1() {
                 SignatureAlgorithm::EcdsaSha256,
                 "application/octet-stream",
                 svc.now(),
+                None,
             )
             .unwrap();
             let raw = svc

@@ -4,7 +4,9 @@ Usage: pyhanko_check.py ROOT.pem FILE.pdf [--lta] [--at UNIX]
 
 For each signature (and document timestamp), in file order: the field, whether it is a
 document timestamp, intact (digest matches), valid (signature verifies), trusted (chain to
-the root), the coverage and modification level pyHanko finds, and the DocMDP verdict. Then
+the root), the coverage and modification level pyHanko finds, the DocMDP verdict, and the
+attributes claimed in CAdES signer-attributes-v2 as pyHanko decodes them (attribute type ->
+values, e.g. "role" -> RoleSyntax with its directoryName; null without the attribute). Then
 whether the document security store is there and what it holds; with --lta, the AdES LTA
 validation of the newest signature (indication and sub-indication). Fetching is off: only
 what the file embeds counts. --at sets the validation time (the service under test may run
@@ -96,6 +98,23 @@ def lta(sig, root):
     }
 
 
+def claimed_attributes(status):
+    """The claimed attributes of signer-attributes-v2 as pyHanko decodes them."""
+    found = getattr(status, "cades_signer_attrs", None)
+    if found is None or found.claimed_attrs is None:
+        return None
+    out = {}
+    for info in found.claimed_attrs:
+        values = []
+        for value in info.attr_values:
+            try:
+                values.append(value.native)
+            except Exception as e:  # reported, never raised: the caller asserts on it
+                values.append(f"undecodable: {type(e).__name__}: {e}")
+        out[info.attr_type.native] = values
+    return out
+
+
 def main():
     root = load_root(sys.argv[1])
     with open(sys.argv[2], "rb") as f:
@@ -121,6 +140,7 @@ def main():
                     bottom_line=bool(getattr(status, "bottom_line", status.valid)),
                 )
                 if not timestamp:
+                    entry["claimed_attributes"] = claimed_attributes(status)
                     entry["signer_timestamp"] = status.timestamp_validity is not None
                     if status.timestamp_validity is not None:
                         entry["signer_timestamp_valid"] = bool(
@@ -145,7 +165,8 @@ def main():
                 out["lta"] = lta(regular[-1], root)
             except Exception as e:
                 out["lta"] = {"error": f"{type(e).__name__}: {e}"}
-    print(json.dumps(out))
+    # default=str: decoded ASN.1 values may hold bytes or dates.
+    print(json.dumps(out, default=str))
 
 
 if __name__ == "__main__":

@@ -228,7 +228,14 @@ pub(super) fn append_signature(
             ("F", Object::Int(132)),
             ("P", Object::Ref(page_num, 0)),
         ]);
-        let rect = if let (Some(v), Kind::Signature { signing_time, .. }) = (visible, kind) {
+        let rect = if let (
+            Some(v),
+            Kind::Signature {
+                options,
+                signing_time,
+            },
+        ) = (visible, kind)
+        {
             let [x1, y1, x2, y2] = v.rect;
             let (w, h) = (x2 - x1, y2 - y1);
             if !(w.is_finite() && h.is_finite() && w >= 8.0 && h >= 8.0) {
@@ -243,6 +250,12 @@ pub(super) fn append_signature(
                 (Some(o), None) => lines.push(format!("for {o}")),
                 (None, Some(c)) => lines.push(format!("for CVR {c}")),
                 (None, None) => {}
+            }
+            if let Some(c) = &options.capacity {
+                lines.push(format!(
+                    "as {} of {} (CVR {})",
+                    c.role, c.organisation, c.cvr
+                ));
             }
             lines.push(format!("{} UTC", display_time(*signing_time)?));
             let ap = appearance::appearance(&mut update, w, h, &lines);
@@ -327,9 +340,9 @@ pub(super) fn append_signature(
     let mut h = Sha256::new();
     h.update(bytes.get(..contents).unwrap_or_default());
     h.update(bytes.get(after..).unwrap_or_default());
-    let approval_text = match kind {
-        Kind::Signature { options, .. } => options.approval_text(),
-        Kind::DocTimeStamp => None,
+    let (approval_text, capacity) = match kind {
+        Kind::Signature { options, .. } => (options.approval_text(), options.capacity.clone()),
+        Kind::DocTimeStamp => (None, None),
     };
     Ok(Prepared {
         digest: h.finalize().into(),
@@ -337,6 +350,7 @@ pub(super) fn append_signature(
         original,
         range,
         approval_text,
+        capacity,
     })
 }
 

@@ -119,3 +119,61 @@ fn missing_pages_and_bad_rectangles_are_refused() {
         Err(Error::Options(_))
     ));
 }
+
+#[test]
+fn the_approval_covers_the_capacity_and_is_unchanged_without_one() {
+    use crate::formats::representation::Capacity;
+    use sha2::{Digest as _, Sha256};
+
+    let document = [3u8; 32];
+    let plain = Options {
+        reason: Some("Tenant".into()),
+        ..Options::default()
+    };
+    // Without a capacity the text and the digest are what they always were: approvals made
+    // before capacities existed still sign.
+    let text = "reason=\"Tenant\"\nlocation=null\ncontact=null\ncertify=false\nvisible=none\n";
+    assert_eq!(plain.approval_text().as_deref(), Some(text));
+    let mut h = Sha256::new();
+    h.update(b"qsign-pdf-approval-v1\0");
+    h.update(document);
+    h.update(text.as_bytes());
+    let today: [u8; 32] = h.finalize().into();
+    assert_eq!(approval_digest(&document, &plain), today);
+    assert_eq!(approval_digest(&document, &Options::default()), document);
+
+    let capacity = |role: &str| Capacity {
+        role: role.into(),
+        organisation: "Rungstedlund A/S".into(),
+        cvr: "35408002".into(),
+        rule: Some("director | board{2}".into()),
+        mandate: None,
+    };
+    let with = |c: Capacity| Options {
+        capacity: Some(c),
+        ..plain.clone()
+    };
+    let director = approval_digest(&document, &with(capacity("director")));
+    let board = approval_digest(&document, &with(capacity("board")));
+    assert_ne!(director, board, "two capacities, two approvals");
+    assert_ne!(director, today);
+    let director_text = with(capacity("director")).approval_text().unwrap();
+    assert!(director_text.starts_with(text));
+    assert!(director_text.ends_with(&capacity("director").approval_line()));
+    // A capacity alone is an option: the approval is no longer the document's digest.
+    let only = Options {
+        capacity: Some(capacity("board")),
+        ..Options::default()
+    };
+    assert_ne!(approval_digest(&document, &only), document);
+
+    // The prepared revision keeps the capacity (for its CMS), and its approval covers it.
+    let original = minimal();
+    let sha: [u8; 32] = Sha256::digest(&original).into();
+    let prepared = prepare(original.clone(), &only, 1_790_000_000, None).unwrap();
+    assert_eq!(prepared.capacity(), Some(&capacity("board")));
+    assert_eq!(prepared.approval(), approval_digest(&sha, &only));
+    let plain_prepared = prepare(original, &Options::default(), 1_790_000_000, None).unwrap();
+    assert_eq!(plain_prepared.capacity(), None);
+    assert_eq!(plain_prepared.approval(), sha);
+}

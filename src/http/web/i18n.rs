@@ -164,6 +164,13 @@ texts! {
     result_passed: "valid", "gyldig";
     result_failed: "NOT valid", "IKKE gyldig";
     result_indeterminate: "could not be fully checked", "kunne ikke kontrolleres fuldt ud";
+    capacity_label: "Signed as", "Underskrevet som";
+    representation_title: "Authority to sign for an organisation", "Tegningsret for en virksomhed";
+    rule_label: "rule", "regel";
+    rule_met: "the rule is met", "reglen er opfyldt";
+    rule_not_met: "the rule is NOT met", "reglen er IKKE opfyldt";
+    signed_by: "Signed", "Underskrevet";
+    still_needed: "Still needed", "Mangler stadig";
     none: "—", "—";
     orgs_title: "Your organisations", "Dine virksomheder";
     orgs_none: "You are not a member of any organisation.", "Du er ikke medlem af nogen virksomhed.";

@@ -43,6 +43,19 @@ pub struct SignatureView {
     whole_file: bool,
     changes: Vec<(String, bool)>,
     errors: Vec<String>,
+    /// The capacity signed in, in words.
+    capacity: Option<String>,
+}
+
+/// One representation check of the report, in words.
+#[derive(Debug, Clone)]
+pub struct RepresentationView {
+    organisation: String,
+    cvr: String,
+    rule: String,
+    met: bool,
+    signed_as: String,
+    missing: String,
 }
 
 /// The report, in words.
@@ -53,6 +66,7 @@ pub struct ReportView {
     time: String,
     count: usize,
     signatures: Vec<SignatureView>,
+    representation: Vec<RepresentationView>,
     json_b64: String,
 }
 
@@ -119,7 +133,32 @@ impl ReportView {
                         .flatten()
                         .filter_map(|e| e.as_str().map(str::to_owned))
                         .collect(),
+                    capacity: s
+                        .pointer("/capacity/text")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 }
+            })
+            .collect();
+        let joined = |v: &Value, separator: &str| {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(separator)
+        };
+        let representation = report["representation"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| RepresentationView {
+                organisation: text(r.get("organisation")),
+                cvr: text(r.get("cvr")),
+                rule: text(r.get("rule")),
+                met: r["satisfied"] == Value::Bool(true),
+                signed_as: joined(&r["signed_as"], ", "),
+                missing: joined(&r["missing"], " / "),
             })
             .collect();
         let (verdict, class) = if signatures.is_empty() {
@@ -138,6 +177,7 @@ impl ReportView {
             time: text(report.get("validation_time")),
             count: signatures.len(),
             signatures,
+            representation,
             json_b64: base64::engine::general_purpose::STANDARD.encode(json),
         }
     }
