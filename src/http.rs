@@ -9,6 +9,7 @@ mod documents;
 pub mod error;
 mod extract;
 mod idp;
+mod mandates;
 mod ops;
 mod orgs;
 mod page;

@@ -92,6 +92,12 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// Too many requests from one address to a public endpoint: slow down.
     RateLimited,
+    /// A change that does not fit the state of what it changes (accepting a revoked power of
+    /// attorney, approving one's own request).
+    InvalidState,
+    /// A power of attorney that cannot be used for this (revoked, expired, another scope, not
+    /// assigned to the signer).
+    MandateInvalid,
 }
 
 impl ErrorCode {
@@ -138,6 +144,8 @@ impl ErrorCode {
         Self::FormRejected,
         Self::QuotaExceeded,
         Self::RateLimited,
+        Self::InvalidState,
+        Self::MandateInvalid,
     ];
 
     /// The wire form.
@@ -185,6 +193,8 @@ impl ErrorCode {
             Self::FormRejected => "form_rejected",
             Self::QuotaExceeded => "quota_exceeded",
             Self::RateLimited => "rate_limited",
+            Self::InvalidState => "invalid_state",
+            Self::MandateInvalid => "mandate_invalid",
         }
     }
 
@@ -228,6 +238,8 @@ impl ErrorCode {
             Self::FormRejected => "Go back, reload the page and send the form again. If it keeps happening, allow cookies for this site; never send a qsign form from another site's page.",
             Self::QuotaExceeded => "Sign or cancel one of the documents waiting for you, or wait until they expire, then upload again.",
             Self::RateLimited => "Wait a moment and send the request again; a client that needs more should use its own time-stamping or validation.",
+            Self::InvalidState => "Reload the power of attorney to see where it stands: an offer is accepted by the other side, a request approved by the organisation asked, and a refused or revoked one is over for good.",
+            Self::MandateInvalid => "Ask the organisation that granted the power of attorney, or your own administrator, for a current one that covers this and is assigned to you.",
         }
     }
 
@@ -296,6 +308,12 @@ impl ErrorCode {
             }
             Self::QuotaExceeded => "Too many documents are waiting for a signature on this account.",
             Self::RateLimited => "Too many requests from this address; slow down.",
+            Self::InvalidState => {
+                "That change does not fit where the power of attorney stands now (or is the other side's to make)."
+            }
+            Self::MandateInvalid => {
+                "The power of attorney is not valid for this: revoked, expired, of another scope, or not yours to use."
+            }
         }
     }
 }
@@ -472,6 +490,8 @@ mod tests {
                 "form_rejected",
                 "quota_exceeded",
                 "rate_limited",
+                "invalid_state",
+                "mandate_invalid",
             ]
         );
     }

@@ -15,14 +15,14 @@ const CVR: &str = "35408002";
 const OTHER_CVR: &str = "25313763";
 
 /// An externally authenticated person at High: a fresh token each call (tokens activate once).
-struct Person {
+pub(crate) struct Person {
     sub: String,
     given: String,
     family: String,
 }
 
 impl Person {
-    fn new(sub: &str, given: &str, family: &str) -> Self {
+    pub(crate) fn new(sub: &str, given: &str, family: &str) -> Self {
         Self {
             sub: sub.into(),
             given: given.into(),
@@ -30,7 +30,7 @@ impl Person {
         }
     }
 
-    fn token(&self, svc: &Service, approval: Option<Value>) -> String {
+    pub(crate) fn token(&self, svc: &Service, approval: Option<Value>) -> String {
         let t = svc.now();
         support::broker_token(
             &support::broker_key(),
@@ -46,7 +46,7 @@ impl Person {
     }
 
     /// Provisions the person (first use) and answers their id and username.
-    async fn provision(&self, svc: &Service) -> (String, String) {
+    pub(crate) async fn provision(&self, svc: &Service) -> (String, String) {
         let (status, body) = get(svc, "/v1/orgs", &self.token(svc, None)).await;
         assert_eq!(status, 200, "{body}");
         let (id, _) = svc
@@ -67,11 +67,11 @@ async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn get(svc: &Service, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(svc: &Service, path: &str, token: &str) -> (u16, Value) {
     send(reqwest::Client::new().get(svc.url(path)).bearer_auth(token)).await
 }
 
-async fn post(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Value) {
     send(
         reqwest::Client::new()
             .post(svc.url(path))
