@@ -186,6 +186,45 @@ enum OrgCommand {
     },
     /// List organisations.
     List,
+    /// Powers of attorney between organisations (and persons).
+    Mandate {
+        #[command(subcommand)]
+        command: MandateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MandateCommand {
+    /// Grant a power of attorney, active at once (audited with the actor `system`).
+    Grant {
+        /// The granting organisation's CVR number.
+        #[arg(long)]
+        from: String,
+        /// The organisation that is to hold it.
+        #[arg(long, conflicts_with = "to_user", required_unless_present = "to_user")]
+        to_cvr: Option<String>,
+        /// The person who is to hold it (username).
+        #[arg(long)]
+        to_user: Option<String>,
+        /// `sign_on_behalf`, `use_seal` or a theme (`accounting`).
+        #[arg(long)]
+        scope: String,
+        /// Valid from now for this many days (at most five years).
+        #[arg(long)]
+        days: u32,
+    },
+    /// List the powers of attorney an organisation granted and holds.
+    List {
+        /// CVR number.
+        #[arg(long)]
+        cvr: String,
+    },
+    /// Revoke a power of attorney at once.
+    Revoke {
+        /// The mandate id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod documents;
 pub mod error;
 mod extract;
 mod idp;
+mod mandates;
 mod ops;
 mod orgs;
 mod page;

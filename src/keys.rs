@@ -7,6 +7,7 @@
 //! key: only the `sam` module does that, after checking signature activation data.
 
 pub mod algo;
+mod mandates;
 pub mod policy;
 
 use std::sync::Arc;

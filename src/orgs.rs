@@ -7,6 +7,8 @@
 //! `use_seal`, each use activated by the member's own factor and audited under the
 //! organisation with the member as actor. Every change is audited under `org:<cvr>`.
 
+pub mod mandates;
+
 use sha2::{Digest as _, Sha256};
 
 use crate::audit::{self, Audit, Context, Event};

@@ -10,7 +10,7 @@
 //! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
 //! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance), `signHash`, `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
-//! | `orgs` | [`Organisations`] | organisations, members, rights and seals |
+//! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
 //! | `trust` | [`Trust`] | the PKI's public side: CA certificates, CRLs, OCSP, RFC 3161 time-stamps |
 //! | `account` | [`Account`] | a person's own factors and history, the support view |
@@ -32,6 +32,7 @@ mod document_types;
 mod documents;
 pub mod error;
 mod login;
+mod mandates;
 mod orgs;
 mod pdf;
 mod review;
@@ -57,6 +58,7 @@ use crate::store::Store;
 pub use crate::formats::pades::{Options as PdfOptions, Visible as PdfVisible};
 pub use crate::keys::policy::Scal;
 pub use crate::keys::{Credential, Kind as CredentialKind, Status as CredentialStatus};
+pub use crate::orgs::mandates::{Listed as ListedMandate, MandateGrant};
 pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow};
@@ -68,6 +70,7 @@ pub use document_types::{level_name, parse_level, Document, Format, Level, SignD
 pub use documents::Documents;
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
+pub use mandates::{MandateTerms, PersonMandates};
 pub use orgs::Organisations;
 pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};

@@ -14,9 +14,9 @@
 //! One module per aggregate, each with its typed rows and its queries written once for both
 //! back ends: [`keys`] (settings and wrapped service keys), [`persons`] (persons and their
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
-//! [`sad`] (signature activation uses), [`documents`], [`orgs`], [`audit`], [`pki`], and
-//! [`tags`] (integrity tags of rows older than the records key). The statements are bound by
-//! the small macros below, so an aggregate reads as its SQL.
+//! [`sad`] (signature activation uses), [`documents`], [`orgs`], [`mandates`] (powers of
+//! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
+//! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -97,6 +97,7 @@ pub mod credentials;
 pub mod documents;
 pub mod keys;
 pub mod login;
+pub mod mandates;
 pub mod orgs;
 pub mod persons;
 pub mod pki;
@@ -109,6 +110,7 @@ pub use credentials::CredentialRow;
 pub use documents::DocumentRow;
 pub use keys::StoredKey;
 pub use login::{OauthCodeRow, OauthRequestRow};
+pub use mandates::{MandateAssignmentRow, MandateRow};
 pub use orgs::{InvitationRow, MemberRow, OrganisationRow};
 pub use persons::{PasskeyRow, PersonRow};
 pub use pki::CertificateRow;

@@ -273,6 +273,124 @@ pub enum Event {
         /// Whether the rule is met with it.
         complete: bool,
     },
+    /// A grantor's administrator offered a power of attorney (it waits for the grantee).
+    MandateOffered {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+        /// What it allows.
+        scope: String,
+        /// Unix seconds.
+        valid_from: i64,
+        /// Unix seconds.
+        valid_until: i64,
+    },
+    /// A grantee's administrator asked for a power of attorney (it waits for the grantor).
+    MandateRequested {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+        /// What it allows.
+        scope: String,
+        /// Unix seconds.
+        valid_from: i64,
+        /// Unix seconds.
+        valid_until: i64,
+    },
+    /// The operator granted a power of attorney, active at once.
+    MandateGranted {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+        /// What it allows.
+        scope: String,
+        /// Unix seconds.
+        valid_from: i64,
+        /// Unix seconds.
+        valid_until: i64,
+    },
+    /// The grantee accepted an offered power of attorney: active.
+    MandateAccepted {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+    },
+    /// The grantor approved a requested power of attorney: active.
+    MandateApproved {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+    },
+    /// An offer or a request of a power of attorney was refused.
+    MandateRefused {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+    },
+    /// A power of attorney was revoked (by the grantor), renounced (by the grantee) or
+    /// withdrawn before it was active.
+    MandateRevoked {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<String>,
+        /// The holding person, when a person holds it.
+        grantee_person: Option<PersonId>,
+    },
+    /// The holding organisation's administrator gave a power of attorney to a member.
+    MandateAssigned {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number.
+        grantee_cvr: String,
+        /// The member.
+        person: PersonId,
+    },
+    /// The holding organisation's administrator took a power of attorney from a member.
+    MandateUnassigned {
+        /// Mandate id.
+        mandate: String,
+        /// The granting organisation's CVR number.
+        grantor: String,
+        /// The holding organisation's CVR number.
+        grantee_cvr: String,
+        /// The member.
+        person: PersonId,
+    },
 }
 
 impl Event {

@@ -1,11 +1,15 @@
 //! `qsign org add|list`: the operator registers an organisation and its first administrator.
+//! `qsign org mandate grant|list|revoke`: the operator's powers of attorney between them.
 
-use super::OrgCommand;
+use super::{MandateCommand, OrgCommand};
 use crate::app::{App, HsmSetup};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
+use crate::orgs::mandates::{Acting, Action, Grantee, Scope, Terms};
 use crate::orgs::Cvr;
+use crate::store::MandateRow;
+use crate::types::PersonId;
 
 pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
     let setup = HsmSetup::from_config(&config)?;
@@ -37,8 +41,100 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            OrgCommand::Mandate { command } => mandate(&opened, command).await,
         };
         opened.store.close().await;
         result
     })
+}
+
+/// `qsign org mandate …`: grants (active at once), lists and revokes powers of attorney, each
+/// change audited with the actor `system`.
+async fn mandate(app: &App, command: MandateCommand) -> anyhow::Result<()> {
+    let mandates = app.orgs.mandates();
+    let now = clock::SystemClock.now().unix_timestamp();
+    match command {
+        MandateCommand::Grant {
+            from,
+            to_cvr,
+            to_user,
+            scope,
+            days,
+        } => {
+            let grantor = Cvr::parse(&from)?;
+            let grantee = match (to_cvr, to_user) {
+                (Some(cvr), None) => Grantee::Organisation(Cvr::parse(&cvr)?),
+                (None, Some(username)) => {
+                    let person = app
+                        .store
+                        .person_by_username(&username)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no such user {username:?}"))?;
+                    Grantee::Person(PersonId::parse(&person.id)?)
+                }
+                _ => anyhow::bail!("name the grantee: --to-cvr or --to-user, one of them"),
+            };
+            let terms = Terms {
+                scope: Scope::parse(&scope)?,
+                valid_from: now,
+                valid_until: now.saturating_add(i64::from(days).saturating_mul(86_400)),
+            };
+            let row = mandates
+                .grant(&grantor, &grantee, &terms, &Context::system(), now)
+                .await?;
+            println!(
+                "granted {} by CVR {} to {} ({}) until {}",
+                row.id,
+                row.grantor_cvr,
+                holder(&row),
+                row.scope,
+                row.valid_until
+            );
+        }
+        MandateCommand::List { cvr } => {
+            let cvr = Cvr::parse(&cvr)?;
+            for m in mandates.listed(&cvr).await? {
+                let direction = if m.row.grantor_cvr == cvr.as_str() {
+                    "granted"
+                } else {
+                    "received"
+                };
+                println!(
+                    "{}\t{}\t{direction}\t{}\t{}\t{}\t{}\t{}",
+                    m.row.id,
+                    m.row.state,
+                    m.row.grantor_cvr,
+                    holder(&m.row),
+                    m.row.scope,
+                    m.row.valid_from,
+                    m.row.valid_until
+                );
+                for a in &m.assignments {
+                    println!("\tassigned to {} ({})", a.username, a.person);
+                }
+            }
+        }
+        MandateCommand::Revoke { id } => {
+            let row = mandates
+                .change(
+                    Acting::Operator,
+                    &id,
+                    Action::Revoke,
+                    &Context::system(),
+                    now,
+                )
+                .await?;
+            println!("revoked {}", row.id);
+        }
+    }
+    Ok(())
+}
+
+/// Who holds a mandate, for the listing.
+fn holder(row: &MandateRow) -> String {
+    match (&row.grantee_cvr, &row.grantee_person) {
+        (Some(cvr), _) => format!("CVR {cvr}"),
+        (None, Some(person)) => format!("person {person}"),
+        (None, None) => String::new(),
+    }
 }

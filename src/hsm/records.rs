@@ -121,6 +121,32 @@ pub enum Record<'a> {
         /// May use the seal.
         use_seal: bool,
     },
+    /// A power of attorney: who grants whom what, for how long, and in which state.
+    Mandate {
+        /// Mandate id.
+        id: &'a str,
+        /// The granting organisation's CVR number.
+        grantor_cvr: &'a str,
+        /// The holding organisation's CVR number, when an organisation holds it.
+        grantee_cvr: Option<&'a str>,
+        /// The holding person's id, when a person holds it.
+        grantee_person: Option<&'a str>,
+        /// What it allows.
+        scope: &'a str,
+        /// Unix seconds.
+        valid_from: i64,
+        /// Unix seconds.
+        valid_until: i64,
+        /// `offered`, `requested`, `active`, `refused` or `revoked`.
+        state: &'a str,
+    },
+    /// A mandate held by an organisation, assigned to one of its members.
+    MandateAssignment {
+        /// Mandate id.
+        mandate: &'a str,
+        /// Person id.
+        person: &'a str,
+    },
 }
 
 impl Record<'_> {
@@ -248,6 +274,31 @@ impl Record<'_> {
                     flag(use_seal).to_vec(),
                 ],
             ),
+            Self::Mandate {
+                id,
+                grantor_cvr,
+                grantee_cvr,
+                grantee_person,
+                scope,
+                valid_from,
+                valid_until,
+                state,
+            } => (
+                "mandate",
+                vec![
+                    id.into(),
+                    grantor_cvr.into(),
+                    grantee_cvr.unwrap_or_default().into(),
+                    grantee_person.unwrap_or_default().into(),
+                    scope.into(),
+                    valid_from.to_be_bytes().to_vec(),
+                    valid_until.to_be_bytes().to_vec(),
+                    state.into(),
+                ],
+            ),
+            Self::MandateAssignment { mandate, person } => {
+                ("mandate-assignment", vec![mandate.into(), person.into()])
+            }
         };
         let mut out = b"qsign-record-v1\0".to_vec();
         out.extend_from_slice(purpose.as_bytes());
@@ -330,6 +381,8 @@ impl Record<'_> {
             Self::Invitation { .. } => "invitation",
             Self::ExternalSubject { .. } => "external subject",
             Self::Membership { .. } => "membership",
+            Self::Mandate { .. } => "mandate",
+            Self::MandateAssignment { .. } => "mandate assignment",
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn status(code: ErrorCode) -> StatusCode {
             StatusCode::TOO_MANY_REQUESTS
         }
         ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-        ErrorCode::AlreadyExists => StatusCode::CONFLICT,
+        ErrorCode::AlreadyExists | ErrorCode::InvalidState => StatusCode::CONFLICT,
         ErrorCode::InsufficientLoa => StatusCode::FORBIDDEN,
         ErrorCode::CredentialNotFound => StatusCode::NOT_FOUND,
         ErrorCode::CredentialSuspended
@@ -75,9 +75,10 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
         ErrorCode::PdfNoChangesAllowed | ErrorCode::CaseClosed => StatusCode::CONFLICT,
         ErrorCode::InvalidCvr | ErrorCode::UnusableInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Forbidden | ErrorCode::RightMissing | ErrorCode::FormRejected => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorCode::Forbidden
+        | ErrorCode::RightMissing
+        | ErrorCode::FormRejected
+        | ErrorCode::MandateInvalid => StatusCode::FORBIDDEN,
     }
 }
 

@@ -12,7 +12,9 @@ use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{cases, credentials, csc, documents, error, idp, ops, orgs, pki, validate, web};
+use super::{
+    cases, credentials, csc, documents, error, idp, mandates, ops, orgs, pki, validate, web,
+};
 use crate::config::Config;
 use crate::service::Service;
 use crate::telemetry::Metrics;
@@ -108,6 +110,12 @@ pub fn router(state: AppState) -> Router {
         "/v1/orgs/{cvr}/cases/{id}" => get(cases::get),
         "/v1/orgs/{cvr}/cases/{id}/document" => get(cases::document),
         "/v1/orgs/{cvr}/cases/{id}/signing" => post(cases::signing),
+        "/v1/orgs/{cvr}/mandates" => get(mandates::list).post(mandates::offer),
+        "/v1/orgs/{cvr}/mandate-requests" => post(mandates::request),
+        "/v1/orgs/{cvr}/mandates/{id}/assignments" => post(mandates::assign),
+        "/v1/orgs/{cvr}/mandates/{id}/{action}" => post(mandates::change),
+        "/v1/me/mandates" => get(mandates::mine),
+        "/v1/me/mandates/{id}/{action}" => post(mandates::change_mine),
         "/v1/documents/{id}/sign" => post(documents::sign),
         "/v1/documents/{id}/signed" => get(documents::signed),
         "/pki/ca/{file}" => get(pki::ca_certificate),

@@ -95,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         "/org/{cvr}/invite" => post(org::invite),
         "/org/{cvr}/members/{person}/rights" => post(org::set_right),
         "/org/{cvr}/members/{person}/remove" => post(org::remove),
+        "/org/{cvr}/mandates/{id}/revoke" => post(org::revoke_mandate),
         "/help" => get(help::help),
         "/support" => get(help::support),
         "/lang" => get(language),

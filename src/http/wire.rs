@@ -359,7 +359,7 @@ mod tests {
 
     use super::check::{compare, documented, request_shape, response_shape, Shape, Side};
     use super::{Ceremony, Location};
-    use crate::http::{cases, credentials, csc, documents, idp, ops, orgs, validate};
+    use crate::http::{cases, credentials, csc, documents, idp, mandates, ops, orgs, validate};
 
     response_samples! {
         Ceremony => [Ceremony { state: "d6c1c0e4".into(), options: json!({}) }];
@@ -441,6 +441,14 @@ mod tests {
             get "/v1/orgs/{cvr}/cases/{id}" - 200 [cases::Case],
             post "/v1/orgs/{cvr}/cases/{id}/signing" [cases::SigningRequest]
                 201 [documents::UploadResponse],
+            get "/v1/orgs/{cvr}/mandates" - 200 [mandates::Mandates],
+            post "/v1/orgs/{cvr}/mandates" [mandates::OfferRequest] 201 [mandates::Mandate],
+            post "/v1/orgs/{cvr}/mandate-requests" [mandates::MandateRequest]
+                201 [mandates::Mandate],
+            post "/v1/orgs/{cvr}/mandates/{id}/assignments" [mandates::AssignmentRequest] 204 -,
+            post "/v1/orgs/{cvr}/mandates/{id}/{action}" - 200 [mandates::Mandate],
+            get "/v1/me/mandates" - 200 [mandates::MyMandates],
+            post "/v1/me/mandates/{id}/{action}" - 200 [mandates::Mandate],
             post "/v1/validate" [validate::ValidateRequest] 200 {},
             post "/csc/v2/info" - 200 [c::InfoResponse],
             post "/csc/v2/auth/login" - 200 [c::LoginResponse],

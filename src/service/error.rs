@@ -95,6 +95,12 @@ pub enum ErrorCode {
     /// A signing case that takes no (further) signature: complete, expired, or signed by
     /// someone else while this signature was made.
     CaseClosed,
+    /// A change that does not fit the state of what it changes (accepting a revoked power of
+    /// attorney, approving one's own request).
+    InvalidState,
+    /// A power of attorney that cannot be used for this (revoked, expired, another scope, not
+    /// assigned to the signer).
+    MandateInvalid,
 }
 
 impl ErrorCode {
@@ -142,6 +148,8 @@ impl ErrorCode {
         Self::QuotaExceeded,
         Self::RateLimited,
         Self::CaseClosed,
+        Self::InvalidState,
+        Self::MandateInvalid,
     ];
 
     /// The wire form.
@@ -190,6 +198,8 @@ impl ErrorCode {
             Self::QuotaExceeded => "quota_exceeded",
             Self::RateLimited => "rate_limited",
             Self::CaseClosed => "case_closed",
+            Self::InvalidState => "invalid_state",
+            Self::MandateInvalid => "mandate_invalid",
         }
     }
 
@@ -234,6 +244,8 @@ impl ErrorCode {
             Self::QuotaExceeded => "Sign or cancel one of the documents waiting for you, or wait until they expire, then upload again.",
             Self::RateLimited => "Wait a moment and send the request again; a client that needs more should use its own time-stamping or validation.",
             Self::CaseClosed => "Open the case again: if another member signed meanwhile, sign its current version; a complete or expired case takes no further signature.",
+            Self::InvalidState => "Reload the power of attorney to see where it stands: an offer is accepted by the other side, a request approved by the organisation asked, and a refused or revoked one is over for good.",
+            Self::MandateInvalid => "Ask the organisation that granted the power of attorney, or your own administrator, for a current one that covers this and is assigned to you.",
         }
     }
 
@@ -303,6 +315,12 @@ impl ErrorCode {
             Self::QuotaExceeded => "Too many documents are waiting for a signature on this account.",
             Self::RateLimited => "Too many requests from this address; slow down.",
             Self::CaseClosed => "The signing case is complete, expired, or changed while you signed.",
+            Self::InvalidState => {
+                "That change does not fit where the power of attorney stands now (or is the other side's to make)."
+            }
+            Self::MandateInvalid => {
+                "The power of attorney is not valid for this: revoked, expired, of another scope, or not yours to use."
+            }
         }
     }
 }
@@ -479,6 +497,8 @@ mod tests {
                 "form_rejected",
                 "quota_exceeded",
                 "rate_limited",
+                "invalid_state",
+                "mandate_invalid",
             ]
         );
     }

@@ -42,7 +42,7 @@ fn member_id(member: &str) -> Result<PersonId, Error> {
     PersonId::parse(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
 }
 
-fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
+pub(super) fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
     if principal.loa >= loa {
         Ok(())
     } else {

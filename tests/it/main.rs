@@ -21,6 +21,7 @@ mod durability;
 mod hsm;
 mod identity;
 mod layering;
+mod mandates;
 mod orgs;
 mod pades;
 mod pki;

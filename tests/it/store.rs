@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use qsign::store::{
     AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow, CheckpointRow,
-    CredentialRow, DocumentRow, Error, InvitationRow, MemberRow, OauthCodeRow, OauthRequestRow,
-    OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey, Tagged,
+    CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow, MandateRow, MemberRow,
+    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey, Tagged,
 };
 
 use crate::support;
@@ -177,6 +177,43 @@ fn invitation(id: &str, cvr: &str, invited: Option<&str>) -> InvitationRow {
         created_at: NOW,
         expires_at: LATER,
         mac: Some(vec![5; 32]),
+    }
+}
+
+/// A mandate of `grantor` held by an organisation or a person (or, wrongly, both or neither),
+/// `offered`, valid from `NOW` until `LATER`.
+fn mandate(
+    id: &str,
+    grantor: &str,
+    grantee_cvr: Option<&str>,
+    grantee_person: Option<&str>,
+    created_at: i64,
+) -> MandateRow {
+    MandateRow {
+        id: id.into(),
+        grantor_cvr: grantor.into(),
+        grantee_cvr: grantee_cvr.map(Into::into),
+        grantee_person: grantee_person.map(Into::into),
+        scope: "sign_on_behalf".into(),
+        valid_from: NOW,
+        valid_until: LATER,
+        state: "offered".into(),
+        created_at,
+        updated_at: created_at,
+        mac: Some(vec![6; 32]),
+    }
+}
+
+/// A mandate's assignment to `p`, with the names the store joins from `persons`.
+fn assignment(mandate: &str, p: &PersonRow, assigned_at: i64) -> MandateAssignmentRow {
+    MandateAssignmentRow {
+        mandate: mandate.into(),
+        person: p.id.clone(),
+        username: p.username.clone(),
+        given_name: p.given_name.clone(),
+        family_name: p.family_name.clone(),
+        assigned_at,
+        mac: Some(vec![7; 32]),
     }
 }
 
@@ -469,6 +506,8 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "enrolment_codes",
             "external_subjects",
             "login_throttle",
+            "mandate_assignments",
+            "mandates",
             "oauth_codes",
             "oauth_requests",
             "org_invitations",
@@ -1270,6 +1309,121 @@ async fn organisations(store: &Store) {
     );
 }
 
+/// Powers of attorney: round trips, a taken id, exactly one known grantee and an ordered window
+/// (constraints), the lists by organisation (granted or held, oldest first) and by person,
+/// state changes conditional on the state read, and assignments (upserted with a new time and
+/// tag, joined with the person's names, for known mandates and persons, deleted once).
+async fn mandates(store: &Store) {
+    let [alice, bob] = add_persons(store, ["alice", "bob"]).await;
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organisation(&organisation(CVR)).await.unwrap();
+    tx.insert_organisation(&organisation(OTHER_CVR))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let held = mandate("m-1", CVR, Some(OTHER_CVR), None, NOW);
+    let personal = mandate("m-2", OTHER_CVR, None, Some(&alice.id), NOW + 1);
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_mandate(&held).await.unwrap();
+    tx.insert_mandate(&personal).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_conflict(in_tx!(store, |tx| tx.insert_mandate(&held)));
+    for bad in [
+        mandate("m-3", CVR, None, None, NOW),
+        mandate("m-4", CVR, Some(OTHER_CVR), Some(&alice.id), NOW),
+        mandate("m-5", "00000000", Some(OTHER_CVR), None, NOW),
+        mandate("m-6", CVR, Some("00000000"), None, NOW),
+        mandate("m-7", CVR, None, Some("nobody"), NOW),
+        MandateRow {
+            valid_until: NOW,
+            ..mandate("m-8", CVR, Some(OTHER_CVR), None, NOW)
+        },
+    ] {
+        assert_dangling(in_tx!(store, |tx| tx.insert_mandate(&bad)));
+    }
+    assert_eq!(store.mandate("m-1").await.unwrap(), Some(held.clone()));
+    assert_eq!(store.mandate("m-3").await.unwrap(), None);
+    assert_eq!(store.mandates_of(CVR).await.unwrap(), [held.clone()]);
+    assert_eq!(
+        store.mandates_of(OTHER_CVR).await.unwrap(),
+        [held.clone(), personal.clone()],
+        "held and granted, oldest first"
+    );
+    assert_eq!(
+        store.mandates_of_person(&alice.id).await.unwrap(),
+        [personal]
+    );
+    assert!(store.mandates_of_person(&bob.id).await.unwrap().is_empty());
+
+    // A state change happens only from the state read, once.
+    let active = MandateRow {
+        state: "active".into(),
+        updated_at: NOW + 10,
+        mac: Some(vec![9; 32]),
+        ..held.clone()
+    };
+    assert!(!in_tx!(store, |tx| tx.update_mandate_state(&active, "requested")).unwrap());
+    assert_eq!(store.mandate("m-1").await.unwrap(), Some(held));
+    assert!(in_tx!(store, |tx| tx.update_mandate_state(&active, "offered")).unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.update_mandate_state(&active, "offered")).unwrap(),
+        "moved once"
+    );
+    assert_eq!(store.mandate("m-1").await.unwrap(), Some(active));
+
+    // Assignments.
+    let to_bob = assignment("m-1", &bob, NOW + 20);
+    let to_alice = assignment("m-1", &alice, NOW + 21);
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_mandate_assignment(&to_bob).await.unwrap();
+    tx.upsert_mandate_assignment(&to_alice).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.mandate_assignment("m-1", &bob.id).await.unwrap(),
+        Some(to_bob.clone())
+    );
+    assert_eq!(
+        store.mandate_assignment("m-2", &bob.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.mandate_assignments("m-1").await.unwrap(),
+        [to_alice.clone(), to_bob.clone()],
+        "by username"
+    );
+    assert!(store.mandate_assignments("m-2").await.unwrap().is_empty());
+    assert_eq!(
+        store.mandate_assignments_of(&bob.id).await.unwrap(),
+        [to_bob.clone()]
+    );
+    let renewed = MandateAssignmentRow {
+        assigned_at: NOW + 30,
+        mac: Some(vec![8; 32]),
+        ..to_bob
+    };
+    in_tx!(store, |tx| tx.upsert_mandate_assignment(&renewed)).unwrap();
+    assert_eq!(
+        store.mandate_assignment("m-1", &bob.id).await.unwrap(),
+        Some(renewed)
+    );
+    assert_dangling(in_tx!(store, |tx| tx
+        .upsert_mandate_assignment(&assignment("m-9", &bob, NOW))));
+    assert_dangling(in_tx!(store, |tx| tx
+        .upsert_mandate_assignment(&assignment("m-1", &person("nobody"), NOW))));
+    assert!(in_tx!(store, |tx| tx.delete_mandate_assignment("m-1", &bob.id)).unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.delete_mandate_assignment("m-1", &bob.id)).unwrap(),
+        "deleted once"
+    );
+    assert!(store
+        .mandate_assignments_of(&bob.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.mandate_assignments("m-1").await.unwrap(), [to_alice]);
+}
+
 /// The audit log: appends under the lock and the head they move, a taken seq, ranges, every
 /// filter of a query (newest first), checkpoints (the first per seq kept, in order), and a
 /// second appender waiting for the first.
@@ -1784,6 +1938,7 @@ macro_rules! store_suite {
                 documents,
                 organisations,
                 signing_cases,
+                mandates,
                 audit,
                 pki,
                 tags,

@@ -187,6 +187,15 @@ texts! {
     invite_title: "Invite a member", "Invitér et medlem";
     invite: "Invite", "Invitér";
     org_audit: "Audit trail", "Revisionsspor";
+    mandates_title: "Powers of attorney", "Fuldmagter";
+    mandates_none: "No powers of attorney.", "Ingen fuldmagter.";
+    mandate_granted_to: "Granted to", "Givet til";
+    mandate_received_from: "Received from", "Modtaget fra";
+    mandate_scope: "Scope", "Omfang";
+    mandate_valid: "Valid", "Gyldig";
+    mandate_state: "State", "Status";
+    mandate_assigned_to: "Assigned to", "Tildelt";
+    msg_mandate_revoked: "The power of attorney is revoked.", "Fuldmagten er tilbagekaldt.";
     help_title: "Help", "Hjælp";
     help_intro: "Every error page names a code and a support reference. Find the code below to see what it means and what you can do. If you contact support, give them the support reference.", "Hver fejlside angiver en kode og en supportreference. Find koden nedenfor for at se, hvad den betyder, og hvad du kan gøre. Giv supportreferencen, hvis du kontakter support.";
     codes_title: "Error codes", "Fejlkoder";
@@ -280,6 +289,8 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::QuotaExceeded => "Underskriv eller annullér et af de dokumenter, der venter på dig, eller vent til de udløber, og upload så igen.",
         ErrorCode::RateLimited => "Vent et øjeblik, og send forespørgslen igen.",
         ErrorCode::CaseClosed => "Åbn sagen igen: hvis et andet medlem har underskrevet imens, så underskriv den nuværende version; en færdig eller udløbet sag kan ikke underskrives mere.",
+        ErrorCode::InvalidState => "Genindlæs fuldmagten for at se, hvor den står: et tilbud accepteres af den anden part, en anmodning godkendes af den adspurgte virksomhed, og en afvist eller tilbagekaldt fuldmagt er slut for altid.",
+        ErrorCode::MandateInvalid => "Bed virksomheden, der gav fuldmagten, eller din egen administrator om en gældende fuldmagt, der dækker dette og er tildelt dig.",
     }
 }
 
@@ -312,6 +323,15 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "right_granted" => ("Right granted", "Rettighed givet"),
         "right_revoked" => ("Right withdrawn", "Rettighed fjernet"),
         "organisation_created" => ("Organisation registered", "Virksomhed registreret"),
+        "mandate_offered" => ("Power of attorney offered", "Fuldmagt tilbudt"),
+        "mandate_requested" => ("Power of attorney requested", "Fuldmagt anmodet"),
+        "mandate_granted" => ("Power of attorney granted", "Fuldmagt givet"),
+        "mandate_accepted" => ("Power of attorney accepted", "Fuldmagt accepteret"),
+        "mandate_approved" => ("Power of attorney approved", "Fuldmagt godkendt"),
+        "mandate_refused" => ("Power of attorney refused", "Fuldmagt afvist"),
+        "mandate_revoked" => ("Power of attorney revoked", "Fuldmagt tilbagekaldt"),
+        "mandate_assigned" => ("Power of attorney assigned", "Fuldmagt tildelt"),
+        "mandate_unassigned" => ("Power of attorney withdrawn", "Fuldmagt frataget"),
         _ => ("", ""),
     };
     if t.lang == "da" {

@@ -1,7 +1,8 @@
 //! Business administration: an administrator sees the members and their rights, invites,
 //! grants and revokes `sign_on_behalf` and `use_seal`, and reads the organisation's audit
-//! trail; members join with an invitation code. Changes need a High session (the service says
-//! so with `insufficient_loa`, shown as a page that points to the step-up).
+//! trail and the powers of attorney it granted and holds (revoking them); members join with an
+//! invitation code. Changes need a High session (the service says so with `insufficient_loa`,
+//! shown as a page that points to the step-up).
 
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -9,8 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{Chrome, Row, Session, SignedIn};
-use crate::service::{Error, ErrorCode, Grants, Loa, MemberRow, Organisations as Orgs, Right};
+use super::{Chrome, Row, Session, SignedIn, Texts};
+use crate::service::{
+    rfc3339, Error, ErrorCode, Grants, ListedMandate, Loa, MemberRow, Organisations as Orgs, Right,
+};
 
 page_chrome!(OrgsPage, OrgPage);
 
@@ -87,7 +90,58 @@ struct OrgPage<'a> {
     high: bool,
     message: Option<String>,
     members: Vec<MemberRow>,
+    mandates: Vec<MandateItem>,
     audit: Vec<Row>,
+}
+
+/// A power of attorney on the organisation's page.
+#[derive(Debug, Clone)]
+struct MandateItem {
+    id: String,
+    /// "Granted to" or "Received from", in the reader's language.
+    direction: &'static str,
+    /// The other party: an organisation (with its CVR) or a person.
+    party: String,
+    scope: String,
+    /// RFC 3339 (the page's script shows them in the reader's time zone).
+    valid_from: String,
+    valid_until: String,
+    state: String,
+    /// The members it is assigned to (usernames).
+    assigned: String,
+    /// Still in force or open: either side may revoke it.
+    revocable: bool,
+}
+
+impl MandateItem {
+    fn new(t: &Texts, cvr: &str, m: &ListedMandate) -> Self {
+        let granted = m.row.grantor_cvr == cvr;
+        let party = if granted {
+            match (&m.row.grantee_cvr, &m.grantee_username) {
+                (Some(holder), _) => format!("{} (CVR {holder})", m.grantee_name),
+                (None, Some(username)) => format!("{} ({username})", m.grantee_name),
+                (None, None) => m.grantee_name.clone(),
+            }
+        } else {
+            format!("{} (CVR {})", m.grantor_name, m.row.grantor_cvr)
+        };
+        let assigned: Vec<&str> = m.assignments.iter().map(|a| a.username.as_str()).collect();
+        Self {
+            id: m.row.id.clone(),
+            direction: if granted {
+                t.mandate_granted_to
+            } else {
+                t.mandate_received_from
+            },
+            party,
+            scope: m.row.scope.clone(),
+            valid_from: rfc3339(m.row.valid_from),
+            valid_until: rfc3339(m.row.valid_until),
+            state: m.row.state.clone(),
+            assigned: assigned.join(", "),
+            revocable: ["offered", "requested", "active"].contains(&m.row.state.as_str()),
+        }
+    }
 }
 
 /// What happened, for the message on the page.
@@ -121,6 +175,12 @@ async fn render_org(
             "only the organisation's administrators see this page",
         ));
     }
+    let mandates = orgs
+        .organisation_mandates(&session.principal, cvr)
+        .await?
+        .iter()
+        .map(|m| MandateItem::new(session.web.t, cvr.trim(), m))
+        .collect();
     let audit = orgs
         .organisation_audit(&session.principal, cvr, 100)
         .await?
@@ -135,6 +195,7 @@ async fn render_org(
         high: session.principal.loa >= Loa::High,
         message,
         members,
+        mandates,
         audit,
     }))
 }
@@ -149,6 +210,7 @@ pub async fn page(
     let message = match done.done.as_str() {
         "right" => Some(t.msg_right_changed.to_owned()),
         "removed" => Some(t.msg_member_removed.to_owned()),
+        "mandate" => Some(t.msg_mandate_revoked.to_owned()),
         _ => None,
     };
     render_org(&orgs, &session, &cvr, message).await
@@ -223,4 +285,21 @@ pub async fn remove(
     orgs.remove_member(&session.principal, &cvr, &person, session.request_id())
         .await?;
     Ok(Redirect::to(&format!("/org/{cvr}?done=removed")).into_response())
+}
+
+/// `POST /org/{cvr}/mandates/{id}/revoke` (administrators of either side, High).
+pub async fn revoke_mandate(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path((cvr, id)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let request_id = session.request_id();
+    orgs.change_mandate(
+        &session.principal,
+        Some(cvr.as_str()),
+        &id,
+        "revoke",
+        request_id,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=mandate")).into_response())
 }
