@@ -122,7 +122,14 @@ pub async fn open(
 ) -> Result<(StatusCode, Json<Case>), Error> {
     let days = query.days.unwrap_or(14);
     let view = documents
-        .open_case(&principal, &cvr, &query.title, days, body.to_vec(), request_id)
+        .open_case(
+            &principal,
+            &cvr,
+            &query.title,
+            days,
+            body.to_vec(),
+            request_id,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }

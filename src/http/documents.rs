@@ -90,34 +90,34 @@ pub(super) fn pdf_options(
     page: Option<u32>,
     rect: Option<&str>,
 ) -> Result<PdfOptions, Error> {
-        let visible = match (page, rect) {
-            (None, None) => None,
-            (page, Some(rect)) => {
-                let numbers: Vec<f64> = rect
-                    .split(',')
-                    .map(|n| n.trim().parse::<f64>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| bad_rect())?;
-                let rect: [f64; 4] = numbers.try_into().map_err(|_| bad_rect())?;
-                Some(PdfVisible {
-                    page: page.unwrap_or(1),
-                    rect,
-                    signer: String::new(),
-                    organisation: None,
-                    cvr: None,
-                })
-            }
-            (Some(_), None) => return Err(bad_rect()),
-        };
-        Ok(PdfOptions {
-            name: None,
-            reason,
-            location,
-            contact_info,
-            certify,
-            visible,
-            capacity: None,
-        })
+    let visible = match (page, rect) {
+        (None, None) => None,
+        (page, Some(rect)) => {
+            let numbers: Vec<f64> = rect
+                .split(',')
+                .map(|n| n.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad_rect())?;
+            let rect: [f64; 4] = numbers.try_into().map_err(|_| bad_rect())?;
+            Some(PdfVisible {
+                page: page.unwrap_or(1),
+                rect,
+                signer: String::new(),
+                organisation: None,
+                cvr: None,
+            })
+        }
+        (Some(_), None) => return Err(bad_rect()),
+    };
+    Ok(PdfOptions {
+        name: None,
+        reason,
+        location,
+        contact_info,
+        certify,
+        visible,
+        capacity: None,
+    })
 }
 
 fn bad_rect() -> Error {

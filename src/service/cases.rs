@@ -118,7 +118,8 @@ impl Documents {
             }
             (None, Some(id)) => {
                 let grant = orgs
-                    .mandate_usable(&principal.person, id, &cvr, "sign_on_behalf", now)
+                    .mandates()
+                    .usable(&principal.person, id, &cvr, "sign_on_behalf", now)
                     .await?;
                 (PROXY_ROLE.to_owned(), Some(grant.to_mandate()))
             }
@@ -226,7 +227,8 @@ impl Documents {
         let holds = self
             .signing
             .orgs
-            .mandates_usable_by(&principal.person, now)
+            .mandates()
+            .usable_by(&principal.person, now)
             .await?
             .iter()
             .any(|m| m.grantor_cvr == cvr.as_str());
@@ -361,7 +363,12 @@ impl Documents {
     ///
     /// # Errors
     /// `invalid_cvr`, `forbidden`, `not_found`.
-    pub async fn case(&self, principal: &Principal, cvr: &str, id: &str) -> Result<CaseView, Error> {
+    pub async fn case(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        id: &str,
+    ) -> Result<CaseView, Error> {
         let cvr = Cvr::parse(cvr)?;
         let case = self.visible_case(principal, &cvr, id).await?;
         self.view(case).await

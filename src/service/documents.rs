@@ -522,8 +522,7 @@ impl Documents {
             (Format::XadesEnveloped | Format::XadesEnveloping, _) => {
                 self.cpu
                     .run(move || -> Result<_, Error> {
-                        xml::parse(&content, xml::Limits::default())
-                            .map_err(|e| xml_error(&e))?;
+                        xml::parse(&content, xml::Limits::default()).map_err(|e| xml_error(&e))?;
                         Ok(content)
                     })
                     .await??

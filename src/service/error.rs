@@ -497,6 +497,7 @@ mod tests {
                 "form_rejected",
                 "quota_exceeded",
                 "rate_limited",
+                "case_closed",
                 "invalid_state",
                 "mandate_invalid",
             ]

@@ -66,7 +66,12 @@ async fn set_role(svc: &Service, admin: &Person, person: &str, role: &str, grant
 
 /// Signs a document of the native flow with the employee credential, approved (over `digest`)
 /// in the broker token; answers the status and body.
-async fn sign_document(svc: &Service, who: &Person, document: &Value, hash: &Value) -> (u16, Value) {
+async fn sign_document(
+    svc: &Service,
+    who: &Person,
+    document: &Value,
+    hash: &Value,
+) -> (u16, Value) {
     let token = who.token(svc, None);
     let employee = org_credential(svc, &token, "employee")
         .await
@@ -84,8 +89,12 @@ async fn sign_document(svc: &Service, who: &Person, document: &Value, hash: &Val
 
 /// The validation report of a PDF.
 async fn validate(svc: &Service, pdf: &[u8]) -> Value {
-    let (status, report) =
-        send(reqwest::Client::new().post(svc.url("/v1/validate")).body(pdf.to_vec())).await;
+    let (status, report) = send(
+        reqwest::Client::new()
+            .post(svc.url("/v1/validate"))
+            .body(pdf.to_vec()),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     report
 }
@@ -123,12 +132,18 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     let contract = sample_pdf(2, "1.7", 0);
     let open = |who: &Person| {
         reqwest::Client::new()
-            .post(svc.url(&format!("/v1/orgs/{CVR}/cases?title=Lease%20of%20Rungstedlund")))
+            .post(svc.url(&format!(
+                "/v1/orgs/{CVR}/cases?title=Lease%20of%20Rungstedlund"
+            )))
             .bearer_auth(who.token(&svc, None))
             .body(contract.clone())
     };
     let (status, body) = send(open(&bo)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
 
     // The administrator sets the rule and the roles.
     let (status, body) = send(
@@ -159,15 +174,21 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     // Carl holds no role: refused, whatever role he names.
     for role in ["board", "director"] {
         let (status, body) = signing(&carl, json!({"role": role})).await;
-        assert_eq!((status, body["error"].as_str()), (403, Some("right_missing")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (403, Some("right_missing")),
+            "{body}"
+        );
     }
 
     // Bo prepares his signature as a board member: the approval covers the capacity.
-    let (status, document) = signing(&bo, json!({"role": "board", "reason": "Board approval"})).await;
+    let (status, document) =
+        signing(&bo, json!({"role": "board", "reason": "Board approval"})).await;
     assert_eq!(status, 201, "{document}");
     let approval = document["approval"].as_str().unwrap();
     assert!(
-        approval.contains("capacity=") && approval.contains("\"role\":\"board\"")
+        approval.contains("capacity=")
+            && approval.contains("\"role\":\"board\"")
             && approval.contains("director | board{2}"),
         "{approval}"
     );
@@ -179,42 +200,70 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     let (status, body) = sign_document(&svc, &bo, &document, &document["digest"]).await;
     assert_eq!(status, 200, "{body}");
 
-    let (_, case) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &bo.token(&svc, None)).await;
+    let (_, case) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/cases/{id}"),
+        &bo.token(&svc, None),
+    )
+    .await;
     assert_eq!(case["state"], "open", "{case}");
     assert_eq!(case["signatures"][0]["role"], "board");
     assert_eq!(case["signatures"][0]["name"], "Bo Bestyrelse");
     assert_eq!(case["missing"], json!(["1 more board", "1 more director"]));
     let once = case_pdf(&svc, &bo, &id).await;
     let report = validate(&svc, &once).await;
-    assert_eq!(report["signatures"][0]["capacity"]["role"], "board", "{report}");
+    assert_eq!(
+        report["signatures"][0]["capacity"]["role"], "board",
+        "{report}"
+    );
     assert_eq!(report["representation"][0]["satisfied"], false, "{report}");
     assert_eq!(report["representation"][0]["rule"], "director | board{2}");
 
     // Bo cannot sign twice.
     let (status, body) = signing(&bo, json!({"role": "board"})).await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("case_closed")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("case_closed")),
+        "{body}"
+    );
 
     // Bent prepares a signature, then loses the role before signing: refused at once.
     let (status, bents) = signing(&bent, json!({"role": "board"})).await;
     assert_eq!(status, 201, "{bents}");
     set_role(&svc, &admin, &bent_id, "board", false).await;
     let (status, body) = sign_document(&svc, &bent, &bents, &bents["digest"]).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("right_missing")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("right_missing")),
+        "{body}"
+    );
 
     // Berit completes it.
     let (status, document) = signing(&berit, json!({"role": "board"})).await;
     assert_eq!(status, 201, "{document}");
     let (status, body) = sign_document(&svc, &berit, &document, &document["digest"]).await;
     assert_eq!(status, 200, "{body}");
-    let (_, case) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &berit.token(&svc, None)).await;
+    let (_, case) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/cases/{id}"),
+        &berit.token(&svc, None),
+    )
+    .await;
     assert_eq!(case["state"], "complete", "{case}");
     assert_eq!(case["missing"], json!([]));
     let (status, body) = signing(&berit, json!({"role": "board"})).await;
-    assert_eq!((status, body["error"].as_str()), (409, Some("case_closed")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("case_closed")),
+        "{body}"
+    );
 
     // The result: both signatures in one PDF, accepted by pdfsig and pyHanko; the rule met.
     let done = case_pdf(&svc, &admin, &id).await;
-    assert!(done.starts_with(&once), "each signature is an incremental revision");
+    assert!(
+        done.starts_with(&once),
+        "each signature is an incremental revision"
+    );
     crate::pades::assert_valid(&svc, &done, 2, false, "the case's PDF").await;
     let report = validate(&svc, &done).await;
     assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
@@ -228,12 +277,23 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
         .map(|s| s.as_str().unwrap())
         .collect();
     assert_eq!(signed_as.len(), 2, "{report}");
-    assert!(signed_as.iter().all(|s| s.contains("board")), "{signed_as:?}");
+    assert!(
+        signed_as.iter().all(|s| s.contains("board")),
+        "{signed_as:?}"
+    );
 
     // The organisation's audit trail has the case opened and both signatures.
-    let (_, audit) = get(&svc, &format!("/v1/orgs/{CVR}/audit"), &admin.token(&svc, None)).await;
+    let (_, audit) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/audit"),
+        &admin.token(&svc, None),
+    )
+    .await;
     let text = audit.to_string();
-    assert!(text.contains("case_opened") || text.contains("CaseOpened"), "{text}");
+    assert!(
+        text.contains("case_opened") || text.contains("CaseOpened"),
+        "{text}"
+    );
     assert_eq!(
         text.matches("case_signed").count() + text.matches("CaseSigned").count(),
         2,
@@ -243,7 +303,16 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     // Someone outside the organisation sees nothing of it.
     let stranger = Person::new("stranger-1", "Sven", "Stranger");
     stranger.provision(&svc).await;
-    let (status, body) = get(&svc, &format!("/v1/orgs/{CVR}/cases/{id}"), &stranger.token(&svc, None)).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/cases/{id}"),
+        &stranger.token(&svc, None),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
     svc.stop().await;
 }

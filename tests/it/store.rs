@@ -16,7 +16,8 @@ use std::time::Duration;
 use qsign::store::{
     AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow, CheckpointRow,
     CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow, MandateRow, MemberRow,
-    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey, Tagged,
+    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey,
+    Tagged,
 };
 
 use crate::support;
