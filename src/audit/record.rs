@@ -260,6 +260,20 @@ pub enum Event {
         /// SHA-256 hex of the document.
         sha256: String,
     },
+    /// A document was signed on behalf of an organisation (in a role, or under a power of
+    /// attorney); recorded under that organisation.
+    SignedInCapacity {
+        /// CVR number of the organisation signed for.
+        cvr: String,
+        /// The role signed in (`proxy` under a power of attorney).
+        role: String,
+        /// The power of attorney used, if any.
+        mandate: Option<String>,
+        /// The organisation holding that power of attorney, if one does.
+        holder_cvr: Option<String>,
+        /// SHA-256 hex of the document as uploaded.
+        document_sha256: String,
+    },
     /// A signature became part of a signing case.
     CaseSigned {
         /// CVR number.

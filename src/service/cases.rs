@@ -470,6 +470,34 @@ impl Documents {
         .await
     }
 
+    /// Records in the organisation's own audit trail that a document was signed on its
+    /// behalf (the signature itself is audited under the credential's organisation).
+    pub(super) async fn record_capacity_signature(
+        &self,
+        principal: &Principal,
+        row: &DocumentRow,
+        capacity: &Capacity,
+        request_id: Option<String>,
+    ) -> Result<(), Error> {
+        let ctx = person_ctx(principal, request_id);
+        let event = Event::SignedInCapacity {
+            cvr: capacity.cvr.clone(),
+            role: capacity.role.clone(),
+            mandate: capacity.mandate.as_ref().map(|m| m.id.clone()),
+            holder_cvr: capacity.mandate.as_ref().and_then(|m| m.holder_cvr.clone()),
+            document_sha256: row.sha256.clone().unwrap_or_default(),
+        };
+        self.signing
+            .audit
+            .record(
+                &ctx.entry(org_subject(&capacity.cvr), event),
+                unix_now_ms(&self.clock),
+            )
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?;
+        Ok(())
+    }
+
     /// After a case document was signed: the signed revision becomes the case's, if the case
     /// is still at the revision it was made over; the case is complete once the rule holds.
     ///

@@ -657,6 +657,8 @@ impl Documents {
             .ok_or_else(|| Error::internal("no signature"))?;
         self.store.set_document_signed(id, &signed).await?;
         if let Some((capacity, credential)) = on_behalf {
+            self.record_capacity_signature(principal, &row, &capacity, request_id.clone())
+                .await?;
             self.record_in_case(principal, &row, &capacity, &credential, &signed, request_id)
                 .await?;
         }

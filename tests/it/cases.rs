@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::orgs::{get, org_credential, post, send, Person};
-use crate::signing::details;
+use crate::signing::{csc, details};
 use crate::support::{sample_pdf, Service};
 
 const CVR: &str = "35408002";
@@ -76,13 +76,38 @@ async fn sign_document(
     let employee = org_credential(svc, &token, "employee")
         .await
         .expect("employee credential");
-    let mut approval = details(&employee, &[("contract.pdf", b"placeholder")]);
+    sign_uploaded(svc, who, &employee, document, hash).await
+}
+
+/// Signs a document of the native flow with `credential`: the SAD from `credentials/authorize`
+/// over `hash`, approved in `who`'s broker token (an approval token is for the CSC calls
+/// only), then `POST /v1/documents/{id}/sign` with the SAD. Answers the authorization's
+/// refusal, or the signature's status and body.
+pub(crate) async fn sign_uploaded(
+    svc: &Service,
+    who: &Person,
+    credential: &str,
+    document: &Value,
+    hash: &Value,
+) -> (u16, Value) {
+    let mut approval = details(credential, &[("contract.pdf", b"placeholder")]);
     approval[0]["documentDigests"][0]["hash"] = hash.clone();
+    let (status, auth) = csc(
+        svc,
+        "credentials/authorize",
+        &who.token(svc, Some(approval)),
+        &json!({"credentialID": credential, "numSignatures": 1, "hashes": [hash],
+            "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"}),
+    )
+    .await;
+    if status != 200 {
+        return (status, auth);
+    }
     post(
         svc,
         &format!("/v1/documents/{}/sign", document["id"].as_str().unwrap()),
-        &who.token(svc, Some(approval)),
-        &json!({"credentialID": employee}),
+        &who.token(svc, None),
+        &json!({"credentialID": credential, "SAD": auth["SAD"]}),
     )
     .await
 }

@@ -788,3 +788,162 @@ fn the_operator_grants_lists_and_revokes_mandates_on_the_command_line() {
     assert_eq!(code, 1);
     assert!(err.contains("cannot revoke"), "{err}");
 }
+
+impl World {
+    /// Offers B a `sign_on_behalf` mandate of A for `secs`, accepted by B and assigned to M;
+    /// answers its id.
+    async fn mandate_for_member(&self, secs: i64) -> String {
+        let now = self.svc.now();
+        let offer = json!({"scope": "sign_on_behalf", "valid_from": now,
+            "valid_until": now + secs, "to_cvr": B});
+        let (status, offered) = self
+            .post(&self.a_admin, &format!("/v1/orgs/{A}/mandates"), offer)
+            .await;
+        assert_eq!(status, 201, "{offered}");
+        let id = offered["id"].as_str().unwrap().to_owned();
+        let (status, _) = self
+            .post(
+                &self.b_admin,
+                &format!("/v1/orgs/{B}/mandates/{id}/accept"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, body) = self
+            .post(
+                &self.b_admin,
+                &format!("/v1/orgs/{B}/mandates/{id}/assignments"),
+                json!({"person": self.member_id.to_string(), "assigned": true}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        id
+    }
+
+    /// `POST /v1/documents` of a PDF by `who`, on behalf of A under mandate `id`.
+    async fn upload_for_a(&self, who: &Person, id: &str, pdf: &[u8]) -> (u16, Value) {
+        crate::orgs::send(
+            reqwest::Client::new()
+                .post(self.svc.url(&format!(
+                    "/v1/documents?format=pades&level=B-T&cvr={A}&mandate={id}"
+                )))
+                .bearer_auth(who.token(&self.svc, None))
+                .body(pdf.to_vec()),
+        )
+        .await
+    }
+
+    /// Signs an uploaded document with `who`'s employee credential of B, approved in the
+    /// broker token.
+    async fn sign_as_b(&self, who: &Person, uploaded: &Value) -> (u16, Value) {
+        let token = who.token(&self.svc, None);
+        let employee = crate::orgs::org_credential_of(&self.svc, &token, "employee", B)
+            .await
+            .expect("employee credential of B");
+        crate::cases::sign_uploaded(&self.svc, who, &employee, uploaded, &uploaded["digest"]).await
+    }
+}
+
+/// The mandate used to sign: B's member signs a PDF on behalf of A with B's employee
+/// credential; the signature carries the mandate (read back by qsign's validator, accepted by
+/// pdfsig and pyHanko); someone without the assignment is refused; a revocation between
+/// approval and signature stops the signature; after the window the mandate cannot be used;
+/// both organisations' audit trails show the signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signs_for_the_grantor_within_the_mandate_and_not_after_revocation_or_the_window()
+{
+    let w = world().await;
+    let id = w.mandate_for_member(3600).await;
+    let contract = support::sample_pdf(1, "1.7", 0);
+
+    let (status, uploaded) = w.upload_for_a(&w.member, &id, &contract).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let approval = uploaded["approval"].as_str().unwrap();
+    assert!(
+        approval.contains("\"role\":\"proxy\"") && approval.contains(&id),
+        "{approval}"
+    );
+    let (status, body) = w.sign_as_b(&w.member, &uploaded).await;
+    assert_eq!(status, 200, "{body}");
+    let r = reqwest::Client::new()
+        .get(w.svc.url(body["signed"].as_str().unwrap()))
+        .bearer_auth(w.member.token(&w.svc, None))
+        .send()
+        .await
+        .unwrap();
+    let pdf = r.bytes().await.unwrap().to_vec();
+    crate::pades::assert_valid(&w.svc, &pdf, 1, false, "signed under a mandate").await;
+    let (status, report) = crate::orgs::send(
+        reqwest::Client::new()
+            .post(w.svc.url("/v1/validate"))
+            .body(pdf.clone()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let capacity = &report["signatures"][0]["capacity"];
+    assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(
+        (
+            &capacity["role"],
+            &capacity["cvr"],
+            &capacity["mandate"]["id"],
+            &capacity["mandate"]["holder_cvr"]
+        ),
+        (&json!("proxy"), &json!(A), &json!(id), &json!(B)),
+        "{report}"
+    );
+    assert!(capacity["text"]
+        .as_str()
+        .unwrap()
+        .contains("Rungstedlund A/S"));
+
+    // A member of B without the assignment.
+    let (status, body) = w.upload_for_a(&w.other, &id, &contract).await;
+    refused(&(status, body), 403, "mandate_invalid");
+
+    // Approved, then revoked before signing: the signature is refused.
+    let (status, pending) = w.upload_for_a(&w.member, &id, &contract).await;
+    assert_eq!(status, 201, "{pending}");
+    let (status, revoked) = w
+        .post(
+            &w.a_admin,
+            &format!("/v1/orgs/{A}/mandates/{id}/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &revoked["state"]), (200, &json!("revoked")));
+    let (status, body) = w.sign_as_b(&w.member, &pending).await;
+    refused(&(status, body), 403, "mandate_invalid");
+
+    // A mandate for ten minutes: usable now, not after its window.
+    let short = w.mandate_for_member(600).await;
+    let (status, in_time) = w.upload_for_a(&w.member, &short, &contract).await;
+    assert_eq!(status, 201, "{in_time}");
+    w.svc.clock.advance(601);
+    let (status, body) = w.sign_as_b(&w.member, &in_time).await;
+    refused(&(status, body), 403, "mandate_invalid");
+    let (status, body) = w.upload_for_a(&w.member, &short, &contract).await;
+    refused(&(status, body), 403, "mandate_invalid");
+
+    // A's trail shows the signature made on its behalf under the mandate; B's the signature
+    // made with its member's employee credential.
+    let (_, a_audit) = w.get(&w.a_admin, &format!("/v1/orgs/{A}/audit")).await;
+    let on_behalf: Vec<&Value> = a_audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"] == "signed_in_capacity")
+        .collect();
+    assert_eq!(on_behalf.len(), 1, "{a_audit}");
+    assert_eq!(on_behalf[0]["details"]["mandate"], json!(id), "{a_audit}");
+    assert_eq!(on_behalf[0]["details"]["holder_cvr"], json!(B));
+    let (_, b_audit) = w.get(&w.b_admin, &format!("/v1/orgs/{B}/audit")).await;
+    let made = b_audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["event"] == "signature_made")
+        .count();
+    assert_eq!(made, 1, "{b_audit}");
+    w.svc.stop().await;
+}

@@ -81,8 +81,18 @@ pub(crate) async fn post(svc: &Service, path: &str, token: &str, body: &Value) -
     .await
 }
 
-/// The caller's credential acting for `cvr` (employee or seal), from `credentials/list`.
+/// The caller's credential acting for the organisation of these tests (employee or seal).
 pub(crate) async fn org_credential(svc: &Service, token: &str, kind: &str) -> Option<String> {
+    org_credential_of(svc, token, kind, CVR).await
+}
+
+/// The caller's credential acting for `cvr` (employee or seal), from `credentials/list`.
+pub(crate) async fn org_credential_of(
+    svc: &Service,
+    token: &str,
+    kind: &str,
+    cvr: &str,
+) -> Option<String> {
     let (status, list) = csc(
         svc,
         "credentials/list",
@@ -95,7 +105,7 @@ pub(crate) async fn org_credential(svc: &Service, token: &str, kind: &str) -> Op
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["kind"] == kind && c["cvr"] == CVR && c["cert"]["status"] == "valid")
+        .find(|c| c["kind"] == kind && c["cvr"] == cvr && c["cert"]["status"] == "valid")
         .map(|c| c["credentialID"].as_str().unwrap().to_owned())
 }
 

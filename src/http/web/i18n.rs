@@ -323,6 +323,12 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "right_granted" => ("Right granted", "Rettighed givet"),
         "right_revoked" => ("Right withdrawn", "Rettighed fjernet"),
         "organisation_created" => ("Organisation registered", "Virksomhed registreret"),
+        "case_opened" => ("Signing case opened", "Underskriftssag oprettet"),
+        "case_signed" => ("Signing case signed", "Underskriftssag underskrevet"),
+        "signed_in_capacity" => (
+            "Signed on behalf of the organisation",
+            "Underskrevet på virksomhedens vegne",
+        ),
         "mandate_offered" => ("Power of attorney offered", "Fuldmagt tilbudt"),
         "mandate_requested" => ("Power of attorney requested", "Fuldmagt anmodet"),
         "mandate_granted" => ("Power of attorney granted", "Fuldmagt givet"),
