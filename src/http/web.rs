@@ -26,6 +26,7 @@ macro_rules! page_chrome {
 }
 
 mod account;
+mod cases;
 mod citizen;
 mod help;
 pub mod i18n;
@@ -92,6 +93,9 @@ pub fn routes() -> Router<AppState> {
         "/org" => get(org::list),
         "/org/accept" => post(org::accept),
         "/org/{cvr}" => get(org::page),
+        "/org/{cvr}/cases/{id}" => get(cases::page),
+        "/org/{cvr}/cases/{id}/sign" => post(cases::sign),
+        "/org/{cvr}/cases/{id}/document" => get(cases::document),
         "/org/{cvr}/invite" => post(org::invite),
         "/org/{cvr}/members/{person}/rights" => post(org::set_right),
         "/org/{cvr}/members/{person}/remove" => post(org::remove),
@@ -110,6 +114,7 @@ pub fn upload_routes() -> Router<AppState> {
     let pages = route_table! { Router::new();
         "/sign" => post(citizen::upload),
         "/verify" => post(verify::submit),
+        "/org/{cvr}/cases" => post(cases::open).get(cases::list),
     };
     pages.route_layer(middleware::from_fn(csrf_guard))
 }

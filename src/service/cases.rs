@@ -406,6 +406,50 @@ impl Documents {
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such signing case"))
     }
 
+    /// The ways `principal` may sign a case now: each role they hold that the case's rule
+    /// counts (with `sign_on_behalf`), then each power of attorney from the organisation they
+    /// may use when the rule counts `proxy`; as (role, mandate id) pairs.
+    ///
+    /// # Errors
+    /// As [`Self::case`].
+    pub async fn case_capacities(
+        &self,
+        principal: &Principal,
+        view: &CaseView,
+    ) -> Result<Vec<(String, Option<String>)>, Error> {
+        let cvr = Cvr::parse(&view.case.cvr)?;
+        let counted = Rule::parse(&view.case.rule)
+            .map(|r| r.roles())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        let member = self
+            .store
+            .member(cvr.as_str(), &principal.person.to_string())
+            .await?;
+        if member.is_some_and(|m| m.sign_on_behalf) {
+            for role in self.signing.orgs.roles_of(&cvr, &principal.person).await? {
+                if counted.contains(&role) {
+                    out.push((role, None));
+                }
+            }
+        }
+        if counted.iter().any(|r| r == PROXY_ROLE) {
+            let now = unix_now(&self.clock);
+            for grant in self
+                .signing
+                .orgs
+                .mandates()
+                .usable_by(&principal.person, now)
+                .await?
+            {
+                if grant.grantor_cvr == cvr.as_str() {
+                    out.push((PROXY_ROLE.to_owned(), Some(grant.id)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Prepares the case's current revision for `principal` to sign in a role (or under a
     /// power of attorney): a document of the native flow, whose approval covers the capacity
     /// with the case's rule. Signed (`/v1/documents/{id}/sign`), the signature goes back into

@@ -10,6 +10,7 @@ use tokio::io::AsyncWriteExt as _;
 use super::document_types::{approved, stored_options, Format};
 use super::{Activation, Documents, Error, ErrorCode, Hashes};
 use crate::formats::pdf::Pdf;
+use crate::formats::representation::Capacity;
 use crate::identity::Principal;
 use crate::types::Digest;
 
@@ -45,6 +46,11 @@ pub struct DocumentInfo {
     /// The options approved with the document (reason, place, certification, visible box), as
     /// the signer reads them on the review page; `None` for a plain signature.
     pub approval_text: Option<String>,
+    /// The capacity the document is signed in (for an organisation), in words.
+    pub capacity: Option<String>,
+    /// The organisation whose credential signs it: the one signed for, or the one holding
+    /// the power of attorney used.
+    pub credential_cvr: Option<String>,
     /// Pages of a PDF (0 for other formats).
     pub pages: usize,
     /// Whether it is signed already.
@@ -96,6 +102,12 @@ impl Documents {
             sha256: hex::encode(digest),
             approval_b64: Digest::sha256(approval).to_base64(),
             approval_text,
+            capacity: options.capacity.as_ref().map(Capacity::text),
+            credential_cvr: options.capacity.as_ref().map(|c| {
+                c.mandate
+                    .as_ref()
+                    .map_or(c.cvr.clone(), |m| m.holder_cvr.clone().unwrap_or_default())
+            }),
             pages,
             signed: row.signed.is_some(),
             expires_at: row.expires_at,

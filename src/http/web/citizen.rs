@@ -154,14 +154,19 @@ pub async fn passkey_login_finish(
     ))
 }
 
-/// `POST /sign` (multipart): keeps the document and shows it for review.
-pub async fn upload(
-    SignedIn(documents, session): SignedIn<Arc<Documents>>,
-    mut multipart: Multipart,
-) -> Result<Response, Error> {
+/// An uploaded file (its name as shown and its bytes) and the form's other fields (at most
+/// 16, each at most 1,000 bytes), from a multipart form whose file field is `file`.
+pub(super) async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<
+    (
+        Option<(String, Vec<u8>)>,
+        std::collections::HashMap<String, String>,
+    ),
+    Error,
+> {
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut fields = std::collections::HashMap::new();
-    let bad = |m: &str| Error::new(ErrorCode::InvalidRequest, m.to_owned());
     while let Some(field) = multipart
         .next_field()
         .await
@@ -175,11 +180,24 @@ pub async fn upload(
         } else if fields.len() < 16 {
             let value = field.text().await.map_err(|e| multipart_error(&e))?;
             if value.len() > 1000 {
-                return Err(bad("a form field is too long"));
+                return Err(Error::new(
+                    ErrorCode::InvalidRequest,
+                    "a form field is too long",
+                ));
             }
             fields.insert(name, value);
         }
     }
+    Ok((file, fields))
+}
+
+/// `POST /sign` (multipart): keeps the document and shows it for review.
+pub async fn upload(
+    SignedIn(documents, session): SignedIn<Arc<Documents>>,
+    mut multipart: Multipart,
+) -> Result<Response, Error> {
+    let bad = |m: &str| Error::new(ErrorCode::InvalidRequest, m.to_owned());
+    let (file, fields) = read_upload(&mut multipart).await?;
     let (file_name, content) = file.ok_or_else(|| bad("choose a file to sign"))?;
     let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     let format = match get("format").unwrap_or("auto") {
@@ -333,11 +351,21 @@ pub async fn review(
         return Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response());
     }
     let t = session.web.t;
-    let credentials: Vec<CredentialOption> = signing
+    let mut active: Vec<_> = signing
         .credentials(&session.principal, session.request_id())
         .await?
         .into_iter()
         .filter(|c| c.status == CredentialStatus::Active)
+        .collect();
+    // Signing for an organisation: its employee credential first (the one that may sign).
+    if let Some(cvr) = &doc.credential_cvr {
+        active.sort_by_key(|c| {
+            !matches!(&c.kind, CredentialKind::Employee { cvr: c } if c == cvr)
+                && !(cvr.is_empty() && c.kind == CredentialKind::Personal)
+        });
+    }
+    let credentials: Vec<CredentialOption> = active
+        .into_iter()
         .map(|c| {
             let who = match &c.kind {
                 CredentialKind::Personal => t.cred_personal.to_owned(),
