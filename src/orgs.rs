@@ -8,7 +8,6 @@
 //! organisation with the member as actor. Every change is audited under `org:<cvr>`.
 
 pub mod mandates;
-mod stub;
 
 use sha2::{Digest as _, Sha256};
 
