@@ -92,6 +92,8 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// Too many requests from one address to a public endpoint: slow down.
     RateLimited,
+    /// A rule of representation outside the rule language or its bounds.
+    InvalidRule,
 }
 
 impl ErrorCode {
@@ -138,6 +140,7 @@ impl ErrorCode {
         Self::FormRejected,
         Self::QuotaExceeded,
         Self::RateLimited,
+        Self::InvalidRule,
     ];
 
     /// The wire form.
@@ -185,6 +188,7 @@ impl ErrorCode {
             Self::FormRejected => "form_rejected",
             Self::QuotaExceeded => "quota_exceeded",
             Self::RateLimited => "rate_limited",
+            Self::InvalidRule => "invalid_rule",
         }
     }
 
@@ -228,6 +232,7 @@ impl ErrorCode {
             Self::FormRejected => "Go back, reload the page and send the form again. If it keeps happening, allow cookies for this site; never send a qsign form from another site's page.",
             Self::QuotaExceeded => "Sign or cancel one of the documents waiting for you, or wait until they expire, then upload again.",
             Self::RateLimited => "Wait a moment and send the request again; a client that needs more should use its own time-stamping or validation.",
+            Self::InvalidRule => "Write the rule with role names joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2} | chair & board{1}.",
         }
     }
 
@@ -296,6 +301,7 @@ impl ErrorCode {
             }
             Self::QuotaExceeded => "Too many documents are waiting for a signature on this account.",
             Self::RateLimited => "Too many requests from this address; slow down.",
+            Self::InvalidRule => "The rule of representation is not in the rule language (or is too large).",
         }
     }
 }
@@ -472,6 +478,7 @@ mod tests {
                 "form_rejected",
                 "quota_exceeded",
                 "rate_limited",
+                "invalid_rule",
             ]
         );
     }

@@ -23,6 +23,7 @@ mod layering;
 mod orgs;
 mod pades;
 mod pki;
+mod representation;
 mod server;
 mod signing;
 mod store;

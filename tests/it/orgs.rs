@@ -60,18 +60,18 @@ impl Person {
     }
 }
 
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let r = request.send().await.unwrap();
     let status = r.status().as_u16();
     let text = r.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn get(svc: &Service, path: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn get(svc: &Service, path: &str, token: &str) -> (u16, Value) {
     send(reqwest::Client::new().get(svc.url(path)).bearer_auth(token)).await
 }
 
-async fn post(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Value) {
     send(
         reqwest::Client::new()
             .post(svc.url(path))
@@ -82,7 +82,7 @@ async fn post(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Val
 }
 
 /// The caller's credential acting for `cvr` (employee or seal), from `credentials/list`.
-async fn org_credential(svc: &Service, token: &str, kind: &str) -> Option<String> {
+pub(crate) async fn org_credential(svc: &Service, token: &str, kind: &str) -> Option<String> {
     let (status, list) = csc(
         svc,
         "credentials/list",
@@ -99,7 +99,7 @@ async fn org_credential(svc: &Service, token: &str, kind: &str) -> Option<String
         .map(|c| c["credentialID"].as_str().unwrap().to_owned())
 }
 
-fn x509_text(svc: &Service, der: &[u8]) -> String {
+pub(crate) fn x509_text(svc: &Service, der: &[u8]) -> String {
     let file = svc.file(&format!("{}.der", uuid::Uuid::new_v4()), der);
     let out = run(Command::new("openssl")
         .args(["x509", "-inform", "DER", "-noout", "-text", "-in"])

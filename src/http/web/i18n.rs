@@ -203,6 +203,35 @@ texts! {
     cred_personal: "Myself", "Mig selv";
     cred_employee: "Employee of", "Medarbejder i";
     cred_seal: "Seal of", "Segl for";
+    rule_title: "Rule of representation", "Tegningsregel";
+    rule_none: "No rule is set.", "Der er ikke fastsat nogen tegningsregel.";
+    rule_label: "Rule: roles joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2}", "Regel: roller forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2}";
+    rule_set: "Set the rule", "Fastsæt reglen";
+    roles: "Roles", "Roller";
+    role_label: "Role", "Rolle";
+    add_role: "Add role", "Tilføj rolle";
+    anonymous: "Anonymous", "Anonym";
+    pseudonym: "Certificates show the pseudonym", "Certifikater viser pseudonymet";
+    requests_title: "Pending requests", "Ventende anmodninger";
+    requests_none: "No pending requests.", "Ingen ventende anmodninger.";
+    approve: "Approve", "Godkend";
+    refuse: "Refuse", "Afvis";
+    ask_title: "Ask for a right or a role", "Anmod om en ret eller en rolle";
+    ask_kind: "What you ask for", "Hvad du anmoder om";
+    ask_right: "A right", "En ret";
+    ask_label: "Name (sign_on_behalf, use_seal, or a role such as board)", "Navn (sign_on_behalf, use_seal eller en rolle som board)";
+    ask: "Ask the administrators", "Spørg administratorerne";
+    leave: "Leave this organisation", "Forlad virksomheden";
+    leave_hint: "Leaving withdraws your consent: your certificate for the organisation is revoked at once.", "Når du forlader virksomheden, trækker du dit samtykke tilbage: dit certifikat for virksomheden spærres med det samme.";
+    signatures_made: "Signatures made for the organisation", "Underskrifter lavet for virksomheden";
+    invite_anonymous: "Anonymous (the certificate shows a pseudonym, not the name)", "Anonym (certifikatet viser et pseudonym, ikke navnet)";
+    invite_roles: "Roles (separated by spaces, e.g. board chair)", "Roller (adskilt med mellemrum, fx board chair)";
+    pending_label: "Asked for", "Anmodet om";
+    msg_rule_set: "The rule is set.", "Reglen er fastsat.";
+    msg_role_changed: "The role is changed.", "Rollen er ændret.";
+    msg_request_decided: "The request is decided.", "Anmodningen er afgjort.";
+    msg_requested: "Your request is sent to the administrators.", "Din anmodning er sendt til administratorerne.";
+    msg_left: "You have left the organisation.", "Du har forladt virksomheden.";
 }
 
 /// The texts for a request: the cookie's choice, else the first of `da`/`en` in
@@ -272,6 +301,7 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::FormRejected => "Formularen kom ikke fra qsigns egen side, eller siden er for gammel. Gå tilbage, genindlæs siden, og send formularen igen. Tillad cookies for denne side.",
         ErrorCode::QuotaExceeded => "Underskriv eller annullér et af de dokumenter, der venter på dig, eller vent til de udløber, og upload så igen.",
         ErrorCode::RateLimited => "Vent et øjeblik, og send forespørgslen igen.",
+        ErrorCode::InvalidRule => "Skriv reglen med rollenavne forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2} | chair & board{1}.",
     }
 }
 
@@ -304,6 +334,12 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "right_granted" => ("Right granted", "Rettighed givet"),
         "right_revoked" => ("Right withdrawn", "Rettighed fjernet"),
         "organisation_created" => ("Organisation registered", "Virksomhed registreret"),
+        "rule_set" => ("Rule of representation set", "Tegningsregel fastsat"),
+        "role_added" => ("Role given", "Rolle givet"),
+        "role_removed" => ("Role taken away", "Rolle fjernet"),
+        "request_made" => ("Right or role asked for", "Ret eller rolle anmodet om"),
+        "request_decided" => ("Request decided", "Anmodning afgjort"),
+        "member_left" => ("Member left", "Medlem udtrådt"),
         _ => ("", ""),
     };
     if t.lang == "da" {
