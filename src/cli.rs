@@ -191,6 +191,16 @@ enum OrgCommand {
         #[command(subcommand)]
         command: MandateCommand,
     },
+    /// An organisation's rule of representation.
+    Rule {
+        #[command(subcommand)]
+        command: RuleCommand,
+    },
+    /// Members' roles (`director`, `board`, ...), for the rule of representation.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +234,46 @@ enum MandateCommand {
         /// The mandate id.
         #[arg(long)]
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RuleCommand {
+    /// Set (or replace) the rule, e.g. "director | board{2} | chair & board{1}".
+    Set {
+        /// CVR number.
+        #[arg(long)]
+        cvr: String,
+        /// The rule.
+        rule: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Give a member a role.
+    Add {
+        /// CVR number.
+        #[arg(long)]
+        cvr: String,
+        /// The member's username.
+        #[arg(long)]
+        user: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Take a role from a member.
+    Remove {
+        /// CVR number.
+        #[arg(long)]
+        cvr: String,
+        /// The member's username.
+        #[arg(long)]
+        user: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
     },
 }
 

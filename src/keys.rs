@@ -9,13 +9,16 @@
 pub mod algo;
 mod mandates;
 pub mod policy;
+mod records;
 
 use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Hsm, KeyAlgorithm, Record, WrappedKey};
-use crate::pki::{self, Employee, LegalPerson, NaturalPerson, Pki, Reason, Subject};
-use crate::store::{self, CredentialRow, InvitationRow, MemberRow, Store};
+use crate::pki::{
+    self, Employee, LegalPerson, NaturalPerson, Pki, PseudonymousEmployee, Reason, Subject,
+};
+use crate::store::{self, CredentialRow, Store};
 use crate::types::{CredentialId, PersonId};
 use policy::{Policies, Policy};
 
@@ -134,6 +137,16 @@ pub enum For {
         organization: String,
         /// CVR number.
         cvr: String,
+    },
+    /// The person for an organisation under a pseudonym: the certificate names the
+    /// organisation and the pseudonym, not the person.
+    AnonymousEmployee {
+        /// Registered name.
+        organization: String,
+        /// CVR number.
+        cvr: String,
+        /// The membership's pseudonym (a UUID).
+        pseudonym: String,
     },
     /// The organisation (its seal).
     Seal {
@@ -350,46 +363,6 @@ impl Keys {
         self.credential(row)
     }
 
-    /// The integrity tag of an organisation membership (orgs writes it with every change).
-    ///
-    /// # Errors
-    /// HSM failures.
-    pub async fn tag_membership(&self, m: &MemberRow) -> Result<Vec<u8>, Error> {
-        Ok(self.hsm.tag_record(&membership_record(m)).await?)
-    }
-
-    /// The integrity tag of an invitation (orgs writes it with the invitation).
-    ///
-    /// # Errors
-    /// HSM failures.
-    pub async fn tag_invitation(&self, i: &InvitationRow) -> Result<Vec<u8>, Error> {
-        Ok(self.hsm.tag_record(&invitation_record(i)).await?)
-    }
-
-    /// Whether an invitation carries its integrity tag: one inserted by a database writer
-    /// (with the rights it chose) invites nobody.
-    ///
-    /// # Errors
-    /// HSM failures.
-    pub async fn invitation_intact(&self, i: &InvitationRow) -> Result<bool, Error> {
-        Ok(self
-            .hsm
-            .record_intact(invitation_record(i), i.mac.as_deref())
-            .await?)
-    }
-
-    /// Whether an organisation membership carries its integrity tag: rights given by a
-    /// database writer fail.
-    ///
-    /// # Errors
-    /// HSM failures.
-    pub async fn membership_intact(&self, m: &MemberRow) -> Result<bool, Error> {
-        Ok(self
-            .hsm
-            .record_intact(membership_record(m), m.mac.as_deref())
-            .await?)
-    }
-
     /// Any credential by id (the caller decides whether the person may use it).
     ///
     /// # Errors
@@ -537,6 +510,20 @@ impl Keys {
                     person,
                     organization: organization.clone(),
                     cvr: cvr.clone(),
+                }),
+                Kind::Employee { cvr: cvr.clone() },
+            ),
+            For::AnonymousEmployee {
+                organization,
+                cvr,
+                pseudonym,
+            } => (
+                Subject::PseudonymousEmployee(PseudonymousEmployee {
+                    pseudonym: pseudonym.clone(),
+                    organization: organization.clone(),
+                    cvr: cvr.clone(),
+                    country: self.country.clone(),
+                    qualified: policy.qualified,
                 }),
                 Kind::Employee { cvr: cvr.clone() },
             ),
@@ -767,29 +754,5 @@ fn credential_record(row: &CredentialRow) -> Record<'_> {
         algorithm: &row.algorithm,
         wrapped: &row.wrapped,
         status: &row.status,
-    }
-}
-
-/// What an invitation's integrity tag covers.
-fn invitation_record(i: &InvitationRow) -> Record<'_> {
-    Record::Invitation {
-        id: &i.id,
-        cvr: &i.cvr,
-        person: i.person.as_deref(),
-        admin: i.admin,
-        sign_on_behalf: i.sign_on_behalf,
-        use_seal: i.use_seal,
-        expires_at: i.expires_at,
-    }
-}
-
-/// What a membership row's integrity tag covers.
-fn membership_record(m: &MemberRow) -> Record<'_> {
-    Record::Membership {
-        cvr: &m.cvr,
-        person: &m.person,
-        admin: m.admin,
-        sign_on_behalf: m.sign_on_behalf,
-        use_seal: m.use_seal,
     }
 }

@@ -1,58 +1,34 @@
 //! Organisations by CVR number: administrators, members with rights (`sign_on_behalf`,
-//! `use_seal`), invitations, employee credentials and the organisation's seal.
+//! `use_seal`), invitations, employee credentials and the organisation's seal; in submodules,
+//! roles and the rule of representation ([`roles`]), members' own requests and leaving
+//! ([`requests`]), and enrolling many members at once ([`bulk`]).
 //!
 //! Rules: only an organisation's administrators see or change its members; an employee
 //! credential exists while the member holds `sign_on_behalf` (taking the right away, or the
 //! member, revokes it and its certificate at once); the seal is used by members holding
 //! `use_seal`, each use activated by the member's own factor and audited under the
 //! organisation with the member as actor. Every change is audited under `org:<cvr>`.
+//!
+//! An anonymous member (chosen on the invitation) is known to the administrators, but their
+//! employee certificate names only the membership's pseudonym (a UUID), never the person.
+
+pub mod bulk;
+mod cvr;
+pub mod requests;
+pub mod roles;
 
 pub mod mandates;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::audit::{self, Audit, Context, Event};
+use crate::audit::{self, Audit, Context, Entry, Event};
+use crate::formats::representation::RuleError;
 use crate::keys::{self, Credential, For, Keys, Kind, Owner};
 use crate::store::{self, InvitationRow, MemberRow, OrganisationRow, Store};
 use crate::types::PersonId;
-
-/// A CVR number: eight digits, the first not 0, passing the modulus-11 check (weights
-/// 2, 7, 6, 5, 4, 3, 2, 1).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Cvr(String);
-
-impl Cvr {
-    /// Parses and checks a CVR number.
-    ///
-    /// # Errors
-    /// [`Error::InvalidCvr`].
-    pub fn parse(s: &str) -> Result<Self, Error> {
-        const WEIGHTS: [u32; 8] = [2, 7, 6, 5, 4, 3, 2, 1];
-        let s = s.trim();
-        let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-        let valid = s.len() == 8
-            && digits.len() == 8
-            && digits.first() != Some(&0)
-            && digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11 == 0;
-        if valid {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(Error::InvalidCvr(s.chars().take(16).collect()))
-        }
-    }
-
-    /// The eight digits.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Cvr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use cvr::Cvr;
+pub use requests::Requested;
+pub use roles::ChangedBy;
 
 /// A right an administrator grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +85,24 @@ pub enum Error {
     /// The last administrator cannot leave or lose the role.
     #[error("an organisation keeps at least one administrator")]
     LastAdmin,
+    /// The caller is not a member of the organisation.
+    #[error("you are not a member of this organisation")]
+    NotMember,
+    /// A rule of representation outside the rule language or its bounds.
+    #[error("invalid rule of representation: {0}")]
+    InvalidRule(RuleError),
+    /// A role name outside the role names' syntax.
+    #[error("{0}")]
+    InvalidRole(RuleError),
+    /// No such pending request.
+    #[error("no such pending request")]
+    NoRequest,
+    /// The member asked for this already, or holds it.
+    #[error("{0}")]
+    Pending(&'static str),
+    /// Input that cannot be used (a bulk enrolment's row or body).
+    #[error("{0}")]
+    Invalid(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -132,6 +126,9 @@ pub struct Grants {
     pub sign_on_behalf: bool,
     /// Gets `use_seal`.
     pub use_seal: bool,
+    /// Joins anonymously: the employee certificate names a pseudonym, not the person (only
+    /// for someone who is not a member yet).
+    pub anonymous: bool,
 }
 
 /// An invitation as issued: the code is shown once.
@@ -171,6 +168,18 @@ impl Orgs {
 
 fn subject(cvr: &str) -> Option<String> {
     Some(format!("org:{cvr}"))
+}
+
+/// The pseudonym an anonymous member's employee certificate names: only with both the flag
+/// and a pseudonym (the membership's integrity tag covers them together).
+#[must_use]
+pub fn pseudonym(m: &MemberRow) -> Option<&str> {
+    m.pseudonym.as_deref().filter(|_| m.anonymous)
+}
+
+/// A new pseudonym: a random UUID.
+fn new_pseudonym() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 impl Orgs {
@@ -238,6 +247,8 @@ impl Orgs {
             use_seal: false,
             joined_at: now,
             mac: None,
+            anonymous: false,
+            pseudonym: None,
         };
         tx.upsert_member(&self.tagged(first).await?).await?;
         let entries = [
@@ -317,7 +328,30 @@ impl Orgs {
         ctx: &Context,
         now: i64,
     ) -> Result<Invitation, Error> {
+        self.invite_with_roles(caller, cvr, invitee, grants, &[], ctx, now)
+            .await
+    }
+
+    /// Invites a person with `grants` and `roles` (given on acceptance).
+    ///
+    /// # Errors
+    /// As [`Orgs::admin_of`]; [`Error::InvalidRole`]; store and audit failures.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request's parts, each needed"
+    )]
+    pub async fn invite_with_roles(
+        &self,
+        caller: &PersonId,
+        cvr: &Cvr,
+        invitee: Option<PersonId>,
+        grants: Grants,
+        named: &[String],
+        ctx: &Context,
+        now: i64,
+    ) -> Result<Invitation, Error> {
         self.admin_of(caller, cvr).await?;
+        let named = roles::canonical(named)?.join(" ");
         let mut raw = [0u8; 18];
         getrandom::fill(&mut raw).map_err(|e| store::Error::Query(e.to_string()))?;
         let code = data_encoding::BASE32_NOPAD.encode(&raw);
@@ -332,6 +366,8 @@ impl Orgs {
             created_at: now,
             expires_at,
             mac: None,
+            anonymous: grants.anonymous,
+            roles: named,
         };
         invitation.mac = Some(self.keys.tag_invitation(&invitation).await?);
         let mut tx = self.store.begin().await?;
@@ -383,6 +419,12 @@ impl Orgs {
             .await?
             .ok_or(Error::NotFound)?;
         let existing = self.member(&invitation.cvr, &person.id.to_string()).await?;
+        // Anonymity is chosen when the membership is made; a member keeps theirs.
+        let (anonymous, pseudo) = match &existing {
+            Some(m) => (m.anonymous, m.pseudonym.clone()),
+            None if invitation.anonymous => (true, Some(new_pseudonym())),
+            None => (false, None),
+        };
         let member = MemberRow {
             cvr: invitation.cvr.clone(),
             person: person.id.to_string(),
@@ -395,31 +437,43 @@ impl Orgs {
             use_seal: invitation.use_seal || existing.as_ref().is_some_and(|m| m.use_seal),
             joined_at: existing.as_ref().map_or(now, |m| m.joined_at),
             mac: None,
+            anonymous,
+            pseudonym: pseudo,
         };
         let member = self.tagged(member).await?;
+        let named: Vec<String> = invitation
+            .roles
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let given = self.tagged_roles(&org.cvr, &person.id, &named, now).await?;
         tx.upsert_member(&member).await?;
-        let entry = ctx.entry(
+        let mut entries = vec![ctx.entry(
             subject(&org.cvr),
             Event::MemberJoined {
                 cvr: org.cvr.clone(),
                 person: person.id,
                 admin: member.admin,
             },
-        );
+        )];
+        entries.extend(roles::insert_roles(&mut tx, &given, person.id, ctx).await?);
         self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .append_many_and_commit(tx, &entries, now.saturating_mul(1000))
             .await?;
         if member.sign_on_behalf {
-            self.ensure_employee(person, &org, ctx, now).await?;
+            self.ensure_employee(person, &org, pseudonym(&member), ctx, now)
+                .await?;
         }
         Ok(org)
     }
 
-    /// Makes the member's employee credential unless a live one exists.
+    /// Makes the member's employee credential unless a live one exists: under the
+    /// membership's pseudonym for an anonymous member.
     async fn ensure_employee(
         &self,
         person: &Owner,
         org: &OrganisationRow,
+        pseudonym: Option<&str>,
         ctx: &Context,
         now: i64,
     ) -> Result<(), Error> {
@@ -428,9 +482,16 @@ impl Orgs {
                 && c.status != keys::Status::Revoked
         });
         if !live {
-            let acting = For::Employee {
-                organization: org.name.clone(),
-                cvr: org.cvr.clone(),
+            let acting = match pseudonym {
+                Some(pseudonym) => For::AnonymousEmployee {
+                    organization: org.name.clone(),
+                    cvr: org.cvr.clone(),
+                    pseudonym: pseudonym.to_owned(),
+                },
+                None => For::Employee {
+                    organization: org.name.clone(),
+                    cvr: org.cvr.clone(),
+                },
             };
             match self
                 .keys
@@ -500,7 +561,8 @@ impl Orgs {
             .await?;
         if right == Right::SignOnBehalf {
             if granted {
-                self.ensure_employee(member, &org, ctx, now).await?;
+                self.ensure_employee(member, &org, pseudonym(&row), ctx, now)
+                    .await?;
             } else {
                 self.keys
                     .revoke_employee(&member.id, cvr.as_str(), ctx, now)
@@ -524,6 +586,26 @@ impl Orgs {
         now: i64,
     ) -> Result<(), Error> {
         self.admin_of(caller, cvr).await?;
+        let entry = ctx.entry(
+            subject(cvr.as_str()),
+            Event::MemberRemoved {
+                cvr: cvr.to_string(),
+                person: *member,
+            },
+        );
+        self.take_out(cvr, member, &entry, ctx, now).await
+    }
+
+    /// Ends a membership (its roles and requests go with it) with its audit record, and
+    /// revokes the member's employee credential. The last administrator stays.
+    async fn take_out(
+        &self,
+        cvr: &Cvr,
+        member: &PersonId,
+        entry: &Entry,
+        ctx: &Context,
+        now: i64,
+    ) -> Result<(), Error> {
         // Only memberships whose integrity tag verifies count (an administrator row added by a
         // database writer must not let the last real administrator be removed).
         let mut members = Vec::new();
@@ -543,15 +625,8 @@ impl Orgs {
         if !tx.delete_member(cvr.as_str(), &member.to_string()).await? {
             return Err(Error::NoMember);
         }
-        let entry = ctx.entry(
-            subject(cvr.as_str()),
-            Event::MemberRemoved {
-                cvr: cvr.to_string(),
-                person: *member,
-            },
-        );
         self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .append_and_commit(tx, entry, now.saturating_mul(1000))
             .await?;
         self.keys
             .revoke_employee(member, cvr.as_str(), ctx, now)
@@ -668,31 +743,5 @@ impl Orgs {
             .await?;
         rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
         Ok(rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cvr_numbers_need_eight_digits_and_the_check_digit() {
-        for valid in ["35408002", "25313763", "12345674"] {
-            assert!(Cvr::parse(valid).is_ok(), "{valid}");
-        }
-        for invalid in [
-            "12345678",
-            "1234567",
-            "123456789",
-            "0123456X",
-            "01234567",
-            "",
-            "abcdefgh",
-        ] {
-            assert!(
-                matches!(Cvr::parse(invalid), Err(Error::InvalidCvr(_))),
-                "{invalid}"
-            );
-        }
     }
 }

@@ -37,7 +37,7 @@ use crate::formats::asn1::oid;
 use crate::hsm::{self, ecdsa_signature_der, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, CertificateRow, Store};
 
-pub use profile::{Employee, LegalPerson, NaturalPerson, Subject};
+pub use profile::{Employee, LegalPerson, NaturalPerson, PseudonymousEmployee, Subject};
 use profile::{Kind, Profile, Text, Urls};
 
 /// Errors of the PKI.
@@ -358,6 +358,9 @@ impl Pki {
                 (Some(oid::QC_TYPE_ESIGN), vec![oid::QCP_N_QSCD])
             }
             Subject::Employee(e) if e.person.qualified => {
+                (Some(oid::QC_TYPE_ESIGN), vec![oid::QCP_N_QSCD])
+            }
+            Subject::PseudonymousEmployee(e) if e.qualified => {
                 (Some(oid::QC_TYPE_ESIGN), vec![oid::QCP_N_QSCD])
             }
             Subject::LegalPerson(_) => (Some(oid::QC_TYPE_ESEAL), vec![oid::QCP_L_QSCD]),

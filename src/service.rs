@@ -56,12 +56,13 @@ use crate::sam::Sam;
 use crate::store::Store;
 
 pub use crate::formats::pades::{Options as PdfOptions, Visible as PdfVisible};
+pub use crate::formats::representation::Rule;
 pub use crate::keys::policy::Scal;
 pub use crate::keys::{Credential, Kind as CredentialKind, Status as CredentialStatus};
 pub use crate::orgs::mandates::{Listed as ListedMandate, MandateGrant};
 pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
-pub use crate::store::{MemberRow, OrganisationRow};
+pub use crate::store::{MemberRow, OrganisationRow, RequestRow};
 pub use crate::validate::report::rfc3339;
 pub use account::{is_support_reference, Account, Factors, TotpOffer};
 pub use cases::{CaseSigning, CaseView, OnBehalf, PROXY_ROLE};
@@ -71,7 +72,7 @@ pub use documents::Documents;
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use mandates::{MandateTerms, PersonMandates};
-pub use orgs::Organisations;
+pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
 pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};
 pub use trust::Trust;
@@ -320,6 +321,7 @@ impl Service {
             store: store.clone(),
             orgs,
             clock: clock.clone(),
+            identity: identity.clone(),
         };
         let account = Account {
             store: store.clone(),

@@ -14,7 +14,8 @@
 //! One module per aggregate, each with its typed rows and its queries written once for both
 //! back ends: [`keys`] (settings and wrapped service keys), [`persons`] (persons and their
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
-//! [`sad`] (signature activation uses), [`documents`], [`orgs`], [`mandates`] (powers of
+//! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
+//! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
 //! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
 //! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
@@ -101,6 +102,7 @@ pub mod mandates;
 pub mod orgs;
 pub mod persons;
 pub mod pki;
+pub mod roles;
 pub mod sad;
 pub mod tags;
 
@@ -114,6 +116,7 @@ pub use mandates::{MandateAssignmentRow, MandateRow};
 pub use orgs::{InvitationRow, MemberRow, OrganisationRow};
 pub use persons::{PasskeyRow, PersonRow};
 pub use pki::CertificateRow;
+pub use roles::{RequestRow, RoleRow, RuleRow};
 pub use tags::{Tagged, Untagged};
 
 /// Errors from the store. Messages never carry the database password.

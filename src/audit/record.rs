@@ -405,6 +405,66 @@ pub enum Event {
         /// The member.
         person: PersonId,
     },
+    /// An organisation's rule of representation was set.
+    RuleSet {
+        /// CVR number.
+        cvr: String,
+        /// The rule, in its canonical text.
+        rule: String,
+    },
+    /// A member was given a role.
+    RoleAdded {
+        /// CVR number.
+        cvr: String,
+        /// To whom.
+        person: PersonId,
+        /// The role.
+        role: String,
+    },
+    /// A member's role was taken away.
+    RoleRemoved {
+        /// CVR number.
+        cvr: String,
+        /// From whom.
+        person: PersonId,
+        /// The role.
+        role: String,
+    },
+    /// A member asked for a right or a role.
+    RequestMade {
+        /// CVR number.
+        cvr: String,
+        /// The request's id.
+        request: String,
+        /// Who asks.
+        person: PersonId,
+        /// `right` or `role`.
+        kind: String,
+        /// What is asked for.
+        name: String,
+    },
+    /// An administrator approved or refused a member's request.
+    RequestDecided {
+        /// CVR number.
+        cvr: String,
+        /// The request's id.
+        request: String,
+        /// Who asked.
+        person: PersonId,
+        /// `right` or `role`.
+        kind: String,
+        /// What was asked for.
+        name: String,
+        /// Approved (and granted) or refused.
+        approved: bool,
+    },
+    /// A member left an organisation, withdrawing their consent.
+    MemberLeft {
+        /// CVR number.
+        cvr: String,
+        /// Who.
+        person: PersonId,
+    },
 }
 
 impl Event {

@@ -1,13 +1,15 @@
-//! `qsign org add|list`: the operator registers an organisation and its first administrator.
-//! `qsign org mandate grant|list|revoke`: the operator's powers of attorney between them.
+//! `qsign org add|list|rule set|role add|role remove|mandate grant|list|revoke`: the operator
+//! registers an organisation and its first administrator, sets its rule of representation and
+//! members' roles, and grants powers of attorney between organisations (audited with the system
+//! as actor).
 
-use super::{MandateCommand, OrgCommand};
+use super::{MandateCommand, OrgCommand, RoleCommand, RuleCommand};
 use crate::app::{App, HsmSetup};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
 use crate::orgs::mandates::{Acting, Action, Grantee, Scope, Terms};
-use crate::orgs::Cvr;
+use crate::orgs::{ChangedBy, Cvr};
 use crate::store::MandateRow;
 use crate::types::PersonId;
 
@@ -42,6 +44,44 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 Ok(())
             }
             OrgCommand::Mandate { command } => mandate(&opened, command).await,
+            OrgCommand::Rule {
+                command: RuleCommand::Set { cvr, rule },
+            } => {
+                let cvr = Cvr::parse(&cvr)?;
+                let now = clock::SystemClock.now().unix_timestamp();
+                let rule = orgs
+                    .set_rule(ChangedBy::Operator, &cvr, &rule, &Context::system(), now)
+                    .await?;
+                println!("rule of representation of CVR {cvr}: {}", rule.as_str());
+                Ok(())
+            }
+            OrgCommand::Role { command } => {
+                let (cvr, user, role, granted) = match command {
+                    RoleCommand::Add { cvr, user, role } => (cvr, user, role, true),
+                    RoleCommand::Remove { cvr, user, role } => (cvr, user, role, false),
+                };
+                let cvr = Cvr::parse(&cvr)?;
+                let person = opened
+                    .store
+                    .person_by_username(&user)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no such user {user:?}"))?;
+                let person = crate::types::PersonId::parse(&person.id)?;
+                let now = clock::SystemClock.now().unix_timestamp();
+                let by = ChangedBy::Operator;
+                let ctx = Context::system();
+                let changed = orgs
+                    .set_role(by, &cvr, &person, &role, granted, &ctx, now)
+                    .await?;
+                let what = match (granted, changed) {
+                    (true, true) => "now holds",
+                    (true, false) => "already held",
+                    (false, true) => "no longer holds",
+                    (false, false) => "did not hold",
+                };
+                println!("{user} {what} the role {} in CVR {cvr}", role.trim());
+                Ok(())
+            }
         };
         opened.store.close().await;
         result

@@ -69,6 +69,8 @@ pub mod oid {
     pub const ROLE: ObjectIdentifier = o("2.5.4.72");
     /// givenName (X.520).
     pub const GIVEN_NAME: ObjectIdentifier = o("2.5.4.42");
+    /// pseudonym (X.520; EN 319 412-2 §4.2.4 lets it stand for the given and family names).
+    pub const PSEUDONYM: ObjectIdentifier = o("2.5.4.65");
     /// anyPolicy (RFC 5280 §4.2.1.4).
     pub const ANY_POLICY: ObjectIdentifier = o("2.5.29.32.0");
     /// organizationIdentifier (X.520, used by EN 319 412-1 §5.1.4).

@@ -98,6 +98,11 @@ pub enum Record<'a> {
         use_seal: bool,
         /// Unix seconds.
         expires_at: i64,
+        /// Joins anonymously (covered only when set, or when roles are given: invitations
+        /// made before either existed keep their tags).
+        anonymous: bool,
+        /// Roles given, space-separated (empty for none).
+        roles: &'a str,
     },
     /// A trusted external issuer's subject, mapped to a person.
     ExternalSubject {
@@ -120,6 +125,25 @@ pub enum Record<'a> {
         sign_on_behalf: bool,
         /// May use the seal.
         use_seal: bool,
+        /// An anonymous member's pseudonym (covered only when anonymous: memberships made
+        /// before anonymity existed keep their tags).
+        pseudonym: Option<&'a str>,
+    },
+    /// A role a member of an organisation holds.
+    Role {
+        /// CVR number.
+        cvr: &'a str,
+        /// Person id.
+        person: &'a str,
+        /// The role's name.
+        role: &'a str,
+    },
+    /// An organisation's rule of representation.
+    Rule {
+        /// CVR number.
+        cvr: &'a str,
+        /// The canonical rule text.
+        rule: &'a str,
     },
     /// A power of attorney: who grants whom what, for how long, and in which state.
     Mandate {
@@ -246,9 +270,10 @@ impl Record<'_> {
                 sign_on_behalf,
                 use_seal,
                 expires_at,
-            } => (
-                "invitation",
-                vec![
+                anonymous,
+                roles,
+            } => {
+                let mut fields = vec![
                     id.into(),
                     cvr.into(),
                     person.unwrap_or_default().into(),
@@ -256,24 +281,35 @@ impl Record<'_> {
                     flag(sign_on_behalf).to_vec(),
                     flag(use_seal).to_vec(),
                     expires_at.to_be_bytes().to_vec(),
-                ],
-            ),
+                ];
+                if anonymous || !roles.is_empty() {
+                    fields.push(flag(anonymous).to_vec());
+                    fields.push(roles.into());
+                }
+                ("invitation", fields)
+            }
             Self::Membership {
                 cvr,
                 person,
                 admin,
                 sign_on_behalf,
                 use_seal,
-            } => (
-                "membership",
-                vec![
+                pseudonym,
+            } => {
+                let mut fields = vec![
                     cvr.into(),
                     person.into(),
                     flag(admin).to_vec(),
                     flag(sign_on_behalf).to_vec(),
                     flag(use_seal).to_vec(),
-                ],
-            ),
+                ];
+                fields.extend(pseudonym.map(|p| p.as_bytes().to_vec()));
+                ("membership", fields)
+            }
+            Self::Role { cvr, person, role } => {
+                ("role", vec![cvr.into(), person.into(), role.into()])
+            }
+            Self::Rule { cvr, rule } => ("rule", vec![cvr.into(), rule.into()]),
             Self::Mandate {
                 id,
                 grantor_cvr,
@@ -383,6 +419,8 @@ impl Record<'_> {
             Self::Membership { .. } => "membership",
             Self::Mandate { .. } => "mandate",
             Self::MandateAssignment { .. } => "mandate assignment",
+            Self::Role { .. } => "role",
+            Self::Rule { .. } => "rule",
         }
     }
 }
@@ -410,17 +448,41 @@ mod tests {
         .message();
         assert_ne!(a, b);
         assert_ne!(a, c, "length prefixes keep fields apart");
-        let m = |admin, sign, seal| {
+        let m = |admin, sign, seal, pseudonym| {
             Record::Membership {
                 cvr: "1",
                 person: "p",
                 admin,
                 sign_on_behalf: sign,
                 use_seal: seal,
+                pseudonym,
             }
             .message()
         };
-        assert_ne!(m(true, false, false), m(false, true, false));
-        assert_ne!(m(false, false, true), m(false, false, false));
+        assert_ne!(m(true, false, false, None), m(false, true, false, None));
+        assert_ne!(m(false, false, true, None), m(false, false, false, None));
+        assert_ne!(
+            m(false, true, false, Some("3f0c")),
+            m(false, true, false, None),
+            "anonymity is covered"
+        );
+        let role = |role| {
+            Record::Role {
+                cvr: "1",
+                person: "p",
+                role,
+            }
+            .message()
+        };
+        assert_ne!(role("director"), role("board"));
+        assert_ne!(
+            Record::Rule {
+                cvr: "1",
+                rule: "director"
+            }
+            .message(),
+            role("director"),
+            "the purpose keeps a rule apart from a role"
+        );
     }
 }

@@ -74,7 +74,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::PdfEncrypted
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
         ErrorCode::PdfNoChangesAllowed | ErrorCode::CaseClosed => StatusCode::CONFLICT,
-        ErrorCode::InvalidCvr | ErrorCode::UnusableInput => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidCvr | ErrorCode::UnusableInput | ErrorCode::InvalidRule => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::Forbidden
         | ErrorCode::RightMissing
         | ErrorCode::FormRejected

@@ -181,7 +181,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The error for a body that could not be read: too large for the route, or broken off.
-fn unreadable(rejection: &BytesRejection) -> Error {
+pub(super) fn unreadable(rejection: &BytesRejection) -> Error {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::new(
             ErrorCode::PayloadTooLarge,

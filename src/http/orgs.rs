@@ -1,5 +1,11 @@
 //! Organisation administration over the native API: memberships, members, invitations,
-//! rights, the seal, and the organisation's audit trail.
+//! rights, the seal, and the organisation's audit trail; in submodules, roles and the rule of
+//! representation ([`roles`]), what members do for themselves ([`own`]) and bulk enrolment
+//! ([`bulk`]).
+
+pub(super) mod bulk;
+pub(super) mod own;
+pub(super) mod roles;
 
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -22,6 +28,12 @@ pub struct Member {
     rights: Rights,
     /// Unix seconds.
     joined_at: i64,
+    /// Roles held, sorted.
+    roles: Vec<String>,
+    /// Anonymous: the employee certificate names the pseudonym, not the person.
+    anonymous: bool,
+    /// The pseudonym of an anonymous member; `null` otherwise.
+    pseudonym: Option<String>,
 }
 
 /// A member's rights.
@@ -31,8 +43,10 @@ pub struct Rights {
     use_seal: bool,
 }
 
-impl From<&MemberRow> for Member {
-    fn from(m: &MemberRow) -> Self {
+impl Member {
+    /// A member with their roles.
+    pub(super) fn new(m: &MemberRow, roles: Vec<String>) -> Self {
+        let pseudonym = m.pseudonym.clone().filter(|_| m.anonymous);
         Self {
             person: m.person.clone(),
             username: m.username.clone(),
@@ -43,6 +57,9 @@ impl From<&MemberRow> for Member {
                 use_seal: m.use_seal,
             },
             joined_at: m.joined_at,
+            roles,
+            anonymous: pseudonym.is_some(),
+            pseudonym,
         }
     }
 }
@@ -112,32 +129,36 @@ pub struct AuditRecord {
     request_id: Option<String>,
 }
 
-/// `GET /v1/orgs`: the caller's organisations and rights.
+/// `GET /v1/orgs`: the caller's organisations, rights and roles.
 pub async fn mine(
     Caller(orgs, principal, _): Caller<Arc<Orgs>>,
 ) -> Result<Json<Organisations>, Error> {
     let organisations = orgs
-        .my_organisations(&principal)
+        .memberships_with_roles(&principal)
         .await?
-        .iter()
-        .map(|(org, m)| Membership {
-            cvr: org.cvr.clone(),
-            name: org.name.clone(),
-            status: org.status.clone(),
-            member: m.into(),
+        .into_iter()
+        .map(|(org, m, roles)| Membership {
+            member: Member::new(&m, roles),
+            cvr: org.cvr,
+            name: org.name,
+            status: org.status,
         })
         .collect();
     Ok(Json(Organisations { organisations }))
 }
 
-/// `GET /v1/orgs/{cvr}/members` (administrators).
+/// `GET /v1/orgs/{cvr}/members` (administrators): members with rights, roles and anonymity
+/// (an anonymous member's name is shown to administrators).
 pub async fn members(
     Caller(orgs, principal, _): Caller<Arc<Orgs>>,
     Path(cvr): Path<String>,
 ) -> Result<Json<Members>, Error> {
-    let members = orgs.organisation_members(&principal, &cvr).await?;
+    let members = orgs.members_with_roles(&principal, &cvr).await?;
     Ok(Json(Members {
-        members: members.iter().map(Member::from).collect(),
+        members: members
+            .into_iter()
+            .map(|(m, roles)| Member::new(&m, roles))
+            .collect(),
     }))
 }
 
@@ -154,6 +175,12 @@ pub struct InviteRequest {
     sign_on_behalf: bool,
     #[serde(default)]
     use_seal: bool,
+    /// Join anonymously: the employee certificate names a pseudonym, not the person.
+    #[serde(default)]
+    anonymous: bool,
+    /// Roles given on acceptance.
+    #[serde(default)]
+    roles: Vec<String>,
 }
 
 /// `POST /v1/orgs/{cvr}/invitations` (administrators, High): answers the code, once.
@@ -166,10 +193,11 @@ pub async fn invite(
         admin: request.admin,
         sign_on_behalf: request.sign_on_behalf,
         use_seal: request.use_seal,
+        anonymous: request.anonymous,
     };
-    let username = request.username.as_deref();
+    let (username, roles) = (request.username.as_deref(), &request.roles);
     let invitation = orgs
-        .invite_member(&principal, &cvr, username, grants, request_id)
+        .invite_member_with_roles(&principal, &cvr, username, grants, roles, request_id)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -305,12 +333,15 @@ mod samples {
                 use_seal: false,
             },
             joined_at: 1_750_000_000,
+            roles: vec!["director".into()],
+            anonymous: false,
+            pseudonym: None,
         }
     }
 
     request_samples! {
         InviteRequest => json!({"username": "bror", "admin": false, "sign_on_behalf": true,
-            "use_seal": false});
+            "use_seal": false, "anonymous": true, "roles": ["board"]});
         AcceptRequest => json!({"code": "QX7T-2K9M"});
         RightRequest => json!({"right": "use_seal", "granted": true});
     }
@@ -324,7 +355,17 @@ mod samples {
                 member: member(),
             }],
         }];
-        Members => [Members { members: vec![member()] }];
+        Members => [Members {
+            members: vec![
+                member(),
+                Member {
+                    anonymous: true,
+                    pseudonym: Some("6a1f0c2e-55b1-4c1e-9d0a-1d2e3f405162".into()),
+                    roles: Vec::new(),
+                    ..member()
+                },
+            ],
+        }];
         Invitation => [Invitation { code: "QX7T-2K9M".into(), expires_at: 1_750_086_400 }];
         Joined => [Joined { cvr: CVR.into(), name: NAME.into() }];
         Seal => [Seal {

@@ -116,6 +116,12 @@ pub fn router(state: AppState) -> Router {
         "/v1/orgs/{cvr}/mandates/{id}/{action}" => post(mandates::change),
         "/v1/me/mandates" => get(mandates::mine),
         "/v1/me/mandates/{id}/{action}" => post(mandates::change_mine),
+        "/v1/orgs/{cvr}/rule" => get(orgs::roles::rule).put(orgs::roles::set_rule),
+        "/v1/orgs/{cvr}/members/{person}/roles" => post(orgs::roles::set_role),
+        "/v1/orgs/{cvr}/requests" => get(orgs::own::requests).post(orgs::own::request),
+        "/v1/orgs/{cvr}/requests/{id}" => post(orgs::own::decide),
+        "/v1/me/orgs" => get(orgs::own::mine),
+        "/v1/me/orgs/{cvr}" => delete(orgs::own::leave),
         "/v1/documents/{id}/sign" => post(documents::sign),
         "/v1/documents/{id}/signed" => get(documents::signed),
         "/pki/ca/{file}" => get(pki::ca_certificate),
@@ -139,6 +145,17 @@ pub fn router(state: AppState) -> Router {
         "/v1/validate" => post(validate::validate)
             .layer(middleware::from_fn_with_state(public, rate_limit)),
     };
+    // A bulk enrolment works through thousands of rows: a timeout of its own.
+    let bulk = route_table! { Router::new();
+        "/v1/orgs/{cvr}/members/bulk" => post(orgs::bulk::enrol),
+    };
+    let bulk = bulk
+        .layer(DefaultBodyLimit::max(http.body_limit))
+        .layer(RequestBodyLimitLayer::new(http.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(http.request_timeout_secs.max(orgs::bulk::TIMEOUT_SECS)),
+        ));
     api.merge(public_pki)
         .merge(web::routes())
         .fallback(ops::not_found)
@@ -154,6 +171,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_secs),
         ))
+        .merge(bulk)
         .layer(middleware::from_fn_with_state(turns, admit))
         // Outside the limit and the timeout: a load balancer always gets an answer.
         .route("/healthz", get(ops::healthz))

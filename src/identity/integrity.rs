@@ -96,6 +96,7 @@ impl Identity {
                 admin: m.admin,
                 sign_on_behalf: m.sign_on_behalf,
                 use_seal: m.use_seal,
+                pseudonym: m.pseudonym.as_deref().filter(|_| m.anonymous),
             };
             let row = Tagged::Member {
                 cvr: &m.cvr,

@@ -53,6 +53,26 @@ pub struct Employee {
     pub cvr: String,
 }
 
+/// A natural person acting for an organisation under a pseudonym (an anonymous member): the
+/// organisation's name and `organizationIdentifier` as for [`Employee`], and in place of the
+/// person's names the pseudonym (EN 319 412-2 §4.2.4: `pseudonym` instead of `givenName` and
+/// `surname`). EN 319 412-2 also asks for a `commonName`, which then carries the pseudonym;
+/// `serialNumber` is `UUID:<pseudonym>`, so nothing links the certificate to the person's own
+/// (whose `serialNumber` is their person id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PseudonymousEmployee {
+    /// The membership's pseudonym (a UUID).
+    pub pseudonym: String,
+    /// The organisation's registered name.
+    pub organization: String,
+    /// The CVR number (8 digits).
+    pub cvr: String,
+    /// ISO 3166 country code.
+    pub country: String,
+    /// Qualified certificate (QCStatements, QCP-n-qscd) or an advanced one (neither).
+    pub qualified: bool,
+}
+
 /// An organisation's seal (EN 319 412-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegalPerson {
@@ -71,6 +91,8 @@ pub enum Subject {
     NaturalPerson(NaturalPerson),
     /// An employee signing on behalf of a CVR.
     Employee(Employee),
+    /// An anonymous employee signing on behalf of a CVR under a pseudonym.
+    PseudonymousEmployee(PseudonymousEmployee),
     /// An organisation seal.
     LegalPerson(LegalPerson),
 }
@@ -81,7 +103,7 @@ impl Subject {
     pub const fn role(&self) -> &'static str {
         match self {
             Self::NaturalPerson(_) => "natural_person",
-            Self::Employee(_) => "employee",
+            Self::Employee(_) | Self::PseudonymousEmployee(_) => "employee",
             Self::LegalPerson(_) => "legal_person",
         }
     }
@@ -120,6 +142,24 @@ impl Subject {
                 ];
                 v.extend(person_attrs(&e.person)?);
                 v
+            }
+            Self::PseudonymousEmployee(e) => {
+                check_cvr(&e.cvr)?;
+                check_country(&e.country)?;
+                vec![
+                    (oid::COUNTRY_NAME, Text::Printable(e.country.clone())),
+                    (oid::ORGANIZATION_NAME, Text::Utf8(e.organization.clone())),
+                    (
+                        oid::ORGANIZATION_IDENTIFIER,
+                        Text::Utf8(format!("NTRDK-{}", e.cvr)),
+                    ),
+                    (oid::PSEUDONYM, Text::Utf8(e.pseudonym.clone())),
+                    (
+                        oid::SERIAL_NUMBER,
+                        Text::Printable(format!("UUID:{}", e.pseudonym)),
+                    ),
+                    (oid::COMMON_NAME, Text::Utf8(e.pseudonym.clone())),
+                ]
             }
             Self::LegalPerson(l) => {
                 check_cvr(&l.cvr)?;
@@ -472,6 +512,23 @@ mod tests {
             Subject::NaturalPerson(p).name(),
             Err(Error::InvalidSubject(_))
         ));
+    }
+
+    #[test]
+    fn a_pseudonymous_employee_is_named_by_the_pseudonym_and_the_organisation_only() {
+        let n = Subject::PseudonymousEmployee(PseudonymousEmployee {
+            pseudonym: "6a1f0c2e-55b1-4c1e-9d0a-1d2e3f405162".into(),
+            organization: "Rungstedlund A/S".into(),
+            cvr: "35408002".into(),
+            country: "DK".into(),
+            qualified: false,
+        })
+        .name()
+        .unwrap()
+        .to_string();
+        assert!(n.contains("O=Rungstedlund A/S"), "{n}");
+        assert!(n.contains("6a1f0c2e-55b1-4c1e-9d0a-1d2e3f405162"), "{n}");
+        assert!(!n.contains("Karen") && !n.contains("Blixen"), "{n}");
     }
 
     #[test]

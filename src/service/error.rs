@@ -101,6 +101,8 @@ pub enum ErrorCode {
     /// A power of attorney that cannot be used for this (revoked, expired, another scope, not
     /// assigned to the signer).
     MandateInvalid,
+    /// A rule of representation outside the rule language or its bounds.
+    InvalidRule,
 }
 
 impl ErrorCode {
@@ -150,6 +152,7 @@ impl ErrorCode {
         Self::CaseClosed,
         Self::InvalidState,
         Self::MandateInvalid,
+        Self::InvalidRule,
     ];
 
     /// The wire form.
@@ -200,6 +203,7 @@ impl ErrorCode {
             Self::CaseClosed => "case_closed",
             Self::InvalidState => "invalid_state",
             Self::MandateInvalid => "mandate_invalid",
+            Self::InvalidRule => "invalid_rule",
         }
     }
 
@@ -246,6 +250,7 @@ impl ErrorCode {
             Self::CaseClosed => "Open the case again: if another member signed meanwhile, sign its current version; a complete or expired case takes no further signature.",
             Self::InvalidState => "Reload the power of attorney to see where it stands: an offer is accepted by the other side, a request approved by the organisation asked, and a refused or revoked one is over for good.",
             Self::MandateInvalid => "Ask the organisation that granted the power of attorney, or your own administrator, for a current one that covers this and is assigned to you.",
+            Self::InvalidRule => "Write the rule with role names joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2} | chair & board{1}.",
         }
     }
 
@@ -321,6 +326,7 @@ impl ErrorCode {
             Self::MandateInvalid => {
                 "The power of attorney is not valid for this: revoked, expired, of another scope, or not yours to use."
             }
+            Self::InvalidRule => "The rule of representation is not in the rule language (or is too large).",
         }
     }
 }
@@ -500,6 +506,7 @@ mod tests {
                 "case_closed",
                 "invalid_state",
                 "mandate_invalid",
+                "invalid_rule",
             ]
         );
     }

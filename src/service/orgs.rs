@@ -1,14 +1,22 @@
 //! Organisations in the service: who may administer what, at which level of assurance.
-//! Reads and accepting an invitation need a Substantial login; every change of members or
-//! rights (and making the seal) needs High.
+//! Reads and accepting an invitation need a Substantial login; every change of members,
+//! rights, roles or the rule of representation (and making the seal) needs High. In
+//! submodules: roles and the rule ([`roles`]), what members do for themselves ([`own`]) and
+//! bulk enrolment ([`bulk`]).
+
+mod bulk;
+mod own;
+mod roles;
 
 use super::{owner, person_ctx, unix_now, Error, ErrorCode};
 use crate::clock::SharedClock;
 use crate::identity::loa::Loa;
-use crate::identity::Principal;
+use crate::identity::{Identity, Principal};
 use crate::orgs::{self, Cvr, Grants, Invitation, Orgs, Right};
 use crate::store::{AuditRow, MemberRow, OrganisationRow, Store};
 use crate::types::PersonId;
+pub use bulk::{BulkLine, BulkOutcome, BulkReport};
+pub use own::OwnMembership;
 
 /// Organisations, their members, rights and seals.
 #[derive(Debug, Clone)]
@@ -16,6 +24,8 @@ pub struct Organisations {
     pub(super) store: Store,
     pub(super) orgs: Orgs,
     pub(super) clock: SharedClock,
+    /// Makes the accounts of a bulk enrolment.
+    pub(super) identity: Identity,
 }
 
 impl From<orgs::Error> for Error {
@@ -32,7 +42,13 @@ impl From<orgs::Error> for Error {
             orgs::Error::Exists => ErrorCode::AlreadyExists,
             orgs::Error::NotAdmin => ErrorCode::Forbidden,
             orgs::Error::RightMissing(_) => ErrorCode::RightMissing,
-            orgs::Error::LastAdmin => ErrorCode::InvalidRequest,
+            orgs::Error::LastAdmin | orgs::Error::InvalidRole(_) | orgs::Error::Invalid(_) => {
+                ErrorCode::InvalidRequest
+            }
+            orgs::Error::NotMember => ErrorCode::Forbidden,
+            orgs::Error::InvalidRule(_) => ErrorCode::InvalidRule,
+            orgs::Error::NoRequest => ErrorCode::NotFound,
+            orgs::Error::Pending(_) => ErrorCode::AlreadyExists,
         };
         Self::new(code, message)
     }
@@ -133,6 +149,25 @@ impl Organisations {
         grants: Grants,
         request_id: Option<String>,
     ) -> Result<Invitation, Error> {
+        self.invite_member_with_roles(principal, cvr, username, grants, &[], request_id)
+            .await
+    }
+
+    /// Invites a person (by username, or whoever holds the code) with rights, anonymity and
+    /// roles, given when the invitation is accepted.
+    ///
+    /// # Errors
+    /// `insufficient_loa` (High), `invalid_cvr`, `not_found`, `forbidden`, `invalid_request`
+    /// (a role name).
+    pub async fn invite_member_with_roles(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        username: Option<&str>,
+        grants: Grants,
+        roles: &[String],
+        request_id: Option<String>,
+    ) -> Result<Invitation, Error> {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
         let invitee = match username {
@@ -140,9 +175,10 @@ impl Organisations {
             Some(u) => Some(self.person_id(u).await?),
         };
         let ctx = person_ctx(principal, request_id);
+        let caller = &principal.person;
         Ok(self
             .orgs
-            .invite(&principal.person, &cvr, invitee, grants, &ctx, self.now())
+            .invite_with_roles(caller, &cvr, invitee, grants, roles, &ctx, self.now())
             .await?)
     }
 

@@ -38,6 +38,10 @@ pub struct MemberRow {
     pub joined_at: i64,
     /// Integrity tag under the HSM's records key (`hsm::Record::Membership`).
     pub mac: Option<Vec<u8>>,
+    /// Anonymous: the employee certificate names the pseudonym, not the person.
+    pub anonymous: bool,
+    /// The pseudonym (a UUID) of an anonymous member.
+    pub pseudonym: Option<String>,
 }
 
 /// A pending invitation (its id is the SHA-256 of the code, hex).
@@ -61,6 +65,10 @@ pub struct InvitationRow {
     pub expires_at: i64,
     /// Integrity tag under the HSM's records key (`hsm::Record::Invitation`).
     pub mac: Option<Vec<u8>>,
+    /// Joins anonymously (a pseudonym in the employee certificate).
+    pub anonymous: bool,
+    /// Roles the member gets, space-separated and sorted (empty for none).
+    pub roles: String,
 }
 
 /// The columns of [`MemberRow`], from `org_members m JOIN persons p`.
@@ -68,7 +76,7 @@ macro_rules! select_members {
     ($where:literal) => {
         concat!(
             "SELECT m.cvr, m.person, p.username, p.given_name, p.family_name, m.admin, \
-             m.sign_on_behalf, m.use_seal, m.joined_at, m.mac \
+             m.sign_on_behalf, m.use_seal, m.joined_at, m.mac, m.anonymous, m.pseudonym \
              FROM org_members m JOIN persons p ON p.id = m.person ",
             $where
         )
@@ -158,16 +166,19 @@ impl Tx {
         execute!(
             tx self,
             "INSERT INTO org_members (cvr, person, admin, sign_on_behalf, use_seal, joined_at, \
-             mac) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (cvr, person) DO UPDATE SET \
-             admin = excluded.admin, sign_on_behalf = excluded.sign_on_behalf, \
-             use_seal = excluded.use_seal, mac = excluded.mac",
+             mac, anonymous, pseudonym) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (cvr, person) DO UPDATE SET admin = excluded.admin, \
+             sign_on_behalf = excluded.sign_on_behalf, use_seal = excluded.use_seal, \
+             mac = excluded.mac, anonymous = excluded.anonymous, pseudonym = excluded.pseudonym",
             &m.cvr,
             &m.person,
             m.admin,
             m.sign_on_behalf,
             m.use_seal,
             m.joined_at,
-            &m.mac
+            &m.mac,
+            m.anonymous,
+            &m.pseudonym
         )?;
         Ok(())
     }
@@ -209,7 +220,8 @@ impl Tx {
         execute!(
             tx self,
             "INSERT INTO org_invitations (id, cvr, person, admin, sign_on_behalf, use_seal, \
-             created_at, expires_at, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             created_at, expires_at, mac, anonymous, roles) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &i.id,
             &i.cvr,
             &i.person,
@@ -218,7 +230,9 @@ impl Tx {
             i.use_seal,
             i.created_at,
             i.expires_at,
-            &i.mac
+            &i.mac,
+            i.anonymous,
+            &i.roles
         )?;
         Ok(())
     }
@@ -233,7 +247,7 @@ impl Tx {
             fetch_optional,
             InvitationRow,
             "DELETE FROM org_invitations WHERE id = $1 RETURNING id, cvr, person, admin, \
-             sign_on_behalf, use_seal, created_at, expires_at, mac",
+             sign_on_behalf, use_seal, created_at, expires_at, mac, anonymous, roles",
             id
         )?)
     }

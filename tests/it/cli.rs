@@ -1,4 +1,5 @@
-//! Start-up failures: each is one clear line on stderr and a non-zero exit, never a panic.
+//! Start-up failures: each is one clear line on stderr and a non-zero exit, never a panic; and
+//! the operator's organisation commands.
 
 use std::path::Path;
 
@@ -167,6 +168,37 @@ fn org_add_registers_an_organisation_with_its_first_administrator() {
     let (code, out, _) = qsign(dir.path(), &["org", "list"], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("35408002\tactive\tRungstedlund A/S"), "{out}");
+    // The operator sets the rule of representation (kept in its canonical text) and a role.
+    let (code, out, err) = qsign(
+        dir.path(),
+        &[
+            "org",
+            "rule",
+            "set",
+            "--cvr",
+            "35408002",
+            "board{2}|director",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CVR 35408002: board{2} | director"), "{out}");
+    let (code, out, err) = qsign(
+        dir.path(),
+        &[
+            "org", "role", "add", "--cvr", "35408002", "--user", "astrid", "--role", "director",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("astrid now holds the role director"), "{out}");
+    let (code, _, err) = qsign(
+        dir.path(),
+        &["org", "rule", "set", "--cvr", "35408002", "director |"],
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert_one_error_line(&err, "invalid rule of representation");
     // A bad check digit and an unknown administrator: one clear line each.
     let (code, _, err) = qsign(
         dir.path(),

@@ -26,6 +26,7 @@ mod orgs;
 mod pades;
 mod pki;
 mod representation;
+mod roles;
 mod server;
 mod signing;
 mod store;

@@ -109,7 +109,7 @@ pub(crate) async fn org_credential_of(
         .map(|c| c["credentialID"].as_str().unwrap().to_owned())
 }
 
-fn x509_text(svc: &Service, der: &[u8]) -> String {
+pub(crate) fn x509_text(svc: &Service, der: &[u8]) -> String {
     let file = svc.file(&format!("{}.der", uuid::Uuid::new_v4()), der);
     let out = run(Command::new("openssl")
         .args(["x509", "-inform", "DER", "-noout", "-text", "-in"])

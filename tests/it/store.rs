@@ -1,7 +1,8 @@
 //! The store suite, run once per back end: SQLite and PostgreSQL.
 //!
 //! One test per aggregate of `src/store` (keys, persons and their factors, login state,
-//! credentials, SAD uses, documents, organisations, audit, PKI, integrity tags) calls every
+//! credentials, SAD uses, documents, organisations, representation, audit, PKI, integrity
+//! tags) calls every
 //! repository method with assertions that fail when a back end answers differently: round trips
 //! equal what was written, conditional writes refuse when they must, rows taken once are gone,
 //! expired rows are not given, unique keys conflict. `store_suite!` runs each against a fresh
@@ -16,8 +17,8 @@ use std::time::Duration;
 use qsign::store::{
     AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow, CheckpointRow,
     CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow, MandateRow, MemberRow,
-    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, Store, StoredKey,
-    Tagged,
+    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, RequestRow, RoleRow,
+    RuleRow, Store, StoredKey, Tagged,
 };
 
 use crate::support;
@@ -164,6 +165,8 @@ fn member(cvr: &str, p: &PersonRow) -> MemberRow {
         use_seal: false,
         joined_at: NOW,
         mac: Some(vec![4; 32]),
+        anonymous: false,
+        pseudonym: None,
     }
 }
 
@@ -178,6 +181,31 @@ fn invitation(id: &str, cvr: &str, invited: Option<&str>) -> InvitationRow {
         created_at: NOW,
         expires_at: LATER,
         mac: Some(vec![5; 32]),
+        anonymous: false,
+        roles: String::new(),
+    }
+}
+
+/// A role `p` holds in `cvr`.
+fn role(cvr: &str, p: &PersonRow, name: &str) -> RoleRow {
+    RoleRow {
+        cvr: cvr.into(),
+        person: p.id.clone(),
+        role: name.into(),
+        granted_at: NOW,
+        mac: Some(vec![9; 32]),
+    }
+}
+
+/// A request of `p` in `cvr` for a right or a role.
+fn request(id: &str, cvr: &str, p: &PersonRow, kind: &str, name: &str, at: i64) -> RequestRow {
+    RequestRow {
+        id: id.into(),
+        cvr: cvr.into(),
+        person: p.id.clone(),
+        kind: kind.into(),
+        name: name.into(),
+        created_at: at,
     }
 }
 
@@ -513,6 +541,9 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "oauth_requests",
             "org_invitations",
             "org_members",
+            "org_requests",
+            "org_roles",
+            "org_rules",
             "organisations",
             "passkeys",
             "persons",
@@ -1275,6 +1306,8 @@ async fn organisations(store: &Store) {
     let personal = invitation("inv-1", CVR, Some(carol.id.as_str()));
     let open = InvitationRow {
         admin: true,
+        anonymous: true,
+        roles: "board director".into(),
         ..invitation("inv-2", CVR, None)
     };
     let mut tx = store.begin().await.unwrap();
@@ -1423,6 +1456,158 @@ async fn mandates(store: &Store) {
         .unwrap()
         .is_empty());
     assert_eq!(store.mandate_assignments("m-1").await.unwrap(), [to_alice]);
+}
+
+/// Anonymous members (flag and pseudonym round trip), rules of representation (one per
+/// organisation, replaced), members' roles (given once, taken once, by organisation and by
+/// person) and requests (once per member and thing, taken once and only in their
+/// organisation, back after a rollback); roles and requests need a membership and go with it.
+async fn representation(store: &Store) {
+    let [alice, bob, carol] = add_persons(store, ["alice", "bob", "carol"]).await;
+    let anonymous = MemberRow {
+        admin: false,
+        anonymous: true,
+        pseudonym: Some("6a1f0c2e-55b1-4c1e-9d0a-1d2e3f405162".into()),
+        ..member(CVR, &bob)
+    };
+    let mut tx = store.begin().await.unwrap();
+    for cvr in [CVR, OTHER_CVR] {
+        tx.insert_organisation(&organisation(cvr)).await.unwrap();
+    }
+    for m in [&member(CVR, &alice), &anonymous, &member(OTHER_CVR, &alice)] {
+        tx.upsert_member(m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.member(CVR, &bob.id).await.unwrap(),
+        Some(anonymous.clone()),
+        "anonymity and the pseudonym round trip"
+    );
+
+    // Rules.
+    assert_eq!(store.rule(CVR).await.unwrap(), None);
+    let rule = RuleRow {
+        cvr: CVR.into(),
+        rule: "director | board{2}".into(),
+        set_at: NOW,
+        mac: Some(vec![10; 32]),
+    };
+    in_tx!(store, |tx| tx.put_rule(&rule)).unwrap();
+    assert_eq!(store.rule(CVR).await.unwrap(), Some(rule.clone()));
+    let replaced = RuleRow {
+        rule: "chair & board{1}".into(),
+        set_at: NOW + 5,
+        mac: Some(vec![11; 32]),
+        ..rule.clone()
+    };
+    in_tx!(store, |tx| tx.put_rule(&replaced)).unwrap();
+    assert_eq!(
+        store.rule(CVR).await.unwrap(),
+        Some(replaced),
+        "replaced: one rule per organisation"
+    );
+    assert_eq!(store.rule(OTHER_CVR).await.unwrap(), None);
+    assert_dangling(in_tx!(store, |tx| tx.put_rule(&RuleRow {
+        cvr: "00000000".into(),
+        ..rule.clone()
+    })));
+
+    // Roles.
+    let director = role(CVR, &alice, "director");
+    let board = role(CVR, &alice, "board");
+    let bobs = role(CVR, &bob, "board");
+    let elsewhere = role(OTHER_CVR, &alice, "chair");
+    let mut tx = store.begin().await.unwrap();
+    for r in [&director, &board, &bobs, &elsewhere] {
+        assert!(tx.insert_role(r).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    let again = RoleRow {
+        granted_at: NOW + 9,
+        ..director.clone()
+    };
+    assert!(
+        !in_tx!(store, |tx| tx.insert_role(&again)).unwrap(),
+        "held already"
+    );
+    assert_eq!(
+        store.roles(CVR).await.unwrap(),
+        [board.clone(), director.clone(), bobs.clone()],
+        "by person and role; the first row stays"
+    );
+    assert_eq!(
+        store.person_roles(&alice.id).await.unwrap(),
+        [board.clone(), director, elsewhere],
+        "by CVR and role"
+    );
+    assert!(store.person_roles(&carol.id).await.unwrap().is_empty());
+    assert_dangling(in_tx!(store, |tx| tx.insert_role(&role(CVR, &carol, "board"))));
+    assert!(in_tx!(store, |tx| tx.delete_role(CVR, &alice.id, "director")).unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.delete_role(CVR, &alice.id, "director")).unwrap(),
+        "taken once"
+    );
+    assert!(!in_tx!(store, |tx| tx.delete_role(OTHER_CVR, &bob.id, "board")).unwrap());
+    assert_eq!(store.roles(CVR).await.unwrap(), [board.clone(), bobs]);
+
+    // Requests.
+    let seal = request("req-1", CVR, &bob, "right", "use_seal", NOW);
+    let chair = request("req-2", CVR, &bob, "role", "chair", NOW + 1);
+    let alices = request("req-3", OTHER_CVR, &alice, "right", "sign_on_behalf", NOW);
+    let mut tx = store.begin().await.unwrap();
+    for r in [&chair, &seal, &alices] {
+        tx.insert_request(r).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_conflict(in_tx!(store, |tx| tx.insert_request(&RequestRow {
+        id: "req-4".into(),
+        ..seal.clone()
+    })));
+    assert_dangling(in_tx!(store, |tx| tx.insert_request(&request(
+        "req-5", CVR, &carol, "right", "use_seal", NOW
+    ))));
+    assert_eq!(
+        store.org_requests(CVR).await.unwrap(),
+        [seal.clone(), chair.clone()],
+        "oldest first"
+    );
+    assert_eq!(
+        store.person_requests(&alice.id).await.unwrap(),
+        [alices.clone()]
+    );
+    assert_eq!(
+        in_tx!(store, |tx| tx.take_request(OTHER_CVR, "req-1")).unwrap(),
+        None,
+        "only in its organisation"
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.take_request(CVR, "req-1").await.unwrap(),
+        Some(seal.clone())
+    );
+    drop(tx);
+    assert_eq!(
+        in_tx!(store, |tx| tx.take_request(CVR, "req-1")).unwrap(),
+        Some(seal),
+        "back after the rollback"
+    );
+    assert_eq!(
+        in_tx!(store, |tx| tx.take_request(CVR, "req-1")).unwrap(),
+        None,
+        "taken once"
+    );
+    assert_eq!(store.person_requests(&bob.id).await.unwrap(), [chair]);
+
+    // Roles and requests go with the membership.
+    assert!(in_tx!(store, |tx| tx.delete_member(CVR, &bob.id)).unwrap());
+    assert_eq!(store.roles(CVR).await.unwrap(), [board]);
+    assert!(store.org_requests(CVR).await.unwrap().is_empty());
+    assert!(store.person_requests(&bob.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.person_requests(&alice.id).await.unwrap(),
+        [alices],
+        "another organisation's request stays"
+    );
 }
 
 /// The audit log: appends under the lock and the head they move, a taken seq, ranges, every
@@ -1940,6 +2125,7 @@ macro_rules! store_suite {
                 organisations,
                 signing_cases,
                 mandates,
+                representation,
                 audit,
                 pki,
                 tags,

@@ -244,6 +244,35 @@ texts! {
     cred_personal: "Myself", "Mig selv";
     cred_employee: "Employee of", "Medarbejder i";
     cred_seal: "Seal of", "Segl for";
+    rule_title: "Rule of representation", "Tegningsregel";
+    rule_none: "No rule is set.", "Der er ikke fastsat nogen tegningsregel.";
+    rule_input_label: "Rule: roles joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2}", "Regel: roller forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2}";
+    rule_set: "Set the rule", "Fastsæt reglen";
+    roles: "Roles", "Roller";
+    role_label: "Role", "Rolle";
+    add_role: "Add role", "Tilføj rolle";
+    anonymous: "Anonymous", "Anonym";
+    pseudonym: "Certificates show the pseudonym", "Certifikater viser pseudonymet";
+    requests_title: "Pending requests", "Ventende anmodninger";
+    requests_none: "No pending requests.", "Ingen ventende anmodninger.";
+    approve: "Approve", "Godkend";
+    refuse: "Refuse", "Afvis";
+    ask_title: "Ask for a right or a role", "Anmod om en ret eller en rolle";
+    ask_kind: "What you ask for", "Hvad du anmoder om";
+    ask_right: "A right", "En ret";
+    ask_label: "Name (sign_on_behalf, use_seal, or a role such as board)", "Navn (sign_on_behalf, use_seal eller en rolle som board)";
+    ask: "Ask the administrators", "Spørg administratorerne";
+    leave: "Leave this organisation", "Forlad virksomheden";
+    leave_hint: "Leaving withdraws your consent: your certificate for the organisation is revoked at once.", "Når du forlader virksomheden, trækker du dit samtykke tilbage: dit certifikat for virksomheden spærres med det samme.";
+    signatures_made: "Signatures made for the organisation", "Underskrifter lavet for virksomheden";
+    invite_anonymous: "Anonymous (the certificate shows a pseudonym, not the name)", "Anonym (certifikatet viser et pseudonym, ikke navnet)";
+    invite_roles: "Roles (separated by spaces, e.g. board chair)", "Roller (adskilt med mellemrum, fx board chair)";
+    pending_label: "Asked for", "Anmodet om";
+    msg_rule_set: "The rule is set.", "Reglen er fastsat.";
+    msg_role_changed: "The role is changed.", "Rollen er ændret.";
+    msg_request_decided: "The request is decided.", "Anmodningen er afgjort.";
+    msg_requested: "Your request is sent to the administrators.", "Din anmodning er sendt til administratorerne.";
+    msg_left: "You have left the organisation.", "Du har forladt virksomheden.";
 }
 
 /// The texts for a request: the cookie's choice, else the first of `da`/`en` in
@@ -316,6 +345,7 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::CaseClosed => "Åbn sagen igen: hvis et andet medlem har underskrevet imens, så underskriv den nuværende version; en færdig eller udløbet sag kan ikke underskrives mere.",
         ErrorCode::InvalidState => "Genindlæs fuldmagten for at se, hvor den står: et tilbud accepteres af den anden part, en anmodning godkendes af den adspurgte virksomhed, og en afvist eller tilbagekaldt fuldmagt er slut for altid.",
         ErrorCode::MandateInvalid => "Bed virksomheden, der gav fuldmagten, eller din egen administrator om en gældende fuldmagt, der dækker dette og er tildelt dig.",
+        ErrorCode::InvalidRule => "Skriv reglen med rollenavne forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2} | chair & board{1}.",
     }
 }
 
@@ -363,6 +393,12 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "mandate_revoked" => ("Power of attorney revoked", "Fuldmagt tilbagekaldt"),
         "mandate_assigned" => ("Power of attorney assigned", "Fuldmagt tildelt"),
         "mandate_unassigned" => ("Power of attorney withdrawn", "Fuldmagt frataget"),
+        "rule_set" => ("Rule of representation set", "Tegningsregel fastsat"),
+        "role_added" => ("Role given", "Rolle givet"),
+        "role_removed" => ("Role taken away", "Rolle fjernet"),
+        "request_made" => ("Right or role asked for", "Ret eller rolle anmodet om"),
+        "request_decided" => ("Request decided", "Anmodning afgjort"),
+        "member_left" => ("Member left", "Medlem udtrådt"),
         _ => ("", ""),
     };
     if t.lang == "da" {

@@ -1,8 +1,11 @@
-//! Business administration: an administrator sees the members and their rights, invites,
-//! grants and revokes `sign_on_behalf` and `use_seal`, and reads the organisation's audit
-//! trail and the powers of attorney it granted and holds (revoking them); members join with an
-//! invitation code. Changes need a High session (the service says so with `insufficient_loa`,
-//! shown as a page that points to the step-up).
+//! Business administration: an administrator sees the members with their rights, roles and
+//! anonymity, sets the rule of representation, gives and takes roles, invites (anonymously,
+//! with roles), grants and revokes `sign_on_behalf` and `use_seal`, decides members' requests,
+//! and reads the organisation's audit trail and the powers of attorney it granted and holds
+//! (revoking them). A member sees their organisations (rights, roles,
+//! pseudonym, pending requests, signatures made), asks for a right or a role, and leaves;
+//! people join with an invitation code. Changes need a High session (the service says so with
+//! `insufficient_loa`, shown as a page that points to the step-up).
 
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -12,34 +15,54 @@ use std::sync::Arc;
 
 use super::{Chrome, Row, Session, SignedIn, Texts};
 use crate::service::{
-    rfc3339, Error, ErrorCode, Grants, ListedMandate, Loa, MemberRow, Organisations as Orgs, Right,
+    rfc3339, Error, ErrorCode, Grants, ListedMandate, Loa, Organisations as Orgs, Right,
 };
 
 page_chrome!(OrgsPage, OrgPage);
 
-/// An organisation in the list.
+/// An organisation in the member's list.
 #[derive(Debug, Clone)]
 struct OrgItem {
     cvr: String,
     name: String,
+    /// Administrator: the name links to the administration page.
+    admin: bool,
     rights: String,
+    roles: String,
+    /// The pseudonym an anonymous member's certificates show.
+    pseudonym: Option<String>,
+    /// What the member asked for and is not decided yet.
+    pending: String,
+    /// How many signatures the member made for the organisation.
+    signatures: usize,
 }
 
 #[derive(Template)]
 #[template(path = "orgs.html")]
 struct OrgsPage<'a> {
     chrome: Chrome<'a>,
+    message: Option<String>,
     orgs: Vec<OrgItem>,
 }
 
-/// `GET /org`: the caller's organisations, and joining one.
-pub async fn list(SignedIn(orgs, session): SignedIn<Arc<Orgs>>) -> Result<Response, Error> {
+/// `GET /org`: the caller's organisations, asking for a right or a role, leaving, and joining
+/// one.
+pub async fn list(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Query(done): Query<Done>,
+) -> Result<Response, Error> {
     let t = session.web.t;
+    let message = match done.done.as_str() {
+        "requested" => Some(t.msg_requested.to_owned()),
+        "left" => Some(t.msg_left.to_owned()),
+        _ => None,
+    };
     let orgs = orgs
-        .my_organisations(&session.principal)
+        .own_organisations(&session.principal)
         .await?
         .into_iter()
-        .map(|(o, m)| {
+        .map(|o| {
+            let m = &o.member;
             let mut rights = Vec::new();
             if m.admin {
                 rights.push(t.admin);
@@ -51,14 +74,25 @@ pub async fn list(SignedIn(orgs, session): SignedIn<Arc<Orgs>>) -> Result<Respon
                 rights.push("use_seal");
             }
             OrgItem {
-                cvr: o.cvr,
-                name: o.name,
+                admin: m.admin,
                 rights: rights.join(", "),
+                roles: o.roles.join(", "),
+                pseudonym: m.pseudonym.clone().filter(|_| m.anonymous),
+                pending: o
+                    .requests
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                signatures: o.signatures.len(),
+                cvr: o.organisation.cvr,
+                name: o.organisation.name,
             }
         })
         .collect();
     Ok(session.web.render(&OrgsPage {
         chrome: session.chrome(),
+        message,
         orgs,
     }))
 }
@@ -81,6 +115,30 @@ pub async fn accept(
     Ok(Redirect::to(&format!("/org?joined={}", org.cvr)).into_response())
 }
 
+/// A member as the administration page shows them.
+#[derive(Debug, Clone)]
+struct MemberItem {
+    person: String,
+    username: String,
+    name: String,
+    admin: bool,
+    sign_on_behalf: bool,
+    use_seal: bool,
+    roles: Vec<String>,
+    /// An anonymous member's pseudonym (administrators see who it is).
+    pseudonym: Option<String>,
+}
+
+/// A pending request as the administration page shows it.
+#[derive(Debug, Clone)]
+struct RequestItem {
+    id: String,
+    /// The member's name and username.
+    who: String,
+    /// `right sign_on_behalf`, `role board`.
+    what: String,
+}
+
 #[derive(Template)]
 #[template(path = "org.html")]
 struct OrgPage<'a> {
@@ -89,8 +147,10 @@ struct OrgPage<'a> {
     name: String,
     high: bool,
     message: Option<String>,
-    members: Vec<MemberRow>,
     mandates: Vec<MandateItem>,
+    rule: Option<String>,
+    members: Vec<MemberItem>,
+    requests: Vec<RequestItem>,
     audit: Vec<Row>,
 }
 
@@ -157,7 +217,21 @@ async fn render_org(
     cvr: &str,
     message: Option<String>,
 ) -> Result<Response, Error> {
-    let members = orgs.organisation_members(&session.principal, cvr).await?;
+    let members: Vec<MemberItem> = orgs
+        .members_with_roles(&session.principal, cvr)
+        .await?
+        .into_iter()
+        .map(|(m, roles)| MemberItem {
+            name: format!("{} {}", m.given_name, m.family_name),
+            pseudonym: m.pseudonym.clone().filter(|_| m.anonymous),
+            person: m.person,
+            username: m.username,
+            admin: m.admin,
+            sign_on_behalf: m.sign_on_behalf,
+            use_seal: m.use_seal,
+            roles,
+        })
+        .collect();
     let org = orgs
         .my_organisations(&session.principal)
         .await?
@@ -181,6 +255,26 @@ async fn render_org(
         .iter()
         .map(|m| MandateItem::new(session.web.t, cvr.trim(), m))
         .collect();
+    let rule = orgs
+        .organisation_rule(&session.principal, cvr)
+        .await?
+        .map(|r| r.as_str().to_owned());
+    let requests = orgs
+        .pending_requests(&session.principal, cvr)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let who = members.iter().find(|m| m.person == r.person).map_or_else(
+                || r.person.clone(),
+                |m| format!("{} ({})", m.name, m.username),
+            );
+            RequestItem {
+                what: format!("{} {}", r.kind, r.name),
+                id: r.id,
+                who,
+            }
+        })
+        .collect();
     let audit = orgs
         .organisation_audit(&session.principal, cvr, 100)
         .await?
@@ -194,8 +288,10 @@ async fn render_org(
         name: org.0.name,
         high: session.principal.loa >= Loa::High,
         message,
+        rule,
         members,
         mandates,
+        requests,
         audit,
     }))
 }
@@ -211,6 +307,9 @@ pub async fn page(
         "right" => Some(t.msg_right_changed.to_owned()),
         "removed" => Some(t.msg_member_removed.to_owned()),
         "mandate" => Some(t.msg_mandate_revoked.to_owned()),
+        "rule" => Some(t.msg_rule_set.to_owned()),
+        "role" => Some(t.msg_role_changed.to_owned()),
+        "request" => Some(t.msg_request_decided.to_owned()),
         _ => None,
     };
     render_org(&orgs, &session, &cvr, message).await
@@ -226,6 +325,11 @@ pub struct InviteForm {
     sign_on_behalf: Option<String>,
     #[serde(default)]
     use_seal: Option<String>,
+    #[serde(default)]
+    anonymous: Option<String>,
+    /// Roles separated by spaces or commas.
+    #[serde(default)]
+    roles: String,
 }
 
 /// `POST /org/{cvr}/invite`: shows the code once.
@@ -238,10 +342,24 @@ pub async fn invite(
         admin: form.admin.is_some(),
         sign_on_behalf: form.sign_on_behalf.is_some(),
         use_seal: form.use_seal.is_some(),
+        anonymous: form.anonymous.is_some(),
     };
+    let roles: Vec<String> = form
+        .roles
+        .split([' ', ','])
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.trim().to_owned())
+        .collect();
     let (username, request_id) = (Some(form.username.trim()), session.request_id());
     let invitation = orgs
-        .invite_member(&session.principal, &cvr, username, grants, request_id)
+        .invite_member_with_roles(
+            &session.principal,
+            &cvr,
+            username,
+            grants,
+            &roles,
+            request_id,
+        )
         .await?;
     let message = format!("{} {}", session.web.t.msg_invited, invitation.code);
     render_org(&orgs, &session, &cvr, Some(message)).await
@@ -302,4 +420,90 @@ pub async fn revoke_mandate(
     )
     .await?;
     Ok(Redirect::to(&format!("/org/{cvr}?done=mandate")).into_response())
+}
+
+/// A rule of representation.
+#[derive(Debug, Deserialize)]
+pub struct RuleForm {
+    rule: String,
+}
+
+/// `POST /org/{cvr}/rule`
+pub async fn set_rule(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path(cvr): Path<String>,
+    axum::Form(form): axum::Form<RuleForm>,
+) -> Result<Response, Error> {
+    orgs.set_rule(&session.principal, &cvr, &form.rule, session.request_id())
+        .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=rule")).into_response())
+}
+
+/// A role to give or take away.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    role: String,
+    granted: String,
+}
+
+/// `POST /org/{cvr}/members/{person}/roles`
+pub async fn set_role(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path((cvr, person)): Path<(String, String)>,
+    axum::Form(form): axum::Form<RoleForm>,
+) -> Result<Response, Error> {
+    let granted = form.granted == "true";
+    let (principal, request_id) = (&session.principal, session.request_id());
+    orgs.set_member_role(principal, &cvr, &person, &form.role, granted, request_id)
+        .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=role")).into_response())
+}
+
+/// An administrator's decision on a request.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    approve: String,
+}
+
+/// `POST /org/{cvr}/requests/{id}`
+pub async fn decide(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path((cvr, id)): Path<(String, String)>,
+    axum::Form(form): axum::Form<DecisionForm>,
+) -> Result<Response, Error> {
+    let approve = form.approve == "true";
+    let (principal, request_id) = (&session.principal, session.request_id());
+    orgs.decide_request(principal, &cvr, &id, approve, request_id)
+        .await?;
+    Ok(Redirect::to(&format!("/org/{cvr}?done=request")).into_response())
+}
+
+/// A member's request: a right or a role, by name.
+#[derive(Debug, Deserialize)]
+pub struct AskForm {
+    /// `right` or `role`.
+    kind: String,
+    name: String,
+}
+
+/// `POST /org/{cvr}/request` (a member)
+pub async fn ask(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path(cvr): Path<String>,
+    axum::Form(form): axum::Form<AskForm>,
+) -> Result<Response, Error> {
+    let (principal, request_id) = (&session.principal, session.request_id());
+    orgs.request_access(principal, &cvr, &form.kind, &form.name, request_id)
+        .await?;
+    Ok(Redirect::to("/org?done=requested").into_response())
+}
+
+/// `POST /org/{cvr}/leave` (a member): withdraws their consent.
+pub async fn leave(
+    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    Path(cvr): Path<String>,
+) -> Result<Response, Error> {
+    orgs.leave_organisation(&session.principal, &cvr, session.request_id())
+        .await?;
+    Ok(Redirect::to("/org?done=left").into_response())
 }
