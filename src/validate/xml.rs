@@ -491,7 +491,7 @@ fn claimed_capacity(signed: &[&Element]) -> Result<Option<Capacity>, String> {
     };
     let capacity = Capacity::from_json(json).map_err(|e| format!("SignerRoleV2: {e}"))?;
     let words = capacity.text();
-    if !roles.iter().any(|t| *t == words) {
+    if !roles.contains(&words) {
         return Err(
             "SignerRoleV2: the role claimed in words does not agree with the capacity".into(),
         );

@@ -314,15 +314,29 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
         &admin.token(&svc, None),
     )
     .await;
-    let text = audit.to_string();
-    assert!(
-        text.contains("case_opened") || text.contains("CaseOpened"),
-        "{text}"
+    let events: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "case_opened").count(),
+        1,
+        "{events:?}"
     );
     assert_eq!(
-        text.matches("case_signed").count() + text.matches("CaseSigned").count(),
+        events.iter().filter(|e| **e == "case_signed").count(),
         2,
-        "{text}"
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e == "signed_in_capacity")
+            .count(),
+        2,
+        "{events:?}"
     );
 
     // Someone outside the organisation sees nothing of it.

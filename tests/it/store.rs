@@ -1378,7 +1378,10 @@ async fn mandates(store: &Store) {
     }
     assert_eq!(store.mandate("m-1").await.unwrap(), Some(held.clone()));
     assert_eq!(store.mandate("m-3").await.unwrap(), None);
-    assert_eq!(store.mandates_of(CVR).await.unwrap(), [held.clone()]);
+    assert_eq!(
+        store.mandates_of(CVR).await.unwrap(),
+        std::slice::from_ref(&held)
+    );
     assert_eq!(
         store.mandates_of(OTHER_CVR).await.unwrap(),
         [held.clone(), personal.clone()],
@@ -1429,7 +1432,7 @@ async fn mandates(store: &Store) {
     assert!(store.mandate_assignments("m-2").await.unwrap().is_empty());
     assert_eq!(
         store.mandate_assignments_of(&bob.id).await.unwrap(),
-        [to_bob.clone()]
+        std::slice::from_ref(&to_bob)
     );
     let renewed = MandateAssignmentRow {
         assigned_at: NOW + 30,
@@ -1573,7 +1576,7 @@ async fn representation(store: &Store) {
     );
     assert_eq!(
         store.person_requests(&alice.id).await.unwrap(),
-        [alices.clone()]
+        std::slice::from_ref(&alices)
     );
     assert_eq!(
         in_tx!(store, |tx| tx.take_request(OTHER_CVR, "req-1")).unwrap(),

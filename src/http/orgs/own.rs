@@ -94,8 +94,10 @@ pub async fn mine(
                 .map(|r| {
                     let record: Value = serde_json::from_slice(&r.record).unwrap_or(Value::Null);
                     let field = |name: &str| {
-                        record["event"][name]
-                            .as_str()
+                        record
+                            .get("event")
+                            .and_then(|e| e.get(name))
+                            .and_then(Value::as_str)
                             .unwrap_or_default()
                             .to_owned()
                     };

@@ -360,8 +360,9 @@ pub async fn review(
     // Signing for an organisation: its employee credential first (the one that may sign).
     if let Some(cvr) = &doc.credential_cvr {
         active.sort_by_key(|c| {
-            !matches!(&c.kind, CredentialKind::Employee { cvr: c } if c == cvr)
-                && !(cvr.is_empty() && c.kind == CredentialKind::Personal)
+            let acts = matches!(&c.kind, CredentialKind::Employee { cvr: c } if c == cvr)
+                || (cvr.is_empty() && c.kind == CredentialKind::Personal);
+            !acts
         });
     }
     let credentials: Vec<CredentialOption> = active
