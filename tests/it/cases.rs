@@ -355,3 +355,170 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     );
     svc.stop().await;
 }
+
+/// A page request with the session and anti-forgery cookies (and the token in a form's
+/// action, as the pages put it).
+fn page(
+    svc: &Service,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    const CSRF: &str = "case-page-csrf-token";
+    let url = if method == reqwest::Method::POST {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        svc.url(&format!("{path}{separator}csrf={CSRF}"))
+    } else {
+        svc.url(path)
+    };
+    crate::support::no_redirects().request(method, url).header(
+        "cookie",
+        format!("qsign_session={token}; qsign_csrf={CSRF}"),
+    )
+}
+
+async fn html(svc: &Service, path: &str, token: &str) -> String {
+    let r = page(svc, reqwest::Method::GET, path, token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+fn redirect(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), 303);
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The pages: a member opens a case by uploading the PDF, the case's page shows the rule and
+/// what is still needed and offers only the roles the member holds that count; choosing one
+/// leads to the ordinary review page, which names the capacity and offers the employee
+/// credential first; a member without a role is told they cannot sign; the list and the
+/// download work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_open_and_sign_a_case_on_the_pages() {
+    let svc = Service::start().await;
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let bo = Person::new("board-1", "Bo", "Bestyrelse");
+    let carl = Person::new("clerk-1", "Carl", "Clerk");
+    let ids = organisation_with(&svc, CVR, "Rungstedlund A/S", &admin, &[&bo, &carl]).await;
+    let (status, body) = send(
+        reqwest::Client::new()
+            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
+            .bearer_auth(admin.token(&svc, None))
+            .json(&json!({"rule": "director | board{2}"})),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    set_role(&svc, &admin, &ids[0], "board", true).await;
+
+    let (content_type, body) = crate::web::multipart_with(
+        &[("title", "Lease \"2027\""), ("days", "7")],
+        "file",
+        "lease.pdf",
+        &sample_pdf(1, "1.7", 0),
+    );
+    let r = page(
+        &svc,
+        reqwest::Method::POST,
+        &format!("/org/{CVR}/cases"),
+        &bo.token(&svc, None),
+    )
+    .header("content-type", content_type)
+    .body(body)
+    .send()
+    .await
+    .unwrap();
+    let case_page = redirect(&r);
+    assert!(
+        case_page.starts_with(&format!("/org/{CVR}/cases/")),
+        "{case_page}"
+    );
+
+    let text = html(&svc, &case_page, &bo.token(&svc, None)).await;
+    assert!(
+        text.contains("Lease &#34;2027&#34;") || text.contains("Lease &quot;2027&quot;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<code id=\"case-rule\">director | board{2}</code>"),
+        "{text}"
+    );
+    assert!(text.contains("1 more director"), "{text}");
+    assert!(
+        text.contains("<option value=\"role:board\">board</option>"),
+        "{text}"
+    );
+    assert!(!text.contains("role:director"), "{text}");
+    // Carl holds no role the rule counts.
+    let carls = html(&svc, &case_page, &carl.token(&svc, None)).await;
+    assert!(carls.contains("id=\"case-no-way\""), "{carls}");
+    assert!(!carls.contains("id=\"case-sign\""), "{carls}");
+
+    // Bo chooses to sign as a board member: the review page names the capacity and offers
+    // his employee credential first.
+    let r = page(
+        &svc,
+        reqwest::Method::POST,
+        &format!("{case_page}/sign"),
+        &bo.token(&svc, None),
+    )
+    .form(&[("way", "role:board")])
+    .send()
+    .await
+    .unwrap();
+    let review = redirect(&r);
+    assert!(review.starts_with("/sign/"), "{review}");
+    let text = html(&svc, &review, &bo.token(&svc, None)).await;
+    assert!(
+        text.contains(
+            "board of Rungstedlund A/S (CVR 35408002) under the rule 'director | board{2}'"
+        ) || text.contains(
+            "board of Rungstedlund A/S (CVR 35408002) under the rule &#39;director | board{2}&#39;"
+        ),
+        "{text}"
+    );
+    let token = bo.token(&svc, None);
+    let employee = org_credential(&svc, &token, "employee").await.unwrap();
+    let first_option = text
+        .split("<select id=\"credential\" name=\"credential\">")
+        .nth(1)
+        .and_then(|s| s.split("value=\"").nth(1))
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    assert_eq!(first_option, employee, "{text}");
+    // A way the member does not have is refused.
+    let r = page(
+        &svc,
+        reqwest::Method::POST,
+        &format!("{case_page}/sign"),
+        &carl.token(&svc, None),
+    )
+    .form(&[("way", "role:board")])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The list, and the current PDF as an attachment with a safe file name.
+    let list = html(&svc, &format!("/org/{CVR}/cases"), &bo.token(&svc, None)).await;
+    assert!(list.contains(&format!("href=\"{case_page}\"")), "{list}");
+    let r = page(
+        &svc,
+        reqwest::Method::GET,
+        &format!("{case_page}/document"),
+        &bo.token(&svc, None),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"Lease _2027_.pdf\""
+    );
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    svc.stop().await;
+}

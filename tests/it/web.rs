@@ -420,7 +420,7 @@ fn multipart(field: &str, file_name: &str, content: &[u8]) -> (String, Vec<u8>) 
 }
 
 /// A `multipart/form-data` body with text fields and one file.
-fn multipart_with(
+pub(crate) fn multipart_with(
     fields: &[(&str, &str)],
     field: &str,
     file_name: &str,
