@@ -65,7 +65,7 @@ pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow, RequestRow};
 pub use crate::validate::report::rfc3339;
 pub use account::{is_support_reference, Account, Factors, TotpOffer};
-pub use cases::{CaseSigning, CaseView, OnBehalf, PROXY_ROLE};
+pub use cases::{CaseSigning, CaseView, NewCase, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
 pub use documents::Documents;

@@ -71,11 +71,19 @@ fn validate_within(
         return Ok(Report::new("pdf", signatures, validation_time));
     }
     if file.first() == Some(&0x30) {
-        return Ok(Report::new(
-            "cms",
-            vec![cades(file, content, material)?],
-            validation_time,
-        ));
+        // Parallel signatures (several signers in one SignedData): each checked as if alone.
+        let signers =
+            crate::formats::cms::split_signers(file).map_err(|e| Error::Unusable(e.to_string()))?;
+        let several = signers.len() > 1;
+        let mut signatures = Vec::with_capacity(signers.len());
+        for (i, one) in signers.iter().enumerate() {
+            let mut report = cades(one, content, material)?;
+            if several {
+                report.id = format!("signature-{}", i + 1);
+            }
+            signatures.push(report);
+        }
+        return Ok(Report::new("cms", signatures, validation_time));
     }
     let text = file.get(..64).unwrap_or(file);
     let start = text.iter().find(|b| !b.is_ascii_whitespace());

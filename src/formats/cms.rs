@@ -26,6 +26,10 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::time::Time;
 use x509_cert::Certificate;
 
+mod parallel;
+
+pub use parallel::{merge_parallel, split_signers, MAX_PARALLEL};
+
 use super::asn1::etsi::{AtsHashIndexV3, EssCertIdV2, IssuerSerial, SigningCertificateV2};
 use super::asn1::{oid, signer_attributes};
 use super::representation::Capacity;

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use super::documents::{pdf_options, UploadResponse};
 use super::extract::{Caller, Json};
-use crate::service::{parse_level, CaseSigning, CaseView, Documents, Error, ErrorCode};
+use crate::service::{
+    parse_level, CaseSigning, CaseView, Documents, Error, ErrorCode, Format, NewCase,
+};
 
 /// The query of `POST /v1/orgs/{cvr}/cases`.
 #[derive(Debug, Deserialize)]
@@ -20,6 +22,9 @@ pub struct OpenQuery {
     /// How many days the case stays open (14 by default, at most 90).
     #[serde(default)]
     days: Option<i64>,
+    /// `pades`, `cades-detached` or `xades-detached`; PAdES for a PDF, CAdES otherwise.
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// A signature in a case.
@@ -31,6 +36,8 @@ pub struct CaseSignature {
     role: String,
     /// Unix seconds.
     signed_at: i64,
+    /// The signature's path, for a CAdES or XAdES case (a PDF's are in the document).
+    signature: Option<String>,
 }
 
 /// A signing case.
@@ -39,6 +46,8 @@ pub struct Case {
     id: String,
     cvr: String,
     title: String,
+    /// `pades`, `cades-detached` or `xades-detached`.
+    format: String,
     /// The rule of representation the case must meet.
     rule: String,
     /// `open`, `complete` or `expired`.
@@ -52,23 +61,34 @@ pub struct Case {
     created_at: i64,
     /// Unix seconds.
     expires_at: i64,
-    /// The current revision's path.
+    /// The document's path (for a PDF, its current revision with every signature).
     document: String,
+    /// For a CAdES case, the path of all its signatures as one SignedData.
+    signatures_file: Option<String>,
 }
 
 impl From<CaseView> for Case {
     fn from(v: CaseView) -> Self {
+        let base = format!("/v1/orgs/{}/cases/{}", v.case.cvr, v.case.id);
+        let mut n = 0;
         Self {
-            document: format!("/v1/orgs/{}/cases/{}/document", v.case.cvr, v.case.id),
+            document: format!("{base}/document"),
+            signatures_file: (v.case.format == "cades-detached")
+                .then(|| format!("{base}/signature")),
             id: v.case.id,
             cvr: v.case.cvr,
             title: v.case.title,
+            format: v.case.format,
             rule: v.case.rule,
             state: v.state.to_owned(),
             signatures: v
                 .signatures
                 .into_iter()
                 .map(|s| CaseSignature {
+                    signature: s.signature.map(|_| {
+                        n += 1;
+                        format!("{base}/signature?n={n}")
+                    }),
                     name: s.name,
                     role: s.role,
                     signed_at: s.signed_at,
@@ -98,7 +118,7 @@ pub struct SigningRequest {
     /// A power of attorney (its id) instead of a role.
     #[serde(default)]
     mandate: Option<String>,
-    /// `B-B`, `B-T` (default), `B-LT`, `B-LTA`.
+    /// `B-B`, `B-T` (default), `B-LT`, `B-LTA` (B-LTA for PDF cases only).
     #[serde(default)]
     level: Option<String>,
     #[serde(default)]
@@ -120,16 +140,26 @@ pub async fn open(
     Query(query): Query<OpenQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Case>), Error> {
-    let days = query.days.unwrap_or(14);
+    let format = query
+        .format
+        .as_deref()
+        .map(|f| {
+            Format::parse(f).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::UnsupportedFormat,
+                    "format: pades, cades-detached or xades-detached",
+                )
+            })
+        })
+        .transpose()?;
+    let new = NewCase {
+        title: query.title,
+        days: query.days.unwrap_or(14),
+        format,
+        content: body.to_vec(),
+    };
     let view = documents
-        .open_case(
-            &principal,
-            &cvr,
-            &query.title,
-            days,
-            body.to_vec(),
-            request_id,
-        )
+        .open_case(&principal, &cvr, new, request_id)
         .await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
@@ -160,6 +190,26 @@ pub async fn document(
 ) -> Result<impl IntoResponse, Error> {
     let pdf = documents.case_document(&principal, &cvr, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf))
+}
+
+/// The query of a case's signature.
+#[derive(Debug, Deserialize)]
+pub struct SignatureQuery {
+    /// Which signature, from 1; all of a CAdES case's as one SignedData without it.
+    #[serde(default)]
+    n: Option<usize>,
+}
+
+/// `GET /v1/orgs/{cvr}/cases/{id}/signature?n=…`: a CAdES or XAdES case's signatures.
+pub async fn signature(
+    Caller(documents, principal, _): Caller<Arc<Documents>>,
+    Path((cvr, id)): Path<(String, String)>,
+    Query(query): Query<SignatureQuery>,
+) -> Result<impl IntoResponse, Error> {
+    let (bytes, media_type) = documents
+        .case_signature(&principal, &cvr, &id, query.n)
+        .await?;
+    Ok(([(header::CONTENT_TYPE, media_type)], bytes))
 }
 
 /// `POST /v1/orgs/{cvr}/cases/{id}/signing`: a document of the native flow for the caller to
@@ -210,12 +260,17 @@ mod samples {
             id: "6f1c2d9e-3a4b-4c5d-8e9f-0a1b2c3d4e5f".into(),
             cvr: "35408002".into(),
             title: "Lease of Rungstedlund".into(),
+            format: "cades-detached".into(),
             rule: "director | board{2}".into(),
             state: state.into(),
             signatures: vec![CaseSignature {
                 name: "Karen Blixen".into(),
                 role: "board".into(),
                 signed_at: 1_750_000_100,
+                signature: Some(
+                    "/v1/orgs/35408002/cases/6f1c2d9e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/signature?n=1"
+                        .into(),
+                ),
             }],
             missing: vec!["1 more board".into(), "1 more director".into()],
             sha256: "ab".repeat(32),
@@ -223,6 +278,9 @@ mod samples {
             expires_at: 1_751_209_600,
             document: "/v1/orgs/35408002/cases/6f1c2d9e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/document"
                 .into(),
+            signatures_file: Some(
+                "/v1/orgs/35408002/cases/6f1c2d9e-3a4b-4c5d-8e9f-0a1b2c3d4e5f/signature".into(),
+            ),
         }
     }
 

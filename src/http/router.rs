@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         "/v1/orgs/{cvr}/audit" => get(orgs::audit),
         "/v1/orgs/{cvr}/cases/{id}" => get(cases::get),
         "/v1/orgs/{cvr}/cases/{id}/document" => get(cases::document),
+        "/v1/orgs/{cvr}/cases/{id}/signature" => get(cases::signature),
         "/v1/orgs/{cvr}/cases/{id}/signing" => post(cases::signing),
         "/v1/orgs/{cvr}/mandates" => get(mandates::list).post(mandates::offer),
         "/v1/orgs/{cvr}/mandate-requests" => post(mandates::request),

@@ -96,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         "/org/{cvr}/cases/{id}" => get(cases::page),
         "/org/{cvr}/cases/{id}/sign" => post(cases::sign),
         "/org/{cvr}/cases/{id}/document" => get(cases::document),
+        "/org/{cvr}/cases/{id}/signature" => get(cases::signature),
         "/org/{cvr}/invite" => post(org::invite),
         "/org/{cvr}/members/{person}/rights" => post(org::set_right),
         "/org/{cvr}/members/{person}/remove" => post(org::remove),

@@ -52,6 +52,20 @@ pub struct CaseView {
     pub missing: Vec<String>,
 }
 
+/// A case to open: what the document is, for how many days, signed how (PAdES for a PDF and
+/// CAdES detached otherwise, by default), and the document.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// What the document is.
+    pub title: String,
+    /// Days it stays open (1 to 90).
+    pub days: i64,
+    /// `pades`, `cades-detached` or `xades-detached`; by the content when `None`.
+    pub format: Option<Format>,
+    /// The document.
+    pub content: Vec<u8>,
+}
+
 /// What a member asks to sign a case with.
 #[derive(Debug, Clone, Default)]
 pub struct CaseSigning {
@@ -268,17 +282,22 @@ impl Documents {
     /// representation: members then sign it until the rule is met. Open for `days` (1 to 90).
     ///
     /// # Errors
-    /// `invalid_request` (no rule, title, days); `forbidden` (not a member); the PDF errors of
-    /// an upload (`not_pdf`, `pdf_encrypted`, `pdf_malformed`, `pdf_no_changes_allowed`).
+    /// `invalid_request` (no rule, title, days, empty); `unsupported_format`; `forbidden` (not
+    /// a member); the PDF errors of an upload (`not_pdf`, `pdf_encrypted`, `pdf_malformed`,
+    /// `pdf_no_changes_allowed`).
     pub async fn open_case(
         &self,
         principal: &Principal,
         cvr: &str,
-        title: &str,
-        days: i64,
-        content: Vec<u8>,
+        new: NewCase,
         request_id: Option<String>,
     ) -> Result<CaseView, Error> {
+        let NewCase {
+            title,
+            days,
+            format,
+            content,
+        } = new;
         let cvr = Cvr::parse(cvr)?;
         if self
             .store
@@ -309,12 +328,36 @@ impl Documents {
                 "the organisation has no rule of representation: an administrator sets it first",
             )
         })?;
-        let content = self.check_pdf(content, &pades::Options::default()).await?;
+        let format = match format {
+            Some(
+                f @ (Format::Pades | Format::Cades { attached: false } | Format::XadesDetached),
+            ) => f,
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::UnsupportedFormat,
+                    "a signing case is signed as pades, cades-detached or xades-detached",
+                ))
+            }
+            None if crate::formats::pdf::header_version(&content).is_some() => Format::Pades,
+            None => Format::Cades { attached: false },
+        };
+        if content.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "the document is empty",
+            ));
+        }
+        let content = if format == Format::Pades {
+            self.check_pdf(content, &pades::Options::default()).await?
+        } else {
+            content
+        };
         let now = unix_now(&self.clock);
         let case = CaseRow {
             id: DocumentId::random().to_string(),
             cvr: cvr.to_string(),
             title: title.trim().to_owned(),
+            format: format.as_str().to_owned(),
             rule: rule.as_str().to_owned(),
             opened_by: principal.person.to_string(),
             sha256: hex::encode(Sha256::digest(&content)),
@@ -404,6 +447,67 @@ impl Documents {
             .case_content(&case.id)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such signing case"))
+    }
+
+    /// The signatures of a CAdES or XAdES case (the document itself is
+    /// [`Self::case_document`]): with `n` (from 1, in the order they were made) that one
+    /// signature alone (a detached CAdES SignedData, or XAdES); without it, for CAdES, all of
+    /// them as one SignedData with a signer each (parallel signatures), which `openssl cms
+    /// -verify` and qsign's validator check signer by signer.
+    ///
+    /// # Errors
+    /// As [`Self::case`]; `not_found` for a PDF case (its signatures are in the PDF), no
+    /// signature yet, or no such `n`; `invalid_request` for an XAdES case without `n`.
+    pub async fn case_signature(
+        &self,
+        principal: &Principal,
+        cvr: &str,
+        id: &str,
+        n: Option<usize>,
+    ) -> Result<(Vec<u8>, &'static str), Error> {
+        let cvr = Cvr::parse(cvr)?;
+        let case = self.visible_case(principal, &cvr, id).await?;
+        let format = Format::parse(&case.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", case.format)))?;
+        if format == Format::Pades {
+            return Err(Error::new(
+                ErrorCode::NotFound,
+                "a PDF case's signatures are in its document",
+            ));
+        }
+        let signatures: Vec<Vec<u8>> = self
+            .store
+            .case_signatures(&case.id)
+            .await?
+            .into_iter()
+            .filter_map(|s| s.signature)
+            .collect();
+        let none = || Error::new(ErrorCode::NotFound, "no such signature in the case");
+        match (n, format) {
+            (Some(n), _) => {
+                let one = n
+                    .checked_sub(1)
+                    .and_then(|i| signatures.get(i))
+                    .cloned()
+                    .ok_or_else(none)?;
+                Ok((one, format.media_type()))
+            }
+            (None, Format::Cades { .. }) => {
+                if signatures.is_empty() {
+                    return Err(none());
+                }
+                let merged = self
+                    .cpu
+                    .run(move || crate::formats::cms::merge_parallel(&signatures))
+                    .await?
+                    .map_err(|e| Error::internal(format!("parallel signatures: {e}")))?;
+                Ok((merged, format.media_type()))
+            }
+            (None, _) => Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "an XAdES case's signatures are separate files: name one (n, from 1)",
+            )),
+        }
     }
 
     /// The ways `principal` may sign a case now: each role they hold that the case's rule
@@ -502,12 +606,28 @@ impl Documents {
             .case_content(&view.case.id)
             .await?
             .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such signing case"))?;
+        let format = Format::parse(&view.case.format)
+            .ok_or_else(|| Error::internal(format!("stored format {:?}", view.case.format)))?;
+        let level = signing.level.unwrap_or(Level::BT);
+        // Parallel CAdES signatures go into one SignedData, which an archive timestamp of
+        // one of them would not cover.
+        if format != Format::Pades && level > Level::BLT {
+            return Err(Error::new(
+                ErrorCode::InvalidRequest,
+                "a CAdES or XAdES case is signed at B-B, B-T or B-LT (extend the result later)",
+            ));
+        }
+        let pdf = if format == Format::Pades {
+            signing.pdf.clone()
+        } else {
+            pades::Options::default()
+        };
         self.keep_document(
             principal,
             content,
-            Format::Pades,
-            signing.level.unwrap_or(Level::BT),
-            &signing.pdf,
+            format,
+            level,
+            &pdf,
             Some(capacity),
             Some(view.case.id.clone()),
         )
@@ -583,13 +703,30 @@ impl Documents {
                 .unwrap_or_else(|| "(no name)".to_owned()),
             role: capacity.role.clone(),
             signed_at: now,
+            signature: None,
         };
         let over = row.sha256.clone().unwrap_or_default();
+        let recorded = if case.format == Format::Pades.as_str() {
+            let sha256 = hex::encode(Sha256::digest(signed));
+            self.store
+                .record_case_signature(&signature, &over, signed, &sha256, complete, now)
+                .await?
+        } else {
+            // A parallel signature: the document stays as it is, the signature beside it.
+            let document = self
+                .store
+                .case_content(case_id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such signing case"))?;
+            let signature = CaseSignatureRow {
+                signature: Some(signed.to_vec()),
+                ..signature
+            };
+            self.store
+                .record_case_signature(&signature, &over, &document, &over, complete, now)
+                .await?
+        };
         let sha256 = hex::encode(Sha256::digest(signed));
-        let recorded = self
-            .store
-            .record_case_signature(&signature, &over, signed, &sha256, complete, now)
-            .await?;
         if !recorded {
             return Err(Error::new(
                 ErrorCode::CaseClosed,

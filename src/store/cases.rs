@@ -12,6 +12,9 @@ pub struct CaseRow {
     pub cvr: String,
     /// What the document is, as the opener named it.
     pub title: String,
+    /// How it is signed: `pades` (incremental revisions), `cades-detached` or
+    /// `xades-detached` (parallel signatures beside the document).
+    pub format: String,
     /// The rule of representation when the case was opened (canonical text).
     pub rule: String,
     /// Who opened it (person id).
@@ -41,11 +44,14 @@ pub struct CaseSignatureRow {
     pub role: String,
     /// Unix seconds.
     pub signed_at: i64,
+    /// The signature itself, for CAdES and XAdES cases (a PDF's are in the document).
+    pub signature: Option<Vec<u8>>,
 }
 
 macro_rules! case_columns {
     () => {
-        "id, cvr, title, rule, opened_by, sha256, status, created_at, expires_at, completed_at"
+        "id, cvr, title, format, rule, opened_by, sha256, status, created_at, expires_at, \
+         completed_at"
     };
 }
 
@@ -57,12 +63,13 @@ impl Store {
     pub async fn insert_case(&self, c: &CaseRow, content: &[u8]) -> Result<(), Error> {
         execute!(
             self,
-            "INSERT INTO signing_cases (id, cvr, title, rule, opened_by, content, sha256, status, \
-             created_at, expires_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11)",
+            "INSERT INTO signing_cases (id, cvr, title, format, rule, opened_by, content, sha256, \
+             status, created_at, expires_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12)",
             &c.id,
             &c.cvr,
             &c.title,
+            &c.format,
             &c.rule,
             &c.opened_by,
             content,
@@ -132,16 +139,17 @@ impl Store {
             self,
             fetch_all,
             CaseSignatureRow,
-            "SELECT case_id, person, name, role, signed_at FROM case_signatures \
+            "SELECT case_id, person, name, role, signed_at, signature FROM case_signatures \
              WHERE case_id = $1 ORDER BY signed_at, person",
             id
         )?)
     }
 
     /// Records a signature made over the revision whose SHA-256 is `over`: the case takes the
-    /// signed revision `content` (SHA-256 `sha256`) and, when `complete`, is complete. Only
-    /// while the case is open, unexpired at `now` and still at revision `over` (a signature
-    /// made over an older revision is not recorded); answers whether it was.
+    /// signed revision `content` (SHA-256 `sha256`; for a parallel signature the same document
+    /// and digest again) and, when `complete`, is complete. Only while the case is open,
+    /// unexpired at `now` and still at revision `over` (a signature made over an older revision
+    /// is not recorded); answers whether it was.
     ///
     /// # Errors
     /// Database errors.
@@ -174,13 +182,14 @@ impl Store {
         }
         execute!(
             tx &mut tx,
-            "INSERT INTO case_signatures (case_id, person, name, role, signed_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO case_signatures (case_id, person, name, role, signed_at, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &signature.case_id,
             &signature.person,
             &signature.name,
             &signature.role,
-            signature.signed_at
+            signature.signed_at,
+            &signature.signature
         )?;
         tx.commit().await?;
         Ok(true)

@@ -522,3 +522,176 @@ async fn members_open_and_sign_a_case_on_the_pages() {
     assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
     svc.stop().await;
 }
+
+/// Parallel signatures: a CAdES case over a text document collects each board member's
+/// detached signature; all of them as one SignedData verify with `openssl cms -verify` (every
+/// signer, given only the root) and qsign's validator finds the rule met with both roles; an
+/// XAdES case keeps each signature as its own file, which xmlsec1 verifies; B-LTA is refused
+/// for a parallel case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cades_and_xades_cases_collect_parallel_signatures() {
+    let svc = Service::start().await;
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let bo = Person::new("board-1", "Bo", "Bestyrelse");
+    let berit = Person::new("board-2", "Berit", "Bestyrelse");
+    let ids = organisation_with(&svc, CVR, "Rungstedlund A/S", &admin, &[&bo, &berit]).await;
+    let (status, body) = send(
+        reqwest::Client::new()
+            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
+            .bearer_auth(admin.token(&svc, None))
+            .json(&json!({"rule": "director | board{2}"})),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    for id in &ids {
+        set_role(&svc, &admin, id, "board", true).await;
+    }
+    let document = b"The board approves the lease of Rungstedlund for 2027.\n".to_vec();
+    let open = |format: &str| {
+        reqwest::Client::new()
+            .post(svc.url(&format!(
+                "/v1/orgs/{CVR}/cases?title=Board%20minutes&format={format}"
+            )))
+            .bearer_auth(bo.token(&svc, None))
+            .body(document.clone())
+    };
+
+    // CAdES: the default for a document that is not a PDF.
+    let (status, case) = send(
+        reqwest::Client::new()
+            .post(svc.url(&format!("/v1/orgs/{CVR}/cases?title=Board%20minutes")))
+            .bearer_auth(bo.token(&svc, None))
+            .body(document.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{case}");
+    assert_eq!(case["format"], "cades-detached");
+    let id = case["id"].as_str().unwrap().to_owned();
+    let signing = format!("/v1/orgs/{CVR}/cases/{id}/signing");
+    let (status, body) = post(
+        &svc,
+        &signing,
+        &bo.token(&svc, None),
+        &json!({"role": "board", "level": "B-LTA"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    for who in [&bo, &berit] {
+        let (status, doc) = post(
+            &svc,
+            &signing,
+            &who.token(&svc, None),
+            &json!({"role": "board", "level": "B-T"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{doc}");
+        assert!(
+            doc["approval"].as_str().unwrap().starts_with("capacity="),
+            "{doc}"
+        );
+        let (status, body) = sign_document(&svc, who, &doc, &doc["digest"]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, case) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/cases/{id}"),
+        &bo.token(&svc, None),
+    )
+    .await;
+    assert_eq!(case["state"], "complete", "{case}");
+    assert_eq!(
+        case["signatures"][1]["signature"],
+        format!("/v1/orgs/{CVR}/cases/{id}/signature?n=2")
+    );
+    let download = |path: String| {
+        let token = bo.token(&svc, None);
+        let url = svc.url(&path);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    let unchanged = download(format!("/v1/orgs/{CVR}/cases/{id}/document")).await;
+    assert_eq!(unchanged, document, "the document itself stays as it was");
+    let all = download(case["signatures_file"].as_str().unwrap().to_owned()).await;
+    let root = svc.file(
+        "root.pem",
+        crate::support::cert_pem(&svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap())
+            .as_bytes(),
+    );
+    let (ok, text) = crate::support::cms_verify(&svc, &root, &all, Some(&document), &[]);
+    assert!(ok, "openssl cms -verify of both signers: {text}");
+    let (_, printed) = crate::support::openssl(&[
+        "cms".as_ref(),
+        "-cmsout".as_ref(),
+        "-print".as_ref(),
+        "-inform".as_ref(),
+        "DER".as_ref(),
+        "-in".as_ref(),
+        svc.file("all.p7s", &all).as_os_str(),
+    ]);
+    assert_eq!(
+        printed.matches("signatureAlgorithm:").count(),
+        2,
+        "{printed}"
+    );
+    let (status, report) = send(reqwest::Client::new().post(svc.url("/v1/validate")).json(
+        &json!({"file": crate::signing::b64(&all), "content": crate::signing::b64(&document)}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(
+        report["signatures"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    assert_eq!(report["representation"][0]["satisfied"], true, "{report}");
+    // One signature alone does not meet the rule.
+    let first = download(format!("/v1/orgs/{CVR}/cases/{id}/signature?n=1")).await;
+    let (ok, text) = crate::support::cms_verify(&svc, &root, &first, Some(&document), &[]);
+    assert!(ok, "{text}");
+    let (_, report) = send(reqwest::Client::new().post(svc.url("/v1/validate")).json(
+        &json!({"file": crate::signing::b64(&first), "content": crate::signing::b64(&document)}),
+    ))
+    .await;
+    assert_eq!(report["representation"][0]["satisfied"], false, "{report}");
+
+    // XAdES: each signature is its own file.
+    let (status, case) = send(open("xades-detached")).await;
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_str().unwrap().to_owned();
+    let (status, doc) = post(
+        &svc,
+        &format!("/v1/orgs/{CVR}/cases/{id}/signing"),
+        &berit.token(&svc, None),
+        &json!({"role": "board"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{doc}");
+    let (status, body) = sign_document(&svc, &berit, &doc, &doc["digest"]).await;
+    assert_eq!(status, 200, "{body}");
+    let xml = download(format!("/v1/orgs/{CVR}/cases/{id}/signature?n=1")).await;
+    let (ok, text) =
+        crate::support::xmlsec_verify_with(&svc, &xml, Some(("document-1", &document))).await;
+    assert!(ok, "xmlsec1: {text}");
+    assert!(String::from_utf8_lossy(&xml).contains("SignerRoleV2"));
+    let r = reqwest::Client::new()
+        .get(svc.url(&format!("/v1/orgs/{CVR}/cases/{id}/signature")))
+        .bearer_auth(bo.token(&svc, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "an XAdES case names the signature");
+    svc.stop().await;
+}

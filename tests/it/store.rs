@@ -1975,6 +1975,7 @@ async fn signing_cases(store: &Store) {
         id: "case-1".into(),
         cvr: CVR.into(),
         title: "Lease".into(),
+        format: "pades".into(),
         rule: "director | board{2}".into(),
         opened_by: alice.id.clone(),
         sha256: "00".repeat(32),
@@ -2015,6 +2016,7 @@ async fn signing_cases(store: &Store) {
         name: p.username.clone(),
         role: "board".into(),
         signed_at: at,
+        signature: (p.username == "carol").then(|| b"parallel signature".to_vec()),
     };
     let rev0 = "00".repeat(32);
     let rev1 = "11".repeat(32);

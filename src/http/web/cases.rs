@@ -9,7 +9,9 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::{Chrome, SignedIn};
-use crate::service::{rfc3339, CaseSigning, CaseView, Documents, Error, ErrorCode};
+use crate::service::{
+    rfc3339, CaseSigning, CaseView, Documents, Error, ErrorCode, Format, NewCase,
+};
 
 page_chrome!(CasesPage, CasePage);
 
@@ -113,15 +115,23 @@ pub async fn open(
         .unwrap_or("14")
         .parse::<i64>()
         .map_err(|_| bad("days: a number from 1 to 90"))?;
+    let format = match get("format") {
+        None | Some("auto") => None,
+        Some(f) => Some(Format::parse(f).ok_or_else(|| {
+            Error::new(
+                ErrorCode::UnsupportedFormat,
+                "choose one of the formats offered",
+            )
+        })?),
+    };
+    let new = NewCase {
+        title,
+        days,
+        format,
+        content,
+    };
     let view = documents
-        .open_case(
-            &session.principal,
-            &cvr,
-            &title,
-            days,
-            content,
-            session.request_id(),
-        )
+        .open_case(&session.principal, &cvr, new, session.request_id())
         .await?;
     Ok(Redirect::to(&format!("/org/{cvr}/cases/{}", view.case.id)).into_response())
 }
@@ -204,7 +214,36 @@ pub async fn sign(
     .into_response())
 }
 
-/// `GET /org/{cvr}/cases/{id}/document`: the current PDF, as an attachment.
+/// Which signature of a case.
+#[derive(Debug, Deserialize)]
+pub struct Which {
+    #[serde(default)]
+    n: Option<usize>,
+}
+
+/// `GET /org/{cvr}/cases/{id}/signature?n=…`: a CAdES or XAdES case's signature (all of a
+/// CAdES case's as one `.p7s` without `n`), as an attachment.
+pub async fn signature(
+    SignedIn(documents, session): SignedIn<Arc<Documents>>,
+    Path((cvr, id)): Path<(String, String)>,
+    axum::extract::Query(which): axum::extract::Query<Which>,
+) -> Result<Response, Error> {
+    let view = documents.case(&session.principal, &cvr, &id).await?;
+    let (bytes, media_type) = documents
+        .case_signature(&session.principal, &cvr, &id, which.n)
+        .await?;
+    let stem = file_name(&view.case.title);
+    let stem = stem.trim_end_matches(".pdf");
+    let name = match (which.n, media_type) {
+        (Some(n), "application/xml") => format!("{stem}-signature-{n}.xml"),
+        (Some(n), _) => format!("{stem}-signature-{n}.p7s"),
+        (None, _) => format!("{stem}.p7s"),
+    };
+    Ok(super::private_file(bytes, media_type, Some(&name)))
+}
+
+/// `GET /org/{cvr}/cases/{id}/document`: the document (a PDF case's current revision), as
+/// an attachment.
 pub async fn document(
     SignedIn(documents, session): SignedIn<Arc<Documents>>,
     Path((cvr, id)): Path<(String, String)>,
@@ -213,9 +252,18 @@ pub async fn document(
     let pdf = documents
         .case_document(&session.principal, &cvr, &id)
         .await?;
+    if view.case.format == "pades" {
+        return Ok(super::private_file(
+            pdf,
+            "application/pdf",
+            Some(&file_name(&view.case.title)),
+        ));
+    }
+    let name = file_name(&view.case.title);
+    let name = name.trim_end_matches(".pdf");
     Ok(super::private_file(
         pdf,
-        "application/pdf",
-        Some(&file_name(&view.case.title)),
+        "application/octet-stream",
+        Some(name),
     ))
 }

@@ -209,6 +209,10 @@ texts! {
     case_sign_button: "Review and sign", "Gennemse og underskriv";
     case_no_way: "You hold no role that this rule counts, so you cannot sign this case.", "Du har ingen rolle, som denne regel tæller med, så du kan ikke underskrive sagen.";
     case_document_link: "Download the PDF with the signatures so far", "Hent PDF'en med underskrifterne indtil nu";
+    case_format_auto: "PAdES for a PDF, otherwise CAdES", "PAdES for en PDF, ellers CAdES";
+    case_signature_file: "Signature", "Underskrift";
+    case_original_link: "Download the document", "Hent dokumentet";
+    case_all_signatures: "Download all signatures (one .p7s)", "Hent alle underskrifter (én .p7s)";
     or: "or", "eller";
     signed_as: "You sign as", "Du underskriver som";
     mandate_word: "power of attorney", "fuldmagt";

@@ -1,11 +1,13 @@
 -- Signing cases: a document to be signed on behalf of an organisation by several members
--- until its rule of representation is met. The case keeps the current revision of the
--- document (each signature is an incremental revision of the same PDF); a signature is
--- recorded only over the revision it was made on (conditional on sha256).
+-- until its rule of representation is met. For a PDF the case keeps the current revision
+-- (each signature is an incremental revision of the same file) and a signature is recorded
+-- only over the revision it was made on (conditional on sha256); for CAdES and XAdES the
+-- document stays as it is and each signature is kept beside it (parallel signatures).
 CREATE TABLE signing_cases (
     id            TEXT PRIMARY KEY NOT NULL,
     cvr           TEXT NOT NULL REFERENCES organisations (cvr),
     title         TEXT NOT NULL,
+    format        TEXT NOT NULL,
     rule          TEXT NOT NULL,
     opened_by     TEXT NOT NULL REFERENCES persons (id),
     content       BLOB NOT NULL,
@@ -17,13 +19,14 @@ CREATE TABLE signing_cases (
 );
 CREATE INDEX signing_cases_cvr ON signing_cases (cvr);
 
--- Who signed a case, in which role; one signature per person.
+-- Who signed a case, in which role, and (CAdES, XAdES) the signature; one per person.
 CREATE TABLE case_signatures (
     case_id    TEXT NOT NULL REFERENCES signing_cases (id),
     person     TEXT NOT NULL REFERENCES persons (id),
     name       TEXT NOT NULL,
     role       TEXT NOT NULL,
     signed_at  BIGINT NOT NULL,
+    signature  BLOB,
     PRIMARY KEY (case_id, person)
 );
 
