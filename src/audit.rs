@@ -26,7 +26,10 @@ use crate::hsm::{self, Hsm, ServiceKey};
 use crate::store::{self, AuditFilter, AuditRow, CheckpointRow, Store, Tx};
 
 pub use checkpoint::{checkpoint_digest, signed_digest};
-pub use record::{chain_hash, Actor, Appended, Context, Entry, Event, Record, RECORD_VERSION};
+pub use record::{
+    chain_hash, Actor, Appended, Context, Entry, Event, MandateMember, MandateParties, NewMandate,
+    Record, RECORD_VERSION,
+};
 pub use verify::{Broken, Report};
 pub use writer::Guard;
 use writer::Queued;

@@ -20,7 +20,7 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 
@@ -252,29 +252,23 @@ enum RuleCommand {
 #[derive(Debug, Subcommand)]
 enum RoleCommand {
     /// Give a member a role.
-    Add {
-        /// CVR number.
-        #[arg(long)]
-        cvr: String,
-        /// The member's username.
-        #[arg(long)]
-        user: String,
-        /// The role.
-        #[arg(long)]
-        role: String,
-    },
+    Add(RoleArgs),
     /// Take a role from a member.
-    Remove {
-        /// CVR number.
-        #[arg(long)]
-        cvr: String,
-        /// The member's username.
-        #[arg(long)]
-        user: String,
-        /// The role.
-        #[arg(long)]
-        role: String,
-    },
+    Remove(RoleArgs),
+}
+
+/// The member and the role of `qsign org role add|remove`.
+#[derive(Debug, Args)]
+struct RoleArgs {
+    /// CVR number.
+    #[arg(long)]
+    cvr: String,
+    /// The member's username.
+    #[arg(long)]
+    user: String,
+    /// The role.
+    #[arg(long)]
+    role: String,
 }
 
 #[derive(Debug, Subcommand)]

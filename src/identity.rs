@@ -30,6 +30,7 @@ use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use crate::types::PersonId;
+pub(crate) use integrity::membership_record;
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
 use token::{Claims, TokenError, Verifier};

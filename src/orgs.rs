@@ -164,6 +164,23 @@ impl Orgs {
         m.mac = Some(self.keys.tag_membership(&m).await?);
         Ok(m)
     }
+
+    /// Records `event` under the organisation `cvr`, with the actor of `ctx`, inside `tx` and
+    /// commits them together.
+    async fn commit_audited(
+        &self,
+        tx: store::Tx,
+        ctx: &Context,
+        cvr: &Cvr,
+        event: Event,
+        now: i64,
+    ) -> Result<(), Error> {
+        let entry = ctx.entry(subject(cvr.as_str()), event);
+        self.audit
+            .append_and_commit(tx, &entry, now.saturating_mul(1000))
+            .await?;
+        Ok(())
+    }
 }
 
 fn subject(cvr: &str) -> Option<String> {
@@ -372,17 +389,12 @@ impl Orgs {
         invitation.mac = Some(self.keys.tag_invitation(&invitation).await?);
         let mut tx = self.store.begin().await?;
         tx.insert_invitation(&invitation).await?;
-        let entry = ctx.entry(
-            subject(cvr.as_str()),
-            Event::MemberInvited {
-                cvr: cvr.to_string(),
-                person: invitee,
-                admin: grants.admin,
-            },
-        );
-        self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
-            .await?;
+        let event = Event::MemberInvited {
+            cvr: cvr.to_string(),
+            person: invitee,
+            admin: grants.admin,
+        };
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         Ok(Invitation { code, expires_at })
     }
 
@@ -552,13 +564,7 @@ impl Orgs {
                 person: member.id,
             }
         };
-        self.audit
-            .append_and_commit(
-                tx,
-                &ctx.entry(subject(cvr.as_str()), event),
-                now.saturating_mul(1000),
-            )
-            .await?;
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         if right == Right::SignOnBehalf {
             if granted {
                 self.ensure_employee(member, &org, pseudonym(&row), ctx, now)

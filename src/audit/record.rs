@@ -288,123 +288,24 @@ pub enum Event {
         complete: bool,
     },
     /// A grantor's administrator offered a power of attorney (it waits for the grantee).
-    MandateOffered {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-        /// What it allows.
-        scope: String,
-        /// Unix seconds.
-        valid_from: i64,
-        /// Unix seconds.
-        valid_until: i64,
-    },
+    MandateOffered(NewMandate),
     /// A grantee's administrator asked for a power of attorney (it waits for the grantor).
-    MandateRequested {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-        /// What it allows.
-        scope: String,
-        /// Unix seconds.
-        valid_from: i64,
-        /// Unix seconds.
-        valid_until: i64,
-    },
+    MandateRequested(NewMandate),
     /// The operator granted a power of attorney, active at once.
-    MandateGranted {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-        /// What it allows.
-        scope: String,
-        /// Unix seconds.
-        valid_from: i64,
-        /// Unix seconds.
-        valid_until: i64,
-    },
+    MandateGranted(NewMandate),
     /// The grantee accepted an offered power of attorney: active.
-    MandateAccepted {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-    },
+    MandateAccepted(MandateParties),
     /// The grantor approved a requested power of attorney: active.
-    MandateApproved {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-    },
+    MandateApproved(MandateParties),
     /// An offer or a request of a power of attorney was refused.
-    MandateRefused {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-    },
+    MandateRefused(MandateParties),
     /// A power of attorney was revoked (by the grantor), renounced (by the grantee) or
     /// withdrawn before it was active.
-    MandateRevoked {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number, when an organisation holds it.
-        grantee_cvr: Option<String>,
-        /// The holding person, when a person holds it.
-        grantee_person: Option<PersonId>,
-    },
+    MandateRevoked(MandateParties),
     /// The holding organisation's administrator gave a power of attorney to a member.
-    MandateAssigned {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number.
-        grantee_cvr: String,
-        /// The member.
-        person: PersonId,
-    },
+    MandateAssigned(MandateMember),
     /// The holding organisation's administrator took a power of attorney from a member.
-    MandateUnassigned {
-        /// Mandate id.
-        mandate: String,
-        /// The granting organisation's CVR number.
-        grantor: String,
-        /// The holding organisation's CVR number.
-        grantee_cvr: String,
-        /// The member.
-        person: PersonId,
-    },
+    MandateUnassigned(MandateMember),
     /// An organisation's rule of representation was set.
     RuleSet {
         /// CVR number.
@@ -465,6 +366,48 @@ pub enum Event {
         /// Who.
         person: PersonId,
     },
+}
+
+/// The parties of a power of attorney, as its events record them. In an [`Event`] its fields
+/// stand beside the event's `type`, as those of any other event do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MandateParties {
+    /// Mandate id.
+    pub mandate: String,
+    /// The granting organisation's CVR number.
+    pub grantor: String,
+    /// The holding organisation's CVR number, when an organisation holds it.
+    pub grantee_cvr: Option<String>,
+    /// The holding person, when a person holds it.
+    pub grantee_person: Option<PersonId>,
+}
+
+/// A new power of attorney as its events record it: its parties, then what it allows and when
+/// (the fields in this order, as they always were).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMandate {
+    /// Who grants it and who holds it.
+    #[serde(flatten)]
+    pub parties: MandateParties,
+    /// What it allows.
+    pub scope: String,
+    /// Unix seconds.
+    pub valid_from: i64,
+    /// Unix seconds.
+    pub valid_until: i64,
+}
+
+/// A power of attorney an organisation holds and the member it is given to or taken from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MandateMember {
+    /// Mandate id.
+    pub mandate: String,
+    /// The granting organisation's CVR number.
+    pub grantor: String,
+    /// The holding organisation's CVR number.
+    pub grantee_cvr: String,
+    /// The member.
+    pub person: PersonId,
 }
 
 impl Event {

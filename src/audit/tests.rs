@@ -107,3 +107,58 @@ fn uuid_actor(text: &str) -> serde_json::Value {
     }
     serde_json::to_value(Old::Person(uuid::Uuid::parse_str(text).unwrap())).unwrap()
 }
+
+/// The mandate events keep the encoding they had as variants with their own fields: the
+/// payload's fields beside `type`, in the same order (the chain hashes these bytes).
+#[test]
+fn mandate_events_encode_their_fields_beside_the_type_as_they_always_did() {
+    let text = "6f1c2b9e-3d4a-4e5f-8a7b-0c1d2e3f4a5b";
+    let id = crate::types::PersonId::parse(text).unwrap();
+    let parties = MandateParties {
+        mandate: "m-1".into(),
+        grantor: "35408002".into(),
+        grantee_cvr: None,
+        grantee_person: Some(id),
+    };
+    let offered = Event::MandateOffered(NewMandate {
+        parties: parties.clone(),
+        scope: "sign_on_behalf".into(),
+        valid_from: 1_750_000_000,
+        valid_until: 1_750_003_600,
+    });
+    let revoked = Event::MandateRevoked(parties);
+    let assigned = Event::MandateAssigned(MandateMember {
+        mandate: "m-2".into(),
+        grantor: "35408002".into(),
+        grantee_cvr: "25313763".into(),
+        person: id,
+    });
+    for (event, name, json) in [
+        (
+            offered,
+            "mandate_offered",
+            format!(
+                r#"{{"type":"mandate_offered","mandate":"m-1","grantor":"35408002","grantee_cvr":null,"grantee_person":"{text}","scope":"sign_on_behalf","valid_from":1750000000,"valid_until":1750003600}}"#
+            ),
+        ),
+        (
+            revoked,
+            "mandate_revoked",
+            format!(
+                r#"{{"type":"mandate_revoked","mandate":"m-1","grantor":"35408002","grantee_cvr":null,"grantee_person":"{text}"}}"#
+            ),
+        ),
+        (
+            assigned,
+            "mandate_assigned",
+            format!(
+                r#"{{"type":"mandate_assigned","mandate":"m-2","grantor":"35408002","grantee_cvr":"25313763","person":"{text}"}}"#
+            ),
+        ),
+    ] {
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), event);
+        assert_eq!(event.name(), name);
+        check_row(&row(1, &[0; 32], event), &[0; 32]).unwrap();
+    }
+}

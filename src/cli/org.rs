@@ -3,7 +3,7 @@
 //! members' roles, and grants powers of attorney between organisations (audited with the system
 //! as actor).
 
-use super::{MandateCommand, OrgCommand, RoleCommand, RuleCommand};
+use super::{MandateCommand, OrgCommand, RoleArgs, RoleCommand, RuleCommand};
 use crate::app::{App, HsmSetup};
 use crate::audit::Context;
 use crate::clock::{self, Clock as _};
@@ -21,12 +21,7 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
         let result = match command {
             OrgCommand::Add { cvr, name, admin } => {
                 let cvr = Cvr::parse(&cvr)?;
-                let person = opened
-                    .store
-                    .person_by_username(&admin)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("no such user {admin:?}"))?;
-                let person = crate::types::PersonId::parse(&person.id)?;
+                let person = person_named(&opened, &admin).await?;
                 let now = clock::SystemClock.now().unix_timestamp();
                 let org = orgs
                     .create(&cvr, &name, &person, &Context::system(), now)
@@ -56,17 +51,12 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 Ok(())
             }
             OrgCommand::Role { command } => {
-                let (cvr, user, role, granted) = match command {
-                    RoleCommand::Add { cvr, user, role } => (cvr, user, role, true),
-                    RoleCommand::Remove { cvr, user, role } => (cvr, user, role, false),
+                let (RoleArgs { cvr, user, role }, granted) = match command {
+                    RoleCommand::Add(args) => (args, true),
+                    RoleCommand::Remove(args) => (args, false),
                 };
                 let cvr = Cvr::parse(&cvr)?;
-                let person = opened
-                    .store
-                    .person_by_username(&user)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("no such user {user:?}"))?;
-                let person = crate::types::PersonId::parse(&person.id)?;
+                let person = person_named(&opened, &user).await?;
                 let now = clock::SystemClock.now().unix_timestamp();
                 let by = ChangedBy::Operator;
                 let ctx = Context::system();
@@ -88,6 +78,16 @@ pub(super) fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
     })
 }
 
+/// A person by username.
+async fn person_named(app: &App, username: &str) -> anyhow::Result<PersonId> {
+    let row = app
+        .store
+        .person_by_username(username)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no such user {username:?}"))?;
+    Ok(PersonId::parse(&row.id)?)
+}
+
 /// `qsign org mandate …`: grants (active at once), lists and revokes powers of attorney, each
 /// change audited with the actor `system`.
 async fn mandate(app: &App, command: MandateCommand) -> anyhow::Result<()> {
@@ -104,14 +104,7 @@ async fn mandate(app: &App, command: MandateCommand) -> anyhow::Result<()> {
             let grantor = Cvr::parse(&from)?;
             let grantee = match (to_cvr, to_user) {
                 (Some(cvr), None) => Grantee::Organisation(Cvr::parse(&cvr)?),
-                (None, Some(username)) => {
-                    let person = app
-                        .store
-                        .person_by_username(&username)
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("no such user {username:?}"))?;
-                    Grantee::Person(PersonId::parse(&person.id)?)
-                }
+                (None, Some(username)) => Grantee::Person(person_named(app, &username).await?),
                 _ => anyhow::bail!("name the grantee: --to-cvr or --to-user, one of them"),
             };
             let terms = Terms {

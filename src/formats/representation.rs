@@ -517,6 +517,24 @@ pub fn capacity_approval(document_sha256: &[u8; 32], capacity: &Capacity) -> [u8
     h.finalize().into()
 }
 
+/// A board member of Rungstedlund A/S under its rule, holding a power of attorney of another
+/// organisation: the capacity the tests of this module and of its encodings sign in.
+#[cfg(test)]
+pub(crate) fn board_member() -> Capacity {
+    Capacity {
+        role: "board".into(),
+        organisation: "Rungstedlund A/S".into(),
+        cvr: "35408002".into(),
+        rule: Some("director | board{2}".into()),
+        mandate: Some(Mandate {
+            id: "m-1".into(),
+            holder_cvr: Some("12345678".into()),
+            scope: "sign_on_behalf".into(),
+            valid_until: 1_900_000_000,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,21 +642,6 @@ mod tests {
         assert!(c.check().is_ok());
         c.role = "Director".into();
         assert!(c.check().is_err());
-    }
-
-    fn board_member() -> Capacity {
-        Capacity {
-            role: "board".into(),
-            organisation: "Rungstedlund A/S".into(),
-            cvr: "35408002".into(),
-            rule: Some("director | board{2}".into()),
-            mandate: Some(Mandate {
-                id: "m-1".into(),
-                holder_cvr: Some("12345678".into()),
-                scope: "sign_on_behalf".into(),
-                valid_until: 1_900_000_000,
-            }),
-        }
     }
 
     #[test]

@@ -5,10 +5,26 @@
 use zeroize::Zeroizing;
 
 use super::{Error, Identity};
-use crate::store::PersonRow;
+use crate::hsm::Record;
+use crate::store::{MemberRow, PersonRow};
 
 /// Marks a TOTP seed sealed under the HSM data key in the database.
 const SEALED_PREFIX: &str = "sealed:";
+
+/// What an organisation membership's integrity tag covers: the pseudonym only when the member
+/// is anonymous (a pseudonym without the flag, or the flag without a pseudonym, is no
+/// anonymity). The one definition for the tags `keys` writes with every change of a membership
+/// and for those [`Identity::tag_existing`] writes once.
+pub(crate) fn membership_record(m: &MemberRow) -> Record<'_> {
+    Record::Membership {
+        cvr: &m.cvr,
+        person: &m.person,
+        admin: m.admin,
+        sign_on_behalf: m.sign_on_behalf,
+        use_seal: m.use_seal,
+        pseudonym: m.pseudonym.as_deref().filter(|_| m.anonymous),
+    }
+}
 
 impl Identity {
     /// Seals a TOTP seed under the HSM data key, bound to the person: what the database keeps.
@@ -33,7 +49,6 @@ impl Identity {
     /// # Errors
     /// Store and HSM failures.
     pub async fn tag_existing(&self) -> Result<usize, Error> {
-        use crate::hsm::Record;
         use crate::store::Tagged;
         let (store, hsm) = (&self.store, &self.hsm);
         let rows = store.untagged().await?;
@@ -90,19 +105,11 @@ impl Identity {
             (record, Tagged::External { issuer, subject })
         }));
         others.extend(rows.members.iter().map(|m| {
-            let record = Record::Membership {
-                cvr: &m.cvr,
-                person: &m.person,
-                admin: m.admin,
-                sign_on_behalf: m.sign_on_behalf,
-                use_seal: m.use_seal,
-                pseudonym: m.pseudonym.as_deref().filter(|_| m.anonymous),
-            };
             let row = Tagged::Member {
                 cvr: &m.cvr,
                 person: &m.person,
             };
-            (record, row)
+            (membership_record(m), row)
         }));
         for (record, row) in others {
             let mac = hsm.tag_record(&record).await?;

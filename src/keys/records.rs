@@ -5,6 +5,7 @@
 
 use super::{Error, Keys};
 use crate::hsm::Record;
+use crate::identity::membership_record;
 use crate::store::{InvitationRow, MemberRow, RoleRow, RuleRow};
 
 impl Keys {
@@ -104,19 +105,6 @@ fn invitation_record(i: &InvitationRow) -> Record<'_> {
         expires_at: i.expires_at,
         anonymous: i.anonymous,
         roles: &i.roles,
-    }
-}
-
-/// What a membership row's integrity tag covers: the pseudonym only when the member is
-/// anonymous (a pseudonym without the flag, or the flag without a pseudonym, is no anonymity).
-fn membership_record(m: &MemberRow) -> Record<'_> {
-    Record::Membership {
-        cvr: &m.cvr,
-        person: &m.person,
-        admin: m.admin,
-        sign_on_behalf: m.sign_on_behalf,
-        use_seal: m.use_seal,
-        pseudonym: m.pseudonym.as_deref().filter(|_| m.anonymous),
     }
 }
 

@@ -32,7 +32,7 @@ mod events;
 mod terms;
 
 use super::{Cvr, Orgs};
-use crate::audit::{self, Context, Event};
+use crate::audit::{self, Context, Event, MandateMember};
 use crate::formats::representation;
 use crate::keys;
 use crate::store::{self, MandateAssignmentRow, MandateRow};
@@ -340,26 +340,16 @@ impl Mandates {
         } else if !tx.delete_mandate_assignment(&mandate.id, &person).await? {
             return Err(Error::NotAssigned);
         }
-        let (mandate_id, grantor, grantee_cvr, person) = (
-            mandate.id.clone(),
-            mandate.grantor_cvr.clone(),
-            holder.to_string(),
-            *member,
-        );
+        let assignment = MandateMember {
+            mandate: mandate.id.clone(),
+            grantor: mandate.grantor_cvr.clone(),
+            grantee_cvr: holder.to_string(),
+            person: *member,
+        };
         let event = if assigned {
-            Event::MandateAssigned {
-                mandate: mandate_id,
-                grantor,
-                grantee_cvr,
-                person,
-            }
+            Event::MandateAssigned(assignment)
         } else {
-            Event::MandateUnassigned {
-                mandate: mandate_id,
-                grantor,
-                grantee_cvr,
-                person,
-            }
+            Event::MandateUnassigned(assignment)
         };
         self.orgs
             .audit

@@ -109,19 +109,14 @@ impl Orgs {
             }
             other => other?,
         }
-        let entry = ctx.entry(
-            subject(cvr.as_str()),
-            Event::RequestMade {
-                cvr: cvr.to_string(),
-                request: row.id.clone(),
-                person: *person,
-                kind: row.kind.clone(),
-                name: row.name.clone(),
-            },
-        );
-        self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
-            .await?;
+        let event = Event::RequestMade {
+            cvr: cvr.to_string(),
+            request: row.id.clone(),
+            person: *person,
+            kind: row.kind.clone(),
+            name: row.name.clone(),
+        };
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         Ok(row)
     }
 
@@ -191,20 +186,15 @@ impl Orgs {
             return Err(Error::NoRequest);
         }
         let what = Requested::parse(&row.kind, &row.name)?;
-        let entry = ctx.entry(
-            subject(cvr.as_str()),
-            Event::RequestDecided {
-                cvr: cvr.to_string(),
-                request: row.id.clone(),
-                person: member.id,
-                kind: row.kind.clone(),
-                name: row.name.clone(),
-                approved: approve,
-            },
-        );
-        self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
-            .await?;
+        let event = Event::RequestDecided {
+            cvr: cvr.to_string(),
+            request: row.id.clone(),
+            person: member.id,
+            kind: row.kind.clone(),
+            name: row.name.clone(),
+            approved: approve,
+        };
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         if approve {
             match what {
                 Requested::Right(right) => {

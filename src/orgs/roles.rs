@@ -214,16 +214,11 @@ impl Orgs {
         row.mac = Some(self.keys.tag_rule(&row).await?);
         let mut tx = self.store.begin().await?;
         tx.put_rule(&row).await?;
-        let entry = ctx.entry(
-            subject(cvr.as_str()),
-            Event::RuleSet {
-                cvr: cvr.to_string(),
-                rule: row.rule.clone(),
-            },
-        );
-        self.audit
-            .append_and_commit(tx, &entry, now.saturating_mul(1000))
-            .await?;
+        let event = Event::RuleSet {
+            cvr: cvr.to_string(),
+            rule: row.rule.clone(),
+        };
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         Ok(rule)
     }
 
@@ -300,13 +295,7 @@ impl Orgs {
                 role: role.to_owned(),
             }
         };
-        self.audit
-            .append_and_commit(
-                tx,
-                &ctx.entry(subject(cvr.as_str()), event),
-                now.saturating_mul(1000),
-            )
-            .await?;
+        self.commit_audited(tx, ctx, cvr, event, now).await?;
         Ok(true)
     }
 }

@@ -2,8 +2,8 @@
 //! and assign them, at which level of assurance, and the check at signing time. Reads need a
 //! Substantial login; every change needs High.
 
-use super::orgs::at_least;
-use super::{person_ctx, unix_now, Error, ErrorCode, Organisations};
+use super::orgs::{at_least, member_id};
+use super::{person_ctx, Error, ErrorCode, Organisations};
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
 use crate::orgs::mandates::{
@@ -85,7 +85,7 @@ impl Organisations {
         self.orgs.admin_of(&principal.person, &grantor).await?;
         let grantee = match (to_cvr, to_username) {
             (Some(to), None) => Grantee::Organisation(Cvr::parse(to)?),
-            (None, Some(username)) => Grantee::Person(self.mandate_person(username).await?),
+            (None, Some(username)) => Grantee::Person(self.person_id(username).await?),
             _ => {
                 return Err(Error::new(
                     ErrorCode::InvalidRequest,
@@ -103,7 +103,7 @@ impl Organisations {
                 &grantee,
                 &terms,
                 &ctx,
-                self.mandate_now(),
+                self.now(),
             )
             .await?;
         described(&mandates, row).await
@@ -134,7 +134,7 @@ impl Organisations {
                 &grantor,
                 &terms,
                 &ctx,
-                self.mandate_now(),
+                self.now(),
             )
             .await?;
         described(&mandates, row).await
@@ -170,7 +170,7 @@ impl Organisations {
         let ctx = person_ctx(principal, request_id);
         let mandates = self.orgs.mandates();
         let row = mandates
-            .change(acting, id, action, &ctx, self.mandate_now())
+            .change(acting, id, action, &ctx, self.now())
             .await?;
         described(&mandates, row).await
     }
@@ -192,8 +192,7 @@ impl Organisations {
     ) -> Result<(), Error> {
         at_least(principal, Loa::High)?;
         let cvr = Cvr::parse(cvr)?;
-        let member = PersonId::parse(person)
-            .map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))?;
+        let member = member_id(person)?;
         let ctx = person_ctx(principal, request_id);
         Ok(self
             .orgs
@@ -205,7 +204,7 @@ impl Organisations {
                 &member,
                 assigned,
                 &ctx,
-                self.mandate_now(),
+                self.now(),
             )
             .await?)
     }
@@ -236,9 +235,7 @@ impl Organisations {
     pub async fn my_mandates(&self, principal: &Principal) -> Result<PersonMandates, Error> {
         at_least(principal, Loa::Substantial)?;
         let mandates = self.orgs.mandates();
-        let usable = mandates
-            .usable_by(&principal.person, self.mandate_now())
-            .await?;
+        let usable = mandates.usable_by(&principal.person, self.now()).await?;
         let offered = mandates
             .of_person(&principal.person)
             .await?
@@ -267,20 +264,6 @@ impl Organisations {
             .mandates()
             .usable(person, id, &grantor, scope, at_secs)
             .await?)
-    }
-
-    /// A person by username (the grantee of an offer).
-    async fn mandate_person(&self, username: &str) -> Result<PersonId, Error> {
-        let row = self
-            .store
-            .person_by_username(username)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
-        PersonId::parse(&row.id).map_err(|e| Error::internal(e.to_string()))
-    }
-
-    fn mandate_now(&self) -> i64 {
-        unix_now(&self.clock)
     }
 }
 

@@ -54,7 +54,8 @@ impl From<orgs::Error> for Error {
     }
 }
 
-fn member_id(member: &str) -> Result<PersonId, Error> {
+/// A member by person id: `not_found` for anything else.
+pub(super) fn member_id(member: &str) -> Result<PersonId, Error> {
     PersonId::parse(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
 }
 
@@ -88,12 +89,7 @@ impl Organisations {
                 "name: 1 to 200 characters",
             ));
         }
-        let admin = self
-            .store
-            .person_by_username(admin_username)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such user"))?;
-        let admin = PersonId::parse(&admin.id).map_err(|e| Error::internal(e.to_string()))?;
+        let admin = self.person_id(admin_username).await?;
         let ctx = crate::audit::Context::system();
         Ok(self
             .orgs
@@ -182,7 +178,8 @@ impl Organisations {
             .await?)
     }
 
-    async fn person_id(&self, username: &str) -> Result<PersonId, Error> {
+    /// A person by username (an invitee, a first administrator, the grantee of an offer).
+    pub(super) async fn person_id(&self, username: &str) -> Result<PersonId, Error> {
         let row = self
             .store
             .person_by_username(username)
@@ -296,7 +293,7 @@ impl Organisations {
             .await?)
     }
 
-    fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> i64 {
         unix_now(&self.clock)
     }
 }

@@ -13,8 +13,13 @@ use crate::support::{self, run, sample_pdf, Service};
 
 const CVR: &str = "35408002";
 const OTHER_CVR: &str = "25313763";
+/// The level of assurance High (NSIS), as the broker names it.
+const HIGH: &str = "https://data.gov.dk/concept/core/nsis/High";
+/// The level of assurance Substantial (NSIS), as the broker names it.
+const SUBSTANTIAL: &str = "https://data.gov.dk/concept/core/nsis/Substantial";
 
-/// An externally authenticated person at High: a fresh token each call (tokens activate once).
+/// An externally authenticated person, at High unless asked otherwise: a fresh token each call
+/// (tokens activate once).
 pub(crate) struct Person {
     sub: String,
     given: String,
@@ -30,7 +35,18 @@ impl Person {
         }
     }
 
+    /// A token at High.
     pub(crate) fn token(&self, svc: &Service, approval: Option<Value>) -> String {
+        self.token_at(svc, HIGH, approval)
+    }
+
+    /// A token at Substantial, without an approval.
+    pub(crate) fn substantial(&self, svc: &Service) -> String {
+        self.token_at(svc, SUBSTANTIAL, None)
+    }
+
+    /// A token at the level of assurance `loa` (its URI).
+    pub(crate) fn token_at(&self, svc: &Service, loa: &str, approval: Option<Value>) -> String {
         let t = svc.now();
         support::broker_token(
             &support::broker_key(),
@@ -38,7 +54,7 @@ impl Person {
                 "iss": "https://broker.example", "aud": "qsign", "sub": self.sub,
                 "exp": t + 300, "iat": t, "auth_time": t,
                 "jti": uuid::Uuid::new_v4().to_string(),
-                "loa": "https://data.gov.dk/concept/core/nsis/High",
+                "loa": loa,
                 "given_name": self.given, "family_name": self.family,
                 "authorization_details": approval.unwrap_or(Value::Null),
             }),

@@ -10,67 +10,11 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::orgs::{get, org_credential, post, send, x509_text};
+use crate::orgs::{get, org_credential, post, send, x509_text, Person};
 use crate::signing::{b64, certificate, csc, details, hashes_of, refused, unb64};
 use crate::support::{self, sample_pdf, Service};
 
 const CVR: &str = "35408002";
-const HIGH: &str = "https://data.gov.dk/concept/core/nsis/High";
-const SUBSTANTIAL: &str = "https://data.gov.dk/concept/core/nsis/Substantial";
-
-/// A person of the test broker: a fresh token at a chosen level each call.
-struct Who {
-    sub: String,
-    given: String,
-    family: String,
-}
-
-impl Who {
-    fn new(sub: &str, given: &str, family: &str) -> Self {
-        Self {
-            sub: sub.into(),
-            given: given.into(),
-            family: family.into(),
-        }
-    }
-
-    fn token_at(&self, svc: &Service, loa: &str, approval: Option<Value>) -> String {
-        let t = svc.now();
-        support::broker_token(
-            &support::broker_key(),
-            &json!({
-                "iss": "https://broker.example", "aud": "qsign", "sub": self.sub,
-                "exp": t + 300, "iat": t, "auth_time": t,
-                "jti": uuid::Uuid::new_v4().to_string(),
-                "loa": loa,
-                "given_name": self.given, "family_name": self.family,
-                "authorization_details": approval.unwrap_or(Value::Null),
-            }),
-        )
-    }
-
-    fn high(&self, svc: &Service) -> String {
-        self.token_at(svc, HIGH, None)
-    }
-
-    fn substantial(&self, svc: &Service) -> String {
-        self.token_at(svc, SUBSTANTIAL, None)
-    }
-
-    /// Provisions the person (first use); answers their id and username.
-    async fn provision(&self, svc: &Service) -> (String, String) {
-        let (status, body) = get(svc, "/v1/orgs", &self.high(svc)).await;
-        assert_eq!(status, 200, "{body}");
-        let (id, _) = svc
-            .store
-            .external_person("https://broker.example", &self.sub)
-            .await
-            .unwrap()
-            .unwrap();
-        let username = svc.store.person_by_id(&id).await.unwrap().unwrap().username;
-        (id, username)
-    }
-}
 
 async fn put(svc: &Service, path: &str, token: &str, body: &Value) -> (u16, Value) {
     send(
@@ -92,7 +36,7 @@ async fn delete(svc: &Service, path: &str, token: &str) -> (u16, Value) {
 }
 
 /// An organisation with `admin` as its first administrator.
-async fn organisation(svc: &Service, admin: &Who) -> (String, String) {
+async fn organisation(svc: &Service, admin: &Person) -> (String, String) {
     let (id, username) = admin.provision(svc).await;
     svc.service
         .orgs
@@ -103,11 +47,11 @@ async fn organisation(svc: &Service, admin: &Who) -> (String, String) {
 }
 
 /// `member` joins with an invitation made by `admin` with `grants` (the invitation's JSON).
-async fn join(svc: &Service, admin: &Who, member: &Who, grants: Value) {
+async fn join(svc: &Service, admin: &Person, member: &Person, grants: Value) {
     let (status, invitation) = post(
         svc,
         &format!("/v1/orgs/{CVR}/invitations"),
-        &admin.high(svc),
+        &admin.token(svc, None),
         &grants,
     )
     .await;
@@ -115,7 +59,7 @@ async fn join(svc: &Service, admin: &Who, member: &Who, grants: Value) {
     let (status, joined) = post(
         svc,
         "/v1/orgs/invitations/accept",
-        &member.high(svc),
+        &member.token(svc, None),
         &json!({"code": invitation["code"]}),
     )
     .await;
@@ -123,8 +67,13 @@ async fn join(svc: &Service, admin: &Who, member: &Who, grants: Value) {
 }
 
 /// The member of the administrators' listing with this person id.
-async fn listed(svc: &Service, admin: &Who, person: &str) -> Value {
-    let (status, members) = get(svc, &format!("/v1/orgs/{CVR}/members"), &admin.high(svc)).await;
+async fn listed(svc: &Service, admin: &Person, person: &str) -> Value {
+    let (status, members) = get(
+        svc,
+        &format!("/v1/orgs/{CVR}/members"),
+        &admin.token(svc, None),
+    )
+    .await;
     assert_eq!(status, 200, "{members}");
     members["members"]
         .as_array()
@@ -136,11 +85,11 @@ async fn listed(svc: &Service, admin: &Who, person: &str) -> Value {
 }
 
 /// The organisation's audit records as its administrator reads them.
-async fn org_audit(svc: &Service, admin: &Who) -> Vec<Value> {
+async fn org_audit(svc: &Service, admin: &Person) -> Vec<Value> {
     let (status, audit) = get(
         svc,
         &format!("/v1/orgs/{CVR}/audit?limit=1000"),
-        &admin.high(svc),
+        &admin.token(svc, None),
     )
     .await;
     assert_eq!(status, 200, "{audit}");
@@ -150,9 +99,9 @@ async fn org_audit(svc: &Service, admin: &Who) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
-    let karen = Who::new("employee-1", "Karen", "Blixen");
-    let outsider = Who::new("outsider-1", "Otto", "Outsider");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let karen = Person::new("employee-1", "Karen", "Blixen");
+    let outsider = Person::new("outsider-1", "Otto", "Outsider");
     let (admin_id, _) = organisation(&svc, &admin).await;
     let (karen_id, karen_username) = karen.provision(&svc).await;
     outsider.provision(&svc).await;
@@ -164,7 +113,7 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
         json!({"username": karen_username, "roles": ["board"]}),
     )
     .await;
-    let (_, mine) = get(&svc, "/v1/orgs", &karen.high(&svc)).await;
+    let (_, mine) = get(&svc, "/v1/orgs", &karen.token(&svc, None)).await;
     assert_eq!(
         mine["organisations"][0]["member"]["roles"],
         json!(["board"])
@@ -185,19 +134,37 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
         "insufficient_loa",
     );
     refused(
-        &put(&svc, &rule_path, &karen.high(&svc), &json!({"rule": text})).await,
+        &put(
+            &svc,
+            &rule_path,
+            &karen.token(&svc, None),
+            &json!({"rule": text}),
+        )
+        .await,
         403,
         "forbidden",
     );
     for bad in ["director |", "Director", "board{0}", "(chair", ""] {
         refused(
-            &put(&svc, &rule_path, &admin.high(&svc), &json!({"rule": bad})).await,
+            &put(
+                &svc,
+                &rule_path,
+                &admin.token(&svc, None),
+                &json!({"rule": bad}),
+            )
+            .await,
             400,
             "invalid_rule",
         );
     }
     let canonical = qsign::formats::representation::Rule::parse(text).unwrap();
-    let (status, set) = put(&svc, &rule_path, &admin.high(&svc), &json!({"rule": text})).await;
+    let (status, set) = put(
+        &svc,
+        &rule_path,
+        &admin.token(&svc, None),
+        &json!({"rule": text}),
+    )
+    .await;
     assert_eq!(status, 200, "{set}");
     assert_eq!(set["rule"], canonical.as_str());
     assert_eq!(set["roles"], json!(["board", "director"]));
@@ -205,7 +172,7 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
     let (status, read) = get(&svc, &rule_path, &karen.substantial(&svc)).await;
     assert_eq!((status, &read["rule"]), (200, &json!(canonical.as_str())));
     refused(
-        &get(&svc, &rule_path, &outsider.high(&svc)).await,
+        &get(&svc, &rule_path, &outsider.token(&svc, None)).await,
         403,
         "forbidden",
     );
@@ -214,12 +181,12 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
     let roles_path = format!("/v1/orgs/{CVR}/members/{karen_id}/roles");
     let give = json!({"role": "director", "granted": true});
     refused(
-        &post(&svc, &roles_path, &karen.high(&svc), &give).await,
+        &post(&svc, &roles_path, &karen.token(&svc, None), &give).await,
         403,
         "forbidden",
     );
     refused(
-        &post(&svc, &roles_path, &outsider.high(&svc), &give).await,
+        &post(&svc, &roles_path, &outsider.token(&svc, None), &give).await,
         403,
         "forbidden",
     );
@@ -232,14 +199,14 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
         &post(
             &svc,
             &roles_path,
-            &admin.high(&svc),
+            &admin.token(&svc, None),
             &json!({"role": "Director", "granted": true}),
         )
         .await,
         400,
         "invalid_request",
     );
-    let (status, body) = post(&svc, &roles_path, &admin.high(&svc), &give).await;
+    let (status, body) = post(&svc, &roles_path, &admin.token(&svc, None), &give).await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(
         listed(&svc, &admin, &karen_id).await["roles"],
@@ -248,7 +215,7 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
     let (status, _) = post(
         &svc,
         &roles_path,
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &json!({"role": "board", "granted": false}),
     )
     .await;
@@ -268,7 +235,7 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
         listed(&svc, &admin, &karen_id).await["roles"],
         json!(["director"])
     );
-    let (_, mine) = get(&svc, "/v1/orgs", &karen.high(&svc)).await;
+    let (_, mine) = get(&svc, "/v1/orgs", &karen.token(&svc, None)).await;
     assert_eq!(
         mine["organisations"][0]["member"]["roles"],
         json!(["director"])
@@ -302,8 +269,8 @@ async fn rules_and_roles_are_set_by_high_administrators_only_and_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_anonymous_employee_is_named_by_the_pseudonym_in_the_certificate_and_the_pdf() {
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
-    let karen = Who::new("employee-1", "Karen", "Blixen");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let karen = Person::new("employee-1", "Karen", "Blixen");
     organisation(&svc, &admin).await;
     let (karen_id, karen_username) = karen.provision(&svc).await;
     join(
@@ -322,14 +289,14 @@ async fn an_anonymous_employee_is_named_by_the_pseudonym_in_the_certificate_and_
     let pseudonym = member["pseudonym"].as_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&pseudonym).is_ok(), "{pseudonym}");
     // Karen sees her own pseudonym.
-    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.high(&svc)).await;
+    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.token(&svc, None)).await;
     assert_eq!(
         mine["organisations"][0]["member"]["pseudonym"],
         pseudonym.as_str()
     );
 
     // The employee certificate, read by openssl: the pseudonym and the organisation, no name.
-    let token = karen.high(&svc);
+    let token = karen.token(&svc, None);
     let employee = org_credential(&svc, &token, "employee")
         .await
         .expect("employee credential");
@@ -368,7 +335,7 @@ async fn an_anonymous_employee_is_named_by_the_pseudonym_in_the_certificate_and_
     let (status, signed) = csc(
         &svc,
         "signatures/signDoc",
-        &karen.token_at(&svc, HIGH, Some(approval)),
+        &karen.token(&svc, Some(approval)),
         &json!({"credentialID": employee, "documents": [{
             "document": b64(&contract), "signature_format": "P", "conformance_level": "Ades-B-T",
             "qsign_pdf": {"visible": {"page": 1, "rect": [300, 60, 560, 130]}}}]}),
@@ -393,9 +360,9 @@ async fn an_anonymous_employee_is_named_by_the_pseudonym_in_the_certificate_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees_it() {
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
-    let karen = Who::new("employee-1", "Karen", "Blixen");
-    let outsider = Who::new("outsider-1", "Otto", "Outsider");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let karen = Person::new("employee-1", "Karen", "Blixen");
+    let outsider = Person::new("outsider-1", "Otto", "Outsider");
     let (admin_id, _) = organisation(&svc, &admin).await;
     let (karen_id, karen_username) = karen.provision(&svc).await;
     outsider.provision(&svc).await;
@@ -450,7 +417,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         &post(
             &svc,
             &requests,
-            &outsider.high(&svc),
+            &outsider.token(&svc, None),
             &json!({"right": "use_seal"}),
         )
         .await,
@@ -459,7 +426,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
     );
     // Only administrators list them.
     refused(
-        &get(&svc, &requests, &karen.high(&svc)).await,
+        &get(&svc, &requests, &karen.token(&svc, None)).await,
         403,
         "forbidden",
     );
@@ -475,7 +442,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         .unwrap()
         .iter()
         .all(|r| r["person"] == karen_id.as_str()));
-    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.high(&svc)).await;
+    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.token(&svc, None)).await;
     assert_eq!(
         mine["organisations"][0]["requests"]
             .as_array()
@@ -502,7 +469,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         &post(
             &svc,
             &decide(&right["id"]),
-            &karen.high(&svc),
+            &karen.token(&svc, None),
             &json!({"approve": true}),
         )
         .await,
@@ -510,18 +477,18 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         "forbidden",
     );
     assert_eq!(
-        org_credential(&svc, &karen.high(&svc), "employee").await,
+        org_credential(&svc, &karen.token(&svc, None), "employee").await,
         None
     );
     let (status, body) = post(
         &svc,
         &decide(&right["id"]),
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &json!({"approve": true}),
     )
     .await;
     assert_eq!(status, 204, "{body}");
-    let employee = org_credential(&svc, &karen.high(&svc), "employee")
+    let employee = org_credential(&svc, &karen.token(&svc, None), "employee")
         .await
         .expect("the approved right issues the employee credential");
     assert_eq!(
@@ -532,7 +499,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
     let (status, _) = post(
         &svc,
         &decide(&role["id"]),
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &json!({"approve": false}),
     )
     .await;
@@ -543,14 +510,14 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         &post(
             &svc,
             &decide(&role["id"]),
-            &admin.high(&svc),
+            &admin.token(&svc, None),
             &json!({"approve": true}),
         )
         .await,
         404,
         "not_found",
     );
-    let (_, pending) = get(&svc, &requests, &admin.high(&svc)).await;
+    let (_, pending) = get(&svc, &requests, &admin.token(&svc, None)).await;
     assert_eq!(pending["requests"], json!([]));
     let records = org_audit(&svc, &admin).await;
     let decided: Vec<&Value> = records
@@ -574,7 +541,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
 
     // Karen signs for the organisation; she sees the signature among her own.
     let doc: &[u8] = b"purchase order 2026-31";
-    let token = karen.token_at(&svc, HIGH, Some(details(&employee, &[("order", doc)])));
+    let token = karen.token(&svc, Some(details(&employee, &[("order", doc)])));
     let (status, auth) = csc(
         &svc,
         "credentials/authorize",
@@ -608,7 +575,7 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
         hex::encode(support::sha256(doc)).as_str()
     );
     // Someone else's organisations are not in anyone's own list.
-    let (_, theirs) = get(&svc, "/v1/me/orgs", &outsider.high(&svc)).await;
+    let (_, theirs) = get(&svc, "/v1/me/orgs", &outsider.token(&svc, None)).await;
     assert_eq!(theirs["organisations"], json!([]));
     svc.stop().await;
 }
@@ -616,9 +583,9 @@ async fn a_member_asks_for_a_right_an_administrator_approves_and_the_member_sees
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stays() {
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
-    let karen = Who::new("employee-1", "Karen", "Blixen");
-    let outsider = Who::new("outsider-1", "Otto", "Outsider");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let karen = Person::new("employee-1", "Karen", "Blixen");
+    let outsider = Person::new("outsider-1", "Otto", "Outsider");
     let (admin_id, _) = organisation(&svc, &admin).await;
     let (karen_id, karen_username) = karen.provision(&svc).await;
     outsider.provision(&svc).await;
@@ -629,7 +596,7 @@ async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stay
         json!({"username": karen_username, "sign_on_behalf": true, "roles": ["board"]}),
     )
     .await;
-    let employee = org_credential(&svc, &karen.high(&svc), "employee")
+    let employee = org_credential(&svc, &karen.token(&svc, None), "employee")
         .await
         .expect("employee credential");
     let leave = format!("/v1/me/orgs/{CVR}");
@@ -637,10 +604,10 @@ async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stay
     // Karen withdraws her consent.
     let (status, body) = delete(&svc, &leave, &karen.substantial(&svc)).await;
     assert_eq!(status, 204, "{body}");
-    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.high(&svc)).await;
+    let (_, mine) = get(&svc, "/v1/me/orgs", &karen.token(&svc, None)).await;
     assert_eq!(mine["organisations"], json!([]));
     // The employee credential is revoked at once: listed as revoked, refused when used.
-    let (_, list) = get(&svc, "/v1/credentials", &karen.high(&svc)).await;
+    let (_, list) = get(&svc, "/v1/credentials", &karen.token(&svc, None)).await;
     let revoked = list["credentials"]
         .as_array()
         .unwrap()
@@ -652,7 +619,7 @@ async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stay
     let (status, refusal) = csc(
         &svc,
         "credentials/authorize",
-        &karen.token_at(&svc, HIGH, Some(details(&employee, &[("x", doc)]))),
+        &karen.token(&svc, Some(details(&employee, &[("x", doc)]))),
         &json!({"credentialID": employee, "numSignatures": 1, "hashes": hashes_of(&[doc]),
             "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1"}),
     )
@@ -665,7 +632,12 @@ async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stay
         "{status} {refusal}"
     );
     // Her roles went with the membership; the administrators see her gone.
-    let (_, members) = get(&svc, &format!("/v1/orgs/{CVR}/members"), &admin.high(&svc)).await;
+    let (_, members) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/members"),
+        &admin.token(&svc, None),
+    )
+    .await;
     assert!(
         members["members"]
             .as_array()
@@ -686,16 +658,16 @@ async fn leaving_revokes_the_employee_credential_and_the_last_administrator_stay
     // Leaving twice, or an organisation one is not in: forbidden. The last administrator
     // cannot leave.
     refused(
-        &delete(&svc, &leave, &karen.high(&svc)).await,
+        &delete(&svc, &leave, &karen.token(&svc, None)).await,
         403,
         "forbidden",
     );
     refused(
-        &delete(&svc, &leave, &outsider.high(&svc)).await,
+        &delete(&svc, &leave, &outsider.token(&svc, None)).await,
         403,
         "forbidden",
     );
-    let (status, last) = delete(&svc, &leave, &admin.high(&svc)).await;
+    let (status, last) = delete(&svc, &leave, &admin.token(&svc, None)).await;
     assert_eq!(
         (status, last["error"].as_str()),
         (400, Some("invalid_request")),
@@ -785,7 +757,7 @@ async fn headers_only(svc: &Service, path: &str) -> (u16, String) {
 async fn a_thousand_employees_are_enrolled_in_one_request() {
     const EXISTING: usize = 20;
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
     organisation(&svc, &admin).await;
     let mut existing = Vec::new();
     for i in 0..EXISTING {
@@ -810,14 +782,14 @@ async fn a_thousand_employees_are_enrolled_in_one_request() {
         "insufficient_loa",
     );
     refused(
-        &upload(admin.high(&svc), "application/json", csv.clone()).await,
+        &upload(admin.token(&svc, None), "application/json", csv.clone()).await,
         415,
         "unsupported_media_type",
     );
     let unclosed =
         "username,given_name,family_name,email,roles,sign_on_behalf,use_seal,anonymous\n\
                     a,A,Aa,,,no,no,no\nb,\"B,Bb,,,no,no,no\n";
-    let (status, body) = upload(admin.high(&svc), "text/csv", unclosed.to_owned()).await;
+    let (status, body) = upload(admin.token(&svc, None), "text/csv", unclosed.to_owned()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_request")),
@@ -836,7 +808,7 @@ async fn a_thousand_employees_are_enrolled_in_one_request() {
 
     // The thousand, in one request.
     let started = Instant::now();
-    let (status, report) = upload(admin.high(&svc), "text/csv; charset=utf-8", csv).await;
+    let (status, report) = upload(admin.token(&svc, None), "text/csv; charset=utf-8", csv).await;
     let elapsed = started.elapsed();
     // How long it takes is measured by `cargo bench --bench orgs`, not asserted here.
     println!("bulk enrolment of 1,000 employees (+2 malformed rows): {elapsed:?}");
@@ -879,7 +851,12 @@ async fn a_thousand_employees_are_enrolled_in_one_request() {
     }
 
     // The members listing has them, with their rights, roles and anonymity.
-    let (status, members) = get(&svc, &format!("/v1/orgs/{CVR}/members"), &admin.high(&svc)).await;
+    let (status, members) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/members"),
+        &admin.token(&svc, None),
+    )
+    .await;
     assert_eq!(status, 200);
     let members = members["members"].as_array().unwrap();
     assert_eq!(
@@ -975,7 +952,7 @@ async fn a_thousand_employees_are_enrolled_in_one_request() {
 }
 
 /// A page request with a session (an access token) and the anti-forgery token.
-fn page(
+pub(crate) fn page(
     svc: &Service,
     method: reqwest::Method,
     path: &str,
@@ -994,7 +971,8 @@ fn page(
     )
 }
 
-async fn page_text(svc: &Service, path: &str, token: &str) -> String {
+/// A page's HTML (asserting it answers 200).
+pub(crate) async fn page_text(svc: &Service, path: &str, token: &str) -> String {
     let r = page(svc, reqwest::Method::GET, path, token)
         .send()
         .await
@@ -1004,7 +982,12 @@ async fn page_text(svc: &Service, path: &str, token: &str) -> String {
 }
 
 /// Posts a page form; answers where it redirects to.
-async fn submit(svc: &Service, path: &str, token: &str, form: &[(&str, &str)]) -> String {
+pub(crate) async fn submit(
+    svc: &Service,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> String {
     let r = page(svc, reqwest::Method::POST, path, token)
         .form(form)
         .send()
@@ -1023,8 +1006,8 @@ async fn submit(svc: &Service, path: &str, token: &str, form: &[(&str, &str)]) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_leave_there() {
     let svc = Service::start().await;
-    let admin = Who::new("admin-1", "Astrid", "Admin");
-    let karen = Who::new("employee-1", "Karen", "Blixen");
+    let admin = Person::new("admin-1", "Astrid", "Admin");
+    let karen = Person::new("employee-1", "Karen", "Blixen");
     organisation(&svc, &admin).await;
     let (karen_id, karen_username) = karen.provision(&svc).await;
     join(&svc, &admin, &karen, json!({"username": karen_username})).await;
@@ -1034,7 +1017,7 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
     let to = submit(
         &svc,
         &format!("{org}/rule"),
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &[("rule", "director | board{2}")],
     )
     .await;
@@ -1042,7 +1025,7 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
     let to = submit(
         &svc,
         &format!("{org}/members/{karen_id}/roles"),
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &[("role", "board"), ("granted", "true")],
     )
     .await;
@@ -1069,7 +1052,7 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
     );
 
     // The administrator's page: the rule, Karen's role, her request; labelled forms.
-    let html = page_text(&svc, &org, &admin.high(&svc)).await;
+    let html = page_text(&svc, &org, &admin.token(&svc, None)).await;
     assert!(html.contains("<html lang=\"en\">"), "{html}");
     assert!(html.contains("<code>director | board{2}</code>"), "{html}");
     assert!(html.contains("<label for=\"rule-text\">"), "{html}");
@@ -1090,7 +1073,7 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
     let to = submit(
         &svc,
         &format!("{org}/requests/{id}"),
-        &admin.high(&svc),
+        &admin.token(&svc, None),
         &[("approve", "true")],
     )
     .await;
@@ -1099,7 +1082,7 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
         listed(&svc, &admin, &karen_id).await["rights"]["use_seal"],
         true
     );
-    let html = page_text(&svc, &to, &admin.high(&svc)).await;
+    let html = page_text(&svc, &to, &admin.token(&svc, None)).await;
     assert!(html.contains("id=\"requests\""), "{html}");
     assert!(!html.contains("data-request="), "decided: {html}");
 
@@ -1108,7 +1091,12 @@ async fn the_organisation_page_shows_the_rule_roles_and_requests_and_members_lea
     assert_eq!(to, "/org?done=left");
     let mine = page_text(&svc, &to, &karen.substantial(&svc)).await;
     assert!(!mine.contains("id=\"orgs\""), "{mine}");
-    let (_, members) = get(&svc, &format!("/v1/orgs/{CVR}/members"), &admin.high(&svc)).await;
+    let (_, members) = get(
+        &svc,
+        &format!("/v1/orgs/{CVR}/members"),
+        &admin.token(&svc, None),
+    )
+    .await;
     assert_eq!(members["members"].as_array().unwrap().len(), 1);
     svc.stop().await;
 }

@@ -229,22 +229,7 @@ pub fn capacity(value: &Any) -> Result<Option<Capacity>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::representation::Mandate;
-
-    fn board() -> Capacity {
-        Capacity {
-            role: "board".into(),
-            organisation: "Rungstedlund A/S".into(),
-            cvr: "35408002".into(),
-            rule: Some("director | board{2}".into()),
-            mandate: Some(Mandate {
-                id: "m-7".into(),
-                holder_cvr: None,
-                scope: "sign_on_behalf".into(),
-                valid_until: 1_900_000_000,
-            }),
-        }
-    }
+    use crate::formats::representation::board_member;
 
     fn value(attribute: &Attribute) -> Any {
         attribute.values.iter().next().unwrap().clone()
@@ -262,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_capacity_round_trips_through_signer_attributes_v2() {
-        let c = board();
+        let c = board_member();
         let attr = attribute(&c).unwrap();
         assert_eq!(attr.oid, oid::SIGNER_ATTRIBUTES_V2);
         assert_eq!(capacity(&value(&attr)).unwrap(), Some(c.clone()));
@@ -291,7 +276,7 @@ mod tests {
         let plain = Capacity {
             rule: None,
             mandate: None,
-            ..board()
+            ..board_member()
         };
         assert_eq!(
             capacity(&value(&attribute(&plain).unwrap())).unwrap(),
@@ -318,7 +303,7 @@ mod tests {
         let words = claiming(vec![description_attribute("signed as a witness").unwrap()]);
         assert_eq!(capacity(&words), Ok(None));
 
-        let c = board();
+        let c = board_member();
         let mut director = c.clone();
         director.role = "director".into();
         // The JSON says director, the role attribute board.

@@ -1,7 +1,7 @@
 //! The audit records of powers of attorney: one event, written under each party.
 
 use super::{Action, State};
-use crate::audit::{Context, Entry, Event};
+use crate::audit::{Context, Entry, Event, MandateParties, NewMandate};
 use crate::orgs::subject;
 use crate::store::MandateRow;
 use crate::types::PersonId;
@@ -31,79 +31,40 @@ pub(super) fn entries(
 }
 
 /// The parties of a mandate as audit events name them.
-fn parties(m: &MandateRow) -> (String, String, Option<String>, Option<PersonId>) {
-    (
-        m.id.clone(),
-        m.grantor_cvr.clone(),
-        m.grantee_cvr.clone(),
-        m.grantee_person
+fn parties(m: &MandateRow) -> MandateParties {
+    MandateParties {
+        mandate: m.id.clone(),
+        grantor: m.grantor_cvr.clone(),
+        grantee_cvr: m.grantee_cvr.clone(),
+        grantee_person: m
+            .grantee_person
             .as_deref()
             .and_then(|p| PersonId::parse(p).ok()),
-    )
+    }
 }
 
 /// The audit event of a new mandate in `state`.
 pub(super) fn created_event(m: &MandateRow, state: State) -> Event {
-    let (mandate, grantor, grantee_cvr, grantee_person) = parties(m);
-    let (scope, valid_from, valid_until) = (m.scope.clone(), m.valid_from, m.valid_until);
+    let new = NewMandate {
+        parties: parties(m),
+        scope: m.scope.clone(),
+        valid_from: m.valid_from,
+        valid_until: m.valid_until,
+    };
     match state {
-        State::Requested => Event::MandateRequested {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-            scope,
-            valid_from,
-            valid_until,
-        },
-        State::Active => Event::MandateGranted {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-            scope,
-            valid_from,
-            valid_until,
-        },
-        State::Offered | State::Refused | State::Revoked => Event::MandateOffered {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-            scope,
-            valid_from,
-            valid_until,
-        },
+        State::Requested => Event::MandateRequested(new),
+        State::Active => Event::MandateGranted(new),
+        State::Offered | State::Refused | State::Revoked => Event::MandateOffered(new),
     }
 }
 
 /// The audit event of a change of state.
 pub(super) fn changed_event(m: &MandateRow, action: Action) -> Event {
-    let (mandate, grantor, grantee_cvr, grantee_person) = parties(m);
+    let parties = parties(m);
     match action {
-        Action::Accept => Event::MandateAccepted {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-        },
-        Action::Approve => Event::MandateApproved {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-        },
-        Action::Refuse => Event::MandateRefused {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-        },
-        Action::Revoke => Event::MandateRevoked {
-            mandate,
-            grantor,
-            grantee_cvr,
-            grantee_person,
-        },
+        Action::Accept => Event::MandateAccepted(parties),
+        Action::Approve => Event::MandateApproved(parties),
+        Action::Refuse => Event::MandateRefused(parties),
+        Action::Revoke => Event::MandateRevoked(parties),
     }
 }
