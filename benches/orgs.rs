@@ -37,7 +37,7 @@ fn cvr(n: u32) -> String {
                 .zip([2, 7, 6, 5, 4, 3, 2, 1])
                 .map(|(d, w)| u32::from(d - b'0') * w)
                 .sum();
-            sum % 11 == 0
+            sum.is_multiple_of(11)
         })
         .expect("a check digit")
 }
