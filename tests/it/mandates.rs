@@ -872,7 +872,14 @@ async fn a_member_signs_for_the_grantor_within_the_mandate_and_not_after_revocat
         .await
         .unwrap();
     let pdf = r.bytes().await.unwrap().to_vec();
-    crate::pades::assert_valid(&w.svc, &pdf, 1, false, "signed under a mandate").await;
+    let checked =
+        crate::pades::assert_valid(&w.svc, &pdf, 1, false, "signed under a mandate").await;
+    // pyHanko decodes the claimed attributes: the role and the mandate it was used under.
+    let claimed = checked["signatures"][0]["claimed_attributes"].to_string();
+    assert!(
+        claimed.contains("proxy") && claimed.contains(&id) && claimed.contains(B),
+        "{claimed}"
+    );
     let (status, report) = crate::orgs::send(
         reqwest::Client::new()
             .post(w.svc.url("/v1/validate"))
