@@ -84,6 +84,35 @@ async function personBrowser(name, locale = "en-GB") {
 
 async function shot(page, name) {
   await page.screenshot({ path: join(config.shots, `${name}.png`), fullPage: true });
+  await accessible(page, name);
+}
+
+// axe-core (WCAG 2.0, 2.1 and 2.2, levels A and AA) on the page as it stands: every
+// violation is kept with the page state it was found in, and the run fails at the end if
+// there is any. The script goes in through the DevTools protocol (page.evaluate), which the
+// page's Content-Security-Policy does not govern; the page itself is not changed.
+const axeSource = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+results.axe = { checked: [], violations: [] };
+async function accessible(page, label) {
+  if (!page.url().startsWith(config.base)) {
+    return;
+  }
+  if (!(await page.evaluate(() => Boolean(window.axe)))) {
+    // A string is evaluated as a protocol expression, outside the page's CSP (no eval).
+    await page.evaluate(axeSource);
+  }
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      resultTypes: ["violations"],
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  results.axe.checked.push(`${label} (${lang})`);
+  for (const v of found) {
+    results.axe.violations.push({ page: `${label} (${lang})`, ...v });
+  }
 }
 
 const url = (path) => `${config.base}${path}`;
@@ -161,6 +190,7 @@ async function approveWithPasskey(who, matching, savePath) {
 
 // The page fits a 320 px wide phone screen: nothing scrolls sideways.
 async function fitsPhone(page, label) {
+  await accessible(page, label);
   await page.setViewportSize({ width: 320, height: 640 });
   const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
   await shot(page, `phone-${label.replace(/[^a-z0-9]+/gi, "_")}`);
@@ -373,6 +403,53 @@ try {
   expect(token.ok() && /High$/.test(issued.acr), `the code gives a High token: ${JSON.stringify(issued)}`);
   results.steps.push("oauth passkey login");
 
+  // 13. The focus ring: reached with the keyboard, every focusable element of the start page
+  //     and the account page draws an outline of at least 2 px whose contrast with the
+  //     background behind it is at least 3:1 (WCAG 2.4.11 / 1.4.11).
+  for (const path of ["/", "/account"]) {
+    await alice.page.goto(url(path));
+    const rings = [];
+    for (let i = 0; i < 12; i++) {
+      await alice.page.keyboard.press("Tab");
+      rings.push(
+        await alice.page.evaluate(() => {
+          const el = document.activeElement;
+          if (!el || el === document.body) {
+            return null;
+          }
+          const rgb = (c) => (c.match(/[\d.]+/g) || []).slice(0, 4).map(Number);
+          const lum = ([r, g, b]) => {
+            const f = (v) => {
+              v /= 255;
+              return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+            };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          // The background the ring is drawn on: the nearest ancestor with an opaque one.
+          let back = [255, 255, 255];
+          for (let n = el.parentElement; n; n = n.parentElement) {
+            const c = rgb(getComputedStyle(n).backgroundColor);
+            if (c.length >= 3 && (c.length === 3 || c[3] > 0)) {
+              back = c.slice(0, 3);
+              break;
+            }
+          }
+          const style = getComputedStyle(el);
+          const ring = rgb(style.outlineColor).slice(0, 3);
+          const [a, b] = [lum(ring), lum(back)].sort((x, y) => y - x);
+          return { id: el.id || el.tagName, width: parseFloat(style.outlineWidth), style: style.outlineStyle, ratio: (a + 0.05) / (b + 0.05) };
+        }),
+      );
+    }
+    const seen = rings.filter(Boolean);
+    expect(seen.length > 3, `${path}: the keyboard reaches the page's controls`);
+    for (const r of seen) {
+      expect(r.style !== "none" && r.width >= 2 && r.ratio >= 3, `${path}: the focus ring of ${r.id} is visible at 3:1 (${JSON.stringify(r)})`);
+    }
+    results.focus_rings = (results.focus_rings || 0) + seen.length;
+  }
+  results.steps.push("focus ring contrast");
+
   // 12. Phones: every page fits 320 px without scrolling sideways, in both languages.
   for (const path of ["/", "/history", "/account", "/account/totp", `/org/${config.cvr}`, "/org", "/help", "/verify"]) {
     for (const lang of ["en", "da"]) {
@@ -401,6 +478,10 @@ try {
   for (const who of [alice, bob, verifier]) {
     expect(who.problems.length === 0, `${who.name}: ${who.problems.join("; ")}`);
   }
+  expect(
+    results.axe.violations.length === 0,
+    `axe-core found WCAG A/AA violations: ${JSON.stringify(results.axe.violations, null, 1)}`,
+  );
   results.ok = true;
 } catch (e) {
   results.ok = false;

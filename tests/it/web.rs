@@ -109,6 +109,24 @@ async fn citizens_verifiers_administrators_and_support_use_the_pages_in_chromium
         "help explains every error code"
     );
     assert_eq!(results["first_name"], "contract-signed.pdf");
+    // axe-core ran on every page state the journey shows, in both languages, and found no
+    // WCAG 2.x A/AA violation (the browser run fails on any).
+    let checked: Vec<&str> = results["axe"]["checked"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        checked.len() >= 25
+            && checked.iter().any(|c| c.ends_with("(da)"))
+            && checked.iter().any(|c| c.ends_with("(en)")),
+        "axe-core checked too few page states: {checked:?}"
+    );
+    assert_eq!(results["axe"]["violations"], serde_json::json!([]));
+    assert!(
+        results["focus_rings"].as_u64().unwrap_or(0) >= 8,
+        "focus rings measured: {}",
+        results["focus_rings"]
+    );
 
     // The files the browser downloaded, checked by the independent validators.
     let once = std::fs::read(out.join("signed-once.pdf")).unwrap();
