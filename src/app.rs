@@ -85,6 +85,8 @@ pub struct Settings {
     pub sad_lifetime_secs: u32,
     /// How long uploaded documents are kept, seconds.
     pub document_lifetime_secs: u32,
+    /// How long a person has to approve a request on their phone, seconds.
+    pub approval_lifetime_secs: u32,
     /// Usernames of the support operators.
     pub operators: Vec<String>,
     /// Validation of submitted signatures.
@@ -115,6 +117,7 @@ impl Settings {
             anchor_dir: Some(config.anchor_dir()),
             sad_lifetime_secs: config.signing.sad_lifetime_secs,
             document_lifetime_secs: config.signing.document_lifetime_secs,
+            approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
             validation: ValidationSettings::new(&config.validation, anchors),
         })
@@ -215,6 +218,7 @@ impl App {
             clock: clock.clone(),
         })
         .with_document_lifetime(settings.document_lifetime_secs)
+        .with_approval_lifetime(settings.approval_lifetime_secs)
         .with_operators(settings.operators)
         .with_validation(settings.validation);
         Ok(Self {

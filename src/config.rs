@@ -208,6 +208,9 @@ pub struct SigningConfig {
     /// Seconds an uploaded document and its signed result are kept
     /// (`QSIGN_SIGNING_DOCUMENT_LIFETIME_SECS`).
     pub document_lifetime_secs: u32,
+    /// Seconds a person has to approve a request on their phone (CSC `credentials/authorize`
+    /// answered 202), 30 to 900 (`QSIGN_SIGNING_APPROVAL_LIFETIME_SECS`).
+    pub approval_lifetime_secs: u32,
 }
 
 impl Default for SigningConfig {
@@ -217,6 +220,7 @@ impl Default for SigningConfig {
             sad_lifetime_secs: 300,
             credentials_on: CredentialsOn::Enrolment,
             document_lifetime_secs: 900,
+            approval_lifetime_secs: 300,
         }
     }
 }
@@ -688,6 +692,11 @@ impl Config {
         if !(1..=300).contains(&self.signing.sad_lifetime_secs) {
             return Err(Error::Invalid(
                 "signing.sad_lifetime_secs must be from 1 to 300".into(),
+            ));
+        }
+        if !(30..=900).contains(&self.signing.approval_lifetime_secs) {
+            return Err(Error::Invalid(
+                "signing.approval_lifetime_secs must be from 30 to 900".into(),
             ));
         }
         if self.audit.checkpoint_every == 0 {

@@ -8,7 +8,7 @@
 //! | field | struct | use cases |
 //! |---|---|---|
 //! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
-//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance), `signHash`, `signatures/timestamp` |
+//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance, also approved on the person's phone), `signHash`, `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
 //! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
@@ -26,6 +26,7 @@
 //! May use the domain modules, `store`, `hsm`, `clock` and `config`.
 
 mod account;
+mod approvals;
 mod cases;
 mod credentials;
 mod document_types;
@@ -65,6 +66,7 @@ pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow, RequestRow};
 pub use crate::validate::report::rfc3339;
 pub use account::{is_support_reference, Account, Factors, TotpOffer};
+pub use approvals::{Approval, ApprovalCheck, ApprovalHash, ApprovalState, PendingApproval};
 pub use cases::{CaseSigning, CaseView, NewCase, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
@@ -107,6 +109,9 @@ const CPU_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long an uploaded document is kept by default, seconds.
 pub const DEFAULT_DOCUMENT_LIFETIME: u32 = 900;
+
+/// How long a person has by default to approve a request on their phone, seconds.
+pub const DEFAULT_APPROVAL_LIFETIME: u32 = 300;
 
 /// Turns for CPU-heavy work on untrusted input (parsing, preparing and validating
 /// documents): one per core, so such work never starves the async runtime or itself. There is
@@ -291,6 +296,7 @@ impl Service {
             orgs: orgs.clone(),
             clock: clock.clone(),
             trust: trust.clone(),
+            approval_lifetime: i64::from(DEFAULT_APPROVAL_LIFETIME),
         };
         let pades = pdf::Pades {
             pki: pki.clone(),
@@ -367,6 +373,13 @@ impl Service {
     #[must_use]
     pub fn with_document_lifetime(mut self, secs: u32) -> Self {
         Arc::make_mut(&mut self.documents).lifetime = i64::from(secs.max(1));
+        self
+    }
+
+    /// Gives a person `secs` seconds to approve a request on their phone.
+    #[must_use]
+    pub fn with_approval_lifetime(mut self, secs: u32) -> Self {
+        Arc::make_mut(&mut self.signing).approval_lifetime = i64::from(secs.max(1));
         self
     }
 

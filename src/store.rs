@@ -16,8 +16,8 @@
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
-//! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
-//! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
+//! attorney), [`audit`], [`pki`], [`tags`] (integrity tags of rows older than the records
+//! key), and [`approvals`] (approval requests on the person's phone). The statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -92,6 +92,7 @@ macro_rules! select_from {
     };
 }
 
+pub mod approvals;
 pub mod audit;
 pub mod cases;
 pub mod credentials;
@@ -106,6 +107,7 @@ pub mod roles;
 pub mod sad;
 pub mod tags;
 
+pub use approvals::ApprovalRow;
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use cases::{CaseRow, CaseSignatureRow};
 pub use credentials::CredentialRow;
@@ -346,8 +348,9 @@ impl Store {
 
     /// Deletes what can no longer be used (all before `now`, Unix seconds): ceremony states,
     /// OAuth requests and codes, revoked tokens past their expiry, SAD uses and spends of
-    /// expired SADs, expired enrolment codes and documents, and login throttle rows whose
-    /// lock ended more than a day ago. Answers the rows deleted per table.
+    /// expired SADs, expired enrolment codes and documents, login throttle rows whose lock
+    /// ended more than a day ago, and approval requests whose time and SAD both ended.
+    /// Answers the rows deleted per table.
     ///
     /// # Errors
     /// Database errors.
@@ -380,12 +383,13 @@ impl Store {
                 "DELETE FROM login_throttle WHERE locked_until <> 0 AND locked_until < $1 - 86400",
             ),
         ];
-        let mut out = Vec::with_capacity(EXPIRED.len() + 1);
+        let mut out = Vec::with_capacity(EXPIRED.len() + 2);
         for (table, sql) in EXPIRED {
             let n = execute!(self, sql, now)?;
             out.push((table, n));
         }
         out.push(("documents", self.prune_documents(now).await?));
+        out.push(("approval_requests", self.prune_approvals(now).await?));
         Ok(out)
     }
 

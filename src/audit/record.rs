@@ -366,6 +366,60 @@ pub enum Event {
         /// Who.
         person: PersonId,
     },
+    /// A relying party asked a person to approve hashes on their own phone (CSC
+    /// `credentials/authorize` answered 202); nothing is activated yet.
+    ApprovalRequested {
+        /// The request's id (the CSC `handle`).
+        request: String,
+        /// Credential id.
+        credential: String,
+        /// Hash algorithm OID.
+        hash_algorithm: String,
+        /// The hashes asked for, hex.
+        hashes: Vec<String>,
+        /// Each hash's label, in the same order, when the relying party gave them.
+        labels: Option<Vec<String>>,
+        /// Signatures asked for.
+        num_signatures: u32,
+        /// What the hashes stand for (CSC `description`).
+        description: Option<String>,
+        /// Level of assurance of the asking login (URI).
+        loa: String,
+        /// Until when the person may decide, Unix seconds.
+        expires_at: i64,
+    },
+    /// The person approved a request on their phone; its SAD waits for the relying party.
+    ApprovalGranted {
+        /// The request's id.
+        request: String,
+        /// Credential id.
+        credential: String,
+        /// The SAD issued.
+        sad: String,
+        /// The activation factor (`webauthn`).
+        factor: String,
+    },
+    /// The person refused a request.
+    ApprovalRefused {
+        /// The request's id.
+        request: String,
+        /// Credential id.
+        credential: String,
+    },
+    /// The relying party asked after a request that had expired undecided.
+    ApprovalExpired {
+        /// The request's id.
+        request: String,
+        /// Credential id.
+        credential: String,
+    },
+    /// The relying party collected the SAD of an approved request (it is handed out once).
+    ApprovalCollected {
+        /// The request's id.
+        request: String,
+        /// The SAD handed out.
+        sad: String,
+    },
 }
 
 /// The parties of a power of attorney, as its events record them. In an [`Event`] its fields

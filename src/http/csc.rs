@@ -3,12 +3,14 @@
 //! Field names follow CSC v2; the v1.0.4 names that widely used clients still send are accepted
 //! beside them (`hash` for `hashes`, `hashAlgo` for `hashAlgorithmOID`, `PIN` and `OTP` beside
 //! `authData`). Errors keep the CSC shape (`error`, `error_description`) plus `support_ref`.
-//! The request and reply bodies are the types of [`wire`].
+//! The request and reply bodies are the types of [`wire`]; approval on the person's phone
+//! (`credentials/authorize` answered 202, `credentials/authorizeCheck`) is in [`oob`].
 
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use base64::Engine as _;
 use serde_json::Value;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::service::{
     Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
 };
 
+pub(super) mod oob;
 pub(super) mod wire;
 
 use wire::{
@@ -87,6 +90,7 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
             "credentials/list",
             "credentials/info",
             "credentials/authorize",
+            "credentials/authorizeCheck",
             "credentials/getChallenge",
             "signatures/signHash",
             "signatures/signDoc",
@@ -322,11 +326,16 @@ pub async fn get_challenge(
     }))
 }
 
-/// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes.
+/// `POST /csc/v2/credentials/authorize`: signature activation data for the hashes; with
+/// `authMode` `oob`, 202 and a `handle` while the person approves on their phone ([`oob`]).
 pub async fn authorize(
+    State(state): State<AppState>,
     Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Json(request): Json<AuthorizeRequest>,
-) -> Result<Json<AuthorizeResponse>, Error> {
+) -> Result<Response, Error> {
+    if request.out_of_band()? {
+        return oob::ask(&state, &signing, &principal, request, request_id).await;
+    }
     let hashes = request.hashes();
     let activation = request.activation()?;
     let sad = signing
@@ -335,7 +344,8 @@ pub async fn authorize(
     Ok(Json(AuthorizeResponse {
         sad: sad.token,
         expires_in: sad.expires_in,
-    }))
+    })
+    .into_response())
 }
 
 /// `POST /csc/v2/signatures/signHash`: the signatures, in the order of the hashes.

@@ -80,7 +80,10 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden
         | ErrorCode::RightMissing
         | ErrorCode::FormRejected
-        | ErrorCode::MandateInvalid => StatusCode::FORBIDDEN,
+        | ErrorCode::MandateInvalid
+        | ErrorCode::AuthorizationRefused => StatusCode::FORBIDDEN,
+        ErrorCode::AuthorizationExpired => StatusCode::BAD_REQUEST,
+        ErrorCode::AuthorizationClosed => StatusCode::CONFLICT,
     }
 }
 

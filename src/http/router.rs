@@ -197,6 +197,7 @@ fn csc_routes(router: Router<AppState>, version: &str) -> Router<AppState> {
         &at("credentials/info") => post(csc::credential_info),
         &at("credentials/getChallenge") => post(csc::get_challenge),
         &at("credentials/authorize") => post(csc::authorize),
+        &at("credentials/authorizeCheck") => post(csc::oob::authorize_check),
         &at("signatures/signHash") => post(csc::sign_hash),
         &at("signatures/timestamp") => post(csc::timestamp),
     }

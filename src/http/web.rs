@@ -26,6 +26,7 @@ macro_rules! page_chrome {
 }
 
 mod account;
+mod approvals;
 mod cases;
 mod citizen;
 mod help;
@@ -80,6 +81,11 @@ pub fn routes() -> Router<AppState> {
         "/sign/{id}/download" => get(citizen::download),
         "/sign/{id}/cancel" => post(citizen::cancel),
         "/history" => get(citizen::history),
+        "/approvals" => get(approvals::list),
+        "/approvals/{id}" => get(approvals::page),
+        "/approvals/{id}/passkey/start" => post(approvals::passkey_start),
+        "/approvals/{id}/passkey/finish" => post(approvals::passkey_finish),
+        "/approvals/{id}/refuse" => post(approvals::refuse),
         "/account" => get(account::page),
         "/account/passkeys/start" => post(account::passkey_start),
         "/account/passkeys/finish" => post(account::passkey_finish),

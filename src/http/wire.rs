@@ -406,6 +406,7 @@ mod tests {
 
     /// Every operation that takes or gives JSON. CSC paths (`/csc/v2/…`) count for v1 too.
     fn operations() -> Vec<Operation> {
+        use crate::http::csc::oob;
         use crate::http::csc::wire as c;
         use crate::service::PasskeyLogin;
         operations! {
@@ -467,6 +468,11 @@ mod tests {
             post "/csc/v2/credentials/getChallenge" [c::ChallengeRequest]
                 200 [c::ChallengeResponse],
             post "/csc/v2/credentials/authorize" [c::AuthorizeRequest] 200 [c::AuthorizeResponse],
+            post "/csc/v2/credentials/authorize" [c::AuthorizeRequest] 202 [oob::PendingResponse],
+            post "/csc/v2/credentials/authorizeCheck" [oob::AuthorizeCheckRequest]
+                200 [c::AuthorizeResponse],
+            post "/csc/v2/credentials/authorizeCheck" [oob::AuthorizeCheckRequest]
+                202 [oob::PendingResponse],
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
             post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
             post "/csc/v2/signatures/timestamp" [c::TimestampRequest] 200 [c::TimestampResponse],

@@ -103,6 +103,13 @@ pub enum ErrorCode {
     MandateInvalid,
     /// A rule of representation outside the rule language or its bounds.
     InvalidRule,
+    /// The person refused the approval request on their phone.
+    AuthorizationRefused,
+    /// The approval request expired before the person decided.
+    AuthorizationExpired,
+    /// The approval request is decided already, and the SAD of an approved one was handed
+    /// out (once).
+    AuthorizationClosed,
 }
 
 impl ErrorCode {
@@ -153,6 +160,9 @@ impl ErrorCode {
         Self::InvalidState,
         Self::MandateInvalid,
         Self::InvalidRule,
+        Self::AuthorizationRefused,
+        Self::AuthorizationExpired,
+        Self::AuthorizationClosed,
     ];
 
     /// The wire form.
@@ -204,6 +214,9 @@ impl ErrorCode {
             Self::InvalidState => "invalid_state",
             Self::MandateInvalid => "mandate_invalid",
             Self::InvalidRule => "invalid_rule",
+            Self::AuthorizationRefused => "authorization_refused",
+            Self::AuthorizationExpired => "authorization_expired",
+            Self::AuthorizationClosed => "authorization_closed",
         }
     }
 
@@ -251,6 +264,9 @@ impl ErrorCode {
             Self::InvalidState => "Reload the power of attorney to see where it stands: an offer is accepted by the other side, a request approved by the organisation asked, and a refused or revoked one is over for good.",
             Self::MandateInvalid => "Ask the organisation that granted the power of attorney, or your own administrator, for a current one that covers this and is assigned to you.",
             Self::InvalidRule => "Write the rule with role names joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2} | chair & board{1}.",
+            Self::AuthorizationRefused => "The signer refused the request on their phone. Ask again only if they mean to sign after all.",
+            Self::AuthorizationExpired => "Nobody approved the request in time. Ask for the approval again and approve it on the approvals page soon after.",
+            Self::AuthorizationClosed => "The request was approved or refused already, and an approval is handed to the application once. Ask again for a new approval.",
         }
     }
 
@@ -327,6 +343,13 @@ impl ErrorCode {
                 "The power of attorney is not valid for this: revoked, expired, of another scope, or not yours to use."
             }
             Self::InvalidRule => "The rule of representation is not in the rule language (or is too large).",
+            Self::AuthorizationRefused => "The signer refused the approval request.",
+            Self::AuthorizationExpired => {
+                "The approval request expired before the signer decided; ask again."
+            }
+            Self::AuthorizationClosed => {
+                "The approval request is decided already, and its SAD was handed out once; ask again."
+            }
         }
     }
 }
@@ -507,6 +530,9 @@ mod tests {
                 "invalid_state",
                 "mandate_invalid",
                 "invalid_rule",
+                "authorization_refused",
+                "authorization_expired",
+                "authorization_closed",
             ]
         );
     }

@@ -24,14 +24,15 @@ pub const fn auth_mode(scal: Scal) -> &'static str {
 }
 
 /// The activation methods accepted for a credential, strongest first: a passkey assertion
-/// over the hashes, the OAuth authorization-code flow, a trusted issuer's token naming the
-/// hashes, and at SCAL1 also a one-time code sent by the application.
+/// over the hashes (sent by the application, or made on the person's phone: `oob`), the OAuth
+/// authorization-code flow, a trusted issuer's token naming the hashes, and at SCAL1 also a
+/// one-time code sent by the application.
 #[must_use]
 pub const fn activation_methods(scal: Scal) -> &'static [&'static str] {
     if client_otp(scal) {
-        &["webauthn", "oauth2code", "external_token", "totp"]
+        &["webauthn", "oob", "oauth2code", "external_token", "totp"]
     } else {
-        &["webauthn", "oauth2code", "external_token"]
+        &["webauthn", "oob", "oauth2code", "external_token"]
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Signing {
     pub(super) orgs: crate::orgs::Orgs,
     pub(super) clock: SharedClock,
     pub(super) trust: Trust,
+    /// Seconds a person has to approve a request on their phone (`approvals`).
+    pub(super) approval_lifetime: i64,
 }
 
 /// The hashes a request is about.
@@ -160,11 +162,11 @@ fn parse_hashes(hashes: &[String], algorithm: HashAlgorithm) -> Result<Vec<Diges
 
 /// An activation request whose credential, hash algorithm, hashes and number of signatures
 /// checked out.
-struct Target {
-    credential: Credential,
-    algorithm: HashAlgorithm,
-    hashes: Vec<Digest>,
-    n: u32,
+pub(super) struct Target {
+    pub(super) credential: Credential,
+    pub(super) algorithm: HashAlgorithm,
+    pub(super) hashes: Vec<Digest>,
+    pub(super) n: u32,
 }
 
 impl Target {
@@ -207,7 +209,7 @@ fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
 impl Signing {
     /// Checks the parts of an activation request that do not depend on the factor; its
     /// hashes are parsed here.
-    async fn activation_target(
+    pub(super) async fn activation_target(
         &self,
         principal: &Principal,
         request: &Hashes,
@@ -240,7 +242,7 @@ impl Signing {
 
     /// The result of an activation step; a failure is recorded as a refused activation of
     /// `credential` (as asked).
-    async fn activation_outcome<T>(
+    pub(super) async fn activation_outcome<T>(
         &self,
         ctx: &Context,
         credential: &str,

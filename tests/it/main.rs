@@ -22,6 +22,7 @@ mod hsm;
 mod identity;
 mod layering;
 mod mandates;
+mod oob;
 mod orgs;
 mod pades;
 mod pki;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::{self, Service};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 const ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
 const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 
@@ -804,7 +804,7 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
 }
 
 /// Enrols a passkey (with an enrolment code) and logs in with passkey + password: a High token.
-async fn passkey_login(
+pub(crate) async fn passkey_login(
     svc: &Service,
     who: &Person,
     authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,

@@ -2,7 +2,7 @@
 //!
 //! One test per aggregate of `src/store` (keys, persons and their factors, login state,
 //! credentials, SAD uses, documents, organisations, representation, audit, PKI, integrity
-//! tags) calls every
+//! tags, approval requests) calls every
 //! repository method with assertions that fail when a back end answers differently: round trips
 //! equal what was written, conditional writes refuse when they must, rows taken once are gone,
 //! expired rows are not given, unique keys conflict. `store_suite!` runs each against a fresh
@@ -15,10 +15,10 @@
 use std::time::Duration;
 
 use qsign::store::{
-    AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow, CheckpointRow,
-    CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow, MandateRow, MemberRow,
-    OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow, RequestRow, RoleRow,
-    RuleRow, Store, StoredKey, Tagged,
+    ApprovalRow, AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow,
+    CheckpointRow, CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow,
+    MandateRow, MemberRow, OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow,
+    RequestRow, RoleRow, RuleRow, Store, StoredKey, Tagged,
 };
 
 use crate::support;
@@ -140,6 +140,29 @@ fn document(id: &str, owner: &str, expires_at: i64) -> DocumentRow {
         case_id: None,
         created_at: NOW,
         expires_at,
+    }
+}
+
+/// A pending approval request of `owner`, asked by the token `jti-<id>`.
+fn approval(id: &str, owner: &str, expires_at: i64) -> ApprovalRow {
+    ApprovalRow {
+        id: id.into(),
+        person: owner.into(),
+        token_id: format!("jti-{id}"),
+        loa: "https://data.gov.dk/concept/core/nsis/loa/High".into(),
+        amr: "pwd,hwk".into(),
+        credential: "cred-1".into(),
+        hash_algorithm: "2.16.840.1.101.3.4.2.1".into(),
+        hashes: r#"[{"hash":"n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=","label":"Lease.pdf"}]"#
+            .into(),
+        num_signatures: 1,
+        description: Some("tenancy agreement".into()),
+        status: "pending".into(),
+        sad: None,
+        sad_expires_at: None,
+        created_at: NOW,
+        expires_at,
+        decided_at: None,
     }
 }
 
@@ -521,10 +544,11 @@ async fn sad_modes_and_hashes(store: &Store) {
 }
 
 async fn schema_reaches_the_same_version_and_tables(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 14);
+    assert_eq!(store.schema_version().await.unwrap(), 15);
     assert_eq!(
         store.tables().await.unwrap(),
         [
+            "approval_requests",
             "audit_checkpoints",
             "audit_log",
             "case_signatures",
@@ -561,7 +585,11 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
 
 /// Every table `prune` names loses its expired row and keeps its live one.
 async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
+    let [owner] = add_persons(store, ["p"]).await;
     for (id, expires) in [("old", NOW - 1), ("live", LATER)] {
+        assert!(in_tx!(store, |tx| tx
+            .insert_approval(&approval(id, &owner.id, expires)))
+        .unwrap());
         store
             .put_webauthn_state(id, "p", "login", "{}", expires)
             .await
@@ -607,6 +635,7 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
             "enrolment_codes",
             "login_throttle",
             "documents",
+            "approval_requests",
         ]
         .map(|table| (table, 1_u64)),
         "one expired row each"
@@ -631,6 +660,7 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
     assert!(store.oauth_request("live", NOW).await.unwrap().is_some());
     assert!(store.take_oauth_code("live", NOW).await.unwrap().is_some());
     assert!(store.document("live", "p", NOW).await.unwrap().is_some());
+    assert!(store.approval("live", &owner.id).await.unwrap().is_some());
     assert_eq!(store.throttle("user:live").await.unwrap(), (1, NOW - 100));
     assert_eq!(store.throttle("ip:unlocked").await.unwrap(), (1, 0));
     assert_eq!(store.throttle("user:old").await.unwrap(), (0, 0));
@@ -1216,6 +1246,188 @@ async fn documents(store: &Store) {
         store.document("doc-3", bob, NOW + 10).await.unwrap(),
         Some(bobs)
     );
+}
+
+/// Approval requests: read only by their person, listed while pending and unexpired, decided
+/// once (approved with the SAD, or refused; not after their time), expired only after it, the
+/// SAD collected once by the token that asked while it is valid, pruned once the time and the
+/// SAD both ended; the person must exist.
+async fn approval_requests(store: &Store) {
+    let [alice, bob] = add_persons(store, ["alice", "bob"]).await;
+    let (a, b) = (alice.id.as_str(), bob.id.as_str());
+    let first = approval("req-1", a, LATER);
+    let second = approval("req-2", a, NOW + 10);
+    let bobs = approval("req-3", b, LATER);
+    for r in [&first, &second, &bobs] {
+        assert!(in_tx!(store, |tx| tx.insert_approval(r)).unwrap());
+    }
+    assert!(
+        !in_tx!(store, |tx| tx.insert_approval(&first)).unwrap(),
+        "the id is taken"
+    );
+    assert_dangling(in_tx!(store, |tx| tx.insert_approval(&approval(
+        "req-4",
+        "id-nobody",
+        LATER
+    ))));
+    assert_eq!(
+        store.approval("req-1", a).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.approval("req-1", b).await.unwrap(), None, "not bob's");
+    assert_eq!(store.approval("req-9", a).await.unwrap(), None);
+    let ids = |rows: Vec<ApprovalRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.pending_approvals(a, NOW).await.unwrap()),
+        ["req-1", "req-2"]
+    );
+    assert_eq!(
+        ids(store.pending_approvals(a, NOW + 10).await.unwrap()),
+        ["req-1"],
+        "req-2 expired"
+    );
+
+    // Decided once, by its person, before its time.
+    assert!(
+        !in_tx!(store, |tx| tx
+            .grant_approval("req-1", b, "sad-b", LATER, NOW))
+        .unwrap(),
+        "not bob's"
+    );
+    assert!(in_tx!(store, |tx| tx
+        .grant_approval("req-1", a, "sad-1", LATER, NOW))
+    .unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx
+            .grant_approval("req-1", a, "sad-2", LATER, NOW))
+        .unwrap(),
+        "decided already"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.refuse_approval("req-1", a, NOW)).unwrap(),
+        "decided already"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.grant_approval(
+            "req-2",
+            a,
+            "sad-3",
+            LATER,
+            NOW + 10
+        ))
+        .unwrap(),
+        "expired"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.refuse_approval("req-2", a, NOW + 10)).unwrap(),
+        "expired"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.expire_approval("req-3", b, NOW)).unwrap(),
+        "still in time"
+    );
+    assert!(in_tx!(store, |tx| tx.refuse_approval("req-3", b, NOW)).unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.expire_approval("req-3", b, LATER)).unwrap(),
+        "decided already"
+    );
+    assert!(in_tx!(store, |tx| tx.expire_approval("req-2", a, NOW + 10)).unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.expire_approval("req-2", a, NOW + 10)).unwrap(),
+        "once"
+    );
+    assert_eq!(
+        store.approval("req-1", a).await.unwrap(),
+        Some(ApprovalRow {
+            status: "approved".into(),
+            sad: Some("sad-1".into()),
+            sad_expires_at: Some(LATER),
+            decided_at: Some(NOW),
+            ..first.clone()
+        })
+    );
+    assert_eq!(
+        store.approval("req-2", a).await.unwrap().unwrap().status,
+        "expired"
+    );
+    assert_eq!(
+        store.approval("req-3", b).await.unwrap().unwrap().status,
+        "refused"
+    );
+    assert!(store.pending_approvals(a, NOW).await.unwrap().is_empty());
+
+    // The SAD goes once, to the token that asked, while it is valid.
+    assert!(
+        !in_tx!(store, |tx| tx.collect_approval(
+            "req-1",
+            a,
+            "jti-other",
+            NOW
+        ))
+        .unwrap(),
+        "another token"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.collect_approval(
+            "req-1",
+            b,
+            "jti-req-1",
+            NOW
+        ))
+        .unwrap(),
+        "another person"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.collect_approval(
+            "req-1",
+            a,
+            "jti-req-1",
+            LATER
+        ))
+        .unwrap(),
+        "the SAD expired"
+    );
+    assert!(
+        !in_tx!(store, |tx| tx.collect_approval(
+            "req-3",
+            b,
+            "jti-req-3",
+            NOW
+        ))
+        .unwrap(),
+        "refused"
+    );
+    assert!(in_tx!(store, |tx| tx.collect_approval(
+        "req-1",
+        a,
+        "jti-req-1",
+        NOW
+    ))
+    .unwrap());
+    assert!(
+        !in_tx!(store, |tx| tx.collect_approval(
+            "req-1",
+            a,
+            "jti-req-1",
+            NOW
+        ))
+        .unwrap(),
+        "once"
+    );
+    let collected = store.approval("req-1", a).await.unwrap().unwrap();
+    assert_eq!(
+        (collected.status.as_str(), collected.sad),
+        ("collected", None)
+    );
+
+    // Kept while the time to decide or the SAD lasts.
+    assert_eq!(
+        store.prune_approvals(LATER).await.unwrap(),
+        1,
+        "req-2, expired at NOW + 10"
+    );
+    assert_eq!(store.prune_approvals(LATER + 1).await.unwrap(), 2);
+    assert_eq!(store.approval("req-1", a).await.unwrap(), None);
 }
 
 /// Organisations, members (upserted rights, by username and by CVR, deleted once) and
@@ -2127,6 +2339,7 @@ macro_rules! store_suite {
                 login_state,
                 credentials,
                 documents,
+                approval_requests,
                 organisations,
                 signing_cases,
                 mandates,

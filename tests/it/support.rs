@@ -429,6 +429,9 @@ impl Service {
         settings.checkpoint_every = CHECKPOINT_EVERY.load(std::sync::atomic::Ordering::SeqCst);
         settings.anchor_dir = None;
         settings.sad_lifetime_secs = 300;
+        // Shorter than the tokens' 300 s: an approval request can expire while the token that
+        // asked still lives (tests/it/oob.rs).
+        settings.approval_lifetime_secs = 120;
         // The browser tests' first citizen is also a support operator.
         settings.operators = vec!["alice".to_owned()];
         let clock = std::sync::Arc::new(TestClock::default());

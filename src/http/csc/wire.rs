@@ -109,6 +109,13 @@ hashes_request! {
         pub(super) challenge_id: Option<String>,
         #[serde(default)]
         pub(super) webauthn: Option<Value>,
+        /// qsign: `oob` (or CSC's `implicit`) asks the person to approve on their own phone:
+        /// the answer is 202 with a `handle` for `credentials/authorizeCheck` (see `oob`).
+        #[serde(default, rename = "authMode")]
+        pub(super) auth_mode: Option<String>,
+        /// qsign, with `authMode` `oob`: what each hash stands for, shown to the person.
+        #[serde(default)]
+        pub(super) labels: Option<Vec<String>>,
     }
 }
 
@@ -472,7 +479,7 @@ mod samples {
         AuthorizeRequest => json!({"credentialID": CREDENTIAL, "numSignatures": 1,
             "hashes": [HASH], "hashAlgorithmOID": SHA256, "description": "tenancy agreement",
             "authData": [{"id": "OTP", "value": "123456"}], "PIN": "1234", "OTP": "123456",
-            "challengeID": "f3b1", "webauthn": {}}),
+            "challengeID": "f3b1", "webauthn": {}, "authMode": "oob", "labels": ["Lease.pdf"]}),
             members: ["authData" => AuthData];
         SignHashRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD, "hashes": [HASH],
             "hashAlgorithmOID": SHA256, "signAlgo": ES256, "operationMode": "S"});

@@ -277,6 +277,35 @@ texts! {
     msg_request_decided: "The request is decided.", "Anmodningen er afgjort.";
     msg_requested: "Your request is sent to the administrators.", "Din anmodning er sendt til administratorerne.";
     msg_left: "You have left the organisation.", "Du har forladt virksomheden.";
+    nav_approvals: "Approvals", "Godkendelser";
+    approvals_title: "Approvals waiting for you", "Godkendelser, der venter på dig";
+    approvals_intro: "An application you use asks you to approve signatures here, on any device where you are logged in, such as your phone. Approve only what you recognise: your approval covers exactly the fingerprints shown, with the certificate shown.", "Et program, du bruger, beder dig godkende underskrifter her, på enhver enhed, hvor du er logget ind, fx din telefon. Godkend kun det, du genkender: din godkendelse dækker præcis de viste fingeraftryk med det viste certifikat.";
+    approvals_none: "Nothing waits for your approval.", "Intet venter på din godkendelse.";
+    approvals_back: "All approvals waiting for you", "Alle godkendelser, der venter på dig";
+    approval_title: "Approve a signature request", "Godkend en anmodning om underskrift";
+    approval_intro: "Check what you are asked to sign. Your passkey approves exactly these fingerprints with this certificate, and nothing else; the application gets the approval once.", "Kontrollér, hvad du bliver bedt om at underskrive. Din adgangsnøgle godkender præcis disse fingeraftryk med dette certifikat og intet andet; programmet får godkendelsen én gang.";
+    approval_untitled: "A signature request", "En anmodning om underskrift";
+    approval_state: "State", "Status";
+    approval_pending: "waiting for you", "venter på dig";
+    approval_approved: "approved", "godkendt";
+    approval_refused: "refused", "afvist";
+    approval_expired: "expired", "udløbet";
+    approval_asked_by: "Asked by", "Anmodet af";
+    approval_application: "an application with your login at level", "et program med dit login på niveau";
+    approval_description: "What it is", "Hvad det er";
+    approval_signatures: "Number of signatures", "Antal underskrifter";
+    approval_asked_at: "Asked at", "Anmodet";
+    approval_expires: "Decide before", "Afgør inden";
+    approval_hashes: "What you approve: the fingerprint of each document", "Det du godkender: fingeraftrykket af hvert dokument";
+    approval_label: "Document", "Dokument";
+    approval_hex: "hexadecimal", "hexadecimalt";
+    approval_open: "Review and decide", "Gennemse og afgør";
+    approval_refuse: "Refuse the request", "Afvis anmodningen";
+    approval_needs_script: "Approving with a passkey needs JavaScript in this browser; refusing does not.", "Godkendelse med en adgangsnøgle kræver JavaScript i denne browser; det gør afvisning ikke.";
+    approval_decided: "This request is decided or has expired: nothing more can be done with it here.", "Denne anmodning er afgjort eller udløbet: der kan ikke gøres mere med den her.";
+    approval_link: "The address of this request (the application may show it as a link):", "Adressen på denne anmodning (programmet kan vise den som et link):";
+    msg_approved: "Approved. The application can now make the signature.", "Godkendt. Programmet kan nu lave underskriften.";
+    msg_refused: "Refused. The application is told so when it asks.", "Afvist. Programmet får det at vide, når det spørger.";
 }
 
 /// The texts for a request: the cookie's choice, else the first of `da`/`en` in
@@ -350,6 +379,9 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidState => "Genindlæs fuldmagten for at se, hvor den står: et tilbud accepteres af den anden part, en anmodning godkendes af den adspurgte virksomhed, og en afvist eller tilbagekaldt fuldmagt er slut for altid.",
         ErrorCode::MandateInvalid => "Bed virksomheden, der gav fuldmagten, eller din egen administrator om en gældende fuldmagt, der dækker dette og er tildelt dig.",
         ErrorCode::InvalidRule => "Skriv reglen med rollenavne forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2} | chair & board{1}.",
+        ErrorCode::AuthorizationRefused => "Underskriveren afviste anmodningen på sin telefon. Spørg kun igen, hvis vedkommende alligevel vil underskrive.",
+        ErrorCode::AuthorizationExpired => "Ingen godkendte anmodningen i tide. Bed om godkendelsen igen, og godkend den hurtigt på siden med godkendelser.",
+        ErrorCode::AuthorizationClosed => "Anmodningen er allerede godkendt eller afvist, og en godkendelse udleveres kun én gang til programmet. Bed om en ny godkendelse.",
     }
 }
 
@@ -403,6 +435,17 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "request_made" => ("Right or role asked for", "Ret eller rolle anmodet om"),
         "request_decided" => ("Request decided", "Anmodning afgjort"),
         "member_left" => ("Member left", "Medlem udtrådt"),
+        "approval_requested" => (
+            "Approval asked for by an application",
+            "Godkendelse anmodet af et program",
+        ),
+        "approval_granted" => ("Request approved", "Anmodning godkendt"),
+        "approval_refused" => ("Request refused", "Anmodning afvist"),
+        "approval_expired" => ("Request expired", "Anmodning udløbet"),
+        "approval_collected" => (
+            "Approval handed to the application",
+            "Godkendelse udleveret til programmet",
+        ),
         _ => ("", ""),
     };
     if t.lang == "da" {

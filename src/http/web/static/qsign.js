@@ -191,6 +191,16 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
   });
 
+  // An approval on the person's phone: a passkey assertion over the request's hashes.
+  const approveRequest = document.getElementById("approve-request");
+  ceremony(approveRequest, (csrf) => {
+    const id = approveRequest.dataset.request;
+    return getCeremony(csrf, `/approvals/${id}/passkey/start`, {}, `/approvals/${id}/passkey/finish`, (state, credential) => ({
+      state,
+      assertion: credential,
+    }));
+  });
+
   ceremony(document.getElementById("enrol-passkey"), async (csrf) => {
     // Below High, a passkey is bound with the enrolment code the operator handed over.
     const code = document.getElementById("enrolment-code");
