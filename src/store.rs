@@ -16,8 +16,8 @@
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
-//! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
-//! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
+//! attorney), [`audit`], [`pki`], [`tags`] (integrity tags of rows older than the records
+//! key), and [`operations`] (asynchronous signing operations and their results). The statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -99,6 +99,7 @@ pub mod documents;
 pub mod keys;
 pub mod login;
 pub mod mandates;
+pub mod operations;
 pub mod orgs;
 pub mod persons;
 pub mod pki;
@@ -113,6 +114,7 @@ pub use documents::DocumentRow;
 pub use keys::StoredKey;
 pub use login::{OauthCodeRow, OauthRequestRow};
 pub use mandates::{MandateAssignmentRow, MandateRow};
+pub use operations::OperationRow;
 pub use orgs::{InvitationRow, MemberRow, OrganisationRow};
 pub use persons::{PasskeyRow, PersonRow};
 pub use pki::CertificateRow;
@@ -346,13 +348,13 @@ impl Store {
 
     /// Deletes what can no longer be used (all before `now`, Unix seconds): ceremony states,
     /// OAuth requests and codes, revoked tokens past their expiry, SAD uses and spends of
-    /// expired SADs, expired enrolment codes and documents, and login throttle rows whose
-    /// lock ended more than a day ago. Answers the rows deleted per table.
+    /// expired SADs, expired enrolment codes, asynchronous operations and documents, and login
+    /// throttle rows whose lock ended more than a day ago. Answers the rows deleted per table.
     ///
     /// # Errors
     /// Database errors.
     pub async fn prune(&self, now: i64) -> Result<Vec<(&'static str, u64)>, Error> {
-        const EXPIRED: [(&str, &str); 8] = [
+        const EXPIRED: [(&str, &str); 9] = [
             (
                 "webauthn_states",
                 "DELETE FROM webauthn_states WHERE expires_at < $1",
@@ -378,6 +380,10 @@ impl Store {
             (
                 "login_throttle",
                 "DELETE FROM login_throttle WHERE locked_until <> 0 AND locked_until < $1 - 86400",
+            ),
+            (
+                "csc_operations",
+                "DELETE FROM csc_operations WHERE expires_at < $1",
             ),
         ];
         let mut out = Vec::with_capacity(EXPIRED.len() + 1);

@@ -468,7 +468,11 @@ mod tests {
                 200 [c::ChallengeResponse],
             post "/csc/v2/credentials/authorize" [c::AuthorizeRequest] 200 [c::AuthorizeResponse],
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
+            post "/csc/v2/signatures/signHash" [c::SignHashRequest] 202 [c::AcceptedResponse],
             post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
+            post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 202 [c::AcceptedResponse],
+            post "/csc/v2/signatures/signPolling" [c::PollRequest] 200 [c::PollResponse],
+            post "/csc/v2/signatures/signPolling" [c::PollRequest] 202 [c::AcceptedResponse],
             post "/csc/v2/signatures/timestamp" [c::TimestampRequest] 200 [c::TimestampResponse],
         }
     }
@@ -585,7 +589,8 @@ mod tests {
         let schema = json!({"type": "object", "required": ["credentialID"], "properties": {
             "credentialID": {"type": "string"}, "SAD": {"type": "string"},
             "hashes": {"type": "array", "items": {"type": "string"}}, "hash": {},
-            "hashAlgorithmOID": {}, "hashAlgo": {}, "signAlgo": {}, "signAlgoParams": {}}});
+            "hashAlgorithmOID": {}, "hashAlgo": {}, "signAlgo": {}, "signAlgoParams": {},
+            "validity_period": {}, "response_uri": {}}});
         let wire = request_shape::<csc::wire::SignHashRequest>();
         let mut problems = Vec::new();
         let documented = documented(&doc, &schema).unwrap();

@@ -403,6 +403,10 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "request_made" => ("Right or role asked for", "Ret eller rolle anmodet om"),
         "request_decided" => ("Request decided", "Anmodning afgjort"),
         "member_left" => ("Member left", "Medlem udtrådt"),
+        "callback_delivery" => (
+            "Signed result sent to the application",
+            "Underskrevet resultat sendt til applikationen",
+        ),
         _ => ("", ""),
     };
     if t.lang == "da" {
