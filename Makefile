@@ -46,6 +46,7 @@ bench: deps-test
 	$(CARGO) bench --bench formats
 	$(CARGO) bench --bench pades
 	$(CARGO) bench --bench validate
+	$(CARGO) bench --bench csc
 
 deps-run:
 	@./softhsm/install-packages.sh $(RUN_PACKAGES)

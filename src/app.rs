@@ -25,7 +25,7 @@ use crate::keys::Keys;
 use crate::orgs::Orgs;
 use crate::pki::{self, Pki};
 use crate::sam::Sam;
-use crate::service::{Parts, Service, ValidationSettings};
+use crate::service::{OperationSettings, Parts, Service, ValidationSettings};
 use crate::store::{self, Store};
 
 /// Every part of a running qsign, built once.
@@ -91,6 +91,8 @@ pub struct Settings {
     pub operators: Vec<String>,
     /// Validation of submitted signatures.
     pub validation: ValidationSettings,
+    /// Asynchronous signing, and the response URIs registered for each client.
+    pub operations: OperationSettings,
 }
 
 impl Settings {
@@ -120,6 +122,7 @@ impl Settings {
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
             validation: ValidationSettings::new(&config.validation, anchors),
+            operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
         })
     }
 }
@@ -220,7 +223,8 @@ impl App {
         .with_document_lifetime(settings.document_lifetime_secs)
         .with_approval_lifetime(settings.approval_lifetime_secs)
         .with_operators(settings.operators)
-        .with_validation(settings.validation);
+        .with_validation(settings.validation)
+        .with_operations(settings.operations);
         Ok(Self {
             service,
             hsm,

@@ -19,6 +19,7 @@
 //!
 //! This module uses nothing else of the crate.
 
+mod async_signing;
 mod env;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroize;
 
+pub use async_signing::AsyncSigningConfig;
 pub use env::{env_overrides, EnvOverride, ValueKind, ENV_NOT_OVERRIDES};
 
 /// Errors while loading or validating the configuration.
@@ -139,6 +141,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Credentials and signature activation.
     pub signing: SigningConfig,
+    /// Asynchronous signing (CSC `operationMode: "A"`) and its callbacks.
+    pub async_signing: AsyncSigningConfig,
     /// Validation for verifiers.
     pub validation: ValidationConfig,
     /// How people reach a person for help.
@@ -277,6 +281,10 @@ pub struct ClientConfig {
     /// The audience of its tokens: absent for a signing client of this service (tokens carry
     /// the person's id), a relying party's own name otherwise (tokens carry a pairwise `sub`).
     pub audience: Option<String>,
+    /// Exact URIs to which the results of its tokens' asynchronous signing requests may be
+    /// sent (CSC `response_uri`); none by default, so no callback is made for it.
+    #[serde(default)]
+    pub response_uris: Vec<String>,
 }
 
 /// A trusted external issuer of access tokens.
@@ -492,6 +500,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             identity: IdentityConfig::default(),
             signing: SigningConfig::default(),
+            async_signing: AsyncSigningConfig::default(),
             validation: ValidationConfig::default(),
             support: SupportConfig::default(),
         }
@@ -664,7 +673,7 @@ impl Config {
             ));
         }
         for c in &self.identity.clients {
-            let bad_uri = c.redirect_uris.iter().any(|u| {
+            let bad_uri = c.redirect_uris.iter().chain(&c.response_uris).any(|u| {
                 !(u.starts_with("https://")
                     || u.starts_with("http://localhost")
                     || u.starts_with("http://127.0.0.1"))
@@ -672,7 +681,7 @@ impl Config {
             });
             if c.client_id.is_empty() || c.redirect_uris.is_empty() || bad_uri {
                 return Err(Error::Invalid(format!(
-                    "identity.clients {:?}: a client id and https (or loopback http) redirect URIs without fragments are required",
+                    "identity.clients {:?}: a client id and https (or loopback http) redirect and response URIs without fragments are required",
                     c.client_id
                 )));
             }
@@ -699,6 +708,7 @@ impl Config {
                 "signing.approval_lifetime_secs must be from 30 to 900".into(),
             ));
         }
+        self.async_signing.validate()?;
         if self.audit.checkpoint_every == 0 {
             return Err(Error::Invalid(
                 "audit.checkpoint_every must be at least 1".into(),

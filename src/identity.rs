@@ -154,6 +154,10 @@ pub struct Principal {
     pub authorization_details: Option<serde_json::Value>,
     /// Whether a trusted external issuer made the token.
     pub external: bool,
+    /// The registered OAuth client this service issued the token to (its `client_id` claim),
+    /// when the token came from the authorization-code flow; `None` for tokens a person got
+    /// directly and for tokens of external issuers (whose client this service does not know).
+    pub client_id: Option<String>,
 }
 
 /// What a new account is made of.
@@ -505,20 +509,21 @@ impl Identity {
             audience,
             loa,
             factors,
-            (auth_time, None),
+            (auth_time, None, None),
             now,
         )
         .await
     }
 
-    /// Issues an access token with a given subject and audience.
+    /// Issues an access token with a given subject and audience; the last tuple is when the
+    /// person authenticated, what they approved, and the OAuth client the token is for.
     async fn issue_token(
         &self,
         sub: String,
         aud: String,
         loa: Loa,
         factors: &BTreeSet<Factor>,
-        (auth_time, details): (i64, Option<serde_json::Value>),
+        (auth_time, details, client_id): (i64, Option<serde_json::Value>, Option<String>),
         now: i64,
     ) -> Result<Issued, Error> {
         let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
@@ -534,6 +539,7 @@ impl Identity {
             amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
             jti: uuid::Uuid::new_v4().to_string(),
             authorization_details: details,
+            client_id,
         };
         // The key id comes from the verifier, read from the HSM once per process.
         let verifier = self.verifier().await?;
@@ -604,6 +610,7 @@ impl Identity {
             auth_time: claims.auth_time,
             authorization_details: claims.authorization_details,
             external: false,
+            client_id: claims.client_id,
         })
     }
 
@@ -695,6 +702,7 @@ impl Identity {
             auth_time: claims.auth_time,
             authorization_details: claims.authorization_details,
             external: true,
+            client_id: None,
         })
     }
 

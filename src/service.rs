@@ -10,6 +10,7 @@
 //! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
 //! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance, also approved on the person's phone), `signHash`, `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
+//! | `operations` | [`Operations`] | asynchronous `signHash` and `signDoc` (CSC `operationMode` "A"), `signPolling`, callbacks |
 //! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
 //! | `trust` | [`Trust`] | the PKI's public side: CA certificates, CRLs, OCSP, RFC 3161 time-stamps |
@@ -34,6 +35,7 @@ mod documents;
 pub mod error;
 mod login;
 mod mandates;
+mod operations;
 mod orgs;
 mod pdf;
 mod review;
@@ -74,6 +76,7 @@ pub use documents::Documents;
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use mandates::{MandateTerms, PersonMandates};
+pub use operations::{Asynchronous, OperationSettings, Operations, Outcome, Polled};
 pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
 pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};
@@ -90,6 +93,8 @@ pub struct Service {
     pub signing: Arc<Signing>,
     /// Signing whole documents, uploaded documents, extending PDFs.
     pub documents: Arc<Documents>,
+    /// Asynchronous signing and its callbacks.
+    pub operations: Arc<Operations>,
     /// Organisations, their members and seals.
     pub orgs: Arc<Organisations>,
     /// Validating signed files.
@@ -316,6 +321,14 @@ impl Service {
             pades,
             lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
         };
+        let operations = Operations::new(
+            signing.clone(),
+            documents.clone(),
+            store.clone(),
+            audit.clone(),
+            clock.clone(),
+            OperationSettings::default(),
+        );
         let validation = Validation {
             store: store.clone(),
             pki,
@@ -344,6 +357,7 @@ impl Service {
             login: Arc::new(login),
             signing: Arc::new(signing),
             documents: Arc::new(documents),
+            operations: Arc::new(operations),
             orgs: Arc::new(organisations),
             validation: Arc::new(validation),
             trust: Arc::new(trust),
@@ -366,6 +380,17 @@ impl Service {
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
         Arc::make_mut(&mut self.validation).settings = Arc::new(settings);
+        self
+    }
+
+    /// Runs asynchronous signing with these settings (quota, validity, workers, callbacks).
+    /// Call after the other `with_*` settings: the operations sign through the use cases as
+    /// they are then.
+    #[must_use]
+    pub fn with_operations(mut self, settings: OperationSettings) -> Self {
+        let signing = Signing::clone(&self.signing);
+        let documents = Documents::clone(&self.documents);
+        Arc::make_mut(&mut self.operations).configure(settings, signing, documents);
         self
     }
 

@@ -17,7 +17,9 @@
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
 //! attorney), [`audit`], [`pki`], [`tags`] (integrity tags of rows older than the records
-//! key), and [`approvals`] (approval requests on the person's phone). The statements are bound by the small macros below, so an aggregate reads as its SQL.
+//! key), [`approvals`] (approval requests on the person's phone) and [`operations`]
+//! (asynchronous signing operations and their results). The statements are bound by the small
+//! macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -100,6 +102,7 @@ pub mod documents;
 pub mod keys;
 pub mod login;
 pub mod mandates;
+pub mod operations;
 pub mod orgs;
 pub mod persons;
 pub mod pki;
@@ -115,6 +118,7 @@ pub use documents::DocumentRow;
 pub use keys::StoredKey;
 pub use login::{OauthCodeRow, OauthRequestRow};
 pub use mandates::{MandateAssignmentRow, MandateRow};
+pub use operations::OperationRow;
 pub use orgs::{InvitationRow, MemberRow, OrganisationRow};
 pub use persons::{PasskeyRow, PersonRow};
 pub use pki::CertificateRow;
@@ -348,14 +352,14 @@ impl Store {
 
     /// Deletes what can no longer be used (all before `now`, Unix seconds): ceremony states,
     /// OAuth requests and codes, revoked tokens past their expiry, SAD uses and spends of
-    /// expired SADs, expired enrolment codes and documents, login throttle rows whose lock
-    /// ended more than a day ago, and approval requests whose time and SAD both ended.
-    /// Answers the rows deleted per table.
+    /// expired SADs, expired enrolment codes, asynchronous operations and documents, login
+    /// throttle rows whose lock ended more than a day ago, and approval requests whose time and
+    /// SAD both ended. Answers the rows deleted per table.
     ///
     /// # Errors
     /// Database errors.
     pub async fn prune(&self, now: i64) -> Result<Vec<(&'static str, u64)>, Error> {
-        const EXPIRED: [(&str, &str); 8] = [
+        const EXPIRED: [(&str, &str); 9] = [
             (
                 "webauthn_states",
                 "DELETE FROM webauthn_states WHERE expires_at < $1",
@@ -381,6 +385,10 @@ impl Store {
             (
                 "login_throttle",
                 "DELETE FROM login_throttle WHERE locked_until <> 0 AND locked_until < $1 - 86400",
+            ),
+            (
+                "csc_operations",
+                "DELETE FROM csc_operations WHERE expires_at < $1",
             ),
         ];
         let mut out = Vec::with_capacity(EXPIRED.len() + 2);

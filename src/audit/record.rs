@@ -420,6 +420,20 @@ pub enum Event {
         /// The SAD handed out.
         sad: String,
     },
+    /// The result of an asynchronous signing operation was sent to the response URI
+    /// registered for the client that asked, or could not be.
+    CallbackDelivery {
+        /// The operation (CSC `responseID`).
+        operation: String,
+        /// The OAuth client whose registered URI it was sent to.
+        client: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Whether the receiver answered with a 2xx status.
+        delivered: bool,
+        /// The last attempt's outcome (`HTTP 204`, `timed out`, `connection failed`, ...).
+        outcome: String,
+    },
 }
 
 /// The parties of a power of attorney, as its events record them. In an [`Event`] its fields

@@ -22,6 +22,7 @@ use crate::service::{
     Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
 };
 
+pub(super) mod asynchronous;
 pub(super) mod oob;
 pub(super) mod wire;
 
@@ -83,7 +84,7 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
         auth_type: &["basic", "oauth2code", "oauth2client"],
         oauth2: format!("{base}/idp"),
         oauth2_issuer: state.service.login.issuer(),
-        asynchronous_operation_mode: false,
+        asynchronous_operation_mode: true,
         methods: &[
             "auth/login",
             "auth/revoke",
@@ -94,6 +95,7 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
             "credentials/getChallenge",
             "signatures/signHash",
             "signatures/signDoc",
+            "signatures/signPolling",
             "signatures/timestamp",
         ],
         validation_info: false,
@@ -367,7 +369,8 @@ pub async fn sign_hash(
     }))
 }
 
-/// Refuses any `operationMode` but `S` (synchronous), the only one offered.
+/// Refuses any `operationMode` but `S` (synchronous): the asynchronous `A` is taken by
+/// [`asynchronous`] before the synchronous handlers.
 fn synchronous(operation_mode: Option<&str>) -> Result<(), Error> {
     if operation_mode.is_some_and(|m| m != "S") {
         return Err(Error::new(
@@ -422,6 +425,30 @@ pub async fn sign_doc(
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
+    let sign = documents_to_sign(request)?;
+    let signed = service
+        .sign_documents(&principal, &sign, request_id)
+        .await?;
+    let (mut with_document, mut detached) = (Vec::new(), Vec::new());
+    for (document, cms) in sign.documents.iter().zip(&signed) {
+        if !matches!(
+            document.format,
+            Format::Cades { attached: false } | Format::XadesDetached
+        ) {
+            with_document.push(b64(cms));
+        } else {
+            detached.push(b64(cms));
+        }
+    }
+    Ok(Json(SignDocResponse {
+        document_with_signature: with_document,
+        signature_object: detached,
+    }))
+}
+
+/// The documents of a `signDoc` request as the service signs them: formats, levels and PDF
+/// options read, contents decoded.
+pub(super) fn documents_to_sign(request: SignDocRequest) -> Result<SignDoc, Error> {
     let mut documents = Vec::with_capacity(request.documents.len());
     let mut sign_algo = None;
     for d in &request.documents {
@@ -460,30 +487,12 @@ pub async fn sign_doc(
             capacity: None,
         });
     }
-    let sign = SignDoc {
+    Ok(SignDoc {
         credential_id: request.credential_id,
         sad: request.sad,
-        documents: documents.clone(),
+        documents,
         sign_algo,
-    };
-    let signed = service
-        .sign_documents(&principal, &sign, request_id)
-        .await?;
-    let (mut with_document, mut detached) = (Vec::new(), Vec::new());
-    for (document, cms) in documents.iter().zip(&signed) {
-        if !matches!(
-            document.format,
-            Format::Cades { attached: false } | Format::XadesDetached
-        ) {
-            with_document.push(b64(cms));
-        } else {
-            detached.push(b64(cms));
-        }
-    }
-    Ok(Json(SignDocResponse {
-        document_with_signature: with_document,
-        signature_object: detached,
-    }))
+    })
 }
 
 /// `POST /csc/v2/signatures/timestamp`: an RFC 3161 token from the embedded TSA.

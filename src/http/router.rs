@@ -47,6 +47,7 @@ use_case_states! {
     login: Logins,
     signing: Signing,
     documents: Documents,
+    operations: Operations,
     orgs: Organisations,
     validation: Validation,
     trust: Trust,
@@ -138,8 +139,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(public.clone(), rate_limit));
     // Documents travel in these bodies: their own, larger limit.
     let uploads = route_table! { Router::new();
-        "/csc/v2/signatures/signDoc" => post(csc::sign_doc),
-        "/csc/v1/signatures/signDoc" => post(csc::sign_doc),
+        "/csc/v2/signatures/signDoc" => post(csc::asynchronous::sign_doc),
+        "/csc/v1/signatures/signDoc" => post(csc::asynchronous::sign_doc),
         "/v1/documents" => post(documents::upload),
         "/v1/orgs/{cvr}/cases" => post(cases::open).get(cases::list),
         "/v1/pdf/extend" => post(documents::extend),
@@ -198,7 +199,8 @@ fn csc_routes(router: Router<AppState>, version: &str) -> Router<AppState> {
         &at("credentials/getChallenge") => post(csc::get_challenge),
         &at("credentials/authorize") => post(csc::authorize),
         &at("credentials/authorizeCheck") => post(csc::oob::authorize_check),
-        &at("signatures/signHash") => post(csc::sign_hash),
+        &at("signatures/signHash") => post(csc::asynchronous::sign_hash),
+        &at("signatures/signPolling") => post(csc::asynchronous::sign_polling),
         &at("signatures/timestamp") => post(csc::timestamp),
     }
 }

@@ -474,7 +474,11 @@ mod tests {
             post "/csc/v2/credentials/authorizeCheck" [oob::AuthorizeCheckRequest]
                 202 [oob::PendingResponse],
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
+            post "/csc/v2/signatures/signHash" [c::SignHashRequest] 202 [c::AcceptedResponse],
             post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
+            post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 202 [c::AcceptedResponse],
+            post "/csc/v2/signatures/signPolling" [c::PollRequest] 200 [c::PollResponse],
+            post "/csc/v2/signatures/signPolling" [c::PollRequest] 202 [c::AcceptedResponse],
             post "/csc/v2/signatures/timestamp" [c::TimestampRequest] 200 [c::TimestampResponse],
         }
     }
@@ -591,7 +595,8 @@ mod tests {
         let schema = json!({"type": "object", "required": ["credentialID"], "properties": {
             "credentialID": {"type": "string"}, "SAD": {"type": "string"},
             "hashes": {"type": "array", "items": {"type": "string"}}, "hash": {},
-            "hashAlgorithmOID": {}, "hashAlgo": {}, "signAlgo": {}, "signAlgoParams": {}}});
+            "hashAlgorithmOID": {}, "hashAlgo": {}, "signAlgo": {}, "signAlgoParams": {},
+            "validity_period": {}, "response_uri": {}}});
         let wire = request_shape::<csc::wire::SignHashRequest>();
         let mut problems = Vec::new();
         let documented = documented(&doc, &schema).unwrap();

@@ -316,7 +316,7 @@ impl Identity {
             client.audience,
             loa,
             &factors,
-            (row.auth_time, details),
+            (row.auth_time, details, Some(client.client_id)),
             now,
         )
         .await

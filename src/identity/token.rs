@@ -45,6 +45,11 @@ pub struct Claims {
     /// the document digests), when the token came from such an authorization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<serde_json::Value>,
+    /// The registered OAuth client the token was issued to (RFC 9068 §2.2), when it came from
+    /// the authorization-code flow; absent for tokens a person got directly (password grant,
+    /// passkey login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// Why a token was refused. Each maps to a stable error code.
@@ -423,6 +428,7 @@ mod tests {
             amr: vec![],
             jti: "j".into(),
             authorization_details: None,
+            client_id: None,
         }
     }
 

@@ -342,6 +342,7 @@ async fn forged_and_out_of_date_tokens_are_refused_each_with_its_reason() {
         amr: vec!["pwd".into()],
         jti: uuid::Uuid::new_v4().to_string(),
         authorization_details: None,
+        client_id: None,
     };
     let valid = sign_with(&svc.hsm, &kid, &good).await;
     assert!(verifier.verify(&valid, t).is_ok());
@@ -1641,6 +1642,7 @@ async fn totp_seeds_are_sealed_in_the_database_and_bound_to_their_person() {
         auth_time: now(),
         authorization_details: None,
         external: false,
+        client_id: None,
     };
     let fresh = totp::new_secret().unwrap();
     svc.identity

@@ -12,6 +12,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod asynchronous;
 mod audit;
 mod cades;
 mod cases;

@@ -1087,6 +1087,7 @@ async fn a_page_box_of_any_size_is_drawn_at_a_fixed_size() {
         auth_time: svc.now(),
         authorization_details: None,
         external: false,
+        client_id: None,
     };
     // The offsets of the cross-reference shift with the longer MediaBox: let qpdf repair.
     let pdf = qpdf(&svc, &pdf, &[]);

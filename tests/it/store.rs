@@ -17,8 +17,8 @@ use std::time::Duration;
 use qsign::store::{
     ApprovalRow, AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow,
     CheckpointRow, CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow,
-    MandateRow, MemberRow, OauthCodeRow, OauthRequestRow, OrganisationRow, PasskeyRow, PersonRow,
-    RequestRow, RoleRow, RuleRow, Store, StoredKey, Tagged,
+    MandateRow, MemberRow, OauthCodeRow, OauthRequestRow, OperationRow, OrganisationRow,
+    PasskeyRow, PersonRow, RequestRow, RoleRow, RuleRow, Store, StoredKey, Tagged,
 };
 
 use crate::support;
@@ -163,6 +163,20 @@ fn approval(id: &str, owner: &str, expires_at: i64) -> ApprovalRow {
         created_at: NOW,
         expires_at,
         decided_at: None,
+    }
+}
+
+/// A pending asynchronous operation accepted at `created_at`, with its deadline and expiry.
+fn operation(id: &str, owner: &str, created_at: i64, deadline_at: i64) -> OperationRow {
+    OperationRow {
+        id: id.into(),
+        person: owner.into(),
+        kind: "hash".into(),
+        status: "pending".into(),
+        result: None,
+        created_at,
+        deadline_at,
+        expires_at: deadline_at + 600,
     }
 }
 
@@ -544,7 +558,7 @@ async fn sad_modes_and_hashes(store: &Store) {
 }
 
 async fn schema_reaches_the_same_version_and_tables(store: &Store) {
-    assert_eq!(store.schema_version().await.unwrap(), 15);
+    assert_eq!(store.schema_version().await.unwrap(), 18);
     assert_eq!(
         store.tables().await.unwrap(),
         [
@@ -555,6 +569,7 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "certificates",
             "credentials",
             "crl_numbers",
+            "csc_operations",
             "documents",
             "enrolment_codes",
             "external_subjects",
@@ -612,6 +627,12 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
             .insert_document(&document(id, "p", expires))
             .await
             .unwrap();
+        let accepted = operation(&format!("op-{id}"), "p", NOW - 900, NOW - 800);
+        assert!(store.start_operation(&accepted, 10).await.unwrap());
+        store
+            .finish_operation(&accepted.id, "done", b"{}", expires)
+            .await
+            .unwrap();
     }
     // Throttle rows go a day after their lock ended; rows never locked stay.
     for (key, locked_until) in [
@@ -634,6 +655,7 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
             "sad_spent",
             "enrolment_codes",
             "login_throttle",
+            "csc_operations",
             "documents",
             "approval_requests",
         ]
@@ -661,6 +683,12 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
     assert!(store.take_oauth_code("live", NOW).await.unwrap().is_some());
     assert!(store.document("live", "p", NOW).await.unwrap().is_some());
     assert!(store.approval("live", &owner.id).await.unwrap().is_some());
+    assert!(store
+        .operation("op-live", "p", NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.operation("op-old", "p", NOW).await.unwrap().is_none());
     assert_eq!(store.throttle("user:live").await.unwrap(), (1, NOW - 100));
     assert_eq!(store.throttle("ip:unlocked").await.unwrap(), (1, 0));
     assert_eq!(store.throttle("user:old").await.unwrap(), (0, 0));
@@ -2322,6 +2350,79 @@ async fn signing_cases(store: &Store) {
         .unwrap());
 }
 
+/// Asynchronous operations: accepted within the person's quota of pending ones (others'
+/// and finished ones do not count, nor pending ones past their deadline), a taken id
+/// conflicts, finished once, read only by their owner until they expire.
+async fn operations(store: &Store) {
+    let (alice, bob) = ("id-alice", "id-bob");
+    let first = operation("op-1", alice, NOW, NOW + 60);
+    let second = operation("op-2", alice, NOW, NOW + 10);
+    assert!(store.start_operation(&first, 2).await.unwrap());
+    assert!(store.start_operation(&second, 2).await.unwrap());
+    assert!(
+        !store
+            .start_operation(&operation("op-3", alice, NOW, NOW + 60), 2)
+            .await
+            .unwrap(),
+        "alice has two pending"
+    );
+    assert!(
+        store
+            .start_operation(&operation("op-bob", bob, NOW, NOW + 60), 2)
+            .await
+            .unwrap(),
+        "bob's quota is his own"
+    );
+    assert_conflict(store.start_operation(&first, 100).await);
+    assert_eq!(
+        store.operation("op-1", alice, NOW).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.operation("op-1", bob, NOW).await.unwrap(),
+        None,
+        "not bob's"
+    );
+    assert_eq!(store.operation("op-3", alice, NOW).await.unwrap(), None);
+
+    // Once op-2's deadline has passed it no longer counts (its node stopped).
+    assert!(store
+        .start_operation(&operation("op-4", alice, NOW + 10, NOW + 70), 2)
+        .await
+        .unwrap());
+    // Finished, op-1 no longer counts either, and finishes once.
+    assert!(!store
+        .start_operation(&operation("op-5", alice, NOW + 10, NOW + 70), 2)
+        .await
+        .unwrap());
+    assert!(store
+        .finish_operation("op-1", "done", br#"{"signatures":[]}"#, LATER)
+        .await
+        .unwrap());
+    assert!(!store
+        .finish_operation("op-1", "failed", b"{}", LATER)
+        .await
+        .unwrap());
+    assert!(store
+        .start_operation(&operation("op-5", alice, NOW + 10, NOW + 70), 2)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.operation("op-1", alice, NOW).await.unwrap(),
+        Some(OperationRow {
+            status: "done".into(),
+            result: Some(br#"{"signatures":[]}"#.to_vec()),
+            expires_at: LATER,
+            ..first
+        })
+    );
+    assert_eq!(
+        store.operation("op-1", alice, LATER).await.unwrap(),
+        None,
+        "expired"
+    );
+}
+
 /// One test per function above for a back end: `$make` makes a fresh store.
 macro_rules! store_suite {
     ($backend:ident, $make:expr) => {
@@ -2340,6 +2441,7 @@ macro_rules! store_suite {
                 credentials,
                 documents,
                 approval_requests,
+                operations,
                 organisations,
                 signing_cases,
                 mandates,

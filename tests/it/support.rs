@@ -349,7 +349,16 @@ impl Service {
     /// The service on a given store (PostgreSQL tests).
     pub async fn start_on(store: Store, dir: tempfile::TempDir) -> Self {
         let (token, hsm) = new_hsm(4).await;
-        Self::start_with(store, dir, hsm, token, None).await
+        Self::start_with(store, dir, hsm, token, None, |_| {}).await
+    }
+
+    /// The service with its settings changed by `adjust` after the test defaults are set
+    /// (asynchronous signing's bounds and response URIs, ...).
+    #[allow(dead_code, reason = "not every test binary adjusts settings")]
+    pub async fn start_adjusted(adjust: impl FnOnce(&mut qsign::app::Settings)) -> Self {
+        let (store, dir) = sqlite_store().await;
+        let (token, hsm) = new_hsm(4).await;
+        Self::start_with(store, dir, hsm, token, None, adjust).await
     }
 
     /// The service with a delay before a passkey bound by enrolment code counts for High.
@@ -358,7 +367,7 @@ impl Service {
         let (store, dir) = sqlite_store().await;
         let (token, hsm) = new_hsm(4).await;
         FACTOR_DELAY_SECS.store(delay.as_secs(), std::sync::atomic::Ordering::SeqCst);
-        let svc = Self::start_with(store, dir, hsm, token, None).await;
+        let svc = Self::start_with(store, dir, hsm, token, None, |_| {}).await;
         FACTOR_DELAY_SECS.store(0, std::sync::atomic::Ordering::SeqCst);
         svc
     }
@@ -370,7 +379,7 @@ impl Service {
         let (store, dir) = sqlite_store().await;
         let (token, hsm) = new_hsm(4).await;
         CHECKPOINT_EVERY.store(100, std::sync::atomic::Ordering::SeqCst);
-        Self::start_with(store, dir, hsm, token, None).await
+        Self::start_with(store, dir, hsm, token, None, |_| {}).await
     }
 
     /// Another node: its own HSM sessions on the same token, its own database pools on the
@@ -394,18 +403,20 @@ impl Service {
             hsm,
             token,
             Some(public),
+            |_| {},
         )
         .await
     }
 
     /// A node; `public` is the URL the nodes share (their load balancer's), by default this
-    /// node's own.
+    /// node's own; `adjust` changes the settings last.
     async fn start_with(
         store: Store,
         dir: tempfile::TempDir,
         hsm: Hsm,
         token: TestToken,
         public: Option<String>,
+        adjust: impl FnOnce(&mut qsign::app::Settings),
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let own = format!("http://{}", listener.local_addr().unwrap());
@@ -434,6 +445,7 @@ impl Service {
         settings.approval_lifetime_secs = 120;
         // The browser tests' first citizen is also a support operator.
         settings.operators = vec!["alice".to_owned()];
+        adjust(&mut settings);
         let clock = std::sync::Arc::new(TestClock::default());
         let app = qsign::app::App::assemble(hsm, store, settings, clock.clone())
             .await

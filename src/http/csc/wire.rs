@@ -133,9 +133,16 @@ pub struct SignHashRequest {
     #[serde(default, rename = "hashAlgorithmOID", alias = "hashAlgo")]
     pub(super) hash_algorithm: Option<String>,
     pub(super) sign_algo: String,
-    /// `S` (synchronous), the only mode offered.
+    /// `S` (synchronous, the default) or `A` (asynchronous: 202 with a `responseID`).
     #[serde(default)]
     pub(super) operation_mode: Option<String>,
+    /// Asynchronous only: milliseconds the result is kept after the operation ends.
+    #[serde(default, rename = "validity_period")]
+    pub(super) validity_period: Option<u64>,
+    /// Asynchronous only: where the result is sent, one of the URIs registered for the OAuth
+    /// client of the access token.
+    #[serde(default, rename = "response_uri")]
+    pub(super) response_uri: Option<String>,
 }
 
 /// One document of a `signatures/signDoc` request (CSC v2 names its members in snake case).
@@ -199,8 +206,24 @@ pub struct SignDocRequest {
     pub(super) sad: Option<String>,
     #[serde(default)]
     pub(super) documents: Vec<SignDocDocument>,
+    /// `S` (synchronous, the default) or `A` (asynchronous: 202 with a `responseID`).
     #[serde(default, rename = "operationMode")]
     pub(super) operation_mode: Option<String>,
+    /// Asynchronous only: milliseconds the result is kept after the operation ends.
+    #[serde(default)]
+    pub(super) validity_period: Option<u64>,
+    /// Asynchronous only: where the result is sent, one of the URIs registered for the OAuth
+    /// client of the access token.
+    #[serde(default)]
+    pub(super) response_uri: Option<String>,
+}
+
+/// `signatures/signPolling` request: the `responseID` of an asynchronous `signHash` or
+/// `signDoc`.
+#[derive(Debug, Deserialize)]
+pub struct PollRequest {
+    #[serde(rename = "responseID")]
+    pub(super) response_id: String,
 }
 
 /// `signatures/timestamp` request.
@@ -448,6 +471,30 @@ pub struct SignDocResponse {
     pub(super) signature_object: Vec<String>,
 }
 
+/// The answer to an asynchronous `signHash` or `signDoc` (HTTP 202), and to `signPolling`
+/// while the operation runs (HTTP 202 again).
+#[derive(Debug, Serialize)]
+pub struct AcceptedResponse {
+    #[serde(rename = "responseID")]
+    pub(super) response_id: String,
+}
+
+/// `signatures/signPolling` reply once the operation has ended: what the synchronous call
+/// would have answered, `signatures` for `signHash`, `DocumentWithSignature` and
+/// `SignatureObject` for `signDoc`.
+#[derive(Debug, Serialize)]
+pub struct PollResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) signatures: Option<Vec<String>>,
+    #[serde(
+        rename = "DocumentWithSignature",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) document_with_signature: Option<Vec<String>>,
+    #[serde(rename = "SignatureObject", skip_serializing_if = "Option::is_none")]
+    pub(super) signature_object: Option<Vec<String>>,
+}
+
 /// `signatures/timestamp` reply: the RFC 3161 token, base64.
 #[derive(Debug, Serialize)]
 pub struct TimestampResponse {
@@ -466,6 +513,8 @@ mod samples {
     const HASH: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
     const SAD: &str = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA";
     const ES256: &str = "1.2.840.10045.4.3.2";
+    const RESPONSE_URI: &str = "https://app.example.dk/signed";
+    const RESPONSE_ID: &str = "5d0c7a35-9d4e-4a57-8f0b-2f1e6c3b9a10";
 
     request_samples! {
         ListRequest => json!({"userID": "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21",
@@ -482,7 +531,8 @@ mod samples {
             "challengeID": "f3b1", "webauthn": {}, "authMode": "oob", "labels": ["Lease.pdf"]}),
             members: ["authData" => AuthData];
         SignHashRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD, "hashes": [HASH],
-            "hashAlgorithmOID": SHA256, "signAlgo": ES256, "operationMode": "S"});
+            "hashAlgorithmOID": SHA256, "signAlgo": ES256, "operationMode": "A",
+            "validity_period": 600_000, "response_uri": RESPONSE_URI});
         VisibleField => json!({"page": 1, "rect": [50.0, 50.0, 250.0, 110.0]});
         PdfExtension => json!({"reason": "Agreed", "location": "Aarhus",
             "contact_info": "karen@example.dk", "visible": VisibleField::sample()}),
@@ -492,8 +542,10 @@ mod samples {
             "qsign_pdf": PdfExtension::sample(), "signAlgo": ES256}),
             members: ["qsign_pdf" => PdfExtension];
         SignDocRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD,
-            "documents": [SignDocDocument::sample()], "operationMode": "S"}),
+            "documents": [SignDocDocument::sample()], "operationMode": "A",
+            "validity_period": 600_000, "response_uri": RESPONSE_URI}),
             members: ["documents" => SignDocDocument];
+        PollRequest => json!({"responseID": RESPONSE_ID});
         TimestampRequest => json!({"hash": HASH, "hashAlgorithmOID": SHA256});
     }
 
@@ -579,6 +631,19 @@ mod samples {
             signature_object: Vec::new(),
         }];
         TimestampResponse => [TimestampResponse { timestamp: "MIAG".into() }];
+        AcceptedResponse => [AcceptedResponse { response_id: RESPONSE_ID.into() }];
+        PollResponse => [
+            PollResponse {
+                signatures: Some(vec!["MEUCIQ".into()]),
+                document_with_signature: None,
+                signature_object: None,
+            },
+            PollResponse {
+                signatures: None,
+                document_with_signature: Some(vec!["JVBERi0xLjcK".into()]),
+                signature_object: Some(Vec::new()),
+            },
+        ];
     }
 
     /// The wire names are the CSC v2 spellings, and the v1.0.4 ones are accepted beside them.

@@ -446,6 +446,10 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
             "Approval handed to the application",
             "Godkendelse udleveret til programmet",
         ),
+        "callback_delivery" => (
+            "Signed result sent to the application",
+            "Underskrevet resultat sendt til applikationen",
+        ),
         _ => ("", ""),
     };
     if t.lang == "da" {
