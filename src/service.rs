@@ -8,7 +8,7 @@
 //! | field | struct | use cases |
 //! |---|---|---|
 //! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
-//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance), `signHash`, `signatures/timestamp` |
+//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke, create, delete), activation (SAD issuance, also for a signature qualifier, and extending a transaction), `signHash` (also under a short-lived certificate), `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
 //! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
@@ -31,6 +31,7 @@ mod credentials;
 mod document_types;
 mod documents;
 pub mod error;
+mod lifecycle;
 mod login;
 mod mandates;
 mod orgs;
@@ -74,7 +75,7 @@ pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin}
 pub use mandates::{MandateTerms, PersonMandates};
 pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
 pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
-pub use signing::{Activation, Hashes, SignHash, Signing};
+pub use signing::{Activation, Hashes, ShortLivedSigned, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};
 

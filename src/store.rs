@@ -16,8 +16,9 @@
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
-//! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
-//! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
+//! attorney), [`lifecycle`] (deleted credentials), [`audit`], [`pki`], and [`tags`] (integrity
+//! tags of rows older than the records key). The statements are bound by the small macros
+//! below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -97,6 +98,7 @@ pub mod cases;
 pub mod credentials;
 pub mod documents;
 pub mod keys;
+pub mod lifecycle;
 pub mod login;
 pub mod mandates;
 pub mod orgs;

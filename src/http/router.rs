@@ -197,6 +197,9 @@ fn csc_routes(router: Router<AppState>, version: &str) -> Router<AppState> {
         &at("credentials/info") => post(csc::credential_info),
         &at("credentials/getChallenge") => post(csc::get_challenge),
         &at("credentials/authorize") => post(csc::authorize),
+        &at("credentials/extendTransaction") => post(csc::lifecycle::extend_transaction),
+        &at("credentials/create") => post(csc::lifecycle::create),
+        &at("credentials/delete") => post(csc::lifecycle::delete),
         &at("signatures/signHash") => post(csc::sign_hash),
         &at("signatures/timestamp") => post(csc::timestamp),
     }

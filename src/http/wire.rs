@@ -406,6 +406,7 @@ mod tests {
 
     /// Every operation that takes or gives JSON. CSC paths (`/csc/v2/…`) count for v1 too.
     fn operations() -> Vec<Operation> {
+        use crate::http::csc::lifecycle as l;
         use crate::http::csc::wire as c;
         use crate::service::PasskeyLogin;
         operations! {
@@ -467,6 +468,10 @@ mod tests {
             post "/csc/v2/credentials/getChallenge" [c::ChallengeRequest]
                 200 [c::ChallengeResponse],
             post "/csc/v2/credentials/authorize" [c::AuthorizeRequest] 200 [c::AuthorizeResponse],
+            post "/csc/v2/credentials/extendTransaction" [l::ExtendRequest]
+                200 [c::AuthorizeResponse],
+            post "/csc/v2/credentials/create" [l::CreateRequest] 200 [l::CreateResponse],
+            post "/csc/v2/credentials/delete" [l::DeleteRequest] 204 -,
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
             post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
             post "/csc/v2/signatures/timestamp" [c::TimestampRequest] 200 [c::TimestampResponse],
@@ -595,6 +600,7 @@ mod tests {
             [
                 "signHash: documents signAlgoParams, which the type does not have",
                 "signHash: the type has operationMode, which is not documented",
+                "signHash: the type has signatureQualifier, which is not documented",
                 "signHash: signAlgo must be sent, but is not documented as required",
             ],
             "{wire:?}"

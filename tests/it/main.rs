@@ -21,6 +21,7 @@ mod durability;
 mod hsm;
 mod identity;
 mod layering;
+mod lifecycle;
 mod mandates;
 mod orgs;
 mod pades;

@@ -804,7 +804,7 @@ async fn every_refusal_has_its_own_code_and_leaves_an_audit_record() {
 }
 
 /// Enrols a passkey (with an enrolment code) and logs in with passkey + password: a High token.
-async fn passkey_login(
+pub(crate) async fn passkey_login(
     svc: &Service,
     who: &Person,
     authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
