@@ -53,7 +53,7 @@ deps-run:
 
 deps-test:
 	@./softhsm/install-packages.sh $(TEST_PACKAGES)
-	@if ! $(PYHANKO_PYTHON) -c 'import pyhanko, signxml' 2>/dev/null; then \
+	@if ! $(PYHANKO_PYTHON) -c 'import pyhanko, signxml, aiohttp' 2>/dev/null; then \
 	  echo "installing pyHanko into $(PYHANKO_VENV)"; \
 	  python3 -m venv $(PYHANKO_VENV) && \
 	  $(PYHANKO_VENV)/bin/pip install -q -r tests/tools/requirements.txt; \

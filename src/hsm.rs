@@ -17,6 +17,7 @@
 //! re-exported here).
 
 mod blob;
+mod ephemeral;
 mod keygen;
 mod mechanism;
 mod pool;
@@ -43,6 +44,7 @@ use zeroize::Zeroizing;
 
 pub use crate::types::{Digest, HashAlgorithm};
 pub use blob::WrappedKey;
+pub use ephemeral::{EphemeralKey, EPHEMERAL_LABEL_PREFIX};
 use keygen::{
     destroy, generate_data_key, generate_pair, generate_records_key, public_key_der,
     unwrap_template,

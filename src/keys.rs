@@ -7,6 +7,8 @@
 //! key: only the `sam` module does that, after checking signature activation data.
 
 pub mod algo;
+mod ephemeral;
+mod lifecycle;
 mod mandates;
 pub mod policy;
 mod records;
@@ -20,6 +22,8 @@ use crate::pki::{
 };
 use crate::store::{self, CredentialRow, Store};
 use crate::types::{CredentialId, PersonId};
+pub use ephemeral::Approval;
+pub use lifecycle::DESTROYED_KEY;
 use policy::{Policies, Policy};
 
 /// What can go wrong with credentials.
@@ -327,19 +331,7 @@ impl Keys {
     /// # Errors
     /// Store failures, damaged rows.
     pub async fn list(&self, person: &PersonId) -> Result<Vec<Credential>, Error> {
-        let rows: Vec<CredentialRow> = self
-            .store
-            .credentials(&person.to_string())
-            .await?
-            .into_iter()
-            .filter(|row| self.policy(&row.policy).is_some() && row.kind != "seal")
-            .collect();
-        let intact = self.intact(&rows).await?;
-        rows.into_iter()
-            .zip(intact)
-            .filter(|(_, ok)| *ok)
-            .map(|(row, _)| self.credential(row))
-            .collect()
+        Ok(self.listed(person).await?.0)
     }
 
     /// Whether each credential row carries its integrity tag (one HSM round trip). A row
@@ -355,8 +347,12 @@ impl Keys {
         Ok(self.hsm.records_intact(&checks).await?)
     }
 
-    /// A stored credential, if its integrity tag verifies ([`Error::NotFound`] otherwise).
+    /// A stored credential, if its integrity tag verifies and it was not deleted
+    /// ([`Error::NotFound`] otherwise).
     async fn checked(&self, row: CredentialRow) -> Result<Credential, Error> {
+        if lifecycle::destroyed(&row) {
+            return Err(Error::NotFound);
+        }
         if self.intact(std::slice::from_ref(&row)).await?.first() != Some(&true) {
             return Err(Error::NotFound);
         }
@@ -432,7 +428,8 @@ impl Keys {
     }
 
     /// Makes sure the person has a live credential under every enabled policy, creating what
-    /// is missing; returns all their credentials.
+    /// is missing (but not under a policy whose credential the person deleted: they said they
+    /// want none, until `credentials/create`); returns all their credentials.
     ///
     /// # Errors
     /// HSM, PKI, store and audit failures.
@@ -442,8 +439,12 @@ impl Keys {
         ctx: &Context,
         now: i64,
     ) -> Result<Vec<Credential>, Error> {
-        let existing = self.list(&owner.id).await?;
-        for policy in self.policies.iter().filter(|p| p.enabled) {
+        let (existing, deleted) = self.listed(&owner.id).await?;
+        for policy in self
+            .policies
+            .iter()
+            .filter(|p| p.enabled && !deleted.contains(&p.name))
+        {
             let live = existing.iter().any(|c| {
                 c.policy.name == policy.name
                     && c.status != Status::Revoked

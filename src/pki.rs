@@ -18,6 +18,7 @@
 mod crl;
 mod ocsp;
 pub mod profile;
+mod short_lived;
 pub mod tsa;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use crate::store::{self, CertificateRow, Store};
 
 pub use profile::{Employee, LegalPerson, NaturalPerson, PseudonymousEmployee, Subject};
 use profile::{Kind, Profile, Text, Urls};
+pub use short_lived::{Authentication, SHORT_LIVED_ROLE};
 
 /// Errors of the PKI.
 #[derive(Debug, thiserror::Error)]
@@ -577,9 +579,9 @@ impl Pki {
         self.build(profile, &what, spki, ctx, now).await
     }
 
-    async fn build(
+    async fn build<P: x509_cert::builder::profile::BuilderProfile + Send>(
         &self,
-        profile: Profile,
+        profile: P,
         what: &Issue<'_>,
         spki_der: &[u8],
         ctx: &Context,

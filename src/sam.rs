@@ -18,10 +18,19 @@
 //!
 //! A SAD is a compact JWS (ES256) made by the HSM's SAD key. It is issued by [`Sam::issue`]
 //! only after the service checked a fresh activation factor bound to the same hashes.
+//!
+//! Short-lived certificates (`short_lived`): an approval for a signature qualifier rather than
+//! a credential, and [`Sam::sign_short_lived`], the other way this module makes the HSM use a
+//! user key: one generated for that operation, certified for minutes, destroyed after signing
+//! ([`crate::hsm::EphemeralKey::sign_and_destroy`], named only here). `extend` renews a SAD
+//! for the rest of its transaction (`credentials/extendTransaction`).
 
+mod extend;
 mod sad;
+mod short_lived;
 
 pub use sad::unverified_id as unverified_sad_id;
+pub use short_lived::{qualifier_subject, QualifierGrant, ShortLivedRequest, ShortLivedSignatures};
 
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@
 //! | field | struct | use cases |
 //! |---|---|---|
 //! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
-//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance, also approved on the person's phone), `signHash`, `signatures/timestamp` |
+//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke, create, delete), activation (SAD issuance, also approved on the person's phone, also for a signature qualifier, and extending a transaction), `signHash` (also under a short-lived certificate), `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
 //! | `operations` | [`Operations`] | asynchronous `signHash` and `signDoc` (CSC `operationMode` "A"), `signPolling`, callbacks |
 //! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
@@ -33,6 +33,7 @@ mod credentials;
 mod document_types;
 mod documents;
 pub mod error;
+mod lifecycle;
 mod login;
 mod mandates;
 mod operations;
@@ -79,7 +80,7 @@ pub use mandates::{MandateTerms, PersonMandates};
 pub use operations::{Asynchronous, OperationSettings, Operations, Outcome, Polled};
 pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
 pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
-pub use signing::{Activation, Hashes, SignHash, Signing};
+pub use signing::{Activation, Hashes, ShortLivedSigned, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};
 

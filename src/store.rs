@@ -16,10 +16,10 @@
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
-//! attorney), [`audit`], [`pki`], [`tags`] (integrity tags of rows older than the records
-//! key), [`approvals`] (approval requests on the person's phone) and [`operations`]
-//! (asynchronous signing operations and their results). The statements are bound by the small
-//! macros below, so an aggregate reads as its SQL.
+//! attorney), [`lifecycle`] (deleted credentials), [`audit`], [`pki`], [`tags`] (integrity tags
+//! of rows older than the records key), [`approvals`] (approval requests on the person's phone)
+//! and [`operations`] (asynchronous signing operations and their results). The statements are
+//! bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -100,6 +100,7 @@ pub mod cases;
 pub mod credentials;
 pub mod documents;
 pub mod keys;
+pub mod lifecycle;
 pub mod login;
 pub mod mandates;
 pub mod operations;

@@ -126,6 +126,11 @@ pub enum Event {
         /// Credential id.
         credential: String,
     },
+    /// A revoked credential was deleted: its key destroyed, its row marked deleted.
+    CredentialDeleted {
+        /// Credential id.
+        credential: String,
+    },
     /// Signature activation data was issued.
     SadIssued {
         /// SAD id.
@@ -162,6 +167,29 @@ pub enum Event {
         sad: String,
         /// Uses consumed.
         count: u32,
+    },
+    /// Signature activation data was renewed for the rest of its transaction
+    /// (`credentials/extendTransaction`): the same id, hashes and count of uses, no later
+    /// expiry.
+    SadExtended {
+        /// SAD id (the original's, whose uses the new SAD shares).
+        sad: String,
+        /// Credential id.
+        credential: String,
+        /// Signatures still allowed.
+        remaining: u32,
+        /// The expiry (the original's), Unix seconds.
+        expires_at: i64,
+    },
+    /// The key made for one signing operation under a short-lived certificate was destroyed
+    /// after signing.
+    ShortLivedKeyDestroyed {
+        /// The short-lived certificate's serial, hex.
+        serial: String,
+        /// The key's label in the HSM.
+        key: String,
+        /// The SAD it signed under.
+        sad: String,
     },
     /// A signature was made.
     SignatureMade {

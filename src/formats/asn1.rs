@@ -1,6 +1,7 @@
 //! ASN.1 types missing from the RustCrypto crates in use, modelled with `der` derives. Each type
 //! quotes its definition and names its clause; decoding is strict DER and rejects trailing data.
 
+pub mod auth_context;
 pub mod etsi;
 pub mod ocsp;
 pub mod signer_attributes;

@@ -23,6 +23,7 @@ use crate::service::{
 };
 
 pub(super) mod asynchronous;
+pub(super) mod lifecycle;
 pub(super) mod oob;
 pub(super) mod wire;
 
@@ -30,7 +31,7 @@ use wire::{
     AuthInfo, AuthorizeRequest, AuthorizeResponse, CertInfo, ChallengeRequest, ChallengeResponse,
     CredentialInfoResponse, InfoRequest, InfoResponse, KeyInfo, ListRequest, ListResponse,
     ListedCredential, LoginResponse, OtpInfo, PdfExtension, SignDocRequest, SignDocResponse,
-    SignHashRequest, SignHashResponse, TimestampRequest, TimestampResponse,
+    SignHashRequest, SignHashResponse, TimestampRequest, TimestampResponse, ValidationInfo,
 };
 
 /// `POST /csc/v2/auth/login` (and `/csc/v1/auth/login`): HTTP Basic username and password.
@@ -93,12 +94,15 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
             "credentials/authorize",
             "credentials/authorizeCheck",
             "credentials/getChallenge",
+            "credentials/extendTransaction",
+            "credentials/create",
+            "credentials/delete",
             "signatures/signHash",
             "signatures/signDoc",
             "signatures/signPolling",
             "signatures/timestamp",
         ],
-        validation_info: false,
+        validation_info: true,
     })
 }
 
@@ -318,9 +322,22 @@ pub async fn get_challenge(
     Caller(signing, principal, request_id): Caller<Arc<Signing>>,
     Json(request): Json<ChallengeRequest>,
 ) -> Result<Json<ChallengeResponse>, Error> {
-    let (id, options) = signing
-        .activation_challenge(&principal, &request.hashes(), request_id)
-        .await?;
+    let qualifier = lifecycle::qualifier(
+        &request.credential_id,
+        request.signature_qualifier.as_deref(),
+    )?;
+    let (id, options) = match qualifier {
+        Some(q) => {
+            signing
+                .qualifier_challenge(&principal, q, &request.hashes(), request_id)
+                .await?
+        }
+        None => {
+            signing
+                .activation_challenge(&principal, &request.hashes(), request_id)
+                .await?
+        }
+    };
     let public_key = options.get("publicKey").cloned().unwrap_or(Value::Null);
     Ok(Json(ChallengeResponse {
         challenge_id: id,
@@ -339,10 +356,24 @@ pub async fn authorize(
         return oob::ask(&state, &signing, &principal, request, request_id).await;
     }
     let hashes = request.hashes();
+    let qualifier = lifecycle::qualifier(
+        &request.credential_id,
+        request.signature_qualifier.as_deref(),
+    )?
+    .map(str::to_owned);
     let activation = request.activation()?;
-    let sad = signing
-        .authorize(&principal, &hashes, activation, request_id)
-        .await?;
+    let sad = match qualifier {
+        Some(q) => {
+            signing
+                .authorize_qualifier(&principal, &q, &hashes, activation, request_id)
+                .await?
+        }
+        None => {
+            signing
+                .authorize(&principal, &hashes, activation, request_id)
+                .await?
+        }
+    };
     Ok(Json(AuthorizeResponse {
         sad: sad.token,
         expires_in: sad.expires_in,
@@ -356,6 +387,11 @@ pub async fn sign_hash(
     Json(request): Json<SignHashRequest>,
 ) -> Result<Json<SignHashResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
+    let qualifier = lifecycle::qualifier(
+        &request.credential_id,
+        request.signature_qualifier.as_deref(),
+    )?
+    .map(str::to_owned);
     let sign = SignHash {
         credential_id: request.credential_id,
         sad: request.sad,
@@ -363,9 +399,19 @@ pub async fn sign_hash(
         hashes: request.hashes,
         sign_algo: request.sign_algo,
     };
+    if let Some(q) = qualifier {
+        let signed = signing
+            .sign_hash_short_lived(&principal, &q, &sign, request_id)
+            .await?;
+        return Ok(Json(SignHashResponse {
+            signatures: signed.signatures.iter().map(|s| b64(s)).collect(),
+            certificates: Some(signed.chain.iter().map(|c| b64(c)).collect()),
+        }));
+    }
     let signatures = signing.sign_hash(&principal, &sign, request_id).await?;
     Ok(Json(SignHashResponse {
         signatures: signatures.iter().map(|s| b64(s)).collect(),
+        certificates: None,
     }))
 }
 
@@ -419,16 +465,30 @@ fn level(text: Option<&str>) -> Result<Level, Error> {
 
 /// `POST /csc/v2/signatures/signDoc`: CAdES or XAdES enveloped signatures over the documents;
 /// attached and enveloped ones come back in `DocumentWithSignature`, detached ones in
-/// `SignatureObject`, each in request order.
+/// `SignatureObject`, each in request order; with `returnValidationInfo`, also the credential's
+/// `validationInfo`.
 pub async fn sign_doc(
     Caller(service, principal, request_id): Caller<Arc<Documents>>,
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
+    let return_validation_info = request.return_validation_info;
     let sign = documents_to_sign(request)?;
     let signed = service
         .sign_documents(&principal, &sign, request_id)
         .await?;
+    let validation_info = if return_validation_info {
+        let data = service
+            .validation_info(&principal, &sign.credential_id)
+            .await?;
+        Some(ValidationInfo {
+            ocsp: data.ocsps.iter().map(|d| b64(d)).collect(),
+            crl: data.crls.iter().map(|d| b64(d)).collect(),
+            certificates: data.certificates.iter().map(|d| b64(d)).collect(),
+        })
+    } else {
+        None
+    };
     let (mut with_document, mut detached) = (Vec::new(), Vec::new());
     for (document, cms) in sign.documents.iter().zip(&signed) {
         if !matches!(
@@ -443,6 +503,7 @@ pub async fn sign_doc(
     Ok(Json(SignDocResponse {
         document_with_signature: with_document,
         signature_object: detached,
+        validation_info,
     }))
 }
 

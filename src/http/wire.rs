@@ -406,6 +406,7 @@ mod tests {
 
     /// Every operation that takes or gives JSON. CSC paths (`/csc/v2/…`) count for v1 too.
     fn operations() -> Vec<Operation> {
+        use crate::http::csc::lifecycle as l;
         use crate::http::csc::oob;
         use crate::http::csc::wire as c;
         use crate::service::PasskeyLogin;
@@ -473,6 +474,10 @@ mod tests {
                 200 [c::AuthorizeResponse],
             post "/csc/v2/credentials/authorizeCheck" [oob::AuthorizeCheckRequest]
                 202 [oob::PendingResponse],
+            post "/csc/v2/credentials/extendTransaction" [l::ExtendRequest]
+                200 [c::AuthorizeResponse],
+            post "/csc/v2/credentials/create" [l::CreateRequest] 200 [l::CreateResponse],
+            post "/csc/v2/credentials/delete" [l::DeleteRequest] 204 -,
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 200 [c::SignHashResponse],
             post "/csc/v2/signatures/signHash" [c::SignHashRequest] 202 [c::AcceptedResponse],
             post "/csc/v2/signatures/signDoc" [c::SignDocRequest] 200 [c::SignDocResponse],
@@ -606,6 +611,7 @@ mod tests {
             [
                 "signHash: documents signAlgoParams, which the type does not have",
                 "signHash: the type has operationMode, which is not documented",
+                "signHash: the type has signatureQualifier, which is not documented",
                 "signHash: signAlgo must be sent, but is not documented as required",
             ],
             "{wire:?}"

@@ -14,6 +14,13 @@ pub const DEFAULT_POLICIES: &str = include_str!("../../policies/signature.toml")
 /// SCAL2 approval each time, which a seal cannot give).
 pub const ORGANISATION_POLICY: &str = "advanced";
 
+/// How long short-lived certificates are valid when a policy does not say, minutes.
+pub const DEFAULT_SHORT_LIVED_MINUTES: u32 = 10;
+
+/// The CSC `signatureQualifier` values a policy may offer short-lived certificates under:
+/// natural persons' qualified and advanced electronic signatures.
+pub const QUALIFIERS: [(&str, bool); 2] = [("eu_eidas_qes", true), ("eu_eidas_aes", false)];
+
 /// Signature activation control level (CEN EN 419 241-1): how the signer's activation reaches
 /// the signature activation module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -60,6 +67,12 @@ pub struct Policy {
     pub scal: Scal,
     /// The most signatures one activation may cover.
     pub max_signatures: u32,
+    /// The CSC `signatureQualifier` under which the policy also offers short-lived
+    /// certificates (a key and a certificate for one signing operation, asked for with
+    /// `signatureQualifier` and no `credentialID`); `None`: it does not.
+    pub qualifier: Option<String>,
+    /// How long its short-lived certificates are valid, minutes.
+    pub short_lived_minutes: u32,
 }
 
 /// Every policy, in file order.
@@ -84,12 +97,19 @@ struct Entry {
     min_loa: Loa,
     scal: Scal,
     max_signatures: u32,
+    #[serde(default)]
+    qualifier: Option<String>,
+    #[serde(default)]
+    short_lived_minutes: Option<u32>,
 }
 
 impl Policies {
     /// Parses and checks policies: names unique and made of `[a-z0-9-]`, a known key algorithm,
-    /// a parseable OID, `max_signatures` from 1 to 1000, and a qualified policy that asks for
-    /// a High login and SCAL2 (a qualified signature with less would be a false claim).
+    /// a parseable OID, `max_signatures` from 1 to 1000, a qualified policy that asks for a
+    /// High login and SCAL2 (a qualified signature with less would be a false claim), and a
+    /// `qualifier` that fits `qualified` (`eu_eidas_qes` for a qualified policy,
+    /// `eu_eidas_aes` for an advanced one), named by one policy only, with
+    /// `short_lived_minutes` from 1 to 60 (10 when left out; only with a `qualifier`).
     ///
     /// # Errors
     /// A message naming the policy and the problem.
@@ -123,6 +143,24 @@ impl Policies {
             if e.qualified && (e.min_loa < Loa::High || e.scal < Scal::Scal2) {
                 return Err(fail("a qualified policy needs min_loa High and scal SCAL2"));
             }
+            let qualifier = e.qualifier;
+            if let Some(q) = qualifier.as_deref() {
+                if !QUALIFIERS.contains(&(q, e.qualified)) {
+                    return Err(fail(
+                        "qualifier must be eu_eidas_qes for a qualified policy, eu_eidas_aes for an advanced one",
+                    ));
+                }
+                if out.iter().any(|p| p.qualifier.as_deref() == Some(q)) {
+                    return Err(fail("another policy has this qualifier"));
+                }
+            }
+            let short_lived_minutes = match (e.short_lived_minutes, &qualifier) {
+                (Some(_), None) => return Err(fail("short_lived_minutes needs a qualifier")),
+                (Some(m), Some(_)) if !(1..=60).contains(&m) => {
+                    return Err(fail("short_lived_minutes must be from 1 to 60"))
+                }
+                (minutes, _) => minutes.unwrap_or(DEFAULT_SHORT_LIVED_MINUTES),
+            };
             out.push(Policy {
                 name,
                 enabled: e.enabled,
@@ -133,6 +171,8 @@ impl Policies {
                 min_loa: e.min_loa,
                 scal: e.scal,
                 max_signatures: e.max_signatures,
+                qualifier,
+                short_lived_minutes,
             });
         }
         if out.is_empty() {
@@ -171,6 +211,39 @@ mod tests {
         let a = p.get("advanced").unwrap();
         assert!(!a.qualified && a.min_loa == Loa::Substantial && a.scal == Scal::Scal1);
         assert_eq!(p.enabled().count(), 2);
+        assert_eq!(
+            (q.qualifier.as_deref(), q.short_lived_minutes),
+            (Some("eu_eidas_qes"), 10)
+        );
+        assert_eq!(a.qualifier.as_deref(), Some("eu_eidas_aes"));
+    }
+
+    #[test]
+    fn qualifiers_fit_the_policy_and_name_one_policy() {
+        let swapped = DEFAULT_POLICIES.replacen(
+            "qualifier = \"eu_eidas_qes\"",
+            "qualifier = \"eu_eidas_aes\"",
+            1,
+        );
+        assert!(Policies::parse(&swapped).unwrap_err().contains("qualifier"));
+        let unknown = DEFAULT_POLICIES.replacen(
+            "qualifier = \"eu_eidas_aes\"",
+            "qualifier = \"eu_eidas_qeseal\"",
+            1,
+        );
+        assert!(Policies::parse(&unknown).unwrap_err().contains("qualifier"));
+        let long =
+            DEFAULT_POLICIES.replacen("short_lived_minutes = 10", "short_lived_minutes = 61", 1);
+        assert!(Policies::parse(&long)
+            .unwrap_err()
+            .contains("short_lived_minutes"));
+        let alone = DEFAULT_POLICIES.replacen("qualifier = \"eu_eidas_qes\"\n", "", 1);
+        assert!(Policies::parse(&alone)
+            .unwrap_err()
+            .contains("needs a qualifier"));
+        let without = alone.replacen("short_lived_minutes = 10\n", "", 1);
+        let p = Policies::parse(&without).unwrap();
+        assert_eq!(p.get("qualified").unwrap().qualifier, None);
     }
 
     #[test]

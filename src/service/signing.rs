@@ -4,6 +4,11 @@
 //! The service checks who calls and how strongly they activated; the SAM ([`crate::sam`])
 //! checks the SAD and is the only one that makes the HSM sign with a user key.
 
+mod extend;
+mod short_lived;
+
+pub use short_lived::ShortLivedSigned;
+
 use sha2::{Digest as _, Sha256};
 
 use super::{from_json, person_ctx, to_json, unix_now, unix_now_ms, Error, ErrorCode, Trust};

@@ -16,7 +16,7 @@ use qsign::store::StoredKey;
 use crate::support::{self, openssl_verify, sha256, OpensslScheme};
 
 /// What an attacker holding the PIN and a blob could do: a raw PKCS#11 session on the token.
-fn raw_session(token: &support::TestToken) -> Session {
+pub(crate) fn raw_session(token: &support::TestToken) -> Session {
     let pkcs11 = qsign::hsm::load_module(&support::module()).unwrap();
     let slot = pkcs11
         .get_slots_with_token()
@@ -615,4 +615,86 @@ async fn verified_record_tags_are_remembered_but_a_changed_byte_is_checked_again
         before + 1,
         "the changed pairs went to the HSM"
     );
+}
+
+/// The key of a short-lived certificate: a session object that cannot be read, wrapped out or
+/// copied onto the token while it exists, signs once, and is gone afterwards; one never used is
+/// gone once dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ephemeral_key_signs_once_cannot_leave_and_leaves_nothing_behind() {
+    let (token, hsm) = support::new_hsm(2).await;
+    let session = raw_session(&token);
+    let objects = |label: &str| {
+        session
+            .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+            .unwrap()
+    };
+    let (key, spki) = hsm.generate_ephemeral(KeyAlgorithm::EcP256).await.unwrap();
+    let label = key.label().to_owned();
+    assert!(label.starts_with(qsign::hsm::EPHEMERAL_LABEL_PREFIX));
+    let private = session
+        .find_objects(&[
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+        ])
+        .unwrap();
+    assert_eq!(private.len(), 1);
+    let attrs = session
+        .get_attributes(
+            private[0],
+            &[
+                AttributeType::Token,
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+            ],
+        )
+        .unwrap();
+    assert!(attrs.contains(&Attribute::Token(false)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::Sensitive(true)), "{attrs:?}");
+    assert!(attrs.contains(&Attribute::Extractable(false)), "{attrs:?}");
+    // Someone holding the PIN cannot keep a copy on the token, nor wrap it out.
+    assert!(session
+        .copy_object(private[0], &[Attribute::Token(true)])
+        .is_err());
+    let master = find(&session, ObjectClass::SECRET_KEY, MASTER_EC_LABEL);
+    assert!(session
+        .wrap_key(&Mechanism::AesKeyWrapPad, master, private[0])
+        .is_err());
+    assert_eq!(objects(&label).len(), 2, "the key pair");
+
+    let data = b"one signing operation";
+    let digest = Digest::new(HashAlgorithm::Sha256, sha256(data)).unwrap();
+    let signatures = key
+        .sign_and_destroy(SignAlgorithm::Ecdsa, vec![digest])
+        .await
+        .unwrap();
+    let der = ecdsa_signature_der(&signatures[0]).unwrap();
+    assert!(openssl_verify(&spki, data, &der, OpensslScheme::Ecdsa));
+    assert!(objects(&label).is_empty(), "destroyed after signing");
+
+    // A scheme that does not fit fails and destroys the key too.
+    let (key, _) = hsm.generate_ephemeral(KeyAlgorithm::EcP256).await.unwrap();
+    let label = key.label().to_owned();
+    let digest = Digest::new(HashAlgorithm::Sha256, sha256(data)).unwrap();
+    assert!(matches!(
+        key.sign_and_destroy(SignAlgorithm::RsaPss, vec![digest])
+            .await,
+        Err(Error::AlgorithmMismatch { .. })
+    ));
+    // A key never used: destroyed when dropped (on a blocking thread).
+    let (unused, _) = hsm.generate_ephemeral(KeyAlgorithm::EcP256).await.unwrap();
+    let unused_label = unused.label().to_owned();
+    assert_eq!(objects(&unused_label).len(), 2);
+    drop(unused);
+    for _ in 0..100 {
+        if objects(&label).is_empty() && objects(&unused_label).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(objects(&label).is_empty() && objects(&unused_label).is_empty());
+    assert!(session
+        .find_objects(&[Attribute::Token(false)])
+        .unwrap()
+        .is_empty());
 }

@@ -170,8 +170,9 @@ fn modules_use_only_what_the_layering_allows() {
     );
 }
 
-/// Sole control (DESIGN.md §2): the one function that makes the HSM use a user key is named
-/// only in `hsm`, which defines it, and `sam`, which calls it after checking a SAD.
+/// Sole control (DESIGN.md §2): the functions that make the HSM use a user key (a wrapped one,
+/// or one made for a single operation) are named only in `hsm`, which defines them, and `sam`,
+/// which calls them after checking a SAD.
 #[test]
 fn only_the_sam_can_make_the_hsm_use_a_user_key() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -180,7 +181,12 @@ fn only_the_sam_can_make_the_hsm_use_a_user_key() {
     let mut callers = std::collections::BTreeSet::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        for name in ["sign_with_wrapped", "unwrap_key", "C_UnwrapKey"] {
+        for name in [
+            "sign_with_wrapped",
+            "unwrap_key",
+            "C_UnwrapKey",
+            "sign_and_destroy",
+        ] {
             if text.contains(name) {
                 callers.insert((module_of(&src, file), name));
             }
@@ -192,6 +198,9 @@ fn only_the_sam_can_make_the_hsm_use_a_user_key() {
         .collect();
     assert!(outside.is_empty(), "user keys reachable from {outside:?}");
     assert!(callers.contains(&("sam".to_owned(), "sign_with_wrapped")));
+    // The key of a short-lived certificate, made for one operation, is a user key too.
+    assert!(callers.contains(&("sam".to_owned(), "sign_and_destroy")));
+    assert!(callers.contains(&("hsm".to_owned(), "sign_and_destroy")));
     assert!(callers.contains(&("hsm".to_owned(), "unwrap_key")));
 }
 

@@ -22,6 +22,7 @@ mod durability;
 mod hsm;
 mod identity;
 mod layering;
+mod lifecycle;
 mod mandates;
 mod oob;
 mod orgs;

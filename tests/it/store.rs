@@ -1091,6 +1091,41 @@ async fn login_state(store: &Store) {
     );
 }
 
+/// Deleting a credential: only a revoked one, once; its wrapped key and tag replaced, and
+/// the time recorded.
+async fn credential_lifecycle(store: &Store) {
+    let [alice] = add_persons(store, ["alice"]).await;
+    let live = credential("cred-1", &alice.id, "adv", NOW);
+    in_tx!(store, |tx| tx.insert_credential(&live)).unwrap();
+    assert_eq!(store.credential_deleted_at("cred-1").await.unwrap(), None);
+    assert_eq!(store.credential_deleted_at("cred-x").await.unwrap(), None);
+    // A live credential is not deleted (it is revoked first).
+    let delete = |id: &'static str, wrapped: &'static [u8], now: i64| async move {
+        in_tx!(store, |tx| tx.delete_credential(id, wrapped, &[9; 32], now)).unwrap()
+    };
+    assert!(!delete("cred-1", b"gone", NOW + 1).await);
+    assert!(set_status(store, "cred-1", "revoked", NOW + 1).await);
+    assert!(delete("cred-1", b"gone", NOW + 2).await);
+    assert!(!delete("cred-1", b"again", NOW + 3).await, "deleted once");
+    assert!(!delete("cred-x", b"gone", NOW + 3).await, "unknown");
+    assert_eq!(
+        store.credential_deleted_at("cred-1").await.unwrap(),
+        Some(NOW + 2)
+    );
+    assert_eq!(
+        store.credential("cred-1").await.unwrap(),
+        Some(CredentialRow {
+            wrapped: b"gone".to_vec(),
+            mac: Some(vec![9; 32]),
+            status: "revoked".into(),
+            updated_at: NOW + 2,
+            ..live
+        })
+    );
+    // The tombstone still counts among the person's credentials (the daily limit).
+    assert_eq!(store.credentials(&alice.id).await.unwrap().len(), 1);
+}
+
 /// Credentials: round trips, oldest first per person, one live credential per person, policy,
 /// kind and organisation, one live seal per organisation, states that never leave `revoked`.
 async fn credentials(store: &Store) {
@@ -2439,6 +2474,7 @@ macro_rules! store_suite {
                 persons_and_factors,
                 login_state,
                 credentials,
+                credential_lifecycle,
                 documents,
                 approval_requests,
                 operations,

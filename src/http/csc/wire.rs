@@ -41,17 +41,23 @@ pub struct InfoRequest {
     pub(super) auth_info: bool,
 }
 
-/// Declares a request about hashes to sign: its members are the credential, the number of
-/// signatures, the hashes, their algorithm and what they stand for, then its own; its
-/// `hashes()` gives the first five to the service.
+/// Declares a request about hashes to sign: its members are the credential (or, for a
+/// short-lived certificate, the signature qualifier), the number of signatures, the hashes,
+/// their algorithm and what they stand for, then its own; its `hashes()` gives the credential
+/// and the next four to the service.
 macro_rules! hashes_request {
     ($(#[$attr:meta])* pub struct $name:ident { $($own:tt)* }) => {
         $(#[$attr])*
         #[derive(Debug, Deserialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
-            #[serde(rename = "credentialID")]
+            /// Empty when left out: then `signatureQualifier` must be there.
+            #[serde(default, rename = "credentialID")]
             pub(super) credential_id: String,
+            /// A short-lived certificate's qualifier (`eu_eidas_qes`, `eu_eidas_aes`), in
+            /// place of `credentialID`.
+            #[serde(default, rename = "signatureQualifier")]
+            pub(super) signature_qualifier: Option<String>,
             #[serde(default)]
             pub(super) num_signatures: Option<u32>,
             #[serde(default, alias = "hash")]
@@ -123,8 +129,13 @@ hashes_request! {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignHashRequest {
-    #[serde(rename = "credentialID")]
+    /// Empty when left out: then `signatureQualifier` must be there.
+    #[serde(default, rename = "credentialID")]
     pub(super) credential_id: String,
+    /// In place of `credentialID`: sign with a key made for this operation under a
+    /// short-lived certificate of this qualifier (`eu_eidas_qes`, `eu_eidas_aes`).
+    #[serde(default, rename = "signatureQualifier")]
+    pub(super) signature_qualifier: Option<String>,
     /// May be left out when the access token carries the approval.
     #[serde(default, rename = "SAD")]
     pub(super) sad: Option<String>,
@@ -209,6 +220,9 @@ pub struct SignDocRequest {
     /// `S` (synchronous, the default) or `A` (asynchronous: 202 with a `responseID`).
     #[serde(default, rename = "operationMode")]
     pub(super) operation_mode: Option<String>,
+    /// Answer `validationInfo` (certificates, CRLs, OCSP responses) for the credential.
+    #[serde(default, rename = "returnValidationInfo")]
+    pub(super) return_validation_info: bool,
     /// Asynchronous only: milliseconds the result is kept after the operation ends.
     #[serde(default)]
     pub(super) validity_period: Option<u64>,
@@ -458,6 +472,10 @@ pub struct AuthorizeResponse {
 #[derive(Debug, Serialize)]
 pub struct SignHashResponse {
     pub(super) signatures: Vec<String>,
+    /// Under a short-lived certificate (`signatureQualifier`): the certificate, then the
+    /// issuing CA and the root, base64 DER (a qsign extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) certificates: Option<Vec<String>>,
 }
 
 /// `signatures/signDoc` reply: base64, each in request order.
@@ -469,6 +487,20 @@ pub struct SignDocResponse {
     /// Detached signatures.
     #[serde(rename = "SignatureObject")]
     pub(super) signature_object: Vec<String>,
+    /// With `returnValidationInfo`.
+    #[serde(rename = "validationInfo", skip_serializing_if = "Option::is_none")]
+    pub(super) validation_info: Option<ValidationInfo>,
+}
+
+/// CSC `validationInfo`: what a verifier needs for the signer's certificate, base64 DER each.
+#[derive(Debug, Serialize)]
+pub struct ValidationInfo {
+    /// OCSP responses (`OCSPResponse`) on the signer's certificate.
+    pub(super) ocsp: Vec<String>,
+    /// CRLs of the issuing CA and the root.
+    pub(super) crl: Vec<String>,
+    /// The signer's, CA, TSA and OCSP-responder certificates.
+    pub(super) certificates: Vec<String>,
 }
 
 /// The answer to an asynchronous `signHash` or `signDoc` (HTTP 202), and to `signPolling`
@@ -522,15 +554,17 @@ mod samples {
             "onlyValid": true, "maxResults": 10});
         InfoRequest => json!({"credentialID": CREDENTIAL, "certificates": "single",
             "certInfo": true, "authInfo": true});
-        ChallengeRequest => json!({"credentialID": CREDENTIAL, "numSignatures": 1,
+        ChallengeRequest => json!({"credentialID": CREDENTIAL,
+            "signatureQualifier": "eu_eidas_qes", "numSignatures": 1,
             "hashes": [HASH], "hashAlgorithmOID": SHA256, "description": "tenancy agreement"});
         AuthData => json!({"id": "OTP", "value": "123456"});
-        AuthorizeRequest => json!({"credentialID": CREDENTIAL, "numSignatures": 1,
+        AuthorizeRequest => json!({"credentialID": CREDENTIAL,
+            "signatureQualifier": "eu_eidas_aes", "numSignatures": 1,
             "hashes": [HASH], "hashAlgorithmOID": SHA256, "description": "tenancy agreement",
             "authData": [{"id": "OTP", "value": "123456"}], "PIN": "1234", "OTP": "123456",
             "challengeID": "f3b1", "webauthn": {}, "authMode": "oob", "labels": ["Lease.pdf"]}),
             members: ["authData" => AuthData];
-        SignHashRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD, "hashes": [HASH],
+        SignHashRequest => json!({"credentialID": CREDENTIAL, "signatureQualifier": "eu_eidas_aes", "SAD": SAD, "hashes": [HASH],
             "hashAlgorithmOID": SHA256, "signAlgo": ES256, "operationMode": "A",
             "validity_period": 600_000, "response_uri": RESPONSE_URI});
         VisibleField => json!({"page": 1, "rect": [50.0, 50.0, 250.0, 110.0]});
@@ -543,7 +577,7 @@ mod samples {
             members: ["qsign_pdf" => PdfExtension];
         SignDocRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD,
             "documents": [SignDocDocument::sample()], "operationMode": "A",
-            "validity_period": 600_000, "response_uri": RESPONSE_URI}),
+            "validity_period": 600_000, "response_uri": RESPONSE_URI, "returnValidationInfo": true}),
             members: ["documents" => SignDocDocument];
         PollRequest => json!({"responseID": RESPONSE_ID});
         TimestampRequest => json!({"hash": HASH, "hashAlgorithmOID": SHA256});
@@ -625,11 +659,29 @@ mod samples {
             public_key: json!({}),
         }];
         AuthorizeResponse => [AuthorizeResponse { sad: SAD.into(), expires_in: 300 }];
-        SignHashResponse => [SignHashResponse { signatures: vec!["MEUCIQ".into()] }];
-        SignDocResponse => [SignDocResponse {
-            document_with_signature: vec!["MIAG".into()],
-            signature_object: Vec::new(),
-        }];
+        SignHashResponse => [
+            SignHashResponse { signatures: vec!["MEUCIQ".into()], certificates: None },
+            SignHashResponse {
+                signatures: vec!["MEUCIQ".into()],
+                certificates: Some(vec!["MIIB".into(), "MIIC".into(), "MIID".into()]),
+            },
+        ];
+        SignDocResponse => [
+            SignDocResponse {
+                document_with_signature: vec!["MIAG".into()],
+                signature_object: Vec::new(),
+                validation_info: None,
+            },
+            SignDocResponse {
+                document_with_signature: Vec::new(),
+                signature_object: vec!["MIAG".into()],
+                validation_info: Some(ValidationInfo {
+                    ocsp: vec!["MIIE".into()],
+                    crl: vec!["MIIC".into(), "MIIB".into()],
+                    certificates: vec!["MIIB".into()],
+                }),
+            },
+        ];
         TimestampResponse => [TimestampResponse { timestamp: "MIAG".into() }];
         AcceptedResponse => [AcceptedResponse { response_id: RESPONSE_ID.into() }];
         PollResponse => [

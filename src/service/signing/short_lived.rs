@@ -1,0 +1,320 @@
+//! Short-lived certificates at the CSC API: an approval of hashes for a `signatureQualifier`
+//! (`credentials/authorize` and `credentials/getChallenge` with `signatureQualifier` in place
+//! of `credentialID`), and `signatures/signHash` with that qualifier and no `credentialID`,
+//! which signs with a key made in the HSM for the one operation and answers the signatures with
+//! a certificate valid for minutes. Part of [`Signing`].
+//!
+//! The policy is the one whose `qualifier` is the request's (`policies/signature.toml`); its
+//! login level and activation strength apply as to its credentials. The activation is a TOTP
+//! code (SCAL1 policies) or a passkey assertion over a challenge that commits to the qualifier
+//! and the hashes; an OAuth approval names credentials, so it cannot approve a qualifier.
+
+use std::sync::Arc;
+
+use super::{bad, commitment, hash_algorithm, parse_hashes, Activation, Hashes, SignHash, Signing};
+use crate::identity::Principal;
+use crate::keys::algo;
+use crate::keys::policy::{Policy, Scal};
+use crate::pki::Ca;
+use crate::sam::{qualifier_subject, QualifierGrant, Sad, ShortLivedRequest};
+use crate::service::{from_json, owner, person_ctx, to_json, Error, ErrorCode};
+use crate::types::{ActivationFactor, Digest, HashAlgorithm, UnixTime};
+
+/// The signatures of a `signHash` under a short-lived certificate, with its chain.
+#[derive(Debug, Clone)]
+pub struct ShortLivedSigned {
+    /// The signatures in the order of the hashes, DER for ECDSA (as X.509 and CMS use them).
+    pub signatures: Vec<Vec<u8>>,
+    /// The short-lived certificate, then the issuing CA and the root (DER).
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// An approval request for a qualifier whose policy, hashes and count checked out.
+struct QualifierTarget {
+    policy: Arc<Policy>,
+    algorithm: HashAlgorithm,
+    hashes: Vec<Digest>,
+    n: u32,
+}
+
+impl Signing {
+    /// The policy offering short-lived certificates under `qualifier`, with the caller's login
+    /// at its level.
+    fn qualifier_policy(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+    ) -> Result<Arc<Policy>, Error> {
+        let policy = self.keys.short_lived_policy(qualifier).ok_or_else(|| {
+            bad(format!(
+                "signatureQualifier {qualifier:?} is not offered for short-lived certificates"
+            ))
+        })?;
+        if principal.loa < policy.min_loa {
+            return Err(Error::new(
+                ErrorCode::InsufficientLoa,
+                format!(
+                    "{qualifier} needs a login at {} or higher",
+                    policy.min_loa.uri()
+                ),
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// Checks the parts of a qualifier approval that do not depend on the factor.
+    fn qualifier_target(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+        request: &Hashes,
+    ) -> Result<QualifierTarget, Error> {
+        let policy = self.qualifier_policy(principal, qualifier)?;
+        let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
+        let hashes = parse_hashes(&request.hashes, algorithm)?;
+        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+        let n = request.num_signatures.unwrap_or(count);
+        if n < count || n == 0 || n > policy.max_signatures {
+            return Err(bad(format!(
+                "numSignatures must be from the number of hashes ({count}) to {}",
+                policy.max_signatures
+            )));
+        }
+        if request
+            .label
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > 500)
+        {
+            return Err(bad("description: at most 500 characters"));
+        }
+        Ok(QualifierTarget {
+            policy,
+            algorithm,
+            hashes,
+            n,
+        })
+    }
+
+    /// `credentials/getChallenge` with a `signatureQualifier`: a WebAuthn challenge that
+    /// commits to the qualifier, the hash algorithm, the number of signatures and the hashes.
+    ///
+    /// # Errors
+    /// `invalid_request` (a qualifier not offered), `insufficient_loa`, `activation_failed`
+    /// when the person has no passkey.
+    pub async fn qualifier_challenge(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+        request: &Hashes,
+        request_id: Option<String>,
+    ) -> Result<(String, serde_json::Value), Error> {
+        let ctx = person_ctx(principal, request_id);
+        let result = async {
+            let target = self.qualifier_target(principal, qualifier, request)?;
+            let c = commitment(
+                &qualifier_subject(qualifier),
+                target.algorithm,
+                &target.hashes,
+                target.n,
+            );
+            let (id, options) = self
+                .identity
+                .activation_start(&principal.person, &c, self.now())
+                .await
+                .map_err(|e| match e {
+                    crate::identity::Error::InvalidCredentials => Error::new(
+                        ErrorCode::ActivationFailed,
+                        "this account has no passkey; enrol one first",
+                    ),
+                    other => other.into(),
+                })?;
+            Ok((id, to_json(&options)?))
+        }
+        .await;
+        self.activation_outcome(&ctx, &qualifier_subject(qualifier), result)
+            .await
+    }
+
+    /// `credentials/authorize` with a `signatureQualifier`: checks the caller's level against
+    /// the qualifier's policy and the activation factor, then has the SAM issue a SAD for the
+    /// qualifier (usable only by `signHash` with the same qualifier and no `credentialID`).
+    ///
+    /// # Errors
+    /// `invalid_request`, `insufficient_loa`, `activation_too_weak`, `activation_failed`,
+    /// `code_reused`, `too_many_attempts`.
+    pub async fn authorize_qualifier(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+        request: &Hashes,
+        activation: Activation,
+        request_id: Option<String>,
+    ) -> Result<Sad, Error> {
+        let ctx = person_ctx(principal, request_id);
+        let result = async {
+            let target = self.qualifier_target(principal, qualifier, request)?;
+            let now = UnixTime::from_secs(self.now());
+            let failed = |e: crate::identity::Error| match e {
+                crate::identity::Error::InvalidCredentials => Error::new(
+                    ErrorCode::ActivationFailed,
+                    ErrorCode::ActivationFailed.description(),
+                ),
+                other => other.into(),
+            };
+            let (scal, factor) = match activation {
+                Activation::Totp(code) => {
+                    if target.policy.scal > Scal::Scal1 {
+                        return Err(Error::new(
+                            ErrorCode::ActivationTooWeak,
+                            format!(
+                                "{qualifier} needs a passkey; a one-time code sent by the application is not enough"
+                            ),
+                        ));
+                    }
+                    self.identity
+                        .activation_totp(&principal.person, &code, &ctx, now.as_secs())
+                        .await
+                        .map_err(failed)?;
+                    (Scal::Scal1, ActivationFactor::Totp)
+                }
+                Activation::Passkey {
+                    challenge_id,
+                    assertion,
+                } => {
+                    let assertion = from_json(assertion)?;
+                    let c = commitment(
+                        &qualifier_subject(qualifier),
+                        target.algorithm,
+                        &target.hashes,
+                        target.n,
+                    );
+                    let high = self
+                        .identity
+                        .activation_finish(
+                            &principal.person,
+                            &challenge_id,
+                            &c,
+                            &assertion,
+                            now.as_secs(),
+                        )
+                        .await
+                        .map_err(failed)?;
+                    (
+                        if high { Scal::Scal2 } else { Scal::Scal1 },
+                        ActivationFactor::Webauthn,
+                    )
+                }
+                Activation::Token => {
+                    return Err(Error::new(
+                        ErrorCode::ActivationFailed,
+                        "approving a signatureQualifier needs an activation factor: OTP, or a passkey (challengeID and webauthn)",
+                    ))
+                }
+            };
+            let grant = QualifierGrant {
+                qualifier,
+                policy: &target.policy,
+                person: principal.person,
+                hash_algorithm: target.algorithm,
+                hashes: target.hashes,
+                num_signatures: target.n,
+                loa: principal.loa,
+                scal,
+                factor,
+                label: request.label.clone(),
+            };
+            Ok(self.sam.issue_for_qualifier(&grant, &ctx, now).await?)
+        }
+        .await;
+        self.activation_outcome(&ctx, &qualifier_subject(qualifier), result)
+            .await
+    }
+
+    /// `signatures/signHash` with a `signatureQualifier` and no `credentialID`: the SAM makes
+    /// a key for this operation, has it certified for minutes, signs each hash the SAD covers
+    /// and destroys the key. The signatures come back in the order of the hashes with the
+    /// certificate chain (the new certificate first).
+    ///
+    /// # Errors
+    /// `invalid_request` (no SAD, a qualifier not offered), `insufficient_loa`,
+    /// `unsupported_algorithm`, `invalid_sad`, `sad_expired`, `sad_mismatch`,
+    /// `hash_not_authorized`, `sad_used`, `sad_count_exceeded`.
+    pub async fn sign_hash_short_lived(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+        request: &SignHash,
+        request_id: Option<String>,
+    ) -> Result<ShortLivedSigned, Error> {
+        let ctx = person_ctx(principal, request_id);
+        let prepared = async {
+            let policy = self.qualifier_policy(principal, qualifier)?;
+            let hash = request
+                .hash_algorithm
+                .as_deref()
+                .map(|h| hash_algorithm(Some(h)))
+                .transpose()?;
+            let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, policy.key_algorithm)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::UnsupportedAlgorithm,
+                        format!(
+                            "signAlgo {:?} with this hash algorithm does not fit a {} key",
+                            request.sign_algo,
+                            policy.key_algorithm.as_str()
+                        ),
+                    )
+                })?;
+            let hashes = parse_hashes(&request.hashes, algorithm)?;
+            let sad = request.sad.clone().ok_or_else(|| {
+                bad("SAD: required with signatureQualifier (credentials/authorize with the signatureQualifier gives it)")
+            })?;
+            let owner = owner(&self.store, &principal.person).await?;
+            Ok::<_, Error>((policy, scheme, algorithm, hashes, sad, owner))
+        }
+        .await;
+        let (policy, scheme, algorithm, hashes, sad, owner) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(self
+                    .refuse_signature(&ctx, &qualifier_subject(qualifier), e)
+                    .await)
+            }
+        };
+        let issuer = self.identity.settings().issuer.clone();
+        let signed = self
+            .sam
+            .sign_short_lived(
+                &ShortLivedRequest {
+                    qualifier,
+                    policy: &policy,
+                    owner: &owner,
+                    sad: &sad,
+                    hash_algorithm: algorithm,
+                    hashes,
+                    scheme,
+                    sign_algo: &request.sign_algo,
+                    identity_provider: &issuer,
+                },
+                &self.keys,
+                &ctx,
+                UnixTime::from_secs(self.now()),
+            )
+            .await?;
+        let signatures = if policy.key_algorithm.is_ec() {
+            signed
+                .signatures
+                .iter()
+                .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
+                .collect::<Result<Vec<_>, Error>>()?
+        } else {
+            signed.signatures
+        };
+        let chain = vec![
+            signed.certificate,
+            self.pki.ca_certificate(Ca::Issuing).await?,
+            self.pki.ca_certificate(Ca::Root).await?,
+        ];
+        Ok(ShortLivedSigned { signatures, chain })
+    }
+}
