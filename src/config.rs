@@ -19,6 +19,7 @@
 //!
 //! This module uses nothing else of the crate.
 
+mod clients;
 mod env;
 #[cfg(test)]
 mod tests;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroize;
 
+pub use clients::{ClientAuthMethod, ClientConfig, ClientJwk};
 pub use env::{env_overrides, EnvOverride, ValueKind, ENV_NOT_OVERRIDES};
 
 /// Errors while loading or validating the configuration.
@@ -260,19 +262,6 @@ pub struct IdentityConfig {
     /// Usernames of support operators, who may look up support references on `/support`
     /// with a High login; file only.
     pub operators: Vec<String>,
-}
-
-/// A registered OAuth client.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientConfig {
-    /// Its id.
-    pub client_id: String,
-    /// Exact redirect URIs it may use.
-    pub redirect_uris: Vec<String>,
-    /// The audience of its tokens: absent for a signing client of this service (tokens carry
-    /// the person's id), a relying party's own name otherwise (tokens carry a pairwise `sub`).
-    pub audience: Option<String>,
 }
 
 /// A trusted external issuer of access tokens.
@@ -659,20 +648,7 @@ impl Config {
                 "identity.argon2_memory_kib must be at least 8 per lane".into(),
             ));
         }
-        for c in &self.identity.clients {
-            let bad_uri = c.redirect_uris.iter().any(|u| {
-                !(u.starts_with("https://")
-                    || u.starts_with("http://localhost")
-                    || u.starts_with("http://127.0.0.1"))
-                    || u.contains('#')
-            });
-            if c.client_id.is_empty() || c.redirect_uris.is_empty() || bad_uri {
-                return Err(Error::Invalid(format!(
-                    "identity.clients {:?}: a client id and https (or loopback http) redirect URIs without fragments are required",
-                    c.client_id
-                )));
-            }
-        }
+        clients::validate(&self.identity.clients)?;
         for e in &self.identity.external {
             if e.max_clock_skew_secs > 300
                 || e.issuer.is_empty()

@@ -7,10 +7,10 @@
 //!
 //! | field | struct | use cases |
 //! |---|---|---|
-//! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
-//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance), `signHash`, `signatures/timestamp` |
+//! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, the token and PAR endpoints (client authentication, DPoP), logout, JWKS and the metadata documents |
+//! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke), activation (SAD issuance), `signHash`, `signatures/timestamp`; an organisation's system clients using its seal |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
-//! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
+//! | `orgs` | [`Organisations`] | organisations, members, rights and seals, system clients; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
 //! | `trust` | [`Trust`] | the PKI's public side: CA certificates, CRLs, OCSP, RFC 3161 time-stamps |
 //! | `account` | [`Account`] | a person's own factors and history, the support view |
@@ -33,6 +33,7 @@ mod documents;
 pub mod error;
 mod login;
 mod mandates;
+mod oauth;
 mod orgs;
 mod pdf;
 mod review;
@@ -77,6 +78,13 @@ pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};
+
+pub use crate::identity::client_auth::ClientAssertion;
+pub use crate::identity::dpop::{Presented, Scheme};
+pub use crate::identity::machine::{Machine, SystemClient};
+pub use crate::identity::par::Pushed;
+pub use oauth::TokenRequest;
+pub use orgs::ClientRegistration;
 
 /// The service: one field per use case, and the operations about the whole service. Cheap to
 /// clone.

@@ -16,8 +16,9 @@
 //! login factors), [`login`] (throttling, tokens, OAuth and WebAuthn states), [`credentials`],
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
-//! attorney), [`audit`], [`pki`], and [`tags`] (integrity tags of rows older than the records
-//! key). The statements are bound by the small macros below, so an aggregate reads as its SQL.
+//! attorney), [`audit`], [`pki`], [`tags`] (integrity tags of rows older than the records
+//! key), and [`clients`] (pushed authorization requests, single-use proof ids, system clients
+//! and their rate windows). The statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -94,6 +95,7 @@ macro_rules! select_from {
 
 pub mod audit;
 pub mod cases;
+pub mod clients;
 pub mod credentials;
 pub mod documents;
 pub mod keys;
@@ -108,6 +110,7 @@ pub mod tags;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use cases::{CaseRow, CaseSignatureRow};
+pub use clients::{PushedRequestRow, SystemClientRow};
 pub use credentials::CredentialRow;
 pub use documents::DocumentRow;
 pub use keys::StoredKey;
@@ -346,8 +349,9 @@ impl Store {
 
     /// Deletes what can no longer be used (all before `now`, Unix seconds): ceremony states,
     /// OAuth requests and codes, revoked tokens past their expiry, SAD uses and spends of
-    /// expired SADs, expired enrolment codes and documents, and login throttle rows whose
-    /// lock ended more than a day ago. Answers the rows deleted per table.
+    /// expired SADs, expired enrolment codes and documents, login throttle rows whose lock
+    /// ended more than a day ago, and the clients' expired working data
+    /// ([`Store::prune_clients`]). Answers the rows deleted per table.
     ///
     /// # Errors
     /// Database errors.
@@ -386,6 +390,7 @@ impl Store {
             out.push((table, n));
         }
         out.push(("documents", self.prune_documents(now).await?));
+        out.extend(self.prune_clients(now).await?);
         Ok(out)
     }
 

@@ -20,6 +20,7 @@ use crate::service::{
     Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
 };
 
+pub(super) mod machine;
 pub(super) mod wire;
 
 use wire::{
@@ -80,8 +81,10 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
         auth_type: &["basic", "oauth2code", "oauth2client"],
         oauth2: format!("{base}/idp"),
         oauth2_issuer: state.service.login.issuer(),
+        oauth2_par: format!("{base}/idp/par"),
         asynchronous_operation_mode: false,
         methods: &[
+            "info",
             "auth/login",
             "auth/revoke",
             "credentials/list",

@@ -103,6 +103,12 @@ pub enum ErrorCode {
     MandateInvalid,
     /// A rule of representation outside the rule language or its bounds.
     InvalidRule,
+    /// The client did not authenticate as it is registered (OAuth 2.0 `invalid_client`): an
+    /// unknown client, a missing, forged, expired or replayed `private_key_jwt` assertion.
+    InvalidClient,
+    /// A DPoP proof (RFC 9449) that is missing where needed, malformed, for another request,
+    /// stale, replayed, or signed by another key than the token is bound to.
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -153,6 +159,8 @@ impl ErrorCode {
         Self::InvalidState,
         Self::MandateInvalid,
         Self::InvalidRule,
+        Self::InvalidClient,
+        Self::InvalidDpopProof,
     ];
 
     /// The wire form.
@@ -204,6 +212,8 @@ impl ErrorCode {
             Self::InvalidState => "invalid_state",
             Self::MandateInvalid => "mandate_invalid",
             Self::InvalidRule => "invalid_rule",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 
@@ -251,6 +261,8 @@ impl ErrorCode {
             Self::InvalidState => "Reload the power of attorney to see where it stands: an offer is accepted by the other side, a request approved by the organisation asked, and a refused or revoked one is over for good.",
             Self::MandateInvalid => "Ask the organisation that granted the power of attorney, or your own administrator, for a current one that covers this and is assigned to you.",
             Self::InvalidRule => "Write the rule with role names joined by | (either) and & (together), a count in braces for several signers, e.g. director | board{2} | chair & board{1}.",
+            Self::InvalidClient => "The application did not prove which application it is. Its supplier must register its key with qsign (or with the organisation's administrator) and sign a fresh client assertion for each request.",
+            Self::InvalidDpopProof => "The application must prove, on every request, that it holds the key its access token is bound to: a fresh DPoP proof for this address and method, used once. Contact the application's supplier.",
         }
     }
 
@@ -327,6 +339,8 @@ impl ErrorCode {
                 "The power of attorney is not valid for this: revoked, expired, of another scope, or not yours to use."
             }
             Self::InvalidRule => "The rule of representation is not in the rule language (or is too large).",
+            Self::InvalidClient => "The client's authentication failed: unknown client, or a missing, invalid or reused client assertion.",
+            Self::InvalidDpopProof => "The DPoP proof is missing, invalid, for another request, stale or reused, or signed by another key than the token is bound to.",
         }
     }
 }
@@ -425,6 +439,18 @@ impl From<identity::Error> for Error {
                 message: t.to_string(),
                 detail: Some(format!("{t:?}")),
             },
+            I::Dpop(p) => Self {
+                code: ErrorCode::InvalidDpopProof,
+                message: p.to_string(),
+                detail: Some(format!("{p:?}")),
+            },
+            I::Client(c) => Self {
+                code: ErrorCode::InvalidClient,
+                message: c.to_string(),
+                detail: Some(format!("{c:?}")),
+            },
+            I::InvalidRequest(m) => Self::new(ErrorCode::InvalidRequest, m),
+            I::ClientExists => Self::new(ErrorCode::AlreadyExists, I::ClientExists.to_string()),
             I::Store(e) => e.into(),
             I::Hsm(e) => e.into(),
             other => Self::internal(other.to_string()),
@@ -507,6 +533,8 @@ mod tests {
                 "invalid_state",
                 "mandate_invalid",
                 "invalid_rule",
+                "invalid_client",
+                "invalid_dpop_proof",
             ]
         );
     }

@@ -350,6 +350,8 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::InvalidState => "Genindlæs fuldmagten for at se, hvor den står: et tilbud accepteres af den anden part, en anmodning godkendes af den adspurgte virksomhed, og en afvist eller tilbagekaldt fuldmagt er slut for altid.",
         ErrorCode::MandateInvalid => "Bed virksomheden, der gav fuldmagten, eller din egen administrator om en gældende fuldmagt, der dækker dette og er tildelt dig.",
         ErrorCode::InvalidRule => "Skriv reglen med rollenavne forbundet med | (enten) og & (sammen), et antal i tuborgklammer for flere underskrivere, fx director | board{2} | chair & board{1}.",
+        ErrorCode::InvalidClient => "Programmet kunne ikke bevise, hvilket program det er. Leverandøren skal registrere programmets nøgle hos qsign (eller hos virksomhedens administrator) og underskrive en ny klientpåstand til hver forespørgsel.",
+        ErrorCode::InvalidDpopProof => "Programmet skal ved hver forespørgsel bevise, at det har den nøgle, adgangsbilletten er bundet til: et nyt DPoP-bevis for denne adresse og metode, brugt én gang. Kontakt programmets leverandør.",
     }
 }
 
@@ -403,6 +405,8 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
         "request_made" => ("Right or role asked for", "Ret eller rolle anmodet om"),
         "request_decided" => ("Request decided", "Anmodning afgjort"),
         "member_left" => ("Member left", "Medlem udtrådt"),
+        "client_registered" => ("System client registered", "Systemklient registreret"),
+        "client_removed" => ("System client removed", "Systemklient fjernet"),
         _ => ("", ""),
     };
     if t.lang == "da" {
