@@ -48,6 +48,8 @@ fn main() {
         amr: vec!["pwd".into(), "hwk".into()],
         jti: uuid::Uuid::new_v4().to_string(),
         authorization_details: None,
+        cnf: None,
+        scope: None,
         client_id: None,
     };
     let (input, digest) = token::signing_input(&kid, &claims).unwrap();

@@ -15,8 +15,9 @@ use zeroize::Zeroizing;
 
 use crate::audit::Audit;
 use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::config::{ClientAuthMethod, Config};
 use crate::hsm::{self, softhsm, Hsm, KeyStatus, ServiceKey, TokenStatus};
+use crate::identity::client_auth::ClientAuth;
 use crate::identity::external::ExternalIssuer;
 use crate::identity::loa::LoaPolicy;
 use crate::identity::{self, Identity};
@@ -110,7 +111,7 @@ impl Settings {
                 })?);
         }
         Ok(Self {
-            identity: identity_settings(config),
+            identity: identity_settings(config)?,
             loa: loa_policy(config)?,
             external: external_issuers(config).await?,
             pki: pki_settings(config)?,
@@ -346,18 +347,37 @@ impl HsmSetup {
 }
 
 /// The identity provider settings from the configuration.
-fn identity_settings(config: &Config) -> identity::Settings {
+///
+/// # Errors
+/// A client's key that is no P-256 point.
+fn identity_settings(config: &Config) -> anyhow::Result<identity::Settings> {
     let i = &config.identity;
-    identity::Settings {
-        clients: i
-            .clients
-            .iter()
-            .map(|c| identity::oauth::Client {
-                client_id: c.client_id.clone(),
-                redirect_uris: c.redirect_uris.clone(),
-                audience: c.audience.clone().unwrap_or_else(|| i.audience.clone()),
-            })
-            .collect(),
+    let mut clients = Vec::with_capacity(i.clients.len());
+    for c in &i.clients {
+        let auth = match c.token_endpoint_auth_method {
+            ClientAuthMethod::None => ClientAuth::None,
+            ClientAuthMethod::PrivateKeyJwt => {
+                let mut keys = Vec::with_capacity(c.jwks.len());
+                for jwk in &c.jwks {
+                    let value = serde_json::json!({
+                        "kty": jwk.kty, "crv": jwk.crv, "x": jwk.x, "y": jwk.y,
+                    });
+                    let (key, _) = identity::dpop::public_jwk(&value)
+                        .map_err(|e| anyhow::anyhow!("identity.clients {}: {e}", c.client_id))?;
+                    keys.push(key);
+                }
+                ClientAuth::PrivateKeyJwt(keys)
+            }
+        };
+        clients.push(identity::oauth::Client {
+            client_id: c.client_id.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            audience: c.audience.clone().unwrap_or_else(|| i.audience.clone()),
+            auth,
+        });
+    }
+    Ok(identity::Settings {
+        clients,
         public_url: config.public_url(),
         issuer: i
             .issuer
@@ -372,7 +392,7 @@ fn identity_settings(config: &Config) -> identity::Settings {
         lockout: Duration::from_secs(u64::from(i.lockout_secs)),
         new_factor_delay: Duration::from_secs(u64::from(i.new_factor_delay_secs)),
         enrolment_code_lifetime: Duration::from_secs(u64::from(i.enrolment_code_days) * 86_400),
-    }
+    })
 }
 
 /// The trusted external issuers, with their JWKS read from a file or fetched.

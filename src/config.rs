@@ -20,6 +20,7 @@
 //! This module uses nothing else of the crate.
 
 mod async_signing;
+mod clients;
 mod env;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroize;
 
 pub use async_signing::AsyncSigningConfig;
+pub use clients::{ClientAuthMethod, ClientConfig, ClientJwk};
 pub use env::{env_overrides, EnvOverride, ValueKind, ENV_NOT_OVERRIDES};
 
 /// Errors while loading or validating the configuration.
@@ -268,23 +270,6 @@ pub struct IdentityConfig {
     /// Usernames of support operators, who may look up support references on `/support`
     /// with a High login; file only.
     pub operators: Vec<String>,
-}
-
-/// A registered OAuth client.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientConfig {
-    /// Its id.
-    pub client_id: String,
-    /// Exact redirect URIs it may use.
-    pub redirect_uris: Vec<String>,
-    /// The audience of its tokens: absent for a signing client of this service (tokens carry
-    /// the person's id), a relying party's own name otherwise (tokens carry a pairwise `sub`).
-    pub audience: Option<String>,
-    /// Exact URIs to which the results of its tokens' asynchronous signing requests may be
-    /// sent (CSC `response_uri`); none by default, so no callback is made for it.
-    #[serde(default)]
-    pub response_uris: Vec<String>,
 }
 
 /// A trusted external issuer of access tokens.
@@ -672,20 +657,7 @@ impl Config {
                 "identity.argon2_memory_kib must be at least 8 per lane".into(),
             ));
         }
-        for c in &self.identity.clients {
-            let bad_uri = c.redirect_uris.iter().chain(&c.response_uris).any(|u| {
-                !(u.starts_with("https://")
-                    || u.starts_with("http://localhost")
-                    || u.starts_with("http://127.0.0.1"))
-                    || u.contains('#')
-            });
-            if c.client_id.is_empty() || c.redirect_uris.is_empty() || bad_uri {
-                return Err(Error::Invalid(format!(
-                    "identity.clients {:?}: a client id and https (or loopback http) redirect and response URIs without fragments are required",
-                    c.client_id
-                )));
-            }
-        }
+        clients::validate(&self.identity.clients)?;
         for e in &self.identity.external {
             if e.max_clock_skew_secs > 300
                 || e.issuer.is_empty()

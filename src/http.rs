@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 mod idp;
 mod mandates;
+mod oauth;
 mod ops;
 mod orgs;
 mod page;

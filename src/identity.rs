@@ -9,12 +9,16 @@
 //!
 //! May use `store`, `hsm`, `audit` and `clock`.
 
+pub mod client_auth;
+pub mod dpop;
 pub mod external;
 pub mod factors;
 mod integrity;
 pub mod loa;
 mod login;
+pub mod machine;
 pub mod oauth;
+pub mod par;
 pub mod passkey;
 pub mod token;
 pub mod totp;
@@ -30,10 +34,11 @@ use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use crate::types::PersonId;
+use dpop::{Presented, Scheme};
 pub(crate) use integrity::membership_record;
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
-use token::{Claims, TokenError, Verifier};
+use token::{Claims, Confirmation, TokenError, Verifier};
 
 /// Errors of the identity provider.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,19 @@ pub enum Error {
     /// Internal failures (hashing, encoding).
     #[error("identity internal error: {0}")]
     Internal(String),
+    /// A DPoP proof refused.
+    #[error(transparent)]
+    Dpop(#[from] dpop::ProofError),
+    /// A client's authentication refused.
+    #[error(transparent)]
+    Client(#[from] client_auth::ClientError),
+    /// A request whose parameters do not fit (a pushed authorization request, a client's
+    /// registration).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A client id that is taken.
+    #[error("a client with this id exists already")]
+    ClientExists,
 }
 
 /// Password hashes computed at once (each takes the argon2 memory cost).
@@ -132,6 +150,24 @@ pub struct Issued {
     pub expires_in: u64,
     /// The level reached.
     pub loa: Loa,
+    /// Whether the token is bound to a DPoP key (token type `DPoP`, else `Bearer`).
+    pub bound: bool,
+    /// Its CSC scope: `service` or `credential`.
+    pub scope: String,
+}
+
+/// What a token carries beside its subject, audience and level: when the person authenticated,
+/// what they approved (RFC 9396), and the DPoP key it is bound to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TokenGrant {
+    /// When the person authenticated, Unix seconds.
+    pub auth_time: i64,
+    /// The approved `authorization_details`, which make the token a `credential` one.
+    pub details: Option<serde_json::Value>,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to.
+    pub jkt: Option<String>,
+    /// The registered OAuth client of the authorization-code flow the token is for.
+    pub client_id: Option<String>,
 }
 
 /// A verified caller.
@@ -504,15 +540,12 @@ impl Identity {
         now: i64,
     ) -> Result<Issued, Error> {
         let audience = self.settings.audience.clone();
-        self.issue_token(
-            person.to_string(),
-            audience,
-            loa,
-            factors,
-            (auth_time, None, None),
-            now,
-        )
-        .await
+        let grant = TokenGrant {
+            auth_time,
+            ..TokenGrant::default()
+        };
+        self.issue_token(person.to_string(), audience, loa, factors, grant, now)
+            .await
     }
 
     /// Issues an access token with a given subject and audience; the last tuple is when the
@@ -523,10 +556,22 @@ impl Identity {
         aud: String,
         loa: Loa,
         factors: &BTreeSet<Factor>,
-        (auth_time, details, client_id): (i64, Option<serde_json::Value>, Option<String>),
+        grant: TokenGrant,
         now: i64,
     ) -> Result<Issued, Error> {
         let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
+        let TokenGrant {
+            auth_time,
+            details,
+            jkt,
+            client_id,
+        } = grant;
+        // CSC scopes: an approval of documents is a `credential` token, a login a `service` one.
+        let scope = if details.is_some() {
+            "credential"
+        } else {
+            "service"
+        };
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             sub,
@@ -539,8 +584,15 @@ impl Identity {
             amr: factors.iter().map(|f| f.amr().to_owned()).collect(),
             jti: uuid::Uuid::new_v4().to_string(),
             authorization_details: details,
+            cnf: jkt.map(|jkt| Confirmation { jkt }),
+            scope: Some(scope.to_owned()),
             client_id,
         };
+        self.sign_token(&claims, loa).await
+    }
+
+    /// Signs claims as an access token with the IdP key in the HSM.
+    pub(crate) async fn sign_token(&self, claims: &Claims, loa: Loa) -> Result<Issued, Error> {
         // The key id comes from the verifier, read from the HSM once per process.
         let verifier = self.verifier().await?;
         let kid = verifier
@@ -549,7 +601,7 @@ impl Identity {
             .map(|(kid, _)| kid.as_str())
             .ok_or(TokenError::UnknownKey)?;
         let (input, digest) =
-            token::signing_input(kid, &claims).map_err(|e| Error::Internal(e.to_string()))?;
+            token::signing_input(kid, claims).map_err(|e| Error::Internal(e.to_string()))?;
         let raw = self
             .hsm
             .sign(
@@ -560,8 +612,10 @@ impl Identity {
             .await?;
         Ok(Issued {
             access_token: token::assemble(&input, &raw),
-            expires_in: lifetime.unsigned_abs(),
+            expires_in: claims.exp.saturating_sub(claims.iat).unsigned_abs(),
             loa,
+            bound: claims.cnf.is_some(),
+            scope: claims.scope.clone().unwrap_or_default(),
         })
     }
 
@@ -586,17 +640,43 @@ impl Identity {
         })
     }
 
-    /// Verifies an access token: signature and claims, not revoked, person still active.
+    /// Verifies an access token presented as a bearer token without a proof (a session
+    /// cookie): as [`Identity::authenticate_request`], so a DPoP-bound token is refused.
     ///
     /// # Errors
-    /// [`Error::Token`]; store and HSM failures.
+    /// As [`Identity::authenticate_request`].
     pub async fn authenticate(&self, token: &str, now: i64) -> Result<Principal, Error> {
+        self.authenticate_request(&Presented::bearer(token), now)
+            .await
+    }
+
+    /// Verifies an access token as a request presents it: signature and claims, a person's
+    /// (not a system client's), its DPoP binding (a bound token only with the `DPoP` scheme and
+    /// a fresh proof of its key for this request, [`dpop`]), not revoked, person still active.
+    ///
+    /// # Errors
+    /// [`Error::Token`], [`Error::Dpop`]; store and HSM failures.
+    pub async fn authenticate_request(
+        &self,
+        presented: &Presented<'_>,
+        now: i64,
+    ) -> Result<Principal, Error> {
+        let token = presented.token;
         let issuer = token::unverified_issuer(token).ok_or(TokenError::Malformed)?;
         if issuer != self.settings.issuer {
+            // External issuers' tokens are bearer tokens here.
+            if presented.scheme == Scheme::Dpop {
+                return Err(TokenError::NotBound.into());
+            }
             return self.authenticate_external(&issuer, token, now).await;
         }
         let verifier = self.verifier().await?;
         let (claims, loa) = self.verified.verify(&verifier, token, now)?;
+        if claims.client_id.is_some() {
+            return Err(TokenError::ClientToken.into());
+        }
+        let jkt = claims.cnf.as_ref().map(|c| c.jkt.as_str());
+        self.check_binding(jkt, presented, now).await?;
         if !self.store.token_usable(&claims.jti, &claims.sub).await? {
             return Err(TokenError::Revoked.into());
         }
@@ -611,98 +691,6 @@ impl Identity {
             authorization_details: claims.authorization_details,
             external: false,
             client_id: claims.client_id,
-        })
-    }
-
-    /// A token of a trusted external issuer; the person is provisioned on first use.
-    async fn authenticate_external(
-        &self,
-        issuer: &str,
-        token: &str,
-        now: i64,
-    ) -> Result<Principal, Error> {
-        let trusted = self
-            .externals
-            .iter()
-            .find(|e| e.issuer == issuer)
-            .ok_or(TokenError::Issuer)?;
-        let claims = trusted.verify(token, now)?;
-        if self.store.token_revoked(&claims.jti).await? {
-            return Err(TokenError::Revoked.into());
-        }
-        let (person, mac) = match self.store.external_person(issuer, &claims.sub).await? {
-            Some(found) => found,
-            None => {
-                let id = PersonId::random();
-                let row = PersonRow {
-                    id: id.to_string(),
-                    username: format!("external-{}", id.as_uuid().simple()),
-                    given_name: claims.given_name.clone().unwrap_or_default(),
-                    family_name: claims.family_name.clone().unwrap_or_default(),
-                    status: "active".into(),
-                    // No password can match this: external persons log in at their issuer.
-                    password_hash: "!".into(),
-                    totp_secret: None,
-                    totp_last_step: None,
-                    created_at: now,
-                    password_mac: None,
-                };
-                let mac = self
-                    .hsm
-                    .tag_record(&hsm::Record::ExternalSubject {
-                        issuer,
-                        subject: &claims.sub,
-                        person: &row.id,
-                    })
-                    .await?;
-                let provisioned = self
-                    .store
-                    .provision_external(issuer, &claims.sub, &row, &mac)
-                    .await?;
-                let action = format!("person provisioned from external issuer {issuer}");
-                self.audit
-                    .record(
-                        &Context::system().entry(
-                            Some(format!("person:{}", provisioned.0)),
-                            Event::AdminAction { action },
-                        ),
-                        now * 1000,
-                    )
-                    .await?;
-                provisioned
-            }
-        };
-        // The mapping must be the service's own: a database writer who maps their subject at a
-        // trusted issuer to someone else's person gets nothing.
-        let intact = self
-            .hsm
-            .record_intact(
-                hsm::Record::ExternalSubject {
-                    issuer,
-                    subject: &claims.sub,
-                    person: &person,
-                },
-                mac.as_deref(),
-            )
-            .await?;
-        if !intact {
-            return Err(TokenError::Revoked.into());
-        }
-        let row = self.store.person_by_id(&person).await?;
-        if row.is_none_or(|p| p.status != "active") {
-            return Err(TokenError::Revoked.into());
-        }
-        let person = PersonId::parse(&person).map_err(|_| TokenError::Malformed)?;
-        Ok(Principal {
-            person,
-            loa: claims.loa,
-            amr: vec!["ext".into()],
-            jti: claims.jti,
-            exp: claims.exp,
-            auth_time: claims.auth_time,
-            authorization_details: claims.authorization_details,
-            external: true,
-            client_id: None,
         })
     }
 

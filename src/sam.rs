@@ -338,6 +338,14 @@ fn signer(ctx: &Context, credential: &Credential) -> PersonId {
     }
 }
 
+/// The system client acting, when a machine uses an organisation's seal: a SAD names it too.
+fn client(ctx: &Context) -> Option<&str> {
+    match &ctx.actor {
+        crate::audit::Actor::Client(id) => Some(id.as_str()),
+        _ => None,
+    }
+}
+
 /// The signature activation module.
 #[derive(Debug, Clone)]
 pub struct Sam {
@@ -400,6 +408,7 @@ impl Sam {
             exp: now.plus_secs(self.lifetime),
             loa: grant.loa.uri().to_owned(),
             scal: grant.scal.csc().to_owned(),
+            cli: client(ctx).map(str::to_owned),
         };
         let (kid, _) = self.key().await?;
         let (input, digest) = token::signing_input(kid, &claims)
@@ -580,7 +589,10 @@ impl Sam {
         if now >= claims.exp {
             return fail(Error::Expired);
         }
-        if claims.sub != signer(ctx, credential) || claims.cred != credential.id {
+        if claims.sub != signer(ctx, credential)
+            || claims.cred != credential.id
+            || claims.cli.as_deref() != client(ctx)
+        {
             return fail(Error::NotYours);
         }
         let policy = &credential.policy;

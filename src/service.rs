@@ -7,11 +7,11 @@
 //!
 //! | field | struct | use cases |
 //! |---|---|---|
-//! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, logout, JWKS and discovery |
+//! | `login` | [`Logins`] | the identity provider: password and passkey logins, step-ups, the OAuth authorization-code flow, the token endpoint's PAR, DPoP, private_key_jwt and client credentials, logout, JWKS and discovery |
 //! | `signing` | [`Signing`] | credentials (listing, info, suspend, resume, revoke, create, delete), activation (SAD issuance, also approved on the person's phone, also for a signature qualifier, and extending a transaction), `signHash` (also under a short-lived certificate), `signatures/timestamp` |
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
 //! | `operations` | [`Operations`] | asynchronous `signHash` and `signDoc` (CSC `operationMode` "A"), `signPolling`, callbacks |
-//! | `orgs` | [`Organisations`] | organisations, members, rights and seals; powers of attorney between them |
+//! | `orgs` | [`Organisations`] | organisations, members, rights and seals, system clients; powers of attorney between them |
 //! | `validation` | [`Validation`] | validating signed files |
 //! | `trust` | [`Trust`] | the PKI's public side: CA certificates, CRLs, OCSP, RFC 3161 time-stamps |
 //! | `account` | [`Account`] | a person's own factors and history, the support view |
@@ -36,6 +36,7 @@ pub mod error;
 mod lifecycle;
 mod login;
 mod mandates;
+mod oauth;
 mod operations;
 mod orgs;
 mod pdf;
@@ -83,6 +84,13 @@ pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, ShortLivedSigned, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};
+
+pub use crate::identity::client_auth::ClientAssertion;
+pub use crate::identity::dpop::{Presented, Scheme};
+pub use crate::identity::machine::{Machine, SystemClient};
+pub use crate::identity::par::Pushed;
+pub use oauth::TokenRequest;
+pub use orgs::ClientRegistration;
 
 /// The service: one field per use case, and the operations about the whole service. Cheap to
 /// clone.

@@ -17,9 +17,10 @@
 //! [`sad`] (signature activation uses), [`documents`], [`cases`] (signing cases), [`orgs`],
 //! [`roles`] (rules of representation, members' roles and requests), [`mandates`] (powers of
 //! attorney), [`lifecycle`] (deleted credentials), [`audit`], [`pki`], [`tags`] (integrity tags
-//! of rows older than the records key), [`approvals`] (approval requests on the person's phone)
-//! and [`operations`] (asynchronous signing operations and their results). The statements are
-//! bound by the small macros below, so an aggregate reads as its SQL.
+//! of rows older than the records key), [`approvals`] (approval requests on the person's phone),
+//! [`operations`] (asynchronous signing operations and their results) and [`clients`] (pushed
+//! authorization requests, single-use proof ids, system clients and their rate windows). The
+//! statements are bound by the small macros below, so an aggregate reads as its SQL.
 //!
 //! Uses nothing else of the crate.
 
@@ -97,6 +98,7 @@ macro_rules! select_from {
 pub mod approvals;
 pub mod audit;
 pub mod cases;
+pub mod clients;
 pub mod credentials;
 pub mod documents;
 pub mod keys;
@@ -114,6 +116,7 @@ pub mod tags;
 pub use approvals::ApprovalRow;
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use cases::{CaseRow, CaseSignatureRow};
+pub use clients::{PushedRequestRow, SystemClientRow};
 pub use credentials::CredentialRow;
 pub use documents::DocumentRow;
 pub use keys::StoredKey;
@@ -354,8 +357,9 @@ impl Store {
     /// Deletes what can no longer be used (all before `now`, Unix seconds): ceremony states,
     /// OAuth requests and codes, revoked tokens past their expiry, SAD uses and spends of
     /// expired SADs, expired enrolment codes, asynchronous operations and documents, login
-    /// throttle rows whose lock ended more than a day ago, and approval requests whose time and
-    /// SAD both ended. Answers the rows deleted per table.
+    /// throttle rows whose lock ended more than a day ago, approval requests whose time and SAD
+    /// both ended, and the clients' expired working data ([`Store::prune_clients`]). Answers the
+    /// rows deleted per table.
     ///
     /// # Errors
     /// Database errors.
@@ -399,6 +403,7 @@ impl Store {
         }
         out.push(("documents", self.prune_documents(now).await?));
         out.push(("approval_requests", self.prune_approvals(now).await?));
+        out.extend(self.prune_clients(now).await?);
         Ok(out)
     }
 

@@ -333,11 +333,20 @@ pub enum ActivationFactor {
     External,
     /// A TOTP code sent by the client.
     Totp,
+    /// An organisation's system client, authenticated by its own key (`private_key_jwt`), using
+    /// the organisation's seal with no person involved (SCAL1).
+    Client,
 }
 
 impl ActivationFactor {
     /// Every factor.
-    pub const ALL: [Self; 4] = [Self::Webauthn, Self::Oauth, Self::External, Self::Totp];
+    pub const ALL: [Self; 5] = [
+        Self::Webauthn,
+        Self::Oauth,
+        Self::External,
+        Self::Totp,
+        Self::Client,
+    ];
 
     /// The stable name, as the audit records carry it.
     #[must_use]
@@ -347,6 +356,7 @@ impl ActivationFactor {
             Self::Oauth => "oauth",
             Self::External => "external",
             Self::Totp => "totp",
+            Self::Client => "client",
         }
     }
 }
@@ -431,7 +441,7 @@ mod tests {
     #[test]
     fn activation_factor_names_round_trip() {
         let names: Vec<&str> = ActivationFactor::ALL.iter().map(|f| f.as_str()).collect();
-        assert_eq!(names, ["webauthn", "oauth", "external", "totp"]);
+        assert_eq!(names, ["webauthn", "oauth", "external", "totp", "client"]);
         for f in ActivationFactor::ALL {
             assert_eq!(f.as_str().parse::<ActivationFactor>(), Ok(f));
             assert_eq!(f.to_string(), f.as_str());

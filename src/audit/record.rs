@@ -20,16 +20,19 @@ pub enum Actor {
     System,
     /// An anonymous client of a public endpoint (TSA, OCSP, validation).
     Anonymous,
+    /// An organisation's system client, by its client id (a machine using the seal).
+    Client(String),
 }
 
 impl Actor {
-    /// The indexed text form: `person:<uuid>`, `system`, `anonymous`.
+    /// The indexed text form: `person:<uuid>`, `system`, `anonymous`, `client:<id>`.
     #[must_use]
     pub fn key(&self) -> String {
         match self {
             Self::Person(id) => format!("person:{id}"),
             Self::System => "system".to_owned(),
             Self::Anonymous => "anonymous".to_owned(),
+            Self::Client(id) => format!("client:{id}"),
         }
     }
 }
@@ -462,6 +465,26 @@ pub enum Event {
         /// The last attempt's outcome (`HTTP 204`, `timed out`, `connection failed`, ...).
         outcome: String,
     },
+    /// An administrator registered a system client for the organisation's seal.
+    ClientRegistered {
+        /// CVR number.
+        cvr: String,
+        /// The client id.
+        client: String,
+        /// The RFC 7638 thumbprint of its key.
+        jkt: String,
+        /// Most signatures per authorization.
+        max_signatures_per_authorization: u32,
+        /// Most authorizations per minute.
+        authorizations_per_minute: u32,
+    },
+    /// An administrator removed a system client.
+    ClientRemoved {
+        /// CVR number.
+        cvr: String,
+        /// The client id.
+        client: String,
+    },
 }
 
 /// The parties of a power of attorney, as its events record them. In an [`Event`] its fields
@@ -550,6 +573,15 @@ impl Context {
     pub fn anonymous(request_id: Option<String>) -> Self {
         Self {
             actor: Actor::Anonymous,
+            request_id,
+        }
+    }
+
+    /// An organisation's system client acting under a request.
+    #[must_use]
+    pub fn client(client_id: String, request_id: Option<String>) -> Self {
+        Self {
+            actor: Actor::Client(client_id),
             request_id,
         }
     }

@@ -171,6 +171,20 @@ pub enum Record<'a> {
         /// Person id.
         person: &'a str,
     },
+    /// An organisation's system client: the key that may use the organisation's seal, and
+    /// how much.
+    SystemClient {
+        /// Client id.
+        client_id: &'a str,
+        /// CVR number.
+        cvr: &'a str,
+        /// Its public key (JWK, JSON).
+        jwk: &'a str,
+        /// Most signatures per authorization.
+        max_per_authorization: i64,
+        /// Most authorizations per minute.
+        per_minute: i64,
+    },
 }
 
 impl Record<'_> {
@@ -335,6 +349,22 @@ impl Record<'_> {
             Self::MandateAssignment { mandate, person } => {
                 ("mandate-assignment", vec![mandate.into(), person.into()])
             }
+            Self::SystemClient {
+                client_id,
+                cvr,
+                jwk,
+                max_per_authorization,
+                per_minute,
+            } => (
+                "system-client",
+                vec![
+                    client_id.into(),
+                    cvr.into(),
+                    jwk.into(),
+                    max_per_authorization.to_be_bytes().to_vec(),
+                    per_minute.to_be_bytes().to_vec(),
+                ],
+            ),
         };
         let mut out = b"qsign-record-v1\0".to_vec();
         out.extend_from_slice(purpose.as_bytes());
@@ -421,6 +451,7 @@ impl Record<'_> {
             Self::MandateAssignment { .. } => "mandate assignment",
             Self::Role { .. } => "role",
             Self::Rule { .. } => "rule",
+            Self::SystemClient { .. } => "system client",
         }
     }
 }

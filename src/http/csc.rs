@@ -24,6 +24,7 @@ use crate::service::{
 
 pub(super) mod asynchronous;
 pub(super) mod lifecycle;
+pub(super) mod machine;
 pub(super) mod oob;
 pub(super) mod wire;
 
@@ -85,8 +86,10 @@ pub async fn info(State(state): State<AppState>) -> Json<InfoResponse> {
         auth_type: &["basic", "oauth2code", "oauth2client"],
         oauth2: format!("{base}/idp"),
         oauth2_issuer: state.service.login.issuer(),
+        oauth2_par: format!("{base}/idp/par"),
         asynchronous_operation_mode: true,
         methods: &[
+            "info",
             "auth/login",
             "auth/revoke",
             "credentials/list",

@@ -53,7 +53,9 @@ pub fn status(code: ErrorCode) -> StatusCode {
         ErrorCode::TooManyAttempts | ErrorCode::QuotaExceeded | ErrorCode::RateLimited => {
             StatusCode::TOO_MANY_REQUESTS
         }
-        ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidToken | ErrorCode::InvalidClient | ErrorCode::InvalidDpopProof => {
+            StatusCode::UNAUTHORIZED
+        }
         ErrorCode::AlreadyExists | ErrorCode::InvalidState => StatusCode::CONFLICT,
         ErrorCode::InsufficientLoa => StatusCode::FORBIDDEN,
         ErrorCode::CredentialNotFound => StatusCode::NOT_FOUND,
@@ -195,6 +197,13 @@ pub async fn envelope(State(state): State<AppState>, request: Request, next: Nex
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            // RFC 9449 §7.1: the challenge of the DPoP scheme, with the algorithms accepted.
+            if info.code == ErrorCode::InvalidDpopProof {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("DPoP error=\"invalid_dpop_proof\", algs=\"ES256\""),
                 );
             }
             headers.remove(header::CONTENT_LENGTH);

@@ -15,9 +15,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::router::{AppState, RequestId};
-use crate::service::{Error, ErrorCode, Principal};
+use crate::service::{Error, ErrorCode, Machine, Presented, Principal, Scheme};
 
-/// The caller, from `Authorization: Bearer <access token>`; anything else is `invalid_token`.
+/// The caller, from `Authorization: Bearer <access token>`, or `Authorization: DPoP <access
+/// token>` with a `DPoP` proof for a DPoP-bound token (RFC 9449); anything else is
+/// `invalid_token` (or `invalid_dpop_proof`).
 #[derive(Debug, Clone)]
 pub struct Bearer(pub Principal);
 
@@ -25,18 +27,12 @@ impl FromRequestParts<AppState> for Bearer {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                Error::new(ErrorCode::InvalidToken, "a bearer access token is required")
-            })?;
-        let principal = state.service.login.authenticate(token.trim()).await?;
+        let presentation = Presentation::of(parts, state)?;
+        let principal = state
+            .service
+            .login
+            .authenticate_request(&presentation.presented())
+            .await?;
         // A token that carries an approval (RFC 9396 `authorization_details`) is for signing
         // what was approved, not a general login: only the CSC credential and signature calls
         // take it.
@@ -68,6 +64,107 @@ impl<S: FromRef<AppState> + Send> FromRequestParts<AppState> for Caller<S> {
             .map_err(IntoResponse::into_response)?;
         Ok(Self(S::from_ref(state), principal, request_id))
     }
+}
+
+/// An authenticated call by an organisation's system client to the use case `S`: the use
+/// case, the client (its access token as [`Presentation`] gives it, DPoP included) and the
+/// request id.
+#[derive(Debug, Clone)]
+pub struct ClientCaller<S>(pub S, pub Machine, pub Option<String>);
+
+impl<S: FromRef<AppState> + Send> FromRequestParts<AppState> for ClientCaller<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let request_id = request_id(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let presentation = Presentation::of(parts, state).map_err(IntoResponse::into_response)?;
+        let machine = state
+            .service
+            .login
+            .authenticate_machine(&presentation.presented())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(S::from_ref(state), machine, request_id))
+    }
+}
+
+/// A request's access token as it was presented: the scheme (`Bearer` or `DPoP`), the token,
+/// the `DPoP` proof header (at most one), and the method and URL a proof must name (the
+/// public URL and the path: what the client called, whatever proxies stand between).
+#[derive(Debug, Clone)]
+pub(super) struct Presentation {
+    scheme: Scheme,
+    token: String,
+    proof: Option<String>,
+    method: String,
+    url: String,
+}
+
+impl Presentation {
+    /// The presentation of a request.
+    ///
+    /// # Errors
+    /// `invalid_token` without a bearer or DPoP token, `invalid_dpop_proof` for several or
+    /// unreadable `DPoP` headers.
+    pub(super) fn of(parts: &Parts, state: &AppState) -> Result<Self, Error> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let (scheme, token) = match header.split_once(' ') {
+            Some((name, token)) if name.eq_ignore_ascii_case("bearer") => (Scheme::Bearer, token),
+            Some((name, token)) if name.eq_ignore_ascii_case("dpop") => (Scheme::Dpop, token),
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::InvalidToken,
+                    "a bearer or DPoP access token is required",
+                ))
+            }
+        };
+        Ok(Self {
+            scheme,
+            token: token.trim().to_owned(),
+            proof: dpop_proof(&parts.headers)?,
+            method: parts.method.as_str().to_owned(),
+            url: format!("{}{}", state.config.public_url(), parts.uri.path()),
+        })
+    }
+
+    /// The token as the service checks it.
+    pub(super) fn presented(&self) -> Presented<'_> {
+        Presented {
+            token: &self.token,
+            scheme: self.scheme,
+            proof: self.proof.as_deref(),
+            method: &self.method,
+            url: &self.url,
+        }
+    }
+}
+
+/// The request's `DPoP` proof header, if it has one (RFC 9449 §4.3: exactly one).
+///
+/// # Errors
+/// `invalid_dpop_proof` for several, or one that is not text.
+pub(super) fn dpop_proof(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let mut values = headers.get_all("dpop").iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidDpopProof,
+            "a request carries one DPoP proof at most",
+        ));
+    }
+    first
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| Error::new(ErrorCode::InvalidDpopProof, "the DPoP header is not text"))
+        })
+        .transpose()
 }
 
 /// Where a login comes from, for its throttling and audit records: the caller's source

@@ -1,5 +1,6 @@
-//! Identity provider endpoints: OpenID discovery, JWKS, the token endpoint (password grant, an
-//! extension for scripted clients), logout, and the caller's own history.
+//! Identity provider endpoints: OpenID discovery, JWKS, the token endpoint (authorization
+//! code, client credentials, and the password grant, an extension for scripted clients; DPoP
+//! proofs and client assertions beside them), logout, and the caller's own history.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use super::page;
 use super::router::AppState;
 use super::wire::{Ceremony, Location};
 use crate::service::AuthorizeOutcome;
-use crate::service::{Account, Error, ErrorCode, Logins};
+use crate::service::{Account, Error, Logins};
 
 /// `GET /.well-known/openid-configuration`
 pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
@@ -23,20 +24,6 @@ pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /idp/jwks`
 pub async fn jwks(State(login): State<Arc<Logins>>) -> Result<impl IntoResponse, Error> {
     Ok(Json(login.jwks().await?))
-}
-
-/// The token request (RFC 6749 §4.1.3 and §4.3, form-encoded), with `otp` as qsign's
-/// extension of the password grant.
-#[derive(Debug, Deserialize)]
-pub struct TokenRequest {
-    grant_type: String,
-    username: Option<String>,
-    password: Option<String>,
-    otp: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    client_id: Option<String>,
-    code_verifier: Option<String>,
 }
 
 /// `GET /idp/authorize`: the login page of the authorization-code flow.
@@ -150,44 +137,25 @@ fn redirect(location: &str) -> axum::response::Response {
     }
 }
 
-/// `POST /idp/token`
+/// `POST /idp/token`: the grant of the form ([`crate::service::TokenRequest`]); a `DPoP`
+/// proof header binds the token to the proof's key (token type `DPoP`).
 pub async fn token(
-    State(login): State<Arc<Logins>>,
+    State(state): State<AppState>,
     Origin(source, request_id): Origin,
-    Form(request): Form<TokenRequest>,
+    headers: axum::http::HeaderMap,
+    Form(request): Form<crate::service::TokenRequest>,
 ) -> Result<impl IntoResponse, Error> {
-    if request.grant_type == "authorization_code" {
-        let (Some(code), Some(redirect_uri), Some(client_id), Some(verifier)) = (
-            request.code,
-            request.redirect_uri,
-            request.client_id,
-            request.code_verifier,
-        ) else {
-            return Err(Error::new(
-                ErrorCode::InvalidRequest,
-                "code, redirect_uri, client_id and code_verifier are required",
-            ));
-        };
-        let issued = login
-            .exchange_code(&code, &client_id, &redirect_uri, &verifier)
-            .await?;
-        return Ok(token_reply(&issued));
-    }
-    if request.grant_type != "password" {
-        return Err(Error::new(
-            ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code or password",
-        ));
-    }
-    let (Some(username), Some(password)) = (request.username, request.password) else {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            "username and password are required",
-        ));
-    };
-    let otp = request.otp.as_deref();
-    let issued = login
-        .password_grant(&username, &password, otp, source, request_id)
+    let proof = super::extract::dpop_proof(&headers)?;
+    let issued = state
+        .service
+        .login
+        .token(
+            &request,
+            proof.as_deref(),
+            &state.config.public_url(),
+            source,
+            request_id,
+        )
         .await?;
     Ok(token_reply(&issued))
 }
@@ -246,20 +214,23 @@ pub struct History {
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     access_token: String,
-    /// `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to a DPoP key (RFC 9449 §5).
     token_type: &'static str,
     /// Seconds.
     expires_in: u64,
     /// The level reached (URI).
     acr: &'static str,
+    /// The CSC scope: `service`, or `credential` for an approval.
+    scope: String,
 }
 
 fn token_reply(issued: &crate::service::Issued) -> Json<TokenResponse> {
     Json(TokenResponse {
         access_token: issued.access_token.clone(),
-        token_type: "Bearer",
+        token_type: if issued.bound { "DPoP" } else { "Bearer" },
         expires_in: issued.expires_in,
         acr: issued.loa.uri(),
+        scope: issued.scope.clone(),
     })
 }
 
@@ -371,9 +342,10 @@ mod samples {
     response_samples! {
         TokenResponse => [TokenResponse {
             access_token: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into(),
-            token_type: "Bearer",
+            token_type: "DPoP",
             expires_in: 3600,
             acr: "https://data.gov.dk/concept/core/nsis/loa/Substantial",
+            scope: "service".into(),
         }];
         History => [History {
             person: "2c8e7f4e-6f0b-4d8e-9d43-5b7c1e0f9a21".into(),

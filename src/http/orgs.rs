@@ -4,6 +4,7 @@
 //! ([`bulk`]).
 
 pub(super) mod bulk;
+pub(super) mod clients;
 pub(super) mod own;
 pub(super) mod roles;
 

@@ -13,7 +13,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::{
-    cases, credentials, csc, documents, error, idp, mandates, ops, orgs, pki, validate, web,
+    cases, credentials, csc, documents, error, idp, mandates, oauth, ops, orgs, pki, validate, web,
 };
 use crate::config::Config;
 use crate::service::Service;
@@ -78,10 +78,17 @@ pub fn router(state: AppState) -> Router {
         permits: Arc::new(tokio::sync::Semaphore::new(http.max_in_flight)),
         wait: Duration::from_secs(http.queue_timeout_secs),
     };
-    let api = route_table! { csc_routes(csc_routes(Router::new(), "v2"), "v1");
+    // A system client's token goes to the seal calls for machines (layered on the CSC routes
+    // only: a route added below does not pass through it).
+    let csc_api = csc_routes(csc_routes(Router::new(), "v2"), "v1").layer(
+        middleware::from_fn_with_state(state.clone(), csc::machine::dispatch),
+    );
+    let api = route_table! { csc_api;
         "/metrics" => get(ops::metrics),
         "/openapi.json" => get(ops::openapi),
         "/.well-known/openid-configuration" => get(idp::discovery),
+        "/.well-known/oauth-authorization-server" => get(oauth::metadata),
+        "/idp/par" => post(oauth::par),
         "/idp/jwks" => get(idp::jwks),
         "/idp/token" => post(idp::token),
         "/idp/authorize" => get(idp::authorize).post(idp::authorize_submit),
@@ -108,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         "/v1/orgs/{cvr}/members/{person}" => delete(orgs::remove),
         "/v1/orgs/{cvr}/seal" => post(orgs::seal),
         "/v1/orgs/{cvr}/audit" => get(orgs::audit),
+        "/v1/orgs/{cvr}/clients" => get(orgs::clients::list).post(orgs::clients::register),
+        "/v1/orgs/{cvr}/clients/{id}" => delete(orgs::clients::remove),
         "/v1/orgs/{cvr}/cases/{id}" => get(cases::get),
         "/v1/orgs/{cvr}/cases/{id}/document" => get(cases::document),
         "/v1/orgs/{cvr}/cases/{id}/signature" => get(cases::signature),

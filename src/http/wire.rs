@@ -359,7 +359,9 @@ mod tests {
 
     use super::check::{compare, documented, request_shape, response_shape, Shape, Side};
     use super::{Ceremony, Location};
-    use crate::http::{cases, credentials, csc, documents, idp, mandates, ops, orgs, validate};
+    use crate::http::{
+        cases, credentials, csc, documents, idp, mandates, oauth, ops, orgs, validate,
+    };
 
     response_samples! {
         Ceremony => [Ceremony { state: "d6c1c0e4".into(), options: json!({}) }];
@@ -414,6 +416,8 @@ mod tests {
             get "/healthz" - 200 [ops::Health],
             get "/readyz" - 200 [ops::Ready],
             get "/.well-known/openid-configuration" - 200 {},
+            get "/.well-known/oauth-authorization-server" - 200 {},
+            post "/idp/par" - 201 [oauth::ParResponse],
             get "/idp/jwks" - 200 {},
             post "/idp/token" - 200 [idp::TokenResponse],
             post "/idp/authorize/passkey/start" [idp::PageStart] 200 [Ceremony],
@@ -438,6 +442,10 @@ mod tests {
             post "/v1/orgs/{cvr}/members/{person}/rights" [orgs::RightRequest] 204 -,
             post "/v1/orgs/{cvr}/seal" - 200 [orgs::Seal],
             get "/v1/orgs/{cvr}/audit" - 200 [orgs::AuditRecords],
+            post "/v1/orgs/{cvr}/clients" [orgs::clients::ClientRequest]
+                201 [orgs::clients::Client],
+            get "/v1/orgs/{cvr}/clients" - 200 [orgs::clients::Clients],
+            delete "/v1/orgs/{cvr}/clients/{id}" - 204 -,
             post "/v1/orgs/{cvr}/cases" - 201 [cases::Case],
             get "/v1/orgs/{cvr}/cases" - 200 [cases::Cases],
             get "/v1/orgs/{cvr}/cases/{id}" - 200 [cases::Case],

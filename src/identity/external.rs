@@ -7,6 +7,11 @@ use base64::Engine as _;
 
 use super::loa::Loa;
 use super::token::{verified_payload, TokenError};
+use super::{Error, Identity, Principal};
+use crate::audit::{Context, Event};
+use crate::hsm;
+use crate::store::PersonRow;
+use crate::types::PersonId;
 
 /// One trusted issuer.
 #[derive(Debug, Clone)]
@@ -183,6 +188,100 @@ impl ExternalIssuer {
                 .get("authorization_details")
                 .filter(|v| !v.is_null())
                 .cloned(),
+        })
+    }
+}
+
+impl Identity {
+    /// A token of a trusted external issuer; the person is provisioned on first use.
+    pub(super) async fn authenticate_external(
+        &self,
+        issuer: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<Principal, Error> {
+        let trusted = self
+            .externals
+            .iter()
+            .find(|e| e.issuer == issuer)
+            .ok_or(TokenError::Issuer)?;
+        let claims = trusted.verify(token, now)?;
+        if self.store.token_revoked(&claims.jti).await? {
+            return Err(TokenError::Revoked.into());
+        }
+        let (person, mac) = match self.store.external_person(issuer, &claims.sub).await? {
+            Some(found) => found,
+            None => {
+                let id = PersonId::random();
+                let row = PersonRow {
+                    id: id.to_string(),
+                    username: format!("external-{}", id.as_uuid().simple()),
+                    given_name: claims.given_name.clone().unwrap_or_default(),
+                    family_name: claims.family_name.clone().unwrap_or_default(),
+                    status: "active".into(),
+                    // No password can match this: external persons log in at their issuer.
+                    password_hash: "!".into(),
+                    totp_secret: None,
+                    totp_last_step: None,
+                    created_at: now,
+                    password_mac: None,
+                };
+                let mac = self
+                    .hsm
+                    .tag_record(&hsm::Record::ExternalSubject {
+                        issuer,
+                        subject: &claims.sub,
+                        person: &row.id,
+                    })
+                    .await?;
+                let provisioned = self
+                    .store
+                    .provision_external(issuer, &claims.sub, &row, &mac)
+                    .await?;
+                let action = format!("person provisioned from external issuer {issuer}");
+                self.audit
+                    .record(
+                        &Context::system().entry(
+                            Some(format!("person:{}", provisioned.0)),
+                            Event::AdminAction { action },
+                        ),
+                        now * 1000,
+                    )
+                    .await?;
+                provisioned
+            }
+        };
+        // The mapping must be the service's own: a database writer who maps their subject at a
+        // trusted issuer to someone else's person gets nothing.
+        let intact = self
+            .hsm
+            .record_intact(
+                hsm::Record::ExternalSubject {
+                    issuer,
+                    subject: &claims.sub,
+                    person: &person,
+                },
+                mac.as_deref(),
+            )
+            .await?;
+        if !intact {
+            return Err(TokenError::Revoked.into());
+        }
+        let row = self.store.person_by_id(&person).await?;
+        if row.is_none_or(|p| p.status != "active") {
+            return Err(TokenError::Revoked.into());
+        }
+        let person = PersonId::parse(&person).map_err(|_| TokenError::Malformed)?;
+        Ok(Principal {
+            person,
+            loa: claims.loa,
+            amr: vec!["ext".into()],
+            jti: claims.jti,
+            exp: claims.exp,
+            auth_time: claims.auth_time,
+            authorization_details: claims.authorization_details,
+            external: true,
+            client_id: None,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! The OAuth 2.0 authorization-code flow (RFC 6749 §4.1) with PKCE S256 (RFC 7636), for
-//! registered clients only.
+//! registered clients only; the request may come by value or by reference to a pushed request
+//! ([`super::par`]), and the client authenticates as it is registered
+//! ([`super::client_auth`]).
 //!
 //! A client is sent to `/idp/authorize`; qsign shows its own login page (the password and a
 //! TOTP code go to qsign, never through the client), then redirects back with a one-time code
@@ -15,13 +17,14 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::client_auth::ClientAuth;
 use super::loa::{Factor, Loa};
-use super::{Attempt, Error, Identity, Issued};
+use super::{Attempt, Error, Identity, Issued, TokenGrant};
 use crate::audit::Context;
 use crate::store::{OauthCodeRow, OauthRequestRow};
 
 /// A registered client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Client {
     /// Its id.
     pub client_id: String,
@@ -30,10 +33,13 @@ pub struct Client {
     /// The audience of its tokens: the service's own audience for signing clients (the
     /// person's UUID as `sub`), anything else for a relying party (a pairwise `sub`).
     pub audience: String,
+    /// How it authenticates at the token and PAR endpoints: public (`none`) or
+    /// `private_key_jwt` with its keys.
+    pub auth: ClientAuth,
 }
 
 /// Seconds a login page may stay open.
-const REQUEST_LIFETIME: i64 = 600;
+pub(super) const REQUEST_LIFETIME: i64 = 600;
 /// Seconds a code lives.
 const CODE_LIFETIME: i64 = 60;
 
@@ -67,6 +73,12 @@ pub struct AuthorizeQuery {
     /// RFC 9396 rich authorization request: CSC `credential` entries naming the credential,
     /// the hash algorithm and the digests (with labels) the person is asked to approve.
     pub authorization_details: Option<String>,
+    /// The CSC scope: `service` (a login) or `credential` (an approval, which needs
+    /// `authorization_details`); when absent it follows from the details.
+    pub scope: Option<String>,
+    /// A pushed request's reference (RFC 9126): then every other parameter but `client_id`
+    /// comes from the pushed request.
+    pub request_uri: Option<String>,
 }
 
 fn with_params(base: &str, params: &[(&str, &str)]) -> String {
@@ -99,7 +111,8 @@ impl Identity {
         self.settings.clients.iter().find(|c| c.client_id == id)
     }
 
-    /// Checks an authorization request and keeps it for the login page.
+    /// Checks an authorization request and keeps it for the login page. A request by
+    /// reference (`request_uri`) takes its pushed request, once.
     ///
     /// # Errors
     /// [`AuthorizeError`]; store failures become a page.
@@ -108,19 +121,18 @@ impl Identity {
         q: &AuthorizeQuery,
         now: i64,
     ) -> Result<OauthRequestRow, AuthorizeError> {
+        if let Some(uri) = q.request_uri.as_deref() {
+            return self.pushed_start(q.client_id.as_deref(), uri, now).await;
+        }
         let client = q
             .client_id
             .as_deref()
             .and_then(|id| self.client(id))
             .ok_or_else(|| AuthorizeError::Page("unknown client".into()))?;
-        let redirect = q
-            .redirect_uri
-            .as_deref()
-            .filter(|r| client.redirect_uris.iter().any(|u| u == r))
-            .ok_or_else(|| {
-                AuthorizeError::Page("this redirect URI is not registered for the client".into())
-            })?;
-        let fail = |error: &str| {
+        let redirect =
+            checked_redirect(client, q.redirect_uri.as_deref()).map_err(AuthorizeError::Page)?;
+        let id = random_token().map_err(|e| AuthorizeError::Page(e.to_string()))?;
+        let row = checked_request(client, redirect, q, id, now).map_err(|error| {
             let mut params = vec![("error", error)];
             if let Some(state) = q.state.as_deref() {
                 params.push(("state", state));
@@ -128,39 +140,7 @@ impl Identity {
             AuthorizeError::Redirect {
                 location: with_params(redirect, &params),
             }
-        };
-        if q.response_type.as_deref() != Some("code") {
-            return Err(fail("unsupported_response_type"));
-        }
-        let challenge = q.code_challenge.as_deref().filter(|c| {
-            (43..=128).contains(&c.len())
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-        });
-        let (Some(challenge), Some("S256")) = (challenge, q.code_challenge_method.as_deref())
-        else {
-            return Err(fail("invalid_request"));
-        };
-        if q.state.as_ref().is_some_and(|s| s.len() > 512) {
-            return Err(fail("invalid_request"));
-        }
-        let details = match q.authorization_details.as_deref() {
-            None => None,
-            Some(text) => Some(
-                parse_details(text)
-                    .map(|_| text.to_owned())
-                    .map_err(|_| fail("invalid_authorization_details"))?,
-            ),
-        };
-        let row = OauthRequestRow {
-            id: random_token().map_err(|e| AuthorizeError::Page(e.to_string()))?,
-            client_id: client.client_id.clone(),
-            redirect_uri: redirect.to_owned(),
-            state: q.state.clone(),
-            code_challenge: challenge.to_owned(),
-            expires_at: now + REQUEST_LIFETIME,
-            authorization_details: details,
-        };
+        })?;
         self.store
             .put_oauth_request(&row)
             .await
@@ -244,7 +224,9 @@ impl Identity {
         Ok(with_params(&pending.redirect_uri, &params))
     }
 
-    /// Redeems a code at the token endpoint.
+    /// Redeems a code at the token endpoint for `client` (authenticated as it is registered,
+    /// [`Identity::registered_client`]); the token is bound to the DPoP key `jkt` when a proof
+    /// came with the request.
     ///
     /// # Errors
     /// [`Error::InvalidCredentials`] for an unknown, used or expired code, another client or
@@ -252,9 +234,10 @@ impl Identity {
     pub async fn exchange_code(
         &self,
         code: &str,
-        client_id: &str,
+        client: &Client,
         redirect_uri: &str,
         verifier: &str,
+        jkt: Option<String>,
         now: i64,
     ) -> Result<Issued, Error> {
         let row = self
@@ -268,7 +251,7 @@ impl Identity {
             .as_bytes()
             .ct_eq(row.code_challenge.as_bytes())
             .into();
-        if !pkce_ok || row.client_id != client_id || row.redirect_uri != redirect_uri {
+        if !pkce_ok || row.client_id != client.client_id || row.redirect_uri != redirect_uri {
             return Err(Error::InvalidCredentials);
         }
         // A code row inserted or edited by a database writer grants nothing.
@@ -279,10 +262,6 @@ impl Identity {
         {
             return Err(Error::InvalidCredentials);
         }
-        let client = self
-            .client(client_id)
-            .ok_or(Error::InvalidCredentials)?
-            .clone();
         let factors: BTreeSet<Factor> = row
             .factors
             .split(',')
@@ -311,15 +290,14 @@ impl Identity {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        self.issue_token(
-            sub,
-            client.audience,
-            loa,
-            &factors,
-            (row.auth_time, details, Some(client.client_id)),
-            now,
-        )
-        .await
+        let grant = TokenGrant {
+            auth_time: row.auth_time,
+            details,
+            jkt,
+            client_id: Some(client.client_id.clone()),
+        };
+        self.issue_token(sub, client.audience.clone(), loa, &factors, grant, now)
+            .await
     }
 
     /// A random per-installation secret kept in the database under `name`, made on first use
@@ -405,8 +383,67 @@ pub fn parse_details(text: &str) -> Result<Vec<CredentialDetail>, String> {
     Ok(details)
 }
 
+/// The client's registered redirect URI that the request names.
+pub(super) fn checked_redirect<'a>(
+    client: &Client,
+    redirect: Option<&'a str>,
+) -> Result<&'a str, String> {
+    redirect
+        .filter(|r| client.redirect_uris.iter().any(|u| u == r))
+        .ok_or_else(|| "this redirect URI is not registered for the client".to_owned())
+}
+
+/// The request to keep, once the parts checked after its client and redirect URI fit:
+/// `response_type` `code`, a PKCE S256 challenge, a bounded `state`, the
+/// `authorization_details` and the CSC scope (`credential` exactly when there are details, as
+/// the details make the token an approval); otherwise the OAuth error code (RFC 6749
+/// §4.1.2.1).
+pub(super) fn checked_request(
+    client: &Client,
+    redirect: &str,
+    q: &AuthorizeQuery,
+    id: String,
+    now: i64,
+) -> Result<OauthRequestRow, &'static str> {
+    if q.response_type.as_deref() != Some("code") {
+        return Err("unsupported_response_type");
+    }
+    let challenge = q.code_challenge.as_deref().filter(|c| {
+        (43..=128).contains(&c.len())
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    });
+    let (Some(challenge), Some("S256")) = (challenge, q.code_challenge_method.as_deref()) else {
+        return Err("invalid_request");
+    };
+    if q.state.as_ref().is_some_and(|s| s.len() > 512) {
+        return Err("invalid_request");
+    }
+    let details = match q.authorization_details.as_deref() {
+        None => None,
+        Some(text) => Some(
+            parse_details(text)
+                .map(|_| text.to_owned())
+                .map_err(|_| "invalid_authorization_details")?,
+        ),
+    };
+    match (q.scope.as_deref(), &details) {
+        (None, _) | (Some("service"), None) | (Some("credential"), Some(_)) => {}
+        _ => return Err("invalid_scope"),
+    }
+    Ok(OauthRequestRow {
+        id,
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect.to_owned(),
+        state: q.state.clone(),
+        code_challenge: challenge.to_owned(),
+        expires_at: now + REQUEST_LIFETIME,
+        authorization_details: details,
+    })
+}
+
 /// 32 random bytes, base64url.
-fn random_token() -> Result<String, getrandom::Error> {
+pub(super) fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))

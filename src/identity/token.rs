@@ -45,11 +45,27 @@ pub struct Claims {
     /// the document digests), when the token came from such an authorization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<serde_json::Value>,
-    /// The registered OAuth client the token was issued to (RFC 9068 §2.2), when it came from
-    /// the authorization-code flow; absent for tokens a person got directly (password grant,
-    /// passkey login).
+    /// The key the token is bound to (RFC 9449 §6.1, RFC 7800 `cnf` with the key's RFC 7638
+    /// thumbprint `jkt`): then the token is usable only beside a fresh DPoP proof of that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+    /// What the token is for, as CSC names it: `service` (list, info, authorize, …) or
+    /// `credential` (the approval of `authorization_details`, for the signing calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The OAuth client the token was issued to (RFC 9068 §2.2): the registered client of the
+    /// authorization-code flow (then `sub` is the person), or the system client of a
+    /// client-credentials token (then `sub` is the client too, and the token names no person);
+    /// absent for tokens a person got directly (password grant, passkey login).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+}
+
+/// The confirmation claim of a DPoP-bound token (RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the key, base64url.
+    pub jkt: String,
 }
 
 /// Why a token was refused. Each maps to a stable error code.
@@ -88,6 +104,18 @@ pub enum TokenError {
     /// Revoked (logout).
     #[error("token revoked")]
     Revoked,
+    /// A DPoP-bound token presented without its proof, or as `Bearer`.
+    #[error("this token is bound to a key: present it as `Authorization: DPoP` with a DPoP proof")]
+    ProofRequired,
+    /// The `DPoP` scheme with a token that is bound to no key.
+    #[error("the DPoP scheme is for DPoP-bound tokens; present this one as Bearer")]
+    NotBound,
+    /// A system client's token where a person must act.
+    #[error("a system client's token acts for no person; it is valid for the CSC seal calls only")]
+    ClientToken,
+    /// A person's token where a system client's is needed.
+    #[error("not a system client's token")]
+    NotAClient,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -201,7 +229,8 @@ impl VerifyKey {
         }
     }
 
-    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    /// Whether `signature` (raw `r || s` for ES256) verifies over `message` under this key.
+    pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
             Self::Es256(point) => {
                 signature.len() == 64
@@ -272,6 +301,18 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
     let payload = unb64(token.split('.').nth(1)?).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&payload).ok()?;
     value.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// Whether a token names a system client (a `client_id` claim), read without verifying
+/// anything: only to choose which checks it gets, all of which verify it.
+#[must_use]
+pub fn unverified_client(token: &str) -> bool {
+    let Some(payload) = token.split('.').nth(1).and_then(|p| unb64(p).ok()) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&payload)
+        .ok()
+        .is_some_and(|v| v.get("client_id").is_some_and(|c| !c.is_null()))
 }
 
 /// A verifier for this issuer's tokens.
@@ -428,6 +469,8 @@ mod tests {
             amr: vec![],
             jti: "j".into(),
             authorization_details: None,
+            cnf: None,
+            scope: None,
             client_id: None,
         }
     }

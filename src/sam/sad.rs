@@ -32,6 +32,11 @@ pub(super) struct Claims {
     pub loa: String,
     /// Activation control level (`1` or `2`).
     pub scal: String,
+    /// The system client the SAD was issued to, when a machine uses an organisation's seal
+    /// (no person acts; `sub` is then the seal's owner): only that client may spend it, and no
+    /// person may spend one issued to a client, nor a client one issued to a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli: Option<String>,
 }
 
 /// The id a SAD names, read without checking its signature: only so that its use count can be

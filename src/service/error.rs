@@ -110,6 +110,12 @@ pub enum ErrorCode {
     /// The approval request is decided already, and the SAD of an approved one was handed
     /// out (once).
     AuthorizationClosed,
+    /// The client did not authenticate as it is registered (OAuth 2.0 `invalid_client`): an
+    /// unknown client, a missing, forged, expired or replayed `private_key_jwt` assertion.
+    InvalidClient,
+    /// A DPoP proof (RFC 9449) that is missing where needed, malformed, for another request,
+    /// stale, replayed, or signed by another key than the token is bound to.
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -163,6 +169,8 @@ impl ErrorCode {
         Self::AuthorizationRefused,
         Self::AuthorizationExpired,
         Self::AuthorizationClosed,
+        Self::InvalidClient,
+        Self::InvalidDpopProof,
     ];
 
     /// The wire form.
@@ -217,6 +225,8 @@ impl ErrorCode {
             Self::AuthorizationRefused => "authorization_refused",
             Self::AuthorizationExpired => "authorization_expired",
             Self::AuthorizationClosed => "authorization_closed",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 
@@ -267,6 +277,8 @@ impl ErrorCode {
             Self::AuthorizationRefused => "The signer refused the request on their phone. Ask again only if they mean to sign after all.",
             Self::AuthorizationExpired => "Nobody approved the request in time. Ask for the approval again and approve it on the approvals page soon after.",
             Self::AuthorizationClosed => "The request was approved or refused already, and an approval is handed to the application once. Ask again for a new approval.",
+            Self::InvalidClient => "The application did not prove which application it is. Its supplier must register its key with qsign (or with the organisation's administrator) and sign a fresh client assertion for each request.",
+            Self::InvalidDpopProof => "The application must prove, on every request, that it holds the key its access token is bound to: a fresh DPoP proof for this address and method, used once. Contact the application's supplier.",
         }
     }
 
@@ -350,6 +362,8 @@ impl ErrorCode {
             Self::AuthorizationClosed => {
                 "The approval request is decided already, and its SAD was handed out once; ask again."
             }
+            Self::InvalidClient => "The client's authentication failed: unknown client, or a missing, invalid or reused client assertion.",
+            Self::InvalidDpopProof => "The DPoP proof is missing, invalid, for another request, stale or reused, or signed by another key than the token is bound to.",
         }
     }
 }
@@ -448,6 +462,18 @@ impl From<identity::Error> for Error {
                 message: t.to_string(),
                 detail: Some(format!("{t:?}")),
             },
+            I::Dpop(p) => Self {
+                code: ErrorCode::InvalidDpopProof,
+                message: p.to_string(),
+                detail: Some(format!("{p:?}")),
+            },
+            I::Client(c) => Self {
+                code: ErrorCode::InvalidClient,
+                message: c.to_string(),
+                detail: Some(format!("{c:?}")),
+            },
+            I::InvalidRequest(m) => Self::new(ErrorCode::InvalidRequest, m),
+            I::ClientExists => Self::new(ErrorCode::AlreadyExists, I::ClientExists.to_string()),
             I::Store(e) => e.into(),
             I::Hsm(e) => e.into(),
             other => Self::internal(other.to_string()),
@@ -533,6 +559,8 @@ mod tests {
                 "authorization_refused",
                 "authorization_expired",
                 "authorization_closed",
+                "invalid_client",
+                "invalid_dpop_proof",
             ]
         );
     }

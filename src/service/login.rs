@@ -1,6 +1,7 @@
 //! Logins: the embedded identity provider's use cases. The password grant, passkey logins and
 //! step-ups, enrolling a passkey, the OAuth authorization-code flow with its login page,
-//! logout, and what relying parties read (JWKS, discovery, the issuer).
+//! logout, and what relying parties read (JWKS, the issuer); the token and PAR endpoints,
+//! DPoP and the metadata are in `oauth`.
 
 use super::{from_json, person_ctx, to_json, unix_now, Error, ErrorCode};
 use crate::audit::Context;
@@ -369,23 +370,6 @@ impl Logins {
             }))
     }
 
-    /// Redeems an authorization code with its PKCE verifier.
-    ///
-    /// # Errors
-    /// `invalid_grant`.
-    pub async fn exchange_code(
-        &self,
-        code: &str,
-        client_id: &str,
-        redirect_uri: &str,
-        verifier: &str,
-    ) -> Result<Issued, Error> {
-        Ok(self
-            .identity
-            .exchange_code(code, client_id, redirect_uri, verifier, self.now())
-            .await?)
-    }
-
     /// Revokes the caller's token.
     ///
     /// # Errors
@@ -406,30 +390,6 @@ impl Logins {
     #[must_use]
     pub fn issuer(&self) -> String {
         self.identity.settings().issuer.clone()
-    }
-
-    /// The OpenID provider metadata.
-    #[must_use]
-    pub fn discovery(&self, public_url: &str) -> serde_json::Value {
-        let issuer = &self.identity.settings().issuer;
-        let acr: Vec<&str> = crate::identity::loa::Loa::ALL
-            .iter()
-            .map(|l| l.uri())
-            .collect();
-        serde_json::json!({
-            "issuer": issuer,
-            "jwks_uri": format!("{public_url}/idp/jwks"),
-            "token_endpoint": format!("{public_url}/idp/token"),
-            "authorization_endpoint": format!("{public_url}/idp/authorize"),
-            "response_types_supported": ["code"],
-            "code_challenge_methods_supported": ["S256"],
-            "subject_types_supported": ["public", "pairwise"],
-            "grant_types_supported": ["authorization_code", "password"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "acr_values_supported": acr,
-            "id_token_signing_alg_values_supported": ["ES256"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "jti"],
-        })
     }
 
     /// A login at the token endpoint by an anonymous client.
@@ -456,7 +416,7 @@ impl Logins {
             .await?)
     }
 
-    fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> i64 {
         unix_now(&self.clock)
     }
 }

@@ -5,6 +5,7 @@
 //! bulk enrolment ([`bulk`]).
 
 mod bulk;
+mod clients;
 mod own;
 mod roles;
 
@@ -16,6 +17,7 @@ use crate::orgs::{self, Cvr, Grants, Invitation, Orgs, Right};
 use crate::store::{AuditRow, MemberRow, OrganisationRow, Store};
 use crate::types::PersonId;
 pub use bulk::{BulkLine, BulkOutcome, BulkReport};
+pub use clients::ClientRegistration;
 pub use own::OwnMembership;
 
 /// Organisations, their members, rights and seals.

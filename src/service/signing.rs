@@ -1,10 +1,12 @@
 //! Use cases of signing: activation (SAD issuance), signing hashes and time-stamping a hash;
-//! credentials are managed in `credentials`, also as [`Signing`].
+//! credentials are managed in `credentials`, also as [`Signing`], and an organisation's system
+//! clients use its seal through `seals`.
 //!
 //! The service checks who calls and how strongly they activated; the SAM ([`crate::sam`])
 //! checks the SAD and is the only one that makes the HSM sign with a user key.
 
 mod extend;
+mod seals;
 mod short_lived;
 
 pub use short_lived::ShortLivedSigned;

@@ -231,10 +231,16 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
     }
     assert_eq!(bodies[0], bodies[1]);
     assert_eq!(bodies[0]["error"], "invalid_grant");
-    let r = token_request(&svc, &[("grant_type", "client_credentials")]).await;
+    let r = token_request(&svc, &[("grant_type", "refresh_token")]).await;
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"],
         "unsupported_grant_type"
+    );
+    // Client credentials are a system client's, with its assertion (tests/it/seals.rs).
+    let r = token_request(&svc, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
     );
     svc.stop().await;
 }
@@ -342,6 +348,8 @@ async fn forged_and_out_of_date_tokens_are_refused_each_with_its_reason() {
         amr: vec!["pwd".into()],
         jti: uuid::Uuid::new_v4().to_string(),
         authorization_details: None,
+        cnf: None,
+        scope: None,
         client_id: None,
     };
     let valid = sign_with(&svc.hsm, &kid, &good).await;

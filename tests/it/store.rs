@@ -18,7 +18,8 @@ use qsign::store::{
     ApprovalRow, AuditFilter, AuditRow, Backend, CaseRow, CaseSignatureRow, CertificateRow,
     CheckpointRow, CredentialRow, DocumentRow, Error, InvitationRow, MandateAssignmentRow,
     MandateRow, MemberRow, OauthCodeRow, OauthRequestRow, OperationRow, OrganisationRow,
-    PasskeyRow, PersonRow, RequestRow, RoleRow, RuleRow, Store, StoredKey, Tagged,
+    PasskeyRow, PersonRow, PushedRequestRow, RequestRow, RoleRow, RuleRow, Store, StoredKey,
+    SystemClientRow, Tagged,
 };
 
 use crate::support;
@@ -567,6 +568,7 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "audit_log",
             "case_signatures",
             "certificates",
+            "client_rate",
             "credentials",
             "crl_numbers",
             "csc_operations",
@@ -577,7 +579,9 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "mandate_assignments",
             "mandates",
             "oauth_codes",
+            "oauth_pushed",
             "oauth_requests",
+            "oauth_seen",
             "org_invitations",
             "org_members",
             "org_requests",
@@ -591,6 +595,7 @@ async fn schema_reaches_the_same_version_and_tables(store: &Store) {
             "sad_uses",
             "settings",
             "signing_cases",
+            "system_clients",
             "webauthn_states",
             "wrapped_keys"
         ]
@@ -633,6 +638,15 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
             .finish_operation(&accepted.id, "done", b"{}", expires)
             .await
             .unwrap();
+        store
+            .put_pushed_request(&pushed(id, "app", expires))
+            .await
+            .unwrap();
+        assert!(store.first_use(id, expires, NOW - 600).await.unwrap());
+    }
+    // Rate windows go two minutes after they started.
+    for window in [NOW - 180, NOW - 60] {
+        assert!(store.count_client_use("app", window, 5).await.unwrap());
     }
     // Throttle rows go a day after their lock ended; rows never locked stay.
     for (key, locked_until) in [
@@ -658,9 +672,21 @@ async fn expired_working_data_is_pruned_and_live_data_kept(store: &Store) {
             "csc_operations",
             "documents",
             "approval_requests",
+            "oauth_pushed",
+            "oauth_seen",
+            "client_rate",
         ]
         .map(|table| (table, 1_u64)),
         "one expired row each"
+    );
+    assert!(store
+        .take_pushed_request("hash-live", "app", NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        !store.first_use("live", LATER, NOW).await.unwrap(),
+        "still seen"
     );
     // The live rows are still there.
     assert!(store
@@ -2458,6 +2484,168 @@ async fn operations(store: &Store) {
     );
 }
 
+fn pushed(id: &str, client: &str, expires_at: i64) -> PushedRequestRow {
+    PushedRequestRow {
+        uri_hash: format!("hash-{id}"),
+        client_id: client.into(),
+        request: r#"{"redirect_uri":"https://app.example/cb"}"#.into(),
+        expires_at,
+    }
+}
+
+fn system_client(id: &str, cvr: &str, by: &str) -> SystemClientRow {
+    SystemClientRow {
+        client_id: id.into(),
+        cvr: cvr.into(),
+        jwk: r#"{"kty":"EC","crv":"P-256","x":"x","y":"y"}"#.into(),
+        jkt: format!("jkt-{id}"),
+        max_per_authorization: 100,
+        per_minute: 20,
+        created_by: by.into(),
+        created_at: NOW,
+        mac: Some(vec![9; 32]),
+    }
+}
+
+/// Pushed requests are taken once, by their own client, before they expire; ids are used
+/// once until they expire; system clients round-trip, conflict and go; rate windows count to
+/// their limit.
+async fn oauth_clients(store: &Store) {
+    // Pushed requests.
+    store
+        .put_pushed_request(&pushed("p1", "app", LATER))
+        .await
+        .unwrap();
+    assert_conflict(store.put_pushed_request(&pushed("p1", "app", LATER)).await);
+    assert!(
+        store
+            .take_pushed_request("hash-p1", "other-app", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "another client's"
+    );
+    assert_eq!(
+        store
+            .take_pushed_request("hash-p1", "app", NOW)
+            .await
+            .unwrap(),
+        Some(pushed("p1", "app", LATER)),
+        "another client's attempt left it in place"
+    );
+    assert!(store
+        .take_pushed_request("hash-p1", "app", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .put_pushed_request(&pushed("p2", "app", NOW))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_pushed_request("hash-p2", "app", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    // Ids seen once until they expire.
+    assert!(store.first_use("dpop:k:j", LATER, NOW).await.unwrap());
+    assert!(!store.first_use("dpop:k:j", LATER, NOW).await.unwrap());
+    assert!(!store
+        .first_use("dpop:k:j", LATER + 60, NOW + 10)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .first_use("dpop:k:j", LATER + 600, LATER + 1)
+            .await
+            .unwrap(),
+        "an expired id may come again"
+    );
+    assert!(store.first_use("dpop:k:other", LATER, NOW).await.unwrap());
+
+    // System clients.
+    let admin = person("admin");
+    store.insert_person(&admin).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_organisation(&organisation(CVR)).await.unwrap();
+    tx.insert_organisation(&organisation(OTHER_CVR))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let a = system_client("invoicing", CVR, &admin.id);
+    store.insert_system_client(&a).await.unwrap();
+    store
+        .insert_system_client(&system_client("archive", CVR, &admin.id))
+        .await
+        .unwrap();
+    store
+        .insert_system_client(&system_client("other", OTHER_CVR, &admin.id))
+        .await
+        .unwrap();
+    assert_conflict(
+        store
+            .insert_system_client(&system_client("invoicing", OTHER_CVR, &admin.id))
+            .await,
+    );
+    assert_dangling(
+        store
+            .insert_system_client(&system_client("ghost", "99999999", &admin.id))
+            .await,
+    );
+    assert_eq!(store.system_client("invoicing").await.unwrap(), Some(a));
+    assert_eq!(store.system_client("nobody").await.unwrap(), None);
+    let ids: Vec<String> = store
+        .system_clients(CVR)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["archive", "invoicing"]);
+
+    // Rate windows: up to the limit per window, per client.
+    for _ in 0..3 {
+        assert!(store.count_client_use("invoicing", NOW, 3).await.unwrap());
+    }
+    assert!(!store.count_client_use("invoicing", NOW, 3).await.unwrap());
+    assert!(store
+        .count_client_use("invoicing", NOW + 60, 3)
+        .await
+        .unwrap());
+    assert!(store.count_client_use("archive", NOW, 3).await.unwrap());
+    assert!(!store.count_client_use("archive", NOW, 0).await.unwrap());
+
+    // Removing: only by its own organisation; its windows go with it.
+    assert!(!store
+        .delete_system_client(OTHER_CVR, "invoicing")
+        .await
+        .unwrap());
+    assert!(store.delete_system_client(CVR, "invoicing").await.unwrap());
+    assert!(!store.delete_system_client(CVR, "invoicing").await.unwrap());
+    assert_eq!(store.system_client("invoicing").await.unwrap(), None);
+    assert!(
+        store.count_client_use("invoicing", NOW, 1).await.unwrap(),
+        "a new window"
+    );
+
+    // Pruning the clients' working data.
+    // The expired pushed request; both ids; the two windows left (archive's, invoicing's new).
+    assert_eq!(
+        store.prune_clients(LATER + 1000).await.unwrap(),
+        [("oauth_pushed", 1), ("oauth_seen", 2), ("client_rate", 2)]
+    );
+    assert!(store
+        .prune_clients(LATER + 1000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|(_, n)| *n == 0));
+}
+
 /// One test per function above for a back end: `$make` makes a fresh store.
 macro_rules! store_suite {
     ($backend:ident, $make:expr) => {
@@ -2485,6 +2673,7 @@ macro_rules! store_suite {
                 audit,
                 pki,
                 tags,
+                oauth_clients,
             ]
         );
     };

@@ -259,6 +259,12 @@ pub fn external_issuer() -> qsign::identity::external::ExternalIssuer {
     .unwrap()
 }
 
+/// The signing key of the test client `confidential-app` (`private_key_jwt`; a fixed P-256
+/// scalar).
+pub fn confidential_client_key() -> p256::ecdsa::SigningKey {
+    p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).unwrap()
+}
+
 /// Identity settings for tests: a cheap argon2 profile, 3 failures before a 2-second lock.
 pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
     qsign::identity::Settings {
@@ -267,16 +273,35 @@ pub fn identity_settings(base_url: &str) -> qsign::identity::Settings {
                 client_id: "signer-app".into(),
                 redirect_uris: vec!["http://localhost:9999/callback".into()],
                 audience: "qsign".into(),
+                ..Default::default()
             },
             qsign::identity::oauth::Client {
                 client_id: "shop".into(),
                 redirect_uris: vec!["https://shop.example/cb".into()],
                 audience: "shop".into(),
+                ..Default::default()
             },
             qsign::identity::oauth::Client {
                 client_id: "bank".into(),
                 redirect_uris: vec!["https://bank.example/cb".into()],
                 audience: "bank".into(),
+                ..Default::default()
+            },
+            // A confidential signing client: private_key_jwt with the key of
+            // [`confidential_client_key`].
+            qsign::identity::oauth::Client {
+                client_id: "confidential-app".into(),
+                redirect_uris: vec!["http://localhost:9999/callback".into()],
+                audience: "qsign".into(),
+                auth: qsign::identity::client_auth::ClientAuth::PrivateKeyJwt(vec![
+                    qsign::identity::token::VerifyKey::from_sec1(
+                        confidential_client_key()
+                            .verifying_key()
+                            .to_sec1_point(false)
+                            .as_bytes(),
+                    )
+                    .unwrap(),
+                ]),
             },
         ],
         public_url: base_url.replace("127.0.0.1", "localhost"),

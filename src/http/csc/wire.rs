@@ -270,6 +270,9 @@ pub struct InfoResponse {
     pub(super) auth_type: &'static [&'static str],
     pub(super) oauth2: String,
     pub(super) oauth2_issuer: String,
+    /// The pushed authorization request endpoint (RFC 9126), a qsign extension.
+    #[serde(rename = "oauth2PAR")]
+    pub(super) oauth2_par: String,
     pub(super) asynchronous_operation_mode: bool,
     pub(super) methods: &'static [&'static str],
     pub(super) validation_info: bool,
@@ -311,7 +314,7 @@ pub struct CredentialInfoResponse {
     pub(super) policy: String,
     pub(super) key: KeyInfo,
     pub(super) cert: CertInfo,
-    /// `explicit` or `oauth2code`.
+    /// `explicit` or `oauth2code`; `implicit` for a system client's seal.
     pub(super) auth_mode: &'static str,
     /// `1` or `2`.
     #[serde(rename = "SCAL")]
@@ -634,6 +637,7 @@ mod samples {
             auth_type: &["basic"],
             oauth2: "https://qsign.example/idp".into(),
             oauth2_issuer: "https://qsign.example/idp".into(),
+            oauth2_par: "https://qsign.example/idp/par".into(),
             asynchronous_operation_mode: false,
             methods: &["signatures/signHash"],
             validation_info: false,

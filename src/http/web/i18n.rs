@@ -382,6 +382,8 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::AuthorizationRefused => "Underskriveren afviste anmodningen på sin telefon. Spørg kun igen, hvis vedkommende alligevel vil underskrive.",
         ErrorCode::AuthorizationExpired => "Ingen godkendte anmodningen i tide. Bed om godkendelsen igen, og godkend den hurtigt på siden med godkendelser.",
         ErrorCode::AuthorizationClosed => "Anmodningen er allerede godkendt eller afvist, og en godkendelse udleveres kun én gang til programmet. Bed om en ny godkendelse.",
+        ErrorCode::InvalidClient => "Programmet kunne ikke bevise, hvilket program det er. Leverandøren skal registrere programmets nøgle hos qsign (eller hos virksomhedens administrator) og underskrive en ny klientpåstand til hver forespørgsel.",
+        ErrorCode::InvalidDpopProof => "Programmet skal ved hver forespørgsel bevise, at det har den nøgle, adgangsbilletten er bundet til: et nyt DPoP-bevis for denne adresse og metode, brugt én gang. Kontakt programmets leverandør.",
     }
 }
 
@@ -453,6 +455,8 @@ pub fn event_label(t: &Texts, event: &str) -> &'static str {
             "Signed result sent to the application",
             "Underskrevet resultat sendt til applikationen",
         ),
+        "client_registered" => ("System client registered", "Systemklient registreret"),
+        "client_removed" => ("System client removed", "Systemklient fjernet"),
         _ => ("", ""),
     };
     if t.lang == "da" {
