@@ -672,7 +672,9 @@ impl Identity {
         }
         let verifier = self.verifier().await?;
         let (claims, loa) = self.verified.verify(&verifier, token, now)?;
-        if claims.client_id.is_some() {
+        // A system client's token (client credentials: `sub` is the client itself) names no
+        // person; a person's token may name the OAuth client it was issued to.
+        if claims.client_id.as_deref() == Some(claims.sub.as_str()) {
             return Err(TokenError::ClientToken.into());
         }
         let jkt = claims.cnf.as_ref().map(|c| c.jkt.as_str());

@@ -303,8 +303,10 @@ pub fn unverified_issuer(token: &str) -> Option<String> {
     value.get("iss")?.as_str().map(str::to_owned)
 }
 
-/// Whether a token names a system client (a `client_id` claim), read without verifying
-/// anything: only to choose which checks it gets, all of which verify it.
+/// Whether a token is a system client's (a `client_id` claim that is also its `sub`: a person's
+/// token from the authorization-code flow names its client too, but its `sub` is the person),
+/// read without verifying anything: only to choose which checks it gets, all of which verify
+/// it.
 #[must_use]
 pub fn unverified_client(token: &str) -> bool {
     let Some(payload) = token.split('.').nth(1).and_then(|p| unb64(p).ok()) else {
@@ -312,7 +314,11 @@ pub fn unverified_client(token: &str) -> bool {
     };
     serde_json::from_slice::<serde_json::Value>(&payload)
         .ok()
-        .is_some_and(|v| v.get("client_id").is_some_and(|c| !c.is_null()))
+        .is_some_and(|v| {
+            v.get("client_id")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|c| v.get("sub").and_then(serde_json::Value::as_str) == Some(c))
+        })
 }
 
 /// A verifier for this issuer's tokens.
