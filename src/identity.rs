@@ -16,6 +16,7 @@ pub mod loa;
 mod login;
 pub mod oauth;
 pub mod passkey;
+mod session;
 pub mod token;
 pub mod totp;
 
@@ -33,6 +34,7 @@ use crate::types::PersonId;
 pub(crate) use integrity::membership_record;
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
+pub use session::MAX_LOGIN_SECS;
 use token::{Claims, TokenError, Verifier};
 
 /// Errors of the identity provider.
@@ -521,12 +523,29 @@ impl Identity {
         (auth_time, details): (i64, Option<serde_json::Value>),
         now: i64,
     ) -> Result<Issued, Error> {
+        let login = (auth_time, details, i64::MAX);
+        self.issue_token_until(sub, aud, loa, factors, login, now)
+            .await
+    }
+
+    /// [`Self::issue_token`], expiring at `until` at the latest (a session extended within
+    /// its login's longest duration).
+    async fn issue_token_until(
+        &self,
+        sub: String,
+        aud: String,
+        loa: Loa,
+        factors: &BTreeSet<Factor>,
+        (auth_time, details, until): (i64, Option<serde_json::Value>, i64),
+        now: i64,
+    ) -> Result<Issued, Error> {
         let lifetime = i64::try_from(self.settings.token_lifetime.as_secs()).unwrap_or(600);
+        let exp = now.saturating_add(lifetime).min(until);
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             sub,
             aud,
-            exp: now.saturating_add(lifetime),
+            exp,
             iat: now,
             nbf: Some(now),
             auth_time,
@@ -554,7 +573,7 @@ impl Identity {
             .await?;
         Ok(Issued {
             access_token: token::assemble(&input, &raw),
-            expires_in: lifetime.unsigned_abs(),
+            expires_in: exp.saturating_sub(now).unsigned_abs(),
             loa,
         })
     }

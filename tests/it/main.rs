@@ -20,6 +20,7 @@ mod config;
 mod durability;
 mod hsm;
 mod identity;
+mod journey;
 mod layering;
 mod mandates;
 mod orgs;
