@@ -20,6 +20,7 @@ pub mod machine;
 pub mod oauth;
 pub mod par;
 pub mod passkey;
+mod session;
 pub mod token;
 pub mod totp;
 
@@ -38,6 +39,7 @@ use dpop::{Presented, Scheme};
 pub(crate) use integrity::membership_record;
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
+pub use session::MAX_LOGIN_SECS;
 use token::{Claims, Confirmation, TokenError, Verifier};
 
 /// Errors of the identity provider.
@@ -168,6 +170,9 @@ pub(crate) struct TokenGrant {
     pub jkt: Option<String>,
     /// The registered OAuth client of the authorization-code flow the token is for.
     pub client_id: Option<String>,
+    /// The latest the token may expire, Unix seconds (a session extended within its login's
+    /// longest duration); the token lifetime alone when `None`.
+    pub until: Option<i64>,
 }
 
 /// A verified caller.
@@ -548,8 +553,7 @@ impl Identity {
             .await
     }
 
-    /// Issues an access token with a given subject and audience; the last tuple is when the
-    /// person authenticated, what they approved, and the OAuth client the token is for.
+    /// Issues an access token with a given subject and audience, carrying `grant`.
     async fn issue_token(
         &self,
         sub: String,
@@ -565,6 +569,7 @@ impl Identity {
             details,
             jkt,
             client_id,
+            until,
         } = grant;
         // CSC scopes: an approval of documents is a `credential` token, a login a `service` one.
         let scope = if details.is_some() {
@@ -572,11 +577,12 @@ impl Identity {
         } else {
             "service"
         };
+        let exp = now.saturating_add(lifetime).min(until.unwrap_or(i64::MAX));
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             sub,
             aud,
-            exp: now.saturating_add(lifetime),
+            exp,
             iat: now,
             nbf: Some(now),
             auth_time,

@@ -69,7 +69,9 @@ pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow, RequestRow};
 pub use crate::validate::report::rfc3339;
-pub use account::{is_support_reference, Account, Factors, TotpOffer};
+pub use account::{
+    is_support_reference, short_reference, short_reference_range, Account, Factors, TotpOffer,
+};
 pub use approvals::{Approval, ApprovalCheck, ApprovalHash, ApprovalState, PendingApproval};
 pub use cases::{CaseSigning, CaseView, NewCase, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
@@ -80,7 +82,7 @@ pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin}
 pub use mandates::{MandateTerms, PersonMandates};
 pub use operations::{Asynchronous, OperationSettings, Operations, Outcome, Polled};
 pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
-pub use review::{DocumentInfo, DocumentText, PREVIEW_PAGES};
+pub use review::{document_name, DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, ShortLivedSigned, SignHash, Signing};
 pub use trust::Trust;
 pub use validation::{Validation, ValidationSettings};

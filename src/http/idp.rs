@@ -2,9 +2,9 @@
 //! code, client credentials, and the password grant, an extension for scripted clients; DPoP
 //! proofs and client assertions beside them), logout, and the caller's own history.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -12,9 +12,10 @@ use std::sync::Arc;
 use super::extract::{Caller, Json, Origin};
 use super::page;
 use super::router::AppState;
+use super::web::idp_login::{login_page, Context as LoginContext, Pending};
 use super::wire::{Ceremony, Location};
 use crate::service::AuthorizeOutcome;
-use crate::service::{Account, Error, Logins};
+use crate::service::{Account, Error, ErrorCode, Logins};
 
 /// `GET /.well-known/openid-configuration`
 pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
@@ -26,40 +27,104 @@ pub async fn jwks(State(login): State<Arc<Logins>>) -> Result<impl IntoResponse,
     Ok(Json(login.jwks().await?))
 }
 
-/// `GET /idp/authorize`: the login page of the authorization-code flow.
+/// A pending request named by the login page's own address (`?request=…`: where its
+/// language switch returns to).
+#[derive(Debug, Deserialize)]
+pub struct PendingQuery {
+    #[serde(default)]
+    request: Option<String>,
+}
+
+/// The page of an error on the login's way, in the site's layout and the reader's language.
+fn login_error(state: &AppState, headers: &HeaderMap, reference: &str, message: &str) -> Response {
+    super::web::error_page(
+        headers,
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidRequest,
+        message,
+        reference,
+        state.config.support.contact.as_deref(),
+        "/idp/authorize",
+    )
+}
+
+/// `GET /idp/authorize`: the login page of the authorization-code flow (also the page of a
+/// pending request again, `?request=…`, after the language switch).
 pub async fn authorize(
-    State(login): State<Arc<Logins>>,
-    axum::extract::Query(query): axum::extract::Query<crate::service::AuthorizeQuery>,
-) -> axum::response::Response {
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Origin(_, request_id): Origin,
+    Query(pending): Query<PendingQuery>,
+    Query(query): Query<crate::service::AuthorizeQuery>,
+) -> Response {
+    let login = &state.service.login;
+    let reference = request_id.unwrap_or_default();
+    let context = LoginContext {
+        headers: &headers,
+        support: state.config.support.contact.as_deref(),
+        request_id: &reference,
+    };
+    if let (Some(request), None) = (pending.request.as_deref(), query.client_id.as_deref()) {
+        return match login.pending_client(request).await {
+            Ok(Some((client, approving))) => {
+                let pending = Pending {
+                    request,
+                    client: &client,
+                    approving: &approving,
+                };
+                login_page(context, pending, None)
+            }
+            _ => login_error(&state, &headers, &reference, EXPIRED),
+        };
+    }
     match login.authorize_start(&query).await {
         AuthorizeOutcome::Login {
             request,
             client,
             approving,
-        } => page::login(&request, &client, &approving, None),
-        AuthorizeOutcome::ErrorPage(message) => page::error(StatusCode::BAD_REQUEST, &message),
+        } => {
+            let pending = Pending {
+                request: &request,
+                client: &client,
+                approving: &approving,
+            };
+            login_page(context, pending, None)
+        }
+        AuthorizeOutcome::ErrorPage(message) => login_error(&state, &headers, &reference, &message),
         AuthorizeOutcome::Redirect(location) => redirect(&location),
     }
 }
 
-/// `POST /idp/authorize`: the login form; on success back to the client with a code.
+/// What an expired (or made-up) login page says.
+const EXPIRED: &str = "this login page has expired; go back to the application and start again";
+
+/// `POST /idp/authorize`: the login form; on success back to the client with a code, else
+/// the page again with the error summary.
 pub async fn authorize_submit(
-    State(login): State<Arc<Logins>>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
     Origin(source, request_id): Origin,
     Form(form): Form<crate::service::AuthorizeForm>,
-) -> axum::response::Response {
+) -> Response {
+    let login = &state.service.login;
     let reference = request_id.clone().unwrap_or_default();
     match login.authorize_login(&form, source, request_id).await {
         Ok(location) => redirect(&location),
         Err(e) => match login.pending_client(&form.request).await {
             Ok(Some((client, approving))) => {
-                let message = format!("{} (support reference {reference})", e.message);
-                page::login(&form.request, &client, &approving, Some(&message))
+                let context = LoginContext {
+                    headers: &headers,
+                    support: state.config.support.contact.as_deref(),
+                    request_id: &reference,
+                };
+                let pending = Pending {
+                    request: &form.request,
+                    client: &client,
+                    approving: &approving,
+                };
+                login_page(context, pending, Some((&e, form.username.trim())))
             }
-            _ => page::error(
-                StatusCode::BAD_REQUEST,
-                &format!("This login page has expired. Go back to the application and start again. (support reference {reference})"),
-            ),
+            _ => login_error(&state, &headers, &reference, EXPIRED),
         },
     }
 }

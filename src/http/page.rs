@@ -1,5 +1,6 @@
-//! Server-rendered HTML for the identity provider's login page: escaped text only, no script,
-//! no external assets, strict security headers.
+//! Server-rendered HTML for the identity provider's bare pages (a redirect it cannot make):
+//! escaped text only, no script, no external assets, strict security headers; and the headers
+//! every HTML page carries. The login page itself is in the site's layout (`web::idp_login`).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,10 +51,6 @@ pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
     )
 }
 
-/// The login page's policy: its own script and calls to its own origin, nothing else.
-const LOGIN_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
-
 fn html_with_policy(status: StatusCode, title: &str, body: &str, policy: &'static str) -> Response {
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -65,43 +62,6 @@ fn html_with_policy(status: StatusCode, title: &str, body: &str, policy: &'stati
     response.extensions_mut().insert(super::error::Rendered);
     page_headers(response.headers_mut(), policy, "no-referrer");
     response
-}
-
-/// The login form of a pending authorization request.
-pub fn login(request: &str, client: &str, approving: &[String], message: Option<&str>) -> Response {
-    let notice = message.map_or_else(String::new, |m| {
-        format!("<p role=\"alert\">{}</p>", escape(m))
-    });
-    let approval = if approving.is_empty() {
-        String::new()
-    } else {
-        let items: String = approving
-            .iter()
-            .map(|line| format!("<li>{}</li>", escape(line)))
-            .collect();
-        format!(
-            "<h2>You are asked to approve</h2><ul id=\"approving\">{items}</ul>\
-             <p>Logging in approves these signatures.</p>"
-        )
-    };
-    let body = format!(
-        "<h1>Log in to qsign</h1><p>{} asks you to log in.</p>{approval}{notice}\
-         <form method=\"post\" action=\"/idp/authorize\">\
-         <input type=\"hidden\" name=\"request\" value=\"{}\">\
-         <p><label for=\"username\">Username</label><br>\
-         <input id=\"username\" name=\"username\" autocomplete=\"username\" required></p>\
-         <p><label for=\"password\">Password</label><br>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-         <p><label for=\"otp\">One-time code (optional, for a Substantial login)</label><br>\
-         <input id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\"></p>\
-         <p><button type=\"submit\">Log in</button> \
-         <button type=\"button\" id=\"passkey\" hidden>Log in with a passkey (High)</button></p>\
-         <p id=\"passkey-notice\" role=\"status\"></p></form>\
-         <script src=\"/idp/static/login.js\" defer></script>",
-        escape(client),
-        escape(request)
-    );
-    html_with_policy(StatusCode::OK, "Log in to qsign", &body, LOGIN_POLICY)
 }
 
 /// An error page in plain words.

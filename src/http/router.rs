@@ -324,12 +324,14 @@ async fn request_id(mut request: Request, next: Next) -> Response {
     }
     request.extensions_mut().insert(RequestId(id.clone()));
     // Every line logged while the request runs, in any layer, carries its support reference
-    // (and, once the caller is authenticated, the person's pseudonymous id): `grep
-    // support_ref=<id>` finds all of a request. The span has the highest level so that no
-    // filter disables it: a `warn` filter still shows the reference on every warning.
+    // and its 8-character short form (and, once the caller is authenticated, the person's
+    // pseudonymous id): `grep support_ref=<id>` or `grep short_ref=<short>` finds all of a
+    // request. The span has the highest level so that no filter disables it: a `warn` filter
+    // still shows the reference on every warning.
     let span = tracing::error_span!(
         "request",
         support_ref = %id,
+        short_ref = %crate::service::short_reference(&id),
         person = tracing::field::Empty
     );
     let mut response = tracing::Instrument::instrument(next.run(request), span).await;

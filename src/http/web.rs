@@ -29,9 +29,15 @@ mod account;
 mod approvals;
 mod cases;
 mod citizen;
+mod errors;
 mod help;
+mod history;
 pub mod i18n;
+pub mod idp_login;
+mod keepalive;
 mod org;
+mod qr;
+mod start;
 pub mod verify;
 
 use askama::Template;
@@ -48,6 +54,8 @@ use subtle::ConstantTimeEq as _;
 use super::extract::Origin;
 use super::router::{route_table, AppState, RequestId};
 use crate::service::{Error, ErrorCode, Loa, Principal};
+pub use errors::error_page;
+use errors::Problem;
 pub use i18n::Texts;
 
 /// The session cookie: the access token.
@@ -65,11 +73,11 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; i
 /// The page routes with small bodies.
 pub fn routes() -> Router<AppState> {
     let pages = route_table! { Router::new();
-        "/" => get(citizen::index),
-        "/login" => post(citizen::login),
-        "/logout" => post(citizen::logout),
-        "/web/passkey/login/start" => post(citizen::passkey_login_start),
-        "/web/passkey/login/finish" => post(citizen::passkey_login_finish),
+        "/" => get(start::index),
+        "/login" => post(start::login),
+        "/logout" => post(start::logout),
+        "/web/passkey/login/start" => post(start::passkey_login_start),
+        "/web/passkey/login/finish" => post(start::passkey_login_finish),
         "/sign/{id}" => get(citizen::review),
         "/sign/{id}/pages/{page}" => get(citizen::page_image),
         "/sign/{id}/text" => get(citizen::text),
@@ -80,7 +88,8 @@ pub fn routes() -> Router<AppState> {
         "/sign/{id}/done" => get(citizen::done),
         "/sign/{id}/download" => get(citizen::download),
         "/sign/{id}/cancel" => post(citizen::cancel),
-        "/history" => get(citizen::history),
+        "/history" => get(history::history),
+        "/session/extend" => post(keepalive::extend),
         "/approvals" => get(approvals::list),
         "/approvals/{id}" => get(approvals::page),
         "/approvals/{id}/passkey/start" => post(approvals::passkey_start),
@@ -92,6 +101,7 @@ pub fn routes() -> Router<AppState> {
         "/account/passkeys/remove" => post(account::passkey_remove),
         "/account/totp" => get(account::totp_offer).post(account::totp_enrol),
         "/account/totp/remove" => post(account::totp_remove),
+        "/account/totp/qr.svg" => get(qr::totp_qr),
         "/account/stepup/start" => post(account::stepup_start),
         "/account/stepup/finish" => post(account::stepup_finish),
         "/account/stepup/totp" => post(account::stepup_totp),
@@ -124,7 +134,7 @@ pub fn routes() -> Router<AppState> {
 /// The page routes that take whole documents (multipart uploads).
 pub fn upload_routes() -> Router<AppState> {
     let pages = route_table! { Router::new();
-        "/sign" => post(citizen::upload),
+        "/sign" => post(start::upload),
         "/verify" => post(verify::submit),
         "/org/{cvr}/cases" => post(cases::open).get(cases::list),
     };
@@ -202,6 +212,39 @@ fn local_path(path: &str) -> bool {
         && !path.split('/').any(|segment| segment == "..")
 }
 
+/// Whether `target` is a place on this site to return to after logging in or switching the
+/// language: a [`local_path`], optionally with one query parameter that names the uploaded
+/// file (`name`) or the identity provider's pending login (`request`), its value made of
+/// `A-Za-z0-9%._~+-` only (percent-encoded as in a URL). Nothing else: no other parameter (a
+/// form's `csrf`), no second one, nothing a header could break on.
+fn local_target(target: &str) -> bool {
+    let (path, query) = target
+        .split_once('?')
+        .map_or((target, None), |(p, q)| (p, Some(q)));
+    local_path(path)
+        && query.is_none_or(|q| {
+            let value = q
+                .strip_prefix("name=")
+                .or_else(|| q.strip_prefix("request="));
+            q.len() <= 600
+                && value.is_some_and(|v| {
+                    v.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b'%' | b'.' | b'_' | b'~' | b'+' | b'-')
+                    })
+                })
+        })
+}
+
+/// This page's place, for the language switch and a login that comes back: the path, with
+/// the query when it is one [`local_target`] admits (the review page's file name).
+fn here(uri: &axum::http::Uri) -> String {
+    match uri.query() {
+        Some(q) if local_target(&format!("{}?{q}", uri.path())) => format!("{}?{q}", uri.path()),
+        _ => uri.path().to_owned(),
+    }
+}
+
 /// The texts in the reader's language: the language cookie, else `Accept-Language`.
 fn texts(headers: &HeaderMap) -> &'static Texts {
     i18n::choose(
@@ -243,7 +286,7 @@ impl FromRequestParts<AppState> for Web {
             csrf,
             new_csrf,
             token: cookie(headers, SESSION).map(str::to_owned),
-            back: encode(parts.uri.path()),
+            back: encode(&here(&parts.uri)),
             secure: !loopback_http(&state.config.public_url()),
             request_id: parts
                 .extensions
@@ -263,6 +306,11 @@ pub struct UserView {
     pub name: String,
     /// Level of assurance, in words.
     pub loa: &'static str,
+    /// When the session ends, Unix seconds (the page warns before it).
+    pub expires: i64,
+    /// The service's time when the page was made, Unix seconds (the script counts from it,
+    /// whatever the reader's clock says).
+    pub now: i64,
 }
 
 /// A logged-in page request: the page context and the verified session.
@@ -348,6 +396,8 @@ impl Web {
         let user = UserView {
             name: state.service.account.username(&principal).await?,
             loa: loa_name(self.t, principal.loa),
+            expires: principal.exp,
+            now: state.service.clock_now(),
         };
         Ok(Session {
             web: self,
@@ -539,8 +589,8 @@ struct LangQuery {
 /// `GET /lang?to=da&back=/path`: remembers the language and returns to the page.
 async fn language(web: Web, Query(q): Query<LangQuery>) -> Response {
     let lang = if q.to == "da" { "da" } else { "en" };
-    // Only a local path: never an open redirect.
-    let back = if local_path(&q.back) {
+    // Only a local place: never an open redirect.
+    let back = if local_target(&q.back) {
         q.back
     } else {
         "/".to_owned()
@@ -629,64 +679,6 @@ impl Row {
     }
 }
 
-/// The error page: the message in plain words, what to do, the code and the support reference.
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    chrome: Chrome<'a>,
-    /// For an ended session: the start page that logs in and returns here.
-    login_again: Option<String>,
-    message: &'a str,
-    advice: &'static str,
-    code: &'static str,
-    support_ref: &'a str,
-}
-
-page_chrome!(ErrorPage);
-
-/// The error page for a browser (used by the error envelope for requests that accept HTML).
-pub fn error_page(
-    headers: &HeaderMap,
-    status: StatusCode,
-    code: ErrorCode,
-    message: &str,
-    support_ref: &str,
-    support: Option<&str>,
-    path: &str,
-) -> Response {
-    let t = texts(headers);
-    // The service's messages start in lower case (they also end up in JSON and logs).
-    let mut chars = message.chars();
-    let message: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    let page = ErrorPage {
-        chrome: Chrome {
-            t,
-            user: None,
-            csrf: "",
-            back: "/",
-            support,
-        },
-        login_again: (code == ErrorCode::InvalidToken).then(|| {
-            if local_path(path) && path != "/" {
-                format!("/?next={}", encode(path))
-            } else {
-                "/".to_owned()
-            }
-        }),
-        message: &message,
-        advice: i18n::explain(t, code).1,
-        code: code.as_str(),
-        support_ref,
-    };
-    let html = page
-        .render()
-        .unwrap_or_else(|_| format!("{}: {}", code.as_str(), support_ref));
-    html_response(status, html)
-}
-
 /// Whether a request prefers an HTML answer (a browser's navigation or form post).
 #[must_use]
 pub fn wants_html(headers: &HeaderMap) -> bool {
@@ -729,6 +721,33 @@ mod tests {
         ] {
             assert!(!local_path(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn login_and_language_return_only_to_local_places() {
+        for good in [
+            "/",
+            "/sign/3f1c-9a?name=Aftale%201.pdf",
+            "/idp/authorize?request=Zm9v-YmFy_x",
+            "/account",
+        ] {
+            assert!(local_target(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/a?b=c",
+            "/sign/x?name=a&csrf=b",
+            "/sign/x?name=a\r\nSet-Cookie:x",
+            "/sign/x?name=<b>",
+            "https://evil.example/?name=x",
+            "/a/../x?name=y",
+        ] {
+            assert!(!local_target(bad), "{bad:?}");
+        }
+        let uri: axum::http::Uri = "/sign/x?csrf=abc&name=y".parse().unwrap();
+        assert_eq!(here(&uri), "/sign/x");
+        let uri: axum::http::Uri = "/sign/x?name=y.pdf".parse().unwrap();
+        assert_eq!(here(&uri), "/sign/x?name=y.pdf");
     }
 
     #[test]

@@ -377,7 +377,7 @@ impl Identity {
             auth_time: now,
             details: None,
             jkt,
-            client_id: None,
+            ..TokenGrant::default()
         };
         let audience = self.settings.audience.clone();
         self.issue_token(id.to_string(), audience, loa, &factors, grant, now)

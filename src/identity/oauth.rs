@@ -295,6 +295,7 @@ impl Identity {
             details,
             jkt,
             client_id: Some(client.client_id.clone()),
+            until: None,
         };
         self.issue_token(sub, client.audience.clone(), loa, &factors, grant, now)
             .await

@@ -378,6 +378,29 @@ impl Logins {
         Ok(self.identity.logout(principal).await?)
     }
 
+    /// A fresh token for the caller's session (the web pages' "stay logged in"): the same
+    /// factors and login time, never a higher level, never past the login's longest duration
+    /// ([`crate::identity::MAX_LOGIN_SECS`]); the caller's token is revoked.
+    ///
+    /// # Errors
+    /// `invalid_token` once the login is too old to extend (log in again), or for a login made
+    /// at another identity provider.
+    pub async fn extend_session(&self, principal: &Principal) -> Result<Issued, Error> {
+        use crate::identity::token::TokenError;
+        let extended = self.identity.extend_session(principal, self.now()).await;
+        extended.map_err(|e| match e {
+            crate::identity::Error::Token(TokenError::Expired) => Error::new(
+                ErrorCode::InvalidToken,
+                "this login has lasted as long as a login may; log in again",
+            ),
+            crate::identity::Error::Token(TokenError::Issuer) => Error::new(
+                ErrorCode::InvalidToken,
+                "a login made at another identity provider is extended there; log in again",
+            ),
+            other => other.into(),
+        })
+    }
+
     /// The IdP's JWKS.
     ///
     /// # Errors

@@ -220,12 +220,16 @@ impl Documents {
         request_id: Option<String>,
     ) -> Result<(String, serde_json::Value), Error> {
         let doc = self.document_info(principal, id).await?;
+        let hashes = document_hashes(credential, &doc, None);
         self.signing
-            .activation_challenge(principal, &document_hashes(credential, &doc), request_id)
+            .activation_challenge(principal, &hashes, request_id)
             .await
     }
 
     /// Approves an uploaded document (activation over its SHA-256) and signs it at once.
+    /// `file_name`, the name the signer uploaded it under, is recorded with the approval (the
+    /// first line of its label, see [`document_name`]) so that the person's history can name
+    /// the document; it is not part of what is signed.
     ///
     /// # Errors
     /// `not_found`, `already_exists`, and those of [`super::Signing::authorize`] and
@@ -237,13 +241,14 @@ impl Documents {
         credential: &str,
         activation: Activation,
         request_id: Option<String>,
+        file_name: Option<&str>,
     ) -> Result<(), Error> {
         let doc = self.document_info(principal, id).await?;
         let sad = self
             .signing
             .authorize(
                 principal,
-                &document_hashes(credential, &doc),
+                &document_hashes(credential, &doc, file_name),
                 activation,
                 request_id.clone(),
             )
@@ -264,23 +269,54 @@ fn pdf_pages(row: &crate::store::DocumentRow) -> usize {
     }
 }
 
-/// What an approval of one uploaded document covers: its SHA-256, one signature.
-fn document_hashes(credential: &str, doc: &DocumentInfo) -> Hashes {
+/// How the label of an approval names the uploaded file: its first line.
+const NAME_LINE: &str = "file: ";
+/// The longest label an approval may carry (see `Signing::activation_target`).
+const LABEL_LIMIT: usize = 500;
+
+/// What an approval of one uploaded document covers: its SHA-256, one signature. The label
+/// says what it stands for: with the file's name, `file: NAME` on a line of its own first.
+fn document_hashes(credential: &str, doc: &DocumentInfo, file_name: Option<&str>) -> Hashes {
+    let what = match &doc.approval_text {
+        Some(text) => format!(
+            "{} ({} bytes; {})",
+            doc.format,
+            doc.size,
+            text.trim_end().replace('\n', "; ")
+        ),
+        None => format!("{} ({} bytes)", doc.format, doc.size),
+    };
+    let room = LABEL_LIMIT.saturating_sub(what.chars().count() + NAME_LINE.len() + 1);
+    let name: String = file_name
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(room.min(200))
+        .collect();
+    let label = if name.is_empty() {
+        what
+    } else {
+        format!("{NAME_LINE}{name}\n{what}")
+    };
     Hashes {
         credential_id: credential.to_owned(),
         hash_algorithm: None,
         hashes: vec![doc.approval_b64.clone()],
         num_signatures: Some(1),
-        label: Some(match &doc.approval_text {
-            Some(text) => format!(
-                "{} ({} bytes; {})",
-                doc.format,
-                doc.size,
-                text.trim_end().replace('\n', "; ")
-            ),
-            None => format!("{} ({} bytes)", doc.format, doc.size),
-        }),
+        label: Some(label),
     }
+}
+
+/// The file name an approval's label records (the web pages' uploads name their file), if it
+/// names one.
+#[must_use]
+pub fn document_name(label: &str) -> Option<&str> {
+    label
+        .strip_prefix(NAME_LINE)
+        .and_then(|rest| rest.split_once('\n'))
+        .map(|(name, _)| name)
+        .filter(|name| !name.is_empty())
 }
 
 /// Draws one page with `pdftocairo` (PDF on standard input, PNG on standard output), scaled
@@ -372,4 +408,40 @@ async fn run_poppler(
         return Err(unusable());
     }
     Ok(output.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_approval_label_names_the_file_on_its_first_line() {
+        let doc = DocumentInfo {
+            id: "d".into(),
+            format: "pades".into(),
+            level: "B-LT".into(),
+            size: 955,
+            sha256: String::new(),
+            approval_b64: String::new(),
+            approval_text: None,
+            capacity: None,
+            credential_cvr: None,
+            pages: 1,
+            signed: false,
+            expires_at: 0,
+        };
+        let label = document_hashes("c", &doc, Some("Lejekontrakt 2027.pdf"))
+            .label
+            .unwrap();
+        assert_eq!(label, "file: Lejekontrakt 2027.pdf\npades (955 bytes)");
+        assert_eq!(document_name(&label), Some("Lejekontrakt 2027.pdf"));
+        let plain = document_hashes("c", &doc, None).label.unwrap();
+        assert_eq!(plain, "pades (955 bytes)");
+        assert_eq!(document_name(&plain), None);
+        // A long name is cut so that the label stays within its limit.
+        let long = "x".repeat(1000);
+        let label = document_hashes("c", &doc, Some(&long)).label.unwrap();
+        assert!(label.chars().count() <= LABEL_LIMIT, "{}", label.len());
+        assert_eq!(document_name("file: \nx"), None);
+    }
 }

@@ -134,6 +134,33 @@ impl Store {
         )?)
     }
 
+    /// Audit rows whose request id lies in `[from, to)` (no upper end without `to`), by
+    /// request id and newest first within one: the records of a short support reference,
+    /// read through the request-id index as a range.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_by_request_range(
+        &self,
+        from: &str,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, Error> {
+        let to = to.map(str::to_owned);
+        Ok(fetch!(
+            self,
+            fetch_all,
+            AuditRow,
+            select_audit!(
+                "WHERE request_id >= $1 AND ($2 IS NULL OR request_id < $2) \
+                 ORDER BY request_id, seq DESC LIMIT $3"
+            ),
+            from,
+            &to,
+            limit
+        )?)
+    }
+
     /// Stores a checkpoint (a second one for the same `seq` is ignored).
     ///
     /// # Errors

@@ -21,6 +21,7 @@ mod config;
 mod durability;
 mod hsm;
 mod identity;
+mod journey;
 mod layering;
 mod lifecycle;
 mod mandates;

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{Chrome, SignedIn, Texts};
+use super::errors::on_page;
+use super::{Chrome, Problem, SignedIn, Texts};
 use crate::http::extract::Json;
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
@@ -144,6 +145,8 @@ pub async fn passkey_remove(
 struct TotpPage<'a> {
     chrome: Chrome<'a>,
     offer: TotpOffer,
+    /// A refused confirmation (a wrong code).
+    problem: Option<Problem>,
 }
 
 /// `GET /account/totp`: a new secret to add to an authenticator app (High only).
@@ -154,6 +157,7 @@ pub async fn totp_offer(
     Ok(session.web.render(&TotpPage {
         chrome: session.chrome(),
         offer,
+        problem: None,
     }))
 }
 
@@ -164,16 +168,36 @@ pub struct TotpForm {
     code: String,
 }
 
-/// `POST /account/totp`
+/// `POST /account/totp`: a wrong code shows the same secret again with the error summary.
 pub async fn totp_enrol(
-    SignedIn(account, session): SignedIn<Arc<Account>>,
+    SignedIn(account, mut session): SignedIn<Arc<Account>>,
     axum::Form(form): axum::Form<TotpForm>,
 ) -> Result<Response, Error> {
     let (principal, request_id) = (&session.principal, session.request_id());
-    account
+    let enrolled = account
         .totp_enrol(principal, &form.secret, &form.code, request_id)
-        .await?;
-    Ok(Redirect::to("/account?done=totp-enrolled").into_response())
+        .await;
+    let e = match enrolled {
+        Ok(()) => return Ok(Redirect::to("/account?done=totp-enrolled").into_response()),
+        Err(e) if on_page(e.code) => e,
+        Err(e) => return Err(e),
+    };
+    // The same secret again (the app may hold it already); without a usable one, the error.
+    let Ok(uri) = account.totp_uri(&session.principal, &form.secret).await else {
+        return Err(e);
+    };
+    let offer = TotpOffer {
+        secret: form.secret.trim().to_owned(),
+        uri,
+    };
+    let problem = Problem::new(&session.web, &e, "code");
+    "/account/totp".clone_into(&mut session.web.back);
+    let page = TotpPage {
+        chrome: session.chrome(),
+        offer,
+        problem: Some(problem),
+    };
+    Ok(session.web.render_problem(&page, page.problem.as_ref()))
 }
 
 /// `POST /account/totp/remove`

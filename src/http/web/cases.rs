@@ -106,7 +106,7 @@ pub async fn open(
     Path(cvr): Path<String>,
     mut multipart: Multipart,
 ) -> Result<Response, Error> {
-    let (file, fields) = super::citizen::read_upload(&mut multipart).await?;
+    let (file, fields) = super::start::read_upload(&mut multipart).await?;
     let bad = |m: &str| Error::new(ErrorCode::InvalidRequest, m.to_owned());
     let (file_name, content) = file.ok_or_else(|| bad("choose the PDF to be signed"))?;
     let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());

@@ -1,258 +1,25 @@
-//! The citizen's pages: log in, upload, review (pages as pictures, size, SHA-256), choose the
-//! credential, approve with a passkey or (where the policy allows) a one-time code, download;
-//! and the person's own history.
+//! The citizen's pages after the upload: review (pages as pictures, size, SHA-256, text),
+//! choose the credential, approve with a passkey or (where the policy allows) a one-time code
+//! — a refused code shows the review again with the error summary — and download.
 
 use askama::Template;
-use axum::extract::{FromRef, FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{multipart_error, shown_name, Chrome, Row, Session, SignedIn, Web};
-use crate::http::extract::{Json, Origin};
+use super::errors::on_page;
+use super::{shown_name, Chrome, Problem, Session, SignedIn};
+use crate::http::extract::Json;
 use crate::http::router::AppState;
 use crate::http::wire::{Ceremony, Location};
 use crate::service::{
-    Account, Activation, CredentialKind, CredentialStatus, DocumentInfo, Documents, Error,
-    ErrorCode, Format, Logins, PasskeyLogin, PdfOptions, PdfVisible, Scal, Signing,
+    Activation, CredentialKind, CredentialStatus, DocumentInfo, Documents, Error, ErrorCode, Scal,
+    Signing,
 };
 
-page_chrome!(IndexPage, ReviewPage, TextPage, DonePage, HistoryPage);
-
-#[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage<'a> {
-    chrome: Chrome<'a>,
-    orgs: Vec<(String, String)>,
-    /// Where the login returns to (a local path: the page whose session ended).
-    next: String,
-}
-
-/// The start page's query: where to go after logging in.
-#[derive(Debug, Deserialize)]
-pub struct NextQuery {
-    #[serde(default)]
-    next: String,
-}
-
-/// `GET /`: the login form, or the upload form once logged in.
-pub async fn index(
-    State(state): State<AppState>,
-    web: Web,
-    Query(q): Query<NextQuery>,
-) -> Response {
-    let (web, user, orgs) = match web.clone().session(&state).await {
-        Ok(session) => {
-            // Below Substantial there are no organisations to list.
-            let orgs = state
-                .service
-                .orgs
-                .my_organisations(&session.principal)
-                .await
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(o, _)| (o.cvr, o.name))
-                .collect();
-            (session.web, Some(session.user), orgs)
-        }
-        Err(_) => (web, None, Vec::new()),
-    };
-    web.render(&IndexPage {
-        chrome: web.chrome(user),
-        orgs,
-        next: if super::local_path(&q.next) {
-            q.next
-        } else {
-            String::new()
-        },
-    })
-}
-
-/// The login form.
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    username: String,
-    password: String,
-    #[serde(default)]
-    otp: String,
-    /// The page to return to (a local path), e.g. the review whose session ended.
-    #[serde(default)]
-    next: String,
-}
-
-/// `POST /login`: password and, optionally, a one-time code.
-pub async fn login(
-    State(login): State<Arc<Logins>>,
-    web: Web,
-    axum::Form(form): axum::Form<LoginForm>,
-) -> Result<Response, Error> {
-    let otp = Some(form.otp.trim()).filter(|o| !o.is_empty());
-    let Origin(source, request_id) = web.origin();
-    let issued = login
-        .password_grant(
-            form.username.trim(),
-            &form.password,
-            otp,
-            source,
-            request_id,
-        )
-        .await?;
-    let to = if super::local_path(&form.next) {
-        form.next.as_str()
-    } else {
-        "/"
-    };
-    Ok(web.start_session(to, &issued.access_token, issued.expires_in))
-}
-
-/// `POST /logout`: revokes the token and clears the cookie.
-pub async fn logout(State(login): State<Arc<Logins>>, web: Web) -> Response {
-    if let Some(token) = web.token.as_deref() {
-        if let Ok(principal) = login.authenticate(token).await {
-            // The cookie is cleared either way.
-            let _ = login.logout(&principal).await;
-        }
-    }
-    web.end_session()
-}
-
-/// Starts a passkey login.
-#[derive(Debug, Deserialize)]
-pub struct PasskeyStart {
-    username: String,
-}
-
-/// `POST /web/passkey/login/start` (JSON).
-pub async fn passkey_login_start(
-    State(login): State<Arc<Logins>>,
-    Json(start): Json<PasskeyStart>,
-) -> Result<Json<Ceremony>, Error> {
-    login
-        .passkey_login_start(start.username.trim())
-        .await
-        .map(Ceremony::reply)
-}
-
-/// `POST /web/passkey/login/finish` (JSON): the passkey with the password or a code; starts
-/// a High session.
-pub async fn passkey_login_finish(
-    State(logins): State<Arc<Logins>>,
-    web: Web,
-    Json(login): Json<PasskeyLogin>,
-) -> Result<Response, Error> {
-    let Origin(source, request_id) = web.origin();
-    let issued = logins
-        .passkey_login_finish(login, source, request_id)
-        .await?;
-    Ok(web.json_session(
-        Location {
-            location: "/".into(),
-        },
-        &issued.access_token,
-        issued.expires_in,
-    ))
-}
-
-/// An uploaded file (its name as shown and its bytes) and the form's other fields (at most
-/// 16, each at most 1,000 bytes), from a multipart form whose file field is `file`.
-pub(super) async fn read_upload(
-    multipart: &mut Multipart,
-) -> Result<
-    (
-        Option<(String, Vec<u8>)>,
-        std::collections::HashMap<String, String>,
-    ),
-    Error,
-> {
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut fields = std::collections::HashMap::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(&e))?
-    {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "file" {
-            let file_name = shown_name(field.file_name().unwrap_or("document"));
-            let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
-            file = Some((file_name, bytes.to_vec()));
-        } else if fields.len() < 16 {
-            let value = field.text().await.map_err(|e| multipart_error(&e))?;
-            if value.len() > 1000 {
-                return Err(Error::new(
-                    ErrorCode::InvalidRequest,
-                    "a form field is too long",
-                ));
-            }
-            fields.insert(name, value);
-        }
-    }
-    Ok((file, fields))
-}
-
-/// `POST /sign` (multipart): keeps the document and shows it for review.
-pub async fn upload(
-    SignedIn(documents, session): SignedIn<Arc<Documents>>,
-    mut multipart: Multipart,
-) -> Result<Response, Error> {
-    let bad = |m: &str| Error::new(ErrorCode::InvalidRequest, m.to_owned());
-    let (file, fields) = read_upload(&mut multipart).await?;
-    let (file_name, content) = file.ok_or_else(|| bad("choose a file to sign"))?;
-    let get = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let format = match get("format").unwrap_or("auto") {
-        "auto" => format_for(&file_name, &content),
-        chosen => Format::parse(chosen).ok_or_else(|| {
-            Error::new(
-                ErrorCode::UnsupportedFormat,
-                "choose one of the formats offered",
-            )
-        })?,
-    };
-    let level = crate::service::parse_level(get("level").unwrap_or("B-LT"))
-        .ok_or_else(|| bad("choose one of the levels offered"))?;
-    let mut pdf = PdfOptions {
-        reason: get("reason").map(str::to_owned),
-        location: get("location").map(str::to_owned),
-        ..PdfOptions::default()
-    };
-    if format == Format::Pades && get("visible") == Some("1") {
-        let page: u32 = get("page")
-            .unwrap_or("1")
-            .parse()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| bad("the page of the visible signature is a number from 1"))?;
-        pdf.visible = Some(PdfVisible {
-            page,
-            rect: corner(get("corner").unwrap_or("bottom-left")),
-            // Filled from the certificate when signing.
-            signer: String::new(),
-            organisation: None,
-            cvr: None,
-        });
-    }
-    let uploaded = documents
-        .upload_document(&session.principal, content, format, level, &pdf)
-        .await?;
-    Ok(Redirect::to(&format!(
-        "/sign/{}?name={}",
-        uploaded.id,
-        super::encode(&file_name)
-    ))
-    .into_response())
-}
-
-/// The visible signature's rectangle (points on an A4 page) for a corner.
-fn corner(which: &str) -> [f64; 4] {
-    let (x, y) = match which {
-        "bottom-right" => (355.0, 36.0),
-        "top-left" => (36.0, 736.0),
-        "top-right" => (355.0, 736.0),
-        _ => (36.0, 36.0),
-    };
-    [x, y, x + 204.0, y + 70.0]
-}
+page_chrome!(ReviewPage, TextPage, DonePage);
 
 /// A credential offered on the review page.
 #[derive(Debug, Clone)]
@@ -274,6 +41,10 @@ struct ReviewPage<'a> {
     doc: DocumentInfo,
     shown: Vec<usize>,
     credentials: Vec<CredentialOption>,
+    /// The credential chosen in a refused approval (preselected again).
+    chosen: String,
+    /// A refused approval.
+    problem: Option<Problem>,
 }
 
 /// Where a signed document is offered for download.
@@ -316,11 +87,25 @@ impl FromRequestParts<AppState> for OwnDocument {
 }
 
 impl OwnDocument {
-    /// Approves and signs the document with the credential.
-    async fn approve(&self, credential: &str, activation: Activation) -> Result<(), Error> {
+    /// Approves and signs the document with the credential; the name it was uploaded under is
+    /// recorded with the approval (the person's history names the document by it).
+    async fn approve(
+        &self,
+        credential: &str,
+        activation: Activation,
+        name: &str,
+    ) -> Result<(), Error> {
         let (principal, request_id) = (&self.session.principal, self.session.request_id());
+        let name = Some(shown_name(name)).filter(|n| !n.is_empty());
         self.documents
-            .approve_document(principal, &self.id, credential, activation, request_id)
+            .approve_document(
+                principal,
+                &self.id,
+                credential,
+                activation,
+                request_id,
+                name.as_deref(),
+            )
             .await
     }
 
@@ -342,13 +127,25 @@ pub async fn review(
     own: OwnDocument,
     Query(q): Query<NameQuery>,
 ) -> Result<Response, Error> {
+    render_review(&signing, &own, &q.name, "", None).await
+}
+
+/// The review page; after a refused approval with the credential `chosen` preselected and
+/// the error summary.
+async fn render_review(
+    signing: &Signing,
+    own: &OwnDocument,
+    name: &str,
+    chosen: &str,
+    problem: Option<Problem>,
+) -> Result<Response, Error> {
     let session = &own.session;
     let doc = own
         .documents
         .document_info(&session.principal, &own.id)
         .await?;
     if doc.signed {
-        return Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response());
+        return Ok(Redirect::to(&done_location(&own.id, name)).into_response());
     }
     let t = session.web.t;
     let mut active: Vec<_> = signing
@@ -385,16 +182,23 @@ pub async fn review(
         })
         .collect();
     let shown = (1..=doc.pages.min(crate::service::PREVIEW_PAGES)).collect();
-    let first_passkey_only = credentials.first().is_some_and(|c| c.scal == "2");
-    Ok(session.web.render(&ReviewPage {
+    let first_passkey_only = credentials
+        .iter()
+        .find(|c| c.id == chosen)
+        .or_else(|| credentials.first())
+        .is_some_and(|c| c.scal == "2");
+    let page = ReviewPage {
         chrome: session.chrome(),
-        name: shown_name(&q.name),
-        name_q: super::encode(&q.name),
+        name: shown_name(name),
+        name_q: super::encode(name),
         first_passkey_only,
         doc,
         shown,
         credentials,
-    }))
+        chosen: chosen.to_owned(),
+        problem,
+    };
+    Ok(session.web.render_problem(&page, page.problem.as_ref()))
 }
 
 /// `GET /sign/{id}/pages/{n}`: one page as a PNG picture.
@@ -459,15 +263,44 @@ pub struct ApproveForm {
     otp: String,
 }
 
-/// `POST /sign/{id}/approve`: approve with a one-time code (SCAL1 policies only) and sign.
+/// `POST /sign/{id}/approve`: approve with a one-time code (SCAL1 policies only) and sign. A
+/// refused approval (a wrong or reused code, a credential that needs the passkey) shows the
+/// review page again with the error summary, the chosen credential preselected.
 pub async fn approve_totp(
-    own: OwnDocument,
+    State(signing): State<Arc<Signing>>,
+    mut own: OwnDocument,
     Query(q): Query<NameQuery>,
     axum::Form(form): axum::Form<ApproveForm>,
 ) -> Result<Response, Error> {
     let activation = Activation::Totp(form.otp.trim().to_owned());
-    own.approve(&form.credential, activation).await?;
-    Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response())
+    let e = match own.approve(&form.credential, activation, &q.name).await {
+        Ok(()) => return Ok(Redirect::to(&done_location(&own.id, &q.name)).into_response()),
+        Err(e) if on_page(e.code) => e,
+        Err(e) => return Err(e),
+    };
+    // A document signed meanwhile has nothing left to approve: the error page.
+    let info = own.documents.document_info(&own.session.principal, &own.id);
+    let unsigned = info.await.is_ok_and(|doc| !doc.signed);
+    if !unsigned {
+        return Err(e);
+    }
+    let field = match e.code {
+        ErrorCode::ActivationTooWeak
+        | ErrorCode::CredentialNotFound
+        | ErrorCode::CredentialSuspended
+        | ErrorCode::CredentialRevoked
+        | ErrorCode::RightMissing
+        | ErrorCode::InsufficientLoa => "credential",
+        _ => "otp",
+    };
+    let mut problem = Problem::new(&own.session.web, &e, field);
+    if e.code == ErrorCode::InsufficientLoa {
+        problem = problem.linking("/account");
+    }
+    // The page's own place, for the language switch and a login that comes back.
+    let place = format!("/sign/{}?name={}", own.id, super::encode(&q.name));
+    own.session.web.back = super::encode(&place);
+    render_review(&signing, &own, &q.name, &form.credential, Some(problem)).await
 }
 
 /// The credential a passkey approval starts for.
@@ -509,7 +342,8 @@ pub async fn approve_passkey_finish(
         challenge_id: finish.state,
         assertion: finish.assertion,
     };
-    own.approve(&finish.credential, activation).await?;
+    own.approve(&finish.credential, activation, &finish.name)
+        .await?;
     let location = done_location(&own.id, &finish.name);
     Ok(Json(Location { location }).into_response())
 }
@@ -521,30 +355,6 @@ struct DonePage<'a> {
     id: String,
     name_q: String,
     download_name: String,
-}
-
-/// The format a file asks for by its name and what it is: a PDF is signed inside (PAdES), an
-/// XML document inside (XAdES enveloped), anything else beside it (CAdES, a `.p7s`). A file
-/// named `.pdf` that is no PDF is refused as one (`not_pdf`) rather than signed otherwise.
-fn format_for(name: &str, content: &[u8]) -> Format {
-    let named = |ext: &str| {
-        name.rsplit_once('.')
-            .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext))
-    };
-    let start = content
-        .strip_prefix(b"\xef\xbb\xbf".as_slice())
-        .unwrap_or(content);
-    let start = start.trim_ascii_start();
-    if named("pdf") || content.starts_with(b"%PDF-") {
-        Format::Pades
-    } else if named("xml")
-        || start.starts_with(b"<?xml")
-        || (start.starts_with(b"<") && !start.starts_with(b"<!"))
-    {
-        Format::XadesEnveloped
-    } else {
-        Format::Cades { attached: false }
-    }
 }
 
 /// A file name safe in a header and on any disk: ASCII letters, digits, `.`, `-` and `_`;
@@ -604,56 +414,9 @@ pub async fn cancel(own: OwnDocument) -> Result<Response, Error> {
     Ok(Redirect::to("/").into_response())
 }
 
-#[derive(Template)]
-#[template(path = "history.html")]
-struct HistoryPage<'a> {
-    chrome: Chrome<'a>,
-    rows: Vec<Row>,
-}
-
-/// `GET /history`: the person's own audit history (signatures, logins, factor changes).
-pub async fn history(
-    SignedIn(account, session): SignedIn<Arc<Account>>,
-) -> Result<Response, Error> {
-    let rows = account
-        .my_history(&session.principal, 200)
-        .await?
-        .iter()
-        .map(|r| Row::from_record(session.web.t, r))
-        .collect();
-    Ok(session.web.render(&HistoryPage {
-        chrome: session.chrome(),
-        rows,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_format_follows_the_file() {
-        assert_eq!(format_for("a", b"%PDF-1.7\n"), Format::Pades);
-        assert_eq!(format_for("invoice.PDF", b"MZ\x90\x00"), Format::Pades);
-        assert_eq!(
-            format_for("a", b"<?xml version=\"1.0\"?><a/>"),
-            Format::XadesEnveloped
-        );
-        assert_eq!(
-            format_for("a", b"\xef\xbb\xbf\n  <lease/>"),
-            Format::XadesEnveloped
-        );
-        assert_eq!(format_for("lease.xml", b"text"), Format::XadesEnveloped);
-        assert_eq!(
-            format_for("a", b"<!DOCTYPE x><x/>"),
-            Format::Cades { attached: false }
-        );
-        assert_eq!(
-            format_for("a.exe", b"MZ\x90\x00"),
-            Format::Cades { attached: false }
-        );
-        assert_eq!(format_for("", b""), Format::Cades { attached: false });
-    }
 
     #[test]
     fn signed_file_names_are_plain() {

@@ -1,5 +1,7 @@
-//! Self-service help — every stable error code explained, generated from the one error enum so
-//! it cannot drift — and the operators' support lookup of a support reference.
+//! Self-service help — the common tasks step by step (sign, add a passkey, a lost phone or key,
+//! contact support) and every stable error code explained, generated from the one error enum
+//! so it cannot drift — and the operators' support lookup of a support reference, whole or in
+//! its 8-character short form.
 
 use askama::Template;
 use axum::extract::Query;
@@ -53,6 +55,11 @@ struct SupportPage<'a> {
     reference: String,
     searched: bool,
     rows: Vec<Row>,
+    /// The whole references the records carry (a short reference names its request's), for
+    /// the search in the service's log.
+    full: Vec<String>,
+    /// The short form of what was searched (the log's `short_ref` field).
+    short: String,
 }
 
 /// The reference to look up.
@@ -68,10 +75,17 @@ pub async fn support(
     Query(q): Query<SupportQuery>,
 ) -> Result<Response, Error> {
     let searched = !q.reference.trim().is_empty();
+    let mut full: Vec<String> = Vec::new();
     let rows = if searched {
-        account
+        let records = account
             .support_lookup(&session.principal, &q.reference)
-            .await?
+            .await?;
+        for id in records.iter().filter_map(|r| r["request_id"].as_str()) {
+            if !full.iter().any(|f| f == id) {
+                full.push(id.to_owned());
+            }
+        }
+        records
             .iter()
             .map(|r| Row::from_record(session.web.t, r))
             .collect()
@@ -85,10 +99,18 @@ pub async fn support(
         }
         Vec::new()
     };
+    let reference = q.reference.trim().to_owned();
+    let short = if crate::service::short_reference_range(&reference).is_some() {
+        reference.to_uppercase()
+    } else {
+        crate::service::short_reference(&reference)
+    };
     Ok(session.web.render(&SupportPage {
         chrome: session.chrome(),
-        reference: q.reference.trim().to_owned(),
+        reference,
         searched,
         rows,
+        full,
+        short,
     }))
 }

@@ -306,6 +306,48 @@ texts! {
     approval_link: "The address of this request (the application may show it as a link):", "Adressen på denne anmodning (programmet kan vise den som et link):";
     msg_approved: "Approved. The application can now make the signature.", "Godkendt. Programmet kan nu lave underskriften.";
     msg_refused: "Refused. The application is told so when it asks.", "Afvist. Programmet får det at vide, når det spørger.";
+    // Errors on their page, time limits, history in words, support and help (issue #20).
+    error_summary_title: "There is a problem", "Der er et problem";
+    support_ref_hint: "If you contact support, read them the support reference: 8 letters and digits.", "Hvis du kontakter support, så læs supportreferencen op for dem: 8 bogstaver og tal.";
+    unit_minutes: "min", "min.";
+    unit_seconds: "s", "sek.";
+    session_warning_title: "Your session is about to end", "Din session er ved at udløbe";
+    session_warning_text: "For your security you will be logged out in", "Af hensyn til din sikkerhed bliver du logget ud om";
+    session_ended: "Your session has ended. Log in again to go on from this page; an uploaded document is kept for a while.", "Din session er udløbet. Log ind igen for at fortsætte fra denne side; et uploadet dokument gemmes et stykke tid.";
+    session_continue: "Stay logged in", "Forbliv logget ind";
+    session_login_again: "Log in again and come back here", "Log ind igen og kom tilbage hertil";
+    session_extended: "You are still logged in.", "Du er stadig logget ind.";
+    history_document: "Document and certificate", "Dokument og certifikat";
+    history_no_name: "A document (its name was not recorded)", "Et dokument (navnet blev ikke gemt)";
+    history_signed_as: "Signed as:", "Underskrevet som:";
+    history_personal: "yourself (your personal certificate)", "dig selv (dit personlige certifikat)";
+    history_for_org: "For the organisation", "For virksomheden";
+    history_signed: "Signed", "Underskrevet";
+    history_approved: "Approved", "Godkendt";
+    history_refused: "Refused", "Afvist";
+    history_technical: "Technical details", "Tekniske detaljer";
+    totp_scan_qr: "Scan the QR code with your authenticator app, or type the secret beside it into the app.", "Scan QR-koden med din autentificeringsapp, eller skriv hemmeligheden ved siden af ind i appen.";
+    totp_qr_alt: "QR code for your authenticator app: it holds the same secret as the text beside it", "QR-kode til din autentificeringsapp: den indeholder den samme hemmelighed som teksten ved siden af";
+    idp_title: "Log in to qsign", "Log ind på qsign";
+    idp_asks: "asks you to log in.", "beder dig om at logge ind.";
+    idp_approving_title: "You are asked to approve", "Du bliver bedt om at godkende";
+    idp_approving_note: "Logging in approves these signatures.", "Når du logger ind, godkender du disse underskrifter.";
+    help_tasks_title: "What do you want to do?", "Hvad vil du gøre?";
+    help_sign_title: "Sign a document", "Underskrive et dokument";
+    help_sign_1: "Log in on the start page with your password and the code from your app, or with your passkey.", "Log ind på forsiden med din adgangskode og koden fra din app, eller med din adgangsnøgle.";
+    help_sign_2: "Choose the file and select \"Upload and review\".", "Vælg filen, og vælg \"Upload og gennemse\".";
+    help_sign_3: "Check the document: its pages, its text and the certificate you sign with.", "Kontrollér dokumentet: dets sider, dets tekst og det certifikat, du underskriver med.";
+    help_sign_4: "Approve with your passkey (or with a one-time code where the page offers it).", "Godkend med din adgangsnøgle (eller med en engangskode, hvor siden tilbyder det).";
+    help_sign_5: "Download the signed file. Your signatures are listed under \"My signatures\".", "Hent den underskrevne fil. Dine underskrifter står under \"Mine underskrifter\".";
+    help_passkey_title: "Add a passkey", "Tilføje en adgangsnøgle";
+    help_passkey_1: "Log in and open your account page.", "Log ind, og åbn din kontoside.";
+    help_passkey_2: "If your session is not at level High, type the enrolment code from the letter or the service desk.", "Hvis din session ikke er på niveau Høj, så skriv aktiveringskoden fra brevet eller servicecentret.";
+    help_passkey_3: "Select \"Add a passkey\" and follow what your phone, computer or security key asks.", "Vælg \"Tilføj en adgangsnøgle\", og følg det, din telefon, computer eller sikkerhedsnøgle beder om.";
+    help_lost_1: "Log in with your password and the factor you still have.", "Log ind med din adgangskode og den faktor, du stadig har.";
+    help_lost_2: "On your account page, remove the lost phone (the authenticator app) or the lost passkey.", "Fjern den mistede telefon (autentificeringsappen) eller den mistede adgangsnøgle på din kontoside.";
+    help_lost_3: "Look through your signatures and logins for anything you did not do, and tell support if you find something.", "Gennemse dine underskrifter og login for noget, du ikke har gjort, og sig det til support, hvis du finder noget.";
+    help_support_title: "Contact support", "Kontakte support";
+    help_support_text: "Every error shows a support reference of 8 letters and digits. Read it to support: it lets them find what happened.", "Hver fejl viser en supportreference på 8 bogstaver og tal. Læs den op for support: så kan de finde ud af, hvad der skete.";
 }
 
 /// The texts for a request: the cookie's choice, else the first of `da`/`en` in

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use super::{Chrome, Row, Session, SignedIn, Texts};
+use super::errors::on_page;
+use super::{Chrome, Problem, Row, Session, SignedIn, Texts};
 use crate::service::{
     rfc3339, Error, ErrorCode, Grants, ListedMandate, Loa, Organisations as Orgs, Right,
 };
@@ -152,6 +153,9 @@ struct OrgPage<'a> {
     members: Vec<MemberItem>,
     requests: Vec<RequestItem>,
     audit: Vec<Row>,
+    /// A refused invitation, and the username it was for.
+    problem: Option<Problem>,
+    invitee: String,
 }
 
 /// A power of attorney on the organisation's page.
@@ -216,6 +220,18 @@ async fn render_org(
     session: &Session,
     cvr: &str,
     message: Option<String>,
+) -> Result<Response, Error> {
+    render_org_with(orgs, session, cvr, message, None).await
+}
+
+/// The administration page, after a refused invitation with the error summary (`problem`:
+/// the problem and the username the invitation was for).
+async fn render_org_with(
+    orgs: &Orgs,
+    session: &Session,
+    cvr: &str,
+    message: Option<String>,
+    problem: Option<(Problem, String)>,
 ) -> Result<Response, Error> {
     let members: Vec<MemberItem> = orgs
         .members_with_roles(&session.principal, cvr)
@@ -282,7 +298,8 @@ async fn render_org(
         .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.record).ok())
         .map(|v| Row::from_record(session.web.t, &v))
         .collect();
-    Ok(session.web.render(&OrgPage {
+    let (problem, invitee) = problem.map_or((None, String::new()), |(p, u)| (Some(p), u));
+    let page = OrgPage {
         chrome: session.chrome(),
         cvr: org.0.cvr,
         name: org.0.name,
@@ -293,7 +310,10 @@ async fn render_org(
         mandates,
         requests,
         audit,
-    }))
+        problem,
+        invitee,
+    };
+    Ok(session.web.render_problem(&page, page.problem.as_ref()))
 }
 
 /// `GET /org/{cvr}` (administrators).
@@ -332,9 +352,10 @@ pub struct InviteForm {
     roles: String,
 }
 
-/// `POST /org/{cvr}/invite`: shows the code once.
+/// `POST /org/{cvr}/invite`: shows the code once; a refused invitation shows the page again
+/// with the error summary.
 pub async fn invite(
-    SignedIn(orgs, session): SignedIn<Arc<Orgs>>,
+    SignedIn(orgs, mut session): SignedIn<Arc<Orgs>>,
     Path(cvr): Path<String>,
     axum::Form(form): axum::Form<InviteForm>,
 ) -> Result<Response, Error> {
@@ -351,7 +372,7 @@ pub async fn invite(
         .map(|r| r.trim().to_owned())
         .collect();
     let (username, request_id) = (Some(form.username.trim()), session.request_id());
-    let invitation = orgs
+    let invited = orgs
         .invite_member_with_roles(
             &session.principal,
             &cvr,
@@ -360,9 +381,29 @@ pub async fn invite(
             &roles,
             request_id,
         )
-        .await?;
-    let message = format!("{} {}", session.web.t.msg_invited, invitation.code);
-    render_org(&orgs, &session, &cvr, Some(message)).await
+        .await;
+    // This page's own place (not the form's), for the language switch.
+    session.web.back = super::encode(&format!("/org/{cvr}"));
+    let e = match invited {
+        Ok(invitation) => {
+            let message = format!("{} {}", session.web.t.msg_invited, invitation.code);
+            return render_org(&orgs, &session, &cvr, Some(message)).await;
+        }
+        // An unknown username is this form's mistake too.
+        Err(e) if on_page(e.code) || e.code == ErrorCode::NotFound => e,
+        Err(e) => return Err(e),
+    };
+    let field = if e.message.contains("role") {
+        "inv-roles"
+    } else {
+        "invitee"
+    };
+    let mut problem = Problem::new(&session.web, &e, field);
+    if e.code == ErrorCode::InsufficientLoa {
+        problem = problem.linking("/account");
+    }
+    let invitee = super::shown_name(form.username.trim());
+    render_org_with(&orgs, &session, &cvr, None, Some((problem, invitee))).await
 }
 
 /// A right to grant or revoke.

@@ -1,6 +1,9 @@
-// qsign pages: only the WebAuthn steps need script (passkey login, enrolment, step-up and
+// qsign pages: the WebAuthn steps need script (passkey login, enrolment, step-up and
 // approval, and the passkey on the identity provider's login page); everything else is plain
-// forms. Every call on qsign's own pages sends the anti-forgery token.
+// forms. The script also moves the focus to a form's error summary, warns before the session
+// ends (with a button that keeps it), shows times in the reader's time zone and lets the
+// download "button" work with Space. Every call on qsign's own pages sends the anti-forgery
+// token.
 "use strict";
 
 const fromB64u = (s) => {
@@ -29,7 +32,25 @@ const notice = (text) => {
   const el = noticeArea();
   if (el) {
     el.textContent = text;
+    el.classList.remove("error-summary");
   }
+};
+
+// The short support reference (8 characters of Crockford's base 32 for the first 40 bits of
+// the request id), as the pages show it and the support lookup takes it.
+const shortReference = (reference) => {
+  const hex = String(reference || "").replace(/-/g, "").slice(0, 10);
+  if (!/^[0-9a-fA-F]{10}$/.test(hex)) {
+    return "";
+  }
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  let bits = parseInt(hex, 16);
+  let out = "";
+  for (let i = 0; i < 8; i += 1) {
+    out = alphabet[bits % 32] + out;
+    bits = Math.floor(bits / 32);
+  }
+  return out;
 };
 
 // A failed step: what happened in the page's language, the service's own words (English,
@@ -49,15 +70,108 @@ const failed = async (response, cancelled) => {
     el.append(span, document.createElement("br"));
   };
   el.textContent = "";
+  // The same look as a form's error summary.
+  el.classList.add("error-summary");
   line(cancelled ? el.dataset.cancelled || "The passkey step was cancelled." : el.dataset.failed || "The passkey step did not succeed.");
   if (body.error_description) {
     line(`${body.error_description} (${body.error})`, "en");
   }
   if (body.support_ref) {
-    line(`${el.dataset.reference || "Support reference"}: ${body.support_ref}`);
+    const short = shortReference(body.support_ref);
+    line(`${el.dataset.reference || "Support reference"}: ${body.support_ref}${short ? ` (${short})` : ""}`);
   }
   line(el.dataset.next || "Try again.");
   el.focus();
+};
+
+// Time limits (WCAG 2.2.1): a signed-in page knows when its session ends
+// (data-session-expires, counted from the service's time in data-session-now, so the reader's
+// clock does not matter). Before it (data-session-warn-before seconds, 120 by default) a
+// dialog says how long is left and offers to stay logged in (a POST that renews the session
+// within the login's longest duration) or to log in again and come back to this page.
+const sessionWarning = () => {
+  const body = document.body;
+  const warning = document.getElementById("session-warning");
+  const expires = Number(body.dataset.sessionExpires);
+  const serverNow = Number(body.dataset.sessionNow);
+  if (!warning || !expires || !serverNow) {
+    return;
+  }
+  const before = Number(body.dataset.sessionWarnBefore) || 120;
+  let deadline = Date.now() + (expires - serverNow) * 1000;
+  const left = document.getElementById("session-time-left");
+  const ended = document.getElementById("session-ended");
+  const button = document.getElementById("session-continue");
+  const status = document.getElementById("session-status");
+  const login = document.getElementById("session-login");
+  // The login comes back to this very page (with the file name of a review).
+  const here = window.location.pathname + window.location.search;
+  if (login && !/[?&]csrf=/.test(window.location.search)) {
+    login.href = `/?next=${encodeURIComponent(here)}`;
+  }
+  let returnTo = null;
+  // The dialog takes the focus when it appears, except from a field being typed in (its role
+  // has it announced all the same).
+  const typing = () => {
+    const active = document.activeElement;
+    return active && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+  };
+  const show = () => {
+    if (warning.hidden) {
+      returnTo = document.activeElement;
+      warning.hidden = false;
+      if (!typing()) {
+        (button.hidden ? login : button).focus();
+      }
+    }
+  };
+  const words = (secs) => {
+    const m = Math.floor(secs / 60);
+    const s = secs % 60;
+    return m > 0 ? `${m} ${warning.dataset.minutes} ${s} ${warning.dataset.seconds}` : `${s} ${warning.dataset.seconds}`;
+  };
+  let timer = null;
+  const tick = () => {
+    const secs = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    if (secs > before) {
+      return;
+    }
+    show();
+    left.textContent = words(secs);
+    if (secs === 0) {
+      ended.hidden = false;
+      button.hidden = true;
+      if (document.activeElement === button || document.activeElement === document.body) {
+        login.focus();
+      }
+      clearInterval(timer);
+    }
+  };
+  timer = setInterval(tick, 1000);
+  tick();
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const response = await post("/session/extend", body.dataset.csrf, {});
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      const renewed = await response.json();
+      deadline = Date.now() + (renewed.expires - renewed.now) * 1000;
+      warning.hidden = true;
+      status.textContent = warning.dataset.extended || "";
+      if (returnTo && document.contains(returnTo)) {
+        returnTo.focus();
+      }
+    } catch (e) {
+      // The login is too old to renew (or the session already ended): log in again.
+      ended.hidden = false;
+      button.hidden = true;
+      login.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
 };
 
 const requestOptions = (options) => {
@@ -119,6 +233,24 @@ const getCeremony = async (csrf, start, startBody, finish, finishBody) => {
 };
 
 document.addEventListener("DOMContentLoaded", () => {
+  // A refused form: the focus goes to the error summary, whose links lead to the fields.
+  const summary = document.getElementById("error-summary");
+  if (summary) {
+    summary.focus();
+  }
+
+  sessionWarning();
+
+  // The download is a link that looks like a button: like a button, Space activates it.
+  for (const link of document.querySelectorAll("a[role=button]")) {
+    link.addEventListener("keydown", (event) => {
+      if (event.key === " " || event.key === "Spacebar") {
+        event.preventDefault();
+        link.click();
+      }
+    });
+  }
+
   // Times in tables are written in UTC; shown in the reader's own time zone and language.
   for (const time of document.querySelectorAll("time[datetime]")) {
     const at = new Date(time.dateTime);
@@ -132,7 +264,10 @@ document.addEventListener("DOMContentLoaded", () => {
   ceremony(login, (csrf) => {
     const form = new FormData(login.form);
     const username = form.get("username");
-    return getCeremony(csrf, "/web/passkey/login/start", { username }, "/web/passkey/login/finish", (state, credential) => ({
+    // Back to the page whose session ended, as the password login does.
+    const next = form.get("next");
+    const finish = next ? `/web/passkey/login/finish?next=${encodeURIComponent(next)}` : "/web/passkey/login/finish";
+    return getCeremony(csrf, "/web/passkey/login/start", { username }, finish, (state, credential) => ({
       username,
       password: form.get("password") || null,
       otp: form.get("otp") || null,
