@@ -1943,6 +1943,36 @@ async fn audit(store: &Store) {
     assert_eq!(store.audit_range(1, 6).await.unwrap(), rows);
     assert_eq!(store.audit_range(2, 4).await.unwrap(), rows[1..3]);
     assert!(store.audit_range(6, 10).await.unwrap().is_empty());
+    // By a range of request ids (a short support reference): in request-id order, newest first
+    // within one, without an upper end when none is given, at most `limit`.
+    let seqs = |found: Vec<AuditRow>| found.iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(
+            store
+                .audit_by_request_range("req-2", Some("req-5"), 10)
+                .await
+                .unwrap()
+        ),
+        [2, 3]
+    );
+    assert_eq!(
+        seqs(
+            store
+                .audit_by_request_range("req-3", None, 10)
+                .await
+                .unwrap()
+        ),
+        [3, 5]
+    );
+    assert_eq!(
+        seqs(store.audit_by_request_range("req-", None, 1).await.unwrap()),
+        [1]
+    );
+    assert!(store
+        .audit_by_request_range("zzz", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Queries.
     let all = AuditFilter {
