@@ -357,6 +357,12 @@ try {
   await bob.page.fill("#otp", "123456");
   await Promise.all([bob.page.waitForNavigation(), bob.page.click("#approve button[type=submit]")]);
   expect((await bob.page.textContent("#error-code")).trim() === "activation_too_weak", "a code cannot approve a qualified signature");
+  // The refusal is said on the review page itself, above the form, with the focus moved to it.
+  expect(new URL(bob.page.url()).pathname.startsWith("/sign/"), `the error stays on the review page (${bob.page.url()})`);
+  expect(await bob.page.isVisible("#approve"), "the approval form is still there");
+  expect((await bob.page.evaluate(() => document.activeElement && document.activeElement.id)) === "error-summary", "the focus moved to the error summary");
+  expect((await bob.page.locator("#error-summary a[href^='#']").count()) > 0, "the summary links to the field");
+  await shot(bob.page, "11-error-in-place");
   const reference = (await bob.page.textContent("#support-ref")).trim();
   const refused = await bob.page.goto(url(`/support?ref=${reference}`));
   expect(refused.status() === 403, `a non-operator cannot use the support view (${refused.status()})`);
@@ -469,6 +475,65 @@ try {
   await Promise.all([verifier.page.waitForNavigation(), verifier.page.click("form button[type=submit]")]);
   await fitsPhone(verifier.page, "verification report");
   results.steps.push("phone width");
+
+  // 14. Keyboard only, at phone width: bob uploads, approves with a code and downloads with
+  //     Space, then reads his history, pressing keys only (choosing the file is the one step a
+  //     page cannot take from the keyboard: it opens the system's file dialog).
+  await bob.page.setViewportSize({ width: 375, height: 740 });
+  await bob.page.goto(url("/"));
+  await bob.page.setInputFiles("#file", config.pdf);
+  await bob.page.focus("#file");
+  await bob.page.keyboard.press("Tab");
+  for (let i = 0; i < 8 && !(await bob.page.evaluate(() => document.activeElement && document.activeElement.matches("form[enctype] button[type=submit]"))); i++) {
+    await bob.page.keyboard.press("Tab");
+  }
+  await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
+  expect(new URL(bob.page.url()).pathname.startsWith("/sign/"), `keyboard: the upload leads to the review (${bob.page.url()})`);
+  await fitsPhone(bob.page, "keyboard review");
+  await bob.page.setViewportSize({ width: 375, height: 740 });
+  await bob.page.focus("#credential");
+  const advancedValue = await bob.page.$$eval("#credential option", (os) => (os.find((o) => /Advanced/.test(o.textContent)) || {}).value);
+  for (let i = 0; i < 6 && (await bob.page.inputValue("#credential")) !== advancedValue; i++) {
+    await bob.page.keyboard.press("ArrowDown");
+  }
+  expect((await bob.page.inputValue("#credential")) === advancedValue, "keyboard: the advanced credential is chosen with the arrow keys");
+  await bob.page.keyboard.press("Tab");
+  for (let i = 0; i < 6 && (await bob.page.evaluate(() => document.activeElement && document.activeElement.id)) !== "otp"; i++) {
+    await bob.page.keyboard.press("Tab");
+  }
+  expect((await bob.page.evaluate(() => document.activeElement && document.activeElement.id)) === "otp", "keyboard: Tab reaches the code field");
+  await bob.page.keyboard.type(totp(config.bob));
+  await Promise.all([bob.page.waitForURL(/\/done/), bob.page.keyboard.press("Enter")]);
+  await bob.page.focus("#download");
+  const [keyboardDownload] = await Promise.all([bob.page.waitForEvent("download"), bob.page.keyboard.press("Space")]);
+  results.keyboard_name = keyboardDownload.suggestedFilename();
+  expect(/-signed\.pdf$/.test(results.keyboard_name), `keyboard: Space downloads the signed file (${results.keyboard_name})`);
+  await fitsPhone(bob.page, "keyboard done");
+  await bob.page.setViewportSize({ width: 375, height: 740 });
+  await bob.page.focus("a[href='/history']");
+  await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
+  expect(/history/.test(bob.page.url()), "keyboard: the history is reached");
+  await fitsPhone(bob.page, "keyboard history");
+  results.steps.push("keyboard only at 375 px");
+
+  // 15. Time limits (WCAG 2.2.1): two minutes before the session ends a dialog says so and
+  //     offers to stay; staying renews the session and says so; the clock is the browser's,
+  //     moved forward.
+  const clocked = await bob.context.newPage();
+  await clocked.clock.install();
+  await clocked.goto(url("/history"));
+  const [expiresAt, serverNow] = await clocked.evaluate(() => [Number(document.body.dataset.sessionExpires), Number(document.body.dataset.sessionNow)]);
+  expect(expiresAt > serverNow, `the page knows when the session ends (${expiresAt}, ${serverNow})`);
+  expect(!(await clocked.isVisible("#session-warning")), "no warning while there is time");
+  await clocked.clock.fastForward((expiresAt - serverNow - 100) * 1000);
+  await clocked.waitForSelector("#session-warning", { state: "visible", timeout: 5000 });
+  expect((await clocked.evaluate(() => document.activeElement && document.activeElement.id)) === "session-continue", "the warning takes the focus to its button");
+  await shot(clocked, "12-session-warning");
+  await clocked.keyboard.press("Enter");
+  await clocked.waitForFunction(() => document.getElementById("session-status").textContent.length > 0, null, { timeout: 5000 });
+  expect(!(await clocked.isVisible("#session-warning")), "staying closes the warning");
+  await clocked.close();
+  results.steps.push("session warning");
 
   // 11. Help explains every code.
   await alice.page.goto(url("/help"));
