@@ -123,6 +123,7 @@ pub fn routes() -> Router<AppState> {
         "/org/{cvr}/request" => post(org::ask),
         "/org/{cvr}/leave" => post(org::leave),
         "/help" => get(help::help),
+        "/accessibility" => get(help::accessibility),
         "/support" => get(help::support),
         "/lang" => get(language),
         "/static/qsign.css" => get(stylesheet),

@@ -457,7 +457,7 @@ try {
   results.steps.push("focus ring contrast");
 
   // 12. Phones: every page fits 320 px without scrolling sideways, in both languages.
-  for (const path of ["/", "/history", "/account", "/account/totp", `/org/${config.cvr}`, "/org", "/help", "/verify"]) {
+  for (const path of ["/", "/history", "/account", "/account/totp", `/org/${config.cvr}`, "/org", "/help", "/verify", "/accessibility", `/org/${config.cvr}/cases`, "/approvals"]) {
     for (const lang of ["en", "da"]) {
       await alice.page.goto(url(path));
       const other = alice.page.locator(`a[hreflang=${lang}]`);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{Chrome, Row, SignedIn, Web};
 use crate::service::{Account, Error, ErrorCode};
 
-page_chrome!(HelpPage, SupportPage);
+page_chrome!(HelpPage, SupportPage, AccessibilityPage);
 
 /// One code on the help page.
 #[derive(Debug, Clone)]
@@ -45,6 +45,21 @@ pub async fn help(web: Web) -> Response {
     web.render(&HelpPage {
         chrome: web.chrome(None),
         codes,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "accessibility.html")]
+struct AccessibilityPage<'a> {
+    chrome: Chrome<'a>,
+}
+
+/// `GET /accessibility`: the accessibility statement, in the sections of the Danish
+/// statement (status, how it is tested, what is not accessible, its preparation, feedback,
+/// enforcement).
+pub async fn accessibility(web: Web) -> Response {
+    web.render(&AccessibilityPage {
+        chrome: web.chrome(None),
     })
 }
 
