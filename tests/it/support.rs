@@ -355,7 +355,7 @@ pub struct Service {
     pub keys: qsign::keys::Keys,
     #[allow(dead_code, reason = "the signing benchmark issues SADs through them")]
     pub sam: qsign::sam::Sam,
-    #[allow(dead_code, reason = "the benchmarks do not use it")]
+    #[allow(dead_code, reason = "not every benchmark uses it")]
     pub service: qsign::service::Service,
     pub clock: std::sync::Arc<TestClock>,
     pub token: TestToken,
