@@ -514,6 +514,33 @@ try {
   await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
   expect(/history/.test(bob.page.url()), "keyboard: the history is reached");
   await fitsPhone(bob.page, "keyboard history");
+  // The same from the login, approving with the passkey: log out and in with keys only.
+  await bob.page.focus("header form button");
+  await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
+  await bob.page.focus("#username");
+  await bob.page.keyboard.type("bob");
+  await bob.page.keyboard.press("Tab");
+  await bob.page.keyboard.type(config.password);
+  for (let i = 0; i < 4 && (await bob.page.evaluate(() => document.activeElement && document.activeElement.id)) !== "otp"; i++) {
+    await bob.page.keyboard.press("Tab");
+  }
+  await bob.page.keyboard.type(totp(config.bob));
+  await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
+  expect((await bob.page.textContent("#loa")).trim() === "Substantial", "keyboard: logged in with password and code");
+  await bob.page.setInputFiles("#file", config.pdf);
+  await bob.page.focus("form[enctype] button[type=submit]");
+  await Promise.all([bob.page.waitForNavigation(), bob.page.keyboard.press("Enter")]);
+  await bob.page.focus("#credential");
+  for (let i = 0; i < 6 && (await bob.page.inputValue("#credential")) !== advancedValue; i++) {
+    await bob.page.keyboard.press("ArrowDown");
+  }
+  await bob.page.focus("#approve-passkey");
+  await Promise.all([bob.page.waitForURL(/\/done/), bob.page.keyboard.press("Enter")]);
+  await bob.page.focus("#download");
+  const [passkeyDownload] = await Promise.all([bob.page.waitForEvent("download"), bob.page.keyboard.press("Enter")]);
+  expect(/-signed\.pdf$/.test(passkeyDownload.suggestedFilename()), `keyboard: Enter downloads too (${passkeyDownload.suggestedFilename()})`);
+  await fitsPhone(bob.page, "keyboard passkey done");
+  await bob.page.setViewportSize({ width: 1100, height: 900 });
   results.steps.push("keyboard only at 375 px");
 
   // 15. Time limits (WCAG 2.2.1): two minutes before the session ends a dialog says so and
