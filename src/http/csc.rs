@@ -395,13 +395,7 @@ pub async fn sign_hash(
         request.signature_qualifier.as_deref(),
     )?
     .map(str::to_owned);
-    let sign = SignHash {
-        credential_id: request.credential_id,
-        sad: request.sad,
-        hash_algorithm: request.hash_algorithm,
-        hashes: request.hashes,
-        sign_algo: request.sign_algo,
-    };
+    let sign = request.into_sign_hash();
     if let Some(q) = qualifier {
         let signed = signing
             .sign_hash_short_lived(&principal, &q, &sign, request_id)
@@ -416,6 +410,20 @@ pub async fn sign_hash(
         signatures: signatures.iter().map(|s| b64(s)).collect(),
         certificates: None,
     }))
+}
+
+impl SignHashRequest {
+    /// The use case's request: the credential, the SAD, the hash algorithm, the hashes and
+    /// the signature algorithm.
+    fn into_sign_hash(self) -> SignHash {
+        SignHash {
+            credential_id: self.credential_id,
+            sad: self.sad,
+            hash_algorithm: self.hash_algorithm,
+            hashes: self.hashes,
+            sign_algo: self.sign_algo,
+        }
+    }
 }
 
 /// Refuses any `operationMode` but `S` (synchronous): the asynchronous `A` is taken by

@@ -654,23 +654,28 @@ pub struct Row {
     pub details: String,
 }
 
+/// An audit event's fields but its type, `key: value` joined by commas (strings unquoted).
+fn event_details(event: &serde_json::Value) -> String {
+    event
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| *k != "type")
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Row {
     fn from_record(t: &Texts, record: &serde_json::Value) -> Self {
         let at = record["at"].as_i64().unwrap_or(0);
         let when = crate::service::rfc3339(at.div_euclid(1000));
         let event = &record["event"];
         let what = event["type"].as_str().unwrap_or("").to_owned();
-        let details = event
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| *k != "type")
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let details = event_details(event);
         Self {
             when,
             label: i18n::event_label(t, &what),

@@ -6,7 +6,6 @@ use super::{owner, person_ctx, Error, ErrorCode, Signing};
 use crate::audit::Context;
 use crate::identity::Principal;
 use crate::keys::{self, Credential};
-use crate::pki::Ca;
 
 /// A credential with its certificate chain (signer first, then the issuing CA and the root).
 #[derive(Debug, Clone)]
@@ -132,11 +131,15 @@ impl Signing {
         id: &str,
     ) -> Result<CredentialInfo, Error> {
         let credential = self.usable_credential(principal, id).await?;
-        let chain = vec![
-            credential.certificate.clone(),
-            self.pki.ca_certificate(Ca::Issuing).await?,
-            self.pki.ca_certificate(Ca::Root).await?,
-        ];
+        self.info_of(credential).await
+    }
+
+    /// A credential with its certificate chain, its certificate read and whether the CA has
+    /// revoked it.
+    pub(super) async fn info_of(&self, credential: Credential) -> Result<CredentialInfo, Error> {
+        let chain = self
+            .certificate_chain(credential.certificate.clone())
+            .await?;
         let certificate = crate::pki::summary(&credential.certificate)?;
         let certificate_revoked = self
             .pki

@@ -185,14 +185,7 @@ impl Target {
         hashes: Vec<Digest>,
         num_signatures: Option<u32>,
     ) -> Result<Self, Error> {
-        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
-        let n = num_signatures.unwrap_or(count);
-        if n < count || n == 0 || n > credential.policy.max_signatures {
-            return Err(bad(format!(
-                "numSignatures must be from the number of hashes ({count}) to {}",
-                credential.policy.max_signatures
-            )));
-        }
+        let n = signatures_asked(&hashes, num_signatures, credential.policy.max_signatures)?;
         Ok(Self {
             credential,
             algorithm,
@@ -213,7 +206,154 @@ fn hash_algorithm(oid: Option<&str>) -> Result<HashAlgorithm, Error> {
     })
 }
 
+/// The number of signatures a request asks (the number of hashes when `None`): from the number
+/// of hashes to `max`.
+fn signatures_asked(
+    hashes: &[Digest],
+    num_signatures: Option<u32>,
+    max: u32,
+) -> Result<u32, Error> {
+    let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
+    let n = num_signatures.unwrap_or(count);
+    if n < count || n == 0 || n > max {
+        return Err(bad(format!(
+            "numSignatures must be from the number of hashes ({count}) to {max}"
+        )));
+    }
+    Ok(n)
+}
+
+/// Refuses a request's description (CSC `description`) longer than 500 characters.
+fn check_label(label: Option<&str>) -> Result<(), Error> {
+    if label.is_some_and(|l| l.chars().count() > 500) {
+        return Err(bad("description: at most 500 characters"));
+    }
+    Ok(())
+}
+
+/// An activation factor's failure: a wrong one is `activation_failed`.
+fn activation_failed(e: crate::identity::Error) -> Error {
+    match e {
+        crate::identity::Error::InvalidCredentials => Error::new(
+            ErrorCode::ActivationFailed,
+            ErrorCode::ActivationFailed.description(),
+        ),
+        other => other.into(),
+    }
+}
+
+/// The scheme, hash algorithm and parsed hashes of a signHash with a `key` key.
+fn sign_parts(
+    request: &SignHash,
+    key: crate::hsm::KeyAlgorithm,
+) -> Result<(crate::hsm::SignAlgorithm, HashAlgorithm, Vec<Digest>), Error> {
+    let hash = request
+        .hash_algorithm
+        .as_deref()
+        .map(|h| hash_algorithm(Some(h)))
+        .transpose()?;
+    let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, key).ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnsupportedAlgorithm,
+            format!(
+                "signAlgo {:?} with this hash algorithm does not fit a {} key",
+                request.sign_algo,
+                key.as_str()
+            ),
+        )
+    })?;
+    let hashes = parse_hashes(&request.hashes, algorithm)?;
+    Ok((scheme, algorithm, hashes))
+}
+
+/// The HSM's signatures as a signHash answers them: DER for an EC key (`ec`), as X.509 and
+/// CMS use them.
+fn der_signatures(raw: Vec<Vec<u8>>, ec: bool) -> Result<Vec<Vec<u8>>, Error> {
+    if ec {
+        raw.iter()
+            .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
+            .collect()
+    } else {
+        Ok(raw)
+    }
+}
+
 impl Signing {
+    /// A certificate's chain: `leaf`, then the issuing CA and the root (DER).
+    pub(super) async fn certificate_chain(&self, leaf: Vec<u8>) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(vec![
+            leaf,
+            self.pki.ca_certificate(crate::pki::Ca::Issuing).await?,
+            self.pki.ca_certificate(crate::pki::Ca::Root).await?,
+        ])
+    }
+
+    /// Starts a passkey activation whose challenge commits to `c`: the challenge id and the
+    /// options for `navigator.credentials.get`.
+    async fn passkey_challenge(
+        &self,
+        principal: &Principal,
+        c: &[u8; 32],
+    ) -> Result<(String, serde_json::Value), Error> {
+        let (id, options) = self
+            .identity
+            .activation_start(&principal.person, c, self.now())
+            .await
+            .map_err(|e| match e {
+                crate::identity::Error::InvalidCredentials => Error::new(
+                    ErrorCode::ActivationFailed,
+                    "this account has no passkey; enrol one first",
+                ),
+                other => other.into(),
+            })?;
+        Ok((id, to_json(&options)?))
+    }
+
+    /// Checks a one-time code as the activation (SCAL1).
+    async fn totp_activation(
+        &self,
+        principal: &Principal,
+        code: &str,
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<(Scal, ActivationFactor), Error> {
+        self.identity
+            .activation_totp(&principal.person, code, ctx, now.as_secs())
+            .await
+            .map_err(activation_failed)?;
+        Ok((Scal::Scal1, ActivationFactor::Totp))
+    }
+
+    /// Checks a passkey assertion (the `PublicKeyCredential` JSON) over the challenge
+    /// `challenge_id` that committed to `c`.
+    /// A passkey still in its delay after an enrolment by code is not yet sole control at
+    /// SCAL2.
+    async fn passkey_activation(
+        &self,
+        principal: &Principal,
+        challenge_id: &str,
+        assertion: serde_json::Value,
+        c: &[u8; 32],
+        now: UnixTime,
+    ) -> Result<(Scal, ActivationFactor), Error> {
+        let assertion = from_json(assertion)?;
+        let high = self
+            .identity
+            .activation_finish(
+                &principal.person,
+                challenge_id,
+                c,
+                &assertion,
+                now.as_secs(),
+            )
+            .await
+            .map_err(activation_failed)?;
+        Ok((
+            if high { Scal::Scal2 } else { Scal::Scal1 },
+            ActivationFactor::Webauthn,
+        ))
+    }
+
     /// Checks the parts of an activation request that do not depend on the factor; its
     /// hashes are parsed here.
     pub(super) async fn activation_target(
@@ -227,13 +367,7 @@ impl Signing {
         let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
         let hashes = parse_hashes(&request.hashes, algorithm)?;
         let target = Target::new(credential, algorithm, hashes, request.num_signatures)?;
-        if request
-            .label
-            .as_ref()
-            .is_some_and(|l| l.chars().count() > 500)
-        {
-            return Err(bad("description: at most 500 characters"));
-        }
+        check_label(request.label.as_deref())?;
         Ok(target)
     }
 
@@ -304,18 +438,7 @@ impl Signing {
                 &target.hashes,
                 target.n,
             );
-            let (id, options) = self
-                .identity
-                .activation_start(&principal.person, &c, self.now())
-                .await
-                .map_err(|e| match e {
-                    crate::identity::Error::InvalidCredentials => Error::new(
-                        ErrorCode::ActivationFailed,
-                        "this account has no passkey; enrol one first",
-                    ),
-                    other => other.into(),
-                })?;
-            Ok((id, to_json(&options)?))
+            self.passkey_challenge(principal, &c).await
         }
         .await;
         self.activation_outcome(&ctx, &request.credential_id, result)
@@ -363,13 +486,6 @@ impl Signing {
             hashes,
             n,
         } = target;
-        let failed = |e: crate::identity::Error| match e {
-            crate::identity::Error::InvalidCredentials => Error::new(
-                ErrorCode::ActivationFailed,
-                ErrorCode::ActivationFailed.description(),
-            ),
-            other => other.into(),
-        };
         let (scal, factor) = match activation {
             Activation::Totp(code) => {
                 if credential.policy.scal > Scal::Scal1 {
@@ -381,35 +497,15 @@ impl Signing {
                         ),
                     ));
                 }
-                self.identity
-                    .activation_totp(&principal.person, &code, ctx, now.as_secs())
-                    .await
-                    .map_err(failed)?;
-                (Scal::Scal1, ActivationFactor::Totp)
+                self.totp_activation(principal, &code, ctx, now).await?
             }
             Activation::Passkey {
                 challenge_id,
                 assertion,
             } => {
-                let assertion = from_json(assertion)?;
                 let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
-                let high = self
-                    .identity
-                    .activation_finish(
-                        &principal.person,
-                        &challenge_id,
-                        &c,
-                        &assertion,
-                        now.as_secs(),
-                    )
-                    .await
-                    .map_err(failed)?;
-                // A passkey still in its delay after an enrolment by code is not yet sole
-                // control at SCAL2.
-                (
-                    if high { Scal::Scal2 } else { Scal::Scal1 },
-                    ActivationFactor::Webauthn,
-                )
+                self.passkey_activation(principal, &challenge_id, assertion, &c, now)
+                    .await?
             }
             Activation::Token => {
                 self.check_approval(principal, &credential, algorithm, &hashes, now)
@@ -572,13 +668,7 @@ impl Signing {
                 UnixTime::from_secs(self.now()),
             )
             .await?;
-        if credential.algorithm.is_ec() {
-            raw.iter()
-                .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
-                .collect()
-        } else {
-            Ok(raw)
-        }
+        der_signatures(raw, credential.algorithm.is_ec())
     }
 
     async fn sign_target(
@@ -597,23 +687,7 @@ impl Signing {
             )
             .await?;
         let spent = sad_id.zip(used);
-        let hash = request
-            .hash_algorithm
-            .as_deref()
-            .map(|h| hash_algorithm(Some(h)))
-            .transpose()?;
-        let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, credential.algorithm)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::UnsupportedAlgorithm,
-                    format!(
-                        "signAlgo {:?} with this hash algorithm does not fit a {} key",
-                        request.sign_algo,
-                        credential.algorithm.as_str()
-                    ),
-                )
-            })?;
-        let hashes = parse_hashes(&request.hashes, algorithm)?;
+        let (scheme, algorithm, hashes) = sign_parts(request, credential.algorithm)?;
         Ok(SignTarget {
             credential,
             scheme,

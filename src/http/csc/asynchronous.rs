@@ -15,7 +15,7 @@ use base64::Engine as _;
 use super::wire::{AcceptedResponse, PollRequest, PollResponse, SignDocRequest, SignHashRequest};
 use crate::http::extract::{Caller, Json};
 use crate::service::{
-    Asynchronous, Documents, Error, ErrorCode, Operations, Outcome, Polled, SignHash, Signing,
+    Asynchronous, Documents, Error, ErrorCode, Operations, Outcome, Polled, Signing,
 };
 
 /// The operation mode a request asks for.
@@ -67,7 +67,7 @@ fn b64(items: &[Vec<u8>]) -> Vec<String> {
 pub async fn sign_hash(
     Caller(operations, principal, request_id): Caller<Arc<Operations>>,
     State(signing): State<Arc<Signing>>,
-    Json(request): Json<SignHashRequest>,
+    Json(mut request): Json<SignHashRequest>,
 ) -> Result<Response, Error> {
     let asked = mode(
         request.operation_mode.as_deref(),
@@ -80,15 +80,9 @@ pub async fn sign_hash(
     }
     let options = Asynchronous {
         validity_ms: request.validity_period,
-        response_uri: request.response_uri,
+        response_uri: request.response_uri.take(),
     };
-    let sign = SignHash {
-        credential_id: request.credential_id,
-        sad: request.sad,
-        hash_algorithm: request.hash_algorithm,
-        hashes: request.hashes,
-        sign_algo: request.sign_algo,
-    };
+    let sign = request.into_sign_hash();
     let id = operations
         .sign_hash(&principal, sign, &options, request_id)
         .await?;

@@ -28,9 +28,7 @@ use super::wire::{
     TimestampRequest, TimestampResponse,
 };
 use super::{b64, describe};
-use crate::service::{
-    CredentialInfo, CredentialStatus, Error, ErrorCode, Logins, SignHash, Signing,
-};
+use crate::service::{CredentialInfo, CredentialStatus, Error, ErrorCode, Logins, Signing};
 
 /// Sends a request whose access token names a system client to the machine's handler of its
 /// CSC method; every other request goes on as it came.
@@ -187,13 +185,7 @@ async fn sign_hash(
             "a system client signs in the synchronous operation mode (S)",
         ));
     }
-    let sign = SignHash {
-        credential_id: request.credential_id,
-        sad: request.sad,
-        hash_algorithm: request.hash_algorithm,
-        hashes: request.hashes,
-        sign_algo: request.sign_algo,
-    };
+    let sign = request.into_sign_hash();
     let signatures = signing
         .machine_sign_hash(&machine, &sign, request_id)
         .await?;

@@ -53,14 +53,9 @@ pub async fn history(SignedIn(state, session): SignedIn<AppState>) -> Result<Res
         .await?;
     // The person's organisations by CVR, to name the one a signature was made for (none below
     // Substantial: then the CVR alone).
-    let orgs: HashMap<String, String> = state
-        .service
-        .orgs
-        .my_organisations(&session.principal)
+    let orgs: HashMap<String, String> = super::start::organisations(&state, &session)
         .await
-        .unwrap_or_default()
         .into_iter()
-        .map(|(o, _)| (o.cvr, o.name))
         .collect();
     // The file each approval was for, by its SAD id: its signature names the same file.
     let names: HashMap<String, String> = records
@@ -120,17 +115,7 @@ fn entry(
         "login_failed" => (t.history_refused, None),
         _ => ("", None),
     };
-    let details = event
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| *k != "type")
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => format!("{k}: {s}"),
-            other => format!("{k}: {other}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let details = super::event_details(event);
     Entry {
         when: rfc3339(at.div_euclid(1000)),
         label: super::i18n::event_label(t, &what),

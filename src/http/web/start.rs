@@ -80,7 +80,7 @@ fn local_next(next: String) -> String {
 }
 
 /// The organisations on the start page (none below Substantial).
-async fn organisations(state: &AppState, session: &Session) -> Vec<(String, String)> {
+pub(super) async fn organisations(state: &AppState, session: &Session) -> Vec<(String, String)> {
     state
         .service
         .orgs

@@ -12,13 +12,15 @@
 //! Every authorization, signature and refusal is audited with the client as the actor
 //! (`client:<id>`) under the organisation (`org:<cvr>`).
 
-use super::{hash_algorithm, parse_hashes, Hashes, SignHash, SignTarget, Signing, Target};
+use super::{
+    check_label, der_signatures, hash_algorithm, parse_hashes, sign_parts, Hashes, SignHash,
+    SignTarget, Signing, Target,
+};
 use crate::audit::Context;
 use crate::identity::loa::Loa;
 use crate::identity::machine::Machine;
 use crate::keys::policy::Scal;
-use crate::keys::{algo, Credential};
-use crate::pki::Ca;
+use crate::keys::Credential;
 use crate::sam::{Derive, Grant, Sad, SignRequest};
 use crate::service::{CredentialInfo, Error, ErrorCode};
 use crate::types::{ActivationFactor, UnixTime};
@@ -51,24 +53,7 @@ impl Signing {
         id: &str,
     ) -> Result<CredentialInfo, Error> {
         let credential = self.machine_seal(machine, id).await?;
-        let chain = vec![
-            credential.certificate.clone(),
-            self.pki.ca_certificate(Ca::Issuing).await?,
-            self.pki.ca_certificate(Ca::Root).await?,
-        ];
-        let certificate = crate::pki::summary(&credential.certificate)?;
-        let certificate_revoked = self
-            .pki
-            .certificate(&credential.serial)
-            .await?
-            .revoked_at
-            .is_some();
-        Ok(CredentialInfo {
-            credential,
-            chain,
-            certificate,
-            certificate_revoked,
-        })
+        self.info_of(credential).await
     }
 
     /// `credentials/authorize` by a system client: a SAD for up to its quota of the seal's
@@ -116,16 +101,7 @@ impl Signing {
                 ),
             ));
         }
-        if request
-            .label
-            .as_ref()
-            .is_some_and(|l| l.chars().count() > 500)
-        {
-            return Err(Error::new(
-                ErrorCode::InvalidRequest,
-                "description: at most 500 characters",
-            ));
-        }
+        check_label(request.label.as_deref())?;
         let target = Target::new(credential, algorithm, hashes, request.num_signatures)?;
         if !self.identity.count_authorization(machine, now).await? {
             return Err(Error::new(
@@ -195,13 +171,7 @@ impl Signing {
                 UnixTime::from_secs(self.now()),
             )
             .await?;
-        if credential.algorithm.is_ec() {
-            raw.iter()
-                .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
-                .collect()
-        } else {
-            Ok(raw)
-        }
+        der_signatures(raw, credential.algorithm.is_ec())
     }
 
     /// What a system client's signHash signs with, and its SAD.
@@ -218,23 +188,7 @@ impl Signing {
         })?;
         let credential = self.machine_seal(machine, &request.credential_id).await?;
         credential.usable()?;
-        let hash = request
-            .hash_algorithm
-            .as_deref()
-            .map(|h| hash_algorithm(Some(h)))
-            .transpose()?;
-        let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, credential.algorithm)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::UnsupportedAlgorithm,
-                    format!(
-                        "signAlgo {:?} with this hash algorithm does not fit a {} key",
-                        request.sign_algo,
-                        credential.algorithm.as_str()
-                    ),
-                )
-            })?;
-        let hashes = parse_hashes(&request.hashes, algorithm)?;
+        let (scheme, algorithm, hashes) = sign_parts(request, credential.algorithm)?;
         let target = SignTarget {
             credential,
             scheme,

@@ -11,14 +11,15 @@
 
 use std::sync::Arc;
 
-use super::{bad, commitment, hash_algorithm, parse_hashes, Activation, Hashes, SignHash, Signing};
+use super::{
+    bad, check_label, commitment, der_signatures, hash_algorithm, parse_hashes, sign_parts,
+    signatures_asked, Activation, Hashes, SignHash, Signing,
+};
 use crate::identity::Principal;
-use crate::keys::algo;
 use crate::keys::policy::{Policy, Scal};
-use crate::pki::Ca;
 use crate::sam::{qualifier_subject, QualifierGrant, Sad, ShortLivedRequest};
-use crate::service::{from_json, owner, person_ctx, to_json, Error, ErrorCode};
-use crate::types::{ActivationFactor, Digest, HashAlgorithm, UnixTime};
+use crate::service::{owner, person_ctx, Error, ErrorCode};
+use crate::types::{Digest, HashAlgorithm, UnixTime};
 
 /// The signatures of a `signHash` under a short-lived certificate, with its chain.
 #[derive(Debug, Clone)]
@@ -72,21 +73,8 @@ impl Signing {
         let policy = self.qualifier_policy(principal, qualifier)?;
         let algorithm = hash_algorithm(request.hash_algorithm.as_deref())?;
         let hashes = parse_hashes(&request.hashes, algorithm)?;
-        let count = u32::try_from(hashes.len()).unwrap_or(u32::MAX);
-        let n = request.num_signatures.unwrap_or(count);
-        if n < count || n == 0 || n > policy.max_signatures {
-            return Err(bad(format!(
-                "numSignatures must be from the number of hashes ({count}) to {}",
-                policy.max_signatures
-            )));
-        }
-        if request
-            .label
-            .as_ref()
-            .is_some_and(|l| l.chars().count() > 500)
-        {
-            return Err(bad("description: at most 500 characters"));
-        }
+        let n = signatures_asked(&hashes, request.num_signatures, policy.max_signatures)?;
+        check_label(request.label.as_deref())?;
         Ok(QualifierTarget {
             policy,
             algorithm,
@@ -117,18 +105,7 @@ impl Signing {
                 &target.hashes,
                 target.n,
             );
-            let (id, options) = self
-                .identity
-                .activation_start(&principal.person, &c, self.now())
-                .await
-                .map_err(|e| match e {
-                    crate::identity::Error::InvalidCredentials => Error::new(
-                        ErrorCode::ActivationFailed,
-                        "this account has no passkey; enrol one first",
-                    ),
-                    other => other.into(),
-                })?;
-            Ok((id, to_json(&options)?))
+            self.passkey_challenge(principal, &c).await
         }
         .await;
         self.activation_outcome(&ctx, &qualifier_subject(qualifier), result)
@@ -154,13 +131,6 @@ impl Signing {
         let result = async {
             let target = self.qualifier_target(principal, qualifier, request)?;
             let now = UnixTime::from_secs(self.now());
-            let failed = |e: crate::identity::Error| match e {
-                crate::identity::Error::InvalidCredentials => Error::new(
-                    ErrorCode::ActivationFailed,
-                    ErrorCode::ActivationFailed.description(),
-                ),
-                other => other.into(),
-            };
             let (scal, factor) = match activation {
                 Activation::Totp(code) => {
                     if target.policy.scal > Scal::Scal1 {
@@ -171,38 +141,20 @@ impl Signing {
                             ),
                         ));
                     }
-                    self.identity
-                        .activation_totp(&principal.person, &code, &ctx, now.as_secs())
-                        .await
-                        .map_err(failed)?;
-                    (Scal::Scal1, ActivationFactor::Totp)
+                    self.totp_activation(principal, &code, &ctx, now).await?
                 }
                 Activation::Passkey {
                     challenge_id,
                     assertion,
                 } => {
-                    let assertion = from_json(assertion)?;
                     let c = commitment(
                         &qualifier_subject(qualifier),
                         target.algorithm,
                         &target.hashes,
                         target.n,
                     );
-                    let high = self
-                        .identity
-                        .activation_finish(
-                            &principal.person,
-                            &challenge_id,
-                            &c,
-                            &assertion,
-                            now.as_secs(),
-                        )
-                        .await
-                        .map_err(failed)?;
-                    (
-                        if high { Scal::Scal2 } else { Scal::Scal1 },
-                        ActivationFactor::Webauthn,
-                    )
+                    self.passkey_activation(principal, &challenge_id, assertion, &c, now)
+                        .await?
                 }
                 Activation::Token => {
                     return Err(Error::new(
@@ -249,23 +201,7 @@ impl Signing {
         let ctx = person_ctx(principal, request_id);
         let prepared = async {
             let policy = self.qualifier_policy(principal, qualifier)?;
-            let hash = request
-                .hash_algorithm
-                .as_deref()
-                .map(|h| hash_algorithm(Some(h)))
-                .transpose()?;
-            let (scheme, algorithm) = algo::scheme(&request.sign_algo, hash, policy.key_algorithm)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::UnsupportedAlgorithm,
-                        format!(
-                            "signAlgo {:?} with this hash algorithm does not fit a {} key",
-                            request.sign_algo,
-                            policy.key_algorithm.as_str()
-                        ),
-                    )
-                })?;
-            let hashes = parse_hashes(&request.hashes, algorithm)?;
+            let (scheme, algorithm, hashes) = sign_parts(request, policy.key_algorithm)?;
             let sad = request.sad.clone().ok_or_else(|| {
                 bad("SAD: required with signatureQualifier (credentials/authorize with the signatureQualifier gives it)")
             })?;
@@ -301,20 +237,8 @@ impl Signing {
                 UnixTime::from_secs(self.now()),
             )
             .await?;
-        let signatures = if policy.key_algorithm.is_ec() {
-            signed
-                .signatures
-                .iter()
-                .map(|r| crate::hsm::ecdsa_signature_der(r).map_err(Error::from))
-                .collect::<Result<Vec<_>, Error>>()?
-        } else {
-            signed.signatures
-        };
-        let chain = vec![
-            signed.certificate,
-            self.pki.ca_certificate(Ca::Issuing).await?,
-            self.pki.ca_certificate(Ca::Root).await?,
-        ];
+        let signatures = der_signatures(signed.signatures, policy.key_algorithm.is_ec())?;
+        let chain = self.certificate_chain(signed.certificate).await?;
         Ok(ShortLivedSigned { signatures, chain })
     }
 }
