@@ -126,8 +126,15 @@ async fn citizens_verifiers_administrators_and_support_use_the_pages_in_chromium
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    for step in ["keyboard only at 375 px", "session warning", "focus ring contrast"] {
-        assert!(steps.contains(&step), "the browser run did not get to {step:?}: {steps:?}");
+    for step in [
+        "keyboard only at 375 px",
+        "session warning",
+        "focus ring contrast",
+    ] {
+        assert!(
+            steps.contains(&step),
+            "the browser run did not get to {step:?}: {steps:?}"
+        );
     }
     assert!(
         results["focus_rings"].as_u64().unwrap_or(0) >= 8,
