@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use crate::orgs::{get, org_credential, post, send, Person};
+use crate::roles::{page, page_text};
 use crate::signing::{csc, details};
 use crate::support::{sample_pdf, Service};
 
@@ -356,36 +357,6 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     svc.stop().await;
 }
 
-/// A page request with the session and anti-forgery cookies (and the token in a form's
-/// action, as the pages put it).
-fn page(
-    svc: &Service,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-) -> reqwest::RequestBuilder {
-    const CSRF: &str = "case-page-csrf-token";
-    let url = if method == reqwest::Method::POST {
-        let separator = if path.contains('?') { '&' } else { '?' };
-        svc.url(&format!("{path}{separator}csrf={CSRF}"))
-    } else {
-        svc.url(path)
-    };
-    crate::support::no_redirects().request(method, url).header(
-        "cookie",
-        format!("qsign_session={token}; qsign_csrf={CSRF}"),
-    )
-}
-
-async fn html(svc: &Service, path: &str, token: &str) -> String {
-    let r = page(svc, reqwest::Method::GET, path, token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
-}
-
 fn redirect(r: &reqwest::Response) -> String {
     assert_eq!(r.status(), 303);
     r.headers()["location"].to_str().unwrap().to_owned()
@@ -436,7 +407,7 @@ async fn members_open_and_sign_a_case_on_the_pages() {
         "{case_page}"
     );
 
-    let text = html(&svc, &case_page, &bo.token(&svc, None)).await;
+    let text = page_text(&svc, &case_page, &bo.token(&svc, None)).await;
     assert!(
         text.contains("Lease &#34;2027&#34;") || text.contains("Lease &quot;2027&quot;"),
         "{text}"
@@ -452,7 +423,7 @@ async fn members_open_and_sign_a_case_on_the_pages() {
     );
     assert!(!text.contains("role:director"), "{text}");
     // Carl holds no role the rule counts.
-    let carls = html(&svc, &case_page, &carl.token(&svc, None)).await;
+    let carls = page_text(&svc, &case_page, &carl.token(&svc, None)).await;
     assert!(carls.contains("id=\"case-no-way\""), "{carls}");
     assert!(!carls.contains("id=\"case-sign\""), "{carls}");
 
@@ -470,7 +441,7 @@ async fn members_open_and_sign_a_case_on_the_pages() {
     .unwrap();
     let review = redirect(&r);
     assert!(review.starts_with("/sign/"), "{review}");
-    let text = html(&svc, &review, &bo.token(&svc, None)).await;
+    let text = page_text(&svc, &review, &bo.token(&svc, None)).await;
     assert!(
         text.contains(
             "board of Rungstedlund A/S (CVR 35408002) under the rule 'director | board{2}'"
@@ -502,7 +473,7 @@ async fn members_open_and_sign_a_case_on_the_pages() {
     assert_eq!(r.status(), 403);
 
     // The list, and the current PDF as an attachment with a safe file name.
-    let list = html(&svc, &format!("/org/{CVR}/cases"), &bo.token(&svc, None)).await;
+    let list = page_text(&svc, &format!("/org/{CVR}/cases"), &bo.token(&svc, None)).await;
     assert!(list.contains(&format!("href=\"{case_page}\"")), "{list}");
     let r = page(
         &svc,

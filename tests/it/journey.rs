@@ -5,60 +5,23 @@
 //! authenticator app's enrolment has a QR code for its person only, and keeping a session
 //! needs the anti-forgery token, never raises the level and never outlives the login.
 
-use qsign::identity::AccountRequest;
 use qsign::service::short_reference;
 use serde_json::{json, Value};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
+use crate::signing::PASSWORD;
 use crate::support::{self, Service};
-use crate::web::multipart_with;
+use crate::web::{account, code, localhost, multipart_with};
 
-const PASSWORD: &str = "correct horse battery staple";
 /// The anti-forgery token these tests hold (cookie and form action alike).
 const CSRF: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
-
-/// Makes an account with an authenticator app; answers its secret.
-async fn account(svc: &Service, username: &str) -> String {
-    svc.identity
-        .create_account(
-            &AccountRequest {
-                username,
-                given_name: "Erik",
-                family_name: "Lund",
-                password: PASSWORD,
-                with_totp: true,
-            },
-            &qsign::audit::Context::system(),
-            svc.now(),
-        )
-        .await
-        .unwrap()
-        .totp_secret
-        .unwrap()
-}
-
-/// The current TOTP code of a secret at the service's clock.
-fn code(svc: &Service, secret: &str) -> String {
-    let key = data_encoding::BASE32_NOPAD
-        .decode(secret.as_bytes())
-        .unwrap();
-    format!(
-        "{:06}",
-        qsign::identity::totp::code_at(&key, svc.now().div_euclid(30))
-    )
-}
 
 /// A code that is not the current one.
 fn wrong_code(svc: &Service, secret: &str) -> String {
     let right: u32 = code(svc, secret).parse().unwrap();
     format!("{:06}", (right + 1) % 1_000_000)
-}
-
-/// The service's pages under `localhost` (passkeys need a domain name).
-fn url(svc: &Service, path: &str) -> String {
-    svc.url(path).replace("127.0.0.1", "localhost")
 }
 
 /// A request to a page with the session (if any), the anti-forgery cookie and a language;
@@ -84,7 +47,7 @@ fn page(
         cookie.push_str(&format!("; qsign_lang={lang}"));
     }
     support::no_redirects()
-        .request(method, url(svc, &path))
+        .request(method, localhost(svc, &path))
         .header("cookie", cookie)
         .header("accept", "text/html")
 }
@@ -167,7 +130,7 @@ async fn post_json(
     body: &Value,
 ) -> (u16, Value, Option<String>) {
     let mut request = support::no_redirects()
-        .post(url(svc, path))
+        .post(localhost(svc, path))
         .header("cookie", format!("qsign_csrf={CSRF}"))
         .header("x-csrf-token", CSRF)
         .json(body);
@@ -292,7 +255,7 @@ async fn upload(svc: &Service, session: &str, name: &str, content: &[u8]) -> Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_form_shows_its_own_page_and_the_short_reference_leads_support_to_it() {
     let svc = Service::start().await;
-    let secret = account(&svc, "erik").await;
+    let secret = account(&svc, "erik", "Erik", "Lund").await;
     let session = page_login(&svc, "erik", &secret).await;
 
     // Every signed-in page says when its session ends, with the warning ready.
@@ -440,7 +403,7 @@ async fn a_refused_form_shows_its_own_page_and_the_short_reference_leads_support
 
     // The operator (alice, High through her passkey) finds the refusal by the short reference,
     // as a person reads it aloud; the passkey login came back to where it was asked to.
-    let alice_secret = account(&svc, "alice").await;
+    let alice_secret = account(&svc, "alice", "Erik", "Lund").await;
     svc.clock.advance(31);
     let mut passkey = add_passkey(&svc, "alice", &alice_secret).await;
     let (location, alice) = passkey_page_login(&svc, "alice", &mut passkey, &review).await;
@@ -482,7 +445,7 @@ async fn a_refused_form_shows_its_own_page_and_the_short_reference_leads_support
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_identity_providers_login_page_is_the_sites_in_the_readers_language() {
     let svc = Service::start().await;
-    account(&svc, "karen").await;
+    account(&svc, "karen", "Erik", "Lund").await;
     let (_, challenge) = support::pkce();
     let authorize = format!(
         "/idp/authorize?response_type=code&client_id=signer-app&redirect_uri={}&state=s-1&code_challenge={challenge}&code_challenge_method=S256",
@@ -546,7 +509,7 @@ async fn the_identity_providers_login_page_is_the_sites_in_the_readers_language(
 
     // A wrong password: the page again, with the summary in Danish linking to the password.
     let r = support::no_redirects()
-        .post(url(&svc, "/idp/authorize"))
+        .post(localhost(&svc, "/idp/authorize"))
         .header("cookie", "qsign_lang=da")
         .form(&[
             ("request", request.as_str()),
@@ -576,7 +539,7 @@ async fn the_identity_providers_login_page_is_the_sites_in_the_readers_language(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authenticator_apps_qr_code_is_drawn_for_its_person_only() {
     let svc = Service::start().await;
-    let secret = account(&svc, "alice").await;
+    let secret = account(&svc, "alice", "Erik", "Lund").await;
     let mut passkey = add_passkey(&svc, "alice", &secret).await;
     let (_, alice) = passkey_page_login(&svc, "alice", &mut passkey, "/account").await;
     let offer = page(
@@ -618,7 +581,7 @@ async fn the_authenticator_apps_qr_code_is_drawn_for_its_person_only() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert!(!r.text().await.unwrap().contains("<svg"));
-    let other = account(&svc, "erik").await;
+    let other = account(&svc, "erik", "Erik", "Lund").await;
     let erik = page_login(&svc, "erik", &other).await;
     let r = page(&svc, reqwest::Method::GET, &qr, Some(&erik), None)
         .send()
@@ -657,12 +620,12 @@ async fn the_authenticator_apps_qr_code_is_drawn_for_its_person_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeping_a_session_needs_the_token_and_never_raises_the_level_or_outlives_the_login() {
     let svc = Service::start().await;
-    let secret = account(&svc, "erik").await;
+    let secret = account(&svc, "erik", "Erik", "Lund").await;
     let session = page_login(&svc, "erik", &secret).await;
 
     // Without the anti-forgery token: refused.
     let r = support::no_redirects()
-        .post(url(&svc, "/session/extend"))
+        .post(localhost(&svc, "/session/extend"))
         .header(
             "cookie",
             format!("qsign_session={session}; qsign_csrf={CSRF}"),
@@ -679,7 +642,7 @@ async fn keeping_a_session_needs_the_token_and_never_raises_the_level_or_outlive
         let svc = &svc;
         async move {
             let r = support::no_redirects()
-                .post(url(svc, "/session/extend"))
+                .post(localhost(svc, "/session/extend"))
                 .header(
                     "cookie",
                     format!("qsign_session={token}; qsign_csrf={CSRF}"),

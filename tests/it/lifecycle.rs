@@ -16,9 +16,10 @@ use qsign::validate::Indication;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
+use crate::orgs::x509_text;
 use crate::signing::{
     audit_events, authorize_totp, b64, certificate, credential, csc, hashes_of, openssl_verifies,
-    passkey_login, person, refused, unb64, Person,
+    passkey_login, person, refused, sign_hash, unb64, Person,
 };
 use crate::support::{self, Service};
 
@@ -101,29 +102,6 @@ async fn sign_short_lived(
     .await
 }
 
-/// `signatures/signHash` with a credential.
-async fn sign_hash(
-    svc: &Service,
-    token: &str,
-    credential: &str,
-    sad: &str,
-    hashes: &[String],
-) -> (u16, Value) {
-    csc(
-        svc,
-        "signatures/signHash",
-        token,
-        &json!({
-            "credentialID": credential,
-            "SAD": sad,
-            "hashes": hashes,
-            "hashAlgorithmOID": SHA256,
-            "signAlgo": ECDSA_SHA256,
-        }),
-    )
-    .await
-}
-
 /// `credentials/extendTransaction`.
 async fn extend(svc: &Service, token: &str, credential: &str, sad: &str) -> (u16, Value) {
     csc(
@@ -133,22 +111,6 @@ async fn extend(svc: &Service, token: &str, credential: &str, sad: &str) -> (u16
         &json!({"credentialID": credential, "SAD": sad}),
     )
     .await
-}
-
-/// `openssl x509 -text` of a DER certificate.
-fn x509_text(svc: &Service, der: &[u8]) -> String {
-    let file = svc.file(&format!("{}.der", uuid::Uuid::new_v4()), der);
-    let (ok, text) = support::openssl(&[
-        "x509".as_ref(),
-        "-inform".as_ref(),
-        "DER".as_ref(),
-        "-in".as_ref(),
-        file.as_os_str(),
-        "-noout".as_ref(),
-        "-text".as_ref(),
-    ]);
-    assert!(ok, "{text}");
-    text
 }
 
 /// PEM files of the issuing CA, the root and both (the chain), in the service's directory.

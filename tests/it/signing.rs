@@ -155,7 +155,7 @@ pub(crate) async fn authorize_totp(
     .await
 }
 
-async fn sign_hash(
+pub(crate) async fn sign_hash(
     svc: &Service,
     token: &str,
     credential: &str,

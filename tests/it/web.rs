@@ -11,13 +11,13 @@ use qsign::service::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::pades;
+use crate::signing::PASSWORD;
 use crate::support::{self, sample_pdf, Service};
 
-const PASSWORD: &str = "correct horse battery staple";
 const CVR: &str = "35408002";
 
 /// Makes an account with a TOTP app; answers its secret.
-async fn account(svc: &Service, username: &str, given: &str, family: &str) -> String {
+pub(crate) async fn account(svc: &Service, username: &str, given: &str, family: &str) -> String {
     svc.identity
         .create_account(
             &AccountRequest {
@@ -45,7 +45,7 @@ fn screenshots() -> PathBuf {
 }
 
 /// The service's pages under `localhost` (passkeys need a domain name).
-fn localhost(svc: &Service, path: &str) -> String {
+pub(crate) fn localhost(svc: &Service, path: &str) -> String {
     svc.url(path).replace("127.0.0.1", "localhost")
 }
 
@@ -572,7 +572,7 @@ async fn hostile_uploads_get_clear_error_pages() {
 }
 
 /// The current TOTP code of a secret at the service's clock.
-fn code(svc: &Service, secret: &str) -> String {
+pub(crate) fn code(svc: &Service, secret: &str) -> String {
     let key = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .unwrap();
