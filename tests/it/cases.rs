@@ -54,6 +54,18 @@ pub(crate) async fn organisation_with(
     ids
 }
 
+/// The administrator sets the organisation's rule of representation.
+async fn set_rule(svc: &Service, admin: &Person, rule: &str) {
+    let (status, body) = send(
+        reqwest::Client::new()
+            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
+            .bearer_auth(admin.token(svc, None))
+            .json(&json!({ "rule": rule })),
+    )
+    .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+}
+
 async fn set_role(svc: &Service, admin: &Person, person: &str, role: &str, granted: bool) {
     let (status, body) = post(
         svc,
@@ -172,14 +184,7 @@ async fn a_case_completes_when_two_board_members_have_signed_under_the_rule() {
     );
 
     // The administrator sets the rule and the roles.
-    let (status, body) = send(
-        reqwest::Client::new()
-            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
-            .bearer_auth(admin.token(&svc, None))
-            .json(&json!({"rule": "director|board{2}"})),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status} {body}");
+    set_rule(&svc, &admin, "director|board{2}").await;
     for id in [&bo_id, &berit_id, &bent_id] {
         set_role(&svc, &admin, id, "board", true).await;
     }
@@ -374,14 +379,7 @@ async fn members_open_and_sign_a_case_on_the_pages() {
     let bo = Person::new("board-1", "Bo", "Bestyrelse");
     let carl = Person::new("clerk-1", "Carl", "Clerk");
     let ids = organisation_with(&svc, CVR, "Rungstedlund A/S", &admin, &[&bo, &carl]).await;
-    let (status, body) = send(
-        reqwest::Client::new()
-            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
-            .bearer_auth(admin.token(&svc, None))
-            .json(&json!({"rule": "director | board{2}"})),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status} {body}");
+    set_rule(&svc, &admin, "director | board{2}").await;
     set_role(&svc, &admin, &ids[0], "board", true).await;
 
     let (content_type, body) = crate::web::multipart_with(
@@ -506,14 +504,7 @@ async fn cades_and_xades_cases_collect_parallel_signatures() {
     let bo = Person::new("board-1", "Bo", "Bestyrelse");
     let berit = Person::new("board-2", "Berit", "Bestyrelse");
     let ids = organisation_with(&svc, CVR, "Rungstedlund A/S", &admin, &[&bo, &berit]).await;
-    let (status, body) = send(
-        reqwest::Client::new()
-            .put(svc.url(&format!("/v1/orgs/{CVR}/rule")))
-            .bearer_auth(admin.token(&svc, None))
-            .json(&json!({"rule": "director | board{2}"})),
-    )
-    .await;
-    assert!(status == 200 || status == 204, "{status} {body}");
+    set_rule(&svc, &admin, "director | board{2}").await;
     for id in &ids {
         set_role(&svc, &admin, id, "board", true).await;
     }
