@@ -706,27 +706,22 @@ impl Documents {
             signature: None,
         };
         let over = row.sha256.clone().unwrap_or_default();
+        let sha256 = hex::encode(Sha256::digest(signed));
         let recorded = if case.format == Format::Pades.as_str() {
-            let sha256 = hex::encode(Sha256::digest(signed));
+            let revision = Some((signed, sha256.as_str()));
             self.store
-                .record_case_signature(&signature, &over, signed, &sha256, complete, now)
+                .record_case_signature(&signature, &over, revision, complete, now)
                 .await?
         } else {
             // A parallel signature: the document stays as it is, the signature beside it.
-            let document = self
-                .store
-                .case_content(case_id)
-                .await?
-                .ok_or_else(|| Error::new(ErrorCode::NotFound, "no such signing case"))?;
             let signature = CaseSignatureRow {
                 signature: Some(signed.to_vec()),
                 ..signature
             };
             self.store
-                .record_case_signature(&signature, &over, &document, &over, complete, now)
+                .record_case_signature(&signature, &over, None, complete, now)
                 .await?
         };
-        let sha256 = hex::encode(Sha256::digest(signed));
         if !recorded {
             return Err(Error::new(
                 ErrorCode::CaseClosed,

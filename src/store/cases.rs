@@ -146,10 +146,10 @@ impl Store {
     }
 
     /// Records a signature made over the revision whose SHA-256 is `over`: the case takes the
-    /// signed revision `content` (SHA-256 `sha256`; for a parallel signature the same document
-    /// and digest again) and, when `complete`, is complete. Only while the case is open,
-    /// unexpired at `now` and still at revision `over` (a signature made over an older revision
-    /// is not recorded); answers whether it was.
+    /// signed `revision` (its content and SHA-256; `None` for a parallel signature, which
+    /// leaves the document as it is) and, when `complete`, is complete. Only while the case is
+    /// open, unexpired at `now` and still at revision `over` (a signature made over an older
+    /// revision is not recorded); answers whether it was.
     ///
     /// # Errors
     /// Database errors.
@@ -157,8 +157,7 @@ impl Store {
         &self,
         signature: &CaseSignatureRow,
         over: &str,
-        content: &[u8],
-        sha256: &str,
+        revision: Option<(&[u8], &str)>,
         complete: bool,
         now: i64,
     ) -> Result<bool, Error> {
@@ -167,10 +166,11 @@ impl Store {
         let completed_at = complete.then_some(signature.signed_at);
         let moved = execute!(
             tx &mut tx,
-            "UPDATE signing_cases SET content = $1, sha256 = $2, status = $3, completed_at = $4 \
+            "UPDATE signing_cases SET content = COALESCE($1, content), \
+             sha256 = COALESCE($2, sha256), status = $3, completed_at = $4 \
              WHERE id = $5 AND sha256 = $6 AND status = 'open' AND expires_at > $7",
-            content,
-            sha256,
+            revision.map(|(content, _)| content),
+            revision.map(|(_, sha256)| sha256),
             status,
             completed_at,
             &signature.case_id,

@@ -2355,8 +2355,7 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&bob, NOW + 5),
             &rev0,
-            b"%PDF rev 1",
-            &rev1,
+            Some((b"%PDF rev 1", &rev1)),
             false,
             NOW + 5
         )
@@ -2367,8 +2366,7 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&carol, NOW + 6),
             &rev0,
-            b"%PDF stale",
-            &"22".repeat(32),
+            Some((b"%PDF stale", &"22".repeat(32))),
             true,
             NOW + 6
         )
@@ -2379,8 +2377,7 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&bob, NOW + 7),
             &rev1,
-            b"%PDF again",
-            &"33".repeat(32),
+            Some((b"%PDF again", &"33".repeat(32))),
             false,
             NOW + 7
         )
@@ -2395,8 +2392,7 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&carol, LATER),
             &rev1,
-            b"%PDF late",
-            &"44".repeat(32),
+            Some((b"%PDF late", &"44".repeat(32))),
             true,
             LATER
         )
@@ -2407,8 +2403,7 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&carol, NOW + 8),
             &rev1,
-            b"%PDF rev 2",
-            &rev2,
+            Some((b"%PDF rev 2", &rev2)),
             true,
             NOW + 8
         )
@@ -2432,13 +2427,28 @@ async fn signing_cases(store: &Store) {
         .record_case_signature(
             &signed_by(&alice, NOW + 9),
             &rev2,
-            b"%PDF rev 3",
-            &"66".repeat(32),
+            Some((b"%PDF rev 3", &"66".repeat(32))),
             true,
             NOW + 9
         )
         .await
         .unwrap());
+    // A parallel signature (no new revision) keeps the document and its digest as they are.
+    let parallel = CaseSignatureRow {
+        case_id: "case-2".into(),
+        ..signed_by(&carol, NOW + 10)
+    };
+    assert!(store
+        .record_case_signature(&parallel, &rev0, None, false, NOW + 10)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.case_content("case-2").await.unwrap().as_deref(),
+        Some(&b"%PDF other"[..])
+    );
+    let kept = store.case(CVR, "case-2").await.unwrap().unwrap();
+    assert_eq!((kept.sha256, kept.status), (rev0, "open".to_owned()));
+    assert_eq!(store.case_signatures("case-2").await.unwrap(), [parallel]);
 }
 
 /// Asynchronous operations: accepted within the person's quota of pending ones (others'
