@@ -623,6 +623,44 @@ async fn cades_and_xades_cases_collect_parallel_signatures() {
     let first = download(format!("/v1/orgs/{CVR}/cases/{id}/signature?n=1")).await;
     let (ok, text) = crate::support::cms_verify(&svc, &root, &first, Some(&document), &[]);
     assert!(ok, "{text}");
+    // Bounds on parallel signers: merging is refused past 100 signatures, and a SignedData
+    // claiming 101 signers is refused by the validator before any is checked.
+    assert!(qsign::formats::cms::merge_parallel(&vec![first.clone(); 100]).is_ok());
+    assert!(qsign::formats::cms::merge_parallel(&vec![first.clone(); 101]).is_err());
+    assert!(qsign::formats::cms::merge_parallel(&[]).is_err());
+    let crowded = {
+        use der::{Decode as _, Encode as _};
+        let info = cms::content_info::ContentInfo::from_der(&first).unwrap();
+        let mut signed: cms::signed_data::SignedData = info.content.decode_as().unwrap();
+        let one = signed.signer_infos.0.iter().next().unwrap().clone();
+        let mut many = Vec::new();
+        for i in 0..101_u8 {
+            let mut copy = one.clone();
+            // Distinct values (a SET OF holds each element once).
+            let mut value = copy.signature.as_bytes().to_vec();
+            value.push(i);
+            copy.signature = der::asn1::OctetString::new(value).unwrap();
+            many.push(copy);
+        }
+        signed.signer_infos =
+            cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(many).unwrap());
+        cms::content_info::ContentInfo {
+            content_type: info.content_type,
+            content: der::Any::encode_from(&signed).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    };
+    assert!(qsign::formats::cms::split_signers(&crowded).is_err());
+    let (status, body) = send(reqwest::Client::new().post(svc.url("/v1/validate")).json(
+        &json!({"file": crate::signing::b64(&crowded), "content": crate::signing::b64(&document)}),
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unusable_input")),
+        "{body}"
+    );
     let (_, report) = send(reqwest::Client::new().post(svc.url("/v1/validate")).json(
         &json!({"file": crate::signing::b64(&first), "content": crate::signing::b64(&document)}),
     ))
