@@ -36,7 +36,7 @@ use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use crate::types::PersonId;
 use dpop::{Presented, Scheme};
-pub(crate) use integrity::membership_record;
+pub(crate) use integrity::{credential_record, membership_record};
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
 pub use session::MAX_LOGIN_SECS;
