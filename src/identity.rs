@@ -201,6 +201,17 @@ pub struct Principal {
     pub client_id: Option<String>,
 }
 
+impl Principal {
+    /// The login factors the token names; `amr` values this service does not use are left out.
+    #[must_use]
+    pub fn factors(&self) -> BTreeSet<Factor> {
+        self.amr
+            .iter()
+            .filter_map(|a| Factor::from_amr(a.as_str()))
+            .collect()
+    }
+}
+
 /// What a new account is made of.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountRequest<'a> {
