@@ -498,13 +498,7 @@ impl Keys {
             return Err(Error::TooMany(MAX_NEW_PER_DAY));
         }
         let (wrapped, spki) = self.hsm.generate_wrapped(policy.key_algorithm).await?;
-        let person = NaturalPerson {
-            given_name: owner.given_name.clone(),
-            family_name: owner.family_name.clone(),
-            person_id: owner.id,
-            country: self.country.clone(),
-            qualified: policy.qualified,
-        };
+        let person = self.natural_person(owner, &policy);
         let (subject, kind) = match acting {
             For::Personal => (Subject::NaturalPerson(person), Kind::Personal),
             For::Employee { organization, cvr } => (
@@ -727,6 +721,18 @@ impl Keys {
             .append_and_commit(tx, &entry, now.saturating_mul(1000))
             .await?;
         Ok(true)
+    }
+
+    /// The certificate subject of `owner` under `policy`: their name, person id and this
+    /// service's country.
+    fn natural_person(&self, owner: &Owner, policy: &Policy) -> NaturalPerson {
+        NaturalPerson {
+            given_name: owner.given_name.clone(),
+            family_name: owner.family_name.clone(),
+            person_id: owner.id,
+            country: self.country.clone(),
+            qualified: policy.qualified,
+        }
     }
 
     /// The integrity tag of `credential`'s row as it is to be stored, with the key blob
