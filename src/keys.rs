@@ -759,4 +759,3 @@ impl Keys {
             .await?)
     }
 }
-
