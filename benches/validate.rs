@@ -233,13 +233,8 @@ async fn run() {
     let cli = median(
         (0..RUNS)
             .map(|_| {
-                let mut cmd = fixtures::qsign(bare.path());
-                cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
-                    .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
-                    .arg("verify")
-                    .arg("--trust")
-                    .arg(&root_file)
-                    .arg(&file);
+                let mut cmd = fixtures::qsign_verify_offline(bare.path());
+                cmd.arg("--trust").arg(&root_file).arg(&file);
                 wall(&mut cmd).0
             })
             .collect(),

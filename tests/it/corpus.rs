@@ -307,10 +307,8 @@ fn corpus_files_verified_by_the_cli_get_the_same_verdicts() {
     let bare = tempfile::tempdir().unwrap();
     let root = corpus().join("pki/root.pem");
     let verify = |file: &str, content: Option<&str>| {
-        let mut cmd = support::qsign(bare.path());
-        cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
-            .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
-            .args(["verify", "--json", "--trust"])
+        let mut cmd = support::qsign_verify_offline(bare.path());
+        cmd.args(["--json", "--trust"])
             .arg(&root)
             .arg(corpus().join(file));
         if let Some(content) = content {
