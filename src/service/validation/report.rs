@@ -58,13 +58,26 @@ impl Validation {
     /// # Errors
     /// HSM and store failures; a report that cannot be written as XML.
     pub async fn etsi_report(&self, report: &Report) -> Result<Vec<u8>, Error> {
-        let now = unix_now(&self.clock);
-        let seal = self.pki.validation_seal(now).await?;
-        let issuing = self.pki.ca_certificate(Ca::Issuing).await?;
         let policy = report
             .policy
             .as_ref()
             .and_then(|used| self.settings.policies.get(Some(used.name.as_str())));
+        self.sealed_etsi_report(report, policy).await
+    }
+
+    /// [`Validation::etsi_report`] for a report judged under `policy` (which need not be one
+    /// of the service's, as with `qsign verify --policy-file`).
+    ///
+    /// # Errors
+    /// As [`Validation::etsi_report`].
+    pub async fn sealed_etsi_report(
+        &self,
+        report: &Report,
+        policy: Option<&Policy>,
+    ) -> Result<Vec<u8>, Error> {
+        let now = unix_now(&self.clock);
+        let seal = self.pki.validation_seal(now).await?;
+        let issuing = self.pki.ca_certificate(Ca::Issuing).await?;
         let validator = Validator {
             name: crate::pki::common_name(&seal).unwrap_or_else(|| "qsign".to_owned()),
             certificate: Some(seal.clone()),
