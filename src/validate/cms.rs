@@ -531,6 +531,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
         Err((indication, sub, why)) => {
             if let Some(c) = signer_cert(info, &pool) {
                 out.signer = Some(signer_of(c));
+                out.certificates = vec![c.clone()];
             }
             out.fail(indication, sub, why);
             return out;

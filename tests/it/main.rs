@@ -19,6 +19,7 @@ mod cases;
 mod cli;
 mod config;
 mod durability;
+mod etsi_report;
 mod hsm;
 mod identity;
 mod journey;
