@@ -122,7 +122,8 @@ impl Settings {
             document_lifetime_secs: config.signing.document_lifetime_secs,
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
-            validation: ValidationSettings::new(&config.validation, anchors),
+            validation: ValidationSettings::new(&config.validation, anchors)
+                .with_policies(validation_policies(config)?),
             operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
         })
     }
@@ -441,6 +442,17 @@ fn signature_policies(config: &Config) -> anyhow::Result<Policies> {
         None => DEFAULT_POLICIES.to_owned(),
     };
     Policies::parse(&text).map_err(|e| anyhow::anyhow!("invalid signature policies: {e}"))
+}
+
+/// The validation policies: the configured file, or the built-in default.
+fn validation_policies(config: &Config) -> anyhow::Result<crate::validate::Policies> {
+    let text = match &config.validation.policies {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => crate::validate::policy::DEFAULT_POLICIES.to_owned(),
+    };
+    crate::validate::Policies::parse(&text)
+        .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))
 }
 
 /// The PKI settings from the configuration.

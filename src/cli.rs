@@ -75,6 +75,17 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The validation policy to judge under (`default` when not given).
+        #[arg(long, value_name = "NAME")]
+        policy: Option<String>,
+        /// A validation policy file to take the policy from (instead of the configured or
+        /// built-in `policies/validation.toml`).
+        #[arg(long, value_name = "FILE")]
+        policy_file: Option<PathBuf>,
+        /// Also write the ETSI TS 119 102-2 XML report here (sealed by this machine's qsign
+        /// service when it has one, else unsigned).
+        #[arg(long, value_name = "OUT.xml")]
+        etsi_report: Option<PathBuf>,
     },
     /// Configuration tools.
     Config {
@@ -308,9 +319,17 @@ pub fn run() -> ExitCode {
         content,
         trust,
         json,
+        policy,
+        policy_file,
+        etsi_report,
     } = &cli.command
     {
-        return verify::run(&config, file, content.as_ref(), trust, *json);
+        let judged = verify::Judged {
+            policy: policy.clone(),
+            policy_file: policy_file.clone(),
+            etsi_report: etsi_report.clone(),
+        };
+        return verify::run(&config, file, content.as_ref(), trust, *json, &judged);
     }
     let result = match cli.command {
         Command::Config {

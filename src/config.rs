@@ -175,6 +175,9 @@ pub struct ValidationConfig {
     pub fetch_revocation: bool,
     /// Longest wait for one fetched CRL, seconds (`QSIGN_VALIDATION_FETCH_TIMEOUT_SECS`).
     pub fetch_timeout_secs: u64,
+    /// Validation policies replacing the built-in `policies/validation.toml`
+    /// (`QSIGN_VALIDATION_POLICIES`).
+    pub policies: Option<PathBuf>,
 }
 
 impl Default for ValidationConfig {
@@ -185,6 +188,7 @@ impl Default for ValidationConfig {
             timeout_secs: 20,
             fetch_revocation: false,
             fetch_timeout_secs: 5,
+            policies: None,
         }
     }
 }

@@ -212,11 +212,13 @@ pub enum ServiceKey {
     Idp,
     /// Signs OCSP responses (delegated responder).
     Ocsp,
+    /// Seals the ETSI TS 119 102-2 validation reports of the validation service.
+    ValidationSeal,
 }
 
 impl ServiceKey {
     /// Every service key, in creation order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::RootCa,
         Self::IssuingCa,
         Self::Tsa,
@@ -224,6 +226,7 @@ impl ServiceKey {
         Self::Audit,
         Self::Idp,
         Self::Ocsp,
+        Self::ValidationSeal,
     ];
 
     /// The token label (also `CKA_ID`).
@@ -237,6 +240,7 @@ impl ServiceKey {
             Self::Audit => "qsign-audit-1",
             Self::Idp => "qsign-idp-1",
             Self::Ocsp => "qsign-ocsp-1",
+            Self::ValidationSeal => "qsign-validation-1",
         }
     }
 
@@ -384,6 +388,18 @@ pub fn init_token(
     provision::init_token(&pkcs11, label, so_pin, user_pin)
 }
 
+/// Finds a service key pair, generating it when missing.
+fn ensure_pair(inner: &Inner, session: &Session, key: ServiceKey) -> Result<KeyStatus, Error> {
+    match inner.find(session, ObjectClass::PRIVATE_KEY, key.label()) {
+        Ok(_) => Ok(KeyStatus::Existing),
+        Err(Error::KeyMissing(_)) => {
+            generate_pair(session, key.algorithm(), Some(key.label()))?;
+            Ok(KeyStatus::Created)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn find_slot(pkcs11: &Pkcs11, label: &str) -> Result<Option<Slot>, Error> {
     let slots = pkcs11
         .get_slots_with_token()
@@ -496,19 +512,21 @@ impl Hsm {
                 report.push((label, status));
             }
             for key in ServiceKey::ALL {
-                let status = match inner.find(session, ObjectClass::PRIVATE_KEY, key.label()) {
-                    Ok(_) => KeyStatus::Existing,
-                    Err(Error::KeyMissing(_)) => {
-                        generate_pair(session, key.algorithm(), Some(key.label()))?;
-                        KeyStatus::Created
-                    }
-                    Err(e) => return Err(e),
-                };
-                report.push((key.label(), status));
+                report.push((key.label(), ensure_pair(inner, session, key)?));
             }
             Ok(report)
         })
         .await
+    }
+
+    /// Creates one [`ServiceKey`] if it is missing (a key added to qsign after the token was
+    /// set up, made on its first use); reports what it did. Idempotent.
+    ///
+    /// # Errors
+    /// PKCS#11 failures.
+    pub async fn ensure_key(&self, key: ServiceKey) -> Result<KeyStatus, Error> {
+        self.run(move |inner, session| ensure_pair(inner, session, key))
+            .await
     }
 
     /// The DER SubjectPublicKeyInfo of a service key.

@@ -116,6 +116,9 @@ enum Role {
     Issuing,
     Tsa,
     Ocsp,
+    /// The validation service's e-seal: made on first use ([`Pki::validation_seal`]), so it
+    /// is not in [`Role::ALL`], which every installation must have.
+    Validation,
 }
 
 impl Role {
@@ -127,6 +130,7 @@ impl Role {
             Self::Issuing => "issuing",
             Self::Tsa => "tsa",
             Self::Ocsp => "ocsp",
+            Self::Validation => "validation",
         }
     }
 
@@ -136,6 +140,7 @@ impl Role {
             Self::Issuing => ServiceKey::IssuingCa,
             Self::Tsa => ServiceKey::Tsa,
             Self::Ocsp => ServiceKey::Ocsp,
+            Self::Validation => ServiceKey::ValidationSeal,
         }
     }
 }
@@ -449,6 +454,56 @@ impl Pki {
         Ok(self.service_row(Role::Ocsp).await?.der)
     }
 
+    /// The validation service's e-seal certificate (DER), with its key and certificate made on
+    /// first use: the key in the HSM when the token has none yet, the certificate under the
+    /// issuing CA when the store has none (or one for another key), stored and audited as the
+    /// OCSP responder's is.
+    ///
+    /// # Errors
+    /// HSM and store failures; [`Error::NotInitialised`] before the CA exists.
+    pub async fn validation_seal(&self, now: i64) -> Result<Vec<u8>, Error> {
+        let role = Role::Validation;
+        let spki = match self.hsm.public_key(role.key()).await {
+            Err(hsm::Error::KeyMissing(_)) => {
+                self.hsm.ensure_key(role.key()).await?;
+                self.hsm.public_key(role.key()).await?
+            }
+            other => other?,
+        };
+        if let Some(row) = self.store.latest_certificate(role.as_str()).await? {
+            let cert = parse_cert(&row.der)?;
+            let current = cert
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .map_err(profile::enc)?
+                == spki;
+            if current && row.not_after > now {
+                return Ok(row.der);
+            }
+        }
+        Ok(self
+            .issue_service(role, &spki, &Context::system(), now)
+            .await?
+            .der)
+    }
+
+    /// Signs a SHA-256 digest with the validation service's e-seal key: raw ECDSA `r || s`
+    /// (as XML-DSig wants it).
+    ///
+    /// # Errors
+    /// HSM failures.
+    pub async fn seal_digest(&self, digest: [u8; 32]) -> Result<Vec<u8>, Error> {
+        Ok(self
+            .hsm
+            .sign(
+                ServiceKey::ValidationSeal,
+                SignAlgorithm::Ecdsa,
+                Digest::sha256(digest),
+            )
+            .await?)
+    }
+
     /// The chain as PEM: the issuing CA, then the root.
     ///
     /// # Errors
@@ -542,6 +597,12 @@ impl Pki {
             Role::Ocsp => (
                 Kind::OcspResponder,
                 format!("{} OCSP", s.organization),
+                Some(Ca::Issuing),
+                s.service_validity,
+            ),
+            Role::Validation => (
+                Kind::ValidationService,
+                format!("{} Validation Service", s.organization),
                 Some(Ca::Issuing),
                 s.service_validity,
             ),

@@ -6,11 +6,14 @@
 //! [`pdf`]: every signature and document timestamp of a PDF, with its coverage and the changes
 //! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
 //! and revocation; [`xml`]: XAdES and XML-DSig; [`report`]: the report and the representation
-//! check.
+//! check; [`policy`]: the validation policy applied after the checks; [`etsi`]: the report as
+//! ETSI TS 119 102-2 XML.
 
 pub mod chain;
 pub mod cms;
+pub mod etsi;
 pub mod pdf;
+pub mod policy;
 pub mod report;
 pub mod xml;
 
@@ -18,8 +21,10 @@ use sha2::Digest as _;
 
 pub use chain::Cert;
 pub use cms::Material;
+pub use policy::{Policies, Policy};
 pub use report::{
-    CapacityReport, Indication, Report, RepresentationReport, SignatureReport, SubIndication,
+    CapacityReport, Constraint, Indication, Report, RepresentationReport, SignatureReport,
+    SubIndication,
 };
 
 /// Why a file cannot be validated at all.
@@ -49,7 +54,10 @@ pub fn validate(
     if file.len() > max_bytes || content.is_some_and(|c| c.len() > max_bytes) {
         return Err(Error::TooLarge(max_bytes));
     }
-    let result = validate_within(file, content, material);
+    let result = validate_within(file, content, material).map(|mut report| {
+        report.validated_at = material.now;
+        report
+    });
     if material.past_deadline() {
         return Err(Error::Unusable(
             "the validation took longer than its time budget and was stopped".into(),

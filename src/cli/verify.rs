@@ -1,7 +1,9 @@
-//! `qsign verify FILE [--content FILE] [--trust PEM]... [--json]`: validates a signed file
-//! offline, trusting the service's own root (from its data directory) and any `--trust`
-//! certificates. Exit codes: 0 all signatures passed, 1 one failed, 2 indeterminate,
-//! 3 the file cannot be validated (or read).
+//! `qsign verify FILE [--content FILE] [--trust PEM]... [--json] [--policy NAME]
+//! [--policy-file FILE] [--etsi-report OUT.xml]`: validates a signed file offline, trusting the
+//! service's own root (from its data directory) and any `--trust` certificates, under a
+//! validation policy; writes the ETSI TS 119 102-2 report when asked (sealed by this machine's
+//! service when it has one). Exit codes: 0 all signatures passed, 1 one failed,
+//! 2 indeterminate, 3 the file cannot be validated (or read).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +12,70 @@ use crate::app::{App, HsmSetup};
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
 use crate::pki::Ca;
-use crate::validate::{self, Cert, Indication, Material, Report};
+use crate::validate::etsi::{self, Validator};
+use crate::validate::{self, Cert, Indication, Material, Policies, Policy, Report};
+
+/// How the report is judged and what is written beside it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Judged {
+    /// `--policy`: the validation policy's name.
+    pub(super) policy: Option<String>,
+    /// `--policy-file`: where the policies are (else the configured or built-in ones).
+    pub(super) policy_file: Option<PathBuf>,
+    /// `--etsi-report`: where to write the ETSI report.
+    pub(super) etsi_report: Option<PathBuf>,
+}
+
+impl Judged {
+    /// The policy asked for.
+    fn policy(&self, config: &Config) -> anyhow::Result<Policy> {
+        let policies = match self.policy_file.as_ref().or(config.validation.policies.as_ref()) {
+            Some(path) => Policies::parse(&std::fs::read_to_string(path)?).map_err(|e| {
+                anyhow::anyhow!("invalid validation policies in {}: {e}", path.display())
+            })?,
+            None => Policies::default(),
+        };
+        policies
+            .get(self.policy.as_deref())
+            .cloned()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown_policy: no validation policy {:?}",
+                    self.policy.as_deref().unwrap_or(validate::policy::DEFAULT_POLICY)
+                )
+            })
+    }
+}
+
+/// Writes the ETSI report of `report` to `path`: sealed by this machine's service when there
+/// is one, else unsigned (said on standard error: offline validation needs no HSM).
+async fn write_etsi(
+    path: &Path,
+    report: &Report,
+    policy: &Policy,
+    service: Option<&App>,
+) -> anyhow::Result<()> {
+    let xml = match service {
+        Some(app) => {
+            app.service
+                .validation
+                .sealed_etsi_report(report, Some(policy))
+                .await?
+        }
+        None => {
+            eprintln!(
+                "qsign: note: no qsign service with an HSM token here; the ETSI report is not signed"
+            );
+            let validator = Validator {
+                name: "qsign verify (offline)".into(),
+                certificate: None,
+            };
+            etsi::write(report, Some(policy), &validator).into_bytes()
+        }
+    };
+    std::fs::write(path, xml)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
 
 /// Exit code for input that cannot be validated.
 const UNUSABLE: u8 = 3;
@@ -96,8 +161,9 @@ pub(super) fn run(
     content: Option<&PathBuf>,
     trust: &[PathBuf],
     json: bool,
+    judged: &Judged,
 ) -> ExitCode {
-    match check(config, file, content, trust) {
+    match check(config, file, content, trust, judged) {
         Ok(Ok(report)) => {
             if json {
                 match serde_json::to_string_pretty(&report) {
@@ -143,7 +209,9 @@ fn check(
     file: &Path,
     content: Option<&PathBuf>,
     trust: &[PathBuf],
+    judged: &Judged,
 ) -> anyhow::Result<Result<Report, validate::Error>> {
+    let policy = judged.policy(config)?;
     let bytes = std::fs::read(file)?;
     let content = content.map(std::fs::read).transpose()?;
     let mut anchors = Vec::new();
@@ -171,7 +239,6 @@ fn check(
             certificates.extend(Cert::parse(&opened.pki.ca_certificate(Ca::Issuing).await?));
             crls.push(opened.pki.crl(Ca::Issuing, now).await?);
             crls.push(opened.pki.crl(Ca::Root, now).await?);
-            opened.store.close().await;
         }
         let material = Material {
             anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
@@ -184,11 +251,16 @@ fn check(
             // Offline, the operator's own file: no time limit.
             deadline: None,
         };
-        Ok(validate::validate(
-            &bytes,
-            content.as_deref(),
-            &material,
-            usize::MAX,
-        ))
+        let mut result = validate::validate(&bytes, content.as_deref(), &material, usize::MAX);
+        if let Ok(report) = result.as_mut() {
+            policy.apply(report);
+            if let Some(path) = &judged.etsi_report {
+                write_etsi(path, report, &policy, opened.as_ref()).await?;
+            }
+        }
+        if let Some(opened) = &opened {
+            opened.store.close().await;
+        }
+        Ok(result)
     })
 }

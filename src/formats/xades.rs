@@ -83,7 +83,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// Escapes text for element content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -76,9 +76,10 @@ pub fn status(code: ErrorCode) -> StatusCode {
         | ErrorCode::PdfEncrypted
         | ErrorCode::PdfMalformed => StatusCode::BAD_REQUEST,
         ErrorCode::PdfNoChangesAllowed | ErrorCode::CaseClosed => StatusCode::CONFLICT,
-        ErrorCode::InvalidCvr | ErrorCode::UnusableInput | ErrorCode::InvalidRule => {
-            StatusCode::BAD_REQUEST
-        }
+        ErrorCode::InvalidCvr
+        | ErrorCode::UnusableInput
+        | ErrorCode::InvalidRule
+        | ErrorCode::UnknownPolicy => StatusCode::BAD_REQUEST,
         ErrorCode::Forbidden
         | ErrorCode::RightMissing
         | ErrorCode::FormRejected

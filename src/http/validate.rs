@@ -1,8 +1,8 @@
 //! `POST /v1/validate`: a validation report for a signed file, no login needed.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -10,7 +10,23 @@ use serde_json::Value;
 
 use super::extract::{parse_json, Json};
 use super::router::AppState;
-use crate::service::{Error, ErrorCode};
+use crate::service::{Error, ErrorCode, ValidationReport, ETSI_REPORT_MEDIA_TYPE};
+
+/// The query: the validation policy to judge under.
+#[derive(Debug, Deserialize)]
+pub struct ValidateQuery {
+    /// A policy of `policies/validation.toml` (or the configured file); `default` when absent.
+    #[serde(default)]
+    policy: Option<String>,
+}
+
+/// Whether the client asks for the ETSI TS 119 102-2 XML report.
+fn wants_etsi(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(ETSI_REPORT_MEDIA_TYPE))
+}
 
 /// The JSON form, for a detached signature with its content.
 #[derive(Debug, Deserialize)]
@@ -29,12 +45,15 @@ fn unb64(s: &str, what: &str) -> Result<Vec<u8>, Error> {
         .map_err(|_| Error::new(ErrorCode::InvalidRequest, format!("{what}: not base64")))
 }
 
-/// `POST /v1/validate` with the file as the body, or JSON `{file, content}` (base64) for a
-/// detached signature: the report, with the overall indication first; as a readable HTML page
-/// when the client accepts `text/html`.
+/// `POST /v1/validate[?policy=NAME]` with the file as the body, or JSON `{file, content}`
+/// (base64) for a detached signature: the report under the validation policy, with the
+/// overall indication first; as a readable HTML page when the client accepts `text/html`; as
+/// the ETSI TS 119 102-2 XML report sealed by the service when it accepts
+/// `application/vnd.etsi.validationreport+xml`.
 pub async fn validate(
     State(state): State<AppState>,
     web: super::web::Web,
+    Query(query): Query<ValidateQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
@@ -53,7 +72,16 @@ pub async fn validate(
     } else {
         (body.to_vec(), None)
     };
-    let value = report_json(&state, &file, content.as_deref()).await?;
+    let report = state
+        .service
+        .validation
+        .validate_under(&file, content.as_deref(), &[], query.policy.as_deref())
+        .await?;
+    if wants_etsi(&headers) {
+        let xml = state.service.validation.etsi_report(&report).await?;
+        return Ok(([(header::CONTENT_TYPE, ETSI_REPORT_MEDIA_TYPE)], xml).into_response());
+    }
+    let value = json_value(&report)?;
     if super::web::wants_html(&headers) {
         return Ok(super::web::verify::report_page(&web, &value, None));
     }
@@ -74,7 +102,12 @@ pub async fn report_json(
         .validation
         .validate_file(file, content, &[])
         .await?;
-    let mut value = serde_json::to_value(&report).map_err(|e| Error::internal(e.to_string()))?;
+    json_value(&report)
+}
+
+/// A report as JSON, with the overall indication first.
+fn json_value(report: &ValidationReport) -> Result<Value, Error> {
+    let mut value = serde_json::to_value(report).map_err(|e| Error::internal(e.to_string()))?;
     if let Some(map) = value.as_object_mut() {
         map.insert(
             "indication".into(),

@@ -204,6 +204,9 @@ pub(super) enum Kind {
     Tsa,
     /// The OCSP responder (EKU OCSPSigning, ocsp-nocheck).
     OcspResponder,
+    /// The validation service's e-seal over its validation reports (digital signature and
+    /// non-repudiation).
+    ValidationService,
 }
 
 /// A profile ready for the builder: subject, issuer and the extensions of its kind.
@@ -271,6 +274,13 @@ impl Profile {
                 },
                 KeyUsage(KeyUsages::DigitalSignature.into()),
             ),
+            Kind::ValidationService => (
+                BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                },
+                KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+            ),
         };
         out.push(extension(true, &basic)?);
         out.push(extension(true, &usage)?);
@@ -314,7 +324,7 @@ impl Profile {
             }
             // anyPolicy (RFC 5280 §4.2.1.4): the issuing CA may issue under every policy.
             Kind::IssuingCa => policies.push(oid::ANY_POLICY),
-            Kind::Root => {}
+            Kind::Root | Kind::ValidationService => {}
         }
         if !matches!(self.kind, Kind::Root) && !policies.is_empty() {
             let info = policies

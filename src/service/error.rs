@@ -116,6 +116,8 @@ pub enum ErrorCode {
     /// A DPoP proof (RFC 9449) that is missing where needed, malformed, for another request,
     /// stale, replayed, or signed by another key than the token is bound to.
     InvalidDpopProof,
+    /// A validation policy that is not defined.
+    UnknownPolicy,
 }
 
 impl ErrorCode {
@@ -171,6 +173,7 @@ impl ErrorCode {
         Self::AuthorizationClosed,
         Self::InvalidClient,
         Self::InvalidDpopProof,
+        Self::UnknownPolicy,
     ];
 
     /// The wire form.
@@ -227,6 +230,7 @@ impl ErrorCode {
             Self::AuthorizationClosed => "authorization_closed",
             Self::InvalidClient => "invalid_client",
             Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UnknownPolicy => "unknown_policy",
         }
     }
 
@@ -279,6 +283,7 @@ impl ErrorCode {
             Self::AuthorizationClosed => "The request was approved or refused already, and an approval is handed to the application once. Ask again for a new approval.",
             Self::InvalidClient => "The application did not prove which application it is. Its supplier must register its key with qsign (or with the organisation's administrator) and sign a fresh client assertion for each request.",
             Self::InvalidDpopProof => "The application must prove, on every request, that it holds the key its access token is bound to: a fresh DPoP proof for this address and method, used once. Contact the application's supplier.",
+            Self::UnknownPolicy => "Name one of the validation policies this service offers (the message lists them), or none for the default.",
         }
     }
 
@@ -364,6 +369,7 @@ impl ErrorCode {
             }
             Self::InvalidClient => "The client's authentication failed: unknown client, or a missing, invalid or reused client assertion.",
             Self::InvalidDpopProof => "The DPoP proof is missing, invalid, for another request, stale or reused, or signed by another key than the token is bound to.",
+            Self::UnknownPolicy => "There is no validation policy of that name.",
         }
     }
 }
@@ -561,6 +567,7 @@ mod tests {
                 "authorization_closed",
                 "invalid_client",
                 "invalid_dpop_proof",
+                "unknown_policy",
             ]
         );
     }

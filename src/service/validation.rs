@@ -1,6 +1,8 @@
 //! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
 //! and fresh CRLs of its own CAs as the revocation data a verifier would fetch.
 
+mod report;
+
 use std::sync::Arc;
 
 use super::{unix_now, Cpu, Error, ErrorCode};
@@ -23,6 +25,9 @@ pub struct ValidationSettings {
     pub fetch_revocation: bool,
     /// Longest wait for one fetched CRL, seconds.
     pub fetch_timeout_secs: u64,
+    /// The validation policies a request may name (`policies/validation.toml` or the
+    /// configured file).
+    pub policies: crate::validate::Policies,
 }
 
 impl ValidationSettings {
@@ -35,7 +40,15 @@ impl ValidationSettings {
             timeout_secs: config.timeout_secs,
             fetch_revocation: config.fetch_revocation,
             fetch_timeout_secs: config.fetch_timeout_secs,
+            policies: crate::validate::Policies::default(),
         }
+    }
+
+    /// These settings with other validation policies.
+    #[must_use]
+    pub fn with_policies(mut self, policies: crate::validate::Policies) -> Self {
+        self.policies = policies;
+        self
     }
 }
 
@@ -106,12 +119,22 @@ pub struct Validation {
 
 impl Validation {
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
-    /// service's root and `extra_anchors` (DER).
+    /// service's root and `extra_anchors` (DER), under the `default` validation policy.
     ///
     /// # Errors
     /// `unusable_input`, `unsupported_format` (XML), `payload_too_large`; HSM and store
     /// failures.
     pub async fn validate_file(
+        &self,
+        file: &[u8],
+        content: Option<&[u8]>,
+        extra_anchors: &[Vec<u8>],
+    ) -> Result<Report, Error> {
+        self.validate_under(file, content, extra_anchors, None).await
+    }
+
+    /// The checks of [`Validation::validate_file`], before any validation policy.
+    async fn check_file(
         &self,
         file: &[u8],
         content: Option<&[u8]>,

@@ -10,7 +10,7 @@ use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
 use x509_cert::Certificate;
 
-use super::report::SubIndication;
+use super::report::{RevocationData, SubIndication};
 use crate::formats::asn1::ocsp::{BasicOcspResponse, CertStatus, OcspResponse};
 use crate::formats::asn1::oid;
 
@@ -171,6 +171,45 @@ impl Cert {
             .is_ok()
     }
 
+    /// Verifies an RSA PKCS#1 v1.5 signature with SHA-1 (legacy signatures only: never used
+    /// for certificates, CRLs, OCSP responses or timestamps; the validation policy decides
+    /// whether such a signature is accepted).
+    #[must_use]
+    pub fn verifies_rsa_sha1(&self, message: &[u8], signature: &[u8]) -> bool {
+        use ring::signature as rs;
+        let (key, key_alg, _) = self.key();
+        key_alg == const_oid::db::rfc5912::RSA_ENCRYPTION
+            && rs::UnparsedPublicKey::new(&rs::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, key)
+                .verify(message, signature)
+                .is_ok()
+    }
+
+    /// The size of the RSA modulus in bits (`None`: not an RSA key).
+    #[must_use]
+    pub fn rsa_bits(&self) -> Option<usize> {
+        let (key, key_alg, _) = self.key();
+        if key_alg != const_oid::db::rfc5912::RSA_ENCRYPTION {
+            return None;
+        }
+        // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017).
+        let integers = Vec::<der::asn1::UintRef<'_>>::from_der(key).ok()?;
+        let modulus = integers.first()?.as_bytes();
+        let first = *modulus.first()?;
+        let unused = usize::try_from(first.leading_zeros()).unwrap_or(0);
+        Some(modulus.len().saturating_mul(8).saturating_sub(unused))
+    }
+
+    /// The signature algorithm's family of this certificate's key, as validation policies
+    /// name it (`ECDSA`, `RSA`).
+    #[must_use]
+    pub fn key_family(&self) -> Option<&'static str> {
+        match self.key().1 {
+            a if a == const_oid::db::rfc5912::ID_EC_PUBLIC_KEY => Some("ECDSA"),
+            a if a == const_oid::db::rfc5912::RSA_ENCRYPTION => Some("RSA"),
+            _ => None,
+        }
+    }
+
     /// Whether `issuer` issued this certificate (names match and its key verifies).
     #[must_use]
     pub fn issued_by(&self, issuer: &Self) -> bool {
@@ -314,6 +353,18 @@ pub fn revocation_or_fetch(
 /// signed by the issuer (CRL) or by the issuer or a responder it delegated to (OCSP).
 #[must_use]
 pub fn revocation(cert: &Cert, issuer: &Cert, crls: &[Vec<u8>], ocsps: &[Vec<u8>]) -> Status {
+    revocation_dated(cert, issuer, crls, ocsps).map_or(Status::Unknown, |(status, _)| status)
+}
+
+/// [`revocation`], with the data that answered: the status, and the CRL or OCSP response
+/// (its DER, kind and `thisUpdate`). `None`: no data at hand answers.
+#[must_use]
+pub fn revocation_dated(
+    cert: &Cert,
+    issuer: &Cert,
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+) -> Option<(Status, RevocationData)> {
     let serial = cert.cert.tbs_certificate().serial_number();
     for der in crls {
         let Ok(crl) = CertificateList::from_der(der) else {
@@ -334,17 +385,27 @@ pub fn revocation(cert: &Cert, issuer: &Cert, crls: &[Vec<u8>], ocsps: &[Vec<u8>
             .as_ref()
             .and_then(|list| list.iter().find(|r| r.serial_number == *serial))
             .map(|r| unix(&r.revocation_date));
-        return listed.map_or(Status::Good, Status::Revoked);
+        let data = RevocationData {
+            der: der.clone(),
+            ocsp: false,
+            issued: unix(&crl.tbs_cert_list.this_update),
+        };
+        return Some((listed.map_or(Status::Good, Status::Revoked), data));
     }
-    for der in ocsps {
-        if let Some(status) = ocsp_status(cert, issuer, der) {
-            return status;
-        }
-    }
-    Status::Unknown
+    ocsps.iter().find_map(|der| {
+        ocsp_status(cert, issuer, der).map(|(status, issued)| {
+            let data = RevocationData {
+                der: der.clone(),
+                ocsp: true,
+                issued,
+            };
+            (status, data)
+        })
+    })
 }
 
-fn ocsp_status(cert: &Cert, issuer: &Cert, der: &[u8]) -> Option<Status> {
+/// The status an OCSP response gives `cert`, with the response's `thisUpdate`.
+fn ocsp_status(cert: &Cert, issuer: &Cert, der: &[u8]) -> Option<(Status, i64)> {
     let response = OcspResponse::from_der(der).ok()?;
     let bytes = response.response_bytes?;
     if bytes.response_type != oid::OCSP_BASIC {
@@ -377,12 +438,15 @@ fn ocsp_status(cert: &Cert, issuer: &Cert, der: &[u8]) -> Option<Status> {
                 && r.cert_id.issuer_key_hash.as_bytes() == key_hash.as_slice()
                 && r.cert_id.serial_number == *serial
         })
-        .and_then(|r| match &r.cert_status {
-            CertStatus::Good(_) => Some(Status::Good),
-            CertStatus::Revoked(info) => {
-                Some(Status::Revoked(unix_generalized(&info.revocation_time)))
-            }
-            CertStatus::Unknown(_) => None,
+        .and_then(|r| {
+            let status = match &r.cert_status {
+                CertStatus::Good(_) => Status::Good,
+                CertStatus::Revoked(info) => {
+                    Status::Revoked(unix_generalized(&info.revocation_time))
+                }
+                CertStatus::Unknown(_) => return None,
+            };
+            Some((status, unix_generalized(&r.this_update)))
         })
 }
 

@@ -14,7 +14,8 @@ use x509_cert::ext::pkix::KeyUsages;
 
 use super::chain::{self, Cert, Status};
 use super::report::{
-    rfc3339, CapacityReport, Indication, Qualification, SignatureReport, Signer, SubIndication,
+    rfc3339, CapacityReport, Constraint, Facts, Failure, Indication, Qualification,
+    SignatureReport, Signer, SubIndication,
 };
 use crate::formats::asn1::etsi::{QcStatement, SigningCertificateV2};
 use crate::formats::asn1::tsp::TstInfo;
@@ -71,6 +72,7 @@ impl Content for Parts<'_> {
             h.finalize().to_vec()
         }
         match *algorithm {
+            a if a == oid::SHA1 => Some(run::<sha1::Sha1>(&self.0)),
             a if a == oid::SHA256 => Some(run::<sha2::Sha256>(&self.0)),
             a if a == oid::SHA384 => Some(run::<sha2::Sha384>(&self.0)),
             a if a == oid::SHA512 => Some(run::<sha2::Sha512>(&self.0)),
@@ -106,6 +108,9 @@ pub struct Checked {
     pub signature_value: Vec<u8>,
     /// The capacity claimed in the signed attributes (or XAdES `SignerRoleV2`).
     pub capacity: Option<CapacityReport>,
+    /// Every failure in order, the algorithms, the revocation data and the timestamps, for
+    /// the validation policy and the ETSI report.
+    pub facts: Facts,
 }
 
 impl Checked {
@@ -129,12 +134,31 @@ impl Checked {
             qualification: Qualification::default(),
             signature_value: Vec::new(),
             capacity: None,
+            facts: Facts::default(),
         }
     }
 
     /// Records a failure; the first failure decides the indication.
     pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: impl Into<String>) {
-        self.errors.push(why.into());
+        self.fail_on(None, indication, sub, why);
+    }
+
+    /// [`Checked::fail`] for a failure that a validation policy's `constraint` governs.
+    pub fn fail_on(
+        &mut self,
+        constraint: Option<Constraint>,
+        indication: Indication,
+        sub: SubIndication,
+        why: impl Into<String>,
+    ) {
+        let why = why.into();
+        self.facts.failures.push(Failure {
+            indication,
+            sub,
+            why: why.clone(),
+            constraint,
+        });
+        self.errors.push(why);
         if self.indication.yields_to(indication) {
             self.indication = indication;
             self.sub_indication = Some(sub);
@@ -180,6 +204,14 @@ impl Checked {
             r.sub_indication = self.sub_indication;
         }
         r.errors.extend(self.errors.iter().cloned());
+        let mut facts = self.facts.clone();
+        let mut failures = std::mem::take(&mut r.facts.failures);
+        failures.append(&mut facts.failures);
+        facts.failures = failures;
+        facts.signature_value.clone_from(&self.signature_value);
+        facts.certificates = self.certificates.iter().map(|c| c.der.clone()).collect();
+        facts.proven = self.proven;
+        r.facts = facts;
         r.signer.clone_from(&self.signer);
         r.capacity.clone_from(&self.capacity);
         r.chain.clone_from(&self.chain);
@@ -248,6 +280,7 @@ fn signature_algorithm(info: &SignerInfo) -> ObjectIdentifier {
     let alg = info.signature_algorithm.oid;
     if alg == const_oid::db::rfc5912::RSA_ENCRYPTION {
         match info.digest_alg.oid {
+            d if d == oid::SHA1 => const_oid::db::rfc5912::SHA_1_WITH_RSA_ENCRYPTION,
             d if d == oid::SHA384 => const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
             _ => oid::RSA_WITH_SHA256,
         }
@@ -256,12 +289,37 @@ fn signature_algorithm(info: &SignerInfo) -> ObjectIdentifier {
     }
 }
 
+/// The names validation policies give a signer info's digest and signature algorithms.
+fn algorithm_names(info: &SignerInfo) -> (Option<&'static str>, Option<&'static str>) {
+    let digest = match info.digest_alg.oid {
+        d if d == oid::SHA1 => Some("SHA-1"),
+        d if d == oid::SHA256 => Some("SHA-256"),
+        d if d == oid::SHA384 => Some("SHA-384"),
+        d if d == oid::SHA512 => Some("SHA-512"),
+        _ => None,
+    };
+    let signature = match signature_algorithm(info) {
+        a if a == oid::RSA_PSS => Some("RSA-PSS"),
+        a if a == oid::ECDSA_WITH_SHA256 || a == oid::ECDSA_WITH_SHA384 => Some("ECDSA"),
+        a if a == oid::RSA_WITH_SHA256
+            || a == const_oid::db::rfc5912::SHA_384_WITH_RSA_ENCRYPTION
+            || a == const_oid::db::rfc5912::SHA_1_WITH_RSA_ENCRYPTION =>
+        {
+            Some("RSA")
+        }
+        _ => None,
+    };
+    (digest, signature)
+}
+
 /// Verifies a signer info against `content`: message digest, signature over the signed
-/// attributes. Answers the signer certificate.
+/// attributes. Answers the signer certificate. `legacy_sha1` admits RSA with SHA-1 (a
+/// document signature, which the validation policy then judges; never a timestamp).
 fn verify_signer<'a>(
     info: &SignerInfo,
     pool: &'a [Cert],
     content: &dyn Content,
+    legacy_sha1: bool,
 ) -> Result<&'a Cert, (Indication, SubIndication, String)> {
     let cert = signer_cert(info, pool).ok_or((
         Indication::Indeterminate,
@@ -318,11 +376,13 @@ fn verify_signer<'a>(
             e.to_string(),
         )
     })?;
-    if !cert.verifies(
-        &signature_algorithm(info),
-        &signed,
-        info.signature.as_bytes(),
-    ) {
+    let algorithm = signature_algorithm(info);
+    let verified = if algorithm == const_oid::db::rfc5912::SHA_1_WITH_RSA_ENCRYPTION {
+        legacy_sha1 && cert.verifies_rsa_sha1(&signed, info.signature.as_bytes())
+    } else {
+        cert.verifies(&algorithm, &signed, info.signature.as_bytes())
+    };
+    if !verified {
         return Err((
             Indication::TotalFailed,
             SubIndication::SigCryptoFailure,
@@ -354,7 +414,7 @@ pub fn timestamp(token: &[u8], imprint: &[u8], m: &Material) -> Result<i64, Stri
     let mut pool = certificates(&signed);
     pool.extend(m.certificates.iter().cloned());
     let signer = only_signer(&signed)?;
-    let tsa = verify_signer(signer, &pool, &Parts(vec![econtent.as_bytes()]))
+    let tsa = verify_signer(signer, &pool, &Parts(vec![econtent.as_bytes()]), false)
         .map_err(|(_, _, why)| format!("timestamp token: {why}"))?;
     chain::build(tsa, &pool, &m.anchors)
         .map_err(|s| format!("the TSA certificate does not chain to a trust anchor ({s:?})"))?;
@@ -463,13 +523,15 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
         }
     };
     out.signature_value = info.signature.as_bytes().to_vec();
+    (out.facts.digest_algorithm, out.facts.signature_algorithm) = algorithm_names(info);
     let mut pool = certificates(&signed);
     pool.extend(m.certificates.iter().cloned());
-    let cert = match verify_signer(info, &pool, content) {
+    let cert = match verify_signer(info, &pool, content, true) {
         Ok(c) => c.clone(),
         Err((indication, sub, why)) => {
             if let Some(c) = signer_cert(info, &pool) {
                 out.signer = Some(signer_of(c));
+                out.certificates = vec![c.clone()];
             }
             out.fail(indication, sub, why);
             return out;
@@ -477,6 +539,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     };
     out.signer = Some(signer_of(&cert));
     out.qualification = qualification(&cert);
+    out.facts.rsa_bits = cert.rsa_bits();
     let attrs: Vec<Attribute> = info
         .signed_attrs
         .iter()
@@ -517,12 +580,11 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     }
     if let Some(token) = attribute(&unsigned, &oid::SIGNATURE_TIME_STAMP) {
         let imprint = sha2::Sha256::digest(&out.signature_value);
-        out.record_signature_timestamp(
-            token
-                .to_der()
-                .map_err(|e| e.to_string())
-                .and_then(|t| timestamp(&t, &imprint, m)),
-        );
+        let token = token.to_der().map_err(|e| e.to_string());
+        if let Ok(der) = &token {
+            out.facts.timestamps.push(der.clone());
+        }
+        out.record_signature_timestamp(token.and_then(|t| timestamp(&t, &imprint, m)));
     }
     let embedded: Vec<Vec<u8>> = signed
         .crls
@@ -556,7 +618,9 @@ pub fn assess(
     let built = match chain::build(cert, pool, &m.anchors) {
         Ok(c) => c,
         Err(sub) => {
-            out.fail(
+            let untrusted = sub == SubIndication::NoCertificateChainFound;
+            out.fail_on(
+                untrusted.then_some(Constraint::ChainNotTrusted),
                 Indication::Indeterminate,
                 sub,
                 "the signer's certificate does not chain to a trust anchor",
@@ -580,7 +644,8 @@ pub fn assess(
                 format!("{} was not yet valid", c.cert.tbs_certificate().subject()),
             );
         } else if best > to {
-            out.fail(
+            out.fail_on(
+                Some(Constraint::CertificateExpired),
                 Indication::Indeterminate,
                 SubIndication::OutOfBoundsNoPoe,
                 format!(
@@ -606,6 +671,16 @@ pub fn assess(
         );
         if c.der == cert.der {
             out.revocation = status;
+            // When the status was known: the data at hand's thisUpdate, else (the service's
+            // own store, a CRL fetched now) the validation time.
+            match chain::revocation_dated(c, issuer, &embedded_crls, &m.ocsps) {
+                Some((_, data)) => {
+                    out.facts.revocation_issued = Some(data.issued);
+                    out.facts.revocation_data.push(data);
+                }
+                None if status != Status::Unknown => out.facts.revocation_issued = Some(m.now),
+                None => {}
+            }
         }
         match status {
             Status::Good => {}
@@ -616,7 +691,8 @@ pub fn assess(
                 format!("{} is revoked", c.cert.tbs_certificate().subject()),
             ),
             Status::Unknown => {
-                out.fail(
+                out.fail_on(
+                    Some(Constraint::RevocationMissing),
                     Indication::Indeterminate,
                     SubIndication::TryLater,
                     format!(

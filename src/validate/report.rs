@@ -56,6 +56,143 @@ pub enum SubIndication {
     TryLater,
     /// A timestamp does not verify or does not match.
     TimestampFailure,
+    /// An algorithm or key size is below what the validation policy accepts, whatever the
+    /// time (a key too short).
+    CryptoConstraintsFailure,
+    /// An algorithm was past the end date the validation policy gives it at the best
+    /// signature time, and nothing proves the signature existed before that date.
+    CryptoConstraintsFailureNoPoe,
+    /// The revocation data is older than the validation policy accepts for a certificate
+    /// revoked after the best signature time (EN 319 102-1 §5.2.6).
+    RevokedNoPoe,
+}
+
+impl SubIndication {
+    /// The name EN 319 102-1 gives it (`HASH_FAILURE`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::FormatFailure => "FORMAT_FAILURE",
+            Self::HashFailure => "HASH_FAILURE",
+            Self::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            Self::Revoked => "REVOKED",
+            Self::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
+            Self::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            Self::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            Self::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+            Self::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            Self::NotYetValid => "NOT_YET_VALID",
+            Self::TryLater => "TRY_LATER",
+            Self::TimestampFailure => "TIMESTAMP_FAILURE",
+            Self::CryptoConstraintsFailure => "CRYPTO_CONSTRAINTS_FAILURE",
+            Self::CryptoConstraintsFailureNoPoe => "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+            Self::RevokedNoPoe => "REVOKED_NO_POE",
+        }
+    }
+}
+
+/// The checks a validation policy decides about ([`super::policy`]): each may fail the
+/// signature, only warn, or be ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constraint {
+    /// No CRL or OCSP response says whether a certificate of the chain is revoked.
+    RevocationMissing,
+    /// The revocation data is older, at the best signature time, than the policy allows.
+    RevocationFreshness,
+    /// A certificate of the chain expired and no timestamp proves the signature came first.
+    CertificateExpired,
+    /// The signer's certificate does not chain to a trust anchor.
+    ChainNotTrusted,
+    /// The signature has no signature timestamp (it stays at B-B).
+    TimestampMissing,
+    /// A PDF's metadata (information dictionary, XMP) was changed after the signature.
+    PdfMetadataChanges,
+    /// A digest or signature algorithm past its end date, or an RSA key too short.
+    Algorithms,
+    /// The signature is not a qualified one (QESig or QESeal).
+    RequireQualified,
+}
+
+impl Constraint {
+    /// Every constraint, in the order they are reported.
+    pub const ALL: [Self; 8] = [
+        Self::ChainNotTrusted,
+        Self::CertificateExpired,
+        Self::RevocationMissing,
+        Self::RevocationFreshness,
+        Self::Algorithms,
+        Self::TimestampMissing,
+        Self::PdfMetadataChanges,
+        Self::RequireQualified,
+    ];
+
+    /// The key in `policies/validation.toml`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RevocationMissing => "revocation_missing",
+            Self::RevocationFreshness => "revocation_freshness",
+            Self::CertificateExpired => "certificate_expired",
+            Self::ChainNotTrusted => "chain_not_trusted",
+            Self::TimestampMissing => "timestamp_missing",
+            Self::PdfMetadataChanges => "pdf_metadata_changes",
+            Self::Algorithms => "algorithms",
+            Self::RequireQualified => "require_qualified",
+        }
+    }
+}
+
+/// One failure a check recorded, in the order found: what it decided and the policy
+/// constraint that governs it, if any (the others always fail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The indication it gives.
+    pub indication: Indication,
+    /// Its sub-indication.
+    pub sub: SubIndication,
+    /// In words (also in the report's `errors`).
+    pub why: String,
+    /// The constraint a validation policy may relax.
+    pub constraint: Option<Constraint>,
+}
+
+/// Revocation data a check used: a CRL or an OCSP response, and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationData {
+    /// The DER.
+    pub der: Vec<u8>,
+    /// An OCSP response (else a CRL).
+    pub ocsp: bool,
+    /// Its `thisUpdate`, Unix seconds.
+    pub issued: i64,
+}
+
+/// What the checks found besides the verdict, for the validation policy and the ETSI report;
+/// not part of the JSON report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Every failure, in the order found.
+    pub failures: Vec<Failure>,
+    /// The signature value.
+    pub signature_value: Vec<u8>,
+    /// The digest algorithm of the signed data (`SHA-256`, ...).
+    pub digest_algorithm: Option<&'static str>,
+    /// The signature algorithm (`ECDSA`, `RSA`, `RSA-PSS`).
+    pub signature_algorithm: Option<&'static str>,
+    /// The size of the signer's RSA modulus, bits.
+    pub rsa_bits: Option<usize>,
+    /// The chain, DER, from the signer's certificate to the anchor.
+    pub certificates: Vec<Vec<u8>>,
+    /// The revocation data that answered for the signer's certificate.
+    pub revocation_data: Vec<RevocationData>,
+    /// When the revocation status of the signer's certificate was known (the data's
+    /// `thisUpdate`, or the validation time for first-hand or fetched knowledge).
+    pub revocation_issued: Option<i64>,
+    /// The signature timestamp tokens (DER).
+    pub timestamps: Vec<Vec<u8>>,
+    /// The time a signature timestamp proves, Unix seconds.
+    pub proven: Option<i64>,
 }
 
 /// Who signed, as the certificate says.
@@ -118,6 +255,11 @@ pub struct SignatureReport {
     /// The capacity the signature was made in, as signed with it (CAdES and PAdES
     /// signer-attributes-v2, XAdES `SignerRoleV2`).
     pub capacity: Option<CapacityReport>,
+    /// What the validation policy only warns about.
+    pub warnings: Vec<String>,
+    /// What the checks found besides the verdict.
+    #[serde(skip)]
+    pub facts: Facts,
 }
 
 /// The capacity a signature was made in: a role in an organisation, under its rule of
@@ -170,17 +312,47 @@ impl SignatureReport {
             qualification: Qualification::default(),
             coverage: None,
             capacity: None,
+            warnings: Vec::new(),
+            facts: Facts::default(),
         }
     }
 
     /// Records a failure; the first decides the indication, a later total failure overrides an
     /// indeterminate one.
     pub fn fail(&mut self, indication: Indication, sub: SubIndication, why: String) {
+        self.fail_on(None, indication, sub, why);
+    }
+
+    /// [`SignatureReport::fail`] for a failure that a validation policy's `constraint`
+    /// governs.
+    pub fn fail_on(
+        &mut self,
+        constraint: Option<Constraint>,
+        indication: Indication,
+        sub: SubIndication,
+        why: String,
+    ) {
+        self.facts.failures.push(Failure {
+            indication,
+            sub,
+            why: why.clone(),
+            constraint,
+        });
         self.errors.push(why);
         if self.indication.yields_to(indication) {
             self.indication = indication;
             self.sub_indication = Some(sub);
         }
+    }
+
+    /// The TS 119 615 qualification of the signature (`QESig`, `QESeal`, `AdESig-QC`, ...),
+    /// when it is known.
+    ///
+    /// NOTE: always `None` until the qualification decision (trusted lists, TS 119 615) fills
+    /// a field of the report; this accessor is where it is to be read from.
+    #[must_use]
+    pub fn qualification_level(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -225,6 +397,15 @@ pub struct RepresentationReport {
     pub missing: Vec<String>,
 }
 
+/// The validation policy a report was judged under.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PolicyUsed {
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of its settings (hex), which changes with any of them.
+    pub digest: String,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -237,6 +418,11 @@ pub struct Report {
     /// For each organisation and rule of representation among the signatures' capacities:
     /// whether the signatures meet the rule ([`representation`]).
     pub representation: Vec<RepresentationReport>,
+    /// The validation policy applied, once one is ([`super::policy::Policy::apply`]).
+    pub policy: Option<PolicyUsed>,
+    /// The validation time, Unix seconds.
+    #[serde(skip)]
+    pub validated_at: i64,
 }
 
 /// The representation check over a file's signatures: for each distinct (CVR, rule) among the
@@ -315,6 +501,8 @@ impl Report {
             signatures,
             validation_time,
             representation,
+            policy: None,
+            validated_at: 0,
         }
     }
 

@@ -379,6 +379,14 @@ fn signature(
     }
     // XAdES properties.
     let mut checked = Checked::new_passed();
+    checked.signature_value.clone_from(&value);
+    checked.facts.digest_algorithm = Some("SHA-256");
+    checked.facts.signature_algorithm = match method {
+        ECDSA_SHA256 => Some("ECDSA"),
+        RSA_SHA256 => Some("RSA"),
+        _ => None,
+    };
+    checked.facts.rsa_bits = cert.rsa_bits();
     let mut pool = certs.clone();
     pool.extend(m.certificates.iter().cloned());
     let mut crls = Vec::new();
@@ -422,6 +430,7 @@ fn signature(
             .and_then(|(v, method)| c14n::canonical(v, &ancestors(root, v), method, &|_| false))
             .map(|bytes| Sha256::digest(bytes).to_vec())
             .unwrap_or_default();
+        checked.facts.timestamps.push(token.clone());
         checked.record_signature_timestamp(cms::timestamp(&token, &imprint, m));
     }
     for e in &unsigned {

@@ -416,7 +416,7 @@ async fn service_keys_are_created_once_and_keep_their_public_keys() {
     let before = hsm.public_key(ServiceKey::RootCa).await.unwrap();
     let again = hsm.ensure_keys().await.unwrap();
     assert_eq!(again.len(), 4 + ServiceKey::ALL.len());
-    assert_eq!(ServiceKey::ALL.len(), 7);
+    assert_eq!(ServiceKey::ALL.len(), 8);
     assert!(
         again.iter().all(|(_, s)| *s == KeyStatus::Existing),
         "{again:?}"

@@ -20,6 +20,7 @@ mod cli;
 mod config;
 mod corpus;
 mod durability;
+mod etsi_report;
 mod hsm;
 mod identity;
 mod journey;

@@ -447,6 +447,7 @@ pub const fn danish_advice(code: ErrorCode) -> &'static str {
         ErrorCode::AuthorizationClosed => "Anmodningen er allerede godkendt eller afvist, og en godkendelse udleveres kun én gang til programmet. Bed om en ny godkendelse.",
         ErrorCode::InvalidClient => "Programmet kunne ikke bevise, hvilket program det er. Leverandøren skal registrere programmets nøgle hos qsign (eller hos virksomhedens administrator) og underskrive en ny klientpåstand til hver forespørgsel.",
         ErrorCode::InvalidDpopProof => "Programmet skal ved hver forespørgsel bevise, at det har den nøgle, adgangsbilletten er bundet til: et nyt DPoP-bevis for denne adresse og metode, brugt én gang. Kontakt programmets leverandør.",
+        ErrorCode::UnknownPolicy => "Angiv en af de valideringspolitikker, tjenesten tilbyder (meddelelsen nævner dem), eller ingen for standardpolitikken.",
     }
 }
 
