@@ -57,9 +57,7 @@ fn qsign_warm(pdf: &[u8], material: &Material) -> Duration {
         (0..RUNS)
             .map(|_| {
                 let start = Instant::now();
-                std::hint::black_box(
-                    validate::validate(pdf, None, material, usize::MAX).unwrap(),
-                );
+                std::hint::black_box(validate::validate(pdf, None, material, usize::MAX).unwrap());
                 start.elapsed()
             })
             .collect(),

@@ -123,7 +123,11 @@ impl Settings {
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
             validation: ValidationSettings::new(&config.validation, anchors)
-                .with_policies(validation_policies(config)?),
+                .with_policies_text(match &config.validation.policies {
+                    Some(path) => Some(policy_text(Some(path), "")?),
+                    None => None,
+                })
+                .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))?,
             operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
         })
     }
@@ -424,35 +428,29 @@ async fn external_issuers(
     Ok(issuers)
 }
 
+/// A policy file's text: the configured file, or the built-in default.
+fn policy_text(path: Option<&std::path::Path>, built_in: &str) -> anyhow::Result<String> {
+    match path {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        }
+        None => Ok(built_in.to_owned()),
+    }
+}
+
 /// The level-of-assurance policy: the configured file, or the built-in default.
 fn loa_policy(config: &Config) -> anyhow::Result<LoaPolicy> {
-    let text = match &config.identity.loa_policy {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        None => identity::loa::DEFAULT_POLICY.to_owned(),
-    };
+    let text = policy_text(
+        config.identity.loa_policy.as_deref(),
+        identity::loa::DEFAULT_POLICY,
+    )?;
     LoaPolicy::parse(&text).map_err(|e| anyhow::anyhow!("invalid level-of-assurance policy: {e}"))
 }
 
 /// The signature policies: the configured file, or the built-in default.
 fn signature_policies(config: &Config) -> anyhow::Result<Policies> {
-    let text = match &config.signing.policies {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        None => DEFAULT_POLICIES.to_owned(),
-    };
+    let text = policy_text(config.signing.policies.as_deref(), DEFAULT_POLICIES)?;
     Policies::parse(&text).map_err(|e| anyhow::anyhow!("invalid signature policies: {e}"))
-}
-
-/// The validation policies: the configured file, or the built-in default.
-fn validation_policies(config: &Config) -> anyhow::Result<crate::validate::Policies> {
-    let text = match &config.validation.policies {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        None => crate::validate::policy::DEFAULT_POLICIES.to_owned(),
-    };
-    crate::validate::Policies::parse(&text)
-        .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))
 }
 
 /// The PKI settings from the configuration.

@@ -68,8 +68,8 @@ pub use crate::orgs::mandates::{Listed as ListedMandate, MandateGrant};
 pub use crate::orgs::{Cvr, Grants, Right};
 pub use crate::sam::Sad;
 pub use crate::store::{MemberRow, OrganisationRow, RequestRow};
-pub use crate::validate::report::rfc3339;
 pub use crate::validate::etsi::MEDIA_TYPE as ETSI_REPORT_MEDIA_TYPE;
+pub use crate::validate::report::rfc3339;
 pub use crate::validate::Report as ValidationReport;
 pub use account::{
     is_support_reference, short_reference, short_reference_range, Account, Factors, TotpOffer,

@@ -29,7 +29,11 @@ pub(super) struct Judged {
 impl Judged {
     /// The policy asked for.
     fn policy(&self, config: &Config) -> anyhow::Result<Policy> {
-        let policies = match self.policy_file.as_ref().or(config.validation.policies.as_ref()) {
+        let policies = match self
+            .policy_file
+            .as_ref()
+            .or(config.validation.policies.as_ref())
+        {
             Some(path) => Policies::parse(&std::fs::read_to_string(path)?).map_err(|e| {
                 anyhow::anyhow!("invalid validation policies in {}: {e}", path.display())
             })?,
@@ -41,7 +45,9 @@ impl Judged {
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "unknown_policy: no validation policy {:?}",
-                    self.policy.as_deref().unwrap_or(validate::policy::DEFAULT_POLICY)
+                    self.policy
+                        .as_deref()
+                        .unwrap_or(validate::policy::DEFAULT_POLICY)
                 )
             })
     }
@@ -73,8 +79,7 @@ async fn write_etsi(
             etsi::write(report, Some(policy), &validator).into_bytes()
         }
     };
-    std::fs::write(path, xml)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    std::fs::write(path, xml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 /// Exit code for input that cannot be validated.

@@ -50,6 +50,17 @@ impl ValidationSettings {
         self.policies = policies;
         self
     }
+
+    /// These settings with the validation policies of a policy file's text (the built-in
+    /// ones when `None`).
+    ///
+    /// # Errors
+    /// The policy file's problem, in words.
+    pub fn with_policies_text(self, text: Option<String>) -> Result<Self, String> {
+        let text = text.unwrap_or_else(|| crate::validate::policy::DEFAULT_POLICIES.to_owned());
+        let policies = crate::validate::Policies::parse(&text).map_err(|e| e.to_string())?;
+        Ok(self.with_policies(policies))
+    }
 }
 
 impl Default for ValidationSettings {
@@ -130,7 +141,8 @@ impl Validation {
         content: Option<&[u8]>,
         extra_anchors: &[Vec<u8>],
     ) -> Result<Report, Error> {
-        self.validate_under(file, content, extra_anchors, None).await
+        self.validate_under(file, content, extra_anchors, None)
+            .await
     }
 
     /// The checks of [`Validation::validate_file`], before any validation policy.

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use super::policy::{Level, Policy};
-use super::report::{rfc3339, Constraint, Indication, Report, SignatureReport};
+use super::report::{Constraint, Indication, Report, SignatureReport};
 use crate::formats::xades::{escape, DS, XADES};
 
 /// The report's namespace (prefix `vr`).
@@ -192,7 +192,9 @@ fn signature(
                     "<vr:ValidationStatus><vr:MainIndication>{}</vr:MainIndication>{}\
                      </vr:ValidationStatus>",
                     main_indication(failed.map_or(Indication::TotalPassed, |x| x.indication)),
-                    failed.map(|x| sub_indication(x.sub.as_str())).unwrap_or_default()
+                    failed
+                        .map(|x| sub_indication(x.sub.as_str()))
+                        .unwrap_or_default()
                 );
             }
             out.push_str("</vr:ValidationConstraint>");

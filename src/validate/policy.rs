@@ -128,7 +128,8 @@ struct AlgorithmEntry {
 /// Unix seconds of a `YYYY-MM-DD` day at 00:00 UTC.
 fn day(text: &str) -> Option<i64> {
     let mut parts = text.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
@@ -372,7 +373,11 @@ impl Policy {
         };
         for (kind, used, accepted) in [
             ("digest", s.facts.digest_algorithm, &self.digest_algorithms),
-            ("signature", s.facts.signature_algorithm, &self.signature_algorithms),
+            (
+                "signature",
+                s.facts.signature_algorithm,
+                &self.signature_algorithms,
+            ),
         ] {
             let Some(used) = used else { continue };
             match accepted.iter().find(|a| a.name == used) {
@@ -454,7 +459,8 @@ impl Policy {
                 SubIndication::SigConstraintsFailure,
                 format!(
                     "not a qualified electronic signature or seal ({})",
-                    s.qualification_level().unwrap_or("qualification not established")
+                    s.qualification_level()
+                        .unwrap_or("qualification not established")
                 ),
             ));
         }
@@ -555,16 +561,30 @@ name = "ECDSA"
     #[test]
     fn inconsistent_policies_are_refused_with_the_policy_named() {
         let base = MIXED.replace("name = \"relaxed\"", "name = \"default\"");
-        assert!(Policies::parse(&base).unwrap_err().contains("defined twice"));
+        assert!(Policies::parse(&base)
+            .unwrap_err()
+            .contains("defined twice"));
         let no_default = MIXED.replace("name = \"default\"", "name = \"other\"");
-        assert!(Policies::parse(&no_default).unwrap_err().contains("no validation policy"));
-        let ignored = MIXED.replace("chain_not_trusted = \"warn\"", "chain_not_trusted = \"ignore\"");
+        assert!(Policies::parse(&no_default)
+            .unwrap_err()
+            .contains("no validation policy"));
+        let ignored = MIXED.replace(
+            "chain_not_trusted = \"warn\"",
+            "chain_not_trusted = \"ignore\"",
+        );
         let e = Policies::parse(&ignored).unwrap_err();
-        assert!(e.contains("\"relaxed\"") && e.contains("chain_not_trusted"), "{e}");
+        assert!(
+            e.contains("\"relaxed\"") && e.contains("chain_not_trusted"),
+            "{e}"
+        );
         let fresh = MIXED.replace("revocation_max_age_secs = 3600\n", "");
-        assert!(Policies::parse(&fresh).unwrap_err().contains("revocation_max_age_secs"));
+        assert!(Policies::parse(&fresh)
+            .unwrap_err()
+            .contains("revocation_max_age_secs"));
         let md5 = MIXED.replace("name = \"SHA-1\"", "name = \"MD5\"");
-        assert!(Policies::parse(&md5).unwrap_err().contains("unknown algorithm"));
+        assert!(Policies::parse(&md5)
+            .unwrap_err()
+            .contains("unknown algorithm"));
         let date = MIXED.replace("2016-01-01", "2016-13-01");
         assert!(Policies::parse(&date).unwrap_err().contains("YYYY-MM-DD"));
         let unknown = MIXED.replace("min_rsa_bits = 2048", "min_rsa_bytes = 2048");
@@ -632,7 +652,11 @@ name = "ECDSA"
         // The relaxed policy does not list SHA-1 at all, but only warns.
         let s = judged(&p, "relaxed", sha1());
         assert_eq!(s.indication, Indication::TotalPassed);
-        assert!(s.warnings.iter().any(|w| w.contains("not accepted")), "{:?}", s.warnings);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("not accepted")),
+            "{:?}",
+            s.warnings
+        );
         // A short RSA key.
         let s = judged(
             &p,
@@ -642,7 +666,11 @@ name = "ECDSA"
                 s.facts.rsa_bits = Some(1024);
             }),
         );
-        assert!(s.warnings.iter().any(|w| w.contains("1024 bits")), "{:?}", s.warnings);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("1024 bits")),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[test]
@@ -739,7 +767,10 @@ name = "ECDSA"
         let s = judged(&p, "default", with_metadata());
         assert!(s.warnings.is_empty() && s.indication == Indication::TotalPassed);
         let s = judged(&p, "relaxed", with_metadata());
-        assert!(s.warnings.iter().any(|w| w.contains("XMP metadata (object 7)")));
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("XMP metadata (object 7)")));
     }
 
     #[test]

@@ -182,7 +182,11 @@ fn corpus_files_get_the_verdicts_of_the_independent_tools() {
             Verdict::Valid => {
                 for (s, t) in report.signatures.iter().zip(&supplied.signatures) {
                     // No format failure, and nothing found but a missing revocation status.
-                    assert_ne!(s.sub_indication, Some(SubIndication::FormatFailure), "{name}");
+                    assert_ne!(
+                        s.sub_indication,
+                        Some(SubIndication::FormatFailure),
+                        "{name}"
+                    );
                     assert!(
                         s.errors.iter().all(|e| e.starts_with(NO_REVOCATION)),
                         "{name}: {:?}",
@@ -200,7 +204,11 @@ fn corpus_files_get_the_verdicts_of_the_independent_tools() {
                 }
             }
             Verdict::Invalid => {
-                assert_eq!(verdict(&supplied, entry.revocation), Verdict::Invalid, "{name}");
+                assert_eq!(
+                    verdict(&supplied, entry.revocation),
+                    Verdict::Invalid,
+                    "{name}"
+                );
                 let case = entry.case.as_deref().unwrap_or_default();
                 let failed = report
                     .signatures
@@ -327,7 +335,11 @@ fn corpus_files_verified_by_the_cli_get_the_same_verdicts() {
     // pyHanko's B-LT by two signers: both pass at B-LT from the DSS alone.
     let (code, report) = verify("pdf/pyhanko-blt-two-signers.pdf", None);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["signatures"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(
+        report["signatures"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
     for s in report["signatures"].as_array().unwrap() {
         assert_eq!(s["level"], "B-LT", "{report}");
     }

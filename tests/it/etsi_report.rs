@@ -87,10 +87,17 @@ async fn json_report(svc: &Service, file: &[u8], policy: &str) -> (u16, Value) {
 fn check_structure(xml_bytes: &[u8], signatures: usize) -> Vec<String> {
     let doc = xml::parse(xml_bytes, Limits::default()).unwrap();
     let root = &doc.root;
-    assert_eq!((root.ns.as_deref(), root.local.as_str()), (Some(VR), "ValidationReport"));
+    assert_eq!(
+        (root.ns.as_deref(), root.local.as_str()),
+        (Some(VR), "ValidationReport")
+    );
     let names: Vec<&str> = root.elements().map(|e| e.local.as_str()).collect();
     let mut expected = vec!["SignatureValidationReport"; signatures];
-    expected.extend(["SignatureValidationObjects", "SignatureValidator", "Signature"]);
+    expected.extend([
+        "SignatureValidationObjects",
+        "SignatureValidator",
+        "Signature",
+    ]);
     assert_eq!(names, expected);
     assert_eq!(root.elements().last().unwrap().ns.as_deref(), Some(DS));
     let objects = child(root, VR, "SignatureValidationObjects");
@@ -287,15 +294,24 @@ name = "RSA"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_are_selected_per_request_and_sha1_fails_where_it_has_ended() {
-    let policies =
-        qsign::validate::Policies::parse(&format!("{}{LEGACY}", qsign::validate::policy::DEFAULT_POLICIES))
-            .unwrap();
+    let policies = qsign::validate::Policies::parse(&format!(
+        "{}{LEGACY}",
+        qsign::validate::policy::DEFAULT_POLICIES
+    ))
+    .unwrap();
     let svc = Service::start_adjusted(|s| s.validation.policies = policies).await;
     // An RSA key made by openssl, certified by qsign's CA; a CMS with SHA-1 by openssl.
     let dir = svc.dir.path();
     let key_file = dir.join("rsa.key");
     assert!(run(Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out"
+        ])
         .arg(&key_file))
     .status
     .success());
@@ -321,7 +337,17 @@ async fn policies_are_selected_per_request_and_sha1_fails_where_it_has_ended() {
     let content_file = svc.file("old.txt", b"An old contract, signed with SHA-1.");
     let sig_file = dir.join("sha1.p7s");
     let out = run(Command::new("openssl")
-        .args(["cms", "-sign", "-binary", "-nodetach", "-md", "sha1", "-outform", "DER", "-in"])
+        .args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-md",
+            "sha1",
+            "-outform",
+            "DER",
+            "-in",
+        ])
         .arg(&content_file)
         .arg("-signer")
         .arg(&cert_file)
@@ -331,7 +357,11 @@ async fn policies_are_selected_per_request_and_sha1_fails_where_it_has_ended() {
         .arg(&chain_file)
         .arg("-out")
         .arg(&sig_file));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sha1 = std::fs::read(&sig_file).unwrap();
 
     // The default ended SHA-1 on 2016-01-01 and nothing proves the signature is older.
@@ -366,16 +396,29 @@ async fn policies_are_selected_per_request_and_sha1_fails_where_it_has_ended() {
         .unwrap();
     changed[at] = b'O';
     let (_, report) = json_report(&svc, &changed, "legacy").await;
-    assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE", "{report}");
+    assert_eq!(
+        report["signatures"][0]["sub_indication"], "HASH_FAILURE",
+        "{report}"
+    );
 
     // A qsign PAdES under the qualified policy: the qualification is not established.
     let signer = key(&svc).await;
-    let pdf = sign(&svc, &signer, sample_pdf(1, "1.7", 0), &Options::default(), Level::BLT).await;
+    let pdf = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
     let (_, report) = json_report(&svc, &pdf, "default").await;
     assert_eq!(report["indication"], "TOTAL-PASSED", "{report}");
     let (_, report) = json_report(&svc, &pdf, "qualified").await;
     assert_eq!(report["indication"], "INDETERMINATE", "{report}");
-    assert_eq!(report["signatures"][0]["sub_indication"], "SIG_CONSTRAINTS_FAILURE");
+    assert_eq!(
+        report["signatures"][0]["sub_indication"],
+        "SIG_CONSTRAINTS_FAILURE"
+    );
     assert_eq!(report["policy"]["name"], "qualified");
     // An unknown policy is refused before any work, with its stable code.
     let (status, body) = json_report(&svc, &pdf, "lenient").await;
@@ -395,7 +438,14 @@ async fn policies_are_selected_per_request_and_sha1_fails_where_it_has_ended() {
 async fn qsign_verify_writes_the_etsi_report_sealed_with_a_service_and_unsigned_without() {
     let svc = Service::start().await;
     let signer = key(&svc).await;
-    let pdf = sign(&svc, &signer, sample_pdf(1, "1.7", 0), &Options::default(), Level::BLT).await;
+    let pdf = sign(
+        &svc,
+        &signer,
+        sample_pdf(1, "1.7", 0),
+        &Options::default(),
+        Level::BLT,
+    )
+    .await;
     let file = svc.file("signed.pdf", &pdf);
     let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
     let root_file = svc.file("root.pem", support::cert_pem(&root).as_bytes());
@@ -434,7 +484,11 @@ async fn qsign_verify_writes_the_etsi_report_sealed_with_a_service_and_unsigned_
     // Another installation with its own HSM token seals the report.
     let data = tempfile::tempdir().unwrap();
     let init = run(support::qsign(data.path()).arg("init"));
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let sealed_file = data.path().join("sealed.xml");
     let out = run(support::qsign(data.path())
         .arg("verify")
@@ -443,11 +497,19 @@ async fn qsign_verify_writes_the_etsi_report_sealed_with_a_service_and_unsigned_
         .args(["--policy", "default", "--etsi-report"])
         .arg(&sealed_file)
         .arg(&file));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sealed = std::fs::read(&sealed_file).unwrap();
     let doc = xml::parse(&sealed, Limits::default()).unwrap();
     let last = doc.root.elements().last().unwrap();
-    assert_eq!((last.ns.as_deref(), last.local.as_str()), (Some(DS), "Signature"));
+    assert_eq!(
+        (last.ns.as_deref(), last.local.as_str()),
+        (Some(DS), "Signature")
+    );
     // Sealed by that installation: its root verifies it (exported with `qsign ca export`).
     let export = run(support::qsign(data.path()).args(["ca", "export"]));
     assert!(export.status.success());
