@@ -33,6 +33,7 @@ mod credentials;
 mod document_types;
 mod documents;
 pub mod error;
+mod fetch;
 mod lifecycle;
 mod login;
 mod mandates;
@@ -331,6 +332,7 @@ impl Service {
             trust: trust.clone(),
             pades,
             lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
+            validation: Arc::new(ValidationSettings::default()),
         };
         let operations = Operations::new(
             signing.clone(),
@@ -390,7 +392,9 @@ impl Service {
     /// Validates with these settings (trust anchors, limits).
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
-        Arc::make_mut(&mut self.validation).settings = Arc::new(settings);
+        let settings = Arc::new(settings);
+        Arc::make_mut(&mut self.documents).validation = Arc::clone(&settings);
+        Arc::make_mut(&mut self.validation).settings = settings;
         self
     }
 
