@@ -732,7 +732,7 @@ impl Documents {
     /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
     /// signature or a target below its level; `temporarily_unavailable` without a TSA.
     pub async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
-        Ok(self.extend(pdf, None, target).await?.bytes)
+        Ok(self.extend_pades(pdf, target).await?.bytes)
     }
 
     /// What a verifier needs to validate signatures of `signers` (certificates of the

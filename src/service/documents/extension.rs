@@ -155,7 +155,12 @@ impl Documents {
         }
     }
 
-    async fn extend_pades(&self, pdf: Vec<u8>, target: Level) -> Result<Extended, Error> {
+    /// [`Documents::extend`] for a PDF.
+    pub(super) async fn extend_pades(
+        &self,
+        pdf: Vec<u8>,
+        target: Level,
+    ) -> Result<Extended, Error> {
         let foreign = if target >= Level::BLT {
             let signatures =
                 pades::signatures(&pdf).map_err(|e| super::super::document_types::pdf_error(&e))?;
