@@ -235,8 +235,8 @@ impl Documents {
             let token = self.timestamp_token(&Sha256::digest(&c14n)).await?;
             signed = xades::add_signature_timestamp(&signed, &token).map_err(fail)?;
         }
-        let renew = current == Level::BLTA && target == Level::BLTA;
-        if target >= Level::BLT && (current < Level::BLT || renew) {
+        // A renewal adds only the further archive timestamp: the validation data is there.
+        if target >= Level::BLT && current < Level::BLT {
             let mut certificates = xml_certificates(&signed)?;
             let signer = certificates.first().cloned().into_iter().collect();
             certificates.truncate(MAX_FOREIGN_SIGNERS);
