@@ -1,5 +1,9 @@
 //! Validation of B-LT PDFs (1 MB and 50 MB) against one SHA-256 pass over the same bytes, and
-//! against pyHanko's validator on the same file (in its own process, timed inside it).
+//! against pyHanko's validator on the same file (in its own process, timed inside it); a 1 MB
+//! PDF signed five times (five signers, each in its own incremental revision at B-LT), every
+//! signature validated by both; and the 1 MB B-LT file verified in a fresh process each time
+//! (`qsign verify --trust root.pem FILE` as a child process, pyHanko with its Python start), so
+//! that both the in-process and the whole-process comparison are visible.
 //!
 //! qsign's path: `validate::validate` (parse the cross-reference, read the signature and the
 //! DSS, check the byte range, hash the ranges, verify the CMS, build the chain to the root,
@@ -23,6 +27,7 @@
 #[path = "../tests/it/support.rs"]
 mod fixtures;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -37,6 +42,62 @@ const RUNS: usize = 5;
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The median of [`RUNS`] in-process validations of `pdf` after a first one (warm), which
+/// must pass.
+fn qsign_warm(pdf: &[u8], material: &Material) -> Duration {
+    let report = validate::validate(pdf, None, material, usize::MAX).unwrap();
+    assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(
+                    validate::validate(pdf, None, material, usize::MAX).unwrap(),
+                );
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// `benches/tools/pyhanko_validate.py` validating every signature of `file` `runs` times.
+fn pyhanko(python: &str, root: &Path, file: &Path, runs: usize) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/tools/pyhanko_validate.py"
+    ))
+    .arg(root)
+    .arg(file)
+    .arg(runs.to_string());
+    cmd
+}
+
+/// Runs `cmd` to success; its wall time (process start, imports and exit included) and
+/// standard output.
+fn wall(cmd: &mut Command) -> (Duration, Vec<u8>) {
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, out.stdout)
+}
+
+/// pyHanko's median in milliseconds, timed inside its process.
+fn pyhanko_ms(python: &str, root: &Path, file: &Path) -> f64 {
+    let (_, stdout) = wall(&mut pyhanko(python, root, file, RUNS));
+    let theirs: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+    theirs["median_ms"].as_f64().unwrap()
 }
 
 fn main() {
@@ -90,17 +151,7 @@ async fn run() {
         let cold = start.elapsed();
         assert_eq!(report.overall(), Indication::TotalPassed, "{report:?}");
         assert_eq!(report.signatures[0].level.as_deref(), Some("B-LT"));
-        let ours = median(
-            (0..RUNS)
-                .map(|_| {
-                    let start = Instant::now();
-                    std::hint::black_box(
-                        validate::validate(&pdf, None, &material, usize::MAX).unwrap(),
-                    );
-                    start.elapsed()
-                })
-                .collect(),
-        );
+        let ours = qsign_warm(&pdf, &material);
         let hash = median(
             (0..RUNS)
                 .map(|_| {
@@ -112,30 +163,94 @@ async fn run() {
         );
         let file = dir.path().join(format!("{size}.pdf"));
         std::fs::write(&file, &pdf).unwrap();
-        let out = Command::new(&python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/benches/tools/pyhanko_validate.py"
-            ))
-            .arg(&root_file)
-            .arg(&file)
-            .arg(RUNS.to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pyHanko: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let theirs = theirs["median_ms"].as_f64().unwrap();
-        let ours_ms = ours.as_secs_f64() * 1000.0;
+        let theirs = pyhanko_ms(&python, &root_file, &file);
+        let ours_ms = ms(ours);
         println!(
             "| {label} | {:.1} ms | {ours_ms:.1} ms | {:.1} ms | {:.2}× | {theirs:.1} ms | {:.1}× |",
-            cold.as_secs_f64() * 1000.0,
-            hash.as_secs_f64() * 1000.0,
+            ms(cold),
+            ms(hash),
             ours.as_secs_f64() / hash.as_secs_f64(),
             theirs / ours_ms,
         );
     }
+
+    // Five signers, each signing the 1 MB document in its own revision at B-LT (the DSS
+    // updated each time); every signature validated.
+    let mut pdf = fixtures::sample_pdf(3, "1.7", 1 << 20);
+    for _ in 0..5 {
+        let (wrapped, cert) = fixtures::user_key(&svc).await;
+        let validation = svc
+            .service
+            .documents
+            .pdf_validation(std::slice::from_ref(&cert))
+            .await
+            .unwrap();
+        pdf = fixtures::pades_sign(
+            &svc,
+            &wrapped,
+            &cert,
+            pdf,
+            &Options::default(),
+            Level::BLT,
+            Some(&validation),
+        )
+        .await;
+    }
+    // Validated after the five signers' certificates were issued.
+    let material = Material {
+        now: svc.now(),
+        ..material
+    };
+    let report = validate::validate(&pdf, None, &material, usize::MAX).unwrap();
+    assert_eq!(report.signatures.len(), 5, "{report:?}");
+    assert!(
+        report
+            .signatures
+            .iter()
+            .all(|s| s.level.as_deref() == Some("B-LT")),
+        "{report:?}"
+    );
+    let ours = ms(qsign_warm(&pdf, &material));
+    let file = dir.path().join("five.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let theirs = pyhanko_ms(&python, &root_file, &file);
+    println!();
+    println!("| file | signatures | qsign (warm) | pyHanko | pyHanko / qsign warm |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| 1 MB, five revisions | 5 | {ours:.1} ms | {theirs:.1} ms | {:.1}× |",
+        theirs / ours
+    );
+
+    // The 1 MB B-LT file verified in a fresh process each time: qsign's CLI on a verifier's
+    // machine (no service, no HSM; the root given with --trust) and pyHanko with its Python
+    // start, beside the in-process figures.
+    let file = dir.path().join(format!("{}.pdf", 1 << 20));
+    let pdf = std::fs::read(&file).unwrap();
+    let ours = ms(qsign_warm(&pdf, &material));
+    let theirs = pyhanko_ms(&python, &root_file, &file);
+    let bare = tempfile::tempdir().unwrap();
+    let cli = median(
+        (0..RUNS)
+            .map(|_| {
+                let mut cmd = fixtures::qsign_verify_offline(bare.path());
+                cmd.arg("--trust").arg(&root_file).arg(&file);
+                wall(&mut cmd).0
+            })
+            .collect(),
+    );
+    let process = median(
+        (0..RUNS)
+            .map(|_| wall(&mut pyhanko(&python, &root_file, &file, 1)).0)
+            .collect(),
+    );
+    let (cli, process) = (ms(cli), ms(process));
+    println!();
+    println!("| 1 MB B-LT | qsign in-process (warm) | qsign verify, fresh process | pyHanko in-process | pyHanko, fresh process | pyHanko / qsign, in-process | pyHanko / qsign, fresh process |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| median of {RUNS} | {ours:.1} ms | {cli:.1} ms | {theirs:.1} ms | {process:.1} ms | {:.1}× | {:.1}× |",
+        theirs / ours,
+        process / cli,
+    );
 }

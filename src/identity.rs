@@ -36,7 +36,7 @@ use crate::hsm::{self, Digest, Hsm, ServiceKey, SignAlgorithm};
 use crate::store::{self, PersonRow, Store};
 use crate::types::PersonId;
 use dpop::{Presented, Scheme};
-pub(crate) use integrity::membership_record;
+pub(crate) use integrity::{credential_record, membership_record};
 use loa::{Factor, Loa, LoaPolicy};
 pub use login::{Attempt, Proof};
 pub use session::MAX_LOGIN_SECS;
@@ -199,6 +199,17 @@ pub struct Principal {
     /// when the token came from the authorization-code flow; `None` for tokens a person got
     /// directly and for tokens of external issuers (whose client this service does not know).
     pub client_id: Option<String>,
+}
+
+impl Principal {
+    /// The login factors the token names; `amr` values this service does not use are left out.
+    #[must_use]
+    pub fn factors(&self) -> BTreeSet<Factor> {
+        self.amr
+            .iter()
+            .filter_map(|a| Factor::from_amr(a.as_str()))
+            .collect()
+    }
 }
 
 /// What a new account is made of.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::audit::{self, Audit, Context, Event};
 use crate::hsm::{self, Hsm, KeyAlgorithm, Record, WrappedKey};
+use crate::identity::credential_record;
 use crate::pki::{
     self, Employee, LegalPerson, NaturalPerson, Pki, PseudonymousEmployee, Reason, Subject,
 };
@@ -497,13 +498,7 @@ impl Keys {
             return Err(Error::TooMany(MAX_NEW_PER_DAY));
         }
         let (wrapped, spki) = self.hsm.generate_wrapped(policy.key_algorithm).await?;
-        let person = NaturalPerson {
-            given_name: owner.given_name.clone(),
-            family_name: owner.family_name.clone(),
-            person_id: owner.id,
-            country: self.country.clone(),
-            qualified: policy.qualified,
-        };
+        let person = self.natural_person(owner, &policy);
         let (subject, kind) = match acting {
             For::Personal => (Subject::NaturalPerson(person), Kind::Personal),
             For::Employee { organization, cvr } => (
@@ -710,23 +705,9 @@ impl Keys {
     ) -> Result<bool, Error> {
         // The new status is covered by the row's tag too: a database writer cannot set a
         // revoked or suspended credential back to active.
-        let (id, person, wrapped) = (
-            credential.id.to_string(),
-            credential.person.to_string(),
-            credential.wrapped.encode(),
-        );
+        let id = credential.id.to_string();
         let mac = self
-            .hsm
-            .tag_record(&Record::Credential {
-                id: &id,
-                person: &person,
-                policy: &credential.policy.name,
-                kind: credential.kind.name(),
-                cvr: credential.kind.cvr(),
-                algorithm: credential.algorithm.as_str(),
-                wrapped: &wrapped,
-                status: status.as_str(),
-            })
+            .tag_credential(credential, &credential.wrapped.encode(), status)
             .await?;
         let mut tx = self.store.begin().await?;
         if !tx
@@ -741,19 +722,40 @@ impl Keys {
             .await?;
         Ok(true)
     }
-}
 
-/// What a credential row's integrity tag covers: who owns it, under which policy, for whom it
-/// acts, and its key.
-fn credential_record(row: &CredentialRow) -> Record<'_> {
-    Record::Credential {
-        id: &row.id,
-        person: &row.person,
-        policy: &row.policy,
-        kind: &row.kind,
-        cvr: row.cvr.as_deref(),
-        algorithm: &row.algorithm,
-        wrapped: &row.wrapped,
-        status: &row.status,
+    /// The certificate subject of `owner` under `policy`: their name, person id and this
+    /// service's country.
+    fn natural_person(&self, owner: &Owner, policy: &Policy) -> NaturalPerson {
+        NaturalPerson {
+            given_name: owner.given_name.clone(),
+            family_name: owner.family_name.clone(),
+            person_id: owner.id,
+            country: self.country.clone(),
+            qualified: policy.qualified,
+        }
+    }
+
+    /// The integrity tag of `credential`'s row as it is to be stored, with the key blob
+    /// `wrapped` and `status`: both are covered, so neither can be changed in the database.
+    async fn tag_credential(
+        &self,
+        credential: &Credential,
+        wrapped: &[u8],
+        status: Status,
+    ) -> Result<Vec<u8>, Error> {
+        let (id, person) = (credential.id.to_string(), credential.person.to_string());
+        Ok(self
+            .hsm
+            .tag_record(&Record::Credential {
+                id: &id,
+                person: &person,
+                policy: &credential.policy.name,
+                kind: credential.kind.name(),
+                cvr: credential.kind.cvr(),
+                algorithm: credential.algorithm.as_str(),
+                wrapped,
+                status: status.as_str(),
+            })
+            .await?)
     }
 }

@@ -16,12 +16,11 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, ObjectHandle};
 use cryptoki::session::Session;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::keygen::{destroy, public_key_der};
+use super::keygen::{destroy, generate_pair_with, public_key_der};
 use super::{mechanism, Digest, Error, Hsm, Inner, KeyAlgorithm, SignAlgorithm};
 
 /// The label prefix of ephemeral key objects.
@@ -231,20 +230,7 @@ fn generate(
     named(&mut private);
     // Last: SoftHSM refuses attributes after this one.
     private.push(Attribute::Modifiable(false));
-    let mechanism = match algorithm.ec_params() {
-        Some(params) => {
-            public.push(Attribute::EcParams(params.to_vec()));
-            Mechanism::EccKeyPairGen
-        }
-        None => {
-            public.push(Attribute::ModulusBits(3072.into()));
-            public.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
-            Mechanism::RsaPkcsKeyPairGen
-        }
-    };
-    let (public, private) = session
-        .generate_key_pair(&mechanism, &public, &private)
-        .map_err(|e| Error::from_ck("C_GenerateKeyPair", e))?;
+    let (public, private) = generate_pair_with(&session, algorithm, public, &private)?;
     let spki = public_key_der(&session, algorithm, public)?;
     Ok((session, private, public, spki))
 }

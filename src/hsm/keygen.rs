@@ -118,6 +118,17 @@ pub(super) fn generate_pair(
         }
         private.push(Attribute::Modifiable(false));
     }
+    generate_pair_with(session, algorithm, public, &private)
+}
+
+/// Generates a key pair from the two templates, adding the algorithm's parameters to the
+/// public one: the curve for EC, 3072 bits and exponent 65537 for RSA.
+pub(super) fn generate_pair_with(
+    session: &Session,
+    algorithm: KeyAlgorithm,
+    mut public: Vec<Attribute>,
+    private: &[Attribute],
+) -> Result<(ObjectHandle, ObjectHandle), Error> {
     let mechanism = match algorithm.ec_params() {
         Some(params) => {
             public.push(Attribute::EcParams(params.to_vec()));
@@ -130,7 +141,7 @@ pub(super) fn generate_pair(
         }
     };
     session
-        .generate_key_pair(&mechanism, &public, &private)
+        .generate_key_pair(&mechanism, &public, private)
         .map_err(|e| Error::from_ck("C_GenerateKeyPair", e))
 }
 

@@ -24,16 +24,10 @@ pub async fn metadata(State(state): State<AppState>) -> Json<serde_json::Value> 
 /// the client's assertion when it authenticates with `private_key_jwt`.
 #[derive(Debug, Deserialize)]
 pub struct ParRequest {
-    response_type: Option<String>,
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    state: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    authorization_details: Option<String>,
-    scope: Option<String>,
-    /// Refused: a pushed request cannot refer to another.
-    request_uri: Option<String>,
+    /// The parameters of `/idp/authorize`; a `request_uri` among them is refused: a pushed
+    /// request cannot refer to another.
+    #[serde(flatten)]
+    query: AuthorizeQuery,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
 }
@@ -53,15 +47,7 @@ pub async fn par(
     Form(request): Form<ParRequest>,
 ) -> Result<(StatusCode, Json<ParResponse>), Error> {
     let ParRequest {
-        response_type,
-        client_id,
-        redirect_uri,
-        state: client_state,
-        code_challenge,
-        code_challenge_method,
-        authorization_details,
-        scope,
-        request_uri,
+        query,
         client_assertion_type,
         client_assertion,
     } = request;
@@ -71,17 +57,6 @@ pub async fn par(
             kind: client_assertion_type.as_deref().unwrap_or_default(),
             assertion,
         });
-    let query = AuthorizeQuery {
-        response_type,
-        client_id,
-        redirect_uri,
-        state: client_state,
-        code_challenge,
-        code_challenge_method,
-        authorization_details,
-        scope,
-        request_uri,
-    };
     let pushed = state
         .service
         .login

@@ -6,10 +6,26 @@ use zeroize::Zeroizing;
 
 use super::{Error, Identity};
 use crate::hsm::Record;
-use crate::store::{MemberRow, PersonRow};
+use crate::store::{CredentialRow, MemberRow, PersonRow};
 
 /// Marks a TOTP seed sealed under the HSM data key in the database.
 const SEALED_PREFIX: &str = "sealed:";
+
+/// What a credential row's integrity tag covers: who owns it, under which policy, for whom it
+/// acts, its key and its status. The one definition for the tags `keys` writes and those
+/// [`Identity::tag_existing`] writes once.
+pub(crate) fn credential_record(row: &CredentialRow) -> Record<'_> {
+    Record::Credential {
+        id: &row.id,
+        person: &row.person,
+        policy: &row.policy,
+        kind: &row.kind,
+        cvr: row.cvr.as_deref(),
+        algorithm: &row.algorithm,
+        wrapped: &row.wrapped,
+        status: &row.status,
+    }
+}
 
 /// What an organisation membership's integrity tag covers: the pseudonym only when the member
 /// is anonymous (a pseudonym without the flag, or the flag without a pseudonym, is no
@@ -83,19 +99,11 @@ impl Identity {
                 Tagged::Passkey(&k.credential_id),
             )
         }));
-        others.extend(rows.credentials.iter().map(|c| {
-            let record = Record::Credential {
-                id: &c.id,
-                person: &c.person,
-                policy: &c.policy,
-                kind: &c.kind,
-                cvr: c.cvr.as_deref(),
-                algorithm: &c.algorithm,
-                wrapped: &c.wrapped,
-                status: &c.status,
-            };
-            (record, Tagged::Credential(&c.id))
-        }));
+        others.extend(
+            rows.credentials
+                .iter()
+                .map(|c| (credential_record(c), Tagged::Credential(&c.id))),
+        );
         others.extend(rows.externals.iter().map(|(issuer, subject, person)| {
             let record = Record::ExternalSubject {
                 issuer,

@@ -62,6 +62,21 @@ pub enum Factor {
 }
 
 impl Factor {
+    /// Every factor, to read them back from their `amr` values and names.
+    const ALL: [Self; 3] = [Self::Password, Self::Totp, Self::Webauthn];
+
+    /// The factor of an `amr` value (RFC 8176); `None` for values this service does not use.
+    #[must_use]
+    pub fn from_amr(amr: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.amr() == amr)
+    }
+
+    /// The factor of a name in the policy and audit records.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// The `amr` value (RFC 8176).
     #[must_use]
     pub const fn amr(self) -> &'static str {

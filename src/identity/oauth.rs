@@ -265,11 +265,7 @@ impl Identity {
         let factors: BTreeSet<Factor> = row
             .factors
             .split(',')
-            .filter_map(|f| {
-                [Factor::Password, Factor::Totp, Factor::Webauthn]
-                    .into_iter()
-                    .find(|k| k.name() == f)
-            })
+            .filter_map(Factor::from_name)
             .collect();
         // Never above what the login reached.
         let reached = Loa::parse(&row.loa).ok_or(Error::NoLevel)?;

@@ -626,15 +626,7 @@ impl Identity {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let mut factors: BTreeSet<Factor> = principal
-            .amr
-            .iter()
-            .filter_map(|a| {
-                [Factor::Password, Factor::Totp, Factor::Webauthn]
-                    .into_iter()
-                    .find(|f| f.amr() == a)
-            })
-            .collect();
+        let mut factors = principal.factors();
         factors.insert(added);
         let loa = self.policy.level(&factors).ok_or(Error::NoLevel)?.min(cap);
         let ctx = Context::person(principal.person, ctx.request_id.clone());

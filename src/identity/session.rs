@@ -3,9 +3,6 @@
 //! factors, the same `auth_time` and at most the same level; it never outlives the login's
 //! longest duration ([`MAX_LOGIN_SECS`] after `auth_time`); the old token is revoked.
 
-use std::collections::BTreeSet;
-
-use super::loa::Factor;
 use super::{Error, Identity, Issued, Principal, TokenError};
 
 /// The longest a login lasts however often its session is extended, seconds: after it the
@@ -29,15 +26,7 @@ impl Identity {
         if until <= now {
             return Err(TokenError::Expired.into());
         }
-        let factors: BTreeSet<Factor> = principal
-            .amr
-            .iter()
-            .filter_map(|a| {
-                [Factor::Password, Factor::Totp, Factor::Webauthn]
-                    .into_iter()
-                    .find(|f| f.amr() == a)
-            })
-            .collect();
+        let factors = principal.factors();
         // Never above the session's own level (a passkey still in its delay stays below High).
         let loa = self
             .policy

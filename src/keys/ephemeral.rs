@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::policy::Policy;
 use super::{Error, Keys, Owner};
 use crate::audit::Context;
-use crate::pki::{Authentication, Issued, NaturalPerson, Reason};
+use crate::pki::{Authentication, Issued, Reason};
 
 /// The approval a short-lived certificate serves, as the SAM verified it: what the certificate
 /// says about how the signer authenticated (RFC 7773).
@@ -52,13 +52,7 @@ impl Keys {
         ctx: &Context,
         now: i64,
     ) -> Result<Issued, Error> {
-        let person = NaturalPerson {
-            given_name: owner.given_name.clone(),
-            family_name: owner.family_name.clone(),
-            person_id: owner.id,
-            country: self.country.clone(),
-            qualified: policy.qualified,
-        };
+        let person = self.natural_person(owner, policy);
         let lifetime = Duration::from_secs(u64::from(policy.short_lived_minutes) * 60);
         let authentication = Authentication {
             identity_provider: approval.identity_provider.to_owned(),

@@ -9,7 +9,6 @@
 
 use super::{Credential, Error, Keys, Status};
 use crate::audit::{Context, Event};
-use crate::hsm::Record;
 use crate::store::CredentialRow;
 use crate::types::PersonId;
 
@@ -67,19 +66,9 @@ impl Keys {
         // Revoked first: a crash between the two steps leaves a revoked credential, which a
         // second delete finishes.
         self.revoke_credential(credential, ctx, now).await?;
-        let (id, person) = (credential.id.to_string(), credential.person.to_string());
+        let id = credential.id.to_string();
         let mac = self
-            .hsm
-            .tag_record(&Record::Credential {
-                id: &id,
-                person: &person,
-                policy: &credential.policy.name,
-                kind: credential.kind.name(),
-                cvr: credential.kind.cvr(),
-                algorithm: credential.algorithm.as_str(),
-                wrapped: DESTROYED_KEY,
-                status: Status::Revoked.as_str(),
-            })
+            .tag_credential(credential, DESTROYED_KEY, Status::Revoked)
             .await?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_credential(&id, DESTROYED_KEY, &mac, now).await? {

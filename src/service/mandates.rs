@@ -2,7 +2,7 @@
 //! and assign them, at which level of assurance, and the check at signing time. Reads need a
 //! Substantial login; every change needs High.
 
-use super::orgs::{at_least, member_id};
+use super::orgs::{at_least, member_id, organisation_at};
 use super::{person_ctx, Error, ErrorCode, Organisations};
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
@@ -79,8 +79,7 @@ impl Organisations {
         terms: &MandateTerms,
         request_id: Option<String>,
     ) -> Result<Listed, Error> {
-        at_least(principal, Loa::High)?;
-        let grantor = Cvr::parse(cvr)?;
+        let grantor = organisation_at(principal, Loa::High, cvr)?;
         // Before any lookup of the grantee: a non-administrator learns nothing about accounts.
         self.orgs.admin_of(&principal.person, &grantor).await?;
         let grantee = match (to_cvr, to_username) {
@@ -121,8 +120,7 @@ impl Organisations {
         terms: &MandateTerms,
         request_id: Option<String>,
     ) -> Result<Listed, Error> {
-        at_least(principal, Loa::High)?;
-        let grantee = Cvr::parse(cvr)?;
+        let grantee = organisation_at(principal, Loa::High, cvr)?;
         let grantor = Cvr::parse(from_cvr)?;
         let terms = terms.parse()?;
         let ctx = person_ctx(principal, request_id);
@@ -190,8 +188,7 @@ impl Organisations {
         assigned: bool,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let member = member_id(person)?;
         let ctx = person_ctx(principal, request_id);
         Ok(self
@@ -219,8 +216,7 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Vec<Listed>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         Ok(self
             .orgs
             .mandates()

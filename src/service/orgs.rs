@@ -61,6 +61,13 @@ pub(super) fn member_id(member: &str) -> Result<PersonId, Error> {
     PersonId::parse(member).map_err(|_| Error::new(ErrorCode::NotFound, "no such member"))
 }
 
+/// The organisation `cvr` names, once the caller's login reaches `loa`: the level is checked
+/// first, so `insufficient_loa` comes before `invalid_cvr`.
+pub(super) fn organisation_at(principal: &Principal, loa: Loa, cvr: &str) -> Result<Cvr, Error> {
+    at_least(principal, loa)?;
+    Ok(Cvr::parse(cvr)?)
+}
+
 pub(super) fn at_least(principal: &Principal, loa: Loa) -> Result<(), Error> {
     if principal.loa >= loa {
         Ok(())
@@ -128,11 +135,8 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Vec<MemberRow>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        Ok(self
-            .orgs
-            .members(&principal.person, &Cvr::parse(cvr)?)
-            .await?)
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
+        Ok(self.orgs.members(&principal.person, &cvr).await?)
     }
 
     /// Invites a person (by username, or whoever holds the code).
@@ -166,8 +170,7 @@ impl Organisations {
         roles: &[String],
         request_id: Option<String>,
     ) -> Result<Invitation, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let invitee = match username {
             None => None,
             Some(u) => Some(self.person_id(u).await?),
@@ -219,8 +222,7 @@ impl Organisations {
         granted: bool,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let member = member_id(member)?;
         self.orgs.admin_of(&principal.person, &cvr).await?;
         let owner = owner(&self.store, &member).await?;
@@ -251,8 +253,7 @@ impl Organisations {
         member: &str,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let member = member_id(member)?;
         let ctx = person_ctx(principal, request_id);
         Ok(self
@@ -271,8 +272,7 @@ impl Organisations {
         cvr: &str,
         request_id: Option<String>,
     ) -> Result<super::Credential, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let owner = owner(&self.store, &principal.person).await?;
         let ctx = person_ctx(principal, request_id);
         Ok(self.orgs.seal(&owner, &cvr, &ctx, self.now()).await?)
@@ -288,11 +288,21 @@ impl Organisations {
         cvr: &str,
         limit: i64,
     ) -> Result<Vec<AuditRow>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        Ok(self
-            .orgs
-            .audit(&principal.person, &Cvr::parse(cvr)?, limit)
-            .await?)
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
+        Ok(self.orgs.audit(&principal.person, &cvr, limit).await?)
+    }
+
+    /// The organisation `cvr` names, once the caller's login reaches `loa` and the caller
+    /// administers it.
+    pub(super) async fn administered(
+        &self,
+        principal: &Principal,
+        loa: Loa,
+        cvr: &str,
+    ) -> Result<Cvr, Error> {
+        let cvr = organisation_at(principal, loa, cvr)?;
+        self.orgs.admin_of(&principal.person, &cvr).await?;
+        Ok(cvr)
     }
 
     pub(super) fn now(&self) -> i64 {

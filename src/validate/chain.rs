@@ -361,7 +361,7 @@ pub fn revocation_or_fetch(
     fetch: Option<&dyn Fetch>,
     now: i64,
 ) -> Found {
-    let found = |status, source, notes| Found {
+    let found = |status: Status, source: Source, notes: Vec<String>| Found {
         status,
         source,
         notes,

@@ -18,6 +18,7 @@ mod cades;
 mod cases;
 mod cli;
 mod config;
+mod corpus;
 mod durability;
 mod extend;
 mod hsm;

@@ -212,6 +212,16 @@ pub fn qsign(data_dir: &Path) -> Command {
     cmd
 }
 
+/// `qsign verify` on a verifier's machine: no qsign service and no HSM module, so only the roots
+/// given with `--trust` are trusted.
+pub fn qsign_verify_offline(data_dir: &Path) -> Command {
+    let mut cmd = qsign(data_dir);
+    cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
+        .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
+        .arg("verify");
+    cmd
+}
+
 /// PKI settings for tests, pointing at `base_url`.
 pub fn pki_settings(base_url: &str) -> qsign::pki::Settings {
     let day = Duration::from_secs(86_400);

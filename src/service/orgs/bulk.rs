@@ -14,7 +14,7 @@
 
 use tokio::task::JoinSet;
 
-use super::{at_least, Organisations};
+use super::Organisations;
 use crate::audit::Context;
 use crate::identity::loa::Loa;
 use crate::identity::{AccountRequest, Principal};
@@ -111,9 +111,7 @@ impl Organisations {
         body: &[u8],
         request_id: Option<String>,
     ) -> Result<BulkReport, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
-        self.orgs.admin_of(&principal.person, &cvr).await?;
+        let cvr = self.administered(principal, Loa::High, cvr).await?;
         let rows = bulk::parse(body)?;
         let ctx = person_ctx(principal, request_id);
         let now = self.now();

@@ -4,11 +4,10 @@
 //! listing them a Substantial one. The clients then use the seal with no person involved
 //! (`Signing`'s machine use cases).
 
-use super::{at_least, Organisations};
+use super::Organisations;
 use crate::identity::loa::Loa;
 use crate::identity::machine::{NewSystemClient, SystemClient};
 use crate::identity::Principal;
-use crate::orgs::Cvr;
 use crate::service::{person_ctx, Error, ErrorCode};
 
 /// A system client as an administrator registers it.
@@ -37,9 +36,7 @@ impl Organisations {
         registration: &ClientRegistration,
         request_id: Option<String>,
     ) -> Result<SystemClient, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
-        self.orgs.admin_of(&principal.person, &cvr).await?;
+        let cvr = self.administered(principal, Loa::High, cvr).await?;
         let ctx = person_ctx(principal, request_id);
         let new = NewSystemClient {
             client_id: &registration.client_id,
@@ -63,9 +60,7 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Vec<SystemClient>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
-        self.orgs.admin_of(&principal.person, &cvr).await?;
+        let cvr = self.administered(principal, Loa::Substantial, cvr).await?;
         Ok(self.identity.system_clients(cvr.as_str()).await?)
     }
 
@@ -81,9 +76,7 @@ impl Organisations {
         client_id: &str,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
-        self.orgs.admin_of(&principal.person, &cvr).await?;
+        let cvr = self.administered(principal, Loa::High, cvr).await?;
         let ctx = person_ctx(principal, request_id);
         if self
             .identity

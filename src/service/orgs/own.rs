@@ -3,7 +3,7 @@
 //! a right or a role; leaves. Administrators list the requests (Substantial) and decide them
 //! (High).
 
-use super::{at_least, Organisations};
+use super::{organisation_at, Organisations};
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
 use crate::orgs::{Cvr, Requested};
@@ -72,8 +72,7 @@ impl Organisations {
         name: &str,
         request_id: Option<String>,
     ) -> Result<RequestRow, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         let what = Requested::parse(kind, name.trim())?;
         let ctx = person_ctx(principal, request_id);
         Ok(self
@@ -91,8 +90,7 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Vec<RequestRow>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         Ok(self.orgs.requests(&principal.person, &cvr).await?)
     }
 
@@ -109,8 +107,7 @@ impl Organisations {
         approve: bool,
         request_id: Option<String>,
     ) -> Result<RequestRow, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let caller = &principal.person;
         let pending = self.orgs.pending(caller, &cvr, id).await?;
         let person =
@@ -135,8 +132,7 @@ impl Organisations {
         cvr: &str,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         let ctx = person_ctx(principal, request_id);
         Ok(self
             .orgs

@@ -1,11 +1,11 @@
 //! Roles and the rule of representation in the service: members read the rule and the roles
 //! at Substantial; administrators change them at High.
 
-use super::{at_least, member_id, Organisations};
+use super::{at_least, member_id, organisation_at, Organisations};
 use crate::formats::representation::Rule;
 use crate::identity::loa::Loa;
 use crate::identity::Principal;
-use crate::orgs::{ChangedBy, Cvr};
+use crate::orgs::ChangedBy;
 use crate::service::{person_ctx, Error};
 use crate::store::{MemberRow, OrganisationRow};
 
@@ -21,8 +21,7 @@ impl Organisations {
         rule: &str,
         request_id: Option<String>,
     ) -> Result<Rule, Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let ctx = person_ctx(principal, request_id);
         let by = ChangedBy::Admin(&principal.person);
         Ok(self.orgs.set_rule(by, &cvr, rule, &ctx, self.now()).await?)
@@ -37,8 +36,7 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Option<Rule>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         self.orgs.member_of(&principal.person, &cvr).await?;
         Ok(self.orgs.rule(&cvr).await?)
     }
@@ -57,8 +55,7 @@ impl Organisations {
         granted: bool,
         request_id: Option<String>,
     ) -> Result<(), Error> {
-        at_least(principal, Loa::High)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::High, cvr)?;
         let member = member_id(member)?;
         let ctx = person_ctx(principal, request_id);
         let by = ChangedBy::Admin(&principal.person);
@@ -77,8 +74,7 @@ impl Organisations {
         principal: &Principal,
         cvr: &str,
     ) -> Result<Vec<(MemberRow, Vec<String>)>, Error> {
-        at_least(principal, Loa::Substantial)?;
-        let cvr = Cvr::parse(cvr)?;
+        let cvr = organisation_at(principal, Loa::Substantial, cvr)?;
         let members = self.orgs.members(&principal.person, &cvr).await?;
         let mut roles = self.orgs.member_roles(&cvr).await?;
         Ok(members
