@@ -77,7 +77,7 @@ pub use approvals::{Approval, ApprovalCheck, ApprovalHash, ApprovalState, Pendin
 pub use cases::{CaseSigning, CaseView, NewCase, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
-pub use documents::Documents;
+pub use documents::{Documents, Extended};
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use mandates::{MandateTerms, PersonMandates};

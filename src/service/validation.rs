@@ -50,10 +50,9 @@ impl ValidationSettings {
     }
 
     /// A bounded fetcher for one validation or extension, when fetching is on.
-    pub(super) fn fetcher(&self) -> Option<std::sync::Arc<dyn crate::validate::chain::Fetch>> {
+    pub(super) fn fetcher(&self) -> Option<Arc<dyn crate::validate::chain::Fetch>> {
         self.fetch_revocation.then(|| {
-            std::sync::Arc::new(super::fetch::Fetcher::new(self))
-                as std::sync::Arc<dyn crate::validate::chain::Fetch>
+            Arc::new(super::fetch::Fetcher::new(self)) as Arc<dyn crate::validate::chain::Fetch>
         })
     }
 }
