@@ -23,21 +23,14 @@ pub(super) fn run(
     let level = parse_level(level).ok_or_else(|| anyhow!("--level: B-T, B-LT or B-LTA"))?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let content = content
-        .map(|path| {
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-        })
+        .map(|path| std::fs::read(path).with_context(|| format!("cannot read {}", path.display())))
         .transpose()?;
     let setup = HsmSetup::from_config(&config)?;
     super::runtime()?.block_on(async move {
         let (opened, _) = App::open(&config, setup, false, clock::system()).await?;
-        let result = opened
-            .service
-            .documents
-            .extend(bytes, content, level)
-            .await;
+        let result = opened.service.documents.extend(bytes, content, level).await;
         opened.close().await;
-        let extended =
-            result.map_err(|e| anyhow!("{} ({})", e.message, e.code.as_str()))?;
+        let extended = result.map_err(|e| anyhow!("{} ({})", e.message, e.code.as_str()))?;
         std::fs::write(out, &extended.bytes)
             .with_context(|| format!("cannot write {}", out.display()))?;
         println!(

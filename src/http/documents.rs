@@ -268,7 +268,10 @@ pub async fn extend(
     }
     let (file, content) = super::validate::file_and_content(&headers, &body)?;
     let extended = documents.extend(file, content, level).await?;
-    Ok(([(header::CONTENT_TYPE, extended.media_type)], extended.bytes))
+    Ok((
+        [(header::CONTENT_TYPE, extended.media_type)],
+        extended.bytes,
+    ))
 }
 
 #[cfg(test)]

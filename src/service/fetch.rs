@@ -110,7 +110,10 @@ impl Fetcher {
             return None;
         }
         if !self.allow_private && addresses.iter().any(|a| private(a.ip())) {
-            tracing::warn!(host, "fetch refused: the host has a private or local address");
+            tracing::warn!(
+                host,
+                "fetch refused: the host has a private or local address"
+            );
             return None;
         }
         let mut builder = reqwest::Client::builder()

@@ -422,12 +422,16 @@ pub fn online(
         };
         match ocsp_check(cert, issuer, &der, Some(&fresh)) {
             Ok(status) => return Some((status, Evidence::Ocsp(der))),
-            Err(why) => notes.push(format!("the OCSP response from {url} is not accepted: {why}")),
+            Err(why) => notes.push(format!(
+                "the OCSP response from {url} is not accepted: {why}"
+            )),
         }
     }
     for url in crl_urls(cert).iter().take(MAX_URLS) {
         let Some(der) = fetch.get(url) else {
-            notes.push(format!("the CRL at {url} was not fetched or did not arrive usably"));
+            notes.push(format!(
+                "the CRL at {url} was not fetched or did not arrive usably"
+            ));
             continue;
         };
         let status = if crl_current(&der, now) {
@@ -719,8 +723,14 @@ pub fn ocsp_check(
     }
     let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
         .map_err(|e| format!("the basic response does not parse: {e}"))?;
-    let tbs = basic.tbs_response_data.to_der().map_err(|e| e.to_string())?;
-    let signature = basic.signature.as_bytes().ok_or("the signature is not whole bytes")?;
+    let tbs = basic
+        .tbs_response_data
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let signature = basic
+        .signature
+        .as_bytes()
+        .ok_or("the signature is not whole bytes")?;
     let signed_by = |c: &Cert| c.verifies(&basic.signature_algorithm.oid, &tbs, signature);
     let delegated = |responder: &Cert| {
         responder.issued_by(issuer)

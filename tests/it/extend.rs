@@ -139,7 +139,10 @@ async fn extend_cades_of_another_ca_to_b_lta_and_renew_it_and_openssl_still_veri
         .unwrap();
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let (status, _, body) = extend(&svc, &token, b"GIF89a".to_vec()).await;
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "unusable_input", "{status}");

@@ -96,9 +96,7 @@ impl Pki {
             crls: AtomicBool::new(true),
             hits: AtomicUsize::new(0),
         });
-        let app = axum::Router::new()
-            .fallback(answer)
-            .with_state(pki.clone());
+        let app = axum::Router::new().fallback(answer).with_state(pki.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -124,7 +122,15 @@ impl Pki {
         let out = self.path(&format!("{who}-{}.p7s", uuid::Uuid::new_v4()));
         let status = run(Command::new("openssl")
             .current_dir(self.dir.path())
-            .args(["cms", "-sign", "-binary", "-nodetach", "-cades", "-in", "content.txt"])
+            .args([
+                "cms",
+                "-sign",
+                "-binary",
+                "-nodetach",
+                "-cades",
+                "-in",
+                "content.txt",
+            ])
             .arg("-signer")
             .arg(format!("{who}.pem"))
             .arg("-inkey")
@@ -152,9 +158,15 @@ async fn answer(
     pki.hits.fetch_add(1, Ordering::SeqCst);
     let crls = pki.crls.load(Ordering::SeqCst);
     match uri.path() {
-        "/inter.crt" => (StatusCode::OK, std::fs::read(pki.path("inter.crt")).unwrap()),
+        "/inter.crt" => (
+            StatusCode::OK,
+            std::fs::read(pki.path("inter.crt")).unwrap(),
+        ),
         "/root.crl" => (StatusCode::OK, std::fs::read(pki.path("root.crl")).unwrap()),
-        "/inter.crl" if crls => (StatusCode::OK, std::fs::read(pki.path("inter.crl")).unwrap()),
+        "/inter.crl" if crls => (
+            StatusCode::OK,
+            std::fs::read(pki.path("inter.crl")).unwrap(),
+        ),
         "/ocsp" => {
             let mode = *pki.mode.lock().unwrap();
             let dir = pki.dir.path().to_owned();
@@ -178,13 +190,24 @@ fn ocsp(dir: &Path, mode: Mode, request: &[u8]) -> Vec<u8> {
     if mode == Mode::OtherNonce {
         let out = run(Command::new("openssl")
             .current_dir(dir)
-            .args(["ocsp", "-issuer", "inter.pem", "-serial", "0x1001", "-reqout"])
+            .args([
+                "ocsp",
+                "-issuer",
+                "inter.pem",
+                "-serial",
+                "0x1001",
+                "-reqout",
+            ])
             .arg(&req));
         assert!(out.status.success());
     } else {
         std::fs::write(&req, request).unwrap();
     }
-    let signer = if mode == Mode::Stranger { "rogue" } else { "responder" };
+    let signer = if mode == Mode::Stranger {
+        "rogue"
+    } else {
+        "responder"
+    };
     let out = run(Command::new("openssl")
         .current_dir(dir)
         .args(["ocsp", "-index", "inter.index", "-CA", "inter.pem"])
@@ -241,7 +264,10 @@ fn verdict(report: &Report) -> (Indication, Option<SubIndication>) {
 }
 
 fn said(report: &Report, words: &str) -> bool {
-    report.signatures[0].errors.iter().any(|e| e.contains(words))
+    report.signatures[0]
+        .errors
+        .iter()
+        .any(|e| e.contains(words))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +276,11 @@ async fn online_ocsp_answers_good_or_revoked_and_the_chain_is_completed_from_ca_
     let pki = Pki::start().await;
     let good = pki.cades("signer");
     let report = validate(&svc, online_settings(&pki, true, true), &good).await;
-    assert_eq!(verdict(&report), (Indication::TotalPassed, None), "{report:?}");
+    assert_eq!(
+        verdict(&report),
+        (Indication::TotalPassed, None),
+        "{report:?}"
+    );
     let signature = &report.signatures[0];
     assert_eq!(signature.revocation, "good");
     assert_eq!(signature.revocation_source.as_deref(), Some("fetched_ocsp"));
@@ -301,7 +331,11 @@ async fn online_ocsp_from_a_stranger_or_with_another_nonce_is_not_accepted() {
     // The same responder answering our own request is accepted: the refusals were the attack.
     pki.set(Mode::Delegated, false);
     let report = validate(&svc, online_settings(&pki, true, true), &good).await;
-    assert_eq!(verdict(&report), (Indication::TotalPassed, None), "{report:?}");
+    assert_eq!(
+        verdict(&report),
+        (Indication::TotalPassed, None),
+        "{report:?}"
+    );
     svc.stop().await;
 }
 
@@ -344,7 +378,11 @@ async fn online_answer_over_the_size_limit_is_refused_and_a_crl_is_the_fallback(
     // With the CRLs served, the distribution point answers instead.
     pki.set(Mode::Huge, true);
     let report = validate(&svc, online_settings(&pki, true, true), &good).await;
-    assert_eq!(verdict(&report), (Indication::TotalPassed, None), "{report:?}");
+    assert_eq!(
+        verdict(&report),
+        (Indication::TotalPassed, None),
+        "{report:?}"
+    );
     assert_eq!(
         report.signatures[0].revocation_source.as_deref(),
         Some("fetched_crl")

@@ -76,9 +76,7 @@ fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
                 .iter()
                 .flat_map(|set| set.0.iter())
                 .filter_map(|c| match c {
-                    ::cms::cert::CertificateChoices::Certificate(c) => {
-                        der::Encode::to_der(c).ok()
-                    }
+                    ::cms::cert::CertificateChoices::Certificate(c) => der::Encode::to_der(c).ok(),
                     ::cms::cert::CertificateChoices::Other(_) => None,
                 })
                 .collect()
@@ -213,7 +211,13 @@ impl Documents {
         };
         let digest: Option<[u8; 32]> = content.map(|c| Sha256::digest(&c).into());
         let bytes = self
-            .raise_cades(signed, current, target, digest.as_ref(), validation.as_ref())
+            .raise_cades(
+                signed,
+                current,
+                target,
+                digest.as_ref(),
+                validation.as_ref(),
+            )
             .await?;
         Ok(Extended {
             bytes,
