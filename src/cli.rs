@@ -11,6 +11,7 @@
 mod audit;
 mod ca;
 mod config_check;
+mod extend;
 mod init;
 mod org;
 mod serve;
@@ -91,6 +92,21 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Raise a signed PDF, CMS or XML file to B-T, B-LT or B-LTA (a further archive timestamp
+    /// at B-LTA already) with this machine's qsign service.
+    Extend {
+        /// The signed file.
+        file: std::path::PathBuf,
+        /// B-T, B-LT or B-LTA.
+        #[arg(long, default_value = "B-LTA")]
+        level: String,
+        /// The signed content of a detached CAdES or XAdES signature.
+        #[arg(long)]
+        content: Option<std::path::PathBuf>,
+        /// Where the extended file is written.
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -343,6 +359,12 @@ pub fn run() -> ExitCode {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),
         Command::Serve => serve::run(config),
+        Command::Extend {
+            file,
+            level,
+            content,
+            out,
+        } => extend::run(config, &file, &level, content.as_deref(), &out),
         Command::Verify { .. } => Ok(()),
     };
     match result {

@@ -173,11 +173,20 @@ pub struct ValidationConfig {
     /// Fetch CRLs of other CAs from their distribution points when a signed file carries no
     /// revocation data (`QSIGN_VALIDATION_FETCH_REVOCATION`).
     pub fetch_revocation: bool,
-    /// Longest wait for one fetched CRL, seconds (`QSIGN_VALIDATION_FETCH_TIMEOUT_SECS`).
+    /// Longest wait for one fetch (CRL, OCSP response, CA certificate), seconds
+    /// (`QSIGN_VALIDATION_FETCH_TIMEOUT_SECS`).
     pub fetch_timeout_secs: u64,
     /// Validation policies replacing the built-in `policies/validation.toml`
     /// (`QSIGN_VALIDATION_POLICIES`).
     pub policies: Option<PathBuf>,
+    /// Largest answer fetched, bytes (`QSIGN_VALIDATION_FETCH_MAX_BYTES`).
+    pub fetch_max_bytes: usize,
+    /// Let fetches reach private, loopback, link-local and unique-local addresses; off, a
+    /// host with any such address is not asked (`QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE`).
+    pub fetch_allow_private: bool,
+    /// How old, in seconds, a fetched OCSP response that does not echo the request's nonce
+    /// may be (`QSIGN_VALIDATION_REVOCATION_MAX_AGE_SECS`).
+    pub revocation_max_age_secs: u64,
 }
 
 impl Default for ValidationConfig {
@@ -189,6 +198,9 @@ impl Default for ValidationConfig {
             fetch_revocation: false,
             fetch_timeout_secs: 5,
             policies: None,
+            fetch_max_bytes: 1024 * 1024,
+            fetch_allow_private: false,
+            revocation_max_age_secs: 86_400,
         }
     }
 }
@@ -579,6 +591,12 @@ impl Config {
         {
             return Err(Error::Invalid(
                 "support.contact must be one line of at most 300 characters".into(),
+            ));
+        }
+        if self.validation.fetch_max_bytes == 0 || self.validation.fetch_timeout_secs == 0 {
+            return Err(Error::Invalid(
+                "validation.fetch_max_bytes and validation.fetch_timeout_secs must be at least 1"
+                    .into(),
             ));
         }
         if self.hsm.sessions == 0 {

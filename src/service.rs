@@ -33,6 +33,7 @@ mod credentials;
 mod document_types;
 mod documents;
 pub mod error;
+mod fetch;
 mod lifecycle;
 mod login;
 mod mandates;
@@ -78,7 +79,7 @@ pub use approvals::{Approval, ApprovalCheck, ApprovalHash, ApprovalState, Pendin
 pub use cases::{CaseSigning, CaseView, NewCase, OnBehalf, PROXY_ROLE};
 pub use credentials::{CredentialInfo, StateChange};
 pub use document_types::{level_name, parse_level, Document, Format, Level, SignDoc, Uploaded};
-pub use documents::Documents;
+pub use documents::{Documents, Extended};
 pub use error::{Error, ErrorCode};
 pub use login::{AuthorizeForm, AuthorizeOutcome, Ceremony, Logins, PasskeyLogin};
 pub use mandates::{MandateTerms, PersonMandates};
@@ -333,6 +334,7 @@ impl Service {
             trust: trust.clone(),
             pades,
             lifetime: i64::from(DEFAULT_DOCUMENT_LIFETIME),
+            validation: Arc::new(ValidationSettings::default()),
         };
         let operations = Operations::new(
             signing.clone(),
@@ -392,7 +394,9 @@ impl Service {
     /// Validates with these settings (trust anchors, limits).
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
-        Arc::make_mut(&mut self.validation).settings = Arc::new(settings);
+        let settings = Arc::new(settings);
+        Arc::make_mut(&mut self.documents).validation = Arc::clone(&settings);
+        Arc::make_mut(&mut self.validation).settings = settings;
         self
     }
 

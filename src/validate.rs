@@ -109,8 +109,14 @@ fn validate_within(
     ))
 }
 
-/// Checks the archive-time-stamp-v3 of a CAdES signature, if it has one: the token must
-/// cover the signature as it stood without it (ATSHashIndexV3) and verify to a trust anchor.
+/// Most archive timestamps of one CAdES signature checked.
+const MAX_ARCHIVE_TIMESTAMPS: usize = 16;
+
+/// Checks every archive-time-stamp-v3 of a CAdES signature, if it has any (one per renewal):
+/// each token's imprint is recomputed with the ATSHashIndexV3 the token carries, every hash
+/// of that index must still be found in the signature (certificates, revocation data,
+/// unsigned attribute values: what the timestamp covered may be added to, never taken away),
+/// and the token must verify to a trust anchor.
 fn archive_timestamp(
     signed: &::cms::signed_data::SignedData,
     content: &[u8],
@@ -121,39 +127,77 @@ fn archive_timestamp(
     let Some(info) = signed.signer_infos.0.iter().next() else {
         return Ok(false);
     };
-    let Some(token) = info
+    let tokens: Vec<Vec<u8>> = info
         .unsigned_attrs
         .iter()
         .flat_map(|a| a.iter())
-        .find(|a| a.oid == ats)
-        .and_then(|a| a.values.iter().next())
-        .and_then(|v| v.to_der().ok())
-    else {
+        .filter(|a| a.oid == ats)
+        .flat_map(|a| a.values.iter())
+        .filter_map(|v| v.to_der().ok())
+        .collect();
+    if tokens.is_empty() {
         return Ok(false);
-    };
-    let mut without = info.clone();
-    if let Some(attrs) = without.unsigned_attrs.take() {
-        let kept: Vec<x509_cert::attr::Attribute> =
-            attrs.iter().filter(|a| a.oid != ats).cloned().collect();
-        if !kept.is_empty() {
-            without.unsigned_attrs =
-                Some(der::asn1::SetOfVec::try_from(kept).map_err(|e| e.to_string())?);
+    }
+    if tokens.len() > MAX_ARCHIVE_TIMESTAMPS {
+        return Err(format!(
+            "more than {MAX_ARCHIVE_TIMESTAMPS} archive timestamps"
+        ));
+    }
+    let hash = |bytes: &[u8]| sha2::Sha256::digest(bytes).to_vec();
+    let mut present = std::collections::HashSet::new();
+    for c in signed.certificates.iter().flat_map(|c| c.0.iter()) {
+        present.insert(hash(&c.to_der().map_err(|e| e.to_string())?));
+    }
+    for c in signed.crls.iter().flat_map(|c| c.0.iter()) {
+        present.insert(hash(&c.to_der().map_err(|e| e.to_string())?));
+    }
+    for a in info.unsigned_attrs.iter().flat_map(|u| u.iter()) {
+        let kind = a.oid.to_der().map_err(|e| e.to_string())?;
+        for value in a.values.iter() {
+            let mut input = kind.clone();
+            input.extend(value.to_der().map_err(|e| e.to_string())?);
+            present.insert(hash(&input));
         }
     }
-    let mut copy = signed.clone();
-    copy.signer_infos = ::cms::signed_data::SignerInfos(
-        der::asn1::SetOfVec::try_from(vec![without]).map_err(|e| e.to_string())?,
-    );
     let der = ::cms::content_info::ContentInfo {
         content_type: crate::formats::asn1::oid::SIGNED_DATA,
-        content: der::Any::encode_from(&copy).map_err(|e| e.to_string())?,
+        content: der::Any::encode_from(signed).map_err(|e| e.to_string())?,
     }
     .to_der()
     .map_err(|e| e.to_string())?;
     let digest: [u8; 32] = sha2::Sha256::digest(content).into();
-    let (_, imprint) =
-        crate::formats::cms::archive_imprint(&der, Some(&digest)).map_err(|e| e.to_string())?;
-    cms::timestamp(&token, &imprint, material)?;
+    for token in &tokens {
+        let token_data = cms::signed_data(token)?;
+        let index_der = token_data
+            .signer_infos
+            .0
+            .iter()
+            .flat_map(|s| s.unsigned_attrs.iter().flat_map(|u| u.iter()))
+            .find(|a| a.oid == crate::formats::asn1::oid::ATS_HASH_INDEX_V3)
+            .and_then(|a| a.values.iter().next())
+            .and_then(|v| v.to_der().ok())
+            .ok_or("the archive timestamp carries no ATSHashIndexV3")?;
+        let index = crate::formats::asn1::etsi::AtsHashIndexV3::parse(&index_der)
+            .map_err(|e| format!("ATSHashIndexV3: {e}"))?;
+        if index
+            .hash_ind_algorithm
+            .as_ref()
+            .is_some_and(|a| a.oid != crate::formats::asn1::oid::SHA256)
+        {
+            return Err("ATSHashIndexV3 with a hash other than SHA-256".into());
+        }
+        let mut covered = index
+            .certificates_hash_index
+            .iter()
+            .chain(&index.crls_hash_index)
+            .chain(&index.unsigned_attr_values_hash_index);
+        if covered.any(|h| !present.contains(h.as_bytes())) {
+            return Err("data the archive timestamp covers is no longer in the signature".into());
+        }
+        let imprint = crate::formats::cms::archive_imprint_with(&der, Some(&digest), &index_der)
+            .map_err(|e| e.to_string())?;
+        cms::timestamp(token, &imprint, material)?;
+    }
     Ok(true)
 }
 

@@ -462,6 +462,23 @@ pub fn archive_imprint(
     }
     .to_der()
     .map_err(enc)?;
+    let imprint = archive_imprint_with(cms, content_digest, &index)?;
+    Ok((index, imprint))
+}
+
+/// The SHA-256 message imprint of an archive timestamp whose ATSHashIndexV3 is `index` (DER):
+/// what [`archive_imprint`] computes with the index it makes, and what a validator computes
+/// with the index an existing archive timestamp carries.
+///
+/// # Errors
+/// As [`archive_imprint`].
+pub fn archive_imprint_with(
+    cms: &[u8],
+    content_digest: Option<&[u8; 32]>,
+    index: &[u8],
+) -> Result<[u8; 32], Error> {
+    let mut signed = signed_data(cms)?;
+    let signer = only_signer(&mut signed)?;
     let content_hash: [u8; 32] = match (&signed.encap_content_info.econtent, content_digest) {
         (Some(content), _) => {
             let octets = content
@@ -496,8 +513,8 @@ pub fn archive_imprint(
     h.update(&attrs_der);
     h.update(signer.signature_algorithm.to_der().map_err(enc)?);
     h.update(signer.signature.to_der().map_err(enc)?);
-    h.update(&index);
-    Ok((index, h.finalize().into()))
+    h.update(index);
+    Ok(h.finalize().into())
 }
 
 /// B-LTA: adds an archive-time-stamp-v3 attribute with `token` (over the imprint of

@@ -1,10 +1,10 @@
 //! Native whole-document signing: upload a document (with PDF options), authorize its digest
 //! (CSC `credentials/authorize`, any activation), sign it, download the result; and raising a
-//! signed PDF to a higher level.
+//! signed file (PAdES, CAdES, XAdES) to a higher level.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query};
-use axum::http::{header, StatusCode};
+use axum::extract::{MatchedPath, Path, Query};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -248,17 +248,30 @@ pub struct ExtendQuery {
     level: Option<String>,
 }
 
-/// `POST /v1/pdf/extend?level=…` with a signed PDF as the body: the PDF raised to the level
-/// (document timestamp, DSS with certificates, CRLs and OCSP responses).
+/// `POST /v1/extend?level=…` (and its older name `POST /v1/pdf/extend`) with a signed file as
+/// the body — a PDF, a CMS (DER) or an XML signature — or, for a detached CAdES or XAdES
+/// signature, JSON `{file, content}` in base64: the file raised to the level (B-LTA by
+/// default; at B-LTA already, a further archive timestamp), in the media type of its kind.
+/// The older name takes PDFs only (anything else is `not_pdf`).
 pub async fn extend(
     Caller(documents, _, _): Caller<Arc<Documents>>,
+    path: MatchedPath,
     Query(query): Query<ExtendQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, Error> {
     let level = parse_level(query.level.as_deref().unwrap_or("B-LTA"))
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "level: B-T, B-LT or B-LTA"))?;
-    let extended = documents.extend_pdf(body.to_vec(), level).await?;
-    Ok(([(header::CONTENT_TYPE, "application/pdf")], extended))
+    if path.as_str() == "/v1/pdf/extend" {
+        let extended = documents.extend_pdf(body.to_vec(), level).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/pdf")], extended));
+    }
+    let (file, content) = super::validate::file_and_content(&headers, &body)?;
+    let extended = documents.extend(file, content, level).await?;
+    Ok((
+        [(header::CONTENT_TYPE, extended.media_type)],
+        extended.bytes,
+    ))
 }
 
 #[cfg(test)]

@@ -153,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         "/v1/documents" => post(documents::upload),
         "/v1/orgs/{cvr}/cases" => post(cases::open).get(cases::list),
         "/v1/pdf/extend" => post(documents::extend),
+        "/v1/extend" => post(documents::extend),
         "/v1/validate" => post(validate::validate)
             .layer(middleware::from_fn_with_state(public, rate_limit)),
     };

@@ -57,21 +57,7 @@ pub async fn validate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let (file, content) = if json {
-        let request: ValidateRequest = parse_json(&body)?;
-        let content = request
-            .content
-            .as_deref()
-            .map(|c| unb64(c, "content"))
-            .transpose()?;
-        (unb64(&request.file, "file")?, content)
-    } else {
-        (body.to_vec(), None)
-    };
+    let (file, content) = file_and_content(&headers, &body)?;
     let report = state
         .service
         .validation
@@ -86,6 +72,32 @@ pub async fn validate(
         return Ok(super::web::verify::report_page(&web, &value, None));
     }
     Ok(Json(value).into_response())
+}
+
+/// A signed file from a request's body: the body itself, or for JSON (`application/json`)
+/// `{file, content}` in base64, the content of a detached signature beside it. Also the form
+/// of `POST /v1/extend`.
+///
+/// # Errors
+/// `invalid_request` for JSON that does not fit or is not base64.
+pub(super) fn file_and_content(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Ok((body.to_vec(), None));
+    }
+    let request: ValidateRequest = parse_json(body)?;
+    let content = request
+        .content
+        .as_deref()
+        .map(|c| unb64(c, "content"))
+        .transpose()?;
+    Ok((unb64(&request.file, "file")?, content))
 }
 
 /// The validation report as JSON, with the overall indication first.

@@ -469,6 +469,7 @@ mod tests {
             post "/v1/orgs/{cvr}/requests/{id}" [orgs::own::Decision] 204 -,
             get "/v1/me/orgs" - 200 [orgs::own::OwnOrganisations],
             post "/v1/validate" [validate::ValidateRequest] 200 {},
+            post "/v1/extend" [validate::ValidateRequest] 200 -,
             post "/csc/v2/info" - 200 [c::InfoResponse],
             post "/csc/v2/auth/login" - 200 [c::LoginResponse],
             post "/csc/v2/auth/revoke" - 204 -,

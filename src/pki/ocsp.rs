@@ -66,17 +66,12 @@ impl Pki {
                 version: None,
                 requestor_name: None,
                 request_list: vec![Request {
-                    req_cert: CertId {
-                        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
-                            oid: oid::SHA1,
-                            parameters: Some(der::Any::from(Null)),
-                        },
-                        issuer_name_hash: OctetString::new(Sha1::digest(&issuer_name).to_vec())
-                            .map_err(enc)?,
-                        issuer_key_hash: OctetString::new(Sha1::digest(issuer_key).to_vec())
-                            .map_err(enc)?,
-                        serial_number: cert.tbs_certificate().serial_number().clone(),
-                    },
+                    req_cert: CertId::sha1(
+                        &issuer_name,
+                        issuer_key,
+                        cert.tbs_certificate().serial_number().clone(),
+                    )
+                    .map_err(enc)?,
                     single_request_extensions: None,
                 }],
                 request_extensions: None,

@@ -45,7 +45,14 @@ pub struct Documents {
     pub(super) pades: Pades,
     /// How long an uploaded document is kept, seconds.
     pub(super) lifetime: i64,
+    /// What an extension may fetch online for signatures of other CAs, and the trust anchors
+    /// their paths may end at (the validation's settings).
+    pub(super) validation: std::sync::Arc<super::ValidationSettings>,
 }
+
+mod extension;
+
+pub use extension::Extended;
 
 /// Certificates and CRLs for B-LT and above.
 type ValidationData = (Vec<Vec<u8>>, Vec<Vec<u8>>);
@@ -255,8 +262,14 @@ impl Documents {
             )
             .map_err(|e| format_error(&e))?;
             out.push(
-                self.extend_cades(signed, document.level, digest, &validation)
-                    .await?,
+                self.raise_cades(
+                    signed,
+                    Level::BB,
+                    document.level,
+                    Some(digest),
+                    needed(&validation, document.level)?,
+                )
+                .await?,
             );
         }
         Ok(out)
@@ -383,8 +396,13 @@ impl Documents {
         if documents.iter().all(|d| d.level < Level::BLT) {
             return Ok(None);
         }
+        self.own_validation_data().await.map(Some)
+    }
+
+    /// The certificates (TSA, issuing CA, root) and fresh CRLs of this service's PKI.
+    async fn own_validation_data(&self) -> Result<ValidationData, Error> {
         let now = self.now();
-        Ok(Some((
+        Ok((
             vec![
                 self.pki.tsa_certificate().await?,
                 self.pki.ca_certificate(Ca::Issuing).await?,
@@ -394,30 +412,37 @@ impl Documents {
                 self.pki.crl(Ca::Issuing, now).await?,
                 self.pki.crl(Ca::Root, now).await?,
             ],
-        )))
+        ))
     }
 
-    /// Extends a CAdES signature to `level` with the embedded TSA, the CA certificates and
-    /// CRLs.
-    async fn extend_cades(
+    /// Raises a CAdES signature from `current` to `target` with the embedded TSA and
+    /// `validation` (certificates and CRLs, needed from B-LT): a signature timestamp when it
+    /// has none, the validation data, an archive timestamp; at B-LTA already, a further
+    /// archive timestamp over everything before it (renewal). `content_digest` is the SHA-256
+    /// of a detached signature's content.
+    async fn raise_cades(
         &self,
         mut signed: Vec<u8>,
-        level: Level,
-        content_digest: &[u8; 32],
-        validation: &Option<ValidationData>,
+        current: Level,
+        target: Level,
+        content_digest: Option<&[u8; 32]>,
+        validation: Option<&ValidationData>,
     ) -> Result<Vec<u8>, Error> {
-        if level >= Level::BT {
+        if target >= Level::BT && current < Level::BT {
             let value = cms::signature_value(&signed).map_err(|e| format_error(&e))?;
             let token = self.timestamp_token(&Sha256::digest(&value)).await?;
             signed = cms::add_signature_timestamp(&signed, &token).map_err(|e| format_error(&e))?;
         }
-        if let Some((certificates, crls)) = needed(validation, level)? {
+        let renew = current == Level::BLTA && target == Level::BLTA;
+        if target >= Level::BLT && (current < Level::BLT || renew) {
+            let (certificates, crls) =
+                validation.ok_or_else(|| Error::internal("validation data missing"))?;
             signed = cms::add_validation_data(&signed, certificates, crls)
                 .map_err(|e| format_error(&e))?;
         }
-        if level >= Level::BLTA {
-            let (index, imprint) = cms::archive_imprint(&signed, Some(content_digest))
-                .map_err(|e| format_error(&e))?;
+        if target >= Level::BLTA {
+            let (index, imprint) =
+                cms::archive_imprint(&signed, content_digest).map_err(|e| format_error(&e))?;
             let token = self.timestamp_token(&imprint).await?;
             signed = cms::add_archive_timestamp(&signed, &token, &index)
                 .map_err(|e| format_error(&e))?;
@@ -707,7 +732,7 @@ impl Documents {
     /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
     /// signature or a target below its level; `temporarily_unavailable` without a TSA.
     pub async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
-        self.pades.extend_pdf(pdf, target).await
+        Ok(self.extend_pades(pdf, target).await?.bytes)
     }
 
     /// What a verifier needs to validate signatures of `signers` (certificates of the

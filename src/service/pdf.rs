@@ -139,11 +139,18 @@ impl Pades {
     /// Raises a signed PDF to `target` (B-T with a document timestamp, B-LT with the
     /// validation data in the DSS, B-LTA with a document timestamp over it); a PDF at B-LTA
     /// already gets fresh validation data and a new document timestamp (archive renewal).
+    /// `foreign` is the validation data gathered for signers of other CAs, added to the DSS
+    /// beside this service's own.
     ///
     /// # Errors
     /// `not_pdf`, `pdf_encrypted`, `pdf_malformed`; `invalid_request` for a PDF without a
     /// signature or a target below its level; `temporarily_unavailable` without a TSA.
-    pub(super) async fn extend_pdf(&self, pdf: Vec<u8>, target: Level) -> Result<Vec<u8>, Error> {
+    pub(super) async fn extend_pdf(
+        &self,
+        pdf: Vec<u8>,
+        target: Level,
+        foreign: pades::Validation,
+    ) -> Result<Vec<u8>, Error> {
         let current = pades::level(&pdf)
             .map_err(|e| pdf_error(&e))?
             .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "the PDF has no signature"))?;
@@ -182,7 +189,15 @@ impl Pades {
         }
         let signers = own;
         let validation = if target >= Level::BLT {
-            Some(self.pdf_validation(&signers).await?)
+            let mut own = self.pdf_validation(&signers).await?;
+            for der in foreign.certificates {
+                if !own.certificates.contains(&der) {
+                    own.certificates.push(der);
+                }
+            }
+            own.crls.extend(foreign.crls);
+            own.ocsps.extend(foreign.ocsps);
+            Some(own)
         } else {
             None
         };

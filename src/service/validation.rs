@@ -1,5 +1,6 @@
 //! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
-//! and fresh CRLs of its own CAs as the revocation data a verifier would fetch.
+//! the service's own CA's knowledge of its certificates, and, when configured, revocation data
+//! and missing issuers of other CAs fetched online through the bounded [`super::fetch`].
 
 mod report;
 
@@ -21,13 +22,20 @@ pub struct ValidationSettings {
     pub max_bytes: usize,
     /// Longest validation, seconds.
     pub timeout_secs: u64,
-    /// Fetch CRLs of other CAs from their distribution points when a file carries none.
+    /// Fetch revocation data (OCSP, then CRLs) and missing issuers of other CAs online when a
+    /// file carries none; also what an extension embeds for signatures of other CAs.
     pub fetch_revocation: bool,
-    /// Longest wait for one fetched CRL, seconds.
+    /// Longest wait for one fetch, seconds.
     pub fetch_timeout_secs: u64,
     /// The validation policies a request may name (`policies/validation.toml` or the
     /// configured file).
     pub policies: crate::validate::Policies,
+    /// Largest answer fetched, bytes.
+    pub fetch_max_bytes: usize,
+    /// Whether fetches may reach private, loopback and link-local addresses.
+    pub fetch_allow_private: bool,
+    /// How old a fetched OCSP response without the request's nonce may be, seconds.
+    pub revocation_max_age_secs: u64,
 }
 
 impl ValidationSettings {
@@ -41,6 +49,9 @@ impl ValidationSettings {
             fetch_revocation: config.fetch_revocation,
             fetch_timeout_secs: config.fetch_timeout_secs,
             policies: crate::validate::Policies::default(),
+            fetch_max_bytes: config.fetch_max_bytes,
+            fetch_allow_private: config.fetch_allow_private,
+            revocation_max_age_secs: config.revocation_max_age_secs,
         }
     }
 
@@ -61,40 +72,19 @@ impl ValidationSettings {
         let policies = crate::validate::Policies::parse(&text).map_err(|e| e.to_string())?;
         Ok(self.with_policies(policies))
     }
+
+    /// A bounded fetcher for one validation or extension, when fetching is on.
+    pub(super) fn fetcher(&self) -> Option<Arc<dyn crate::validate::chain::Fetch>> {
+        self.fetch_revocation.then(|| {
+            Arc::new(super::fetch::Fetcher::new(self)) as Arc<dyn crate::validate::chain::Fetch>
+        })
+    }
 }
 
 impl Default for ValidationSettings {
     /// The configuration's defaults, with no anchor beside the service's root.
     fn default() -> Self {
         Self::new(&ValidationConfig::default(), Vec::new())
-    }
-}
-
-/// Largest CRL fetched, bytes.
-const FETCH_LIMIT: usize = 16 * 1024 * 1024;
-
-/// Fetches over HTTP from the validation's blocking thread, through the service's runtime.
-#[derive(Debug)]
-struct HttpFetch {
-    client: reqwest::Client,
-    handle: tokio::runtime::Handle,
-    timeout: std::time::Duration,
-}
-
-impl crate::validate::chain::Fetch for HttpFetch {
-    fn get(&self, url: &str) -> Option<Vec<u8>> {
-        let request = self.client.get(url).timeout(self.timeout).send();
-        self.handle.block_on(async {
-            let response = request.await.ok()?.error_for_status().ok()?;
-            if response
-                .content_length()
-                .is_some_and(|l| l > FETCH_LIMIT as u64)
-            {
-                return None;
-            }
-            let bytes = response.bytes().await.ok()?;
-            (bytes.len() <= FETCH_LIMIT).then(|| bytes.to_vec())
-        })
     }
 }
 
@@ -175,13 +165,7 @@ impl Validation {
                 store: self.store.clone(),
                 handle: tokio::runtime::Handle::current(),
             })),
-            fetch: self.settings.fetch_revocation.then(|| {
-                std::sync::Arc::new(HttpFetch {
-                    client: reqwest::Client::new(),
-                    handle: tokio::runtime::Handle::current(),
-                    timeout: std::time::Duration::from_secs(self.settings.fetch_timeout_secs),
-                }) as std::sync::Arc<dyn crate::validate::chain::Fetch>
-            }),
+            fetch: self.settings.fetcher(),
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));

@@ -34,7 +34,8 @@ pub struct Material {
     pub ocsps: Vec<Vec<u8>>,
     /// Validation time, Unix seconds.
     pub now: i64,
-    /// Fetching of CRLs from distribution points when the data at hand says nothing.
+    /// Fetching online when the data at hand says nothing: OCSP from the responders a
+    /// certificate names, CRLs from its distribution points, missing issuers from caIssuers.
     pub fetch: Option<std::sync::Arc<dyn chain::Fetch>>,
     /// The validating service's own CA's first-hand knowledge.
     pub local: Option<std::sync::Arc<dyn chain::Local>>,
@@ -100,6 +101,8 @@ pub struct Checked {
     pub chain: Vec<String>,
     /// The signer certificate's revocation status.
     pub revocation: Status,
+    /// Where that status came from.
+    pub revocation_source: chain::Source,
     /// The chain, from the signer to the anchor.
     pub certificates: Vec<Cert>,
     /// QCStatements.
@@ -130,6 +133,7 @@ impl Checked {
             proven: None,
             chain: Vec::new(),
             revocation: Status::Unknown,
+            revocation_source: chain::Source::Nowhere,
             certificates: Vec::new(),
             qualification: Qualification::default(),
             signature_value: Vec::new(),
@@ -222,6 +226,7 @@ impl Checked {
             Status::Unknown => "unknown",
         }
         .into();
+        r.revocation_source = Some(self.revocation_source.as_str().to_owned());
         r.proven_signing_time = self.proven.map(rfc3339);
     }
 }
@@ -615,7 +620,17 @@ pub fn assess(
             "the signer's certificate does not allow non-repudiation",
         );
     }
-    let built = match chain::build(cert, pool, &m.anchors) {
+    // A missing intermediate is fetched from the caIssuers URLs, when fetching is on.
+    let mut pool = pool.to_vec();
+    if let Some(fetch) = m.fetch.as_deref() {
+        if matches!(
+            chain::build(cert, &pool, &m.anchors),
+            Err(SubIndication::NoCertificateChainFound)
+        ) {
+            pool.extend(chain::path(cert, &pool, &m.anchors, Some(fetch)).1);
+        }
+    }
+    let built = match chain::build(cert, &pool, &m.anchors) {
         Ok(c) => c,
         Err(sub) => {
             let untrusted = sub == SubIndication::NoCertificateChainFound;
@@ -661,16 +676,19 @@ pub fn assess(
     out.certificates = built.certificates.clone();
     for pair in built.certificates.windows(2) {
         let [c, issuer] = pair else { continue };
-        let status = chain::revocation_or_fetch(
+        let found = chain::revocation_or_fetch(
             c,
             issuer,
             &embedded_crls,
             &m.ocsps,
             m.local.as_deref(),
             m.fetch.as_deref(),
+            m.now,
         );
+        out.errors.extend(found.notes);
         if c.der == cert.der {
-            out.revocation = status;
+            out.revocation = found.status;
+            out.revocation_source = found.source;
             // When the status was known: the data at hand's thisUpdate, else (the service's
             // own store, a CRL fetched now) the validation time.
             match chain::revocation_dated(c, issuer, &embedded_crls, &m.ocsps) {
@@ -678,11 +696,13 @@ pub fn assess(
                     out.facts.revocation_issued = Some(data.issued);
                     out.facts.revocation_data.push(data);
                 }
-                None if status != Status::Unknown => out.facts.revocation_issued = Some(m.now),
+                None if found.status != Status::Unknown => {
+                    out.facts.revocation_issued = Some(m.now)
+                }
                 None => {}
             }
         }
-        match status {
+        match found.status {
             Status::Good => {}
             Status::Revoked(at) if at > best => {}
             Status::Revoked(_) => out.fail(

@@ -433,6 +433,8 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
     // Document timestamps that verify: (covered end, time).
     let mut stamps: Vec<(usize, i64)> = Vec::new();
     let mut out = Vec::new();
+    // Per signature: validation data in the DSS from its revision on.
+    let mut long_term = Vec::new();
     for s in &signatures {
         if base.past_deadline() {
             break;
@@ -495,17 +497,21 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
                 }
                 .to_owned(),
             );
+            long_term.push(lt_data && dss_in_time);
             out.push(r);
             continue;
         }
+        long_term.push(false);
         out.push(r);
     }
     // Later document timestamps raise levels and prove existence; later changes are judged.
-    for (s, r) in signatures.iter().zip(out.iter_mut()) {
+    for ((s, r), long_term) in signatures.iter().zip(out.iter_mut()).zip(long_term) {
         let end = s.end();
         let later: Vec<&(usize, i64)> = stamps.iter().filter(|(e, _)| *e > end).collect();
+        // A document timestamp after a B-B signature makes it B-T (PAdES), and with the
+        // validation data in the DSS, B-LT.
         if !s.timestamp && r.level.as_deref() == Some("B-B") && !later.is_empty() {
-            r.level = Some("B-T".into());
+            r.level = Some(if long_term { "B-LT" } else { "B-T" }.into());
         }
         if r.level.as_deref() == Some("B-LT")
             && dss_at.is_some_and(|at| later.iter().any(|(e, _)| *e > at))

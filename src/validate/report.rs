@@ -248,6 +248,9 @@ pub struct SignatureReport {
     pub chain: Vec<String>,
     /// `good`, `revoked` or `unknown` for the signer's certificate.
     pub revocation: String,
+    /// Where that status came from: `embedded` (in the file), `own_ca` (the service's own
+    /// CA), `fetched_ocsp`, `fetched_crl`, or `none`.
+    pub revocation_source: Option<String>,
     /// QCStatements.
     pub qualification: Qualification,
     /// PDF: which bytes the signature covers.
@@ -309,6 +312,7 @@ impl SignatureReport {
             level: None,
             chain: Vec::new(),
             revocation: "unknown".into(),
+            revocation_source: None,
             qualification: Qualification::default(),
             coverage: None,
             capacity: None,

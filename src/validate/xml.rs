@@ -450,8 +450,11 @@ fn signature(
             e.ns.as_deref().unwrap_or("")
         ));
     }
+    // The newest archive timestamp (a renewal covers the ones before it), the one whose
+    // input `archive_imprint` rebuilds.
     let archived = match unsigned
         .iter()
+        .rev()
         .find(|e| is(e, XADES141, "ArchiveTimeStamp"))
     {
         None => false,

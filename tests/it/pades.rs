@@ -109,8 +109,13 @@ pub(crate) fn pdfsig(svc: &Service, pdf: &[u8]) -> (Vec<(bool, bool)>, String) {
 /// pyHanko's findings (see `tests/tools/pyhanko_check.py`).
 async fn pyhanko(svc: &Service, pdf: &[u8], lta: bool) -> Value {
     let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
+    pyhanko_trusting(svc, &root, pdf, lta)
+}
+
+/// [`pyhanko`] trusting `root` (DER) alone.
+pub(crate) fn pyhanko_trusting(svc: &Service, root: &[u8], pdf: &[u8], lta: bool) -> Value {
     let name = uuid::Uuid::new_v4();
-    let root_file = svc.file(&format!("{name}.pem"), support::cert_pem(&root).as_bytes());
+    let root_file = svc.file(&format!("{name}.pem"), support::cert_pem(root).as_bytes());
     let file = svc.file(&format!("{name}.pdf"), pdf);
     let mut cmd = Command::new(python());
     cmd.arg(checker())

@@ -9,7 +9,7 @@ use qsign::pki::Ca;
 use crate::support::{self, Service};
 
 /// Signs `document` enveloped with a new user key; returns the signed XML.
-async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
+pub(crate) async fn sign(svc: &Service, document: &[u8]) -> Vec<u8> {
     let chain = [svc
         .pki
         .ca_certificate(qsign::pki::Ca::Issuing)

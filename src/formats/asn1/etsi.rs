@@ -55,6 +55,34 @@ pub struct SigningCertificateV2 {
     pub policies: Option<Any>,
 }
 
+impl AtsHashIndexV3 {
+    /// Reads an ATSHashIndexV3 (DER). The derived decoder cannot tell a left-out
+    /// `hashIndAlgorithm` from `certificatesHashIndex` (both are SEQUENCEs), so the elements
+    /// are counted: four with the algorithm, three without.
+    ///
+    /// # Errors
+    /// A value that is not such a SEQUENCE.
+    pub fn parse(der_bytes: &[u8]) -> der::Result<Self> {
+        use der::Decode as _;
+        let elements: Vec<Any> = Vec::from_der(der_bytes)?;
+        let (algorithm, rest) = match elements.as_slice() {
+            [a, rest @ ..] if rest.len() == 3 => {
+                (Some(a.decode_as::<AlgorithmIdentifierOwned>()?), rest)
+            }
+            rest => (None, rest),
+        };
+        let [certificates, crls, unsigned] = rest else {
+            return Err(der::Tag::Sequence.value_error().into());
+        };
+        Ok(Self {
+            hash_ind_algorithm: algorithm,
+            certificates_hash_index: certificates.decode_as()?,
+            crls_hash_index: crls.decode_as()?,
+            unsigned_attr_values_hash_index: unsigned.decode_as()?,
+        })
+    }
+}
+
 /// RFC 5035 §4:
 ///
 /// ```text

@@ -2,6 +2,7 @@
 
 use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
 use der::{Any, Choice, Enumerated, Sequence};
+use sha1::{Digest as _, Sha1};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::Extensions;
 use x509_cert::name::Name;
@@ -83,6 +84,30 @@ pub struct CertId {
     pub issuer_key_hash: OctetString,
     /// The certificate's serial number.
     pub serial_number: SerialNumber,
+}
+
+impl CertId {
+    /// The SHA-1 `CertID` of the certificate `serial_number` of the issuer whose subject name
+    /// (DER) and public key (BIT STRING value) are given, as RFC 6960 §4.1.1 describes and
+    /// responders expect by default.
+    ///
+    /// # Errors
+    /// None in practice (two 20-byte OCTET STRINGs).
+    pub fn sha1(
+        issuer_name: &[u8],
+        issuer_key: &[u8],
+        serial_number: SerialNumber,
+    ) -> der::Result<Self> {
+        Ok(Self {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: super::oid::SHA1,
+                parameters: Some(Any::from(Null)),
+            },
+            issuer_name_hash: OctetString::new(Sha1::digest(issuer_name).to_vec())?,
+            issuer_key_hash: OctetString::new(Sha1::digest(issuer_key).to_vec())?,
+            serial_number,
+        })
+    }
 }
 
 /// RFC 6960 §4.2.1:
