@@ -6,12 +6,13 @@
 //! [`pdf`]: every signature and document timestamp of a PDF, with its coverage and the changes
 //! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
 //! and revocation; [`xml`]: XAdES and XML-DSig; [`report`]: the report and the representation
-//! check.
+//! check; [`trusted_list`]: EU trusted lists and the qualification at signing time.
 
 pub mod chain;
 pub mod cms;
 pub mod pdf;
 pub mod report;
+pub mod trusted_list;
 pub mod xml;
 
 use sha2::Digest as _;
@@ -55,7 +56,11 @@ pub fn validate(
             "the validation took longer than its time budget and was stopped".into(),
         ));
     }
-    result
+    let mut report = result?;
+    if let Some(lists) = &material.trusted_lists {
+        lists.apply(&mut report, material.now);
+    }
+    Ok(report)
 }
 
 /// [`validate`] after the size check.

@@ -118,6 +118,55 @@ pub struct SignatureReport {
     /// The capacity the signature was made in, as signed with it (CAdES and PAdES
     /// signer-attributes-v2, XAdES `SignerRoleV2`).
     pub capacity: Option<CapacityReport>,
+    /// The qualification at the best signature time (ETSI TS 119 615): `QESig`, `QESeal`,
+    /// `AdESig-QC`, `AdESeal-QC`, `AdESig`, `AdESeal`, `Indeterminate-QESig`,
+    /// `Indeterminate-QESeal` or `N/A`; absent when no trusted lists are in use.
+    #[serde(rename = "qualification_at_signing_time")]
+    pub qualification_level: Option<String>,
+    /// The trusted-list service the signer's certificate was issued under, with its status at
+    /// the best signature time.
+    pub trusted_list: Option<TrustedListReport>,
+    /// The chain as certificates, from the signer to the anchor: what the qualification is
+    /// decided from (not part of the report itself).
+    #[serde(skip)]
+    pub chain_certificates: Vec<super::chain::Cert>,
+}
+
+/// The trusted-list entry of the service that issued a signer's certificate (ETSI TS 119 612).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrustedListReport {
+    /// The list's scheme territory (`DK`, `SE`, ...).
+    pub country: String,
+    /// The trust service provider's name.
+    pub tsp: String,
+    /// The service's name.
+    pub service: String,
+    /// The service's status at the best signature time (a URI of TS 119 612), if it had one.
+    pub status: Option<String>,
+    /// When that status began, RFC 3339.
+    pub status_start: Option<String>,
+}
+
+/// What became of one trusted list: verified and used, or why not.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrustedListStatus {
+    /// Where the list was fetched from.
+    pub location: String,
+    /// Its scheme territory (`EU` for the list of lists), when known.
+    pub territory: Option<String>,
+    /// Its sequence number, when it was read.
+    pub sequence_number: Option<u64>,
+    /// Its next update, RFC 3339, when it was read.
+    pub next_update: Option<String>,
+    /// Whether a verified copy is in use.
+    pub verified: bool,
+    /// What went wrong (a fetch, a parse, a signature), also when an older verified copy is
+    /// used instead.
+    pub problem: Option<String>,
+    /// Trust service providers in the list in use.
+    pub providers: usize,
+    /// Services in the list in use.
+    pub services: usize,
 }
 
 /// The capacity a signature was made in: a role in an organisation, under its rule of
@@ -170,6 +219,9 @@ impl SignatureReport {
             qualification: Qualification::default(),
             coverage: None,
             capacity: None,
+            qualification_level: None,
+            trusted_list: None,
+            chain_certificates: Vec::new(),
         }
     }
 
@@ -237,6 +289,8 @@ pub struct Report {
     /// For each organisation and rule of representation among the signatures' capacities:
     /// whether the signatures meet the rule ([`representation`]).
     pub representation: Vec<RepresentationReport>,
+    /// The trusted lists in use (none when none are configured), each verified or why not.
+    pub trusted_lists: Vec<TrustedListStatus>,
 }
 
 /// The representation check over a file's signatures: for each distinct (CVR, rule) among the
@@ -315,6 +369,7 @@ impl Report {
             signatures,
             validation_time,
             representation,
+            trusted_lists: Vec::new(),
         }
     }
 
