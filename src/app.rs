@@ -110,6 +110,13 @@ impl Settings {
                     format!("validation.trust: cannot read {}", path.display())
                 })?);
         }
+        let mut validation = ValidationSettings::new(&config.validation, anchors);
+        if let Some(path) = &config.validation.lotl_certs {
+            validation.lotl_certs = read_pem_or_der(path).with_context(|| {
+                format!("validation.lotl_certs: cannot read {}", path.display())
+            })?;
+        }
+        validation.trusted_list_dir = Some(config.data_dir.join("trusted-lists"));
         Ok(Self {
             identity: identity_settings(config)?,
             loa: loa_policy(config)?,
@@ -122,7 +129,7 @@ impl Settings {
             document_lifetime_secs: config.signing.document_lifetime_secs,
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
-            validation: ValidationSettings::new(&config.validation, anchors),
+            validation,
             operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
         })
     }
@@ -226,6 +233,9 @@ impl App {
         .with_operators(settings.operators)
         .with_validation(settings.validation)
         .with_operations(settings.operations);
+        // The trusted lists (when configured) are loaded from the cache and refreshed in the
+        // background for as long as the runtime runs.
+        service.validation.start_trusted_list_refresh();
         Ok(Self {
             service,
             hsm,

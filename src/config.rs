@@ -175,6 +175,12 @@ pub struct ValidationConfig {
     pub fetch_revocation: bool,
     /// Longest wait for one fetched CRL, seconds (`QSIGN_VALIDATION_FETCH_TIMEOUT_SECS`).
     pub fetch_timeout_secs: u64,
+    /// The EU list of trusted lists (LOTL), fetched with the national lists it points to for
+    /// the qualification at signing time (`QSIGN_VALIDATION_LOTL_URL`); unset: none.
+    pub lotl_url: Option<String>,
+    /// PEM file of the only certificates allowed to sign the LOTL
+    /// (`QSIGN_VALIDATION_LOTL_CERTS`).
+    pub lotl_certs: Option<PathBuf>,
 }
 
 impl Default for ValidationConfig {
@@ -185,6 +191,8 @@ impl Default for ValidationConfig {
             timeout_secs: 20,
             fetch_revocation: false,
             fetch_timeout_secs: 5,
+            lotl_url: None,
+            lotl_certs: None,
         }
     }
 }
@@ -600,6 +608,13 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(Error::Invalid(format!(
                     "public_url must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
+        if let Some(url) = &self.validation.lotl_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Invalid(format!(
+                    "validation.lotl_url must start with http:// or https://, got {url:?}"
                 )));
             }
         }

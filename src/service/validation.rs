@@ -1,13 +1,16 @@
-//! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
+//! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds
+//! and the CA/QC services of the EU trusted lists, when configured: `super::trusted_lists`),
 //! and fresh CRLs of its own CAs as the revocation data a verifier would fetch.
 
 use std::sync::Arc;
 
+use super::trusted_lists::TrustedLists;
 use super::{unix_now, Cpu, Error, ErrorCode};
 use crate::clock::SharedClock;
 use crate::config::ValidationConfig;
 use crate::pki::{Ca, Pki};
 use crate::store::Store;
+use crate::validate::report::TrustedListStatus;
 use crate::validate::{self, Cert, Material, Report};
 
 /// How validation runs: extra trust anchors, the size and time limits.
@@ -23,6 +26,12 @@ pub struct ValidationSettings {
     pub fetch_revocation: bool,
     /// Longest wait for one fetched CRL, seconds.
     pub fetch_timeout_secs: u64,
+    /// The EU list of trusted lists (`validation.lotl_url`); none: no trusted lists are used.
+    pub lotl_url: Option<String>,
+    /// The only certificates that may sign it (DER, from `validation.lotl_certs`).
+    pub lotl_certs: Vec<Vec<u8>>,
+    /// Where verified lists are cached (`<data_dir>/trusted-lists`); none: nowhere.
+    pub trusted_list_dir: Option<std::path::PathBuf>,
 }
 
 impl ValidationSettings {
@@ -35,6 +44,9 @@ impl ValidationSettings {
             timeout_secs: config.timeout_secs,
             fetch_revocation: config.fetch_revocation,
             fetch_timeout_secs: config.fetch_timeout_secs,
+            lotl_url: config.lotl_url.clone(),
+            lotl_certs: Vec::new(),
+            trusted_list_dir: None,
         }
     }
 }
@@ -59,18 +71,14 @@ struct HttpFetch {
 
 impl crate::validate::chain::Fetch for HttpFetch {
     fn get(&self, url: &str) -> Option<Vec<u8>> {
-        let request = self.client.get(url).timeout(self.timeout).send();
-        self.handle.block_on(async {
-            let response = request.await.ok()?.error_for_status().ok()?;
-            if response
-                .content_length()
-                .is_some_and(|l| l > FETCH_LIMIT as u64)
-            {
-                return None;
-            }
-            let bytes = response.bytes().await.ok()?;
-            (bytes.len() <= FETCH_LIMIT).then(|| bytes.to_vec())
-        })
+        self.handle
+            .block_on(super::trusted_lists::fetch(
+                &self.client,
+                url,
+                self.timeout,
+                FETCH_LIMIT,
+            ))
+            .ok()
     }
 }
 
@@ -102,9 +110,33 @@ pub struct Validation {
     /// The service's one pool for CPU-heavy work.
     pub(super) cpu: Cpu,
     pub(super) settings: Arc<ValidationSettings>,
+    /// The EU trusted lists of these settings.
+    pub(super) trusted_lists: Arc<TrustedLists>,
 }
 
 impl Validation {
+    /// What became of each trusted list (empty when none are configured).
+    #[must_use]
+    pub fn trusted_list_statuses(&self) -> Vec<TrustedListStatus> {
+        self.trusted_lists
+            .current()
+            .map(|set| set.statuses.clone())
+            .unwrap_or_default()
+    }
+
+    /// Fetches and verifies the trusted lists now (the background refresh does this on its
+    /// own schedule); answers what became of each.
+    pub async fn refresh_trusted_lists(&self) -> Vec<TrustedListStatus> {
+        let set = self.trusted_lists.refresh(unix_now(&self.clock)).await;
+        set.statuses.clone()
+    }
+
+    /// Starts the background refresh of the trusted lists (the cache first, then the
+    /// network); nothing when none are configured. Called once by the composition root.
+    pub fn start_trusted_list_refresh(&self) {
+        self.trusted_lists.start_refresh(self.clock.clone());
+    }
+
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
     /// service's root and `extra_anchors` (DER).
     ///
@@ -124,8 +156,13 @@ impl Validation {
         let (max_bytes, timeout) = (self.settings.max_bytes, self.settings.timeout_secs);
         // The status of the service's own certificates comes from its certificate store: no
         // CRL is signed per validation (the endpoint is public).
+        // The trusted lists' CA/QC services are anchors too; the lists decide the
+        // qualification.
+        let lists = self.trusted_lists.current();
+        let mut anchors: Vec<Cert> = anchors.iter().filter_map(|d| Cert::parse(d)).collect();
+        anchors.extend(lists.iter().flat_map(|set| set.anchors()));
         let material = Material {
-            anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
+            anchors,
             certificates: vec![Cert::parse(&self.pki.ca_certificate(Ca::Issuing).await?)]
                 .into_iter()
                 .flatten()
@@ -147,6 +184,7 @@ impl Validation {
                     timeout: std::time::Duration::from_secs(self.settings.fetch_timeout_secs),
                 }) as std::sync::Arc<dyn crate::validate::chain::Fetch>
             }),
+            trusted_lists: lists,
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));
