@@ -116,7 +116,7 @@ impl Settings {
                 format!("validation.lotl_certs: cannot read {}", path.display())
             })?;
         }
-        validation.trusted_list_dir = Some(config.data_dir.join("trusted-lists"));
+        validation.trusted_list_dir = Some(config.trusted_list_dir());
         Ok(Self {
             identity: identity_settings(config)?,
             loa: loa_policy(config)?,

@@ -14,6 +14,7 @@ mod config_check;
 mod init;
 mod org;
 mod serve;
+mod tl;
 mod user;
 mod verify;
 
@@ -72,9 +73,21 @@ enum Command {
         /// More trust anchors (PEM or DER certificates), beside the service's own root.
         #[arg(long)]
         trust: Vec<PathBuf>,
+        /// The EU list of trusted lists: fetched, verified and used for this validation (its
+        /// CA/QC services as trust anchors, and the qualification at signing time).
+        #[arg(long, value_name = "URL", requires = "lotl_certs")]
+        lotl_url: Option<String>,
+        /// PEM file of the only certificates allowed to sign the list of lists.
+        #[arg(long, value_name = "PEM", requires = "lotl_url")]
+        lotl_certs: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// The EU trusted lists validation uses (`validation.lotl_url`).
+    Tl {
+        #[command(subcommand)]
+        command: TlCommand,
     },
     /// Configuration tools.
     Config {
@@ -282,6 +295,17 @@ enum CaCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum TlCommand {
+    /// Each list: territory, sequence number, next update, verified or why not, providers and
+    /// services; from the cache, fetched when nothing is cached (exit 1 when none verified).
+    Show {
+        /// Fetch the lists now (and cache them) rather than read the cache.
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate and print the effective configuration, secrets redacted.
     Check,
@@ -307,10 +331,13 @@ pub fn run() -> ExitCode {
         file,
         content,
         trust,
+        lotl_url,
+        lotl_certs,
         json,
     } = &cli.command
     {
-        return verify::run(&config, file, content.as_ref(), trust, *json);
+        let lotl = lotl_url.as_deref().zip(lotl_certs.as_deref());
+        return verify::run(&config, file, content.as_ref(), trust, lotl, *json);
     }
     let result = match cli.command {
         Command::Config {
@@ -324,6 +351,9 @@ pub fn run() -> ExitCode {
             command: CaCommand::Export { chain },
         } => ca::export(config, chain),
         Command::Serve => serve::run(config),
+        Command::Tl {
+            command: TlCommand::Show { refresh },
+        } => tl::show(&config, refresh),
         Command::Verify { .. } => Ok(()),
     };
     match result {

@@ -751,6 +751,12 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join("audit-anchors"))
     }
 
+    /// Where verified trusted lists are cached: under the data directory.
+    #[must_use]
+    pub fn trusted_list_dir(&self) -> PathBuf {
+        self.data_dir.join("trusted-lists")
+    }
+
     /// The effective configuration as TOML, secrets redacted.
     ///
     /// # Errors
