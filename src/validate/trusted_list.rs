@@ -570,8 +570,7 @@ fn list(root: &Element, budget: &Budget) -> Result<List, Error> {
     let mut services = 0usize;
     if let Some(p) = child(root, TSL, "TrustServiceProviderList") {
         for e in children(p, TSL, "TrustServiceProvider", budget.providers)? {
-            let provider = provider(e, budget, &mut services)?;
-            providers.push(provider);
+            providers.push(provider(e, budget, &mut services)?);
         }
     }
     Ok(List {

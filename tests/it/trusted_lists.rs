@@ -700,7 +700,7 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     let mut cmd = support::qsign(bare.path());
     cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
         .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
-        .args(["verify", "--json", "--lotl-url", &built.lotl, "--lotl-certs"])
+        .args(["verify", "--json", "--lotl-url", built.lotl.as_str(), "--lotl-certs"])
         .arg(built.scheme.path("lotl.pem"))
         .arg("--content")
         .arg(&content)
