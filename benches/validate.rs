@@ -125,6 +125,7 @@ async fn run() {
         fetch: None,
         local: None,
         deadline: None,
+        trusted_lists: None,
     };
     let python = std::env::var("PYHANKO_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/qsign-venv/bin/python".to_owned());

@@ -110,6 +110,22 @@ impl Settings {
                     format!("validation.trust: cannot read {}", path.display())
                 })?);
         }
+        let mut validation = ValidationSettings::new(&config.validation, anchors)
+            .with_policies_text(
+                config
+                    .validation
+                    .policies
+                    .as_deref()
+                    .map(|path| policy_text(Some(path), ""))
+                    .transpose()?,
+            )
+            .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))?;
+        if let Some(path) = &config.validation.lotl_certs {
+            validation.lotl_certs = read_pem_or_der(path).with_context(|| {
+                format!("validation.lotl_certs: cannot read {}", path.display())
+            })?;
+        }
+        validation.trusted_list_dir = Some(config.trusted_list_dir());
         Ok(Self {
             identity: identity_settings(config)?,
             loa: loa_policy(config)?,
@@ -122,12 +138,7 @@ impl Settings {
             document_lifetime_secs: config.signing.document_lifetime_secs,
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
-            validation: ValidationSettings::new(&config.validation, anchors)
-                .with_policies_text(match &config.validation.policies {
-                    Some(path) => Some(policy_text(Some(path), "")?),
-                    None => None,
-                })
-                .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))?,
+            validation,
             operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
         })
     }
@@ -231,6 +242,9 @@ impl App {
         .with_operators(settings.operators)
         .with_validation(settings.validation)
         .with_operations(settings.operations);
+        // The trusted lists (when configured) are loaded from the cache and refreshed in the
+        // background for as long as the runtime runs.
+        service.validation.start_trusted_list_refresh();
         Ok(Self {
             service,
             hsm,

@@ -15,6 +15,7 @@ mod extend;
 mod init;
 mod org;
 mod serve;
+mod tl;
 mod user;
 mod verify;
 
@@ -73,6 +74,13 @@ enum Command {
         /// More trust anchors (PEM or DER certificates), beside the service's own root.
         #[arg(long)]
         trust: Vec<PathBuf>,
+        /// The EU list of trusted lists: fetched, verified and used for this validation (its
+        /// CA/QC services as trust anchors, and the qualification at signing time).
+        #[arg(long, value_name = "URL", requires = "lotl_certs")]
+        lotl_url: Option<String>,
+        /// PEM file of the only certificates allowed to sign the list of lists.
+        #[arg(long, value_name = "PEM", requires = "lotl_url")]
+        lotl_certs: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -87,6 +95,11 @@ enum Command {
         /// service when it has one, else unsigned).
         #[arg(long, value_name = "OUT.xml")]
         etsi_report: Option<PathBuf>,
+    },
+    /// The EU trusted lists validation uses (`validation.lotl_url`).
+    Tl {
+        #[command(subcommand)]
+        command: TlCommand,
     },
     /// Configuration tools.
     Config {
@@ -309,6 +322,17 @@ enum CaCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum TlCommand {
+    /// Each list: territory, sequence number, next update, verified or why not, providers and
+    /// services; from the cache, fetched when nothing is cached (exit 1 when none verified).
+    Show {
+        /// Fetch the lists now (and cache them) rather than read the cache.
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate and print the effective configuration, secrets redacted.
     Check,
@@ -334,6 +358,8 @@ pub fn run() -> ExitCode {
         file,
         content,
         trust,
+        lotl_url,
+        lotl_certs,
         json,
         policy,
         policy_file,
@@ -345,7 +371,8 @@ pub fn run() -> ExitCode {
             policy_file: policy_file.clone(),
             etsi_report: etsi_report.clone(),
         };
-        return verify::run(&config, file, content.as_ref(), trust, *json, &judged);
+        let lotl = lotl_url.as_deref().zip(lotl_certs.as_deref());
+        return verify::run(&config, file, content.as_ref(), trust, lotl, *json, &judged);
     }
     let result = match cli.command {
         Command::Config {
@@ -365,6 +392,9 @@ pub fn run() -> ExitCode {
             content,
             out,
         } => extend::run(config, &file, &level, content.as_deref(), &out),
+        Command::Tl {
+            command: TlCommand::Show { refresh },
+        } => tl::show(&config, refresh),
         Command::Verify { .. } => Ok(()),
     };
     match result {

@@ -187,6 +187,12 @@ pub struct ValidationConfig {
     /// How old, in seconds, a fetched OCSP response that does not echo the request's nonce
     /// may be (`QSIGN_VALIDATION_REVOCATION_MAX_AGE_SECS`).
     pub revocation_max_age_secs: u64,
+    /// The EU list of trusted lists (LOTL), fetched with the national lists it points to for
+    /// the qualification at signing time (`QSIGN_VALIDATION_LOTL_URL`); unset: none.
+    pub lotl_url: Option<String>,
+    /// PEM file of the only certificates allowed to sign the LOTL
+    /// (`QSIGN_VALIDATION_LOTL_CERTS`).
+    pub lotl_certs: Option<PathBuf>,
 }
 
 impl Default for ValidationConfig {
@@ -201,6 +207,8 @@ impl Default for ValidationConfig {
             fetch_max_bytes: 1024 * 1024,
             fetch_allow_private: false,
             revocation_max_age_secs: 86_400,
+            lotl_url: None,
+            lotl_certs: None,
         }
     }
 }
@@ -625,6 +633,13 @@ impl Config {
                 )));
             }
         }
+        if let Some(url) = &self.validation.lotl_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Invalid(format!(
+                    "validation.lotl_url must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
         if let Some(url) = &self.database.url {
             let url = url.expose();
             if !(url.starts_with("sqlite:")
@@ -756,6 +771,12 @@ impl Config {
             .anchor_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-anchors"))
+    }
+
+    /// Where verified trusted lists are cached: under the data directory.
+    #[must_use]
+    pub fn trusted_list_dir(&self) -> PathBuf {
+        self.data_dir.join("trusted-lists")
     }
 
     /// The effective configuration as TOML, secrets redacted.

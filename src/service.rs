@@ -12,7 +12,7 @@
 //! | `documents` | [`Documents`] | `signDoc` (CAdES, XAdES, PAdES), the upload, review and sign flow, extending signed PDFs |
 //! | `operations` | [`Operations`] | asynchronous `signHash` and `signDoc` (CSC `operationMode` "A"), `signPolling`, callbacks |
 //! | `orgs` | [`Organisations`] | organisations, members, rights and seals, system clients; powers of attorney between them |
-//! | `validation` | [`Validation`] | validating signed files |
+//! | `validation` | [`Validation`] | validating signed files, with the EU trusted lists ([`TrustedLists`]) |
 //! | `trust` | [`Trust`] | the PKI's public side: CA certificates, CRLs, OCSP, RFC 3161 time-stamps |
 //! | `account` | [`Account`] | a person's own factors and history, the support view |
 //!
@@ -45,6 +45,7 @@ mod review;
 pub mod scal;
 mod signing;
 mod trust;
+mod trusted_lists;
 mod validation;
 
 use std::sync::Arc;
@@ -88,6 +89,7 @@ pub use orgs::{BulkLine, BulkOutcome, BulkReport, Organisations, OwnMembership};
 pub use review::{document_name, DocumentInfo, DocumentText, PREVIEW_PAGES};
 pub use signing::{Activation, Hashes, ShortLivedSigned, SignHash, Signing};
 pub use trust::Trust;
+pub use trusted_lists::TrustedLists;
 pub use validation::{Validation, ValidationSettings};
 
 pub use crate::identity::client_auth::ClientAssertion;
@@ -350,6 +352,7 @@ impl Service {
             clock: clock.clone(),
             cpu,
             settings: Arc::new(ValidationSettings::default()),
+            trusted_lists: Arc::new(TrustedLists::default()),
         };
         let organisations = Organisations {
             store: store.clone(),
@@ -391,12 +394,18 @@ impl Service {
         self
     }
 
-    /// Validates with these settings (trust anchors, limits).
+    /// Validates with these settings (trust anchors, limits, trusted lists).
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
+        let validation = Arc::make_mut(&mut self.validation);
+        validation.trusted_lists = Arc::new(TrustedLists::new(
+            settings.lotl_url.clone(),
+            &settings.lotl_certs,
+            settings.trusted_list_dir.clone(),
+        ));
         let settings = Arc::new(settings);
-        Arc::make_mut(&mut self.documents).validation = Arc::clone(&settings);
-        Arc::make_mut(&mut self.validation).settings = settings;
+        validation.settings = Arc::clone(&settings);
+        Arc::make_mut(&mut self.documents).validation = settings;
         self
     }
 

@@ -7,7 +7,8 @@
 //! made after it; [`cms`]: CAdES (and the CMS inside PAdES); [`chain`]: certificates, chains
 //! and revocation; [`xml`]: XAdES and XML-DSig; [`report`]: the report and the representation
 //! check; [`policy`]: the validation policy applied after the checks; [`etsi`]: the report as
-//! ETSI TS 119 102-2 XML.
+//! ETSI TS 119 102-2 XML; [`trusted_list`]: EU trusted lists and the qualification at signing
+//! time.
 
 pub mod chain;
 pub mod cms;
@@ -15,6 +16,7 @@ pub mod etsi;
 pub mod pdf;
 pub mod policy;
 pub mod report;
+pub mod trusted_list;
 pub mod xml;
 
 use sha2::Digest as _;
@@ -63,7 +65,11 @@ pub fn validate(
             "the validation took longer than its time budget and was stopped".into(),
         ));
     }
-    result
+    let mut report = result?;
+    if let Some(lists) = &material.trusted_lists {
+        lists.apply(&mut report, material.now);
+    }
+    Ok(report)
 }
 
 /// [`validate`] after the size check.

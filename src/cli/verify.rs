@@ -1,8 +1,10 @@
-//! `qsign verify FILE [--content FILE] [--trust PEM]... [--json] [--policy NAME]
-//! [--policy-file FILE] [--etsi-report OUT.xml]`: validates a signed file offline, trusting the
-//! service's own root (from its data directory) and any `--trust` certificates, under a
-//! validation policy; writes the ETSI TS 119 102-2 report when asked (sealed by this machine's
-//! service when it has one). Exit codes: 0 all signatures passed, 1 one failed,
+//! `qsign verify FILE [--content FILE] [--trust PEM]... [--lotl-url URL --lotl-certs PEM]
+//! [--json] [--policy NAME] [--policy-file FILE] [--etsi-report OUT.xml]`: validates a signed
+//! file offline from the HSM, trusting the service's own root (from its data directory), any
+//! `--trust` certificates and, with `--lotl-url`, the CA/QC services of the EU trusted lists,
+//! fetched and verified for this validation (which then says the qualification at signing
+//! time), under a validation policy; writes the ETSI TS 119 102-2 report when asked (sealed by
+//! this machine's service when it has one). Exit codes: 0 all signatures passed, 1 one failed,
 //! 2 indeterminate, 3 the file cannot be validated (or read).
 
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use crate::app::{App, HsmSetup};
 use crate::clock::{self, Clock as _};
 use crate::config::Config;
 use crate::pki::Ca;
+use crate::service::TrustedLists;
 use crate::validate::etsi::{self, Validator};
 use crate::validate::{self, Cert, Indication, Material, Policies, Policy, Report};
 
@@ -99,6 +102,11 @@ fn print_report(report: &Report) {
     use std::fmt::Write as _;
     let mut text = String::new();
     let _ = writeln!(text, "{}: {}", report.file, indication(report.overall()));
+    text.push_str(&super::tl::describe(
+        &report.trusted_lists,
+        "  ",
+        "trusted list ",
+    ));
     for s in &report.signatures {
         let signer = s
             .signer
@@ -128,6 +136,20 @@ fn print_report(report: &Report) {
         );
         if let Some(c) = &s.capacity {
             let _ = writeln!(text, "    signed as {}", c.text);
+        }
+        if let Some(level) = &s.qualification_level {
+            let _ = writeln!(text, "    qualification at signing time: {level}");
+        }
+        if let Some(t) = &s.trusted_list {
+            let _ = writeln!(
+                text,
+                "    trusted list {}: {}, {} ({} since {})",
+                t.country,
+                t.tsp,
+                t.service,
+                t.status.as_deref().unwrap_or("no status"),
+                t.status_start.as_deref().unwrap_or("-"),
+            );
         }
         for e in &s.errors {
             let _ = writeln!(text, "    {e}");
@@ -165,10 +187,11 @@ pub(super) fn run(
     file: &Path,
     content: Option<&PathBuf>,
     trust: &[PathBuf],
+    lotl: Option<(&str, &Path)>,
     json: bool,
     judged: &Judged,
 ) -> ExitCode {
-    match check(config, file, content, trust, judged) {
+    match check(config, file, content, trust, lotl, judged) {
         Ok(Ok(report)) => {
             if json {
                 match serde_json::to_string_pretty(&report) {
@@ -214,6 +237,7 @@ fn check(
     file: &Path,
     content: Option<&PathBuf>,
     trust: &[PathBuf],
+    lotl: Option<(&str, &Path)>,
     judged: &Judged,
 ) -> anyhow::Result<Result<Report, validate::Error>> {
     let policy = judged.policy(config)?;
@@ -223,17 +247,22 @@ fn check(
     for path in trust {
         anchors.extend(crate::app::read_pem_or_der(path)?);
     }
-    // A verifier who names the roots they trust needs no qsign service of their own: without
-    // an HSM token (or without an HSM at all), the file is validated against those roots and
-    // what it carries. Without `--trust`, this machine's service root is the trust anchor.
-    let setup = optional_service(HsmSetup::from_config(config), !trust.is_empty())?;
+    let lotl_certs = lotl
+        .map(|(_, pem)| crate::app::read_pem_or_der(pem))
+        .transpose()?;
+    let configured = super::tl::configured(config)?;
+    // A verifier who names the roots (or the trusted lists) they trust needs no qsign service
+    // of their own: without an HSM token (or without an HSM at all), the file is validated
+    // against those and what it carries. Otherwise this machine's service root is the anchor.
+    let named = !trust.is_empty() || lotl.is_some();
+    let setup = optional_service(HsmSetup::from_config(config), named)?;
     super::runtime()?.block_on(async move {
         let opened = match setup {
             Some(setup) => optional_service(
                 App::open(config, setup, false, clock::system())
                     .await
                     .map(|(opened, _)| opened),
-                !trust.is_empty(),
+                named,
             )?,
             None => None,
         };
@@ -245,8 +274,22 @@ fn check(
             crls.push(opened.pki.crl(Ca::Issuing, now).await?);
             crls.push(opened.pki.crl(Ca::Root, now).await?);
         }
+        // The trusted lists: those named, fetched and verified now and cached nowhere; else
+        // the configured ones as cached by the service (verified again).
+        let lists = match (lotl, lotl_certs) {
+            (Some((url, _)), Some(certs)) => {
+                let lists = TrustedLists::new(Some(url.to_owned()), &certs, None);
+                Some(lists.refresh(now).await)
+            }
+            _ => match configured {
+                Some(lists) => Some(lists.load_cache(now).await),
+                None => None,
+            },
+        };
+        let mut anchors: Vec<Cert> = anchors.iter().filter_map(|d| Cert::parse(d)).collect();
+        anchors.extend(lists.iter().flat_map(|set| set.anchors()));
         let material = Material {
-            anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
+            anchors,
             certificates,
             crls,
             ocsps: Vec::new(),
@@ -255,6 +298,7 @@ fn check(
             local: None,
             // Offline, the operator's own file: no time limit.
             deadline: None,
+            trusted_lists: lists,
         };
         let mut result = validate::validate(&bytes, content.as_deref(), &material, usize::MAX);
         if let Ok(report) = result.as_mut() {

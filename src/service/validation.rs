@@ -1,4 +1,5 @@
-//! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds),
+//! Validation for verifiers: the service's own root as trust anchor (plus any the caller adds
+//! and the CA/QC services of the EU trusted lists, when configured: `super::trusted_lists`),
 //! the service's own CA's knowledge of its certificates, and, when configured, revocation data
 //! and missing issuers of other CAs fetched online through the bounded [`super::fetch`].
 
@@ -6,11 +7,13 @@ mod report;
 
 use std::sync::Arc;
 
+use super::trusted_lists::TrustedLists;
 use super::{unix_now, Cpu, Error, ErrorCode};
 use crate::clock::SharedClock;
 use crate::config::ValidationConfig;
 use crate::pki::{Ca, Pki};
 use crate::store::Store;
+use crate::validate::report::TrustedListStatus;
 use crate::validate::{self, Cert, Material, Report};
 
 /// How validation runs: extra trust anchors, the size and time limits.
@@ -36,6 +39,12 @@ pub struct ValidationSettings {
     pub fetch_allow_private: bool,
     /// How old a fetched OCSP response without the request's nonce may be, seconds.
     pub revocation_max_age_secs: u64,
+    /// The EU list of trusted lists (`validation.lotl_url`); none: no trusted lists are used.
+    pub lotl_url: Option<String>,
+    /// The only certificates that may sign it (DER, from `validation.lotl_certs`).
+    pub lotl_certs: Vec<Vec<u8>>,
+    /// Where verified lists are cached (`<data_dir>/trusted-lists`); none: nowhere.
+    pub trusted_list_dir: Option<std::path::PathBuf>,
 }
 
 impl ValidationSettings {
@@ -52,6 +61,9 @@ impl ValidationSettings {
             fetch_max_bytes: config.fetch_max_bytes,
             fetch_allow_private: config.fetch_allow_private,
             revocation_max_age_secs: config.revocation_max_age_secs,
+            lotl_url: config.lotl_url.clone(),
+            lotl_certs: Vec::new(),
+            trusted_list_dir: None,
         }
     }
 
@@ -116,9 +128,33 @@ pub struct Validation {
     /// The service's one pool for CPU-heavy work.
     pub(super) cpu: Cpu,
     pub(super) settings: Arc<ValidationSettings>,
+    /// The EU trusted lists of these settings.
+    pub(super) trusted_lists: Arc<TrustedLists>,
 }
 
 impl Validation {
+    /// What became of each trusted list (empty when none are configured).
+    #[must_use]
+    pub fn trusted_list_statuses(&self) -> Vec<TrustedListStatus> {
+        self.trusted_lists
+            .current()
+            .map(|set| set.statuses.clone())
+            .unwrap_or_default()
+    }
+
+    /// Fetches and verifies the trusted lists now (the background refresh does this on its
+    /// own schedule); answers what became of each.
+    pub async fn refresh_trusted_lists(&self) -> Vec<TrustedListStatus> {
+        let set = self.trusted_lists.refresh(unix_now(&self.clock)).await;
+        set.statuses.clone()
+    }
+
+    /// Starts the background refresh of the trusted lists (the cache first, then the
+    /// network); nothing when none are configured. Called once by the composition root.
+    pub fn start_trusted_list_refresh(&self) {
+        self.trusted_lists.start_refresh(self.clock.clone());
+    }
+
     /// Validates a signed PDF or CMS file (`content` for a detached CMS), trusting the
     /// service's root and `extra_anchors` (DER), under the `default` validation policy.
     ///
@@ -149,8 +185,13 @@ impl Validation {
         let (max_bytes, timeout) = (self.settings.max_bytes, self.settings.timeout_secs);
         // The status of the service's own certificates comes from its certificate store: no
         // CRL is signed per validation (the endpoint is public).
+        // The trusted lists' CA/QC services are anchors too; the lists decide the
+        // qualification.
+        let lists = self.trusted_lists.current();
+        let mut anchors: Vec<Cert> = anchors.iter().filter_map(|d| Cert::parse(d)).collect();
+        anchors.extend(lists.iter().flat_map(|set| set.anchors()));
         let material = Material {
-            anchors: anchors.iter().filter_map(|d| Cert::parse(d)).collect(),
+            anchors,
             certificates: vec![Cert::parse(&self.pki.ca_certificate(Ca::Issuing).await?)]
                 .into_iter()
                 .flatten()
@@ -166,6 +207,7 @@ impl Validation {
                 handle: tokio::runtime::Handle::current(),
             })),
             fetch: self.settings.fetcher(),
+            trusted_lists: lists,
         };
         // CPU work off the async runtime, bounded in time.
         let (file, content) = (file.to_vec(), content.map(<[u8]>::to_vec));

@@ -491,14 +491,53 @@ pub fn online(
 
 /// Whether a CRL's `thisUpdate` has come and its `nextUpdate` (if any) has not passed.
 fn crl_current(der: &[u8], now: i64) -> bool {
-    CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der).is_ok_and(|crl| {
-        let tbs = &crl.tbs_cert_list;
+    read_crl(der).is_some_and(|crl| {
+        let tbs = &crl.list.tbs_cert_list;
         unix(&tbs.this_update) <= now.saturating_add(SKEW)
             && tbs
                 .next_update
                 .as_ref()
                 .is_none_or(|next| unix(next) >= now.saturating_sub(SKEW))
     })
+}
+
+/// A CRL as read, with its `TBSCertList` exactly as signed.
+#[derive(Debug)]
+pub struct Crl {
+    /// The CRL.
+    pub list: CertificateList,
+    /// The DER of its `TBSCertList` as it came: what its signature covers.
+    pub tbs: Vec<u8>,
+}
+
+/// Reads a CRL (DER). RFC 5280 leaves `version` out of a v1 CRL (as `openssl ca -gencrl`
+/// writes one without extensions) while the decoder wants it: such a CRL is read with v1 put
+/// in, and its signature is checked over the bytes as they came ([`Crl::tbs`]).
+#[must_use]
+pub fn read_crl(der: &[u8]) -> Option<Crl> {
+    let parts: Vec<der::Any> = Vec::from_der(der).ok()?;
+    let [tbs, algorithm, signature] = parts.as_slice() else {
+        return None;
+    };
+    let tbs_der = tbs.to_der().ok()?;
+    if let Ok(list) = CertificateList::from_der(der) {
+        return Some(Crl { list, tbs: tbs_der });
+    }
+    let mut fields: Vec<der::Any> = tbs.decode_as().ok()?;
+    if fields
+        .first()
+        .is_none_or(|f| der::Tagged::tag(f) == der::Tag::Integer)
+    {
+        return None;
+    }
+    fields.insert(0, der::Any::new(der::Tag::Integer, [0u8]).ok()?);
+    let patched = vec![
+        der::Any::from_der(&fields.to_der().ok()?).ok()?,
+        algorithm.clone(),
+        signature.clone(),
+    ];
+    let list = CertificateList::from_der(&patched.to_der().ok()?).ok()?;
+    Some(Crl { list, tbs: tbs_der })
 }
 
 /// The URLs of a certificate's AIA entries of one access method, HTTP(S) only.
@@ -703,13 +742,13 @@ pub fn revocation_dated(
 ) -> Option<(Status, RevocationData)> {
     let serial = cert.cert.tbs_certificate().serial_number();
     for der in crls {
-        let Ok(crl) = CertificateList::from_der(der) else {
+        let Some(Crl { list: crl, tbs }) = read_crl(der) else {
             continue;
         };
         if crl.tbs_cert_list.issuer != *issuer.cert.tbs_certificate().subject() {
             continue;
         }
-        let (Ok(tbs), Some(sig)) = (crl.tbs_cert_list.to_der(), crl.signature.as_bytes()) else {
+        let Some(sig) = crl.signature.as_bytes() else {
             continue;
         };
         if !issuer.verifies(&crl.signature_algorithm.oid, &tbs, sig) {

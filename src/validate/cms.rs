@@ -42,6 +42,9 @@ pub struct Material {
     /// When the work must stop: checked between signatures and references, so a time limit
     /// ends the work itself, not only the wait for it.
     pub deadline: Option<std::time::Instant>,
+    /// The EU trusted lists in use: the qualification at signing time is decided from them
+    /// (their CA/QC services must be among `anchors` too).
+    pub trusted_lists: Option<std::sync::Arc<super::trusted_list::Set>>,
 }
 
 impl Material {
@@ -228,6 +231,7 @@ impl Checked {
         .into();
         r.revocation_source = Some(self.revocation_source.as_str().to_owned());
         r.proven_signing_time = self.proven.map(rfc3339);
+        r.chain_certificates.clone_from(&self.certificates);
     }
 }
 

@@ -263,6 +263,55 @@ pub struct SignatureReport {
     /// What the checks found besides the verdict.
     #[serde(skip)]
     pub facts: Facts,
+    /// The qualification at the best signature time (ETSI TS 119 615): `QESig`, `QESeal`,
+    /// `AdESig-QC`, `AdESeal-QC`, `AdESig`, `AdESeal`, `Indeterminate-QESig`,
+    /// `Indeterminate-QESeal` or `N/A`; absent when no trusted lists are in use.
+    #[serde(rename = "qualification_at_signing_time")]
+    pub qualification_level: Option<String>,
+    /// The trusted-list service the signer's certificate was issued under, with its status at
+    /// the best signature time.
+    pub trusted_list: Option<TrustedListReport>,
+    /// The chain as certificates, from the signer to the anchor: what the qualification is
+    /// decided from (not part of the report itself).
+    #[serde(skip)]
+    pub chain_certificates: Vec<super::chain::Cert>,
+}
+
+/// The trusted-list entry of the service that issued a signer's certificate (ETSI TS 119 612).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrustedListReport {
+    /// The list's scheme territory (`DK`, `SE`, ...).
+    pub country: String,
+    /// The trust service provider's name.
+    pub tsp: String,
+    /// The service's name.
+    pub service: String,
+    /// The service's status at the best signature time (a URI of TS 119 612), if it had one.
+    pub status: Option<String>,
+    /// When that status began, RFC 3339.
+    pub status_start: Option<String>,
+}
+
+/// What became of one trusted list: verified and used, or why not.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TrustedListStatus {
+    /// Where the list was fetched from.
+    pub location: String,
+    /// Its scheme territory (`EU` for the list of lists), when known.
+    pub territory: Option<String>,
+    /// Its sequence number, when it was read.
+    pub sequence_number: Option<u64>,
+    /// Its next update, RFC 3339, when it was read.
+    pub next_update: Option<String>,
+    /// Whether a verified copy is in use.
+    pub verified: bool,
+    /// What went wrong (a fetch, a parse, a signature), also when an older verified copy is
+    /// used instead.
+    pub problem: Option<String>,
+    /// Trust service providers in the list in use.
+    pub providers: usize,
+    /// Services in the list in use.
+    pub services: usize,
 }
 
 /// The capacity a signature was made in: a role in an organisation, under its rule of
@@ -318,6 +367,9 @@ impl SignatureReport {
             capacity: None,
             warnings: Vec::new(),
             facts: Facts::default(),
+            qualification_level: None,
+            trusted_list: None,
+            chain_certificates: Vec::new(),
         }
     }
 
@@ -350,13 +402,10 @@ impl SignatureReport {
     }
 
     /// The TS 119 615 qualification of the signature (`QESig`, `QESeal`, `AdESig-QC`, ...),
-    /// when it is known.
-    ///
-    /// NOTE: always `None` until the qualification decision (trusted lists, TS 119 615) fills
-    /// a field of the report; this accessor is where it is to be read from.
+    /// when it is known (trusted lists in use).
     #[must_use]
     pub fn qualification_level(&self) -> Option<&str> {
-        None
+        self.qualification_level.as_deref()
     }
 }
 
@@ -427,6 +476,8 @@ pub struct Report {
     /// The validation time, Unix seconds.
     #[serde(skip)]
     pub validated_at: i64,
+    /// The trusted lists in use (none when none are configured), each verified or why not.
+    pub trusted_lists: Vec<TrustedListStatus>,
 }
 
 /// The representation check over a file's signatures: for each distinct (CVR, rule) among the
@@ -507,6 +558,7 @@ impl Report {
             representation,
             policy: None,
             validated_at: 0,
+            trusted_lists: Vec::new(),
         }
     }
 

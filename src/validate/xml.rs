@@ -16,10 +16,13 @@ use super::report::{baseline_level, CapacityReport, Indication, SignatureReport,
 use crate::formats::representation::Capacity;
 use crate::formats::xml::{self, c14n, Element};
 
-const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
-const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+/// The XML-DSig namespace.
+pub(super) const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// The XAdES 1.3.2 namespace.
+pub(super) const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
 const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+/// The enveloped-signature transform.
+pub(super) const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -73,11 +76,13 @@ fn ancestors<'a>(root: &'a Element, target: &Element) -> Vec<&'a Element> {
     path
 }
 
-fn is(e: &Element, ns: &str, local: &str) -> bool {
+/// Whether `e` is the element `local` in namespace `ns`.
+pub(super) fn is(e: &Element, ns: &str, local: &str) -> bool {
     e.ns.as_deref() == Some(ns) && e.local == local
 }
 
-fn child<'a>(e: &'a Element, ns: &str, local: &str) -> Option<&'a Element> {
+/// The first child element `local` in namespace `ns`.
+pub(super) fn child<'a>(e: &'a Element, ns: &str, local: &str) -> Option<&'a Element> {
     e.elements().find(|c| is(c, ns, local))
 }
 
@@ -88,7 +93,8 @@ fn descendants<'a>(e: &'a Element, out: &mut Vec<&'a Element>) {
     }
 }
 
-fn text(e: &Element) -> String {
+/// The text directly inside `e`.
+pub(super) fn text(e: &Element) -> String {
     e.children
         .iter()
         .filter_map(|n| match n {
@@ -98,7 +104,8 @@ fn text(e: &Element) -> String {
         .collect()
 }
 
-fn b64(e: Option<&Element>) -> Option<Vec<u8>> {
+/// The base64 text of `e`, decoded (whitespace ignored).
+pub(super) fn b64(e: Option<&Element>) -> Option<Vec<u8>> {
     let t: String = text(e?).chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(t).ok()
 }

@@ -41,6 +41,7 @@ mod server;
 mod signing;
 mod store;
 mod support;
+mod trusted_lists;
 mod validate;
 mod web;
 mod xades;

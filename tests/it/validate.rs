@@ -792,7 +792,7 @@ async fn qsign_cades_signatures_pass_at_their_levels() {
 }
 
 /// Runs openssl with `args` in `dir`; panics with its output on failure.
-fn openssl_in(dir: &std::path::Path, args: &[&str]) {
+pub(crate) fn openssl_in(dir: &std::path::Path, args: &[&str]) {
     let out = run(Command::new("openssl").current_dir(dir).args(args));
     assert!(
         out.status.success(),

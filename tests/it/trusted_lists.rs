@@ -1,0 +1,833 @@
+//! EU trusted lists and the qualification at signing time, against a test scheme built here:
+//! a list of lists and two national lists (DK, SE) signed with xmlsec1, served over loopback
+//! HTTP with the CAs' CRLs; signer certificates and CAdES signatures made by openssl. Every list
+//! is checked by xmlsec1 and every signature by `openssl cms -verify` too.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::support::{self, run, Service};
+use crate::validate::openssl_in;
+
+const GRANTED: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted";
+const WITHDRAWN: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn";
+const CA_QC: &str = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC";
+const EXT: &str = "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/";
+const XML_MIME: &str = "application/vnd.etsi.tsl+xml";
+const LOTL_TYPE: &str = "http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUlistofthelists";
+const GENERIC: &str = "http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUgeneric";
+
+/// QCStatements: QcCompliance, QcSSCD, QcType esign.
+const QC_SSCD: &str = "DER:30:29:30:08:06:06:04:00:8E:46:01:01:30:08:06:06:04:00:8E:46:01:04:\
+     30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
+/// QCStatements: QcCompliance and QcType esign, no QcSSCD.
+const QC_ONLY: &str = "DER:30:1F:30:08:06:06:04:00:8E:46:01:01:\
+     30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
+
+/// The signed content of every CAdES signature here.
+const CONTENT: &[u8] = b"trusted list test content\n";
+
+type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+/// A loopback HTTP server answering the bytes put in its map by path (404 otherwise).
+async fn file_server() -> (String, Files) {
+    async fn answer(
+        axum::extract::State(files): axum::extract::State<Files>,
+        uri: axum::http::Uri,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let found = files.lock().unwrap().get(uri.path()).cloned();
+        match found {
+            Some(bytes) => bytes.into_response(),
+            None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let files: Files = Arc::default();
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(Arc::clone(&files));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, files)
+}
+
+/// The test scheme's keys, certificates, CRLs, lists and signatures, made with openssl and
+/// xmlsec1 in one directory.
+struct Scheme {
+    dir: tempfile::TempDir,
+    base: String,
+}
+
+impl Scheme {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        openssl_in(self.dir.path(), args);
+    }
+
+    fn key(&self, name: &str, rsa: bool) {
+        let algorithm: &[&str] = if rsa {
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+        } else {
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        };
+        let out = format!("{name}.key");
+        self.openssl(&[&["genpkey"], algorithm, &["-out", out.as_str()]].concat());
+    }
+
+    /// A self-signed certificate `<name>.pem` for `<name>.key`.
+    fn self_signed(&self, name: &str, subject: &str, extensions: &[&str]) {
+        let (key, out) = (format!("{name}.key"), format!("{name}.pem"));
+        let mut args = vec![
+            "req",
+            "-x509",
+            "-key",
+            key.as_str(),
+            "-subj",
+            subject,
+            "-days",
+            "60",
+            "-out",
+            out.as_str(),
+        ];
+        for e in extensions {
+            args.extend(["-addext", e]);
+        }
+        self.openssl(&args);
+    }
+
+    /// A list signer: RSA, self-signed, non-repudiation (ETSI TS 119 612 §5.7.1).
+    fn list_signer(&self, name: &str, subject: &str) {
+        self.key(name, true);
+        self.self_signed(name, subject, &["keyUsage=critical,nonRepudiation"]);
+    }
+
+    /// A CA with its (empty) CRL served at `/<name>.crl`.
+    fn ca(&self, name: &str, subject: &str, files: &Files) {
+        self.key(name, false);
+        self.self_signed(
+            name,
+            subject,
+            &[
+                "basicConstraints=critical,CA:TRUE",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        std::fs::write(self.path("index.txt"), b"").unwrap();
+        std::fs::write(
+            self.path("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ndefault_md = sha256\n\
+             default_crl_days = 30\n",
+        )
+        .unwrap();
+        let (key, cert, crl) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("{name}.crl.pem"),
+        );
+        self.openssl(&[
+            "ca",
+            "-gencrl",
+            "-config",
+            "ca.cnf",
+            "-keyfile",
+            key.as_str(),
+            "-cert",
+            cert.as_str(),
+            "-out",
+            crl.as_str(),
+        ]);
+        let der = format!("{name}.crl");
+        self.openssl(&[
+            "crl",
+            "-in",
+            crl.as_str(),
+            "-outform",
+            "DER",
+            "-out",
+            der.as_str(),
+        ]);
+        files
+            .lock()
+            .unwrap()
+            .insert(format!("/{der}"), std::fs::read(self.path(&der)).unwrap());
+    }
+
+    /// A signer certificate `<name>.pem` issued by `ca`, with QCStatements when given.
+    fn signer(&self, name: &str, ca: &str, qc_statements: Option<&str>) {
+        self.key(name, false);
+        let mut ext = format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,nonRepudiation\n\
+             crlDistributionPoints=URI:{}/{ca}.crl\n",
+            self.base
+        );
+        if let Some(qc) = qc_statements {
+            ext.push_str(&format!("1.3.6.1.5.5.7.1.3={qc}\n"));
+        }
+        std::fs::write(self.path(&format!("{name}.ext")), ext).unwrap();
+        let (key, csr, ext, out) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.ext"),
+            format!("{name}.pem"),
+        );
+        let subject = format!("/CN={name}/C=DK");
+        self.openssl(&[
+            "req",
+            "-new",
+            "-key",
+            key.as_str(),
+            "-subj",
+            subject.as_str(),
+            "-out",
+            csr.as_str(),
+        ]);
+        let (ca_cert, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            csr.as_str(),
+            "-CA",
+            ca_cert.as_str(),
+            "-CAkey",
+            ca_key.as_str(),
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            ext.as_str(),
+            "-out",
+            out.as_str(),
+        ]);
+    }
+
+    /// A CAdES signature (DER, detached) of [`CONTENT`] by `name`, its CA's certificate with it.
+    fn cades(&self, name: &str, ca: &str) -> Vec<u8> {
+        std::fs::write(self.path("content.txt"), CONTENT).unwrap();
+        let (cert, key, ca_cert, out) = (
+            format!("{name}.pem"),
+            format!("{name}.key"),
+            format!("{ca}.pem"),
+            format!("{name}.p7s"),
+        );
+        self.openssl(&[
+            "cms",
+            "-sign",
+            "-cades",
+            "-binary",
+            "-md",
+            "sha256",
+            "-outform",
+            "DER",
+            "-in",
+            "content.txt",
+            "-signer",
+            cert.as_str(),
+            "-inkey",
+            key.as_str(),
+            "-certfile",
+            ca_cert.as_str(),
+            "-out",
+            out.as_str(),
+        ]);
+        std::fs::read(self.path(&out)).unwrap()
+    }
+
+    /// The base64 DER of `<name>.pem`.
+    fn b64(&self, name: &str) -> String {
+        let pem = std::fs::read_to_string(self.path(&format!("{name}.pem"))).unwrap();
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    fn der(&self, name: &str) -> Vec<u8> {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.b64(name))
+            .unwrap()
+    }
+
+    /// `list` signed enveloped by `signer` with xmlsec1 (exclusive C14N, RSA-SHA256, the whole
+    /// document), and checked by xmlsec1 against that signer.
+    fn sign_list(&self, list: &str, signer: &str, name: &str) -> Vec<u8> {
+        let template = list.replace(
+            "</tsl:TrustServiceStatusList>",
+            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"sig\">\
+             <ds:SignedInfo>\
+             <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
+             <ds:Reference URI=\"\"><ds:Transforms>\
+             <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+             <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             </ds:Transforms>\
+             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+             <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>\
+             <ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo>\
+             </ds:Signature></tsl:TrustServiceStatusList>",
+        );
+        let (template_file, out) = (self.path(&format!("{name}.tpl")), self.path(name));
+        std::fs::write(&template_file, template).unwrap();
+        let key = format!(
+            "{},{}",
+            self.path(&format!("{signer}.key")).display(),
+            self.path(&format!("{signer}.pem")).display()
+        );
+        let signed = run(Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem", key.as_str(), "--output"])
+            .arg(&out)
+            .arg(&template_file));
+        assert!(
+            signed.status.success(),
+            "xmlsec1 --sign: {}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        let checked = run(Command::new("xmlsec1")
+            .arg("--verify")
+            .arg("--trusted-pem")
+            .arg(self.path(&format!("{signer}.pem")))
+            .arg(&out));
+        assert!(
+            checked.status.success(),
+            "xmlsec1 --verify: {}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        std::fs::read(out).unwrap()
+    }
+}
+
+/// A trusted list (ETSI TS 119 612 v2) without its signature.
+fn tsl(
+    territory: &str,
+    sequence: u32,
+    next_update: i64,
+    pointers: &str,
+    providers: &str,
+) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\" \
+         xmlns:ecc=\"http://uri.etsi.org/TrstSvc/SvcInfoExt/eSigDir-1999-93-EC-TrustedList/#\" \
+         xmlns:tslx=\"http://uri.etsi.org/02231/v2/additionaltypes#\" Id=\"tsl-{territory}\">\
+         <tsl:SchemeInformation><tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier>\
+         <tsl:TSLSequenceNumber>{sequence}</tsl:TSLSequenceNumber>\
+         <tsl:SchemeTerritory>{territory}</tsl:SchemeTerritory>\
+         <tsl:ListIssueDateTime>{}</tsl:ListIssueDateTime>\
+         <tsl:NextUpdate><tsl:dateTime>{}</tsl:dateTime></tsl:NextUpdate>\
+         <tsl:PointersToOtherTSL>{pointers}</tsl:PointersToOtherTSL></tsl:SchemeInformation>\
+         <tsl:TrustServiceProviderList>{providers}</tsl:TrustServiceProviderList>\
+         </tsl:TrustServiceStatusList>",
+        qsign::service::rfc3339(support::now() - 86_400),
+        qsign::service::rfc3339(next_update),
+    )
+}
+
+fn pointer(location: &str, territory: &str, mime: &str, list_type: &str, cert: &str) -> String {
+    format!(
+        "<tsl:OtherTSLPointer><tsl:ServiceDigitalIdentities><tsl:ServiceDigitalIdentity>\
+         <tsl:DigitalId><tsl:X509Certificate>{cert}</tsl:X509Certificate></tsl:DigitalId>\
+         </tsl:ServiceDigitalIdentity></tsl:ServiceDigitalIdentities>\
+         <tsl:TSLLocation>{location}</tsl:TSLLocation><tsl:AdditionalInformation>\
+         <tsl:OtherInformation><tsl:TSLType>{list_type}</tsl:TSLType></tsl:OtherInformation>\
+         <tsl:OtherInformation><tsl:SchemeTerritory>{territory}</tsl:SchemeTerritory>\
+         </tsl:OtherInformation><tsl:OtherInformation><tslx:MimeType>{mime}</tslx:MimeType>\
+         </tsl:OtherInformation></tsl:AdditionalInformation></tsl:OtherTSLPointer>"
+    )
+}
+
+fn provider(name: &str, services: &str) -> String {
+    format!(
+        "<tsl:TrustServiceProvider><tsl:TSPInformation><tsl:TSPName>\
+         <tsl:Name xml:lang=\"en\">{name}</tsl:Name></tsl:TSPName></tsl:TSPInformation>\
+         <tsl:TSPServices>{services}</tsl:TSPServices></tsl:TrustServiceProvider>"
+    )
+}
+
+/// A CA/QC service for signatures whose qualifier says the keys are in a QSCD for every
+/// certificate with non-repudiation.
+fn service(name: &str, cert: &str, status: &str, since: i64, history: &str) -> String {
+    format!(
+        "<tsl:TSPService><tsl:ServiceInformation>\
+         <tsl:ServiceTypeIdentifier>{CA_QC}</tsl:ServiceTypeIdentifier>\
+         <tsl:ServiceName><tsl:Name xml:lang=\"en\">{name}</tsl:Name></tsl:ServiceName>\
+         <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>{cert}\
+         </tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>\
+         <tsl:ServiceStatus>{status}</tsl:ServiceStatus>\
+         <tsl:StatusStartingTime>{}</tsl:StatusStartingTime>\
+         <tsl:ServiceInformationExtensions><tsl:Extension Critical=\"true\">\
+         <ecc:Qualifications><ecc:QualificationElement><ecc:Qualifiers>\
+         <ecc:Qualifier uri=\"{EXT}QCWithSSCD\"/></ecc:Qualifiers>\
+         <ecc:CriteriaList assert=\"atLeastOne\"><ecc:KeyUsage>\
+         <ecc:KeyUsageBit name=\"nonRepudiation\">true</ecc:KeyUsageBit></ecc:KeyUsage>\
+         </ecc:CriteriaList></ecc:QualificationElement></ecc:Qualifications></tsl:Extension>\
+         <tsl:Extension Critical=\"false\"><tsl:AdditionalServiceInformation>\
+         <tsl:URI xml:lang=\"en\">{EXT}ForeSignatures</tsl:URI>\
+         </tsl:AdditionalServiceInformation></tsl:Extension>\
+         </tsl:ServiceInformationExtensions></tsl:ServiceInformation>{history}</tsl:TSPService>",
+        qsign::service::rfc3339(since),
+    )
+}
+
+fn granted_until(since: i64) -> String {
+    format!(
+        "<tsl:ServiceHistory><tsl:ServiceHistoryInstance>\
+         <tsl:ServiceTypeIdentifier>{CA_QC}</tsl:ServiceTypeIdentifier>\
+         <tsl:ServiceName><tsl:Name xml:lang=\"en\">Old CA</tsl:Name></tsl:ServiceName>\
+         <tsl:ServiceStatus>{GRANTED}</tsl:ServiceStatus>\
+         <tsl:StatusStartingTime>{}</tsl:StatusStartingTime>\
+         </tsl:ServiceHistoryInstance></tsl:ServiceHistory>",
+        qsign::service::rfc3339(since)
+    )
+}
+
+/// What the test scheme holds: the URLs of the good and the wrongly signed LOTL, and the
+/// signatures by kind.
+struct Built {
+    scheme: Scheme,
+    files: Files,
+    lotl: String,
+    lotl_wrong_signer: String,
+    qc: Vec<u8>,
+    qc_no_sscd: Vec<u8>,
+    plain: Vec<u8>,
+    withdrawn: Vec<u8>,
+    stray: Vec<u8>,
+}
+
+async fn build() -> Built {
+    let (base, files) = file_server().await;
+    let scheme = Scheme {
+        dir: tempfile::tempdir().unwrap(),
+        base: base.clone(),
+    };
+    scheme.list_signer("lotl", "/CN=Test LOTL Signer/C=EU");
+    scheme.list_signer("intruder", "/CN=Test LOTL Signer/C=EU");
+    scheme.list_signer("dk", "/CN=Test DK TL Signer/C=DK");
+    scheme.list_signer("se", "/CN=Test SE TL Signer/C=SE");
+    scheme.ca("qca", "/CN=QCA/C=DK", &files);
+    scheme.ca("old", "/CN=Old CA/C=DK", &files);
+    scheme.ca("stray", "/CN=Stray CA/C=DK", &files);
+    scheme.ca("seca", "/CN=SE CA/C=SE", &files);
+    scheme.signer("karen", "qca", Some(QC_SSCD));
+    scheme.signer("isak", "qca", Some(QC_ONLY));
+    scheme.signer("plain", "qca", None);
+    scheme.signer("bror", "old", Some(QC_SSCD));
+    scheme.signer("denys", "stray", Some(QC_SSCD));
+    let now = support::now();
+    let day = 86_400;
+    let lotl = tsl(
+        "EU",
+        3,
+        now + 30 * day,
+        &[
+            // The LOTL names itself, and a PDF copy of the DK list: neither is followed.
+            pointer(
+                &format!("{base}/lotl.xml"),
+                "EU",
+                XML_MIME,
+                LOTL_TYPE,
+                &scheme.b64("lotl"),
+            ),
+            pointer(
+                &format!("{base}/dk.xml"),
+                "DK",
+                XML_MIME,
+                GENERIC,
+                &scheme.b64("dk"),
+            ),
+            pointer(
+                &format!("{base}/dk.pdf"),
+                "DK",
+                "application/pdf",
+                GENERIC,
+                &scheme.b64("dk"),
+            ),
+            pointer(
+                &format!("{base}/se.xml"),
+                "SE",
+                XML_MIME,
+                GENERIC,
+                &scheme.b64("se"),
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    let dk = tsl(
+        "DK",
+        7,
+        now + 30 * day,
+        "",
+        &provider(
+            "Test TSP DK",
+            &[
+                service(
+                    "QCA service",
+                    &scheme.b64("qca"),
+                    GRANTED,
+                    now - 365 * day,
+                    "",
+                ),
+                service(
+                    "Old CA service",
+                    &scheme.b64("old"),
+                    WITHDRAWN,
+                    now - 30 * day,
+                    &granted_until(now - 3 * 365 * day),
+                ),
+            ]
+            .concat(),
+        ),
+    );
+    let se = tsl(
+        "SE",
+        2,
+        now + 30 * day,
+        "",
+        &provider(
+            "Test TSP SE",
+            &service("SE CA service", &scheme.b64("seca"), GRANTED, now - day, ""),
+        ),
+    );
+    let signed = [
+        ("/lotl.xml", scheme.sign_list(&lotl, "lotl", "lotl.xml")),
+        (
+            "/lotl-intruder.xml",
+            scheme.sign_list(&lotl, "intruder", "lotl-intruder.xml"),
+        ),
+        ("/dk.xml", scheme.sign_list(&dk, "dk", "dk.xml")),
+        ("/se.xml", scheme.sign_list(&se, "se", "se.xml")),
+    ];
+    files
+        .lock()
+        .unwrap()
+        .extend(signed.into_iter().map(|(p, b)| (p.to_owned(), b)));
+    Built {
+        qc: scheme.cades("karen", "qca"),
+        qc_no_sscd: scheme.cades("isak", "qca"),
+        plain: scheme.cades("plain", "qca"),
+        withdrawn: scheme.cades("bror", "old"),
+        stray: scheme.cades("denys", "stray"),
+        lotl: format!("{base}/lotl.xml"),
+        lotl_wrong_signer: format!("{base}/lotl-intruder.xml"),
+        scheme,
+        files,
+    }
+}
+
+/// Validation settings with the lists at `lotl`, cached in `cache`, and CRLs fetched.
+fn settings(built: &Built, lotl: &str, cache: &Path) -> qsign::service::ValidationSettings {
+    qsign::service::ValidationSettings {
+        lotl_url: Some(lotl.to_owned()),
+        lotl_certs: vec![built.scheme.der("lotl")],
+        trusted_list_dir: Some(cache.to_owned()),
+        fetch_revocation: true,
+        // The test serves the CRLs on the loopback.
+        fetch_allow_private: true,
+        ..qsign::service::ValidationSettings::default()
+    }
+}
+
+async fn validate_json(svc: &Service, cms: &[u8]) -> Value {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let response = reqwest::Client::new()
+        .post(svc.url("/v1/validate"))
+        .json(&serde_json::json!({"file": b64(cms), "content": b64(CONTENT)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qualification_at_signing_time_comes_from_the_verified_trusted_lists() {
+    let built = build().await;
+    let cache = tempfile::tempdir().unwrap();
+    let configured = settings(&built, &built.lotl, cache.path());
+    let svc = Service::start_adjusted(|s| s.validation = configured).await;
+    // Every signature made here verifies in openssl against its CA.
+    for (cms, ca) in [
+        (&built.qc, "qca"),
+        (&built.qc_no_sscd, "qca"),
+        (&built.plain, "qca"),
+        (&built.withdrawn, "old"),
+        (&built.stray, "stray"),
+    ] {
+        let (ok, out) = support::cms_verify(
+            &svc,
+            &built.scheme.path(&format!("{ca}.pem")),
+            cms,
+            Some(CONTENT),
+            &[],
+        );
+        assert!(ok, "{out}");
+    }
+    // The composition root's background task loads the lists.
+    let mut statuses = Vec::new();
+    for _ in 0..300 {
+        statuses = svc.service.validation.trusted_list_statuses();
+        if statuses.iter().filter(|s| s.verified).count() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| s.verified && s.problem.is_none()),
+        "{statuses:?}"
+    );
+    let dk = statuses
+        .iter()
+        .find(|s| s.territory.as_deref() == Some("DK"))
+        .unwrap();
+    assert_eq!(
+        (dk.sequence_number, dk.providers, dk.services),
+        (Some(7), 1, 2)
+    );
+    assert!(cache.path().join("DK.xml").exists() && cache.path().join("lotl.xml").exists());
+
+    // A QC with QSCD from the granted CA/QC service: QESig, over HTTP.
+    let report = validate_json(&svc, &built.qc).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(s["qualification_at_signing_time"], "QESig", "{report}");
+    assert_eq!(s["trusted_list"]["country"], "DK", "{report}");
+    assert_eq!(s["trusted_list"]["tsp"], "Test TSP DK", "{report}");
+    assert_eq!(s["trusted_list"]["service"], "QCA service", "{report}");
+    assert_eq!(s["trusted_list"]["status"], GRANTED, "{report}");
+    assert_eq!(
+        report["trusted_lists"].as_array().unwrap().len(),
+        3,
+        "{report}"
+    );
+    // The service's QCWithSSCD qualifier completes a QC that does not claim a QSCD.
+    let report = validate_json(&svc, &built.qc_no_sscd).await;
+    assert_eq!(
+        report["signatures"][0]["qualification_at_signing_time"], "QESig",
+        "{report}"
+    );
+    // No QCStatements: an advanced signature, from the same service.
+    let report = validate_json(&svc, &built.plain).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(s["qualification_at_signing_time"], "AdESig", "{report}");
+    assert_eq!(s["trusted_list"]["service"], "QCA service", "{report}");
+    // A QC from a service withdrawn before the signing time: not qualified.
+    let report = validate_json(&svc, &built.withdrawn).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["qualification_at_signing_time"], "AdESig", "{report}");
+    assert_eq!(s["trusted_list"]["status"], WITHDRAWN, "{report}");
+    // A CA on no list: no chain, nothing to qualify.
+    let report = validate_json(&svc, &built.stray).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["indication"], "INDETERMINATE", "{report}");
+    assert_eq!(
+        s["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND",
+        "{report}"
+    );
+    assert_eq!(s["qualification_at_signing_time"], "N/A", "{report}");
+    assert!(s["trusted_list"].is_null(), "{report}");
+
+    // The cache alone gives the same lists, verified again, with the network gone.
+    let cached = qsign::service::TrustedLists::new(
+        Some("http://127.0.0.1:9/gone.xml".into()),
+        &[built.scheme.der("lotl")],
+        Some(cache.path().to_owned()),
+    );
+    let set = cached.load_cache(svc.now()).await;
+    assert!(
+        set.statuses.iter().all(|s| s.verified),
+        "{:?}",
+        set.statuses
+    );
+    assert_eq!(set.lists.len(), 2);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
+    let built = build().await;
+    let svc = Service::start().await;
+    let cache = tempfile::tempdir().unwrap();
+    let validation = svc
+        .service
+        .clone()
+        .with_validation(settings(&built, &built.lotl, cache.path()))
+        .validation;
+    let statuses = validation.refresh_trusted_lists().await;
+    assert!(statuses.iter().all(|s| s.verified), "{statuses:?}");
+    // The DK list changed after it was signed: the last verified copy stays in use, and the
+    // status says why.
+    {
+        let mut files = built.files.lock().unwrap();
+        let dk = files.get_mut("/dk.xml").unwrap();
+        let text = String::from_utf8(dk.clone()).unwrap();
+        *dk = text.replace("Test TSP DK", "Evil TSP DK").into_bytes();
+    }
+    let statuses = validation.refresh_trusted_lists().await;
+    let dk = statuses
+        .iter()
+        .find(|s| s.location.ends_with("/dk.xml"))
+        .unwrap();
+    assert!(dk.verified, "{dk:?}");
+    let problem = dk.problem.as_deref().unwrap();
+    assert!(
+        problem.contains("does not match its digest") && problem.contains("last verified copy"),
+        "{problem}"
+    );
+    let report = validation
+        .validate_file(&built.qc, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        report.signatures[0].qualification_level.as_deref(),
+        Some("QESig")
+    );
+    assert_eq!(
+        report.signatures[0].trusted_list.as_ref().unwrap().tsp,
+        "Test TSP DK"
+    );
+    // Without an earlier copy the tampered list is not used: its CA is no anchor.
+    let fresh = tempfile::tempdir().unwrap();
+    let validation = svc
+        .service
+        .clone()
+        .with_validation(settings(&built, &built.lotl, fresh.path()))
+        .validation;
+    validation.refresh_trusted_lists().await;
+    let report = validation
+        .validate_file(&built.qc, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    let dk = report
+        .trusted_lists
+        .iter()
+        .find(|s| s.territory.as_deref() == Some("DK"))
+        .unwrap();
+    assert!(!dk.verified, "{dk:?}");
+    assert!(
+        dk.problem
+            .as_deref()
+            .unwrap()
+            .contains("does not match its digest"),
+        "{dk:?}"
+    );
+    assert!(!fresh.path().join("DK.xml").exists());
+    let s = &report.signatures[0];
+    assert_eq!(
+        s.sub_indication,
+        Some(qsign::validate::SubIndication::NoCertificateChainFound),
+        "{s:?}"
+    );
+    assert_eq!(s.qualification_level.as_deref(), Some("N/A"));
+    // A LOTL signed by a key that is not among lotl_certs: nothing is used.
+    let validation = svc
+        .service
+        .clone()
+        .with_validation(settings(&built, &built.lotl_wrong_signer, fresh.path()))
+        .validation;
+    let statuses = validation.refresh_trusted_lists().await;
+    assert_eq!(
+        statuses.len(),
+        1,
+        "no pointer of an untrusted LOTL is followed"
+    );
+    assert!(!statuses[0].verified);
+    assert!(
+        statuses[0]
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("not signed by a certificate allowed"),
+        "{statuses:?}"
+    );
+    let report = validation
+        .validate_file(&built.plain, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        report.signatures[0].qualification_level.as_deref(),
+        Some("N/A")
+    );
+    assert!(!report.trusted_lists[0].verified);
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
+    let built = build().await;
+    let bare = tempfile::tempdir().unwrap();
+    let file = built.scheme.path("karen.p7s");
+    let content = built.scheme.path("content.txt");
+    let mut cmd = support::qsign(bare.path());
+    cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
+        .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
+        .args([
+            "verify",
+            "--json",
+            "--lotl-url",
+            built.lotl.as_str(),
+            "--lotl-certs",
+        ])
+        .arg(built.scheme.path("lotl.pem"))
+        .arg("--content")
+        .arg(&content)
+        .arg(&file);
+    let out = run(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Offline, no revocation data is fetched: indeterminate, and so Indeterminate-QESig.
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let s = &report["signatures"][0];
+    assert_eq!(s["sub_indication"], "TRY_LATER", "{stdout}");
+    assert_eq!(
+        s["qualification_at_signing_time"], "Indeterminate-QESig",
+        "{stdout}"
+    );
+    assert_eq!(s["trusted_list"]["country"], "DK", "{stdout}");
+    // The lists the configuration names, fetched once, then read from the cache.
+    let data = tempfile::tempdir().unwrap();
+    let show = || {
+        let mut cmd = support::qsign(data.path());
+        cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl)
+            .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+            .args(["tl", "show"]);
+        run(&mut cmd)
+    };
+    for _ in 0..2 {
+        let out = show();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("DK {}/dk.xml: verified", built.scheme.base)),
+            "{stdout}"
+        );
+        assert!(stdout.contains("sequence number 7"), "{stdout}");
+        assert!(stdout.contains("1 providers, 2 services"), "{stdout}");
+        assert!(data.path().join("trusted-lists/SE.xml").exists());
+    }
+    // A LOTL signed by another key (and no earlier copy): shown as not used, and exit 1.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut cmd = support::qsign(elsewhere.path());
+    cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl_wrong_signer)
+        .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+        .args(["tl", "show", "--refresh"]);
+    let out = run(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("not used"), "{stdout}");
+}
