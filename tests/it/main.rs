@@ -34,6 +34,7 @@ mod representation;
 mod roles;
 mod seals;
 mod server;
+mod short_lived;
 mod signing;
 mod store;
 mod support;
