@@ -139,7 +139,10 @@ impl Settings {
             approval_lifetime_secs: config.signing.approval_lifetime_secs,
             operators: config.identity.operators.clone(),
             validation,
-            operations: OperationSettings::new(&config.async_signing, &config.identity.clients),
+            operations: OperationSettings {
+                callback_roots: callback_roots(config)?,
+                ..OperationSettings::new(&config.async_signing, &config.identity.clients)
+            },
         })
     }
 }
@@ -496,6 +499,26 @@ fn pki_settings(config: &Config) -> anyhow::Result<pki::Settings> {
             .unwrap_or_else(|| format!("{base_url}/pki/pds")),
         base_url,
     })
+}
+
+/// The CA certificates `async_signing.callback_ca` names, which https callbacks trust beside
+/// the system's roots; none when it is unset.
+///
+/// # Errors
+/// The file cannot be read, or holds no certificate.
+fn callback_roots(config: &Config) -> anyhow::Result<Vec<Vec<u8>>> {
+    let Some(path) = &config.async_signing.callback_ca else {
+        return Ok(Vec::new());
+    };
+    let roots = read_pem_or_der(path)
+        .with_context(|| format!("async_signing.callback_ca: cannot read {}", path.display()))?;
+    if roots.is_empty() {
+        anyhow::bail!(
+            "async_signing.callback_ca: {} holds no certificate",
+            path.display()
+        );
+    }
+    Ok(roots)
 }
 
 /// The certificates in a PEM file (any number) or a DER file (one).

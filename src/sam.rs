@@ -41,11 +41,12 @@ use crate::hsm::{self, Hsm, ServiceKey, SignAlgorithm};
 use crate::identity::loa::Loa;
 use crate::identity::token::{self, VerifyKey};
 use crate::keys::algo;
-use crate::keys::policy::Scal;
+use crate::keys::policy::{Policy, Scal};
 use crate::keys::Credential;
 use crate::store::Store;
 use crate::types::{ActivationFactor, Digest, HashAlgorithm, PersonId, SadId, UnixTime};
 use sad::Claims;
+use serde::Serialize;
 use sha2::Digest as _;
 
 /// Why the SAM refused.
@@ -234,91 +235,159 @@ pub enum Derive<'a> {
     Pades(&'a [pades::Prepared]),
 }
 
-/// The digests the HSM signs for the covered hashes, and the XAdES signatures waiting for
-/// their values.
-fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepared>), Error> {
-    let mut digests = Vec::with_capacity(request.hashes.len());
-    let mut pending = Vec::new();
-    for (i, hash) in request.hashes.iter().enumerate() {
-        let to_be_signed = match request.derive {
-            Derive::Hashes => {
-                digests.push(hash.clone());
-                continue;
-            }
-            Derive::Cades { time, capacities } => {
-                let (digest, capacity) = match capacities.get(i).copied().flatten() {
-                    // The signer approved this document in exactly this capacity.
-                    Some(claim) => {
-                        if capacity_approval(&claim.sha256, claim.capacity).as_slice()
-                            != hash.as_bytes()
-                        {
-                            return Err(Error::HashNotCovered);
-                        }
-                        (claim.sha256, Some(claim.capacity))
+/// What the SAM signs for one covered hash, once the hash is found to approve it: everything
+/// but the signer's certificate, which a short-lived key gets only after the SAD is spent.
+#[derive(Debug, Clone, Copy)]
+enum Input<'a> {
+    /// The hash itself.
+    Hash,
+    /// CAdES signed attributes over a document's SHA-256, at a signing time, claiming a
+    /// capacity when the document is signed in one.
+    Cades {
+        digest: [u8; 32],
+        time: UnixTime,
+        capacity: Option<&'a Capacity>,
+    },
+    /// CAdES signed attributes over a prepared PDF revision's byte ranges (no signing time;
+    /// the capacity of its options).
+    Pades(&'a pades::Prepared),
+    /// A XAdES signature over a document.
+    Xades(XadesInput<'a>),
+}
+
+/// A XAdES signature to build over one document, as packaged, in a capacity when it has one.
+#[derive(Debug, Clone, Copy)]
+struct XadesInput<'a> {
+    document: &'a [u8],
+    packaging: xades::Packaging<'a>,
+    mime: &'a str,
+    signing_time: UnixTime,
+    algorithm: xades::SignatureAlgorithm,
+    chain: &'a [Vec<u8>],
+    capacity: Option<&'a Capacity>,
+}
+
+/// What `derive` makes of each hash, checked against it: the SAM signs nothing the signer did
+/// not approve, and refuses ([`Error::HashNotCovered`]) before anything is spent.
+fn inputs<'a>(hashes: &[Digest], derive: Derive<'a>) -> Result<Vec<Input<'a>>, Error> {
+    hashes
+        .iter()
+        .enumerate()
+        .map(|(i, hash)| input(i, hash, derive))
+        .collect()
+}
+
+/// What `derive` makes of the `i`th hash, if the hash approves it.
+fn input<'a>(i: usize, hash: &Digest, derive: Derive<'a>) -> Result<Input<'a>, Error> {
+    match derive {
+        Derive::Hashes => Ok(Input::Hash),
+        Derive::Cades { time, capacities } => {
+            let (digest, capacity) = match capacities.get(i).copied().flatten() {
+                // The signer approved this document in exactly this capacity.
+                Some(claim) => {
+                    if capacity_approval(&claim.sha256, claim.capacity).as_slice()
+                        != hash.as_bytes()
+                    {
+                        return Err(Error::HashNotCovered);
                     }
-                    None => (
-                        <[u8; 32]>::try_from(hash.as_bytes()).map_err(|_| Error::HashNotCovered)?,
-                        None,
-                    ),
-                };
-                cms::prepare(
-                    &digest,
-                    &request.credential.certificate,
-                    Some(time.as_secs()),
-                    capacity,
-                )
-                .map_err(|e| Error::Format(e.to_string()))?
-                .to_be_signed
-            }
-            Derive::Pades(prepared) => {
-                let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
-                // The approval covers the document and every option the revision was made
-                // with (reason, location, contact, certification, the visible box, the
-                // capacity).
-                if prepared.approval().as_slice() != hash.as_bytes() {
-                    return Err(Error::HashNotCovered);
+                    (claim.sha256, Some(claim.capacity))
                 }
-                cms::prepare(
-                    &prepared.digest(),
-                    &request.credential.certificate,
+                None => (
+                    <[u8; 32]>::try_from(hash.as_bytes()).map_err(|_| Error::HashNotCovered)?,
                     None,
-                    prepared.capacity(),
-                )
-                .map_err(|e| Error::Format(e.to_string()))?
-                .to_be_signed
+                ),
+            };
+            Ok(Input::Cades {
+                digest,
+                time,
+                capacity,
+            })
+        }
+        Derive::Pades(prepared) => {
+            let prepared = prepared.get(i).ok_or(Error::HashNotCovered)?;
+            // The approval covers the document and every option the revision was made with
+            // (reason, location, contact, certification, the visible box, the capacity).
+            if prepared.approval().as_slice() != hash.as_bytes() {
+                return Err(Error::HashNotCovered);
             }
-            Derive::Xades {
-                documents,
-                packagings,
+            Ok(Input::Pades(prepared))
+        }
+        Derive::Xades {
+            documents,
+            packagings,
+            mime,
+            signing_time,
+            algorithm,
+            chain,
+            capacities,
+        } => {
+            let document = documents.get(i).ok_or(Error::HashNotCovered)?;
+            let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
+            let capacity = capacities.get(i).copied().flatten();
+            let sha256: [u8; 32] = sha2::Sha256::digest(document).into();
+            let approved = capacity.map_or(sha256, |c| capacity_approval(&sha256, c));
+            if approved.as_slice() != hash.as_bytes() {
+                return Err(Error::HashNotCovered);
+            }
+            let mime = match packaging {
+                xades::Packaging::Detached { .. } => "application/octet-stream",
+                _ => mime,
+            };
+            Ok(Input::Xades(XadesInput {
+                document,
+                packaging,
                 mime,
                 signing_time,
                 algorithm,
                 chain,
-                capacities,
+                capacity,
+            }))
+        }
+    }
+}
+
+/// The digests the HSM signs for the checked inputs of `hashes` with `certificate` as the
+/// signer's, and the XAdES signatures waiting for their values.
+fn to_sign(
+    inputs: &[Input<'_>],
+    hashes: &[Digest],
+    certificate: &[u8],
+) -> Result<(Vec<Digest>, Vec<xades::Prepared>), Error> {
+    let format = |e: &dyn std::fmt::Display| Error::Format(e.to_string());
+    let mut digests = Vec::with_capacity(hashes.len());
+    let mut pending = Vec::new();
+    for (input, hash) in inputs.iter().zip(hashes) {
+        let to_be_signed = match *input {
+            Input::Hash => {
+                digests.push(hash.clone());
+                continue;
+            }
+            Input::Cades {
+                digest,
+                time,
+                capacity,
             } => {
-                let document = documents.get(i).ok_or(Error::HashNotCovered)?;
-                let packaging = *packagings.get(i).ok_or(Error::HashNotCovered)?;
-                let capacity = capacities.get(i).copied().flatten();
-                let sha256: [u8; 32] = sha2::Sha256::digest(document).into();
-                let approved = capacity.map_or(sha256, |c| capacity_approval(&sha256, c));
-                if approved.as_slice() != hash.as_bytes() {
-                    return Err(Error::HashNotCovered);
-                }
-                let mime = match packaging {
-                    xades::Packaging::Detached { .. } => "application/octet-stream",
-                    _ => mime,
-                };
+                cms::prepare(&digest, certificate, Some(time.as_secs()), capacity)
+                    .map_err(|e| format(&e))?
+                    .to_be_signed
+            }
+            Input::Pades(prepared) => {
+                cms::prepare(&prepared.digest(), certificate, None, prepared.capacity())
+                    .map_err(|e| format(&e))?
+                    .to_be_signed
+            }
+            Input::Xades(x) => {
                 let prepared = xades::prepare(
-                    document,
-                    packaging,
-                    &request.credential.certificate,
-                    chain,
-                    algorithm,
-                    mime,
-                    signing_time.as_secs(),
-                    capacity,
+                    x.document,
+                    x.packaging,
+                    certificate,
+                    x.chain,
+                    x.algorithm,
+                    x.mime,
+                    x.signing_time.as_secs(),
+                    x.capacity,
                 )
-                .map_err(|e| Error::Format(e.to_string()))?;
+                .map_err(|e| format(&e))?;
                 let to_be_signed = prepared.to_be_signed;
                 pending.push(prepared);
                 to_be_signed
@@ -327,6 +396,29 @@ fn to_sign(request: &SignRequest<'_>) -> Result<(Vec<Digest>, Vec<xades::Prepare
         digests.push(Digest::sha256(to_be_signed));
     }
     Ok((digests, pending))
+}
+
+/// What leaves the SAM: the signatures, or for XAdES the documents they complete.
+fn signed_output(pending: &[xades::Prepared], signatures: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if pending.is_empty() {
+        signatures
+    } else {
+        pending
+            .iter()
+            .zip(&signatures)
+            .map(|(p, s)| xades::assemble(p, s))
+            .collect()
+    }
+}
+
+/// The mode a SAD is spent in: `hash` (signHash) or `doc` (a document flow). A SAD is spent in
+/// one mode and on each approved hash at most once.
+const fn mode(derive: &Derive<'_>) -> &'static str {
+    if matches!(derive, Derive::Hashes) {
+        "hash"
+    } else {
+        "doc"
+    }
 }
 
 /// Whom a SAD is bound to: the person acting (an organisation's seal is used by its
@@ -344,6 +436,89 @@ fn client(ctx: &Context) -> Option<&str> {
         crate::audit::Actor::Client(id) => Some(id.as_str()),
         _ => None,
     }
+}
+
+/// The record of a refused signature with `credential` (an id, or a qualifier's subject).
+fn refusal(
+    ctx: &Context,
+    subject: Option<&str>,
+    credential: &str,
+    reason: &str,
+    sad: Option<SadId>,
+) -> Entry {
+    ctx.entry(
+        subject.map(str::to_owned),
+        Event::SignatureRefused {
+            credential: credential.to_owned(),
+            reason: reason.to_owned(),
+            sad: sad.map(|id| id.to_string()),
+        },
+    )
+}
+
+/// The record of a SAD's spending on `hashes`.
+fn consumed(ctx: &Context, subject: Option<&str>, claims: &Claims, hashes: &[Digest]) -> Entry {
+    ctx.entry(
+        subject.map(str::to_owned),
+        Event::SadConsumed {
+            sad: claims.jti.to_string(),
+            count: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
+        },
+    )
+}
+
+/// The records of the signatures made with `credential` (an id, or a short-lived
+/// certificate's name), one per hash, under the SAD of `claims`.
+fn made(
+    ctx: &Context,
+    subject: Option<&str>,
+    credential: &str,
+    hashes: &[Digest],
+    sign_algo: &str,
+    claims: &Claims,
+) -> Vec<Entry> {
+    hashes
+        .iter()
+        .map(|h| {
+            ctx.entry(
+                subject.map(str::to_owned),
+                Event::SignatureMade {
+                    credential: credential.to_owned(),
+                    hash: hex::encode(h.as_bytes()),
+                    algorithm: sign_algo.to_owned(),
+                    policy: claims.pol.clone(),
+                    loa: claims.loa.clone(),
+                    sad: claims.jti.to_string(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// What a signing request asks of a SAD.
+struct Asked<'a> {
+    /// The policy the SAD must be of.
+    policy: &'a Policy,
+    /// The hash algorithm of `hashes`.
+    algorithm: HashAlgorithm,
+    /// The hashes to sign.
+    hashes: &'a [Digest],
+    /// The SAD's use count as read with the credential, if it was.
+    spent: Option<(SadId, i64)>,
+}
+
+/// What the record of an issued SAD says beside its claims.
+struct Issued<'a> {
+    /// The audit subject (the credential's, or the person's).
+    subject: String,
+    /// What the SAD is for: the credential id, or a qualifier's subject.
+    credential: String,
+    /// The approved hashes.
+    hashes: &'a [Digest],
+    /// The activation factor.
+    factor: &'a str,
+    /// What the signer was shown the hashes stand for.
+    label: Option<String>,
 }
 
 /// The signature activation module.
@@ -381,6 +556,57 @@ impl Sam {
             .await
     }
 
+    /// A SAD token over `claims`, signed by the SAD key in the HSM.
+    async fn signed_token<T: Serialize + Sync>(&self, claims: &T) -> Result<String, Error> {
+        let (kid, _) = self.key().await?;
+        let (input, digest) =
+            token::signing_input(kid, claims).map_err(|e| audit::Error::Encoding(e.to_string()))?;
+        let signature = self
+            .hsm
+            .sign(
+                ServiceKey::Sad,
+                SignAlgorithm::Ecdsa,
+                Digest::sha256(digest),
+            )
+            .await?;
+        Ok(token::assemble(&input, &signature))
+    }
+
+    /// Signs `claims` into a SAD, records its issue and answers it.
+    async fn issue_claims(
+        &self,
+        ctx: &Context,
+        claims: &Claims,
+        issued: Issued<'_>,
+        now: UnixTime,
+    ) -> Result<Sad, Error> {
+        let token = self.signed_token(claims).await?;
+        let entry = ctx.entry(
+            Some(issued.subject),
+            Event::SadIssued {
+                sad: claims.jti.to_string(),
+                credential: issued.credential,
+                policy: claims.pol.clone(),
+                hash_algorithm: claims.halg.clone(),
+                hashes: issued
+                    .hashes
+                    .iter()
+                    .map(|h| hex::encode(h.as_bytes()))
+                    .collect(),
+                num_signatures: claims.n,
+                loa: claims.loa.clone(),
+                scal: claims.scal.clone(),
+                factor: issued.factor.to_owned(),
+                label: issued.label,
+            },
+        );
+        self.audit.record(&entry, now.as_millis()).await?;
+        Ok(Sad {
+            token,
+            expires_in: self.lifetime,
+        })
+    }
+
     /// Issues a SAD for a grant the service has checked, and records it.
     ///
     /// # Errors
@@ -399,7 +625,8 @@ impl Sam {
         let claims = Claims {
             jti: SadId::random(),
             sub: signer(ctx, grant.credential),
-            cred: grant.credential.id,
+            cred: Some(grant.credential.id),
+            ql: None,
             pol: policy.name.clone(),
             halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
             hashes: grant.hashes.iter().map(Digest::to_base64).collect(),
@@ -410,38 +637,34 @@ impl Sam {
             scal: grant.scal.csc().to_owned(),
             cli: client(ctx).map(str::to_owned),
         };
-        let (kid, _) = self.key().await?;
-        let (input, digest) = token::signing_input(kid, &claims)
-            .map_err(|e| audit::Error::Encoding(e.to_string()))?;
-        let digest = Digest::sha256(digest);
-        let signature = self
-            .hsm
-            .sign(ServiceKey::Sad, SignAlgorithm::Ecdsa, digest)
-            .await?;
-        let entry = ctx.entry(
-            Some(grant.credential.audit_subject()),
-            Event::SadIssued {
-                sad: claims.jti.to_string(),
-                credential: claims.cred.to_string(),
-                policy: claims.pol.clone(),
-                hash_algorithm: claims.halg.clone(),
-                hashes: grant
-                    .hashes
-                    .iter()
-                    .map(|h| hex::encode(h.as_bytes()))
-                    .collect(),
-                num_signatures: claims.n,
-                loa: claims.loa.clone(),
-                scal: claims.scal.clone(),
-                factor: grant.factor.as_str().to_owned(),
-                label: grant.label.clone(),
-            },
-        );
-        self.audit.record(&entry, now.as_millis()).await?;
-        Ok(Sad {
-            token: token::assemble(&input, &signature),
-            expires_in: self.lifetime,
-        })
+        let issued = Issued {
+            subject: grant.credential.audit_subject(),
+            credential: grant.credential.id.to_string(),
+            hashes: &grant.hashes,
+            factor: grant.factor.as_str(),
+            label: grant.label.clone(),
+        };
+        self.issue_claims(ctx, &claims, issued, now).await
+    }
+
+    /// A check's outcome; a refusal (with the SAD's id when it could be read) is logged,
+    /// recorded as `refused` makes its record from the reason and the id, and answered.
+    async fn refuse_failed<T>(
+        &self,
+        checked: Result<T, (Error, Option<SadId>)>,
+        refused: impl Fn(&str, Option<SadId>) -> Entry,
+        now: UnixTime,
+    ) -> Result<T, Error> {
+        match checked {
+            Ok(value) => Ok(value),
+            Err((e, sad)) => {
+                tracing::warn!(reason = e.reason(), "signature refused");
+                self.audit
+                    .record(&refused(e.reason(), sad), now.as_millis())
+                    .await?;
+                Err(e)
+            }
+        }
     }
 
     /// Checks a SAD for a request as [`Sam::sign`] will (signature, expiry, signer, policy,
@@ -456,22 +679,13 @@ impl Sam {
         ctx: &Context,
         now: UnixTime,
     ) -> Result<(), Error> {
-        match self.check(request, ctx, now).await {
-            Ok(_) => Ok(()),
-            Err((e, sad)) => {
-                let credential = request.credential;
-                let entry = ctx.entry(
-                    Some(credential.audit_subject()),
-                    Event::SignatureRefused {
-                        credential: credential.id.to_string(),
-                        reason: e.reason().to_owned(),
-                        sad: sad.map(|id| id.to_string()),
-                    },
-                );
-                self.audit.record(&entry, now.as_millis()).await?;
-                Err(e)
-            }
-        }
+        let credential = request.credential;
+        let (subject, id) = (credential.audit_subject(), credential.id.to_string());
+        let checked = self.check(request, ctx, now).await.map(|_| ());
+        let refused = |reason: &str, sad: Option<SadId>| {
+            refusal(ctx, Some(subject.as_str()), &id, reason, sad)
+        };
+        self.refuse_failed(checked, refused, now).await
     }
 
     /// Signs every hash of `request` with the credential's key, if the SAD allows it. Refusals
@@ -486,91 +700,81 @@ impl Sam {
         now: UnixTime,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let credential = request.credential;
-        let subject = Some(credential.audit_subject());
+        let (subject, id) = (credential.audit_subject(), credential.id.to_string());
         let refused = |reason: &str, sad: Option<SadId>| {
-            ctx.entry(
-                subject.clone(),
-                Event::SignatureRefused {
-                    credential: credential.id.to_string(),
-                    reason: reason.to_owned(),
-                    sad: sad.map(|id| id.to_string()),
-                },
-            )
+            refusal(ctx, Some(subject.as_str()), &id, reason, sad)
         };
-        let claims = match self.check(request, ctx, now).await {
-            Ok(c) => c,
-            Err((e, sad)) => {
-                tracing::warn!(credential = %credential.id, reason = e.reason(), "signature refused");
-                self.audit
-                    .record(&refused(e.reason(), sad), now.as_millis())
-                    .await?;
-                return Err(e);
-            }
-        };
-        let (digests, pending) = to_sign(request)?;
+        let checked = self.check(request, ctx, now).await;
+        let claims = self.refuse_failed(checked, &refused, now).await?;
+        let inputs = inputs(&request.hashes, request.derive)?;
+        let (digests, pending) = to_sign(&inputs, &request.hashes, &credential.certificate)?;
         let signatures = self
             .hsm
             .sign_with_wrapped(&credential.wrapped, request.scheme, digests)
             .await?;
-        let count = u32::try_from(request.hashes.len()).unwrap_or(u32::MAX);
-        let mut entries: Vec<Entry> = vec![ctx.entry(
-            subject.clone(),
-            Event::SadConsumed {
-                sad: claims.jti.to_string(),
-                count,
-            },
-        )];
-        entries.extend(request.hashes.iter().map(|h| {
-            ctx.entry(
-                subject.clone(),
-                Event::SignatureMade {
-                    credential: credential.id.to_string(),
-                    hash: hex::encode(h.as_bytes()),
-                    algorithm: request.sign_algo.to_owned(),
-                    policy: claims.pol.clone(),
-                    loa: claims.loa.clone(),
-                    sad: claims.jti.to_string(),
-                },
-            )
-        }));
-        let (id, max, expires_at) = (
-            claims.jti.to_string(),
-            i64::from(claims.n),
-            claims.exp.as_secs(),
-        );
-        let uses = i64::from(count);
-        // A SAD is spent in one mode (signHash, or a document flow) and on each approved hash
-        // at most once.
-        let mode = if matches!(request.derive, Derive::Hashes) {
-            "hash"
-        } else {
-            "doc"
+        let subject = Some(subject.as_str());
+        let mut entries = vec![consumed(ctx, subject, &claims, &request.hashes)];
+        entries.extend(made(
+            ctx,
+            subject,
+            &id,
+            &request.hashes,
+            request.sign_algo,
+            &claims,
+        ));
+        let asked = Asked {
+            policy: &credential.policy,
+            algorithm: request.hash_algorithm,
+            hashes: &request.hashes,
+            spent: None,
         };
-        let hashes = multiplicities(&request.hashes, &claims.covered(request.hash_algorithm));
-        let guard: audit::Guard = Box::new(move |tx| {
-            Box::pin(async move { tx.use_sad(&id, uses, max, expires_at, mode, &hashes).await })
-        });
         let otherwise = vec![refused("sad_used", Some(claims.jti))];
         if self
-            .audit
-            .record_if(guard, entries, otherwise, now.as_millis())
+            .spend(
+                &claims,
+                &asked,
+                mode(&request.derive),
+                entries,
+                otherwise,
+                now,
+            )
             .await?
         {
-            tracing::info!(credential = %credential.id, signatures = count, "signatures made");
-            if pending.is_empty() {
-                Ok(signatures)
-            } else {
-                Ok(pending
-                    .iter()
-                    .zip(&signatures)
-                    .map(|(p, s)| xades::assemble(p, s))
-                    .collect())
-            }
+            tracing::info!(credential = %credential.id, signatures = request.hashes.len(), "signatures made");
+            Ok(signed_output(&pending, signatures))
         } else {
             tracing::warn!(credential = %credential.id, reason = "sad_used", "signature refused");
             // The signatures are dropped here: they never leave the SAM.
             Err(Error::Used)
         }
+    }
+
+    /// Spends a use of the SAD of `claims` for each hash asked, in `mode`, in one audit
+    /// transaction with `entries`: one conditional statement decides races across nodes. When
+    /// the uses are gone meanwhile, `otherwise` is recorded instead and the answer is `false`.
+    async fn spend(
+        &self,
+        claims: &Claims,
+        asked: &Asked<'_>,
+        mode: &'static str,
+        entries: Vec<Entry>,
+        otherwise: Vec<Entry>,
+        now: UnixTime,
+    ) -> Result<bool, Error> {
+        let (id, max, expires_at) = (
+            claims.jti.to_string(),
+            i64::from(claims.n),
+            claims.exp.as_secs(),
+        );
+        let uses = i64::try_from(asked.hashes.len()).unwrap_or(i64::MAX);
+        let counted = multiplicities(asked.hashes, &claims.covered(asked.algorithm));
+        let guard: audit::Guard = Box::new(move |tx| {
+            Box::pin(async move { tx.use_sad(&id, uses, max, expires_at, mode, &counted).await })
+        });
+        Ok(self
+            .audit
+            .record_if(guard, entries, otherwise, now.as_millis())
+            .await?)
     }
 
     /// The stateless checks of a SAD against a request. On failure, also the SAD id when the
@@ -583,58 +787,73 @@ impl Sam {
     ) -> Result<Claims, (Error, Option<SadId>)> {
         let (kid, key) = self.key().await.map_err(|e| (e, None))?;
         let claims = Claims::verify(request.sad, kid, key).ok_or((Error::InvalidSad, None))?;
-        let id = Some(claims.jti);
-        let fail = |e: Error| Err((e, id));
         let credential = request.credential;
+        let theirs = claims.sub == signer(ctx, credential)
+            && claims.cred == Some(credential.id)
+            && claims.cli.as_deref() == client(ctx);
+        let asked = Asked {
+            policy: &credential.policy,
+            algorithm: request.hash_algorithm,
+            hashes: &request.hashes,
+            spent: request.spent,
+        };
+        self.check_terms(&claims, theirs, &asked, now)
+            .await
+            .map_err(|e| (e, Some(claims.jti)))?;
+        Ok(claims)
+    }
+
+    /// The checks every SAD gets once its signature verified: not expired; issued to the
+    /// caller for what the request signs with (`theirs`); of the asked policy, at its level
+    /// and activation strength; the hash algorithm and each hash covered, none more often
+    /// than approved; and uses left for them. The uses are read here to refuse early (and to
+    /// tell a replay from too many hashes); the conditional update at commit decides races.
+    async fn check_terms(
+        &self,
+        claims: &Claims,
+        theirs: bool,
+        asked: &Asked<'_>,
+        now: UnixTime,
+    ) -> Result<(), Error> {
         if now >= claims.exp {
-            return fail(Error::Expired);
+            return Err(Error::Expired);
         }
-        if claims.sub != signer(ctx, credential)
-            || claims.cred != credential.id
-            || claims.cli.as_deref() != client(ctx)
-        {
-            return fail(Error::NotYours);
+        if !theirs {
+            return Err(Error::NotYours);
         }
-        let policy = &credential.policy;
-        let loa = Loa::parse(&claims.loa);
+        let policy = asked.policy;
         if claims.pol != policy.name
-            || loa.is_none_or(|l| l < policy.min_loa)
+            || Loa::parse(&claims.loa).is_none_or(|l| l < policy.min_loa)
             || (claims.scal == "1" && policy.scal == Scal::Scal2)
         {
-            return fail(Error::PolicyNotMet);
+            return Err(Error::PolicyNotMet);
         }
-        if algo::hash_from_oid(&claims.halg) != Some(request.hash_algorithm) {
-            return fail(Error::HashNotCovered);
+        if algo::hash_from_oid(&claims.halg) != Some(asked.algorithm) {
+            return Err(Error::HashNotCovered);
         }
-        let covered = claims.covered(request.hash_algorithm);
-        if request.hashes.is_empty() || !request.hashes.iter().all(|h| covered.contains(h)) {
-            return fail(Error::HashNotCovered);
+        let covered = claims.covered(asked.algorithm);
+        if asked.hashes.is_empty() || !asked.hashes.iter().all(|h| covered.contains(h)) {
+            return Err(Error::HashNotCovered);
         }
         // Each hash is signed at most as often as it was approved: [h1, h1] does not spend an
         // approval of [h1, h2].
-        if multiplicities(&request.hashes, &covered)
+        if multiplicities(asked.hashes, &covered)
             .iter()
-            .any(|(_, asked, approved)| asked > approved)
+            .any(|(_, wanted, approved)| wanted > approved)
         {
-            return fail(Error::HashNotCovered);
+            return Err(Error::HashNotCovered);
         }
-        // Spent uses are read here to refuse early (and to tell a replay from too many
-        // hashes); the conditional update at commit decides races.
-        let used = match request.spent {
+        let used = match asked.spent {
             Some((sad, used)) if sad == claims.jti => used,
-            _ => self
-                .store
-                .sad_uses(&claims.jti.to_string())
-                .await
-                .map_err(|e| (e.into(), id))?,
+            _ => self.store.sad_uses(&claims.jti.to_string()).await?,
         };
-        let asked = i64::try_from(request.hashes.len()).unwrap_or(i64::MAX);
+        let count = i64::try_from(asked.hashes.len()).unwrap_or(i64::MAX);
         if used >= i64::from(claims.n) {
-            return fail(Error::Used);
+            return Err(Error::Used);
         }
-        if used.saturating_add(asked) > i64::from(claims.n) {
-            return fail(Error::CountExceeded);
+        if used.saturating_add(count) > i64::from(claims.n) {
+            return Err(Error::CountExceeded);
         }
-        Ok(claims)
+        Ok(())
     }
 }

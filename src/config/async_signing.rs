@@ -2,6 +2,8 @@
 //! callbacks. Which URIs a client's results may be sent to is set per client
 //! (`[[identity.clients]] response_uris`).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use super::Error;
@@ -34,6 +36,10 @@ pub struct AsyncSigningConfig {
     /// Delivery attempts of one callback, the first included
     /// (`QSIGN_ASYNC_SIGNING_CALLBACK_ATTEMPTS`); one second, then two, ... between them.
     pub callback_attempts: u32,
+    /// A PEM file of CA certificates that https callbacks trust beside the system's roots
+    /// (`QSIGN_ASYNC_SIGNING_CALLBACK_CA`): for receivers whose certificates a private CA
+    /// issues. Unset: the system's roots only.
+    pub callback_ca: Option<PathBuf>,
 }
 
 impl Default for AsyncSigningConfig {
@@ -47,6 +53,7 @@ impl Default for AsyncSigningConfig {
             backlog: 256,
             callback_timeout_secs: 10,
             callback_attempts: 3,
+            callback_ca: None,
         }
     }
 }

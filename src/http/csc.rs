@@ -18,8 +18,8 @@ use std::sync::Arc;
 use super::extract::{Caller, Json, Origin};
 use super::router::AppState;
 use crate::service::{
-    scal, Activation, CredentialInfo, CredentialStatus, Document, Documents, Error, ErrorCode,
-    Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
+    scal, Activation, Credential, CredentialInfo, CredentialStatus, Document, Documents, Error,
+    ErrorCode, Format, Level, Logins, PdfOptions, PdfVisible, SignDoc, SignHash, Signing,
 };
 
 pub(super) mod asynchronous;
@@ -121,17 +121,39 @@ pub async fn list(
     body: Option<Json<ListRequest>>,
 ) -> Result<Json<ListResponse>, Error> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
-    if request
-        .user_id
-        .as_ref()
-        .is_some_and(|u| *u != principal.person.to_string())
-    {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            "userID must be the caller (or left out)",
-        ));
+    let caller = principal.person.to_string();
+    check_user(&request, &caller, "userID must be the caller (or left out)")?;
+    let credentials = signing.credentials(&principal, request_id).await?;
+    let (signing, principal) = (&signing, &principal);
+    let info = move |id: String| async move { signing.credential_info(principal, &id).await };
+    Ok(Json(listed(&request, credentials, info, describe).await?))
+}
+
+/// Refuses a `credentials/list` whose `userID` is not the caller's.
+pub(super) fn check_user(request: &ListRequest, caller: &str, message: &str) -> Result<(), Error> {
+    if request.user_id.as_deref().is_some_and(|u| u != caller) {
+        return Err(Error::new(ErrorCode::InvalidRequest, message));
     }
-    let mut credentials = signing.credentials(&principal, request_id).await?;
+    Ok(())
+}
+
+/// How a credential is described to its caller: from its info, with the certificates, the
+/// certificate's details and the activation's details asked for.
+pub(super) type Describe = fn(&CredentialInfo, Option<&str>, bool, bool) -> CredentialInfoResponse;
+
+/// The `credentials/list` answer over the caller's `credentials`: only the valid ones and at
+/// most `maxResults` when asked, each described (`info` gives its info by id) when
+/// `credentialInfo` is asked.
+pub(super) async fn listed<F, Fut>(
+    request: &ListRequest,
+    mut credentials: Vec<Credential>,
+    info: F,
+    describe: Describe,
+) -> Result<ListResponse, Error>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<CredentialInfo, Error>>,
+{
     if request.only_valid {
         credentials.retain(|c| c.status == CredentialStatus::Active);
     }
@@ -141,13 +163,12 @@ pub async fn list(
     let credential_infos = if request.credential_info {
         let mut infos = Vec::with_capacity(credentials.len());
         for c in &credentials {
-            let info = signing
-                .credential_info(&principal, &c.id.to_string())
-                .await?;
+            let id = c.id.to_string();
+            let found = info(id.clone()).await?;
             infos.push(ListedCredential {
-                credential_id: c.id.to_string(),
+                credential_id: id,
                 info: describe(
-                    &info,
+                    &found,
                     request.certificates.as_deref(),
                     request.cert_info,
                     request.auth_info,
@@ -158,11 +179,11 @@ pub async fn list(
     } else {
         None
     };
-    Ok(Json(ListResponse {
+    Ok(ListResponse {
         credential_ids: credentials.iter().map(|c| c.id.to_string()).collect(),
         credential_infos,
         only_valid: request.only_valid,
-    }))
+    })
 }
 
 /// `POST /csc/v2/credentials/info`.
@@ -474,24 +495,50 @@ fn level(text: Option<&str>) -> Result<Level, Error> {
     }
 }
 
-/// `POST /csc/v2/signatures/signDoc`: CAdES or XAdES enveloped signatures over the documents;
+/// `POST /csc/v2/signatures/signDoc`: CAdES, XAdES or PAdES signatures over the documents;
 /// attached and enveloped ones come back in `DocumentWithSignature`, detached ones in
-/// `SignatureObject`, each in request order; with `returnValidationInfo`, also the credential's
-/// `validationInfo`.
+/// `SignatureObject`, each in request order; with `returnValidationInfo`, also the signer's
+/// `validationInfo`. With `signatureQualifier` in place of `credentialID` the documents are
+/// signed under a short-lived certificate, which comes back in `certificates` with its chain.
 pub async fn sign_doc(
     Caller(service, principal, request_id): Caller<Arc<Documents>>,
     Json(request): Json<SignDocRequest>,
 ) -> Result<Json<SignDocResponse>, Error> {
     synchronous(request.operation_mode.as_deref())?;
     let return_validation_info = request.return_validation_info;
+    let qualifier = lifecycle::qualifier(
+        &request.credential_id,
+        request.signature_qualifier.as_deref(),
+    )?
+    .map(str::to_owned);
     let sign = documents_to_sign(request)?;
-    let signed = service
-        .sign_documents(&principal, &sign, request_id)
-        .await?;
+    let (signed, chain) = match &qualifier {
+        Some(q) => {
+            let signed = service
+                .sign_documents_short_lived(&principal, q, &sign, request_id)
+                .await?;
+            (signed.signatures, Some(signed.chain))
+        }
+        None => (
+            service
+                .sign_documents(&principal, &sign, request_id)
+                .await?,
+            None,
+        ),
+    };
     let validation_info = if return_validation_info {
-        let data = service
-            .validation_info(&principal, &sign.credential_id)
-            .await?;
+        let data = match &chain {
+            Some(chain) => {
+                service
+                    .pdf_validation(chain.get(..1).unwrap_or_default())
+                    .await?
+            }
+            None => {
+                service
+                    .validation_info(&principal, &sign.credential_id)
+                    .await?
+            }
+        };
         Some(ValidationInfo {
             ocsp: data.ocsps.iter().map(|d| b64(d)).collect(),
             crl: data.crls.iter().map(|d| b64(d)).collect(),
@@ -500,21 +547,12 @@ pub async fn sign_doc(
     } else {
         None
     };
-    let (mut with_document, mut detached) = (Vec::new(), Vec::new());
-    for (document, cms) in sign.documents.iter().zip(&signed) {
-        if !matches!(
-            document.format,
-            Format::Cades { attached: false } | Format::XadesDetached
-        ) {
-            with_document.push(b64(cms));
-        } else {
-            detached.push(b64(cms));
-        }
-    }
+    let (with_document, detached) = sign.split(signed);
     Ok(Json(SignDocResponse {
-        document_with_signature: with_document,
-        signature_object: detached,
+        document_with_signature: with_document.iter().map(|d| b64(d)).collect(),
+        signature_object: detached.iter().map(|d| b64(d)).collect(),
         validation_info,
+        certificates: chain.map(|c| c.iter().map(|d| b64(d)).collect()),
     }))
 }
 

@@ -35,7 +35,7 @@ impl Sam {
         if now >= claims.exp {
             return Err(Error::Expired);
         }
-        if claims.sub != signer(ctx, credential) || claims.cred != credential.id {
+        if claims.sub != signer(ctx, credential) || claims.cred != Some(credential.id) {
             return Err(Error::NotYours);
         }
         let policy = &credential.policy;

@@ -6,7 +6,9 @@ use crate::identity::token::{self, VerifyKey};
 use crate::types::{CredentialId, Digest, HashAlgorithm, PersonId, SadId, UnixTime};
 
 /// What a SAD binds. The JSON form is unchanged by the types: ids are hyphenated UUID strings,
-/// times Unix seconds.
+/// times Unix seconds. A SAD is for a credential (`cred`) or for a signature qualifier (`ql`),
+/// never both: [`Claims::verify`] reads only the first kind and [`Claims::verify_qualifier`]
+/// only the second, so neither can stand in for the other.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Claims {
@@ -14,8 +16,13 @@ pub(super) struct Claims {
     pub jti: SadId,
     /// The person.
     pub sub: PersonId,
-    /// The credential.
-    pub cred: CredentialId,
+    /// The credential; absent from a SAD for a signature qualifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cred: Option<CredentialId>,
+    /// The CSC `signatureQualifier`, in place of the credential: a SAD for one operation under
+    /// a short-lived certificate (`short_lived`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ql: Option<String>,
     /// The credential's signature policy.
     pub pol: String,
     /// Hash algorithm OID.
@@ -57,8 +64,19 @@ pub fn unverified_id(sad: &str) -> Option<SadId> {
 }
 
 impl Claims {
-    /// The claims of a SAD whose signature verifies under the SAD key, or `None`.
+    /// The claims of a credential's SAD whose signature verifies under the SAD key, or `None`
+    /// (also for a qualifier's SAD).
     pub(super) fn verify(sad: &str, kid: &str, key: &VerifyKey) -> Option<Self> {
+        Self::verified(sad, kid, key).filter(|c| c.cred.is_some() && c.ql.is_none())
+    }
+
+    /// The claims of a signature qualifier's SAD whose signature verifies under the SAD key,
+    /// or `None` (also for a credential's SAD).
+    pub(super) fn verify_qualifier(sad: &str, kid: &str, key: &VerifyKey) -> Option<Self> {
+        Self::verified(sad, kid, key).filter(|c| c.cred.is_none() && c.ql.is_some())
+    }
+
+    fn verified(sad: &str, kid: &str, key: &VerifyKey) -> Option<Self> {
         let keys = [(kid.to_owned(), key.clone())];
         let payload = token::verified_payload(sad, &keys).ok()?;
         serde_json::from_slice(&payload).ok()

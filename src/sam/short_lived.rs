@@ -2,79 +2,39 @@
 //! than a credential, and the one signing operation it allows, with a key made in the HSM for
 //! that operation alone.
 //!
-//! The approval is a SAD of its own kind ([`QualifierClaims`]: `ql`, the qualifier, in place of
-//! `cred`). Both kinds refuse unknown members, so a credential's SAD never reads as a
-//! qualifier's and a qualifier's never as a credential's: neither can stand in for the other.
+//! The approval is a SAD of its own kind (`ql`, the qualifier, in place of `cred`): a
+//! credential's SAD never reads as a qualifier's and a qualifier's never as a credential's
+//! (`Claims::verify_qualifier`, `Claims::verify`), so neither can stand in for the other.
 //!
 //! [`Sam::sign_short_lived`], in this order:
 //! 1. checks the SAD as [`Sam::sign`] does (signature, expiry, signer, qualifier and policy,
-//!    level, hashes, uses left), and records a refusal;
+//!    level, hashes, uses left) and that each hash approves what the request derives from it
+//!    (the hashes themselves for `signHash`; for `signDoc` the documents, their options and
+//!    prepared PDF revisions, as [`Derive`] says), and records a refusal;
 //! 2. spends its uses in the audit transaction (one conditional statement, across nodes)
 //!    *before* any key or certificate exists: a replayed or raced SAD never gets a key;
 //! 3. generates the key pair in the HSM (session objects, not extractable), has the issuing CA
 //!    certify it for minutes (`keys::Keys::issue_short_lived`, which stores and audits the
 //!    certificate), saying how the signer authenticated;
-//! 4. signs the hashes, then destroys the key and closes its session (also on failure);
+//! 4. builds what is signed with that certificate as the signer's (for `signDoc`: the CAdES
+//!    signed attributes with its signing-certificate-v2 reference, the XAdES `SignedInfo`),
+//!    signs it, then destroys the key and closes its session (also on failure);
 //! 5. records the signatures and the key's destruction, and only then hands the signatures
-//!    and the certificate out. When anything after step 3 fails, the certificate is revoked,
-//!    and the SAD stays spent (a new approval is needed): nothing signed ever left.
+//!    (for XAdES the signed documents) and the certificate out. When anything after step 3
+//!    fails, the certificate is revoked, and the SAD stays spent (a new approval is needed):
+//!    nothing signed ever left.
 
-use serde::{Deserialize, Serialize};
-
-use super::{multiplicities, Error, Sad, Sam};
-use crate::audit::{self, Context, Entry, Event};
-use crate::hsm::{ServiceKey, SignAlgorithm};
+use super::sad::Claims;
+use super::{
+    consumed, inputs, made, mode, refusal, signed_output, to_sign, Asked, Derive, Error, Issued,
+    Sad, Sam,
+};
+use crate::audit::{Context, Event};
+use crate::hsm::SignAlgorithm;
 use crate::identity::loa::Loa;
-use crate::identity::token::{self, VerifyKey};
 use crate::keys::policy::{Policy, Scal};
 use crate::keys::{algo, Approval, Keys, Owner};
 use crate::types::{ActivationFactor, Digest, HashAlgorithm, PersonId, SadId, UnixTime};
-
-/// What a SAD for a signature qualifier binds: as a credential's SAD, with the qualifier in
-/// place of the credential.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QualifierClaims {
-    /// Unique id: the key of its use count.
-    jti: SadId,
-    /// The person.
-    sub: PersonId,
-    /// The CSC `signatureQualifier`.
-    ql: String,
-    /// The signature policy that offers it.
-    pol: String,
-    /// Hash algorithm OID.
-    halg: String,
-    /// The hashes, standard base64.
-    hashes: Vec<String>,
-    /// Signatures allowed.
-    n: u32,
-    /// Issued at, Unix seconds.
-    iat: UnixTime,
-    /// Expires at, Unix seconds.
-    exp: UnixTime,
-    /// Login level of the activation (URI).
-    loa: String,
-    /// Activation control level (`1` or `2`).
-    scal: String,
-}
-
-impl QualifierClaims {
-    /// The claims of a qualifier SAD whose signature verifies under the SAD key, or `None`.
-    fn verify(sad: &str, kid: &str, key: &VerifyKey) -> Option<Self> {
-        let keys = [(kid.to_owned(), key.clone())];
-        let payload = token::verified_payload(sad, &keys).ok()?;
-        serde_json::from_slice(&payload).ok()
-    }
-
-    /// The covered hashes as digests of `algorithm`; a hash that is not one covers nothing.
-    fn covered(&self, algorithm: HashAlgorithm) -> Vec<Digest> {
-        self.hashes
-            .iter()
-            .filter_map(|h| Digest::parse_base64(h, algorithm).ok())
-            .collect()
-    }
-}
 
 /// What an approval for a signature qualifier grants, as the service established it.
 #[derive(Debug, Clone)]
@@ -114,7 +74,7 @@ pub struct ShortLivedRequest<'a> {
     pub sad: &'a str,
     /// Hash algorithm.
     pub hash_algorithm: HashAlgorithm,
-    /// Hashes to sign, each of `hash_algorithm`.
+    /// The covered hashes the request signs, each of `hash_algorithm`.
     pub hashes: Vec<Digest>,
     /// Signature scheme (it fits the policy's key algorithm).
     pub scheme: SignAlgorithm,
@@ -122,12 +82,16 @@ pub struct ShortLivedRequest<'a> {
     pub sign_algo: &'a str,
     /// Who authenticated the signer (the identity provider's issuer), for the certificate.
     pub identity_provider: &'a str,
+    /// What is signed for each covered hash: the hashes themselves (`signHash`), or for
+    /// `signDoc` what the SAM builds from the documents with the new certificate.
+    pub derive: Derive<'a>,
 }
 
 /// What one signing operation under a short-lived certificate gives.
 #[derive(Debug, Clone)]
 pub struct ShortLivedSignatures {
-    /// The signatures, in the order of the hashes (ECDSA raw `r || s`).
+    /// In the order of the hashes: the signatures (ECDSA raw `r || s`), or for XAdES the
+    /// signed documents.
     pub signatures: Vec<Vec<u8>>,
     /// The short-lived certificate, DER.
     pub certificate: Vec<u8>,
@@ -143,6 +107,16 @@ pub fn qualifier_subject(qualifier: &str) -> String {
     format!("qualifier:{qualifier}")
 }
 
+/// What a short-lived request asks of its SAD.
+fn asked_of<'a>(request: &'a ShortLivedRequest<'_>) -> Asked<'a> {
+    Asked {
+        policy: request.policy,
+        algorithm: request.hash_algorithm,
+        hashes: &request.hashes,
+        spent: None,
+    }
+}
+
 /// A failure of `keys` while certifying, as the SAM reports it.
 fn from_keys(e: crate::keys::Error) -> Error {
     match e {
@@ -154,25 +128,6 @@ fn from_keys(e: crate::keys::Error) -> Error {
 }
 
 impl Sam {
-    /// A SAD token over `claims`, signed by the SAD key in the HSM.
-    pub(super) async fn signed_token<T: Serialize + Sync>(
-        &self,
-        claims: &T,
-    ) -> Result<String, Error> {
-        let (kid, _) = self.key().await?;
-        let (input, digest) =
-            token::signing_input(kid, claims).map_err(|e| audit::Error::Encoding(e.to_string()))?;
-        let signature = self
-            .hsm
-            .sign(
-                ServiceKey::Sad,
-                SignAlgorithm::Ecdsa,
-                Digest::sha256(digest),
-            )
-            .await?;
-        Ok(token::assemble(&input, &signature))
-    }
-
     /// Issues a SAD for an approval of a signature qualifier the service has checked, and
     /// records it.
     ///
@@ -188,10 +143,11 @@ impl Sam {
         if grant.loa < policy.min_loa || grant.scal < policy.scal {
             return Err(Error::PolicyNotMet);
         }
-        let claims = QualifierClaims {
+        let claims = Claims {
             jti: SadId::random(),
             sub: grant.person,
-            ql: grant.qualifier.to_owned(),
+            cred: None,
+            ql: Some(grant.qualifier.to_owned()),
             pol: policy.name.clone(),
             halg: algo::hash_oid(grant.hash_algorithm).to_owned(),
             hashes: grant.hashes.iter().map(Digest::to_base64).collect(),
@@ -200,32 +156,39 @@ impl Sam {
             exp: now.plus_secs(self.lifetime),
             loa: grant.loa.uri().to_owned(),
             scal: grant.scal.csc().to_owned(),
+            cli: None,
         };
-        let token = self.signed_token(&claims).await?;
-        let entry = ctx.entry(
-            Some(format!("person:{}", grant.person)),
-            Event::SadIssued {
-                sad: claims.jti.to_string(),
-                credential: qualifier_subject(grant.qualifier),
-                policy: claims.pol.clone(),
-                hash_algorithm: claims.halg.clone(),
-                hashes: grant
-                    .hashes
-                    .iter()
-                    .map(|h| hex::encode(h.as_bytes()))
-                    .collect(),
-                num_signatures: claims.n,
-                loa: claims.loa.clone(),
-                scal: claims.scal.clone(),
-                factor: grant.factor.as_str().to_owned(),
-                label: grant.label.clone(),
-            },
+        let issued = Issued {
+            subject: format!("person:{}", grant.person),
+            credential: qualifier_subject(grant.qualifier),
+            hashes: &grant.hashes,
+            factor: grant.factor.as_str(),
+            label: grant.label.clone(),
+        };
+        self.issue_claims(ctx, &claims, issued, now).await
+    }
+
+    /// Checks a qualifier's SAD for a request as [`Sam::sign_short_lived`] will, without
+    /// spending anything or making a key; a refusal is recorded. Lets a caller refuse before
+    /// it does expensive work (reading documents) for a forged or spent SAD.
+    ///
+    /// # Errors
+    /// As [`Sam::sign_short_lived`] before it spends the SAD.
+    pub async fn precheck_short_lived(
+        &self,
+        request: &ShortLivedRequest<'_>,
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        let (subject, asked) = (
+            format!("person:{}", request.owner.id),
+            qualifier_subject(request.qualifier),
         );
-        self.audit.record(&entry, now.as_millis()).await?;
-        Ok(Sad {
-            token,
-            expires_in: self.lifetime,
-        })
+        let refused = |reason: &str, sad: Option<SadId>| {
+            refusal(ctx, Some(subject.as_str()), &asked, reason, sad)
+        };
+        let checked = self.check_qualifier(request, now).await.map(|_| ());
+        self.refuse_failed(checked, refused, now).await
     }
 
     /// Signs every hash of `request` with a key made for this operation and certified for
@@ -241,58 +204,40 @@ impl Sam {
         ctx: &Context,
         now: UnixTime,
     ) -> Result<ShortLivedSignatures, Error> {
-        let subject = Some(format!("person:{}", request.owner.id));
-        let asked = qualifier_subject(request.qualifier);
-        let refused = |reason: &str, sad: Option<SadId>| {
-            ctx.entry(
-                subject.clone(),
-                Event::SignatureRefused {
-                    credential: asked.clone(),
-                    reason: reason.to_owned(),
-                    sad: sad.map(|id| id.to_string()),
-                },
-            )
-        };
-        let claims = match self.check_qualifier(request, now).await {
-            Ok(c) => c,
-            Err((e, sad)) => {
-                tracing::warn!(
-                    qualifier = request.qualifier,
-                    reason = e.reason(),
-                    "signature refused"
-                );
-                self.audit
-                    .record(&refused(e.reason(), sad), now.as_millis())
-                    .await?;
-                return Err(e);
-            }
-        };
-        // Spent before any key or certificate exists.
-        let count = u32::try_from(request.hashes.len()).unwrap_or(u32::MAX);
-        let (id, max, expires_at) = (
-            claims.jti.to_string(),
-            i64::from(claims.n),
-            claims.exp.as_secs(),
+        let (subject, asked) = (
+            format!("person:{}", request.owner.id),
+            qualifier_subject(request.qualifier),
         );
-        let uses = i64::from(count);
-        let hashes = multiplicities(&request.hashes, &claims.covered(request.hash_algorithm));
-        let guard: audit::Guard = Box::new(move |tx| {
-            Box::pin(async move {
-                tx.use_sad(&id, uses, max, expires_at, "hash", &hashes)
-                    .await
-            })
-        });
-        let spent = vec![ctx.entry(
-            subject.clone(),
-            Event::SadConsumed {
-                sad: claims.jti.to_string(),
-                count,
-            },
+        let refused = |reason: &str, sad: Option<SadId>| {
+            refusal(ctx, Some(subject.as_str()), &asked, reason, sad)
+        };
+        let checked = match self.check_qualifier(request, now).await {
+            Ok(claims) => {
+                let jti = claims.jti;
+                inputs(&request.hashes, request.derive)
+                    .map(|inputs| (claims, inputs))
+                    .map_err(|e| (e, Some(jti)))
+            }
+            Err(e) => Err(e),
+        };
+        let (claims, inputs) = self.refuse_failed(checked, &refused, now).await?;
+        // Spent before any key or certificate exists.
+        let spent = vec![consumed(
+            ctx,
+            Some(subject.as_str()),
+            &claims,
+            &request.hashes,
         )];
         let otherwise = vec![refused("sad_used", Some(claims.jti))];
         if !self
-            .audit
-            .record_if(guard, spent, otherwise, now.as_millis())
+            .spend(
+                &claims,
+                &asked_of(request),
+                mode(&request.derive),
+                spent,
+                otherwise,
+                now,
+            )
             .await?
         {
             tracing::warn!(
@@ -327,35 +272,30 @@ impl Sam {
             .await
             .map_err(from_keys)?;
         let signed = async {
-            let signatures = key
-                .sign_and_destroy(request.scheme, request.hashes.clone())
-                .await?;
-            let mut entries: Vec<Entry> = vec![ctx.entry(
-                subject.clone(),
+            // Built with the new certificate as the signer's; a failure drops the key.
+            let (digests, pending) = to_sign(&inputs, &request.hashes, &issued.der)?;
+            let signatures = key.sign_and_destroy(request.scheme, digests).await?;
+            let mut entries = vec![ctx.entry(
+                Some(subject.clone()),
                 Event::ShortLivedKeyDestroyed {
                     serial: issued.serial.clone(),
                     key: label.clone(),
                     sad: sad.clone(),
                 },
             )];
-            entries.extend(request.hashes.iter().map(|h| {
-                ctx.entry(
-                    subject.clone(),
-                    Event::SignatureMade {
-                        credential: format!("short-lived:{}", issued.serial),
-                        hash: hex::encode(h.as_bytes()),
-                        algorithm: request.sign_algo.to_owned(),
-                        policy: claims.pol.clone(),
-                        loa: claims.loa.clone(),
-                        sad: sad.clone(),
-                    },
-                )
-            }));
+            entries.extend(made(
+                ctx,
+                Some(subject.as_str()),
+                &format!("short-lived:{}", issued.serial),
+                &request.hashes,
+                request.sign_algo,
+                &claims,
+            ));
             let tx = self.store.begin().await?;
             self.audit
                 .append_many_and_commit(tx, &entries, now.as_millis())
                 .await?;
-            Ok::<_, Error>(signatures)
+            Ok::<_, Error>(signed_output(&pending, signatures))
         }
         .await;
         match signed {
@@ -363,7 +303,7 @@ impl Sam {
                 tracing::info!(
                     qualifier = request.qualifier,
                     certificate = %issued.serial,
-                    signatures = count,
+                    signatures = request.hashes.len(),
                     "signatures made under a short-lived certificate"
                 );
                 Ok(ShortLivedSignatures {
@@ -392,51 +332,15 @@ impl Sam {
         &self,
         request: &ShortLivedRequest<'_>,
         now: UnixTime,
-    ) -> Result<QualifierClaims, (Error, Option<SadId>)> {
+    ) -> Result<Claims, (Error, Option<SadId>)> {
         let (kid, key) = self.key().await.map_err(|e| (e, None))?;
         let claims =
-            QualifierClaims::verify(request.sad, kid, key).ok_or((Error::InvalidSad, None))?;
-        let id = Some(claims.jti);
-        let fail = |e: Error| Err((e, id));
-        if now >= claims.exp {
-            return fail(Error::Expired);
-        }
-        if claims.sub != request.owner.id || claims.ql != request.qualifier {
-            return fail(Error::NotYours);
-        }
-        let policy = request.policy;
-        let loa = Loa::parse(&claims.loa);
-        if claims.pol != policy.name
-            || loa.is_none_or(|l| l < policy.min_loa)
-            || (claims.scal == "1" && policy.scal == Scal::Scal2)
-        {
-            return fail(Error::PolicyNotMet);
-        }
-        if algo::hash_from_oid(&claims.halg) != Some(request.hash_algorithm) {
-            return fail(Error::HashNotCovered);
-        }
-        let covered = claims.covered(request.hash_algorithm);
-        if request.hashes.is_empty() || !request.hashes.iter().all(|h| covered.contains(h)) {
-            return fail(Error::HashNotCovered);
-        }
-        if multiplicities(&request.hashes, &covered)
-            .iter()
-            .any(|(_, asked, approved)| asked > approved)
-        {
-            return fail(Error::HashNotCovered);
-        }
-        let used = self
-            .store
-            .sad_uses(&claims.jti.to_string())
+            Claims::verify_qualifier(request.sad, kid, key).ok_or((Error::InvalidSad, None))?;
+        let theirs =
+            claims.sub == request.owner.id && claims.ql.as_deref() == Some(request.qualifier);
+        self.check_terms(&claims, theirs, &asked_of(request), now)
             .await
-            .map_err(|e| (e.into(), id))?;
-        let asked = i64::try_from(request.hashes.len()).unwrap_or(i64::MAX);
-        if used >= i64::from(claims.n) {
-            return fail(Error::Used);
-        }
-        if used.saturating_add(asked) > i64::from(claims.n) {
-            return fail(Error::CountExceeded);
-        }
+            .map_err(|e| (e, Some(claims.jti)))?;
         Ok(claims)
     }
 }

@@ -3,13 +3,16 @@
 //! refused document is answered. Signing (`documents`), PAdES (`pdf`) and the review
 //! (`review`) all use this module; it uses none of them.
 
+use crate::audit::Context;
 pub use crate::formats::cms::Level;
 use crate::formats::cms::SignatureAlgorithm;
 use crate::formats::representation::{capacity_approval, Capacity};
 use crate::formats::{pades, xml};
 use crate::hsm::SignAlgorithm;
-use crate::keys::Credential;
-use crate::types::Digest;
+use crate::keys::policy::Policy;
+use crate::keys::{Credential, Keys, Owner};
+use crate::sam::{Derive, Sam, ShortLivedRequest, SignRequest};
+use crate::types::{Digest, HashAlgorithm, UnixTime};
 
 use super::{Error, ErrorCode};
 
@@ -62,6 +65,27 @@ pub struct SignDoc {
     pub documents: Vec<Document>,
     /// The `signAlgo` OID; by default the key's (ECDSA with SHA-256, or RSA PKCS#1 v1.5).
     pub sign_algo: Option<String>,
+}
+
+impl SignDoc {
+    /// The request's results as `signDoc` answers them, each list in request order: the
+    /// signed documents (attached and enveloped signatures, PDFs), and the detached
+    /// signatures.
+    #[must_use]
+    pub fn split(&self, signed: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let (mut with_document, mut detached) = (Vec::new(), Vec::new());
+        for (document, result) in self.documents.iter().zip(signed) {
+            if matches!(
+                document.format,
+                Format::Cades { attached: false } | Format::XadesDetached
+            ) {
+                detached.push(result);
+            } else {
+                with_document.push(result);
+            }
+        }
+        (with_document, detached)
+    }
 }
 
 impl Format {
@@ -197,12 +221,162 @@ pub(super) fn pdf_error(e: &pades::Error) -> Error {
     Error::new(code, e.to_string())
 }
 
-/// The credential, SAD and algorithms of one signing request.
+/// Whose key signs a request's documents.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SigningKey<'a> {
+    /// A credential's key, under a SAD for the credential.
+    Credential(&'a Credential),
+    /// A key made in the HSM for this one operation and certified for minutes, under a SAD
+    /// for a signature qualifier.
+    ShortLived(ShortLived<'a>),
+}
+
+/// What a short-lived certificate is made of, known before it exists.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ShortLived<'a> {
+    /// The CSC `signatureQualifier`.
+    pub qualifier: &'a str,
+    /// The policy that offers short-lived certificates under it.
+    pub policy: &'a Policy,
+    /// The signer, as the certificate names them.
+    pub owner: &'a Owner,
+    /// Who authenticated the signer, as the certificate says.
+    pub identity_provider: &'a str,
+    /// Where the certificate is issued.
+    pub keys: &'a Keys,
+}
+
+impl SigningKey<'_> {
+    /// Whether the key is an EC key (its raw signatures are DER-encoded for CMS).
+    pub(super) fn is_ec(&self) -> bool {
+        match self {
+            Self::Credential(credential) => credential.algorithm.is_ec(),
+            Self::ShortLived(short) => short.policy.key_algorithm.is_ec(),
+        }
+    }
+
+    /// The signer's certificate when it exists before signing: a credential's. A short-lived
+    /// key's is made only after the SAD is spent.
+    pub(super) fn certificate(&self) -> Option<&[u8]> {
+        match self {
+            Self::Credential(credential) => Some(&credential.certificate),
+            Self::ShortLived(_) => None,
+        }
+    }
+
+    /// The signer's name as a PDF signature shows it: the certificate's common name, or for
+    /// a short-lived key the name its certificate will carry.
+    pub(super) fn name(&self) -> String {
+        match self {
+            Self::Credential(credential) => crate::pki::common_name(&credential.certificate)
+                .unwrap_or_else(|| credential.person.to_string()),
+            Self::ShortLived(short) => {
+                format!("{} {}", short.owner.given_name, short.owner.family_name)
+            }
+        }
+    }
+
+    /// The CVR and name of the organisation a credential acts for; none for a short-lived
+    /// key, which is always the person's own.
+    pub(super) fn organisation(&self) -> Option<(String, Option<String>)> {
+        match self {
+            Self::Credential(credential) => credential.kind.cvr().map(|cvr| {
+                (
+                    cvr.to_owned(),
+                    crate::pki::organization(&credential.certificate),
+                )
+            }),
+            Self::ShortLived(_) => None,
+        }
+    }
+}
+
+/// The key, SAD and algorithms of one signing request.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Signer<'a> {
-    pub credential: &'a Credential,
+    pub key: SigningKey<'a>,
     pub sad: &'a str,
     pub scheme: SignAlgorithm,
     pub algorithm: SignatureAlgorithm,
     pub sign_algo: &'a str,
+}
+
+/// What the SAM answered a document request.
+#[derive(Debug, Clone)]
+pub(super) struct Signed {
+    /// In the order of the hashes: the raw signatures, or for XAdES the signed documents.
+    pub signatures: Vec<Vec<u8>>,
+    /// The certificate of the key that signed (DER).
+    pub certificate: Vec<u8>,
+}
+
+impl Signer<'_> {
+    /// Has the SAM sign what `derive` makes of the documents' approvals `hashes` (SHA-256,
+    /// each covered by the SAD): with the credential's key, or with a key made for this
+    /// operation, certified, used and destroyed.
+    pub(super) async fn sign(
+        &self,
+        sam: &Sam,
+        hashes: Vec<Digest>,
+        derive: Derive<'_>,
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<Signed, Error> {
+        match self.key {
+            SigningKey::Credential(credential) => {
+                let request = SignRequest {
+                    credential,
+                    sad: self.sad,
+                    hash_algorithm: HashAlgorithm::Sha256,
+                    hashes,
+                    scheme: self.scheme,
+                    sign_algo: self.sign_algo,
+                    derive,
+                    spent: None,
+                };
+                Ok(Signed {
+                    signatures: sam.sign(&request, ctx, now).await?,
+                    certificate: credential.certificate.clone(),
+                })
+            }
+            SigningKey::ShortLived(short) => {
+                let request = self.short_lived_request(short, hashes, derive);
+                let signed = sam.sign_short_lived(&request, short.keys, ctx, now).await?;
+                Ok(Signed {
+                    signatures: signed.signatures,
+                    certificate: signed.certificate,
+                })
+            }
+        }
+    }
+
+    /// The SAM's request for a short-lived key's signatures.
+    pub(super) fn short_lived_request<'b>(
+        &'b self,
+        short: ShortLived<'b>,
+        hashes: Vec<Digest>,
+        derive: Derive<'b>,
+    ) -> ShortLivedRequest<'b> {
+        ShortLivedRequest {
+            qualifier: short.qualifier,
+            policy: short.policy,
+            owner: short.owner,
+            sad: self.sad,
+            hash_algorithm: HashAlgorithm::Sha256,
+            hashes,
+            scheme: self.scheme,
+            sign_algo: self.sign_algo,
+            identity_provider: short.identity_provider,
+            derive,
+        }
+    }
+
+    /// A raw signature of the key as CMS carries it: DER for ECDSA.
+    pub(super) fn cms_signature(&self, raw: Vec<u8>) -> Result<Vec<u8>, Error> {
+        if self.key.is_ec() {
+            Ok(crate::hsm::ecdsa_signature_der(&raw)?)
+        } else {
+            Ok(raw)
+        }
+    }
 }

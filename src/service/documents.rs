@@ -2,7 +2,10 @@
 //! B-B, B-T, B-LT or B-LTA, XAdES (enveloped, enveloping, detached) and PAdES at the same
 //! levels. The SAD covers the documents' SHA-256 digests; the SAM derives what it signs from
 //! them (the CAdES signed attributes, the XAdES `SignedInfo`, or the CAdES signed attributes
-//! over a prepared PDF's byte ranges) and signs; the service extends the result. PAdES is in
+//! over a prepared PDF's byte ranges) and signs; the service extends the result. With a
+//! signature qualifier in place of a credential, the SAM signs with a key made for the one
+//! operation, under a short-lived certificate it has issued once the SAD is spent, and derives
+//! what it signs with that certificate (`sam::short_lived`). PAdES is in
 //! `pdf`, the review of an uploaded document in `review`; the types they share with this
 //! module are in `document_types`.
 
@@ -10,10 +13,10 @@ use sha2::{Digest as _, Sha256};
 
 use super::document_types::{
     approved, level_name, parse_level, pdf_error, stored_options, xml_error, Document, Format,
-    Level, SignDoc, Signer, Uploaded,
+    Level, ShortLived, SignDoc, Signed, Signer, SigningKey, Uploaded,
 };
 use super::pdf::Pades;
-use super::{person_ctx, unix_now, Cpu, Error, ErrorCode, Signing, Trust};
+use super::{owner, person_ctx, unix_now, Cpu, Error, ErrorCode, ShortLivedSigned, Signing, Trust};
 use crate::clock::SharedClock;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::formats::representation::Capacity;
@@ -22,7 +25,7 @@ use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
 use crate::pki::tsa::ImprintHash;
 use crate::pki::{Ca, Pki};
-use crate::sam::{InCapacity, Sam, SignRequest};
+use crate::sam::{qualifier_subject, Derive, InCapacity, Sam, SignRequest};
 use crate::store::Store;
 use crate::types::{Digest, DocumentId, HashAlgorithm, UnixTime};
 
@@ -75,6 +78,62 @@ fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
 }
 
+/// Refuses a request with no documents or more than 100.
+fn check_count(documents: &[Document]) -> Result<(), Error> {
+    if documents.is_empty() || documents.len() > 100 {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "documents: 1 to 100 documents",
+        ));
+    }
+    Ok(())
+}
+
+/// The HSM scheme, the CMS algorithm and its OID for a `signAlgo` (the key's default when
+/// absent) with a key that is EC (`ec`) or RSA, for CAdES and PAdES with SHA-256.
+fn cms_algorithms(
+    ec: bool,
+    sign_algo: Option<&str>,
+) -> Result<(SignAlgorithm, SignatureAlgorithm, &'static str), Error> {
+    match (ec, sign_algo) {
+        (true, None | Some("1.2.840.10045.4.3.2" | "1.2.840.10045.2.1")) => Ok((
+            SignAlgorithm::Ecdsa,
+            SignatureAlgorithm::EcdsaSha256,
+            "1.2.840.10045.4.3.2",
+        )),
+        (false, None | Some("1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.1")) => Ok((
+            SignAlgorithm::RsaPkcs1v15,
+            SignatureAlgorithm::RsaSha256,
+            "1.2.840.113549.1.1.11",
+        )),
+        (false, Some("1.2.840.113549.1.1.10")) => Ok((
+            SignAlgorithm::RsaPss,
+            SignatureAlgorithm::RsaPssSha256,
+            "1.2.840.113549.1.1.10",
+        )),
+        (_, Some(other)) => Err(Error::new(
+            ErrorCode::UnsupportedAlgorithm,
+            format!("signAlgo {other:?} does not fit this key for CAdES with SHA-256"),
+        )),
+    }
+}
+
+/// Each document's SHA-256, and what the signer approved for it: the SHA-256, and for a PDF
+/// with options the approval digest over it and the options, so that no option is chosen
+/// after approval.
+fn approvals(documents: &[Document]) -> (Vec<[u8; 32]>, Vec<Digest>) {
+    let digests: Vec<[u8; 32]> = documents
+        .iter()
+        .map(|d| Sha256::digest(&d.content).into())
+        .collect();
+    let hashes = documents
+        .iter()
+        .zip(&digests)
+        .map(|(d, digest)| Digest::sha256(approved(d.format, digest, &d.pdf, d.capacity.as_ref())))
+        .collect();
+    (digests, hashes)
+}
+
 impl Documents {
     /// Signs each document as CAdES at its level; returns the CMS (DER) of each, in order.
     ///
@@ -101,45 +160,10 @@ impl Documents {
                     .await)
             }
         };
-        if request.documents.is_empty() || request.documents.len() > 100 {
-            return Err(Error::new(
-                ErrorCode::InvalidRequest,
-                "documents: 1 to 100 documents",
-            ));
-        }
-        let (scheme, algorithm) = match (credential.algorithm.is_ec(), request.sign_algo.as_deref())
-        {
-            (true, None | Some("1.2.840.10045.4.3.2" | "1.2.840.10045.2.1")) => {
-                (SignAlgorithm::Ecdsa, SignatureAlgorithm::EcdsaSha256)
-            }
-            (false, None | Some("1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.1")) => {
-                (SignAlgorithm::RsaPkcs1v15, SignatureAlgorithm::RsaSha256)
-            }
-            (false, Some("1.2.840.113549.1.1.10")) => {
-                (SignAlgorithm::RsaPss, SignatureAlgorithm::RsaPssSha256)
-            }
-            (_, Some(other)) => {
-                return Err(Error::new(
-                    ErrorCode::UnsupportedAlgorithm,
-                    format!("signAlgo {other:?} does not fit this key for CAdES with SHA-256"),
-                ))
-            }
-        };
-        let digests: Vec<[u8; 32]> = request
-            .documents
-            .iter()
-            .map(|d| Sha256::digest(&d.content).into())
-            .collect();
-        // What the signer approved: each document's SHA-256, and for a PDF with options the
-        // approval digest over it and the options, so that no option is chosen after approval.
-        let hashes: Vec<Digest> = request
-            .documents
-            .iter()
-            .zip(&digests)
-            .map(|(d, digest)| {
-                Digest::sha256(approved(d.format, digest, &d.pdf, d.capacity.as_ref()))
-            })
-            .collect();
+        check_count(&request.documents)?;
+        let (scheme, algorithm, sign_algo) =
+            cms_algorithms(credential.algorithm.is_ec(), request.sign_algo.as_deref())?;
+        let (digests, hashes) = approvals(&request.documents);
         let sad = self
             .signing
             .sad_or_approval(
@@ -163,17 +187,113 @@ impl Documents {
                     hashes: hashes.clone(),
                     scheme,
                     sign_algo: "",
-                    derive: crate::sam::Derive::Hashes,
+                    derive: Derive::Hashes,
                     spent: None,
                 },
                 &ctx,
                 UnixTime::from_secs(self.now()),
             )
             .await?;
+        let signer = Signer {
+            key: SigningKey::Credential(&credential),
+            sad: &sad,
+            scheme,
+            algorithm,
+            sign_algo,
+        };
+        let signed = self
+            .sign_with(&signer, request, &digests, hashes, &ctx)
+            .await?;
+        Ok(signed.signatures)
+    }
+
+    /// `signatures/signDoc` with a `signatureQualifier` and no `credentialID`: signs each
+    /// document as [`Documents::sign_documents`] does, with a key the SAM makes for this
+    /// operation and has certified for minutes under the qualifier's policy. The SAD (of
+    /// `credentials/authorize` with the qualifier) covers what it covers for a credential:
+    /// each document's approval (its SHA-256, or for a PDF with options the digest over it and
+    /// the options). The signed attributes, `SignedProperties` and PDF signatures name the new
+    /// certificate, which is made only once the SAD is spent; the key is destroyed after
+    /// signing. Returns the signed documents (detached signatures) in order, and the chain.
+    ///
+    /// # Errors
+    /// `invalid_request` (no SAD, a qualifier not offered, no or too many documents),
+    /// `insufficient_loa`, `unsupported_algorithm`, `invalid_sad`, `sad_expired`,
+    /// `sad_mismatch`, `hash_not_authorized`, `sad_used`, `sad_count_exceeded`; the document
+    /// errors of [`Documents::sign_documents`].
+    pub async fn sign_documents_short_lived(
+        &self,
+        principal: &Principal,
+        qualifier: &str,
+        request: &SignDoc,
+        request_id: Option<String>,
+    ) -> Result<ShortLivedSigned, Error> {
+        let ctx = person_ctx(principal, request_id);
+        let checked = async {
+            let policy = self.signing.qualifier_policy(principal, qualifier)?;
+            check_count(&request.documents)?;
+            let algorithms =
+                cms_algorithms(policy.key_algorithm.is_ec(), request.sign_algo.as_deref())?;
+            let sad = Signing::qualifier_sad(request.sad.as_deref())?;
+            let owner = owner(&self.store, &principal.person).await?;
+            Ok::<_, Error>((policy, algorithms, sad, owner))
+        }
+        .await;
+        let (policy, (scheme, algorithm, sign_algo), sad, owner) = match checked {
+            Ok(checked) => checked,
+            Err(e) => {
+                return Err(self
+                    .signing
+                    .refuse_signature(&ctx, &qualifier_subject(qualifier), e)
+                    .await)
+            }
+        };
+        let issuer = self.signing.identity.settings().issuer.clone();
+        let short = ShortLived {
+            qualifier,
+            policy: &policy,
+            owner: &owner,
+            identity_provider: &issuer,
+            keys: &self.signing.keys,
+        };
+        let signer = Signer {
+            key: SigningKey::ShortLived(short),
+            sad: &sad,
+            scheme,
+            algorithm,
+            sign_algo,
+        };
+        let (digests, hashes) = approvals(&request.documents);
+        // As for a credential: a forged or spent SAD is refused before any document work.
+        self.sam
+            .precheck_short_lived(
+                &signer.short_lived_request(short, hashes.clone(), Derive::Hashes),
+                &ctx,
+                UnixTime::from_secs(self.now()),
+            )
+            .await?;
+        let signed = self
+            .sign_with(&signer, request, &digests, hashes, &ctx)
+            .await?;
+        Ok(ShortLivedSigned {
+            signatures: signed.signatures,
+            chain: self.signing.certificate_chain(signed.certificate).await?,
+        })
+    }
+
+    /// Signs the request's documents (of one format) with `signer` and raises each to its
+    /// level: XAdES, PAdES, or CAdES here. `digests` are the documents' SHA-256, `hashes`
+    /// their approvals, which the SAD covers.
+    async fn sign_with(
+        &self,
+        signer: &Signer<'_>,
+        request: &SignDoc,
+        digests: &[[u8; 32]],
+        hashes: Vec<Digest>,
+        ctx: &crate::audit::Context,
+    ) -> Result<Signed, Error> {
         if request.documents.iter().all(|d| d.format.is_xades()) {
-            return self
-                .sign_xml(&credential, &sad, request, hashes, &ctx)
-                .await;
+            return self.sign_xml(signer, request, hashes, ctx).await;
         }
         let all_pdf = request.documents.iter().all(|d| d.format == Format::Pades);
         if !all_pdf
@@ -187,27 +307,15 @@ impl Documents {
                 "documents: one request signs documents of one format (CAdES, XAdES or PAdES)",
             ));
         }
-        let sign_algo = match algorithm {
-            SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",
-            SignatureAlgorithm::RsaSha256 => "1.2.840.113549.1.1.11",
-            SignatureAlgorithm::RsaPssSha256 => "1.2.840.113549.1.1.10",
-        };
-        let signer = Signer {
-            credential: &credential,
-            sad: &sad,
-            scheme,
-            algorithm,
-            sign_algo,
-        };
         if all_pdf {
-            return self.pades.sign_pdfs(&signer, request, hashes, &ctx).await;
+            return self.pades.sign_pdfs(signer, request, hashes, ctx).await;
         }
         let now = self.now();
         // Each document signed in a capacity: the SAM checks its approval and claims it.
         let capacities: Vec<Option<InCapacity<'_>>> = request
             .documents
             .iter()
-            .zip(&digests)
+            .zip(digests)
             .map(|(d, digest)| {
                 d.capacity.as_ref().map(|capacity| InCapacity {
                     sha256: *digest,
@@ -215,55 +323,40 @@ impl Documents {
                 })
             })
             .collect();
-        let raw = self
-            .sam
-            .sign(
-                &SignRequest {
-                    credential: &credential,
-                    sad: &sad,
-                    hash_algorithm: HashAlgorithm::Sha256,
-                    hashes,
-                    scheme,
-                    sign_algo,
-                    derive: crate::sam::Derive::Cades {
-                        time: UnixTime::from_secs(now),
-                        capacities: &capacities,
-                    },
-                    spent: None,
-                },
-                &ctx,
-                UnixTime::from_secs(now),
-            )
+        let derive = Derive::Cades {
+            time: UnixTime::from_secs(now),
+            capacities: &capacities,
+        };
+        let signed = signer
+            .sign(&self.sam, hashes, derive, ctx, UnixTime::from_secs(now))
             .await?;
         let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
         let validation = self.validation_data(&request.documents).await?;
-        let mut out = Vec::with_capacity(raw.len());
-        for ((document, digest), signature) in request.documents.iter().zip(&digests).zip(raw) {
-            let signature = if credential.algorithm.is_ec() {
-                crate::hsm::ecdsa_signature_der(&signature)?
-            } else {
-                signature
-            };
+        let mut out = Vec::with_capacity(signed.signatures.len());
+        for ((document, digest), signature) in
+            request.documents.iter().zip(digests).zip(signed.signatures)
+        {
+            let signature = signer.cms_signature(signature)?;
             // The same signed attributes as the SAM signed.
             let prepared = cms::prepare(
                 digest,
-                &credential.certificate,
+                &signed.certificate,
                 Some(now),
                 document.capacity.as_ref(),
             )
             .map_err(|e| format_error(&e))?;
-            let signed = cms::assemble(
+            let cades = cms::assemble(
                 &prepared,
                 matches!(document.format, Format::Cades { attached: true })
                     .then_some(document.content.as_slice()),
                 &chain,
-                algorithm,
+                signer.algorithm,
                 &signature,
             )
             .map_err(|e| format_error(&e))?;
             out.push(
                 self.raise_cades(
-                    signed,
+                    cades,
                     Level::BB,
                     document.level,
                     Some(digest),
@@ -272,19 +365,22 @@ impl Documents {
                 .await?,
             );
         }
-        Ok(out)
+        Ok(Signed {
+            signatures: out,
+            certificate: signed.certificate,
+        })
     }
 
-    /// XAdES enveloped signatures over XML documents (all of the request's).
+    /// XAdES signatures over the request's documents (all XML, or any bytes when detached),
+    /// with the key's default algorithm.
     async fn sign_xml(
         &self,
-        credential: &crate::keys::Credential,
-        sad: &str,
+        signer: &Signer<'_>,
         request: &SignDoc,
         hashes: Vec<Digest>,
         ctx: &crate::audit::Context,
-    ) -> Result<Vec<Vec<u8>>, Error> {
-        let (scheme, algorithm, sign_algo) = if credential.algorithm.is_ec() {
+    ) -> Result<Signed, Error> {
+        let (scheme, algorithm, sign_algo) = if signer.key.is_ec() {
             (
                 SignAlgorithm::Ecdsa,
                 xades::SignatureAlgorithm::EcdsaSha256,
@@ -296,6 +392,11 @@ impl Documents {
                 xades::SignatureAlgorithm::RsaSha256,
                 "1.2.840.113549.1.1.11",
             )
+        };
+        let signer = Signer {
+            scheme,
+            sign_algo,
+            ..*signer
         };
         let contents: Vec<Vec<u8>> = request
             .documents
@@ -337,34 +438,19 @@ impl Documents {
             .iter()
             .map(|d| d.capacity.as_ref())
             .collect();
-        let signed = self
-            .sam
-            .sign(
-                &SignRequest {
-                    credential,
-                    sad,
-                    hash_algorithm: HashAlgorithm::Sha256,
-                    hashes,
-                    scheme,
-                    sign_algo,
-                    derive: crate::sam::Derive::Xades {
-                        documents: &contents,
-                        packagings: &packagings,
-                        mime: "text/xml",
-                        signing_time: now,
-                        algorithm,
-                        chain: &chain,
-                        capacities: &capacities,
-                    },
-                    spent: None,
-                },
-                ctx,
-                now,
-            )
-            .await?;
+        let derive = Derive::Xades {
+            documents: &contents,
+            packagings: &packagings,
+            mime: "text/xml",
+            signing_time: now,
+            algorithm,
+            chain: &chain,
+            capacities: &capacities,
+        };
+        let signed = signer.sign(&self.sam, hashes, derive, ctx, now).await?;
         let validation = self.validation_data(&request.documents).await?;
-        let mut out = Vec::with_capacity(signed.len());
-        for (document, mut xml_signed) in request.documents.iter().zip(signed) {
+        let mut out = Vec::with_capacity(signed.signatures.len());
+        for (document, mut xml_signed) in request.documents.iter().zip(signed.signatures) {
             let fail = |e: xades::Error| Error::internal(format!("XAdES: {e}"));
             if document.level >= Level::BT {
                 let c14n = xades::signature_value_c14n(&xml_signed).map_err(fail)?;
@@ -384,7 +470,10 @@ impl Documents {
             }
             out.push(xml_signed);
         }
-        Ok(out)
+        Ok(Signed {
+            signatures: out,
+            certificate: signed.certificate,
+        })
     }
 
     /// The certificates (TSA, issuing CA, root) and current CRLs that long-term signatures

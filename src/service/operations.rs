@@ -17,12 +17,15 @@
 //! are spent either way), and nobody else.
 //!
 //! The callback, when asked for, is one JSON `POST` of `{"responseID": …}` and that same body
-//! (or `error`, `error_description`, `support_ref`) to the registered URI: no redirect is
+//! (or `error`, `error_description`, `support_ref`) to the registered URI, over TLS for an
+//! https URI (trusting the system's roots and `async_signing.callback_ca`): no redirect is
 //! followed, each attempt is bounded in time, the receiver's answer is not read, and there are
 //! at most `callback_attempts` attempts with a growing pause; the outcome is recorded in the
 //! audit trail (`callback_delivery`). The callback carries nothing but the result: no token,
 //! SAD or credential data. A receiver must accept the same `responseID` twice (an attempt
 //! that timed out may still have arrived).
+
+mod callback;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,14 +37,14 @@ use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use super::{
-    person_ctx, unix_now, unix_now_ms, Documents, Error, ErrorCode, Format, SignDoc, SignHash,
-    Signing,
+    person_ctx, unix_now, unix_now_ms, Documents, Error, ErrorCode, SignDoc, SignHash, Signing,
 };
 use crate::audit::{Audit, Context, Event};
 use crate::clock::SharedClock;
 use crate::config::{AsyncSigningConfig, ClientConfig};
 use crate::identity::Principal;
 use crate::store::{OperationRow, Store};
+use callback::Transport;
 
 /// The status of an operation that has not ended.
 const PENDING: &str = "pending";
@@ -73,6 +76,9 @@ pub struct OperationSettings {
     pub callback_backoff: Duration,
     /// The registered response URIs, by OAuth client id.
     pub response_uris: BTreeMap<String, Vec<String>>,
+    /// CA certificates (DER) that https callbacks trust beside the system's roots
+    /// (`async_signing.callback_ca`).
+    pub callback_roots: Vec<Vec<u8>>,
 }
 
 impl OperationSettings {
@@ -94,6 +100,7 @@ impl OperationSettings {
                 .filter(|c| !c.response_uris.is_empty())
                 .map(|c| (c.client_id.clone(), c.response_uris.clone()))
                 .collect(),
+            callback_roots: Vec::new(),
         }
     }
 }
@@ -153,6 +160,8 @@ pub struct Operations {
     backlog: Arc<Semaphore>,
     /// Turns for operations signing at once.
     workers: Arc<Semaphore>,
+    /// How callbacks are sent.
+    transport: Transport,
 }
 
 /// The work of an operation: a synchronous request, parsed.
@@ -317,6 +326,7 @@ impl Operations {
         Self {
             backlog: Arc::new(Semaphore::new(settings.backlog)),
             workers: Arc::new(Semaphore::new(settings.workers)),
+            transport: Transport::new(settings.callback_roots.clone()),
             settings: Arc::new(settings),
             signing,
             documents,
@@ -337,6 +347,7 @@ impl Operations {
         self.documents = documents;
         self.backlog = Arc::new(Semaphore::new(settings.backlog));
         self.workers = Arc::new(Semaphore::new(settings.workers));
+        self.transport = Transport::new(settings.callback_roots.clone());
         self.settings = Arc::new(settings);
     }
 
@@ -611,17 +622,7 @@ impl Operations {
                     .documents
                     .sign_documents(principal, &request, request_id)
                     .await?;
-                let (mut with_signature, mut detached) = (Vec::new(), Vec::new());
-                for (document, result) in request.documents.iter().zip(signed) {
-                    if matches!(
-                        document.format,
-                        Format::Cades { attached: false } | Format::XadesDetached
-                    ) {
-                        detached.push(result);
-                    } else {
-                        with_signature.push(result);
-                    }
-                }
+                let (with_signature, detached) = request.split(signed);
                 Ok(Outcome::Documents {
                     with_signature,
                     detached,
@@ -660,20 +661,12 @@ impl Operations {
         }
     }
 
-    /// POSTs `message` to `uri` until a 2xx answer or the last attempt: no redirects, each
-    /// attempt bounded by the callback timeout, the answer's body never read. Answers the
-    /// attempts made, whether it was delivered, and the last outcome.
+    /// POSTs `message` to `uri` until a 2xx answer or the last attempt: over TLS for https
+    /// (`callback`), no redirects, each attempt bounded by the callback timeout, the
+    /// answer's body never read. Answers the attempts made, whether it was delivered, and the
+    /// last outcome.
     async fn post(&self, uri: &str, message: Vec<u8>) -> (u32, bool, String) {
         let timeout = self.settings.callback_timeout;
-        let client = match reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-        {
-            Ok(client) => client,
-            Err(e) => return (0, false, format!("no HTTP client: {e}")),
-        };
         let attempts = self.settings.callback_attempts.max(1);
         let mut pause = self.settings.callback_backoff;
         let mut outcome = String::new();
@@ -682,32 +675,16 @@ impl Operations {
                 tokio::time::sleep(pause).await;
                 pause = pause.saturating_mul(2);
             }
-            let sent = client
-                .post(uri)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(message.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(response) => {
-                    let status = response.status();
-                    outcome = format!("HTTP {}", status.as_u16());
-                    // Dropped unread: nothing of the receiver's answer is wanted.
-                    drop(response);
-                    if status.is_success() {
+            let sent = self.transport.post(uri, message.clone());
+            match tokio::time::timeout(timeout, sent).await {
+                Ok(Ok(status)) => {
+                    outcome = format!("HTTP {status}");
+                    if (200..300).contains(&status) {
                         return (attempt, true, outcome);
                     }
                 }
-                Err(e) => {
-                    outcome = if e.is_timeout() {
-                        "timed out"
-                    } else if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    }
-                    .to_owned();
-                }
+                Ok(Err(failure)) => failure.as_str().clone_into(&mut outcome),
+                Err(_) => "timed out".clone_into(&mut outcome),
             }
         }
         (attempts, false, outcome)

@@ -4,16 +4,17 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::document_types::{level_name, pdf_error, Document, Level, SignDoc, Signer};
+use super::document_types::{
+    level_name, pdf_error, Document, Level, SignDoc, Signed, Signer, SigningKey,
+};
 use super::{unix_now, Cpu, Error, ErrorCode, Trust};
 use crate::audit::Context;
 use crate::clock::SharedClock;
 use crate::formats::{cms, pades};
-use crate::keys::Credential;
 use crate::pki::tsa::ImprintHash;
 use crate::pki::{Ca, Pki};
-use crate::sam::{Derive, Sam, SignRequest};
-use crate::types::{Digest, HashAlgorithm, UnixTime};
+use crate::sam::{Derive, Sam};
+use crate::types::{Digest, UnixTime};
 
 /// The most signatures a PDF may carry to be extended.
 const MAX_SIGNATURES: usize = 100;
@@ -33,27 +34,28 @@ fn cms_error(e: &cms::Error) -> Error {
 }
 
 impl Pades {
-    /// Signs every document of the request (all PDFs) and raises each to its level.
+    /// Signs every document of the request (all PDFs) and raises each to its level; answers
+    /// the signed PDFs and the signer's certificate.
+    ///
+    /// From B-LT the validation data goes into the signature's own revision when the signer's
+    /// certificate is known before signing (a credential's), so that the signature covers the
+    /// whole file; for a short-lived certificate, made only when the SAD is spent, it goes
+    /// into a revision of its own after the signature.
     pub(super) async fn sign_pdfs(
         &self,
         signer: &Signer<'_>,
         request: &SignDoc,
         hashes: Vec<Digest>,
         ctx: &Context,
-    ) -> Result<Vec<Vec<u8>>, Error> {
-        let credential = signer.credential;
-        let name = crate::pki::common_name(&credential.certificate)
-            .unwrap_or_else(|| credential.person.to_string());
+    ) -> Result<Signed, Error> {
+        let name = signer.key.name();
         let now = self.now();
-        // B-LT and above: the DSS goes into the signature's own revision, so the signature
-        // covers the whole file.
-        let validation = if request.documents.iter().any(|d| d.level >= Level::BLT) {
-            Some(
-                self.pdf_validation(std::slice::from_ref(&credential.certificate))
-                    .await?,
-            )
-        } else {
-            None
+        let long_term = request.documents.iter().any(|d| d.level >= Level::BLT);
+        let in_revision = match signer.key.certificate() {
+            Some(certificate) if long_term => {
+                Some(self.pdf_validation(&[certificate.to_vec()]).await?)
+            }
+            _ => None,
         };
         // Preparing parses every PDF: off the async runtime, one turn per core.
         let jobs: Vec<(Vec<u8>, pades::Options, bool)> = request
@@ -62,12 +64,12 @@ impl Pades {
             .map(|d| {
                 (
                     d.content.clone(),
-                    signed_as(d, &name, credential),
+                    signed_as(d, &name, &signer.key),
                     d.level >= Level::BLT,
                 )
             })
             .collect();
-        let dss = validation.clone();
+        let dss = in_revision.clone();
         let prepared = self
             .cpu
             .run(move || {
@@ -79,35 +81,35 @@ impl Pades {
                     .collect::<Result<Vec<_>, Error>>()
             })
             .await??;
-        let raw = self
-            .sam
+        let signed = signer
             .sign(
-                &SignRequest {
-                    credential,
-                    sad: signer.sad,
-                    hash_algorithm: HashAlgorithm::Sha256,
-                    hashes,
-                    scheme: signer.scheme,
-                    sign_algo: signer.sign_algo,
-                    derive: Derive::Pades(&prepared),
-                    spent: None,
-                },
+                &self.sam,
+                hashes,
+                Derive::Pades(&prepared),
                 ctx,
                 UnixTime::from_secs(now),
             )
             .await?;
+        let validation = match in_revision.as_ref() {
+            None if long_term => Some(
+                self.pdf_validation(std::slice::from_ref(&signed.certificate))
+                    .await?,
+            ),
+            _ => in_revision.clone(),
+        };
         let chain = vec![self.pki.ca_certificate(Ca::Issuing).await?];
         let mut out = Vec::with_capacity(prepared.len());
-        for ((document, prepared), signature) in request.documents.iter().zip(prepared).zip(raw) {
-            let signature = if credential.algorithm.is_ec() {
-                crate::hsm::ecdsa_signature_der(&signature)?
-            } else {
-                signature
-            };
+        for ((document, prepared), signature) in request
+            .documents
+            .iter()
+            .zip(prepared)
+            .zip(signed.signatures)
+        {
+            let signature = signer.cms_signature(signature)?;
             // The same signed attributes as the SAM signed (with the options' capacity).
             let attributes = cms::prepare(
                 &prepared.digest(),
-                &credential.certificate,
+                &signed.certificate,
                 None,
                 prepared.capacity(),
             )
@@ -124,16 +126,19 @@ impl Pades {
                 cms = cms::add_signature_timestamp(&cms, &token).map_err(|e| cms_error(&e))?;
                 level = Level::BT;
             }
-            if document.level >= Level::BLT {
+            if document.level >= Level::BLT && in_revision.is_some() {
                 level = Level::BLT;
             }
-            let signed = pades::assemble(prepared, &cms).map_err(|e| pdf_error(&e))?;
+            let assembled = pades::assemble(prepared, &cms).map_err(|e| pdf_error(&e))?;
             out.push(
-                self.raise_pdf(signed, level, document.level, validation.as_ref())
+                self.raise_pdf(assembled, level, document.level, validation.as_ref())
                     .await?,
             );
         }
-        Ok(out)
+        Ok(Signed {
+            signatures: out,
+            certificate: signed.certificate,
+        })
     }
 
     /// Raises a signed PDF to `target` (B-T with a document timestamp, B-LT with the
@@ -275,16 +280,14 @@ impl Pades {
 
 /// The document's PDF options with the signer's name, and for an organisation's credential
 /// the organisation and CVR, from the certificate.
-fn signed_as(document: &Document, name: &str, credential: &Credential) -> pades::Options {
+fn signed_as(document: &Document, name: &str, key: &SigningKey<'_>) -> pades::Options {
     let mut options = document.pdf.clone();
     options.name = Some(name.to_owned());
     if let Some(visible) = options.visible.as_mut() {
         name.clone_into(&mut visible.signer);
-        visible.cvr = credential.kind.cvr().map(str::to_owned);
-        visible.organisation = credential
-            .kind
-            .cvr()
-            .and_then(|_| crate::pki::organization(&credential.certificate));
+        let organisation = key.organisation();
+        visible.cvr = organisation.as_ref().map(|(cvr, _)| cvr.clone());
+        visible.organisation = organisation.and_then(|(_, name)| name);
     }
     options
 }

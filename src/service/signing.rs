@@ -486,39 +486,29 @@ impl Signing {
             hashes,
             n,
         } = target;
-        let (scal, factor) = match activation {
-            Activation::Totp(code) => {
-                if credential.policy.scal > Scal::Scal1 {
-                    return Err(Error::new(
-                        ErrorCode::ActivationTooWeak,
-                        format!(
-                            "the {} policy needs a passkey or the web approval; a one-time code sent by the application is not enough",
-                            credential.policy.name
-                        ),
-                    ));
-                }
-                self.totp_activation(principal, &code, ctx, now).await?
-            }
-            Activation::Passkey {
-                challenge_id,
-                assertion,
-            } => {
-                let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
-                self.passkey_activation(principal, &challenge_id, assertion, &c, now)
-                    .await?
-            }
-            Activation::Token => {
-                self.check_approval(principal, &credential, algorithm, &hashes, now)
-                    .await?;
-                (
-                    Scal::Scal2,
-                    if principal.external {
-                        ActivationFactor::External
-                    } else {
-                        ActivationFactor::Oauth
-                    },
-                )
-            }
+        let weak = (credential.policy.scal > Scal::Scal1).then(|| {
+            format!(
+                "the {} policy needs a passkey or the web approval; a one-time code sent by the application is not enough",
+                credential.policy.name
+            )
+        });
+        let c = commitment(&credential.id.to_string(), algorithm, &hashes, n);
+        let checked = self
+            .factor_checked(principal, activation, weak, &c, ctx, now)
+            .await?;
+        let (scal, factor) = if let Some(checked) = checked {
+            checked
+        } else {
+            self.check_approval(principal, &credential, algorithm, &hashes, now)
+                .await?;
+            (
+                Scal::Scal2,
+                if principal.external {
+                    ActivationFactor::External
+                } else {
+                    ActivationFactor::Oauth
+                },
+            )
         };
         let grant = Grant {
             credential: &credential,
@@ -531,6 +521,38 @@ impl Signing {
             label,
         };
         Ok(self.sam.issue(&grant, ctx, now).await?)
+    }
+
+    /// Checks a one-time code or a passkey assertion as the activation: `weak` is the refusal
+    /// of a code when the policy needs SCAL2, `c` what the passkey's challenge committed to.
+    /// `None` for an activation by the caller's token, which each caller checks its own way.
+    async fn factor_checked(
+        &self,
+        principal: &Principal,
+        activation: Activation,
+        weak: Option<String>,
+        c: &[u8; 32],
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<Option<(Scal, ActivationFactor)>, Error> {
+        match activation {
+            Activation::Totp(code) => {
+                if let Some(message) = weak {
+                    return Err(Error::new(ErrorCode::ActivationTooWeak, message));
+                }
+                Ok(Some(
+                    self.totp_activation(principal, &code, ctx, now).await?,
+                ))
+            }
+            Activation::Passkey {
+                challenge_id,
+                assertion,
+            } => Ok(Some(
+                self.passkey_activation(principal, &challenge_id, assertion, c, now)
+                    .await?,
+            )),
+            Activation::Token => Ok(None),
+        }
     }
 
     /// Checks an activation by the caller's token: its `authorization_details` name this
@@ -629,44 +651,54 @@ impl Signing {
         request_id: Option<String>,
     ) -> Result<Vec<Vec<u8>>, Error> {
         let ctx = person_ctx(principal, request_id);
-        let credential = match self.sign_target(principal, request).await {
-            Ok(c) => c,
+        let target = match self.sign_target(principal, request).await {
+            Ok(target) => target,
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
         };
+        let sad = self
+            .sad_or_approval(
+                principal,
+                request.sad.as_deref(),
+                &request.credential_id,
+                &target.credential,
+                &target.hashes,
+                target.algorithm,
+                &ctx,
+            )
+            .await?;
+        self.signed_hashes(target, &sad, &request.sign_algo, &ctx)
+            .await
+    }
+
+    /// Has the SAM sign the hashes of a checked signHash under `sad`: the signatures in the
+    /// order of the hashes, DER for ECDSA (as X.509 and CMS use them).
+    async fn signed_hashes(
+        &self,
+        target: SignTarget,
+        sad: &str,
+        sign_algo: &str,
+        ctx: &Context,
+    ) -> Result<Vec<Vec<u8>>, Error> {
         let SignTarget {
             credential,
             scheme,
             algorithm,
             hashes,
             spent,
-        } = credential;
-        let sad = self
-            .sad_or_approval(
-                principal,
-                request.sad.as_deref(),
-                &request.credential_id,
-                &credential,
-                &hashes,
-                algorithm,
-                &ctx,
-            )
-            .await?;
+        } = target;
+        let request = SignRequest {
+            credential: &credential,
+            sad,
+            hash_algorithm: algorithm,
+            hashes,
+            scheme,
+            sign_algo,
+            derive: crate::sam::Derive::Hashes,
+            spent,
+        };
         let raw = self
             .sam
-            .sign(
-                &SignRequest {
-                    credential: &credential,
-                    sad: &sad,
-                    hash_algorithm: algorithm,
-                    hashes,
-                    scheme,
-                    sign_algo: &request.sign_algo,
-                    derive: crate::sam::Derive::Hashes,
-                    spent,
-                },
-                &ctx,
-                UnixTime::from_secs(self.now()),
-            )
+            .sign(&request, ctx, UnixTime::from_secs(self.now()))
             .await?;
         der_signatures(raw, credential.algorithm.is_ec())
     }

@@ -121,10 +121,10 @@ pub fn write(report: &Report, policy: Option<&Policy>, validator: &Validator) ->
             b64(cert)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<vr:DigitalId><tsl:X509SubjectName>{}</tsl:X509SubjectName></vr:DigitalId>\
-         </vr:SignatureValidator></vr:ValidationReport>\n",
+         </vr:SignatureValidator></vr:ValidationReport>",
         escape(&validator.name)
     );
     out

@@ -3,15 +3,19 @@
 //! hashes polled, checked by openssl and called back once; the attacks refused (a
 //! `response_uri` not registered for the token's client, another person's `responseID`, a
 //! redirecting receiver); the quota of pending operations; a receiver that hangs; a PDF
-//! signed asynchronously and checked by pdfsig.
+//! signed asynchronously and checked by pdfsig; callbacks over https to receivers with
+//! certificates of a test CA made by openssl, trusted only when configured.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt as _;
 
 use crate::signing::{
     audit_events, authorize_totp, b64, certificate, credential, csc, hashes_of, openssl_verifies,
@@ -620,5 +624,241 @@ async fn an_asynchronous_signdoc_signs_a_pdf_and_reports_a_spent_sad_as_its_resu
     assert_eq!(status, 202, "{accepted}");
     let again = finished(&svc, &token, accepted["responseID"].as_str().unwrap()).await;
     refused(&again, 400, "sad_used");
+    svc.stop().await;
+}
+
+/// A test CA and a certificate for 127.0.0.1 and localhost it issued, made by openssl in
+/// `dir`: the CA certificate (DER), and the server's certificate and key (PEM files).
+fn callback_pki(dir: &Path) -> (Vec<u8>, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = support::run(Command::new("openssl").current_dir(dir).args(args));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p256 = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-subj",
+        "/CN=Callback Test CA",
+        "-days",
+        "2",
+    ];
+    ca.extend(p256);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE"]);
+    ca.extend(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    openssl(&ca);
+    let mut request = vec!["req", "-subj", "/CN=localhost"];
+    request.extend(p256);
+    request.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(&request);
+    std::fs::write(
+        dir.join("server.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.cnf",
+    ]);
+    openssl(&["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"]);
+    (
+        std::fs::read(dir.join("ca.der")).unwrap(),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// A callback receiver over TLS (`tests/tools/tls_receiver.py`, Python's own `http.server`
+/// and `ssl`) on a loopback port, with a certificate from [`callback_pki`]: `/cb` answers
+/// 204, `/redirect` 307 to `/cb`; each request is reported with its path and JSON body.
+struct TlsReceiver {
+    base: String,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    _process: tokio::process::Child,
+}
+
+async fn tls_receiver(certificate: &Path, key: &Path) -> TlsReceiver {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/tls_receiver.py");
+    let mut process = tokio::process::Command::new("python3")
+        .arg(&script)
+        .arg(certificate)
+        .arg(key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); make test installs it"));
+    let mut lines = tokio::io::BufReader::new(process.stdout.take().unwrap()).lines();
+    let port = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
+        .await
+        .expect("the TLS receiver did not start")
+        .unwrap()
+        .expect("the TLS receiver said nothing");
+    TlsReceiver {
+        base: format!("https://127.0.0.1:{}", port.trim()),
+        lines,
+        _process: process,
+    }
+}
+
+impl TlsReceiver {
+    /// The next request the receiver saw, within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Value> {
+        let line = tokio::time::timeout(wait, self.lines.next_line())
+            .await
+            .ok()?
+            .ok()??;
+        Some(serde_json::from_str(&line).unwrap())
+    }
+}
+
+/// An asynchronous signHash of one hash with a callback to `uri`, polled to its end; the
+/// operation's id and its result.
+async fn signed_with_callback(
+    svc: &Service,
+    token: &str,
+    who: &Person,
+    credential: &str,
+    hash: &str,
+    uri: &str,
+) -> (String, Value) {
+    let hashes = [hash.to_owned()];
+    let sad = sad(svc, token, who, credential, &hashes).await;
+    let request = sign_hash(credential, &sad, &hashes, Some(uri));
+    let (status, accepted) = csc(svc, "signatures/signHash", token, &request).await;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["responseID"].as_str().unwrap().to_owned();
+    let (status, done) = finished(svc, token, &id).await;
+    assert_eq!(status, 200, "{done}");
+    (id, done)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_callback_is_delivered_to_a_receiver_of_the_configured_ca_and_only_to_it() {
+    // Two receivers over TLS: one with a certificate of the CA the service is given
+    // (async_signing.callback_ca), one with a certificate of a CA it does not know.
+    let (trusted_dir, unknown_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ca, server_cert, server_key) = callback_pki(trusted_dir.path());
+    let mut trusted = tls_receiver(&server_cert, &server_key).await;
+    let (_, server_cert, server_key) = callback_pki(unknown_dir.path());
+    let mut unknown = tls_receiver(&server_cert, &server_key).await;
+    let uri = format!("{}/cb", trusted.base);
+    let redirect = format!("{}/redirect", trusted.base);
+    let untrusted = format!("{}/cb", unknown.base);
+    let registered = vec![uri.clone(), redirect.clone(), untrusted.clone()];
+    let svc = start(registered, |o| {
+        o.callback_roots = vec![ca];
+        o.callback_attempts = 2;
+    })
+    .await;
+    let karen = person(&svc, "karen").await;
+    let token = client_token(&svc, "karen", &karen).await;
+    let advanced = credential(&svc, &token, "advanced").await;
+    let (docs, hashes) = documents(3);
+
+    // The callback arrives over TLS with the operation's id and its result, once.
+    let (id, done) = signed_with_callback(&svc, &token, &karen, &advanced, &hashes[0], &uri).await;
+    let called = trusted
+        .next(Duration::from_secs(10))
+        .await
+        .expect("no https callback arrived");
+    assert_eq!(called["path"], "/cb");
+    assert_eq!(called["body"]["responseID"], json!(id));
+    assert_eq!(called["body"]["signatures"], done["signatures"]);
+    let cert = certificate(&svc, &token, &advanced).await;
+    assert!(openssl_verifies(
+        &svc,
+        &cert,
+        &docs[0],
+        &unb64(&done["signatures"][0])
+    ));
+    assert_eq!(
+        deliveries(&svc, 1).await,
+        [
+            json!({"type": "callback_delivery", "operation": id, "client": CLIENT,
+                "attempts": 1, "delivered": true, "outcome": "HTTP 204"})
+        ]
+    );
+    assert!(trusted.next(Duration::from_millis(500)).await.is_none());
+
+    // Over https too, a URI not registered is refused and a redirect is not followed.
+    let (_, sad_hashes) = documents(1);
+    let sad_refused = sad(&svc, &token, &karen, &advanced, &sad_hashes).await;
+    refused(
+        &csc(
+            &svc,
+            "signatures/signHash",
+            &token,
+            &sign_hash(
+                &advanced,
+                &sad_refused,
+                &sad_hashes,
+                Some(&format!("{}/elsewhere", trusted.base)),
+            ),
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    let (redirected, _) =
+        signed_with_callback(&svc, &token, &karen, &advanced, &hashes[1], &redirect).await;
+    for _ in 0..2 {
+        let seen = trusted.next(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(seen["path"], "/redirect", "{seen}");
+    }
+    assert!(trusted.next(Duration::from_millis(500)).await.is_none());
+
+    // A receiver whose CA is not configured: the handshake fails, the delivery is recorded
+    // as failed, nothing reaches it, and the result is still there to poll.
+    let (failed, _) =
+        signed_with_callback(&svc, &token, &karen, &advanced, &hashes[2], &untrusted).await;
+    let recorded = deliveries(&svc, 3).await;
+    let outcome = |operation: &str| {
+        let event = recorded
+            .iter()
+            .find(|e| e["operation"] == operation)
+            .unwrap_or_else(|| panic!("no delivery of {operation}: {recorded:?}"));
+        (
+            event["delivered"].clone(),
+            event["attempts"].clone(),
+            event["outcome"].clone(),
+        )
+    };
+    assert_eq!(
+        outcome(&redirected),
+        (json!(false), json!(2), json!("HTTP 307"))
+    );
+    assert_eq!(
+        outcome(&failed),
+        (json!(false), json!(2), json!("TLS handshake failed"))
+    );
+    assert!(unknown.next(Duration::from_millis(500)).await.is_none());
+    let (status, again) = poll(&svc, &token, &failed).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["signatures"].as_array().unwrap().len(), 1);
     svc.stop().await;
 }

@@ -57,7 +57,7 @@ async fn csc_at(
 }
 
 /// `credentials/authorize` for a signature qualifier with a TOTP code.
-async fn authorize_qualifier(
+pub(crate) async fn authorize_qualifier(
     svc: &Service,
     token: &str,
     qualifier: &str,
@@ -150,7 +150,7 @@ async fn chain_verifies(svc: &Service, der: &[u8]) -> (bool, String) {
 }
 
 /// How many short-lived certificates the CA has issued (its audit records).
-async fn short_lived_issued(svc: &Service) -> usize {
+pub(crate) async fn short_lived_issued(svc: &Service) -> usize {
     audit_events(svc, "certificate_issued")
         .await
         .iter()

@@ -38,6 +38,7 @@ mod representation;
 mod roles;
 mod seals;
 mod server;
+mod short_lived;
 mod signing;
 mod store;
 mod support;

@@ -1327,6 +1327,36 @@ async fn a_trusted_issuers_token_with_authorization_details_activates_the_qualif
     svc.stop().await;
 }
 
+/// The first attached and the first detached CAdES signature of a `signDoc` answer, each
+/// verified by `openssl cms -verify` given only the service's root (the detached one over
+/// `content`, with every CRL checked, at the service's time, which runs ahead of the
+/// machine's when a test moved it for a new TOTP code); both, and the root's PEM file.
+pub(crate) async fn verified_cades(
+    svc: &Service,
+    signed: &Value,
+    content: &[u8],
+) -> (Vec<u8>, Vec<u8>, std::path::PathBuf) {
+    let attached = unb64(&signed["DocumentWithSignature"][0]);
+    let detached = unb64(&signed["SignatureObject"][0]);
+    let root_der = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
+    let root = svc.file(
+        &format!("{}-root.pem", uuid::Uuid::new_v4()),
+        support::cert_pem(&root_der).as_bytes(),
+    );
+    let at = svc.now().to_string();
+    let (ok, out) = support::cms_verify(svc, &root, &attached, None, &["-attime", &at]);
+    assert!(ok, "{out}");
+    let (ok, out) = support::cms_verify(
+        svc,
+        &root,
+        &detached,
+        Some(content),
+        &["-crl_check_all", "-attime", &at],
+    );
+    assert!(ok, "{out}");
+    (attached, detached, root)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_verifies() {
     let svc = Service::start().await;
@@ -1353,22 +1383,7 @@ async fn sign_doc_makes_cades_attached_and_detached_up_to_b_lta_that_openssl_ver
     });
     let (status, signed) = csc(&svc, "signatures/signDoc", &token, &request).await;
     assert_eq!(status, 200, "{signed}");
-    let attached = unb64(&signed["DocumentWithSignature"][0]);
-    let detached = unb64(&signed["SignatureObject"][0]);
-    let root_der = svc.pki.ca_certificate(qsign::pki::Ca::Root).await.unwrap();
-    let root = svc.file("root.pem", support::cert_pem(&root_der).as_bytes());
-    let (ok, out) = support::cms_verify(&svc, &root, &attached, None, &[]);
-    assert!(ok, "{out}");
-    // The service clock runs ahead of the machine's (the test moved it for a new TOTP code).
-    let at = svc.now().to_string();
-    let (ok, out) = support::cms_verify(
-        &svc,
-        &root,
-        &detached,
-        Some(annex),
-        &["-crl_check_all", "-attime", &at],
-    );
-    assert!(ok, "{out}");
+    let (attached, detached, root) = verified_cades(&svc, &signed, annex).await;
     let (ok, _) = support::cms_verify(&svc, &root, &detached, Some(contract), &[]);
     assert!(
         !ok,

@@ -668,6 +668,20 @@ pub fn cms_verify(
 /// `xmlsec1 --verify` of a signed XML document given only the service's root, as a verifier
 /// has it (the signature must carry the rest of its chain), with XAdES `SignedProperties` ids
 /// registered.
+/// Unix seconds as "YYYY-MM-DD HH:MM:SS" (UTC), as xmlsec1 takes a verification time.
+fn gmt(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
     xmlsec_verify_with(svc, signed, None).await
 }
@@ -697,6 +711,10 @@ pub async fn xmlsec_verify_with(
         ])
         .arg("--trusted-pem")
         .arg(&root_file)
+        // At the service's time: a test that moved it for a new code runs ahead of the
+        // machine, and a certificate made then starts ahead of it too.
+        .arg("--verification-gmt-time")
+        .arg(gmt(svc.now()))
         .args([
             "--id-attr:Id",
             "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",

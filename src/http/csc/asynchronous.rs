@@ -50,6 +50,28 @@ fn mode(
     }
 }
 
+/// The asynchronous options of a request in mode `A` (its `response_uri` taken); `None` in
+/// mode `S`, which the synchronous handler answers. A short-lived certificate
+/// (`signatureQualifier`) is signed for synchronously only: its key lives for one request.
+fn asynchronous(
+    operation_mode: Option<&str>,
+    validity_period: Option<u64>,
+    response_uri: &mut Option<String>,
+    signature_qualifier: Option<&str>,
+) -> Result<Option<Asynchronous>, Error> {
+    match mode(operation_mode, validity_period, response_uri.as_deref())? {
+        Mode::Synchronous => Ok(None),
+        Mode::Asynchronous if signature_qualifier.is_some() => Err(Error::new(
+            ErrorCode::InvalidRequest,
+            "signatureQualifier is signed for in the synchronous operation mode (S) only",
+        )),
+        Mode::Asynchronous => Ok(Some(Asynchronous {
+            validity_ms: validity_period,
+            response_uri: response_uri.take(),
+        })),
+    }
+}
+
 /// The 202 answer with the operation's id.
 fn accepted(response_id: String) -> Response {
     (StatusCode::ACCEPTED, Json(AcceptedResponse { response_id })).into_response()
@@ -69,22 +91,18 @@ pub async fn sign_hash(
     State(signing): State<Arc<Signing>>,
     Json(mut request): Json<SignHashRequest>,
 ) -> Result<Response, Error> {
-    let asked = mode(
+    let Some(options) = asynchronous(
         request.operation_mode.as_deref(),
         request.validity_period,
-        request.response_uri.as_deref(),
-    )?;
-    if asked == Mode::Synchronous {
-        let reply = super::sign_hash(Caller(signing, principal, request_id), Json(request)).await?;
-        return Ok(reply.into_response());
-    }
-    let options = Asynchronous {
-        validity_ms: request.validity_period,
-        response_uri: request.response_uri.take(),
+        &mut request.response_uri,
+        request.signature_qualifier.as_deref(),
+    )?
+    else {
+        let reply = super::sign_hash(Caller(signing, principal, request_id), Json(request));
+        return Ok(reply.await?.into_response());
     };
-    let sign = request.into_sign_hash();
     let id = operations
-        .sign_hash(&principal, sign, &options, request_id)
+        .sign_hash(&principal, request.into_sign_hash(), &options, request_id)
         .await?;
     Ok(accepted(id))
 }
@@ -95,21 +113,17 @@ pub async fn sign_hash(
 pub async fn sign_doc(
     Caller(operations, principal, request_id): Caller<Arc<Operations>>,
     State(documents): State<Arc<Documents>>,
-    Json(request): Json<SignDocRequest>,
+    Json(mut request): Json<SignDocRequest>,
 ) -> Result<Response, Error> {
-    let asked = mode(
+    let Some(options) = asynchronous(
         request.operation_mode.as_deref(),
         request.validity_period,
-        request.response_uri.as_deref(),
-    )?;
-    if asked == Mode::Synchronous {
-        let reply =
-            super::sign_doc(Caller(documents, principal, request_id), Json(request)).await?;
-        return Ok(reply.into_response());
-    }
-    let options = Asynchronous {
-        validity_ms: request.validity_period,
-        response_uri: request.response_uri.clone(),
+        &mut request.response_uri,
+        request.signature_qualifier.as_deref(),
+    )?
+    else {
+        let reply = super::sign_doc(Caller(documents, principal, request_id), Json(request));
+        return Ok(reply.await?.into_response());
     };
     let sign = super::documents_to_sign(request)?;
     let id = operations

@@ -24,11 +24,11 @@ use super::super::extract::{ClientCaller, Json};
 use super::super::router::AppState;
 use super::wire::{
     AuthInfo, AuthorizeRequest, AuthorizeResponse, CredentialInfoResponse, InfoRequest,
-    ListRequest, ListResponse, ListedCredential, SignHashRequest, SignHashResponse,
-    TimestampRequest, TimestampResponse,
+    ListRequest, ListResponse, SignHashRequest, SignHashResponse, TimestampRequest,
+    TimestampResponse,
 };
-use super::{b64, describe};
-use crate::service::{CredentialInfo, CredentialStatus, Error, ErrorCode, Logins, Signing};
+use super::{b64, check_user, describe, listed};
+use crate::service::{CredentialInfo, Error, ErrorCode, Logins, Signing};
 
 /// Sends a request whose access token names a system client to the machine's handler of its
 /// CSC method; every other request goes on as it came.
@@ -89,47 +89,17 @@ async fn list(
     body: Option<Json<ListRequest>>,
 ) -> Result<Json<ListResponse>, Error> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
-    if request
-        .user_id
-        .as_ref()
-        .is_some_and(|u| *u != machine.client_id)
-    {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            "userID must be the calling client (or left out)",
-        ));
-    }
-    let mut credentials = signing.machine_credentials(&machine).await?;
-    if request.only_valid {
-        credentials.retain(|c| c.status == CredentialStatus::Active);
-    }
-    if let Some(max) = request.max_results {
-        credentials.truncate(usize::try_from(max).unwrap_or(usize::MAX));
-    }
-    let credential_infos = if request.credential_info {
-        let mut infos = Vec::with_capacity(credentials.len());
-        for c in &credentials {
-            let id = c.id.to_string();
-            let info = signing.machine_credential_info(&machine, &id).await?;
-            infos.push(ListedCredential {
-                credential_id: id,
-                info: machine_describe(
-                    &info,
-                    request.certificates.as_deref(),
-                    request.cert_info,
-                    request.auth_info,
-                ),
-            });
-        }
-        Some(infos)
-    } else {
-        None
-    };
-    Ok(Json(ListResponse {
-        credential_ids: credentials.iter().map(|c| c.id.to_string()).collect(),
-        credential_infos,
-        only_valid: request.only_valid,
-    }))
+    check_user(
+        &request,
+        &machine.client_id,
+        "userID must be the calling client (or left out)",
+    )?;
+    let credentials = signing.machine_credentials(&machine).await?;
+    let (signing, machine) = (&signing, &machine);
+    let info = move |id: String| async move { signing.machine_credential_info(machine, &id).await };
+    Ok(Json(
+        listed(&request, credentials, info, machine_describe).await?,
+    ))
 }
 
 /// `credentials/info` by a system client: its organisation's seal only.

@@ -210,8 +210,13 @@ const fn first_page() -> u32 {
 /// `signatures/signDoc` request.
 #[derive(Debug, Deserialize)]
 pub struct SignDocRequest {
-    #[serde(rename = "credentialID")]
+    /// Empty when left out: then `signatureQualifier` must be there.
+    #[serde(default, rename = "credentialID")]
     pub(super) credential_id: String,
+    /// In place of `credentialID`: sign with a key made for this operation under a
+    /// short-lived certificate of this qualifier (`eu_eidas_qes`, `eu_eidas_aes`).
+    #[serde(default, rename = "signatureQualifier")]
+    pub(super) signature_qualifier: Option<String>,
     /// May be left out when the access token carries the approval.
     #[serde(default, rename = "SAD")]
     pub(super) sad: Option<String>,
@@ -493,6 +498,10 @@ pub struct SignDocResponse {
     /// With `returnValidationInfo`.
     #[serde(rename = "validationInfo", skip_serializing_if = "Option::is_none")]
     pub(super) validation_info: Option<ValidationInfo>,
+    /// Under a short-lived certificate (`signatureQualifier`): the certificate, then the
+    /// issuing CA and the root, base64 DER (a qsign extension, as for `signHash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) certificates: Option<Vec<String>>,
 }
 
 /// CSC `validationInfo`: what a verifier needs for the signer's certificate, base64 DER each.
@@ -578,7 +587,8 @@ mod samples {
             "conformance_level": "Ades-B-T", "signed_envelope_property": "Certification",
             "qsign_pdf": PdfExtension::sample(), "signAlgo": ES256}),
             members: ["qsign_pdf" => PdfExtension];
-        SignDocRequest => json!({"credentialID": CREDENTIAL, "SAD": SAD,
+        SignDocRequest => json!({"credentialID": CREDENTIAL,
+            "signatureQualifier": "eu_eidas_qes", "SAD": SAD,
             "documents": [SignDocDocument::sample()], "operationMode": "A",
             "validity_period": 600_000, "response_uri": RESPONSE_URI, "returnValidationInfo": true}),
             members: ["documents" => SignDocDocument];
@@ -675,6 +685,7 @@ mod samples {
                 document_with_signature: vec!["MIAG".into()],
                 signature_object: Vec::new(),
                 validation_info: None,
+                certificates: None,
             },
             SignDocResponse {
                 document_with_signature: Vec::new(),
@@ -684,6 +695,7 @@ mod samples {
                     crl: vec!["MIIC".into(), "MIIB".into()],
                     certificates: vec!["MIIB".into()],
                 }),
+                certificates: Some(vec!["MIIB".into(), "MIIC".into(), "MIID".into()]),
             },
         ];
         TimestampResponse => [TimestampResponse { timestamp: "MIAG".into() }];

@@ -13,15 +13,15 @@
 //! (`client:<id>`) under the organisation (`org:<cvr>`).
 
 use super::{
-    check_label, der_signatures, hash_algorithm, parse_hashes, sign_parts, Hashes, SignHash,
-    SignTarget, Signing, Target,
+    check_label, hash_algorithm, parse_hashes, sign_parts, Hashes, SignHash, SignTarget, Signing,
+    Target,
 };
 use crate::audit::Context;
 use crate::identity::loa::Loa;
 use crate::identity::machine::Machine;
 use crate::keys::policy::Scal;
 use crate::keys::Credential;
-use crate::sam::{Derive, Grant, Sad, SignRequest};
+use crate::sam::{Grant, Sad};
 use crate::service::{CredentialInfo, Error, ErrorCode};
 use crate::types::{ActivationFactor, UnixTime};
 
@@ -147,31 +147,8 @@ impl Signing {
             Ok(checked) => checked,
             Err(e) => return Err(self.refuse_signature(&ctx, &request.credential_id, e).await),
         };
-        let SignTarget {
-            credential,
-            scheme,
-            algorithm,
-            hashes,
-            spent,
-        } = target;
-        let raw = self
-            .sam
-            .sign(
-                &SignRequest {
-                    credential: &credential,
-                    sad,
-                    hash_algorithm: algorithm,
-                    hashes,
-                    scheme,
-                    sign_algo: &request.sign_algo,
-                    derive: Derive::Hashes,
-                    spent,
-                },
-                &ctx,
-                UnixTime::from_secs(self.now()),
-            )
-            .await?;
-        der_signatures(raw, credential.algorithm.is_ec())
+        self.signed_hashes(target, sad, &request.sign_algo, &ctx)
+            .await
     }
 
     /// What a system client's signHash signs with, and its SAD.

@@ -17,14 +17,15 @@ use super::{
 };
 use crate::identity::Principal;
 use crate::keys::policy::{Policy, Scal};
-use crate::sam::{qualifier_subject, QualifierGrant, Sad, ShortLivedRequest};
+use crate::sam::{qualifier_subject, Derive, QualifierGrant, Sad, ShortLivedRequest};
 use crate::service::{owner, person_ctx, Error, ErrorCode};
 use crate::types::{Digest, HashAlgorithm, UnixTime};
 
-/// The signatures of a `signHash` under a short-lived certificate, with its chain.
+/// What a `signHash` or `signDoc` under a short-lived certificate gives, with its chain.
 #[derive(Debug, Clone)]
 pub struct ShortLivedSigned {
-    /// The signatures in the order of the hashes, DER for ECDSA (as X.509 and CMS use them).
+    /// `signHash`: the signatures in the order of the hashes, DER for ECDSA (as X.509 and CMS
+    /// use them). `signDoc`: the signed documents and detached signatures, in request order.
     pub signatures: Vec<Vec<u8>>,
     /// The short-lived certificate, then the issuing CA and the root (DER).
     pub chain: Vec<Vec<u8>>,
@@ -38,10 +39,22 @@ struct QualifierTarget {
     n: u32,
 }
 
+impl QualifierTarget {
+    /// What a passkey activation for this approval commits to.
+    fn commitment(&self, qualifier: &str) -> [u8; 32] {
+        commitment(
+            &qualifier_subject(qualifier),
+            self.algorithm,
+            &self.hashes,
+            self.n,
+        )
+    }
+}
+
 impl Signing {
     /// The policy offering short-lived certificates under `qualifier`, with the caller's login
     /// at its level.
-    fn qualifier_policy(
+    pub(in crate::service) fn qualifier_policy(
         &self,
         principal: &Principal,
         qualifier: &str,
@@ -61,6 +74,14 @@ impl Signing {
             ));
         }
         Ok(policy)
+    }
+
+    /// The SAD of a request signing under a short-lived certificate: required, since only an
+    /// activation for the qualifier (`credentials/authorize` with it) can approve one.
+    pub(in crate::service) fn qualifier_sad(sad: Option<&str>) -> Result<String, Error> {
+        sad.map(str::to_owned).ok_or_else(|| {
+            bad("SAD: required with signatureQualifier (credentials/authorize with the signatureQualifier gives it)")
+        })
     }
 
     /// Checks the parts of a qualifier approval that do not depend on the factor.
@@ -98,13 +119,9 @@ impl Signing {
     ) -> Result<(String, serde_json::Value), Error> {
         let ctx = person_ctx(principal, request_id);
         let result = async {
-            let target = self.qualifier_target(principal, qualifier, request)?;
-            let c = commitment(
-                &qualifier_subject(qualifier),
-                target.algorithm,
-                &target.hashes,
-                target.n,
-            );
+            let c = self
+                .qualifier_target(principal, qualifier, request)?
+                .commitment(qualifier);
             self.passkey_challenge(principal, &c).await
         }
         .await;
@@ -131,37 +148,20 @@ impl Signing {
         let result = async {
             let target = self.qualifier_target(principal, qualifier, request)?;
             let now = UnixTime::from_secs(self.now());
-            let (scal, factor) = match activation {
-                Activation::Totp(code) => {
-                    if target.policy.scal > Scal::Scal1 {
-                        return Err(Error::new(
-                            ErrorCode::ActivationTooWeak,
-                            format!(
-                                "{qualifier} needs a passkey; a one-time code sent by the application is not enough"
-                            ),
-                        ));
-                    }
-                    self.totp_activation(principal, &code, &ctx, now).await?
-                }
-                Activation::Passkey {
-                    challenge_id,
-                    assertion,
-                } => {
-                    let c = commitment(
-                        &qualifier_subject(qualifier),
-                        target.algorithm,
-                        &target.hashes,
-                        target.n,
-                    );
-                    self.passkey_activation(principal, &challenge_id, assertion, &c, now)
-                        .await?
-                }
-                Activation::Token => {
-                    return Err(Error::new(
-                        ErrorCode::ActivationFailed,
-                        "approving a signatureQualifier needs an activation factor: OTP, or a passkey (challengeID and webauthn)",
-                    ))
-                }
+            let weak = (target.policy.scal > Scal::Scal1).then(|| {
+                format!(
+                    "{qualifier} needs a passkey; a one-time code sent by the application is not enough"
+                )
+            });
+            let c = target.commitment(qualifier);
+            let Some((scal, factor)) = self
+                .factor_checked(principal, activation, weak, &c, &ctx, now)
+                .await?
+            else {
+                return Err(Error::new(
+                    ErrorCode::ActivationFailed,
+                    "approving a signatureQualifier needs an activation factor: OTP, or a passkey (challengeID and webauthn)",
+                ));
             };
             let grant = QualifierGrant {
                 qualifier,
@@ -202,9 +202,7 @@ impl Signing {
         let prepared = async {
             let policy = self.qualifier_policy(principal, qualifier)?;
             let (scheme, algorithm, hashes) = sign_parts(request, policy.key_algorithm)?;
-            let sad = request.sad.clone().ok_or_else(|| {
-                bad("SAD: required with signatureQualifier (credentials/authorize with the signatureQualifier gives it)")
-            })?;
+            let sad = Self::qualifier_sad(request.sad.as_deref())?;
             let owner = owner(&self.store, &principal.person).await?;
             Ok::<_, Error>((policy, scheme, algorithm, hashes, sad, owner))
         }
@@ -231,6 +229,7 @@ impl Signing {
                     scheme,
                     sign_algo: &request.sign_algo,
                     identity_provider: &issuer,
+                    derive: Derive::Hashes,
                 },
                 &self.keys,
                 &ctx,
