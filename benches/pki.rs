@@ -23,16 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use der::asn1::OctetString;
-use der::{Decode, Encode};
-use qsign::formats::asn1::ocsp::{CertId, OcspRequest, Request, TbsRequest};
+use der::Encode;
 use qsign::formats::asn1::oid;
 use qsign::formats::asn1::tsp::{MessageImprint, TimeStampReq};
 use qsign::hsm::KeyAlgorithm;
 use qsign::pki::{Ca, NaturalPerson, Pki, Subject};
 use qsign::store::Store;
-use sha1::{Digest as _, Sha1};
+use qsign::validate::chain::{self, Cert};
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::Certificate;
 
 const RUN: Duration = Duration::from_secs(3);
 
@@ -62,7 +60,7 @@ fn main() {
         pki
     });
 
-    // An OCSP request for a real user certificate, as a client would send it.
+    // An OCSP request with a nonce for a real user certificate, as a client would send it.
     let ocsp_request = rt.block_on(async {
         let (_, spki) = hsm.generate_wrapped(KeyAlgorithm::EcP256).await.unwrap();
         let subject = Subject::NaturalPerson(NaturalPerson {
@@ -76,45 +74,9 @@ fn main() {
             .issue(&spki, &subject, &qsign::audit::Context::system(), now())
             .await
             .unwrap();
-        let user = Certificate::from_der(&issued.der).unwrap();
-        let issuer =
-            Certificate::from_der(&pki.ca_certificate(Ca::Issuing).await.unwrap()).unwrap();
-        let id = CertId {
-            hash_algorithm: AlgorithmIdentifierOwned {
-                oid: oid::SHA1,
-                parameters: None,
-            },
-            issuer_name_hash: OctetString::new(
-                Sha1::digest(issuer.tbs_certificate().subject().to_der().unwrap()).to_vec(),
-            )
-            .unwrap(),
-            issuer_key_hash: OctetString::new(
-                Sha1::digest(
-                    issuer
-                        .tbs_certificate()
-                        .subject_public_key_info()
-                        .subject_public_key
-                        .raw_bytes(),
-                )
-                .to_vec(),
-            )
-            .unwrap(),
-            serial_number: user.tbs_certificate().serial_number().clone(),
-        };
-        OcspRequest {
-            tbs_request: TbsRequest {
-                version: None,
-                requestor_name: None,
-                request_list: vec![Request {
-                    req_cert: id,
-                    single_request_extensions: None,
-                }],
-                request_extensions: None,
-            },
-            optional_signature: None,
-        }
-        .to_der()
-        .unwrap()
+        let user = Cert::parse(&issued.der).unwrap();
+        let issuer = Cert::parse(&pki.ca_certificate(Ca::Issuing).await.unwrap()).unwrap();
+        chain::ocsp_request(&user, &issuer, &[7u8; 16]).unwrap().0
     });
     let tsa_request = TimeStampReq {
         version: 1,
