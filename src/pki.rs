@@ -19,6 +19,8 @@ mod crl;
 mod ocsp;
 pub mod profile;
 mod short_lived;
+mod signer;
+mod summary;
 pub mod tsa;
 
 use std::sync::Arc;
@@ -41,6 +43,7 @@ use crate::store::{self, CertificateRow, Store};
 pub use profile::{Employee, LegalPerson, NaturalPerson, PseudonymousEmployee, Subject};
 use profile::{Kind, Profile, Text, Urls};
 pub use short_lived::{Authentication, SHORT_LIVED_ROLE};
+pub use summary::{common_name, organization, summary, Summary};
 
 /// Errors of the PKI.
 #[derive(Debug, thiserror::Error)]
@@ -160,62 +163,6 @@ pub enum Reason {
     CessationOfOperation = 5,
     /// A privilege was withdrawn.
     PrivilegeWithdrawn = 9,
-}
-
-/// What a certificate says, in the forms APIs show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Summary {
-    /// Subject DN (RFC 4514).
-    pub subject: String,
-    /// Issuer DN (RFC 4514).
-    pub issuer: String,
-    /// Serial, hex.
-    pub serial: String,
-    /// Start of validity, Unix seconds.
-    pub not_before: i64,
-    /// End of validity, Unix seconds.
-    pub not_after: i64,
-}
-
-/// The subject's common name of a DER certificate, if it has one.
-#[must_use]
-pub fn common_name(der: &[u8]) -> Option<String> {
-    let cert = Certificate::from_der(der).ok()?;
-    cert.tbs_certificate()
-        .subject()
-        .common_name()
-        .ok()
-        .flatten()
-        .map(String::from)
-}
-
-/// The subject's organisation name of a DER certificate, if it has one.
-#[must_use]
-pub fn organization(der: &[u8]) -> Option<String> {
-    let cert = Certificate::from_der(der).ok()?;
-    cert.tbs_certificate()
-        .subject()
-        .organization()
-        .ok()
-        .flatten()
-        .map(String::from)
-}
-
-/// Reads the names, serial and validity of a DER certificate.
-///
-/// # Errors
-/// [`Error::Encoding`] when it does not parse.
-pub fn summary(der: &[u8]) -> Result<Summary, Error> {
-    let cert = Certificate::from_der(der).map_err(|e| Error::Encoding(e.to_string()))?;
-    let tbs = cert.tbs_certificate();
-    let unix = |t: &Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-    Ok(Summary {
-        subject: tbs.subject().to_string(),
-        issuer: tbs.issuer().to_string(),
-        serial: hex::encode(tbs.serial_number().as_bytes()),
-        not_before: unix(&tbs.validity().not_before),
-        not_after: unix(&tbs.validity().not_after),
-    })
 }
 
 /// Names, lifetimes, URLs and policies of the PKI.
@@ -767,52 +714,4 @@ pub(crate) fn generalized(unix: i64) -> Result<GeneralizedTime, Error> {
 
 fn parse_cert(der: &[u8]) -> Result<Certificate, Error> {
     Certificate::from_der(der).map_err(profile::enc)
-}
-
-mod signer {
-    //! The issuer as x509-cert's builder wants to see it: its public key and signature
-    //! algorithm. The private half stays in the HSM; signing happens between `finalize` and
-    //! `assemble`.
-
-    use spki::{
-        AlgorithmIdentifierOwned, Document, DynSignatureAlgorithmIdentifier, EncodePublicKey,
-    };
-
-    #[derive(Debug, Clone)]
-    pub(super) struct SpkiKey(Vec<u8>);
-
-    impl EncodePublicKey for SpkiKey {
-        fn to_public_key_der(&self) -> spki::Result<Document> {
-            Ok(Document::try_from(self.0.as_slice())?)
-        }
-    }
-
-    #[derive(Debug)]
-    pub(super) struct IssuerShim {
-        key: SpkiKey,
-        algorithm: AlgorithmIdentifierOwned,
-    }
-
-    impl IssuerShim {
-        pub(super) fn new(spki: Vec<u8>, algorithm: AlgorithmIdentifierOwned) -> Self {
-            Self {
-                key: SpkiKey(spki),
-                algorithm,
-            }
-        }
-    }
-
-    impl signature::Keypair for IssuerShim {
-        type VerifyingKey = SpkiKey;
-
-        fn verifying_key(&self) -> SpkiKey {
-            self.key.clone()
-        }
-    }
-
-    impl DynSignatureAlgorithmIdentifier for IssuerShim {
-        fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
-            Ok(self.algorithm.clone())
-        }
-    }
 }
