@@ -7,25 +7,25 @@
 //! operation, under a short-lived certificate it has issued once the SAD is spent, and derives
 //! what it signs with that certificate (`sam::short_lived`). PAdES is in
 //! `pdf`, the review of an uploaded document in `review`; the types they share with this
-//! module are in `document_types`.
+//! module are in `document_types`. Here, `short_lived` is the path with a qualifier, `levels`
+//! raises signatures with the service's own TSA and PKI, and `extension` extends signed files.
 
 use sha2::{Digest as _, Sha256};
 
 use super::document_types::{
     approved, level_name, parse_level, pdf_error, stored_options, xml_error, Document, Format,
-    Level, ShortLived, SignDoc, Signed, Signer, SigningKey, Uploaded,
+    Level, SignDoc, Signed, Signer, SigningKey, Uploaded,
 };
 use super::pdf::Pades;
-use super::{owner, person_ctx, unix_now, Cpu, Error, ErrorCode, ShortLivedSigned, Signing, Trust};
+use super::{person_ctx, unix_now, Cpu, Error, ErrorCode, Signing, Trust};
 use crate::clock::SharedClock;
 use crate::formats::cms::{self, SignatureAlgorithm};
 use crate::formats::representation::Capacity;
 use crate::formats::{pades, xades, xml};
 use crate::hsm::SignAlgorithm;
 use crate::identity::Principal;
-use crate::pki::tsa::ImprintHash;
 use crate::pki::{Ca, Pki};
-use crate::sam::{qualifier_subject, Derive, InCapacity, Sam, SignRequest};
+use crate::sam::{Derive, InCapacity, Sam, SignRequest};
 use crate::store::Store;
 use crate::types::{Digest, DocumentId, HashAlgorithm, UnixTime};
 
@@ -54,25 +54,11 @@ pub struct Documents {
 }
 
 mod extension;
+mod levels;
+mod short_lived;
 
 pub use extension::Extended;
-
-/// Certificates and CRLs for B-LT and above.
-type ValidationData = (Vec<Vec<u8>>, Vec<Vec<u8>>);
-
-/// The validation data when `level` needs it.
-fn needed(
-    validation: &Option<ValidationData>,
-    level: Level,
-) -> Result<Option<&ValidationData>, Error> {
-    if level < Level::BLT {
-        return Ok(None);
-    }
-    validation
-        .as_ref()
-        .map(Some)
-        .ok_or_else(|| Error::internal("validation data missing"))
-}
+use levels::needed;
 
 fn format_error(e: &cms::Error) -> Error {
     Error::internal(format!("CAdES: {e}"))
@@ -205,80 +191,6 @@ impl Documents {
             .sign_with(&signer, request, &digests, hashes, &ctx)
             .await?;
         Ok(signed.signatures)
-    }
-
-    /// `signatures/signDoc` with a `signatureQualifier` and no `credentialID`: signs each
-    /// document as [`Documents::sign_documents`] does, with a key the SAM makes for this
-    /// operation and has certified for minutes under the qualifier's policy. The SAD (of
-    /// `credentials/authorize` with the qualifier) covers what it covers for a credential:
-    /// each document's approval (its SHA-256, or for a PDF with options the digest over it and
-    /// the options). The signed attributes, `SignedProperties` and PDF signatures name the new
-    /// certificate, which is made only once the SAD is spent; the key is destroyed after
-    /// signing. Returns the signed documents (detached signatures) in order, and the chain.
-    ///
-    /// # Errors
-    /// `invalid_request` (no SAD, a qualifier not offered, no or too many documents),
-    /// `insufficient_loa`, `unsupported_algorithm`, `invalid_sad`, `sad_expired`,
-    /// `sad_mismatch`, `hash_not_authorized`, `sad_used`, `sad_count_exceeded`; the document
-    /// errors of [`Documents::sign_documents`].
-    pub async fn sign_documents_short_lived(
-        &self,
-        principal: &Principal,
-        qualifier: &str,
-        request: &SignDoc,
-        request_id: Option<String>,
-    ) -> Result<ShortLivedSigned, Error> {
-        let ctx = person_ctx(principal, request_id);
-        let checked = async {
-            let policy = self.signing.qualifier_policy(principal, qualifier)?;
-            check_count(&request.documents)?;
-            let algorithms =
-                cms_algorithms(policy.key_algorithm.is_ec(), request.sign_algo.as_deref())?;
-            let sad = Signing::qualifier_sad(request.sad.as_deref())?;
-            let owner = owner(&self.store, &principal.person).await?;
-            Ok::<_, Error>((policy, algorithms, sad, owner))
-        }
-        .await;
-        let (policy, (scheme, algorithm, sign_algo), sad, owner) = match checked {
-            Ok(checked) => checked,
-            Err(e) => {
-                return Err(self
-                    .signing
-                    .refuse_signature(&ctx, &qualifier_subject(qualifier), e)
-                    .await)
-            }
-        };
-        let issuer = self.signing.identity.settings().issuer.clone();
-        let short = ShortLived {
-            qualifier,
-            policy: &policy,
-            owner: &owner,
-            identity_provider: &issuer,
-            keys: &self.signing.keys,
-        };
-        let signer = Signer {
-            key: SigningKey::ShortLived(short),
-            sad: &sad,
-            scheme,
-            algorithm,
-            sign_algo,
-        };
-        let (digests, hashes) = approvals(&request.documents);
-        // As for a credential: a forged or spent SAD is refused before any document work.
-        self.sam
-            .precheck_short_lived(
-                &signer.short_lived_request(short, hashes.clone(), Derive::Hashes),
-                &ctx,
-                UnixTime::from_secs(self.now()),
-            )
-            .await?;
-        let signed = self
-            .sign_with(&signer, request, &digests, hashes, &ctx)
-            .await?;
-        Ok(ShortLivedSigned {
-            signatures: signed.signatures,
-            chain: self.signing.certificate_chain(signed.certificate).await?,
-        })
     }
 
     /// Signs the request's documents (of one format) with `signer` and raises each to its
@@ -474,74 +386,6 @@ impl Documents {
             signatures: out,
             certificate: signed.certificate,
         })
-    }
-
-    /// The certificates (TSA, issuing CA, root) and current CRLs that long-term signatures
-    /// embed, once for a whole request (each CRL is freshly signed), when a document needs them.
-    async fn validation_data(
-        &self,
-        documents: &[Document],
-    ) -> Result<Option<ValidationData>, Error> {
-        if documents.iter().all(|d| d.level < Level::BLT) {
-            return Ok(None);
-        }
-        self.own_validation_data().await.map(Some)
-    }
-
-    /// The certificates (TSA, issuing CA, root) and fresh CRLs of this service's PKI.
-    async fn own_validation_data(&self) -> Result<ValidationData, Error> {
-        let now = self.now();
-        Ok((
-            vec![
-                self.pki.tsa_certificate().await?,
-                self.pki.ca_certificate(Ca::Issuing).await?,
-                self.pki.ca_certificate(Ca::Root).await?,
-            ],
-            vec![
-                self.pki.crl(Ca::Issuing, now).await?,
-                self.pki.crl(Ca::Root, now).await?,
-            ],
-        ))
-    }
-
-    /// Raises a CAdES signature from `current` to `target` with the embedded TSA and
-    /// `validation` (certificates and CRLs, needed from B-LT): a signature timestamp when it
-    /// has none, the validation data, an archive timestamp; at B-LTA already, a further
-    /// archive timestamp over everything before it (renewal). `content_digest` is the SHA-256
-    /// of a detached signature's content.
-    async fn raise_cades(
-        &self,
-        mut signed: Vec<u8>,
-        current: Level,
-        target: Level,
-        content_digest: Option<&[u8; 32]>,
-        validation: Option<&ValidationData>,
-    ) -> Result<Vec<u8>, Error> {
-        if target >= Level::BT && current < Level::BT {
-            let value = cms::signature_value(&signed).map_err(|e| format_error(&e))?;
-            let token = self.timestamp_token(&Sha256::digest(&value)).await?;
-            signed = cms::add_signature_timestamp(&signed, &token).map_err(|e| format_error(&e))?;
-        }
-        let renew = current == Level::BLTA && target == Level::BLTA;
-        if target >= Level::BLT && (current < Level::BLT || renew) {
-            let (certificates, crls) =
-                validation.ok_or_else(|| Error::internal("validation data missing"))?;
-            signed = cms::add_validation_data(&signed, certificates, crls)
-                .map_err(|e| format_error(&e))?;
-        }
-        if target >= Level::BLTA {
-            let (index, imprint) =
-                cms::archive_imprint(&signed, content_digest).map_err(|e| format_error(&e))?;
-            let token = self.timestamp_token(&imprint).await?;
-            signed = cms::add_archive_timestamp(&signed, &token, &index)
-                .map_err(|e| format_error(&e))?;
-        }
-        Ok(signed)
-    }
-
-    /// A timestamp token of the embedded TSA over a SHA-256 digest.
-    async fn timestamp_token(&self, digest: &[u8]) -> Result<Vec<u8>, Error> {
-        self.trust.token(ImprintHash::Sha256, digest).await
     }
 }
 

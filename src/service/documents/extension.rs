@@ -10,7 +10,8 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Documents, ValidationData};
+use super::levels::ValidationData;
+use super::Documents;
 use crate::formats::{cms, pades, xades, xml};
 use crate::pki::Ca;
 use crate::service::document_types::{level_name, Level};
