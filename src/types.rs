@@ -1,5 +1,6 @@
 //! Typed values that travel between modules: digests with their hash algorithm, Unix times,
-//! the UUID ids of persons, credentials, SADs and documents, and signature activation factors.
+//! the UUID ids of persons, credentials, SADs and documents, and signature activation factors;
+//! and the shape of the policy files that `keys` and `validate` both read.
 //!
 //! Text forms are parsed once, where a value enters (a request, a token, a database row), and
 //! written back only where one leaves; the text and database forms stay what they were (base64,
@@ -381,6 +382,49 @@ impl fmt::Display for ActivationFactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A policy file (signature policies, validation policies): its `[[policy]]` entries in file
+/// order, each of a type that refuses unknown keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile<E> {
+    /// The entries.
+    pub policy: Vec<E>,
+}
+
+impl<E: serde::de::DeserializeOwned> PolicyFile<E> {
+    /// The entries of a policy file (TOML).
+    ///
+    /// # Errors
+    /// Why the text is not such a file, in words.
+    pub fn entries(text: &str) -> Result<Vec<E>, String> {
+        toml::from_str::<Self>(text)
+            .map(|file| file.policy)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Checks the name of an entry of a policy file: not empty, made of `a-z`, `0-9` and `-`, and
+/// none of the names `before` it.
+///
+/// # Errors
+/// What is wrong with the name, in words.
+pub fn check_policy_name<'a>(
+    name: &str,
+    mut before: impl Iterator<Item = &'a str>,
+) -> Result<(), &'static str> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("the name must be made of a-z, 0-9 and -");
+    }
+    if before.any(|b| b == name) {
+        return Err("defined twice");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use crate::hsm::KeyAlgorithm;
 use crate::identity::loa::Loa;
+use crate::types::{check_policy_name, PolicyFile};
 
 /// The built-in policies, compiled in from `policies/signature.toml`.
 pub const DEFAULT_POLICIES: &str = include_str!("../../policies/signature.toml");
@@ -81,12 +82,6 @@ pub struct Policies(Vec<Policy>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    policy: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Entry {
     name: String,
     enabled: bool,
@@ -114,21 +109,11 @@ impl Policies {
     /// # Errors
     /// A message naming the policy and the problem.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut out: Vec<Policy> = Vec::new();
-        for e in file.policy {
+        for e in PolicyFile::<Entry>::entries(text)? {
             let name = e.name;
             let fail = |m: &str| format!("policy {name:?}: {m}");
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(fail("the name must be made of a-z, 0-9 and -"));
-            }
-            if out.iter().any(|p| p.name == name) {
-                return Err(fail("defined twice"));
-            }
+            check_policy_name(&name, out.iter().map(|p| p.name.as_str())).map_err(&fail)?;
             let key_algorithm = KeyAlgorithm::parse(&e.key_algorithm)
                 .ok_or_else(|| fail("key_algorithm must be ec-p256, ec-p384 or rsa-3072"))?;
             let oid = e

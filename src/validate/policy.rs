@@ -18,6 +18,7 @@ use super::report::{
     representation, Constraint, Failure, Indication, PolicyUsed, Report, SignatureReport,
     SubIndication,
 };
+use crate::types::{check_policy_name, PolicyFile};
 
 /// The built-in policies, compiled in from `policies/validation.toml`.
 pub const DEFAULT_POLICIES: &str = include_str!("../../policies/validation.toml");
@@ -82,10 +83,93 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policies(Vec<Policy>);
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    policy: Vec<Entry>,
+impl Policies {
+    /// Parses and checks policies: names unique and made of `[a-z0-9-]`, one named
+    /// `default`, `chain_not_trusted` never `ignore` (a signature no trust anchor vouches for
+    /// proves nothing), a `revocation_max_age_secs` when freshness is checked, known algorithm
+    /// names with `YYYY-MM-DD` end dates, and at least one digest and one signature algorithm
+    /// when algorithms are checked.
+    ///
+    /// # Errors
+    /// A message naming the policy and the problem.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let entries = PolicyFile::<Entry>::entries(text)?;
+        if entries.len() > MAX_POLICIES {
+            return Err(format!("more than {MAX_POLICIES} policies"));
+        }
+        let mut out: Vec<Policy> = Vec::new();
+        for e in entries {
+            let name = e.name;
+            let fail = |m: &str| format!("validation policy {name:?}: {m}");
+            check_policy_name(&name, out.iter().map(|p| p.name.as_str())).map_err(&fail)?;
+            let c = e.checks;
+            if c.chain_not_trusted == Level::Ignore {
+                return Err(fail("chain_not_trusted must be fail or warn"));
+            }
+            if c.revocation_freshness != Level::Ignore && e.revocation_max_age_secs.is_none() {
+                return Err(fail("revocation_freshness needs revocation_max_age_secs"));
+            }
+            let digest_algorithms = algorithms(e.digest_algorithm, &DIGESTS, &fail)?;
+            let signature_algorithms = algorithms(e.signature_algorithm, &SIGNATURES, &fail)?;
+            if c.algorithms != Level::Ignore
+                && (digest_algorithms.is_empty() || signature_algorithms.is_empty())
+            {
+                return Err(fail(
+                    "checking algorithms needs a digest_algorithm and a signature_algorithm",
+                ));
+            }
+            let levels = Constraint::ALL
+                .iter()
+                .map(|constraint| {
+                    let level = match constraint {
+                        Constraint::ChainNotTrusted => c.chain_not_trusted,
+                        Constraint::CertificateExpired => c.certificate_expired,
+                        Constraint::RevocationMissing => c.revocation_missing,
+                        Constraint::RevocationFreshness => c.revocation_freshness,
+                        Constraint::Algorithms => c.algorithms,
+                        Constraint::TimestampMissing => c.timestamp_missing,
+                        Constraint::PdfMetadataChanges => c.pdf_metadata_changes,
+                        Constraint::RequireQualified => c.require_qualified,
+                    };
+                    (*constraint, level)
+                })
+                .collect();
+            out.push(Policy {
+                name,
+                description: e.description,
+                levels,
+                revocation_max_age_secs: e.revocation_max_age_secs,
+                min_rsa_bits: usize::try_from(e.min_rsa_bits.unwrap_or(0)).unwrap_or(usize::MAX),
+                digest_algorithms,
+                signature_algorithms,
+            });
+        }
+        if !out.iter().any(|p| p.name == DEFAULT_POLICY) {
+            return Err(format!("no validation policy named {DEFAULT_POLICY:?}"));
+        }
+        Ok(Self(out))
+    }
+
+    /// A policy by name; `None` names [`DEFAULT_POLICY`].
+    #[must_use]
+    pub fn get(&self, name: Option<&str>) -> Option<&Policy> {
+        let name = name.unwrap_or(DEFAULT_POLICY);
+        self.0.iter().find(|p| p.name == name)
+    }
+
+    /// Every policy, in file order.
+    #[must_use]
+    pub fn all(&self) -> &[Policy] {
+        &self.0
+    }
+}
+
+impl Default for Policies {
+    /// The built-in policies (a unit test checks that they parse; were they not to, no policy
+    /// would be found and every validation would answer `unknown_policy`).
+    fn default() -> Self {
+        Self::parse(DEFAULT_POLICIES).unwrap_or_else(|_| Self(Vec::new()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,104 +255,6 @@ fn algorithms(
         });
     }
     Ok(out)
-}
-
-impl Policies {
-    /// Parses and checks policies: names unique and made of `[a-z0-9-]`, one named
-    /// `default`, `chain_not_trusted` never `ignore` (a signature no trust anchor vouches for
-    /// proves nothing), a `revocation_max_age_secs` when freshness is checked, known algorithm
-    /// names with `YYYY-MM-DD` end dates, and at least one digest and one signature algorithm
-    /// when algorithms are checked.
-    ///
-    /// # Errors
-    /// A message naming the policy and the problem.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
-        if file.policy.len() > MAX_POLICIES {
-            return Err(format!("more than {MAX_POLICIES} policies"));
-        }
-        let mut out: Vec<Policy> = Vec::new();
-        for e in file.policy {
-            let name = e.name;
-            let fail = |m: &str| format!("validation policy {name:?}: {m}");
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(fail("the name must be made of a-z, 0-9 and -"));
-            }
-            if out.iter().any(|p| p.name == name) {
-                return Err(fail("defined twice"));
-            }
-            let c = e.checks;
-            if c.chain_not_trusted == Level::Ignore {
-                return Err(fail("chain_not_trusted must be fail or warn"));
-            }
-            if c.revocation_freshness != Level::Ignore && e.revocation_max_age_secs.is_none() {
-                return Err(fail("revocation_freshness needs revocation_max_age_secs"));
-            }
-            let digest_algorithms = algorithms(e.digest_algorithm, &DIGESTS, &fail)?;
-            let signature_algorithms = algorithms(e.signature_algorithm, &SIGNATURES, &fail)?;
-            if c.algorithms != Level::Ignore
-                && (digest_algorithms.is_empty() || signature_algorithms.is_empty())
-            {
-                return Err(fail(
-                    "checking algorithms needs a digest_algorithm and a signature_algorithm",
-                ));
-            }
-            let levels = Constraint::ALL
-                .iter()
-                .map(|constraint| {
-                    let level = match constraint {
-                        Constraint::ChainNotTrusted => c.chain_not_trusted,
-                        Constraint::CertificateExpired => c.certificate_expired,
-                        Constraint::RevocationMissing => c.revocation_missing,
-                        Constraint::RevocationFreshness => c.revocation_freshness,
-                        Constraint::Algorithms => c.algorithms,
-                        Constraint::TimestampMissing => c.timestamp_missing,
-                        Constraint::PdfMetadataChanges => c.pdf_metadata_changes,
-                        Constraint::RequireQualified => c.require_qualified,
-                    };
-                    (*constraint, level)
-                })
-                .collect();
-            out.push(Policy {
-                name,
-                description: e.description,
-                levels,
-                revocation_max_age_secs: e.revocation_max_age_secs,
-                min_rsa_bits: usize::try_from(e.min_rsa_bits.unwrap_or(0)).unwrap_or(usize::MAX),
-                digest_algorithms,
-                signature_algorithms,
-            });
-        }
-        if !out.iter().any(|p| p.name == DEFAULT_POLICY) {
-            return Err(format!("no validation policy named {DEFAULT_POLICY:?}"));
-        }
-        Ok(Self(out))
-    }
-
-    /// A policy by name; `None` names [`DEFAULT_POLICY`].
-    #[must_use]
-    pub fn get(&self, name: Option<&str>) -> Option<&Policy> {
-        let name = name.unwrap_or(DEFAULT_POLICY);
-        self.0.iter().find(|p| p.name == name)
-    }
-
-    /// Every policy, in file order.
-    #[must_use]
-    pub fn all(&self) -> &[Policy] {
-        &self.0
-    }
-}
-
-impl Default for Policies {
-    /// The built-in policies (a unit test checks that they parse; were they not to, no policy
-    /// would be found and every validation would answer `unknown_policy`).
-    fn default() -> Self {
-        Self::parse(DEFAULT_POLICIES).unwrap_or_else(|_| Self(Vec::new()))
-    }
 }
 
 /// A finding of one of the policy's own checks.
@@ -541,6 +527,24 @@ name = "ECDSA"
         r.signatures.remove(0)
     }
 
+    /// The failure the checks record for a signature without revocation data.
+    fn no_revocation(s: &mut SignatureReport) {
+        s.fail_on(
+            Some(Constraint::RevocationMissing),
+            Indication::Indeterminate,
+            SubIndication::TryLater,
+            "no revocation information".into(),
+        );
+    }
+
+    fn assert_warns(s: &SignatureReport, text: &str) {
+        assert!(
+            s.warnings.iter().any(|w| w.contains(text)),
+            "{:?}",
+            s.warnings
+        );
+    }
+
     #[test]
     fn the_built_in_policies_parse_and_name_default_and_qualified() {
         let p = Policies::parse(DEFAULT_POLICIES).unwrap();
@@ -607,12 +611,7 @@ name = "ECDSA"
             &p,
             "default",
             report(|s| {
-                s.fail_on(
-                    Some(Constraint::RevocationMissing),
-                    Indication::Indeterminate,
-                    SubIndication::TryLater,
-                    "no revocation information".into(),
-                );
+                no_revocation(s);
                 s.fail(
                     Indication::TotalFailed,
                     SubIndication::HashFailure,
@@ -652,11 +651,7 @@ name = "ECDSA"
         // The relaxed policy does not list SHA-1 at all, but only warns.
         let s = judged(&p, "relaxed", sha1());
         assert_eq!(s.indication, Indication::TotalPassed);
-        assert!(
-            s.warnings.iter().any(|w| w.contains("not accepted")),
-            "{:?}",
-            s.warnings
-        );
+        assert_warns(&s, "not accepted");
         // A short RSA key.
         let s = judged(
             &p,
@@ -666,11 +661,7 @@ name = "ECDSA"
                 s.facts.rsa_bits = Some(1024);
             }),
         );
-        assert!(
-            s.warnings.iter().any(|w| w.contains("1024 bits")),
-            "{:?}",
-            s.warnings
-        );
+        assert_warns(&s, "1024 bits");
     }
 
     #[test]
@@ -680,12 +671,7 @@ name = "ECDSA"
             &p,
             "relaxed",
             report(|s| {
-                s.fail_on(
-                    Some(Constraint::RevocationMissing),
-                    Indication::Indeterminate,
-                    SubIndication::TryLater,
-                    "no revocation information".into(),
-                );
+                no_revocation(s);
                 s.fail_on(
                     Some(Constraint::CertificateExpired),
                     Indication::Indeterminate,
@@ -745,7 +731,7 @@ name = "ECDSA"
         assert_eq!(s.sub_indication, Some(SubIndication::SigConstraintsFailure));
         assert!(s.errors[0].contains("B-T"), "{:?}", s.errors);
         // Not qualified (the qualification is not established): a warning here.
-        assert!(s.warnings.iter().any(|w| w.contains("qualified")));
+        assert_warns(&s, "qualified");
     }
 
     #[test]
@@ -767,10 +753,7 @@ name = "ECDSA"
         let s = judged(&p, "default", with_metadata());
         assert!(s.warnings.is_empty() && s.indication == Indication::TotalPassed);
         let s = judged(&p, "relaxed", with_metadata());
-        assert!(s
-            .warnings
-            .iter()
-            .any(|w| w.contains("XMP metadata (object 7)")));
+        assert_warns(&s, "XMP metadata (object 7)");
     }
 
     #[test]
