@@ -30,6 +30,8 @@
 
 #[path = "../tests/it/support.rs"]
 mod fixtures;
+#[path = "support/user.rs"]
+mod user;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -93,13 +95,7 @@ fn main() {
 
 async fn run() {
     let svc = fixtures::Service::start_production().await;
-    let (wrapped, cert) = fixtures::user_key(&svc).await;
-    let validation = svc
-        .service
-        .documents
-        .pdf_validation(std::slice::from_ref(&cert))
-        .await
-        .unwrap();
+    let (wrapped, cert, validation) = user::key_with_validation(&svc).await;
     let signer = Signer {
         svc,
         wrapped,

@@ -26,6 +26,8 @@
 
 #[path = "../tests/it/support.rs"]
 mod fixtures;
+#[path = "support/user.rs"]
+mod user;
 
 use std::path::Path;
 use std::process::Command;
@@ -108,13 +110,7 @@ fn main() {
 
 async fn run() {
     let svc = fixtures::Service::start_production().await;
-    let (wrapped, cert) = fixtures::user_key(&svc).await;
-    let validation = svc
-        .service
-        .documents
-        .pdf_validation(std::slice::from_ref(&cert))
-        .await
-        .unwrap();
+    let (wrapped, cert, validation) = user::key_with_validation(&svc).await;
     let root = svc.pki.ca_certificate(Ca::Root).await.unwrap();
     let material = Material {
         anchors: Cert::parse(&root).into_iter().collect(),
@@ -177,13 +173,7 @@ async fn run() {
     // updated each time); every signature validated.
     let mut pdf = fixtures::sample_pdf(3, "1.7", 1 << 20);
     for _ in 0..5 {
-        let (wrapped, cert) = fixtures::user_key(&svc).await;
-        let validation = svc
-            .service
-            .documents
-            .pdf_validation(std::slice::from_ref(&cert))
-            .await
-            .unwrap();
+        let (wrapped, cert, validation) = user::key_with_validation(&svc).await;
         pdf = fixtures::pades_sign(
             &svc,
             &wrapped,
