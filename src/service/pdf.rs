@@ -33,6 +33,37 @@ fn cms_error(e: &cms::Error) -> Error {
     Error::internal(format!("PAdES CMS: {e}"))
 }
 
+/// Refuses to extend a signature at `current` to a lower `target`.
+pub(super) fn below(current: Level, target: Level) -> Result<(), Error> {
+    if target < current {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "the signature is at {} already, above {}",
+                level_name(current),
+                level_name(target)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Adds `more` to `into`: the certificates it does not hold yet, every CRL and OCSP response.
+pub(super) fn add_validation(into: &mut pades::Validation, more: pades::Validation) {
+    add_certificates(&mut into.certificates, more.certificates);
+    into.crls.extend(more.crls);
+    into.ocsps.extend(more.ocsps);
+}
+
+/// Adds the certificates (DER) of `more` that `into` does not hold yet.
+pub(super) fn add_certificates(into: &mut Vec<Vec<u8>>, more: Vec<Vec<u8>>) {
+    for der in more {
+        if !into.contains(&der) {
+            into.push(der);
+        }
+    }
+}
+
 impl Pades {
     /// Signs every document of the request (all PDFs) and raises each to its level; answers
     /// the signed PDFs and the signer's certificate.
@@ -159,16 +190,7 @@ impl Pades {
         let current = pades::level(&pdf)
             .map_err(|e| pdf_error(&e))?
             .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "the PDF has no signature"))?;
-        if target < current {
-            return Err(Error::new(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "the PDF is at {} already, above {}",
-                    level_name(current),
-                    level_name(target)
-                ),
-            ));
-        }
+        below(current, target)?;
         let signatures = pades::signatures(&pdf).map_err(|e| pdf_error(&e))?;
         if signatures.len() > MAX_SIGNATURES {
             return Err(Error::new(
@@ -195,13 +217,7 @@ impl Pades {
         let signers = own;
         let validation = if target >= Level::BLT {
             let mut own = self.pdf_validation(&signers).await?;
-            for der in foreign.certificates {
-                if !own.certificates.contains(&der) {
-                    own.certificates.push(der);
-                }
-            }
-            own.crls.extend(foreign.crls);
-            own.ocsps.extend(foreign.ocsps);
+            add_validation(&mut own, foreign);
             Some(own)
         } else {
             None

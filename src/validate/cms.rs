@@ -158,18 +158,18 @@ impl Checked {
         sub: SubIndication,
         why: impl Into<String>,
     ) {
-        let why = why.into();
-        self.facts.failures.push(Failure {
+        let failure = Failure {
             indication,
             sub,
-            why: why.clone(),
+            why: why.into(),
             constraint,
-        });
-        self.errors.push(why);
-        if self.indication.yields_to(indication) {
-            self.indication = indication;
-            self.sub_indication = Some(sub);
-        }
+        };
+        failure.record(
+            &mut self.facts,
+            &mut self.errors,
+            &mut self.indication,
+            &mut self.sub_indication,
+        );
     }
 
     /// Records the check of the signature timestamp: the time it proves, or why it failed

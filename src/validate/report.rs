@@ -157,6 +157,26 @@ pub struct Failure {
     pub constraint: Option<Constraint>,
 }
 
+impl Failure {
+    /// Records the failure: in `facts`, its reason in `errors`, and in the indication when the
+    /// current one yields to it (the first failure decides, a later total failure overrides an
+    /// indeterminate one).
+    pub(super) fn record(
+        self,
+        facts: &mut Facts,
+        errors: &mut Vec<String>,
+        indication: &mut Indication,
+        sub_indication: &mut Option<SubIndication>,
+    ) {
+        errors.push(self.why.clone());
+        if indication.yields_to(self.indication) {
+            *indication = self.indication;
+            *sub_indication = Some(self.sub);
+        }
+        facts.failures.push(self);
+    }
+}
+
 /// Revocation data a check used: a CRL or an OCSP response, and when it was issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationData {
@@ -388,17 +408,18 @@ impl SignatureReport {
         sub: SubIndication,
         why: String,
     ) {
-        self.facts.failures.push(Failure {
+        let failure = Failure {
             indication,
             sub,
-            why: why.clone(),
+            why,
             constraint,
-        });
-        self.errors.push(why);
-        if self.indication.yields_to(indication) {
-            self.indication = indication;
-            self.sub_indication = Some(sub);
-        }
+        };
+        failure.record(
+            &mut self.facts,
+            &mut self.errors,
+            &mut self.indication,
+            &mut self.sub_indication,
+        );
     }
 
     /// The TS 119 615 qualification of the signature (`QESig`, `QESeal`, `AdESig-QC`, ...),

@@ -14,7 +14,8 @@ use super::levels::ValidationData;
 use super::Documents;
 use crate::formats::{cms, pades, xades, xml};
 use crate::pki::Ca;
-use crate::service::document_types::{level_name, Level};
+use crate::service::document_types::Level;
+use crate::service::pdf::{add_certificates, add_validation, below};
 use crate::service::{Error, ErrorCode};
 use crate::validate::chain::{self, Cert};
 
@@ -52,20 +53,6 @@ fn kind(file: &[u8]) -> Option<Kind> {
 
 fn unusable(what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::new(ErrorCode::UnusableInput, format!("{what}: {e}"))
-}
-
-fn below(current: Level, target: Level) -> Result<(), Error> {
-    if target < current {
-        return Err(Error::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "the signature is at {} already, above {}",
-                level_name(current),
-                level_name(target)
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The certificates (DER) a CMS carries.
@@ -267,11 +254,7 @@ impl Documents {
     /// `foreign`'s certificates and CRLs beside it.
     async fn with_own(&self, foreign: pades::Validation) -> Result<ValidationData, Error> {
         let (mut certificates, mut crls) = self.own_validation_data().await?;
-        for der in foreign.certificates {
-            if !certificates.contains(&der) {
-                certificates.push(der);
-            }
-        }
+        add_certificates(&mut certificates, foreign.certificates);
         crls.extend(foreign.crls);
         Ok((certificates, crls))
     }
@@ -333,13 +316,12 @@ impl Documents {
                     detail: Some(one.notes.join("; ")),
                 });
             }
-            for der in one.certificates {
-                if !out.certificates.contains(&der) {
-                    out.certificates.push(der);
-                }
-            }
-            out.crls.extend(one.crls);
-            out.ocsps.extend(one.ocsps);
+            let more = pades::Validation {
+                certificates: one.certificates,
+                crls: one.crls,
+                ocsps: one.ocsps,
+            };
+            add_validation(&mut out, more);
         }
         Ok(out)
     }
