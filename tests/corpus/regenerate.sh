@@ -131,6 +131,9 @@ cms_verdict() { # FILE [CONTENT]
   [ -n "${2:-}" ] && args+=(-content "$2")
   if openssl cms "${args[@]}" 2>/dev/null; then echo valid; else echo invalid; fi
 }
+record_cms() { # FILE CONTENT CASE
+  record "$1" "$2" "openssl cms -verify" "$(cms_verdict "$1" "$2")" none "$3"
+}
 cms_sign attached.p7s signer.pem signer.key issuing.pem -nodetach
 cms_sign attached-cades.p7s signer.pem signer.key issuing.pem -nodetach -cades
 cms_sign detached.p7s signer.pem signer.key issuing.pem
@@ -139,18 +142,14 @@ cms_sign unknown-root.p7s rogue.pem rogue.key rogue-root.pem -cades
 flip cms/attached-cades.p7s "A lease" cms/attached-cades-flipped.p7s
 printf 'A lease signed with openssl.\n' | sed 's/lease/least/' > cms/content-flipped.txt
 for f in attached attached-cades; do
-  record "cms/$f.p7s" "" "openssl cms -verify" "$(cms_verdict "cms/$f.p7s")" none ""
+  record_cms "cms/$f.p7s" "" ""
 done
 for f in detached detached-cades; do
-  record "cms/$f.p7s" cms/content.txt "openssl cms -verify" \
-    "$(cms_verdict "cms/$f.p7s" cms/content.txt)" none ""
+  record_cms "cms/$f.p7s" cms/content.txt ""
 done
-record cms/attached-cades-flipped.p7s "" "openssl cms -verify" \
-  "$(cms_verdict cms/attached-cades-flipped.p7s)" none "flipped byte"
-record cms/detached-cades.p7s cms/content-flipped.txt "openssl cms -verify" \
-  "$(cms_verdict cms/detached-cades.p7s cms/content-flipped.txt)" none "flipped byte"
-record cms/unknown-root.p7s cms/content.txt "openssl cms -verify" \
-  "$(cms_verdict cms/unknown-root.p7s cms/content.txt)" none "unknown root"
+record_cms cms/attached-cades-flipped.p7s "" "flipped byte"
+record_cms cms/detached-cades.p7s cms/content-flipped.txt "flipped byte"
+record_cms cms/unknown-root.p7s cms/content.txt "unknown root"
 
 # --- XML: xmlsec1 enveloped signatures (exclusive and inclusive C14N). -----------------------
 xmlsec_template() { # C14N
@@ -167,6 +166,9 @@ xml_verdict() { # FILE
     echo invalid
   fi
 }
+record_xml() { # FILE CASE
+  record "$1" "" "xmlsec1 --verify" "$(xml_verdict "$1")" none "$2"
+}
 xmlsec_sign() { # OUT C14N KEY CERTS
   xmlsec_template "$2" > "xml/$1.template"
   xmlsec1 --sign --privkey-pem "pki/$3,$4" --output "xml/$1" "xml/$1.template"
@@ -181,27 +183,23 @@ flip xml/xmlsec-exclusive.xml "9500" xml/xmlsec-exclusive-flipped.xml
 PYTHONWARNINGS=ignore "$PYTHON" sign.py 2>&1 | grep -v "fetching is not allowed" >&2 || true
 
 for f in xmlsec-exclusive xmlsec-inclusive signxml-exclusive signxml-inclusive xades-signxml; do
-  record "xml/$f.xml" "" "xmlsec1 --verify" "$(xml_verdict "xml/$f.xml")" none ""
+  record_xml "xml/$f.xml" ""
 done
-record xml/signxml-inclusive-xml-lang.xml "" "xmlsec1 --verify" \
-  "$(xml_verdict xml/signxml-inclusive-xml-lang.xml)" none "inherited xml:lang left out of SignedInfo"
-record xml/xmlsec-exclusive-flipped.xml "" "xmlsec1 --verify" \
-  "$(xml_verdict xml/xmlsec-exclusive-flipped.xml)" none "flipped byte"
-record xml/xades-signxml-flipped.xml "" "xmlsec1 --verify" \
-  "$(xml_verdict xml/xades-signxml-flipped.xml)" none "flipped byte"
-record xml/xmlsec-unknown-root.xml "" "xmlsec1 --verify" \
-  "$(xml_verdict xml/xmlsec-unknown-root.xml)" none "unknown root"
+record_xml xml/signxml-inclusive-xml-lang.xml "inherited xml:lang left out of SignedInfo"
+record_xml xml/xmlsec-exclusive-flipped.xml "flipped byte"
+record_xml xml/xades-signxml-flipped.xml "flipped byte"
+record_xml xml/xmlsec-unknown-root.xml "unknown root"
 pdf_verdict() { # FILE
   PYTHONWARNINGS=ignore "$PYTHON" pyhanko_verdict.py pki/root.pem "$1" 2>/dev/null
 }
+record_pdf() { # FILE REVOCATION CASE
+  record "$1" "" "pyHanko validate" "$(pdf_verdict "$1")" "$2" "$3"
+}
 for f in bb bt blt; do
   rev=none; [ "$f" = blt ] && rev=embedded
-  record "pdf/pyhanko-$f.pdf" "" "pyHanko validate" "$(pdf_verdict "pdf/pyhanko-$f.pdf")" "$rev" ""
+  record_pdf "pdf/pyhanko-$f.pdf" "$rev" ""
 done
-record pdf/pyhanko-blt-two-signers.pdf "" "pyHanko validate" \
-  "$(pdf_verdict pdf/pyhanko-blt-two-signers.pdf)" embedded ""
-record pdf/pyhanko-bt-flipped.pdf "" "pyHanko validate" \
-  "$(pdf_verdict pdf/pyhanko-bt-flipped.pdf)" none "flipped byte"
-record pdf/pyhanko-unknown-root.pdf "" "pyHanko validate" \
-  "$(pdf_verdict pdf/pyhanko-unknown-root.pdf)" none "unknown root"
+record_pdf pdf/pyhanko-blt-two-signers.pdf embedded ""
+record_pdf pdf/pyhanko-bt-flipped.pdf none "flipped byte"
+record_pdf pdf/pyhanko-unknown-root.pdf none "unknown root"
 echo "corpus size: $(du -sh . | cut -f1)"
