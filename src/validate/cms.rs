@@ -253,7 +253,8 @@ pub fn signed_data(der: &[u8]) -> Result<SignedData, String> {
         .map_err(|e| format!("SignedData does not parse: {e}"))
 }
 
-fn certificates(signed: &SignedData) -> Vec<Cert> {
+/// The certificates a `SignedData` carries, in order (entries of other kinds left out).
+pub fn certificates(signed: &SignedData) -> impl Iterator<Item = Cert> + '_ {
     signed
         .certificates
         .iter()
@@ -262,7 +263,6 @@ fn certificates(signed: &SignedData) -> Vec<Cert> {
             CertificateChoices::Certificate(c) => c.to_der().ok().and_then(|d| Cert::parse(&d)),
             CertificateChoices::Other(_) => None,
         })
-        .collect()
 }
 
 fn only_signer(signed: &SignedData) -> Result<&SignerInfo, String> {
@@ -420,7 +420,7 @@ pub fn timestamp(token: &[u8], imprint: &[u8], m: &Material) -> Result<i64, Stri
     if info.message_imprint.hashed_message.as_bytes() != imprint {
         return Err("the timestamp covers something else".into());
     }
-    let mut pool = certificates(&signed);
+    let mut pool: Vec<Cert> = certificates(&signed).collect();
     pool.extend(m.certificates.iter().cloned());
     let signer = only_signer(&signed)?;
     let tsa = verify_signer(signer, &pool, &Parts(vec![econtent.as_bytes()]), false)
@@ -533,7 +533,7 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     };
     out.signature_value = info.signature.as_bytes().to_vec();
     (out.facts.digest_algorithm, out.facts.signature_algorithm) = algorithm_names(info);
-    let mut pool = certificates(&signed);
+    let mut pool: Vec<Cert> = certificates(&signed).collect();
     pool.extend(m.certificates.iter().cloned());
     let cert = match verify_signer(info, &pool, content, true) {
         Ok(c) => c.clone(),

@@ -59,14 +59,8 @@ fn unusable(what: &str, e: &dyn std::fmt::Display) -> Error {
 fn cms_certificates(der: &[u8]) -> Vec<Vec<u8>> {
     crate::validate::cms::signed_data(der)
         .map(|signed| {
-            signed
-                .certificates
-                .iter()
-                .flat_map(|set| set.0.iter())
-                .filter_map(|c| match c {
-                    ::cms::cert::CertificateChoices::Certificate(c) => der::Encode::to_der(c).ok(),
-                    ::cms::cert::CertificateChoices::Other(_) => None,
-                })
+            crate::validate::cms::certificates(&signed)
+                .map(|c| c.der)
                 .collect()
         })
         .unwrap_or_default()

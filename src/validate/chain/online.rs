@@ -260,17 +260,8 @@ pub fn certificates_in(der: &[u8]) -> Vec<Cert> {
     }
     crate::validate::cms::signed_data(der)
         .map(|signed| {
-            signed
-                .certificates
-                .iter()
-                .flat_map(|set| set.0.iter())
+            crate::validate::cms::certificates(&signed)
                 .take(MAX_BUNDLE)
-                .filter_map(|c| match c {
-                    cms::cert::CertificateChoices::Certificate(c) => {
-                        c.to_der().ok().and_then(|d| Cert::parse(&d))
-                    }
-                    cms::cert::CertificateChoices::Other(_) => None,
-                })
                 .collect()
         })
         .unwrap_or_default()
