@@ -665,23 +665,17 @@ pub fn cms_verify(
     openssl(&refs)
 }
 
+/// Unix seconds as "YYYY-MM-DD HH:MM:SS" (UTC), as xmlsec1 takes a verification time.
+fn gmt(unix: i64) -> String {
+    qsign::validate::report::rfc3339(unix)
+        .replacen('T', " ", 1)
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
 /// `xmlsec1 --verify` of a signed XML document given only the service's root, as a verifier
 /// has it (the signature must carry the rest of its chain), with XAdES `SignedProperties` ids
 /// registered.
-/// Unix seconds as "YYYY-MM-DD HH:MM:SS" (UTC), as xmlsec1 takes a verification time.
-fn gmt(unix: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
 pub async fn xmlsec_verify(svc: &Service, signed: &[u8]) -> (bool, String) {
     xmlsec_verify_with(svc, signed, None).await
 }
