@@ -1,7 +1,9 @@
 //! EU trusted lists and the qualification at signing time, against a test scheme built here:
 //! a list of lists and two national lists (DK, SE) signed with xmlsec1, served over loopback
-//! HTTP with the CAs' CRLs; signer certificates and CAdES signatures made by openssl. Every list
-//! is checked by xmlsec1 and every signature by `openssl cms -verify` too.
+//! HTTP (and HTTPS, with a certificate of a test CA) with the CAs' CRLs; signer certificates
+//! and CAdES signatures made by openssl, a PDF signed by pyHanko and an XML document by
+//! xmlsec1 under the listed services. Every list is checked by xmlsec1 and every signature by
+//! `openssl cms -verify`, pyHanko or xmlsec1 too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::support::{self, run, Service};
-use crate::validate::openssl_in;
+use crate::support::{self, run, sample_pdf, Service};
+use crate::validate::{cades_sign_in, openssl_in};
 
 const GRANTED: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted";
 const WITHDRAWN: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn";
@@ -25,6 +27,9 @@ const GENERIC: &str = "http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUgeneric
 /// QCStatements: QcCompliance, QcSSCD, QcType esign.
 const QC_SSCD: &str = "DER:30:29:30:08:06:06:04:00:8E:46:01:01:30:08:06:06:04:00:8E:46:01:04:\
      30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
+/// QCStatements: QcCompliance, QcSSCD, QcType eseal (0.4.0.1862.1.6.2).
+const QC_SEAL: &str = "DER:30:29:30:08:06:06:04:00:8E:46:01:01:30:08:06:06:04:00:8E:46:01:04:\
+     30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:02";
 /// QCStatements: QcCompliance and QcType esign, no QcSSCD.
 const QC_ONLY: &str = "DER:30:1F:30:08:06:06:04:00:8E:46:01:01:\
      30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
@@ -34,8 +39,8 @@ const CONTENT: &[u8] = b"trusted list test content\n";
 
 type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
-/// A loopback HTTP server answering the bytes put in its map by path (404 otherwise).
-async fn file_server() -> (String, Files) {
+/// Answers the bytes put in `files` by path (404 otherwise).
+fn files_app(files: Files) -> axum::Router {
     async fn answer(
         axum::extract::State(files): axum::extract::State<Files>,
         uri: axum::http::Uri,
@@ -47,16 +52,62 @@ async fn file_server() -> (String, Files) {
             None => axum::http::StatusCode::NOT_FOUND.into_response(),
         }
     }
+    axum::Router::new().fallback(answer).with_state(files)
+}
+
+/// A loopback HTTP server answering the bytes put in its map by path (404 otherwise).
+async fn file_server() -> (String, Files) {
     let files: Files = Arc::default();
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(Arc::clone(&files));
+    let app = files_app(Arc::clone(&files));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
     (base, files)
+}
+
+/// The same files over HTTPS on a loopback port, with a certificate for 127.0.0.1 from a new
+/// test CA made in `dir` (rustls on ring); answers the base URL and the CA's certificate (DER).
+/// A client that refuses the certificate ends only its own connection.
+async fn https_file_server(files: Files, dir: &Path) -> (String, Vec<u8>) {
+    let (ca, certificate, key) = crate::asynchronous::callback_pki(dir);
+    let (certificate, key) = (certificate.to_str().unwrap(), key.to_str().unwrap());
+    openssl_in(dir, &["x509", "-in", certificate, "-outform", "DER", "-out", "tls.der"]);
+    openssl_in(dir, &["pkey", "-in", key, "-outform", "DER", "-out", "tls.key.der"]);
+    let chain = vec![rustls::pki_types::CertificateDer::from(
+        std::fs::read(dir.join("tls.der")).unwrap(),
+    )];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+        std::fs::read(dir.join("tls.key.der")).unwrap().into(),
+    );
+    #[allow(deprecated, reason = "the provider the service itself uses")]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let app = files_app(files);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (base, ca)
 }
 
 /// The test scheme's keys, certificates, CRLs, lists and signatures, made with openssl and
@@ -215,33 +266,13 @@ impl Scheme {
     /// A CAdES signature (DER, detached) of [`CONTENT`] by `name`, its CA's certificate with it.
     fn cades(&self, name: &str, ca: &str) -> Vec<u8> {
         std::fs::write(self.path("content.txt"), CONTENT).unwrap();
-        let (cert, key, ca_cert, out) = (
-            format!("{name}.pem"),
-            format!("{name}.key"),
-            format!("{ca}.pem"),
-            format!("{name}.p7s"),
-        );
-        self.openssl(&[
-            "cms",
-            "-sign",
-            "-cades",
-            "-binary",
-            "-md",
-            "sha256",
-            "-outform",
-            "DER",
-            "-in",
-            "content.txt",
-            "-signer",
-            cert.as_str(),
-            "-inkey",
-            key.as_str(),
-            "-certfile",
-            ca_cert.as_str(),
-            "-out",
-            out.as_str(),
-        ]);
-        std::fs::read(self.path(&out)).unwrap()
+        cades_sign_in(
+            self.dir.path(),
+            &format!("{name}.pem"),
+            &format!("{name}.key"),
+            &format!("{ca}.pem"),
+            &format!("{name}.p7s"),
+        )
     }
 
     /// The base64 DER of `<name>.pem`.
@@ -261,26 +292,32 @@ impl Scheme {
     fn sign_list(&self, list: &str, signer: &str, name: &str) -> Vec<u8> {
         let template = list.replace(
             "</tsl:TrustServiceStatusList>",
-            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"sig\">\
-             <ds:SignedInfo>\
-             <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
-             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
-             <ds:Reference URI=\"\"><ds:Transforms>\
-             <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-             <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
-             </ds:Transforms>\
-             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
-             <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>\
-             <ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo>\
-             </ds:Signature></tsl:TrustServiceStatusList>",
+            &format!(
+                "{}</tsl:TrustServiceStatusList>",
+                signature_template("rsa-sha256")
+            ),
         );
+        self.sign_xml(&template, &[signer], signer, name)
+    }
+
+    /// `template` signed with xmlsec1 by the key of `certificates[0]`, all of `certificates`
+    /// in its `KeyInfo`, written to `name`; and checked by xmlsec1 trusting only `trusted`.
+    fn sign_xml(
+        &self,
+        template: &str,
+        certificates: &[&str],
+        trusted: &str,
+        name: &str,
+    ) -> Vec<u8> {
         let (template_file, out) = (self.path(&format!("{name}.tpl")), self.path(name));
         std::fs::write(&template_file, template).unwrap();
-        let key = format!(
-            "{},{}",
-            self.path(&format!("{signer}.key")).display(),
-            self.path(&format!("{signer}.pem")).display()
-        );
+        let mut key = self
+            .path(&format!("{}.key", certificates[0]))
+            .display()
+            .to_string();
+        for c in certificates {
+            key.push_str(&format!(",{}", self.path(&format!("{c}.pem")).display()));
+        }
         let signed = run(Command::new("xmlsec1")
             .args(["--sign", "--privkey-pem", key.as_str(), "--output"])
             .arg(&out)
@@ -293,7 +330,7 @@ impl Scheme {
         let checked = run(Command::new("xmlsec1")
             .arg("--verify")
             .arg("--trusted-pem")
-            .arg(self.path(&format!("{signer}.pem")))
+            .arg(self.path(&format!("{trusted}.pem")))
             .arg(&out));
         assert!(
             checked.status.success(),
@@ -302,6 +339,25 @@ impl Scheme {
         );
         std::fs::read(out).unwrap()
     }
+}
+
+/// An enveloped `ds:Signature` over the whole document for xmlsec1 to complete: exclusive
+/// C14N, SHA-256, the signature method `method` (of the xmldsig-more namespace) and the
+/// certificates of the key in `KeyInfo`.
+fn signature_template(method: &str) -> String {
+    format!(
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"sig\">\
+         <ds:SignedInfo>\
+         <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+         <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#{method}\"/>\
+         <ds:Reference URI=\"\"><ds:Transforms>\
+         <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+         <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+         </ds:Transforms>\
+         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>\
+         <ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>"
+    )
 }
 
 /// A trusted list (ETSI TS 119 612 v2) without its signature.
@@ -388,45 +444,12 @@ fn granted_until(since: i64) -> String {
     )
 }
 
-/// What the test scheme holds: the URLs of the good and the wrongly signed LOTL, and the
-/// signatures by kind.
-struct Built {
-    scheme: Scheme,
-    files: Files,
-    lotl: String,
-    lotl_wrong_signer: String,
-    qc: Vec<u8>,
-    qc_no_sscd: Vec<u8>,
-    plain: Vec<u8>,
-    withdrawn: Vec<u8>,
-    stray: Vec<u8>,
-}
-
-async fn build() -> Built {
-    let (base, files) = file_server().await;
-    let scheme = Scheme {
-        dir: tempfile::tempdir().unwrap(),
-        base: base.clone(),
-    };
-    scheme.list_signer("lotl", "/CN=Test LOTL Signer/C=EU");
-    scheme.list_signer("intruder", "/CN=Test LOTL Signer/C=EU");
-    scheme.list_signer("dk", "/CN=Test DK TL Signer/C=DK");
-    scheme.list_signer("se", "/CN=Test SE TL Signer/C=SE");
-    scheme.ca("qca", "/CN=QCA/C=DK", &files);
-    scheme.ca("old", "/CN=Old CA/C=DK", &files);
-    scheme.ca("stray", "/CN=Stray CA/C=DK", &files);
-    scheme.ca("seca", "/CN=SE CA/C=SE", &files);
-    scheme.signer("karen", "qca", Some(QC_SSCD));
-    scheme.signer("isak", "qca", Some(QC_ONLY));
-    scheme.signer("plain", "qca", None);
-    scheme.signer("bror", "old", Some(QC_SSCD));
-    scheme.signer("denys", "stray", Some(QC_SSCD));
-    let now = support::now();
-    let day = 86_400;
-    let lotl = tsl(
+/// The test scheme's list of lists (unsigned), pointing to the national lists at `base`.
+fn lotl_xml(scheme: &Scheme, base: &str) -> String {
+    tsl(
         "EU",
         3,
-        now + 30 * day,
+        support::now() + 30 * 86_400,
         &[
             // The LOTL names itself, and a PDF copy of the DK list: neither is followed.
             pointer(
@@ -460,7 +483,49 @@ async fn build() -> Built {
         ]
         .concat(),
         "",
-    );
+    )
+}
+
+/// What the test scheme holds: the URLs of the good and the wrongly signed LOTL, and the
+/// signatures by kind.
+struct Built {
+    scheme: Scheme,
+    files: Files,
+    lotl: String,
+    lotl_wrong_signer: String,
+    qc: Vec<u8>,
+    qc_no_sscd: Vec<u8>,
+    plain: Vec<u8>,
+    withdrawn: Vec<u8>,
+    stray: Vec<u8>,
+    /// By a QC for seals from a service for seals (SE).
+    seal: Vec<u8>,
+}
+
+async fn build() -> Built {
+    let (base, files) = file_server().await;
+    let scheme = Scheme {
+        dir: tempfile::tempdir().unwrap(),
+        base: base.clone(),
+    };
+    scheme.list_signer("lotl", "/CN=Test LOTL Signer/C=EU");
+    scheme.list_signer("intruder", "/CN=Test LOTL Signer/C=EU");
+    scheme.list_signer("dk", "/CN=Test DK TL Signer/C=DK");
+    scheme.list_signer("se", "/CN=Test SE TL Signer/C=SE");
+    scheme.ca("qca", "/CN=QCA/C=DK", &files);
+    scheme.ca("old", "/CN=Old CA/C=DK", &files);
+    scheme.ca("stray", "/CN=Stray CA/C=DK", &files);
+    scheme.ca("seca", "/CN=SE CA/C=SE", &files);
+    scheme.ca("sealca", "/CN=SE Seal CA/C=SE", &files);
+    scheme.signer("karen", "qca", Some(QC_SSCD));
+    scheme.signer("isak", "qca", Some(QC_ONLY));
+    scheme.signer("plain", "qca", None);
+    scheme.signer("bror", "old", Some(QC_SSCD));
+    scheme.signer("denys", "stray", Some(QC_SSCD));
+    scheme.signer("sigill", "sealca", Some(QC_SEAL));
+    let now = support::now();
+    let day = 86_400;
+    let lotl = lotl_xml(&scheme, &base);
     let dk = tsl(
         "DK",
         7,
@@ -494,7 +559,19 @@ async fn build() -> Built {
         "",
         &provider(
             "Test TSP SE",
-            &service("SE CA service", &scheme.b64("seca"), GRANTED, now - day, ""),
+            &[
+                service("SE CA service", &scheme.b64("seca"), GRANTED, now - day, ""),
+                // The same kind of service, for seals only.
+                service(
+                    "SE seal service",
+                    &scheme.b64("sealca"),
+                    GRANTED,
+                    now - day,
+                    "",
+                )
+                .replace("ForeSignatures", "ForeSeals"),
+            ]
+            .concat(),
         ),
     );
     let signed = [
@@ -516,6 +593,7 @@ async fn build() -> Built {
         plain: scheme.cades("plain", "qca"),
         withdrawn: scheme.cades("bror", "old"),
         stray: scheme.cades("denys", "stray"),
+        seal: scheme.cades("sigill", "sealca"),
         lotl: format!("{base}/lotl.xml"),
         lotl_wrong_signer: format!("{base}/lotl-intruder.xml"),
         scheme,
@@ -561,6 +639,7 @@ async fn qualification_at_signing_time_comes_from_the_verified_trusted_lists() {
         (&built.plain, "qca"),
         (&built.withdrawn, "old"),
         (&built.stray, "stray"),
+        (&built.seal, "sealca"),
     ] {
         let (ok, out) = support::cms_verify(
             &svc,
@@ -609,6 +688,14 @@ async fn qualification_at_signing_time_comes_from_the_verified_trusted_lists() {
         3,
         "{report}"
     );
+    // A QC for seals (QcType eseal) with QSCD from a granted service for seals: QESeal.
+    let report = validate_json(&svc, &built.seal).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(s["qualification_at_signing_time"], "QESeal", "{report}");
+    assert_eq!(s["trusted_list"]["country"], "SE", "{report}");
+    assert_eq!(s["trusted_list"]["tsp"], "Test TSP SE", "{report}");
+    assert_eq!(s["trusted_list"]["service"], "SE seal service", "{report}");
     // The service's QCWithSSCD qualifier completes a QC that does not claim a QSCD.
     let report = validate_json(&svc, &built.qc_no_sscd).await;
     assert_eq!(
@@ -771,6 +858,8 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     let mut cmd = support::qsign(bare.path());
     cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
         .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
+        // The test serves the lists on the loopback.
+        .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
         .args([
             "verify",
             "--json",
@@ -801,6 +890,7 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
         let mut cmd = support::qsign(data.path());
         cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl)
             .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+            .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
             .args(["tl", "show"]);
         run(&mut cmd)
     };
@@ -825,9 +915,179 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     let mut cmd = support::qsign(elsewhere.path());
     cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl_wrong_signer)
         .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+        .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
         .args(["tl", "show", "--refresh"]);
     let out = run(&mut cmd);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("not used"), "{stdout}");
+}
+
+/// The trusted lists of `settings`, fetched now by a service with those settings.
+async fn refreshed(
+    svc: &Service,
+    settings: qsign::service::ValidationSettings,
+) -> (
+    Arc<qsign::service::Validation>,
+    Vec<qsign::validate::report::TrustedListStatus>,
+) {
+    let validation = svc.service.clone().with_validation(settings).validation;
+    let statuses = validation.refresh_trusted_lists().await;
+    (validation, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_over_https_are_fetched_from_servers_the_tls_roots_vouch_for_and_only_from_those() {
+    let built = build().await;
+    let svc = Service::start().await;
+    let (trusted_dir, unknown_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (https, ca) = https_file_server(Arc::clone(&built.files), trusted_dir.path()).await;
+    let (unknown, _) = https_file_server(Arc::clone(&built.files), unknown_dir.path()).await;
+    // A list of lists whose pointers are https too, signed by the LOTL signer.
+    let lotl = built
+        .scheme
+        .sign_list(&lotl_xml(&built.scheme, &https), "lotl", "lotl-https.xml");
+    built
+        .files
+        .lock()
+        .unwrap()
+        .insert("/lotl-https.xml".into(), lotl);
+    let cache = tempfile::tempdir().unwrap();
+    let over = |base: &str, roots: Vec<Vec<u8>>| qsign::service::ValidationSettings {
+        tls_roots: roots,
+        ..settings(&built, &format!("{base}/lotl-https.xml"), cache.path())
+    };
+
+    // The server's certificate is of the CA that validation.tls_ca names: every list is
+    // fetched over TLS and verified, and the lists decide the qualification.
+    let (validation, statuses) = refreshed(&svc, over(&https, vec![ca.clone()])).await;
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    for s in &statuses {
+        assert!(s.location.starts_with("https://127.0.0.1:"), "{s:?}");
+        assert!(s.verified && s.problem.is_none(), "{s:?}");
+    }
+    let report = validation
+        .validate_file(&built.qc, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        report.signatures[0].qualification_level.as_deref(),
+        Some("QESig"),
+        "{report:?}"
+    );
+
+    // Without that CA the system's roots do not vouch for the server: nothing is fetched, the
+    // list of lists is not used, and the report says why.
+    let fresh = tempfile::tempdir().unwrap();
+    let untrusting = qsign::service::ValidationSettings {
+        trusted_list_dir: Some(fresh.path().to_owned()),
+        ..over(&https, Vec::new())
+    };
+    let (validation, statuses) = refreshed(&svc, untrusting).await;
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    let problem = statuses[0].problem.as_deref().unwrap();
+    assert!(
+        !statuses[0].verified && problem.contains("TLS handshake failed"),
+        "{statuses:?}"
+    );
+    let report = validation
+        .validate_file(&built.qc, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    assert!(!report.trusted_lists[0].verified, "{report:?}");
+    assert!(
+        report.trusted_lists[0]
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("TLS handshake failed"),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.signatures[0].qualification_level.as_deref(),
+        Some("N/A")
+    );
+    // A server with a certificate of another CA, though the configured one is trusted.
+    let (_, statuses) = refreshed(&svc, over(&unknown, vec![ca.clone()])).await;
+    assert!(
+        !statuses[0].verified
+            && statuses[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("TLS handshake failed"),
+        "{statuses:?}"
+    );
+    // Without validation.fetch_allow_private the loopback is not even asked.
+    let private = qsign::service::ValidationSettings {
+        fetch_allow_private: false,
+        ..over(&https, vec![ca])
+    };
+    let (_, statuses) = refreshed(&svc, private).await;
+    assert!(
+        !statuses[0].verified
+            && statuses[0]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("private or local address"),
+        "{statuses:?}"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyhanko_and_xmlsec1_signatures_under_a_listed_service_are_qesig() {
+    let built = build().await;
+    let svc = Service::start().await;
+    let cache = tempfile::tempdir().unwrap();
+    let (validation, statuses) =
+        refreshed(&svc, settings(&built, &built.lotl, cache.path())).await;
+    assert!(statuses.iter().all(|s| s.verified), "{statuses:?}");
+    let scheme = &built.scheme;
+    let dk_qesig = |report: &qsign::validate::Report| {
+        let [s] = report.signatures.as_slice() else {
+            panic!("{report:?}")
+        };
+        assert_eq!(
+            s.indication,
+            qsign::validate::Indication::TotalPassed,
+            "{s:?}"
+        );
+        assert_eq!(s.qualification_level.as_deref(), Some("QESig"), "{s:?}");
+        let entry = s.trusted_list.as_ref().unwrap();
+        assert_eq!(
+            (
+                entry.country.as_str(),
+                entry.tsp.as_str(),
+                entry.service.as_str()
+            ),
+            ("DK", "Test TSP DK", "QCA service")
+        );
+    };
+
+    // A PDF signed by pyHanko with the qualified signer's key and certificate; pyHanko accepts
+    // it given the CA.
+    let input = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
+    let pem = ["karen.key", "karen.pem", "qca.pem"].map(|name| scheme.path(name));
+    let output = scheme.path("karen.pdf");
+    let pdf = crate::pades::pyhanko_sign_pem(pem, &input, &output, "Signature1");
+    let theirs = crate::pades::pyhanko_trusting(&svc, &scheme.der("qca"), &pdf, false);
+    for check in ["intact", "valid", "trusted"] {
+        assert_eq!(theirs["signatures"][0][check], true, "{check}: {theirs}");
+    }
+    dk_qesig(&validation.validate_file(&pdf, None, &[]).await.unwrap());
+
+    // An XML document signed enveloped by xmlsec1, the signer's certificate and the CA's in
+    // KeyInfo; xmlsec1 accepts it given the CA (checked as it is made).
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <order><item>trusted list test</item>{}</order>",
+        signature_template("ecdsa-sha256")
+    );
+    let xml = scheme.sign_xml(&document, &["karen", "qca"], "qca", "karen.xml");
+    let text = String::from_utf8_lossy(&xml);
+    assert_eq!(text.matches("<ds:X509Certificate>").count(), 2, "{text}");
+    dk_qesig(&validation.validate_file(&xml, None, &[]).await.unwrap());
+    svc.stop().await;
 }
