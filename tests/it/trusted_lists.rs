@@ -771,14 +771,8 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         problem.contains("does not match its digest") && problem.contains("last verified copy"),
         "{problem}"
     );
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("QESig")
-    );
+    let (level, report) = qualification(&validation, &built.qc).await;
+    assert_eq!(level.as_deref(), Some("QESig"));
     assert_eq!(
         report.signatures[0].trusted_list.as_ref().unwrap().tsp,
         "Test TSP DK"
@@ -791,23 +785,14 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         .with_validation(settings(&built, &built.lotl, fresh.path()))
         .validation;
     validation.refresh_trusted_lists().await;
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
+    let (level, report) = qualification(&validation, &built.qc).await;
     let dk = report
         .trusted_lists
         .iter()
         .find(|s| s.territory.as_deref() == Some("DK"))
         .unwrap();
     assert!(!dk.verified, "{dk:?}");
-    assert!(
-        dk.problem
-            .as_deref()
-            .unwrap()
-            .contains("does not match its digest"),
-        "{dk:?}"
-    );
+    assert!(problem(dk).contains("does not match its digest"), "{dk:?}");
     assert!(!fresh.path().join("DK.xml").exists());
     let s = &report.signatures[0];
     assert_eq!(
@@ -815,7 +800,7 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         Some(qsign::validate::SubIndication::NoCertificateChainFound),
         "{s:?}"
     );
-    assert_eq!(s.qualification_level.as_deref(), Some("N/A"));
+    assert_eq!(level.as_deref(), Some("N/A"));
     // A LOTL signed by a key that is not among lotl_certs: nothing is used.
     let validation = svc
         .service
@@ -830,21 +815,11 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
     );
     assert!(!statuses[0].verified);
     assert!(
-        statuses[0]
-            .problem
-            .as_deref()
-            .unwrap()
-            .contains("not signed by a certificate allowed"),
+        problem(&statuses[0]).contains("not signed by a certificate allowed"),
         "{statuses:?}"
     );
-    let report = validation
-        .validate_file(&built.plain, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("N/A")
-    );
+    let (level, report) = qualification(&validation, &built.plain).await;
+    assert_eq!(level.as_deref(), Some("N/A"));
     assert!(!report.trusted_lists[0].verified);
     svc.stop().await;
 }
@@ -923,6 +898,24 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     assert!(stdout.contains("not used"), "{stdout}");
 }
 
+/// The qualification of the CAdES signature `cms` of [`CONTENT`] under `validation`, and the
+/// report.
+async fn qualification(
+    validation: &qsign::service::Validation,
+    cms: &[u8],
+) -> (Option<String>, qsign::validate::Report) {
+    let report = validation
+        .validate_file(cms, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    (report.signatures[0].qualification_level.clone(), report)
+}
+
+/// Why a list is not used, or what went wrong with it.
+fn problem(status: &qsign::validate::report::TrustedListStatus) -> &str {
+    status.problem.as_deref().unwrap_or_default()
+}
+
 /// The trusted lists of `settings`, fetched now by a service with those settings.
 async fn refreshed(
     svc: &Service,
@@ -966,15 +959,8 @@ async fn lists_over_https_are_fetched_from_servers_the_tls_roots_vouch_for_and_o
         assert!(s.location.starts_with("https://127.0.0.1:"), "{s:?}");
         assert!(s.verified && s.problem.is_none(), "{s:?}");
     }
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("QESig"),
-        "{report:?}"
-    );
+    let (level, report) = qualification(&validation, &built.qc).await;
+    assert_eq!(level.as_deref(), Some("QESig"), "{report:?}");
 
     // Without that CA the system's roots do not vouch for the server: nothing is fetched, the
     // list of lists is not used, and the report says why.
@@ -985,37 +971,21 @@ async fn lists_over_https_are_fetched_from_servers_the_tls_roots_vouch_for_and_o
     };
     let (validation, statuses) = refreshed(&svc, untrusting).await;
     assert_eq!(statuses.len(), 1, "{statuses:?}");
-    let problem = statuses[0].problem.as_deref().unwrap();
     assert!(
-        !statuses[0].verified && problem.contains("TLS handshake failed"),
+        !statuses[0].verified && problem(&statuses[0]).contains("TLS handshake failed"),
         "{statuses:?}"
     );
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert!(!report.trusted_lists[0].verified, "{report:?}");
+    let (level, report) = qualification(&validation, &built.qc).await;
+    let lotl = &report.trusted_lists[0];
     assert!(
-        report.trusted_lists[0]
-            .problem
-            .as_deref()
-            .unwrap()
-            .contains("TLS handshake failed"),
+        !lotl.verified && problem(lotl).contains("TLS handshake failed"),
         "{report:?}"
     );
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("N/A")
-    );
+    assert_eq!(level.as_deref(), Some("N/A"));
     // A server with a certificate of another CA, though the configured one is trusted.
     let (_, statuses) = refreshed(&svc, over(&unknown, vec![ca.clone()])).await;
     assert!(
-        !statuses[0].verified
-            && statuses[0]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("TLS handshake failed"),
+        !statuses[0].verified && problem(&statuses[0]).contains("TLS handshake failed"),
         "{statuses:?}"
     );
     // Without validation.fetch_allow_private the loopback is not even asked.
@@ -1025,12 +995,7 @@ async fn lists_over_https_are_fetched_from_servers_the_tls_roots_vouch_for_and_o
     };
     let (_, statuses) = refreshed(&svc, private).await;
     assert!(
-        !statuses[0].verified
-            && statuses[0]
-                .problem
-                .as_deref()
-                .unwrap()
-                .contains("private or local address"),
+        !statuses[0].verified && problem(&statuses[0]).contains("private or local address"),
         "{statuses:?}"
     );
     svc.stop().await;
