@@ -43,7 +43,7 @@ pub(crate) fn pyhanko_sign_pem<P: AsRef<Path>>(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/tools/pyhanko_sign_pem.py"
         ))
-        .args(pem.iter().map(AsRef::as_ref))
+        .args(pem.iter().map(AsRef::<Path>::as_ref))
         .args([from, to])
         .arg(field));
     assert!(
