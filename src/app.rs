@@ -126,6 +126,7 @@ impl Settings {
             })?;
         }
         validation.trusted_list_dir = Some(config.trusted_list_dir());
+        validation.tls_roots = fetch_roots(config)?;
         Ok(Self {
             identity: identity_settings(config)?,
             loa: loa_policy(config)?,
@@ -507,16 +508,30 @@ fn pki_settings(config: &Config) -> anyhow::Result<pki::Settings> {
 /// # Errors
 /// The file cannot be read, or holds no certificate.
 fn callback_roots(config: &Config) -> anyhow::Result<Vec<Vec<u8>>> {
-    let Some(path) = &config.async_signing.callback_ca else {
+    extra_roots(
+        config.async_signing.callback_ca.as_deref(),
+        "async_signing.callback_ca",
+    )
+}
+
+/// The CA certificates `validation.tls_ca` names, which https fetches (revocation data, CA
+/// certificates, trusted lists) trust beside the system's roots; none when it is unset.
+///
+/// # Errors
+/// The file cannot be read, or holds no certificate.
+pub fn fetch_roots(config: &Config) -> anyhow::Result<Vec<Vec<u8>>> {
+    extra_roots(config.validation.tls_ca.as_deref(), "validation.tls_ca")
+}
+
+/// The certificates of the file `path` that the setting `setting` names; none without a file.
+fn extra_roots(path: Option<&std::path::Path>, setting: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let Some(path) = path else {
         return Ok(Vec::new());
     };
     let roots = read_pem_or_der(path)
-        .with_context(|| format!("async_signing.callback_ca: cannot read {}", path.display()))?;
+        .with_context(|| format!("{setting}: cannot read {}", path.display()))?;
     if roots.is_empty() {
-        anyhow::bail!(
-            "async_signing.callback_ca: {} holds no certificate",
-            path.display()
-        );
+        anyhow::bail!("{setting}: {} holds no certificate", path.display());
     }
     Ok(roots)
 }

@@ -193,6 +193,9 @@ pub struct ValidationConfig {
     /// PEM file of the only certificates allowed to sign the LOTL
     /// (`QSIGN_VALIDATION_LOTL_CERTS`).
     pub lotl_certs: Option<PathBuf>,
+    /// PEM file of CA certificates that https fetches (revocation data, CA certificates,
+    /// trusted lists) trust beside the system's roots (`QSIGN_VALIDATION_TLS_CA`).
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for ValidationConfig {
@@ -209,6 +212,7 @@ impl Default for ValidationConfig {
             revocation_max_age_secs: 86_400,
             lotl_url: None,
             lotl_certs: None,
+            tls_ca: None,
         }
     }
 }

@@ -44,6 +44,7 @@ mod pdf;
 mod review;
 pub mod scal;
 mod signing;
+mod tls;
 mod trust;
 mod trusted_lists;
 mod validation;
@@ -398,11 +399,14 @@ impl Service {
     #[must_use]
     pub fn with_validation(mut self, settings: ValidationSettings) -> Self {
         let validation = Arc::make_mut(&mut self.validation);
-        validation.trusted_lists = Arc::new(TrustedLists::new(
-            settings.lotl_url.clone(),
-            &settings.lotl_certs,
-            settings.trusted_list_dir.clone(),
-        ));
+        validation.trusted_lists = Arc::new(
+            TrustedLists::new(
+                settings.lotl_url.clone(),
+                &settings.lotl_certs,
+                settings.trusted_list_dir.clone(),
+            )
+            .with_fetch(&settings),
+        );
         let settings = Arc::new(settings);
         validation.settings = Arc::clone(&settings);
         Arc::make_mut(&mut self.documents).validation = settings;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::clock::{Clock as _, SystemClock};
 use crate::config::Config;
-use crate::service::TrustedLists;
+use crate::service::{TrustedLists, ValidationSettings};
 use crate::validate::report::TrustedListStatus;
 
 pub(super) fn show(config: &Config, refresh: bool) -> anyhow::Result<()> {
@@ -46,11 +46,22 @@ pub(super) fn configured(config: &Config) -> anyhow::Result<Option<TrustedLists>
             .with_context(|| format!("validation.lotl_certs: cannot read {}", path.display()))?,
         None => Vec::new(),
     };
-    Ok(Some(TrustedLists::new(
-        Some(url.clone()),
-        &certs,
-        Some(config.trusted_list_dir()),
-    )))
+    Ok(Some(
+        TrustedLists::new(Some(url.clone()), &certs, Some(config.trusted_list_dir()))
+            .with_fetch(&fetch_settings(config)?),
+    ))
+}
+
+/// How the configuration fetches: its limits, the private-address rule and the extra TLS roots
+/// of `validation.tls_ca`.
+///
+/// # Errors
+/// `validation.tls_ca` cannot be read.
+pub(super) fn fetch_settings(config: &Config) -> anyhow::Result<ValidationSettings> {
+    Ok(ValidationSettings {
+        tls_roots: crate::app::fetch_roots(config)?,
+        ..ValidationSettings::new(&config.validation, Vec::new())
+    })
 }
 
 /// The lists' statuses in words: a line each (`label` first), then its details, all indented

@@ -251,6 +251,7 @@ fn check(
         .map(|(_, pem)| crate::app::read_pem_or_der(pem))
         .transpose()?;
     let configured = super::tl::configured(config)?;
+    let fetch = super::tl::fetch_settings(config)?;
     // A verifier who names the roots (or the trusted lists) they trust needs no qsign service
     // of their own: without an HSM token (or without an HSM at all), the file is validated
     // against those and what it carries. Otherwise this machine's service root is the anchor.
@@ -278,7 +279,8 @@ fn check(
         // the configured ones as cached by the service (verified again).
         let lists = match (lotl, lotl_certs) {
             (Some((url, _)), Some(certs)) => {
-                let lists = TrustedLists::new(Some(url.to_owned()), &certs, None);
+                let lists =
+                    TrustedLists::new(Some(url.to_owned()), &certs, None).with_fetch(&fetch);
                 Some(lists.refresh(now).await)
             }
             _ => match configured {

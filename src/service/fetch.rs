@@ -1,19 +1,22 @@
-//! The bounded fetcher behind online validation ([`crate::validate::chain::Fetch`]): CRLs,
-//! OCSP responses and CA certificates over HTTP, for one validation or one extension.
+//! The bounded fetcher of the service's downloads: for online validation
+//! ([`crate::validate::chain::Fetch`]: CRLs, OCSP responses and CA certificates, for one
+//! validation or one extension) and for the EU trusted lists (one refresh).
 //!
 //! Every fetch is bounded: only `http` and `https` URLs; the host resolved once, every address
 //! checked against the private ranges (loopback, RFC 1918, link-local, unique-local, CGNAT,
 //! `0.0.0.0/8`, multicast) unless allowed, and the connection made to exactly the checked
-//! addresses (no second resolution); no proxy; redirects followed by hand, at most
-//! [`MAX_REDIRECTS`], each one checked as a new fetch (a POST is never redirected); a time
-//! limit per request (the connection, the answer and the body); a size limit on the body,
-//! checked as it arrives; and at most [`MAX_FETCHES`] requests per fetcher, which is made
-//! anew for each validation.
+//! addresses (no second resolution), over TLS for https with the URL's host as the server name
+//! ([`super::tls`]: the system's roots and `validation.tls_ca`); no proxy; redirects followed
+//! by hand, at most [`MAX_REDIRECTS`], each one checked as a new fetch (a POST is never
+//! redirected); a time limit per request (the connection, the answer and the body); a size
+//! limit on the body, checked as it arrives; and at most a budget of requests per fetcher
+//! ([`MAX_FETCHES`] for a validation), which is made anew for each validation or refresh.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::tls;
 use super::validation::ValidationSettings;
 
 /// Most requests one validation (or extension) makes.
@@ -25,17 +28,62 @@ const MAX_REDIRECTS: usize = 3;
 /// Most addresses of one host used.
 const MAX_ADDRESSES: usize = 16;
 
-/// Fetches from the validation's blocking thread, through the service's runtime.
+/// The setting that names the extra TLS roots of fetches.
+const TLS_SETTING: &str = "validation.tls_ca";
+
+/// What one fetcher may do.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Per request: connection, answer and body.
+    pub(super) timeout: Duration,
+    /// Largest body read.
+    pub(super) max_bytes: usize,
+    /// Most requests (every redirect counts).
+    pub(super) requests: usize,
+    /// Whether private, loopback and link-local addresses may be reached (tests, closed
+    /// networks).
+    pub(super) allow_private: bool,
+}
+
+/// Why a fetch brought nothing back.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Error {
+    /// The URL does not parse, or has no host.
+    #[error("not a URL that can be fetched")]
+    NotUrl,
+    /// Neither http nor https.
+    #[error("only http and https are fetched, not {0}")]
+    Scheme(String),
+    /// The fetcher's budget of requests is spent.
+    #[error("the budget of {0} requests is spent")]
+    Spent(usize),
+    /// The host's name has no address (in time).
+    #[error("the host {0} does not resolve")]
+    Unresolved(String),
+    /// The host has an address in a private or local range, and those are not allowed.
+    #[error(
+        "the host {0} has a private or local address (validation.fetch_allow_private is off)"
+    )]
+    Private(String),
+    /// The connection, the TLS handshake, the exchange, the size or the time limit failed.
+    #[error("{0}")]
+    Transport(tls::Error),
+    /// The server answered with an error (or a redirect without a location).
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    /// More redirects than [`MAX_REDIRECTS`].
+    #[error("too many redirects")]
+    Redirects,
+}
+
+/// Fetches with the limits it was made with; from a validation's blocking thread through the
+/// service's runtime, or directly from async code.
 #[derive(Debug)]
 pub(super) struct Fetcher {
     handle: tokio::runtime::Handle,
-    /// Per request: connection, answer and body.
-    timeout: Duration,
-    /// Largest body read.
-    max_bytes: usize,
-    /// Whether private, loopback and link-local addresses may be reached (tests, closed
-    /// networks).
-    allow_private: bool,
+    limits: Limits,
+    /// The TLS client settings of https fetches.
+    tls: tls::Client,
     /// How old an OCSP response without the request's nonce may be, seconds.
     max_age: i64,
     /// Requests made so far (every redirect counts).
@@ -43,41 +91,63 @@ pub(super) struct Fetcher {
 }
 
 impl Fetcher {
-    /// A fetcher with the limits of `settings`, on the current runtime.
+    /// A fetcher for one validation, with the limits of `settings`, on the current runtime.
     pub(super) fn new(settings: &ValidationSettings) -> Self {
-        Self {
-            handle: tokio::runtime::Handle::current(),
+        let limits = Limits {
             timeout: Duration::from_secs(settings.fetch_timeout_secs.max(1)),
             max_bytes: settings.fetch_max_bytes,
+            requests: MAX_FETCHES,
             allow_private: settings.fetch_allow_private,
+        };
+        Self {
             max_age: i64::try_from(settings.revocation_max_age_secs).unwrap_or(i64::MAX),
+            ..Self::with_limits(limits, Self::tls_client(settings.tls_roots.clone()))
+        }
+    }
+
+    /// A fetcher with `limits`, whose https fetches use `tls`, on the current runtime.
+    pub(super) fn with_limits(limits: Limits, tls: tls::Client) -> Self {
+        Self {
+            handle: tokio::runtime::Handle::current(),
+            limits,
+            tls,
+            max_age: 0,
             used: AtomicUsize::new(0),
         }
     }
 
+    /// The TLS client of fetches: the system's roots and `roots` (DER, `validation.tls_ca`).
+    pub(super) fn tls_client(roots: Vec<Vec<u8>>) -> tls::Client {
+        tls::Client::new(roots, TLS_SETTING)
+    }
+
     /// Fetches `url` (a GET, or a POST of `body`), following redirects of a GET by hand.
-    async fn fetch(&self, url: &str, body: Option<(&str, &[u8])>) -> Option<Vec<u8>> {
-        let mut url = reqwest::Url::parse(url).ok()?;
+    ///
+    /// # Errors
+    /// Why nothing came back.
+    pub(super) async fn fetch(
+        &self,
+        url: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut url = reqwest::Url::parse(url).map_err(|_| Error::NotUrl)?;
         for _ in 0..=MAX_REDIRECTS {
-            let response = self.once(&url, body).await?;
-            let status = response.status();
-            if status.is_redirection() && body.is_none() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)?
-                    .to_str()
-                    .ok()?;
-                url = url.join(location).ok()?;
+            let answer = self.once(&url, body).await?;
+            if (300..400).contains(&answer.status) && body.is_none() {
+                let location = answer
+                    .headers
+                    .get(hyper::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or(Error::Status(answer.status))?;
+                url = url.join(location).map_err(|_| Error::NotUrl)?;
                 continue;
             }
-            if !status.is_success() {
-                tracing::debug!(status = status.as_u16(), "fetch answered with an error");
-                return None;
+            if !(200..300).contains(&answer.status) {
+                return Err(Error::Status(answer.status));
             }
-            return self.read(response).await;
+            return Ok(answer.body);
         }
-        tracing::warn!("fetch: too many redirects");
-        None
+        Err(Error::Redirects)
     }
 
     /// One request to `url`, after the checks of scheme, budget and addresses.
@@ -85,89 +155,84 @@ impl Fetcher {
         &self,
         url: &reqwest::Url,
         body: Option<(&str, &[u8])>,
-    ) -> Option<reqwest::Response> {
-        if !matches!(url.scheme(), "http" | "https") {
-            tracing::warn!(scheme = url.scheme(), "fetch refused: not HTTP");
-            return None;
+    ) -> Result<tls::Answer, Error> {
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => return Err(Error::Scheme(other.to_owned())),
+        };
+        if self.used.fetch_add(1, Ordering::SeqCst) >= self.limits.requests {
+            return Err(Error::Spent(self.limits.requests));
         }
-        if self.used.fetch_add(1, Ordering::SeqCst) >= MAX_FETCHES {
-            tracing::warn!("fetch refused: the validation's budget of fetches is spent");
-            return None;
-        }
-        let host = url.host_str()?;
-        let port = url.port_or_known_default()?;
+        let host = url.host_str().ok_or(Error::NotUrl)?;
+        let port = url.port_or_known_default().ok_or(Error::NotUrl)?;
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let (domain, addresses) = if let Ok(ip) = bare.parse::<IpAddr>() {
-            (None, vec![SocketAddr::new(ip, port)])
+        let addresses: Vec<SocketAddr> = if let Ok(ip) = bare.parse::<IpAddr>() {
+            vec![SocketAddr::new(ip, port)]
         } else {
-            let found = tokio::time::timeout(self.timeout, tokio::net::lookup_host((bare, port)))
+            tokio::time::timeout(self.limits.timeout, tokio::net::lookup_host((bare, port)))
                 .await
-                .ok()?
-                .ok()?;
-            (Some(bare), found.take(MAX_ADDRESSES).collect::<Vec<_>>())
+                .ok()
+                .and_then(Result::ok)
+                .ok_or_else(|| Error::Unresolved(bare.to_owned()))?
+                .take(MAX_ADDRESSES)
+                .collect()
         };
         if addresses.is_empty() {
-            return None;
+            return Err(Error::Unresolved(bare.to_owned()));
         }
-        if !self.allow_private && addresses.iter().any(|a| private(a.ip())) {
-            tracing::warn!(
-                host,
-                "fetch refused: the host has a private or local address"
-            );
-            return None;
+        if !self.limits.allow_private && addresses.iter().any(|a| private(a.ip())) {
+            return Err(Error::Private(bare.to_owned()));
         }
-        let mut builder = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout);
-        if let Some(domain) = domain {
-            // The connection goes to the addresses just checked, not to a second answer.
-            builder = builder.resolve_to_addrs(domain, &addresses);
-        }
-        let client = builder.build().ok()?;
-        let request = match body {
-            Some((content_type, bytes)) => client
-                .post(url.clone())
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .body(bytes.to_vec()),
-            None => client.get(url.clone()),
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
         };
-        match request.send().await {
-            Ok(response) => Some(response),
-            Err(e) => {
-                tracing::debug!(error = %e, "fetch failed");
-                None
-            }
-        }
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let tls = if https {
+            Some(self.tls.config().await.map_err(Error::Transport)?)
+        } else {
+            None
+        };
+        // The connection goes to the addresses just checked, not to a second answer.
+        tls::send(tls::Request {
+            addresses: &addresses,
+            host: bare,
+            authority: &authority,
+            path: &path,
+            tls,
+            body: body.map(|(content_type, bytes)| (content_type, bytes.to_vec())),
+            timeout: Some(self.limits.timeout),
+            max_body: Some(self.limits.max_bytes),
+        })
+        .await
+        .map_err(Error::Transport)
     }
 
-    /// The body, if it is no larger than the limit (checked as it arrives).
-    async fn read(&self, mut response: reqwest::Response) -> Option<Vec<u8>> {
-        let limit = u64::try_from(self.max_bytes).unwrap_or(u64::MAX);
-        if response.content_length().is_some_and(|l| l > limit) {
-            tracing::warn!("fetch refused: the answer is larger than the limit");
-            return None;
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.ok()? {
-            if body.len().saturating_add(chunk.len()) > self.max_bytes {
-                tracing::warn!("fetch stopped: the answer is larger than the limit");
-                return None;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Some(body)
+    /// [`Self::fetch`] from a blocking thread, its failure logged.
+    fn blocking(&self, url: &str, body: Option<(&str, &[u8])>) -> Option<Vec<u8>> {
+        self.handle
+            .block_on(self.fetch(url, body))
+            .inspect_err(|e| match e {
+                Error::Transport(_) | Error::Status(_) | Error::Unresolved(_) => {
+                    tracing::debug!(error = %e, "fetch failed");
+                }
+                _ => tracing::warn!(error = %e, "fetch refused"),
+            })
+            .ok()
     }
 }
 
 impl crate::validate::chain::Fetch for Fetcher {
     fn get(&self, url: &str) -> Option<Vec<u8>> {
-        self.handle.block_on(self.fetch(url, None))
+        self.blocking(url, None)
     }
 
     fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Option<Vec<u8>> {
-        self.handle
-            .block_on(self.fetch(url, Some((content_type, body))))
+        self.blocking(url, Some((content_type, body)))
     }
 
     fn nonce(&self) -> Vec<u8> {

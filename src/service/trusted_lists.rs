@@ -7,7 +7,11 @@
 //! verified is not used, and every report says so. A background task refreshes the lists at
 //! their earliest `NextUpdate`, at least every six hours.
 //!
-//! The parsing, the signature check and the qualification are pure, in
+//! The lists are fetched over http or https through the bounded fetcher of online validation
+//! ([`super::fetch`]): the addresses checked against the private ranges unless
+//! `validation.fetch_allow_private`, TLS trusting the system's roots and `validation.tls_ca`,
+//! with a budget of requests per refresh, a size limit per list and a time limit per request
+//! of their own. The parsing, the signature check and the qualification are pure, in
 //! [`crate::validate::trusted_list`]; this module does the I/O.
 
 use std::collections::BTreeMap;
@@ -17,7 +21,9 @@ use std::time::Duration;
 
 use sha2::Digest as _;
 
-use super::unix_now;
+use super::fetch::{Fetcher, Limits};
+use super::validation::ValidationSettings;
+use super::{tls, unix_now};
 use crate::clock::SharedClock;
 use crate::validate::report::{rfc3339, TrustedListStatus};
 use crate::validate::trusted_list::{self, Budget, List, Pointer, Set};
@@ -25,55 +31,17 @@ use crate::validate::Cert;
 
 /// Longest wait for one list.
 const LIST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest list fetched, bytes.
+const LIST_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Most requests of one refresh (redirects count): the list of lists and the lists it points
+/// to.
+const LIST_FETCHES: usize = 128;
 /// Longest time between two refreshes, seconds.
 const REFRESH_EVERY: i64 = 6 * 3600;
 /// Shortest time between two refreshes, seconds (a list past its `NextUpdate` is common).
 const REFRESH_AT_LEAST: i64 = 300;
 /// The cache file of the list of lists.
 const LOTL_FILE: &str = "lotl.xml";
-
-/// Fetches `url` over plain HTTP, at most `limit` bytes, within `timeout` (the body included).
-///
-/// # Errors
-/// Why nothing usable came back, in words.
-pub(crate) async fn fetch(
-    client: &reqwest::Client,
-    url: &str,
-    timeout: Duration,
-    limit: usize,
-) -> Result<Vec<u8>, String> {
-    if !url.starts_with("http://") {
-        return Err(format!(
-            "{url}: only http:// addresses are fetched (the HTTP client has no TLS)"
-        ));
-    }
-    let work = async {
-        let mut response = client
-            .get(url)
-            .timeout(timeout)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("{url}: {e}"))?;
-        if response
-            .content_length()
-            .is_some_and(|l| l > u64::try_from(limit).unwrap_or(u64::MAX))
-        {
-            return Err(format!("{url}: larger than {limit} bytes"));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-            if body.len().saturating_add(chunk.len()) > limit {
-                return Err(format!("{url}: larger than {limit} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    };
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("{url}: no answer within {} s", timeout.as_secs()))?
-}
 
 /// A verified list and its bytes.
 #[derive(Debug, Clone)]
@@ -110,7 +78,10 @@ pub struct TrustedLists {
     lotl_certs: Vec<Cert>,
     /// The cache; none: nothing is written (`qsign verify --lotl-url`).
     dir: Option<PathBuf>,
-    client: reqwest::Client,
+    /// Whether the lists may be fetched from private and loopback addresses.
+    allow_private: bool,
+    /// The TLS client settings of https lists, made once.
+    tls: tls::Client,
     state: Mutex<State>,
 }
 
@@ -129,9 +100,19 @@ impl TrustedLists {
             lotl_url,
             lotl_certs: lotl_certs.iter().filter_map(|d| Cert::parse(d)).collect(),
             dir,
-            client: reqwest::Client::new(),
+            allow_private: false,
+            tls: Fetcher::tls_client(Vec::new()),
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// These lists fetched as `settings` say: from private addresses or not
+    /// (`fetch_allow_private`), over TLS trusting the system's roots and `tls_roots`.
+    #[must_use]
+    pub fn with_fetch(mut self, settings: &ValidationSettings) -> Self {
+        self.allow_private = settings.fetch_allow_private;
+        self.tls = Fetcher::tls_client(settings.tls_roots.clone());
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -231,6 +212,16 @@ impl TrustedLists {
             let state = self.lock();
             (state.lotl.clone(), state.lists.clone())
         };
+        // One fetcher, with its own budget, for the whole refresh.
+        let fetcher = (source == Source::Network).then(|| {
+            let limits = Limits {
+                timeout: LIST_TIMEOUT,
+                max_bytes: LIST_MAX_BYTES,
+                requests: LIST_FETCHES,
+                allow_private: self.allow_private,
+            };
+            Fetcher::with_limits(limits, self.tls.clone())
+        });
         let mut statuses = Vec::new();
         let (lotl, problem) = if self.lotl_certs.is_empty() {
             (
@@ -242,7 +233,7 @@ impl TrustedLists {
                 ),
             )
         } else {
-            let fresh = self.obtain(source, &url, LOTL_FILE).await;
+            let fresh = self.obtain(fetcher.as_ref(), &url, LOTL_FILE).await;
             self.check(
                 fresh,
                 old_lotl.map(|g| g.raw),
@@ -263,7 +254,9 @@ impl TrustedLists {
             .collect();
         for pointer in pointers {
             let file = file_name(&pointer);
-            let fresh = self.obtain(source, &pointer.location, &file).await;
+            let fresh = self
+                .obtain(fetcher.as_ref(), &pointer.location, &file)
+                .await;
             let old = old_lists.get(&pointer.location).map(|g| Arc::clone(&g.raw));
             let location = pointer.location.clone();
             let territory = pointer.territory.clone();
@@ -303,28 +296,27 @@ impl TrustedLists {
             .flatten()
     }
 
-    async fn obtain(&self, source: Source, location: &str, file: &str) -> Result<Vec<u8>, String> {
-        match source {
-            Source::Network => {
-                fetch(
-                    &self.client,
-                    location,
-                    LIST_TIMEOUT,
-                    Budget::default().bytes,
-                )
+    /// A list from the network when there is a fetcher, else from the cache.
+    async fn obtain(
+        &self,
+        fetcher: Option<&Fetcher>,
+        location: &str,
+        file: &str,
+    ) -> Result<Vec<u8>, String> {
+        if let Some(fetcher) = fetcher {
+            return fetcher
+                .fetch(location, None)
                 .await
-            }
-            Source::Cache => {
-                let Some(dir) = &self.dir else {
-                    return Err("no cache directory".into());
-                };
-                let path = dir.join(file);
-                tokio::task::spawn_blocking(move || std::fs::read(&path))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| format!("no cached copy ({e})"))
-            }
+                .map_err(|e| format!("{location}: {e}"));
         }
+        let Some(dir) = &self.dir else {
+            return Err("no cache directory".into());
+        };
+        let path = dir.join(file);
+        tokio::task::spawn_blocking(move || std::fs::read(&path))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("no cached copy ({e})"))
     }
 
     /// Verifies the copy obtained, else the last verified one (again, with today's signers
@@ -468,14 +460,5 @@ mod tests {
             unsigned.until_refresh(0),
             Duration::from_secs(u64::try_from(REFRESH_AT_LEAST).unwrap())
         );
-        let https = fetch(
-            &reqwest::Client::new(),
-            "https://example.test/",
-            LIST_TIMEOUT,
-            10,
-        )
-        .await
-        .unwrap_err();
-        assert!(https.contains("only http://"), "{https}");
     }
 }

@@ -45,6 +45,9 @@ pub struct ValidationSettings {
     pub lotl_certs: Vec<Vec<u8>>,
     /// Where verified lists are cached (`<data_dir>/trusted-lists`); none: nowhere.
     pub trusted_list_dir: Option<std::path::PathBuf>,
+    /// CA certificates (DER) that https fetches (revocation data, CA certificates, trusted
+    /// lists) trust beside the system's roots (`validation.tls_ca`).
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl ValidationSettings {
@@ -64,6 +67,7 @@ impl ValidationSettings {
             lotl_url: config.lotl_url.clone(),
             lotl_certs: Vec::new(),
             trusted_list_dir: None,
+            tls_roots: Vec::new(),
         }
     }
 

@@ -629,7 +629,7 @@ async fn an_asynchronous_signdoc_signs_a_pdf_and_reports_a_spent_sad_as_its_resu
 
 /// A test CA and a certificate for 127.0.0.1 and localhost it issued, made by openssl in
 /// `dir`: the CA certificate (DER), and the server's certificate and key (PEM files).
-fn callback_pki(dir: &Path) -> (Vec<u8>, PathBuf, PathBuf) {
+pub(crate) fn callback_pki(dir: &Path) -> (Vec<u8>, PathBuf, PathBuf) {
     let openssl = |args: &[&str]| {
         let out = support::run(Command::new("openssl").current_dir(dir).args(args));
         assert!(

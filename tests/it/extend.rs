@@ -4,13 +4,11 @@
 //! results checked by qsign's validator with fetching off (what they carry must suffice) and by
 //! `openssl cms -verify`, `xmlsec1` and pyHanko.
 
-use std::process::Command;
-
 use qsign::formats::cms::Level;
 use qsign::validate::{Indication, Report};
 
 use crate::online::{online_settings, Pki};
-use crate::support::{self, run, sample_pdf, Service};
+use crate::support::{self, sample_pdf, Service};
 
 /// `POST /v1/extend?level=B-LTA` with `body`: the status, media type and answer.
 async fn extend(svc: &Service, token: &str, body: Vec<u8>) -> (u16, String, Vec<u8>) {
@@ -184,22 +182,8 @@ async fn extend_pyhanko_pdf_of_another_ca_to_b_lta_and_pyhanko_validates_it() {
     let token = karen(&svc).await;
     let input = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
     let output = pki.path("pyhanko.pdf");
-    let out = run(Command::new(crate::pades::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/tools/pyhanko_sign_pem.py"
-        ))
-        .arg(pki.path("signer.key"))
-        .arg(pki.path("signer.pem"))
-        .arg(pki.path("inter.pem"))
-        .arg(&input)
-        .arg(&output));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let signed = std::fs::read(&output).unwrap();
+    let pem = ["signer.key", "signer.pem", "inter.pem"].map(|name| pki.path(name));
+    let signed = crate::pades::pyhanko_sign_pem(pem, &input, &output, "Signature1");
 
     let (status, kind, lta) = extend(&svc, &token, signed.clone()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&lta));

@@ -29,6 +29,31 @@ pub(crate) fn python() -> PathBuf {
     )
 }
 
+/// Signs the PDF `from` into `to` with pyHanko (`tests/tools/pyhanko_sign_pem.py`, PAdES B-B)
+/// in the field `field`, with the key, certificate and chain of the PEM files `pem`; answers
+/// the signed file.
+pub(crate) fn pyhanko_sign_pem<P: AsRef<Path>>(
+    pem: [P; 3],
+    from: &Path,
+    to: &Path,
+    field: &str,
+) -> Vec<u8> {
+    let out = run(Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/pyhanko_sign_pem.py"
+        ))
+        .args(pem.iter().map(AsRef::<Path>::as_ref))
+        .args([from, to])
+        .arg(field));
+    assert!(
+        out.status.success(),
+        "pyHanko signing: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(to).unwrap()
+}
+
 fn checker() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pyhanko_check.py")
 }

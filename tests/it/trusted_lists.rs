@@ -1,527 +1,23 @@
 //! EU trusted lists and the qualification at signing time, against a test scheme built here:
 //! a list of lists and two national lists (DK, SE) signed with xmlsec1, served over loopback
-//! HTTP with the CAs' CRLs; signer certificates and CAdES signatures made by openssl. Every list
-//! is checked by xmlsec1 and every signature by `openssl cms -verify` too.
+//! HTTP (and HTTPS, with a certificate of a test CA) with the CAs' CRLs; signer certificates
+//! and CAdES signatures made by openssl, a PDF signed by pyHanko and an XML document by
+//! xmlsec1 under the listed services. Every list is checked by xmlsec1 and every signature by
+//! `openssl cms -verify`, pyHanko or xmlsec1 too.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
+
+mod scheme;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::support::{self, run, Service};
-use crate::validate::openssl_in;
-
-const GRANTED: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted";
-const WITHDRAWN: &str = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn";
-const CA_QC: &str = "http://uri.etsi.org/TrstSvc/Svctype/CA/QC";
-const EXT: &str = "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/";
-const XML_MIME: &str = "application/vnd.etsi.tsl+xml";
-const LOTL_TYPE: &str = "http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUlistofthelists";
-const GENERIC: &str = "http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUgeneric";
-
-/// QCStatements: QcCompliance, QcSSCD, QcType esign.
-const QC_SSCD: &str = "DER:30:29:30:08:06:06:04:00:8E:46:01:01:30:08:06:06:04:00:8E:46:01:04:\
-     30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
-/// QCStatements: QcCompliance and QcType esign, no QcSSCD.
-const QC_ONLY: &str = "DER:30:1F:30:08:06:06:04:00:8E:46:01:01:\
-     30:13:06:06:04:00:8E:46:01:06:30:09:06:07:04:00:8E:46:01:06:01";
-
-/// The signed content of every CAdES signature here.
-const CONTENT: &[u8] = b"trusted list test content\n";
-
-type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
-
-/// A loopback HTTP server answering the bytes put in its map by path (404 otherwise).
-async fn file_server() -> (String, Files) {
-    async fn answer(
-        axum::extract::State(files): axum::extract::State<Files>,
-        uri: axum::http::Uri,
-    ) -> axum::response::Response {
-        use axum::response::IntoResponse;
-        let found = files.lock().unwrap().get(uri.path()).cloned();
-        match found {
-            Some(bytes) => bytes.into_response(),
-            None => axum::http::StatusCode::NOT_FOUND.into_response(),
-        }
-    }
-    let files: Files = Arc::default();
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(Arc::clone(&files));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (base, files)
-}
-
-/// The test scheme's keys, certificates, CRLs, lists and signatures, made with openssl and
-/// xmlsec1 in one directory.
-struct Scheme {
-    dir: tempfile::TempDir,
-    base: String,
-}
-
-impl Scheme {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn openssl(&self, args: &[&str]) {
-        openssl_in(self.dir.path(), args);
-    }
-
-    fn key(&self, name: &str, rsa: bool) {
-        let algorithm: &[&str] = if rsa {
-            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-        } else {
-            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        };
-        let out = format!("{name}.key");
-        self.openssl(&[&["genpkey"], algorithm, &["-out", out.as_str()]].concat());
-    }
-
-    /// A self-signed certificate `<name>.pem` for `<name>.key`.
-    fn self_signed(&self, name: &str, subject: &str, extensions: &[&str]) {
-        let (key, out) = (format!("{name}.key"), format!("{name}.pem"));
-        let mut args = vec![
-            "req",
-            "-x509",
-            "-key",
-            key.as_str(),
-            "-subj",
-            subject,
-            "-days",
-            "60",
-            "-out",
-            out.as_str(),
-        ];
-        for e in extensions {
-            args.extend(["-addext", e]);
-        }
-        self.openssl(&args);
-    }
-
-    /// A list signer: RSA, self-signed, non-repudiation (ETSI TS 119 612 §5.7.1).
-    fn list_signer(&self, name: &str, subject: &str) {
-        self.key(name, true);
-        self.self_signed(name, subject, &["keyUsage=critical,nonRepudiation"]);
-    }
-
-    /// A CA with its (empty) CRL served at `/<name>.crl`.
-    fn ca(&self, name: &str, subject: &str, files: &Files) {
-        self.key(name, false);
-        self.self_signed(
-            name,
-            subject,
-            &[
-                "basicConstraints=critical,CA:TRUE",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
-        std::fs::write(self.path("index.txt"), b"").unwrap();
-        std::fs::write(
-            self.path("ca.cnf"),
-            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ndefault_md = sha256\n\
-             default_crl_days = 30\n",
-        )
-        .unwrap();
-        let (key, cert, crl) = (
-            format!("{name}.key"),
-            format!("{name}.pem"),
-            format!("{name}.crl.pem"),
-        );
-        self.openssl(&[
-            "ca",
-            "-gencrl",
-            "-config",
-            "ca.cnf",
-            "-keyfile",
-            key.as_str(),
-            "-cert",
-            cert.as_str(),
-            "-out",
-            crl.as_str(),
-        ]);
-        let der = format!("{name}.crl");
-        self.openssl(&[
-            "crl",
-            "-in",
-            crl.as_str(),
-            "-outform",
-            "DER",
-            "-out",
-            der.as_str(),
-        ]);
-        files
-            .lock()
-            .unwrap()
-            .insert(format!("/{der}"), std::fs::read(self.path(&der)).unwrap());
-    }
-
-    /// A signer certificate `<name>.pem` issued by `ca`, with QCStatements when given.
-    fn signer(&self, name: &str, ca: &str, qc_statements: Option<&str>) {
-        self.key(name, false);
-        let mut ext = format!(
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,nonRepudiation\n\
-             crlDistributionPoints=URI:{}/{ca}.crl\n",
-            self.base
-        );
-        if let Some(qc) = qc_statements {
-            ext.push_str(&format!("1.3.6.1.5.5.7.1.3={qc}\n"));
-        }
-        std::fs::write(self.path(&format!("{name}.ext")), ext).unwrap();
-        let (key, csr, ext, out) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.ext"),
-            format!("{name}.pem"),
-        );
-        let subject = format!("/CN={name}/C=DK");
-        self.openssl(&[
-            "req",
-            "-new",
-            "-key",
-            key.as_str(),
-            "-subj",
-            subject.as_str(),
-            "-out",
-            csr.as_str(),
-        ]);
-        let (ca_cert, ca_key) = (format!("{ca}.pem"), format!("{ca}.key"));
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            csr.as_str(),
-            "-CA",
-            ca_cert.as_str(),
-            "-CAkey",
-            ca_key.as_str(),
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            ext.as_str(),
-            "-out",
-            out.as_str(),
-        ]);
-    }
-
-    /// A CAdES signature (DER, detached) of [`CONTENT`] by `name`, its CA's certificate with it.
-    fn cades(&self, name: &str, ca: &str) -> Vec<u8> {
-        std::fs::write(self.path("content.txt"), CONTENT).unwrap();
-        let (cert, key, ca_cert, out) = (
-            format!("{name}.pem"),
-            format!("{name}.key"),
-            format!("{ca}.pem"),
-            format!("{name}.p7s"),
-        );
-        self.openssl(&[
-            "cms",
-            "-sign",
-            "-cades",
-            "-binary",
-            "-md",
-            "sha256",
-            "-outform",
-            "DER",
-            "-in",
-            "content.txt",
-            "-signer",
-            cert.as_str(),
-            "-inkey",
-            key.as_str(),
-            "-certfile",
-            ca_cert.as_str(),
-            "-out",
-            out.as_str(),
-        ]);
-        std::fs::read(self.path(&out)).unwrap()
-    }
-
-    /// The base64 DER of `<name>.pem`.
-    fn b64(&self, name: &str) -> String {
-        let pem = std::fs::read_to_string(self.path(&format!("{name}.pem"))).unwrap();
-        pem.lines().filter(|l| !l.starts_with("-----")).collect()
-    }
-
-    fn der(&self, name: &str) -> Vec<u8> {
-        base64::engine::general_purpose::STANDARD
-            .decode(self.b64(name))
-            .unwrap()
-    }
-
-    /// `list` signed enveloped by `signer` with xmlsec1 (exclusive C14N, RSA-SHA256, the whole
-    /// document), and checked by xmlsec1 against that signer.
-    fn sign_list(&self, list: &str, signer: &str, name: &str) -> Vec<u8> {
-        let template = list.replace(
-            "</tsl:TrustServiceStatusList>",
-            "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"sig\">\
-             <ds:SignedInfo>\
-             <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
-             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
-             <ds:Reference URI=\"\"><ds:Transforms>\
-             <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-             <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
-             </ds:Transforms>\
-             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
-             <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>\
-             <ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo>\
-             </ds:Signature></tsl:TrustServiceStatusList>",
-        );
-        let (template_file, out) = (self.path(&format!("{name}.tpl")), self.path(name));
-        std::fs::write(&template_file, template).unwrap();
-        let key = format!(
-            "{},{}",
-            self.path(&format!("{signer}.key")).display(),
-            self.path(&format!("{signer}.pem")).display()
-        );
-        let signed = run(Command::new("xmlsec1")
-            .args(["--sign", "--privkey-pem", key.as_str(), "--output"])
-            .arg(&out)
-            .arg(&template_file));
-        assert!(
-            signed.status.success(),
-            "xmlsec1 --sign: {}",
-            String::from_utf8_lossy(&signed.stderr)
-        );
-        let checked = run(Command::new("xmlsec1")
-            .arg("--verify")
-            .arg("--trusted-pem")
-            .arg(self.path(&format!("{signer}.pem")))
-            .arg(&out));
-        assert!(
-            checked.status.success(),
-            "xmlsec1 --verify: {}",
-            String::from_utf8_lossy(&checked.stderr)
-        );
-        std::fs::read(out).unwrap()
-    }
-}
-
-/// A trusted list (ETSI TS 119 612 v2) without its signature.
-fn tsl(
-    territory: &str,
-    sequence: u32,
-    next_update: i64,
-    pointers: &str,
-    providers: &str,
-) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
-         <tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\" \
-         xmlns:ecc=\"http://uri.etsi.org/TrstSvc/SvcInfoExt/eSigDir-1999-93-EC-TrustedList/#\" \
-         xmlns:tslx=\"http://uri.etsi.org/02231/v2/additionaltypes#\" Id=\"tsl-{territory}\">\
-         <tsl:SchemeInformation><tsl:TSLVersionIdentifier>5</tsl:TSLVersionIdentifier>\
-         <tsl:TSLSequenceNumber>{sequence}</tsl:TSLSequenceNumber>\
-         <tsl:SchemeTerritory>{territory}</tsl:SchemeTerritory>\
-         <tsl:ListIssueDateTime>{}</tsl:ListIssueDateTime>\
-         <tsl:NextUpdate><tsl:dateTime>{}</tsl:dateTime></tsl:NextUpdate>\
-         <tsl:PointersToOtherTSL>{pointers}</tsl:PointersToOtherTSL></tsl:SchemeInformation>\
-         <tsl:TrustServiceProviderList>{providers}</tsl:TrustServiceProviderList>\
-         </tsl:TrustServiceStatusList>",
-        qsign::service::rfc3339(support::now() - 86_400),
-        qsign::service::rfc3339(next_update),
-    )
-}
-
-fn pointer(location: &str, territory: &str, mime: &str, list_type: &str, cert: &str) -> String {
-    format!(
-        "<tsl:OtherTSLPointer><tsl:ServiceDigitalIdentities><tsl:ServiceDigitalIdentity>\
-         <tsl:DigitalId><tsl:X509Certificate>{cert}</tsl:X509Certificate></tsl:DigitalId>\
-         </tsl:ServiceDigitalIdentity></tsl:ServiceDigitalIdentities>\
-         <tsl:TSLLocation>{location}</tsl:TSLLocation><tsl:AdditionalInformation>\
-         <tsl:OtherInformation><tsl:TSLType>{list_type}</tsl:TSLType></tsl:OtherInformation>\
-         <tsl:OtherInformation><tsl:SchemeTerritory>{territory}</tsl:SchemeTerritory>\
-         </tsl:OtherInformation><tsl:OtherInformation><tslx:MimeType>{mime}</tslx:MimeType>\
-         </tsl:OtherInformation></tsl:AdditionalInformation></tsl:OtherTSLPointer>"
-    )
-}
-
-fn provider(name: &str, services: &str) -> String {
-    format!(
-        "<tsl:TrustServiceProvider><tsl:TSPInformation><tsl:TSPName>\
-         <tsl:Name xml:lang=\"en\">{name}</tsl:Name></tsl:TSPName></tsl:TSPInformation>\
-         <tsl:TSPServices>{services}</tsl:TSPServices></tsl:TrustServiceProvider>"
-    )
-}
-
-/// A CA/QC service for signatures whose qualifier says the keys are in a QSCD for every
-/// certificate with non-repudiation.
-fn service(name: &str, cert: &str, status: &str, since: i64, history: &str) -> String {
-    format!(
-        "<tsl:TSPService><tsl:ServiceInformation>\
-         <tsl:ServiceTypeIdentifier>{CA_QC}</tsl:ServiceTypeIdentifier>\
-         <tsl:ServiceName><tsl:Name xml:lang=\"en\">{name}</tsl:Name></tsl:ServiceName>\
-         <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>{cert}\
-         </tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>\
-         <tsl:ServiceStatus>{status}</tsl:ServiceStatus>\
-         <tsl:StatusStartingTime>{}</tsl:StatusStartingTime>\
-         <tsl:ServiceInformationExtensions><tsl:Extension Critical=\"true\">\
-         <ecc:Qualifications><ecc:QualificationElement><ecc:Qualifiers>\
-         <ecc:Qualifier uri=\"{EXT}QCWithSSCD\"/></ecc:Qualifiers>\
-         <ecc:CriteriaList assert=\"atLeastOne\"><ecc:KeyUsage>\
-         <ecc:KeyUsageBit name=\"nonRepudiation\">true</ecc:KeyUsageBit></ecc:KeyUsage>\
-         </ecc:CriteriaList></ecc:QualificationElement></ecc:Qualifications></tsl:Extension>\
-         <tsl:Extension Critical=\"false\"><tsl:AdditionalServiceInformation>\
-         <tsl:URI xml:lang=\"en\">{EXT}ForeSignatures</tsl:URI>\
-         </tsl:AdditionalServiceInformation></tsl:Extension>\
-         </tsl:ServiceInformationExtensions></tsl:ServiceInformation>{history}</tsl:TSPService>",
-        qsign::service::rfc3339(since),
-    )
-}
-
-fn granted_until(since: i64) -> String {
-    format!(
-        "<tsl:ServiceHistory><tsl:ServiceHistoryInstance>\
-         <tsl:ServiceTypeIdentifier>{CA_QC}</tsl:ServiceTypeIdentifier>\
-         <tsl:ServiceName><tsl:Name xml:lang=\"en\">Old CA</tsl:Name></tsl:ServiceName>\
-         <tsl:ServiceStatus>{GRANTED}</tsl:ServiceStatus>\
-         <tsl:StatusStartingTime>{}</tsl:StatusStartingTime>\
-         </tsl:ServiceHistoryInstance></tsl:ServiceHistory>",
-        qsign::service::rfc3339(since)
-    )
-}
-
-/// What the test scheme holds: the URLs of the good and the wrongly signed LOTL, and the
-/// signatures by kind.
-struct Built {
-    scheme: Scheme,
-    files: Files,
-    lotl: String,
-    lotl_wrong_signer: String,
-    qc: Vec<u8>,
-    qc_no_sscd: Vec<u8>,
-    plain: Vec<u8>,
-    withdrawn: Vec<u8>,
-    stray: Vec<u8>,
-}
-
-async fn build() -> Built {
-    let (base, files) = file_server().await;
-    let scheme = Scheme {
-        dir: tempfile::tempdir().unwrap(),
-        base: base.clone(),
-    };
-    scheme.list_signer("lotl", "/CN=Test LOTL Signer/C=EU");
-    scheme.list_signer("intruder", "/CN=Test LOTL Signer/C=EU");
-    scheme.list_signer("dk", "/CN=Test DK TL Signer/C=DK");
-    scheme.list_signer("se", "/CN=Test SE TL Signer/C=SE");
-    scheme.ca("qca", "/CN=QCA/C=DK", &files);
-    scheme.ca("old", "/CN=Old CA/C=DK", &files);
-    scheme.ca("stray", "/CN=Stray CA/C=DK", &files);
-    scheme.ca("seca", "/CN=SE CA/C=SE", &files);
-    scheme.signer("karen", "qca", Some(QC_SSCD));
-    scheme.signer("isak", "qca", Some(QC_ONLY));
-    scheme.signer("plain", "qca", None);
-    scheme.signer("bror", "old", Some(QC_SSCD));
-    scheme.signer("denys", "stray", Some(QC_SSCD));
-    let now = support::now();
-    let day = 86_400;
-    let lotl = tsl(
-        "EU",
-        3,
-        now + 30 * day,
-        &[
-            // The LOTL names itself, and a PDF copy of the DK list: neither is followed.
-            pointer(
-                &format!("{base}/lotl.xml"),
-                "EU",
-                XML_MIME,
-                LOTL_TYPE,
-                &scheme.b64("lotl"),
-            ),
-            pointer(
-                &format!("{base}/dk.xml"),
-                "DK",
-                XML_MIME,
-                GENERIC,
-                &scheme.b64("dk"),
-            ),
-            pointer(
-                &format!("{base}/dk.pdf"),
-                "DK",
-                "application/pdf",
-                GENERIC,
-                &scheme.b64("dk"),
-            ),
-            pointer(
-                &format!("{base}/se.xml"),
-                "SE",
-                XML_MIME,
-                GENERIC,
-                &scheme.b64("se"),
-            ),
-        ]
-        .concat(),
-        "",
-    );
-    let dk = tsl(
-        "DK",
-        7,
-        now + 30 * day,
-        "",
-        &provider(
-            "Test TSP DK",
-            &[
-                service(
-                    "QCA service",
-                    &scheme.b64("qca"),
-                    GRANTED,
-                    now - 365 * day,
-                    "",
-                ),
-                service(
-                    "Old CA service",
-                    &scheme.b64("old"),
-                    WITHDRAWN,
-                    now - 30 * day,
-                    &granted_until(now - 3 * 365 * day),
-                ),
-            ]
-            .concat(),
-        ),
-    );
-    let se = tsl(
-        "SE",
-        2,
-        now + 30 * day,
-        "",
-        &provider(
-            "Test TSP SE",
-            &service("SE CA service", &scheme.b64("seca"), GRANTED, now - day, ""),
-        ),
-    );
-    let signed = [
-        ("/lotl.xml", scheme.sign_list(&lotl, "lotl", "lotl.xml")),
-        (
-            "/lotl-intruder.xml",
-            scheme.sign_list(&lotl, "intruder", "lotl-intruder.xml"),
-        ),
-        ("/dk.xml", scheme.sign_list(&dk, "dk", "dk.xml")),
-        ("/se.xml", scheme.sign_list(&se, "se", "se.xml")),
-    ];
-    files
-        .lock()
-        .unwrap()
-        .extend(signed.into_iter().map(|(p, b)| (p.to_owned(), b)));
-    Built {
-        qc: scheme.cades("karen", "qca"),
-        qc_no_sscd: scheme.cades("isak", "qca"),
-        plain: scheme.cades("plain", "qca"),
-        withdrawn: scheme.cades("bror", "old"),
-        stray: scheme.cades("denys", "stray"),
-        lotl: format!("{base}/lotl.xml"),
-        lotl_wrong_signer: format!("{base}/lotl-intruder.xml"),
-        scheme,
-        files,
-    }
-}
+use crate::support::{self, run, sample_pdf, Service};
+use scheme::{
+    build, https_file_server, lotl_xml, signature_template, Built, CONTENT, GRANTED, WITHDRAWN,
+};
 
 /// Validation settings with the lists at `lotl`, cached in `cache`, and CRLs fetched.
 fn settings(built: &Built, lotl: &str, cache: &Path) -> qsign::service::ValidationSettings {
@@ -561,6 +57,7 @@ async fn qualification_at_signing_time_comes_from_the_verified_trusted_lists() {
         (&built.plain, "qca"),
         (&built.withdrawn, "old"),
         (&built.stray, "stray"),
+        (&built.seal, "sealca"),
     ] {
         let (ok, out) = support::cms_verify(
             &svc,
@@ -609,6 +106,14 @@ async fn qualification_at_signing_time_comes_from_the_verified_trusted_lists() {
         3,
         "{report}"
     );
+    // A QC for seals (QcType eseal) with QSCD from a granted service for seals: QESeal.
+    let report = validate_json(&svc, &built.seal).await;
+    let s = &report["signatures"][0];
+    assert_eq!(s["indication"], "TOTAL-PASSED", "{report}");
+    assert_eq!(s["qualification_at_signing_time"], "QESeal", "{report}");
+    assert_eq!(s["trusted_list"]["country"], "SE", "{report}");
+    assert_eq!(s["trusted_list"]["tsp"], "Test TSP SE", "{report}");
+    assert_eq!(s["trusted_list"]["service"], "SE seal service", "{report}");
     // The service's QCWithSSCD qualifier completes a QC that does not claim a QSCD.
     let report = validate_json(&svc, &built.qc_no_sscd).await;
     assert_eq!(
@@ -684,14 +189,8 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         problem.contains("does not match its digest") && problem.contains("last verified copy"),
         "{problem}"
     );
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("QESig")
-    );
+    let (level, report) = qualification(&validation, &built.qc).await;
+    assert_eq!(level.as_deref(), Some("QESig"));
     assert_eq!(
         report.signatures[0].trusted_list.as_ref().unwrap().tsp,
         "Test TSP DK"
@@ -704,23 +203,14 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         .with_validation(settings(&built, &built.lotl, fresh.path()))
         .validation;
     validation.refresh_trusted_lists().await;
-    let report = validation
-        .validate_file(&built.qc, Some(CONTENT), &[])
-        .await
-        .unwrap();
+    let (level, report) = qualification(&validation, &built.qc).await;
     let dk = report
         .trusted_lists
         .iter()
         .find(|s| s.territory.as_deref() == Some("DK"))
         .unwrap();
     assert!(!dk.verified, "{dk:?}");
-    assert!(
-        dk.problem
-            .as_deref()
-            .unwrap()
-            .contains("does not match its digest"),
-        "{dk:?}"
-    );
+    assert!(problem(dk).contains("does not match its digest"), "{dk:?}");
     assert!(!fresh.path().join("DK.xml").exists());
     let s = &report.signatures[0];
     assert_eq!(
@@ -728,7 +218,7 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         Some(qsign::validate::SubIndication::NoCertificateChainFound),
         "{s:?}"
     );
-    assert_eq!(s.qualification_level.as_deref(), Some("N/A"));
+    assert_eq!(level.as_deref(), Some("N/A"));
     // A LOTL signed by a key that is not among lotl_certs: nothing is used.
     let validation = svc
         .service
@@ -743,21 +233,11 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
     );
     assert!(!statuses[0].verified);
     assert!(
-        statuses[0]
-            .problem
-            .as_deref()
-            .unwrap()
-            .contains("not signed by a certificate allowed"),
+        problem(&statuses[0]).contains("not signed by a certificate allowed"),
         "{statuses:?}"
     );
-    let report = validation
-        .validate_file(&built.plain, Some(CONTENT), &[])
-        .await
-        .unwrap();
-    assert_eq!(
-        report.signatures[0].qualification_level.as_deref(),
-        Some("N/A")
-    );
+    let (level, report) = qualification(&validation, &built.plain).await;
+    assert_eq!(level.as_deref(), Some("N/A"));
     assert!(!report.trusted_lists[0].verified);
     svc.stop().await;
 }
@@ -771,6 +251,8 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     let mut cmd = support::qsign(bare.path());
     cmd.env("QSIGN_HSM_MODULE", "/nonexistent/libsofthsm2.so")
         .env("QSIGN_HSM_MANAGED_SOFTHSM", "false")
+        // The test serves the lists on the loopback.
+        .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
         .args([
             "verify",
             "--json",
@@ -801,6 +283,7 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
         let mut cmd = support::qsign(data.path());
         cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl)
             .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+            .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
             .args(["tl", "show"]);
         run(&mut cmd)
     };
@@ -825,9 +308,169 @@ async fn qsign_verify_and_tl_show_use_the_lists_without_an_hsm() {
     let mut cmd = support::qsign(elsewhere.path());
     cmd.env("QSIGN_VALIDATION_LOTL_URL", &built.lotl_wrong_signer)
         .env("QSIGN_VALIDATION_LOTL_CERTS", built.scheme.path("lotl.pem"))
+        .env("QSIGN_VALIDATION_FETCH_ALLOW_PRIVATE", "true")
         .args(["tl", "show", "--refresh"]);
     let out = run(&mut cmd);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("not used"), "{stdout}");
+}
+
+/// The qualification of the CAdES signature `cms` of [`CONTENT`] under `validation`, and the
+/// report.
+async fn qualification(
+    validation: &qsign::service::Validation,
+    cms: &[u8],
+) -> (Option<String>, qsign::validate::Report) {
+    let report = validation
+        .validate_file(cms, Some(CONTENT), &[])
+        .await
+        .unwrap();
+    (report.signatures[0].qualification_level.clone(), report)
+}
+
+/// Why a list is not used, or what went wrong with it.
+fn problem(status: &qsign::validate::report::TrustedListStatus) -> &str {
+    status.problem.as_deref().unwrap_or_default()
+}
+
+/// The trusted lists of `settings`, fetched now by a service with those settings.
+async fn refreshed(
+    svc: &Service,
+    settings: qsign::service::ValidationSettings,
+) -> (
+    Arc<qsign::service::Validation>,
+    Vec<qsign::validate::report::TrustedListStatus>,
+) {
+    let validation = svc.service.clone().with_validation(settings).validation;
+    let statuses = validation.refresh_trusted_lists().await;
+    (validation, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_over_https_are_fetched_from_servers_the_tls_roots_vouch_for_and_only_from_those() {
+    let built = build().await;
+    let svc = Service::start().await;
+    let (trusted_dir, unknown_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (https, ca) = https_file_server(Arc::clone(&built.files), trusted_dir.path()).await;
+    let (unknown, _) = https_file_server(Arc::clone(&built.files), unknown_dir.path()).await;
+    // A list of lists whose pointers are https too, signed by the LOTL signer.
+    let lotl = built
+        .scheme
+        .sign_list(&lotl_xml(&built.scheme, &https), "lotl", "lotl-https.xml");
+    built
+        .files
+        .lock()
+        .unwrap()
+        .insert("/lotl-https.xml".into(), lotl);
+    let cache = tempfile::tempdir().unwrap();
+    let over = |base: &str, roots: Vec<Vec<u8>>| qsign::service::ValidationSettings {
+        tls_roots: roots,
+        ..settings(&built, &format!("{base}/lotl-https.xml"), cache.path())
+    };
+
+    // The server's certificate is of the CA that validation.tls_ca names: every list is
+    // fetched over TLS and verified, and the lists decide the qualification.
+    let (validation, statuses) = refreshed(&svc, over(&https, vec![ca.clone()])).await;
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    for s in &statuses {
+        assert!(s.location.starts_with("https://127.0.0.1:"), "{s:?}");
+        assert!(s.verified && s.problem.is_none(), "{s:?}");
+    }
+    let (level, report) = qualification(&validation, &built.qc).await;
+    assert_eq!(level.as_deref(), Some("QESig"), "{report:?}");
+
+    // Without that CA the system's roots do not vouch for the server: nothing is fetched, the
+    // list of lists is not used, and the report says why.
+    let fresh = tempfile::tempdir().unwrap();
+    let untrusting = qsign::service::ValidationSettings {
+        trusted_list_dir: Some(fresh.path().to_owned()),
+        ..over(&https, Vec::new())
+    };
+    let (validation, statuses) = refreshed(&svc, untrusting).await;
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert!(
+        !statuses[0].verified && problem(&statuses[0]).contains("TLS handshake failed"),
+        "{statuses:?}"
+    );
+    let (level, report) = qualification(&validation, &built.qc).await;
+    let lotl = &report.trusted_lists[0];
+    assert!(
+        !lotl.verified && problem(lotl).contains("TLS handshake failed"),
+        "{report:?}"
+    );
+    assert_eq!(level.as_deref(), Some("N/A"));
+    // A server with a certificate of another CA, though the configured one is trusted.
+    let (_, statuses) = refreshed(&svc, over(&unknown, vec![ca.clone()])).await;
+    assert!(
+        !statuses[0].verified && problem(&statuses[0]).contains("TLS handshake failed"),
+        "{statuses:?}"
+    );
+    // Without validation.fetch_allow_private the loopback is not even asked.
+    let private = qsign::service::ValidationSettings {
+        fetch_allow_private: false,
+        ..over(&https, vec![ca])
+    };
+    let (_, statuses) = refreshed(&svc, private).await;
+    assert!(
+        !statuses[0].verified && problem(&statuses[0]).contains("private or local address"),
+        "{statuses:?}"
+    );
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyhanko_and_xmlsec1_signatures_under_a_listed_service_are_qesig() {
+    let built = build().await;
+    let svc = Service::start().await;
+    let cache = tempfile::tempdir().unwrap();
+    let (validation, statuses) =
+        refreshed(&svc, settings(&built, &built.lotl, cache.path())).await;
+    assert!(statuses.iter().all(|s| s.verified), "{statuses:?}");
+    let scheme = &built.scheme;
+    let dk_qesig = |report: &qsign::validate::Report| {
+        let [s] = report.signatures.as_slice() else {
+            panic!("{report:?}")
+        };
+        assert_eq!(
+            s.indication,
+            qsign::validate::Indication::TotalPassed,
+            "{s:?}"
+        );
+        assert_eq!(s.qualification_level.as_deref(), Some("QESig"), "{s:?}");
+        let entry = s.trusted_list.as_ref().unwrap();
+        assert_eq!(
+            (
+                entry.country.as_str(),
+                entry.tsp.as_str(),
+                entry.service.as_str()
+            ),
+            ("DK", "Test TSP DK", "QCA service")
+        );
+    };
+
+    // A PDF signed by pyHanko with the qualified signer's key and certificate; pyHanko accepts
+    // it given the CA.
+    let input = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
+    let pem = ["karen.key", "karen.pem", "qca.pem"].map(|name| scheme.path(name));
+    let output = scheme.path("karen.pdf");
+    let pdf = crate::pades::pyhanko_sign_pem(pem, &input, &output, "Signature1");
+    let theirs = crate::pades::pyhanko_trusting(&svc, &scheme.der("qca"), &pdf, false);
+    for check in ["intact", "valid", "trusted"] {
+        assert_eq!(theirs["signatures"][0][check], true, "{check}: {theirs}");
+    }
+    dk_qesig(&validation.validate_file(&pdf, None, &[]).await.unwrap());
+
+    // An XML document signed enveloped by xmlsec1, the signer's certificate and the CA's in
+    // KeyInfo; xmlsec1 accepts it given the CA (checked as it is made).
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <order><item>trusted list test</item>{}</order>",
+        signature_template("ecdsa-sha256")
+    );
+    let xml = scheme.sign_xml(&document, &["karen", "qca"], "qca", "karen.xml");
+    let text = String::from_utf8_lossy(&xml);
+    assert_eq!(text.matches("<ds:X509Certificate>").count(), 2, "{text}");
+    dk_qesig(&validation.validate_file(&xml, None, &[]).await.unwrap());
+    svc.stop().await;
 }

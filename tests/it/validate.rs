@@ -171,23 +171,7 @@ async fn other_tools_signatures_under_qsigns_ca_pass() {
 
     // pyHanko signs a PDF with the same key and certificate.
     let pyhanko_sign = |from: &std::path::Path, to: &std::path::Path, field: &str| {
-        let out = run(Command::new(crate::pades::python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/tools/pyhanko_sign_pem.py"
-            ))
-            .arg(&key_file)
-            .arg(&cert_file)
-            .arg(&chain_file)
-            .arg(from)
-            .arg(to)
-            .arg(field));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read(to).unwrap()
+        crate::pades::pyhanko_sign_pem([&key_file, &cert_file, &chain_file], from, to, field)
     };
     let pdf_in = svc.file("in.pdf", &sample_pdf(1, "1.7", 0));
     let pdf_out = dir.join("pyhanko.pdf");
@@ -801,6 +785,41 @@ pub(crate) fn openssl_in(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// A detached CAdES signature (DER) of `content.txt` in `dir` by openssl, with `signer`'s
+/// certificate, `key` and the certificates of `certfile`, written to `out` and read back.
+pub(crate) fn cades_sign_in(
+    dir: &std::path::Path,
+    signer: &str,
+    key: &str,
+    certfile: &str,
+    out: &str,
+) -> Vec<u8> {
+    openssl_in(
+        dir,
+        &[
+            "cms",
+            "-sign",
+            "-cades",
+            "-binary",
+            "-md",
+            "sha256",
+            "-outform",
+            "DER",
+            "-in",
+            "content.txt",
+            "-signer",
+            signer,
+            "-inkey",
+            key,
+            "-certfile",
+            certfile,
+            "-out",
+            out,
+        ],
+    );
+    std::fs::read(dir.join(out)).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caught() {
     let svc = Service::start().await;
@@ -924,30 +943,7 @@ async fn foreign_chains_need_configured_anchors_and_loops_and_key_usage_are_caug
     );
     std::fs::write(dir.join("content.txt"), b"foreign content").unwrap();
     let sign = |signer: &str, key: &str, certfile: &str, out: &str| {
-        openssl_in(
-            dir,
-            &[
-                "cms",
-                "-sign",
-                "-cades",
-                "-binary",
-                "-md",
-                "sha256",
-                "-outform",
-                "DER",
-                "-in",
-                "content.txt",
-                "-signer",
-                signer,
-                "-inkey",
-                key,
-                "-certfile",
-                certfile,
-                "-out",
-                out,
-            ],
-        );
-        std::fs::read(dir.join(out)).unwrap()
+        cades_sign_in(dir, signer, key, certfile, out)
     };
     let foreign = sign("leaf.pem", "leaf.key", "ca.pem", "foreign.p7s");
     std::fs::write(
