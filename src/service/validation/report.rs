@@ -119,17 +119,20 @@ impl Validation {
     /// # Errors
     /// In words: the TSA did not answer, or the sealed report cannot be read back.
     async fn seal_timestamp(&self, sealed: &[u8], now: i64) -> Result<Vec<u8>, String> {
-        let parsed = xml::parse(sealed, Limits::default()).map_err(|e| e.to_string())?;
-        let is =
-            |e: &xml::Element, local: &str| e.ns.as_deref() == Some(xades::DS) && e.local == local;
-        let value = parsed
-            .root
-            .elements()
-            .last()
-            .filter(|s| is(*s, "Signature"))
-            .and_then(|s| s.elements().find(|e| is(*e, "SignatureValue")))
-            .ok_or("the seal has no ds:SignatureValue")?;
-        let input = c14n::exclusive(value, &|_| false);
+        let input = {
+            let parsed = xml::parse(sealed, Limits::default()).map_err(|e| e.to_string())?;
+            let is = |e: &xml::Element, local: &str| {
+                e.ns.as_deref() == Some(xades::DS) && e.local == local
+            };
+            let value = parsed
+                .root
+                .elements()
+                .last()
+                .filter(|s| is(*s, "Signature"))
+                .and_then(|s| s.elements().find(|e| is(*e, "SignatureValue")))
+                .ok_or("the seal has no ds:SignatureValue")?;
+            c14n::exclusive(value, &|_| false)
+        };
         let token = Source::Embedded(self.pki.clone())
             .token(ImprintHash::Sha256, &Sha256::digest(&input), now)
             .await
