@@ -94,7 +94,7 @@ struct Recorded<'a> {
 impl Content for Recorded<'_> {
     fn digest(&self, algorithm: &ObjectIdentifier) -> Option<Vec<u8>> {
         let digest = self.content.digest(algorithm);
-        self.digest.replace(digest.clone());
+        *self.digest.borrow_mut() = digest.clone();
         digest
     }
 }

@@ -547,6 +547,25 @@ mod tests {
     }
 
     #[test]
+    fn a_known_qualification_is_written_as_signature_quality() {
+        let mut s = SignatureReport::new("s".into(), "PAdES");
+        s.qualification_level = Some("QESig".into());
+        let report = Report::new("pdf", vec![s], "2026-01-01T00:00:00Z".into());
+        let text = write(&report, None, &Validator::default());
+        let quality = "<vr:SignatureQuality><vr:SignatureQualityInformation>\
+                       urn:cef:dss:signatureQualification:QESig</vr:SignatureQualityInformation>";
+        assert!(text.contains(quality), "{text}");
+        // Nothing to list: no empty object list (the schema wants at least one object).
+        assert!(!text.contains("SignatureValidationObjects"), "{text}");
+        // An unknown name is left out rather than given a made-up URI.
+        let mut s = SignatureReport::new("s".into(), "PAdES");
+        s.qualification_level = Some("QES?".into());
+        let report = Report::new("pdf", vec![s], "2026-01-01T00:00:00Z".into());
+        let text = write(&report, None, &Validator::default());
+        assert!(!text.contains("SignatureQuality"), "{text}");
+    }
+
+    #[test]
     fn qualification_levels_have_quality_uris() {
         assert_eq!(
             quality_uri("QESig"),

@@ -247,6 +247,7 @@ fn signature_value_imprint(svc: &Service, signed: &[u8]) -> Vec<u8> {
         from lxml import etree\n\
         value = etree.parse(sys.argv[1]).getroot()[-1].find(\
         '{http://www.w3.org/2000/09/xmldsig#}SignatureValue')\n\
+        value.tail = None\n\
         c14n = etree.tostring(value, method='c14n', exclusive=True)\n\
         sys.stdout.write(hashlib.sha256(c14n).hexdigest())\n";
     let file = svc.file(&format!("{}.xml", uuid::Uuid::new_v4()), signed);
