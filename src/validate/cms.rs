@@ -85,6 +85,20 @@ impl Content for Parts<'_> {
     }
 }
 
+/// [`Content`] that keeps the digest it answered: the signed data's digest, for the report.
+struct Recorded<'a> {
+    content: &'a dyn Content,
+    digest: std::cell::RefCell<Option<Vec<u8>>>,
+}
+
+impl Content for Recorded<'_> {
+    fn digest(&self, algorithm: &ObjectIdentifier) -> Option<Vec<u8>> {
+        let digest = self.content.digest(algorithm);
+        *self.digest.borrow_mut() = digest.clone();
+        digest
+    }
+}
+
 /// What the checks found.
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -535,7 +549,17 @@ pub fn check(cms_der: &[u8], content: &dyn Content, m: &Material) -> Checked {
     (out.facts.digest_algorithm, out.facts.signature_algorithm) = algorithm_names(info);
     let mut pool: Vec<Cert> = certificates(&signed).collect();
     pool.extend(m.certificates.iter().cloned());
-    let cert = match verify_signer(info, &pool, content, true) {
+    let recorded = Recorded {
+        content,
+        digest: std::cell::RefCell::new(None),
+    };
+    let verified = verify_signer(info, &pool, &recorded, true);
+    out.facts.signed_data = out
+        .facts
+        .digest_algorithm
+        .zip(recorded.digest.into_inner())
+        .map(|(algorithm, digest)| super::report::SignedData { algorithm, digest });
+    let cert = match verified {
         Ok(c) => c.clone(),
         Err((indication, sub, why)) => {
             if let Some(c) = signer_cert(info, &pool) {

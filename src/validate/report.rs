@@ -213,6 +213,19 @@ pub struct Facts {
     pub timestamps: Vec<Vec<u8>>,
     /// The time a signature timestamp proves, Unix seconds.
     pub proven: Option<i64>,
+    /// The digest of the signed data object as the validator computed it (PDF byte ranges,
+    /// CMS content, an XML signature's first data reference): the ETSI report's
+    /// `SignersDocument`.
+    pub signed_data: Option<SignedData>,
+}
+
+/// The digest of a signature's signed data object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedData {
+    /// Its algorithm, as validation policies name it (`SHA-256`, ...).
+    pub algorithm: &'static str,
+    /// The digest.
+    pub digest: Vec<u8>,
 }
 
 /// Who signed, as the certificate says.

@@ -12,7 +12,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::chain::Cert;
 use super::cms::{self, Checked, Material};
-use super::report::{baseline_level, CapacityReport, Indication, SignatureReport, SubIndication};
+use super::report::{
+    baseline_level, CapacityReport, Indication, SignatureReport, SignedData, SubIndication,
+};
 use crate::formats::representation::Capacity;
 use crate::formats::xml::{self, c14n, Element};
 
@@ -229,6 +231,7 @@ fn signature(
     };
     // References.
     let mut signed_properties = None;
+    let mut signed_data = None;
     for (count, reference) in info
         .elements()
         .filter(|e| is(e, DS, "Reference"))
@@ -331,6 +334,11 @@ fn signature(
             );
             return r;
         }
+        if signed_data.is_none()
+            && reference.attribute("Type") != Some("http://uri.etsi.org/01903#SignedProperties")
+        {
+            signed_data = Some(digest);
+        }
     }
     if xades.is_some() && signed_properties.is_none() {
         format_failure(&mut r, "the XAdES signed properties are not signed");
@@ -388,6 +396,10 @@ fn signature(
     let mut checked = Checked::new_passed();
     checked.signature_value.clone_from(&value);
     checked.facts.digest_algorithm = Some("SHA-256");
+    checked.facts.signed_data = signed_data.map(|digest| SignedData {
+        algorithm: "SHA-256",
+        digest,
+    });
     checked.facts.signature_algorithm = match method {
         ECDSA_SHA256 => Some("ECDSA"),
         RSA_SHA256 => Some("RSA"),

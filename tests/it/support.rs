@@ -730,19 +730,37 @@ pub async fn user_key(svc: &Service) -> (hsm::WrappedKey, Vec<u8>) {
         .generate_wrapped(hsm::KeyAlgorithm::EcP256)
         .await
         .unwrap();
-    let subject = qsign::pki::Subject::NaturalPerson(qsign::pki::NaturalPerson {
-        given_name: "Karen".into(),
-        family_name: "Blixen".into(),
+    (wrapped, certify(svc, &spki, "Karen", "Blixen").await)
+}
+
+/// A certificate (DER) from the service's CA for a Danish natural person, not qualified, over
+/// a public key (DER SubjectPublicKeyInfo).
+pub async fn certify(svc: &Service, spki: &[u8], given_name: &str, family_name: &str) -> Vec<u8> {
+    let person = qsign::pki::NaturalPerson {
+        given_name: given_name.into(),
+        family_name: family_name.into(),
         person_id: qsign::types::PersonId::random(),
         country: "DK".into(),
         qualified: false,
-    });
-    let issued = svc
-        .pki
-        .issue(&spki, &subject, &qsign::audit::Context::system(), svc.now())
-        .await
-        .unwrap();
-    (wrapped, issued.der)
+    };
+    let subject = qsign::pki::Subject::NaturalPerson(person);
+    let context = qsign::audit::Context::system();
+    let issued = svc.pki.issue(spki, &subject, &context, svc.now()).await;
+    issued.unwrap().der
+}
+
+/// A private key made by `openssl genpkey` with `options` (`-algorithm RSA`, ...) into
+/// `path`; answers its public key (DER SubjectPublicKeyInfo).
+pub fn openssl_key(path: &Path, options: &[&str]) -> Vec<u8> {
+    let made = run(Command::new("openssl")
+        .arg("genpkey")
+        .args(options)
+        .arg("-out")
+        .arg(path));
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{stderr}");
+    let public = ["pkey", "-pubout", "-outform", "DER", "-in"];
+    run(Command::new("openssl").args(public).arg(path)).stdout
 }
 
 /// A sample PDF made here (no tool needed): `pages` pages of text in Helvetica, a classic

@@ -1,9 +1,14 @@
 //! Validation under a named validation policy, and the ETSI TS 119 102-2 XML report sealed by
-//! the service (enveloped XAdES B-B with the validation service's e-seal, the issuing CA in
-//! `ds:KeyInfo`, so that the root alone verifies it).
+//! the service (enveloped XAdES with the validation service's e-seal, the issuing CA in
+//! `ds:KeyInfo`, so that the root alone verifies it; B-T with a signature timestamp of the
+//! service's TSA when it answers, else B-B).
+
+use sha2::{Digest as _, Sha256};
 
 use super::Validation;
 use crate::formats::xades;
+use crate::formats::xml::{self, c14n, Limits};
+use crate::pki::tsa::{ImprintHash, Source};
 use crate::pki::Ca;
 use crate::service::{unix_now, Error, ErrorCode};
 use crate::validate::etsi::{self, Validator};
@@ -93,6 +98,45 @@ impl Validation {
         )
         .map_err(|e| Error::internal(format!("the ETSI report cannot be sealed: {e}")))?;
         let value = self.pki.seal_digest(prepared.to_be_signed).await?;
-        Ok(xades::assemble(&prepared, &value))
+        let sealed = xades::assemble(&prepared, &value);
+        match self.seal_timestamp(&sealed, now).await {
+            Ok(stamped) => Ok(stamped),
+            Err(why) => {
+                tracing::warn!(
+                    error = %why,
+                    "the ETSI report is sealed without a timestamp (B-B)"
+                );
+                Ok(sealed)
+            }
+        }
+    }
+
+    /// XAdES B-T for a sealed report: a signature timestamp of the service's TSA over the
+    /// exclusive canonical form of the seal's own `ds:SignatureValue`. The report holds the
+    /// signature values it reports on too, so the seal's is taken from the root's last child,
+    /// the enveloped `ds:Signature`.
+    ///
+    /// # Errors
+    /// In words: the TSA did not answer, or the sealed report cannot be read back.
+    async fn seal_timestamp(&self, sealed: &[u8], now: i64) -> Result<Vec<u8>, String> {
+        let input = {
+            let parsed = xml::parse(sealed, Limits::default()).map_err(|e| e.to_string())?;
+            let is = |e: &xml::Element, local: &str| {
+                e.ns.as_deref() == Some(xades::DS) && e.local == local
+            };
+            let value = parsed
+                .root
+                .elements()
+                .last()
+                .filter(|s| is(*s, "Signature"))
+                .and_then(|s| s.elements().find(|e| is(*e, "SignatureValue")))
+                .ok_or("the seal has no ds:SignatureValue")?;
+            c14n::exclusive(value, &|_| false)
+        };
+        let token = Source::Embedded(self.pki.clone())
+            .token(ImprintHash::Sha256, &Sha256::digest(&input), now)
+            .await
+            .map_err(|e| e.to_string())?;
+        xades::add_signature_timestamp(sealed, &token).map_err(|e| e.to_string())
     }
 }
