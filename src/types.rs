@@ -410,9 +410,9 @@ impl<E: serde::de::DeserializeOwned> PolicyFile<E> {
 ///
 /// # Errors
 /// What is wrong with the name, in words.
-pub fn check_policy_name(
+pub fn check_policy_name<'a>(
     name: &str,
-    mut before: impl Iterator<Item = &str>,
+    mut before: impl Iterator<Item = &'a str>,
 ) -> Result<(), &'static str> {
     if name.is_empty()
         || !name

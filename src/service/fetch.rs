@@ -61,9 +61,7 @@ pub(super) enum Error {
     #[error("the host {0} does not resolve")]
     Unresolved(String),
     /// The host has an address in a private or local range, and those are not allowed.
-    #[error(
-        "the host {0} has a private or local address (validation.fetch_allow_private is off)"
-    )]
+    #[error("the host {0} has a private or local address (validation.fetch_allow_private is off)")]
     Private(String),
     /// The connection, the TLS handshake, the exchange, the size or the time limit failed.
     #[error("{0}")]

@@ -185,8 +185,9 @@ pub(super) async fn send(request: Request<'_>) -> Result<Answer, Error> {
 
 async fn exchange(request: Request<'_>) -> Result<Answer, Error> {
     let builder = match &request.body {
-        Some((content_type, _)) => hyper::Request::post(request.path)
-            .header(hyper::header::CONTENT_TYPE, *content_type),
+        Some((content_type, _)) => {
+            hyper::Request::post(request.path).header(hyper::header::CONTENT_TYPE, *content_type)
+        }
         None => hyper::Request::get(request.path),
     };
     let body = request.body.map(|(_, bytes)| bytes).unwrap_or_default();
@@ -200,8 +201,8 @@ async fn exchange(request: Request<'_>) -> Result<Answer, Error> {
     let Some(config) = request.tls else {
         return over(tcp, message, request.max_body).await;
     };
-    let name = ServerName::try_from(request.host.to_owned())
-        .map_err(|e| Error::new(Failure::Tls, e))?;
+    let name =
+        ServerName::try_from(request.host.to_owned()).map_err(|e| Error::new(Failure::Tls, e))?;
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await

@@ -519,7 +519,10 @@ mod tests {
         assert_eq!(text.matches("validationObject:timestamp").count(), 1);
         // The signature report's children in the schema's order.
         let report_element = doc.root.elements().next().unwrap();
-        let names: Vec<&str> = report_element.elements().map(|e| e.local.as_str()).collect();
+        let names: Vec<&str> = report_element
+            .elements()
+            .map(|e| e.local.as_str())
+            .collect();
         assert_eq!(
             names,
             [

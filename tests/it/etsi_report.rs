@@ -227,7 +227,11 @@ fn tampered(bytes: &[u8], word: &[u8], with: u8) -> Vec<u8> {
 async fn check_seal_timestamp(svc: &Service, report: &[u8], root_file: &std::path::Path) {
     let doc = xml::parse(report, Limits::default()).unwrap();
     let mut stamps = Vec::new();
-    all(doc.root.elements().last().unwrap(), "SignatureTimeStamp", &mut stamps);
+    all(
+        doc.root.elements().last().unwrap(),
+        "SignatureTimeStamp",
+        &mut stamps,
+    );
     assert_eq!(stamps.len(), 1, "{}", String::from_utf8_lossy(report));
     let token = unb64(&text(child(stamps[0], XADES, "EncapsulatedTimeStamp")));
     let token_file = svc.file("seal.tst", &token);
@@ -254,7 +258,11 @@ fn signature_value_imprint(svc: &Service, signed: &[u8]) -> Vec<u8> {
     let out = run(Command::new(crate::pades::python())
         .args(["-c", SCRIPT])
         .arg(&file));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     hex::decode(String::from_utf8_lossy(&out.stdout).trim()).unwrap()
 }
 

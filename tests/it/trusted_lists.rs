@@ -5,7 +5,6 @@
 //! xmlsec1 under the listed services. Every list is checked by xmlsec1 and every signature by
 //! `openssl cms -verify`, pyHanko or xmlsec1 too.
 
-
 mod scheme;
 
 use std::path::Path;
@@ -184,10 +183,10 @@ async fn tampered_or_wrongly_signed_lists_are_not_used_and_reports_say_so() {
         .find(|s| s.location.ends_with("/dk.xml"))
         .unwrap();
     assert!(dk.verified, "{dk:?}");
-    let problem = dk.problem.as_deref().unwrap();
+    let why = dk.problem.as_deref().unwrap();
     assert!(
-        problem.contains("does not match its digest") && problem.contains("last verified copy"),
-        "{problem}"
+        why.contains("does not match its digest") && why.contains("last verified copy"),
+        "{why}"
     );
     let (level, report) = qualification(&validation, &built.qc).await;
     assert_eq!(level.as_deref(), Some("QESig"));
@@ -424,8 +423,7 @@ async fn pyhanko_and_xmlsec1_signatures_under_a_listed_service_are_qesig() {
     let built = build().await;
     let svc = Service::start().await;
     let cache = tempfile::tempdir().unwrap();
-    let (validation, statuses) =
-        refreshed(&svc, settings(&built, &built.lotl, cache.path())).await;
+    let (validation, statuses) = refreshed(&svc, settings(&built, &built.lotl, cache.path())).await;
     assert!(statuses.iter().all(|s| s.verified), "{statuses:?}");
     let scheme = &built.scheme;
     let dk_qesig = |report: &qsign::validate::Report| {

@@ -6,8 +6,8 @@
 
 use std::net::SocketAddr;
 
-use crate::service::tls::{self, Client};
 pub(super) use crate::service::tls::Failure;
+use crate::service::tls::{self, Client};
 
 /// Sends callbacks. The TLS client settings are made once, when the first https callback
 /// goes out.

@@ -128,8 +128,8 @@ impl Validation {
                 .root
                 .elements()
                 .last()
-                .filter(|s| is(*s, "Signature"))
-                .and_then(|s| s.elements().find(|e| is(*e, "SignatureValue")))
+                .filter(|s| is(s, "Signature"))
+                .and_then(|s| s.elements().find(|e| is(e, "SignatureValue")))
                 .ok_or("the seal has no ds:SignatureValue")?;
             c14n::exclusive(value, &|_| false)
         };

@@ -36,7 +36,8 @@ pub fn verify(bytes: &[u8], allowed: &[Cert], now: i64, budget: &Budget) -> Resu
         now,
         ..Material::default()
     };
-    let reports = crate::validate::xml::validate(bytes, None, &material).map_err(Error::Signature)?;
+    let reports =
+        crate::validate::xml::validate(bytes, None, &material).map_err(Error::Signature)?;
     let [report] = reports.as_slice() else {
         return Err(Error::Signature(format!(
             "{} signatures in the list, not one",

@@ -8,8 +8,8 @@ use der::Decode as _;
 use x509_cert::ext::pkix::{CertificatePolicies, KeyUsage, KeyUsages};
 
 use super::{
-    Assert, Criteria, Criterion, Kind, Level, List, Period, Provider, Service, BEFORE_EIDAS,
-    CA_QC, EIDAS_APPLIES, GRANTED, SVC_INFO_EXT,
+    Assert, Criteria, Criterion, Kind, Level, List, Period, Provider, Service, BEFORE_EIDAS, CA_QC,
+    EIDAS_APPLIES, GRANTED, SVC_INFO_EXT,
 };
 use crate::validate::chain::Cert;
 use crate::validate::cms;

@@ -7,7 +7,6 @@ use super::*;
 use crate::validate::report::Indication;
 use crate::validate::xml::XADES;
 
-
 fn service_xml(name: &str, status: &str, start: &str, history: &str) -> String {
     format!(
         "<tsl:TSPService><tsl:ServiceInformation>\

@@ -69,8 +69,33 @@ async fn file_server() -> (String, Files) {
 pub(super) async fn https_file_server(files: Files, dir: &Path) -> (String, Vec<u8>) {
     let (ca, certificate, key) = crate::asynchronous::callback_pki(dir);
     let (certificate, key) = (certificate.to_str().unwrap(), key.to_str().unwrap());
-    openssl_in(dir, &["x509", "-in", certificate, "-outform", "DER", "-out", "tls.der"]);
-    openssl_in(dir, &["pkey", "-in", key, "-outform", "DER", "-out", "tls.key.der"]);
+    openssl_in(
+        dir,
+        &[
+            "x509",
+            "-in",
+            certificate,
+            "-outform",
+            "DER",
+            "-out",
+            "tls.der",
+        ],
+    );
+    // PKCS#8 (`pkey -outform DER` writes the traditional EC form, which rustls does not take).
+    openssl_in(
+        dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            key,
+            "-outform",
+            "DER",
+            "-out",
+            "tls.key.der",
+        ],
+    );
     let chain = vec![rustls::pki_types::CertificateDer::from(
         std::fs::read(dir.join("tls.der")).unwrap(),
     )];
