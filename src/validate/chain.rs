@@ -34,10 +34,20 @@ const MAX_DEPTH: usize = 8;
 /// Most remembered verifications before the memory is cleared.
 const VERIFIED_MAX: usize = 16_384;
 
-fn verified() -> &'static std::sync::Mutex<HashSet<[u8; 32]>> {
-    static VERIFIED: std::sync::OnceLock<std::sync::Mutex<HashSet<[u8; 32]>>> =
+/// Verifications remembered (those that passed) and those under way, process-wide.
+#[derive(Default)]
+struct Memo {
+    /// Keys of verifications that passed.
+    passed: HashSet<[u8; 32]>,
+    /// Keys of verifications a thread is doing now.
+    running: HashSet<[u8; 32]>,
+}
+
+/// The memo, and the signal that a running verification ended.
+fn memo() -> &'static (std::sync::Mutex<Memo>, std::sync::Condvar) {
+    static MEMO: std::sync::OnceLock<(std::sync::Mutex<Memo>, std::sync::Condvar)> =
         std::sync::OnceLock::new();
-    VERIFIED.get_or_init(|| std::sync::Mutex::new(HashSet::new()))
+    MEMO.get_or_init(Default::default)
 }
 
 /// Seconds since the epoch of an X.509 time.
@@ -134,18 +144,34 @@ impl Cert {
             h.update(part);
         }
         let key: [u8; 32] = h.finalize().into();
-        if verified().lock().is_ok_and(|set| set.contains(&key)) {
+        let (lock, ended) = memo();
+        // The same verification under way in another thread ([`anchor_signatures_ahead`]) is
+        // waited for rather than done twice.
+        let Ok(mut state) = lock.lock() else {
+            return self.verify_uncached(algorithm, message, signature);
+        };
+        while state.running.contains(&key) {
+            let Ok(next) = ended.wait(state) else {
+                return self.verify_uncached(algorithm, message, signature);
+            };
+            state = next;
+        }
+        if state.passed.contains(&key) {
             return true;
         }
+        state.running.insert(key);
+        drop(state);
         let ok = self.verify_uncached(algorithm, message, signature);
-        if ok {
-            if let Ok(mut set) = verified().lock() {
-                if set.len() >= VERIFIED_MAX {
-                    set.clear();
+        if let Ok(mut state) = lock.lock() {
+            state.running.remove(&key);
+            if ok {
+                if state.passed.len() >= VERIFIED_MAX {
+                    state.passed.clear();
                 }
-                set.insert(key);
+                state.passed.insert(key);
             }
         }
+        ended.notify_all();
         ok
     }
 
@@ -241,6 +267,57 @@ impl Cert {
     }
 }
 
+/// Most signatures of trust anchors [`anchor_signatures_ahead`] verifies, each on its own
+/// thread.
+const AHEAD_MAX: usize = 4;
+
+/// Starts, in `scope`, the verification of the signatures the trust anchors made over the
+/// certificates and CRLs at hand (a PDF's DSS: an issuing CA's certificate, a root's CRL),
+/// one thread each, at most [`AHEAD_MAX`]. Roots often have costly keys (P-384, RSA-4096) and
+/// their signatures come last in a first validation; verified ahead, while the validation's own
+/// thread hashes the document, they are found in the memo [`Cert::verifies`] reads (and waits
+/// on while one is under way). Nothing is decided here, and the threads end with the scope.
+pub fn anchor_signatures_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    anchors: &'scope [Cert],
+    pool: &'scope [Cert],
+    crls: &'scope [Vec<u8>],
+) {
+    let by_anchor = |name: &x509_cert::name::Name| {
+        anchors
+            .iter()
+            .find(|a| a.cert.tbs_certificate().subject() == name)
+    };
+    let mut started = 0;
+    for der in crls {
+        if started >= AHEAD_MAX {
+            return;
+        }
+        let Some(crl) = read_crl(der) else { continue };
+        if let Some(anchor) = by_anchor(&crl.list.tbs_cert_list.issuer) {
+            started += 1;
+            scope.spawn(move || {
+                if let Some(signature) = crl.list.signature.as_bytes() {
+                    let _ = anchor.verifies(&crl.list.signature_algorithm.oid, &crl.tbs, signature);
+                }
+            });
+        }
+    }
+    for cert in pool {
+        if started >= AHEAD_MAX {
+            return;
+        }
+        if let Some(anchor) = by_anchor(cert.cert.tbs_certificate().issuer()) {
+            if anchor.der != cert.der {
+                started += 1;
+                scope.spawn(move || {
+                    let _ = cert.issued_by(anchor);
+                });
+            }
+        }
+    }
+}
+
 /// What a chain check found.
 #[derive(Debug, Clone)]
 pub struct Chain {
@@ -317,4 +394,48 @@ pub trait Fetch: Send + Sync + std::fmt::Debug {
 pub trait Local: Send + Sync + std::fmt::Debug {
     /// The status of exactly this certificate, when this CA issued it.
     fn status(&self, cert: &Cert) -> Option<Status>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(name: &str) -> Cert {
+        let path = format!("{}/tests/corpus/pki/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body)
+            .unwrap_or_default();
+        Cert::parse(&der).unwrap_or_else(|| unreachable!("corpus certificate {name}"))
+    }
+
+    /// Threads asking for the same verification at once (one doing it, the others waiting on
+    /// it) all get its answer, for a signature that verifies and for one that does not.
+    #[test]
+    fn the_same_verification_asked_at_once_answers_every_thread_alike() {
+        let root = corpus("root.pem");
+        let issuing = corpus("issuing.pem");
+        let rogue = corpus("rogue-root.pem");
+        let tbs = issuing.cert.tbs_certificate().to_der().unwrap_or_default();
+        let algorithm = issuing.cert.signature_algorithm().oid;
+        let signature = issuing.cert.signature().raw_bytes();
+        // By the root's key (true) and by another key (false: a real verification that fails).
+        let check = || {
+            (
+                root.verifies(&algorithm, &tbs, signature),
+                rogue.verifies(&algorithm, &tbs, signature),
+            )
+        };
+        let answers: Vec<(bool, bool)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8).map(|_| scope.spawn(check)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((false, true)))
+                .collect()
+        });
+        assert_eq!(answers, vec![(true, false); 8]);
+        // Remembered now, and still answered alike.
+        assert!(issuing.issued_by(&root));
+        assert!(!issuing.issued_by(&rogue));
+    }
 }

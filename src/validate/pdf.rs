@@ -429,130 +429,143 @@ pub fn validate(bytes: &[u8], base: &Material) -> Result<Vec<SignatureReport>, p
     let mut ocsps = dss_ocsps.clone();
     ocsps.extend(base.ocsps.iter().cloned());
     material.ocsps = ocsps;
-    let ends = pades::revision_ends(bytes);
-    // Document timestamps that verify: (covered end, time).
-    let mut stamps: Vec<(usize, i64)> = Vec::new();
-    let mut out = Vec::new();
-    // Per signature: validation data in the DSS from its revision on.
-    let mut long_term = Vec::new();
-    for s in &signatures {
-        if base.past_deadline() {
-            break;
-        }
-        let format = if s.timestamp {
-            "PDF document timestamp"
-        } else {
-            "PAdES"
-        };
-        let mut r = SignatureReport::new(s.field.clone(), format);
-        let end = s.end();
-        r.coverage = Some(Coverage {
-            revision: ends.iter().position(|e| *e == end).map_or(0, |i| i + 1),
-            whole_file: end == bytes.len(),
-            later_changes: Vec::new(),
-        });
-        if let Some(problem) = range_problem(bytes, s, &ends) {
-            r.fail(
-                Indication::TotalFailed,
-                SubIndication::FormatFailure,
-                problem,
+    let material = material;
+    std::thread::scope(|scope| {
+        // A B-LT file's signatures by the trust anchors are verified on the other core while
+        // this one hashes the document ([`chain::anchor_signatures_ahead`]).
+        if !dss_crls.is_empty() {
+            chain::anchor_signatures_ahead(
+                scope,
+                &material.anchors,
+                &material.certificates,
+                &material.crls,
             );
-            out.push(r);
-            continue;
         }
-        let [_, a, b, c] = s.range().unwrap_or_default();
-        let ranges = Parts(vec![
-            bytes.get(..a).unwrap_or_default(),
-            bytes.get(b..b + c).unwrap_or_default(),
-        ]);
-        if s.timestamp {
-            let digest = cms::Content::digest(&ranges, &crate::formats::asn1::oid::SHA256)
-                .unwrap_or_default();
-            match cms::timestamp(&s.contents, &digest, &material) {
-                Ok(at) => {
-                    r.proven_signing_time = Some(rfc3339(at));
-                    stamps.push((end, at));
-                }
-                Err(why) => r.fail(Indication::TotalFailed, SubIndication::HashFailure, why),
+        let ends = pades::revision_ends(bytes);
+        // Document timestamps that verify: (covered end, time).
+        let mut stamps: Vec<(usize, i64)> = Vec::new();
+        let mut out = Vec::new();
+        // Per signature: validation data in the DSS from its revision on.
+        let mut long_term = Vec::new();
+        for s in &signatures {
+            if base.past_deadline() {
+                break;
             }
-        } else {
-            let checked = cms::check(&s.contents, &ranges, &material);
-            checked.report_into(&mut r);
-            r.claimed_signing_time = s.time.as_deref().and_then(pdf_time).map(rfc3339);
-            // The level: a timestamp; validation data in the DSS from the signed revision on;
-            // a document timestamp over the DSS.
-            let revision_start = pades::revision_start(&ends, end);
-            let lt_data = match checked.certificates.as_slice() {
-                [signer, issuer, ..] => {
-                    chain::revocation(signer, issuer, &dss_crls, &dss_ocsps) != Status::Unknown
-                }
-                _ => false,
+            let format = if s.timestamp {
+                "PDF document timestamp"
+            } else {
+                "PAdES"
             };
-            let dss_in_time = dss_at.is_some_and(|at| at >= revision_start);
-            r.level = Some(
-                match (checked.proven.is_some(), lt_data && dss_in_time) {
-                    (false, _) => "B-B",
-                    (true, false) => "B-T",
-                    (true, true) => "B-LT",
-                }
-                .to_owned(),
-            );
-            long_term.push(lt_data && dss_in_time);
-            out.push(r);
-            continue;
-        }
-        long_term.push(false);
-        out.push(r);
-    }
-    // Later document timestamps raise levels and prove existence; later changes are judged.
-    for ((s, r), long_term) in signatures.iter().zip(out.iter_mut()).zip(long_term) {
-        let end = s.end();
-        let later: Vec<&(usize, i64)> = stamps.iter().filter(|(e, _)| *e > end).collect();
-        // A document timestamp after a B-B signature makes it B-T (PAdES), and with the
-        // validation data in the DSS, B-LT.
-        if !s.timestamp && r.level.as_deref() == Some("B-B") && !later.is_empty() {
-            r.level = Some(if long_term { "B-LT" } else { "B-T" }.into());
-        }
-        if r.level.as_deref() == Some("B-LT")
-            && dss_at.is_some_and(|at| later.iter().any(|(e, _)| *e > at))
-        {
-            r.level = Some("B-LTA".into());
-        }
-        if r.proven_signing_time.is_none() {
-            r.proven_signing_time = later.iter().map(|(_, t)| *t).min().map(rfc3339);
-        }
-        if end < bytes.len() && r.sub_indication != Some(SubIndication::FormatFailure) {
-            let changes = later_changes(&parsed, &store.refs, store.root, end);
-            let bad: Vec<String> = changes
-                .iter()
-                .filter(|c| !c.allowed)
-                .map(|c| format!("{} (object {})", c.what, c.object))
-                .collect();
-            if !bad.is_empty() {
+            let mut r = SignatureReport::new(s.field.clone(), format);
+            let end = s.end();
+            r.coverage = Some(Coverage {
+                revision: ends.iter().position(|e| *e == end).map_or(0, |i| i + 1),
+                whole_file: end == bytes.len(),
+                later_changes: Vec::new(),
+            });
+            if let Some(problem) = range_problem(bytes, s, &ends) {
                 r.fail(
                     Indication::TotalFailed,
-                    SubIndication::SigConstraintsFailure,
-                    format!("changed after signing: {}", bad.join(", ")),
+                    SubIndication::FormatFailure,
+                    problem,
                 );
+                out.push(r);
+                continue;
             }
-            if let Some(coverage) = r.coverage.as_mut() {
-                coverage.later_changes = changes;
+            let [_, a, b, c] = s.range().unwrap_or_default();
+            let ranges = Parts(vec![
+                bytes.get(..a).unwrap_or_default(),
+                bytes.get(b..b + c).unwrap_or_default(),
+            ]);
+            if s.timestamp {
+                let digest = cms::Content::digest(&ranges, &crate::formats::asn1::oid::SHA256)
+                    .unwrap_or_default();
+                match cms::timestamp(&s.contents, &digest, &material) {
+                    Ok(at) => {
+                        r.proven_signing_time = Some(rfc3339(at));
+                        stamps.push((end, at));
+                    }
+                    Err(why) => r.fail(Indication::TotalFailed, SubIndication::HashFailure, why),
+                }
+            } else {
+                let checked = cms::check(&s.contents, &ranges, &material);
+                checked.report_into(&mut r);
+                r.claimed_signing_time = s.time.as_deref().and_then(pdf_time).map(rfc3339);
+                // The level: a timestamp; validation data in the DSS from the signed revision on;
+                // a document timestamp over the DSS.
+                let revision_start = pades::revision_start(&ends, end);
+                let lt_data = match checked.certificates.as_slice() {
+                    [signer, issuer, ..] => {
+                        chain::revocation(signer, issuer, &dss_crls, &dss_ocsps) != Status::Unknown
+                    }
+                    _ => false,
+                };
+                let dss_in_time = dss_at.is_some_and(|at| at >= revision_start);
+                r.level = Some(
+                    match (checked.proven.is_some(), lt_data && dss_in_time) {
+                        (false, _) => "B-B",
+                        (true, false) => "B-T",
+                        (true, true) => "B-LT",
+                    }
+                    .to_owned(),
+                );
+                long_term.push(lt_data && dss_in_time);
+                out.push(r);
+                continue;
+            }
+            long_term.push(false);
+            out.push(r);
+        }
+        // Later document timestamps raise levels and prove existence; later changes are judged.
+        for ((s, r), long_term) in signatures.iter().zip(out.iter_mut()).zip(long_term) {
+            let end = s.end();
+            let later: Vec<&(usize, i64)> = stamps.iter().filter(|(e, _)| *e > end).collect();
+            // A document timestamp after a B-B signature makes it B-T (PAdES), and with the
+            // validation data in the DSS, B-LT.
+            if !s.timestamp && r.level.as_deref() == Some("B-B") && !later.is_empty() {
+                r.level = Some(if long_term { "B-LT" } else { "B-T" }.into());
+            }
+            if r.level.as_deref() == Some("B-LT")
+                && dss_at.is_some_and(|at| later.iter().any(|(e, _)| *e > at))
+            {
+                r.level = Some("B-LTA".into());
+            }
+            if r.proven_signing_time.is_none() {
+                r.proven_signing_time = later.iter().map(|(_, t)| *t).min().map(rfc3339);
+            }
+            if end < bytes.len() && r.sub_indication != Some(SubIndication::FormatFailure) {
+                let changes = later_changes(&parsed, &store.refs, store.root, end);
+                let bad: Vec<String> = changes
+                    .iter()
+                    .filter(|c| !c.allowed)
+                    .map(|c| format!("{} (object {})", c.what, c.object))
+                    .collect();
+                if !bad.is_empty() {
+                    r.fail(
+                        Indication::TotalFailed,
+                        SubIndication::SigConstraintsFailure,
+                        format!("changed after signing: {}", bad.join(", ")),
+                    );
+                }
+                if let Some(coverage) = r.coverage.as_mut() {
+                    coverage.later_changes = changes;
+                }
             }
         }
-    }
-    // Bytes after the last revision (not whitespace) are part of no revision and no
-    // signature: said plainly rather than ignored.
-    let last = ends.last().copied().unwrap_or(0);
-    let trailing = bytes.get(last..).unwrap_or_default();
-    if trailing.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
-        for r in &mut out {
-            r.errors.push(format!(
-                "the file has {} bytes after its last revision, which no signature covers",
-                trailing.len()
-            ));
+        // Bytes after the last revision (not whitespace) are part of no revision and no
+        // signature: said plainly rather than ignored.
+        let last = ends.last().copied().unwrap_or(0);
+        let trailing = bytes.get(last..).unwrap_or_default();
+        if trailing.iter().any(|b| !b.is_ascii_whitespace() && *b != 0) {
+            for r in &mut out {
+                r.errors.push(format!(
+                    "the file has {} bytes after its last revision, which no signature covers",
+                    trailing.len()
+                ));
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
