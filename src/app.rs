@@ -116,7 +116,7 @@ impl Settings {
                     .validation
                     .policies
                     .as_deref()
-                    .map(|path| policy_text(Some(path), ""))
+                    .map(read_policy)
                     .transpose()?,
             )
             .map_err(|e| anyhow::anyhow!("invalid validation policies: {e}"))?;
@@ -448,12 +448,12 @@ async fn external_issuers(
 
 /// A policy file's text: the configured file, or the built-in default.
 fn policy_text(path: Option<&std::path::Path>, built_in: &str) -> anyhow::Result<String> {
-    match path {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-        }
-        None => Ok(built_in.to_owned()),
-    }
+    path.map_or_else(|| Ok(built_in.to_owned()), read_policy)
+}
+
+/// A configured policy file's text.
+fn read_policy(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 /// The level-of-assurance policy: the configured file, or the built-in default.

@@ -664,8 +664,8 @@ pub fn assess(
             out.revocation_source = found.source;
             // When the status was known: the data at hand's thisUpdate, else (the service's
             // own store, a CRL fetched now) the validation time.
-            match chain::revocation_dated(c, issuer, &embedded_crls, &m.ocsps) {
-                Some((_, data)) => {
+            match found.data {
+                Some(data) => {
                     out.facts.revocation_issued = Some(data.issued);
                     out.facts.revocation_data.push(data);
                 }

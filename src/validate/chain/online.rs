@@ -5,10 +5,11 @@
 
 use der::Encode;
 
-use super::revocation::{crl_current, ocsp_check, revocation, Fresh};
+use super::revocation::{crl_current, ocsp_check, revocation, revocation_dated, Fresh};
 use super::{Cert, Fetch, Local, Status, MAX_DEPTH};
 use crate::formats::asn1::ocsp::{CertId, OcspRequest, Request, TbsRequest};
 use crate::formats::asn1::oid;
+use crate::validate::report::RevocationData;
 
 /// The HTTP(S) URLs of a certificate's CRL distribution points.
 #[must_use]
@@ -75,6 +76,8 @@ pub struct Found {
     pub source: Source,
     /// Findings on the way.
     pub notes: Vec<String>,
+    /// The CRL or OCSP response at hand that answered (with [`Source::Embedded`]).
+    pub data: Option<RevocationData>,
 }
 
 /// Revocation data fetched online, as a long-term signature embeds it.
@@ -102,10 +105,13 @@ pub fn revocation_or_fetch(
         status,
         source,
         notes,
+        data: None,
     };
-    let status = revocation(cert, issuer, crls, ocsps);
-    if status != Status::Unknown {
-        return found(status, Source::Embedded, Vec::new());
+    if let Some((status, data)) = revocation_dated(cert, issuer, crls, ocsps) {
+        return Found {
+            data: Some(data),
+            ..found(status, Source::Embedded, Vec::new())
+        };
     }
     if let Some(known) = local.and_then(|l| l.status(cert)) {
         return found(known, Source::OwnCa, Vec::new());
